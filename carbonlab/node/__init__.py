@@ -1,0 +1,1 @@
+"""The consortium node: consensus core, ledger, verification contract, driver, API."""

@@ -1,0 +1,51 @@
+"""The one canonical binary encoding for everything that is hashed or signed.
+
+Theory of operation: values are msgpack, always as arrays (never maps) in a fixed
+field order, floats always float64, integers always in msgpack's shortest form,
+strings UTF-8. With those rules an object has exactly one encoding, so a hash or
+a signature over it is well defined. `decode` re-encodes what it read and refuses
+the buffer if the bytes differ: a non-canonical encoding (a float32, a long form
+integer, a map) is rejected instead of being accepted under a second hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import msgpack
+
+from carbonlab.node.errors import SchemaError
+
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+
+
+def encode(value: Any) -> bytes:
+    """Canonical bytes of `value` (nested lists/tuples of int, float, str, bytes, bool, None)."""
+    out: bytes = msgpack.packb(value, use_bin_type=True, use_single_float=False, strict_types=False)
+    return out
+
+
+def decode(buf: bytes, what: str = "message", max_bytes: int = MAX_MESSAGE_BYTES) -> Any:
+    """Parse canonical bytes; raise SchemaError naming `what` if they are oversized or not canonical."""
+    if len(buf) > max_bytes:
+        raise SchemaError(what, f"{len(buf)} bytes exceeds the limit of {max_bytes}")
+    try:
+        value = msgpack.unpackb(
+            buf, raw=False, use_list=True, strict_map_key=True, max_bin_len=max_bytes,
+            max_str_len=max_bytes, max_array_len=1_000_000, max_map_len=0,
+        )
+    except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as exc:
+        raise SchemaError(what, f"not valid msgpack ({exc})") from None
+    if encode(value) != buf:
+        raise SchemaError(what, "not in canonical encoding")
+    return value
+
+
+def sha256(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def digest(value: Any) -> bytes:
+    """SHA-256 of the canonical encoding."""
+    return hashlib.sha256(encode(value)).digest()

@@ -1,0 +1,58 @@
+"""CO2 mass from CEMS averages, in the form of 40 CFR 75 Appendix F.
+
+Equation F-11 gives the hourly CO2 mass rate from a wet-basis CO2 concentration and
+a wet-basis stack flow at standard conditions:
+
+    E = K * C_wet * Q_std            (K = 5.7e-7 short ton / (scf * %CO2))
+
+K is the density of CO2 at EPA standard conditions (20 degC, 101.325 kPa: one
+lb-mole of ideal gas is 385.3 scf), 44.01 lb/lbmol / 385.3 scf / 2000 lb/ton / 100.
+In SI the same density is 44.01 g/mol / 24.055 L/mol = 1.8296 kg/m3 at 20 degC.
+
+Where the analyser reports CO2 on a dry basis, Equation F-2's moisture correction
+turns it into wet:  C_wet = C_dry * (100 - %H2O) / 100.
+
+Our meters report the actual flow at stack temperature and pressure; the ideal gas
+law takes it to standard conditions: Q_std = Q_act * (P / 101.325) * (293.15 / T_K).
+The gateway computes `co2_kg` with this function; the contract recomputes it.
+"""
+
+from __future__ import annotations
+
+CO2_MOLAR_MASS_G_MOL = 44.01
+STD_TEMP_K = 293.15
+STD_PRESSURE_KPA = 101.325
+GAS_CONSTANT_J_MOL_K = 8.314462618
+# m3/mol of an ideal gas at EPA standard conditions (0.024055 m3/mol)
+STD_MOLAR_VOLUME_M3 = GAS_CONSTANT_J_MOL_K * STD_TEMP_K / (STD_PRESSURE_KPA * 1000.0)
+CO2_DENSITY_KG_M3 = CO2_MOLAR_MASS_G_MOL / 1000.0 / STD_MOLAR_VOLUME_M3
+# K of Equation F-11 in its own units, kept to check the SI form against the regulation.
+F11_K_TON_PER_SCF_PCT = 5.7e-7
+ABSOLUTE_ZERO_C = -273.15
+
+
+def wet_co2_pct(co2_pct: float, basis: str, h2o_pct: float) -> float:
+    """Equation F-2's moisture correction: a dry-basis concentration as wet basis."""
+    if basis == "dry":
+        return co2_pct * (100.0 - h2o_pct) / 100.0
+    return co2_pct
+
+
+def standard_flow_m3_s(flow_m3_s: float, temp_c: float, pressure_kpa: float) -> float:
+    """Actual stack flow (m3/s at temp_c, pressure_kpa) as flow at 20 degC, 101.325 kPa."""
+    return flow_m3_s * (pressure_kpa / STD_PRESSURE_KPA) * (STD_TEMP_K / (temp_c - ABSOLUTE_ZERO_C))
+
+
+def co2_mass_kg(
+    co2_pct: float, basis: str, h2o_pct: float, flow_m3_s: float, temp_c: float,
+    pressure_kpa: float, interval_s: int,
+) -> float:
+    """CO2 mass emitted over the interval, Equation F-11 in SI units."""
+    c_wet = wet_co2_pct(co2_pct, basis, h2o_pct)
+    q_std = standard_flow_m3_s(flow_m3_s, temp_c, pressure_kpa)
+    return CO2_DENSITY_KG_M3 * (c_wet / 100.0) * q_std * interval_s
+
+
+def mass_matches(claimed_kg: float, computed_kg: float) -> bool:
+    """The contract's tolerance: 1e-6 relative or 1 g, whichever is larger."""
+    return abs(claimed_kg - computed_kg) <= max(1e-3, 1e-6 * abs(computed_kg))

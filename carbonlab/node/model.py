@@ -1,0 +1,212 @@
+"""Readings and batches: what gateways sign and nodes order.
+
+A `Reading` is one meter's averages over one interval; a `Batch` is a gateway's
+signed list of readings. Both have one canonical wire form (arrays in the field
+order below, see `codec`) and a JSON form for the HTTP API; `from_wire` and
+`from_json` validate every field and name the one that is wrong.
+
+The gateway signs `Batch.signing_bytes()`: the chain id, gateway id, batch
+sequence number and the Merkle root over the readings' canonical encodings, so
+one reading can later be proven with its Merkle path, the batch header and the
+gateway's signature, without the rest of the batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from carbonlab.node import codec, merkle
+from carbonlab.node.crypto import SIGNATURE_BYTES, Signer
+from carbonlab.node.schema import (
+    as_bool,
+    as_choice,
+    as_dict,
+    as_float,
+    as_hex,
+    as_int,
+    as_list,
+    as_str,
+)
+
+MAX_READINGS_PER_BATCH = 1000
+MAX_BATCH_BYTES = 512 * 1024
+MAX_ID_LEN = 64
+
+
+class DataFlag(StrEnum):
+    """HJ 212-2017 data flags."""
+
+    NORMAL = "N"
+    STOPPED = "F"
+    MAINTENANCE = "M"
+    MANUAL = "S"
+    FAULT = "D"
+    CALIBRATION = "C"
+    OVER_RANGE = "T"
+    COMM_FAULT = "B"
+
+
+class Basis(StrEnum):
+    WET = "wet"
+    DRY = "dry"
+
+
+READING_FIELDS = (
+    "meter_id", "seq", "interval_start", "interval_s", "co2_pct", "co2_basis", "o2_pct",
+    "h2o_pct", "flow_m3_s", "temp_c", "pressure_kpa", "valid_samples", "flag", "co2_kg",
+    "substituted",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One meter, one interval. `flow_m3_s` is the actual (stack conditions, wet) volumetric flow."""
+
+    meter_id: str
+    seq: int
+    interval_start: int  # unix seconds, UTC, aligned to interval_s
+    interval_s: int
+    co2_pct: float
+    co2_basis: Basis
+    o2_pct: float
+    h2o_pct: float
+    flow_m3_s: float
+    temp_c: float
+    pressure_kpa: float
+    valid_samples: int
+    flag: DataFlag
+    co2_kg: float
+    substituted: bool = False
+
+    def to_wire(self) -> list[Any]:
+        return [
+            self.meter_id, self.seq, self.interval_start, self.interval_s, float(self.co2_pct),
+            self.co2_basis.value, float(self.o2_pct), float(self.h2o_pct), float(self.flow_m3_s),
+            float(self.temp_c), float(self.pressure_kpa), self.valid_samples, self.flag.value,
+            float(self.co2_kg), self.substituted,
+        ]
+
+    def encode(self) -> bytes:
+        return codec.encode(self.to_wire())
+
+    @classmethod
+    def from_wire(cls, value: Any, path: str = "reading") -> Reading:
+        items = as_list(value, path, length=len(READING_FIELDS))
+        return cls._build(dict(zip(READING_FIELDS, items, strict=True)), path)
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(zip(READING_FIELDS, self.to_wire(), strict=True))
+
+    @classmethod
+    def from_json(cls, value: Any, path: str = "reading") -> Reading:
+        obj = as_dict(value, path, allowed=READING_FIELDS,
+                      required=[f for f in READING_FIELDS if f != "substituted"])
+        return cls._build({"substituted": False, **obj}, path)
+
+    @classmethod
+    def _build(cls, obj: dict[str, Any], path: str) -> Reading:
+        return cls(
+            meter_id=as_str(obj["meter_id"], f"{path}.meter_id", max_len=MAX_ID_LEN),
+            seq=as_int(obj["seq"], f"{path}.seq", lo=0, hi=2**62),
+            interval_start=as_int(obj["interval_start"], f"{path}.interval_start", lo=0, hi=2**40),
+            interval_s=as_int(obj["interval_s"], f"{path}.interval_s", lo=1, hi=86_400),
+            co2_pct=as_float(obj["co2_pct"], f"{path}.co2_pct"),
+            co2_basis=Basis(as_choice(obj["co2_basis"], f"{path}.co2_basis", [b.value for b in Basis])),
+            o2_pct=as_float(obj["o2_pct"], f"{path}.o2_pct"),
+            h2o_pct=as_float(obj["h2o_pct"], f"{path}.h2o_pct"),
+            flow_m3_s=as_float(obj["flow_m3_s"], f"{path}.flow_m3_s"),
+            temp_c=as_float(obj["temp_c"], f"{path}.temp_c"),
+            pressure_kpa=as_float(obj["pressure_kpa"], f"{path}.pressure_kpa"),
+            valid_samples=as_int(obj["valid_samples"], f"{path}.valid_samples", lo=0, hi=86_400),
+            flag=DataFlag(as_choice(obj["flag"], f"{path}.flag", [f.value for f in DataFlag])),
+            co2_kg=as_float(obj["co2_kg"], f"{path}.co2_kg"),
+            substituted=as_bool(obj["substituted"], f"{path}.substituted"),
+        )
+
+
+def readings_root(readings: tuple[Reading, ...]) -> bytes:
+    return merkle.root([r.encode() for r in readings])
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """A gateway's signed list of readings. `(gateway_id, batch_seq)` identifies it."""
+
+    chain_id: str
+    gateway_id: str
+    batch_seq: int
+    readings: tuple[Reading, ...]
+    signature: bytes = b""
+    _encoded: list[bytes] = field(default_factory=list, compare=False, repr=False)
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.gateway_id, self.batch_seq)
+
+    def header(self) -> list[Any]:
+        """What the gateway signs; with a Merkle path it proves any one reading."""
+        return ["carbonlab/batch/1", self.chain_id, self.gateway_id, self.batch_seq,
+                len(self.readings), readings_root(self.readings)]
+
+    def signing_bytes(self) -> bytes:
+        return codec.encode(self.header())
+
+    def signed(self, signer: Signer) -> Batch:
+        return Batch(self.chain_id, self.gateway_id, self.batch_seq, self.readings,
+                     signer.sign(self.signing_bytes()))
+
+    def to_wire(self) -> list[Any]:
+        return [self.chain_id, self.gateway_id, self.batch_seq,
+                [r.to_wire() for r in self.readings], self.signature]
+
+    def encode(self) -> bytes:
+        """Canonical bytes; cached because a batch is hashed at every node several times."""
+        if not self._encoded:
+            self._encoded.append(codec.encode(self.to_wire()))
+        return self._encoded[0]
+
+    @classmethod
+    def decode(cls, buf: bytes) -> Batch:
+        batch = cls.from_wire(codec.decode(buf, "batch", max_bytes=MAX_BATCH_BYTES))
+        batch._encoded.append(bytes(buf))
+        return batch
+
+    @classmethod
+    def from_wire(cls, value: Any, path: str = "batch") -> Batch:
+        items = as_list(value, path, length=5)
+        readings = as_list(items[3], f"{path}.readings", max_len=MAX_READINGS_PER_BATCH)
+        sig = items[4]
+        if not isinstance(sig, bytes) or len(sig) != SIGNATURE_BYTES:
+            from carbonlab.node.errors import SchemaError
+
+            raise SchemaError(f"{path}.signature", f"expected {SIGNATURE_BYTES} bytes")
+        return cls(
+            chain_id=as_str(items[0], f"{path}.chain_id", max_len=MAX_ID_LEN),
+            gateway_id=as_str(items[1], f"{path}.gateway_id", max_len=MAX_ID_LEN),
+            batch_seq=as_int(items[2], f"{path}.batch_seq", lo=0, hi=2**62),
+            readings=tuple(Reading.from_wire(r, f"{path}.readings[{i}]")
+                           for i, r in enumerate(readings)),
+            signature=sig,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {"chain_id": self.chain_id, "gateway_id": self.gateway_id,
+                "batch_seq": self.batch_seq, "readings": [r.to_json() for r in self.readings],
+                "signature": self.signature.hex()}
+
+    @classmethod
+    def from_json(cls, value: Any, path: str = "batch") -> Batch:
+        obj = as_dict(value, path, allowed=("chain_id", "gateway_id", "batch_seq", "readings",
+                                            "signature"),
+                      required=("chain_id", "gateway_id", "batch_seq", "readings", "signature"))
+        readings = as_list(obj["readings"], f"{path}.readings", max_len=MAX_READINGS_PER_BATCH)
+        return cls(
+            chain_id=as_str(obj["chain_id"], f"{path}.chain_id", max_len=MAX_ID_LEN),
+            gateway_id=as_str(obj["gateway_id"], f"{path}.gateway_id", max_len=MAX_ID_LEN),
+            batch_seq=as_int(obj["batch_seq"], f"{path}.batch_seq", lo=0, hi=2**62),
+            readings=tuple(Reading.from_json(r, f"{path}.readings[{i}]")
+                           for i, r in enumerate(readings)),
+            signature=as_hex(obj["signature"], f"{path}.signature", size=SIGNATURE_BYTES),
+        )
