@@ -1,0 +1,1 @@
+"""The Modbus edge gateway: poll meters, average intervals, sign batches, upload through a durable outbox."""
