@@ -1,0 +1,113 @@
+"""Spike and stuck-value marks: what the contract remembers about each meter's recent values.
+
+Theory of operation. A meter's *baseline* is the last values of the watched measures
+(CO2 concentration and stack flow: the two factors of the CO2 mass) taken from its last
+accepted *normal* reading (flag N, not substituted), and for each measure how many
+normal readings in a row carried exactly that value. A reading is a spike when a
+watched measure changed by more than `meter.spike_ratio` relative to the baseline, and
+stuck when a watched measure has held the same value for `meter.stuck_intervals`
+normal readings in a row (this one included).
+
+Readings taken during calibration, maintenance, a stop or a fault, and substituted
+readings, neither get these marks nor move the baseline: the first normal reading
+after a calibration is compared with the last normal one before it, not with the
+calibration gas. Gaps between readings do not reset the baseline, so a value frozen
+across an outage is still counted as stuck.
+
+Baselines are immutable values so that the contract can evaluate a batch against an
+overlay of the state without copying or mutating it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from carbonlab.node.genesis import MeterInfo
+from carbonlab.node.model import DataFlag, Reading
+from carbonlab.node.schema import as_float, as_int, as_list
+
+WATCHED = ("co2_pct", "flow_m3_s")
+_TINY = 1e-12
+
+
+class Anomaly(StrEnum):
+    """Marks on accepted readings: plausible but worth a verifier's look."""
+
+    SPIKE = "spike"
+    STUCK = "stuck"
+    CALIBRATION = "calibration"
+    MAINTENANCE = "maintenance"
+    SUBSTITUTED = "substituted"
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """Last normal values of the watched measures and how many readings in a row held them."""
+
+    values: tuple[float, ...]
+    runs: tuple[int, ...]
+
+    def to_wire(self) -> list[Any]:
+        return [list(self.values), list(self.runs)]
+
+    @classmethod
+    def from_wire(cls, value: Any, path: str = "baseline") -> Baseline:
+        values, runs = as_list(value, path, length=2)
+        return cls(
+            tuple(as_float(v, f"{path}.values[{i}]")
+                  for i, v in enumerate(as_list(values, f"{path}.values", length=len(WATCHED)))),
+            tuple(as_int(r, f"{path}.runs[{i}]", lo=1)
+                  for i, r in enumerate(as_list(runs, f"{path}.runs", length=len(WATCHED)))),
+        )
+
+
+def is_normal(reading: Reading) -> bool:
+    return reading.flag is DataFlag.NORMAL and not reading.substituted
+
+
+def flag_marks(reading: Reading) -> list[Anomaly]:
+    marks: list[Anomaly] = []
+    if reading.flag is DataFlag.CALIBRATION:
+        marks.append(Anomaly.CALIBRATION)
+    if reading.flag is DataFlag.MAINTENANCE:
+        marks.append(Anomaly.MAINTENANCE)
+    if reading.substituted:
+        marks.append(Anomaly.SUBSTITUTED)
+    return marks
+
+
+def _watched(reading: Reading) -> tuple[float, ...]:
+    return (reading.co2_pct, reading.flow_m3_s)
+
+
+def relative_change(previous: float, current: float) -> float:
+    return abs(current - previous) / max(abs(previous), _TINY)
+
+
+def advance(baseline: Baseline | None, reading: Reading) -> Baseline | None:
+    """The meter's baseline after `reading`; only normal readings move it."""
+    if not is_normal(reading):
+        return baseline
+    values = _watched(reading)
+    if baseline is None:
+        return Baseline(values, (1,) * len(values))
+    runs = tuple(run + 1 if old == new else 1
+                 for old, new, run in zip(baseline.values, values, baseline.runs, strict=True))
+    return Baseline(values, runs)
+
+
+def assess(meter: MeterInfo, baseline: Baseline | None,
+           reading: Reading) -> tuple[list[Anomaly], Baseline | None]:
+    """The reading's marks against the meter's baseline, and the baseline after it."""
+    marks = flag_marks(reading)
+    after = advance(baseline, reading)
+    if baseline is None or after is None or after is baseline:
+        return marks, after
+    if any(relative_change(old, new) > meter.spike_ratio
+           for old, new in zip(baseline.values, after.values, strict=True)):
+        marks.append(Anomaly.SPIKE)
+    if max(after.runs) >= meter.stuck_intervals:
+        marks.append(Anomaly.STUCK)
+    return marks, after

@@ -1,0 +1,233 @@
+"""The verification contract: which batches go on the ledger, and with which marks.
+
+Theory of operation. Every node runs the same pure, deterministic function over
+each request of a committed proposal, in order: `evaluate(genesis, state, request)`
+decides from the genesis document and the contract state alone (no clock, no
+randomness, no I/O), and `apply` advances the state after an accepted batch. Two
+honest nodes that start from genesis and execute the same proposals therefore hold
+the same verdicts and the same state, and `carbonlab ledger verify` can re-run the
+contract over a whole ledger and compare.
+
+A batch is accepted or rejected whole; a rejection carries one reason code and a
+detail naming the field, the value and what was allowed. Checks run cheapest
+first: decoding, chain id, gateway, the gateway's signature, batch replay, then per
+reading: meter known and assigned, basis and alignment, meter-seq replay and
+interval overlap, physical ranges, and the recomputed CO2 mass. Replay rule: a
+`batch_seq` at or below the gateway's last accepted one, or a reading `seq` at or
+below its meter's last accepted one (also earlier in the same batch), is a replay;
+gaps are allowed. A reading whose interval starts before the end of its meter's
+previous accepted interval is a replay too: it would count the same emissions twice.
+
+Accepted readings may carry anomaly marks (`carbonlab.node.anomaly`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from carbonlab.node import emissions
+from carbonlab.node.anomaly import Anomaly, Baseline, advance, assess
+from carbonlab.node.block import Proposal
+from carbonlab.node.crypto import verify
+from carbonlab.node.errors import SchemaError
+from carbonlab.node.genesis import MEASURES, Genesis
+from carbonlab.node.model import Batch, Reading
+from carbonlab.node.schema import as_bool, as_choice, as_dict, as_int, as_list, as_str
+
+__all__ = ["Anomaly", "ContractState", "Reason", "Verdict", "apply", "evaluate", "execute"]
+
+
+class Reason(StrEnum):
+    """Why a batch was rejected."""
+
+    MALFORMED = "malformed"
+    WRONG_CHAIN = "wrong_chain"
+    UNKNOWN_GATEWAY = "unknown_gateway"
+    UNKNOWN_METER = "unknown_meter"
+    METER_NOT_ASSIGNED = "meter_not_assigned"
+    BAD_SIGNATURE = "bad_signature"
+    REPLAY_BATCH = "replay_batch"
+    REPLAY_READING = "replay_reading"
+    OUT_OF_RANGE = "out_of_range"
+    CO2_MISMATCH = "co2_mismatch"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The contract's decision on one request. `anomalies` pairs a reading index with a mark."""
+
+    accepted: bool
+    reason: Reason | None
+    detail: str
+    gateway_id: str | None
+    batch_seq: int | None
+    anomalies: tuple[tuple[int, Anomaly], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"accepted": self.accepted, "reason": self.reason.value if self.reason else None,
+                "detail": self.detail, "gateway_id": self.gateway_id, "batch_seq": self.batch_seq,
+                "anomalies": [[i, a.value] for i, a in self.anomalies]}
+
+    @classmethod
+    def from_json(cls, value: Any, path: str = "verdict") -> Verdict:
+        obj = as_dict(value, path, allowed=("accepted", "reason", "detail", "gateway_id",
+                                            "batch_seq", "anomalies"),
+                      required=("accepted", "reason", "detail", "gateway_id", "batch_seq",
+                                "anomalies"))
+        reason = obj["reason"]
+        marks = []
+        for i, pair in enumerate(as_list(obj["anomalies"], f"{path}.anomalies")):
+            index, mark = as_list(pair, f"{path}.anomalies[{i}]", length=2)
+            marks.append((as_int(index, f"{path}.anomalies[{i}][0]", lo=0),
+                          Anomaly(as_choice(mark, f"{path}.anomalies[{i}][1]",
+                                            [a.value for a in Anomaly]))))
+        return cls(
+            accepted=as_bool(obj["accepted"], f"{path}.accepted"),
+            reason=None if reason is None else Reason(
+                as_choice(reason, f"{path}.reason", [r.value for r in Reason])),
+            detail=as_str(obj["detail"], f"{path}.detail", max_len=1 << 16, allow_empty=True),
+            gateway_id=None if obj["gateway_id"] is None else as_str(obj["gateway_id"],
+                                                                     f"{path}.gateway_id"),
+            batch_seq=None if obj["batch_seq"] is None else as_int(obj["batch_seq"],
+                                                                   f"{path}.batch_seq", lo=0),
+            anomalies=tuple(marks),
+        )
+
+
+@dataclass
+class ContractState:
+    """What the contract remembers between batches; the ledger keeps it in its tables."""
+
+    last_batch_seq: dict[str, int] = field(default_factory=dict)     # gateway -> batch_seq
+    last_reading_seq: dict[str, int] = field(default_factory=dict)   # meter -> seq
+    interval_end: dict[str, int] = field(default_factory=dict)       # meter -> end of last interval
+    baselines: dict[str, Baseline] = field(default_factory=dict)     # meter -> spike/stuck baseline
+
+    def copy(self) -> ContractState:
+        return ContractState(dict(self.last_batch_seq), dict(self.last_reading_seq),
+                             dict(self.interval_end), dict(self.baselines))
+
+
+class _Reject(Exception):  # internal control flow; never escapes evaluate()
+    def __init__(self, reason: Reason, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def evaluate(genesis: Genesis, state: ContractState, request: bytes) -> tuple[Verdict, Batch | None]:
+    """Decide on one request (canonical batch bytes) without changing `state`."""
+    try:
+        batch = Batch.decode(request)
+    except SchemaError as exc:
+        return Verdict(False, Reason.MALFORMED, str(exc), None, None), None
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        return Verdict(False, Reason.MALFORMED, f"batch: undecodable ({exc})", None, None), None
+    try:
+        anomalies = _check(genesis, state, batch)
+    except _Reject as rej:
+        return Verdict(False, rej.reason, rej.detail, batch.gateway_id, batch.batch_seq), batch
+    return Verdict(True, None, "", batch.gateway_id, batch.batch_seq, anomalies), batch
+
+
+def _check(genesis: Genesis, state: ContractState, batch: Batch) -> tuple[tuple[int, Anomaly], ...]:
+    if batch.chain_id != genesis.chain_id:
+        raise _Reject(Reason.WRONG_CHAIN,
+                      f"batch.chain_id: {batch.chain_id!r} is not this chain ({genesis.chain_id!r})")
+    gateway = genesis.gateway_by_id.get(batch.gateway_id)
+    if gateway is None:
+        raise _Reject(Reason.UNKNOWN_GATEWAY,
+                      f"batch.gateway_id: {batch.gateway_id!r} is not a gateway in genesis")
+    if not verify(gateway.public_key, batch.signature, batch.signing_bytes()):
+        raise _Reject(Reason.BAD_SIGNATURE, f"batch.signature: does not verify under the genesis "
+                                            f"key of gateway {batch.gateway_id!r}")
+    last = state.last_batch_seq.get(batch.gateway_id)
+    if last is not None and batch.batch_seq <= last:
+        raise _Reject(Reason.REPLAY_BATCH,
+                      f"batch.batch_seq: {batch.batch_seq} is not above gateway "
+                      f"{batch.gateway_id!r}'s last accepted batch_seq {last}")
+    if not batch.readings:
+        raise _Reject(Reason.MALFORMED, "batch.readings: a batch must hold at least one reading")
+    seqs: dict[str, int] = {}
+    ends: dict[str, int] = {}
+    baselines: dict[str, Baseline | None] = {}
+    marks: list[tuple[int, Anomaly]] = []
+    for i, reading in enumerate(batch.readings):
+        path = f"batch.readings[{i}]"
+        _check_reading(genesis, gateway.meters, batch.gateway_id, reading, path)
+        meter = genesis.meter_by_id[reading.meter_id]
+        mid = reading.meter_id
+        last_seq = seqs.get(mid, state.last_reading_seq.get(mid))
+        if last_seq is not None and reading.seq <= last_seq:
+            where = "earlier in this batch" if mid in seqs else "last accepted"
+            raise _Reject(Reason.REPLAY_READING, f"{path}.seq: {reading.seq} is not above meter "
+                                                 f"{mid!r}'s {where} seq {last_seq}")
+        end = ends.get(mid, state.interval_end.get(mid))
+        if end is not None and reading.interval_start < end:
+            raise _Reject(Reason.REPLAY_READING,
+                          f"{path}.interval_start: {reading.interval_start} overlaps meter {mid!r}'s "
+                          f"previous accepted interval, which ends at {end}")
+        seqs[mid] = reading.seq
+        ends[mid] = reading.interval_start + reading.interval_s
+        found, baseline = assess(meter, baselines.get(mid, state.baselines.get(mid)), reading)
+        baselines[mid] = baseline
+        marks.extend((i, mark) for mark in found)
+    return tuple(marks)
+
+
+def _check_reading(genesis: Genesis, assigned: tuple[str, ...], gateway_id: str,
+                   reading: Reading, path: str) -> None:
+    meter = genesis.meter_by_id.get(reading.meter_id)
+    if meter is None:
+        raise _Reject(Reason.UNKNOWN_METER,
+                      f"{path}.meter_id: {reading.meter_id!r} is not a meter in genesis")
+    if reading.meter_id not in assigned:
+        raise _Reject(Reason.METER_NOT_ASSIGNED, f"{path}.meter_id: meter {reading.meter_id!r} is "
+                                                 f"not assigned to gateway {gateway_id!r}")
+    if reading.interval_start % reading.interval_s:
+        raise _Reject(Reason.MALFORMED, f"{path}.interval_start: {reading.interval_start} is not "
+                                        f"aligned to interval_s {reading.interval_s}")
+    for name in MEASURES:
+        value = getattr(reading, name)
+        lo, hi = meter.ranges[name]
+        if not lo <= value <= hi:
+            raise _Reject(Reason.OUT_OF_RANGE, f"{path}.{name}: {value} is outside meter "
+                                               f"{meter.id!r}'s range [{lo}, {hi}]")
+    if reading.temp_c <= emissions.ABSOLUTE_ZERO_C:
+        raise _Reject(Reason.OUT_OF_RANGE, f"{path}.temp_c: {reading.temp_c} is not above absolute zero")
+    if reading.co2_basis.value != meter.co2_basis:
+        raise _Reject(Reason.CO2_MISMATCH, f"{path}.co2_basis: {reading.co2_basis.value!r} but meter "
+                                           f"{meter.id!r} reports on a {meter.co2_basis!r} basis")
+    computed = emissions.co2_mass_kg(reading.co2_pct, meter.co2_basis, reading.h2o_pct,
+                                     reading.flow_m3_s, reading.temp_c, reading.pressure_kpa,
+                                     reading.interval_s)
+    if not emissions.mass_matches(reading.co2_kg, computed):
+        raise _Reject(Reason.CO2_MISMATCH, f"{path}.co2_kg: {reading.co2_kg} does not match the "
+                                           f"recomputed {computed!r} kg")
+
+
+def apply(state: ContractState, batch: Batch, verdict: Verdict) -> None:
+    """Advance `state` past an accepted batch; a rejected one leaves it unchanged."""
+    if not verdict.accepted:
+        return
+    state.last_batch_seq[batch.gateway_id] = batch.batch_seq
+    for reading in batch.readings:
+        mid = reading.meter_id
+        state.last_reading_seq[mid] = reading.seq
+        state.interval_end[mid] = reading.interval_start + reading.interval_s
+        baseline = advance(state.baselines.get(mid), reading)
+        if baseline is not None:
+            state.baselines[mid] = baseline
+
+
+def execute(genesis: Genesis, state: ContractState, proposal: Proposal) -> list[Verdict]:
+    """Evaluate and apply each request of a committed proposal, in order."""
+    verdicts = []
+    for request in proposal.requests:
+        verdict, batch = evaluate(genesis, state, request)
+        if batch is not None:
+            apply(state, batch, verdict)
+        verdicts.append(verdict)
+    return verdicts
