@@ -1,0 +1,148 @@
+"""Getting one batch decided by the chain: submit, fail over, back off, poll until final.
+
+Theory of operation. The contract rejects a batch whose batch_seq is not above the
+gateway's last accepted one, so a gateway keeps ONE batch in flight: `deliver(batch)`
+returns only when some node has said the batch is committed or rejected, and the
+caller takes the next batch from the outbox only then.
+
+`deliver` posts the batch to the current node. 200 "committed" and 422 "rejected"
+are final. 202 "accepted" means the node passed it on to consensus: the uplink
+then polls `GET /v1/batches/{gw}/{seq}` on that node until it reads committed or
+rejected; "unknown" (the node lost it, e.g. a view change or a restart) or
+`commit_timeout_s` without a decision sends the batch again, to the next node.
+A connection error, a timeout or a 5xx fails over to the next node at once; after
+a full round of the node list without a decision it sleeps (exponential backoff
+with full jitter, capped at `max_backoff_s`). Re-sending is always safe: the API is
+idempotent on (gateway_id, batch_seq), and a batch the chain already committed is
+reported committed, so a gateway restarted between "committed" and deleting the
+batch from its outbox commits nothing twice.
+
+A 400 means the node could not parse the batch: not transient, so it is final too,
+reported as rejected with reason "malformed" (the batch goes to the dead letters).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from carbonlab.node.model import Batch
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    committed: bool
+    height: int | None = None
+    reason: str = ""
+    detail: str = ""
+    node: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UplinkParams:
+    request_timeout_s: float = 5.0
+    poll_interval_s: float = 0.2
+    commit_timeout_s: float = 15.0
+    base_backoff_s: float = 0.2
+    max_backoff_s: float = 30.0
+
+
+class Uplink:
+    def __init__(self, nodes: Sequence[str], params: UplinkParams | None = None, *,
+                 on_result: Callable[[str, str], None] | None = None,
+                 rng: random.Random | None = None) -> None:
+        if not nodes:
+            raise ValueError("the uplink needs at least one node URL")
+        self.nodes = [n.rstrip("/") for n in nodes]
+        self.params = params or UplinkParams()
+        self.current = 0
+        self._on_result = on_result or (lambda node, result: None)
+        self._rng = rng or random.Random()
+        self._client = httpx.AsyncClient(timeout=self.params.request_timeout_s)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def deliver(self, batch: Batch) -> Decision:
+        body = batch.to_json()
+        failures = 0
+        while True:
+            for _ in range(len(self.nodes)):
+                node = self.nodes[self.current]
+                decision = await self._try_node(node, batch, body)
+                if decision is not None:
+                    return decision
+                self.current = (self.current + 1) % len(self.nodes)
+            delay = self._rng.uniform(0, min(self.params.max_backoff_s,
+                                             self.params.base_backoff_s * 2 ** failures))
+            failures = min(failures + 1, 30)
+            log.info("batch %d: no node decided it; retrying in %.2f s", batch.batch_seq, delay)
+            await asyncio.sleep(delay)
+
+    async def _try_node(self, node: str, batch: Batch, body: dict[str, Any]) -> Decision | None:
+        try:
+            resp = await self._client.post(f"{node}/v1/batches", json=body)
+        except httpx.HTTPError as exc:
+            self._on_result(node, "error")
+            log.info("batch %d: %s unreachable (%s)", batch.batch_seq, node, type(exc).__name__)
+            return None
+        final = self._final(node, resp.status_code, _json(resp))
+        if final is not None:
+            self._on_result(node, "committed" if final.committed else "rejected")
+            return final
+        if resp.status_code != 202:
+            self._on_result(node, f"http_{resp.status_code}")
+            return None
+        self._on_result(node, "accepted")
+        return await self._poll(node, batch)
+
+    async def _poll(self, node: str, batch: Batch) -> Decision | None:
+        url = f"{node}/v1/batches/{batch.gateway_id}/{batch.batch_seq}"
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.params.commit_timeout_s
+        while loop.time() < deadline:
+            await asyncio.sleep(self.params.poll_interval_s)
+            try:
+                resp = await self._client.get(url)
+            except httpx.HTTPError:
+                self._on_result(node, "error")
+                return None
+            data = _json(resp)
+            if resp.status_code == 200 and data.get("status") in ("committed", "rejected"):
+                final = self._final(node, 422 if data["status"] == "rejected" else 200, data)
+                if final is not None:
+                    self._on_result(node, "committed" if final.committed else "rejected")
+                return final
+            if resp.status_code != 200 or data.get("status") == "unknown":
+                return None          # the node lost it or broke: send again elsewhere
+        self._on_result(node, "timeout")
+        return None
+
+    @staticmethod
+    def _final(node: str, status: int, data: dict[str, Any]) -> Decision | None:
+        if status == 200 and data.get("status") == "committed":
+            height = data.get("height")
+            return Decision(True, height if isinstance(height, int) else None, node=node)
+        if status == 422 and data.get("status") == "rejected":
+            return Decision(False, reason=str(data.get("reason", "")),
+                            detail=str(data.get("detail", "")), node=node)
+        if status == 400:
+            return Decision(False, reason="malformed",
+                            detail=f"{data.get('field', '')}: {data.get('error', '')}", node=node)
+        return None
+
+
+def _json(resp: httpx.Response) -> dict[str, Any]:
+    try:
+        data = resp.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
