@@ -36,7 +36,8 @@ from carbonlab.node.genesis import MEASURES, Genesis
 from carbonlab.node.model import Batch, Reading
 from carbonlab.node.schema import as_bool, as_choice, as_dict, as_int, as_list, as_str
 
-__all__ = ["Anomaly", "ContractState", "Reason", "Verdict", "apply", "evaluate", "execute"]
+__all__ = ["Anomaly", "ContractState", "Reason", "Verdict", "apply", "evaluate", "execute",
+           "reading_problem"]
 
 
 class Reason(StrEnum):
@@ -206,6 +207,20 @@ def _check_reading(genesis: Genesis, assigned: tuple[str, ...], gateway_id: str,
     if not emissions.mass_matches(reading.co2_kg, computed):
         raise _Reject(Reason.CO2_MISMATCH, f"{path}.co2_kg: {reading.co2_kg} does not match the "
                                            f"recomputed {computed!r} kg")
+
+
+def reading_problem(genesis: Genesis, gateway_id: str, reading: Reading,
+                    path: str = "reading") -> tuple[Reason, str] | None:
+    """The stateless checks of one reading (everything but replay): None when it passes.
+    A Merkle proof checker uses this to show that a proven reading is valid on its own."""
+    gateway = genesis.gateway_by_id.get(gateway_id)
+    if gateway is None:
+        return Reason.UNKNOWN_GATEWAY, f"gateway {gateway_id!r} is not a gateway in genesis"
+    try:
+        _check_reading(genesis, gateway.meters, gateway_id, reading, path)
+    except _Reject as rej:
+        return rej.reason, rej.detail
+    return None
 
 
 def apply(state: ContractState, batch: Batch, verdict: Verdict) -> None:

@@ -1,0 +1,12 @@
+"""Errors of the ledger."""
+
+from __future__ import annotations
+
+from carbonlab.node.errors import NodeError
+
+
+class LedgerError(NodeError, ValueError):
+    """Raised when a ledger file cannot be used as asked: it belongs to another genesis, is not a
+    carbonlab ledger, or a caller tries to commit a block that does not extend the chain (a block
+    out of order, a certificate for another proposal). The caller's or the file's fault, never a
+    crash of the store: nothing is written when it is raised."""

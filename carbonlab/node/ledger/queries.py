@@ -1,0 +1,118 @@
+"""Read-only queries behind the HTTP API: readings, emissions, batch status, rejections.
+
+Every query joins the genesis meter table for company, plant, unit and stack, pages
+with a stable order, and validates its arguments (a bad argument raises `LedgerError`
+naming it, which the API turns into a 400).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from carbonlab.node.ledger.errors import LedgerError
+from carbonlab.node.ledger.tables import READING_COLUMNS
+
+MAX_LIMIT = 10_000
+GROUPS: dict[str, tuple[str, ...]] = {
+    "company": ("company",),
+    "plant": ("company", "plant"),
+    "unit": ("company", "plant", "unit"),
+    "stack": ("company", "plant", "stack"),
+    "meter": ("company", "plant", "unit", "stack", "meter_id"),
+}
+
+
+def _page(limit: int, offset: int) -> tuple[int, int]:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise LedgerError(f"limit: {limit!r} is not an integer in 1..{MAX_LIMIT}")
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise LedgerError(f"offset: {offset!r} is not a non-negative integer")
+    return limit, offset
+
+
+def _time_filter(since: int | None, until: int | None, where: list[str], args: list[Any]) -> None:
+    for name, value, op in (("since", since, ">="), ("until", until, "<")):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise LedgerError(f"{name}: {value!r} is not a unix time in seconds")
+        where.append(f"r.interval_start {op} ?")
+        args.append(value)
+
+
+def batch_status(db: sqlite3.Connection, gateway_id: str, batch_seq: int,
+                 request: bytes | None = None) -> dict[str, Any] | None:
+    """Committed if any copy was accepted; else the latest rejection (of these exact bytes,
+    when `request` is given, so a forged batch under someone's key does not shadow theirs)."""
+    rows = db.execute("SELECT height, accepted, reason, detail, request FROM batches "
+                      "WHERE gateway_id = ? AND batch_seq = ? ORDER BY height, idx",
+                      (gateway_id, batch_seq)).fetchall()
+    for height, accepted, _, _, _ in rows:
+        if accepted:
+            return {"status": "committed", "height": height, "reason": None, "detail": ""}
+    rejected = [r for r in rows if request is None or bytes(r[4]) == request]
+    if not rejected:
+        return None
+    height, _, reason, detail, _ = rejected[-1]
+    return {"status": "rejected", "height": height, "reason": reason, "detail": detail}
+
+
+def readings(db: sqlite3.Connection, *, meter: str | None = None, plant: str | None = None,
+             unit: str | None = None, company: str | None = None, since: int | None = None,
+             until: int | None = None, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+    """Accepted readings with their place on the chain, oldest interval first."""
+    limit, offset = _page(limit, offset)
+    where: list[str] = []
+    args: list[Any] = []
+    for column, value in (("r.meter_id", meter), ("m.plant", plant), ("m.unit", unit),
+                          ("m.company", company)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            args.append(value)
+    _time_filter(since, until, where, args)
+    sql = (f"SELECT {', '.join('r.' + c for c in READING_COLUMNS)}, m.company, m.plant, m.unit, "
+           "m.stack FROM readings r JOIN meters m ON m.meter_id = r.meter_id "
+           f"{'WHERE ' + ' AND '.join(where) if where else ''} "
+           "ORDER BY r.interval_start, r.meter_id, r.seq LIMIT ? OFFSET ?")
+    out = []
+    for row in db.execute(sql, [*args, limit, offset]):
+        item = dict(zip((*READING_COLUMNS, "company", "plant", "unit", "stack"), row, strict=True))
+        item["substituted"] = bool(item["substituted"])
+        item["anomalies"] = item["anomalies"].split(",") if item["anomalies"] else []
+        out.append(item)
+    return out
+
+
+def emissions(db: sqlite3.Connection, *, group_by: str, since: int | None = None,
+              until: int | None = None) -> list[dict[str, Any]]:
+    """CO2 mass summed per group over intervals starting in [since, until)."""
+    keys = GROUPS.get(group_by)
+    if keys is None:
+        raise LedgerError(f"group_by: {group_by!r} is not one of {', '.join(GROUPS)}")
+    where: list[str] = []
+    args: list[Any] = []
+    _time_filter(since, until, where, args)
+    cols = ", ".join(f"m.{k}" for k in keys)
+    sql = (f"SELECT {cols}, SUM(r.co2_kg), COUNT(*), MIN(r.interval_start), "
+           "MAX(r.interval_start + r.interval_s), SUM(r.anomalies != '') "
+           "FROM readings r JOIN meters m ON m.meter_id = r.meter_id "
+           f"{'WHERE ' + ' AND '.join(where) if where else ''} GROUP BY {cols} ORDER BY {cols}")
+    names = tuple("meter" if k == "meter_id" else k for k in keys)
+    return [dict(zip((*names, "co2_kg", "readings", "since", "until", "anomalous_readings"),
+                     row, strict=True))
+            for row in db.execute(sql, args)]
+
+
+def rejections(db: sqlite3.Connection, *, gateway: str | None = None, limit: int = 100,
+               offset: int = 0) -> list[dict[str, Any]]:
+    """Rejected requests with their reason, newest first."""
+    limit, offset = _page(limit, offset)
+    where = "b.accepted = 0" + (" AND b.gateway_id = ?" if gateway is not None else "")
+    args: list[Any] = [gateway] if gateway is not None else []
+    sql = ("SELECT b.height, b.idx, b.gateway_id, b.batch_seq, b.reason, b.detail, bl.timestamp_ms "
+           f"FROM batches b JOIN blocks bl ON bl.height = b.height WHERE {where} "
+           "ORDER BY b.height DESC, b.idx DESC LIMIT ? OFFSET ?")
+    return [dict(zip(("height", "index", "gateway_id", "batch_seq", "reason", "detail",
+                      "timestamp_ms"), row, strict=True))
+            for row in db.execute(sql, [*args, limit, offset])]

@@ -1,0 +1,370 @@
+"""The ledger: certified blocks and what the contract made of them, in one SQLite file.
+
+Theory of operation. `commit` runs the contract over the proposal against a copy of
+the in-memory contract state, then writes the block header, its certificate, every
+request's raw bytes with its verdict, the accepted readings and the changed contract
+state in ONE transaction; only after that transaction is durable does the in-memory
+state move on. A process killed at any instant therefore reopens either before or
+after the whole block, never in between: SQLite's WAL makes the transaction atomic,
+and `synchronous=FULL` makes it durable when `commit` returns (the WAL is fsynced at
+every commit, so a power cut after a node said "committed" loses nothing; NORMAL
+would only survive process crashes). Reopening rebuilds the state from the tables.
+
+Consensus records (the replica's `Persist` actions) live in the same file but in
+their own transactions, each durable before `save_consensus_record` returns.
+
+The object is used from one thread at a time, not necessarily always the same
+thread (the node calls it from trio's worker threads).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from carbonlab.node import codec, contract
+from carbonlab.node.block import BlockHeader, CommitCertificate, Proposal
+from carbonlab.node.contract import ContractState, Verdict
+from carbonlab.node.genesis import Genesis, _sorted_items
+from carbonlab.node.ledger import queries
+from carbonlab.node.ledger.errors import LedgerError
+from carbonlab.node.ledger.state import load_state, save_state
+from carbonlab.node.ledger.tables import FORMAT, SCHEMA
+from carbonlab.node.model import Batch
+from carbonlab.node.schema import as_bytes, as_int, as_list, as_str
+
+
+@dataclass(frozen=True, slots=True)
+class CommittedBlock:
+    header: BlockHeader
+    proposal: Proposal
+    certificate: CommitCertificate
+    verdicts: tuple[Verdict, ...]
+
+    @property
+    def hash(self) -> bytes:
+        return self.header.hash
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """A stable checkpoint: 2f + 1 signatures over the hash of the block at `seq`."""
+
+    seq: int
+    block_hash: bytes
+    signatures: tuple[tuple[str, bytes], ...]
+
+
+def genesis_record(genesis: Genesis) -> bytes:
+    """Block 0's stored header: the bytes whose SHA-256 is `genesis.hash`."""
+    return codec.encode(_sorted_items(genesis.to_json()))
+
+
+def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    try:
+        if readonly:
+            if not path.is_file():
+                raise LedgerError(f"{path}: no such ledger file")
+            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
+                                 check_same_thread=False)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("PRAGMA busy_timeout=10000")
+    except sqlite3.DatabaseError as exc:
+        raise LedgerError(f"{path}: cannot open as a ledger ({exc})") from None
+    return db
+
+
+class Ledger:
+    """One node's copy of the chain. Block h (h >= 1) is the committed proposal for seq h."""
+
+    def __init__(self, path: Path, genesis: Genesis, db: sqlite3.Connection) -> None:
+        self.path = path
+        self.genesis = genesis
+        self._db = db
+        self._state = load_state(db)
+        row = db.execute("SELECT height, hash FROM blocks ORDER BY height DESC LIMIT 1").fetchone()
+        self._height: int = row[0]
+        self._head_hash: bytes = row[1]
+
+    @classmethod
+    def open(cls, path: Path, genesis: Genesis) -> Ledger:
+        """Open or create the ledger at `path`; refuse a file made for another genesis."""
+        db = connect(Path(path))
+        try:
+            _prepare(db, Path(path), genesis)
+            return cls(Path(path), genesis, db)
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            raise LedgerError(f"{path}: not a usable ledger ({exc})") from None
+        except BaseException:
+            db.close()
+            raise
+
+    @property
+    def height(self) -> int:
+        return self._height
+
+    @property
+    def head_hash(self) -> bytes:
+        return self._head_hash
+
+    @property
+    def state(self) -> ContractState:
+        """The contract state after the head block (a copy: the ledger owns its own)."""
+        return self._state.copy()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing blocks -------------------------------------------------------------------
+
+    def commit(self, proposal: Proposal, certificate: CommitCertificate) -> CommittedBlock:
+        """Execute and store the block for `proposal`; durable when it returns.
+
+        The caller has checked the certificate's signatures (the replica does, and state
+        transfer checks every certificate it fetches); this checks that it certifies
+        this very proposal and that the proposal extends the chain.
+        """
+        if proposal.chain_id != self.genesis.chain_id:
+            raise LedgerError(f"proposal.chain_id: {proposal.chain_id!r} is not this chain "
+                              f"({self.genesis.chain_id!r})")
+        if proposal.seq != self._height + 1:
+            raise LedgerError(f"proposal.seq: {proposal.seq} does not extend the ledger at height "
+                              f"{self._height} (expected {self._height + 1})")
+        if certificate.seq != proposal.seq or certificate.digest != proposal.digest:
+            raise LedgerError(f"certificate: certifies seq {certificate.seq} digest "
+                              f"{certificate.digest.hex()[:16]}, not proposal seq {proposal.seq} "
+                              f"digest {proposal.digest.hex()[:16]}")
+        header = BlockHeader.for_proposal(proposal, self._head_hash)
+        state = self._state.copy()
+        verdicts: list[Verdict] = []
+        batch_rows: list[tuple[Any, ...]] = []
+        reading_rows: list[tuple[Any, ...]] = []
+        gateways: set[str] = set()
+        meters: set[str] = set()
+        for idx, request in enumerate(proposal.requests):
+            verdict, batch = contract.evaluate(self.genesis, state, request)
+            verdicts.append(verdict)
+            batch_rows.append(batch_row(proposal.seq, idx, request, verdict))
+            if batch is not None and verdict.accepted:
+                contract.apply(state, batch, verdict)
+                gateways.add(batch.gateway_id)
+                meters.update(r.meter_id for r in batch.readings)
+                reading_rows.extend(reading_rows_of(proposal.seq, idx, batch, verdict))
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("INSERT INTO blocks (height, hash, header, certificate, timestamp_ms, proposer,"
+                       " batch_count, reading_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (header.height, header.hash, codec.encode(header.to_wire()),
+                        codec.encode(certificate.to_wire()), header.timestamp_ms, header.proposer,
+                        header.batch_count, len(reading_rows)))
+            db.executemany("INSERT INTO batches (height, idx, request, gateway_id, batch_seq, accepted,"
+                           " reason, detail, anomalies) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", batch_rows)
+            db.executemany(f"INSERT INTO readings VALUES ({', '.join('?' * 19)})", reading_rows)
+            save_state(db, state, gateways, meters)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self._state = state
+        self._height = header.height
+        self._head_hash = header.hash
+        return CommittedBlock(header, proposal, certificate, tuple(verdicts))
+
+    # -- reading blocks -------------------------------------------------------------------
+
+    def block(self, height: int) -> CommittedBlock | None:
+        """The block at `height` (1..height); None for block 0 (the genesis record) or beyond."""
+        blocks = self.blocks(height, height)
+        return blocks[0] if blocks else None
+
+    def blocks(self, lo: int, hi: int) -> list[CommittedBlock]:
+        """Blocks lo..hi inclusive, clipped to 1..height."""
+        lo, hi = max(lo, 1), min(hi, self._height)
+        if lo > hi:
+            return []
+        requests: dict[int, list[tuple[bytes, Verdict]]] = {h: [] for h in range(lo, hi + 1)}
+        for height, request, *verdict in self._db.execute(
+                "SELECT height, request, accepted, reason, detail, gateway_id, batch_seq, anomalies "
+                "FROM batches WHERE height BETWEEN ? AND ? ORDER BY height, idx", (lo, hi)):
+            requests[height].append((request, verdict_of(*verdict)))
+        out = []
+        for height, header_bytes, cert_bytes in self._db.execute(
+                "SELECT height, header, certificate FROM blocks WHERE height BETWEEN ? AND ? "
+                "ORDER BY height", (lo, hi)):
+            header = decode_header(header_bytes, f"block {height} header")
+            cert = CommitCertificate.from_wire(codec.decode(cert_bytes, f"block {height} certificate"))
+            proposal = Proposal(header.chain_id, header.height, header.timestamp_ms, header.proposer,
+                                tuple(r for r, _ in requests[height]))
+            out.append(CommittedBlock(header, proposal, cert, tuple(v for _, v in requests[height])))
+        return out
+
+    def block_hash(self, height: int) -> bytes | None:
+        row = self._db.execute("SELECT hash FROM blocks WHERE height = ?", (height,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    # -- checkpoints and consensus records ------------------------------------------------
+
+    def put_checkpoint(self, seq: int, block_hash: bytes,
+                       signatures: Sequence[tuple[str, bytes]]) -> None:
+        """Record a stable checkpoint (durable when it returns); older ones are dropped."""
+        sigs = codec.encode([[m, s] for m, s in signatures])
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("INSERT OR REPLACE INTO checkpoints (seq, block_hash, signatures) "
+                             "VALUES (?, ?, ?)", (seq, block_hash, sigs))
+            self._db.execute("DELETE FROM checkpoints WHERE seq < ?", (seq,))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def stable_checkpoint(self) -> Checkpoint | None:
+        row = self._db.execute("SELECT seq, block_hash, signatures FROM checkpoints "
+                               "ORDER BY seq DESC LIMIT 1").fetchone()
+        if row is None:
+            return None
+        return Checkpoint(row[0], bytes(row[1]), decode_signatures(row[2], "checkpoint.signatures"))
+
+    def save_consensus_record(self, record: bytes) -> int:
+        """Append one replica record; durable when it returns. Returns its id (increasing)."""
+        cur = self._db.execute("INSERT INTO consensus_records (record) VALUES (?)", (record,))
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    def load_consensus_records(self) -> list[bytes]:
+        """Every saved record, oldest first."""
+        return [bytes(r) for (r,) in self._db.execute(
+            "SELECT record FROM consensus_records ORDER BY id")]
+
+    def replace_consensus_records(self, records: Sequence[bytes]) -> None:
+        """Atomically replace all records (compaction after a stable checkpoint)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("DELETE FROM consensus_records")
+            self._db.executemany("INSERT INTO consensus_records (record) VALUES (?)",
+                                 [(r,) for r in records])
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    # -- queries for the HTTP API ---------------------------------------------------------
+
+    def batch_status(self, gateway_id: str, batch_seq: int) -> dict[str, Any] | None:
+        return queries.batch_status(self._db, gateway_id, batch_seq)
+
+    def readings(self, *, meter: str | None = None, plant: str | None = None,
+                 unit: str | None = None, company: str | None = None, since: int | None = None,
+                 until: int | None = None, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+        return queries.readings(self._db, meter=meter, plant=plant, unit=unit, company=company,
+                                since=since, until=until, limit=limit, offset=offset)
+
+    def emissions(self, *, group_by: Literal["company", "plant", "unit", "stack", "meter"],
+                  since: int | None = None, until: int | None = None) -> list[dict[str, Any]]:
+        return queries.emissions(self._db, group_by=group_by, since=since, until=until)
+
+    def rejections(self, *, gateway: str | None = None, limit: int = 100,
+                   offset: int = 0) -> list[dict[str, Any]]:
+        return queries.rejections(self._db, gateway=gateway, limit=limit, offset=offset)
+
+    def reading_count(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM readings").fetchone()[0])
+
+    def reading_proof(self, meter_id: str, seq: int) -> dict[str, Any] | None:
+        from carbonlab.node.ledger.proof import build_proof
+
+        return build_proof(self, self._db, meter_id, seq)
+
+
+def _prepare(db: sqlite3.Connection, path: Path, genesis: Genesis) -> None:
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if tables and "meta" not in tables:
+        raise LedgerError(f"{path}: an SQLite file, but not a carbonlab ledger")
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                db.execute(statement)
+        meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+        if not meta:
+            record = genesis_record(genesis)
+            db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [
+                ("format", FORMAT), ("genesis_hash", genesis.hash),
+                ("chain_id", genesis.chain_id.encode()),
+                ("genesis_json", json.dumps(genesis.to_json(), indent=2).encode())])
+            db.execute("INSERT INTO blocks (height, hash, header, certificate, timestamp_ms, proposer,"
+                       " batch_count, reading_count) VALUES (0, ?, ?, NULL, 0, '', 0, 0)",
+                       (genesis.hash, record))
+            db.executemany("INSERT INTO meters (meter_id, company, plant, unit, stack) "
+                           "VALUES (?, ?, ?, ?, ?)",
+                           [(m.id, m.company, m.plant, m.unit, m.stack) for m in genesis.meters])
+        elif meta.get("format") != FORMAT:
+            raise LedgerError(f"{path}: not a carbonlab ledger of format {FORMAT.decode()}")
+        elif meta.get("genesis_hash") != genesis.hash:
+            raise LedgerError(f"{path}: made for genesis {bytes(meta['genesis_hash']).hex()[:16]}..., "
+                              f"not this genesis {genesis.hash.hex()[:16]}...")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+def batch_row(height: int, idx: int, request: bytes, verdict: Verdict) -> tuple[Any, ...]:
+    return (height, idx, request, verdict.gateway_id, verdict.batch_seq, int(verdict.accepted),
+            verdict.reason.value if verdict.reason else None, verdict.detail,
+            json.dumps([[i, a.value] for i, a in verdict.anomalies]))
+
+
+def reading_rows_of(height: int, idx: int, batch: Batch, verdict: Verdict) -> list[tuple[Any, ...]]:
+    marks: dict[int, list[str]] = {}
+    for i, mark in verdict.anomalies:
+        marks.setdefault(i, []).append(mark.value)
+    return [(r.meter_id, r.seq, height, idx, i, r.interval_start, r.interval_s, r.co2_pct,
+             r.co2_basis.value, r.o2_pct, r.h2o_pct, r.flow_m3_s, r.temp_c, r.pressure_kpa,
+             r.valid_samples, r.flag.value, r.co2_kg, int(r.substituted), ",".join(marks.get(i, [])))
+            for i, r in enumerate(batch.readings)]
+
+
+def verdict_of(accepted: int, reason: str | None, detail: str, gateway_id: str | None,
+               batch_seq: int | None, anomalies: str) -> Verdict:
+    return Verdict.from_json({"accepted": bool(accepted), "reason": reason, "detail": detail,
+                              "gateway_id": gateway_id, "batch_seq": batch_seq,
+                              "anomalies": json.loads(anomalies)})
+
+
+def decode_header(data: bytes, what: str) -> BlockHeader:
+    items = as_list(codec.decode(data, what), what, length=8)
+    return BlockHeader(
+        chain_id=as_str(items[0], f"{what}.chain_id", max_len=64),
+        height=as_int(items[1], f"{what}.height", lo=0),
+        prev_hash=as_bytes(items[2], f"{what}.prev_hash", size=32),
+        proposal_digest=as_bytes(items[3], f"{what}.proposal_digest", size=32),
+        timestamp_ms=as_int(items[4], f"{what}.timestamp_ms", lo=0),
+        proposer=as_str(items[5], f"{what}.proposer", max_len=64),
+        batch_count=as_int(items[6], f"{what}.batch_count", lo=0),
+        batches_root=as_bytes(items[7], f"{what}.batches_root", size=32),
+    )
+
+
+def decode_signatures(data: bytes, what: str) -> tuple[tuple[str, bytes], ...]:
+    out = []
+    for i, pair in enumerate(as_list(codec.decode(data, what), what)):
+        member, sig = as_list(pair, f"{what}[{i}]", length=2)
+        out.append((as_str(member, f"{what}[{i}][0]", max_len=64), as_bytes(sig, f"{what}[{i}][1]")))
+    return tuple(out)

@@ -1,0 +1,134 @@
+"""The SQLite ledger: commit, reopen, refuse what does not extend the chain, consensus records."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from carbonlab.node.contract import Reason
+from carbonlab.node.ledger import Ledger, LedgerError
+from tests.unit.node.factories import Kit, make_kit
+
+KIT_ARGS = dict(n=4)
+
+
+def fill(ledger: Ledger, kit: Kit, blocks: int, per_block: int = 2) -> None:
+    for _ in range(blocks):
+        requests = [kit.next_batch("gw1" if i % 2 == 0 else "gw2").encode() for i in range(per_block)]
+        ledger.commit(*kit.certified(ledger.height + 1, requests))
+
+
+def test_new_ledger_holds_the_genesis_record(tmp_path: Path) -> None:
+    kit = make_kit()
+    with Ledger.open(tmp_path / "l.db", kit.genesis) as ledger:
+        assert ledger.height == 0
+        assert ledger.head_hash == kit.genesis.hash
+        assert ledger.block(0) is None
+        assert ledger.block_hash(0) == kit.genesis.hash
+    db = sqlite3.connect(tmp_path / "l.db")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    db.close()
+
+
+def test_commit_chains_blocks_and_reads_them_back(tmp_path: Path) -> None:
+    kit = make_kit()
+    with Ledger.open(tmp_path / "l.db", kit.genesis) as ledger:
+        b1, b2 = kit.next_batch("gw1"), kit.next_batch("gw2")
+        p1, c1 = kit.certified(1, [b1.encode(), b2.encode()])
+        committed = ledger.commit(p1, c1)
+        assert ledger.height == 1
+        assert committed.header.prev_hash == kit.genesis.hash
+        assert ledger.head_hash == committed.header.hash
+        assert [v.accepted for v in committed.verdicts] == [True, True]
+        p2, c2 = kit.certified(2, [kit.next_batch("gw1").encode(), b1.encode()], view=3)
+        second = ledger.commit(p2, c2)
+        assert second.header.prev_hash == committed.header.hash
+        assert second.verdicts[1].reason is Reason.REPLAY_BATCH
+        again = ledger.block(2)
+        assert again == second
+        assert again is not None
+        assert again.proposal.digest == p2.digest
+        assert again.certificate == c2
+        assert [b.header.height for b in ledger.blocks(0, 10)] == [1, 2]
+        assert ledger.block(3) is None
+        assert ledger.reading_count() == 3 + 2
+
+
+def test_reopen_restores_height_head_and_contract_state(tmp_path: Path) -> None:
+    kit = make_kit()
+    with Ledger.open(tmp_path / "l.db", kit.genesis) as ledger:
+        fill(ledger, kit, 3)
+        head, state = ledger.head_hash, ledger.state
+        old = ledger.block(1)
+        assert old is not None
+    with Ledger.open(tmp_path / "l.db", kit.genesis) as ledger:
+        assert (ledger.height, ledger.head_hash) == (3, head)
+        assert ledger.state == state
+        replay = ledger.commit(*kit.certified(4, list(old.proposal.requests)))
+        assert {v.reason for v in replay.verdicts} == {Reason.REPLAY_BATCH}
+        fill(ledger, kit, 1)
+        assert ledger.height == 5
+
+
+@pytest.mark.parametrize("problem", ["seq gap", "seq repeat", "other digest", "other chain"])
+def test_commit_refuses_what_does_not_extend_the_chain(tmp_path: Path, problem: str) -> None:
+    kit = make_kit()
+    with Ledger.open(tmp_path / "l.db", kit.genesis) as ledger:
+        fill(ledger, kit, 1)
+        request = kit.next_batch().encode()
+        proposal, cert = kit.certified(2, [request])
+        if problem == "seq gap":
+            proposal, cert = kit.certified(3, [request])
+        elif problem == "seq repeat":
+            proposal, cert = kit.certified(1, [request])
+        elif problem == "other digest":
+            cert = kit.certify(kit.proposal(2, [request], timestamp_ms=5))
+        else:
+            other = make_kit(chain_id="other")
+            proposal, cert = other.certified(2, [request])
+        with pytest.raises(LedgerError, match=r"proposal\.seq|certificate|chain_id"):
+            ledger.commit(proposal, cert)
+        assert ledger.height == 1
+    with Ledger.open(tmp_path / "l.db", kit.genesis) as ledger:
+        assert ledger.height == 1
+        assert ledger.reading_count() == 3
+
+
+def test_ledger_of_another_genesis_is_refused(tmp_path: Path) -> None:
+    Ledger.open(tmp_path / "l.db", make_kit().genesis).close()
+    with pytest.raises(LedgerError, match="made for genesis"):
+        Ledger.open(tmp_path / "l.db", make_kit(chain_id="other").genesis)
+
+
+def test_foreign_files_are_refused(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"not a database at all" * 100)
+    with pytest.raises(LedgerError, match=r"junk\.db"):
+        Ledger.open(junk, make_kit().genesis)
+    other = tmp_path / "other.db"
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE t (x)")
+    db.commit()
+    db.close()
+    with pytest.raises(LedgerError, match="not a carbonlab ledger"):
+        Ledger.open(other, make_kit().genesis)
+
+
+def test_consensus_records_and_checkpoints_survive_reopen(tmp_path: Path) -> None:
+    kit = make_kit()
+    with Ledger.open(tmp_path / "l.db", kit.genesis) as ledger:
+        ids = [ledger.save_consensus_record(r) for r in (b"a", b"bb", b"\x00c")]
+        assert ids == sorted(ids)
+        fill(ledger, kit, 2)
+        assert ledger.stable_checkpoint() is None
+        ledger.put_checkpoint(1, ledger.block_hash(1) or b"", [("n1", b"s" * 64)])
+        ledger.put_checkpoint(2, ledger.block_hash(2) or b"", [("n2", b"t" * 64)])
+    with Ledger.open(tmp_path / "l.db", kit.genesis) as ledger:
+        assert ledger.load_consensus_records() == [b"a", b"bb", b"\x00c"]
+        ledger.replace_consensus_records([b"z"])
+        assert ledger.load_consensus_records() == [b"z"]
+        cp = ledger.stable_checkpoint()
+        assert cp is not None
+        assert (cp.seq, cp.block_hash, cp.signatures) == (2, ledger.block_hash(2), (("n2", b"t" * 64),))
