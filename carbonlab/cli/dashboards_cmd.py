@@ -1,0 +1,99 @@
+"""`carbonlab dashboards build|push|check`: Grafana dashboards, provisioning and Prometheus rules."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from carbonlab.dashboards import build, provisioning
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("dashboards", help="build, check and push the Grafana dashboards and rules")
+    dsub = parser.add_subparsers(dest="dashboards_command", metavar="ACTION")
+
+    p_build = dsub.add_parser("build", help="write dashboards JSON, provisioning files and rule files")
+    p_build.add_argument("--out", type=Path, required=True, help="folder to write into (created if missing)")
+    p_build.add_argument(
+        "--prometheus-url",
+        default=provisioning.DEFAULT_PROMETHEUS_URL,
+        help="URL Grafana uses to reach Prometheus (default %(default)s)",
+    )
+    p_build.add_argument(
+        "--dashboards-path",
+        default=provisioning.DEFAULT_DASHBOARDS_PATH,
+        help="where the dashboards JSON lives on the Grafana host (default %(default)s)",
+    )
+    p_build.add_argument(
+        "--scrape-interval",
+        default=build.DEFAULT_SCRAPE_INTERVAL,
+        help="Prometheus scrape interval, for the datasource's timeInterval (default %(default)s)",
+    )
+    p_build.set_defaults(func=_build)
+
+    p_push = dsub.add_parser("push", help="push the datasource and dashboards to a Grafana (grafana-client)")
+    p_push.add_argument("--url", required=True, help="Grafana base URL, e.g. http://127.0.0.1:3000")
+    p_push.add_argument("--token", default=None, help="Grafana service-account token")
+    p_push.add_argument(
+        "--prometheus-url",
+        default=provisioning.DEFAULT_PROMETHEUS_URL,
+        help="URL Grafana uses to reach Prometheus (default %(default)s)",
+    )
+    p_push.add_argument("--scrape-interval", default=build.DEFAULT_SCRAPE_INTERVAL)
+    p_push.add_argument(
+        "--timeout", type=float, default=10.0, help="seconds per HTTP call (default %(default)s)"
+    )
+    p_push.set_defaults(func=_push)
+
+    p_check = dsub.add_parser("check", help="fail if the committed generated files differ from the source")
+    p_check.add_argument(
+        "--dir", type=Path, default=build.GENERATED_DIR, help="folder to check (default: committed)"
+    )
+    p_check.set_defaults(func=_check)
+    parser.set_defaults(func=lambda args: _help(parser))
+
+
+def _help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _build(args: argparse.Namespace) -> int:
+    files = build.artifacts(
+        prometheus_url=args.prometheus_url,
+        dashboards_path=args.dashboards_path,
+        scrape_interval=args.scrape_interval,
+    )
+    for path in build.write(args.out, files):
+        print(path)
+    return 0
+
+
+def _push(args: argparse.Namespace) -> int:
+    from carbonlab.dashboards.push import push
+
+    result = push(
+        args.url,
+        args.token,
+        prometheus_url=args.prometheus_url,
+        scrape_interval=args.scrape_interval,
+        timeout_s=args.timeout,
+    )
+    print(
+        json.dumps(
+            {
+                "folder_created": result.folder_created,
+                "datasource_created": result.datasource_created,
+                "dashboards": result.dashboards,
+            }
+        )
+    )
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    build.check(args.dir)
+    print(f"{args.dir}: in sync")
+    return 0
