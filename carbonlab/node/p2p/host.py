@@ -1,0 +1,256 @@
+"""The member-to-member transport: a libp2p host that talks to genesis members only.
+
+Theory of operation. Each member runs one libp2p host (TCP, Noise only, yamux)
+whose identity is its node key. For every other member and each of the two
+protocols (consensus, state transfer) it keeps one outbound stream, owned by one
+writer task: the task dials (with its own exponential backoff; py-libp2p's 60 s
+negative dial cache and its internal retries are switched off), opens the stream,
+then writes frames taken from that peer's bounded `SendQueue`, coalescing every
+message waiting into one frame. Every write has a timeout; a timeout or an error
+drops the stream and the task starts over. When there is nothing to send it writes
+a heartbeat, so the other side can tell a silent peer from a quiet one.
+
+Inbound, the host accepts the streams members open (the `MembersOnlyNoise` gate has
+already refused strangers at the handshake; the stream handler checks again),
+decodes frames with a `FrameDecoder` and hands each message to the node through a
+bounded channel. A stream that stays silent longer than `silent_after_s` is
+closed together with the connection, which makes both sides redial.
+
+So each direction of each pair has its own stream and its own writer: no tie-break
+between simultaneous dials is needed, and a slow peer only ever fills its own queue.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import multiaddr
+import trio
+from libp2p import new_host
+from libp2p.abc import IHost, INetStream
+from libp2p.custom_types import TProtocol
+from libp2p.network.config import RetryConfig
+from libp2p.peer.id import ID
+from libp2p.peer.peerinfo import PeerInfo
+from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
+from libp2p.stream_muxer.yamux.yamux import PROTOCOL_ID as YAMUX_PROTOCOL_ID
+from libp2p.stream_muxer.yamux.yamux import Yamux
+
+from carbonlab.node.crypto import Signer
+from carbonlab.node.p2p.frames import DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encode_heartbeat
+from carbonlab.node.p2p.gate import MembersOnlyNoise
+from carbonlab.node.p2p.identity import key_pair
+from carbonlab.node.p2p.queue import SendQueue
+
+log = logging.getLogger("carbonlab.node.p2p")
+
+CONSENSUS = TProtocol("/carbonlab/pbft/1.0.0")
+STATE_TRANSFER = TProtocol("/carbonlab/state/1.0.0")
+PROTOCOLS = (CONSENSUS, STATE_TRANSFER)
+READ_CHUNK = 256 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class P2PSettings:
+    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
+    queue_max_messages: int = 20_000
+    queue_max_bytes: int = 64 * 1024 * 1024
+    write_timeout_s: float = 5.0
+    dial_timeout_s: float = 5.0
+    heartbeat_s: float = 0.5
+    silent_after_s: float = 3.0
+    backoff_min_s: float = 0.1
+    backoff_max_s: float = 3.0
+    inbound_buffer: int = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class PeerSpec:
+    member_id: str
+    peer_id: ID
+    addr: multiaddr.Multiaddr  # without the /p2p part
+
+
+class Inbound(NamedTuple):
+    member_id: str
+    protocol: str
+    data: bytes
+
+
+class P2PNode:
+    """Owns the libp2p host; `send()` never blocks, `inbound` yields what members sent."""
+
+    def __init__(self, member_id: str, signer: Signer, listen: multiaddr.Multiaddr,
+                 peers: list[PeerSpec], settings: P2PSettings | None = None) -> None:
+        self.member_id = member_id
+        self.settings = s = settings or P2PSettings()
+        self.listen = listen
+        self.peers = {p.member_id: p for p in peers if p.member_id != member_id}
+        self._by_peer_id = {p.peer_id: p.member_id for p in self.peers.values()}
+        self._key_pair = key_pair(signer)
+        self.stats: Counter[str] = Counter()   # "<what>:<reason>" -> count, read by metrics
+        self.messages: Counter[tuple[str, str]] = Counter()  # (protocol, direction)
+        self.queues: dict[tuple[str, str], SendQueue] = {
+            (m, proto): SendQueue(s.queue_max_messages, s.queue_max_bytes, s.max_frame_bytes)
+            for m in self.peers for proto in PROTOCOLS}
+        self._writer_up: dict[tuple[str, str], bool] = dict.fromkeys(self.queues, False)
+        self._last_heard: dict[str, float] = {}
+        self._send_in, self.inbound = trio.open_memory_channel[Inbound](s.inbound_buffer)
+        self.host: IHost | None = None
+        self.on_peer_change: Callable[[], None] = lambda: None
+
+    # -- public ---------------------------------------------------------------------------
+    def send(self, to: str | None, data: bytes, protocol: str = CONSENSUS) -> None:
+        targets = list(self.peers) if to is None else [to]
+        for member in targets:
+            queue = self.queues.get((member, protocol))
+            if queue is None:
+                self.stats["send_dropped:unknown_member"] += 1
+                continue
+            before = queue.dropped
+            if not queue.put(data):
+                self.stats["send_dropped:too_large"] += 1
+                log.warning("message too large for a frame", extra={"peer": member, "bytes": len(data)})
+            elif queue.dropped != before:
+                self.stats["send_dropped:queue_full"] += queue.dropped - before
+
+    def peer_up(self, member: str) -> bool:
+        heard = self._last_heard.get(member)
+        return (self._writer_up.get((member, CONSENSUS), False) and heard is not None
+                and trio.current_time() - heard <= self.settings.silent_after_s)
+
+    def connected_peers(self) -> list[str]:
+        return sorted(m for m in self.peers if self.peer_up(m))
+
+    @property
+    def peer_id(self) -> ID:
+        return ID.from_pubkey(self._key_pair.public_key)
+
+    def listen_addrs(self) -> list[multiaddr.Multiaddr]:
+        return list(self.host.get_addrs()) if self.host else []
+
+    # -- running --------------------------------------------------------------------------
+    async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        members = frozenset(self._by_peer_id) | {self.peer_id}
+        noise = MembersOnlyNoise(self._key_pair, members, self._refused)
+        host = new_host(key_pair=self._key_pair, sec_opt={NOISE_PROTOCOL_ID: noise},
+                        muxer_opt={TProtocol(YAMUX_PROTOCOL_ID): Yamux}, listen_addrs=[self.listen])
+        network: Any = host.get_network()
+        network.retry_config = RetryConfig(max_retries=0)   # we back off ourselves
+        self.host = host
+        for proto in PROTOCOLS:
+            host.set_stream_handler(proto, self._make_handler(proto))
+        async with host.run(listen_addrs=[self.listen]), trio.open_nursery() as nursery:
+            for member, name in self.queues:
+                nursery.start_soon(self._writer, member, TProtocol(name))
+            task_status.started()
+            await trio.sleep_forever()
+
+    def _refused(self, reason: str, peer: ID) -> None:
+        self.stats[f"refused:{reason}"] += 1
+        log.warning("refused peer", extra={"reason": reason, "peer_id": str(peer)})
+
+    async def _writer(self, member: str, proto: TProtocol) -> None:
+        s = self.settings
+        spec = self.peers[member]
+        queue = self.queues[(member, proto)]
+        backoff = s.backoff_min_s
+        host = self.host
+        assert host is not None
+        network: Any = host.get_network()
+        while True:
+            stream: INetStream | None = None
+            try:
+                with trio.fail_after(s.dial_timeout_s):
+                    network.unblock_peer(spec.peer_id)  # py-libp2p's 60 s negative cache
+                    await host.connect(PeerInfo(spec.peer_id, [spec.addr]))
+                    stream = await host.new_stream(spec.peer_id, [proto])
+                self._set_up(member, proto, True)
+                backoff = s.backoff_min_s
+                await self._pump(stream, queue, member, proto)
+            except trio.Cancelled:
+                raise
+            except (Exception, trio.TooSlowError) as exc:  # noqa: BLE001 - libp2p raises many unrelated types
+                self.stats[f"link_errors:{type(exc).__name__}"] += 1
+                log.debug("link down", extra={"peer": member, "protocol": proto, "error": repr(exc)})
+            finally:
+                self._set_up(member, proto, False)
+                if stream is not None:
+                    with trio.CancelScope(shield=True), trio.move_on_after(1):
+                        await _reset(stream)
+            await trio.sleep(backoff * random.uniform(0.8, 1.2))
+            backoff = min(backoff * 2, s.backoff_max_s)
+
+    async def _pump(self, stream: INetStream, queue: SendQueue, member: str, proto: str) -> None:
+        s = self.settings
+        while True:
+            with trio.move_on_after(s.heartbeat_s):
+                await queue.wait()
+            frame, count = queue.take_frame()
+            if not count:
+                frame = encode_heartbeat()
+            with trio.move_on_after(s.write_timeout_s) as scope:
+                await stream.write(frame)
+            if scope.cancelled_caught:
+                self.stats["send_dropped:write_timeout"] += count
+                raise trio.TooSlowError(f"write to {member} timed out")
+            self.messages[(proto, "out")] += count
+
+    def _set_up(self, member: str, proto: str, up: bool) -> None:
+        if self._writer_up.get((member, proto)) != up:
+            self._writer_up[(member, proto)] = up
+            self.on_peer_change()
+
+    def _make_handler(self, proto: TProtocol) -> Callable[[INetStream], Any]:
+        async def handler(stream: INetStream) -> None:
+            await self._read(stream, proto)
+        return handler
+
+    async def _read(self, stream: INetStream, proto: str) -> None:
+        s = self.settings
+        remote = stream.muxed_conn.peer_id
+        member = self._by_peer_id.get(remote)
+        if member is None:
+            self._refused("stranger_stream", remote)
+            await _reset(stream)
+            return
+        decoder = FrameDecoder(s.max_frame_bytes)
+        try:
+            while True:
+                with trio.move_on_after(s.silent_after_s) as scope:
+                    data = await stream.read(READ_CHUNK)
+                if scope.cancelled_caught:
+                    self.stats["link_errors:silent_peer"] += 1
+                    log.warning("peer silent, dropping its connection", extra={"peer": member})
+                    assert self.host is not None
+                    await self.host.disconnect(remote)
+                    return
+                if not data:
+                    return
+                self._last_heard[member] = trio.current_time()
+                decoded = decoder.feed(data)
+                for reason in decoded.errors:
+                    self.stats[f"frame_errors:{reason}"] += 1
+                    log.warning("bad frame ignored", extra={"peer": member, "reason": reason})
+                self.messages[(proto, "in")] += len(decoded.messages)
+                for msg in decoded.messages:
+                    await self._send_in.send(Inbound(member, proto, msg))
+        except trio.Cancelled:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a broken stream ends this reader, nothing else
+            self.stats[f"link_errors:{type(exc).__name__}"] += 1
+            log.debug("inbound stream ended", extra={"peer": member, "error": repr(exc)})
+        finally:
+            with trio.CancelScope(shield=True), trio.move_on_after(1):
+                await _reset(stream)
+
+
+async def _reset(stream: INetStream) -> None:
+    with contextlib.suppress(Exception):  # already broken is fine
+        await stream.reset()
