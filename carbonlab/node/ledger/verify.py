@@ -1,0 +1,236 @@
+"""Offline verification of a whole ledger file against genesis, trusting nothing in the file.
+
+Theory of operation. Starting from the genesis document the caller holds, walk the
+blocks in height order and check, for each: the header decodes and names its height;
+`prev_hash` is the hash *recomputed* from the previous header (block 0: the genesis
+hash); the stored hash is the header's; the header's fields reproduce its proposal
+digest; the stored request bytes hash to its `batches_root`; the certificate
+certifies this height and digest with 2f + 1 valid genesis members' signatures.
+Then re-run the contract from an empty state over every block and compare each
+verdict, every row of the readings table, and at the end the contract-state tables.
+Stable checkpoints must sign the hash of the block at their height.
+
+Every problem is reported with the height it was found at; the walk goes on after a
+problem so that one run lists everything (capped at `MAX_PROBLEMS`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from carbonlab.node import codec, contract, merkle
+from carbonlab.node.block import CommitCertificate, checkpoint_vote_bytes
+from carbonlab.node.contract import ContractState, Verdict
+from carbonlab.node.crypto import verify
+from carbonlab.node.errors import SchemaError
+from carbonlab.node.genesis import Genesis
+from carbonlab.node.ledger.errors import LedgerError
+from carbonlab.node.ledger.state import load_state
+from carbonlab.node.ledger.store import (
+    batch_row,
+    connect,
+    decode_header,
+    decode_signatures,
+    genesis_record,
+    reading_rows_of,
+)
+from carbonlab.node.ledger.tables import FORMAT, READING_COLUMNS
+
+MAX_PROBLEMS = 100
+
+
+@dataclass
+class VerifyReport:
+    blocks: int = 0
+    readings: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def add(self, height: int, problem: str) -> None:
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(f"height {height}: {problem}")
+
+    def summary(self) -> str:
+        if self.ok:
+            return f"ok: {self.blocks} blocks, {self.readings} readings verified"
+        return f"FAILED: {len(self.problems)} problem(s) in {self.blocks} blocks"
+
+
+def verify_ledger(path: Path, genesis: Genesis) -> VerifyReport:
+    """Check the ledger at `path`; raises LedgerError only when it cannot be read at all."""
+    db = connect(path, readonly=True)
+    try:
+        return _verify(db, path, genesis)
+    except sqlite3.DatabaseError as exc:
+        raise LedgerError(f"{path}: cannot read the ledger ({exc})") from None
+    finally:
+        db.close()
+
+
+def _verify(db: sqlite3.Connection, path: Path, genesis: Genesis) -> VerifyReport:
+    report = VerifyReport()
+    try:
+        meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+    except sqlite3.DatabaseError:
+        raise LedgerError(f"{path}: not a carbonlab ledger") from None
+    if meta.get("format") != FORMAT:
+        raise LedgerError(f"{path}: not a carbonlab ledger of format {FORMAT.decode()}")
+    if meta.get("genesis_hash") != genesis.hash:
+        report.add(0, "the ledger names another genesis hash than the genesis given")
+    row = db.execute("SELECT hash, header FROM blocks WHERE height = 0").fetchone()
+    if row is None:
+        report.add(0, "missing (the genesis record)")
+    elif bytes(row[0]) != genesis.hash or bytes(row[1]) != genesis_record(genesis):
+        report.add(0, "the genesis record differs from the genesis given")
+    state = ContractState()
+    prev_hash, expected = genesis.hash, 1
+    prev_height = 0
+    for height, stored_hash, header_bytes, cert_bytes, reading_count in db.execute(
+            "SELECT height, hash, header, certificate, reading_count FROM blocks WHERE height > 0 "
+            "ORDER BY height").fetchall():
+        if height != expected:
+            gap = f"height {expected} is" if height == expected + 1 else \
+                f"heights {expected}..{height - 1} are"
+            report.add(expected, f"missing ({gap} absent, the next stored block is {height})")
+        expected = height + 1
+        report.blocks += 1
+        prev_hash = _check_block(db, report, genesis, state, height, bytes(stored_hash),
+                                 bytes(header_bytes), cert_bytes, reading_count,
+                                 (prev_height, prev_hash))
+        prev_height = height
+    for table in ("batches", "readings"):
+        orphans = db.execute(f"SELECT DISTINCT height FROM {table} WHERE height NOT IN "
+                             "(SELECT height FROM blocks WHERE height > 0) ORDER BY height").fetchall()
+        for (height,) in orphans:
+            report.add(height, f"rows in the {table} table but no such block")
+    if load_state(db) != state:
+        report.add(expected - 1, "the contract-state tables differ from a re-run of the contract")
+    _check_checkpoints(db, report, genesis, expected - 1)
+    report.readings = int(db.execute("SELECT COUNT(*) FROM readings").fetchone()[0])
+    return report
+
+
+def _check_block(db: sqlite3.Connection, report: VerifyReport, genesis: Genesis,
+                 state: ContractState, height: int, stored_hash: bytes, header_bytes: bytes,
+                 cert_bytes: bytes | None, reading_count: int, prev: tuple[int, bytes]) -> bytes:
+    """Check one block; return the hash the next block must link to."""
+    try:
+        header = decode_header(header_bytes, "header")
+    except SchemaError as exc:
+        report.add(height, f"the header does not decode ({exc})")
+        return stored_hash
+    if header.height != height:
+        report.add(height, f"the header says height {header.height}")
+    if header.chain_id != genesis.chain_id:
+        report.add(height, f"the header names chain {header.chain_id!r}, not {genesis.chain_id!r}")
+    if header.prev_hash != prev[1]:
+        report.add(height, f"prev_hash {header.prev_hash.hex()[:16]} is not the hash of block "
+                           f"{prev[0]} ({prev[1].hex()[:16]})")
+    if stored_hash != header.hash:
+        report.add(height, "the stored block hash is not the hash of the stored header")
+    if not header.proposal_digest_matches():
+        report.add(height, "the header's fields do not reproduce its proposal_digest "
+                           "(a header field was altered)")
+    rows = db.execute("SELECT idx, request, accepted, reason, detail, gateway_id, batch_seq, anomalies "
+                      "FROM batches WHERE height = ? ORDER BY idx", (height,)).fetchall()
+    requests = tuple(bytes(r[1]) for r in rows)
+    if [r[0] for r in rows] != list(range(len(rows))) or len(rows) != header.batch_count:
+        report.add(height, f"{len(rows)} stored batches, the header says {header.batch_count}")
+    elif merkle.root(requests) != header.batches_root:
+        report.add(height, "the stored batch bytes do not hash to the header's batches_root "
+                           "(a batch or reading was altered)")
+    _check_certificate(report, genesis, height, header.proposal_digest, cert_bytes)
+    expected_readings: list[tuple[Any, ...]] = []
+    for row in rows:
+        idx, request = row[0], bytes(row[1])
+        verdict, batch = contract.evaluate(genesis, state, request)
+        if batch is not None:
+            contract.apply(state, batch, verdict)
+        _compare_verdict(report, height, idx, request, verdict, row)
+        if batch is not None and verdict.accepted:
+            expected_readings.extend(reading_rows_of(height, idx, batch, verdict))
+    stored = db.execute(f"SELECT {', '.join(READING_COLUMNS)} FROM readings WHERE height = ? "
+                        "ORDER BY batch_idx, idx", (height,)).fetchall()
+    _compare_readings(report, height, expected_readings, stored)
+    if reading_count != len(expected_readings):
+        report.add(height, f"the block row counts {reading_count} readings, the batches hold "
+                           f"{len(expected_readings)}")
+    return header.hash
+
+
+def _check_certificate(report: VerifyReport, genesis: Genesis, height: int, digest: bytes,
+                       cert_bytes: bytes | None) -> None:
+    if cert_bytes is None:
+        report.add(height, "no commit certificate")
+        return
+    try:
+        cert = CommitCertificate.from_wire(codec.decode(bytes(cert_bytes), "certificate"))
+    except SchemaError as exc:
+        report.add(height, f"the certificate does not decode ({exc})")
+        return
+    if cert.seq != height or cert.digest != digest:
+        report.add(height, f"the certificate is for seq {cert.seq} digest {cert.digest.hex()[:16]}, "
+                           f"not this block's proposal digest {digest.hex()[:16]}")
+    problem = cert.check(genesis.chain_id, genesis.member_keys, genesis.quorum)
+    if problem is not None:
+        report.add(height, f"certificate: {problem}")
+
+
+def _compare_verdict(report: VerifyReport, height: int, idx: int, request: bytes, verdict: Verdict,
+                     row: tuple[Any, ...]) -> None:
+    stored = tuple(row[1:])  # request, accepted, reason, detail, gateway_id, batch_seq, anomalies
+    fresh = batch_row(height, idx, request, verdict)
+    mine = (fresh[2], fresh[5], fresh[6], fresh[7], fresh[3], fresh[4], fresh[8])
+    theirs = (bytes(stored[0]), stored[1], stored[2], stored[3], stored[4], stored[5], stored[6])
+    if mine != theirs:
+        now = "accepted" if verdict.accepted else f"rejected ({verdict.reason}: {verdict.detail})"
+        was = "accepted" if stored[1] else f"rejected ({stored[2]}: {stored[3]})"
+        who = f"{verdict.gateway_id}/{verdict.batch_seq}" if verdict.gateway_id else "undecodable"
+        report.add(height, f"batch {idx} ({who}): the contract says {now}, the ledger recorded {was}"
+                           + ("" if now != was else " (verdict details differ)"))
+
+
+def _compare_readings(report: VerifyReport, height: int, expected: list[tuple[Any, ...]],
+                      stored: list[tuple[Any, ...]]) -> None:
+    want = {(r[0], r[1]): r for r in expected}
+    have = {(r[0], r[1]): tuple(r) for r in stored}
+    for key in sorted(set(want) | set(have)):
+        name = f"reading {key[0]}/{key[1]}"
+        if key not in have:
+            report.add(height, f"{name} is in a certified batch but missing from the readings table")
+        elif key not in want:
+            report.add(height, f"{name} is in the readings table but in no accepted certified batch")
+        elif want[key] != have[key]:
+            diffs = [f"{col} {have[key][i]!r} (certified: {want[key][i]!r})"
+                     for i, col in enumerate(READING_COLUMNS) if want[key][i] != have[key][i]]
+            report.add(height, f"{name} in the readings table differs: {', '.join(diffs)}")
+
+
+def _check_checkpoints(db: sqlite3.Connection, report: VerifyReport, genesis: Genesis,
+                       top: int) -> None:
+    for seq, block_hash, sigs in db.execute("SELECT seq, block_hash, signatures FROM checkpoints"):
+        row = db.execute("SELECT header FROM blocks WHERE height = ?", (seq,)).fetchone()
+        if row is None:
+            report.add(seq, f"a stable checkpoint signs block {seq}, but the ledger ends at {top} "
+                            "(blocks were removed)")
+            continue
+        try:
+            header = decode_header(bytes(row[0]), "header")
+            signatures = decode_signatures(bytes(sigs), "checkpoint.signatures")
+        except SchemaError as exc:
+            report.add(seq, f"checkpoint or header does not decode ({exc})")
+            continue
+        if header.hash != bytes(block_hash):
+            report.add(seq, "the stable checkpoint signs another block hash than the stored block's")
+        message = checkpoint_vote_bytes(genesis.chain_id, seq, bytes(block_hash))
+        good = {m for m, s in signatures
+                if m in genesis.member_keys and verify(genesis.member_keys[m], s, message)}
+        if len(good) < genesis.quorum:
+            report.add(seq, f"the stable checkpoint has {len(good)} valid signatures, "
+                            f"{genesis.quorum} needed")
