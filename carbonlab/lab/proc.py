@@ -1,0 +1,72 @@
+"""Running commands and ending processes on the controller, by PID only.
+
+`run` gives every command a timeout and says which command failed and why. A PID is
+ended only after its start time (field 22 of /proc/PID/stat) matches the one recorded
+when it was started, so a recycled PID is never hit.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from carbonlab.lab.errors import ProviderError
+
+
+def run(argv: Sequence[str], *, timeout_s: float = 60, check: bool = True,
+        input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+    try:
+        done = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout_s,
+                              input=input_text, check=False)
+    except FileNotFoundError:
+        raise ProviderError(f"command not found: {argv[0]}") from None
+    except subprocess.TimeoutExpired:
+        raise ProviderError(f"{' '.join(argv)}: no answer within {timeout_s} s") from None
+    if check and done.returncode != 0:
+        raise ProviderError(f"{' '.join(argv)}: exit {done.returncode}: "
+                            f"{(done.stderr or done.stdout).strip()[-400:]}")
+    return done
+
+
+def start_time(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot, or None when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # comm (field 2) may hold spaces and parentheses: split after the last ')'.
+    fields = stat[stat.rindex(")") + 2:].split()
+    return int(fields[19])
+
+
+def alive(pid: int, started: int | None) -> bool:
+    now = start_time(pid)
+    return now is not None and (started is None or now == started)
+
+
+def end(pid: int, started: int | None, *, grace_s: float = 5.0) -> None:
+    """SIGTERM, then SIGKILL after `grace_s`; only if `pid` is still the process recorded."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        if not alive(pid, started):
+            return
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline:
+            if not alive(pid, started) or _zombie(pid):
+                return
+            time.sleep(0.05)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat[stat.rindex(")") + 2] == "Z"

@@ -1,0 +1,73 @@
+"""What every provider offers the lifecycle: make hosts, say how to reach them, remove them."""
+
+from __future__ import annotations
+
+import shutil
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from carbonlab.lab.proc import end
+from carbonlab.lab.state import LabState
+from carbonlab.lab.topology import Topology
+
+Progress = Callable[[str], None]
+
+
+class Provider(ABC):
+    name: str = ""
+
+    def __init__(self, topo: Topology, lab_dir: Path, state: LabState, progress: Progress) -> None:
+        self.topo = topo
+        self.lab_dir = lab_dir
+        self.state = state
+        self.progress = progress
+
+    @abstractmethod
+    def addresses(self) -> dict[str, str]:
+        """Host id -> the address its services bind to and peers reach it at."""
+
+    @abstractmethod
+    def create_hosts(self) -> None:
+        """Make every host of the topology (idempotent: hosts already there are kept)."""
+
+    @abstractmethod
+    def host_vars(self, host: str) -> dict[str, Any]:
+        """Ansible variables for `host`: connection, and where carbonlab lives on it."""
+
+    def ansible_env(self) -> dict[str, str]:
+        return {}
+
+    def destroy(self) -> None:
+        """Remove everything the state file lists, newest first; absent objects are skipped."""
+        for entry in reversed(list(self.state.resources)):
+            self.remove(entry)
+            self.state.forget(entry)
+
+    def remove(self, entry: dict[str, Any]) -> None:
+        kind = entry["kind"]
+        if kind == "dir":
+            path = Path(entry["path"])
+            if path.is_relative_to(self.lab_dir):
+                shutil.rmtree(path, ignore_errors=True)
+        elif kind == "pidfiles":
+            stop_pidfiles(Path(entry["path"]), self.lab_dir)
+
+    def describe(self) -> str:
+        return self.name
+
+
+def stop_pidfiles(run_dir: Path, lab_dir: Path) -> None:
+    """End every service whose pidfile is in `run_dir`, if that PID still runs a command of this
+    lab (its command line names the lab directory): a stale pidfile never hits another process."""
+    for pidfile in sorted(run_dir.glob("*.pid")):
+        try:
+            pid = int(pidfile.read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, ValueError):
+            pidfile.unlink(missing_ok=True)
+            continue
+        if str(lab_dir) in cmdline:
+            end(pid, None)
+        pidfile.unlink(missing_ok=True)

@@ -1,0 +1,347 @@
+"""`netns` (root): each host a network namespace with its own root overlay, mount, UTS and PID
+namespaces, and sshd as its first process.
+
+Theory of operation. The lab gets a /24 in 198.18.0.0/15 and a bridge `clb<lab>` holding
+its .1; host i is the namespace `cl-<lab>-<host>` joined to the bridge by the veth
+`clv<lab><i>` with address .(10 + i). A safety `unreachable` route for the subnet (a
+high metric, so the bridge's own route wins while it exists) and an nft table that drops
+forwarding between the bridge and any other link keep every lab packet on this machine;
+inside, a host has no default route but an `unreachable` one.
+
+A host's first process is `unshare --mount --uts --pid --fork --kill-child`, entered into
+the namespace; its child (PID 1 of the new PID namespace) mounts an overlay of / (upper
+and work directories under the lab directory), a fresh /proc, /sys, /run and /tmp, sets
+the hostname and `exec`s sshd in a chroot of the overlay. When that process dies the
+kernel kills every process of the PID namespace and drops its mounts: ending one PID
+removes the whole host. Every object is recorded in the state file before it is made
+(see state.py), so `down` can always finish what a killed `up` began.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from carbonlab.lab.errors import ProviderError, StepError
+from carbonlab.lab.proc import alive, end, run, start_time
+from carbonlab.lab.providers.base import Provider
+
+LAB_NET = ipaddress.IPv4Network("198.18.0.0/15")
+SAFETY_METRIC = 4242
+INIT_SCRIPT = """#!/bin/sh
+# PID 1 of a carbonlab netns host until it execs sshd: mount the host's world, then become sshd.
+set -eu
+H="$1"
+mount --make-rprivate /
+mount -t overlay overlay -o "lowerdir=/,upperdir=$H/upper,workdir=$H/work" "$H/root"
+mount -t proc proc "$H/root/proc"
+mount -t sysfs sysfs "$H/root/sys"
+mount --rbind /dev "$H/root/dev"
+mount -t tmpfs -o mode=0755 tmpfs "$H/root/run"
+mount -t tmpfs -o mode=1777 tmpfs "$H/root/tmp"
+mkdir -p "$H/root/run/sshd"
+hostname "$2"
+exec chroot "$H/root" /usr/sbin/sshd -D -e -f /etc/ssh/carbonlab_sshd_config
+"""
+SSHD_CONFIG = """# carbonlab netns host {host}: reached only by the lab's own key
+ListenAddress {address}
+Port 22
+HostKey /etc/ssh/carbonlab_host_key
+AuthorizedKeysFile /etc/ssh/carbonlab_authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+PidFile none
+Subsystem sftp internal-sftp
+"""
+
+
+class NetnsProvider(Provider):
+    name = "netns"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        lab = self.topo.lab_id
+        self.bridge = f"clb{lab}"
+        self.table = f"cl_{lab}"
+        self.ssh_dir = self.lab_dir / "ssh"
+
+    # names -----------------------------------------------------------------------------------
+    def netns(self, host: str) -> str:
+        return f"cl-{self.topo.lab_id}-{host}"
+
+    def veth(self, index: int) -> str:
+        return f"clv{self.topo.lab_id}{index}"
+
+    def subnet(self) -> ipaddress.IPv4Network:
+        chosen = self.state.facts.get("subnet")
+        if not chosen:
+            raise ProviderError("netns: the lab has no subnet yet (hosts not created)")
+        return ipaddress.IPv4Network(chosen)
+
+    def addresses(self) -> dict[str, str]:
+        net = self.subnet()
+        return {h.id: str(net.network_address + 10 + i) for i, h in enumerate(self.topo.hosts)}
+
+    # creation --------------------------------------------------------------------------------
+    def create_hosts(self) -> None:
+        if os.geteuid() != 0:
+            raise ProviderError("the netns provider needs root (network namespaces, mounts); "
+                                "use --provider local")
+        if not self.state.facts.get("subnet"):
+            self.state.facts["subnet"] = str(self._pick_subnet())
+            self.state.save()
+        net = self.subnet()
+        self.state.record("dir", path=str(self.lab_dir / "hosts"))
+        self._keys()
+        self._network(net)
+        for i, host in enumerate(self.topo.hosts):
+            self._host(i, host.id, net)
+        for host in self.topo.hosts:
+            self._wait_sshd(host.id)
+        self.progress(f"{len(self.topo.hosts)} netns hosts up on {self.bridge} ({net})")
+
+    def _pick_subnet(self) -> ipaddress.IPv4Network:
+        if self.topo.netns.subnet:
+            try:
+                net = ipaddress.IPv4Network(self.topo.netns.subnet)
+            except ValueError as exc:
+                raise ProviderError(f"{self.topo.path}: netns.subnet: {exc}") from None
+            if not net.subnet_of(LAB_NET) or net.prefixlen != 24:
+                raise ProviderError(f"{self.topo.path}: netns.subnet: must be a /24 inside {LAB_NET}")
+            return net
+        used = _used_networks()
+        candidates = list(LAB_NET.subnets(new_prefix=24))
+        for net in candidates[100:] + candidates[1:100]:
+            if not any(net.overlaps(u) for u in used):
+                return net
+        raise ProviderError(f"no free /24 left in {LAB_NET}")
+
+    def _keys(self) -> None:
+        self.state.record("dir", path=str(self.ssh_dir))
+        self.ssh_dir.mkdir(parents=True, exist_ok=True)
+        for name in ("id_ed25519", "host_key"):
+            if not (self.ssh_dir / name).exists():
+                run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"carbonlab-{self.topo.lab_id}",
+                     "-f", str(self.ssh_dir / name)])
+        host_pub = (self.ssh_dir / "host_key.pub").read_text().split()[:2]
+        lines = [f"{addr} {' '.join(host_pub)}" for addr in self.addresses().values()]
+        (self.ssh_dir / "known_hosts").write_text("\n".join(lines) + "\n")
+
+    def _network(self, net: ipaddress.IPv4Network) -> None:
+        gateway = f"{net.network_address + 1}/{net.prefixlen}"
+        if not _link_exists(self.bridge):
+            self.state.record("link", name=self.bridge)
+            run(["ip", "link", "add", self.bridge, "type", "bridge"])
+            run(["ip", "addr", "add", gateway, "dev", self.bridge])
+        run(["ip", "link", "set", self.bridge, "up"])
+        self.state.record("route", spec=["unreachable", str(net), "metric", str(SAFETY_METRIC)])
+        if not _route_exists(str(net), SAFETY_METRIC):
+            run(["ip", "route", "add", "unreachable", str(net), "metric", str(SAFETY_METRIC)])
+        self.state.record("nft_table", family="inet", name=self.table)
+        b = self.bridge
+        ruleset = (f"table inet {self.table} {{\n chain forward {{\n"
+                   "  type filter hook forward priority 0; policy accept;\n"
+                   f'  iifname "{b}" oifname != "{b}" drop\n'
+                   f'  oifname "{b}" iifname != "{b}" drop\n }}\n}}\n')
+        run(["nft", "delete", "table", "inet", self.table], check=False)
+        run(["nft", "-f", "-"], input_text=ruleset)
+
+    def _host(self, index: int, host: str, net: ipaddress.IPv4Network) -> None:
+        ns = self.netns(host)
+        root = self.lab_dir / "hosts" / host
+        address = str(net.network_address + 10 + index)
+        procs = self.state.of_kind("host_process")
+        running = [p for p in procs if p["host"] == host and alive(p.get("pid", -1), p.get("started"))]
+        if running and Path(f"/run/netns/{ns}").exists():
+            return
+        self.state.record("dir", path=str(root))
+        self.state.record("netns", name=ns)
+        if not Path(f"/run/netns/{ns}").exists():
+            run(["ip", "netns", "add", ns])
+        veth = self.veth(index)
+        self.state.record("link", name=veth)
+        if not _link_exists(veth):
+            run(["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns])
+        run(["ip", "link", "set", veth, "master", self.bridge, "up"])
+        run(["ip", "-n", ns, "addr", "replace", f"{address}/{net.prefixlen}", "dev", "eth0"])
+        run(["ip", "-n", ns, "link", "set", "lo", "up"])
+        run(["ip", "-n", ns, "link", "set", "eth0", "up"])
+        run(["ip", "-n", ns, "route", "replace", "unreachable", "default"])
+        self._prepare_root(root, host, address)
+        log = self.lab_dir / "logs" / f"host-{host}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        entry = self.state.record("host_process", host=host)
+        with open(log, "ab") as out:
+            child = subprocess.Popen(
+                ["nsenter", f"--net=/run/netns/{ns}", "--", "unshare", "--mount", "--uts", "--pid",
+                 "--fork", "--kill-child", "--propagation", "private", "--",
+                 "/bin/sh", str(root / "init.sh"), str(root), host],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True)
+        self.state.update(entry, pid=child.pid, started=start_time(child.pid))
+
+    def _prepare_root(self, root: Path, host: str, address: str) -> None:
+        for sub in ("upper", "work", "root"):
+            (root / sub).mkdir(parents=True, exist_ok=True)
+        ssh = root / "upper" / "etc" / "ssh"
+        ssh.mkdir(parents=True, exist_ok=True)
+        (ssh / "carbonlab_sshd_config").write_text(SSHD_CONFIG.format(host=host, address=address))
+        key = ssh / "carbonlab_host_key"
+        key.write_bytes((self.ssh_dir / "host_key").read_bytes())
+        key.chmod(0o600)
+        (ssh / "carbonlab_authorized_keys").write_text((self.ssh_dir / "id_ed25519.pub").read_text())
+        (root / "upper" / "etc" / "hostname").write_text(host + "\n")
+        (root / "init.sh").write_text(INIT_SCRIPT)
+
+    def _wait_sshd(self, host: str, timeout_s: float = 20.0) -> None:
+        address = self.addresses()[host]
+        entry = next(p for p in self.state.of_kind("host_process") if p["host"] == host)
+        deadline = time.monotonic() + timeout_s
+        log = self.lab_dir / "logs" / f"host-{host}.log"
+        while time.monotonic() < deadline:
+            if not alive(entry["pid"], entry.get("started")):
+                raise StepError(host, "start host (sshd)", "the host's first process exited", str(log))
+            try:
+                with socket.create_connection((address, 22), timeout=1.0) as sock:
+                    sock.settimeout(2.0)
+                    if sock.recv(64).startswith(b"SSH-"):
+                        return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise StepError(host, "start host (sshd)", f"no SSH banner at {address}:22 in {timeout_s} s",
+                        str(log))
+
+    # access ----------------------------------------------------------------------------------
+    def host_vars(self, host: str) -> dict[str, Any]:
+        return {
+            "ansible_host": self.addresses()[host],
+            "ansible_user": "root",
+            "ansible_ssh_private_key_file": str(self.ssh_dir / "id_ed25519"),
+            "ansible_python_interpreter": "/usr/bin/python3",
+            **remote_layout(),
+        }
+
+    def ansible_env(self) -> dict[str, str]:
+        return ssh_env(self.ssh_dir)
+
+    # removal ---------------------------------------------------------------------------------
+    def remove(self, entry: dict[str, Any]) -> None:
+        kind = entry["kind"]
+        if kind == "host_process":
+            if "pid" in entry:
+                end(entry["pid"], entry.get("started"), grace_s=2.0)
+        elif kind == "netns":
+            self._empty_netns(entry["name"])
+            run(["ip", "netns", "del", entry["name"]], check=False)
+        elif kind == "link":
+            if _link_exists(entry["name"]):
+                run(["ip", "link", "del", entry["name"]], check=False)
+        elif kind == "route":
+            spec = entry["spec"]
+            if _route_exists(spec[1], int(spec[3])):
+                run(["ip", "route", "del", *spec], check=False)
+        elif kind == "nft_table":
+            run(["nft", "delete", "table", entry["family"], entry["name"]], check=False)
+        elif kind == "dir":
+            _unmount_under(Path(entry["path"]))
+            super().remove(entry)
+        else:
+            super().remove(entry)
+
+    def destroy(self) -> None:
+        close_control_masters(self.ssh_dir)
+        super().destroy()
+
+    def _empty_netns(self, ns: str) -> None:
+        """SIGKILL whatever still runs in the namespace (all of it belongs to the lab)."""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            done = run(["ip", "netns", "pids", ns], check=False)
+            pids = [int(p) for p in done.stdout.split()] if done.returncode == 0 else []
+            if not pids:
+                return
+            for pid in pids:
+                end(pid, start_time(pid), grace_s=0.5)
+            time.sleep(0.05)
+        raise ProviderError(f"netns {ns}: processes still running after 10 s")
+
+
+def remote_layout() -> dict[str, Any]:
+    """Where carbonlab lives on a netns or ssh host (FHS places; a venv under /opt)."""
+    return {
+        "carbonlab_root": "/opt/carbonlab",
+        "carbonlab_etc": "/etc/carbonlab",
+        "carbonlab_var": "/var/lib/carbonlab",
+        "carbonlab_log": "/var/log/carbonlab",
+        "carbonlab_run": "/run/carbonlab",
+        "carbonlab_venv": "/opt/carbonlab/venv",
+        "carbonlab_bin": "/opt/carbonlab/venv/bin/carbonlab",
+        "carbonlab_install": True,
+        "carbonlab_manage_user": True,
+        "carbonlab_user": "carbonlab",
+    }
+
+
+def ssh_env(ssh_dir: Path) -> dict[str, str]:
+    """Ansible over real SSH: pipelining, and a control path inside the lab directory."""
+    control = ssh_dir / "cm-%h-%p"
+    args = (f"-o ControlMaster=auto -o ControlPersist=120s -o ControlPath={control} "
+            f"-o UserKnownHostsFile={ssh_dir / 'known_hosts'} -o StrictHostKeyChecking=yes "
+            "-o ConnectTimeout=10 -o BatchMode=yes")
+    return {"ANSIBLE_SSH_ARGS": args, "ANSIBLE_PIPELINING": "True",
+            "ANSIBLE_SSH_CONTROL_PATH_DIR": str(ssh_dir)}
+
+
+def close_control_masters(ssh_dir: Path) -> None:
+    for sock in sorted(ssh_dir.glob("cm-*")) if ssh_dir.is_dir() else []:
+        run(["ssh", "-o", f"ControlPath={sock}", "-O", "exit", "carbonlab-lab"], check=False,
+            timeout_s=10)
+        sock.unlink(missing_ok=True)
+
+
+def _link_exists(name: str) -> bool:
+    return Path(f"/sys/class/net/{name}").exists()
+
+
+def _route_exists(prefix: str, metric: int) -> bool:
+    done = run(["ip", "-j", "route", "show", "type", "unreachable"], check=False)
+    try:
+        routes = json.loads(done.stdout or "[]")
+    except ValueError:
+        return False
+    return any(r.get("dst") == prefix and r.get("metric") == metric for r in routes)
+
+
+def _used_networks() -> list[ipaddress.IPv4Network]:
+    done = run(["ip", "-4", "-j", "route", "show", "table", "all"], check=False)
+    used = []
+    for route in json.loads(done.stdout or "[]"):
+        dst = route.get("dst", "")
+        if dst and dst != "default":
+            try:
+                used.append(ipaddress.IPv4Network(dst, strict=False))
+            except ValueError:
+                continue
+    return used
+
+
+def _unmount_under(path: Path) -> None:
+    """Lazily unmount anything this mount namespace still has under `path` (normally nothing:
+    host mounts live in the host's own mount namespace and vanish with it)."""
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return
+    points = sorted({line.split()[4] for line in lines}, key=len, reverse=True)
+    for point in points:
+        if Path(point).is_relative_to(path):
+            run(["umount", "-l", point], check=False)

@@ -1,0 +1,50 @@
+"""`ssh`: real hosts or VMs named in the topology (address, user, key); nothing is created.
+
+`up` provisions them; `down` forgets the lab's state and closes the SSH control
+connections, but leaves the hosts and what was installed on them (they are not ours
+to remove). A login user other than root needs passwordless sudo (Ansible `become`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from carbonlab.lab.providers.base import Provider
+from carbonlab.lab.providers.netns import close_control_masters, remote_layout, ssh_env
+
+
+class SshProvider(Provider):
+    name = "ssh"
+
+    def addresses(self) -> dict[str, str]:
+        return {h.id: h.address for h in self.topo.hosts}
+
+    def create_hosts(self) -> None:
+        (self.lab_dir / "ssh").mkdir(parents=True, exist_ok=True)
+        known = self.lab_dir / "ssh" / "known_hosts"
+        known.touch()
+        self.progress(f"{len(self.topo.hosts)} ssh hosts from {self.topo.path}")
+
+    def host_vars(self, host: str) -> dict[str, Any]:
+        spec = self.topo.host(host)
+        user = spec.user or "root"
+        out: dict[str, Any] = {"ansible_host": spec.address, "ansible_user": user,
+                               "ansible_port": spec.ssh_port,
+                               "ansible_python_interpreter": "/usr/bin/python3", **remote_layout()}
+        if spec.ssh_key:
+            out["ansible_ssh_private_key_file"] = str(Path(spec.ssh_key).expanduser())
+        if user != "root":
+            out["ansible_become"] = True
+        return out
+
+    def ansible_env(self) -> dict[str, str]:
+        env = ssh_env(self.lab_dir / "ssh")
+        # Real hosts: learn their keys on first contact (recorded in the lab's known_hosts).
+        env["ANSIBLE_SSH_ARGS"] = env["ANSIBLE_SSH_ARGS"].replace(
+            "StrictHostKeyChecking=yes", "StrictHostKeyChecking=accept-new")
+        return env
+
+    def destroy(self) -> None:
+        close_control_masters(self.lab_dir / "ssh")
+        super().destroy()
