@@ -1,0 +1,134 @@
+"""Poll every meter at its own rate and hand each `Sample` to the caller.
+
+Theory of operation. One worker per link: a TCP meter has its own connection and
+worker; the meters on one serial line share a worker, because RTU is half duplex
+(one request on the wire at a time). A worker keeps each of its meters on a fixed
+schedule (`t0 + k * sample_period_s`); when a poll overruns, the ticks it missed are
+skipped, never bunched up, and counted as `skipped`. Each due poll yields exactly one
+Sample, comm faults included. Workers run in one TaskGroup: cancelling `run()` stops
+all of them and closes every link.
+
+Metrics go to the prometheus registry the caller passes (never the global one):
+carbonlab_gateway_polls_total{meter,result} and carbonlab_gateway_poll_latency_seconds{meter}.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client import Counter as PromCounter
+
+from carbonlab.gateway.bus import MeterLink
+from carbonlab.gateway.endpoint import MeterEndpoint
+from carbonlab.gateway.errors import ConfigError
+from carbonlab.gateway.sample import Sample
+
+SampleSink = Callable[[Sample], Awaitable[None]] | asyncio.Queue[Sample]
+LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+
+
+@dataclass
+class PollStats:
+    """Plain counters for tests and the benchmark (the prometheus metrics carry the same)."""
+
+    results: Counter[str] = field(default_factory=Counter)   # (meter:result) and result -> count
+    latencies_s: list[float] = field(default_factory=list)   # successful-reply latencies, bounded
+    skipped: int = 0
+    keep_latencies: int = 100_000
+
+    def record(self, sample: Sample) -> None:
+        self.results[sample.status.value] += 1
+        self.results[f"{sample.meter_id}:{sample.status.value}"] += 1
+        if sample.status.value != "comm_fault" and len(self.latencies_s) < self.keep_latencies:
+            self.latencies_s.append(sample.latency_s)
+
+
+class Poller:
+    def __init__(self, endpoints: Sequence[MeterEndpoint], sink: SampleSink, *,
+                 registry: CollectorRegistry | None = None) -> None:
+        ids = [e.id for e in endpoints]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ConfigError(f"meter ids must be unique; repeated: {', '.join(duplicates)}")
+        self.endpoints = list(endpoints)
+        self._sink = sink
+        self.stats = PollStats()
+        self._polls: PromCounter | None = None
+        self._latency: Histogram | None = None
+        if registry is not None:
+            self._polls = PromCounter("carbonlab_gateway_polls", "Meter polls by result",
+                                      ["meter", "result"], registry=registry)
+            self._latency = Histogram("carbonlab_gateway_poll_latency_seconds", "Poll round-trip time",
+                                      ["meter"], buckets=LATENCY_BUCKETS, registry=registry)
+        self.links = self._group()
+
+    def _group(self) -> dict[str, list[MeterEndpoint]]:
+        links: dict[str, list[MeterEndpoint]] = {}
+        for e in self.endpoints:
+            links.setdefault(e.bus, []).append(e)
+        for bus, meters in links.items():
+            ids = [m.device_id for m in meters]
+            if len(set(ids)) != len(ids):
+                raise ConfigError(f"{bus}: two meters share a device_id ({ids})")
+            first = meters[0]
+            for m in meters[1:]:
+                if (m.baudrate, m.parity, m.stopbits, m.bytesize) != \
+                        (first.baudrate, first.parity, first.stopbits, first.bytesize):
+                    raise ConfigError(f"{bus}: meters {first.id} and {m.id} disagree on the line settings")
+        return links
+
+    async def run(self) -> None:
+        """Poll until cancelled."""
+        async with asyncio.TaskGroup() as tg:
+            for meters in self.links.values():
+                tg.create_task(self._worker(meters))
+
+    async def _worker(self, meters: list[MeterEndpoint]) -> None:
+        link = MeterLink(meters[0])
+        start = time.monotonic()
+        # (due time, tick number, index) per meter; the index breaks ties without comparing endpoints
+        due = [(start, 0, i) for i in range(len(meters))]
+        heapq.heapify(due)
+        try:
+            while True:
+                at, tick, i = heapq.heappop(due)
+                delay = at - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                meter = meters[i]
+                await self._emit(await link.poll(meter))
+                nxt = tick + 1
+                late = time.monotonic() - (start + nxt * meter.sample_period_s)
+                if late > 0:  # overran: skip the ticks already past
+                    missed = int(late // meter.sample_period_s) + 1
+                    self.stats.skipped += missed
+                    nxt += missed
+                heapq.heappush(due, (start + nxt * meter.sample_period_s, nxt, i))
+        finally:
+            link.close()
+
+    async def _emit(self, sample: Sample) -> None:
+        self.stats.record(sample)
+        if self._polls is not None and self._latency is not None:
+            self._polls.labels(sample.meter_id, sample.status.value).inc()
+            if sample.status.value != "comm_fault":
+                self._latency.labels(sample.meter_id).observe(sample.latency_s)
+        if isinstance(self._sink, asyncio.Queue):
+            await self._sink.put(sample)
+        else:
+            await self._sink(sample)
+
+
+async def read_once(endpoint: MeterEndpoint) -> Sample:
+    """One decoded read of one meter (the `carbonlab meters read` command)."""
+    link = MeterLink(endpoint)
+    try:
+        return await link.poll(endpoint)
+    finally:
+        link.close()
