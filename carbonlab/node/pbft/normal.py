@@ -1,0 +1,269 @@
+"""Normal-case operation (paper section 4.2): requests, PRE-PREPARE, PREPARE, COMMIT, execution.
+
+The primary collects requests and cuts a block when `max_block_batches` are waiting
+or the oldest has waited `batch_delay_ms`, as long as the sequence number stays below
+the high watermark, so several blocks are in flight at once. Backups forward requests
+to the primary and time them: a request not executed within `request_timeout_ms`
+makes the backup suspect the primary (the timer restarts whenever something executes
+while requests are still waiting). Execution is strictly in sequence order; a block
+with its commit certificate may come from the log or from state transfer.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from carbonlab.node import codec
+from carbonlab.node.block import BlockHeader, CommitCertificate, Proposal
+from carbonlab.node.pbft import checkpoints, records
+from carbonlab.node.pbft.actions import Execute, Send
+from carbonlab.node.pbft.envelope import Rejected, seal_with
+from carbonlab.node.pbft.log import Slot
+from carbonlab.node.pbft.messages import Commit, Prepare, PrePrepare, Request
+from carbonlab.node.pbft.requests import request_key
+
+if TYPE_CHECKING:
+    from carbonlab.node.pbft.replica import Replica
+
+MAX_REFORWARD = 32
+
+
+# ---- requests -------------------------------------------------------------------------
+
+def accept_request(r: Replica, data: bytes, *, forward: bool) -> None:
+    """Dedupe a request, remember it as pending, then queue it (primary) or forward it (backup)."""
+    key = request_key(data)
+    if key is None:
+        raise Rejected("bad_request")
+    gateway, batch_seq = key
+    if r.batch_floor.get(gateway, -1) >= batch_seq or codec.sha256(data) in r.executed_requests:
+        raise Rejected("duplicate_request", "already executed")
+    if data in r.pending or key in r.pending_keys:
+        raise Rejected("duplicate_request", "already pending")
+    r.pending[data] = r.now_ms
+    r.pending_keys[key] = data
+    if r.view_changing:
+        return
+    if r.is_primary:
+        r.queue[data] = None
+        if r.queue_since_ms is None:
+            r.queue_since_ms = r.now_ms
+        maybe_propose(r)
+    else:
+        if forward:
+            r.send_to(r.primary, Request(data))
+        if r.request_deadline_ms is None:
+            r.request_deadline_ms = r.now_ms + r.params.request_timeout_ms
+
+
+def on_request_as_primary(r: Replica, sender: str, body: Request, sig: bytes, raw: bytes) -> None:
+    accept_request(r, body.data, forward=False)
+
+
+def on_request_as_backup(r: Replica, sender: str, body: Request, sig: bytes, raw: bytes) -> None:
+    # The sender thinks we are primary: our views differ; pass it on to the primary we know.
+    accept_request(r, body.data, forward=True)
+
+
+def reforward_pending(r: Replica) -> None:
+    """Backups resend requests waiting longer than the resend period (the forward may be lost)."""
+    if r.is_primary or r.view_changing:
+        return
+    sent = 0
+    for data, since in r.pending.items():
+        if r.now_ms - since >= r.resend_ms:
+            r.send_to(r.primary, Request(data))
+            sent += 1
+            if sent >= MAX_REFORWARD:
+                break
+
+
+def requeue_pending(r: Replica) -> None:
+    """After a view change: the new primary queues what is pending, backups forward it."""
+    if r.is_primary:
+        for data in r.pending:
+            key = request_key(data)
+            if key is not None and key not in r.proposed:
+                r.queue[data] = None
+        r.queue_since_ms = r.now_ms if r.queue else None
+        maybe_propose(r)
+    else:
+        for data in r.pending:
+            r.send_to(r.primary, Request(data))
+    r.request_deadline_ms = (r.now_ms + r.params.request_timeout_ms
+                             if r.pending and not r.is_primary else None)
+
+
+# ---- the primary proposes --------------------------------------------------------------
+
+def maybe_propose(r: Replica) -> None:
+    p = r.params
+    while r.queue and r.next_seq <= r.stable.seq + p.watermark_window:
+        full = len(r.queue) >= p.max_block_batches
+        waited = r.queue_since_ms is not None and r.now_ms - r.queue_since_ms >= p.batch_delay_ms
+        if not (full or waited):
+            return
+        take: list[bytes] = []
+        for data in list(r.queue):
+            del r.queue[data]
+            key = request_key(data)
+            if key is None or key in r.proposed or data not in r.pending:
+                continue
+            take.append(data)
+            r.proposed.add(key)
+            if len(take) >= p.max_block_batches:
+                break
+        r.queue_since_ms = r.now_ms if r.queue else None
+        if take:
+            propose(r, Proposal(r.chain_id, r.next_seq, r.now_ms, r.id, tuple(take)))
+
+
+def propose(r: Replica, proposal: Proposal) -> None:
+    body = PrePrepare(r.view, proposal)
+    data = r.sign_vote("pre_prepare", r.view, proposal.seq, proposal.digest, body,
+                       records.pre_prepare_record(r.view, proposal))
+    if data is None:
+        return
+    r.next_seq = max(r.next_seq, proposal.seq + 1)
+    slot = r.log.get(r.view, proposal.seq)
+    slot.proposal = proposal
+    slot.pre_prepare_sig = _sig_of(data)
+    slot.sent["pre_prepare"] = data
+    r.emit(Send(None, data))
+
+
+def restore_pre_prepares(r: Replica, pre_prepares: dict[tuple[int, int], Proposal]) -> None:
+    """A restarted primary rebuilds the slots of what it proposed in its view and resends them."""
+    for (view, seq), proposal in sorted(pre_prepares.items()):
+        if view == r.view and seq > max(r.last_executed, r.stable.seq):
+            body = PrePrepare(view, proposal)
+            sig = r.signer.sign(body.vote_bytes(r.chain_id))
+            slot = r.log.get(view, seq)
+            slot.proposal = proposal
+            slot.pre_prepare_sig = sig
+            slot.sent["pre_prepare"] = seal_with(sig, r.id, body)
+            for data in proposal.requests:
+                key = request_key(data)
+                if key is not None:
+                    r.proposed.add(key)
+
+
+def _sig_of(envelope: bytes) -> bytes:
+    return envelope[-64:]   # the signature is the envelope's last field, a 64-byte bin
+
+
+# ---- votes -------------------------------------------------------------------------------
+
+def refuse_pre_prepare(r: Replica, sender: str, body: PrePrepare, sig: bytes, raw: bytes) -> None:
+    raise Rejected("not_primary", f"{sender} is not primary of view {body.view}")
+
+
+def on_pre_prepare(r: Replica, sender: str, body: PrePrepare, sig: bytes, raw: bytes) -> None:
+    proposal = body.proposal
+    if sender != r.primary:
+        raise Rejected("not_primary", f"{sender} is not primary of view {body.view}")
+    if proposal.chain_id != r.chain_id:
+        raise Rejected("wrong_chain")
+    if proposal.proposer != sender and proposal.digest not in r.reproposals:
+        raise Rejected("wrong_proposer")
+    if len(proposal.requests) > r.params.max_block_batches:
+        raise Rejected("oversized_proposal")
+    slot = r.log.get(r.view, proposal.seq)
+    if slot.proposal is not None:
+        raise Rejected("duplicate" if slot.proposal.digest == proposal.digest
+                       else "conflicting_pre_prepare")
+    accept_pre_prepare(r, slot, proposal, sig)
+
+
+def accept_pre_prepare(r: Replica, slot: Slot, proposal: Proposal, sig: bytes) -> None:
+    """A backup takes the primary's proposal for a slot and sends its PREPARE."""
+    slot.proposal = proposal
+    slot.pre_prepare_sig = sig
+    if not r.is_primary:
+        vote = Prepare(slot.view, slot.seq, proposal.digest)
+        data = r.sign_vote("prepare", slot.view, slot.seq, proposal.digest, vote)
+        if data is None:
+            slot.proposal = None
+            return
+        slot.prepares[r.id] = (proposal.digest, _sig_of(data))
+        slot.sent["prepare"] = data
+        r.emit(Send(None, data))
+    progress(r, slot)
+
+
+def on_prepare(r: Replica, sender: str, body: Prepare, sig: bytes, raw: bytes) -> None:
+    if sender == r.primary:
+        raise Rejected("prepare_from_primary")
+    slot = r.log.get(r.view, body.seq)
+    _add_vote(slot.prepares, sender, body.digest, sig)
+    progress(r, slot)
+
+
+def on_commit(r: Replica, sender: str, body: Commit, sig: bytes, raw: bytes) -> None:
+    slot = r.log.get(r.view, body.seq)
+    _add_vote(slot.commits, sender, body.digest, sig)
+    progress(r, slot)
+
+
+def _add_vote(votes: dict[str, tuple[bytes, bytes]], sender: str, digest: bytes, sig: bytes) -> None:
+    old = votes.get(sender)
+    if old is not None:
+        raise Rejected("duplicate" if old[0] == digest else "conflicting_vote")
+    votes[sender] = (digest, sig)
+
+
+def progress(r: Replica, slot: Slot) -> None:
+    cert = slot.check_prepared(r.primary, r.f)
+    if cert is not None:
+        old = r.prepared.get(slot.seq)
+        if old is None or old.view <= cert.view:
+            r.prepared[slot.seq] = cert
+            r.persist(records.prepared_record(cert))
+        vote = Commit(slot.view, slot.seq, cert.proposal.digest)
+        data = r.sign_vote("commit", slot.view, slot.seq, cert.proposal.digest, vote)
+        if data is not None:
+            slot.commits[r.id] = (cert.proposal.digest, _sig_of(data))
+            slot.sent["commit"] = data
+            r.emit(Send(None, data))
+    certificate = slot.check_committed(r.f)
+    if certificate is not None and slot.proposal is not None and slot.seq > r.last_executed:
+        r.certified[slot.seq] = (slot.proposal, certificate)
+        execute_ready(r)
+
+
+# ---- execution -----------------------------------------------------------------------------
+
+def execute_ready(r: Replica) -> None:
+    while True:
+        item = r.certified.pop(r.last_executed + 1, None)
+        if item is None:
+            return
+        apply_block(r, *item)
+
+
+def apply_block(r: Replica, proposal: Proposal, certificate: CommitCertificate) -> None:
+    """Hand one certified block to the driver and advance: hash chain, dedupe state, timers."""
+    r.emit(Execute(proposal, certificate))
+    r.last_block_hash = BlockHeader.for_proposal(proposal, r.last_block_hash).hash
+    r.last_executed = proposal.seq
+    r.last_progress_ms = r.now_ms
+    for s in [s for s in r.certified if s <= proposal.seq]:
+        del r.certified[s]
+    for data in proposal.requests:
+        r.executed_requests[codec.sha256(data)] = proposal.seq
+        key = request_key(data)
+        if key is None:
+            continue
+        r.proposed.discard(key)
+        # The key is decided (accepted, or rejected by the contract): whatever is pending under
+        # it is either a replay or will be resubmitted by its gateway.
+        pending = r.pending_keys.pop(key, None)
+        if pending is not None:
+            r.pending.pop(pending, None)
+            r.queue.pop(pending, None)
+    r.request_deadline_ms = (r.now_ms + r.params.request_timeout_ms
+                             if r.pending and not r.is_primary and not r.view_changing else None)
+    if proposal.seq == r.stable.seq and r.last_block_hash != r.stable.block_hash:
+        r.dropped["checkpoint_hash_mismatch"] += 1
+    if proposal.seq % r.params.checkpoint_interval == 0:
+        checkpoints.take(r, proposal.seq, r.last_block_hash)

@@ -1,0 +1,322 @@
+"""The PBFT replica: one object per member, events in, actions out.
+
+Theory of operation. `receive`, `submit` and `tick` are the only inputs; each returns
+the actions the driver must carry out (see `actions.py`). `receive` does the checks
+every message shares (size, canonical decoding, membership, signature, then view and
+watermarks for the normal-case kinds and checkpoints) and hands the message to the
+handler table of the replica's current role: primary, backup, or view-changing.
+Installing a view or starting a view change swaps the table (raft's `r.step`).
+A message that fails a check is counted in `dropped` by reason and never raises.
+
+Normal case, checkpoints, view change and state transfer live in their own modules
+as functions of the replica; this module holds the state, the shared checks, the
+timers and the small helpers that sign, persist and send.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from carbonlab.node.block import CommitCertificate, Proposal
+from carbonlab.node.crypto import Signer
+from carbonlab.node.errors import NodeError
+from carbonlab.node.genesis import Genesis
+from carbonlab.node.pbft import checkpoints, normal, records, transfer, viewchange
+from carbonlab.node.pbft.actions import Action, Persist, Send
+from carbonlab.node.pbft.envelope import Rejected, SignatureCache, open_envelope, seal, seal_with
+from carbonlab.node.pbft.log import MessageLog
+from carbonlab.node.pbft.messages import (
+    Body,
+    Checkpoint,
+    CheckpointProof,
+    Kind,
+    Prepare,
+    PreparedCertificate,
+    PrePrepare,
+    ViewChange,
+)
+from carbonlab.node.pbft.records import RecoveredState
+from carbonlab.node.pbft.requests import RequestKey
+
+Handler = Callable[["Replica", str, Any, bytes, bytes], None]
+
+
+@dataclass
+class FetchInFlight:
+    peer: str
+    from_seq: int
+    to_seq: int
+    deadline_ms: int
+
+
+class Replica:
+    """One member's PBFT state machine (Castro & Liskov, OSDI 1999)."""
+
+    def __init__(self, genesis: Genesis, member_id: str, signer: Signer, *,
+                 recovered: RecoveredState | None = None, now_ms: int = 0) -> None:
+        if member_id not in genesis.member_keys:
+            raise NodeError(f"member {member_id!r} is not in genesis (members: "
+                            f"{', '.join(genesis.member_ids)})")
+        if genesis.member_keys[member_id] != signer.public_key:
+            raise NodeError(f"the key given for {member_id!r} is not the one genesis names")
+        self.genesis = genesis
+        self.id = member_id
+        self.signer = signer
+        self.chain_id = genesis.chain_id
+        self.f = genesis.f
+        self.params = genesis.params
+        self.cache = SignatureCache(genesis.member_keys)
+        self.dropped: Counter[str] = Counter()
+        self.now_ms = now_ms
+        self._out: list[Action] = []
+
+        self.view = 0
+        self.view_changing = False
+        self.handlers: dict[Kind, Handler] = {}
+        self.log = MessageLog()
+        self.signed: dict[tuple[str, int, int], bytes] = {}
+        self.prepared: dict[int, PreparedCertificate] = {}
+        self.certified: dict[int, tuple[Proposal, CommitCertificate]] = {}
+        self.next_seq = 1
+        self.reproposals: set[bytes] = set()        # digests the current NEW-VIEW re-proposes
+
+        self.stable = CheckpointProof(0, genesis.hash, ())
+        self.last_executed = 0
+        self.last_block_hash = genesis.hash
+        self.block_hashes: dict[int, bytes] = {}    # our block hash at checkpoint seqs above stable
+        self.checkpoint_votes: dict[int, dict[str, tuple[bytes, bytes]]] = {}
+        self.my_checkpoints: dict[int, bytes] = {}  # our CHECKPOINT envelopes above stable
+
+        self.vc_votes: dict[int, dict[str, tuple[ViewChange, bytes]]] = {}
+        self.my_view_change: bytes | None = None
+        self.new_view_envelope: bytes | None = None
+        self.vc_deadline_ms: int | None = None
+        self.vc_attempts = 0
+        self.helped: dict[str, int] = {}            # peer -> when we last sent it our NEW-VIEW
+
+        self.queue: dict[bytes, None] = {}          # primary: requests not yet proposed, in order
+        self.queue_since_ms: int | None = None
+        self.pending: dict[bytes, int] = {}         # request -> when first seen; until executed
+        self.pending_keys: dict[RequestKey, bytes] = {}
+        self.proposed: set[RequestKey] = set()      # primary: in a proposal not executed yet
+        self.executed_requests: dict[bytes, int] = {}   # sha256 of request -> seq (recent ones)
+        self.batch_floor: dict[str, int] = {}           # contract's last accepted batch_seq at restart
+        self.request_deadline_ms: int | None = None
+
+        self.peer_heights: dict[str, int] = {}
+        self.fetch: FetchInFlight | None = None
+        self.fetch_rotation = 0
+        self.last_progress_ms = now_ms
+        self.resend_ms = max(10, self.params.request_timeout_ms // 4)
+        self.status_ms = max(10, self.params.request_timeout_ms // 2)
+        self.next_resend_ms = now_ms + self.resend_ms
+        self.next_status_ms = now_ms
+
+        if recovered is not None:
+            self._recover(recovered)
+        else:
+            self._set_role()
+
+    # ---- public API -------------------------------------------------------------------
+
+    @property
+    def primary(self) -> str:
+        return self.genesis.primary_of(self.view)
+
+    @property
+    def is_primary(self) -> bool:
+        return self.primary == self.id
+
+    def submit(self, request: bytes, now_ms: int) -> list[Action]:
+        """A client request (canonical batch bytes) handed to this replica."""
+        self._begin(now_ms)
+        try:
+            normal.accept_request(self, request, forward=True)
+        except Rejected as exc:
+            self.dropped[exc.reason] += 1
+        return self._finish()
+
+    def receive(self, data: bytes, now_ms: int) -> list[Action]:
+        """A raw signed envelope from a peer. Never raises: bad input is counted in `dropped`."""
+        self._begin(now_ms)
+        try:
+            sender, body, sig = open_envelope(data, self.chain_id, self.cache)
+            if sender == self.id:
+                raise Rejected("from_self")
+            self._shared_checks(body)
+            handler = self.handlers.get(body.KIND)
+            if handler is None:
+                raise Rejected("not_in_this_phase", body.KIND.name)
+            handler(self, sender, body, sig, data)
+        except Rejected as exc:
+            self.dropped[exc.reason] += 1
+        return self._finish()
+
+    def tick(self, now_ms: int) -> list[Action]:
+        """Time passes: timers fire, the primary cuts blocks, lost messages are resent."""
+        self._begin(now_ms)
+        if self.view_changing:
+            if self.vc_deadline_ms is not None and now_ms >= self.vc_deadline_ms:
+                viewchange.start(self, self.view + 1)
+        elif (not self.is_primary and self.request_deadline_ms is not None
+              and now_ms >= self.request_deadline_ms):
+            viewchange.start(self, self.view + 1)
+        if not self.view_changing and self.is_primary:
+            normal.maybe_propose(self)
+        if now_ms >= self.next_resend_ms:
+            self.next_resend_ms = now_ms + self.resend_ms
+            self._resend()
+        if now_ms >= self.next_status_ms:
+            self.next_status_ms = now_ms + self.status_ms
+            transfer.send_status(self)
+        if self.fetch is not None and now_ms >= self.fetch.deadline_ms:
+            self.fetch = None
+            transfer.maybe_fetch(self)
+        return self._finish()
+
+    def blocks_reply(self, to: str, blocks: list[tuple[Proposal, CommitCertificate]]) -> Action:
+        """The answer to a `ServeBlocks` action: a signed BLOCKS message for `to`."""
+        return transfer.blocks_reply(self, to, blocks)
+
+    # ---- helpers for the protocol modules ----------------------------------------------
+
+    def emit(self, action: Action) -> None:
+        self._out.append(action)
+
+    def persist(self, record: bytes) -> None:
+        self._out.append(Persist(record))
+
+    def broadcast(self, body: Body) -> bytes:
+        data = seal(self.signer, self.chain_id, self.id, body)
+        self._out.append(Send(None, data))
+        return data
+
+    def send_to(self, to: str, body: Body) -> bytes:
+        data = seal(self.signer, self.chain_id, self.id, body)
+        self._out.append(Send(to, data))
+        return data
+
+    def sign_vote(self, kind: str, view: int, seq: int, digest: bytes, body: Body,
+                  record: bytes | None = None) -> bytes | None:
+        """Sign a PRE-PREPARE/PREPARE/COMMIT vote after persisting it; refuse a second digest."""
+        key = (kind, view, seq)
+        previous = self.signed.get(key)
+        if previous is not None and previous != digest:
+            self.dropped["would_equivocate"] += 1
+            return None
+        if previous is None:
+            self.signed[key] = digest
+            self.persist(record if record is not None else records.vote_record(kind, view, seq, digest))
+        sig = self.signer.sign(body.vote_bytes(self.chain_id))  # type: ignore[union-attr]
+        return seal_with(sig, self.id, body)
+
+    def set_role(self) -> None:
+        self._set_role()
+
+    # ---- internals ---------------------------------------------------------------------
+
+    def _begin(self, now_ms: int) -> None:
+        # `_out` may already hold what a restart produced in __init__; it goes out with this call.
+        self.now_ms = max(self.now_ms, now_ms)
+
+    def _finish(self) -> list[Action]:
+        out, self._out = self._out, []
+        return out
+
+    def _set_role(self) -> None:
+        if self.view_changing:
+            self.handlers = VIEW_CHANGING
+        elif self.is_primary:
+            self.handlers = PRIMARY
+        else:
+            self.handlers = BACKUP
+
+    def _shared_checks(self, body: Body) -> None:
+        if isinstance(body, PrePrepare | Prepare):    # Commit is a Prepare
+            if body.view < self.view:
+                raise Rejected("old_view")
+            if body.view > self.view:
+                raise Rejected("future_view")
+            if body.seq <= self.stable.seq:
+                raise Rejected("below_watermark")
+            if body.seq > self.stable.seq + self.params.watermark_window:
+                raise Rejected("above_watermark")
+        elif isinstance(body, Checkpoint):
+            if body.seq <= self.stable.seq:
+                raise Rejected("stale_checkpoint")
+            if body.seq % self.params.checkpoint_interval:
+                raise Rejected("checkpoint_not_multiple_of_k")
+            if body.seq > self.stable.seq + 4 * self.params.watermark_window:
+                raise Rejected("checkpoint_too_far")
+
+    def _resend(self) -> None:
+        """Retransmit what we said that may have been lost (PBFT assumes retransmission)."""
+        if self.view_changing:
+            if self.my_view_change is not None:
+                self._out.append(Send(None, self.my_view_change))
+        else:
+            for slot in self.log.slots.values():
+                if not slot.committed:
+                    for data in slot.sent.values():
+                        self._out.append(Send(None, data))
+            normal.reforward_pending(self)
+        for seq, data in self.my_checkpoints.items():
+            if seq > self.stable.seq:
+                self._out.append(Send(None, data))
+
+    def _recover(self, rec: RecoveredState) -> None:
+        mem = records.load(rec.records)
+        self.last_executed = rec.last_executed
+        self.last_block_hash = rec.last_block_hash
+        self.batch_floor = dict(rec.last_batch_seq)
+        self.signed = dict(mem.signed)
+        if mem.stable is not None and mem.stable.seq > 0:
+            self.stable = mem.stable
+        self.prepared = {s: c for s, c in mem.prepared.items() if s > self.stable.seq}
+        self.view = mem.view
+        self.next_seq = max([self.stable.seq, self.last_executed]
+                            + [s for (v, s) in mem.pre_prepares if v == self.view]) + 1
+        if self.view == 0 or self.view in mem.new_views:
+            if self.view in mem.new_views:
+                viewchange.restore_new_view(self, mem.new_views[self.view])
+            self.view_changing = False
+            self._set_role()
+            if self.is_primary:
+                normal.restore_pre_prepares(self, mem.pre_prepares)
+        else:
+            self.view_changing = True
+            self._set_role()
+            viewchange.rebuild_my_view_change(self)
+
+
+_SHARED: dict[Kind, Handler] = {
+    Kind.PREPARE: normal.on_prepare,
+    Kind.COMMIT: normal.on_commit,
+    Kind.CHECKPOINT: checkpoints.on_checkpoint,
+    Kind.VIEW_CHANGE: viewchange.on_view_change,
+    Kind.NEW_VIEW: viewchange.on_new_view,
+    Kind.STATUS: transfer.on_status,
+    Kind.FETCH: transfer.on_fetch,
+    Kind.BLOCKS: transfer.on_blocks,
+}
+PRIMARY: dict[Kind, Handler] = {
+    **_SHARED,
+    Kind.REQUEST: normal.on_request_as_primary,
+    Kind.PRE_PREPARE: normal.refuse_pre_prepare,
+}
+BACKUP: dict[Kind, Handler] = {
+    **_SHARED,
+    Kind.REQUEST: normal.on_request_as_backup,
+    Kind.PRE_PREPARE: normal.on_pre_prepare,
+}
+# While changing views only checkpoints, view changes, new views, gossip and state transfer count;
+# requests are kept (pending) for the next primary.
+VIEW_CHANGING: dict[Kind, Handler] = {
+    k: h for k, h in _SHARED.items() if k not in (Kind.PREPARE, Kind.COMMIT)
+}
+VIEW_CHANGING[Kind.REQUEST] = normal.on_request_as_backup
+
+__all__ = ["FetchInFlight", "Replica"]
