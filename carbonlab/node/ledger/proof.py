@@ -29,6 +29,7 @@ from carbonlab.node.crypto import verify
 from carbonlab.node.errors import SchemaError
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.ledger.errors import LedgerError
+from carbonlab.node.ledger.render import certificate_json, header_json
 from carbonlab.node.model import Batch, Reading
 from carbonlab.node.schema import as_dict, as_hex, as_int, as_list, as_str
 
@@ -41,13 +42,6 @@ FORMAT = "carbonlab-reading-proof/1"
 class ProofError(LedgerError):
     """Raised by `check_proof` when a proof is malformed or does not prove its reading;
     the message says which link failed. The proof's (or its producer's) fault."""
-
-
-def header_json(header: BlockHeader) -> dict[str, Any]:
-    return {"chain_id": header.chain_id, "height": header.height, "prev_hash": header.prev_hash.hex(),
-            "proposal_digest": header.proposal_digest.hex(), "timestamp_ms": header.timestamp_ms,
-            "proposer": header.proposer, "batch_count": header.batch_count,
-            "batches_root": header.batches_root.hex()}
 
 
 def build_proof(ledger: Ledger, db: sqlite3.Connection, meter_id: str,
@@ -79,9 +73,7 @@ def build_proof(ledger: Ledger, db: sqlite3.Connection, meter_id: str,
         "batches_path": [h.hex() for h in merkle.proof(block.proposal.requests, batch_idx)],
         "block": header_json(block.header),
         "block_hash": block.header.hash.hex(),
-        "certificate": {"view": block.certificate.view, "seq": block.certificate.seq,
-                        "digest": block.certificate.digest.hex(),
-                        "signatures": [[m, s.hex()] for m, s in block.certificate.signatures]},
+        "certificate": certificate_json(block.certificate),
         "anomalies": [a.value for i, a in block.verdicts[batch_idx].anomalies if i == idx],
     }
 

@@ -108,6 +108,30 @@ class Ledger:
             db.close()
             raise
 
+    @classmethod
+    def open_readonly(cls, path: Path, genesis: Genesis | None = None) -> Ledger:
+        """Open an existing ledger for queries only (the CLI); without `genesis`, use the copy
+        the ledger keeps (fine for reading, never for verifying: that needs a trusted genesis)."""
+        db = connect(Path(path), readonly=True)
+        try:
+            meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+            if meta.get("format") != FORMAT:
+                raise LedgerError(f"{path}: not a carbonlab ledger of format {FORMAT.decode()}")
+            if genesis is None:
+                try:
+                    genesis = Genesis.from_json(json.loads(meta["genesis_json"]))
+                except (KeyError, ValueError) as exc:
+                    raise LedgerError(f"{path}: its copy of genesis is unreadable ({exc})") from None
+            if meta.get("genesis_hash") != genesis.hash:
+                raise LedgerError(f"{path}: made for another genesis than the one given")
+            return cls(Path(path), genesis, db)
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            raise LedgerError(f"{path}: not a usable ledger ({exc})") from None
+        except BaseException:
+            db.close()
+            raise
+
     @property
     def height(self) -> int:
         return self._height
@@ -285,6 +309,9 @@ class Ledger:
 
     def reading_count(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM readings").fetchone()[0])
+
+    def rejection_count(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM batches WHERE accepted = 0").fetchone()[0])
 
     def reading_proof(self, meter_id: str, seq: int) -> dict[str, Any] | None:
         from carbonlab.node.ledger.proof import build_proof

@@ -1,0 +1,122 @@
+"""`carbonlab ledger ...`: verify a ledger file offline, produce and check reading proofs, show blocks.
+
+Exit codes: 0 when the ledger or proof checks out, 1 when it does not (each problem is
+printed), 2 for a usage error (a missing file, an unreadable genesis).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from carbonlab.node.errors import NodeError
+from carbonlab.node.genesis import Genesis
+from carbonlab.node.ledger import Ledger, LedgerError
+from carbonlab.node.ledger.proof import ProofError, check_proof
+from carbonlab.node.ledger.render import block_json
+from carbonlab.node.ledger.verify import verify_ledger
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("ledger", help="verify a ledger offline, prove readings, show blocks")
+    cmds = parser.add_subparsers(dest="ledger_command", metavar="ACTION")
+
+    verify = cmds.add_parser("verify", help="check hash chain, Merkle roots, certificates and "
+                                            "the contract over a whole ledger file")
+    verify.add_argument("ledger", type=Path, metavar="LEDGER")
+    verify.add_argument("--genesis", type=Path, required=True, help="the trusted genesis.json")
+    verify.set_defaults(func=_verify)
+
+    proof = cmds.add_parser("proof", help="print the Merkle proof of one reading as JSON")
+    proof.add_argument("ledger", type=Path, metavar="LEDGER")
+    proof.add_argument("--meter", required=True)
+    proof.add_argument("--seq", type=int, required=True)
+    proof.add_argument("--genesis", type=Path, help="default: the ledger's own copy")
+    proof.add_argument("--out", type=Path, help="write the proof here instead of stdout")
+    proof.set_defaults(func=_proof)
+
+    check = cmds.add_parser("check-proof", help="check a reading proof against genesis alone")
+    check.add_argument("proof", type=Path, metavar="PROOF")
+    check.add_argument("--genesis", type=Path, required=True, help="the trusted genesis.json")
+    check.set_defaults(func=_check_proof)
+
+    show = cmds.add_parser("show", help="print the ledger's head, or one block, as JSON")
+    show.add_argument("ledger", type=Path, metavar="LEDGER")
+    show.add_argument("--height", type=int, help="show this block with its verdicts")
+    show.add_argument("--requests", action="store_true", help="with --height: include request bytes")
+    show.add_argument("--genesis", type=Path, help="default: the ledger's own copy")
+    show.set_defaults(func=_show)
+    parser.set_defaults(func=lambda args: _help(parser))
+
+
+def _help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _genesis(path: Path | None) -> Genesis | None:
+    return None if path is None else Genesis.load(path)
+
+
+def _verify(args: argparse.Namespace) -> int:
+    genesis = Genesis.load(args.genesis)
+    report = verify_ledger(args.ledger, genesis)
+    for problem in report.problems:
+        print(problem)
+    print(report.summary())
+    return 0 if report.ok else 1
+
+
+def _proof(args: argparse.Namespace) -> int:
+    with Ledger.open_readonly(args.ledger, _genesis(args.genesis)) as ledger:
+        proof = ledger.reading_proof(args.meter, args.seq)
+    if proof is None:
+        raise LedgerError(f"{args.ledger}: no accepted reading {args.meter}/{args.seq}")
+    text = json.dumps(proof, indent=2) + "\n"
+    if args.out:
+        args.out.write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _check_proof(args: argparse.Namespace) -> int:
+    genesis = Genesis.load(args.genesis)
+    try:
+        proof = json.loads(args.proof.read_text())
+    except OSError as exc:
+        raise NodeError(f"{args.proof}: cannot read ({exc.strerror})") from None
+    except json.JSONDecodeError as exc:
+        raise NodeError(f"{args.proof}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    try:
+        reading = check_proof(genesis, proof)
+    except ProofError as exc:
+        print(f"FAILED: {exc}")
+        return 1
+    signers = ", ".join(m for m, _ in proof["certificate"]["signatures"])
+    print(f"ok: reading {reading.meter_id}/{reading.seq} ({reading.co2_kg:.3f} kg CO2 over "
+          f"{reading.interval_s} s from {reading.interval_start}) is in block {proof['block']['height']}"
+          f", certified by {signers}")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    with Ledger.open_readonly(args.ledger, _genesis(args.genesis)) as ledger:
+        if args.height is not None:
+            block = ledger.block(args.height)
+            if block is None:
+                raise LedgerError(f"{args.ledger}: no block at height {args.height} "
+                                  f"(blocks 1..{ledger.height})")
+            out: dict[str, Any] = block_json(block, with_requests=args.requests)
+        else:
+            checkpoint = ledger.stable_checkpoint()
+            out = {"chain_id": ledger.genesis.chain_id, "genesis_hash": ledger.genesis.hash.hex(),
+                   "height": ledger.height, "head_hash": ledger.head_hash.hex(),
+                   "readings": ledger.reading_count(),
+                   "rejections": ledger.rejection_count(),
+                   "stable_checkpoint": None if checkpoint is None else checkpoint.seq}
+    print(json.dumps(out, indent=2))
+    return 0
