@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 KIND_MESSAGES = 1
 KIND_HEARTBEAT = 2
 HEADER = struct.Struct(">I")
-DEFAULT_MAX_FRAME_BYTES = 8 * 1024 * 1024
+DEFAULT_MAX_FRAME_BYTES = 17 * 1024 * 1024  # a PBFT envelope may be 16 MiB
 
 
 def encode_messages(messages: Iterable[bytes]) -> bytes:

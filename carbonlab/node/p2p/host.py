@@ -87,7 +87,8 @@ class P2PNode:
     """Owns the libp2p host; `send()` never blocks, `inbound` yields what members sent."""
 
     def __init__(self, member_id: str, signer: Signer, listen: multiaddr.Multiaddr,
-                 peers: list[PeerSpec], settings: P2PSettings | None = None) -> None:
+                 peers: list[PeerSpec], settings: P2PSettings | None = None,
+                 deliver: trio.MemorySendChannel[Inbound] | None = None) -> None:
         self.member_id = member_id
         self.settings = s = settings or P2PSettings()
         self.listen = listen
@@ -101,7 +102,10 @@ class P2PNode:
             for m in self.peers for proto in PROTOCOLS}
         self._writer_up: dict[tuple[str, str], bool] = dict.fromkeys(self.queues, False)
         self._last_heard: dict[str, float] = {}
+        # what members send goes to `deliver` when given, else to `self.inbound`
         self._send_in, self.inbound = trio.open_memory_channel[Inbound](s.inbound_buffer)
+        if deliver is not None:
+            self._send_in = deliver
         self.host: IHost | None = None
         self.on_peer_change: Callable[[], None] = lambda: None
 

@@ -1,0 +1,158 @@
+"""The node's HTTP API (Starlette): submit batches, ask about them, query the ledger.
+
+Every ledger call goes through the service's query connection in a worker thread,
+so no route blocks the trio loop that runs consensus. Client mistakes come back as
+4xx JSON naming the field: 400 `{"error", "field"}` for unreadable or ill-typed
+input, 404 for unknown things, 422 for a batch the contract rejects.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from carbonlab.node.api.errors import ApiError, api_error_handler, path_int, query_int
+from carbonlab.node.api.openapi import OPENAPI
+from carbonlab.node.api.views import block_json
+from carbonlab.node.errors import SchemaError
+from carbonlab.node.ledger.errors import LedgerError
+from carbonlab.node.metrics import CONTENT_TYPE
+from carbonlab.node.model import Batch
+
+if TYPE_CHECKING:
+    from carbonlab.node.service import NodeService
+
+MAX_BODY_BYTES = 4 * 1024 * 1024
+MAX_BLOCK_RANGE = 100
+MAX_WAIT_S = 30.0
+GROUPS = ("company", "plant", "unit", "stack", "meter")
+
+
+def build_app(node: NodeService) -> Starlette:
+    async def submit(request: Request) -> Response:
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            raise ApiError(413, f"body: {len(body)} bytes exceeds {MAX_BODY_BYTES}", "body")
+        try:
+            raw = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ApiError(400, f"body: not valid JSON ({exc})", "body") from None
+        try:
+            batch = Batch.from_json(raw)
+        except SchemaError as exc:
+            raise ApiError(400, str(exc), exc.field) from None
+        wait_ms = query_int(request, "wait_ms", default=0, lo=0, hi=int(MAX_WAIT_S * 1000)) or 0
+        verdict = node.precheck(batch)
+        if verdict is not None:
+            reason = verdict.reason.value if verdict.reason else "malformed"
+            field = verdict.detail.split(":", 1)[0] if ":" in verdict.detail else None
+            return JSONResponse({"status": "rejected", "reason": reason, "detail": verdict.detail,
+                                 "error": verdict.detail, "field": field}, status_code=422)
+        result = await node.submit(batch, wait_ms / 1000)
+        code = {"accepted": 202, "committed": 200, "rejected": 422}.get(result["status"], 200)
+        return JSONResponse(result, status_code=code)
+
+    async def batch_status(request: Request) -> Response:
+        seq = path_int(request, "batch_seq")
+        return JSONResponse(await node.batch_status(request.path_params["gateway_id"], seq))
+
+    async def status(request: Request) -> Response:
+        return JSONResponse(node.status())
+
+    async def healthz(request: Request) -> Response:
+        ok = node.started.is_set()
+        return JSONResponse({"ok": ok}, status_code=200 if ok else 503)
+
+    async def metrics(request: Request) -> Response:
+        return Response(node.metrics.render(), media_type=CONTENT_TYPE)
+
+    async def block(request: Request) -> Response:
+        height = path_int(request, "height")
+        full = request.query_params.get("full", "") in ("1", "true")
+        found = await node.query(lambda ledger: ledger.block(height))
+        if found is None:
+            raise ApiError(404, f"height: no block {height}", "height")
+        return JSONResponse(block_json(found, full=full))
+
+    async def blocks(request: Request) -> Response:
+        lo = query_int(request, "from", default=1, lo=0)
+        hi = query_int(request, "to", default=None, lo=0)
+        assert lo is not None
+        hi = lo + MAX_BLOCK_RANGE - 1 if hi is None else hi
+        if hi < lo or hi - lo >= MAX_BLOCK_RANGE:
+            raise ApiError(400, f"to: must be within from..from+{MAX_BLOCK_RANGE - 1}", "to")
+        found = await node.query(lambda ledger: ledger.blocks(lo, hi))
+        return JSONResponse({"blocks": [block_json(b) for b in found]})
+
+    def _known_meter(meter: str | None) -> None:
+        if meter is not None and meter not in node.genesis.meter_by_id:
+            raise ApiError(404, f"meter: unknown meter {meter!r}", "meter")
+
+    async def readings(request: Request) -> Response:
+        q = request.query_params
+        meter = q.get("meter")
+        _known_meter(meter)
+        args: dict[str, Any] = {
+            "meter": meter, "plant": q.get("plant"), "unit": q.get("unit"), "company": q.get("company"),
+            "since": query_int(request, "since"), "until": query_int(request, "until"),
+            "limit": query_int(request, "limit", default=100, lo=1, hi=10_000),
+            "offset": query_int(request, "offset", default=0, lo=0)}
+        rows = await _ledger_call(lambda ledger: ledger.readings(**args))
+        return JSONResponse({"readings": rows, "limit": args["limit"], "offset": args["offset"]})
+
+    async def emissions(request: Request) -> Response:
+        group_by = request.query_params.get("group_by", "company")
+        if group_by not in GROUPS:
+            raise ApiError(400, f"group_by: {group_by!r} is not one of {', '.join(GROUPS)}", "group_by")
+        since, until = query_int(request, "since"), query_int(request, "until")
+        rows = await _ledger_call(lambda ledger: ledger.emissions(group_by=group_by, since=since,
+                                                                   until=until))
+        return JSONResponse({"group_by": group_by, "emissions": rows})
+
+    async def proof(request: Request) -> Response:
+        meter = request.path_params["meter_id"]
+        _known_meter(meter)
+        seq = path_int(request, "seq")
+        found = await node.query(lambda ledger: ledger.reading_proof(meter, seq))
+        if found is None:
+            raise ApiError(404, f"seq: no committed reading {seq} of meter {meter!r}", "seq")
+        return JSONResponse(found)
+
+    async def rejections(request: Request) -> Response:
+        gateway = request.query_params.get("gateway")
+        limit = query_int(request, "limit", default=100, lo=1, hi=10_000)
+        offset = query_int(request, "offset", default=0, lo=0)
+        rows = await _ledger_call(lambda ledger: ledger.rejections(gateway=gateway, limit=limit,
+                                                                    offset=offset))
+        return JSONResponse({"rejections": rows, "limit": limit, "offset": offset})
+
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(OPENAPI)
+
+    async def _ledger_call(fn: Any) -> Any:
+        try:
+            return await node.query(fn)
+        except LedgerError as exc:
+            field = str(exc).split(":", 1)[0]
+            raise ApiError(400, str(exc), field) from None
+
+    routes = [
+        Route("/v1/batches", submit, methods=["POST"]),
+        Route("/v1/batches/{gateway_id}/{batch_seq}", batch_status, methods=["GET"]),
+        Route("/v1/status", status, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/v1/blocks/{height}", block, methods=["GET"]),
+        Route("/v1/blocks", blocks, methods=["GET"]),
+        Route("/v1/readings", readings, methods=["GET"]),
+        Route("/v1/readings/{meter_id}/{seq}/proof", proof, methods=["GET"]),
+        Route("/v1/emissions", emissions, methods=["GET"]),
+        Route("/v1/rejections", rejections, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+    ]
+    return Starlette(routes=routes, exception_handlers={ApiError: api_error_handler})

@@ -1,0 +1,53 @@
+"""HTTP errors of the node API: a status, a message, and the field it is about."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from carbonlab.node.errors import NodeError
+
+
+class ApiError(NodeError):
+    """Raised by a route for a request the client got wrong; becomes a 4xx JSON answer."""
+
+    def __init__(self, status: int, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.field = field
+
+
+async def api_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    body: dict[str, Any] = {"error": exc.message}
+    if exc.field is not None:
+        body["field"] = exc.field
+    return JSONResponse(body, status_code=exc.status)
+
+
+def query_int(request: Request, name: str, *, default: int | None = None, lo: int | None = None,
+              hi: int | None = None) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, f"{name}: expected an integer, got {raw!r}", name) from None
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise ApiError(400, f"{name}: {value} is outside {lo}..{hi}", name)
+    return value
+
+
+def path_int(request: Request, name: str) -> int:
+    raw = request.path_params[name]
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, f"{name}: expected an integer, got {raw!r}", name) from None
+    if value < 0:
+        raise ApiError(400, f"{name}: must not be negative", name)
+    return value

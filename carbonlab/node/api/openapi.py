@@ -1,0 +1,81 @@
+"""The OpenAPI 3.1 description served at /openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _q(name: str, kind: str = "string", desc: str = "") -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": {"type": kind}, "description": desc}
+
+
+def _p(name: str, kind: str = "string") -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": kind}}
+
+
+def _json(desc: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"description": desc, "content": {"application/json": {"schema": schema or {"type": "object"}}}}
+
+
+ERROR = {"type": "object", "required": ["error"],
+         "properties": {"error": {"type": "string"}, "field": {"type": "string"}}}
+DECISION = {"type": "object", "required": ["status"], "properties": {
+    "status": {"enum": ["unknown", "pending", "accepted", "committed", "rejected"]},
+    "height": {"type": "integer"}, "reason": {"type": "string"}, "detail": {"type": "string"}}}
+PAGING = [_q("limit", "integer", "1..10000, default 100"), _q("offset", "integer", "default 0")]
+TIME = [_q("since", "integer", "unix seconds, interval_start >= since"),
+        _q("until", "integer", "unix seconds, interval_start < until")]
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "carbonlab node API", "version": "1"},
+    "paths": {
+        "/v1/batches": {"post": {
+            "summary": "Submit a signed gateway batch (idempotent on gateway_id, batch_seq)",
+            "description": "A batch sent to a backup is forwarded to the primary. With wait_ms the answer "
+                           "waits up to that long for the decision.",
+            "parameters": [_q("wait_ms", "integer", "0..30000")],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object",
+                "required": ["chain_id", "gateway_id", "batch_seq", "readings", "signature"]}}}},
+            "responses": {"202": _json("accepted for ordering", DECISION),
+                          "200": _json("already committed", DECISION),
+                          "422": _json("rejected by the verification contract", DECISION),
+                          "400": _json("unreadable JSON or a field of the wrong type", ERROR)}}},
+        "/v1/batches/{gateway_id}/{batch_seq}": {"get": {
+            "summary": "Status of one batch",
+            "parameters": [_p("gateway_id"), _p("batch_seq", "integer")],
+            "responses": {"200": _json("status", DECISION), "400": _json("bad batch_seq", ERROR)}}},
+        "/v1/status": {"get": {"summary": "Height, view, primary, peers connected, lag, head hash",
+                               "responses": {"200": _json("node status")}}},
+        "/healthz": {"get": {"summary": "Liveness", "responses": {"200": _json("up"),
+                                                                  "503": _json("starting")}}},
+        "/metrics": {"get": {"summary": "Prometheus metrics",
+                             "responses": {"200": {"description": "text exposition format"}}}},
+        "/v1/blocks/{height}": {"get": {
+            "summary": "One block with its commit certificate and verdicts",
+            "parameters": [_p("height", "integer"), _q("full", "boolean", "include the batches")],
+            "responses": {"200": _json("block"), "404": _json("no such block", ERROR)}}},
+        "/v1/blocks": {"get": {"summary": "Blocks from..to (at most 100)",
+                               "parameters": [_q("from", "integer"), _q("to", "integer")],
+                               "responses": {"200": _json("blocks"), "400": _json("bad range", ERROR)}}},
+        "/v1/readings": {"get": {
+            "summary": "Committed readings, filtered and paged",
+            "parameters": [_q("meter"), _q("plant"), _q("unit"), _q("company"), *TIME, *PAGING],
+            "responses": {"200": _json("readings"), "400": _json("bad filter", ERROR),
+                          "404": _json("unknown meter", ERROR)}}},
+        "/v1/readings/{meter_id}/{seq}/proof": {"get": {
+            "summary": "Merkle proof of one committed reading, checkable with genesis alone",
+            "parameters": [_p("meter_id"), _p("seq", "integer")],
+            "responses": {"200": _json("proof"), "404": _json("unknown meter or reading", ERROR)}}},
+        "/v1/emissions": {"get": {
+            "summary": "CO2 totals grouped by company, plant, unit, stack or meter",
+            "parameters": [_q("group_by", "string", "company|plant|unit|stack|meter"), *TIME],
+            "responses": {"200": _json("totals"), "400": _json("bad group_by", ERROR)}}},
+        "/v1/rejections": {"get": {
+            "summary": "Rejected batches with the contract's reasons",
+            "parameters": [_q("gateway"), *PAGING],
+            "responses": {"200": _json("rejections")}}},
+        "/openapi.json": {"get": {"summary": "This document", "responses": {"200": _json("OpenAPI")}}},
+    },
+}

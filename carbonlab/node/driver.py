@@ -1,0 +1,200 @@
+"""Carrying out what the replica asks: persist and execute durably, then send.
+
+Theory of operation. One trio task (`Driver.run`) owns the replica: it takes
+events (peer messages, client requests, the tick timer) from one channel, feeds a
+burst of them to the replica, and collects all the actions they returned. Every
+`Persist` and `Execute` of the burst then goes to the ledger in one worker-thread
+call (the Ledger is used by one thread at a time: a CapacityLimiter of 1), and only
+when that call has returned (SQLite with synchronous=FULL) do the burst's `Send`s
+leave. That is stronger than the per-call rule of `pbft.actions` (persist before
+the sends of the same list) and amortises the fsyncs over the burst. `ServeBlocks`
+is answered from the read-only query ledger in a task of its own, so a large state
+transfer never holds up the consensus loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import trio
+
+from carbonlab.node import codec
+from carbonlab.node.block import CommitCertificate, Proposal
+from carbonlab.node.contract import Verdict
+from carbonlab.node.ledger.store import CommittedBlock, Ledger
+from carbonlab.node.model import Batch
+from carbonlab.node.p2p.host import CONSENSUS, STATE_TRANSFER, Inbound, P2PNode
+from carbonlab.node.pbft import Execute, Persist, Replica, Send, ServeBlocks, StateTransfer, ViewChanged
+from carbonlab.node.pbft.messages import CheckpointProof, Kind
+
+log = logging.getLogger("carbonlab.node.driver")
+T = TypeVar("T")
+CLIENT = "client"
+BURST = 256
+_KIND_NAMES = {int(k): k.name.lower() for k in Kind}
+_STATE_KINDS = {int(Kind.FETCH), int(Kind.BLOCKS)}
+_CHECKPOINT_PREFIX = codec.encode(["checkpoint"])[1:]
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def message_kind(data: bytes) -> int | None:
+    """The kind of a PBFT envelope `[sender, kind, body, sig]`, read from its first bytes."""
+    if len(data) < 3 or data[0] != 0x94:
+        return None
+    b = data[1]
+    if 0xA0 <= b <= 0xBF:
+        pos = 2 + (b & 0x1F)
+    elif b == 0xD9:
+        pos = 3 + data[2]
+    else:
+        return None
+    return data[pos] if pos < len(data) and data[pos] < 0x80 else None
+
+
+class LedgerThread:
+    """A Ledger reached from trio through worker threads, one call at a time."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self._limiter = trio.CapacityLimiter(1)
+
+    async def call(self, fn: Callable[[Ledger], T]) -> T:
+        return await trio.to_thread.run_sync(fn, self.ledger, limiter=self._limiter)
+
+
+@dataclass
+class BlockSummary:
+    height: int
+    head_hash: bytes
+    verdicts: tuple[Verdict, ...]
+    readings: list[tuple[str, float]]          # (meter, co2_kg) of accepted readings
+    anomalies: list[tuple[str, str]]           # (kind, meter)
+
+
+@dataclass
+class Pending:
+    since: float
+    decided: trio.Event = field(default_factory=trio.Event)
+    outcome: dict[str, Any] | None = None
+
+
+class Driver:
+    def __init__(self, replica: Replica, writer: LedgerThread, reader: LedgerThread, p2p: P2PNode,
+                 events: trio.MemoryReceiveChannel[Inbound],
+                 on_block: Callable[[BlockSummary], None]) -> None:
+        self.replica = replica
+        self.writer = writer
+        self.reader = reader
+        self.p2p = p2p
+        self.events = events
+        self.on_block = on_block
+        self.messages: Counter[tuple[str, str]] = Counter()  # (kind, direction)
+        self.view_changes = 0
+        self.state_transfers = 0
+        self.height = writer.ledger.height
+        self.head_hash = writer.ledger.head_hash
+        self.tick_s = max(0.005, min(0.02, replica.params.batch_delay_ms / 2000))
+        self._nursery: trio.Nursery | None = None
+
+    async def run(self) -> None:
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            next_tick = trio.current_time()
+            while True:
+                actions: list[Any] = []
+                with trio.move_on_at(next_tick):
+                    first = await self.events.receive()
+                    actions += self._dispatch(first)
+                    for _ in range(BURST):
+                        try:
+                            item = self.events.receive_nowait()
+                        except trio.WouldBlock:
+                            break
+                        actions += self._dispatch(item)
+                if trio.current_time() >= next_tick:
+                    actions += self.replica.tick(now_ms())
+                    next_tick = trio.current_time() + self.tick_s
+                if actions:
+                    await self._apply(actions)
+
+    def _dispatch(self, item: Inbound) -> list[Any]:
+        if item.protocol == CLIENT:
+            return self.replica.submit(item.data, now_ms())
+        kind = message_kind(item.data)
+        self.messages[(_KIND_NAMES.get(kind, "unknown") if kind is not None else "unknown", "in")] += 1
+        return self.replica.receive(item.data, now_ms())
+
+    async def _apply(self, actions: list[Any]) -> None:
+        durable = [a for a in actions if isinstance(a, Persist | Execute)]
+        if durable:
+            with trio.CancelScope(shield=True):
+                summaries = await self.writer.call(lambda ledger: _write(ledger, durable))
+            for summary in summaries:
+                self.height, self.head_hash = summary.height, summary.head_hash
+                self.on_block(summary)
+        for action in actions:
+            if isinstance(action, Send):
+                self.send(action)
+            elif isinstance(action, ServeBlocks):
+                assert self._nursery is not None
+                self._nursery.start_soon(self._serve, action)
+            elif isinstance(action, ViewChanged):
+                self.view_changes += 1
+                log.info("view changed", extra={"view": action.view, "primary": action.primary})
+            elif isinstance(action, StateTransfer):
+                self.state_transfers += 1
+                log.info("state transfer", extra={"peer": action.peer, "from_seq": action.from_seq,
+                                                   "to_seq": action.to_seq})
+
+    def send(self, action: Send) -> None:
+        kind = message_kind(action.data)
+        name = _KIND_NAMES.get(kind, "unknown") if kind is not None else "unknown"
+        self.messages[(name, "out")] += 1 if action.to is not None else len(self.p2p.peers)
+        protocol = STATE_TRANSFER if kind in _STATE_KINDS else CONSENSUS
+        self.p2p.send(action.to, action.data, protocol)
+
+    async def _serve(self, action: ServeBlocks) -> None:
+        lo, hi = action.from_seq, action.to_seq
+        blocks = await self.reader.call(lambda ledger: ledger.blocks(lo, hi))
+        pairs: list[tuple[Proposal, CommitCertificate]] = [(b.proposal, b.certificate) for b in blocks]
+        reply = self.replica.blocks_reply(action.to, pairs)
+        if isinstance(reply, Send):
+            self.send(reply)
+
+
+def _write(ledger: Ledger, durable: list[Persist | Execute]) -> list[BlockSummary]:
+    out = []
+    for action in durable:
+        if isinstance(action, Persist):
+            ledger.save_consensus_record(action.record)
+            if action.record[1:].startswith(_CHECKPOINT_PREFIX):
+                _store_checkpoint(ledger, action.record)
+        else:
+            out.append(_summary(ledger, ledger.commit(action.proposal, action.certificate)))
+    return out
+
+
+def _store_checkpoint(ledger: Ledger, record: bytes) -> None:
+    proof = CheckpointProof.from_wire(codec.decode(record)[1])
+    if 0 < proof.seq <= ledger.height and ledger.block_hash(proof.seq) == proof.block_hash:
+        ledger.put_checkpoint(proof.seq, proof.block_hash, proof.signatures)
+
+
+def _summary(ledger: Ledger, block: CommittedBlock) -> BlockSummary:
+    readings: list[tuple[str, float]] = []
+    anomalies: list[tuple[str, str]] = []
+    for request, verdict in zip(block.proposal.requests, block.verdicts, strict=True):
+        if not verdict.accepted:
+            continue
+        batch = Batch.decode(request)
+        readings += [(r.meter_id, r.co2_kg) for r in batch.readings]
+        anomalies += [(str(kind), batch.readings[i].meter_id) for i, kind in verdict.anomalies]
+    return BlockSummary(block.header.height, block.hash, block.verdicts, readings, anomalies)

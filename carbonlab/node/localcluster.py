@@ -1,0 +1,195 @@
+"""A consortium of node processes on 127.0.0.1, for tests and benchmarks.
+
+`LocalCluster.create(root, n)` makes every key (members and gateways), a genesis
+naming them, and one NODE.toml per member with free loopback ports; `start`,
+`kill` and `stop` manage the `carbonlab node run` processes by the PIDs it started.
+`GatewayFeed` produces correctly signed batches (one gateway, its meters, readings
+one interval apart) the way a real gateway would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from carbonlab.node import emissions
+from carbonlab.node.crypto import Signer
+from carbonlab.node.errors import NodeError
+from carbonlab.node.genesis import ROLES, Genesis
+from carbonlab.node.model import Basis, Batch, DataFlag, Reading
+from carbonlab.node.p2p.identity import peer_id_text
+
+T0 = 1_700_000_040
+CLI = [sys.executable, "-c", "import sys; from carbonlab.cli import main; sys.exit(main(sys.argv[1:]))"]
+
+
+def free_ports(count: int) -> list[int]:
+    socks = []
+    try:
+        for _ in range(count):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [int(s.getsockname()[1]) for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+@dataclass
+class GatewayFeed:
+    """One gateway's stream of valid signed batches (one batch in flight at a time)."""
+
+    chain_id: str
+    gateway_id: str
+    signer: Signer
+    meters: tuple[str, ...]
+    batch_seq: int = 0
+    reading_seq: dict[str, int] = field(default_factory=dict)
+
+    def next_batch(self, per_meter: int = 1) -> Batch:
+        self.batch_seq += 1
+        readings = []
+        for meter in self.meters:
+            for _ in range(per_meter):
+                seq = self.reading_seq.get(meter, 0) + 1
+                self.reading_seq[meter] = seq
+                wobble = (seq * 7919 % 101) / 1000.0
+                co2_pct, flow = 11.0 + wobble, 120.0 + 10 * wobble
+                kg = emissions.co2_mass_kg(co2_pct, "wet", 8.0, flow, 140.0, 100.5, 60)
+                readings.append(Reading(meter, seq, T0 + 60 * (seq - 1), 60, co2_pct, Basis.WET, 6.0, 8.0,
+                                        flow, 140.0, 100.5, 60, DataFlag.NORMAL, kg))
+        return Batch(self.chain_id, self.gateway_id, self.batch_seq, tuple(readings)).signed(self.signer)
+
+
+@dataclass
+class LocalCluster:
+    root: Path
+    genesis: Genesis
+    p2p_ports: dict[str, int]
+    api_ports: dict[str, int]
+    gateway_keys: dict[str, Signer]
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, root: Path, n: int = 7, *, gateways: int = 4, meters_per_gateway: int = 2,
+               params: dict[str, int] | None = None, chain_id: str = "carbonlab-local",
+               use_cli_keygen: bool = False) -> LocalCluster:
+        root.mkdir(parents=True, exist_ok=True)
+        ids = [f"n{i}" for i in range(1, n + 1)]
+        ports = free_ports(2 * n)
+        p2p, api = dict(zip(ids, ports[:n], strict=True)), dict(zip(ids, ports[n:], strict=True))
+        members = []
+        for i, member in enumerate(ids):
+            key = root / "keys" / f"{member}.key"
+            if use_cli_keygen:
+                out = subprocess.run([*CLI, "node", "keygen", "--out", str(key)], check=True,
+                                     capture_output=True, timeout=60)
+                made = json.loads(out.stdout)
+                public, peer = made["public_key"], made["peer_id"]
+            else:
+                signer = Signer.generate()
+                signer.save(key)
+                public, peer = signer.public_key.hex(), peer_id_text(signer.public_key)
+            members.append({"id": member, "organisation": f"org{i + 1}", "role": ROLES[i % len(ROLES)],
+                            "public_key": public, "peer_id": peer,
+                            "p2p_addr": f"/ip4/127.0.0.1/tcp/{p2p[member]}",
+                            "api_url": f"http://127.0.0.1:{api[member]}"})
+        gw_keys = {f"gw{g + 1}": Signer.generate() for g in range(gateways)}
+        gw_json, meters_json = [], []
+        for g, (gw, signer) in enumerate(gw_keys.items()):
+            own = [f"m{g * meters_per_gateway + k + 1}" for k in range(meters_per_gateway)]
+            gw_json.append({"id": gw, "public_key": signer.public_key.hex(), "meters": own})
+            meters_json += [{"id": m, "company": f"company{g % 2 + 1}", "plant": f"plant{g + 1}",
+                             "unit": f"unit{k + 1}", "stack": f"stack{k + 1}"} for k, m in enumerate(own)]
+        f = (n - 1) // 3
+        genesis = Genesis.from_json({"chain_id": chain_id, "n": n, "f": f, "params": params or {},
+                                     "members": members, "gateways": gw_json, "meters": meters_json})
+        genesis.save(root / "genesis.json")
+        for member in ids:
+            (root / f"{member}.toml").write_text(
+                f'member_id = "{member}"\nkey_file = "keys/{member}.key"\ngenesis = "genesis.json"\n'
+                f'data_dir = "data/{member}"\np2p_listen = "/ip4/127.0.0.1/tcp/{p2p[member]}"\n'
+                f'api_listen = "127.0.0.1:{api[member]}"\nlog_level = "info"\n')
+        return cls(root, genesis, p2p, api, gw_keys)
+
+    @property
+    def members(self) -> tuple[str, ...]:
+        return self.genesis.member_ids
+
+    def url(self, member: str) -> str:
+        return f"http://127.0.0.1:{self.api_ports[member]}"
+
+    def feeds(self) -> list[GatewayFeed]:
+        return [GatewayFeed(self.genesis.chain_id, g.id, self.gateway_keys[g.id], g.meters)
+                for g in self.genesis.gateways]
+
+    def start(self, member: str) -> None:
+        if member in self.procs and self.procs[member].poll() is None:
+            raise NodeError(f"{member} is already running")
+        log = (self.root / f"{member}.log").open("ab")
+        self.procs[member] = subprocess.Popen(
+            [*CLI, "node", "run", "--config", str(self.root / f"{member}.toml")],
+            stdout=log, stderr=log, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        log.close()
+
+    def start_all(self) -> None:
+        for member in self.members:
+            self.start(member)
+
+    def kill(self, member: str, sig: int = signal.SIGKILL) -> None:
+        proc = self.procs.pop(member, None)
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.send_signal(sig)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=15)
+
+    def stop(self) -> None:
+        for member in list(self.procs):
+            self.kill(member, signal.SIGTERM)
+
+    def running(self) -> list[str]:
+        return [m for m, p in self.procs.items() if p.poll() is None]
+
+    def status(self, member: str, timeout_s: float = 2.0) -> dict[str, Any] | None:
+        try:
+            r = httpx.get(f"{self.url(member)}/v1/status", timeout=timeout_s)
+            return dict(r.json()) if r.status_code == 200 else None
+        except httpx.HTTPError:
+            return None
+
+    def wait_ready(self, members: list[str] | None = None, timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        for member in members or list(self.members):
+            while self.status(member) is None:
+                proc = self.procs.get(member)
+                if proc is not None and proc.poll() is not None:
+                    raise NodeError(f"{member} exited with {proc.returncode}; see {self.root}/{member}.log")
+                if time.monotonic() > deadline:
+                    raise NodeError(f"{member} did not start within {timeout_s} s")
+                time.sleep(0.2)
+
+    def wait_height(self, height: int, members: list[str], timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            heights = {m: (s or {}).get("height", -1) for m in members for s in [self.status(m)]}
+            if all(h >= height for h in heights.values()):
+                return
+            if time.monotonic() > deadline:
+                raise NodeError(f"height {height} not reached within {timeout_s} s: {heights}")
+            time.sleep(0.2)

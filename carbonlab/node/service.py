@@ -1,0 +1,184 @@
+"""The node process: ledger, replica, libp2p driver and HTTP API in one trio nursery.
+
+Start-up order: load and check configuration, genesis and key; open the ledger
+(the writer connection, used by the consensus loop) and a second connection for
+the API's queries, so a long query never delays a commit; rebuild the replica from
+the ledger's consensus records, height and head hash; then start the p2p host, the
+driver loop and the API. Client submissions enter the same event channel as peer
+messages, so the replica is only ever touched by the driver task.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import trio
+
+from carbonlab.node import contract
+from carbonlab.node.config import NodeConfig
+from carbonlab.node.crypto import Signer
+from carbonlab.node.driver import CLIENT, BlockSummary, Driver, LedgerThread, Pending, now_ms
+from carbonlab.node.errors import NodeError
+from carbonlab.node.genesis import Genesis
+from carbonlab.node.ledger.store import Ledger
+from carbonlab.node.metrics import NodeMetrics
+from carbonlab.node.model import Batch
+from carbonlab.node.p2p.host import Inbound, P2PNode
+from carbonlab.node.pbft import RecoveredState, Replica
+
+log = logging.getLogger("carbonlab.node")
+PENDING_TTL_S = 600.0
+STATELESS_OK = (contract.Reason.REPLAY_BATCH, contract.Reason.REPLAY_READING)
+
+
+class NodeService:
+    def __init__(self, config: NodeConfig) -> None:
+        self.config = config
+        self.genesis = Genesis.load(config.genesis_file)
+        self.signer = Signer.load(config.key_file)
+        if self.genesis.member_keys.get(config.member_id) not in (None, self.signer.public_key):
+            raise NodeError(f"{config.path}: key_file: {config.key_file} is not the key genesis names "
+                            f"for member {config.member_id!r}")
+        self.peer_specs = config.peer_specs(self.genesis)
+        self.metrics = NodeMetrics(self.genesis)
+        self.pending: dict[tuple[str, int], Pending] = {}
+        self._events_send, self._events = trio.open_memory_channel[Inbound](config.p2p.inbound_buffer)
+        self.p2p = P2PNode(config.member_id, self.signer, config.p2p_listen, self.peer_specs,
+                           config.p2p, deliver=self._events_send)
+        self.driver: Driver | None = None
+        self.reader: LedgerThread | None = None
+        self.started = trio.Event()
+
+    # -- running --------------------------------------------------------------------------
+    async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        from carbonlab.node.api.server import serve_api
+
+        path, genesis = self.config.ledger_path, self.genesis
+        writer = await trio.to_thread.run_sync(Ledger.open, path, genesis)
+        reader = await trio.to_thread.run_sync(Ledger.open, path, genesis)
+        try:
+            recovered = await trio.to_thread.run_sync(_recovered, writer)
+            replica = Replica(genesis, self.config.member_id, self.signer, recovered=recovered,
+                              now_ms=now_ms())
+            log.info("recovered", extra={"height": writer.height, "records": len(recovered.records),
+                                         "view": replica.view})
+            self.reader = LedgerThread(reader)
+            self.driver = Driver(replica, LedgerThread(writer), self.reader, self.p2p, self._events,
+                                 self._on_block)
+            self._wire_metrics(replica)
+            async with trio.open_nursery() as nursery:
+                await nursery.start(self.p2p.run)
+                nursery.start_soon(self.driver.run)
+                nursery.start_soon(self._housekeeping)
+                await nursery.start(serve_api, self)
+                self.started.set()
+                log.info("node started", extra={"peer_id": str(self.p2p.peer_id),
+                                                 "p2p": str(self.config.p2p_listen),
+                                                 "api": f"{self.config.api_host}:{self.config.api_port}"})
+                task_status.started()
+        finally:
+            with trio.CancelScope(shield=True):
+                await trio.to_thread.run_sync(writer.close)
+                await trio.to_thread.run_sync(reader.close)
+
+    def _wire_metrics(self, replica: Replica) -> None:
+        live = self.metrics.live
+        driver = self.driver
+        assert driver is not None
+        live.p2p_stats = lambda: dict(self.p2p.stats)
+        live.messages = lambda: dict(driver.messages)
+        live.replica_dropped = lambda: dict(replica.dropped)
+
+    async def _housekeeping(self) -> None:
+        driver = self.driver
+        assert driver is not None
+        seen_vc = seen_st = 0
+        while True:
+            replica = driver.replica
+            live = self.metrics.live
+            live.height, live.view, live.is_primary = driver.height, replica.view, replica.is_primary
+            live.peers = {m: self.p2p.peer_up(m) for m in self.p2p.peers}
+            self.metrics.view_changes.inc(driver.view_changes - seen_vc)
+            self.metrics.state_transfers.inc(driver.state_transfers - seen_st)
+            seen_vc, seen_st = driver.view_changes, driver.state_transfers
+            cutoff = time.monotonic() - PENDING_TTL_S
+            for key in [k for k, p in self.pending.items() if p.since < cutoff]:
+                del self.pending[key]
+            await trio.sleep(0.25)
+
+    def _on_block(self, summary: BlockSummary) -> None:
+        m = self.metrics
+        m.blocks_committed.inc()
+        for verdict in summary.verdicts:
+            if verdict.accepted:
+                m.batches_accepted.inc()
+                outcome = {"status": "committed", "height": summary.height}
+            else:
+                reason = verdict.reason.value if verdict.reason else "unknown"
+                m.batches_rejected.labels(reason).inc()
+                outcome = {"status": "rejected", "height": summary.height, "reason": reason,
+                           "detail": verdict.detail}
+            if verdict.gateway_id is not None and verdict.batch_seq is not None:
+                pending = self.pending.pop((verdict.gateway_id, verdict.batch_seq), None)
+                if pending is not None:
+                    m.commit_latency.observe(time.monotonic() - pending.since)
+                    pending.outcome = outcome
+                    pending.decided.set()
+        for meter, co2 in summary.readings:
+            m.reading(meter, co2)
+        for kind, meter in summary.anomalies:
+            m.anomalies.labels(kind, meter).inc()
+
+    # -- what the API calls ---------------------------------------------------------------
+    def precheck(self, batch: Batch) -> contract.Verdict | None:
+        """The contract's stateless checks; a verdict when the batch can never be accepted."""
+        verdict, _ = contract.evaluate(self.genesis, contract.ContractState(), batch.encode())
+        if verdict.accepted or verdict.reason in STATELESS_OK:
+            return None
+        return verdict
+
+    async def submit(self, batch: Batch, wait_s: float = 0.0) -> dict[str, Any]:
+        """Order a batch (idempotent on its key); the answer is the decision if already known."""
+        key = batch.key
+        decided = await self.batch_status(*key)
+        if decided["status"] in ("committed", "rejected"):
+            return decided
+        pending = self.pending.get(key)
+        if pending is None:
+            pending = self.pending[key] = Pending(time.monotonic())
+        await self._events_send.send(Inbound("", CLIENT, batch.encode()))
+        if wait_s > 0:
+            with trio.move_on_after(wait_s):
+                await pending.decided.wait()
+            if pending.outcome is not None:
+                return pending.outcome
+        return {"status": "accepted"}
+
+    async def batch_status(self, gateway_id: str, batch_seq: int) -> dict[str, Any]:
+        status = await self.query(lambda ledger: ledger.batch_status(gateway_id, batch_seq))
+        if status is not None:
+            return {k: v for k, v in status.items() if v is not None}
+        if (gateway_id, batch_seq) in self.pending:
+            return {"status": "pending"}
+        return {"status": "unknown"}
+
+    async def query(self, fn: Any) -> Any:
+        assert self.reader is not None
+        return await self.reader.call(fn)
+
+    def status(self) -> dict[str, Any]:
+        driver = self.driver
+        assert driver is not None
+        replica = driver.replica
+        top = max(replica.peer_heights.values(), default=driver.height)
+        return {"member_id": self.config.member_id, "height": driver.height, "view": replica.view,
+                "primary": replica.primary, "peers_connected": self.p2p.connected_peers(),
+                "lag": max(0, top - driver.height), "head_hash": driver.head_hash.hex(),
+                "stable_checkpoint": replica.stable.seq}
+
+
+def _recovered(ledger: Ledger) -> RecoveredState:
+    return RecoveredState(ledger.load_consensus_records(), ledger.height, ledger.head_hash,
+                          dict(ledger.state.last_batch_seq))
