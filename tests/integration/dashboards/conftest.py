@@ -1,0 +1,145 @@
+"""Real processes for the live dashboard tests: metric exporters and Debian's Prometheus.
+
+Every process is started by the test, on 127.0.0.1 with a port the OS hands out, and killed by
+its PID at the end (also on failure). Prometheus stores into the test's temp folder.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from carbonlab.dashboards import build
+from carbonlab.dashboards.scrape import ScrapeTarget, scrape_config
+
+PROMETHEUS = shutil.which("prometheus")
+EXPORTER = Path(__file__).with_name("exporter.py")
+SCRAPE_INTERVAL_S = 1.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def stop(proc: subprocess.Popen[Any]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(timeout=10)
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
+def read_port(proc: subprocess.Popen[str], timeout_s: float = 20.0) -> int:
+    found: list[str] = []
+
+    def reader() -> None:
+        assert proc.stdout is not None
+        found.append(proc.stdout.readline())
+
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    t.join(timeout_s)
+    if not found or not found[0].startswith("PORT "):
+        stop(proc)
+        raise RuntimeError(f"exporter did not report its port: {found!r}")
+    return int(found[0].split()[1])
+
+
+@dataclass
+class Lab:
+    prometheus_url: str
+    scrape_interval_s: float
+    exporters: dict[str, subprocess.Popen[str]] = field(default_factory=dict)
+
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        r = httpx.get(f"{self.prometheus_url}/api/v1/query", params={"query": expr}, timeout=10)
+        body = r.json()
+        assert body["status"] == "success", (expr, body)
+        return list(body["data"]["result"])
+
+    def get(self, path: str, **params: Any) -> Any:
+        r = httpx.get(f"{self.prometheus_url}{path}", params=params, timeout=10)
+        r.raise_for_status()
+        return r.json()["data"]
+
+
+def start_exporter(role: str, name: str, *extra: str) -> tuple[subprocess.Popen[str], int]:
+    proc = subprocess.Popen(
+        [sys.executable, str(EXPORTER), "--role", role, "--name", name, *extra],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    return proc, read_port(proc)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    if PROMETHEUS is None:
+        pytest.skip("prometheus not installed (Debian package `prometheus`; ./dev test installs it as root)")
+    tmp = tmp_path_factory.mktemp("prom")
+    procs: list[subprocess.Popen[Any]] = []
+    try:
+        targets = []
+        exporters: dict[str, subprocess.Popen[str]] = {}
+        for role, name, extra, org in (
+            ("node", "n1", ("--primary",), "Power Co A"),
+            ("node", "n2", (), "Power Co B"),
+            ("node", "n3", ("--lag", "3"), "Verifier"),
+            ("node", "n4", (), "Trading Centre"),  # the one test_killed_member kills
+            ("gateway", "gw1", (), "Power Co A"),
+            ("rig", "controller", (), None),
+        ):
+            proc, port = start_exporter(role, name, *extra)
+            procs.append(proc)
+            exporters[name] = proc
+            plant = "plant-1" if role == "gateway" else None
+            targets.append(ScrapeTarget(role, f"127.0.0.1:{port}", name, organisation=org, plant=plant))
+        build.write(tmp, build.artifacts())
+        config = scrape_config(
+            targets, SCRAPE_INTERVAL_S, rule_files=[build.RECORDING_FILE, build.ALERTING_FILE]
+        )
+        (tmp / "prometheus.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+        port = free_port()
+        with (tmp / "prometheus.log").open("w") as log:
+            prom = subprocess.Popen(
+                [
+                    str(PROMETHEUS),
+                    f"--config.file={tmp / 'prometheus.yml'}",
+                    f"--storage.tsdb.path={tmp / 'data'}",
+                    f"--web.listen-address=127.0.0.1:{port}",
+                    "--log.level=warn",
+                ],
+                cwd=tmp,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        procs.append(prom)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/-/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if prom.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("prometheus did not get ready: " + (tmp / "prometheus.log").read_text())
+            time.sleep(0.2)
+        yield Lab(url, SCRAPE_INTERVAL_S, exporters)
+    finally:
+        for proc in procs:
+            stop(proc)

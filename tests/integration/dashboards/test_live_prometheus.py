@@ -1,0 +1,108 @@
+"""Every panel query, every variable and every rule, against a real Prometheus scraping real processes.
+
+Prometheus (Debian's binary) scrapes stand-in exporters (exporter.py) that serve the metric names
+of notes/INTERFACES.md through prometheus_client, evaluates the generated rule files, and every
+query of every dashboard panel must return data. A killed member must read `up == 0` at the first
+scrape after its death, which is what turns its tile red.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import pytest
+
+from carbonlab.dashboards import build, rules
+from carbonlab.dashboards.model import Dashboard, QueryVariable, TextVariable
+
+WAIT_S = 60.0  # bounded wait for the 5-minute rates to have their two samples
+
+
+def expand(expr: str, dash: Dashboard) -> str:
+    """The query as Grafana sends it with every variable at its default: "All" (`.*`) or the text."""
+    values = {v.name: ".*" if isinstance(v, QueryVariable) else v.default for v in dash.variables}
+    return re.sub(r"\$\{?([A-Za-z_]\w*)\}?", lambda m: values[m.group(1)], expr)
+
+
+def all_queries() -> list[tuple[str, str]]:
+    return [
+        (f"{d.uid} / {p.title} / {q.legend}", expand(q.expr, d))
+        for d in build.dashboards()
+        for p in d.panels
+        for q in p.queries
+    ]
+
+
+def test_every_panel_query_returns_data(lab: Any) -> None:
+    pending = dict(all_queries())
+    deadline = time.monotonic() + WAIT_S
+    while pending and time.monotonic() < deadline:
+        pending = {name: expr for name, expr in pending.items() if not lab.query(expr)}
+        if pending:
+            time.sleep(lab.scrape_interval_s)
+    assert not pending, f"panel queries that never returned data: {pending}"
+
+
+def test_every_variable_lists_values(lab: Any) -> None:
+    for dash in build.dashboards():
+        for var in dash.variables:
+            if isinstance(var, TextVariable):
+                continue
+            values = lab.get(f"/api/v1/label/{var.label_name}/values", **{"match[]": var.selector})
+            assert values, f"{dash.uid}: variable {var.name} ({var.query}) lists nothing"
+    assert set(lab.get("/api/v1/label/member/values", **{"match[]": 'up{job="node"}'})) == {
+        "n1",
+        "n2",
+        "n3",
+        "n4",
+    }
+
+
+def test_rules_load_and_evaluate_without_error(lab: Any) -> None:
+    groups = lab.get("/api/v1/rules")["groups"]
+    loaded = [r for g in groups for r in g["rules"]]
+    assert len(loaded) == len(rules.all_records()) + len(rules.ALERTS)
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        loaded = [r for g in lab.get("/api/v1/rules")["groups"] for r in g["rules"]]
+        if all(r["health"] == "ok" for r in loaded):
+            break
+        time.sleep(lab.scrape_interval_s)
+    assert [r["name"] for r in loaded if r["health"] != "ok"] == []
+
+
+def test_lagging_member_is_seen_behind(lab: Any) -> None:
+    deadline = time.monotonic() + WAIT_S
+    lag: dict[str, float] = {}
+    while time.monotonic() < deadline and "n3" not in lag:
+        lag = {
+            s["metric"]["member"]: float(s["value"][1])
+            for s in lab.query("member:carbonlab_lag_blocks:current")
+        }
+        time.sleep(lab.scrape_interval_s)
+    assert lag["n3"] >= 3  # started 3 blocks behind and ticks at the same pace as the others
+
+
+@pytest.mark.parametrize("member", ["n4"])
+def test_killed_member_reads_down_at_the_first_scrape_after_death(lab: Any, member: str) -> None:
+    selector = f'up{{job="node", member="{member}"}}'
+    deadline = time.monotonic() + WAIT_S
+    while not [s for s in lab.query(selector) if s["value"][1] == "1"]:
+        assert time.monotonic() < deadline, f"{member} never came up"
+        time.sleep(lab.scrape_interval_s)
+    killed_at = time.time()
+    lab.exporters[member].kill()
+    lab.exporters[member].wait(timeout=10)
+    deadline = time.monotonic() + WAIT_S
+    while not [s for s in lab.query(selector) if s["value"][1] == "0"]:
+        assert time.monotonic() < deadline, f"{member} never read down"
+        time.sleep(lab.scrape_interval_s / 4)
+    # raw samples with their scrape timestamps (a range vector), not a step grid
+    raw = lab.query(f"{selector}[30s]")[0]["values"]
+    after = [(float(t), v) for t, v in raw if float(t) >= killed_at]
+    assert after, raw
+    assert after[0][1] == "0", f"first scrape after the kill still read {after[0]}"
+    before = [(float(t), v) for t, v in raw if float(t) < killed_at]
+    assert before[-1][1] == "1"
