@@ -134,11 +134,16 @@ class Ledger:
 
     @property
     def height(self) -> int:
-        return self._height
+        """Read from the file, so a second (query) Ledger on the same file sees new blocks."""
+        return self._head()[0]
 
     @property
     def head_hash(self) -> bytes:
-        return self._head_hash
+        return self._head()[1]
+
+    def _head(self) -> tuple[int, bytes]:
+        row = self._db.execute("SELECT height, hash FROM blocks ORDER BY height DESC LIMIT 1").fetchone()
+        return int(row[0]), bytes(row[1])
 
     @property
     def state(self) -> ContractState:
@@ -192,6 +197,9 @@ class Ledger:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
+            if self._head() != (self._height, self._head_hash):
+                raise LedgerError(f"{self.path}: another writer changed the ledger since it was "
+                                  "opened; one Ledger object per file may commit")
             db.execute("INSERT INTO blocks (height, hash, header, certificate, timestamp_ms, proposer,"
                        " batch_count, reading_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                        (header.height, header.hash, codec.encode(header.to_wire()),
@@ -219,7 +227,7 @@ class Ledger:
 
     def blocks(self, lo: int, hi: int) -> list[CommittedBlock]:
         """Blocks lo..hi inclusive, clipped to 1..height."""
-        lo, hi = max(lo, 1), min(hi, self._height)
+        lo, hi = max(lo, 1), min(hi, self._head()[0])
         if lo > hi:
             return []
         requests: dict[int, list[tuple[bytes, Verdict]]] = {h: [] for h in range(lo, hi + 1)}

@@ -132,3 +132,21 @@ def test_consensus_records_and_checkpoints_survive_reopen(tmp_path: Path) -> Non
         cp = ledger.stable_checkpoint()
         assert cp is not None
         assert (cp.seq, cp.block_hash, cp.signatures) == (2, ledger.block_hash(2), (("n2", b"t" * 64),))
+
+
+def test_a_query_ledger_on_the_same_file_sees_new_blocks(tmp_path: Path) -> None:
+    kit = make_kit()
+    with Ledger.open(tmp_path / "l.db", kit.genesis) as writer, \
+            Ledger.open(tmp_path / "l.db", kit.genesis) as reader, \
+            Ledger.open_readonly(tmp_path / "l.db") as readonly:
+        fill(writer, kit, 2)
+        for query in (reader, readonly):
+            assert query.height == 2
+            assert query.head_hash == writer.head_hash
+            assert [b.header.height for b in query.blocks(1, 5)] == [1, 2]
+            assert query.reading_proof("m1", 2) is not None
+            assert len(query.readings(meter="m3")) == 2
+        with pytest.raises(LedgerError, match="another writer"):
+            reader.commit(*kit.certified(1, [kit.next_batch().encode()]))
+        fill(writer, kit, 1)
+        assert reader.height == 3
