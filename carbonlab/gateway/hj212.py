@@ -184,18 +184,23 @@ def realtime_frame(mn: str, pw: str, t_unix: float, values: Mapping[str, float],
 
 
 def average_frame(cn: str, mn: str, pw: str, start_unix: float,
-                  stats: Mapping[str, tuple[float, float, float]], flag: str,
+                  stats: Mapping[str, float | tuple[float, float, float]], flag: str,
                   totals: Mapping[str, float] | None = None, *,
                   now: datetime | None = None) -> Frame:
-    """CN=2051 (minute) or 2061 (hour): min/avg/max per channel, `-Cou` totals, data flag."""
+    """CN=2051 (minute) or 2061 (hour): min/avg/max per channel (or the average alone),
+    `-Cou` totals, data flag."""
     if cn not in (CN_MINUTE, CN_HOUR):
         raise FrameError(f"HJ 212 average frame: CN must be {CN_MINUTE} or {CN_HOUR}, got {cn}")
     groups: list[CpGroup] = [(("DataTime", data_time(start_unix)),)]
-    for k, (lo, avg, hi) in stats.items():
+    for k, stat in stats.items():
         if k not in CODES:
             continue
-        items = [(f"{CODES[k]}-Min", _num(lo)), (f"{CODES[k]}-Avg", _num(avg)),
-                 (f"{CODES[k]}-Max", _num(hi))]
+        if isinstance(stat, tuple):
+            lo, avg, hi = stat
+            items = [(f"{CODES[k]}-Min", _num(lo)), (f"{CODES[k]}-Avg", _num(avg)),
+                     (f"{CODES[k]}-Max", _num(hi))]
+        else:
+            items = [(f"{CODES[k]}-Avg", _num(stat))]
         if totals and k in totals:
             items.append((f"{CODES[k]}-Cou", _num(totals[k])))
         items.append((f"{CODES[k]}-Flag", flag))

@@ -131,3 +131,39 @@ async def running(node: DoubleNode) -> AsyncIterator[str]:
     finally:
         stop.set()
         await asyncio.wait_for(task, 10.0)
+
+
+class ThreadedDouble:
+    """The double served from its own thread and event loop, for tests whose body blocks
+    (sleeping between SIGKILLs of a gateway process)."""
+
+    def __init__(self, node: DoubleNode) -> None:
+        import threading
+
+        self.node = node
+        self.url = ""
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._main, daemon=True)
+
+    def _main(self) -> None:
+        async def body() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            async with running(self.node) as url:
+                self.url = url
+                self._ready.set()
+                await self._stop.wait()
+        asyncio.run(body())
+
+    def __enter__(self) -> ThreadedDouble:
+        self._thread.start()
+        if not self._ready.wait(30):
+            raise TimeoutError("contract double did not start")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(30)

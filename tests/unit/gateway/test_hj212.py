@@ -131,3 +131,9 @@ def test_encoder_refuses_bad_identity_fields() -> None:
         hj212.realtime_frame("x" * 25, "123456", 0, {}, "N", now=NOW)
     with pytest.raises(FrameError, match="CN must be"):
         hj212.average_frame("2011", "GW1", "123456", 0, {}, "N", now=NOW)
+
+
+def test_average_frame_with_averages_only() -> None:
+    frame = hj212.average_frame(hj212.CN_HOUR, "GW1M1", "123456", 1_795_665_600,
+                                {"co2_pct": 10.5}, "C", {"co2_pct": 1234.5}, now=NOW)
+    assert frame.cp[1] == (("a05001-Avg", "10.5"), ("a05001-Cou", "1234.5"), ("a05001-Flag", "C"))

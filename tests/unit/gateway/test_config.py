@@ -1,0 +1,96 @@
+"""GATEWAY.toml loading: good files parse into typed objects, bad ones name file and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from carbonlab.gateway import config
+from carbonlab.gateway.errors import ConfigError
+
+GOOD = """
+gateway_id = "gw1"
+key_file = "keys/gw1.key"
+genesis = "genesis.json"
+data_dir = "data/gw1"
+mode = "edge"
+nodes = ["http://127.0.0.1:8080", "http://127.0.0.1:8081"]
+metrics_listen = "127.0.0.1:9108"
+interval_s = 60
+[uplink]
+commit_timeout_s = 7.5
+[substitution.m1]
+max_co2_pct = 14.0
+[hj212]
+target = "127.0.0.1:9000"
+pw = "123456"
+[hj212.mn]
+m1 = "010000A8900016F000169DC0"
+[[meters]]
+id = "m1"
+register_map = "t100"
+transport = "tcp"
+host = "127.0.0.1"
+port = 5020
+[[meters]]
+id = "m-2"
+register_map = "float_inverse"
+port = 5021
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "GATEWAY.toml"
+    path.write_text(text)
+    return path
+
+
+def test_good_config(tmp_path: Path) -> None:
+    cfg = config.load(write(tmp_path, GOOD))
+    assert cfg.gateway_id == "gw1"
+    assert cfg.key_file == tmp_path / "keys/gw1.key"
+    assert cfg.db_path == tmp_path / "data/gw1/gateway.db"
+    assert [m.id for m in cfg.meters] == ["m1", "m-2"]
+    assert cfg.uplink.commit_timeout_s == 7.5
+    assert cfg.uplink.poll_interval_s == 0.2
+    assert cfg.max_potential == {"m1": (14.0, None)}
+    assert cfg.hj212 is not None
+    assert cfg.hj212.port == 9000
+    assert cfg.hj212.mn == {"m1": "010000A8900016F000169DC0", "m-2": "m2"}
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (('mode = "edge"', 'mode = "cloud"'), "field 'mode': must be one of edge, direct, got 'cloud'"),
+    (('mode = "edge"', 'mode = "direct"'), "mode = \"direct\" takes exactly one meter, got 2"),
+    (('interval_s = 60', 'interval_s = 7'), "field 'interval_s': must divide an hour"),
+    (('interval_s = 60', 'interval_s = 0'), "field 'interval_s': must be an integer 1..3600"),
+    (('nodes = ["http://127.0.0.1:8080", "http://127.0.0.1:8081"]', 'nodes = []'), "field 'nodes'"),
+    (('nodes = ["http://127.0.0.1:8080", "http://127.0.0.1:8081"]', 'nodes = ["127.0.0.1:8080"]'),
+     "http(s):// URLs"),
+    (('gateway_id = "gw1"', 'gateway_id = "gw1"\ncolour = "red"'), "field 'colour': unknown field"),
+    (('commit_timeout_s = 7.5', 'commit_timeout_s = -1'), "field 'uplink.commit_timeout_s'"),
+    (('commit_timeout_s = 7.5', 'retries = 3'), "field 'uplink.retries': unknown field"),
+    (('[substitution.m1]', '[substitution.m9]'), "field 'substitution.m9': no meter 'm9'"),
+    (('pw = "123456"', 'pw = "12"'), "field 'hj212.pw': HJ 212 passwords are 6 characters"),
+    (('target = "127.0.0.1:9000"', 'target = "nowhere"'), "field 'hj212.target'"),
+    (('m1 = "010000A8900016F000169DC0"', 'm1 = "bad mn!"'), "field 'hj212.mn.m1'"),
+    (('metrics_listen = "127.0.0.1:9108"', 'metrics_listen = "9108"'), "field 'metrics_listen'"),
+    (('port = 5021', 'port = 5021\nbaudrate = 9600'), "field 'baudrate'"),
+    (('key_file = "keys/gw1.key"\n', ''), "field 'key_file': is required"),
+])
+def test_bad_config_names_the_field(tmp_path: Path, change: tuple[str, str], message: str) -> None:
+    path = write(tmp_path, GOOD.replace(*change, 1))
+    with pytest.raises(ConfigError, match=r"GATEWAY\.toml") as err:
+        config.load(path)
+    assert message in str(err.value)
+
+
+def test_not_toml(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        config.load(write(tmp_path, "gateway_id = "))
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read gateway config"):
+        config.load(tmp_path / "nope.toml")

@@ -1,0 +1,57 @@
+"""The gateway refuses to start when its config and genesis disagree, naming what is wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from carbonlab.gateway import config
+from carbonlab.gateway.errors import ConfigError
+from carbonlab.gateway.service import meter_specs
+from carbonlab.node.crypto import Signer
+from carbonlab.node.genesis import Genesis
+
+GW = Signer.from_seed(bytes([1]) * 32)
+
+
+def genesis(meters: list[str], gw_meters: list[str], basis: str = "dry") -> Genesis:
+    return Genesis.from_json({
+        "chain_id": "c", "n": 1, "f": 0,
+        "members": [{"id": "n1", "organisation": "o", "role": "verifier",
+                     "public_key": Signer.from_seed(bytes(32)).public_key.hex()}],
+        "gateways": [{"id": "gw1", "public_key": GW.public_key.hex(), "meters": gw_meters}],
+        "meters": [{"id": m, "company": "c", "plant": "p", "unit": "u", "stack": "s",
+                    "co2_basis": basis, "ranges": {"co2_pct": [0, 20]}} for m in meters],
+    })
+
+
+def cfg(tmp_path: Path, gateway_id: str = "gw1") -> config.GatewayConfig:
+    path = tmp_path / "GATEWAY.toml"
+    path.write_text(f'gateway_id = "{gateway_id}"\nkey_file = "k"\ngenesis = "g.json"\n'
+                    'data_dir = "d"\nnodes = ["http://127.0.0.1:1"]\n'
+                    '[substitution.m1]\nmax_flow_m3_s = 700.0\n'
+                    '[[meters]]\nid = "m1"\nregister_map = "t100"\nport = 5020\n')
+    return config.load(path)
+
+
+def test_specs_take_basis_and_ranges_from_genesis(tmp_path: Path) -> None:
+    (spec,) = meter_specs(cfg(tmp_path), genesis(["m1"], ["m1"]), GW)
+    assert spec.basis.value == "dry"
+    assert spec.max_co2_pct == 20.0          # the genesis range's top when not configured
+    assert spec.max_flow_m3_s == 700.0
+
+
+def test_unknown_gateway(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="'gw9' is not a gateway"):
+        meter_specs(cfg(tmp_path, "gw9"), genesis(["m1"], ["m1"]), GW)
+
+
+def test_wrong_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not the key genesis names"):
+        meter_specs(cfg(tmp_path), genesis(["m1"], ["m1"]), Signer.generate())
+
+
+def test_meter_not_assigned(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not let gateway 'gw1' report for it"):
+        meter_specs(cfg(tmp_path), genesis(["m1", "m2"], ["m2"]), GW)
