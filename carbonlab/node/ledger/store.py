@@ -147,8 +147,8 @@ class Ledger:
 
     @property
     def state(self) -> ContractState:
-        """The contract state after the head block (a copy: the ledger owns its own)."""
-        return self._state.copy()
+        """The contract state after the head block, as stored (a fresh copy on every call)."""
+        return load_state(self._db)
 
     def close(self) -> None:
         self._db.close()

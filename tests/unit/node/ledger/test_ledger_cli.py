@@ -94,3 +94,11 @@ def test_installed_command_runs_verify(files: tuple[Kit, Path, Path]) -> None:
                             cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok: 4 blocks, 9 readings verified"
+
+
+def test_bench_runs_small(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ledger", "bench", "--blocks", "3", "--batches", "2", "--readings", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "3 blocks x 2 batches x 2 readings = 12 readings" in out
+    assert "(ok: 3 blocks, 12 readings verified)" in out
+    assert main(["ledger", "bench", "--blocks", "0"]) == 2
