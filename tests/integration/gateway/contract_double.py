@@ -34,6 +34,7 @@ class ChainState:
     last_seq: dict[str, int] = field(default_factory=dict)
     reject_seqs: set[int] = field(default_factory=set)
     readings: list[tuple[str, int]] = field(default_factory=list)
+    order: list[tuple[str, int]] = field(default_factory=list)     # batch keys in commit order
     submissions: int = 0
 
     def decide(self, batch: Batch) -> None:
@@ -47,6 +48,7 @@ class ChainState:
         else:
             self.committed[key] = batch
             self.last_seq[batch.gateway_id] = batch.batch_seq
+            self.order.append(key)
             self.readings.extend((r.meter_id, r.seq) for r in batch.readings)
 
 
@@ -109,9 +111,9 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def running(node: DoubleNode) -> AsyncIterator[str]:
-    """Serve the double on a free loopback port for the duration of the block."""
-    port = free_port()
+async def running(node: DoubleNode, port: int = 0) -> AsyncIterator[str]:
+    """Serve the double on `port` (a free loopback port when 0) for the duration of the block."""
+    port = port or free_port()
     config = Config()
     config.bind = [f"127.0.0.1:{port}"]
     config.accesslog = None
@@ -137,10 +139,11 @@ class ThreadedDouble:
     """The double served from its own thread and event loop, for tests whose body blocks
     (sleeping between SIGKILLs of a gateway process)."""
 
-    def __init__(self, node: DoubleNode) -> None:
+    def __init__(self, node: DoubleNode, port: int = 0) -> None:
         import threading
 
         self.node = node
+        self.port = port
         self.url = ""
         self._ready = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -151,7 +154,7 @@ class ThreadedDouble:
         async def body() -> None:
             self._loop = asyncio.get_running_loop()
             self._stop = asyncio.Event()
-            async with running(self.node) as url:
+            async with running(self.node, self.port) as url:
                 self.url = url
                 self._ready.set()
                 await self._stop.wait()

@@ -138,3 +138,30 @@ def test_calibration_interval_is_flagged_and_substituted(tmp_path: Path) -> None
     j.add_samples(minute("m1", T0) + cal + minute("m1", T0 + 120), now=T0 + 180)
     got = readings(j.seal(now=T0 + 182))
     assert got[1] == ("m1", 2, T0 + 60, True, DataFlag.CALIBRATION.value)
+
+
+class _DiesAfterSigning(Journal):
+    """Fault injection: the process 'dies' after the batch is signed and inserted, before COMMIT."""
+
+    def _batch(self, db: Any, readings: list[Any], now: float) -> list[Batch]:
+        super()._batch(db, readings, now)
+        raise KeyboardInterrupt("killed between signing and commit")
+
+
+def test_death_between_signing_and_commit_leaves_no_trace_and_same_batch_after(tmp_path: Path) -> None:
+    store = Store(tmp_path / "gw.db")
+    params = JournalParams("chain-x", "gw1", interval_s=60, close_delay_s=2.0, hold_s=600.0)
+    dying = _DiesAfterSigning(store, params, (spec(),), SIGNER)
+    dying.add_samples([], now=T0 - 1)
+    dying.add_samples(minute("m1", T0), now=T0 + 60)
+    with pytest.raises(KeyboardInterrupt):
+        dying.seal(now=T0 + 62)
+    # nothing of the interrupted step is on disk: no batch, no seq, the samples are still there
+    assert Outbox(store).depth() == 0
+    assert store.db.execute("SELECT COUNT(*) FROM intervals").fetchone()[0] == 0
+    assert store.db.execute("SELECT COUNT(*) FROM samples").fetchone()[0] == 60
+    store.close()
+    j = open_journal(tmp_path)
+    (batch,) = j.seal(now=T0 + 62)
+    assert readings([batch]) == [("m1", 1, T0, False, "N")]
+    assert batch.batch_seq == 1
