@@ -298,8 +298,9 @@ class Ledger:
 
     # -- queries for the HTTP API ---------------------------------------------------------
 
-    def batch_status(self, gateway_id: str, batch_seq: int) -> dict[str, Any] | None:
-        return queries.batch_status(self._db, gateway_id, batch_seq)
+    def batch_status(self, gateway_id: str, batch_seq: int,
+                     request: bytes | None = None) -> dict[str, Any] | None:
+        return queries.batch_status(self._db, gateway_id, batch_seq, request)
 
     def readings(self, *, meter: str | None = None, plant: str | None = None,
                  unit: str | None = None, company: str | None = None, since: int | None = None,

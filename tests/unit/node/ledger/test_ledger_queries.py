@@ -106,6 +106,7 @@ def test_rejections_and_batch_status(filled: tuple[Kit, Ledger]) -> None:
                                              "detail": ""}
     assert ledger.batch_status("gw2", 1)["status"] == "committed"  # type: ignore[index]
     assert ledger.batch_status("gw2", 99) is None
+    assert ledger.batch_status("gw1", 4, request=b"other bytes")["status"] == "committed"  # type: ignore[index]
     replayed = kit.batch("gw2", 2, kit.next_readings("m3")).encode()
     late = ledger.commit(*kit.certified(6, [b"\x00junk", replayed]))
     assert late.verdicts[1].reason is not None
@@ -113,6 +114,10 @@ def test_rejections_and_batch_status(filled: tuple[Kit, Ledger]) -> None:
     assert status is not None
     assert status["status"] == "committed"  # the replay does not shadow the accepted copy
     assert [r["reason"] for r in ledger.rejections(limit=2)] == ["replay_batch", "malformed"]
+    forged = kit.batch("gw2", 9, kit.next_readings("m3"), signer=kit.gateways["gw1"]).encode()
+    ledger.commit(*kit.certified(7, [forged]))
+    assert ledger.batch_status("gw2", 9)["reason"] == "bad_signature"  # type: ignore[index]
+    assert ledger.batch_status("gw2", 9, request=b"the real batch") is None
 
 
 def test_queries_use_indexes(filled: tuple[Kit, Ledger], tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ def test_new_ledger_holds_the_genesis_record(tmp_path: Path) -> None:
         assert ledger.head_hash == kit.genesis.hash
         assert ledger.block(0) is None
         assert ledger.block_hash(0) == kit.genesis.hash
+        assert ledger._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     db = sqlite3.connect(tmp_path / "l.db")
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     db.close()

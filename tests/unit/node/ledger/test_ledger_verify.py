@@ -173,3 +173,21 @@ def test_other_genesis_is_reported(tmp_path: Path) -> None:
     build(tmp_path / "l.db")
     report = verify_ledger(tmp_path / "l.db", make_kit(chain_id="other").genesis)
     assert any("another genesis" in p for p in report.problems)
+
+
+def test_a_byte_flipped_in_the_file_itself_is_named(tmp_path: Path) -> None:
+    """Tampering below SQL: one bit of a reading's co2_kg flipped in the database file's bytes."""
+    path = tmp_path / "l.db"
+    kit = build(path)
+    raw = fetch(path, "SELECT request FROM batches WHERE height = 3 AND idx = 1")[0]
+    reading = Batch.decode(raw).readings[0].encode()
+    data = bytearray(path.read_bytes())
+    assert not (tmp_path / "l.db-wal").exists()
+    assert data.count(raw) == 1
+    at = data.find(raw) + raw.find(reading) + len(reading) - 3  # inside co2_kg's float64
+    data[at] ^= 0x01
+    path.write_bytes(bytes(data))
+    report = verify_ledger(path, kit.genesis)
+    assert any(p.startswith("height 3: ") and "batches_root" in p for p in report.problems)
+    assert any(p.startswith("height 3: batch 1 (gw2/3): the contract says rejected (bad_signature")
+               for p in report.problems), report.problems
