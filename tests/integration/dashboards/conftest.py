@@ -6,6 +6,7 @@ its PID at the end (also on failure). Prometheus stores into the test's temp fol
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
@@ -22,6 +23,7 @@ import pytest
 import yaml
 
 from carbonlab.dashboards import build
+from carbonlab.dashboards.model import Dashboard, QueryVariable
 from carbonlab.dashboards.scrape import ScrapeTarget, scrape_config
 
 PROMETHEUS = shutil.which("prometheus")
@@ -86,10 +88,53 @@ def start_exporter(role: str, name: str, *extra: str) -> tuple[subprocess.Popen[
     return proc, read_port(proc)
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+def start_prometheus(tmp: Path, targets: list[ScrapeTarget]) -> tuple[subprocess.Popen[bytes], str]:
+    """Debian's Prometheus on a free loopback port, scraping `targets` with the generated rules."""
+    build.write(tmp, build.artifacts())
+    config = scrape_config(targets, SCRAPE_INTERVAL_S, rule_files=[build.RECORDING_FILE, build.ALERTING_FILE])
+    (tmp / "prometheus.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    port = free_port()
+    with (tmp / "prometheus.log").open("w") as log:
+        prom = subprocess.Popen(
+            [
+                str(PROMETHEUS),
+                f"--config.file={tmp / 'prometheus.yml'}",
+                f"--storage.tsdb.path={tmp / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+                "--log.level=warn",
+            ],
+            cwd=tmp,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/-/ready", timeout=2).status_code == 200:
+                return prom, url
+        except httpx.HTTPError:
+            pass
+        if prom.poll() is not None or time.monotonic() > deadline:
+            stop(prom)
+            raise RuntimeError("prometheus did not get ready: " + (tmp / "prometheus.log").read_text())
+        time.sleep(0.2)
+
+
+def expand_variables(expr: str, dash: Dashboard) -> str:
+    """The query as Grafana sends it with every variable at its default: "All" (`.*`) or the text."""
+    values = {v.name: ".*" if isinstance(v, QueryVariable) else v.default for v in dash.variables}
+    return re.sub(r"\$\{?([A-Za-z_]\w*)\}?", lambda m: values[m.group(1)], expr)
+
+
+def needs_prometheus() -> None:
     if PROMETHEUS is None:
         pytest.skip("prometheus not installed (Debian package `prometheus`; ./dev test installs it as root)")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    needs_prometheus()
     tmp = tmp_path_factory.mktemp("prom")
     procs: list[subprocess.Popen[Any]] = []
     try:
@@ -108,37 +153,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             exporters[name] = proc
             plant = "plant-1" if role == "gateway" else None
             targets.append(ScrapeTarget(role, f"127.0.0.1:{port}", name, organisation=org, plant=plant))
-        build.write(tmp, build.artifacts())
-        config = scrape_config(
-            targets, SCRAPE_INTERVAL_S, rule_files=[build.RECORDING_FILE, build.ALERTING_FILE]
-        )
-        (tmp / "prometheus.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
-        port = free_port()
-        with (tmp / "prometheus.log").open("w") as log:
-            prom = subprocess.Popen(
-                [
-                    str(PROMETHEUS),
-                    f"--config.file={tmp / 'prometheus.yml'}",
-                    f"--storage.tsdb.path={tmp / 'data'}",
-                    f"--web.listen-address=127.0.0.1:{port}",
-                    "--log.level=warn",
-                ],
-                cwd=tmp,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        prom, url = start_prometheus(tmp, targets)
         procs.append(prom)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if prom.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("prometheus did not get ready: " + (tmp / "prometheus.log").read_text())
-            time.sleep(0.2)
         yield Lab(url, SCRAPE_INTERVAL_S, exporters)
     finally:
         for proc in procs:

@@ -76,7 +76,7 @@ def run_gateway(metrics: dict[str, Any], rng: random.Random) -> None:
     depth = 3
     while True:
         for _company, _plant, _unit, _stack, meter, kg_s in METERS:
-            result = POLL_OK if rng.random() < 0.97 else "timeout"
+            result = POLL_OK if rng.random() < 0.97 else "comm_fault"
             g["carbonlab_gateway_polls_total"].labels(meter=meter, result=result).inc()
             g["carbonlab_gateway_poll_latency_seconds"].labels(meter=meter).observe(rng.uniform(0.002, 0.05))
             g["carbonlab_gateway_intervals_total"].labels(meter=meter, flag="N").inc()

@@ -8,27 +8,21 @@ scrape after its death, which is what turns its tile red.
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Any
 
 import pytest
 
 from carbonlab.dashboards import build, rules
-from carbonlab.dashboards.model import Dashboard, QueryVariable, TextVariable
+from carbonlab.dashboards.model import TextVariable
+from tests.integration.dashboards.conftest import expand_variables
 
 WAIT_S = 60.0  # bounded wait for the 5-minute rates to have their two samples
 
 
-def expand(expr: str, dash: Dashboard) -> str:
-    """The query as Grafana sends it with every variable at its default: "All" (`.*`) or the text."""
-    values = {v.name: ".*" if isinstance(v, QueryVariable) else v.default for v in dash.variables}
-    return re.sub(r"\$\{?([A-Za-z_]\w*)\}?", lambda m: values[m.group(1)], expr)
-
-
 def all_queries() -> list[tuple[str, str]]:
     return [
-        (f"{d.uid} / {p.title} / {q.legend}", expand(q.expr, d))
+        (f"{d.uid} / {p.title} / {q.legend}", expand_variables(q.expr, d))
         for d in build.dashboards()
         for p in d.panels
         for q in p.queries

@@ -111,9 +111,9 @@ SERIES: list[dict[str, str]] = [
     node("carbonlab_batches_rejected_total", "n2", "0+2x10", reason="bad_signature"),
     # polls: m1 1 ok + 1 timeout per second -> 0.5; m2 all ok -> 1; m3 none ok -> 0
     gateway("carbonlab_gateway_polls_total", "gw1", "0+60x10", meter="m1", result="ok"),
-    gateway("carbonlab_gateway_polls_total", "gw1", "0+60x10", meter="m1", result="timeout"),
+    gateway("carbonlab_gateway_polls_total", "gw1", "0+60x10", meter="m1", result="comm_fault"),
     gateway("carbonlab_gateway_polls_total", "gw1", "0+60x10", meter="m2", result="ok"),
-    gateway("carbonlab_gateway_polls_total", "gw1", "0+60x10", meter="m3", result="timeout"),
+    gateway("carbonlab_gateway_polls_total", "gw1", "0+60x10", meter="m3", result="comm_fault"),
     *latency("carbonlab_gateway_poll_latency_seconds", gateway, "gw1", meter="m1"),
     # outbox of gw1 grows 60 a minute (deriv exactly 1/s), gw2 stays at 5
     gateway("carbonlab_gateway_outbox_depth", "gw1", "0+60x10"),

@@ -1,0 +1,121 @@
+"""The dashboards against real node processes (`carbonlab node run`), scraped by a real Prometheus.
+
+A 4-member consortium (f = 1) from carbonlab.node.localcluster commits signed batches; Prometheus
+scrapes every member's /metrics with the generated config and rules. Every panel query fed by the
+node's own metrics must return data, and a member killed with SIGKILL reads `up == 0` at the first
+scrape after its death. Queries fed only by events this run does not cause (frame errors,
+rejections, anomalies) or by other processes (gateway, rig) are covered by test_live_prometheus.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from carbonlab.dashboards import build
+from carbonlab.dashboards.scrape import ScrapeTarget
+from carbonlab.node.localcluster import LocalCluster
+from tests.integration.dashboards.conftest import (
+    SCRAPE_INTERVAL_S,
+    Lab,
+    expand_variables,
+    needs_prometheus,
+    start_prometheus,
+    stop,
+)
+
+pytestmark = pytest.mark.slow
+WAIT_S = 90.0
+# Panels whose series only appear on events this test does not cause, or come from other processes.
+NOT_FROM_NODES = ("frame_errors", "anomalies", "batches_rejected", "gateway", "rig_", "Forecast")
+
+
+def submit(cluster: LocalCluster, batch: Any, members: list[str], timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    i = 0
+    while time.monotonic() < deadline:
+        member = members[i % len(members)]
+        i += 1
+        try:
+            r = httpx.post(f"{cluster.url(member)}/v1/batches?wait_ms=2000", json=batch.to_json(), timeout=5)
+        except httpx.HTTPError:
+            continue
+        if r.json().get("status") == "committed":
+            return
+    raise AssertionError(f"batch not committed within {timeout_s} s")
+
+
+@pytest.fixture(scope="module")
+def node_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, LocalCluster]]:
+    needs_prometheus()
+    root: Path = tmp_path_factory.mktemp("nodes")
+    cluster = LocalCluster.create(root / "cluster", 4, gateways=1, meters_per_gateway=2)
+    prom = None
+    try:
+        cluster.start_all()
+        cluster.wait_ready(timeout_s=60)
+        orgs = {m.id: m.organisation for m in cluster.genesis.members}
+        targets = [
+            ScrapeTarget("node", f"127.0.0.1:{cluster.api_ports[m]}", m, organisation=orgs[m])
+            for m in cluster.members
+        ]
+        prom, url = start_prometheus(root, targets)
+        feed = cluster.feeds()[0]
+        for _ in range(4):
+            submit(cluster, feed.next_batch(), list(cluster.members))
+        yield Lab(url, SCRAPE_INTERVAL_S), cluster
+    finally:
+        if prom is not None:
+            stop(prom)
+        cluster.stop()
+
+
+def node_queries() -> dict[str, str]:
+    out = {}
+    for d in build.dashboards():
+        for p in d.panels:
+            for q in p.queries:
+                if any(word in q.expr or word in p.title for word in NOT_FROM_NODES):
+                    continue
+                out[f"{d.uid} / {p.title} / {q.legend}"] = expand_variables(q.expr, d)
+    return out
+
+
+def test_node_panels_return_data_from_real_nodes(node_lab: tuple[Lab, LocalCluster]) -> None:
+    lab, cluster = node_lab
+    pending = node_queries()
+    assert len(pending) >= 20
+    deadline = time.monotonic() + WAIT_S
+    feed = cluster.feeds()[0]
+    while pending and time.monotonic() < deadline:
+        submit(cluster, feed.next_batch(), list(cluster.members))  # keep blocks and CO2 moving
+        pending = {name: expr for name, expr in pending.items() if not lab.query(expr)}
+        time.sleep(SCRAPE_INTERVAL_S)
+    assert not pending, f"panel queries without data from real nodes: {pending}"
+    members = {s["metric"]["member"] for s in lab.query("member:carbonlab_height:max")}
+    assert members == set(cluster.members)
+
+
+def test_killed_node_reads_down_at_the_first_scrape_after_death(node_lab: tuple[Lab, LocalCluster]) -> None:
+    lab, cluster = node_lab
+    victim = cluster.members[-1]
+    selector = f'up{{job="node", member="{victim}"}}'
+    deadline = time.monotonic() + WAIT_S
+    while not [s for s in lab.query(selector) if s["value"][1] == "1"]:
+        assert time.monotonic() < deadline, f"{victim} never came up"
+        time.sleep(SCRAPE_INTERVAL_S)
+    killed_at = time.time()
+    cluster.kill(victim)
+    deadline = time.monotonic() + WAIT_S
+    while not [s for s in lab.query(selector) if s["value"][1] == "0"]:
+        assert time.monotonic() < deadline, f"{victim} never read down"
+        time.sleep(SCRAPE_INTERVAL_S / 4)
+    raw = lab.query(f"{selector}[30s]")[0]["values"]
+    after = [(float(t), v) for t, v in raw if float(t) >= killed_at]
+    assert after, raw
+    assert after[0][1] == "0", f"first scrape after the kill still read {after[0]}"
