@@ -29,13 +29,19 @@ from typing import Any, Literal
 from carbonlab.node import codec, contract
 from carbonlab.node.block import BlockHeader, CommitCertificate, Proposal
 from carbonlab.node.contract import ContractState, Verdict
-from carbonlab.node.genesis import Genesis, _sorted_items
+from carbonlab.node.genesis import Genesis
 from carbonlab.node.ledger import queries
 from carbonlab.node.ledger.errors import LedgerError
+from carbonlab.node.ledger.rows import (
+    batch_row,
+    decode_header,
+    decode_signatures,
+    reading_rows_of,
+    verdict_of,
+)
+from carbonlab.node.ledger.sqlite import connect, prepare
 from carbonlab.node.ledger.state import load_state, save_state
-from carbonlab.node.ledger.tables import FORMAT, SCHEMA
-from carbonlab.node.model import Batch
-from carbonlab.node.schema import as_bytes, as_int, as_list, as_str
+from carbonlab.node.ledger.tables import FORMAT
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,29 +65,6 @@ class Checkpoint:
     signatures: tuple[tuple[str, bytes], ...]
 
 
-def genesis_record(genesis: Genesis) -> bytes:
-    """Block 0's stored header: the bytes whose SHA-256 is `genesis.hash`."""
-    return codec.encode(_sorted_items(genesis.to_json()))
-
-
-def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
-    try:
-        if readonly:
-            if not path.is_file():
-                raise LedgerError(f"{path}: no such ledger file")
-            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
-                                 check_same_thread=False)
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")
-        db.execute("PRAGMA busy_timeout=10000")
-    except sqlite3.DatabaseError as exc:
-        raise LedgerError(f"{path}: cannot open as a ledger ({exc})") from None
-    return db
-
-
 class Ledger:
     """One node's copy of the chain. Block h (h >= 1) is the committed proposal for seq h."""
 
@@ -99,7 +82,7 @@ class Ledger:
         """Open or create the ledger at `path`; refuse a file made for another genesis."""
         db = connect(Path(path))
         try:
-            _prepare(db, Path(path), genesis)
+            prepare(db, Path(path), genesis)
             return cls(Path(path), genesis, db)
         except sqlite3.DatabaseError as exc:
             db.close()
@@ -328,79 +311,3 @@ class Ledger:
         return build_proof(self, self._db, meter_id, seq)
 
 
-def _prepare(db: sqlite3.Connection, path: Path, genesis: Genesis) -> None:
-    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if tables and "meta" not in tables:
-        raise LedgerError(f"{path}: an SQLite file, but not a carbonlab ledger")
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        for statement in SCHEMA.split(";"):
-            if statement.strip():
-                db.execute(statement)
-        meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-        if not meta:
-            record = genesis_record(genesis)
-            db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [
-                ("format", FORMAT), ("genesis_hash", genesis.hash),
-                ("chain_id", genesis.chain_id.encode()),
-                ("genesis_json", json.dumps(genesis.to_json(), indent=2).encode())])
-            db.execute("INSERT INTO blocks (height, hash, header, certificate, timestamp_ms, proposer,"
-                       " batch_count, reading_count) VALUES (0, ?, ?, NULL, 0, '', 0, 0)",
-                       (genesis.hash, record))
-            db.executemany("INSERT INTO meters (meter_id, company, plant, unit, stack) "
-                           "VALUES (?, ?, ?, ?, ?)",
-                           [(m.id, m.company, m.plant, m.unit, m.stack) for m in genesis.meters])
-        elif meta.get("format") != FORMAT:
-            raise LedgerError(f"{path}: not a carbonlab ledger of format {FORMAT.decode()}")
-        elif meta.get("genesis_hash") != genesis.hash:
-            raise LedgerError(f"{path}: made for genesis {bytes(meta['genesis_hash']).hex()[:16]}..., "
-                              f"not this genesis {genesis.hash.hex()[:16]}...")
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-
-
-def batch_row(height: int, idx: int, request: bytes, verdict: Verdict) -> tuple[Any, ...]:
-    return (height, idx, request, verdict.gateway_id, verdict.batch_seq, int(verdict.accepted),
-            verdict.reason.value if verdict.reason else None, verdict.detail,
-            json.dumps([[i, a.value] for i, a in verdict.anomalies]))
-
-
-def reading_rows_of(height: int, idx: int, batch: Batch, verdict: Verdict) -> list[tuple[Any, ...]]:
-    marks: dict[int, list[str]] = {}
-    for i, mark in verdict.anomalies:
-        marks.setdefault(i, []).append(mark.value)
-    return [(r.meter_id, r.seq, height, idx, i, r.interval_start, r.interval_s, r.co2_pct,
-             r.co2_basis.value, r.o2_pct, r.h2o_pct, r.flow_m3_s, r.temp_c, r.pressure_kpa,
-             r.valid_samples, r.flag.value, r.co2_kg, int(r.substituted), ",".join(marks.get(i, [])))
-            for i, r in enumerate(batch.readings)]
-
-
-def verdict_of(accepted: int, reason: str | None, detail: str, gateway_id: str | None,
-               batch_seq: int | None, anomalies: str) -> Verdict:
-    return Verdict.from_json({"accepted": bool(accepted), "reason": reason, "detail": detail,
-                              "gateway_id": gateway_id, "batch_seq": batch_seq,
-                              "anomalies": json.loads(anomalies)})
-
-
-def decode_header(data: bytes, what: str) -> BlockHeader:
-    items = as_list(codec.decode(data, what), what, length=8)
-    return BlockHeader(
-        chain_id=as_str(items[0], f"{what}.chain_id", max_len=64),
-        height=as_int(items[1], f"{what}.height", lo=0),
-        prev_hash=as_bytes(items[2], f"{what}.prev_hash", size=32),
-        proposal_digest=as_bytes(items[3], f"{what}.proposal_digest", size=32),
-        timestamp_ms=as_int(items[4], f"{what}.timestamp_ms", lo=0),
-        proposer=as_str(items[5], f"{what}.proposer", max_len=64),
-        batch_count=as_int(items[6], f"{what}.batch_count", lo=0),
-        batches_root=as_bytes(items[7], f"{what}.batches_root", size=32),
-    )
-
-
-def decode_signatures(data: bytes, what: str) -> tuple[tuple[str, bytes], ...]:
-    out = []
-    for i, pair in enumerate(as_list(codec.decode(data, what), what)):
-        member, sig = as_list(pair, f"{what}[{i}]", length=2)
-        out.append((as_str(member, f"{what}[{i}][0]", max_len=64), as_bytes(sig, f"{what}[{i}][1]")))
-    return tuple(out)

@@ -28,15 +28,15 @@ from carbonlab.node.crypto import verify
 from carbonlab.node.errors import SchemaError
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.ledger.errors import LedgerError
-from carbonlab.node.ledger.state import load_state
-from carbonlab.node.ledger.store import (
+from carbonlab.node.ledger.rows import (
     batch_row,
-    connect,
     decode_header,
     decode_signatures,
     genesis_record,
     reading_rows_of,
 )
+from carbonlab.node.ledger.sqlite import connect
+from carbonlab.node.ledger.state import load_state
 from carbonlab.node.ledger.tables import FORMAT, READING_COLUMNS
 
 MAX_PROBLEMS = 100

@@ -12,7 +12,7 @@ import pytest
 from carbonlab.node import codec
 from carbonlab.node.block import CommitCertificate, checkpoint_vote_bytes
 from carbonlab.node.ledger import Ledger
-from carbonlab.node.ledger.store import decode_header
+from carbonlab.node.ledger.rows import decode_header
 from carbonlab.node.ledger.verify import verify_ledger
 from carbonlab.node.model import Batch
 from tests.unit.node.factories import Kit, make_kit

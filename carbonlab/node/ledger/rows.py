@@ -1,0 +1,63 @@
+"""How blocks, verdicts and readings become table rows and back (no I/O)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from carbonlab.node import codec
+from carbonlab.node.block import BlockHeader
+from carbonlab.node.contract import Verdict
+from carbonlab.node.genesis import Genesis, _sorted_items
+from carbonlab.node.model import Batch
+from carbonlab.node.schema import as_bytes, as_int, as_list, as_str
+
+
+def genesis_record(genesis: Genesis) -> bytes:
+    """Block 0's stored header: the bytes whose SHA-256 is `genesis.hash`."""
+    return codec.encode(_sorted_items(genesis.to_json()))
+
+
+def batch_row(height: int, idx: int, request: bytes, verdict: Verdict) -> tuple[Any, ...]:
+    return (height, idx, request, verdict.gateway_id, verdict.batch_seq, int(verdict.accepted),
+            verdict.reason.value if verdict.reason else None, verdict.detail,
+            json.dumps([[i, a.value] for i, a in verdict.anomalies]))
+
+
+def reading_rows_of(height: int, idx: int, batch: Batch, verdict: Verdict) -> list[tuple[Any, ...]]:
+    marks: dict[int, list[str]] = {}
+    for i, mark in verdict.anomalies:
+        marks.setdefault(i, []).append(mark.value)
+    return [(r.meter_id, r.seq, height, idx, i, r.interval_start, r.interval_s, r.co2_pct,
+             r.co2_basis.value, r.o2_pct, r.h2o_pct, r.flow_m3_s, r.temp_c, r.pressure_kpa,
+             r.valid_samples, r.flag.value, r.co2_kg, int(r.substituted), ",".join(marks.get(i, [])))
+            for i, r in enumerate(batch.readings)]
+
+
+def verdict_of(accepted: int, reason: str | None, detail: str, gateway_id: str | None,
+               batch_seq: int | None, anomalies: str) -> Verdict:
+    return Verdict.from_json({"accepted": bool(accepted), "reason": reason, "detail": detail,
+                              "gateway_id": gateway_id, "batch_seq": batch_seq,
+                              "anomalies": json.loads(anomalies)})
+
+
+def decode_header(data: bytes, what: str) -> BlockHeader:
+    items = as_list(codec.decode(data, what), what, length=8)
+    return BlockHeader(
+        chain_id=as_str(items[0], f"{what}.chain_id", max_len=64),
+        height=as_int(items[1], f"{what}.height", lo=0),
+        prev_hash=as_bytes(items[2], f"{what}.prev_hash", size=32),
+        proposal_digest=as_bytes(items[3], f"{what}.proposal_digest", size=32),
+        timestamp_ms=as_int(items[4], f"{what}.timestamp_ms", lo=0),
+        proposer=as_str(items[5], f"{what}.proposer", max_len=64),
+        batch_count=as_int(items[6], f"{what}.batch_count", lo=0),
+        batches_root=as_bytes(items[7], f"{what}.batches_root", size=32),
+    )
+
+
+def decode_signatures(data: bytes, what: str) -> tuple[tuple[str, bytes], ...]:
+    out = []
+    for i, pair in enumerate(as_list(codec.decode(data, what), what)):
+        member, sig = as_list(pair, f"{what}[{i}]", length=2)
+        out.append((as_str(member, f"{what}[{i}][0]", max_len=64), as_bytes(sig, f"{what}[{i}][1]")))
+    return tuple(out)

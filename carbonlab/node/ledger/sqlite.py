@@ -1,0 +1,63 @@
+"""Opening the SQLite file: pragmas, schema, block 0, and the genesis check."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from carbonlab.node.genesis import Genesis
+from carbonlab.node.ledger.errors import LedgerError
+from carbonlab.node.ledger.rows import genesis_record
+from carbonlab.node.ledger.tables import FORMAT, SCHEMA
+
+
+def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    try:
+        if readonly:
+            if not path.is_file():
+                raise LedgerError(f"{path}: no such ledger file")
+            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
+                                 check_same_thread=False)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("PRAGMA busy_timeout=10000")
+    except sqlite3.DatabaseError as exc:
+        raise LedgerError(f"{path}: cannot open as a ledger ({exc})") from None
+    return db
+
+
+def prepare(db: sqlite3.Connection, path: Path, genesis: Genesis) -> None:
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if tables and "meta" not in tables:
+        raise LedgerError(f"{path}: an SQLite file, but not a carbonlab ledger")
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                db.execute(statement)
+        meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+        if not meta:
+            record = genesis_record(genesis)
+            db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [
+                ("format", FORMAT), ("genesis_hash", genesis.hash),
+                ("chain_id", genesis.chain_id.encode()),
+                ("genesis_json", json.dumps(genesis.to_json(), indent=2).encode())])
+            db.execute("INSERT INTO blocks (height, hash, header, certificate, timestamp_ms, proposer,"
+                       " batch_count, reading_count) VALUES (0, ?, ?, NULL, 0, '', 0, 0)",
+                       (genesis.hash, record))
+            db.executemany("INSERT INTO meters (meter_id, company, plant, unit, stack) "
+                           "VALUES (?, ?, ?, ?, ?)",
+                           [(m.id, m.company, m.plant, m.unit, m.stack) for m in genesis.meters])
+        elif meta.get("format") != FORMAT:
+            raise LedgerError(f"{path}: not a carbonlab ledger of format {FORMAT.decode()}")
+        elif meta.get("genesis_hash") != genesis.hash:
+            raise LedgerError(f"{path}: made for genesis {bytes(meta['genesis_hash']).hex()[:16]}..., "
+                              f"not this genesis {genesis.hash.hex()[:16]}...")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
