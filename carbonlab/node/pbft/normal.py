@@ -61,8 +61,28 @@ def on_request_as_primary(r: Replica, sender: str, body: Request, sig: bytes, ra
 
 
 def on_request_as_backup(r: Replica, sender: str, body: Request, sig: bytes, raw: bytes) -> None:
-    # The sender thinks we are primary: our views differ; pass it on to the primary we know.
+    # A backup whose request timer expired once handed us this request (or the sender thinks we
+    # are primary). Pass it on to the primary we know and time it; the first expiry already
+    # happened at the sender, so ours goes straight to suspecting the primary.
+    timer_running = r.request_deadline_ms is not None
     accept_request(r, body.data, forward=True)
+    if not timer_running and r.request_deadline_ms is not None:
+        r.requests_broadcast = True
+
+
+def request_timer_expired(r: Replica) -> None:
+    """A request waited `request_timeout_ms`. First time: hand every pending request to every
+    replica (as the paper's client does when it times out), so that all backups time it;
+    second time: suspect the primary and start a view change."""
+    if not r.requests_broadcast:
+        r.requests_broadcast = True
+        for data in list(r.pending)[:MAX_REFORWARD]:
+            r.broadcast(Request(data))
+        r.request_deadline_ms = r.now_ms + r.params.request_timeout_ms
+        return
+    from carbonlab.node.pbft import viewchange
+
+    viewchange.start(r, r.view + 1)
 
 
 def reforward_pending(r: Replica) -> None:
@@ -92,6 +112,7 @@ def requeue_pending(r: Replica) -> None:
             r.send_to(r.primary, Request(data))
     r.request_deadline_ms = (r.now_ms + r.params.request_timeout_ms
                              if r.pending and not r.is_primary else None)
+    r.requests_broadcast = False
 
 
 # ---- the primary proposes --------------------------------------------------------------
@@ -263,6 +284,7 @@ def apply_block(r: Replica, proposal: Proposal, certificate: CommitCertificate) 
             r.queue.pop(pending, None)
     r.request_deadline_ms = (r.now_ms + r.params.request_timeout_ms
                              if r.pending and not r.is_primary and not r.view_changing else None)
+    r.requests_broadcast = False
     if proposal.seq == r.stable.seq and r.last_block_hash != r.stable.block_hash:
         r.dropped["checkpoint_hash_mismatch"] += 1
     if proposal.seq % r.params.checkpoint_interval == 0:

@@ -105,6 +105,7 @@ class Replica:
         self.executed_requests: dict[bytes, int] = {}   # sha256 of request -> seq (recent ones)
         self.batch_floor: dict[str, int] = {}           # contract's last accepted batch_seq at restart
         self.request_deadline_ms: int | None = None
+        self.requests_broadcast = False             # first expiry broadcasts, the second suspects
 
         self.peer_heights: dict[str, int] = {}
         self.fetch: FetchInFlight | None = None
@@ -163,7 +164,7 @@ class Replica:
                 viewchange.start(self, self.view + 1)
         elif (not self.is_primary and self.request_deadline_ms is not None
               and now_ms >= self.request_deadline_ms):
-            viewchange.start(self, self.view + 1)
+            normal.request_timer_expired(self)
         if not self.view_changing and self.is_primary:
             normal.maybe_propose(self)
         if now_ms >= self.next_resend_ms:

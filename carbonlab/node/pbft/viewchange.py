@@ -55,17 +55,25 @@ def start(r: Replica, new_view: int) -> None:
     r.queue.clear()
     r.queue_since_ms = None
     r.new_view_envelope = None
-    timeout = r.params.view_change_timeout_ms << min(r.vc_attempts, MAX_BACKOFF_DOUBLINGS)
-    r.vc_attempts += 1
-    r.vc_deadline_ms = r.now_ms + timeout
+    r.vc_deadline_ms = None
     _send_my_view_change(r)
     maybe_new_view(r)
 
 
+def _arm_timer(r: Replica) -> None:
+    """Paper: the timer starts once 2f + 1 VIEW-CHANGEs for the view are in, so a replica that
+    suspects alone waits for the others instead of running ahead through views."""
+    if r.vc_deadline_ms is not None or len(r.vc_votes.get(r.view, {})) < r.genesis.quorum:
+        return
+    timeout = r.params.view_change_timeout_ms << min(r.vc_attempts, MAX_BACKOFF_DOUBLINGS)
+    r.vc_attempts += 1
+    r.vc_deadline_ms = r.now_ms + timeout
+
+
 def rebuild_my_view_change(r: Replica) -> None:
     """After a restart inside a view change: rebuild and resend our VIEW-CHANGE."""
-    r.vc_deadline_ms = r.now_ms + r.params.view_change_timeout_ms
-    r.vc_attempts = 1
+    r.vc_deadline_ms = None
+    r.vc_attempts = 0
     _send_my_view_change(r)
 
 
@@ -139,7 +147,10 @@ def compute_o(r: Replica, view: int, vcs: list[ViewChange]) -> tuple[CheckpointP
 
 def maybe_new_view(r: Replica) -> None:
     """As primary of the view being changed to, send NEW-VIEW once 2f + 1 VIEW-CHANGEs are in."""
-    if not r.view_changing or r.genesis.primary_of(r.view) != r.id:
+    if not r.view_changing:
+        return
+    _arm_timer(r)
+    if r.genesis.primary_of(r.view) != r.id:
         return
     votes = r.vc_votes.get(r.view, {})
     if len(votes) < r.genesis.quorum:

@@ -11,10 +11,15 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from carbonlab.node.errors import NodeError
 from carbonlab.node.sim.byzantine import BEHAVIOURS
 from carbonlab.node.sim.network import LinkFaults
 
 MODES = ("none", "network", "crash", "byzantine", "mixed", "paper")
+
+
+class SimConfigError(NodeError, ValueError):
+    """Raised for simulator arguments that cannot describe a run (the caller's fault)."""
 
 
 @dataclass
@@ -42,9 +47,11 @@ class FaultPlan:
     def draw(cls, rng: random.Random, members: tuple[str, ...], f: int, mode: str,
              steps: int) -> FaultPlan:
         if mode not in MODES:
-            raise ValueError(f"fault mode {mode!r} is not one of {', '.join(MODES)}")
+            raise SimConfigError(f"--faults: {mode!r} is not one of {', '.join(MODES)}")
         plan = cls(mode)
         if mode == "paper":
+            if len(members) != 7:
+                raise SimConfigError(f"--faults paper: needs --nodes 7, got {len(members)}")
             chosen = rng.sample(members, 4)
             plan.byzantine = {chosen[0]: rng.choice(("equivocate", "conflicting_votes", "silent")),
                               chosen[1]: rng.choice(("forge", "replay", "conflicting_votes"))}

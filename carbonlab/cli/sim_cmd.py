@@ -1,0 +1,82 @@
+"""`carbonlab sim`: run the deterministic PBFT simulator for one seed or a range of seeds.
+
+A failing seed prints its violations, the transcript of the run and the command that
+replays it; the exit status is 1 when any seed fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from carbonlab.node.sim.faults import MODES, SimConfigError
+from carbonlab.node.sim.world import SimResult, simulate
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("sim", help="run the deterministic PBFT simulator",
+                            description=__doc__.splitlines()[0])
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--seed", type=int, default=0, help="one seed (default 0)")
+    which.add_argument("--seeds", metavar="A..B", help="every seed from A to B inclusive")
+    parser.add_argument("--nodes", type=int, default=7, help="n = 3f + 1 members (default 7)")
+    parser.add_argument("--faults", choices=MODES, default="mixed", help="fault mode (default mixed)")
+    parser.add_argument("--steps", type=int, default=200,
+                        help="ticks of 10 ms of fake time in the fault phase (default 200)")
+    parser.add_argument("--transcript", action="store_true", help="print the transcript of every run")
+    parser.add_argument("--json", action="store_true", help="one JSON object per seed")
+    parser.set_defaults(func=run)
+
+
+def parse_seeds(text: str) -> range:
+    lo, sep, hi = text.partition("..")
+    try:
+        a, b = int(lo), int(hi)
+    except ValueError:
+        raise SimConfigError(f"--seeds: expected A..B with integers, got {text!r}") from None
+    if not sep or b < a:
+        raise SimConfigError(f"--seeds: expected A..B with A <= B, got {text!r}")
+    return range(a, b + 1)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.nodes < 4 or (args.nodes - 1) % 3:
+        raise SimConfigError(f"--nodes: must be 3f + 1 with f >= 1 (4, 7, 10, ...), got {args.nodes}")
+    if args.steps < 1:
+        raise SimConfigError(f"--steps: must be at least 1, got {args.steps}")
+    seeds = parse_seeds(args.seeds) if args.seeds else range(args.seed, args.seed + 1)
+    failed: list[int] = []
+    started = time.perf_counter()
+    for seed in seeds:
+        result = simulate(seed, n=args.nodes, faults=args.faults, steps=args.steps)
+        _report(result, args, single=len(seeds) == 1)
+        if not result.ok:
+            failed.append(seed)
+    if len(seeds) > 1:
+        took = time.perf_counter() - started
+        print(f"{len(seeds)} seeds, {len(failed)} failed, {took:.1f} s"
+              + (f"; failing seeds: {' '.join(map(str, failed[:50]))}" if failed else ""))
+    return 1 if failed else 0
+
+
+def _report(result: SimResult, args: argparse.Namespace, *, single: bool) -> None:
+    if args.json:
+        print(json.dumps({"seed": result.seed, "ok": result.ok, "plan": result.plan,
+                          "violations": result.violations, "stats": result.stats}))
+    elif single or not result.ok:
+        s = result.stats
+        print(f"seed {result.seed}: {'ok' if result.ok else 'FAILED'}  {result.plan}\n"
+              f"  height {s['height']} (fault phase {s['fault_phase_height']}), "
+              f"{s['batches_accepted']} batches accepted, max view {s['max_view']}, "
+              f"{s['messages']} messages ({s['dropped_by_network']} dropped), {s['fake_ms']} ms fake time")
+    if not result.ok:
+        for v in result.violations:
+            print(f"  VIOLATION {v}")
+    if args.transcript or not result.ok:
+        for line in result.transcript:
+            print(f"  | {line}")
+    if not result.ok:
+        print(f"  replay: {result.command()}", file=sys.stderr if args.json else sys.stdout)
