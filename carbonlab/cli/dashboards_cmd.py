@@ -7,7 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from carbonlab.dashboards import build, provisioning
+from carbonlab.dashboards.errors import ScrapeTargetError
+from carbonlab.dashboards.scrape import scrape_config, targets_from_data
 
 
 def register(sub: Any) -> None:
@@ -46,6 +50,24 @@ def register(sub: Any) -> None:
         "--timeout", type=float, default=10.0, help="seconds per HTTP call (default %(default)s)"
     )
     p_push.set_defaults(func=_push)
+
+    p_scrape = dsub.add_parser("scrape-config", help="write prometheus.yml for a list of scrape targets")
+    p_scrape.add_argument(
+        "--targets",
+        type=Path,
+        required=True,
+        help="YAML/JSON list of {role, address, name, organisation?, plant?, metrics_path?}",
+    )
+    p_scrape.add_argument(
+        "--interval", type=float, default=5.0, help="scrape interval, s (default %(default)s)"
+    )
+    p_scrape.add_argument("--rule-file", action="append", default=[], help="rule file path (repeatable)")
+    p_scrape.add_argument("--out", type=Path, required=True, help="prometheus.yml to write")
+    p_scrape.set_defaults(func=_scrape_config)
+
+    p_fig = dsub.add_parser("figures", help="print the dashboards' key figures from Prometheus (no Grafana)")
+    p_fig.add_argument("--prometheus-url", default=provisioning.DEFAULT_PROMETHEUS_URL)
+    p_fig.set_defaults(func=_figures)
 
     p_check = dsub.add_parser("check", help="fail if the committed generated files differ from the source")
     p_check.add_argument(
@@ -90,6 +112,26 @@ def _push(args: argparse.Namespace) -> int:
             }
         )
     )
+    return 0
+
+
+def _scrape_config(args: argparse.Namespace) -> int:
+    try:
+        data = yaml.safe_load(args.targets.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ScrapeTargetError(f"{args.targets}: cannot read targets: {exc}") from exc
+    targets = targets_from_data(data, str(args.targets))
+    config = scrape_config(targets, args.interval, rule_files=args.rule_file)
+    text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
+    build.write(args.out.parent, {args.out.name: text})
+    print(args.out)
+    return 0
+
+
+def _figures(args: argparse.Namespace) -> int:
+    from carbonlab.dashboards import figures
+
+    print(figures.render(figures.fetch(args.prometheus_url)))
     return 0
 
 

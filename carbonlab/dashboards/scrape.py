@@ -80,6 +80,36 @@ class ScrapeTarget:
         return labels
 
 
+_FIELDS = ("role", "address", "name", "organisation", "plant", "metrics_path")
+
+
+def targets_from_data(data: Any, source: str) -> list[ScrapeTarget]:
+    """Targets from a list of mappings (as loaded from YAML or JSON); errors name `source[i].field`."""
+    if not isinstance(data, list):
+        raise ScrapeTargetError(f"{source}: expected a list of targets, got {type(data).__name__}")
+    out = []
+    for i, item in enumerate(data):
+        where = f"{source}[{i}]"
+        if not isinstance(item, dict):
+            raise ScrapeTargetError(f"{where}: expected a mapping, got {type(item).__name__}")
+        unknown = sorted(set(item) - set(_FIELDS))
+        if unknown:
+            raise ScrapeTargetError(
+                f"{where}: unknown field(s) {', '.join(unknown)} (allowed: {', '.join(_FIELDS)})"
+            )
+        for key in ("role", "address", "name"):
+            if key not in item:
+                raise ScrapeTargetError(f"{where}: missing field {key}")
+        for key, value in item.items():
+            if value is not None and not isinstance(value, str):
+                raise ScrapeTargetError(f"{where}.{key}: expected a string, got {type(value).__name__}")
+        try:
+            out.append(ScrapeTarget(**item))
+        except ScrapeTargetError as exc:
+            raise ScrapeTargetError(f"{where}: {exc}") from exc
+    return out
+
+
 def duration(seconds: float) -> str:
     """A Prometheus duration string: whole seconds as `5s`, otherwise milliseconds (`500ms`)."""
     if not seconds > 0:

@@ -3,7 +3,8 @@
 Run as `python exporter.py --role node|gateway|rig --name ID [--lag BLOCKS] [--primary]`; it
 listens on 127.0.0.1 with a port the OS picks and prints `PORT <n>` on stdout once serving.
 Used by the live-Prometheus test until a whole lab can run in the test; the metric names come
-from carbonlab.dashboards.names so a renamed metric breaks the test, not the dashboards.
+from carbonlab.dashboards.names so a renamed metric breaks the test, not the dashboards. The rig
+role drives the real `RigMetrics` class the rig uses.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from carbonlab.dashboards.names import ALL_METRICS, POLL_OK
+from carbonlab.dashboards.rigmetrics import RigMetrics
 
 METERS = [  # (company, plant, unit, stack, meter, kg per second at full load)
     ("power-a", "plant-1", "unit-1", "stack-1", "m1", 150.0),
@@ -88,15 +90,14 @@ def run_gateway(metrics: dict[str, Any], rng: random.Random) -> None:
         time.sleep(0.2)
 
 
-def run_rig(metrics: dict[str, Any]) -> None:
-    g = metrics
-    g["carbonlab_rig_invariant_ok"].labels(invariant="agreement").set(1)
-    g["carbonlab_rig_invariant_ok"].labels(invariant="exactly_once").set(1)
+def run_rig(rig: RigMetrics) -> None:
+    """The rig's own metrics class, driven like the rig drives it."""
+    rig.invariant("agreement", True)
+    rig.invariant("exactly_once", True)
     active = False
     while True:
         active = not active
-        g["carbonlab_rig_faults_total"].labels(fault="node_kill", action="apply" if active else "heal").inc()
-        g["carbonlab_rig_fault_active"].labels(fault="node_kill").set(1 if active else 0)
+        rig.fault("node_kill", "apply" if active else "heal")
         time.sleep(0.5)
 
 
@@ -108,7 +109,8 @@ def main() -> int:
     ap.add_argument("--primary", action="store_true")
     args = ap.parse_args()
     registry = CollectorRegistry()
-    metrics = make(registry, args.role)
+    rig = RigMetrics(registry) if args.role == "rig" else None
+    metrics = make(registry, args.role) if rig is None else {}
     server, _thread = start_http_server(0, addr="127.0.0.1", registry=registry)
     print(f"PORT {server.server_port}", flush=True)
     rng = random.Random(args.name)
@@ -116,8 +118,8 @@ def main() -> int:
         run_node(metrics, args.name, args.lag, args.primary, rng)
     elif args.role == "gateway":
         run_gateway(metrics, rng)
-    else:
-        run_rig(metrics)
+    elif rig is not None:
+        run_rig(rig)
     return 0
 
 

@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
-from carbonlab.dashboards import build, rules
+from carbonlab.cli import main
+from carbonlab.dashboards import build, figures, rules
+from carbonlab.dashboards.errors import DashboardsError
 from carbonlab.dashboards.model import TextVariable
 from tests.integration.dashboards.conftest import expand_variables
 
@@ -100,3 +102,25 @@ def test_killed_member_reads_down_at_the_first_scrape_after_death(lab: Any, memb
     assert after[0][1] == "0", f"first scrape after the kill still read {after[0]}"
     before = [(float(t), v) for t, v in raw if float(t) < killed_at]
     assert before[-1][1] == "1"
+
+
+def test_key_figures_for_the_terminal_view(lab: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    deadline = time.monotonic() + WAIT_S
+    values = figures.fetch(lab.prometheus_url)
+    while not all(values.values()) and time.monotonic() < deadline:
+        time.sleep(lab.scrape_interval_s)
+        values = figures.fetch(lab.prometheus_url)
+    assert {k for k, v in values.items() if not v} == set()
+    assert set(values["height"]) >= {"n1", "n2", "n3"}
+    assert values["primary"] == {"n1": 1.0}
+    assert set(values["CO2 kg/h"]) == {"plant-1", "plant-2"}
+    text = figures.render(values)
+    assert all(f.title in text for f in figures.KEY_FIGURES)
+    assert "no data" not in text
+    assert main(["dashboards", "figures", "--prometheus-url", lab.prometheus_url]) == 0
+    assert "height" in capsys.readouterr().out
+
+
+def test_figures_name_an_unreachable_prometheus() -> None:
+    with pytest.raises(DashboardsError, match="cannot query Prometheus"):
+        figures.fetch("http://127.0.0.1:9", timeout_s=2)
