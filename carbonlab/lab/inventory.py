@@ -1,0 +1,141 @@
+"""The Ansible inventory of a lab: groups, connection variables and every role's input.
+
+Pure: it maps (topology, provider's host variables, port plan) to one dict that is
+written as `inventory.yml`. Roles read only these variables (and their own defaults);
+the genesis spec carries everything genesis needs except the public keys, which are
+generated on the hosts during the play and merged by the `carbonlab_genesis` module.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from carbonlab.lab.ports import PortPlan
+from carbonlab.lab.topology import Meter, Topology
+
+GROUPS = ("nodes", "gateways", "meters", "prometheus", "grafana")
+
+
+def genesis_spec(topo: Topology, ports: PortPlan) -> dict[str, Any]:
+    return {
+        "chain_id": topo.chain_id, "n": len(topo.members), "f": topo.f, "params": topo.raw_params,
+        "members": [{"id": m.id, "organisation": m.organisation, "role": m.role,
+                     "p2p_addr": f"/ip4/{ports.address(m.host)}/tcp/{ports.port(m.host, m.id + '-p2p')}",
+                     "api_url": ports.url(m.host, m.id + "-api")} for m in topo.members],
+        "gateways": [{"id": g.id, "meters": [m.id for m in topo.meters_of(g.id)]}
+                     for g in topo.gateways],
+        "meters": [{"id": m.id, "company": m.company, "plant": m.plant, "unit": m.unit,
+                    "stack": m.stack, "co2_basis": m.co2_basis} for m in topo.meters],
+    }
+
+
+def _meter_endpoint(meter: Meter, ports: PortPlan) -> dict[str, Any]:
+    """The gateway's `[[meters]]` entry (MeterEndpoint fields) for one meter."""
+    base: dict[str, Any] = {"id": meter.id, "register_map": meter.register_map,
+                            "sample_period_s": meter.sample_period_s, "timeout_s": 1.0}
+    if meter.emulated:
+        host = meter.emulated.host
+        return {**base, "transport": "tcp", "host": ports.address(host),
+                "port": ports.port(host, meter.id + "-modbus"), "device_id": meter.emulated.device_id}
+    phys = meter.physical
+    assert phys is not None
+    if phys.transport == "tcp":
+        return {**base, "transport": "tcp", "host": phys.address, "port": phys.port,
+                "device_id": phys.device_id}
+    return {**base, "transport": "rtu", "serial_port": phys.serial_port, "baudrate": phys.baudrate,
+            "parity": phys.parity, "stopbits": phys.stopbits, "bytesize": phys.bytesize,
+            "device_id": phys.device_id}
+
+
+def build(topo: Topology, lab_dir: Path, provider: str, ports: PortPlan,
+          host_vars: Callable[[str], dict[str, Any]], extra: dict[str, Any]) -> dict[str, Any]:
+    hosts: dict[str, dict[str, Any]] = {h.id: dict(host_vars(h.id)) for h in topo.hosts}
+    groups: dict[str, list[str]] = {g: [] for g in GROUPS}
+
+    def join(group: str, host: str) -> None:
+        if host not in groups[group]:
+            groups[group].append(host)
+
+    for m in topo.members:
+        join("nodes", m.host)
+        hosts[m.host].setdefault("node_instances", []).append({
+            "member_id": m.id,
+            "p2p_listen": f"/ip4/{ports.address(m.host)}/tcp/{ports.port(m.host, m.id + '-p2p')}",
+            "api_listen": ports.endpoint(m.host, m.id + "-api"),
+            "api_port": ports.port(m.host, m.id + "-api"),
+        })
+    for g in topo.gateways:
+        join("gateways", g.host)
+        uplinks = {m.id: m for m in topo.members}
+        hosts[g.host].setdefault("gateway_instances", []).append({
+            "gateway_id": g.id, "mode": g.mode, "interval_s": g.interval_s,
+            "nodes": [ports.url(uplinks[u].host, u + "-api") for u in g.uplinks],
+            "metrics_listen": ports.endpoint(g.host, g.id + "-metrics"),
+            "metrics_port": ports.port(g.host, g.id + "-metrics"),
+            "meters": [_meter_endpoint(m, ports) for m in topo.meters_of(g.id)],
+        })
+    for host in topo.meter_hosts():
+        join("meters", host)
+        hosts[host]["meters_control_listen"] = ports.endpoint(host, "meters-control")
+        hosts[host]["meters_control_port"] = ports.port(host, "meters-control")
+        hosts[host]["meters_instances"] = [
+            {"id": m.id, "register_map": m.register_map, "transport": "tcp",
+             "host": ports.address(host), "port": ports.port(host, m.id + "-modbus"),
+             "device_id": m.emulated.device_id,
+             "profile": {**dict(m.emulated.profile), "co2_basis": m.co2_basis}}
+            for m in topo.emulated_on(host) if m.emulated]
+    if topo.prometheus:
+        prom = topo.prometheus
+        join("prometheus", prom.host)
+        hosts[prom.host].update({
+            "prometheus_listen": ports.endpoint(prom.host, "prometheus"),
+            "prometheus_port": ports.port(prom.host, "prometheus"),
+            "prometheus_scrape_interval_s": prom.scrape_interval_s,
+            "prometheus_node_targets": [{"member": m.id, "target": ports.endpoint(m.host, m.id + "-api")}
+                                        for m in topo.members],
+            "prometheus_gateway_targets": [{"gateway": g.id,
+                                            "target": ports.endpoint(g.host, g.id + "-metrics")}
+                                           for g in topo.gateways],
+        })
+    if topo.grafana and topo.grafana.enabled:
+        graf = topo.grafana
+        join("grafana", graf.host)
+        hosts[graf.host].update({
+            "grafana_listen_address": ports.address(graf.host),
+            "grafana_port": ports.port(graf.host, "grafana"),
+            "grafana_prometheus_url": (ports.url(topo.prometheus.host, "prometheus")
+                                       if topo.prometheus else ""),
+            # netns hosts have no route out; local hosts have no root to install packages.
+            "grafana_repo_reachable": "auto" if provider == "ssh" else False,
+        })
+    all_vars = {
+        "carbonlab_lab_id": topo.lab_id,
+        "carbonlab_lab_dir": str(lab_dir),
+        "carbonlab_provider": provider,
+        "carbonlab_genesis_spec": genesis_spec(topo, ports),
+        "carbonlab_genesis_file": str(lab_dir / "genesis.json"),
+        "carbonlab_controller_python": sys.executable,
+        **extra,
+    }
+    return {
+        "all": {
+            "vars": all_vars,
+            "hosts": hosts,
+            "children": {
+                **{g: {"hosts": {h: {} for h in members}} for g, members in groups.items()},
+                "keyholders": {"children": {"nodes": {}, "gateways": {}}},
+            },
+        },
+    }
+
+
+def write(inventory: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(yaml.safe_dump(inventory, sort_keys=False, width=120))
+    tmp.replace(path)

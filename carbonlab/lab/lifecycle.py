@@ -1,0 +1,140 @@
+"""The lab lifecycle: absent -> hosts_up -> provisioned -> healthy, and down to absent.
+
+Each step first moves the state file's phase (a wrong transition raises
+TransitionError before anything is touched), then acts. `up` on a running lab walks
+the same path again: the provider keeps the hosts it has, the playbook changes nothing
+that is right already, and health is checked afresh, so `up` converges. `down` removes
+what the state file lists and is safe to repeat.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from carbonlab.lab import health, inventory
+from carbonlab.lab.ansible_run import PlaybookResult, run_playbook
+from carbonlab.lab.errors import StateError, StepError
+from carbonlab.lab.ports import PortPlan, plan
+from carbonlab.lab.providers import make_provider
+from carbonlab.lab.providers.base import Provider
+from carbonlab.lab.state import LabState, Phase, locked
+from carbonlab.lab.topology import Topology
+from carbonlab.lab.wheelhouse import build as build_wheelhouse
+
+
+def default_lab_dir(topo: Topology) -> Path:
+    return Path.cwd() / "var" / "labs" / topo.lab_id
+
+
+@dataclass
+class UpTimes:
+    hosts_s: float = 0.0
+    provision_s: float = 0.0
+    healthy_s: float = 0.0
+    changed: int = 0
+
+
+class Lab:
+    def __init__(self, topo: Topology, lab_dir: Path, provider: str | None = None,
+                 progress: Callable[[str], None] = print) -> None:
+        self.topo = topo
+        self.lab_dir = lab_dir.resolve()
+        self.progress = progress
+        self.state = LabState.load(self.lab_dir / "state.json")
+        if self.state.lab_id and self.state.lab_id != topo.lab_id:
+            raise StateError(f"{self.lab_dir}: holds lab {self.state.lab_id!r}, not {topo.lab_id!r}")
+        running = self.state.provider if self.state.phase != Phase.ABSENT or self.state.resources else ""
+        chosen = provider or running or topo.provider
+        if running and chosen != running:
+            raise StateError(f"lab {topo.lab_id} is up on provider {running}; `carbonlab lab down` "
+                             f"it before bringing it up on {chosen}")
+        self.provider_name = chosen
+        self.provider: Provider = make_provider(chosen, topo, self.lab_dir, self.state, progress)
+
+    @property
+    def inventory_path(self) -> Path:
+        return self.lab_dir / "inventory.yml"
+
+    def ports(self) -> PortPlan:
+        return plan(self.topo, self.provider_name, self.provider.addresses())
+
+    # up --------------------------------------------------------------------------------------
+    def up(self, *, health_timeout_s: float = 180.0, wait_healthy: bool = True) -> UpTimes:
+        times = UpTimes()
+        with locked(self.lab_dir):
+            start = time.monotonic()
+            self.state.lab_id = self.topo.lab_id
+            self.state.provider = self.provider_name
+            self.state.topology = self.topo.path
+            self.state.advance(Phase.HOSTS_UP)
+            self.progress(f"[{self.topo.lab_id}] hosts ({self.provider_name})")
+            self.provider.create_hosts()
+            times.hosts_s = time.monotonic() - start
+            self.progress(f"[{self.topo.lab_id}] provisioning with playbooks/site.yml "
+                          f"(log: {self.lab_dir / 'logs' / 'site.log'})")
+            result = self.provision()
+            times.changed = result.changed
+            self.state.advance(Phase.PROVISIONED)
+            times.provision_s = time.monotonic() - start
+            if wait_healthy:
+                self.progress(f"[{self.topo.lab_id}] waiting for the lab to be healthy")
+                self.wait_healthy(health_timeout_s)
+                self.state.advance(Phase.HEALTHY)
+                times.healthy_s = time.monotonic() - start
+        return times
+
+    def provision(self, log_name: str = "site.log") -> PlaybookResult:
+        extra: dict[str, Any] = {}
+        if any(self.provider.host_vars(h.id).get("carbonlab_install") for h in self.topo.hosts):
+            house = build_wheelhouse(self.lab_dir, self.lab_dir / "logs" / "wheelhouse.log")
+            extra = {"carbonlab_wheelhouse_tar": str(house.tar), "carbonlab_wheelhouse_digest": house.digest,
+                     "carbonlab_wheelhouse_pip": house.pip_wheel}
+        inv = inventory.build(self.topo, self.lab_dir, self.provider_name, self.ports(),
+                              self.provider.host_vars, extra)
+        inventory.write(inv, self.inventory_path)
+        return run_playbook("site.yml", self.inventory_path, self.lab_dir / "logs" / log_name,
+                            env=self.provider.ansible_env(), progress=self.progress)
+
+    def wait_healthy(self, timeout_s: float) -> health.LabFacts:
+        deadline = time.monotonic() + timeout_s
+        reason = ""
+        while True:
+            facts = health.gather(self.topo, self.ports())
+            ok, reason = facts.healthy()
+            if ok:
+                self.progress(f"[{self.topo.lab_id}] healthy: {reason}")
+                return facts
+            if time.monotonic() > deadline:
+                break
+            time.sleep(1.0)
+        host = next((n.host for n in facts.nodes if not n.up), self.topo.members[0].host)
+        raise StepError(host, "health", reason, str(self.service_log(host)))
+
+    def service_log(self, host: str) -> Path:
+        """Where the services of `host` write their logs, seen from the controller."""
+        if self.provider_name == "local":
+            return self.lab_dir / "hosts" / host / "log"
+        if self.provider_name == "netns":
+            return self.lab_dir / "hosts" / host / "upper" / "var" / "log" / "carbonlab"
+        return Path(f"{host}:/var/log/carbonlab")
+
+    # down ------------------------------------------------------------------------------------
+    def down(self) -> None:
+        with locked(self.lab_dir):
+            self.progress(f"[{self.topo.lab_id}] removing {len(self.state.resources)} recorded objects "
+                          f"({self.provider_name})")
+            self.provider.destroy()
+            self.state.reset()
+            for name in ("inventory.yml", "genesis.json"):
+                (self.lab_dir / name).unlink(missing_ok=True)
+            self.progress(f"[{self.topo.lab_id}] down")
+
+    # status ----------------------------------------------------------------------------------
+    def facts(self) -> health.LabFacts | None:
+        if self.state.phase == Phase.ABSENT:
+            return None
+        return health.gather(self.topo, self.ports())
