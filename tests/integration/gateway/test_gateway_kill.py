@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 from contract_double import ChainState, DoubleNode, ThreadedDouble
 from gwrig import (
@@ -85,7 +86,8 @@ def run_kills(tmp_path: Path, urls: list[str], readings: ChainReadings, seed: in
         for _ in range(KILLS):
             gw = Proc(run, tmp_path, tmp_path / "gateway.log")
             stack.callback(gw.kill)
-            time.sleep(rng.uniform(0.3, 4.0))
+            wait_for_port(metrics_port, timeout=60)   # the service is up: kill it while it works
+            time.sleep(rng.uniform(0.0, 3.0 * INTERVAL_S))
             assert gw.alive(), (tmp_path / "gateway.log").read_text()[-3000:]
             gw.kill()
         gw = Proc(run, tmp_path, tmp_path / "gateway.log")
@@ -135,10 +137,52 @@ def test_sigkill_gateway_against_contract_double(tmp_path: Path) -> None:
         run_kills(tmp_path, urls, readings, seed=20261126)
 
 
+@contextmanager
+def node_chain(tmp_path: Path) -> Iterator[tuple[list[str], ChainReadings]]:
+    from carbonlab.node.localcluster import LocalCluster
+
+    cluster = LocalCluster.create(tmp_path, n=4, gateways=1, meters_per_gateway=len(METERS),
+                                  params={"reading_interval_s": INTERVAL_S}, chain_id="carbonlab-gwkill")
+    assert cluster.genesis.gateway_by_id["gw1"].meters == METERS
+    cluster.gateway_keys["gw1"].save(tmp_path / "gw1.key")
+    try:
+        cluster.start_all()
+        cluster.wait_ready(timeout_s=120)
+        urls = [cluster.url(m) for m in cluster.members]
+
+        def readings() -> list[tuple[str, int, int]]:
+            out: list[tuple[str, int, int]] = []
+            for member in cluster.members:   # every node must hold the same readings
+                rows: list[tuple[str, int, int]] = []
+                offset = 0
+                while True:
+                    resp = httpx.get(f"{cluster.url(member)}/v1/readings",
+                                     params={"limit": 10_000, "offset": offset}, timeout=30)
+                    resp.raise_for_status()
+                    page = resp.json()["readings"]
+                    rows += [(r["meter_id"], r["interval_start"], r["seq"]) for r in page]
+                    if len(page) < 10_000:
+                        break
+                    offset += len(page)
+                rejected = httpx.get(f"{cluster.url(member)}/v1/rejections",
+                                     params={"gateway": "gw1"}, timeout=30).json()["rejections"]
+                assert rejected == [], f"{member} recorded rejections: {rejected}"
+                if out:
+                    assert sorted(rows) == sorted(out), f"{member} disagrees with {cluster.members[0]}"
+                else:
+                    out = rows
+            return out
+
+        yield urls, readings
+    finally:
+        cluster.stop()
+
+
 @pytest.mark.slow
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(900)
 def test_sigkill_gateway_against_real_node_cluster(tmp_path: Path) -> None:
     missing = node_missing()
     if missing:
         pytest.skip(f"needs the real node: {missing}")
-    pytest.skip("node cluster wiring for this test is not written yet")
+    with node_chain(tmp_path) as (urls, readings):
+        run_kills(tmp_path, urls, readings, seed=4242)
