@@ -62,12 +62,15 @@ class Faults:
         out.pop("frozen")
         return out
 
-    def apply_values(self, true: Mapping[str, float], t: int, span_co2_pct: float) -> dict[str, float]:
-        """What the meter serves in second `t` given the true values."""
+    def apply_values(self, true: Mapping[str, float], t: int, span_co2_pct: float,
+                     coil_calibration: str = "") -> dict[str, float]:
+        """What the meter serves in second `t` given the true values (and a calibration started
+        through the coils, which acts like the calibration fault)."""
         served = dict(true)
-        if self.calibration == "zero":
+        calibration = self.calibration or coil_calibration
+        if calibration == "zero":
             served["co2_pct"], served["o2_pct"] = 0.0, 0.0
-        elif self.calibration == "span":
+        elif calibration == "span":
             served["co2_pct"] = span_co2_pct
         if self.drift_pct_per_h:
             hours = (t - self.since.get("drift_pct_per_h", t)) / 3600.0

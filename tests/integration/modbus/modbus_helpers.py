@@ -1,0 +1,175 @@
+"""Helpers for the real-Modbus tests: run a meters process in the test's event loop, a socat pty
+pair, a poller collecting samples, and the truth logs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from carbonlab.gateway.endpoint import MeterEndpoint
+from carbonlab.gateway.poller import Poller
+from carbonlab.gateway.sample import Sample
+from carbonlab.rig.meters.config import parse_meters_config
+from carbonlab.rig.meters.control import ControlClient
+from carbonlab.rig.meters.process import MetersProcess
+
+VALUES_TOLERANCE = {"t100": 1e-6, "float_inverse": 1e-6, "daq_4_20ma": 1.0 / 25600}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def tcp_meter(meter_id: str, regmap: str, **extra: Any) -> dict[str, Any]:
+    return {"id": meter_id, "register_map": regmap, "transport": "tcp", "host": "127.0.0.1",
+            "port": free_port(), "device_id": 1, **extra}
+
+
+def gateway_view(entry: dict[str, Any], path: Path, **changes: Any) -> MeterEndpoint:
+    """The gateway's endpoint for a meter of the METERS.yaml (serial_port may differ: the other pty)."""
+    d = {k: v for k, v in entry.items() if k != "profile"}
+    d.update(changes)
+    return MeterEndpoint.from_dict(d, path)
+
+
+@contextlib.asynccontextmanager
+async def running_meters(tmp_path: Path, meters: list[dict[str, Any]],
+                         **top: Any) -> AsyncIterator[MetersProcess]:
+    raw = {"seed": 7, "truth_dir": "truth", "control_listen": f"127.0.0.1:{free_port()}", "meters": meters,
+           **top}
+    config = parse_meters_config(raw, tmp_path / "meters.yaml")
+    process = MetersProcess(config)
+    task = asyncio.create_task(process.run())
+    try:
+        async with asyncio.timeout(10):
+            await process.ready.wait()
+        yield process
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+@contextlib.asynccontextmanager
+async def control_of(process: MetersProcess) -> AsyncIterator[ControlClient]:
+    assert process.control is not None
+    client = ControlClient(f"http://{process.control.host}:{process.control.port}")
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+async def collect(endpoints: list[MeterEndpoint], seconds: float) -> list[Sample]:
+    """Poll for `seconds` and return every sample."""
+    samples: list[Sample] = []
+
+    async def sink(sample: Sample) -> None:
+        samples.append(sample)
+
+    poller = Poller(endpoints, sink)
+    task = asyncio.create_task(poller.run())
+    await asyncio.sleep(seconds)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return samples
+
+
+class Polling:
+    """A poller running in the background; `take()` returns the samples since the last take."""
+
+    def __init__(self, endpoints: list[MeterEndpoint]) -> None:
+        self.samples: list[Sample] = []
+        self.poller = Poller(endpoints, self._sink)
+        self.task: asyncio.Task[None] | None = None
+
+    async def _sink(self, sample: Sample) -> None:
+        self.samples.append(sample)
+
+    async def __aenter__(self) -> Polling:
+        self.task = asyncio.create_task(self.poller.run())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.task is not None
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
+
+    def take(self) -> list[Sample]:
+        out, self.samples = self.samples, []
+        return out
+
+    async def until(self, predicate: Any, meter_id: str, timeout_s: float = 10.0) -> Sample:
+        """Wait for a sample of `meter_id` satisfying predicate; the samples before it are dropped."""
+        async with asyncio.timeout(timeout_s):
+            while True:
+                for i, s in enumerate(self.samples):
+                    if s.meter_id == meter_id and predicate(s):
+                        self.samples = self.samples[i + 1:]
+                        return s
+                await asyncio.sleep(0.05)
+
+
+def read_truth(truth_dir: Path, meter_id: str) -> dict[int, dict[str, Any]]:
+    lines = (truth_dir / f"{meter_id}.jsonl").read_text().splitlines()
+    return {row["t"]: row for row in map(json.loads, lines)}
+
+
+def assert_matches_truth(sample: Sample, truth: dict[int, dict[str, Any]], tolerance: float,
+                         ranges: dict[str, float]) -> None:
+    """The sample's values are what the meter served in the second it was polled (or the next,
+    when the poll straddled a second boundary)."""
+    second = int(sample.t)
+    candidates = [truth[t]["served"] for t in (second, second + 1) if t in truth]
+    assert candidates, f"no truth for second {second}"
+    for served in candidates:
+        if all(abs(sample.values[k] - served[k]) <= tolerance * ranges[k] + 1e-9 * abs(served[k])
+               for k in served):
+            return
+    raise AssertionError(f"{sample} matches none of {candidates}")
+
+
+@contextlib.contextmanager
+def socat_pair(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A pty pair made by socat: (meter side, gateway side). Killed by PID, also on failure."""
+    if shutil.which("socat") is None:
+        pytest.skip("socat is not installed (./dev installs it as root)")
+    a, b = tmp_path / "pty-meter", tmp_path / "pty-gw"
+    proc = subprocess.Popen(["socat", "-d", "-d", f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 10
+        while not (a.exists() and b.exists()):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                why = proc.stderr.read() if proc.stderr else ""
+                raise RuntimeError(f"socat did not create the ptys: {why!r}")
+            time.sleep(0.05)
+        yield str(a), str(b)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+        if proc.stderr:
+            proc.stderr.close()
+        for p in (a, b):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(p)
