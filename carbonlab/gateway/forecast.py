@@ -103,6 +103,16 @@ def hourly_mass(points: Sequence[tuple[int, float]]) -> tuple[int, list[float]]:
     return first % SEASON, out
 
 
+def next_hours_kg(points: Sequence[tuple[int, float]], closed_until: int,
+                  horizon_h: int = 1) -> list[float] | None:
+    """Forecast kg per hour for the hours after the last complete one; None without a full hour."""
+    done = [(t, kg) for t, kg in points if t < closed_until - closed_until % 3600]
+    if not done:
+        return None
+    first_hour, series = hourly_mass(done)
+    return fit(series, first_hour).forecast(horizon_h)
+
+
 def _scores(actual: list[float], predicted: list[float]) -> dict[str, float]:
     mean = math.fsum(actual) / len(actual) if actual else 0.0
     errors = [abs(a - p) for a, p in zip(actual, predicted, strict=True)]

@@ -225,6 +225,20 @@ class Journal:
             availability_pct=100.0 * qa / total if total else 0.0,
         )
 
+    def history_kg(self, meter_id: str) -> tuple[list[tuple[int, float]], int]:
+        """(interval_start, CO2 kg) of the meter's emitted intervals kept, and its closed_until."""
+        meter = self.meters[meter_id]
+        with self.store.lock:
+            rows = self.store.db.execute(
+                "SELECT interval_start, interval_s, co2_pct, h2o_pct, flow_m3_s, temp_c, pressure_kpa "
+                "FROM intervals WHERE meter_id = ? AND seq IS NOT NULL ORDER BY interval_start",
+                (meter_id,)).fetchall()
+            row = self.store.db.execute("SELECT closed_until FROM meters WHERE meter_id = ?",
+                                        (meter_id,)).fetchone()
+        points = [(int(r[0]), co2_mass_kg(r[2], meter.basis.value, r[3], r[4], r[5], r[6], int(r[1])))
+                  for r in rows]
+        return points, int(row[0]) if row else 0
+
     def _batch(self, db: sqlite3.Connection, readings: list[Reading], now: float) -> list[Batch]:
         p = self.params
         batches = []

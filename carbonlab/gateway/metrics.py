@@ -36,6 +36,9 @@ class GatewayMetrics:
         self.substituted = Counter("carbonlab_gateway_substituted_intervals",
                                    "Intervals filled with 40 CFR 75 substitute data", ["meter"],
                                    registry=r)
+        self.forecast = Gauge("carbonlab_gateway_forecast_co2_kg",
+                              "Forecast CO2 mass of the meter over the coming hour, kg (docs/forecast.md)",
+                              ["meter"], registry=r)
         self.late_samples = Gauge("carbonlab_gateway_late_samples",
                                   "Samples that arrived after their interval was closed", registry=r)
 

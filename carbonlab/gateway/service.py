@@ -11,6 +11,8 @@ Theory of operation. One asyncio process, one TaskGroup:
   batch removed from the outbox (to the `committed` log or the dead letters) and the
   next one taken. One batch in flight, in batch_seq order, as the contract's
   replay rule requires;
+* the forecaster refreshes `carbonlab_gateway_forecast_co2_kg{meter}` (next hour, kg) every
+  5 minutes from the intervals kept in the store (`forecast.py`);
 * optionally, the HJ 212 forwarder sends a minute/hour data frame per reading to an
   authority platform over TCP (best effort, not durable: the chain is the record).
 
@@ -28,7 +30,7 @@ import logging
 import signal
 from pathlib import Path
 
-from carbonlab.gateway import hj212
+from carbonlab.gateway import forecast, hj212
 from carbonlab.gateway.config import GatewayConfig
 from carbonlab.gateway.errors import ConfigError
 from carbonlab.gateway.journal import Journal, JournalParams, MeterSpec
@@ -44,6 +46,7 @@ from carbonlab.node.model import Basis, Batch, Reading
 
 log = logging.getLogger(__name__)
 FLUSH_S = 1.0
+FORECAST_EVERY_S = 300.0
 
 
 class _Stop(Exception):
@@ -109,6 +112,7 @@ class GatewayService:
                 tg.create_task(poller.run())
                 tg.create_task(self._averager())
                 tg.create_task(self._uplinker(uplink))
+                tg.create_task(self._forecaster())
                 if self.cfg.hj212 is not None:
                     tg.create_task(self._forwarder())
                 tg.create_task(self._until(stop))
@@ -184,6 +188,22 @@ class GatewayService:
                                         decision.detail)
                 self.metrics.dead_letters.labels(decision.reason).inc()
             await asyncio.to_thread(self._outbox_metrics)
+
+    async def _forecaster(self) -> None:
+        while True:
+            forecasts = await asyncio.to_thread(self._forecast_all)
+            for meter_id, kg in forecasts.items():
+                self.metrics.forecast.labels(meter_id).set(kg)
+            await asyncio.sleep(FORECAST_EVERY_S)
+
+    def _forecast_all(self) -> dict[str, float]:
+        out = {}
+        for meter_id in self.journal.meters:
+            points, closed_until = self.journal.history_kg(meter_id)
+            predicted = forecast.next_hours_kg(points, closed_until)
+            if predicted is not None:
+                out[meter_id] = predicted[0]
+        return out
 
     # -- HJ 212 forwarding -----------------------------------------------------------------------
 

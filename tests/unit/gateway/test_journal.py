@@ -165,3 +165,14 @@ def test_death_between_signing_and_commit_leaves_no_trace_and_same_batch_after(t
     (batch,) = j.seal(now=T0 + 62)
     assert readings([batch]) == [("m1", 1, T0, False, "N")]
     assert batch.batch_seq == 1
+
+
+def test_history_kg_feeds_the_forecast(tmp_path: Path) -> None:
+    j = open_journal(tmp_path)
+    j.add_samples([], now=T0 - 1)
+    j.add_samples(minute("m1", T0) + minute("m1", T0 + 60), now=T0 + 120)
+    j.seal(now=T0 + 122)
+    points, closed_until = j.history_kg("m1")
+    kg = co2_mass_kg(10.0, "wet", 8.0, 300.0, 120.0, 100.0, 60)
+    assert points == [(T0, pytest.approx(kg)), (T0 + 60, pytest.approx(kg))]
+    assert closed_until == T0 + 120
