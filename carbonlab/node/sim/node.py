@@ -53,6 +53,7 @@ class SimNode:
         self.store = Store(head_hash=genesis.hash)
         self.replica: Replica | None = None
         self.restarts = 0
+        self.started = False
 
     @property
     def up(self) -> bool:
@@ -64,10 +65,12 @@ class SimNode:
 
     def start(self, now_ms: int) -> None:
         recovered = None
+        if self.started:
+            self.restarts += 1
+        self.started = True
         if self.store.records or self.store.blocks:
             recovered = RecoveredState(list(self.store.records), self.height, self.store.head_hash,
                                        dict(self.store.state.last_batch_seq))
-            self.restarts += 1
         self.replica = Replica(self.genesis, self.member, self.signer, recovered=recovered,
                                now_ms=now_ms)
 

@@ -1,0 +1,120 @@
+"""The simulator: deterministic per seed, invariants that can fail, and the seed sweeps CI runs."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from carbonlab.cli import main
+from carbonlab.node.block import CommitCertificate, Proposal
+from carbonlab.node.contract import Verdict
+from carbonlab.node.sim.faults import FaultPlan, SimConfigError
+from carbonlab.node.sim.invariants import Checker
+from carbonlab.node.sim.kit import Kit
+from carbonlab.node.sim.world import SimResult, World, simulate
+
+
+def test_a_seed_replays_exactly() -> None:
+    a = simulate(5, n=7, faults="mixed", steps=60)
+    b = simulate(5, n=7, faults="mixed", steps=60)
+    assert a.transcript == b.transcript
+    assert a.stats == b.stats
+
+
+@pytest.mark.parametrize("n", [4, 7, 10])
+@pytest.mark.parametrize("faults", ["none", "mixed"])
+def test_sizes(n: int, faults: str) -> None:
+    for seed in range(3):
+        r = simulate(seed, n=n, faults=faults, steps=80)
+        assert r.ok, "\n".join(r.violations + r.transcript)
+        assert r.stats["batches_accepted"] > 0
+
+
+def test_checker_catches_a_fork_an_invalid_batch_and_a_double_accept() -> None:
+    kit = Kit.build(4, 1)
+    good = kit.next_batch("gw1")
+    bad = kit.next_batch("gw1", corrupt="co2")
+    checker = Checker(kit.genesis, kit.valid)
+    p = Proposal(kit.genesis.chain_id, 1, 0, "n1", (good,))
+    ok = Verdict(True, None, "", "gw1", 1)
+    cert = CommitCertificate(0, 1, p.digest, ())     # no signatures at all
+    checker.executed("n1", True, 0, p, cert, b"\1" * 32, [ok], p.requests)
+    checker.executed("n2", True, 0, p, cert, b"\2" * 32, [ok], p.requests)
+    p2 = Proposal(kit.genesis.chain_id, 2, 0, "n1", (bad, good))
+    checker.executed("n1", True, 1, p2, cert, b"\3" * 32, [Verdict(True, None, "", "gw1", 2), ok],
+                     p2.requests)
+    text = "\n".join(checker.violations)
+    assert "certificates:" in text
+    assert "agreement: height 1" in text
+    assert "validity:" in text
+    assert "exactly-once: n1 accepted gw1/1 twice" in text
+
+
+def test_liveness_violation_is_reported_when_too_many_stay_silent() -> None:
+    """Three silent members out of four (f = 1): nothing can commit; the run must say so."""
+    plan = FaultPlan("byzantine", byzantine={"n2": "silent", "n3": "silent", "n4": "silent"})
+    world = World(1, n=4, steps=30, plan=plan)
+    import carbonlab.node.sim.world as w
+
+    old, w.HEAL_LIMIT_MS = w.HEAL_LIMIT_MS, 3000
+    try:
+        result = world.run()
+    finally:
+        w.HEAL_LIMIT_MS = old
+    assert not result.ok
+    assert any(v.startswith("liveness") for v in result.violations)
+
+
+def test_cli_single_seed_and_sweep(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sim", "--seed", "2", "--nodes", "4", "--steps", "40"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("seed 2: ok")
+    assert main(["sim", "--seeds", "0..2", "--nodes", "4", "--steps", "30"]) == 0
+    assert "3 seeds, 0 failed" in capsys.readouterr().out
+
+
+def test_cli_refuses_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sim", "--nodes", "5"]) == 2
+    assert "--nodes: must be 3f + 1" in capsys.readouterr().err
+    assert main(["sim", "--seeds", "9..3"]) == 2
+    assert "--seeds" in capsys.readouterr().err
+    assert main(["sim", "--faults", "paper", "--nodes", "4"]) == 2
+    assert "needs --nodes 7" in capsys.readouterr().err
+    with pytest.raises(SimConfigError):
+        FaultPlan.draw(random.Random(0), ("n1",), 0, "chaos", 10)
+
+
+def test_failing_seed_prints_violations_transcript_and_replay(capsys: pytest.CaptureFixture[str]) -> None:
+    from argparse import Namespace
+
+    from carbonlab.cli.sim_cmd import _report
+
+    result = SimResult(42, 7, "mixed", 60, "mode=mixed", ["agreement: height 3 differs"],
+                       ["       0 ms  seed 42"], {"height": 3, "fault_phase_height": 2,
+                                                  "batches_accepted": 1, "max_view": 0, "messages": 9,
+                                                  "dropped_by_network": 0, "fake_ms": 100})
+    _report(result, Namespace(json=False, transcript=False), single=True)
+    out = capsys.readouterr().out
+    assert "VIOLATION agreement: height 3 differs" in out
+    assert "| " in out
+    assert "replay: carbonlab sim --seed 42 --nodes 7 --faults mixed --steps 60" in out
+
+
+def test_ci_sweep_500_seeds_n7_mixed() -> None:
+    """Issue 2 item 5: CI runs at least 500 random simulator seeds at n = 7 with mixed faults."""
+    failed = []
+    for seed in range(500):
+        r = simulate(seed, n=7, faults="mixed", steps=50)
+        if not r.ok:
+            failed.append(f"{r.command()}: {r.violations[:2]}")
+    assert not failed, "\n".join(failed[:10])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("n", "faults", "count"), [(4, "mixed", 300), (10, "mixed", 100),
+                                                     (7, "byzantine", 300), (7, "paper", 100)])
+def test_slow_sweeps(n: int, faults: str, count: int) -> None:
+    failed = [simulate(s, n=n, faults=faults, steps=120) for s in range(1000, 1000 + count)]
+    bad = [f"{r.command()}: {r.violations[:2]}" for r in failed if not r.ok]
+    assert not bad, "\n".join(bad[:10])
