@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from carbonlab.node.pbft.replica import Replica
 
 MAX_REFORWARD = 32
+MAX_PENDING = 100_000      # bounds what a flood of (possibly Byzantine) requests can hold in memory
 
 
 # ---- requests -------------------------------------------------------------------------
@@ -40,6 +41,8 @@ def accept_request(r: Replica, data: bytes, *, forward: bool) -> None:
         raise Rejected("duplicate_request", "already executed")
     if data in r.pending or key in r.pending_keys:
         raise Rejected("duplicate_request", "already pending")
+    if len(r.pending) >= MAX_PENDING:
+        raise Rejected("too_many_pending")
     r.pending[data] = r.now_ms
     r.pending_keys[key] = data
     if r.view_changing:

@@ -13,7 +13,8 @@ it emits `Persist(record)`; records are canonical arrays:
 - `["checkpoint", proof]`: a stable `CheckpointProof`.
 - `["new_view", envelope]`: the NEW-VIEW it sent or accepted for its current view.
 
-Records at or below the stable checkpoint are obsolete; a driver may prune them.
+Records at or below the stable checkpoint are obsolete: `compact(records)` keeps what a
+restart still needs (a driver may store its result with `Ledger.replace_consensus_records`).
 Executed blocks themselves are the ledger's business: `RecoveredState` carries the
 ledger's height and head hash.
 """
@@ -114,3 +115,30 @@ def load(records: list[bytes]) -> Memory:
         else:
             raise SchemaError(f"{path}[0]", f"unknown record tag {tag!r}")
     return mem
+
+
+def compact(records: list[bytes]) -> list[bytes]:
+    """The records a restart still needs: the latest view, stable checkpoint and NEW-VIEW, and the
+    votes, proposals and prepared certificates above the stable checkpoint (same order)."""
+    mem = load(records)
+    stable = mem.stable.seq if mem.stable is not None else 0
+    latest_nv = max(mem.new_views, default=None)
+    out: list[bytes] = []
+    for raw in records:
+        value: Any = codec.decode(raw, "consensus_record", max_bytes=1 << 30)
+        tag = value[0]
+        if tag == "view":
+            keep = value[1] == mem.view
+        elif tag == "checkpoint":
+            keep = mem.stable is not None and value[1][0] == stable
+        elif tag == "new_view":
+            keep = latest_nv is not None and raw == mem.new_views[latest_nv]
+        elif tag == "pre_prepare":
+            keep = value[2][1] > stable
+        elif tag == "prepared":
+            keep = value[1][1][1] > stable
+        else:
+            keep = value[2] > stable
+        if keep and raw not in out[-1:]:
+            out.append(raw)
+    return out

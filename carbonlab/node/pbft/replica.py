@@ -276,6 +276,10 @@ class Replica:
         self.signed = dict(mem.signed)
         if mem.stable is not None and mem.stable.seq > 0:
             self.stable = mem.stable
+            if self.stable.seq > self.last_executed:   # its signers hold the blocks we miss
+                for member, _ in self.stable.signatures:
+                    if member != self.id:
+                        self.peer_heights[member] = self.stable.seq
         self.prepared = {s: c for s, c in mem.prepared.items() if s > self.stable.seq}
         self.view = mem.view
         self.next_seq = max([self.stable.seq, self.last_executed]

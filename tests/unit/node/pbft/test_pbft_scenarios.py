@@ -164,3 +164,24 @@ def test_recovery_record_set_is_documented() -> None:
     assert {"view", "new_view", "prepare", "commit", "prepared"} <= tags
     for s in c.stores.values():
         records.load(s.records)   # every record reads back
+
+
+def test_compacted_records_still_restart_the_replica() -> None:
+    c = Cluster(4, PARAMS)
+    for g in ("gw1", "gw2", "gw1"):
+        c.submit("n1", c.batch(g))
+        c.deliver()
+    store = c.stores["n2"]
+    compacted = records.compact(store.records)
+    assert len(compacted) < len(store.records)
+    full, small = records.load(store.records), records.load(compacted)
+    assert small.view == full.view
+    assert small.stable == full.stable
+    assert {k: v for k, v in full.signed.items() if k[2] > 2} == small.signed
+    c.crash("n2")
+    store.records[:] = compacted
+    c.restart("n2")
+    c.submit("n1", c.batch("gw2"))
+    c.deliver()
+    c.tick(300)
+    assert c.heights() == dict.fromkeys(c.ids, 4)
