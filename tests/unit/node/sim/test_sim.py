@@ -118,3 +118,18 @@ def test_slow_sweeps(n: int, faults: str, count: int) -> None:
     failed = [simulate(s, n=n, faults=faults, steps=120) for s in range(1000, 1000 + count)]
     bad = [f"{r.command()}: {r.violations[:2]}" for r in failed if not r.ok]
     assert not bad, "\n".join(bad[:10])
+
+
+def test_seed_paper_claim_two_crashed_and_two_byzantine_at_n7() -> None:
+    """Issue 2 item 6: 2 crashed + 2 Byzantine of 7 at once. Safety holds and the lies are caught;
+    progress stops until a crashed member comes back (only 3 + 1 voters left, 5 needed)."""
+    plan = FaultPlan("paper", byzantine={"n2": "silent", "n5": "forge"},
+                     crashes=[(0, "n3", 120), (0, "n6", 120)])
+    world = World(4, n=7, steps=120, plan=plan)
+    result = world.run()
+    assert result.ok, "\n".join(result.violations)
+    assert result.stats["fault_phase_height"] == 0
+    assert result.stats["height"] > 0
+    caught = sum(n.replica.dropped[r] for n in world.honest_nodes() if n.replica
+                 for r in ("bad_signature", "oversized", "undecodable", "malformed", "above_watermark"))
+    assert caught > 0
