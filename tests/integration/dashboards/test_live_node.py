@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from carbonlab.dashboards import build
+from carbonlab.dashboards.names import NODE_METRICS
 from carbonlab.dashboards.scrape import ScrapeTarget
 from carbonlab.node.localcluster import LocalCluster
 from tests.integration.dashboards.conftest import (
@@ -119,3 +120,14 @@ def test_killed_node_reads_down_at_the_first_scrape_after_death(node_lab: tuple[
     after = [(float(t), v) for t, v in raw if float(t) >= killed_at]
     assert after, raw
     assert after[0][1] == "0", f"first scrape after the kill still read {after[0]}"
+
+
+def test_a_real_node_exposes_every_node_metric_name(node_lab: tuple[Lab, LocalCluster]) -> None:
+    _lab, cluster = node_lab
+    alive = [m for m in cluster.members if m in cluster.running()]
+    text = httpx.get(f"{cluster.url(alive[0])}/metrics", timeout=10).text
+    for metric in NODE_METRICS:
+        base = metric.name.removesuffix("_total")  # the text format names a counter with or without it
+        assert {f"# TYPE {metric.name} {metric.type}", f"# TYPE {base} {metric.type}"} & set(
+            text.splitlines()
+        ), f"the node does not expose {metric.name}"

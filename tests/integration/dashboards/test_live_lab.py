@@ -1,0 +1,246 @@
+"""The dashboards on a running mini lab: real nodes, real emulated meters, a real gateway.
+
+A 4-member consortium (`carbonlab node run`, from carbonlab.node.localcluster), emulated CEMS
+meters (`carbonlab meters serve`) polled over Modbus TCP by a real gateway (`carbonlab gateway run`)
+that signs and uploads batches to the nodes, and the rig's `RigMetrics` (in the exporter process).
+Prometheus scrapes all of them with the generated config and rules. Every panel query must return
+data except those fed only by events this run does not provoke (frame errors, anomalies,
+rejections) and the gateway's forecast gauge, which the gateway does not export yet.
+A gateway killed with SIGKILL reads `up == 0` at the first scrape after its death.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from carbonlab.dashboards import build
+from carbonlab.dashboards.names import FORECAST_METRIC, GATEWAY_METRICS
+from carbonlab.dashboards.scrape import ScrapeTarget
+from carbonlab.node.localcluster import LocalCluster, free_ports
+from tests.integration.dashboards.conftest import (
+    SCRAPE_INTERVAL_S,
+    Lab,
+    expand_variables,
+    needs_prometheus,
+    start_exporter,
+    start_prometheus,
+    stop,
+)
+
+pytestmark = pytest.mark.slow
+INTERVAL_S = 2
+WAIT_S = 120.0
+METERS = ("m1", "m2")
+CLI = [sys.executable, "-c", "import sys; from carbonlab.cli import main; sys.exit(main())"]
+EVENT_DRIVEN = ("frame_errors", "anomalies", "batches_rejected", "gateway_forecast")
+
+
+def spawn(args: list[str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as fh:
+        return subprocess.Popen(
+            args, cwd=cwd, stdout=fh, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+        )
+
+
+def wait_port(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
+    import socket
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited: {log.read_text()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {port}: {log.read_text()[-2000:]}")
+
+
+def kill(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def mini_lab(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Lab, dict[str, subprocess.Popen[bytes]]]]:
+    needs_prometheus()
+    root: Path = tmp_path_factory.mktemp("lab")
+    cluster = LocalCluster.create(
+        root / "chain",
+        4,
+        gateways=1,
+        meters_per_gateway=len(METERS),
+        params={"reading_interval_s": INTERVAL_S},
+        chain_id="carbonlab-dash",
+    )
+    assert cluster.genesis.gateway_by_id["gw1"].meters == METERS
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    rig = None
+    prom = None
+    try:
+        cluster.start_all()
+        cluster.wait_ready(timeout_s=120)
+        gw_dir = root / "gw"
+        gw_dir.mkdir()
+        cluster.gateway_keys["gw1"].save(gw_dir / "gw1.key")
+        (gw_dir / "genesis.json").write_bytes((root / "chain" / "genesis.json").read_bytes())
+        *meter_ports, metrics_port = free_ports(len(METERS) + 1)
+        (gw_dir / "meters.yaml").write_text(
+            yaml.safe_dump(
+                {
+                    "seed": 7,
+                    "truth_dir": "truth",
+                    "meters": [
+                        {
+                            "id": m,
+                            "register_map": "t100",
+                            "transport": "tcp",
+                            "host": "127.0.0.1",
+                            "port": p,
+                            "device_id": 1,
+                            "sample_period_s": 0.2,
+                            "profile": {"capacity_mw": 600, "co2_basis": "wet"},
+                        }
+                        for m, p in zip(METERS, meter_ports, strict=True)
+                    ],
+                }
+            )
+        )
+        lines = [
+            'gateway_id = "gw1"',
+            'key_file = "gw1.key"',
+            'genesis = "genesis.json"',
+            'data_dir = "data/gw1"',
+            'mode = "edge"',
+            "nodes = [" + ", ".join(f'"{cluster.url(m)}"' for m in cluster.members) + "]",
+            f'metrics_listen = "127.0.0.1:{metrics_port}"',
+            f"interval_s = {INTERVAL_S}",
+            "close_delay_s = 0.5",
+        ]
+        for m, p in zip(METERS, meter_ports, strict=True):
+            lines += [
+                "[[meters]]",
+                f'id = "{m}"',
+                'register_map = "t100"',
+                'transport = "tcp"',
+                'host = "127.0.0.1"',
+                f"port = {p}",
+                "sample_period_s = 0.2",
+                "timeout_s = 0.5",
+            ]
+        (gw_dir / "gateway.toml").write_text("\n".join(lines) + "\n")
+        procs["meters"] = spawn(
+            [*CLI, "meters", "serve", "--config", "meters.yaml"], gw_dir, gw_dir / "meters.log"
+        )
+        for port in meter_ports:
+            wait_port(port, procs["meters"], gw_dir / "meters.log")
+        procs["gateway"] = spawn(
+            [*CLI, "gateway", "run", "--config", "gateway.toml"], gw_dir, gw_dir / "gateway.log"
+        )
+        wait_port(metrics_port, procs["gateway"], gw_dir / "gateway.log")
+        rig, rig_port = start_exporter("rig", "controller")
+        orgs = {m.id: m.organisation for m in cluster.genesis.members}
+        targets = [
+            ScrapeTarget("node", f"127.0.0.1:{cluster.api_ports[m]}", m, organisation=orgs[m])
+            for m in cluster.members
+        ]
+        targets += [
+            ScrapeTarget("gateway", f"127.0.0.1:{metrics_port}", "gw1", plant="plant1"),
+            ScrapeTarget("rig", f"127.0.0.1:{rig_port}", "controller"),
+        ]
+        prom, url = start_prometheus(root, targets)
+        yield Lab(url, SCRAPE_INTERVAL_S), procs
+    finally:
+        if prom is not None:
+            stop(prom)
+        if rig is not None:
+            stop(rig)
+        for proc in procs.values():
+            kill(proc)
+        cluster.stop()
+
+
+def lab_queries() -> dict[str, str]:
+    out = {}
+    for d in build.dashboards():
+        for p in d.panels:
+            for q in p.queries:
+                if not any(word in q.expr for word in EVENT_DRIVEN):
+                    out[f"{d.uid} / {p.title} / {q.legend}"] = expand_variables(q.expr, d)
+    return out
+
+
+def test_every_panel_has_data_on_a_running_lab(
+    mini_lab: tuple[Lab, dict[str, subprocess.Popen[bytes]]],
+) -> None:
+    lab, _procs = mini_lab
+    pending = lab_queries()
+    assert len(pending) == len([q for d in build.dashboards() for p in d.panels for q in p.queries]) - 4
+    deadline = time.monotonic() + WAIT_S
+    while pending and time.monotonic() < deadline:
+        pending = {name: expr for name, expr in pending.items() if not lab.query(expr)}
+        time.sleep(SCRAPE_INTERVAL_S)
+    assert not pending, f"panel queries without data on the lab: {pending}"
+    # the emissions of the plant move: committed CO2 grows between two looks
+    first = sum(float(s["value"][1]) for s in lab.query("company:carbonlab_co2_kg:total"))
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        time.sleep(INTERVAL_S)
+        if sum(float(s["value"][1]) for s in lab.query("company:carbonlab_co2_kg:total")) > first:
+            break
+    else:
+        raise AssertionError("committed CO2 did not grow")
+    assert {s["metric"]["meter"] for s in lab.query("meter:carbonlab_co2_kg_per_hour:rate5m")} == set(METERS)
+    assert lab.query(f"{FORECAST_METRIC}") == [], (
+        "the gateway exports the forecast now: drop it from EVENT_DRIVEN"
+    )
+
+
+def test_the_real_gateway_exposes_every_gateway_metric_name(
+    mini_lab: tuple[Lab, dict[str, subprocess.Popen[bytes]]],
+) -> None:
+    lab, _procs = mini_lab
+    (target,) = [t for t in lab.get("/api/v1/targets")["activeTargets"] if t["labels"]["job"] == "gateway"]
+    text = httpx.get(target["scrapeUrl"], timeout=10).text
+    for metric in GATEWAY_METRICS:
+        if metric.name == FORECAST_METRIC:
+            continue  # defined by the dashboards for the gateway; not exported yet (see docs/dashboards.md)
+        base = metric.name.removesuffix("_total")  # the text format names a counter with or without it
+        assert {f"# TYPE {metric.name} {metric.type}", f"# TYPE {base} {metric.type}"} & set(
+            text.splitlines()
+        ), f"the gateway does not expose {metric.name}"
+
+
+def test_killed_gateway_reads_down_at_the_first_scrape(
+    mini_lab: tuple[Lab, dict[str, subprocess.Popen[bytes]]],
+) -> None:
+    lab, procs = mini_lab
+    selector = 'up{job="gateway", gateway="gw1"}'
+    deadline = time.monotonic() + WAIT_S
+    while not [s for s in lab.query(selector) if s["value"][1] == "1"]:
+        assert time.monotonic() < deadline, "gw1 never came up"
+        time.sleep(SCRAPE_INTERVAL_S)
+    killed_at = time.time()
+    kill(procs["gateway"])
+    deadline = time.monotonic() + WAIT_S
+    while not [s for s in lab.query(selector) if s["value"][1] == "0"]:
+        assert time.monotonic() < deadline, "gw1 never read down"
+        time.sleep(SCRAPE_INTERVAL_S / 4)
+    raw = lab.query(f"{selector}[30s]")[0]["values"]
+    after = [(float(t), v) for t, v in raw if float(t) >= killed_at]
+    assert after, raw
+    assert after[0][1] == "0", f"first scrape after the kill still read {after[0]}"
