@@ -77,6 +77,13 @@ def meter_specs(cfg: GatewayConfig, genesis: Genesis, signer: Signer) -> list[Me
     return specs
 
 
+def close_delay_s(cfg: GatewayConfig) -> float:
+    """How long after an interval ends to close it: at least as long as the slowest poll
+    (every try timing out) plus one flush period, so a poll sent inside the interval is in."""
+    slowest = max(m.timeout_s * (m.retries + 1) for m in cfg.meters)
+    return max(cfg.close_delay_s, slowest + FLUSH_S + 0.5)
+
+
 class GatewayService:
     def __init__(self, cfg: GatewayConfig) -> None:
         self.cfg = cfg
@@ -90,7 +97,7 @@ class GatewayService:
         self.store = Store(cfg.db_path)
         self.journal = Journal(self.store, JournalParams(
             chain_id=self.genesis.chain_id, gateway_id=cfg.gateway_id, interval_s=cfg.interval_s,
-            close_delay_s=cfg.close_delay_s, hold_s=cfg.hold_s,
+            close_delay_s=close_delay_s(cfg), hold_s=cfg.hold_s,
             batch_max_readings=cfg.batch_max_readings), specs, self.signer)
         self.outbox = Outbox(self.store, warn_batches=cfg.outbox_warn_batches)
         self.queue: asyncio.Queue[Sample] = asyncio.Queue()

@@ -55,3 +55,10 @@ def test_wrong_key(tmp_path: Path) -> None:
 def test_meter_not_assigned(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not let gateway 'gw1' report for it"):
         meter_specs(cfg(tmp_path), genesis(["m1", "m2"], ["m2"]), GW)
+
+
+def test_close_delay_covers_the_slowest_poll(tmp_path: Path) -> None:
+    from carbonlab.gateway.service import close_delay_s
+
+    c = cfg(tmp_path)   # timeout_s 1.0, retries 1 (defaults): 2 s + 1 s flush + 0.5 s
+    assert close_delay_s(c) == 3.5
