@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 DATASOURCE_UID = "carbonlab-prometheus"
+DATASOURCE_NAME = "carbonlab Prometheus"
 DATASOURCE_VAR = {"type": "prometheus", "uid": "${datasource}"}
 GRID_COLUMNS = 24
 SCHEMA_VERSION = 39
@@ -222,7 +223,7 @@ def _datasource_variable() -> dict[str, Any]:
         "name": "datasource",
         "label": "Prometheus",
         "query": "prometheus",
-        "current": {"selected": True, "text": DATASOURCE_UID, "value": DATASOURCE_UID},
+        "current": {"selected": True, "text": DATASOURCE_NAME, "value": DATASOURCE_UID},
         "options": [],
         "refresh": 1,
         "regex": "",

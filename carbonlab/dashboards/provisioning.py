@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from carbonlab.dashboards.model import DATASOURCE_UID
+from carbonlab.dashboards.model import DATASOURCE_NAME, DATASOURCE_UID
 
-DATASOURCE_NAME = "carbonlab Prometheus"
 FOLDER_TITLE = "carbonlab"
 FOLDER_UID = "carbonlab"
 DEFAULT_PROMETHEUS_URL = "http://127.0.0.1:9090"
