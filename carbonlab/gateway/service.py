@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sqlite3
 from pathlib import Path
 
 from carbonlab.gateway import forecast, hj212
@@ -39,7 +40,7 @@ from carbonlab.gateway.outbox import Outbox
 from carbonlab.gateway.poller import Poller
 from carbonlab.gateway.sample import Sample
 from carbonlab.gateway.store import Store
-from carbonlab.gateway.uplink import Uplink
+from carbonlab.gateway.uplink import Decision, Uplink
 from carbonlab.node.crypto import Signer
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.model import Basis, Batch, Reading
@@ -47,6 +48,7 @@ from carbonlab.node.model import Basis, Batch, Reading
 log = logging.getLogger(__name__)
 FLUSH_S = 1.0
 FORECAST_EVERY_S = 300.0
+MAX_UNSAVED = 100_000       # samples held in memory while the store cannot be written
 
 
 class _Stop(Exception):
@@ -158,9 +160,20 @@ class GatewayService:
         return self.journal.seal()
 
     async def _averager(self) -> None:
+        unsaved: list[Sample] = []
         while True:
             await asyncio.sleep(FLUSH_S)
-            batches = await asyncio.to_thread(self._step, self._drain())
+            samples = unsaved + self._drain()
+            try:
+                batches = await asyncio.to_thread(self._step, samples)
+            except sqlite3.Error as exc:   # disk full, I/O error: keep the samples, try again
+                unsaved = samples[-MAX_UNSAVED:]
+                if len(samples) > MAX_UNSAVED:
+                    log.error("%d samples dropped: the store cannot take them", len(samples) - MAX_UNSAVED)
+                log.error("cannot write to %s (%s); retrying", self.store.path, exc)
+                self.metrics.outbox_full.set(1)
+                continue
+            unsaved = []
             for batch in batches:
                 for r in batch.readings:
                     self.metrics.intervals.labels(r.meter_id, r.flag.value).inc()
@@ -185,16 +198,24 @@ class GatewayService:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), FLUSH_S)
                 continue
-            await asyncio.to_thread(self.outbox.attempted, entry.batch_seq)
+            with contextlib.suppress(sqlite3.Error):   # only a counter for `gateway outbox`
+                await asyncio.to_thread(self.outbox.attempted, entry.batch_seq)
             decision = await uplink.deliver(entry.batch())
-            if decision.committed:
-                await asyncio.to_thread(self.outbox.committed, entry.batch_seq, decision.height)
-                log.debug("batch %d committed at height %s", entry.batch_seq, decision.height)
-            else:
-                await asyncio.to_thread(self.outbox.dead_letter, entry.batch_seq, decision.reason,
-                                        decision.detail)
-                self.metrics.dead_letters.labels(decision.reason).inc()
-            await asyncio.to_thread(self._outbox_metrics)
+            try:
+                await asyncio.to_thread(self._settle, entry.batch_seq, decision)
+            except sqlite3.Error as exc:   # the batch stays; resending it later is idempotent
+                log.error("cannot record the fate of batch %d in %s (%s); retrying",
+                          entry.batch_seq, self.store.path, exc)
+                await asyncio.sleep(FLUSH_S)
+
+    def _settle(self, batch_seq: int, decision: Decision) -> None:
+        if decision.committed:
+            self.outbox.committed(batch_seq, decision.height)
+            log.debug("batch %d committed at height %s", batch_seq, decision.height)
+        else:
+            self.outbox.dead_letter(batch_seq, decision.reason, decision.detail)
+            self.metrics.dead_letters.labels(decision.reason).inc()
+        self._outbox_metrics()
 
     async def _forecaster(self) -> None:
         while True:
