@@ -102,6 +102,21 @@ def test_killed_member_reads_down_at_the_first_scrape_after_death(lab: Any, memb
     assert after[0][1] == "0", f"first scrape after the kill still read {after[0]}"
     before = [(float(t), v) for t, v in raw if float(t) < killed_at]
     assert before[-1][1] == "1"
+    # and the real Prometheus raises CarbonlabMemberDown for it (pending for its 30 s `for`, then firing)
+    deadline = time.monotonic() + WAIT_S
+    down: list[dict[str, Any]] = []
+    while not down and time.monotonic() < deadline:
+        down = [
+            a
+            for a in lab.get("/api/v1/alerts")["alerts"]
+            if a["labels"]["alertname"] == "CarbonlabMemberDown" and a["labels"].get("member") == member
+        ]
+        time.sleep(lab.scrape_interval_s)
+    assert down, "CarbonlabMemberDown never became active"
+    assert down[0]["state"] in ("pending", "firing")
+    assert (
+        down[0]["annotations"]["summary"] == f"Member {member} (Trading Centre) does not answer its scrape."
+    )
 
 
 def test_key_figures_for_the_terminal_view(lab: Any, capsys: pytest.CaptureFixture[str]) -> None:
