@@ -64,9 +64,13 @@ def test_disk_full_then_space_back(tiny_fs: Path) -> None:
     filler = fill_disk(tiny_fs)
     more = [Sample(m.meter_id, T0 + 60 + i, SampleStatus.OK, dict(VALUES))
             for m in meters for i in range(60)] * 20
-    with pytest.raises(sqlite3.OperationalError, match="full"):
+
+    def write_until_full() -> None:
         for _ in range(50):                      # the WAL may still hold a few pages
             j.add_samples(more, now=T0 + 61)
+
+    with pytest.raises(sqlite3.OperationalError, match="full"):
+        write_until_full()
     filler.unlink()
     # whatever failed left no trace: counters and outbox as before
     batches = j.seal(now=T0 + 62)
