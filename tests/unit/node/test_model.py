@@ -80,3 +80,32 @@ def test_merkle_proofs_verify_and_detect_tampering(n: int) -> None:
         assert not merkle.verify(leaves[i] + b"x", i, n, path, root)
         if n > 1:
             assert not merkle.verify(leaves[i], (i + 1) % n, n, path, root)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 6, 7, 8, 9, 13, 31, 32, 33, 100])
+def test_iterative_merkle_root_is_rfc6962_split(n: int) -> None:
+    leaves = [f"leaf{i}".encode() for i in range(n)]
+    assert merkle.root(leaves) == merkle._root_of_hashes([merkle.leaf_hash(x) for x in leaves])
+
+
+@pytest.mark.parametrize(
+    "patch",
+    [{1: 1.5}, {4: 1}, {4: float("inf")}, {4: float("nan")}, {5: "moist"}, {12: "Q"}, {14: 0},
+     {0: ""}, {0: "x" * 65}, {11: -1}, {3: 0}, {1: True}],
+)
+def test_fast_and_slow_reading_paths_agree(patch: dict[int, object]) -> None:
+    """The fast decoder rejects exactly what the field-by-field path rejects."""
+    from carbonlab.node.model import _from_wire_fast
+
+    wire = reading().to_wire()
+    assert _from_wire_fast(wire) == Reading.from_wire(wire)
+    for index, value in patch.items():
+        wire[index] = value
+    assert _from_wire_fast(wire) is None
+    try:
+        slow: Reading | None = Reading.from_wire(wire)
+    except SchemaError:
+        slow = None
+    if slow is not None:  # an int where a float goes: accepted, but only by the slow path
+        assert isinstance(wire[4], int)
+        assert slow.co2_pct == float(wire[4])
