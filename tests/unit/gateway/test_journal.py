@@ -176,3 +176,28 @@ def test_history_kg_feeds_the_forecast(tmp_path: Path) -> None:
     kg = co2_mass_kg(10.0, "wet", 8.0, 300.0, 120.0, 100.0, 60)
     assert points == [(T0, pytest.approx(kg)), (T0 + 60, pytest.approx(kg))]
     assert closed_until == T0 + 120
+
+
+SCF_PER_M3 = 35.3147
+KG_PER_SHORT_TON = 907.18474
+
+
+@pytest.mark.parametrize(("basis", "co2_pct", "h2o_pct"), [(Basis.WET, 10.0, 0.0),
+                                                           (Basis.DRY, 10.0 / 0.9, 10.0)])
+def test_an_hour_of_readings_matches_the_f11_worked_number(tmp_path: Path, basis: Basis, co2_pct: float,
+                                                          h2o_pct: float) -> None:
+    # 40 CFR 75 App. F, F-11: 10 % CO2 (wet) at 1,000,000 scfh for one hour emits
+    # 5.7e-7 * 10 * 1e6 = 5.7 short tons. The dry-basis case reads 11.11 % dry at 10 % moisture,
+    # which F-2 turns into the same 10 % wet. Flow at standard conditions (20 degC, 101.325 kPa).
+    flow_m3_s = 1_000_000 / SCF_PER_M3 / 3600
+    j = open_journal(tmp_path, (spec(basis=basis),))
+    j.add_samples([], now=T0 - 1)
+    hour = []
+    for k in range(60):
+        hour += minute("m1", T0 + 60 * k, co2_pct=co2_pct, h2o_pct=h2o_pct, flow_m3_s=flow_m3_s,
+                       temp_c=20.0, pressure_kpa=101.325)
+    j.add_samples(hour, now=T0 + 3600)
+    batches = j.seal(now=T0 + 3602)
+    total_kg = sum(r.co2_kg for b in batches for r in b.readings)
+    assert len([r for b in batches for r in b.readings]) == 60
+    assert total_kg / KG_PER_SHORT_TON == pytest.approx(5.7, rel=0.005)
