@@ -234,8 +234,8 @@ def test_killed_gateway_reads_down_at_the_first_scrape(
     while not [s for s in lab.query(selector) if s["value"][1] == "1"]:
         assert time.monotonic() < deadline, "gw1 never came up"
         time.sleep(SCRAPE_INTERVAL_S)
-    killed_at = time.time()
-    kill(procs["gateway"])
+    kill(procs["gateway"])  # SIGKILL, then reaped
+    killed_at = time.time()  # every scrape starting from here on must fail
     deadline = time.monotonic() + WAIT_S
     while not [s for s in lab.query(selector) if s["value"][1] == "0"]:
         assert time.monotonic() < deadline, "gw1 never read down"

@@ -110,8 +110,8 @@ def test_killed_node_reads_down_at_the_first_scrape_after_death(node_lab: tuple[
     while not [s for s in lab.query(selector) if s["value"][1] == "1"]:
         assert time.monotonic() < deadline, f"{victim} never came up"
         time.sleep(SCRAPE_INTERVAL_S)
-    killed_at = time.time()
-    cluster.kill(victim)
+    cluster.kill(victim)  # SIGKILL, then reaped
+    killed_at = time.time()  # every scrape starting from here on must fail
     deadline = time.monotonic() + WAIT_S
     while not [s for s in lab.query(selector) if s["value"][1] == "0"]:
         assert time.monotonic() < deadline, f"{victim} never read down"
