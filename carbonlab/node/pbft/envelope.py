@@ -94,3 +94,12 @@ def open_envelope(data: bytes, chain_id: str, cache: SignatureCache,
     if not cache.check(sender, sig, signed_bytes(chain_id, sender, body)):
         raise Rejected("bad_signature", f"from {sender}")
     return sender, body, sig
+
+
+def peek_kind(data: bytes) -> str:
+    """The kind name of an envelope without checking it (for metrics); "invalid" if unreadable."""
+    try:
+        value: Any = codec.decode(data, "envelope", max_bytes=MAX_ENVELOPE_BYTES)
+        return Kind(value[1]).name.lower()
+    except (SchemaError, ValueError, TypeError, IndexError, KeyError):
+        return "invalid"

@@ -178,6 +178,15 @@ class Replica:
             transfer.maybe_fetch(self)
         return self._finish()
 
+    def status(self) -> dict[str, Any]:
+        """A JSON-able summary for the node's /v1/status and metrics."""
+        ahead = max(self.peer_heights.values(), default=self.last_executed)
+        return {"member_id": self.id, "view": self.view, "primary": self.primary,
+                "view_changing": self.view_changing, "height": self.last_executed,
+                "head_hash": self.last_block_hash.hex(), "stable_checkpoint": self.stable.seq,
+                "pending_requests": len(self.pending), "lag": max(0, ahead - self.last_executed),
+                "dropped": dict(self.dropped)}
+
     def blocks_reply(self, to: str, blocks: list[tuple[Proposal, CommitCertificate]]) -> Action:
         """The answer to a `ServeBlocks` action: a signed BLOCKS message for `to`."""
         return transfer.blocks_reply(self, to, blocks)

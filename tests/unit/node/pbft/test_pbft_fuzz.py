@@ -129,3 +129,17 @@ def test_replica_still_works_after_garbage() -> None:
     c.submit("n1", c.batch())
     c.deliver()
     assert c.heights() == dict.fromkeys(c.ids, 1)
+
+
+def test_status_and_peek_kind_for_the_driver() -> None:
+    from carbonlab.node.pbft.envelope import peek_kind
+
+    c = fresh()
+    c.submit("n1", c.batch())
+    assert peek_kind(c.sent[0][2]) == "pre_prepare"
+    assert peek_kind(b"\xc1") == "invalid"
+    c.deliver()
+    s = c.replica("n3").status()
+    assert s["height"] == 1
+    assert s["primary"] == "n1"
+    assert s["lag"] == 0
