@@ -128,6 +128,11 @@ class Replica:
         return self.genesis.primary_of(self.view)
 
     @property
+    def stable_checkpoint(self) -> int:
+        """The sequence number of the last stable checkpoint (the low watermark)."""
+        return self.stable.seq
+
+    @property
     def is_primary(self) -> bool:
         return self.primary == self.id
 
