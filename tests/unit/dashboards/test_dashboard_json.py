@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import re
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -156,3 +157,18 @@ def test_build_writes_every_artifact(tmp_path: Path) -> None:
     assert "timeInterval: 2s" in ds
     assert "path: /srv/d" in (tmp_path / "provisioning/dashboards/carbonlab.yml").read_text(encoding="utf-8")
     assert not list(tmp_path.rglob(".*"))  # no temp files left behind
+
+
+def test_build_needs_no_dev_dependency(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without grafana-foundation-sdk (a lab controller with only the `lab` extra) build still works."""
+    for name in [m for m in sys.modules if m.startswith("grafana_foundation_sdk")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "grafana_foundation_sdk", None)  # makes the import fail
+    assert not validate.sdk_available()
+    assert build.artifacts() == build.artifacts()
+    with pytest.raises(DashboardSchemaError, match="grafana-foundation-sdk is not installed"):
+        validate.sdk_roundtrip_problems(DASHBOARDS["carbonlab-rig"].to_json())
+    bad = DASHBOARDS["carbonlab-rig"].to_json()
+    bad["panels"][0]["type"] = "nope"
+    with pytest.raises(DashboardSchemaError, match="type 'nope'"):
+        validate.check(bad)  # the structural check still runs
