@@ -68,15 +68,17 @@ class _Served:
     def __init__(self, doc: dict[str, Any], workdir: Path, name: str) -> None:
         self.config = workdir / f"{name}.yaml"
         self.config.write_text(yaml.safe_dump(doc))
-        self.proc = subprocess.Popen([*SERVE, "meters", "serve", "--config", str(self.config)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.log = workdir / f"{name}.log"
+        with self.log.open("w") as log:
+            self.proc = subprocess.Popen([*SERVE, "meters", "serve", "--config", str(self.config)],
+                                         stdout=subprocess.PIPE, stderr=log, text=True)
 
     def __enter__(self) -> _Served:
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if not line.startswith("serving"):
             self.__exit__()
-            raise RuntimeError(f"meters process did not start ({self.config}): {line!r}")
+            raise RuntimeError(f"meters process did not start: {self.log.read_text()[-2000:]}")
         return self
 
     def cpu_s(self) -> float:

@@ -66,7 +66,8 @@ class MeterLink:
         self.close()
         self._client = self._make_client()
         try:
-            ok = await asyncio.wait_for(self._client.connect(), timeout=self.endpoint.timeout_s + 1.0)
+            async with asyncio.timeout(self.endpoint.timeout_s + 1.0):
+                ok = await self._client.connect()
         except (TimeoutError, OSError, ModbusException) as exc:
             ok, why = False, f"{type(exc).__name__}: {exc}"
         else:
@@ -97,8 +98,8 @@ class MeterLink:
     async def _request(self, read: Callable[..., Awaitable[ModbusPDU]], address: int, count: int,
                        device_id: int, timeout_s: float) -> ModbusPDU:
         # pymodbus applies timeout_s itself; this outer bound only guards against a hang in it.
-        reply = read(address, count=count, device_id=device_id)
-        return await asyncio.wait_for(reply, timeout=timeout_s + 1.0)
+        async with asyncio.timeout(timeout_s + 1.0):
+            return await read(address, count=count, device_id=device_id)
 
     async def poll(self, meter: MeterEndpoint) -> Sample:
         """Read one meter's register block and status bits, with `meter.retries` extra attempts."""

@@ -4,7 +4,8 @@ Theory of operation. One worker per link: a TCP meter has its own connection and
 worker; the meters on one serial line share a worker, because RTU is half duplex
 (one request on the wire at a time). A worker keeps each of its meters on a fixed
 schedule (`t0 + k * sample_period_s`); when a poll overruns, the ticks it missed are
-skipped, never bunched up, and counted as `skipped`. Each due poll yields exactly one
+skipped, never bunched up, and counted as `skipped`. The links' schedules are spread evenly
+over one period so that many meters are not all polled in the same instant. Each due poll yields exactly one
 Sample, comm faults included. Workers run in one TaskGroup: cancelling `run()` stops
 all of them and closes every link.
 
@@ -67,6 +68,7 @@ class Poller:
             self._latency = Histogram("carbonlab_gateway_poll_latency_seconds", "Poll round-trip time",
                                       ["meter"], buckets=LATENCY_BUCKETS, registry=registry)
         self.links = self._group()
+        self._stopping = False
 
     def _group(self) -> dict[str, list[MeterEndpoint]]:
         links: dict[str, list[MeterEndpoint]] = {}
@@ -85,18 +87,29 @@ class Poller:
 
     async def run(self) -> None:
         """Poll until cancelled."""
+        links = list(self.links.values())
+        now = time.monotonic()
+        self._stopping = False
         async with asyncio.TaskGroup() as tg:
-            for meters in self.links.values():
-                tg.create_task(self._worker(meters))
+            for i, meters in enumerate(links):
+                # spread the links' schedules over one period: 200 meters polled at the same instant
+                # would queue behind each other at both ends and show as latency
+                phase = i / len(links) * min(m.sample_period_s for m in meters)
+                tg.create_task(self._worker(meters, now + phase))
+            try:
+                await asyncio.Event().wait()   # until cancelled
+            finally:
+                # Python 3.11's asyncio.wait_for (used inside pymodbus) can swallow a cancellation
+                # that lands as its reply arrives; a worker that lost its cancel stops at this flag.
+                self._stopping = True
 
-    async def _worker(self, meters: list[MeterEndpoint]) -> None:
+    async def _worker(self, meters: list[MeterEndpoint], start: float) -> None:
         link = MeterLink(meters[0])
-        start = time.monotonic()
         # (due time, tick number, index) per meter; the index breaks ties without comparing endpoints
         due = [(start, 0, i) for i in range(len(meters))]
         heapq.heapify(due)
         try:
-            while True:
+            while not self._stopping:
                 at, tick, i = heapq.heappop(due)
                 delay = at - time.monotonic()
                 if delay > 0:
