@@ -1,0 +1,136 @@
+"""`ServiceHost`: the `HostControl` of one lab host, over any `Shell`.
+
+Every operation is a command on the host followed by the service fact read again, so the
+caller always gets what is true after the act. Signals go to the PID of the service's
+pidfile, and only while that PID still runs the command line the fact saw (a recycled
+PID is never hit). Restart uses the command line and working directory the host last
+showed for the service, through start-stop-daemon the way the lab's playbook starts it.
+"""
+
+from __future__ import annotations
+
+import base64
+import shlex
+import time
+from pathlib import Path
+
+from carbonlab.rig.errors import HostError
+from carbonlab.rig.hosts.base import SERVICE_FACT, CommandResult, ServiceFacts, Shell, parse_service
+
+SIGNALS = ("KILL", "TERM", "STOP", "CONT", "INT", "HUP")
+
+
+class ServiceHost:
+    def __init__(self, name: str, shell: Shell, run_dir: Path, log_dir: Path) -> None:
+        self.name = name
+        self.shell = shell
+        self.run_dir = run_dir
+        self.log_dir = log_dir
+        self._seen: dict[str, tuple[tuple[str, ...], str]] = {}   # service -> (argv, cwd)
+
+    def pidfile(self, name: str) -> Path:
+        return self.run_dir / f"{name}.pid"
+
+    def logfile(self, name: str) -> Path:
+        return self.log_dir / f"{name}.log"
+
+    def run(self, command: str, *, timeout_s: float = 30.0) -> CommandResult:
+        return self.shell.run(command, timeout_s=timeout_s)
+
+    def _check(self, command: str, what: str, timeout_s: float = 30.0) -> str:
+        done = self.run(command, timeout_s=timeout_s)
+        if done.rc != 0:
+            why = (done.stderr or done.stdout).strip()[-300:]
+            raise HostError(f"{self.name}: {what}: exit {done.rc}: {why}")
+        return done.stdout
+
+    # facts -----------------------------------------------------------------------------------
+    def service(self, name: str) -> ServiceFacts:
+        out = self._check(SERVICE_FACT.format(pidfile=self.pidfile(name)), f"facts of {name}")
+        facts = parse_service(name, out)
+        if facts.argv:
+            self._seen[name] = (facts.argv, facts.cwd)
+        return facts
+
+    # operations ------------------------------------------------------------------------------
+    def signal(self, name: str, sig: str) -> ServiceFacts:
+        if sig not in SIGNALS:
+            raise HostError(f"{self.name}: signal {sig!r} is not one of {', '.join(SIGNALS)}")
+        facts = self.service(name)
+        if not facts.running or facts.pid is None:
+            raise HostError(f"{self.name}: service {name} is not running ({facts.state}); "
+                            f"cannot send SIG{sig}")
+        self._check(f"kill -{sig} {facts.pid}", f"SIG{sig} to {name} (pid {facts.pid})")
+        return facts
+
+    def kill(self, name: str, signal: str = "KILL") -> ServiceFacts:
+        before = self.signal(name, signal)
+        return self._wait(name, lambda f: not f.running or f.pid != before.pid, f"{name} to exit")
+
+    def pause(self, name: str) -> ServiceFacts:
+        self.signal(name, "STOP")
+        return self._wait(name, lambda f: f.state == "paused", f"{name} to stop")
+
+    def resume(self, name: str) -> ServiceFacts:
+        self.signal(name, "CONT")
+        return self._wait(name, lambda f: f.state == "running", f"{name} to continue")
+
+    def restart(self, name: str, *, timeout_s: float = 30.0) -> ServiceFacts:
+        facts = self.service(name)
+        if name not in self._seen:
+            raise HostError(f"{self.name}: never saw {name} running, so its command line is unknown")
+        argv, cwd = self._seen[name]
+        if facts.state == "paused":
+            self.signal(name, "CONT")
+        if self.service(name).running:
+            self.kill(name, "TERM")
+        return self.start(name, argv, cwd)
+
+    def start(self, name: str, argv: tuple[str, ...], cwd: str) -> ServiceFacts:
+        facts = self.service(name)
+        if facts.running:
+            raise HostError(f"{self.name}: {name} is already running")
+        # a stale pidfile (its process gone, or a zombie nobody reaped) would make
+        # start-stop-daemon refuse: the fact said stopped, so it goes
+        remove = f"rm -f {shlex.quote(str(self.pidfile(name)))} && " if facts.state == "stopped" else ""
+        command = ["start-stop-daemon", "--start", "--background", "--make-pidfile",
+                   "--pidfile", str(self.pidfile(name)), "--chdir", cwd or "/",
+                   "--output", str(self.logfile(name)), "--startas", argv[0], "--", *argv[1:]]
+        self._check(f"{remove}mkdir -p {shlex.quote(str(self.run_dir))} {shlex.quote(str(self.log_dir))} && "
+                    + shlex.join(command), f"start {name}")
+        self._seen[name] = (argv, cwd)
+        # start-stop-daemon writes the pidfile before it execs: wait for the service's own command line
+        return self._wait(name, lambda f: f.state == "running" and f.argv[:1] == argv[:1], f"{name} to start")
+
+    def logs(self, name: str, lines: int = 200) -> str:
+        done = self.run(f"tail -n {int(lines)} {shlex.quote(str(self.logfile(name)))}")
+        return done.stdout if done.rc == 0 else ""
+
+    def read_bytes(self, path: Path, offset: int, count: int) -> bytes:
+        out = self._check(f"dd if={shlex.quote(str(path))} bs=1 skip={int(offset)} count={int(count)} "
+                          "status=none | base64 -w0", f"read {path}")
+        return base64.b64decode(out.strip())
+
+    def tamper(self, path: Path, offset: int, data: bytes) -> bytes:
+        """Overwrite `len(data)` bytes of `path` at `offset` in place; return what was there."""
+        old = self.read_bytes(path, offset, len(data))
+        if len(old) != len(data):
+            raise HostError(f"{self.name}: {path} has no {len(data)} bytes at offset {offset}")
+        payload = base64.b64encode(data).decode()
+        self._check(f"echo {payload} | base64 -d | dd of={shlex.quote(str(path))} bs=1 seek={int(offset)} "
+                    "conv=notrunc status=none", f"write {path}")
+        return old
+
+    def close(self) -> None:
+        self.shell.close()
+
+    def _wait(self, name: str, done: object, what: str, timeout_s: float = 15.0) -> ServiceFacts:
+        assert callable(done)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            facts = self.service(name)
+            if done(facts):
+                return facts
+            if time.monotonic() > deadline:
+                raise HostError(f"{self.name}: waited {timeout_s} s for {what}; it is {facts.state}")
+            time.sleep(0.05)

@@ -1,0 +1,76 @@
+"""Host control on real processes: facts and every operation, through a plain shell and through
+pyinfra's Python API (its @local connector; netns and ssh hosts use its ssh connector)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from carbonlab.rig.errors import HostError
+from carbonlab.rig.hosts.base import parse_service
+from carbonlab.rig.hosts.service import ServiceHost
+from carbonlab.rig.hosts.shells import LocalShell, PyinfraShell
+from tests.unit.rig.conftest import end_services, sleeper_argv
+
+
+@pytest.fixture(params=["shell", "pyinfra"])
+def any_host(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServiceHost]:
+    shell = LocalShell("h1") if request.param == "shell" else PyinfraShell("h1", "@local")
+    h = ServiceHost("h1", shell, tmp_path / "run", tmp_path / "log")
+    try:
+        yield h
+    finally:
+        end_services(tmp_path / "run", str(tmp_path))
+        h.close()
+
+
+def test_parse_service_states() -> None:
+    assert parse_service("x", "nopidfile\n").state == "absent"
+    assert parse_service("x", "pid 12\nstat \ncmd \ncwd \n").state == "stopped"
+    stat = "12 (python3 a) S 1 12 12 0 -1"
+    facts = parse_service("x", f"pid 12\nstat {stat}\ncmd /usr/bin/python3\x1f-c\x1fpass\x1f\ncwd /tmp\n")
+    assert (facts.state, facts.pid, facts.argv, facts.cwd) == ("running", 12, ("/usr/bin/python3", "-c", "pass"),
+                                                              "/tmp")
+    assert parse_service("x", f"pid 12\nstat {stat.replace(' S ', ' T ')}\ncmd a\ncwd /\n").state == "paused"
+    assert parse_service("x", f"pid 12\nstat {stat.replace(' S ', ' Z ')}\ncmd \ncwd \n").state == "stopped"
+
+
+def test_service_lifecycle(any_host: ServiceHost, tmp_path: Path) -> None:
+    h = any_host
+    assert h.service("svc").state == "absent"
+    started = h.start("svc", sleeper_argv(tmp_path), str(tmp_path))
+    assert started.running and started.argv == sleeper_argv(tmp_path) and started.cwd == str(tmp_path)
+    assert h.pause("svc").state == "paused"
+    assert h.resume("svc").state == "running"
+    restarted = h.restart("svc")
+    assert restarted.running and restarted.pid != started.pid
+    assert h.kill("svc").state == "stopped"
+    with pytest.raises(HostError, match="not running"):
+        h.pause("svc")
+    again = h.restart("svc")          # a dead service restarts from the command line last seen
+    assert again.running and again.argv == started.argv
+    deadline = time.monotonic() + 20
+    while "sleeper up" not in h.logs("svc") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "sleeper up" in h.logs("svc")
+
+
+def test_tamper_and_read(any_host: ServiceHost, tmp_path: Path) -> None:
+    target = tmp_path / "data.bin"
+    target.write_bytes(bytes(range(32)))
+    old = any_host.tamper(target, 4, b"\xff\xfe\x00")
+    assert old == bytes([4, 5, 6])
+    assert target.read_bytes()[:8] == bytes([0, 1, 2, 3, 0xFF, 0xFE, 0, 7])
+    assert any_host.read_bytes(target, 4, 3) == b"\xff\xfe\x00"
+    with pytest.raises(HostError, match="no 4 bytes"):
+        any_host.tamper(target, 30, b"abcd")
+
+
+def test_bad_signal_and_unknown_restart(host: ServiceHost) -> None:
+    with pytest.raises(HostError, match="never saw"):
+        host.restart("ghost")
+    with pytest.raises(HostError, match="not one of"):
+        host.signal("ghost", "USR9")
