@@ -19,7 +19,8 @@ from carbonlab.rig.hosts.shells import LocalShell
 SLEEPER = "import sys, time\nprint('sleeper up', flush=True)\nwhile True: time.sleep(0.2)\n"
 ECHO = ("import socket, sys\ns = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
         "s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(); s.settimeout(120)\n"
-        "while True:\n    c, _ = s.accept(); c.settimeout(10); d = c.recv(100); c.sendall(b'echo:' + d); c.close()\n")
+        "while True:\n    c, _ = s.accept(); c.settimeout(10); d = c.recv(100)\n"
+        "    c.sendall(b'echo:' + d); c.close()\n")
 
 
 def end_services(run_dir: Path, marker: str) -> None:
