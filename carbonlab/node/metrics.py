@@ -31,6 +31,7 @@ class LiveView:
     p2p_stats: Callable[[], dict[str, int]] = dict
     messages: Callable[[], dict[tuple[str, str], int]] = dict
     replica_dropped: Callable[[], dict[str, int]] = dict
+    ledger_writes: Callable[[], dict[str, float]] = dict
 
 
 class _Live(Collector):
@@ -77,6 +78,14 @@ class _Live(Collector):
         for reason, count in sorted(live.replica_dropped().items()):
             dropped.add_metric([reason], count)
         yield dropped
+        writes = live.ledger_writes()
+        yield CounterMetricFamily("carbonlab_ledger_write_seconds",
+                                  "Time the consensus loop waited for durable ledger writes",
+                                  writes.get("seconds", 0.0))
+        yield CounterMetricFamily("carbonlab_ledger_writes", "Durable ledger write calls (group commits)",
+                                  writes.get("calls", 0))
+        yield CounterMetricFamily("carbonlab_ledger_write_actions", "Persist and Execute actions written",
+                                  writes.get("actions", 0))
 
 
 class NodeMetrics:

@@ -19,7 +19,7 @@ import trio
 from carbonlab.node import contract
 from carbonlab.node.config import NodeConfig
 from carbonlab.node.crypto import Signer
-from carbonlab.node.driver import CLIENT, BlockSummary, Driver, LedgerThread, Pending, now_ms
+from carbonlab.node.driver import CLIENT, BlockSummary, Driver, LedgerThread, NodeLedger, Pending, now_ms
 from carbonlab.node.errors import NodeError
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.ledger.store import Ledger
@@ -56,8 +56,8 @@ class NodeService:
         from carbonlab.node.api.server import serve_api
 
         path, genesis = self.config.ledger_path, self.genesis
-        writer = await trio.to_thread.run_sync(Ledger.open, path, genesis)
-        reader = await trio.to_thread.run_sync(Ledger.open, path, genesis)
+        writer = await trio.to_thread.run_sync(NodeLedger.open, path, genesis)
+        reader = await trio.to_thread.run_sync(Ledger.open_readonly, path, genesis)
         try:
             recovered = await trio.to_thread.run_sync(_recovered, writer)
             replica = Replica(genesis, self.config.member_id, self.signer, recovered=recovered,
@@ -90,6 +90,7 @@ class NodeService:
         live.p2p_stats = lambda: dict(self.p2p.stats)
         live.messages = lambda: dict(driver.messages)
         live.replica_dropped = lambda: dict(replica.dropped)
+        live.ledger_writes = lambda: dict(driver.write_stats)
 
     async def _housekeeping(self) -> None:
         driver = self.driver
@@ -142,13 +143,14 @@ class NodeService:
     async def submit(self, batch: Batch, wait_s: float = 0.0) -> dict[str, Any]:
         """Order a batch (idempotent on its key); the answer is the decision if already known."""
         key = batch.key
-        decided = await self.batch_status(*key)
+        request = batch.encode()
+        decided = await self.batch_status(*key, request=request)
         if decided["status"] in ("committed", "rejected"):
             return decided
         pending = self.pending.get(key)
         if pending is None:
             pending = self.pending[key] = Pending(time.monotonic())
-        await self._events_send.send(Inbound("", CLIENT, batch.encode()))
+        await self._events_send.send(Inbound("", CLIENT, request))
         if wait_s > 0:
             with trio.move_on_after(wait_s):
                 await pending.decided.wait()
@@ -156,8 +158,9 @@ class NodeService:
                 return pending.outcome
         return {"status": "accepted"}
 
-    async def batch_status(self, gateway_id: str, batch_seq: int) -> dict[str, Any]:
-        status = await self.query(lambda ledger: ledger.batch_status(gateway_id, batch_seq))
+    async def batch_status(self, gateway_id: str, batch_seq: int,
+                           request: bytes | None = None) -> dict[str, Any]:
+        status = await self.query(lambda ledger: ledger.batch_status(gateway_id, batch_seq, request))
         if status is not None:
             return {k: v for k, v in status.items() if v is not None}
         if (gateway_id, batch_seq) in self.pending:

@@ -61,10 +61,10 @@ class P2PSettings:
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
     queue_max_messages: int = 20_000
     queue_max_bytes: int = 64 * 1024 * 1024
-    write_timeout_s: float = 5.0
+    write_timeout_s: float = 10.0
     dial_timeout_s: float = 5.0
-    heartbeat_s: float = 0.5
-    silent_after_s: float = 3.0
+    heartbeat_s: float = 1.0
+    silent_after_s: float = 10.0
     backoff_min_s: float = 0.1
     backoff_max_s: float = 3.0
     inbound_buffer: int = 10_000
@@ -170,26 +170,49 @@ class P2PNode:
         network: Any = host.get_network()
         while True:
             stream: INetStream | None = None
+            phase = "connect"
+            write_timed_out = False
             try:
                 with trio.fail_after(s.dial_timeout_s):
                     network.unblock_peer(spec.peer_id)  # py-libp2p's 60 s negative cache
                     await host.connect(PeerInfo(spec.peer_id, [spec.addr]))
+                    phase = "open_stream"
                     stream = await host.new_stream(spec.peer_id, [proto])
+                phase = "write"
                 self._set_up(member, proto, True)
                 backoff = s.backoff_min_s
                 await self._pump(stream, queue, member, proto)
             except trio.Cancelled:
                 raise
-            except (Exception, trio.TooSlowError) as exc:  # noqa: BLE001 - libp2p raises many unrelated types
+            except trio.TooSlowError:
+                write_timed_out = phase == "write"
+                self.stats[f"link_errors:timeout_{phase}"] += 1
+                log.info("link timed out", extra={"peer": member, "protocol": proto, "phase": phase})
+            except Exception as exc:  # noqa: BLE001 - libp2p raises many unrelated types
                 self.stats[f"link_errors:{type(exc).__name__}"] += 1
                 log.debug("link down", extra={"peer": member, "protocol": proto, "error": repr(exc)})
             finally:
                 self._set_up(member, proto, False)
-                if stream is not None:
-                    with trio.CancelScope(shield=True), trio.move_on_after(1):
-                        await _reset(stream)
+                with trio.CancelScope(shield=True):
+                    if stream is not None and not write_timed_out:
+                        with trio.move_on_after(s.write_timeout_s) as scope:
+                            await _reset(stream)
+                        write_timed_out = scope.cancelled_caught
+                    if write_timed_out:
+                        # a frame was cut short: the secure channel's state is unknown,
+                        # so the whole connection goes and both sides redial
+                        await self._drop_connection(member)
             await trio.sleep(backoff * random.uniform(0.8, 1.2))
             backoff = min(backoff * 2, s.backoff_max_s)
+
+    async def _drop_connection(self, member: str) -> None:
+        host = self.host
+        assert host is not None
+        with trio.move_on_after(self.settings.write_timeout_s):
+            try:
+                await host.disconnect(self.peers[member].peer_id)
+            except Exception as exc:  # noqa: BLE001 - closing a broken connection may fail any way
+                log.debug("disconnect failed", extra={"peer": member, "error": repr(exc)})
 
     async def _pump(self, stream: INetStream, queue: SendQueue, member: str, proto: str) -> None:
         s = self.settings
@@ -231,9 +254,7 @@ class P2PNode:
                     data = await stream.read(READ_CHUNK)
                 if scope.cancelled_caught:
                     self.stats["link_errors:silent_peer"] += 1
-                    log.warning("peer silent, dropping its connection", extra={"peer": member})
-                    assert self.host is not None
-                    await self.host.disconnect(remote)
+                    log.warning("peer silent, closing its stream", extra={"peer": member})
                     return
                 if not data:
                     return
@@ -251,7 +272,7 @@ class P2PNode:
             self.stats[f"link_errors:{type(exc).__name__}"] += 1
             log.debug("inbound stream ended", extra={"peer": member, "error": repr(exc)})
         finally:
-            with trio.CancelScope(shield=True), trio.move_on_after(1):
+            with trio.CancelScope(shield=True), trio.move_on_after(s.write_timeout_s):
                 await _reset(stream)
 
 
