@@ -24,7 +24,7 @@ pytestmark = pytest.mark.skipif(shutil.which("mbpoll") is None,
 
 async def _mbpoll(*args: str) -> dict[int, float]:
     """Run mbpoll once; {1-based reference: value}."""
-    proc = await asyncio.create_subprocess_exec("mbpoll", "-1", "-o", "2", *args,
+    proc = await asyncio.create_subprocess_exec("mbpoll", "-1", "-o", "10", *args,
                                                 stdout=asyncio.subprocess.PIPE,
                                                 stderr=asyncio.subprocess.PIPE)
     try:

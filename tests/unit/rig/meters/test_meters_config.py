@@ -1,0 +1,60 @@
+"""METERS.yaml validation: file, field and what is allowed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from carbonlab.gateway.endpoint import Transport
+from carbonlab.rig.meters.config import meter_seed, parse_meters_config
+from carbonlab.rig.meters.errors import MetersConfigError
+
+GOOD: dict[str, Any] = {
+    "seed": 42, "truth_dir": "truth/", "control_listen": "127.0.0.1:7020",
+    "serial_buses": {"/tmp/x-bus": {"baudrate": 9600, "paced": True, "gateway_link": "/tmp/x-bus-gw"}},
+    "meters": [
+        {"id": "m1", "register_map": "t100", "transport": "tcp", "host": "127.0.0.1", "port": 5020,
+         "device_id": 1, "profile": {"capacity_mw": 600, "co2_basis": "wet"}},
+        {"id": "m2", "register_map": "daq_4_20ma", "transport": "rtu", "serial_port": "/tmp/x-bus",
+         "device_id": 2},
+    ],
+}
+
+
+def test_good_config(tmp_path: Path) -> None:
+    config = parse_meters_config(GOOD, tmp_path / "meters.yaml")
+    assert config.truth_dir == tmp_path / "truth"
+    assert config.control == ("127.0.0.1", 7020)
+    assert [m.endpoint.transport for m in config.meters] == [Transport.TCP, Transport.RTU]
+    assert config.meters[0].profile.capacity_mw == 600
+    assert config.meters[0].seed == meter_seed(42, "m1") != meter_seed(42, "m2")
+
+
+def _with(**changes: Any) -> dict[str, Any]:
+    return {**GOOD, **changes}
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    (_with(seed="x"), "field 'seed': must be an integer"),
+    (_with(control_listen="7020"), "field 'control_listen': must be HOST:PORT"),
+    (_with(meters=[GOOD["meters"][0], GOOD["meters"][0]]), "meter id 'm1' appears twice"),
+    (_with(meters=[GOOD["meters"][0], {**GOOD["meters"][0], "id": "m9"}]),
+     "127.0.0.1:5020 (device 1) is already"),
+    (_with(meters=[{**GOOD["meters"][0], "profile": {"capacity_mw": -1}}]),
+     "field 'meters[0].profile.capacity_mw': must be a number >= 0"),
+    (_with(meters=[{**GOOD["meters"][0], "profile": {"hold_s": [10]}}]),
+     "field 'meters[0].profile.hold_s': must be [min, max]"),
+    (_with(meters=[{**GOOD["meters"][0], "profile": {"flavour": 1}}]),
+     "field 'meters[0].profile.flavour': unknown"),
+    (_with(meters=[{**GOOD["meters"][0], "register_map": "nope"}]), "meters[0]: "),
+    (_with(serial_buses={"/tmp/x": {"baudrate": 9600}}), "must be a table with at least gateway_link"),
+    (_with(serial_buses={"/tmp/x": {"gateway_link": "/tmp/y", "baudrate": 7}}),
+     "must be an integer 300..921600"),
+])
+def test_bad_config(tmp_path: Path, raw: dict[str, Any], message: str) -> None:
+    with pytest.raises(MetersConfigError) as info:
+        parse_meters_config(raw, tmp_path / "meters.yaml")
+    assert str(tmp_path / "meters.yaml") in str(info.value)
+    assert message in str(info.value)
