@@ -86,7 +86,8 @@ class EmulatedMeter:
         self._apply_faults()
 
     def _apply_faults(self) -> None:
-        self.served = self.faults.apply_values(self.true, self.second, SPAN_GAS_CO2_PCT, self.coil_calibration)
+        self.served = self.faults.apply_values(self.true, self.second, SPAN_GAS_CO2_PCT,
+                                               self.coil_calibration)
         self.flags = StatusFlags(
             system_ok=not self.faults.invalid,
             invalid=self.faults.invalid,
