@@ -111,6 +111,10 @@ class SimNode:
             return
         verdicts = contract.execute(self.genesis, self.store.state, proposal)
         block_hash = BlockHeader.for_proposal(proposal, self.store.head_hash).hash
+        if self.honest and proposal.seq not in world.checker.hashes:
+            accepted = sum(v.accepted for v in verdicts)
+            world.note(world.now_ms, f"height {proposal.seq} first committed by {self.name} (view "
+                                     f"{cert.view}, {len(verdicts)} batches, {accepted} accepted)")
         world.checker.executed(self.name, self.honest, height, proposal, cert, block_hash, verdicts,
                                proposal.requests)
         self.store.head_hash = block_hash

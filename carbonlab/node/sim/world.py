@@ -171,6 +171,7 @@ class World:
         assert gw.in_flight is not None
         gw.sent_ms = self.now_ms
         member = self.rng.choice(self.members)
+        self.note(self.now_ms, f"{gw.id} sends batch {self.kit.batch_seq.get(gw.id, 0)} to {member}")
         for node in self.nodes[member]:
             if node.replica is not None:
                 node.handle(self, node.replica.submit(gw.in_flight, self.now_ms), self.now_ms)
