@@ -14,6 +14,16 @@ transaction:
 3. packs the readings into batches of at most `batch_max_readings`, signs each with
    the next batch_seq and writes it to the outbox.
 
+Numbering. A meter's first reading gets seq = its interval's index since the epoch
+(interval_start // interval_s), and every later interval the next seq, so seq stays equal
+to the interval index while interval_s is unchanged (after a change, shorter aligned
+"bridge" intervals lead to the first boundary of the new length; seq keeps counting).
+The first batch_seq ever is the unix time (s) of the first seal. Both are persisted and
+only ever incremented; the clock-based origins matter only if the gateway loses its
+data_dir: a rebuilt gateway (same key) then starts above every number it used before (as
+long as it sealed fewer than one batch per second on average), instead of being rejected
+as a replay forever.
+
 The interval in progress (its samples), `closed_until`, `last_seq` per meter and the
 next batch_seq are all in the same file and advance in the same commit, so after a
 restart the gateway carries on exactly where the last commit left it: no interval
@@ -25,6 +35,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sqlite3
 import time
 from collections.abc import Iterable, Mapping
@@ -99,7 +110,9 @@ class Journal:
         first = iv.align(now, self.params.interval_s) + self.params.interval_s
         for meter_id in self.meters:
             if meter_id not in out:   # first start: begin with the next whole interval
-                db.execute("INSERT INTO meters VALUES (?, ?, 0, 0)", (meter_id, first))
+                # seq starts at the interval's index since the epoch (see module docstring)
+                db.execute("INSERT INTO meters VALUES (?, ?, ?, 0)",
+                           (meter_id, first, first // self.params.interval_s - 1))
                 out[meter_id] = first
         return out
 
@@ -122,22 +135,27 @@ class Journal:
         closed_until, qa = db.execute("SELECT closed_until, qa_count FROM meters WHERE meter_id = ?",
                                       (meter.meter_id,)).fetchone()
         start = int(closed_until)
-        while start + p.interval_s + p.close_delay_s <= now:
-            end = start + p.interval_s
+        while True:
+            # After interval_s changed, bridge with shorter aligned intervals up to a boundary
+            # of the new length (the contract wants interval_start % interval_s == 0).
+            length = p.interval_s if start % p.interval_s == 0 else math.gcd(start, p.interval_s)
+            end = start + length
+            if end + p.close_delay_s > now:
+                break
             rows = db.execute("SELECT t, status, co2_pct, o2_pct, h2o_pct, flow_m3_s, temp_c, "
                               "pressure_kpa FROM samples WHERE meter_id = ? AND t < ?",
                               (meter.meter_id, end)).fetchall()
             samples = [Sample(meter.meter_id, r[0], SampleStatus(r[1]),
                               {c: v for c, v in zip(iv.CHANNELS, r[2:], strict=True) if v is not None})
                        for r in rows]
-            s = iv.summarize(meter.meter_id, start, p.interval_s, samples,
+            s = iv.summarize(meter.meter_id, start, length, samples,
                              sample_period_s=meter.sample_period_s, ranges=meter.ranges,
                              stopped_flow_m3_s=p.stopped_flow_m3_s)
             vals = [s.values.get(c) for c in iv.CHANNELS]
             db.execute("INSERT INTO intervals (meter_id, interval_start, interval_s, valid, flag, "
                        "valid_samples, co2_pct, o2_pct, h2o_pct, flow_m3_s, temp_c, pressure_kpa) "
                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       (meter.meter_id, start, p.interval_s, int(s.valid), s.flag.value,
+                       (meter.meter_id, start, length, int(s.valid), s.flag.value,
                         s.valid_samples, *vals))
             db.execute("DELETE FROM samples WHERE meter_id = ? AND t < ?", (meter.meter_id, end))
             qa += int(s.valid)
@@ -151,18 +169,18 @@ class Journal:
         p = self.params
         last_seq, qa_count = db.execute("SELECT last_seq, qa_count FROM meters WHERE meter_id = ?",
                                         (meter.meter_id,)).fetchone()
-        pending = db.execute("SELECT interval_start, valid, flag, valid_samples, co2_pct, o2_pct, "
-                             "h2o_pct, flow_m3_s, temp_c, pressure_kpa FROM intervals "
+        pending = db.execute("SELECT interval_start, interval_s, valid, flag, valid_samples, co2_pct, "
+                             "o2_pct, h2o_pct, flow_m3_s, temp_c, pressure_kpa FROM intervals "
                              "WHERE meter_id = ? AND seq IS NULL ORDER BY interval_start",
                              (meter.meter_id,)).fetchall()
         out: list[Reading] = []
-        for start, valid, flag, valid_samples, *vals in pending:
+        for start, length, valid, flag, valid_samples, *vals in pending:
             tiers = None
             if valid:
                 values = dict(zip(iv.CHANNELS, vals, strict=True))
             else:
                 after = self._neighbour(db, meter.meter_id, start, after=True)
-                if after is None and now - (start + p.interval_s) < p.hold_s:
+                if after is None and now - (start + length) < p.hold_s:
                     break                          # wait for the value after the gap
                 values, used = sub.substitute(self._gap(db, meter, start, after, qa_count),
                                               sub.Limits(meter.max_co2_pct, meter.max_flow_m3_s,
@@ -170,14 +188,14 @@ class Journal:
                 tiers = json.dumps(used)
             last_seq += 1
             reading = Reading(
-                meter_id=meter.meter_id, seq=last_seq, interval_start=start, interval_s=p.interval_s,
+                meter_id=meter.meter_id, seq=last_seq, interval_start=start, interval_s=length,
                 co2_pct=values["co2_pct"], co2_basis=meter.basis, o2_pct=values["o2_pct"],
                 h2o_pct=values["h2o_pct"], flow_m3_s=values["flow_m3_s"], temp_c=values["temp_c"],
                 pressure_kpa=values["pressure_kpa"], valid_samples=valid_samples,
                 flag=DataFlag(flag),
                 co2_kg=co2_mass_kg(values["co2_pct"], meter.basis.value, values["h2o_pct"],
                                    values["flow_m3_s"], values["temp_c"], values["pressure_kpa"],
-                                   p.interval_s),
+                                   length),
                 substituted=not valid,
             )
             db.execute("UPDATE intervals SET seq = ?, substituted = ?, tiers = ?, co2_pct = ?, "
@@ -242,7 +260,7 @@ class Journal:
     def _batch(self, db: sqlite3.Connection, readings: list[Reading], now: float) -> list[Batch]:
         p = self.params
         batches = []
-        next_seq = self.store.meta("next_batch_seq", 1)
+        next_seq = self.store.meta("next_batch_seq", int(now))   # first ever: the clock, see above
         for i in range(0, len(readings), p.batch_max_readings):
             chunk = tuple(readings[i: i + p.batch_max_readings])
             batch = Batch(p.chain_id, p.gateway_id, next_seq, chunk).signed(self.signer)

@@ -45,7 +45,7 @@ def test_outbox_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert main(["gateway", "outbox", "--config", str(tmp_path / "GATEWAY.toml")]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["outbox_depth"] == 1
-    assert report["next_batch_seq"] == 2
-    assert report["outbox"][0]["batch_seq"] == 1
-    assert report["meters"] == [{"meter_id": "m1", "closed_until": T0 + 60, "last_seq": 1,
+    assert report["next_batch_seq"] == T0 + 63
+    assert report["outbox"][0]["batch_seq"] == T0 + 62
+    assert report["meters"] == [{"meter_id": "m1", "closed_until": T0 + 60, "last_seq": T0 // 60,
                                  "qa_intervals": 1}]

@@ -27,6 +27,7 @@ def spec(meter_id: str = "m1", basis: Basis = Basis.WET) -> MeterSpec:
 
 
 def open_journal(tmp_path: Path, meters: tuple[MeterSpec, ...] = (spec(),), **kw: Any) -> Journal:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     params = JournalParams("chain-x", "gw1", interval_s=60, close_delay_s=2.0, hold_s=600.0, **kw)
     return Journal(Store(tmp_path / "gw.db"), params, meters, SIGNER)
 
@@ -36,7 +37,8 @@ def minute(meter: str, start: int, **over: float) -> list[Sample]:
 
 
 def readings(batches: list[Batch]) -> list[tuple[str, int, int, bool, str]]:
-    return [(r.meter_id, r.seq, r.interval_start, r.substituted, r.flag.value)
+    # seq is the interval's index since the epoch: shown relative to T0's (1 for the interval T0)
+    return [(r.meter_id, r.seq - T0 // 60 + 1, r.interval_start, r.substituted, r.flag.value)
             for b in batches for r in b.readings]
 
 
@@ -53,7 +55,7 @@ def test_first_interval_is_the_next_whole_one_and_batches_are_signed(tmp_path: P
     assert r.valid_samples == 60
     assert r.co2_kg == pytest.approx(co2_mass_kg(12.0, "wet", 8.0, 300.0, 120.0, 100.0, 60))
     assert verify(SIGNER.public_key, batches[0].signature, batches[0].signing_bytes())
-    assert batches[0].batch_seq == 1
+    assert batches[0].batch_seq == T0 + 61     # the clock at the first seal, then +1 per batch
     assert batches[0].chain_id == "chain-x"
     out = Outbox(j.store).oldest()
     assert out is not None
@@ -77,7 +79,7 @@ def test_missing_interval_waits_for_the_value_after_and_is_substituted(tmp_path:
     assert sub.flow_m3_s == pytest.approx(320.0)
     assert sub.valid_samples == 0
     assert sub.co2_kg == pytest.approx(co2_mass_kg(11.0, "dry", 8.0, 320.0, 120.0, 100.0, 60))
-    assert batches[0].batch_seq == 2
+    assert batches[0].batch_seq == T0 + 63
 
 
 def test_hold_time_releases_a_gap_with_the_value_before(tmp_path: Path) -> None:
@@ -104,7 +106,7 @@ def test_restart_continues_seqs_and_keeps_the_interval_in_progress(tmp_path: Pat
     assert readings(first) == [("m1", 1, T0, False, "N"), ("m2", 1, T0, False, "N")]
     assert readings(second) == [("m1", 2, T0 + 60, False, "N"), ("m2", 2, T0 + 60, False, "N")]
     assert second[0].readings[0].valid_samples == 50
-    assert second[0].batch_seq == 2
+    assert second[0].batch_seq == T0 + 63
 
 
 def test_a_long_gateway_outage_closes_every_missed_interval_once(tmp_path: Path) -> None:
@@ -127,7 +129,7 @@ def test_batches_are_split_at_the_reading_limit(tmp_path: Path) -> None:
     j.add_samples([s for m in meters for s in minute(m.meter_id, T0)], now=T0 + 60)
     batches = j.seal(now=T0 + 62)
     assert [len(b.readings) for b in batches] == [2, 2, 1]
-    assert [b.batch_seq for b in batches] == [1, 2, 3]
+    assert [b.batch_seq for b in batches] == [T0 + 62, T0 + 63, T0 + 64]
     assert Outbox(j.store).depth() == 3
 
 
@@ -164,7 +166,7 @@ def test_death_between_signing_and_commit_leaves_no_trace_and_same_batch_after(t
     j = open_journal(tmp_path)
     (batch,) = j.seal(now=T0 + 62)
     assert readings([batch]) == [("m1", 1, T0, False, "N")]
-    assert batch.batch_seq == 1
+    assert batch.batch_seq == T0 + 62
 
 
 def test_history_kg_feeds_the_forecast(tmp_path: Path) -> None:
@@ -201,3 +203,36 @@ def test_an_hour_of_readings_matches_the_f11_worked_number(tmp_path: Path, basis
     total_kg = sum(r.co2_kg for b in batches for r in b.readings)
     assert len([r for b in batches for r in b.readings]) == 60
     assert total_kg / KG_PER_SHORT_TON == pytest.approx(5.7, rel=0.005)
+
+
+def test_a_rebuilt_gateway_numbers_above_the_lost_one(tmp_path: Path) -> None:
+    old = open_journal(tmp_path / "old")
+    old.add_samples([], now=T0 - 1)
+    old.add_samples(minute("m1", T0), now=T0 + 60)
+    (lost,) = old.seal(now=T0 + 62)
+    # the data_dir is gone; an hour later the gateway is rebuilt with the same key
+    new = open_journal(tmp_path / "new")
+    later = T0 + 3600
+    new.add_samples([], now=later - 1)
+    new.add_samples(minute("m1", later), now=later + 60)
+    (batch,) = new.seal(now=later + 62)
+    assert batch.batch_seq > lost.batch_seq
+    assert batch.readings[0].seq > lost.readings[0].seq
+    assert batch.readings[0].seq == later // 60
+
+
+def test_a_changed_interval_length_is_bridged_to_an_aligned_boundary(tmp_path: Path) -> None:
+    j = open_journal(tmp_path)
+    j.add_samples([], now=T0 - 1)
+    j.add_samples(minute("m1", T0), now=T0 + 60)
+    j.seal(now=T0 + 62)                       # closed up to T0 + 60, which is not a multiple of 120
+    j.store.close()
+    j2 = Journal(Store(tmp_path / "gw.db"), JournalParams("chain-x", "gw1", interval_s=120,
+                                                          close_delay_s=2.0, hold_s=600.0),
+                 (spec(),), SIGNER)
+    j2.add_samples(minute("m1", T0 + 60) + minute("m1", T0 + 120) + minute("m1", T0 + 180),
+                   now=T0 + 240)
+    got = [(r.interval_start, r.interval_s, r.flag.value, r.substituted)
+           for b in j2.seal(now=T0 + 242) for r in b.readings]
+    assert T0 % 120 == 0
+    assert got == [(T0 + 60, 60, "N", False), (T0 + 120, 120, "N", False)]

@@ -38,12 +38,13 @@ def test_drains_in_order_and_survives_reopen(tmp_path: Path) -> None:
     assert box.depth() == 4
     first = box.oldest()
     assert first is not None
-    assert first.batch_seq == 1
-    box.committed(1, height=7)
-    box.attempted(2)
+    b1 = first.batch_seq
+    assert b1 == T0 + 62             # the clock at the first seal
+    box.committed(b1, height=7)
+    box.attempted(b1 + 1)
     store.close()
     box = Outbox(Store(tmp_path / "gw.db"))
-    assert [e.batch_seq for e in box.entries()] == [2, 3, 4]
+    assert [e.batch_seq for e in box.entries()] == [b1 + 1, b1 + 2, b1 + 3]
     assert box.entries()[0].attempts == 1
     assert box.committed_count() == 1
     assert box.oldest_age_s(now=T0 + 60 * 4 + 62) == pytest.approx(60 * 3)
@@ -52,12 +53,13 @@ def test_drains_in_order_and_survives_reopen(tmp_path: Path) -> None:
 def test_rejected_batch_goes_to_dead_letters_with_reason(tmp_path: Path,
                                                         caplog: pytest.LogCaptureFixture) -> None:
     box = Outbox(fill(tmp_path, 2))
+    b1 = T0 + 62
     with caplog.at_level(logging.WARNING):
-        box.dead_letter(1, "out_of_range", "readings[0].co2_pct")
-    assert "batch 1 rejected by the chain (out_of_range" in caplog.text
+        box.dead_letter(b1, "out_of_range", "readings[0].co2_pct")
+    assert f"batch {b1} rejected by the chain (out_of_range" in caplog.text
     dead = box.dead_letters()
-    assert [(d["batch_seq"], d["reason"], d["n_readings"]) for d in dead] == [(1, "out_of_range", 1)]
-    assert [e.batch_seq for e in box.entries()] == [2]
+    assert [(d["batch_seq"], d["reason"], d["n_readings"]) for d in dead] == [(b1, "out_of_range", 1)]
+    assert [e.batch_seq for e in box.entries()] == [b1 + 1]
 
 
 def test_backlog_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -66,7 +68,7 @@ def test_backlog_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> No
         assert not box.check_space()
         assert not box.check_space()
     assert caplog.text.count("outbox holds 3 batches") == 1   # one warning per episode
-    box.committed(1, None)
+    box.committed(T0 + 62, None)
     assert box.check_space()
 
 
