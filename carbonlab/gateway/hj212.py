@@ -208,6 +208,36 @@ def average_frame(cn: str, mn: str, pw: str, start_unix: float,
     return _frame(cn, mn, pw, groups, now)
 
 
+def channel_values(frame: Frame) -> tuple[float | None, dict[str, float], dict[str, str]]:
+    """What a data frame reports, in our channel names: (DataTime as unix s or None,
+    {channel: value}, {channel: flag}). Takes `-Rtd` (2011) or `-Avg` (2051/2061);
+    codes we do not map are ignored. A value that is not a number is a FrameError."""
+    by_code = {code: name for name, code in CODES.items()}
+    values: dict[str, float] = {}
+    flags: dict[str, str] = {}
+    stamp: float | None = None
+    for key, raw in frame.cp_values().items():
+        if key == "DataTime":
+            try:
+                local = datetime.strptime(raw, "%Y%m%d%H%M%S").replace(tzinfo=CHINA_TZ)
+            except ValueError:
+                raise FrameError(f"HJ 212 frame: DataTime {raw!r} is not YYYYMMDDhhmmss") from None
+            stamp = local.timestamp()
+            continue
+        code, _, kind = key.partition("-")
+        name = by_code.get(code)
+        if name is None:
+            continue
+        if kind in ("Rtd", "Avg"):
+            try:
+                values[name] = float(raw)
+            except ValueError:
+                raise FrameError(f"HJ 212 frame: {key}={raw!r} is not a number") from None
+        elif kind == "Flag":
+            flags[name] = raw
+    return stamp, values, flags
+
+
 def _frame(cn: str, mn: str, pw: str, groups: Sequence[CpGroup], now: datetime | None) -> Frame:
     if not 1 <= len(mn) <= 24 or not mn.isalnum():
         raise FrameError(f"HJ 212 frame: MN {mn!r} must be 1-24 letters or digits")

@@ -137,3 +137,22 @@ def test_average_frame_with_averages_only() -> None:
     frame = hj212.average_frame(hj212.CN_HOUR, "GW1M1", "123456", 1_795_665_600,
                                 {"co2_pct": 10.5}, "C", {"co2_pct": 1234.5}, now=NOW)
     assert frame.cp[1] == (("a05001-Avg", "10.5"), ("a05001-Cou", "1234.5"), ("a05001-Flag", "C"))
+
+
+def test_channel_values_read_back_what_was_sent() -> None:
+    frame = hj212.realtime_frame("GW1M1", "123456", 1_795_665_601, {"co2_pct": 10.5, "flow_m3_s": 300.25},
+                                 "N", now=NOW)
+    stamp, values, flags = hj212.channel_values(hj212.decode(hj212.encode(frame)))
+    assert stamp == 1_795_665_601
+    assert values == {"co2_pct": 10.5, "flow_m3_s": 300.25}
+    assert flags == {"co2_pct": "N", "flow_m3_s": "N"}
+
+
+@pytest.mark.parametrize(("cp", "problem"), [
+    (b"DataTime=2026;a05001-Rtd=1", "DataTime '2026' is not YYYYMMDDhhmmss"),
+    (b"DataTime=20261126120000;a05001-Rtd=abc", "a05001-Rtd='abc' is not a number"),
+])
+def test_channel_values_reject_bad_values(cp: bytes, problem: str) -> None:
+    frame = hj212.decode(_with_crc(b"QN=1;ST=31;CN=2011;PW=123456;MN=M1;Flag=4;CP=&&" + cp + b"&&"))
+    with pytest.raises(FrameError, match=problem.replace("(", r"\(")):
+        hj212.channel_values(frame)
