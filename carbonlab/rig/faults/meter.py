@@ -43,7 +43,8 @@ class _MeterFault(Fault):
     def apply(self, ctx: FaultContext) -> str:
         fields = self._values(healed=False)
         meter = put_faults(ctx.meter_url(self.target), self.target, fields)
-        return f"meter {self.target}: {fields} (active: {meter.get('faults')})"
+        now = sorted((meter.get("faults") or {}).get("since", {}))
+        return f"meter {self.target}: {fields} (active now: {', '.join(now) or 'none'})"
 
     def heal(self, ctx: FaultContext) -> str:
         fields = self._values(healed=True)

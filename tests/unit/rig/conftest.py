@@ -3,6 +3,7 @@ a small real lab network: a bridge and namespaces with TCP servers, removed afte
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -16,6 +17,7 @@ from carbonlab.rig.faults.context import LabNet, NetHost
 from carbonlab.rig.hosts.service import ServiceHost
 from carbonlab.rig.hosts.shells import LocalShell
 
+_TAGS = itertools.count()
 SLEEPER = "import sys, time\nprint('sleeper up', flush=True)\nwhile True: time.sleep(0.2)\n"
 ECHO = ("import socket, sys\ns = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
         "s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(); s.settimeout(120)\n"
@@ -62,7 +64,7 @@ def labnet(tmp_path: Path) -> Iterator[LabNet]:
     """Bridge `clrt<pid>` on 198.19.<x>.0/24 and three namespaces h1..h3 each with an echo server
     on port 8080; everything removed afterwards, also on failure."""
     need_root()
-    tag = f"{os.getpid() % 100000}"
+    tag = f"{os.getpid() % 1000}{next(_TAGS) % 100:02d}"  # namespaces go away lazily: never reuse
     bridge, third = f"clrt{tag}", 200 + os.getpid() % 50
     net = LabNet(f"t{tag}", bridge, f"198.19.{third}.1", {})
     servers: list[subprocess.Popen[bytes]] = []
@@ -95,6 +97,7 @@ def labnet(tmp_path: Path) -> Iterator[LabNet]:
                 if f"clrig_{net.lab_id}_" in line]:
             subprocess.run(["nft", "delete", "table", "bridge", name], capture_output=True, timeout=10)
         for h in net.hosts.values():
+            subprocess.run(["ip", "link", "del", h.veth], capture_output=True, timeout=30)
             subprocess.run(["ip", "netns", "del", h.netns], capture_output=True, timeout=30)
         subprocess.run(["ip", "link", "del", bridge], capture_output=True, timeout=30)
 

@@ -1,0 +1,102 @@
+"""Meter faults through a real meters process's control endpoint: each applied, seen active on
+the meter, healed (fields back to defaults, other faults untouched)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from carbonlab.node.localcluster import free_ports
+from carbonlab.rig.errors import FaultError
+from carbonlab.rig.faults import FaultContext, FaultJournal, make_fault
+
+CLI = [sys.executable, "-c", "import sys; from carbonlab.cli import main; sys.exit(main(sys.argv[1:]))"]
+
+
+@pytest.fixture(scope="module")
+def meters_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("meters")
+    modbus, control = free_ports(2)
+    (root / "meters.yaml").write_text(
+        f"seed: 1\ntruth_dir: truth/\ncontrol_listen: 127.0.0.1:{control}\nmeters:\n"
+        f"  - {{id: m1, register_map: t100, transport: tcp, host: 127.0.0.1, port: {modbus},"
+        " device_id: 1}\n")
+    log = (root / "meters.log").open("wb")
+    proc = subprocess.Popen([*CLI, "meters", "serve", "--config", str(root / "meters.yaml")], stdout=log,
+                            stderr=log)
+    url = f"http://127.0.0.1:{control}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"meters process did not come up: {(root / 'meters.log').read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+        log.close()
+
+
+def active(url: str) -> list[str]:
+    """The meter's faults that differ from their defaults (the meter notes when each was set)."""
+    return sorted(httpx.get(f"{url}/meters/m1", timeout=5).json()["faults"]["since"])
+
+
+@pytest.mark.parametrize(("fault_id", "params", "field"), [
+    ("meter.offline", {}, "offline"),
+    ("meter.slow", {"delay_s": 0.5}, "slow_s"),
+    ("meter.drift", {"pct_per_h": 3.0}, "drift_pct_per_h"),
+    ("meter.stuck", {}, "stuck"),
+    ("meter.spike", {"every_s": 10}, "spike_every_s"),
+    ("meter.exception", {"code": 4}, "exception_code"),
+    ("meter.calibration", {"mode": "span"}, "calibration"),
+    ("meter.garbage", {"bytes": 4}, "garbage_bytes"),
+])
+def test_meter_fault_apply_and_heal(meters_url: str, fault_id: str, params: dict[str, object],
+                                    field: str) -> None:
+    journal = FaultJournal(FaultContext(meters_control={"m1": meters_url}))
+    fault = make_fault(fault_id, "m1", params)
+    journal.apply(fault)
+    assert field in active(meters_url)
+    journal.heal(fault)
+    assert field not in active(meters_url)
+
+
+def test_two_meter_faults_heal_independently(meters_url: str) -> None:
+    journal = FaultJournal(FaultContext(meters_control={"m1": meters_url}))
+    stuck, drift = make_fault("meter.stuck", "m1"), make_fault("meter.drift", "m1")
+    journal.apply(stuck)
+    journal.apply(drift)
+    journal.heal(stuck)
+    assert active(meters_url) == ["drift_pct_per_h"]
+    journal.heal(drift)
+    assert active(meters_url) == []
+
+
+def test_unknown_meter_is_named(meters_url: str) -> None:
+    with pytest.raises(FaultError, match="no emulated meter 'm7'"):
+        FaultJournal(FaultContext(meters_control={"m1": meters_url})).apply(make_fault("meter.stuck", "m7"))
+
+
+def test_nothing_listening(tmp_path: Path) -> None:
+    from carbonlab.rig.errors import HostError
+    (port,) = free_ports(1)
+    with pytest.raises(HostError, match="meters control"):
+        FaultJournal(FaultContext(meters_control={"m1": f"http://127.0.0.1:{port}"})).apply(
+            make_fault("meter.offline", "m1"))
