@@ -109,7 +109,13 @@ class GatewayService:
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Run until `stop` is set (or SIGTERM/SIGINT when `stop` is None)."""
         stop = stop or self._signal_event()
-        server = self.metrics.serve(self.cfg.metrics_listen) if self.cfg.metrics_listen else None
+        server = None
+        if self.cfg.metrics_listen:
+            try:
+                server = self.metrics.serve(self.cfg.metrics_listen)
+            except OSError as exc:
+                raise ConfigError(f"{self.cfg.path}: field 'metrics_listen': cannot listen on "
+                                  f"{self.cfg.metrics_listen} ({exc.strerror})") from None
         uplink = Uplink(self.cfg.nodes, self.cfg.uplink,
                         on_result=lambda node, result: self.metrics.uploads.labels(node, result).inc())
         poller = Poller(self.cfg.meters, self.queue, registry=self.metrics.registry)
@@ -132,6 +138,7 @@ class GatewayService:
             await uplink.aclose()
             if server is not None:
                 server.shutdown()
+                server.server_close()
             self.store.close()
 
     def _signal_event(self) -> asyncio.Event:

@@ -62,3 +62,24 @@ def test_close_delay_covers_the_slowest_poll(tmp_path: Path) -> None:
 
     c = cfg(tmp_path)   # timeout_s 1.0, retries 1 (defaults): 2 s + 1 s flush + 0.5 s
     assert close_delay_s(c) == 3.5
+
+
+def test_metrics_port_in_use_is_a_config_error(tmp_path: Path) -> None:
+    import asyncio
+    import socket
+
+    from carbonlab.gateway.service import GatewayService
+
+    GW.save(tmp_path / "k")
+    genesis(["m1"], ["m1"]).save(tmp_path / "g.json")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        c = cfg(tmp_path)
+        text = c.path.read_text().replace('nodes = ', f'metrics_listen = "127.0.0.1:{port}"\nnodes = ')
+        c.path.write_text(text)
+        service = GatewayService(config.load(c.path))
+        with pytest.raises(ConfigError, match="field 'metrics_listen': cannot listen on"):
+            asyncio.run(service.run(asyncio.Event()))
+        service.store.close()
