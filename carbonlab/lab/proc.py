@@ -48,9 +48,10 @@ def alive(pid: int, started: int | None) -> bool:
     return now is not None and (started is None or now == started)
 
 
-def end(pid: int, started: int | None, *, grace_s: float = 5.0) -> None:
-    """SIGTERM, then SIGKILL after `grace_s`; only if `pid` is still the process recorded."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
+def end(pid: int, started: int | None, *, grace_s: float = 5.0, term: bool = True) -> None:
+    """SIGTERM, then SIGKILL after `grace_s` (only SIGKILL when `term` is false); only if `pid`
+    is still the process recorded."""
+    for sig in (signal.SIGTERM, signal.SIGKILL) if term else (signal.SIGKILL,):
         if not alive(pid, started):
             return
         try:

@@ -237,8 +237,10 @@ class NetnsProvider(Provider):
     def remove(self, entry: dict[str, Any]) -> None:
         kind = entry["kind"]
         if kind == "host_process":
+            # `unshare --fork` ignores SIGTERM; SIGKILL ends it, its child (PID 1 of the host's
+            # PID namespace, by --kill-child) and with that every process of the host.
             if "pid" in entry:
-                end(entry["pid"], entry.get("started"), grace_s=2.0)
+                end(entry["pid"], entry.get("started"), grace_s=5.0, term=False)
         elif kind == "netns":
             self._empty_netns(entry["name"])
             run(["ip", "netns", "del", entry["name"]], check=False)
@@ -270,7 +272,7 @@ class NetnsProvider(Provider):
             if not pids:
                 return
             for pid in pids:
-                end(pid, start_time(pid), grace_s=0.5)
+                end(pid, start_time(pid), grace_s=0.5, term=False)
             time.sleep(0.05)
         raise ProviderError(f"netns {ns}: processes still running after 10 s")
 

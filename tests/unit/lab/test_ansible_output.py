@@ -1,0 +1,56 @@
+"""Reading ansible-playbook's plain output: recap counts and the first failure's host and task."""
+
+from __future__ import annotations
+
+from carbonlab.lab.ansible_run import parse_output
+
+OK_RUN = """\
+PLAY [Prepare every host] ******************************************************
+
+TASK [common : Create the carbonlab directories] *******************************
+ok: [node1] => (item=/x)
+changed: [node2] => (item=/y)
+
+PLAY RECAP *********************************************************************
+node1                      : ok=18   changed=0    unreachable=0    failed=0    skipped=7    rescued=0    ignored=0
+node2                      : ok=18   changed=3    unreachable=0    failed=0    skipped=7    rescued=0    ignored=0
+localhost                  : ok=1    changed=0    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0
+"""
+
+FAILED_RUN = """\
+TASK [common : Look for systemd] ***********************************************
+ok: [gw-a]
+
+TASK [common : Wait for the service to listen] *********************************
+fatal: [gw-a]: FAILED! => {"changed": false, "elapsed": 60, "msg": "gateway-gw-a did not listen on 127.0.0.1:21320 within 60 s; its log: /lab/hosts/gw-a/log/gateway-gw-a.log"}
+
+PLAY RECAP *********************************************************************
+gw-a                       : ok=3    changed=0    unreachable=0    failed=1    skipped=0    rescued=0    ignored=0
+"""
+
+UNREACHABLE_RUN = """\
+TASK [common : Create the carbonlab group] *************************************
+fatal: [node3]: UNREACHABLE! => {"changed": false, "msg": "Failed to connect to the host via ssh", "unreachable": true}
+"""
+
+
+def test_recap_counts_per_host() -> None:
+    result = parse_output(OK_RUN)
+    assert result.recap["node2"].changed == 3
+    assert result.recap["node1"].ok == 18
+    assert result.changed == 3
+    assert result.failures == []
+
+
+def test_a_failure_names_host_task_and_message() -> None:
+    result = parse_output(FAILED_RUN)
+    assert result.failures == [("gw-a", "common : Wait for the service to listen",
+                                "gateway-gw-a did not listen on 127.0.0.1:21320 within 60 s; "
+                                "its log: /lab/hosts/gw-a/log/gateway-gw-a.log")]
+    assert result.recap["gw-a"].failed == 1
+
+
+def test_an_unreachable_host_is_a_failure() -> None:
+    result = parse_output(UNREACHABLE_RUN)
+    assert result.failures == [("node3", "common : Create the carbonlab group",
+                                "Failed to connect to the host via ssh")]

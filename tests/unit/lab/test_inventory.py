@@ -1,0 +1,85 @@
+"""Port plans and the inventory: every service has its own address, and genesis can be built."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from carbonlab.lab.health import parse_metrics
+from carbonlab.lab.inventory import build, genesis_spec
+from carbonlab.lab.ports import plan
+from carbonlab.lab.topology import DEFAULT_TOPOLOGY, load
+from carbonlab.node.crypto import Signer
+from carbonlab.node.genesis import Genesis
+
+TOPO = load(DEFAULT_TOPOLOGY)
+
+
+def _local_vars(host: str) -> dict[str, Any]:
+    return {"ansible_connection": "local", "carbonlab_etc": f"/lab/hosts/{host}/etc"}
+
+
+def test_local_ports_are_unique_loopback_blocks() -> None:
+    ports = plan(TOPO, "local", {h.id: "127.0.0.1" for h in TOPO.hosts})
+    counts = Counter(ports.ports.values())
+    assert max(counts.values()) == 1
+    base, block = TOPO.local.base_port, TOPO.local.ports_per_host
+    for i, host in enumerate(h.id for h in TOPO.hosts):
+        mine = [p for (h, _), p in ports.ports.items() if h == host]
+        assert all(base + i * block <= p < base + (i + 1) * block for p in mine)
+
+
+def test_netns_ports_are_the_usual_ones() -> None:
+    addrs = {h.id: f"198.18.7.{10 + i}" for i, h in enumerate(TOPO.hosts)}
+    ports = plan(TOPO, "netns", addrs)
+    assert ports.endpoint("node1", "n1-api") == "198.18.7.10:8080"
+    assert ports.port("node3", "n3-p2p") == 4001
+    assert ports.port("gw-a", "gw-a-metrics") == 9108
+    assert ports.port("obs", "prometheus") == 9090
+
+
+def test_gateways_poll_their_meters_where_the_meters_serve() -> None:
+    ports = plan(TOPO, "local", {h.id: "127.0.0.1" for h in TOPO.hosts})
+    inv = build(TOPO, Path("/lab"), "local", ports, _local_vars, {})
+    hosts = inv["all"]["hosts"]
+    served = {(m["host"], m["port"]): m["id"] for h in ("meters-a", "meters-b", "direct-1", "direct-2")
+              for m in hosts[h]["meters_instances"]}
+    polled = [(m["host"], m["port"], m["id"]) for h in ("gw-a", "gw-b", "direct-1", "direct-2")
+              for g in hosts[h]["gateway_instances"] for m in g["meters"]]
+    assert len(polled) == len(TOPO.meters) == len(served)
+    assert all(served[(h, p)] == meter for h, p, meter in polled)
+    direct = hosts["direct-1"]["gateway_instances"][0]
+    assert direct["mode"] == "direct"
+    assert len(direct["meters"]) == 1
+    groups = inv["all"]["children"]
+    assert sorted(groups["nodes"]["hosts"]) == [f"node{i}" for i in range(1, 8)]
+    prom = hosts["obs"]
+    assert len(prom["prometheus_node_targets"]) == 7
+    assert len(prom["prometheus_gateway_targets"]) == 4
+
+
+def test_genesis_spec_with_keys_is_valid_genesis() -> None:
+    ports = plan(TOPO, "local", {h.id: "127.0.0.1" for h in TOPO.hosts})
+    spec = genesis_spec(TOPO, ports)
+    keys = {x.id: Signer.generate().public_key.hex() for x in (*TOPO.members, *TOPO.gateways)}
+    raw = {**spec,
+           "members": [{**m, "public_key": keys[m["id"]]} for m in spec["members"]],
+           "gateways": [{**g, "public_key": keys[g["id"]]} for g in spec["gateways"]]}
+    genesis = Genesis.from_json(raw)
+    assert genesis.n == 7
+    assert genesis.f == 2
+    assert genesis.params.reading_interval_s == 5
+    assert len(genesis.gateway_by_id["gw-a"].meters) == 12
+    assert genesis.members[0].p2p_addr == f"/ip4/127.0.0.1/tcp/{ports.port('node1', 'n1-p2p')}"
+
+
+def test_metrics_text_is_parsed_into_samples() -> None:
+    text = ('# HELP carbonlab_co2_kg_total CO2\n'
+            'carbonlab_co2_kg_total{company="genco-a",plant="plant-a",meter="a-u1-s1"} 1234.5\n'
+            'carbonlab_gateway_outbox_depth 3\n'
+            'garbage line\n')
+    assert parse_metrics(text) == [
+        ("carbonlab_co2_kg_total", {"company": "genco-a", "plant": "plant-a", "meter": "a-u1-s1"}, 1234.5),
+        ("carbonlab_gateway_outbox_depth", {}, 3.0),
+    ]
