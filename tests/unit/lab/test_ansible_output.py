@@ -1,4 +1,5 @@
 """Reading ansible-playbook's plain output: recap counts and the first failure's host and task."""
+# ruff: noqa: E501  (verbatim ansible-playbook output lines)
 
 from __future__ import annotations
 

@@ -47,7 +47,8 @@ def test_systemd_unit_template_verifies(tmp_path: Path) -> None:
     if analyze is None:
         pytest.skip("systemd-analyze is not installed")
     variables = {"common_service_name": "node-n1",
-                 "common_service_argv": ["/bin/true", "node", "run", "--config", "/etc/carbonlab/node n1.toml"],
+                 "common_service_argv": ["/bin/true", "node", "run", "--config",
+                                         "/etc/carbonlab/node n1.toml"],
                  "carbonlab_var": "/var/lib/carbonlab", "carbonlab_log": "/var/log/carbonlab",
                  "carbonlab_user": "carbonlab"}
     unit = tmp_path / "carbonlab-node-n1.service"
