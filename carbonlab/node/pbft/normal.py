@@ -1,12 +1,10 @@
-"""Normal-case operation (paper section 4.2): requests, PRE-PREPARE, PREPARE, COMMIT, execution.
+"""Normal-case operation (paper section 4.2): PRE-PREPARE, PREPARE, COMMIT, execution.
 
-The primary collects requests and cuts a block when `max_block_batches` are waiting
-or the oldest has waited `batch_delay_ms`, as long as the sequence number stays below
-the high watermark, so several blocks are in flight at once. Backups forward requests
-to the primary and time them: a request not executed within `request_timeout_ms`
-makes the backup suspect the primary (the timer restarts whenever something executes
-while requests are still waiting). Execution is strictly in sequence order; a block
-with its commit certificate may come from the log or from state transfer.
+The primary cuts a block when `max_block_batches` requests are waiting or the oldest
+has waited `batch_delay_ms`, as long as the sequence number stays below the high
+watermark, so several blocks are in flight at once. Execution is strictly in sequence
+order; a block with its commit certificate may come from the log or from state transfer.
+(Requests, their dedupe and the backups' timers are in `requests.py`.)
 """
 
 from __future__ import annotations
@@ -19,103 +17,12 @@ from carbonlab.node.pbft import checkpoints, records
 from carbonlab.node.pbft.actions import Execute, Send
 from carbonlab.node.pbft.envelope import Rejected, seal_with
 from carbonlab.node.pbft.log import Slot
-from carbonlab.node.pbft.messages import Commit, Prepare, PrePrepare, Request
+from carbonlab.node.pbft.messages import Commit, Prepare, PrePrepare
 from carbonlab.node.pbft.requests import request_key
 
 if TYPE_CHECKING:
     from carbonlab.node.pbft.replica import Replica
 
-MAX_REFORWARD = 32
-MAX_PENDING = 100_000      # bounds what a flood of (possibly Byzantine) requests can hold in memory
-
-
-# ---- requests -------------------------------------------------------------------------
-
-def accept_request(r: Replica, data: bytes, *, forward: bool) -> None:
-    """Dedupe a request, remember it as pending, then queue it (primary) or forward it (backup)."""
-    key = request_key(data)
-    if key is None:
-        raise Rejected("bad_request")
-    gateway, batch_seq = key
-    if r.batch_floor.get(gateway, -1) >= batch_seq or codec.sha256(data) in r.executed_requests:
-        raise Rejected("duplicate_request", "already executed")
-    if data in r.pending or key in r.pending_keys:
-        raise Rejected("duplicate_request", "already pending")
-    if len(r.pending) >= MAX_PENDING:
-        raise Rejected("too_many_pending")
-    r.pending[data] = r.now_ms
-    r.pending_keys[key] = data
-    if r.view_changing:
-        return
-    if r.is_primary:
-        r.queue[data] = None
-        if r.queue_since_ms is None:
-            r.queue_since_ms = r.now_ms
-        maybe_propose(r)
-    else:
-        if forward:
-            r.send_to(r.primary, Request(data))
-        if r.request_deadline_ms is None:
-            r.request_deadline_ms = r.now_ms + r.params.request_timeout_ms
-
-
-def on_request_as_primary(r: Replica, sender: str, body: Request, sig: bytes, raw: bytes) -> None:
-    accept_request(r, body.data, forward=False)
-
-
-def on_request_as_backup(r: Replica, sender: str, body: Request, sig: bytes, raw: bytes) -> None:
-    # A backup whose request timer expired once handed us this request (or the sender thinks we
-    # are primary). Pass it on to the primary we know and time it; the first expiry already
-    # happened at the sender, so ours goes straight to suspecting the primary.
-    timer_running = r.request_deadline_ms is not None
-    accept_request(r, body.data, forward=True)
-    if not timer_running and r.request_deadline_ms is not None:
-        r.requests_broadcast = True
-
-
-def request_timer_expired(r: Replica) -> None:
-    """A request waited `request_timeout_ms`. First time: hand every pending request to every
-    replica (as the paper's client does when it times out), so that all backups time it;
-    second time: suspect the primary and start a view change."""
-    if not r.requests_broadcast:
-        r.requests_broadcast = True
-        for data in list(r.pending)[:MAX_REFORWARD]:
-            r.broadcast(Request(data))
-        r.request_deadline_ms = r.now_ms + r.params.request_timeout_ms
-        return
-    from carbonlab.node.pbft import viewchange
-
-    viewchange.start(r, r.view + 1)
-
-
-def reforward_pending(r: Replica) -> None:
-    """Backups resend requests waiting longer than the resend period (the forward may be lost)."""
-    if r.is_primary or r.view_changing:
-        return
-    sent = 0
-    for data, since in r.pending.items():
-        if r.now_ms - since >= r.resend_ms:
-            r.send_to(r.primary, Request(data))
-            sent += 1
-            if sent >= MAX_REFORWARD:
-                break
-
-
-def requeue_pending(r: Replica) -> None:
-    """After a view change: the new primary queues what is pending, backups forward it."""
-    if r.is_primary:
-        for data in r.pending:
-            key = request_key(data)
-            if key is not None and key not in r.proposed:
-                r.queue[data] = None
-        r.queue_since_ms = r.now_ms if r.queue else None
-        maybe_propose(r)
-    else:
-        for data in r.pending:
-            r.send_to(r.primary, Request(data))
-    r.request_deadline_ms = (r.now_ms + r.params.request_timeout_ms
-                             if r.pending and not r.is_primary else None)
-    r.requests_broadcast = False
 
 
 # ---- the primary proposes --------------------------------------------------------------

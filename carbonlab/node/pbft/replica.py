@@ -24,7 +24,7 @@ from carbonlab.node.block import CommitCertificate, Proposal
 from carbonlab.node.crypto import Signer
 from carbonlab.node.errors import NodeError
 from carbonlab.node.genesis import Genesis
-from carbonlab.node.pbft import checkpoints, normal, records, transfer, viewchange
+from carbonlab.node.pbft import checkpoints, normal, records, requests, transfer, viewchange
 from carbonlab.node.pbft.actions import Action, Persist, Send
 from carbonlab.node.pbft.envelope import Rejected, SignatureCache, open_envelope, seal, seal_with
 from carbonlab.node.pbft.log import MessageLog
@@ -140,7 +140,7 @@ class Replica:
         """A client request (canonical batch bytes) handed to this replica."""
         self._begin(now_ms)
         try:
-            normal.accept_request(self, request, forward=True)
+            requests.accept_request(self, request, forward=True)
         except Rejected as exc:
             self.dropped[exc.reason] += 1
         return self._finish()
@@ -169,7 +169,7 @@ class Replica:
                 viewchange.start(self, self.view + 1)
         elif (not self.is_primary and self.request_deadline_ms is not None
               and now_ms >= self.request_deadline_ms):
-            normal.request_timer_expired(self)
+            requests.request_timer_expired(self)
         if not self.view_changing and self.is_primary:
             normal.maybe_propose(self)
         if now_ms >= self.next_resend_ms:
@@ -277,7 +277,7 @@ class Replica:
                 if not slot.committed:
                     for data in slot.sent.values():
                         self._out.append(Send(None, data))
-            normal.reforward_pending(self)
+            requests.reforward_pending(self)
         for seq, data in self.my_checkpoints.items():
             if seq > self.stable.seq:
                 self._out.append(Send(None, data))
@@ -323,12 +323,12 @@ _SHARED: dict[Kind, Handler] = {
 }
 PRIMARY: dict[Kind, Handler] = {
     **_SHARED,
-    Kind.REQUEST: normal.on_request_as_primary,
+    Kind.REQUEST: requests.on_request_as_primary,
     Kind.PRE_PREPARE: normal.refuse_pre_prepare,
 }
 BACKUP: dict[Kind, Handler] = {
     **_SHARED,
-    Kind.REQUEST: normal.on_request_as_backup,
+    Kind.REQUEST: requests.on_request_as_backup,
     Kind.PRE_PREPARE: normal.on_pre_prepare,
 }
 # While changing views only checkpoints, view changes, new views, gossip and state transfer count;
@@ -336,6 +336,6 @@ BACKUP: dict[Kind, Handler] = {
 VIEW_CHANGING: dict[Kind, Handler] = {
     k: h for k, h in _SHARED.items() if k not in (Kind.PREPARE, Kind.COMMIT)
 }
-VIEW_CHANGING[Kind.REQUEST] = normal.on_request_as_backup
+VIEW_CHANGING[Kind.REQUEST] = requests.on_request_as_backup
 
 __all__ = ["FetchInFlight", "Replica"]

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from carbonlab.node import codec
 from carbonlab.node.block import Proposal
-from carbonlab.node.pbft import certificates, checkpoints, normal, records, transfer
+from carbonlab.node.pbft import certificates, checkpoints, normal, records, requests, transfer
 from carbonlab.node.pbft.actions import ViewChanged
 from carbonlab.node.pbft.envelope import Rejected, open_envelope, seal_with
 from carbonlab.node.pbft.messages import (
@@ -219,7 +219,7 @@ def install(r: Replica, nv: NewView, envelope: bytes, stable: CheckpointProof) -
     checkpoints.make_stable(r, stable)
     _load_o(r, nv)
     r.emit(ViewChanged(r.view, r.primary))
-    normal.requeue_pending(r)
+    requests.requeue_pending(r)
 
 
 def _load_o(r: Replica, nv: NewView) -> None:
