@@ -162,6 +162,8 @@ class NodeService:
                            request: bytes | None = None) -> dict[str, Any]:
         status = await self.query(lambda ledger: ledger.batch_status(gateway_id, batch_seq, request))
         if status is not None:
+            if status["status"] == "committed":
+                return {"status": "committed", "height": status["height"]}
             return {k: v for k, v in status.items() if v is not None}
         if (gateway_id, batch_seq) in self.pending:
             return {"status": "pending"}

@@ -1,0 +1,166 @@
+"""The HTTP API of a real node process, in a cluster of four (n = 4, f = 1)."""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from carbonlab.node.ledger.proof import check_proof
+from carbonlab.node.localcluster import GatewayFeed, LocalCluster
+from carbonlab.node.model import Batch
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalCluster, str]]:
+    cluster = LocalCluster.create(tmp_path_factory.mktemp("api") / "c", 4, gateways=2)
+    cluster.start_all()
+    try:
+        cluster.wait_ready(timeout_s=60)
+        yield cluster, cluster.url("n2")  # a backup: submissions are forwarded to n1
+    finally:
+        cluster.stop()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            gc.collect()
+
+
+@pytest.fixture(scope="module")
+def feed(node: tuple[LocalCluster, str]) -> GatewayFeed:
+    return node[0].feeds()[0]
+
+
+def post(url: str, body: Any, wait_ms: int = 10_000) -> httpx.Response:
+    content = body if isinstance(body, bytes) else None
+    return httpx.post(f"{url}/v1/batches", params={"wait_ms": wait_ms}, timeout=30,
+                      content=content, json=None if content is not None else body)
+
+
+@pytest.mark.timeout(120)
+def test_submit_commits_is_idempotent_and_has_a_status(node: tuple[LocalCluster, str],
+                                                       feed: GatewayFeed) -> None:
+    _, url = node
+    batch = feed.next_batch()
+    r = post(url, batch.to_json())
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "committed"
+    height = r.json()["height"]
+    again = post(url, batch.to_json(), wait_ms=0)
+    assert again.status_code == 200
+    assert again.json() == {"status": "committed", "height": height}
+    status = httpx.get(f"{url}/v1/batches/{batch.gateway_id}/{batch.batch_seq}", timeout=10).json()
+    assert status["status"] == "committed"
+    assert status["height"] == height
+    unknown = httpx.get(f"{url}/v1/batches/{batch.gateway_id}/999999", timeout=10).json()
+    assert unknown == {"status": "unknown"}
+
+
+@pytest.mark.timeout(120)
+def test_blocks_readings_emissions_proof_status_metrics(node: tuple[LocalCluster, str],
+                                                        feed: GatewayFeed) -> None:
+    cluster, url = node
+    batch = feed.next_batch(per_meter=2)
+    assert post(url, batch.to_json()).status_code == 200
+    height = httpx.get(f"{url}/v1/status", timeout=10).json()["height"]
+    block = httpx.get(f"{url}/v1/blocks/{height}", params={"full": "1"}, timeout=10).json()
+    assert block["height"] == height
+    assert block["certificate"]["seq"] == height
+    assert len(block["certificate"]["signatures"]) >= 3
+    assert block["batches"][-1]["batch"]["batch_seq"] == batch.batch_seq
+    listed = httpx.get(f"{url}/v1/blocks", params={"from": 1, "to": height}, timeout=10).json()["blocks"]
+    assert [b["height"] for b in listed] == list(range(1, height + 1))
+    meter = batch.readings[0].meter_id
+    rows = httpx.get(f"{url}/v1/readings", params={"meter": meter, "limit": 1, "offset": 0},
+                     timeout=10).json()["readings"]
+    assert len(rows) == 1
+    totals = httpx.get(f"{url}/v1/emissions", params={"group_by": "meter"}, timeout=10).json()
+    assert totals["group_by"] == "meter"
+    assert totals["emissions"]
+    proof = httpx.get(f"{url}/v1/readings/{meter}/{batch.readings[0].seq}/proof", timeout=10)
+    assert proof.status_code == 200
+    assert check_proof(cluster.genesis, proof.json()) == batch.readings[0]
+    status = httpx.get(f"{url}/v1/status", timeout=10).json()
+    assert set(status) >= {"member_id", "height", "view", "primary", "peers_connected", "lag", "head_hash"}
+    assert status["member_id"] == "n2"
+    assert status["primary"] == "n1"
+    assert status["peers_connected"] == ["n1", "n3", "n4"]
+    metrics = httpx.get(f"{url}/metrics", timeout=10).text
+    assert f"carbonlab_height {float(height)}" in metrics
+    assert "carbonlab_readings_committed_total{" in metrics
+    assert "carbonlab_commit_latency_seconds_bucket" in metrics
+    assert httpx.get(f"{url}/healthz", timeout=10).json() == {"ok": True}
+    spec = httpx.get(f"{url}/openapi.json", timeout=10).json()
+    assert "/v1/batches" in spec["paths"]
+    assert "/v1/readings/{meter_id}/{seq}/proof" in spec["paths"]
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(("mutate", "status", "field"), [
+    (lambda j: b"{not json", 400, "body"),
+    (lambda j: {**j, "batch_seq": "seven"}, 400, "batch.batch_seq"),
+    (lambda j: {k: v for k, v in j.items() if k != "readings"}, 400, "batch.readings"),
+    (lambda j: {**j, "readings": [{**j["readings"][0], "co2_pct": "high"}]}, 400,
+     "batch.readings[0].co2_pct"),
+    (lambda j: {**j, "signature": "zz"}, 400, "batch.signature"),
+])
+def test_bad_input_is_a_4xx_naming_the_field(node: tuple[LocalCluster, str], feed: GatewayFeed,
+                                             mutate: Any, status: int, field: str) -> None:
+    _, url = node
+    r = post(url, mutate(feed.next_batch().to_json()))
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert body["field"] == field
+    assert field.split(".")[-1].split("[")[0] in body["error"]
+
+
+@pytest.mark.timeout(120)
+def test_unknown_meter_and_bad_signature_are_rejected_before_ordering(node: tuple[LocalCluster, str],
+                                                                      feed: GatewayFeed) -> None:
+    cluster, url = node
+    good = feed.next_batch()
+    reading = dataclasses.replace(good.readings[0], meter_id="no-such-meter")
+    forged = Batch(good.chain_id, good.gateway_id, good.batch_seq, (reading,)).signed(feed.signer)
+    r = post(url, forged.to_json())
+    assert r.status_code == 422
+    assert r.json()["reason"] == "unknown_meter"
+    assert "meter_id" in r.json()["field"]
+    other = cluster.feeds()[1].signer
+    wrong_key = Batch(good.chain_id, good.gateway_id, good.batch_seq, good.readings).signed(other)
+    r = post(url, wrong_key.to_json())
+    assert r.status_code == 422
+    assert r.json()["reason"] == "bad_signature"
+    assert post(url, good.to_json()).json()["status"] == "committed"
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(("path", "params", "status", "field"), [
+    ("/v1/readings", {"meter": "nope"}, 404, "meter"),
+    ("/v1/readings", {"limit": "many"}, 400, "limit"),
+    ("/v1/readings", {"limit": 0}, 400, "limit"),
+    ("/v1/readings", {"since": "yesterday"}, 400, "since"),
+    ("/v1/emissions", {"group_by": "planet"}, 400, "group_by"),
+    ("/v1/blocks/999999", {}, 404, "height"),
+    ("/v1/blocks/abc", {}, 400, "height"),
+    ("/v1/blocks", {"from": 5, "to": 1}, 400, "to"),
+    ("/v1/batches/gw1/minus", {}, 400, "batch_seq"),
+    ("/v1/readings/nope/1/proof", {}, 404, "meter"),
+    ("/v1/readings/m1/999999/proof", {}, 404, "seq"),
+    ("/v1/rejections", {"offset": -1}, 400, "offset"),
+])
+def test_query_errors_name_the_field(node: tuple[LocalCluster, str], path: str, params: dict[str, Any],
+                                     status: int, field: str) -> None:
+    _, url = node
+    r = httpx.get(f"{url}{path}", params=params, timeout=10)
+    assert r.status_code == status, r.text
+    assert r.json()["field"] == field
+
+
+def test_ledger_file_is_where_the_config_says(node: tuple[LocalCluster, str]) -> None:
+    cluster, _ = node
+    assert Path(cluster.root / "data" / "n2" / "ledger.sqlite").is_file()

@@ -1,0 +1,74 @@
+"""NODE.toml validation: every error names the file and the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from carbonlab.node.config import ConfigError, load
+from carbonlab.node.genesis import Genesis
+from carbonlab.node.localcluster import LocalCluster
+
+GOOD = '''member_id = "n1"
+key_file = "keys/n1.key"
+genesis = "genesis.json"
+data_dir = "data/n1"
+p2p_listen = "/ip4/127.0.0.1/tcp/4001"
+api_listen = "127.0.0.1:8080"
+log_level = "debug"
+'''
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "NODE.toml"
+    path.write_text(text)
+    return path
+
+
+def test_good_config_resolves_paths_relative_to_the_file(tmp_path: Path) -> None:
+    cfg = load(write(tmp_path, GOOD + '[p2p]\nheartbeat_s = 0.25\nqueue_max_messages = 100\n'))
+    assert cfg.key_file == tmp_path / "keys/n1.key"
+    assert cfg.ledger_path == tmp_path / "data/n1/ledger.sqlite"
+    assert (cfg.api_host, cfg.api_port) == ("127.0.0.1", 8080)
+    assert cfg.p2p.heartbeat_s == 0.25
+    assert cfg.p2p.queue_max_messages == 100
+
+
+@pytest.mark.parametrize(("text", "field"), [
+    (GOOD.replace('member_id = "n1"\n', ""), "member_id"),
+    (GOOD.replace('"127.0.0.1:8080"', '"localhost"'), "api_listen"),
+    (GOOD.replace('"127.0.0.1:8080"', '"127.0.0.1:70000"'), "api_listen"),
+    (GOOD.replace('"/ip4/127.0.0.1/tcp/4001"', '"/ip4/127.0.0.1/udp/4001"'), "p2p_listen"),
+    (GOOD.replace('"/ip4/127.0.0.1/tcp/4001"', '"not an address"'), "p2p_listen"),
+    (GOOD.replace('"debug"', '"chatty"'), "log_level"),
+    (GOOD + "colour = 3\n", "colour"),
+    (GOOD + "[p2p]\nheartbeat_s = -1\n", "p2p.heartbeat_s"),
+    (GOOD + "[p2p]\nmax_frame_bytes = 1\n", "p2p.max_frame_bytes"),
+    (GOOD + '[peers]\nn2 = "garbage"\n', "peers.n2"),
+    ("member_id = ", "TOML"),
+])
+def test_errors_name_file_and_field(tmp_path: Path, text: str, field: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load(path)
+    assert str(path) in str(info.value)
+    assert field in str(info.value)
+
+
+def test_peers_come_from_genesis_and_a_wrong_peer_id_is_refused(tmp_path: Path) -> None:
+    cluster = LocalCluster.create(tmp_path / "c", 4)
+    cfg = load(cluster.root / "n1.toml")
+    genesis = Genesis.load(cfg.genesis_file)
+    specs = cfg.peer_specs(genesis)
+    assert [s.member_id for s in specs] == ["n2", "n3", "n4"]
+    assert str(specs[0].addr) == f"/ip4/127.0.0.1/tcp/{cluster.p2p_ports['n2']}"
+    n3 = genesis.members[2].peer_id
+    bad = (cluster.root / "n1.toml").read_text() + f'[peers]\nn2 = "/ip4/127.0.0.1/tcp/9/p2p/{n3}"\n'
+    (cluster.root / "n1.toml").write_text(bad)
+    with pytest.raises(ConfigError, match=r"peers\.n2"):
+        load(cluster.root / "n1.toml").peer_specs(genesis)
+    other = (cluster.root / "n1.toml").read_text().replace('member_id = "n1"', 'member_id = "n9"')
+    (cluster.root / "n1.toml").write_text(other.split("[peers]")[0])
+    with pytest.raises(ConfigError, match="member_id"):
+        load(cluster.root / "n1.toml").peer_specs(genesis)
