@@ -1,0 +1,68 @@
+"""Liveness from the heights the rig sampled during a scenario.
+
+While at most f members are faulty the height must advance (the runner offers load all
+along); after the last heal, every honest node must reach one height within the stated
+recovery time. A scenario that expects no progress (more than f faulty) states it, and
+then the check is that the height did NOT advance while they were down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from carbonlab.rig.invariants.result import InvariantResult
+
+
+@dataclass(frozen=True)
+class Window:
+    """A span of the scenario with the number of members faulty in it."""
+
+    start: float
+    end: float
+    faulty: int
+
+
+Samples = Sequence[tuple[float, Mapping[str, int | None]]]
+
+
+def _max_height(samples: Samples, lo: float, hi: float) -> int | None:
+    best = None
+    for t, heights in samples:
+        if lo <= t <= hi:
+            for h in heights.values():
+                if h is not None and (best is None or h > best):
+                    best = h
+    return best
+
+
+def liveness(samples: Samples, windows: Sequence[Window], f: int, *,
+             converged_after_s: float | None, recovery_s: float, final: Mapping[str, int | None],
+             expect_progress: bool = True) -> InvariantResult:
+    evidence = []
+    ok = True
+    for w in windows:
+        first = _max_height(samples, w.start, w.start + 2.0)
+        last = _max_height(samples, w.start, w.end)
+        if first is None or last is None:
+            continue
+        advanced = last > first
+        span = f"{w.start:.1f}..{w.end:.1f} s ({w.faulty} faulty)"
+        if w.faulty <= f and expect_progress and not advanced:
+            ok = False
+            evidence.append(f"{span}: height stayed at {first} with at most f={f} faulty")
+        elif w.faulty > f and advanced and not expect_progress:
+            ok = False
+            evidence.append(f"{span}: height advanced {first} -> {last} with more than f faulty")
+        else:
+            evidence.append(f"{span}: height {first} -> {last}")
+    heights = ", ".join(f"{m}={h}" for m, h in sorted(final.items()))
+    if converged_after_s is None or converged_after_s > recovery_s:
+        ok = False
+        evidence.append(f"after the last heal the nodes did not reach one height within {recovery_s} s: "
+                        f"{heights}")
+    else:
+        evidence.append(f"all nodes at one height {converged_after_s:.1f} s after the last heal: {heights}")
+    summary = ("height advanced while at most f were faulty, and every node caught up" if ok
+               else "liveness broken (see evidence)")
+    return InvariantResult("liveness", ok, summary, evidence, {"converged_after_s": converged_after_s})
