@@ -90,7 +90,7 @@ class Lab:
     def provision(self, log_name: str = "site.log") -> PlaybookResult:
         extra: dict[str, Any] = {}
         if any(self.provider.host_vars(h.id).get("carbonlab_install") for h in self.topo.hosts):
-            house = build_wheelhouse(self.lab_dir, self.lab_dir / "logs" / "wheelhouse.log")
+            house = build_wheelhouse(self.lab_dir / "logs" / "wheelhouse.log")
             extra = {"carbonlab_wheelhouse_tar": str(house.tar), "carbonlab_wheelhouse_digest": house.digest,
                      "carbonlab_wheelhouse_pip": house.pip_wheel}
         inv = inventory.build(self.topo, self.lab_dir, self.provider_name, self.ports(),

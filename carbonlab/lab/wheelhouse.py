@@ -1,14 +1,16 @@
 """The wheelhouse: carbonlab and every dependency as wheels, built on the controller.
 
 Lab hosts have no route to any registry (like an air-gapped plant), so the controller
-runs `pip wheel` once into `<lab dir>/wheelhouse/<digest>/` (the digest covers the
-source tree and pyproject.toml, so a code change makes a new one and an unchanged
-tree reuses the cache), adds pip itself, and packs it into one tar that the `common`
-role copies to each host and installs with `pip install --no-index --find-links`.
+runs `pip wheel` once into `<source tree>/var/wheelhouse/<digest>/` (the digest covers
+the source tree and pyproject.toml, so a code change makes a new one and an unchanged
+tree reuses the cache, shared by every lab of this checkout; a lock serialises two
+builds), adds pip itself, and packs it into one tar that the `common` role copies to
+each host and installs with `pip install --no-index --find-links`.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import sys
 import tarfile
@@ -41,13 +43,20 @@ def source_digest(root: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def build(lab_dir: Path, log: Path) -> Wheelhouse:
+def build(log: Path) -> Wheelhouse:
     root = project_root()
     if root is None:
         raise StepError("controller", "wheelhouse", "carbonlab is not installed from a source tree "
                         "(no pyproject.toml next to the package); cannot build wheels")
     digest = source_digest(root)
-    base = lab_dir / "wheelhouse"
+    base = root / "var" / "wheelhouse"
+    base.mkdir(parents=True, exist_ok=True)
+    with open(base / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build(root, base, digest, log)
+
+
+def _build(root: Path, base: Path, digest: str, log: Path) -> Wheelhouse:
     out = base / digest
     tar = base / f"wheelhouse-{digest}.tar"
     if not tar.exists():

@@ -23,7 +23,6 @@ import ipaddress
 import json
 import os
 import socket
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -179,14 +178,15 @@ class NetnsProvider(Provider):
         log = self.lab_dir / "logs" / f"host-{host}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         entry = self.state.record("host_process", host=host)
-        with open(log, "ab") as out:
-            child = subprocess.Popen(
-                ["nsenter", f"--net=/run/netns/{ns}", "--", "unshare", "--mount", "--uts", "--pid",
-                 "--fork", "--kill-child", "--propagation", "private", "--",
-                 "/bin/sh", str(root / "init.sh"), str(root), host],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True)
-        self.state.update(entry, pid=child.pid, started=start_time(child.pid))
+        # Started through a shell that backgrounds it and exits: the host is nobody's child (no
+        # zombie, no Popen to outlive), in its own session, and its PID is printed for the record.
+        argv = ["setsid", "nsenter", f"--net=/run/netns/{ns}", "--", "unshare", "--mount", "--uts",
+                "--pid", "--fork", "--kill-child", "--propagation", "private", "--",
+                "/bin/sh", str(root / "init.sh"), str(root), host]
+        done = run(["/bin/sh", "-c", 'log="$1"; shift; "$@" </dev/null >>"$log" 2>&1 & echo $!',
+                    "sh", str(log), *argv], timeout_s=30)
+        pid = int(done.stdout.strip())
+        self.state.update(entry, pid=pid, started=start_time(pid))
 
     def _prepare_root(self, root: Path, host: str, address: str) -> None:
         for sub in ("upper", "work", "root"):

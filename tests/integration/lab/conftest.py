@@ -1,0 +1,64 @@
+"""Helpers of the lab integration tests: run `carbonlab lab`, and list what a lab left behind."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+CARBONLAB = Path(sys.executable).parent / "carbonlab"
+SMALL = Path(__file__).with_name("small.yaml")
+
+
+def lab_cmd(*args: str, timeout_s: float = 600, user: str | None = None,
+            env: dict[str, str] | None = None, binary: Path = CARBONLAB) -> subprocess.CompletedProcess[str]:
+    argv = [str(binary), "lab", *args]
+    if user:
+        argv = ["runuser", "-u", user, "--", "env", *(f"{k}={v}" for k, v in (env or {}).items()), *argv]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s, check=False,
+                          env=None if user else env)
+
+
+def topology_copy(src: Path, dest: Path, **changes: object) -> Path:
+    raw = yaml.safe_load(src.read_text())
+    raw.update(changes)
+    dest.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return dest
+
+
+def leftovers(lab_id: str, lab_dir: Path) -> list[str]:
+    """Every namespace, link, route, nft table, mount and process of the lab still present."""
+    found: list[str] = []
+    netns = subprocess.run(["ip", "-j", "netns", "list"], capture_output=True, text=True, timeout=30,
+                           check=False).stdout
+    found += [f"netns {n['name']}" for n in json.loads(netns or "[]")
+              if n["name"].startswith(f"cl-{lab_id}-")]
+    links = subprocess.run(["ip", "-j", "link", "show"], capture_output=True, text=True, timeout=30,
+                           check=False).stdout
+    found += [f"link {li['ifname']}" for li in json.loads(links or "[]")
+              if li["ifname"].startswith((f"clb{lab_id}", f"clv{lab_id}"))]
+    routes = subprocess.run(["ip", "-j", "route", "show", "type", "unreachable"], capture_output=True,
+                            text=True, timeout=30, check=False).stdout
+    found += [f"route {r['dst']}" for r in json.loads(routes or "[]") if r.get("metric") == 4242]
+    tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True, timeout=30,
+                            check=False).stdout
+    found += [f"nft {t}" for t in tables.splitlines() if t.endswith(f" cl_{lab_id}")]
+    mounts = Path("/proc/self/mountinfo").read_text().splitlines()
+    found += [f"mount {m.split()[4]}" for m in mounts if str(lab_dir) in m.split()[4]]
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        try:
+            root = str((proc / "root").readlink())
+        except OSError:
+            root = ""
+        if (str(lab_dir) in cmdline and "pytest" not in cmdline) or str(lab_dir) in root:
+            found.append(f"process {proc.name}: {cmdline[:120]} (root {root})")
+    return found

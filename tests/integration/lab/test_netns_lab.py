@@ -1,0 +1,153 @@
+"""The netns provider for real (root): hosts with sshd only, SIGKILL of `lab up` at any point,
+and the default topology end to end; `lab down` must always leave nothing behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from carbonlab.lab.lifecycle import Lab
+from carbonlab.lab.providers.netns import NetnsProvider
+from carbonlab.lab.state import LabState
+from carbonlab.lab.topology import DEFAULT_TOPOLOGY, load
+from tests.integration.lab.conftest import CARBONLAB, SMALL, lab_cmd, leftovers, topology_copy
+
+pytestmark = [
+    pytest.mark.root,
+    pytest.mark.skipif(os.geteuid() != 0, reason="the netns provider needs root (namespaces, mounts)"),
+    pytest.mark.skipif(shutil.which("sshd") is None and not Path("/usr/sbin/sshd").exists(),
+                       reason="openssh-server is not installed"),
+]
+
+
+@pytest.fixture
+def lab_dir() -> Iterator[Path]:
+    # Short and world-traversable: ssh control sockets live inside (108-byte socket paths).
+    path = Path(tempfile.mkdtemp(prefix="cl", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _down(topology: Path, lab_dir: Path) -> None:
+    done = lab_cmd("down", str(topology), "--lab-dir", str(lab_dir), timeout_s=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _ssh(lab_dir: Path, address: str, command: str) -> str:
+    done = subprocess.run(
+        ["ssh", "-i", str(lab_dir / "ssh" / "id_ed25519"), "-o", "BatchMode=yes",
+         "-o", f"UserKnownHostsFile={lab_dir / 'ssh' / 'known_hosts'}", "-o", "StrictHostKeyChecking=yes",
+         f"root@{address}", command], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_hosts_are_isolated_machines_with_sshd_and_leave_nothing(lab_dir: Path, tmp_path: Path) -> None:
+    topo = load(topology_copy(SMALL, tmp_path / "t.yaml", lab_id="tnsh", provider="netns"))
+    state = LabState.load(lab_dir / "state.json")
+    state.lab_id = topo.lab_id
+    provider = NetnsProvider(topo, lab_dir, state, lambda _line: None)
+    try:
+        provider.create_hosts()
+        provider.create_hosts()       # idempotent: the hosts already there are kept
+        addrs = provider.addresses()
+        out = _ssh(lab_dir, addrs["node2"],
+                   "hostname; cat /proc/1/comm; ip route; touch /etc/carbonlab-probe; ls /proc | wc -l")
+        lines = out.splitlines()
+        assert lines[0] == "node2"
+        assert lines[1] == "sshd"                      # sshd is the host's first process
+        assert "unreachable default" in out            # nothing leaves the lab subnet
+        assert not Path("/etc/carbonlab-probe").exists()   # /etc is the host's own overlay
+        assert (lab_dir / "hosts" / "node2" / "upper" / "etc" / "carbonlab-probe").exists()
+        # the hosts reach each other over the bridge
+        reach = _ssh(lab_dir, addrs["node2"],
+                     f"python3 -c \"import socket; socket.create_connection(('{addrs['node3']}', 22), 5)\""
+                     " && echo reached")
+        assert "reached" in reach
+        assert len(leftovers(topo.lab_id, lab_dir)) > 0
+    finally:
+        provider.destroy()
+        provider.destroy()            # idempotent
+    assert leftovers(topo.lab_id, lab_dir) == []
+
+
+def _wait_for(predicate: object, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _resources(lab_dir: Path) -> int:
+    try:
+        return len(json.loads((lab_dir / "state.json").read_text())["resources"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def _in_playbook(lab_dir: Path) -> bool:
+    log = lab_dir / "logs" / "site.log"
+    return log.exists() and log.read_text().count("TASK [") >= 3
+
+
+KILL_POINTS = {
+    "first-objects": lambda d: _resources(d) >= 3,
+    "creating-hosts": lambda d: _resources(d) >= 14,
+    "provisioning": _in_playbook,
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point", sorted(KILL_POINTS))
+def test_down_after_up_was_sigkilled(lab_dir: Path, tmp_path: Path, point: str) -> None:
+    topology = topology_copy(SMALL, tmp_path / "t.yaml", lab_id="tnsk", provider="netns")
+    up = subprocess.Popen([str(CARBONLAB), "lab", "up", str(topology), "--lab-dir", str(lab_dir)],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        reached = _wait_for(lambda: KILL_POINTS[point](lab_dir), 300)
+        os.killpg(up.pid, signal.SIGKILL)      # `lab up` and its ansible-playbook, at once
+        up.wait(30)
+        assert reached, f"lab up never reached {point}"
+    finally:
+        if up.poll() is None:
+            os.killpg(up.pid, signal.SIGKILL)
+            up.wait(30)
+        _down(topology, lab_dir)
+    assert leftovers("tnsk", lab_dir) == []
+    _down(topology, lab_dir)                    # and once more: nothing to do, no error
+
+
+@pytest.mark.slow
+def test_default_topology_end_to_end(lab_dir: Path, tmp_path: Path) -> None:
+    topology = topology_copy(DEFAULT_TOPOLOGY, tmp_path / "default.yaml", lab_id="tnse", provider="netns")
+    lab = Lab(load(topology), lab_dir, "netns", progress=lambda _line: None)
+    try:
+        times = lab.up(health_timeout_s=240)
+        assert times.healthy_s > 0
+        facts = lab.wait_healthy(60)
+        assert len(facts.nodes) == 7
+        assert len(facts.gateways) == 4
+        assert all(facts.meter_hosts.values())
+        assert facts.prometheus is True
+        # readings arrive: the committed count grows
+        first = max(n.readings for n in facts.nodes)
+        assert _wait_for(lambda: max(n.readings for n in lab.wait_healthy(60).nodes) > first, 120)
+        again = lab.provision("site-second.log")
+        assert again.changed == 0, again.recap
+        status = lab_cmd("status", str(topology), "--lab-dir", str(lab_dir), timeout_s=120)
+        assert status.returncode == 0
+        assert "health: healthy" in status.stdout
+    finally:
+        lab.down()
+    assert leftovers("tnse", lab_dir) == []
