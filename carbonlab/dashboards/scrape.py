@@ -19,7 +19,7 @@ Node targets never carry `plant`: node metrics have their own `plant` label per 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,7 @@ _ALLOWED_EXTRA = {
     "rig": (),
 }
 _LABEL_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*)$")
 
 
@@ -126,12 +127,14 @@ def scrape_config(
     *,
     rule_files: Sequence[str] = (),
     evaluation_interval_s: float | None = None,
+    external_labels: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """A complete `prometheus.yml` (as a dict) scraping `targets`, one job per role.
 
     The scrape timeout is the interval itself (capped at 10 s), so a killed process shows as
     `up == 0` at the first scrape after its death. Rules are evaluated at `evaluation_interval_s`
-    (default: the scrape interval). Raises ScrapeTargetError on duplicate addresses or names.
+    (default: the scrape interval); `external_labels` (e.g. `{"lab": lab_id}`) go into `global`.
+    Raises ScrapeTargetError on duplicate addresses or names or a bad external label.
     """
     interval = duration(scrape_interval_s)
     timeout = duration(min(scrape_interval_s, 10.0))
@@ -170,6 +173,14 @@ def scrape_config(
         "global": {"scrape_interval": interval, "scrape_timeout": timeout, "evaluation_interval": evaluation},
         "scrape_configs": jobs,
     }
+    if external_labels:
+        for label, value in external_labels.items():
+            if not _LABEL_NAME.match(label) or not isinstance(value, str) or not value:
+                raise ScrapeTargetError(
+                    f"external label {label!r}={value!r}: name must match "
+                    f"{_LABEL_NAME.pattern} and value be a non-empty string"
+                )
+        config["global"]["external_labels"] = dict(external_labels)
     if rule_files:
         config["rule_files"] = list(rule_files)
     return config

@@ -64,6 +64,15 @@ def test_empty_roles_have_no_job_and_rule_files_pass_through() -> None:
     assert config["rule_files"] == ["rules/a.yml"]
 
 
+def test_external_labels_go_into_global() -> None:
+    config = scrape_config(TARGETS, 5, external_labels={"lab": "demo"})
+    assert config["global"]["external_labels"] == {"lab": "demo"}
+    with pytest.raises(ScrapeTargetError, match="external label 'bad-name'"):
+        scrape_config(TARGETS, 5, external_labels={"bad-name": "x"})
+    with pytest.raises(ScrapeTargetError, match="external label 'lab'"):
+        scrape_config(TARGETS, 5, external_labels={"lab": ""})
+
+
 def test_timeout_is_capped_at_ten_seconds() -> None:
     assert scrape_config(TARGETS, 30)["global"]["scrape_timeout"] == "10s"
 
@@ -109,7 +118,7 @@ def test_duplicates_and_bad_intervals_are_refused() -> None:
 @pytest.mark.skipif(PROMTOOL is None, reason="promtool not installed (Debian package `prometheus`)")
 def test_promtool_accepts_the_generated_config(tmp_path: Path) -> None:
     (tmp_path / "rules.yml").write_text("groups: []\n", encoding="utf-8")
-    config = scrape_config(TARGETS, 5, rule_files=["rules.yml"])
+    config = scrape_config(TARGETS, 5, rule_files=["rules.yml"], external_labels={"lab": "demo"})
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
     proc = subprocess.run(
         [PROMTOOL, "check", "config", "prometheus.yml"],
