@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from carbonlab.errors import CarbonlabError
+from carbonlab.rig.errors import RigError
 
 
-class MetersError(CarbonlabError):
-    """Root of every error the meter rig raises on purpose."""
+class MetersError(RigError):
+    """Root of every error the emulated-meter part of the rig raises on purpose (a `RigError`)."""
 
 
 class MetersConfigError(MetersError, ValueError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import select
 import signal
 import struct
 import subprocess
@@ -81,7 +82,7 @@ def test_gateway_map_that_does_not_fit_the_meter(tmp_path: Path) -> None:
 CARBONLAB = [sys.executable, "-c", "import sys; from carbonlab.cli import main; sys.exit(main())"]
 
 
-def _carbonlab(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+def _carbonlab(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*CARBONLAB, *args], capture_output=True, text=True,
                           timeout=timeout, check=False)
 
@@ -114,6 +115,8 @@ def test_serve_and_read_from_the_command_line(tmp_path: Path) -> None:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], 120)
+        assert ready, "meters serve printed nothing in 120 s"
         assert proc.stdout.readline().startswith("serving 1 meters")
         result = _carbonlab("meters", "read", "--register-map", "daq_4_20ma", "--port", str(entry["port"]))
         assert result.returncode == 0, result.stderr
