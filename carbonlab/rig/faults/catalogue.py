@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from carbonlab.rig.errors import FaultError
-from carbonlab.rig.faults import meter, network, process, tamper
+from carbonlab.rig.faults import meter, network, process, tamper, traffic
 from carbonlab.rig.faults.base import REQUIRED, Fault
 from carbonlab.rig.faults.byzantine import Byzantine
 
@@ -16,7 +16,7 @@ FAULTS: dict[str, type[Fault]] = {cls.id: cls for cls in (
     process.GatewayKill, process.GatewayPause, network.UplinkCut, tamper.DiskFull,
     meter.MeterOffline, meter.MeterSlow, meter.MeterDrift, meter.MeterStuck, meter.MeterSpike,
     meter.MeterException, meter.MeterCalibration, meter.MeterGarbage,
-    network.Loss, network.Bandwidth, network.Delay,
+    network.Loss, network.Bandwidth, network.Delay, traffic.Stranger, traffic.Replay,
 )}
 
 

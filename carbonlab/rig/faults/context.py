@@ -71,6 +71,7 @@ class FaultContext:
     net: LabNet | None = None
     seed: int = 0
     genesis_path: Path | None = None                               # on the controller
+    chain_id: str = ""
 
     def node(self, member: str) -> ServiceRef:
         return _pick(self.nodes, member, "node")

@@ -21,8 +21,9 @@ SIGNALS = ("KILL", "TERM", "STOP", "CONT", "INT", "HUP")
 
 
 class ServiceHost:
-    def __init__(self, name: str, shell: Shell, run_dir: Path, log_dir: Path) -> None:
+    def __init__(self, name: str, shell: Shell, run_dir: Path, log_dir: Path, *, user: str = "") -> None:
         self.name = name
+        self.user = user                      # services run as this user (start-stop-daemon --chuid)
         self.shell = shell
         self.run_dir = run_dir
         self.log_dir = log_dir
@@ -95,7 +96,8 @@ class ServiceHost:
         remove = f"rm -f {shlex.quote(str(self.pidfile(name)))} && " if facts.state == "stopped" else ""
         command = ["start-stop-daemon", "--start", "--background", "--make-pidfile",
                    "--pidfile", str(self.pidfile(name)), "--chdir", cwd or "/",
-                   "--output", str(self.logfile(name)), "--startas", argv[0], "--", *argv[1:]]
+                   "--output", str(self.logfile(name)), *(["--chuid", self.user] if self.user else []),
+                   "--startas", argv[0], "--", *argv[1:]]
         self._check(f"{remove}mkdir -p {shlex.quote(str(self.run_dir))} {shlex.quote(str(self.log_dir))} && "
                     + shlex.join(command), f"start {name}")
         self._seen[name] = (argv, cwd)
@@ -120,6 +122,22 @@ class ServiceHost:
         self._check(f"echo {payload} | base64 -d | dd of={shlex.quote(str(path))} bs=1 seek={int(offset)} "
                     "conv=notrunc status=none", f"write {path}")
         return old
+
+    def fetch(self, path: Path, *, timeout_s: float = 120.0) -> bytes:
+        """The whole file (logs, truth logs) copied to the controller."""
+        out = self._check(f"base64 -w0 {shlex.quote(str(path))}", f"fetch {path}", timeout_s)
+        return base64.b64decode(out.strip())
+
+    def snapshot_sqlite(self, python: str, path: Path, *, timeout_s: float = 120.0) -> bytes:
+        """A consistent copy of a live SQLite database (WAL included), through SQLite's backup API
+        run by `python` on the host, then fetched."""
+        script = ("import sqlite3, sys, tempfile, base64\n"
+                  "src = sqlite3.connect(f'file:{sys.argv[1]}?mode=ro', uri=True, timeout=30)\n"
+                  "with tempfile.NamedTemporaryFile(suffix='.sqlite') as tmp:\n"
+                  "    dst = sqlite3.connect(tmp.name); src.backup(dst); dst.close()\n"
+                  "    sys.stdout.write(base64.b64encode(open(tmp.name, 'rb').read()).decode())\n")
+        out = self._check(shlex.join([python, "-c", script, str(path)]), f"snapshot {path}", timeout_s)
+        return base64.b64decode(out.strip())
 
     def close(self) -> None:
         self.shell.close()

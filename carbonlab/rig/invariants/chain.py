@@ -78,3 +78,22 @@ def detection(tampered: Mapping[str, int], ledgers: Mapping[str, Path], genesis:
         return InvariantResult("detection", False, f"tampering missed on {', '.join(missed)}", evidence)
     return InvariantResult("detection", True,
                            f"every tampering found ({len(tampered)}), naming node and height", evidence)
+
+
+def flagged(meters: list[str], ledger: Path, since: int) -> InvariantResult:
+    """Every listed meter has readings on the ledger since `since`, and at least one carries an
+    anomaly mark (a faulty meter's readings are kept, and marked for the verifier)."""
+    db = read_only(ledger)
+    try:
+        evidence, ok = [], True
+        for meter in meters:
+            total, marked, marks = db.execute(
+                "SELECT COUNT(*), SUM(anomalies != ''), GROUP_CONCAT(DISTINCT NULLIF(anomalies, '')) "
+                "FROM readings WHERE meter_id = ? AND interval_start >= ?", (meter, since)).fetchone()
+            ok = ok and bool(total) and bool(marked)
+            evidence.append(f"{meter}: {total} readings committed, {marked or 0} marked "
+                            f"({marks or 'no marks'})")
+    finally:
+        db.close()
+    return InvariantResult("flagged", ok, "faulty meters' readings committed and marked" if ok
+                           else "a faulty meter's readings were lost or not marked", evidence)

@@ -1,0 +1,118 @@
+"""Bind the rig to a provisioned lab: from its topology and lab directory, the `HostControl` of
+every host (a plain shell on `local`, pyinfra over SSH on `netns` and `ssh`), every service's
+pidfile name and data directory, the node API URLs, the meters' control endpoints, the
+lab network (netns) and genesis. The lab's own code says where things are (ports plan,
+provider host variables), so the rig never guesses a path."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from carbonlab.node.genesis import Genesis
+from carbonlab.rig.errors import RigError
+from carbonlab.rig.faults.context import FaultContext, LabNet, NetHost, ServiceRef
+from carbonlab.rig.hosts.service import ServiceHost
+from carbonlab.rig.hosts.shells import LocalShell, PyinfraShell
+
+
+class LazyShell:
+    """Connects (pyinfra over SSH) at the first command, so binding a lab of 14 hosts costs nothing."""
+
+    def __init__(self, name: str, address: str, key: Path | None, known_hosts: Path | None) -> None:
+        self.name = name
+        self._args = (address, key, known_hosts)
+        self._shell: PyinfraShell | None = None
+
+    def run(self, command: str, *, timeout_s: float = 30.0) -> Any:
+        if self._shell is None:
+            address, key, known = self._args
+            self._shell = PyinfraShell(self.name, address, key=key, known_hosts=known)
+        return self._shell.run(command, timeout_s=timeout_s)
+
+    def close(self) -> None:
+        if self._shell is not None:
+            self._shell.close()
+            self._shell = None
+
+
+@dataclass
+class RigLab:
+    name: str
+    provider: str
+    ctx: FaultContext
+    genesis: Genesis
+    interval_s: int
+    hosts: dict[str, ServiceHost]
+    truth_logs: dict[str, tuple[str, Path]] = field(default_factory=dict)    # meter -> (host, path)
+    outboxes: dict[str, tuple[str, Path]] = field(default_factory=dict)      # gateway -> (host, path)
+    bindings: dict[str, str] = field(default_factory=dict)                   # meter -> emulated | physical
+    topology: str = ""
+
+    @property
+    def members(self) -> tuple[str, ...]:
+        return self.genesis.member_ids
+
+    def close(self) -> None:
+        for h in self.hosts.values():
+            h.close()
+
+
+def bind_lab(topology_path: Path, lab_dir: Path, *, seed: int = 0) -> RigLab:
+    from carbonlab.lab import topology as topo_mod
+    from carbonlab.lab.ports import plan
+    from carbonlab.lab.providers import make_provider
+    from carbonlab.lab.state import LabState, Phase
+
+    topo = topo_mod.load(topology_path)
+    state = LabState.load(lab_dir / "state.json")
+    if state.phase != Phase.HEALTHY:
+        raise RigError(f"lab {topo.lab_id} in {lab_dir} is {state.phase}, not healthy; "
+                       f"run `carbonlab lab up {topology_path} --lab-dir {lab_dir}` first")
+    provider = make_provider(state.provider, topo, lab_dir, state, lambda _line: None)
+    addresses = provider.addresses()
+    ports = plan(topo, state.provider, addresses)
+    hosts: dict[str, ServiceHost] = {}
+    layout: dict[str, dict[str, Any]] = {}
+    for host in topo.hosts:
+        hv = provider.host_vars(host.id)
+        layout[host.id] = hv
+        if state.provider == "local":
+            shell: Any = LocalShell(host.id)
+        else:
+            key = hv.get("ansible_ssh_private_key_file")
+            known = lab_dir / "ssh" / "known_hosts"
+            shell = LazyShell(host.id, addresses[host.id], Path(key) if key else None,
+                              known if known.exists() else None)
+        hosts[host.id] = ServiceHost(host.id, shell, Path(hv["carbonlab_run"]), Path(hv["carbonlab_log"]),
+                                     user=str(hv.get("carbonlab_user") or ""))
+    genesis = Genesis.load(lab_dir / "genesis.json")
+    ctx = FaultContext(seed=seed, genesis_path=lab_dir / "genesis.json", chain_id=genesis.chain_id)
+    for m in topo.members:
+        ctx.nodes[m.id] = ServiceRef(hosts[m.host], f"node-{m.id}", m.host,
+                                     Path(layout[m.host]["carbonlab_var"]) / m.id,
+                                     ports.url(m.host, f"{m.id}-api"))
+    rig = RigLab(topo.lab_id, state.provider, ctx, genesis,
+                 min((g.interval_s for g in topo.gateways), default=60), hosts, topology=str(topology_path))
+    for g in topo.gateways:
+        var = Path(layout[g.host]["carbonlab_var"])
+        ctx.gateways[g.id] = ServiceRef(hosts[g.host], f"gateway-{g.id}", g.host, var / g.id)
+        rig.outboxes[g.id] = (g.host, var / g.id / "gateway.db")
+    for meter in topo.meters:
+        if meter.emulated:
+            h = meter.emulated.host
+            ctx.meters_control[meter.id] = ports.url(h, "meters-control")
+            rig.truth_logs[meter.id] = (h, Path(layout[h]["carbonlab_var"]) / "truth" / f"{meter.id}.jsonl")
+            rig.bindings[meter.id] = "emulated"
+        else:
+            rig.bindings[meter.id] = "physical"
+    if state.provider == "netns":
+        from carbonlab.lab.providers.netns import NetnsProvider
+        assert isinstance(provider, NetnsProvider)
+        net = ipaddress.IPv4Network(state.facts["subnet"])
+        ctx.net = LabNet(topo.lab_id, provider.bridge, str(net.network_address + 1),
+                         {h.id: NetHost(addresses[h.id], provider.netns(h.id), provider.veth(i))
+                          for i, h in enumerate(topo.hosts)})
+    return rig

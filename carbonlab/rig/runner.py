@@ -1,0 +1,285 @@
+"""Run one scenario against a bound lab and check every invariant.
+
+Theory of operation. The sampler records each node's height once a second from the
+start. The timeline's faults are applied (and healed, when the step has `for_s`) at
+their offsets by this thread, each through the fault journal, so the record of what
+happened when is the journal's. At `duration_s` everything still applied is healed,
+except ledger tampering, which must still be there when the checks run. The rig then
+waits until every node reports one height (at most `recovery_s`), lets the gateways drain
+for `settle_s`, and collects consistent copies of the ledgers and outboxes (SQLite's
+backup API, run on each host) and the meters' truth logs into the report directory;
+the invariants run on those copies. Faults left for after the checks are healed last,
+and the journal heals anything still applied even when the run fails half-way.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import resource
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from carbonlab.rig.errors import RigError
+from carbonlab.rig.faults.base import Fault, FaultJournal
+from carbonlab.rig.faults.catalogue import make_fault
+from carbonlab.rig.invariants import (
+    InvariantResult,
+    Window,
+    accuracy,
+    agreement,
+    completeness,
+    detection,
+    flagged,
+    liveness,
+    load_truth,
+    validity,
+)
+from carbonlab.rig.labbind import RigLab
+from carbonlab.rig.sampler import Sampler
+from carbonlab.rig.scenario import Scenario
+
+HEAL_AFTER_CHECKS = ("node.tamper_ledger",)
+MEMBER_FAULTS = ("node.kill", "node.pause", "node.isolate", "node.byzantine")
+
+
+@dataclass
+class ScenarioRun:
+    scenario: Scenario
+    lab: str
+    provider: str
+    started_at: float
+    journal: FaultJournal
+    sampler: Sampler
+    results: list[InvariantResult] = field(default_factory=list)
+    duration_s: float = 0.0
+    cpu_pct: float = 0.0
+    healed_at: float = 0.0
+    converged_after_s: float | None = None
+    skipped: str = ""
+    report_dir: Path | None = None
+
+    @property
+    def passed(self) -> bool:
+        if self.skipped:
+            return True
+        return all(r.passed or r.name in self.scenario.expect.report_only for r in self.results)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"scenario": self.scenario.name, "lab": self.lab, "provider": self.provider,
+                "seed": self.scenario.seed, "passed": self.passed, "skipped": self.skipped,
+                "duration_s": self.duration_s, "cpu_pct": self.cpu_pct, "started_at": self.started_at,
+                "healed_at": self.healed_at, "converged_after_s": self.converged_after_s,
+                "faults": [r.to_json() for r in self.journal.records],
+                "invariants": [r.to_json() for r in self.results],
+                "report_only": list(self.scenario.expect.report_only),
+                "samples": [{"t": s.t, "heights": s.heights, "views": s.views, "co2_kg": s.co2_kg}
+                            for s in self.sampler.samples]}
+
+
+def _cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def run_scenario(lab: RigLab, scenario: Scenario, report_dir: Path,
+                 progress: Callable[[str], None] = print) -> ScenarioRun:
+    sampler = Sampler({m: ref.url for m, ref in lab.ctx.nodes.items()})
+    lab.ctx.seed = scenario.seed
+    run = ScenarioRun(scenario, lab.name, lab.provider, time.time(), FaultJournal(lab.ctx), sampler)
+    run.report_dir = report_dir
+    if scenario.needs and lab.provider not in scenario.needs:
+        run.skipped = f"needs provider {' or '.join(scenario.needs)}; the lab runs on {lab.provider}"
+        return run
+    report_dir.mkdir(parents=True, exist_ok=True)
+    t0, cpu0 = time.monotonic(), _cpu_s()
+    sampler.start()
+    try:
+        _timeline(run, lab, progress)
+        _recover(run, lab, progress)
+        time.sleep(scenario.settle_s)
+    finally:
+        sampler.stop()
+        errors = []
+        try:
+            files = _collect(lab, report_dir)
+            run.results = _check(run, lab, files)
+        finally:
+            errors = run.journal.heal_all()
+        run.duration_s = time.monotonic() - t0
+        run.cpu_pct = 100.0 * (_cpu_s() - cpu0) / max(run.duration_s, 1e-9)
+        if errors:
+            run.results.append(InvariantResult("heal", False, "faults that could not be healed", errors))
+        (report_dir / "run.json").write_text(json.dumps(run.to_json(), indent=1, default=str))
+    return run
+
+
+def _resolve(target: str, sampler: Sampler) -> str:
+    if target == "primary":
+        primary = sampler.primary()
+        if primary is None:
+            raise RigError("no node answers with its primary; cannot resolve target 'primary'")
+        return primary
+    return target
+
+
+def _timeline(run: ScenarioRun, lab: RigLab, progress: Callable[[str], None]) -> None:
+    start = time.monotonic()
+    events: list[tuple[float, int, str, int]] = []
+    for i, step in enumerate(run.scenario.timeline):
+        events.append((step.at_s, 1, "apply", i))
+        if step.for_s is not None:
+            events.append((step.at_s + step.for_s, 0, "heal", i))
+    events.sort()
+    faults: dict[int, Fault] = {}
+    for at, _order, action, i in events:
+        time.sleep(max(0.0, start + at - time.monotonic()))
+        step = run.scenario.timeline[i]
+        if action == "apply":
+            fault = make_fault(step.fault, _resolve(step.target, run.sampler), step.params)
+            faults[i] = fault
+            try:
+                record = run.journal.apply(fault)
+                progress(f"  +{at:5.1f}s apply {fault.id} {fault.target}: {record.applied}")
+            except Exception as exc:  # noqa: BLE001 - recorded in the journal, the run goes on
+                progress(f"  +{at:5.1f}s apply {fault.id} {fault.target} FAILED: {exc}")
+        elif i in faults and faults[i] in run.journal.active():
+            record = run.journal.heal(faults[i])
+            progress(f"  +{at:5.1f}s heal  {faults[i].id} {faults[i].target}: {record.healed}")
+    time.sleep(max(0.0, start + run.scenario.duration_s - time.monotonic()))
+    for fault in reversed(run.journal.active()):
+        if fault.id not in HEAL_AFTER_CHECKS:
+            record = run.journal.heal(fault)
+            progress(f"  end    heal  {fault.id} {fault.target}: {record.healed}")
+
+
+def _recover(run: ScenarioRun, lab: RigLab, progress: Callable[[str], None]) -> None:
+    run.healed_at = time.time()
+    deadline = time.monotonic() + run.scenario.expect.recovery_s
+    while time.monotonic() < deadline:
+        s = run.sampler.samples[-1] if run.sampler.samples else None
+        if s is not None and s.t > run.healed_at and None not in s.heights.values() \
+                and len(set(s.heights.values())) == 1:
+            run.converged_after_s = s.t - run.healed_at
+            progress(f"  all nodes at height {next(iter(s.heights.values()))} "
+                     f"{run.converged_after_s:.1f} s after the last heal")
+            return
+        time.sleep(0.5)
+    progress(f"  nodes did not converge within {run.scenario.expect.recovery_s} s")
+
+
+@dataclass
+class Collected:
+    ledgers: dict[str, Path] = field(default_factory=dict)
+    truths: dict[str, Path] = field(default_factory=dict)
+    outboxes: dict[str, Path] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def _collect(lab: RigLab, report_dir: Path) -> Collected:
+    got = Collected()
+    for sub in ("ledgers", "truth", "outboxes"):
+        (report_dir / sub).mkdir(parents=True, exist_ok=True)
+    for member, ref in lab.ctx.nodes.items():
+        try:
+            facts = ref.host.service(ref.service)
+            python = facts.argv[0] if facts.argv else "python3"
+            data = ref.host.snapshot_sqlite(python, ref.data_dir / "ledger.sqlite")
+            (report_dir / "ledgers" / f"{member}.sqlite").write_bytes(data)
+            got.ledgers[member] = report_dir / "ledgers" / f"{member}.sqlite"
+        except RigError as exc:
+            got.problems.append(f"ledger of {member}: {exc}")
+    python = next((p for p in (f.argv[0] for f in (r.host.service(r.service) for r in lab.ctx.nodes.values())
+                               if f.argv) if p), "python3")
+    for gw, (host, path) in lab.outboxes.items():
+        try:
+            (report_dir / "outboxes" / f"{gw}.db").write_bytes(lab.hosts[host].snapshot_sqlite(python, path))
+            got.outboxes[gw] = report_dir / "outboxes" / f"{gw}.db"
+        except RigError as exc:
+            got.problems.append(f"outbox of {gw}: {exc}")
+    for meter, (host, path) in lab.truth_logs.items():
+        try:
+            (report_dir / "truth" / f"{meter}.jsonl").write_bytes(lab.hosts[host].fetch(path))
+            got.truths[meter] = report_dir / "truth" / f"{meter}.jsonl"
+        except RigError as exc:
+            got.problems.append(f"truth log of {meter}: {exc}")
+    return got
+
+
+def _windows(run: ScenarioRun) -> list[Window]:
+    spans = []
+    for r in run.journal.records:
+        if r.applied_at is None:
+            continue
+        end = r.healed_at or run.healed_at
+        if r.fault in MEMBER_FAULTS:
+            spans.append((r.applied_at, end, 1))
+        elif r.fault == "node.partition":
+            groups = r.params.get("groups") or [[]]
+            spans.append((r.applied_at, end, len(min(groups, key=len))))
+    cuts = sorted({t for a, b, _ in spans for t in (a, b)})
+    windows = []
+    for lo, hi in itertools.pairwise(cuts):
+        faulty = sum(n for a, b, n in spans if a <= lo and b >= hi)
+        if faulty and hi - lo >= 5.0:
+            windows.append(Window(lo, hi, faulty))
+    return windows
+
+
+def _check(run: ScenarioRun, lab: RigLab, files: Collected) -> list[InvariantResult]:
+    sc, records = run.scenario, run.journal.records
+    results = []
+    if files.problems:
+        results.append(InvariantResult("collection", False, "files the rig could not collect",
+                                       files.problems))
+    liars = {r.target for r in records if r.fault == "node.byzantine"}
+    tampered_faults = [f for f in run.journal.active() if f.id == "node.tamper_ledger"]
+    tampered = {f.target: int(f.undo["height"]) for f in tampered_faults if f.undo}
+    honest = {m: p for m, p in files.ledgers.items() if m not in liars and m not in tampered}
+    results.append(agreement(honest))
+    results.append(validity(honest, lab.genesis))
+    results.append(detection(tampered, files.ledgers, lab.genesis))
+    best = max(honest, key=lambda m: run.sampler.samples[-1].heights.get(m) or -1, default=None) \
+        if run.sampler.samples else None
+    interval = lab.interval_s
+    since = int(run.started_at) // interval * interval + 2 * interval
+    until = int(run.healed_at + (run.converged_after_s or 0.0))
+    truths = {m: load_truth(p, m) for m, p in files.truths.items()}
+    if best is not None and truths:
+        results.append(completeness(truths, honest[best], files.outboxes.values(), interval_s=interval,
+                                    since=since, until=until))
+        results.append(accuracy(truths, honest[best], lab.genesis,
+                                tolerance_pct=sc.expect.accuracy_tolerance_pct, since=since, until=until))
+    else:
+        results.append(InvariantResult("completeness", True, "not applicable: no emulated meter truth logs"))
+    if best is not None and sc.expect.flagged:
+        results.append(flagged(list(sc.expect.flagged), honest[best], since))
+    final = run.sampler.samples[-1].heights if run.sampler.samples else {}
+    samples = [(s.t, s.heights) for s in run.sampler.samples]
+    windows = _windows(run)
+    live = liveness(samples, [w for w in windows if w.faulty <= lab.genesis.f or not sc.expect.progress],
+                    lab.genesis.f, converged_after_s=run.converged_after_s, recovery_s=sc.expect.recovery_s,
+                    final=final, expect_progress=sc.expect.progress)
+    results.append(live)
+    if sc.expect.rejections or any(r.fault.startswith("traffic.") for r in records):
+        results.append(_rejections(run))
+    return results
+
+
+def _rejections(run: ScenarioRun) -> InvariantResult:
+    evidence, ok = [], True
+    for fault in run.journal.records:
+        if not fault.fault.startswith("traffic."):
+            continue
+        want = run.scenario.expect.rejections.get(fault.fault)
+        text = fault.applied or fault.error
+        if want is not None and f"'{want}'" not in text:
+            ok = False
+            evidence.append(f"{fault.fault} -> {fault.target}: expected rejection {want}; got {text}")
+        else:
+            evidence.append(f"{fault.fault} -> {fault.target}: {text}")
+    return InvariantResult("rejections", ok, "hostile traffic refused with its reason" if ok
+                           else "hostile traffic not refused as expected", evidence)
