@@ -5,7 +5,10 @@ worker; the meters on one serial line share a worker, because RTU is half duplex
 (one request on the wire at a time). A worker keeps each of its meters on a fixed
 schedule (`t0 + k * sample_period_s`); when a poll overruns, the ticks it missed are
 skipped, never bunched up, and counted as `skipped`. The links' schedules are spread evenly
-over one period so that many meters are not all polled in the same instant. Each due poll yields exactly one
+over one period so that many meters are not all polled in the same instant. On a shared
+serial bus, a meter that failed twice in a row is asked again only after a backoff
+(doubling from its period up to 30 s); its due ticks in between still yield comm-fault
+samples, without touching the line. Each due poll yields exactly one
 Sample, comm faults included. Workers run in one TaskGroup: cancelling `run()` stops
 all of them and closes every link.
 
@@ -28,9 +31,10 @@ from prometheus_client import Counter as PromCounter
 from carbonlab.gateway.bus import MeterLink
 from carbonlab.gateway.endpoint import MeterEndpoint
 from carbonlab.gateway.errors import ConfigError
-from carbonlab.gateway.sample import Sample
+from carbonlab.gateway.sample import Sample, SampleStatus
 
 SampleSink = Callable[[Sample], Awaitable[None]] | asyncio.Queue[Sample]
+BUS_BACKOFF_MAX_S = 30.0
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 
 
@@ -108,6 +112,9 @@ class Poller:
         # (due time, tick number, index) per meter; the index breaks ties without comparing endpoints
         due = [(start, 0, i) for i in range(len(meters))]
         heapq.heapify(due)
+        shared = len(meters) > 1
+        silent = [0] * len(meters)         # consecutive comm faults per meter
+        retry_at = [0.0] * len(meters)
         try:
             while not self._stopping:
                 at, tick, i = heapq.heappop(due)
@@ -115,7 +122,22 @@ class Poller:
                 if delay > 0:
                     await asyncio.sleep(delay)
                 meter = meters[i]
-                await self._emit(await link.poll(meter))
+                if shared and time.monotonic() < retry_at[i]:
+                    # a dead meter on a shared bus would cost every period its timeout and starve
+                    # its neighbours: it is asked again only when its backoff expires
+                    await self._emit(Sample(meter.id, time.time(), SampleStatus.COMM_FAULT, {}, 0.0,
+                                            f"no reply in {silent[i]} polls; next attempt in "
+                                            f"{retry_at[i] - time.monotonic():.1f} s"))
+                else:
+                    sample = await link.poll(meter)
+                    await self._emit(sample)
+                    if sample.status is SampleStatus.COMM_FAULT:
+                        silent[i] += 1
+                        if silent[i] >= 2:
+                            backoff = min(BUS_BACKOFF_MAX_S, meter.sample_period_s * 2 ** (silent[i] - 1))
+                            retry_at[i] = time.monotonic() + backoff
+                    else:
+                        silent[i] = 0
                 nxt = tick + 1
                 late = time.monotonic() - (start + nxt * meter.sample_period_s)
                 if late > 0:  # overran: skip the ticks already past
