@@ -137,3 +137,20 @@ def test_a_dead_meter_does_not_starve_its_bus(tmp_path: Path) -> None:
     # r1 still yields a sample per due tick, mostly without touching the line, so r2 keeps its rate
     assert sum("next attempt in" in s.detail for s in dead) > len(dead) / 2
     assert len(alive) >= 0.75 * len(dead)
+
+
+def test_each_meter_on_a_bus_keeps_its_own_rate(tmp_path: Path) -> None:
+    with socat_pair(tmp_path) as (meter_side, gw_side):
+        entries = _bus_meters(meter_side)
+        entries[0]["sample_period_s"], entries[1]["sample_period_s"] = 0.2, 1.0
+
+        async def scenario() -> list[Sample]:
+            async with running_meters(tmp_path, entries):
+                views = [gateway_view(e, tmp_path / "gw.toml", serial_port=gw_side) for e in entries]
+                return await collect(views, 4.1)
+
+        samples = asyncio.run(scenario())
+    fast = sum(s.meter_id == "r1" for s in samples)
+    slow = sum(s.meter_id == "r2" for s in samples)
+    assert slow >= 3
+    assert fast >= 3 * slow
