@@ -29,8 +29,17 @@ def topology_copy(src: Path, dest: Path, **changes: object) -> Path:
     return dest
 
 
-def leftovers(lab_id: str, lab_dir: Path) -> list[str]:
-    """Every namespace, link, route, nft table, mount and process of the lab still present."""
+def lab_subnet(lab_dir: Path) -> str | None:
+    """The /24 a netns lab picked (read it before `down`, which forgets it)."""
+    try:
+        return json.loads((lab_dir / "state.json").read_text())["facts"].get("subnet")
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def leftovers(lab_id: str, lab_dir: Path, subnet: str | None = None) -> list[str]:
+    """Every namespace, link, route (of `subnet`), nft table, mount and process of the lab still
+    present."""
     found: list[str] = []
     netns = subprocess.run(["ip", "-j", "netns", "list"], capture_output=True, text=True, timeout=30,
                            check=False).stdout
@@ -42,7 +51,7 @@ def leftovers(lab_id: str, lab_dir: Path) -> list[str]:
               if li["ifname"].startswith((f"clb{lab_id}", f"clv{lab_id}"))]
     routes = subprocess.run(["ip", "-j", "route", "show", "type", "unreachable"], capture_output=True,
                             text=True, timeout=30, check=False).stdout
-    found += [f"route {r['dst']}" for r in json.loads(routes or "[]") if r.get("metric") == 4242]
+    found += [f"route {r['dst']}" for r in json.loads(routes or "[]") if subnet and r.get("dst") == subnet]
     tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True, timeout=30,
                             check=False).stdout
     found += [f"nft {t}" for t in tables.splitlines() if t.endswith(f" cl_{lab_id}")]

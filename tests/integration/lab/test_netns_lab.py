@@ -19,7 +19,14 @@ from carbonlab.lab.lifecycle import Lab
 from carbonlab.lab.providers.netns import NetnsProvider
 from carbonlab.lab.state import LabState
 from carbonlab.lab.topology import DEFAULT_TOPOLOGY, load
-from tests.integration.lab.conftest import CARBONLAB, SMALL, lab_cmd, leftovers, topology_copy
+from tests.integration.lab.conftest import (
+    CARBONLAB,
+    SMALL,
+    lab_cmd,
+    lab_subnet,
+    leftovers,
+    topology_copy,
+)
 
 pytestmark = [
     pytest.mark.root,
@@ -73,11 +80,13 @@ def test_hosts_are_isolated_machines_with_sshd_and_leave_nothing(lab_dir: Path, 
                      f"python3 -c \"import socket; socket.create_connection(('{addrs['node3']}', 22), 5)\""
                      " && echo reached")
         assert "reached" in reach
-        assert len(leftovers(topo.lab_id, lab_dir)) > 0
+        subnet = lab_subnet(lab_dir)
+        assert subnet
+        assert len(leftovers(topo.lab_id, lab_dir, subnet)) > 0
     finally:
         provider.destroy()
         provider.destroy()            # idempotent
-    assert leftovers(topo.lab_id, lab_dir) == []
+    assert leftovers(topo.lab_id, lab_dir, subnet) == []
 
 
 def _wait_for(predicate: object, timeout_s: float) -> bool:
@@ -123,8 +132,9 @@ def test_down_after_up_was_sigkilled(lab_dir: Path, tmp_path: Path, point: str) 
         if up.poll() is None:
             os.killpg(up.pid, signal.SIGKILL)
             up.wait(30)
+        subnet = lab_subnet(lab_dir)
         _down(topology, lab_dir)
-    assert leftovers("tnsk", lab_dir) == []
+    assert leftovers("tnsk", lab_dir, subnet) == []
     _down(topology, lab_dir)                    # and once more: nothing to do, no error
 
 
@@ -149,5 +159,6 @@ def test_default_topology_end_to_end(lab_dir: Path, tmp_path: Path) -> None:
         assert status.returncode == 0
         assert "health: healthy" in status.stdout
     finally:
+        subnet = lab_subnet(lab_dir)
         lab.down()
-    assert leftovers("tnse", lab_dir) == []
+    assert leftovers("tnse", lab_dir, subnet) == []
