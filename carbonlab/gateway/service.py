@@ -286,6 +286,10 @@ def run(cfg: GatewayConfig) -> None:
     """Entry point of `carbonlab gateway run`."""
     logging.basicConfig(level=cfg.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request at INFO; pymodbus logs every timeout with a hex dump. The uplink
+    # and the poller report those themselves (uploads_total, polls_total, Sample.detail).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     Path(cfg.data_dir).mkdir(parents=True, exist_ok=True)
     service = GatewayService(cfg)
     asyncio.run(service.run())
