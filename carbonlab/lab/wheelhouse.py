@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import shutil
 import sys
 import tarfile
 from dataclasses import dataclass
@@ -74,9 +75,20 @@ def _build(root: Path, base: Path, digest: str, log: Path) -> Wheelhouse:
             for wheel in sorted(out.glob("*.whl")):
                 pack.add(wheel, arcname=wheel.name)
         partial.replace(tar)
+        _prune(base, keep=3)
+    tar.touch()      # most recently used: the last to be pruned
     with tarfile.open(tar) as pack:
         names = pack.getnames()
     pip = next((n for n in names if n.startswith("pip-")), None)
     if pip is None:
         raise StepError("controller", "wheelhouse", f"{tar} holds no pip wheel", str(log))
     return Wheelhouse(tar=tar, digest=digest, pip_wheel=pip)
+
+
+def _prune(base: Path, keep: int) -> None:
+    """Keep the `keep` most recently used wheelhouses; a busy tree would fill the disk."""
+    tars = sorted(base.glob("wheelhouse-*.tar"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in tars[keep:]:
+        digest = old.stem.removeprefix("wheelhouse-")
+        shutil.rmtree(base / digest, ignore_errors=True)
+        old.unlink(missing_ok=True)

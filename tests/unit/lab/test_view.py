@@ -1,0 +1,42 @@
+"""Health verdicts and the status/demo text, from facts (no lab needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from carbonlab.lab.health import GatewayFacts, LabFacts, NodeFacts
+from carbonlab.lab.state import LabState, Phase
+from carbonlab.lab.view import demo_line, status_text
+
+
+def _facts(heights: list[int | None], gateway_up: bool = True) -> LabFacts:
+    nodes = [NodeFacts(f"n{i}", f"node{i}", "http://x", up=h is not None, height=h, view=0, primary="n1",
+                       peers=3, readings=10.0 * i, co2_kg_by_plant={"plant-a": 2500.0})
+             for i, h in enumerate(heights, 1)]
+    gateways = [GatewayFacts("gw-a", "gw-a", "http://y", up=gateway_up, backlog=0.0 if gateway_up else None)]
+    return LabFacts(nodes=nodes, gateways=gateways, meter_hosts={"meters-a": True}, prometheus=True)
+
+
+def test_healthy_when_all_nodes_answer_close_together() -> None:
+    assert _facts([5, 5, 6, 7]).healthy() == (True, "4 nodes at height 5..7")
+
+
+def test_not_healthy_reasons() -> None:
+    assert _facts([5, None, 5, 5]).healthy() == (False, "nodes not answering: n2")
+    assert _facts([0, 0, 0, 0]).healthy()[1].startswith("no block committed yet")
+    assert _facts([5, 5, 5, 9]).healthy()[1] == "nodes apart: heights [5, 5, 5, 9]"
+    assert _facts([5, 5, 5, 5], gateway_up=False).healthy() == (False, "gateways not answering: gw-a")
+
+
+def test_status_and_demo_text() -> None:
+    state = LabState(path=Path("/x"), lab_id="demo", provider="local", phase=Phase.HEALTHY)
+    text = status_text(state, _facts([5, 5, 5, 5]), "/lab")
+    assert "lab demo  provider local  phase healthy" in text
+    assert "health: healthy (4 nodes at height 5..5)" in text
+    assert "gw-a     gw-a       yes         0" in text
+    line = demo_line(_facts([5, 6, 6, 6]), 12.0)
+    assert "n1=5 n2=6" in line
+    assert "readings committed 20" in line
+    assert "plant-a 2.50 t" in line
+    absent = status_text(LabState(path=Path("/x")), None, "/lab")
+    assert "the lab is absent" in absent
