@@ -258,8 +258,9 @@ def _check(run: ScenarioRun, lab: RigLab, files: Collected) -> list[InvariantRes
     if best is not None and sc.expect.flagged:
         results.append(flagged(list(sc.expect.flagged), honest[best], since))
     final = run.sampler.samples[-1].heights if run.sampler.samples else {}
-    samples = [(s.t, s.heights) for s in run.sampler.samples]
-    windows = _windows(run)
+    t0 = run.started_at   # the liveness evidence speaks in seconds since the scenario started
+    samples = [(s.t - t0, s.heights) for s in run.sampler.samples]
+    windows = [Window(w.start - t0, w.end - t0, w.faulty) for w in _windows(run)]
     live = liveness(samples, [w for w in windows if w.faulty <= lab.genesis.f or not sc.expect.progress],
                     lab.genesis.f, converged_after_s=run.converged_after_s, recovery_s=sc.expect.recovery_s,
                     final=final, expect_progress=sc.expect.progress)
