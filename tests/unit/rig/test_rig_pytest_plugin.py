@@ -15,7 +15,8 @@ MINI = Path(__file__).parent / "testdata" / "mini.yaml"
 
 def test_options_are_registered(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--help")
-    result.stdout.fnmatch_lines(["*--rig-topology=FILE*", "*--rig-provider*", "*--rig-seed*", "*--rig-report*"])
+    result.stdout.fnmatch_lines(["*--rig-topology=FILE*", "*--rig-provider*", "*--rig-seed*",
+                                 "*--rig-report*"])
 
 
 def test_lab_fixture_skips_without_a_topology(pytester: pytest.Pytester) -> None:
