@@ -10,8 +10,11 @@ second is over, one JSON line goes to the truth log:
     {"t": 1764132000, "true": {...}, "served": {...}, "status": "ok", "faults": [...], "reads": 1}
 
 `true` is the profile, `served` what the registers held (after drift, spikes, stuck,
-calibration gas), `status` the state the status bits announced, `reads` how many
-register reads the meter answered in that second. The mean of `served` over an
+calibration gas), `status` the state the status bits announced, `faults` every fault
+active at some moment of the second, `reads` how many register reads the meter answered
+in that second. When a fault switched inside the second changed what was served,
+`served`/`status` are the values at the end of the second, `"changed": true` marks the
+line and `statuses` lists every status announced in it. The mean of `served` over an
 interval is the true interval average a gateway should report.
 
 The register bank is refreshed from inside the SimDevice `action` callback (pymodbus
@@ -70,6 +73,9 @@ class EmulatedMeter:
     # -- time --------------------------------------------------------------------------------------
     def _step(self, sec: int) -> None:
         self.true = self.profile.step(sec).values
+        self._seen_faults: set[str] = set()
+        self._seen_statuses: set[str] = set()
+        self._changed = False
         self._apply_faults()
 
     def advance(self) -> None:
@@ -86,6 +92,7 @@ class EmulatedMeter:
         self._apply_faults()
 
     def _apply_faults(self) -> None:
+        before = getattr(self, "served", None)
         self.served = self.faults.apply_values(self.true, self.second, SPAN_GAS_CO2_PCT,
                                                self.coil_calibration)
         self.flags = StatusFlags(
@@ -97,6 +104,10 @@ class EmulatedMeter:
         )
         self.registers = self.map.encode(self.served, self.calibration)
         self.bit_words = _bits_to_words(self.map.encode_status(self.flags), self.map.first_bit)
+        if self._seen_statuses and before != self.served:
+            self._changed = True   # a fault switched inside this second changed what was served
+        self._seen_faults.update(self.faults.active())
+        self._seen_statuses.add(self.status())
 
     def status(self) -> str:
         f = self.flags
@@ -111,8 +122,13 @@ class EmulatedMeter:
     def _log(self, *, partial: bool) -> None:
         if self._truth is None:
             return
-        line = {"t": self.second, "true": self.true, "served": self.served, "status": self.status(),
-                "faults": self.faults.active(), "reads": self.reads}
+        line: dict[str, object] = {
+            "t": self.second, "true": self.true, "served": self.served, "status": self.status(),
+            "faults": sorted(self._seen_faults), "reads": self.reads}
+        if len(self._seen_statuses) > 1:
+            line["statuses"] = sorted(self._seen_statuses)
+        if self._changed:
+            line["changed"] = True
         if partial:
             line["partial"] = True
         self._truth.write(json.dumps(line, separators=(",", ":")) + "\n")

@@ -154,3 +154,46 @@ def test_each_meter_on_a_bus_keeps_its_own_rate(tmp_path: Path) -> None:
     slow = sum(s.meter_id == "r2" for s in samples)
     assert slow >= 3
     assert fast >= 3 * slow
+
+
+RTU_STATUS_FAULTS: dict[str, tuple[dict[str, Any], SampleStatus]] = {
+    "zero_calibration": ({"calibration": "zero"}, SampleStatus.CALIBRATING),
+    "span_calibration": ({"calibration": "span"}, SampleStatus.CALIBRATING),
+    "maintenance": ({"maintenance": True}, SampleStatus.MAINTENANCE),
+    "invalid": ({"invalid": True}, SampleStatus.INVALID),
+}
+
+
+def test_register_faults_over_rtu(tmp_path: Path) -> None:
+    """Status faults, then drift, stuck and spikes, on a meter of a socat bus: every polled value is
+    the one the truth log says was served, faults included."""
+    with socat_pair(tmp_path) as (meter_side, gw_side):
+        entries = _bus_meters(meter_side, sample_period_s=0.25)
+        kept: list[Sample] = []
+
+        async def scenario() -> None:
+            async with running_meters(tmp_path, entries) as process, control_of(process) as control:
+                views = [gateway_view(e, tmp_path / "gw.toml", serial_port=gw_side) for e in entries]
+                async with Polling(views) as polling:
+                    await polling.until(lambda s: s.status is SampleStatus.OK, "r2")
+                    for fields, status in RTU_STATUS_FAULTS.values():
+                        await control.set_faults("r2", **fields)
+                        await polling.until(lambda s, want=status: s.status is want, "r2")
+                        await control.clear_faults("r2")
+                        await polling.until(lambda s: s.status is SampleStatus.OK, "r2")
+                    polling.take()
+                    for fields in ({"drift_pct_per_h": 3600.0}, {"stuck": True},
+                                   {"spike_every_s": 2, "spike_pct": 3.0}):
+                        await control.set_faults("r2", **fields)
+                        await asyncio.sleep(2.2)
+                        await control.clear_faults("r2")
+                    await asyncio.sleep(0.5)
+                    kept.extend(polling.take())
+
+        asyncio.run(scenario())
+    truth = read_truth(tmp_path / "truth", "r2")
+    faulted = {r["t"] for r in truth.values() if r["faults"]}
+    assert any(int(s.t) in faulted for s in kept if s.meter_id == "r2")
+    seen = {s for r in truth.values() for s in r.get("statuses", [r["status"]])}
+    assert seen >= {"ok", "calibrating", "maintenance", "invalid"}
+    _check_against_truth(kept, tmp_path, entries)
