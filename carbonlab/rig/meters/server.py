@@ -18,6 +18,7 @@ from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from carbonlab.gateway.endpoint import Transport
+from carbonlab.rig.meters.errors import MetersError
 from carbonlab.rig.meters.meter import EmulatedMeter
 
 
@@ -52,7 +53,12 @@ class MeterServer:
                                               baudrate=e.baudrate, parity=e.parity, stopbits=e.stopbits,
                                               bytesize=e.bytesize, trace_pdu=self._trace_pdu,
                                               trace_packet=self._trace_packet)
-        await self._server.serve_forever(background=True)
+        try:
+            await self._server.serve_forever(background=True)
+        except (RuntimeError, OSError) as exc:   # pymodbus says "Could not start listen"
+            self._server = None
+            raise MetersError(f"meter server {self.name}: cannot listen ({exc}); is the port in use "
+                              "or the serial device missing?") from exc
 
     async def stop(self) -> None:
         if self._server is not None:

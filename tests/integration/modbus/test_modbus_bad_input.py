@@ -7,6 +7,7 @@ import contextlib
 import os
 import select
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -147,3 +148,16 @@ def test_endpoint_rejects_bad_register_map_file(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="field 'encoding': must be one of float32, counts_4_20ma") as info:
         MeterEndpoint.from_dict({"id": "m1", "register_map": "mine.yaml"}, tmp_path / "gw.toml")
     assert str(bad) in str(info.value)
+
+
+def test_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        entry = tcp_meter("m1", "t100") | {"port": taken.getsockname()[1]}
+        config = tmp_path / "meters.yaml"
+        config.write_text(yaml.safe_dump({"meters": [entry]}))
+        result = _carbonlab("meters", "serve", "--config", str(config))
+    assert result.returncode == 2
+    assert "cannot listen" in result.stderr
+    assert "Traceback" not in result.stderr
