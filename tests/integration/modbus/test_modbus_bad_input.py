@@ -22,9 +22,10 @@ from carbonlab.gateway.poller import read_once
 from carbonlab.gateway.sample import SampleStatus
 
 
-async def _short_reply_server(port: int, registers: int,
-                             writers: set[asyncio.StreamWriter]) -> asyncio.Server:
-    """A fake Modbus TCP device that answers every read with `registers` registers, whatever was asked."""
+async def _short_reply_server(port: int, registers: int, writers: set[asyncio.StreamWriter],
+                             bit_bytes: int = 0) -> asyncio.Server:
+    """A fake Modbus TCP device (a deterministic protocol fake): register reads get `registers`
+    registers and bit reads `bit_bytes` bytes of bits, whatever was asked."""
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writers.add(writer)
@@ -34,7 +35,10 @@ async def _short_reply_server(port: int, registers: int,
                 tid, _proto, length, unit = struct.unpack(">HHHB", head)
                 pdu = await reader.readexactly(length - 1)
                 fc = pdu[0]
-                body = bytes([fc, registers * 2]) + b"\x00\x01" * registers
+                if fc in (1, 2):
+                    body = bytes([fc, bit_bytes]) + b"\xff" * bit_bytes
+                else:
+                    body = bytes([fc, registers * 2]) + b"\x00\x01" * registers
                 writer.write(struct.pack(">HHHB", tid, 0, len(body) + 1, unit) + body)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -45,14 +49,21 @@ async def _short_reply_server(port: int, registers: int,
     return await asyncio.start_server(serve, "127.0.0.1", port)
 
 
-def test_reply_with_wrong_register_count_is_a_comm_fault(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("registers", "bit_bytes", "message"), [
+    (4, 2, "asked for 108 registers, reply carries 4"),
+    (110, 2, "asked for 108 registers, reply carries 110"),
+    (108, 0, "asked for 12 bits, reply carries 0"),
+    (108, 4, "asked for 12 bits, reply carries 32"),
+])
+def test_reply_with_wrong_count_is_a_comm_fault(tmp_path: Path, registers: int, bit_bytes: int,
+                                                message: str) -> None:
     port = free_port()
     entry = tcp_meter("m1", "t100", timeout_s=0.5, retries=0) | {"port": port}
     endpoint = gateway_view(entry, tmp_path / "g")
 
     async def scenario() -> None:
         writers: set[asyncio.StreamWriter] = set()
-        server = await _short_reply_server(port, 4, writers)
+        server = await _short_reply_server(port, registers, writers, bit_bytes)
         try:
             sample = await read_once(endpoint)
         finally:
@@ -63,7 +74,7 @@ def test_reply_with_wrong_register_count_is_a_comm_fault(tmp_path: Path) -> None
                     await writer.wait_closed()
             await server.wait_closed()
         assert sample.status is SampleStatus.COMM_FAULT
-        assert "asked for 108 registers, reply carries 4" in sample.detail
+        assert message in sample.detail
 
     asyncio.run(scenario())
 
