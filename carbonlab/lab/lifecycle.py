@@ -87,12 +87,22 @@ class Lab:
                 times.healthy_s = time.monotonic() - start
         return times
 
-    def provision(self, log_name: str = "site.log") -> PlaybookResult:
+    def provision(self, log_name: str = "site.log", *, same_code: bool = False) -> PlaybookResult:
+        """Run site.yml. `same_code` reuses the wheelhouse the lab was last provisioned with
+        (a converge check of the same release); otherwise the current source tree is built and
+        a changed tree is installed."""
         extra: dict[str, Any] = {}
         if any(self.provider.host_vars(h.id).get("carbonlab_install") for h in self.topo.hosts):
-            house = build_wheelhouse(self.lab_dir / "logs" / "wheelhouse.log")
-            extra = {"carbonlab_wheelhouse_tar": str(house.tar), "carbonlab_wheelhouse_digest": house.digest,
-                     "carbonlab_wheelhouse_pip": house.pip_wheel}
+            last = self.state.facts.get("wheelhouse")
+            if same_code and last and Path(last["carbonlab_wheelhouse_tar"]).exists():
+                extra = dict(last)
+            else:
+                house = build_wheelhouse(self.lab_dir / "logs" / "wheelhouse.log")
+                extra = {"carbonlab_wheelhouse_tar": str(house.tar),
+                         "carbonlab_wheelhouse_digest": house.digest,
+                         "carbonlab_wheelhouse_pip": house.pip_wheel}
+                self.state.facts["wheelhouse"] = extra
+                self.state.save()
         inv = inventory.build(self.topo, self.lab_dir, self.provider_name, self.ports(),
                               self.provider.host_vars, extra)
         inventory.write(inv, self.inventory_path)

@@ -78,6 +78,7 @@ def lab_dir() -> Iterator[Path]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2400)
 def test_local_lab_as_unprivileged_user(user_carbonlab: Path, lab_dir: Path) -> None:
     user = USER if os.geteuid() == 0 else None
     env = {"HOME": str(lab_dir), "PATH": f"{user_carbonlab.parent}:/usr/sbin:/usr/bin:/sbin:/bin"}

@@ -139,6 +139,7 @@ def test_down_after_up_was_sigkilled(lab_dir: Path, tmp_path: Path, point: str) 
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2400)
 def test_default_topology_end_to_end(lab_dir: Path, tmp_path: Path) -> None:
     topology = topology_copy(DEFAULT_TOPOLOGY, tmp_path / "default.yaml", lab_id="tnse", provider="netns")
     lab = Lab(load(topology), lab_dir, "netns", progress=lambda _line: None)
@@ -153,7 +154,7 @@ def test_default_topology_end_to_end(lab_dir: Path, tmp_path: Path) -> None:
         # readings arrive: the committed count grows
         first = max(n.readings for n in facts.nodes)
         assert _wait_for(lambda: max(n.readings for n in lab.wait_healthy(60).nodes) > first, 120)
-        again = lab.provision("site-second.log")
+        again = lab.provision("site-second.log", same_code=True)
         assert again.changed == 0, again.recap
         status = lab_cmd("status", str(topology), "--lab-dir", str(lab_dir), timeout_s=120)
         assert status.returncode == 0
