@@ -26,7 +26,13 @@ class MetersProcess:
         self.meters: dict[str, EmulatedMeter] = {}
         for spec in config.meters:
             truth = config.truth_dir / f"{spec.endpoint.id}.jsonl" if config.truth_dir else None
-            meter = EmulatedMeter(spec.endpoint, spec.profile, spec.seed, truth, clock)
+            try:
+                meter = EmulatedMeter(spec.endpoint, spec.profile, spec.seed, truth, clock)
+            except OSError as exc:
+                for opened in self.meters.values():
+                    opened.close()
+                raise MetersConfigError(f"{config.path}: field 'truth_dir': cannot write {truth}: "
+                                        f"{exc.strerror}") from exc
             self.meters[spec.endpoint.id] = meter
         groups: dict[str, list[EmulatedMeter]] = {}
         for meter in self.meters.values():  # a TCP meter has its own server; an RTU bus shares one

@@ -172,3 +172,13 @@ def test_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "cannot listen" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_unwritable_truth_dir_is_one_clear_line(tmp_path: Path) -> None:
+    (tmp_path / "blocked").write_text("a file where the truth folder should be")
+    config = tmp_path / "meters.yaml"
+    config.write_text(yaml.safe_dump({"truth_dir": "blocked/truth", "meters": [tcp_meter("m1", "t100")]}))
+    result = _carbonlab("meters", "serve", "--config", str(config))
+    assert result.returncode == 2
+    assert "field 'truth_dir': cannot write" in result.stderr
+    assert "Traceback" not in result.stderr
