@@ -6,6 +6,8 @@ import math
 import struct
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from carbonlab.gateway.errors import FrameError
 from carbonlab.gateway.registermap import (
@@ -126,3 +128,17 @@ def test_wrong_sizes_are_frame_errors(regs: int, bits: int) -> None:
     m = load_register_map("t100")
     with pytest.raises(FrameError, match="expected"):
         m.decode([0] * regs, [False] * bits)
+
+
+@given(data=st.data())
+@settings(max_examples=200, deadline=None)
+@pytest.mark.parametrize("name", ["t100", "float_inverse", "daq_4_20ma"])
+def test_round_trip_property(name: str, data: st.DataObject) -> None:
+    m = load_register_map(name)
+    values = {c.name: data.draw(st.floats(c.min, c.max, allow_nan=False), label=c.name) for c in m.channels}
+    decoded = m.decode(m.encode(values), m.encode_status(StatusFlags()))
+    assert decoded.status is SampleStatus.OK, decoded.detail
+    for c in m.channels:
+        # float32 keeps 24 bits of mantissa; counts keep 1/25600 of the range
+        step = (c.max - c.min) / 25600 if name == "daq_4_20ma" else abs(values[c.name]) * 2**-23
+        assert abs(decoded.values[c.name] - values[c.name]) <= step / 2 + 1e-12 * (c.max - c.min)
