@@ -96,6 +96,7 @@ def run_playbook(playbook: str, inventory: Path, log: Path, *, env: dict[str, st
                                  stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout_s
         seen = 0
+        shown: set[str] = set()
         try:
             while child.poll() is None:
                 if time.monotonic() > deadline:
@@ -103,14 +104,14 @@ def run_playbook(playbook: str, inventory: Path, log: Path, *, env: dict[str, st
                     child.wait(10)
                     raise StepError("controller", playbook, f"ansible-playbook ran past {timeout_s} s",
                                     str(log))
-                seen = _show_tasks(log, seen, progress)
+                seen = _show_tasks(log, seen, shown, progress)
                 time.sleep(0.2)
         except BaseException:
             if child.poll() is None:
                 child.kill()
                 child.wait(10)
             raise
-    _show_tasks(log, seen, progress)
+    _show_tasks(log, seen, shown, progress)
     result = parse_output(log.read_text())
     if result.failures:
         host, task, message = result.failures[0]
@@ -120,9 +121,13 @@ def run_playbook(playbook: str, inventory: Path, log: Path, *, env: dict[str, st
     return result
 
 
-def _show_tasks(log: Path, seen: int, progress: Callable[[str], None]) -> int:
+def _show_tasks(log: Path, seen: int, shown: set[str], progress: Callable[[str], None]) -> int:
+    """Show each task once (a role included in a loop repeats its headers), not the
+    argument-spec checks Ansible adds."""
     lines = log.read_text().splitlines()
     for line in lines[seen:]:
-        if match := TASK_RE.match(line):
+        match = TASK_RE.match(line)
+        if match and match.group(1) not in shown and "Validating arguments" not in match.group(1):
+            shown.add(match.group(1))
             progress(f"  {match.group(1)}")
     return len(lines)

@@ -83,3 +83,31 @@ def test_metrics_text_is_parsed_into_samples() -> None:
         ("carbonlab_co2_kg_total", {"company": "genco-a", "plant": "plant-a", "meter": "a-u1-s1"}, 1234.5),
         ("carbonlab_gateway_outbox_depth", {}, 3.0),
     ]
+
+
+def test_ssh_provider_reaches_topology_hosts(tmp_path: Path) -> None:
+    from carbonlab.lab.providers.ssh import SshProvider
+    from carbonlab.lab.state import LabState
+    from carbonlab.lab.topology import parse
+
+    raw = {"lab_id": "real", "provider": "ssh",
+           "hosts": [{"id": f"h{i}", "address": f"192.0.2.{i}", "user": "root" if i else "ops",
+                      "ssh_key": "~/.ssh/lab"} for i in range(4)],
+           "members": [{"id": f"n{i}", "organisation": "o", "role": "verifier", "host": f"h{i}"}
+                       for i in range(4)],
+           "gateways": [{"id": "gw", "mode": "direct", "host": "h0", "uplinks": ["n0"]}],
+           "meters": [{"id": "m", "gateway": "gw", "company": "c", "plant": "p", "unit": "u", "stack": "s",
+                       "physical": {"transport": "tcp", "address": "192.0.2.50"}}]}
+    topo = parse(raw, "real.yaml")
+    provider = SshProvider(topo, tmp_path, LabState(path=tmp_path / "state.json"), lambda _l: None)
+    ops = provider.host_vars("h0")
+    assert ops["ansible_host"] == "192.0.2.0"
+    assert ops["ansible_user"] == "ops"
+    assert ops["ansible_become"] is True
+    assert ops["ansible_ssh_private_key_file"] == str(Path("~/.ssh/lab").expanduser())
+    assert "ansible_become" not in provider.host_vars("h1")
+    assert "StrictHostKeyChecking=accept-new" in provider.ansible_env()["ANSIBLE_SSH_ARGS"]
+    ports = plan(topo, "ssh", provider.addresses())
+    inv = build(topo, tmp_path, "ssh", ports, provider.host_vars, {})
+    meter = inv["all"]["hosts"]["h0"]["gateway_instances"][0]["meters"][0]
+    assert (meter["host"], meter["port"], meter["transport"]) == ("192.0.2.50", 502, "tcp")
