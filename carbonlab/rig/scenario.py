@@ -16,6 +16,7 @@ expect:
   report_only: []          # invariants reported but not failing this scenario (a stated known limit)
   rejections: {}           # traffic fault id -> the reason its batch must be rejected with
   flagged: []              # meters whose readings must be on the ledger with an anomaly mark
+  detect_s: 30             # failure detection (gateway fail-over, view change) before progress is owed
 ```
 Targets are ids from the topology, or `primary` (the current primary, asked at apply time).
 Loaded once into typed objects; every error names the file, the field and what is allowed.
@@ -37,7 +38,8 @@ INVARIANTS = ("agreement", "validity", "detection", "completeness", "accuracy", 
               "flagged")
 TOP = {"name", "summary", "seed", "duration_s", "settle_s", "needs", "timeline", "expect"}
 STEP = {"at_s", "fault", "target", "params", "for_s"}
-EXPECT = {"progress", "recovery_s", "accuracy_tolerance_pct", "report_only", "rejections", "flagged"}
+EXPECT = {"progress", "recovery_s", "accuracy_tolerance_pct", "report_only", "rejections", "flagged",
+          "detect_s"}
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class Expect:
     report_only: tuple[str, ...] = ()
     rejections: dict[str, str] = field(default_factory=dict)
     flagged: tuple[str, ...] = ()        # meters whose faulty readings must carry an anomaly mark
+    detect_s: float = 30.0               # failure detection allowed before progress is owed
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,8 @@ def load(path: Path) -> Scenario:
         raise _fail(path, "expect.progress", "must be true or false")
     expect = Expect(e.get("progress", True), _num(path, "expect.recovery_s", e.get("recovery_s", 90.0), 1.0),
                     _num(path, "expect.accuracy_tolerance_pct", e.get("accuracy_tolerance_pct", 2.0)),
-                    report_only, dict(e.get("rejections") or {}), tuple(e.get("flagged") or ()))
+                    report_only, dict(e.get("rejections") or {}), tuple(e.get("flagged") or ()),
+                    _num(path, "expect.detect_s", e.get("detect_s", 30.0)))
     seed = top.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise _fail(path, "seed", f"must be an integer, got {seed!r}")

@@ -39,19 +39,27 @@ def _max_height(samples: Samples, lo: float, hi: float) -> int | None:
 
 def liveness(samples: Samples, windows: Sequence[Window], f: int, *,
              converged_after_s: float | None, recovery_s: float, final: Mapping[str, int | None],
-             expect_progress: bool = True) -> InvariantResult:
+             expect_progress: bool = True, grace_s: float = 30.0) -> InvariantResult:
+    """`grace_s`: how long failure detection may take before progress is owed (a gateway's commit
+    timeout before it fails over to another node, then the view change); a window shorter than
+    that is reported, not judged. A stall beyond f is judged from 3 s after the window opens."""
     evidence = []
     ok = True
     for w in windows:
-        first = _max_height(samples, w.start, w.start + 2.0)
-        last = _max_height(samples, w.start, w.end)
+        span = f"{w.start:.1f}..{w.end:.1f} s ({w.faulty} faulty)"
+        lo = w.start + (grace_s if w.faulty <= f else 3.0)
+        if w.end - lo < 5.0:
+            evidence.append(f"{span}: shorter than the {grace_s:.0f} s allowed for failure detection; "
+                            "not judged")
+            continue
+        first = _max_height(samples, lo, lo + 2.0)
+        last = _max_height(samples, lo, w.end)
         if first is None or last is None:
             continue
         advanced = last > first
-        span = f"{w.start:.1f}..{w.end:.1f} s ({w.faulty} faulty)"
         if w.faulty <= f and not advanced:
             ok = False
-            evidence.append(f"{span}: height stayed at {first} with at most f={f} faulty")
+            evidence.append(f"{span}: height stayed at {first} from {lo:.1f} s with at most f={f} faulty")
         elif w.faulty > f and advanced and not expect_progress:
             ok = False
             evidence.append(f"{span}: height advanced {first} -> {last} with more than f faulty")

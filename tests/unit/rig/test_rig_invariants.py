@@ -173,17 +173,24 @@ def test_accuracy_skips_faulted_intervals(chain: tuple[Kit, list[Batch], dict[st
 def test_liveness() -> None:
     samples = [(float(t), {"n1": t // 2, "n2": t // 2}) for t in range(20)]
     ok = liveness(samples, [Window(2, 10, 1)], 1, converged_after_s=3.0, recovery_s=30,
-                  final={"n1": 9, "n2": 9})
+                  final={"n1": 9, "n2": 9}, grace_s=0.0)
     assert ok.passed
     stalled = [(float(t), {"n1": 4, "n2": 4}) for t in range(20)]
     bad = liveness(stalled, [Window(2, 10, 1)], 1, converged_after_s=None, recovery_s=30,
-                   final={"n1": 4, "n2": 3})
+                   final={"n1": 4, "n2": 3}, grace_s=0.0)
     assert not bad.passed
     assert "height stayed at 4" in bad.evidence[0]
     assert "n2=3" in bad.evidence[-1]
     no_progress = liveness(stalled, [Window(2, 10, 3)], 1, converged_after_s=1.0, recovery_s=30,
                            final={"n1": 4}, expect_progress=False)
     assert no_progress.passed
+    short = liveness(stalled, [Window(2, 10, 1)], 1, converged_after_s=1.0, recovery_s=30, final={"n1": 4})
+    assert short.passed
+    assert "not judged" in short.evidence[0]
+    sneaky = liveness(samples, [Window(2, 19, 3)], 1, converged_after_s=1.0, recovery_s=30,
+                      final={"n1": 9}, expect_progress=False)
+    assert not sneaky.passed
+    assert "with more than f faulty" in sneaky.evidence[0]
 
 
 def test_torn_last_truth_line_is_tolerated(tmp_path: Path) -> None:
