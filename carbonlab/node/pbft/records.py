@@ -82,39 +82,48 @@ def load(records: list[bytes]) -> Memory:
     mem = Memory()
     for i, raw in enumerate(records):
         path = f"consensus_record[{i}]"
-        value: Any = codec.decode(raw, path)
-        items = as_list(value, path)
-        if not items:
-            raise SchemaError(path, "empty record")
-        tag = as_str(items[0], f"{path}[0]")
-        if tag == "view":
-            mem.view = max(mem.view, as_int(items[1], f"{path}.view", lo=0))
-        elif tag == "pre_prepare":
-            view = as_int(items[1], f"{path}.view", lo=0)
-            proposal = Proposal.from_wire(items[2], f"{path}.proposal")
-            mem.pre_prepares[(view, proposal.seq)] = proposal
-            mem.signed[("pre_prepare", view, proposal.seq)] = proposal.digest
-        elif tag in ("prepare", "commit"):
-            view = as_int(items[1], f"{path}.view", lo=0)
-            seq = as_int(items[2], f"{path}.seq", lo=0)
-            mem.signed[(tag, view, seq)] = as_bytes(items[3], f"{path}.digest", size=32)
-        elif tag == "prepared":
-            cert = PreparedCertificate.from_wire(items[1], f"{path}.certificate")
-            old = mem.prepared.get(cert.seq)
-            if old is None or old.view <= cert.view:
-                mem.prepared[cert.seq] = cert
-        elif tag == "checkpoint":
-            proof = CheckpointProof.from_wire(items[1], f"{path}.proof")
-            if mem.stable is None or proof.seq > mem.stable.seq:
-                mem.stable = proof
-        elif tag == "new_view":
-            envelope = as_bytes(items[1], f"{path}.envelope", max_len=1 << 30)
-            nv = codec.decode(envelope, f"{path}.envelope", max_bytes=1 << 30)
-            view = as_int(as_list(as_list(nv, path, length=4)[2], path)[0], f"{path}.view", lo=0)
-            mem.new_views[view] = envelope
-        else:
-            raise SchemaError(f"{path}[0]", f"unknown record tag {tag!r}")
+        try:
+            _load_one(mem, raw, path)
+        except (IndexError, TypeError, ValueError) as exc:
+            if isinstance(exc, SchemaError):
+                raise
+            raise SchemaError(path, f"unreadable record ({exc})") from None
     return mem
+
+
+def _load_one(mem: Memory, raw: bytes, path: str) -> None:
+    value: Any = codec.decode(raw, path, max_bytes=1 << 30)
+    items = as_list(value, path)
+    if not items:
+        raise SchemaError(path, "empty record")
+    tag = as_str(items[0], f"{path}[0]")
+    if tag == "view":
+        mem.view = max(mem.view, as_int(items[1], f"{path}.view", lo=0))
+    elif tag == "pre_prepare":
+        view = as_int(items[1], f"{path}.view", lo=0)
+        proposal = Proposal.from_wire(items[2], f"{path}.proposal")
+        mem.pre_prepares[(view, proposal.seq)] = proposal
+        mem.signed[("pre_prepare", view, proposal.seq)] = proposal.digest
+    elif tag in ("prepare", "commit"):
+        view = as_int(items[1], f"{path}.view", lo=0)
+        seq = as_int(items[2], f"{path}.seq", lo=0)
+        mem.signed[(tag, view, seq)] = as_bytes(items[3], f"{path}.digest", size=32)
+    elif tag == "prepared":
+        cert = PreparedCertificate.from_wire(items[1], f"{path}.certificate")
+        old = mem.prepared.get(cert.seq)
+        if old is None or old.view <= cert.view:
+            mem.prepared[cert.seq] = cert
+    elif tag == "checkpoint":
+        proof = CheckpointProof.from_wire(items[1], f"{path}.proof")
+        if mem.stable is None or proof.seq > mem.stable.seq:
+            mem.stable = proof
+    elif tag == "new_view":
+        envelope = as_bytes(items[1], f"{path}.envelope", max_len=1 << 30)
+        nv = codec.decode(envelope, f"{path}.envelope", max_bytes=1 << 30)
+        view = as_int(as_list(as_list(nv, path, length=4)[2], path)[0], f"{path}.view", lo=0)
+        mem.new_views[view] = envelope
+    else:
+        raise SchemaError(f"{path}[0]", f"unknown record tag {tag!r}")
 
 
 def compact(records: list[bytes]) -> list[bytes]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from carbonlab.node import codec
@@ -185,3 +187,23 @@ def test_compacted_records_still_restart_the_replica() -> None:
     c.deliver()
     c.tick(300)
     assert c.heights() == dict.fromkeys(c.ids, 4)
+
+
+def test_an_unreadable_record_is_named_at_restart() -> None:
+    from carbonlab.node.errors import SchemaError
+    from carbonlab.node.pbft import RecoveredState, Replica
+
+    c = Cluster(4, PARAMS)
+    good = records.view_record(1)
+    cases = ((b"\xc1", "consensus_record[1]"), (codec.encode(["bogus", 1]), "consensus_record[1][0]"))
+    for bad, where in cases:
+        rec = RecoveredState([good, bad], 0, c.genesis.hash)
+        with pytest.raises(SchemaError, match=re.escape(where)):
+            Replica(c.genesis, "n2", c.kit.members["n2"], recovered=rec)
+
+
+def test_a_truncated_record_is_named_too() -> None:
+    from carbonlab.node.errors import SchemaError
+
+    with pytest.raises(SchemaError, match=re.escape("consensus_record[0]")):
+        records.load([codec.encode(["prepare", 1])])
