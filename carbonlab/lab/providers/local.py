@@ -52,4 +52,5 @@ class LocalProvider(Provider):
             "carbonlab_install": False,
             "carbonlab_manage_user": False,
             "carbonlab_user": "",
+            "carbonlab_service_manager": "start-stop-daemon",
         }
