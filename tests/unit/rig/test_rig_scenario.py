@@ -1,0 +1,63 @@
+"""Scenario files: the shipped catalogue loads; a bad file fails naming the file, field and rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from carbonlab.rig.errors import ScenarioError
+from carbonlab.rig.scenario import find, load, shipped
+
+
+def test_shipped_catalogue_covers_the_issue() -> None:
+    names = {s.name for s in shipped()}
+    assert names == {"primary-killed", "two-killed-restarted", "partition-2-5", "three-killed",
+                     "two-crashed-two-malicious", "gateway-killed-during-upload", "uplink-cut",
+                     "meter-drift-stuck", "tampered-ledger", "stranger-and-replay"}
+    three = find("three-killed")
+    assert three.expect.progress is False
+    assert [s.target for s in three.timeline] == ["n5", "n6", "n7"]
+    assert find("partition-2-5").needs == ("netns",)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("name: x\nduration_s: 10\n", "timeline: is required"),
+    ("name: x\nduration_s: 10\ntimeline: []\nbogus: 1\n", r"\(top\): unknown field\(s\) bogus"),
+    ("name: x\nduration_s: 10\ntimeline:\n  - {at_s: 1, fault: node.melt, target: n1}\n",
+     r"timeline\[0\]\.fault: unknown fault 'node\.melt'"),
+    ("name: x\nduration_s: 10\ntimeline:\n  - {at_s: 5, fault: node.kill, target: n1, for_s: 9}\n",
+     r"timeline\[0\]: reaches past duration_s=10"),
+    ("name: x\nduration_s: 10\ntimeline:\n  - {at_s: 1, fault: link.loss, target: n1, params: {pct: 500}}\n",
+     r"timeline\[0\]: fault link\.loss: parameter pct: 500\.0 is above 100"),
+    ("name: x\nduration_s: 10\ntimeline: []\nexpect: {report_only: [speed]}\n",
+     r"expect\.report_only: unknown invariant"),
+    ("name: x\nduration_s: -1\ntimeline: []\n", "duration_s: must be a number >= 1"),
+    ("name: x\nduration_s: 10\ntimeline: []\nneeds: [docker]\n", "needs: providers are local, netns, ssh"),
+    ("name: [x\n", "not valid YAML"),
+])
+def test_bad_scenarios(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ScenarioError, match=message) as info:
+        load(path)
+    assert str(path) in str(info.value)
+
+
+def test_timeline_is_sorted_and_targets_kept(tmp_path: Path) -> None:
+    s = load(write(tmp_path, "name: x\nseed: 3\nduration_s: 30\ntimeline:\n"
+                             "  - {at_s: 20, fault: node.kill, target: n2}\n"
+                             "  - {at_s: 5, fault: meter.stuck, target: m1, for_s: 10}\n"))
+    assert [(st.at_s, st.fault, st.for_s) for st in s.timeline] == [(5.0, "meter.stuck", 10.0),
+                                                                   (20.0, "node.kill", None)]
+    assert s.seed == 3
+
+
+def test_unknown_name() -> None:
+    with pytest.raises(ScenarioError, match="no scenario 'nope'"):
+        find("nope")
