@@ -44,8 +44,9 @@ def start_time(pid: int) -> int | None:
 
 
 def alive(pid: int, started: int | None) -> bool:
+    """True while `pid` is the recorded process and has not exited (a zombie has)."""
     now = start_time(pid)
-    return now is not None and (started is None or now == started)
+    return now is not None and (started is None or now == started) and not _zombie(pid)
 
 
 def end(pid: int, started: int | None, *, grace_s: float = 5.0, term: bool = True) -> None:
@@ -60,7 +61,7 @@ def end(pid: int, started: int | None, *, grace_s: float = 5.0, term: bool = Tru
             return
         deadline = time.monotonic() + grace_s
         while time.monotonic() < deadline:
-            if not alive(pid, started) or _zombie(pid):
+            if not alive(pid, started):
                 return
             time.sleep(0.05)
 

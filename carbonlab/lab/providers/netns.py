@@ -203,7 +203,7 @@ class NetnsProvider(Provider):
 
     def _wait_sshd(self, host: str, timeout_s: float = 20.0) -> None:
         address = self.addresses()[host]
-        entry = next(p for p in self.state.of_kind("host_process") if p["host"] == host)
+        entry = [p for p in self.state.of_kind("host_process") if p["host"] == host][-1]  # the newest
         deadline = time.monotonic() + timeout_s
         log = self.lab_dir / "logs" / f"host-{host}.log"
         while time.monotonic() < deadline:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from carbonlab.lab.lifecycle import Lab
+from carbonlab.lab.proc import end
 from carbonlab.lab.providers.netns import NetnsProvider
 from carbonlab.lab.state import LabState
 from carbonlab.lab.topology import DEFAULT_TOPOLOGY, load
@@ -80,6 +81,11 @@ def test_hosts_are_isolated_machines_with_sshd_and_leave_nothing(lab_dir: Path, 
                      f"python3 -c \"import socket; socket.create_connection(('{addrs['node3']}', 22), 5)\""
                      " && echo reached")
         assert "reached" in reach
+        # a host whose first process died comes back with its disk on the next `up`
+        dead = [p for p in state.of_kind("host_process") if p["host"] == "node2"][-1]
+        end(dead["pid"], dead["started"], term=False)
+        provider.create_hosts()
+        assert _ssh(lab_dir, addrs["node2"], "ls /etc/carbonlab-probe").strip() == "/etc/carbonlab-probe"
         subnet = lab_subnet(lab_dir)
         assert subnet
         assert len(leftovers(topo.lab_id, lab_dir, subnet)) > 0
