@@ -1,0 +1,74 @@
+"""`node.byzantine` on real node processes: four members started as services; the primary is
+restarted as an equivocating liar (same key, config and ledger); the three honest members
+still commit every batch and agree; heal restarts it honest and it catches up."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from carbonlab.node.localcluster import CLI, LocalCluster
+from carbonlab.node.model import Batch
+from carbonlab.rig.faults import FaultContext, FaultJournal, ServiceRef, make_fault
+from carbonlab.rig.hosts.service import ServiceHost
+from carbonlab.rig.hosts.shells import LocalShell
+from carbonlab.rig.invariants import agreement, validity
+from tests.unit.rig.conftest import end_services
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[tuple[LocalCluster, FaultContext]]:
+    c = LocalCluster.create(tmp_path / "c", 4, gateways=1, meters_per_gateway=1)
+    host = ServiceHost("h", LocalShell("h"), tmp_path / "run", tmp_path / "log")
+    ctx = FaultContext(chain_id=c.genesis.chain_id)
+    try:
+        for m in c.members:
+            host.start(f"node-{m}", (*CLI, "node", "run", "--config", str(c.root / f"{m}.toml")), str(c.root))
+            ctx.nodes[m] = ServiceRef(host, f"node-{m}", "h", c.root / "data" / m, c.url(m))
+        c.wait_ready(timeout_s=90)
+        yield c, ctx
+    finally:
+        end_services(tmp_path / "run", str(tmp_path))
+
+
+def submit(c: LocalCluster, batch: Batch, members: list[str], timeout_s: float = 60.0) -> dict[str, object]:
+    deadline, i = time.monotonic() + timeout_s, 0
+    while time.monotonic() < deadline:
+        member = members[i % len(members)]
+        i += 1
+        try:
+            r = httpx.post(f"{c.url(member)}/v1/batches?wait_ms=2000", json=batch.to_json(), timeout=5)
+        except httpx.HTTPError:
+            continue
+        body = dict(r.json())
+        if body.get("status") in ("committed", "rejected"):
+            return body
+    raise AssertionError(f"batch {batch.batch_seq} not decided within {timeout_s} s")
+
+
+def test_equivocating_primary_then_healed(cluster: tuple[LocalCluster, FaultContext]) -> None:
+    c, ctx = cluster
+    feed = c.feeds()[0]
+    honest = ["n2", "n3", "n4"]
+    assert submit(c, feed.next_batch(), honest)["status"] == "committed"
+    journal = FaultJournal(ctx)
+    fault = make_fault("node.byzantine", "n1", {"mode": "equivocate"})
+    record = journal.apply(fault)
+    assert "restarted as equivocate" in record.applied
+    argv = ctx.nodes["n1"].host.service("node-n1").argv
+    assert argv[1:5] == ("-m", "carbonlab.rig.byzantine", "--mode", "equivocate")
+    for _ in range(3):
+        assert submit(c, feed.next_batch(), honest)["status"] == "committed"
+    journal.heal(fault)
+    assert "-m" not in ctx.nodes["n1"].host.service("node-n1").argv[:2]
+    assert submit(c, feed.next_batch(), honest)["status"] == "committed"
+    c.wait_height(5, list(c.members), timeout_s=90)
+    ledgers = {m: c.root / "data" / m / "ledger.sqlite" for m in c.members}
+    assert agreement(ledgers).passed
+    assert validity(ledgers, c.genesis).passed
