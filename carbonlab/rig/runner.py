@@ -105,7 +105,7 @@ def run_scenario(lab: RigLab, scenario: Scenario, report_dir: Path,
         sampler.stop()
         errors = []
         try:
-            files = _collect(lab, report_dir)
+            files = _collect(lab, report_dir, run.started_at)
             run.results = _check(run, lab, files)
         finally:
             errors = run.journal.heal_all()
@@ -179,7 +179,7 @@ class Collected:
     problems: list[str] = field(default_factory=list)
 
 
-def _collect(lab: RigLab, report_dir: Path) -> Collected:
+def _collect(lab: RigLab, report_dir: Path, started_at: float) -> Collected:
     got = Collected()
     for sub in ("ledgers", "truth", "outboxes"):
         (report_dir / sub).mkdir(parents=True, exist_ok=True)
@@ -200,9 +200,11 @@ def _collect(lab: RigLab, report_dir: Path) -> Collected:
             got.outboxes[gw] = report_dir / "outboxes" / f"{gw}.db"
         except RigError as exc:
             got.problems.append(f"outbox of {gw}: {exc}")
+    since = int(started_at) - 600   # a truth log holds the lab's whole life: fetch the scenario's part
     for meter, (host, path) in lab.truth_logs.items():
         try:
-            (report_dir / "truth" / f"{meter}.jsonl").write_bytes(lab.hosts[host].fetch(path))
+            (report_dir / "truth" / f"{meter}.jsonl").write_bytes(
+                lab.hosts[host].fetch(path, since_field=("t", since)))
             got.truths[meter] = report_dir / "truth" / f"{meter}.jsonl"
         except RigError as exc:
             got.problems.append(f"truth log of {meter}: {exc}")

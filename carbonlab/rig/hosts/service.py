@@ -123,9 +123,18 @@ class ServiceHost:
                     "conv=notrunc status=none", f"write {path}")
         return old
 
-    def fetch(self, path: Path, *, timeout_s: float = 120.0) -> bytes:
-        """The whole file (logs, truth logs) copied to the controller."""
-        out = self._check(f"base64 -w0 {shlex.quote(str(path))}", f"fetch {path}", timeout_s)
+    def fetch(self, path: Path, *, timeout_s: float = 120.0,
+              since_field: tuple[str, int] | None = None) -> bytes:
+        """The file (logs, truth logs) copied to the controller; with `since_field` = (key, n), only
+        the JSON lines whose first field `key` is >= n (`{"t":1795670323,...}`)."""
+        quoted = source = shlex.quote(str(path))
+        if since_field is not None:
+            key, n = since_field
+            source = (f"awk -F'[:,]' -v n={int(n)} 'index($1, \"{key}\") && $2 + 0 >= n' {source}")
+        else:
+            source = f"cat {source}"
+        out = self._check(f"[ -r {quoted} ] || {{ echo 'no such file' >&2; exit 1; }}; {source} | base64 -w0",
+                          f"fetch {path}", timeout_s)
         return base64.b64decode(out.strip())
 
     def snapshot_sqlite(self, python: str, path: Path, *, timeout_s: float = 120.0) -> bytes:

@@ -78,3 +78,26 @@ def test_bad_signal_and_unknown_restart(host: ServiceHost) -> None:
         host.restart("ghost")
     with pytest.raises(HostError, match="not one of"):
         host.signal("ghost", "USR9")
+
+
+def test_fetch_whole_and_since(any_host: ServiceHost, tmp_path: Path) -> None:
+    log = tmp_path / "truth.jsonl"
+    log.write_text('{"t":100,"a":1}\n{"t":200,"a":2}\n{"t":300,"a":3}\n')
+    assert any_host.fetch(log) == log.read_bytes()
+    assert any_host.fetch(log, since_field=("t", 200)) == b'{"t":200,"a":2}\n{"t":300,"a":3}\n'
+    with pytest.raises(HostError, match="no such file"):
+        any_host.fetch(tmp_path / "absent.jsonl")
+
+
+def test_snapshot_of_a_live_sqlite_database(any_host: ServiceHost, tmp_path: Path) -> None:
+    import sqlite3
+    import sys
+    live = sqlite3.connect(tmp_path / "live.sqlite")
+    live.execute("PRAGMA journal_mode=WAL")
+    live.execute("CREATE TABLE t (x)")
+    live.execute("INSERT INTO t VALUES (42)")
+    live.commit()   # still in the WAL, not yet checkpointed into the main file
+    copy = tmp_path / "copy.sqlite"
+    copy.write_bytes(any_host.snapshot_sqlite(sys.executable, tmp_path / "live.sqlite"))
+    assert sqlite3.connect(copy).execute("SELECT x FROM t").fetchall() == [(42,)]
+    live.close()
