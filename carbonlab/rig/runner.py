@@ -147,13 +147,19 @@ def _timeline(run: ScenarioRun, lab: RigLab, progress: Callable[[str], None]) ->
             except Exception as exc:  # noqa: BLE001 - recorded in the journal, the run goes on
                 progress(f"  +{at:5.1f}s apply {fault.id} {fault.target} FAILED: {exc}")
         elif i in faults and faults[i] in run.journal.active():
-            record = run.journal.heal(faults[i])
-            progress(f"  +{at:5.1f}s heal  {faults[i].id} {faults[i].target}: {record.healed}")
+            try:
+                record = run.journal.heal(faults[i])
+                progress(f"  +{at:5.1f}s heal  {faults[i].id} {faults[i].target}: {record.healed}")
+            except Exception as exc:  # noqa: BLE001 - recorded in the journal, the run goes on
+                progress(f"  +{at:5.1f}s heal  {faults[i].id} {faults[i].target} FAILED: {exc}")
     time.sleep(max(0.0, start + run.scenario.duration_s - time.monotonic()))
     for fault in reversed(run.journal.active()):
         if fault.id not in HEAL_AFTER_CHECKS:
-            record = run.journal.heal(fault)
-            progress(f"  end    heal  {fault.id} {fault.target}: {record.healed}")
+            try:
+                record = run.journal.heal(fault)
+                progress(f"  end    heal  {fault.id} {fault.target}: {record.healed}")
+            except Exception as exc:  # noqa: BLE001 - recorded in the journal, the run goes on
+                progress(f"  end    heal  {fault.id} {fault.target} FAILED: {exc}")
 
 
 def _recover(run: ScenarioRun, lab: RigLab, progress: Callable[[str], None]) -> None:
@@ -234,6 +240,9 @@ def _windows(run: ScenarioRun) -> list[Window]:
 def _check(run: ScenarioRun, lab: RigLab, files: Collected) -> list[InvariantResult]:
     sc, records = run.scenario, run.journal.records
     results = []
+    failed = [f"{r.fault} {r.target}: {r.error}" for r in records if r.error]
+    if failed:
+        results.append(InvariantResult("faults", False, "faults the rig could not apply or heal as asked", failed))
     if files.problems:
         results.append(InvariantResult("collection", False, "files the rig could not collect",
                                        files.problems))

@@ -128,7 +128,11 @@ class FaultJournal:
         for i, (active, record) in enumerate(self._active):
             if active is fault:
                 del self._active[i]
-                record.healed = fault.heal(self.ctx)
+                try:
+                    record.healed = fault.heal(self.ctx)
+                except Exception as exc:
+                    record.error = (record.error + "; " if record.error else "") + f"heal: {exc}"
+                    raise
                 record.healed_at = time.time()
                 return record
         raise FaultError(f"fault {fault!r} is not applied")
