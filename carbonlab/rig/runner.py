@@ -242,7 +242,8 @@ def _check(run: ScenarioRun, lab: RigLab, files: Collected) -> list[InvariantRes
     results = []
     failed = [f"{r.fault} {r.target}: {r.error}" for r in records if r.error]
     if failed:
-        results.append(InvariantResult("faults", False, "faults the rig could not apply or heal as asked", failed))
+        results.append(InvariantResult("faults", False, "faults the rig could not apply or heal as asked",
+                                       failed))
     if files.problems:
         results.append(InvariantResult("collection", False, "files the rig could not collect",
                                        files.problems))
