@@ -22,8 +22,9 @@ from carbonlab.node.p2p.identity import peer_id_of
 from carbonlab.node.schema import as_choice, as_dict, as_float, as_int, as_str
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+SYNC_MODES = ("full", "normal")
 FIELDS = ("member_id", "key_file", "genesis", "data_dir", "p2p_listen", "api_listen", "log_level",
-          "peers", "p2p")
+          "ledger_sync", "peers", "p2p")
 P2P_FIELDS = {"max_frame_bytes": (1024, 256 * 1024 * 1024), "queue_max_messages": (1, 10_000_000),
               "queue_max_bytes": (1024, 4 * 1024 * 1024 * 1024), "inbound_buffer": (1, 10_000_000)}
 P2P_SECONDS = ("write_timeout_s", "dial_timeout_s", "heartbeat_s", "silent_after_s",
@@ -45,6 +46,7 @@ class NodeConfig:
     api_host: str
     api_port: int
     log_level: str
+    ledger_sync: str     # "full": fsync per commit; "normal": survives a process crash, not power loss
     peer_addrs: dict[str, multiaddr.Multiaddr]   # member id -> address without /p2p
     p2p: P2PSettings
 
@@ -123,6 +125,7 @@ def _parse(path: Path, raw: dict[str, Any]) -> NodeConfig:
         data_dir=base / as_str(obj["data_dir"], "data_dir"),
         p2p_listen=listen, api_host=host.strip("[]"), api_port=int(port_text),
         log_level=as_choice(obj.get("log_level", "info"), "log_level", LOG_LEVELS),
+        ledger_sync=as_choice(obj.get("ledger_sync", "full"), "ledger_sync", SYNC_MODES),
         peer_addrs=peers, p2p=P2PSettings(**settings),
     )
 

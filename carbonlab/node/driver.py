@@ -67,6 +67,10 @@ class NodeLedger(Ledger):
     of records in one transaction: one fsync, same durability when it returns.
     """
 
+    def set_sync(self, mode: str) -> None:
+        """`full` (fsync at every commit) or `normal` (WAL: survives a process crash, not power loss)."""
+        self._db.execute(f"PRAGMA synchronous={'FULL' if mode == 'full' else 'NORMAL'}")
+
     def save_consensus_records(self, records: Sequence[bytes]) -> None:
         db = self._db
         db.execute("BEGIN IMMEDIATE")

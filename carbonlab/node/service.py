@@ -58,6 +58,9 @@ class NodeService:
         path, genesis = self.config.ledger_path, self.genesis
         writer = await trio.to_thread.run_sync(NodeLedger.open, path, genesis)
         reader = await trio.to_thread.run_sync(Ledger.open_readonly, path, genesis)
+        if self.config.ledger_sync != "full":
+            assert isinstance(writer, NodeLedger)
+            writer.set_sync(self.config.ledger_sync)
         try:
             recovered = await trio.to_thread.run_sync(_recovered, writer)
             replica = Replica(genesis, self.config.member_id, self.signer, recovered=recovered,

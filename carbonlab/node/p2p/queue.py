@@ -17,10 +17,12 @@ from carbonlab.node.p2p.frames import encode_messages, frame_overhead, message_c
 
 
 class SendQueue:
-    def __init__(self, max_messages: int, max_bytes: int, max_frame_bytes: int) -> None:
+    def __init__(self, max_messages: int, max_bytes: int, max_frame_bytes: int,
+                 coalesce_bytes: int = 1024 * 1024) -> None:
         self.max_messages = max_messages
         self.max_bytes = max_bytes
         self.max_frame_bytes = max_frame_bytes
+        self.coalesce_bytes = min(coalesce_bytes, max_frame_bytes)  # one write stays short
         self._items: deque[bytes] = deque()
         self._bytes = 0
         self._ready = trio.Event()
@@ -56,12 +58,12 @@ class SendQueue:
             await self._ready.wait()
 
     def take_frame(self) -> tuple[bytes, int]:
-        """As many queued messages as fit in one frame, encoded; and how many they are."""
+        """Queued messages up to `coalesce_bytes` (one larger message goes alone), encoded."""
         taken: list[bytes] = []
         size = frame_overhead()
         while self._items:
             cost = message_cost(self._items[0])
-            if taken and size + cost > self.max_frame_bytes:
+            if taken and size + cost > self.coalesce_bytes:
                 break
             msg = self._items.popleft()
             self._bytes -= cost

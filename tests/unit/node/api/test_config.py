@@ -33,6 +33,7 @@ def test_good_config_resolves_paths_relative_to_the_file(tmp_path: Path) -> None
     assert (cfg.api_host, cfg.api_port) == ("127.0.0.1", 8080)
     assert cfg.p2p.heartbeat_s == 0.25
     assert cfg.p2p.queue_max_messages == 100
+    assert cfg.ledger_sync == "full"
 
 
 @pytest.mark.parametrize(("text", "field"), [
@@ -42,6 +43,7 @@ def test_good_config_resolves_paths_relative_to_the_file(tmp_path: Path) -> None
     (GOOD.replace('"/ip4/127.0.0.1/tcp/4001"', '"/ip4/127.0.0.1/udp/4001"'), "p2p_listen"),
     (GOOD.replace('"/ip4/127.0.0.1/tcp/4001"', '"not an address"'), "p2p_listen"),
     (GOOD.replace('"debug"', '"chatty"'), "log_level"),
+    (GOOD + 'ledger_sync = "off"\n', "ledger_sync"),
     (GOOD + "colour = 3\n", "colour"),
     (GOOD + "[p2p]\nheartbeat_s = -1\n", "p2p.heartbeat_s"),
     (GOOD + "[p2p]\nmax_frame_bytes = 1\n", "p2p.max_frame_bytes"),
