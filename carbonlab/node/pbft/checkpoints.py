@@ -65,6 +65,8 @@ def make_stable(r: Replica, proof: CheckpointProof) -> None:
     for table in (r.prepared, r.checkpoint_votes, r.block_hashes, r.my_checkpoints):
         for s in [s for s in table if s <= proof.seq]:
             del table[s]
+    for key in [k for k in r.signed if k[2] <= proof.seq]:   # below h nothing is signed again
+        del r.signed[key]
     horizon = proof.seq - 4 * r.params.watermark_window   # dedupe memory for executed requests
     for digest in [d for d, s in r.executed_requests.items() if s <= horizon]:
         del r.executed_requests[digest]

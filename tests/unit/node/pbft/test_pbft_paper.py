@@ -133,6 +133,7 @@ def test_4_3_checkpoint_becomes_stable_and_log_is_discarded() -> None:
         assert len(r.stable.signatures) == c.genesis.quorum
         assert not r.log.slots
         assert not r.prepared
+        assert not [k for k in r.signed if k[2] <= 2]
     assert any(codec.decode(rec)[0] == "checkpoint" for rec in c.stores["n3"].records)
 
 
