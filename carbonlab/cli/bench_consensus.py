@@ -38,6 +38,8 @@ def register(sub: Any) -> None:
     parser.add_argument("--readings", type=int, default=20, help="readings per batch (default 20)")
     parser.add_argument("--steps", type=int, default=4, help="rate steps per phase (default 4)")
     parser.add_argument("--core-batches", type=int, default=400, help="batches for the bench core run")
+    parser.add_argument("--ledger-sync", choices=("full", "normal"), default="full",
+                        help="NODE.toml ledger_sync of every node (default full)")
     parser.add_argument("--keep", type=Path, help="keep the cluster (keys, logs, ledgers) in this directory")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)
@@ -53,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
         raise CarbonlabError(f"--duration: must be within 5..3600 s, got {args.duration}")
     with tempfile.TemporaryDirectory(prefix="carbonlab-bench-consensus-") as tmp:
         root = args.keep or Path(tmp) / "cluster"
-        cluster = LocalCluster.create(root, args.nodes, gateways=args.gateways, meters_per_gateway=1)
+        cluster = LocalCluster.create(root, args.nodes, gateways=args.gateways, meters_per_gateway=1,
+                                      ledger_sync=args.ledger_sync)
         cluster.start_all()
         try:
             cluster.wait_ready(timeout_s=180)
@@ -78,7 +81,8 @@ async def _bench(cluster: LocalCluster, args: argparse.Namespace) -> dict[str, A
     limits = httpx.Limits(max_connections=4 * args.gateways, max_keepalive_connections=4 * args.gateways)
     async with httpx.AsyncClient(limits=limits) as client:
         out: dict[str, Any] = {"nodes": args.nodes, "gateways": args.gateways,
-                               "readings_per_batch": args.readings, "duration_s": args.duration}
+                               "ledger_sync": args.ledger_sync, "readings_per_batch": args.readings,
+                               "duration_s": args.duration}
         out["all_up"] = await _phase(client, cluster, feeds, members, args)
         view_change, killed = await _view_change(client, cluster, feeds[: max(4, args.gateways // 8)],
                                                  members, args)
@@ -100,6 +104,7 @@ async def _phase(client: httpx.AsyncClient, cluster: LocalCluster, feeds: list[G
     pids = {m: cluster.procs[m].pid for m in members}
     cpu0 = {m: cpu_seconds(pid) for m, pid in pids.items()}
     t0 = time.monotonic()
+    client_cpu0 = time.process_time()
     active = 0
     async with trio.open_nursery() as nursery:
         for k in range(args.steps):
@@ -121,6 +126,7 @@ async def _phase(client: httpx.AsyncClient, cluster: LocalCluster, feeds: list[G
     full = summarize(result.window(t0 + (args.steps - 1) * step_s, t0 + args.duration), step_s)
     return {"members": members, "steps": steps, "sustained": _rounded(full),
             "failures": result.failures,
+            "bench_client_cpu_percent": round(100 * (time.process_time() - client_cpu0) / wall, 1),
             "cpu_percent": {m: round(100 * (cpu_seconds(pid) - cpu0[m]) / wall, 1)
                             for m, pid in pids.items()}}
 
@@ -190,7 +196,8 @@ def _rounded(stats: dict[str, float]) -> dict[str, float]:
 
 def _print(r: dict[str, Any]) -> None:
     print(f"bench consensus: {r['nodes']} node processes on 127.0.0.1, up to {r['gateways']} gateways, "
-          f"{r['readings_per_batch']} readings per batch, {r['duration_s']:.0f} s per phase")
+          f"{r['readings_per_batch']} readings per batch, {r['duration_s']:.0f} s per phase, "
+          f"ledger_sync {r['ledger_sync']}")
     for phase, title in (("all_up", "all nodes up"), ("two_down", f"two down {r['two_down'].get('killed')}")):
         p = r[phase]
         print(f"  {title}:")
@@ -200,7 +207,8 @@ def _print(r: dict[str, Any]) -> None:
         s = p["sustained"]
         print(f"    sustained (last step): {s['readings_per_s'] or 0:.0f} readings/s, p50 {s['p50_s']} s, "
               f"p99 {s['p99_s']} s, ratio to bench core {p['ratio_to_core']}, failures {p['failures']}")
-        print("    CPU % of one core per node: " + ", ".join(f"{m} {c}" for m, c in p["cpu_percent"].items()))
+        print("    CPU % of one core per node: " + ", ".join(f"{m} {c}" for m, c in p["cpu_percent"].items())
+              + f"; bench client {p['bench_client_cpu_percent']}")
     v = r["view_change"]
     print(f"  view change after SIGKILL of primary {v['killed_primary']}: new view {v.get('new_view')} "
           f"(primary {v.get('new_primary')}) installed on all survivors in {v['view_installed_s']} s; "

@@ -56,16 +56,10 @@ async def gateway_loop(client: httpx.AsyncClient, cluster: LocalCluster, feed: G
         member = next(order)
         while not stop.is_set():
             try:
-                r = await client.post(f"{cluster.url(member)}/v1/batches", params={"wait_ms": 3000},
-                                      json=body, timeout=10)
+                # long-poll: the answer waits for the decision; re-POSTing is idempotent
+                r = await client.post(f"{cluster.url(member)}/v1/batches", params={"wait_ms": 5000},
+                                      json=body, timeout=15)
                 status = r.json().get("status")
-                while status == "accepted" and not stop.is_set():
-                    await trio.sleep(0.05)
-                    g = await client.get(f"{cluster.url(member)}/v1/batches/{batch.gateway_id}/"
-                                         f"{batch.batch_seq}", timeout=10)
-                    status = g.json().get("status")
-                    if status == "unknown":
-                        break  # that node lost it (restart): send again
                 if status == "committed":
                     now = time.monotonic()
                     result.samples.append(Sample(now, now - started, len(batch.readings)))

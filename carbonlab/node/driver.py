@@ -35,7 +35,7 @@ from carbonlab.node.pbft.messages import CheckpointProof, Kind
 log = logging.getLogger("carbonlab.node.driver")
 T = TypeVar("T")
 CLIENT = "client"
-BURST = 64
+BURST = 512
 _KIND_NAMES = {int(k): k.name.lower() for k in Kind}
 _STATE_KINDS = {int(Kind.FETCH), int(Kind.BLOCKS)}
 _CHECKPOINT_PREFIX = codec.encode(["checkpoint"])[1:]

@@ -84,7 +84,7 @@ class LocalCluster:
     @classmethod
     def create(cls, root: Path, n: int = 7, *, gateways: int = 4, meters_per_gateway: int = 2,
                params: dict[str, int] | None = None, chain_id: str = "carbonlab-local",
-               use_cli_keygen: bool = False) -> LocalCluster:
+               use_cli_keygen: bool = False, ledger_sync: str = "full") -> LocalCluster:
         root.mkdir(parents=True, exist_ok=True)
         ids = [f"n{i}" for i in range(1, n + 1)]
         ports = free_ports(2 * n)
@@ -120,7 +120,8 @@ class LocalCluster:
             (root / f"{member}.toml").write_text(
                 f'member_id = "{member}"\nkey_file = "keys/{member}.key"\ngenesis = "genesis.json"\n'
                 f'data_dir = "data/{member}"\np2p_listen = "/ip4/127.0.0.1/tcp/{p2p[member]}"\n'
-                f'api_listen = "127.0.0.1:{api[member]}"\nlog_level = "info"\n')
+                f'api_listen = "127.0.0.1:{api[member]}"\nlog_level = "info"\n'
+                f'ledger_sync = "{ledger_sync}"\n')
         return cls(root, genesis, p2p, api, gw_keys)
 
     @property
