@@ -75,7 +75,8 @@ def _message(payload: str) -> str:
 
 def run_playbook(playbook: str, inventory: Path, log: Path, *, env: dict[str, str],
                  progress: Callable[[str], None], timeout_s: float = 900,
-                 extra_args: tuple[str, ...] = ()) -> PlaybookResult:
+                 extra_args: tuple[str, ...] = (),
+                 on_start: Callable[[int], None] | None = None) -> PlaybookResult:
     """Run `playbooks/<playbook>`; raise StepError naming host, task and log on any failure."""
     log.parent.mkdir(parents=True, exist_ok=True)
     lab_dir = inventory.parent
@@ -94,6 +95,8 @@ def run_playbook(playbook: str, inventory: Path, log: Path, *, env: dict[str, st
         out.flush()
         child = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=full_env,
                                  stdin=subprocess.DEVNULL)
+        if on_start is not None:
+            on_start(child.pid)
         deadline = time.monotonic() + timeout_s
         seen = 0
         shown: set[str] = set()

@@ -19,6 +19,7 @@ from carbonlab.lab import health, inventory
 from carbonlab.lab.ansible_run import PlaybookResult, run_playbook
 from carbonlab.lab.errors import StateError, StepError
 from carbonlab.lab.ports import PortPlan, plan
+from carbonlab.lab.proc import start_time
 from carbonlab.lab.providers import make_provider
 from carbonlab.lab.providers.base import Provider
 from carbonlab.lab.state import LabState, Phase, locked
@@ -106,8 +107,21 @@ class Lab:
         inv = inventory.build(self.topo, self.lab_dir, self.provider_name, self.ports(),
                               self.provider.host_vars, extra)
         inventory.write(inv, self.inventory_path)
-        return run_playbook("site.yml", self.inventory_path, self.lab_dir / "logs" / log_name,
-                            env=self.provider.ansible_env(), progress=self.progress)
+        records: list[dict[str, Any]] = []
+
+        def started(pid: int) -> None:
+            # If this command dies, `down` must end the playbook too: its forks run in sessions
+            # of their own and outlive their parent.
+            records.append(self.state.record("ansible", pid=pid, started=start_time(pid),
+                                             inventory=str(self.inventory_path)))
+
+        try:
+            return run_playbook("site.yml", self.inventory_path, self.lab_dir / "logs" / log_name,
+                                env=self.provider.ansible_env(), progress=self.progress,
+                                on_start=started)
+        finally:
+            for entry in records:
+                self.state.forget(entry)
 
     def wait_healthy(self, timeout_s: float) -> health.LabFacts:
         deadline = time.monotonic() + timeout_s

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from carbonlab.lab.proc import end
+from carbonlab.lab.proc import end, start_time
 from carbonlab.lab.state import LabState
 from carbonlab.lab.topology import Topology
 
@@ -53,9 +53,29 @@ class Provider(ABC):
                 shutil.rmtree(path, ignore_errors=True)
         elif kind == "pidfiles":
             stop_pidfiles(Path(entry["path"]), self.lab_dir)
+        elif kind == "ansible":
+            stop_playbook(entry["pid"], entry.get("started"), entry["inventory"])
 
     def describe(self) -> str:
         return self.name
+
+
+def stop_playbook(pid: int, started: int | None, inventory: str) -> None:
+    """End an ansible-playbook this lab started, and its forks: they run in sessions of their
+    own, so when the playbook's parent died they are found by the lab's own inventory path on
+    their command line (no other program is given that path)."""
+    end(pid, started, grace_s=2.0)
+    marker = f" -i {inventory} "
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if marker in cmdline and "ansible-playbook" in cmdline:
+            child = int(proc.name)
+            end(child, start_time(child), grace_s=2.0)
 
 
 def stop_pidfiles(run_dir: Path, lab_dir: Path) -> None:
