@@ -18,8 +18,11 @@ from typing import Any
 
 import httpx
 import pytest
-from contract_double import ChainState, DoubleNode, ThreadedDouble
-from gwrig import (
+
+from carbonlab.node.crypto import Signer
+from carbonlab.node.errors import NodeError
+from tests.integration.gateway.contract_double import ChainState, DoubleNode, ThreadedDouble
+from tests.integration.gateway.gwrig import (
     CARBONLAB,
     Proc,
     free_ports,
@@ -28,9 +31,6 @@ from gwrig import (
     write_genesis,
     write_meters_yaml,
 )
-
-from carbonlab.node.crypto import Signer
-from carbonlab.node.errors import NodeError
 
 METERS = ("m1", "m2", "m3")
 INTERVAL_S = 2

@@ -12,8 +12,11 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from contract_double import ChainState, DoubleNode, ThreadedDouble
-from gwrig import (
+
+from carbonlab.gateway import hj212
+from carbonlab.node.crypto import Signer
+from tests.integration.gateway.contract_double import ChainState, DoubleNode, ThreadedDouble
+from tests.integration.gateway.gwrig import (
     CARBONLAB,
     Proc,
     free_ports,
@@ -22,9 +25,6 @@ from gwrig import (
     write_genesis,
     write_meters_yaml,
 )
-
-from carbonlab.gateway import hj212
-from carbonlab.node.crypto import Signer
 
 METERS = ("m1", "m2")
 INTERVAL_S = 2

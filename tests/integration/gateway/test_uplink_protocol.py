@@ -6,11 +6,10 @@ from __future__ import annotations
 import asyncio
 import random
 
-from contract_double import ChainState, DoubleNode, free_port, running
-
 from carbonlab.gateway.uplink import Decision, Uplink, UplinkParams
 from carbonlab.node.crypto import Signer
 from carbonlab.node.model import Basis, Batch, DataFlag, Reading
+from tests.integration.gateway.contract_double import ChainState, DoubleNode, free_port, running
 
 SIGNER = Signer.from_seed(bytes(32))
 FAST = UplinkParams(request_timeout_s=2.0, poll_interval_s=0.01, commit_timeout_s=1.0,

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from modbus_helpers import free_port, gateway_view, running_meters, tcp_meter
 
 from carbonlab.gateway.endpoint import MeterEndpoint
 from carbonlab.gateway.poller import read_once
 from carbonlab.gateway.sample import SampleStatus
+from tests.integration.modbus.modbus_helpers import free_port, gateway_view, running_meters, tcp_meter
 
 
 async def _short_reply_server(port: int, registers: int, writers: set[asyncio.StreamWriter],

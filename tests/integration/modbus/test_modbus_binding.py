@@ -7,11 +7,11 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from modbus_helpers import running_meters, tcp_meter
 
 from carbonlab.gateway.sample import SampleStatus
 from carbonlab.rig.meters.binding import bind_meter
 from carbonlab.rig.meters.errors import PhysicalMeterError
+from tests.integration.modbus.modbus_helpers import running_meters, tcp_meter
 
 
 def test_emulated_and_physical_bindings(tmp_path: Path) -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from modbus_helpers import control_of, running_meters, tcp_meter
 
 from carbonlab.rig.meters.errors import MetersConfigError
+from tests.integration.modbus.modbus_helpers import control_of, running_meters, tcp_meter
 
 
 def test_control_routes_and_errors(tmp_path: Path) -> None:

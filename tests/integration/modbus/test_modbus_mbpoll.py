@@ -12,11 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from modbus_helpers import control_of, gateway_view, running_meters, socat_pair, tcp_meter
 
 from carbonlab.gateway.poller import read_once
 from carbonlab.gateway.registermap import load_register_map
 from carbonlab.gateway.sample import Sample, SampleStatus
+from tests.integration.modbus.modbus_helpers import (
+    control_of,
+    gateway_view,
+    running_meters,
+    socat_pair,
+    tcp_meter,
+)
 
 pytestmark = pytest.mark.skipif(shutil.which("mbpoll") is None,
                                 reason="mbpoll is not installed (./dev installs it as root)")

@@ -8,7 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from modbus_helpers import (
+
+from carbonlab.gateway.registermap import load_register_map
+from carbonlab.gateway.sample import Sample, SampleStatus
+from tests.integration.modbus.modbus_helpers import (
     VALUES_TOLERANCE,
     Polling,
     assert_matches_truth,
@@ -19,9 +22,6 @@ from modbus_helpers import (
     running_meters,
     socat_pair,
 )
-
-from carbonlab.gateway.registermap import load_register_map
-from carbonlab.gateway.sample import Sample, SampleStatus
 
 
 def _bus_meters(port: str, **extra: Any) -> list[dict[str, Any]]:

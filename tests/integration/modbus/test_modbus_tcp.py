@@ -7,7 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from modbus_helpers import (
+from prometheus_client import CollectorRegistry
+from pymodbus.client import AsyncModbusTcpClient
+
+from carbonlab.gateway.poller import Poller, read_once
+from carbonlab.gateway.registermap import load_register_map
+from carbonlab.gateway.sample import Sample, SampleStatus
+from tests.integration.modbus.modbus_helpers import (
     VALUES_TOLERANCE,
     Polling,
     assert_matches_truth,
@@ -18,12 +24,6 @@ from modbus_helpers import (
     running_meters,
     tcp_meter,
 )
-from prometheus_client import CollectorRegistry
-from pymodbus.client import AsyncModbusTcpClient
-
-from carbonlab.gateway.poller import Poller, read_once
-from carbonlab.gateway.registermap import load_register_map
-from carbonlab.gateway.sample import Sample, SampleStatus
 
 MAPS = ("t100", "float_inverse", "daq_4_20ma")
 
