@@ -63,6 +63,8 @@ def liveness(samples: Samples, windows: Sequence[Window], f: int, *,
         elif w.faulty > f and advanced and not expect_progress:
             ok = False
             evidence.append(f"{span}: height advanced {first} -> {last} with more than f faulty")
+        elif w.faulty > f and expect_progress:
+            evidence.append(f"{span}: height {first} -> {last} (beyond f: reported, not judged)")
         else:
             evidence.append(f"{span}: height {first} -> {last}")
     heights = ", ".join(f"{m}={h}" for m, h in sorted(final.items()))

@@ -191,6 +191,9 @@ def test_liveness() -> None:
                       final={"n1": 9}, expect_progress=False)
     assert not sneaky.passed
     assert "with more than f faulty" in sneaky.evidence[0]
+    told = liveness(samples, [Window(2, 19, 3)], 1, converged_after_s=1.0, recovery_s=30, final={"n1": 9})
+    assert told.passed
+    assert "(beyond f: reported, not judged)" in told.evidence[0]
 
 
 def test_torn_last_truth_line_is_tolerated(tmp_path: Path) -> None:
