@@ -274,7 +274,8 @@ def _check(run: ScenarioRun, lab: RigLab, files: Collected) -> list[InvariantRes
     samples = [(s.t - t0, s.heights) for s in run.sampler.samples]
     windows = [Window(w.start - t0, w.end - t0, w.faulty) for w in _windows(run)]
     live = liveness(samples, windows, lab.genesis.f, converged_after_s=run.converged_after_s,
-                    recovery_s=sc.expect.recovery_s, final=final, expect_progress=sc.expect.progress, grace_s=sc.expect.detect_s)
+                    recovery_s=sc.expect.recovery_s, final=final, expect_progress=sc.expect.progress,
+                    grace_s=sc.expect.detect_s)
     results.append(live)
     if sc.expect.rejections or any(r.fault.startswith("traffic.") for r in records):
         results.append(_rejections(run))
