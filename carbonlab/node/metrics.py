@@ -112,8 +112,6 @@ class NodeMetrics:
                                         registry=r)
         self.anomalies = Counter("carbonlab_anomalies", "Readings accepted with an anomaly mark",
                                  ["kind", "meter"], registry=r)
-        self.api_requests = Counter("carbonlab_api_requests", "HTTP API requests", ["route", "status"],
-                                    registry=r)
 
     def reading(self, meter_id: str, co2_kg: float) -> None:
         info = self.genesis.meter_by_id.get(meter_id)
