@@ -214,3 +214,25 @@ def test_slow_peer_fills_only_its_own_queue() -> None:
             assert nodes[0].queues[("n2", CONSENSUS)].dropped == 0
             nursery.cancel_scope.cancel()
     trio.run(main)
+
+
+@pytest.mark.timeout(60)
+def test_a_silent_member_stream_is_detected_and_closed() -> None:
+    async def main() -> None:
+        signers, specs = make_specs(2)
+        async with cluster(signers, specs) as nodes:
+            await wait_connected(nodes)
+            host = nodes[0].host
+            assert host is not None
+            # a second stream from n1 that never sends a frame, not even a heartbeat
+            stream = await host.new_stream(specs[1].peer_id, [CONSENSUS])
+            await stream.write(encode_messages([b"one and then silence"]))
+            assert (await collect(nodes[1], 1))[0].data == b"one and then silence"
+            with trio.fail_after(FAST.silent_after_s * 5):
+                while nodes[1].stats["link_errors:silent_peer"] < 1:
+                    await trio.sleep(0.05)
+            # the regular link (with heartbeats) is still up and carries messages
+            nodes[0].send("n2", b"still here")
+            assert (await collect(nodes[1], 1))[0].data == b"still here"
+            assert nodes[1].peer_up("n1")
+    trio.run(main)
