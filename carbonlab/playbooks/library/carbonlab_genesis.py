@@ -46,7 +46,7 @@ def main() -> None:
                              "run it with the controller's carbonlab Python")
         return
     spec = module.params["spec"]
-    keys: dict[str, dict] = {}
+    keys: dict[str, dict[str, str]] = {}
     for part in module.params["keys"]:
         keys.update(part or {})
     members, gateways = [], []
