@@ -87,7 +87,8 @@ def _rig_junit_properties(pytestconfig: pytest.Config,
     topo = topo_mod.load(Path(topology))
     record_testsuite_property("rig.topology", str(Path(topology).resolve()))
     record_testsuite_property("rig.provider", pytestconfig.getoption("--rig-provider") or topo.provider)
-    record_testsuite_property("rig.seed", pytestconfig.getoption("--rig-seed"))
+    seed = pytestconfig.getoption("--rig-seed")
+    record_testsuite_property("rig.seed", "each scenario's own (see its report)" if seed is None else seed)
     record_testsuite_property("rig.commit", _commit())
     for m in topo.meters:
         binding = "emulated" if m.emulated else "physical"

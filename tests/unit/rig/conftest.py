@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -87,6 +88,13 @@ def labnet(tmp_path: Path) -> Iterator[LabNet]:
             sh("ip", "-n", ns, "link", "set", "lo", "up")
             servers.append(subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-c", ECHO, address,
                                              "8080"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        for dst in net.hosts:        # every echo server listening before the test starts
+            src = "h2" if dst == "h1" else "h1"
+            deadline = time.monotonic() + 30
+            while talk(net, src, dst) != "echo:hi":
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"echo server on {dst} did not come up")
+                time.sleep(0.2)
         yield net
     finally:
         for proc in servers:
