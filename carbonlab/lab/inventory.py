@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+import carbonlab.dashboards as dashboards_pkg
+from carbonlab.dashboards.scrape import ScrapeTarget, scrape_config
 from carbonlab.lab.ports import PortPlan
 from carbonlab.lab.topology import Meter, Topology
 
@@ -95,12 +97,10 @@ def build(topo: Topology, lab_dir: Path, provider: str, ports: PortPlan,
         hosts[prom.host].update({
             "prometheus_listen": ports.endpoint(prom.host, "prometheus"),
             "prometheus_port": ports.port(prom.host, "prometheus"),
-            "prometheus_scrape_interval_s": prom.scrape_interval_s,
-            "prometheus_node_targets": [{"member": m.id, "target": ports.endpoint(m.host, m.id + "-api")}
-                                        for m in topo.members],
-            "prometheus_gateway_targets": [{"gateway": g.id,
-                                            "target": ports.endpoint(g.host, g.id + "-metrics")}
-                                           for g in topo.gateways],
+            "prometheus_rules_src": str(Path(dashboards_pkg.__file__).parent / "generated" / "prometheus"
+                                        / "rules"),
+            # The one scrape config the dashboards' rules and panels select on (job = role).
+            "prometheus_config": _prometheus_config(topo, ports, prom.scrape_interval_s),
         })
     if topo.grafana and topo.grafana.enabled:
         graf = topo.grafana
@@ -139,3 +139,19 @@ def write(inventory: dict[str, Any], path: Path) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(yaml.safe_dump(inventory, sort_keys=False, width=120))
     tmp.replace(path)
+
+
+def _prometheus_config(topo: Topology, ports: PortPlan, interval_s: float) -> dict[str, Any]:
+    """prometheus.yml for the lab: every node and gateway, the dashboards' rule files.
+
+    Emulated-meter hosts serve no /metrics, so they are not scraped (they would read down).
+    Rule files are relative to prometheus.yml; the prometheus role installs them beside it.
+    """
+    targets = [ScrapeTarget(role="node", address=ports.endpoint(m.host, m.id + "-api"), name=m.id,
+                            organisation=m.organisation) for m in topo.members]
+    for g in topo.gateways:
+        plants = sorted({m.plant for m in topo.meters_of(g.id)})
+        targets.append(ScrapeTarget(role="gateway", address=ports.endpoint(g.host, g.id + "-metrics"),
+                                    name=g.id, plant=plants[0] if len(plants) == 1 else None))
+    return scrape_config(targets, interval_s, rule_files=["rules/*.yml"],
+                         external_labels={"lab": topo.lab_id})

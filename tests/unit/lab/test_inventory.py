@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+import pytest
+import yaml
 
 from carbonlab.lab.health import parse_metrics
 from carbonlab.lab.inventory import build, genesis_spec
@@ -54,9 +59,27 @@ def test_gateways_poll_their_meters_where_the_meters_serve() -> None:
     assert len(direct["meters"]) == 1
     groups = inv["all"]["children"]
     assert sorted(groups["nodes"]["hosts"]) == [f"node{i}" for i in range(1, 8)]
-    prom = hosts["obs"]
-    assert len(prom["prometheus_node_targets"]) == 7
-    assert len(prom["prometheus_gateway_targets"]) == 4
+    prom = hosts["obs"]["prometheus_config"]
+    jobs = {job["job_name"]: job for job in prom["scrape_configs"]}
+    assert sorted(jobs) == ["gateway", "node"]  # the job names the dashboards' rules select on
+    node_targets = [t for sc in jobs["node"]["static_configs"] for t in sc["targets"]]
+    gateway_targets = [t for sc in jobs["gateway"]["static_configs"] for t in sc["targets"]]
+    assert len(node_targets) == 7
+    assert len(gateway_targets) == 4
+    assert prom["rule_files"] == ["rules/*.yml"]
+    assert Path(hosts["obs"]["prometheus_rules_src"], "carbonlab-recording.yml").is_file()
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool (Debian's prometheus) not installed")
+def test_generated_prometheus_config_passes_promtool(tmp_path: Path) -> None:
+    ports = plan(TOPO, "local", {h.id: "127.0.0.1" for h in TOPO.hosts})
+    inv = build(TOPO, Path("/lab"), "local", ports, _local_vars, {})
+    obs = inv["all"]["hosts"]["obs"]
+    shutil.copytree(obs["prometheus_rules_src"], tmp_path / "rules")
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(obs["prometheus_config"]))
+    result = subprocess.run(["promtool", "check", "config", str(tmp_path / "prometheus.yml")],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_genesis_spec_with_keys_is_valid_genesis() -> None:
