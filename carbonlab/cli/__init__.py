@@ -28,10 +28,18 @@ COMMANDS = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="carbonlab", description=__doc__.splitlines()[0])
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with `only`, just that subcommand's module is imported.
+
+    Subcommand modules import heavy libraries (libp2p alone costs about two seconds of
+    CPU), and the lab starts many short `carbonlab` calls on every host, so a call pays
+    only for the subcommand it runs. `--help` and unknown commands import them all.
+    """
+    parser = argparse.ArgumentParser(
+        prog="carbonlab", description="carbonlab: IaC lab and HIL rig for a PBFT carbon-emission ledger")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
+    wanted = COMMANDS if only is None else (only,)
+    for name in wanted:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -42,8 +50,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _module_of(argv: Sequence[str]) -> str | None:
+    if not argv:
+        return None
+    name = f"carbonlab.cli.{argv[0]}_cmd"
+    return name if name in COMMANDS else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_module_of(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
