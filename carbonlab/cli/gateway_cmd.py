@@ -47,8 +47,6 @@ def _run(args: argparse.Namespace) -> int:
 def _keygen(args: argparse.Namespace) -> int:
     from carbonlab.node.crypto import Signer
 
-    if args.out.exists():
-        raise CarbonlabError(f"{args.out}: exists; refusing to overwrite a key")
     signer = Signer.generate()
     signer.save(args.out)
     print(json.dumps({"public_key": signer.public_key.hex(), "key_file": str(args.out)}))

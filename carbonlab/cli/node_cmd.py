@@ -10,8 +10,6 @@ from typing import Any
 
 import trio
 
-from carbonlab.errors import CarbonlabError
-
 
 def register(sub: Any) -> None:
     parser = sub.add_parser("node", help="run a consortium node or make its key")
@@ -29,8 +27,6 @@ def _keygen(args: argparse.Namespace) -> int:
     from carbonlab.node.crypto import Signer
     from carbonlab.node.p2p.identity import peer_id_text
 
-    if args.out.exists():
-        raise CarbonlabError(f"{args.out}: already exists; refusing to overwrite a key")
     signer = Signer.generate()
     signer.save(args.out)
     print(json.dumps({"public_key": signer.public_key.hex(), "peer_id": peer_id_text(signer.public_key)}))

@@ -60,7 +60,10 @@ class Signer:
             serialization.NoEncryption(),
         )
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            raise NodeError(f"{path}: already exists; refusing to overwrite a key") from None
         with os.fdopen(fd, "wb") as fh:
             fh.write(pem)
 

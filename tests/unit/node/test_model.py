@@ -109,3 +109,16 @@ def test_fast_and_slow_reading_paths_agree(patch: dict[int, object]) -> None:
     if slow is not None:  # an int where a float goes: accepted, but only by the slow path
         assert isinstance(wire[4], int)
         assert slow.co2_pct == float(wire[4])
+
+
+def test_a_key_file_is_never_overwritten(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from carbonlab.node.errors import NodeError
+
+    path = Path(str(tmp_path)) / "node.key"
+    first = Signer.generate()
+    first.save(path)
+    with pytest.raises(NodeError, match="already exists; refusing to overwrite a key"):
+        Signer.generate().save(path)
+    assert Signer.load(path).public_key == first.public_key
