@@ -26,6 +26,11 @@ def register(sub: Any) -> None:
     run.add_argument("--report", type=Path, default=Path("rig-reports"), metavar="DIR",
                      help="where each scenario's report goes (DIR/<scenario>/report.md)")
     run.add_argument("--down", action="store_true", help="take the lab down afterwards")
+    run.add_argument("--grafana-url", default=None, metavar="URL",
+                     help="post an annotation per fault applied and healed to this Grafana "
+                          "(default: $CARBONLAB_GRAFANA_URL; none when unset)")
+    run.add_argument("--grafana-token", default=None, metavar="TOKEN",
+                     help="its API token (default: $CARBONLAB_GRAFANA_TOKEN)")
     run.set_defaults(func=_run)
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
 
@@ -50,6 +55,7 @@ def _run(args: argparse.Namespace) -> int:
     from carbonlab.lab import topology
     from carbonlab.lab.lifecycle import Lab, default_lab_dir
     from carbonlab.lab.state import LabState, Phase
+    from carbonlab.rig.annotations import grafana_marks
     from carbonlab.rig.labbind import bind_lab
     from carbonlab.rig.report import write_report
     from carbonlab.rig.runner import run_scenario
@@ -64,12 +70,15 @@ def _run(args: argparse.Namespace) -> int:
     if LabState.load(lab_dir / "state.json").phase != Phase.HEALTHY:
         print(f"lab {topo.lab_id} is not healthy: bringing it up ({args.provider or topo.provider})")
         Lab(topo, lab_dir, args.provider).up()
+    marks = grafana_marks(args.grafana_url, args.grafana_token)
+    if marks is not None:
+        print(f"fault annotations go to Grafana at {marks.url}")
     rig = bind_lab(topo_path, lab_dir)
     failed, total_start = 0, time.monotonic()
     try:
         for scenario in chosen:
             print(f"scenario {scenario.name} (seed {scenario.seed}, {scenario.duration_s:.0f} s of faults)")
-            result = run_scenario(rig, scenario, args.report.resolve() / scenario.name)
+            result = run_scenario(rig, scenario, args.report.resolve() / scenario.name, marks=marks)
             report = write_report(args.report.resolve() / scenario.name / "run.json")
             verdict = "SKIP" if result.skipped else ("PASS" if result.passed else "FAIL")
             failed += verdict == "FAIL"
@@ -78,6 +87,9 @@ def _run(args: argparse.Namespace) -> int:
             why = f" ({result.skipped})" if result.skipped else ""
             print(f"  {verdict} {scenario.name}: duration {result.duration_s:.1f} s, rig CPU "
                   f"{result.cpu_pct:.1f} % of one core{why}; report {report}")
+            if result.marks is not None:
+                print(f"  Grafana: {result.marks.posted} annotation(s) posted, {len(result.marks.failures)} "
+                      f"failed{': ' + result.marks.failures[0] if result.marks.failures else ''}")
     finally:
         rig.close()
         if args.down:

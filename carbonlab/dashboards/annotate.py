@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from carbonlab.dashboards import push
@@ -31,8 +32,10 @@ class Annotator:
         url = os.environ.get(URL_ENV, "").strip()
         return cls(url, os.environ.get(TOKEN_ENV) or None) if url else None
 
-    def fault(self, fault_id: str, action: Action, detail: str = "", *, at_ms: int | None = None) -> int:
-        """Post one annotation for a fault applied or healed; returns Grafana's annotation id."""
+    def fault(self, fault_id: str, action: Action, detail: str = "", *, at_ms: int | None = None,
+              tags: Sequence[str] = ()) -> int:
+        """Post one annotation for a fault applied or healed; returns Grafana's annotation id.
+        `tags` are added to the standard ones (the rig adds target, scenario and seed)."""
         if action not in ("apply", "heal"):
             raise PushError(f"annotation action {action!r} is not one of apply, heal")
         if not fault_id.strip():
@@ -40,10 +43,11 @@ class Annotator:
         when = at_ms if at_ms is not None else time.time_ns() // 1_000_000
         verb = "applied" if action == "apply" else "healed"
         text = f"fault {fault_id} {verb}" + (f": {detail}" if detail else "")
-        tags = [RIG_ANNOTATION_TAG, f"fault:{fault_id}", f"action:{action}"]
+        all_tags = [RIG_ANNOTATION_TAG, f"fault:{fault_id}", f"action:{action}", *tags]
         reply: Any = push._call(  # one error policy for every Grafana call
             f"annotate fault {fault_id}",
-            lambda: self._api.annotations.add_annotation(time_from=when, time_to=when, tags=tags, text=text),
+            lambda: self._api.annotations.add_annotation(time_from=when, time_to=when, tags=all_tags,
+                                                         text=text),
         )
         if not isinstance(reply, dict) or not isinstance(reply.get("id"), int):
             raise PushError(f"Grafana answered the annotation of fault {fault_id} with {reply!r}, no id")

@@ -7,6 +7,8 @@ provider host variables), so the rig never guesses a path."""
 from __future__ import annotations
 
 import ipaddress
+import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,31 @@ class LazyShell:
         if self._shell is not None:
             self._shell.close()
             self._shell = None
+
+
+def netns_root(host_pid: int) -> Callable[[], Path | None]:
+    """The file system of a netns host as the rig (root, same machine) sees it: the root of the
+    host's first process (`unshare`'s child, sshd chrooted into the host's overlay), through
+    /proc. None when that process is gone or the rig is not root."""
+
+    def root() -> Path | None:
+        if os.geteuid() != 0:
+            return None
+        try:
+            children = Path(f"/proc/{host_pid}/task/{host_pid}/children").read_text().split()
+        except OSError:
+            return None
+        for child in children:
+            candidate = Path(f"/proc/{child}/root")
+            if (candidate / "etc" / "hostname").exists():
+                return candidate
+        return None
+
+    return root
+
+
+def _local_root() -> Path | None:
+    return Path("/")
 
 
 @dataclass
@@ -76,18 +103,23 @@ def bind_lab(topology_path: Path, lab_dir: Path, *, seed: int = 0) -> RigLab:
     ports = plan(topo, state.provider, addresses)
     hosts: dict[str, ServiceHost] = {}
     layout: dict[str, dict[str, Any]] = {}
+    host_pids = {p["host"]: int(p["pid"]) for p in state.of_kind("host_process") if "pid" in p}
     for host in topo.hosts:
         hv = provider.host_vars(host.id)
         layout[host.id] = hv
+        local_root: Callable[[], Path | None] | None = None
         if state.provider == "local":
             shell: Any = LocalShell(host.id)
+            local_root = _local_root
         else:
+            if state.provider == "netns" and host.id in host_pids:
+                local_root = netns_root(host_pids[host.id])
             key = hv.get("ansible_ssh_private_key_file")
             known = lab_dir / "ssh" / "known_hosts"
             shell = LazyShell(host.id, addresses[host.id], Path(key) if key else None,
                               known if known.exists() else None)
         hosts[host.id] = ServiceHost(host.id, shell, Path(hv["carbonlab_run"]), Path(hv["carbonlab_log"]),
-                                     user=str(hv.get("carbonlab_user") or ""))
+                                     user=str(hv.get("carbonlab_user") or ""), local_root=local_root)
     genesis = Genesis.load(lab_dir / "genesis.json")
     ctx = FaultContext(seed=seed, genesis_path=lab_dir / "genesis.json", chain_id=genesis.chain_id)
     for m in topo.members:

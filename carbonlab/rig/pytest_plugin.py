@@ -5,7 +5,9 @@ and does nothing unless asked: the lab is only bound (and brought up when it is 
 when a test uses the `lab` fixture, which skips, saying why, without `--rig-topology`.
 
 Options: --rig-topology FILE, --rig-provider local|netns|ssh, --rig-lab-dir DIR, --rig-seed N,
---rig-report DIR. Fixtures: `lab` (a bound `RigLab`, session), `chain` (the nodes' heights),
+--rig-report DIR, --rig-keep-lab, --rig-grafana-url URL, --rig-grafana-token T (fault annotations;
+default $CARBONLAB_GRAFANA_URL/_TOKEN). A lab the session had to bring up is taken down at its end.
+Fixtures: `lab` (a bound `RigLab`, session), `chain` (the nodes' heights),
 `meters` (bindings and control endpoints), `faults` (a fault journal healed after the test),
 `rig_run` (run a scenario, report into --rig-report). Markers: `root` (skips unless root),
 `physical` (skips unless the topology binds a physical meter; `physical("m1")` names it).
@@ -24,6 +26,8 @@ from typing import Any
 
 import pytest
 
+LAB_UP_HEALTH_S = 300.0   # a lab this session brings up must be healthy within this long
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("carbonlab-rig", "carbonlab hardware-in-the-loop rig")
@@ -36,6 +40,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--rig-seed", default=None, type=int,
                     help="seed for every scenario (default: each one's own)")
     group.addoption("--rig-report", default="rig-reports", metavar="DIR", help="where scenario reports go")
+    group.addoption("--rig-grafana-url", default=None, metavar="URL",
+                    help="post an annotation per fault applied and healed to this Grafana "
+                         "(default: $CARBONLAB_GRAFANA_URL; none when unset)")
+    group.addoption("--rig-grafana-token", default=None, metavar="TOKEN",
+                    help="its API token (default: $CARBONLAB_GRAFANA_TOKEN)")
+    group.addoption("--rig-keep-lab", action="store_true", default=False,
+                    help="leave a lab this session brought up running at its end (default: take it down)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -111,11 +122,28 @@ def lab(pytestconfig: pytest.Config) -> Iterator[Any]:
     topo_path = Path(topology).resolve()
     topo = topo_mod.load(topo_path)
     lab_dir = Path(pytestconfig.getoption("--rig-lab-dir") or default_lab_dir(topo)).resolve()
+    brought_up = None
     if LabState.load(lab_dir / "state.json").phase != Phase.HEALTHY:
-        Lab(topo, lab_dir, provider).up()
-    bound = bind_lab(topo_path, lab_dir, seed=pytestconfig.getoption("--rig-seed") or 0)
-    yield bound
-    bound.close()
+        # one lab for the whole session, taken down at its end when this session brought it up
+        brought_up = Lab(topo, lab_dir, provider)
+        try:
+            brought_up.up(health_timeout_s=LAB_UP_HEALTH_S)
+        except BaseException:
+            brought_up.down()
+            raise
+    try:
+        bound = bind_lab(topo_path, lab_dir, seed=pytestconfig.getoption("--rig-seed") or 0)
+        yield bound
+        bound.close()
+    finally:
+        if brought_up is not None and not pytestconfig.getoption("--rig-keep-lab"):
+            brought_up.down()
+
+
+def _marks(config: pytest.Config) -> Any:
+    """Grafana fault marks when a Grafana is configured (option or environment), else None."""
+    from carbonlab.rig.annotations import grafana_marks
+    return grafana_marks(config.getoption("--rig-grafana-url"), config.getoption("--rig-grafana-token"))
 
 
 class Chain:
@@ -155,10 +183,14 @@ def meters(lab: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def faults(lab: Any) -> Iterator[Any]:
+def faults(lab: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A fault journal on the lab; whatever a test leaves applied is healed afterwards."""
     from carbonlab.rig.faults.base import FaultJournal
     journal = FaultJournal(lab.ctx)
+    marks = _marks(request.config)
+    if marks is not None:
+        marks.scenario = request.node.name
+        journal.on_event = marks
     yield journal
     errors = journal.heal_all()
     assert not errors, f"faults the rig could not heal: {errors}"
@@ -179,7 +211,7 @@ def rig_run(lab: Any, pytestconfig: pytest.Config) -> Callable[[Any], Any]:
         if seed is not None:
             sc = dataclasses.replace(sc, seed=seed)
         out = Path(pytestconfig.getoption("--rig-report")).resolve() / sc.name
-        result = run_scenario(lab, sc, out, progress=lambda _line: None)
+        result = run_scenario(lab, sc, out, progress=lambda _line: None, marks=_marks(pytestconfig))
         write_report(out / "run.json")
         return result
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from carbonlab.rig.annotations import GrafanaMarks
 from carbonlab.rig.errors import RigError
 from carbonlab.rig.faults.base import Fault, FaultJournal
 from carbonlab.rig.faults.catalogue import make_fault
@@ -44,6 +45,7 @@ from carbonlab.rig.scenario import Scenario
 
 HEAL_AFTER_CHECKS = ("node.tamper_ledger",)
 MEMBER_FAULTS = ("node.kill", "node.pause", "node.isolate", "node.byzantine")
+READY_S = 60.0   # at most this long for the lab to be level before a scenario starts
 
 
 @dataclass
@@ -61,6 +63,7 @@ class ScenarioRun:
     converged_after_s: float | None = None
     skipped: str = ""
     report_dir: Path | None = None
+    marks: GrafanaMarks | None = None
 
     @property
     def passed(self) -> bool:
@@ -76,6 +79,7 @@ class ScenarioRun:
                 "faults": [r.to_json() for r in self.journal.records],
                 "invariants": [r.to_json() for r in self.results],
                 "report_only": list(self.scenario.expect.report_only),
+                "grafana": self.marks.summary() if self.marks is not None else None,
                 "samples": [{"t": s.t, "heights": s.heights, "views": s.views, "co2_kg": s.co2_kg}
                             for s in self.sampler.samples]}
 
@@ -86,16 +90,23 @@ def _cpu_s() -> float:
 
 
 def run_scenario(lab: RigLab, scenario: Scenario, report_dir: Path,
-                 progress: Callable[[str], None] = print) -> ScenarioRun:
+                 progress: Callable[[str], None] = print, marks: GrafanaMarks | None = None) -> ScenarioRun:
+    """`marks`: post a Grafana annotation for every fault applied and healed (None: no Grafana)."""
     sampler = Sampler({m: ref.url for m, ref in lab.ctx.nodes.items()})
     lab.ctx.seed = scenario.seed
     run = ScenarioRun(scenario, lab.name, lab.provider, time.time(), FaultJournal(lab.ctx), sampler)
+    if marks is not None:
+        run.marks = GrafanaMarks(marks.annotator, marks.url, scenario.name, scenario.seed)
+        run.journal.on_event = run.marks
     run.report_dir = report_dir
     if scenario.needs and lab.provider not in scenario.needs:
         run.skipped = f"needs provider {' or '.join(scenario.needs)}; the lab runs on {lab.provider}"
         return run
     report_dir.mkdir(parents=True, exist_ok=True)
     t0, cpu0 = time.monotonic(), _cpu_s()
+    _ready(sampler, progress)
+    sampler.samples.clear()
+    run.started_at = time.time()
     sampler.start()
     try:
         _timeline(run, lab, progress)
@@ -115,6 +126,23 @@ def run_scenario(lab: RigLab, scenario: Scenario, report_dir: Path,
             run.results.append(InvariantResult("heal", False, "faults that could not be healed", errors))
         (report_dir / "run.json").write_text(json.dumps(run.to_json(), indent=1, default=str))
     return run
+
+
+def _ready(sampler: Sampler, progress: Callable[[str], None], timeout_s: float = READY_S) -> None:
+    """Wait (polling) until the lab is as a scenario expects to find it: every node answers, all
+    within one block of each other. On a lab shared by a whole catalogue this is what restores
+    the starting point between scenarios: the previous one healed its faults, this waits for the
+    nodes it restarted to catch up instead of a fixed pause."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        heights = sampler.sample().heights
+        known = [h for h in heights.values() if h is not None]
+        if len(known) == len(heights) and max(known) - min(known) <= 1:
+            return
+        if time.monotonic() > deadline:
+            progress(f"  the lab is not level after {timeout_s:.0f} s (heights {heights}); starting anyway")
+            return
+        time.sleep(0.5)
 
 
 def _resolve(target: str, sampler: Sampler) -> str:

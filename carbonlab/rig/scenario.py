@@ -5,7 +5,7 @@ name: primary-killed
 summary: The primary is SIGKILLed; the others elect a new one and go on; it restarts and catches up.
 seed: 11
 duration_s: 120            # faults happen inside this span; then everything is healed
-settle_s: 20               # after recovery, time for the gateways to drain before the checks
+settle_s: 10               # after recovery, time for the gateways to drain before the checks (default 10)
 needs: []                  # providers the scenario needs, e.g. [netns] for network faults
 timeline:
   - {at_s: 20, fault: node.kill, target: primary, for_s: 60}    # healed at 80 s (default: at the end)
@@ -150,7 +150,7 @@ def load(path: Path) -> Scenario:
     if any(n not in ("local", "netns", "ssh") for n in needs):
         raise _fail(path, "needs", f"providers are local, netns, ssh; got {list(needs)}")
     return Scenario(path, top["name"], str(top.get("summary", "")), seed, duration,
-                    _num(path, "settle_s", top.get("settle_s", 20.0)), needs,
+                    _num(path, "settle_s", top.get("settle_s", 10.0)), needs,
                     tuple(sorted(steps, key=lambda st: st.at_s)), expect)
 
 

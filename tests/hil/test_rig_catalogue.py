@@ -5,7 +5,8 @@
 
 Each scenario's report (Markdown, PNG, run.json, the collected ledgers and truth logs) goes
 to --rig-report/<scenario>/; a broken invariant fails with its evidence. Without
---rig-topology every test skips, saying so."""
+--rig-topology every test skips, saying so. `./dev test` runs this under CI=true (see `dev`):
+one lab for the whole catalogue, brought up by the session and taken down at its end."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ import pytest
 
 from carbonlab.rig.scenario import shipped
 
-pytestmark = [pytest.mark.hil, pytest.mark.root, pytest.mark.slow]
+# the first test also waits for the session's lab to come up (the lab fixture brings it up once)
+pytestmark = [pytest.mark.hil, pytest.mark.root, pytest.mark.slow, pytest.mark.timeout(1500)]
 
 
 @pytest.mark.parametrize("name", [s.name for s in shipped()])

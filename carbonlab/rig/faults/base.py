@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -110,6 +110,9 @@ class FaultJournal:
     ctx: FaultContext
     records: list[FaultRecord] = field(default_factory=list)
     _active: list[tuple[Fault, FaultRecord]] = field(default_factory=list)
+    # told of every fault applied and healed (action "apply" | "heal"), e.g. to mark it on Grafana;
+    # it must not raise (carbonlab.rig.annotations.GrafanaMarks logs and counts its failures)
+    on_event: Callable[[FaultRecord, str], None] | None = None
 
     def apply(self, fault: Fault) -> FaultRecord:
         record = FaultRecord(fault.id, fault.target, dict(fault.params))
@@ -122,6 +125,8 @@ class FaultJournal:
             self._active.append((fault, record))  # heal whatever part of it happened
             raise
         self._active.append((fault, record))
+        if self.on_event is not None:
+            self.on_event(record, "apply")
         return record
 
     def heal(self, fault: Fault) -> FaultRecord:
@@ -134,6 +139,8 @@ class FaultJournal:
                     record.error = (record.error + "; " if record.error else "") + f"heal: {exc}"
                     raise
                 record.healed_at = time.time()
+                if self.on_event is not None:
+                    self.on_event(record, "heal")
                 return record
         raise FaultError(f"fault {fault!r} is not applied")
 

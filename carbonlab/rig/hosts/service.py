@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import base64
 import shlex
+import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from carbonlab.rig.errors import HostError
@@ -21,8 +23,14 @@ SIGNALS = ("KILL", "TERM", "STOP", "CONT", "INT", "HUP")
 
 
 class ServiceHost:
-    def __init__(self, name: str, shell: Shell, run_dir: Path, log_dir: Path, *, user: str = "") -> None:
+    def __init__(self, name: str, shell: Shell, run_dir: Path, log_dir: Path, *, user: str = "",
+                 local_root: Callable[[], Path | None] | None = None) -> None:
         self.name = name
+        # Where the host's file system is visible to the rig itself (`/` for a local host, the
+        # root of the host's mount namespace for a netns host when the rig runs as root), or
+        # None: then files are copied over the shell. Reading in place is what keeps collecting
+        # the ledgers cheap when they have grown over a long catalogue.
+        self.local_root = local_root
         self.user = user                      # services run as this user (start-stop-daemon --chuid)
         self.shell = shell
         self.run_dir = run_dir
@@ -127,6 +135,9 @@ class ServiceHost:
               since_field: tuple[str, int] | None = None) -> bytes:
         """The file (logs, truth logs) copied to the controller; with `since_field` = (key, n), only
         the JSON lines whose first field `key` is >= n (`{"t":1795670323,...}`)."""
+        local = self._local(path)
+        if local is not None:
+            return _read_since(local, since_field)
         quoted = source = shlex.quote(str(path))
         if since_field is not None:
             key, n = since_field
@@ -139,7 +150,10 @@ class ServiceHost:
 
     def snapshot_sqlite(self, python: str, path: Path, *, timeout_s: float = 120.0) -> bytes:
         """A consistent copy of a live SQLite database (WAL included), through SQLite's backup API
-        run by `python` on the host, then fetched."""
+        run by `python` on the host, then fetched (or run by the rig where it sees the file)."""
+        local = self._local(path)
+        if local is not None:
+            return _backup(local, timeout_s)
         script = ("import sqlite3, sys, tempfile, base64\n"
                   "src = sqlite3.connect(f'file:{sys.argv[1]}?mode=ro', uri=True, timeout=30)\n"
                   "with tempfile.NamedTemporaryFile(suffix='.sqlite') as tmp:\n"
@@ -151,6 +165,13 @@ class ServiceHost:
     def close(self) -> None:
         self.shell.close()
 
+    def _local(self, path: Path) -> Path | None:
+        root = self.local_root() if self.local_root is not None else None
+        if root is None:
+            return None
+        here = root / str(path).lstrip("/")
+        return here if here.is_file() else None
+
     def _wait(self, name: str, done: object, what: str, timeout_s: float = 15.0) -> ServiceFacts:
         assert callable(done)
         deadline = time.monotonic() + timeout_s
@@ -161,3 +182,39 @@ class ServiceHost:
             if time.monotonic() > deadline:
                 raise HostError(f"{self.name}: waited {timeout_s} s for {what}; it is {facts.state}")
             time.sleep(0.05)
+
+
+def _read_since(path: Path, since_field: tuple[str, int] | None) -> bytes:
+    data = path.read_bytes()
+    if since_field is None:
+        return data
+    key, n = since_field
+    prefix = f'{{"{key}":'.encode()
+    keep = []
+    for line in data.splitlines(keepends=True):
+        if line.startswith(prefix) and line.endswith(b"\n"):   # a line being written is left out
+            head = line[len(prefix):].split(b",", 1)[0].split(b"}", 1)[0]
+            try:
+                if float(head) >= n:
+                    keep.append(line)
+            except ValueError:
+                continue
+    return b"".join(keep)
+
+
+def _backup(path: Path, timeout_s: float) -> bytes:
+    import tempfile
+    try:
+        src = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout_s)
+        try:
+            with tempfile.NamedTemporaryFile(suffix=".sqlite") as tmp:
+                dst = sqlite3.connect(tmp.name)
+                try:
+                    src.backup(dst)
+                finally:
+                    dst.close()
+                return Path(tmp.name).read_bytes()
+        finally:
+            src.close()
+    except sqlite3.Error as exc:
+        raise HostError(f"snapshot {path}: {exc}") from None

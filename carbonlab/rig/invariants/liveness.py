@@ -52,9 +52,13 @@ def liveness(samples: Samples, windows: Sequence[Window], f: int, *,
             evidence.append(f"{span}: shorter than the {grace_s:.0f} s allowed for failure detection; "
                             "not judged")
             continue
-        first = _max_height(samples, lo, lo + 2.0)
+        # the first sample at or after `lo` (the sampler may fall behind its 1 s on a loaded host)
+        answered = [t for t, hs in samples if lo <= t <= w.end and any(h is not None for h in hs.values())]
+        first_t = min(answered, default=None)
+        first = _max_height(samples, first_t, first_t) if first_t is not None else None
         last = _max_height(samples, lo, w.end)
         if first is None or last is None:
+            evidence.append(f"{span}: no node answered between {lo:.1f} and {w.end:.1f} s; not judged")
             continue
         advanced = last > first
         if w.faulty <= f and not advanced:

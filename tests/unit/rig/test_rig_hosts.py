@@ -16,10 +16,12 @@ from carbonlab.rig.hosts.shells import LocalShell, PyinfraShell
 from tests.unit.rig.conftest import end_services, sleeper_argv
 
 
-@pytest.fixture(params=["shell", "pyinfra"])
+@pytest.fixture(params=["shell", "pyinfra", "in-place"])
 def any_host(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServiceHost]:
-    shell = LocalShell("h1") if request.param == "shell" else PyinfraShell("h1", "@local")
-    h = ServiceHost("h1", shell, tmp_path / "run", tmp_path / "log")
+    """"in-place": files read where the rig sees them (a local host; a netns host through /proc)."""
+    shell = PyinfraShell("h1", "@local") if request.param == "pyinfra" else LocalShell("h1")
+    h = ServiceHost("h1", shell, tmp_path / "run", tmp_path / "log",
+                    local_root=(lambda: Path("/")) if request.param == "in-place" else None)
     try:
         yield h
     finally:
@@ -87,6 +89,13 @@ def test_fetch_whole_and_since(any_host: ServiceHost, tmp_path: Path) -> None:
     assert any_host.fetch(log, since_field=("t", 200)) == b'{"t":200,"a":2}\n{"t":300,"a":3}\n'
     with pytest.raises(HostError, match="no such file"):
         any_host.fetch(tmp_path / "absent.jsonl")
+
+
+def test_in_place_fetch_leaves_out_a_line_being_written(tmp_path: Path) -> None:
+    h = ServiceHost("h1", LocalShell("h1"), tmp_path / "run", tmp_path / "log", local_root=lambda: tmp_path)
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "truth.jsonl").write_text('{"t":100,"a":1}\n{"t":200,"a":2}\n{"t":300,"a"')
+    assert h.fetch(Path("/var/truth.jsonl"), since_field=("t", 150)) == b'{"t":200,"a":2}\n'
 
 
 def test_snapshot_of_a_live_sqlite_database(any_host: ServiceHost, tmp_path: Path) -> None:

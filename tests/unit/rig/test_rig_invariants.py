@@ -196,6 +196,20 @@ def test_liveness() -> None:
     assert "(beyond f: reported, not judged)" in told.evidence[0]
 
 
+def test_liveness_judges_a_window_the_sampler_fell_behind_in() -> None:
+    # samples 3 s apart (a loaded host): none falls in the first 2 s after the grace period
+    sparse = [(float(t), {"n1": t // 5}) for t in range(0, 60, 3)]
+    live = liveness(sparse, [Window(10, 55, 1)], 1, converged_after_s=1.0, recovery_s=30, final={"n1": 11},
+                    grace_s=20.5)
+    assert live.passed
+    assert live.evidence[0] == "10.0..55.0 s (1 faulty): height 6 -> 10"
+    stalled = [(float(t), {"n1": 4 if t < 45 else 5}) for t in range(0, 60, 3)]
+    bad = liveness(stalled, [Window(10, 40, 1)], 1, converged_after_s=1.0, recovery_s=30, final={"n1": 5},
+                   grace_s=20.5)
+    assert not bad.passed
+    assert "height stayed at 4 from 30.5 s" in bad.evidence[0]
+
+
 def test_torn_last_truth_line_is_tolerated(tmp_path: Path) -> None:
     path = tmp_path / "m1.jsonl"
     write_truth(path, "m1", [T0])

@@ -14,7 +14,8 @@ def test_shipped_catalogue_covers_the_issue() -> None:
     names = {s.name for s in shipped()}
     assert names == {"primary-killed", "two-killed-restarted", "partition-2-5", "three-killed",
                      "two-crashed-two-malicious", "gateway-killed-during-upload", "uplink-cut",
-                     "meter-drift-stuck", "tampered-ledger", "stranger-and-replay"}
+                     "meter-drift-stuck", "tampered-ledger", "stranger-and-replay", "link-faults"}
+    assert {s.fault for s in find("link-faults").timeline} == {"link.loss", "link.bandwidth", "link.delay"}
     three = find("three-killed")
     assert three.expect.progress is False
     assert [s.target for s in three.timeline] == ["n5", "n6", "n7"]
