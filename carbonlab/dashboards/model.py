@@ -56,6 +56,7 @@ class Panel:
     decimals: int | None = None
     text_mode: str = "value_and_name"  # stat panels
     stack: bool = False  # timeseries: stack the series
+    legend_calcs: tuple[str, ...] = ()  # timeseries: figures shown per series in a legend table
 
     def __post_init__(self) -> None:
         if not 1 <= self.width <= GRID_COLUMNS:
@@ -103,7 +104,12 @@ class Panel:
 
     def _options(self) -> dict[str, Any]:
         reduce = {"calcs": ["lastNotNull"], "fields": "", "values": False}
-        legend = {"displayMode": "list", "placement": "bottom", "showLegend": True, "calcs": []}
+        legend = {
+            "displayMode": "table" if self.legend_calcs else "list",
+            "placement": "bottom",
+            "showLegend": True,
+            "calcs": list(self.legend_calcs),
+        }
         tooltip = {"mode": "multi", "sort": "desc"}
         if self.kind == "timeseries":
             return {"legend": legend, "tooltip": tooltip}
