@@ -35,7 +35,8 @@ def register(sub: Any) -> None:
     common(status)
     status.set_defaults(func=_status)
 
-    watch = lab_sub.add_parser("watch", help="the status, refreshing until Ctrl-C")
+    watch = lab_sub.add_parser("watch", help="the dashboards' key figures from the lab's Prometheus "
+                               "(else the node APIs), refreshing until Ctrl-C")
     common(watch)
     watch.add_argument("--interval", type=float, default=2.0, metavar="S")
     watch.add_argument("--count", type=int, default=0, help="stop after this many screens (0: never)")
@@ -77,11 +78,14 @@ def _status(args: argparse.Namespace) -> int:
 
 def _watch(args: argparse.Namespace) -> int:
     lab = _lab(args)
+    prom = lab.topo.prometheus
     shown = 0
     try:
         while args.count == 0 or shown < args.count:
             state = LabState.load(lab.state.path)
-            text = view.status_text(state, lab.facts(), str(lab.lab_dir))
+            text = view.watch_screen(
+                state, str(lab.lab_dir), lambda: lab.ports().url(prom.host, "prometheus") if prom else None,
+                lab.facts, color=sys.stdout.isatty())
             if sys.stdout.isatty():
                 sys.stdout.write("\x1b[H\x1b[2J")
             stamp = time.strftime("%H:%M:%S")

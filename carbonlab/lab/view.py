@@ -1,9 +1,18 @@
-"""Text views of a lab's facts: the `lab status` table, the `lab watch` screen, demo lines. Pure."""
+"""Text views of a lab: the `lab status` table, the `lab watch` screen, demo lines.
+
+Everything here is pure except `watch_screen`, which reads the figures it shows: from the lab's
+Prometheus with the dashboards' own queries (carbonlab.dashboards.figures), or, when the lab has
+no Prometheus or it does not answer, from the node APIs under a banner that says so.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
+from carbonlab.dashboards import figures
+from carbonlab.dashboards.errors import DashboardsError
 from carbonlab.lab.health import LabFacts
-from carbonlab.lab.state import LabState
+from carbonlab.lab.state import LabState, Phase
 
 
 def _num(value: float | int | None, fmt: str = "{:d}") -> str:
@@ -46,3 +55,45 @@ def demo_line(facts: LabFacts, elapsed_s: float) -> str:
     plants = ", ".join(f"{p} {kg / 1000:.2f} t" for p, kg in sorted(best.co2_kg_by_plant.items()))
     return (f"[{elapsed_s:6.1f}s] heights {heights} | readings committed {best.readings:.0f} | "
             f"CO2 {plants or '-'}")
+
+
+def _header(state: LabState, lab_dir: str) -> str:
+    return (f"lab {state.lab_id or '?'}  provider {state.provider or '-'}  phase {state.phase}  "
+            f"dir {lab_dir}")
+
+
+def prometheus_screen(state: LabState, lab_dir: str, prometheus_url: str,
+                      values: Mapping[str, Mapping[str, float]], *, color: bool = False) -> str:
+    """The watch screen from Prometheus: the figures the dashboards plot, from their queries."""
+    return "\n".join([
+        _header(state, lab_dir),
+        f"figures: Prometheus {prometheus_url}, the dashboards' own queries",
+        "",
+        figures.render(values, color=color),
+    ])
+
+
+def fallback_screen(state: LabState, facts: LabFacts | None, lab_dir: str, reason: str, *,
+                    color: bool = False) -> str:
+    """The watch screen without Prometheus: the node APIs' status, under a banner naming why."""
+    banner = f"NO PROMETHEUS: {reason}; figures below come from the node APIs, not the dashboards' queries"
+    if color:
+        banner = f"{figures.YELLOW}{banner}{figures.RESET}"
+    return f"{banner}\n{status_text(state, facts, lab_dir)}"
+
+
+def watch_screen(state: LabState, lab_dir: str, prometheus_url: Callable[[], str | None],
+                 facts: Callable[[], LabFacts | None], *, color: bool = False) -> str:
+    """One `lab watch` screen. `prometheus_url()` is the lab's Prometheus (None: the topology has
+    none); `facts()` reads the node APIs, asked only when Prometheus cannot be used."""
+    if state.phase == Phase.ABSENT:
+        return status_text(state, None, lab_dir)
+    url = prometheus_url()
+    if url is None:
+        return fallback_screen(state, facts(), lab_dir, "this lab's topology has no Prometheus",
+                               color=color)
+    try:
+        values = figures.fetch(url, timeout_s=3.0)
+    except DashboardsError as exc:
+        return fallback_screen(state, facts(), lab_dir, f"{exc}", color=color)
+    return prometheus_screen(state, lab_dir, url, values, color=color)
