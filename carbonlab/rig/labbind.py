@@ -16,7 +16,7 @@ from typing import Any
 from carbonlab.node.genesis import Genesis
 from carbonlab.rig.errors import RigError
 from carbonlab.rig.faults.context import FaultContext, LabNet, NetHost, ServiceRef
-from carbonlab.rig.hosts.service import ServiceHost
+from carbonlab.rig.hosts.service import InPlace, ServiceHost
 from carbonlab.rig.hosts.shells import LocalShell, PyinfraShell
 
 
@@ -40,12 +40,12 @@ class LazyShell:
             self._shell = None
 
 
-def netns_root(host_pid: int) -> Callable[[], Path | None]:
-    """The file system of a netns host as the rig (root, same machine) sees it: the root of the
-    host's first process (`unshare`'s child, sshd chrooted into the host's overlay), through
-    /proc. None when that process is gone or the rig is not root."""
+def netns_in_place(host_pid: int) -> Callable[[], InPlace | None]:
+    """The files of a netns host as the rig (root, same machine) reaches them: through the host's
+    first process (`unshare`'s child, sshd chrooted into the host's overlay) in /proc, and
+    nsenter into its mount namespace. None when that process is gone or the rig is not root."""
 
-    def root() -> Path | None:
+    def place() -> InPlace | None:
         if os.geteuid() != 0:
             return None
         try:
@@ -53,16 +53,16 @@ def netns_root(host_pid: int) -> Callable[[], Path | None]:
         except OSError:
             return None
         for child in children:
-            candidate = Path(f"/proc/{child}/root")
-            if (candidate / "etc" / "hostname").exists():
-                return candidate
+            root = Path(f"/proc/{child}/root")
+            if (root / "etc" / "hostname").exists():
+                return InPlace(root, ("nsenter", "-t", child, "-m", "-r", "--"))
         return None
 
-    return root
+    return place
 
 
-def _local_root() -> Path | None:
-    return Path("/")
+def _local_in_place() -> InPlace | None:
+    return InPlace(Path("/"))
 
 
 @dataclass
@@ -107,19 +107,19 @@ def bind_lab(topology_path: Path, lab_dir: Path, *, seed: int = 0) -> RigLab:
     for host in topo.hosts:
         hv = provider.host_vars(host.id)
         layout[host.id] = hv
-        local_root: Callable[[], Path | None] | None = None
+        in_place: Callable[[], InPlace | None] | None = None
         if state.provider == "local":
             shell: Any = LocalShell(host.id)
-            local_root = _local_root
+            in_place = _local_in_place
         else:
             if state.provider == "netns" and host.id in host_pids:
-                local_root = netns_root(host_pids[host.id])
+                in_place = netns_in_place(host_pids[host.id])
             key = hv.get("ansible_ssh_private_key_file")
             known = lab_dir / "ssh" / "known_hosts"
             shell = LazyShell(host.id, addresses[host.id], Path(key) if key else None,
                               known if known.exists() else None)
         hosts[host.id] = ServiceHost(host.id, shell, Path(hv["carbonlab_run"]), Path(hv["carbonlab_log"]),
-                                     user=str(hv.get("carbonlab_user") or ""), local_root=local_root)
+                                     user=str(hv.get("carbonlab_user") or ""), in_place=in_place)
     genesis = Genesis.load(lab_dir / "genesis.json")
     ctx = FaultContext(seed=seed, genesis_path=lab_dir / "genesis.json", chain_id=genesis.chain_id)
     for m in topo.members:

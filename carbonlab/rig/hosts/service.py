@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import base64
 import shlex
-import sqlite3
+import subprocess
 import time
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from carbonlab.rig.errors import HostError
@@ -24,13 +26,12 @@ SIGNALS = ("KILL", "TERM", "STOP", "CONT", "INT", "HUP")
 
 class ServiceHost:
     def __init__(self, name: str, shell: Shell, run_dir: Path, log_dir: Path, *, user: str = "",
-                 local_root: Callable[[], Path | None] | None = None) -> None:
+                 in_place: Callable[[], InPlace | None] | None = None) -> None:
         self.name = name
-        # Where the host's file system is visible to the rig itself (`/` for a local host, the
-        # root of the host's mount namespace for a netns host when the rig runs as root), or
-        # None: then files are copied over the shell. Reading in place is what keeps collecting
-        # the ledgers cheap when they have grown over a long catalogue.
-        self.local_root = local_root
+        # How the rig reaches the host's files itself (a local host; a netns host when the rig
+        # runs as root), or None: then files are copied over the shell. Reading in place is what
+        # keeps collecting the ledgers cheap when they have grown over a long catalogue.
+        self.in_place = in_place
         self.user = user                      # services run as this user (start-stop-daemon --chuid)
         self.shell = shell
         self.run_dir = run_dir
@@ -150,10 +151,10 @@ class ServiceHost:
 
     def snapshot_sqlite(self, python: str, path: Path, *, timeout_s: float = 120.0) -> bytes:
         """A consistent copy of a live SQLite database (WAL included), through SQLite's backup API
-        run by `python` on the host, then fetched (or run by the rig where it sees the file)."""
-        local = self._local(path)
-        if local is not None:
-            return _backup(local, timeout_s)
+        run by `python` on the host, then fetched (read in place where the rig can)."""
+        place = self.in_place() if self.in_place is not None else None
+        if place is not None and place.sees(path):
+            return place.snapshot(python, path, timeout_s)
         script = ("import sqlite3, sys, tempfile, base64\n"
                   "src = sqlite3.connect(f'file:{sys.argv[1]}?mode=ro', uri=True, timeout=30)\n"
                   "with tempfile.NamedTemporaryFile(suffix='.sqlite') as tmp:\n"
@@ -166,11 +167,8 @@ class ServiceHost:
         self.shell.close()
 
     def _local(self, path: Path) -> Path | None:
-        root = self.local_root() if self.local_root is not None else None
-        if root is None:
-            return None
-        here = root / str(path).lstrip("/")
-        return here if here.is_file() else None
+        place = self.in_place() if self.in_place is not None else None
+        return place.root / str(path).lstrip("/") if place is not None and place.sees(path) else None
 
     def _wait(self, name: str, done: object, what: str, timeout_s: float = 15.0) -> ServiceFacts:
         assert callable(done)
@@ -202,19 +200,34 @@ def _read_since(path: Path, since_field: tuple[str, int] | None) -> bytes:
     return b"".join(keep)
 
 
-def _backup(path: Path, timeout_s: float) -> bytes:
-    import tempfile
-    try:
-        src = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout_s)
+@dataclass(frozen=True)
+class InPlace:
+    """A host whose files the rig can reach without its shell: `root` is where the host's `/` is
+    seen from the rig (`/` itself for a local host; `/proc/PID/root` for a netns host), and
+    `enter` the command prefix that runs a program in the host's mount namespace and root
+    (empty for a local host; `nsenter -t PID -m -r --` for a netns host). SQLite is run inside
+    (through `enter`): it resolves symbolic links, and /proc/PID/root is one that only the
+    kernel can follow into another mount namespace."""
+
+    root: Path
+    enter: tuple[str, ...] = ()
+
+    def sees(self, path: Path) -> bool:
+        return (self.root / str(path).lstrip("/")).is_file()
+
+    def snapshot(self, python: str, path: Path, timeout_s: float) -> bytes:
+        inside = f"/tmp/carbonlab-rig-snapshot-{uuid.uuid4().hex}.sqlite"
+        script = ("import sqlite3, sys\n"
+                  "src = sqlite3.connect(f'file:{sys.argv[1]}?mode=ro', uri=True, timeout=30)\n"
+                  "dst = sqlite3.connect(sys.argv[2]); src.backup(dst); dst.close(); src.close()\n")
+        here = self.root / inside.lstrip("/")
         try:
-            with tempfile.NamedTemporaryFile(suffix=".sqlite") as tmp:
-                dst = sqlite3.connect(tmp.name)
-                try:
-                    src.backup(dst)
-                finally:
-                    dst.close()
-                return Path(tmp.name).read_bytes()
+            done = subprocess.run([*self.enter, python, "-c", script, str(path), inside], capture_output=True,
+                                  text=True, timeout=timeout_s, check=False)
+            if done.returncode != 0:
+                raise HostError(f"snapshot {path}: exit {done.returncode}: {done.stderr.strip()[-300:]}")
+            return here.read_bytes()
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise HostError(f"snapshot {path}: {exc}") from None
         finally:
-            src.close()
-    except sqlite3.Error as exc:
-        raise HostError(f"snapshot {path}: {exc}") from None
+            here.unlink(missing_ok=True)

@@ -64,6 +64,11 @@ def detection(tampered: Mapping[str, int], ledgers: Mapping[str, Path], genesis:
     """`tampered`: member -> height the rig altered. Every one must be reported at that height."""
     evidence, missed = [], []
     for member, height in sorted(tampered.items()):
+        if member not in ledgers:
+            missed.append(member)
+            evidence.append(f"{member}: its ledger was not collected, so the tampering at height {height} "
+                            "could not be looked for")
+            continue
         problems = verify_ledger(ledgers[member], genesis).problems
         at = [p for p in problems if p.startswith(f"height {height}:")]
         if at:

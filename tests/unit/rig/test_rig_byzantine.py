@@ -1,6 +1,10 @@
 """`node.byzantine` on real node processes: four members started as services; the primary is
-restarted as an equivocating liar (same key, config and ledger); the three honest members
-still commit every batch and agree; heal restarts it honest and it catches up."""
+restarted as a liar in each mode (same key, config and ledger); the three honest members
+still commit every batch and agree; heal restarts it honest and it catches up. Where the
+nodes' metrics can show the lie it is checked there: a silent member sends nothing while
+blocks commit, replayed messages are refused as duplicates by the honest members. (Forged
+envelopes and conflicting votes leave no counter: the honest members' agreement and the
+liar's own sends are what is checked.)"""
 
 from __future__ import annotations
 
@@ -69,6 +73,64 @@ def test_equivocating_primary_then_healed(cluster: tuple[LocalCluster, FaultCont
     assert "-m" not in ctx.nodes["n1"].host.service("node-n1").argv[:2]
     assert submit(c, feed.next_batch(), honest)["status"] == "committed"
     c.wait_height(5, list(c.members), timeout_s=90)
+    ledgers = {m: c.root / "data" / m / "ledger.sqlite" for m in c.members}
+    assert agreement(ledgers).passed
+    assert validity(ledgers, c.genesis).passed
+
+
+def counters(url: str, name: str) -> dict[str, float]:
+    """label set -> value of one counter family from a node's /metrics."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            text = httpx.get(f"{url}/metrics", timeout=5).text
+            break
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith(name) and not line.startswith("#"):
+            key, _, value = line.rpartition(" ")
+            out[key] = float(value)
+    return out
+
+
+@pytest.mark.parametrize("mode", ["conflicting_votes", "forge", "replay", "silent"])
+def test_each_byzantine_mode_takes_effect_and_heals(cluster: tuple[LocalCluster, FaultContext],
+                                                    mode: str) -> None:
+    c, ctx = cluster
+    feed = c.feeds()[0]
+    honest = ["n2", "n3", "n4"]
+    assert submit(c, feed.next_batch(), honest)["status"] == "committed"
+    journal = FaultJournal(ctx)
+    fault = make_fault("node.byzantine", "n1", {"mode": mode})
+    record = journal.apply(fault)
+    assert f"restarted as {mode}" in record.applied
+    argv = ctx.nodes["n1"].host.service("node-n1").argv
+    assert argv[1:5] == ("-m", "carbonlab.rig.byzantine", "--mode", mode)
+    before = {m: counters(c.url(m), "carbonlab_") for m in c.members}
+    for _ in range(4):
+        assert submit(c, feed.next_batch(), honest)["status"] == "committed"
+    after = {m: counters(c.url(m), "carbonlab_") for m in c.members}
+
+    def grew(member: str, prefix: str) -> float:
+        return sum(v - before[member].get(k, 0.0) for k, v in after[member].items() if k.startswith(prefix))
+
+    liar_votes = sum(grew("n1", f'carbonlab_messages_total{{direction="out",type="{t}"}}')
+                     for t in ("pre_prepare", "prepare", "commit"))
+    if mode == "silent":          # four blocks committed without a word from n1
+        assert liar_votes == 0
+    else:
+        assert liar_votes > 0
+    if mode == "replay":          # the honest members refused the replayed messages as duplicates
+        assert sum(grew(m, 'carbonlab_replica_dropped_total{reason="duplicate"}') for m in honest) > 0
+    journal.heal(fault)
+    assert "-m" not in ctx.nodes["n1"].host.service("node-n1").argv[:2]
+    assert submit(c, feed.next_batch(), honest)["status"] == "committed"
+    top = max(int(httpx.get(f"{c.url(m)}/v1/status", timeout=5).json()["height"]) for m in honest)
+    c.wait_height(top, list(c.members), timeout_s=90)
     ledgers = {m: c.root / "data" / m / "ledger.sqlite" for m in c.members}
     assert agreement(ledgers).passed
     assert validity(ledgers, c.genesis).passed

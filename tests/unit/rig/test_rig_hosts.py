@@ -11,7 +11,7 @@ import pytest
 
 from carbonlab.rig.errors import HostError
 from carbonlab.rig.hosts.base import parse_service
-from carbonlab.rig.hosts.service import ServiceHost
+from carbonlab.rig.hosts.service import InPlace, ServiceHost
 from carbonlab.rig.hosts.shells import LocalShell, PyinfraShell
 from tests.unit.rig.conftest import end_services, sleeper_argv
 
@@ -21,7 +21,7 @@ def any_host(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Service
     """"in-place": files read where the rig sees them (a local host; a netns host through /proc)."""
     shell = PyinfraShell("h1", "@local") if request.param == "pyinfra" else LocalShell("h1")
     h = ServiceHost("h1", shell, tmp_path / "run", tmp_path / "log",
-                    local_root=(lambda: Path("/")) if request.param == "in-place" else None)
+                    in_place=(lambda: InPlace(Path("/"))) if request.param == "in-place" else None)
     try:
         yield h
     finally:
@@ -92,7 +92,8 @@ def test_fetch_whole_and_since(any_host: ServiceHost, tmp_path: Path) -> None:
 
 
 def test_in_place_fetch_leaves_out_a_line_being_written(tmp_path: Path) -> None:
-    h = ServiceHost("h1", LocalShell("h1"), tmp_path / "run", tmp_path / "log", local_root=lambda: tmp_path)
+    h = ServiceHost("h1", LocalShell("h1"), tmp_path / "run", tmp_path / "log",
+                    in_place=lambda: InPlace(tmp_path))
     (tmp_path / "var").mkdir()
     (tmp_path / "var" / "truth.jsonl").write_text('{"t":100,"a":1}\n{"t":200,"a":2}\n{"t":300,"a"')
     assert h.fetch(Path("/var/truth.jsonl"), since_field=("t", 150)) == b'{"t":200,"a":2}\n'
