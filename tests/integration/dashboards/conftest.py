@@ -88,12 +88,15 @@ def start_exporter(role: str, name: str, *extra: str) -> tuple[subprocess.Popen[
     return proc, read_port(proc)
 
 
-def start_prometheus(tmp: Path, targets: list[ScrapeTarget]) -> tuple[subprocess.Popen[bytes], str]:
-    """Debian's Prometheus on a free loopback port, scraping `targets` with the generated rules."""
+def start_prometheus(
+    tmp: Path, targets: list[ScrapeTarget], port: int | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Debian's Prometheus on loopback (`port`, else a free one), scraping `targets` with the
+    generated rules."""
     build.write(tmp, build.artifacts())
     config = scrape_config(targets, SCRAPE_INTERVAL_S, rule_files=[build.RECORDING_FILE, build.ALERTING_FILE])
     (tmp / "prometheus.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    port = free_port()
+    port = port or free_port()
     with (tmp / "prometheus.log").open("w") as log:
         prom = subprocess.Popen(
             [
@@ -159,3 +162,61 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     finally:
         for proc in procs:
             stop(proc)
+
+
+WATCH_TOPOLOGY = """\
+# A lab as `carbonlab lab watch` reads it: only the address of its Prometheus matters here.
+lab_id: twatch
+chain_id: carbonlab-twatch
+provider: local
+local: {{base_port: {base_port}, ports_per_host: 10}}
+hosts: [{{id: node1}}, {{id: node2}}, {{id: node3}}, {{id: node4}}, {{id: plant}}, {{id: obs}}]
+members:
+  - {{id: n1, organisation: "Power company", role: power-company, host: node1}}
+  - {{id: n2, organisation: "Emission management", role: emission-management, host: node2}}
+  - {{id: n3, organisation: "Verifier", role: verifier, host: node3}}
+  - {{id: n4, organisation: "Trading centre", role: trading-centre, host: node4}}
+gateways:
+  - {{id: gw1, mode: edge, host: plant, uplinks: [n1, n2, n3, n4], interval_s: 2}}
+meters:
+  - {{id: m1, gateway: gw1, company: genco, plant: plant1, unit: u1, stack: s1,
+     emulated: {{host: plant, register_map: t100, port: 5020, profile: {{capacity_mw: 300}}}}}}
+observability:
+{observability}
+"""
+
+
+def watch_lab(tmp: Path, *, prometheus: bool = True) -> tuple[Path, Path, str | None]:
+    """A topology file and a lab folder whose state says the lab is healthy, as `lab watch` reads
+    them: (topology, lab dir, the URL of its Prometheus). The local port block is chosen so that
+    the Prometheus port is free; the test starts its Prometheus there."""
+    from carbonlab.lab.lifecycle import Lab
+    from carbonlab.lab.state import LabState, Phase
+    from carbonlab.lab.topology import load
+
+    observability = "  prometheus: {host: obs, port: 9090, scrape_interval_s: 1}" if prometheus else "  {}"
+    lab_dir = tmp / "watch-lab"
+    for base in range(42000, 60000, 700):
+        topo_file = tmp / "watch-topology.yaml"
+        topo_file.write_text(WATCH_TOPOLOGY.format(base_port=base, observability=observability))
+        topo = load(topo_file)
+        url = (
+            Lab(topo, lab_dir, progress=lambda _line: None).ports().url("obs", "prometheus")
+            if prometheus
+            else None
+        )
+        port = int(url.rsplit(":", 1)[1]) if url else free_port()
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        LabState(
+            lab_dir / "state.json",
+            lab_id="twatch",
+            provider="local",
+            topology=str(topo_file),
+            phase=Phase.HEALTHY,
+        ).save()
+        return topo_file, lab_dir, url
+    raise RuntimeError("no free local port block for the watch topology")

@@ -12,18 +12,21 @@ A gateway killed with SIGKILL reads `up == 0` at the first scrape after its deat
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 import yaml
 
-from carbonlab.dashboards import build
+from carbonlab.cli import main
+from carbonlab.dashboards import build, figures
 from carbonlab.dashboards.names import FORECAST_METRIC, GATEWAY_METRICS
 from carbonlab.dashboards.scrape import ScrapeTarget
 from carbonlab.node.localcluster import LocalCluster, free_ports
@@ -35,6 +38,7 @@ from tests.integration.dashboards.conftest import (
     start_exporter,
     start_prometheus,
     stop,
+    watch_lab,
 )
 
 pytestmark = pytest.mark.slow
@@ -94,10 +98,17 @@ def kill(proc: subprocess.Popen[bytes]) -> None:
     proc.wait(timeout=15)
 
 
+@dataclass
+class MiniLab:
+    lab: Lab
+    procs: dict[str, subprocess.Popen[bytes]]
+    cluster: LocalCluster
+    topology: Path  # a topology whose Prometheus is this one, for `carbonlab lab watch`
+    lab_dir: Path
+
+
 @pytest.fixture(scope="module")
-def mini_lab(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[Lab, dict[str, subprocess.Popen[bytes]]]]:
+def mini_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MiniLab]:
     needs_prometheus()
     root: Path = tmp_path_factory.mktemp("lab")
     cluster = LocalCluster.create(
@@ -183,8 +194,10 @@ def mini_lab(
             ScrapeTarget("gateway", f"127.0.0.1:{metrics_port}", "gw1", plant="plant1"),
             ScrapeTarget("rig", f"127.0.0.1:{rig_port}", "controller"),
         ]
-        prom, url = start_prometheus(root, targets)
-        yield Lab(url, SCRAPE_INTERVAL_S), procs
+        topology, lab_dir, watch_url = watch_lab(root)
+        assert watch_url is not None
+        prom, url = start_prometheus(root, targets, port=int(watch_url.rsplit(":", 1)[1]))
+        yield MiniLab(Lab(url, SCRAPE_INTERVAL_S), procs, cluster, topology, lab_dir)
     finally:
         if prom is not None:
             stop(prom)
@@ -205,10 +218,8 @@ def lab_queries(skip: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def test_every_panel_has_data_on_a_running_lab(
-    mini_lab: tuple[Lab, dict[str, subprocess.Popen[bytes]]],
-) -> None:
-    lab, _procs = mini_lab
+def test_every_panel_has_data_on_a_running_lab(mini_lab: MiniLab) -> None:
+    lab = mini_lab.lab
     # the forecast panel is checked as soon as the gateway has a forecast to serve
     skip = EVENT_DRIVEN if forecast_has_samples(gateway_metrics_text(lab)) else (*EVENT_DRIVEN, "forecast")
     pending = lab_queries(skip)
@@ -231,10 +242,8 @@ def test_every_panel_has_data_on_a_running_lab(
     assert {s["metric"]["meter"] for s in lab.query("meter:carbonlab_co2_kg_per_hour:rate5m")} == set(METERS)
 
 
-def test_the_real_gateway_exposes_every_gateway_metric_name(
-    mini_lab: tuple[Lab, dict[str, subprocess.Popen[bytes]]],
-) -> None:
-    lab, _procs = mini_lab
+def test_the_real_gateway_exposes_every_gateway_metric_name(mini_lab: MiniLab) -> None:
+    lab = mini_lab.lab
     text = gateway_metrics_text(lab)
     for metric in GATEWAY_METRICS:  # the forecast gauge included: defined here, served by the gateway
         base = metric.name.removesuffix("_total")  # the text format names a counter with or without it
@@ -243,10 +252,41 @@ def test_the_real_gateway_exposes_every_gateway_metric_name(
         ), f"the gateway does not expose {metric.name}"
 
 
-def test_killed_gateway_reads_down_at_the_first_scrape(
-    mini_lab: tuple[Lab, dict[str, subprocess.Popen[bytes]]],
+def watch(mini_lab: MiniLab, capsys: pytest.CaptureFixture[str]) -> str:
+    """One screen of `carbonlab lab watch` on the lab whose Prometheus is this one."""
+    argv = ["lab", "watch", str(mini_lab.topology), "--lab-dir", str(mini_lab.lab_dir), "--count", "1"]
+    capsys.readouterr()
+    assert main(argv) == 0
+    return capsys.readouterr().out
+
+
+def test_lab_watch_shows_the_dashboards_figures_from_prometheus(
+    mini_lab: MiniLab, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    lab, procs = mini_lab
+    lab = mini_lab.lab
+    deadline = time.monotonic() + WAIT_S
+    values = figures.fetch(lab.prometheus_url)
+    while time.monotonic() < deadline and (
+        {k for k, v in values.items() if not v} or len(values["height"]) < 4 or not values["CO2 kg/h"]
+    ):
+        time.sleep(SCRAPE_INTERVAL_S)
+        values = figures.fetch(lab.prometheus_url)
+    assert {k for k, v in values.items() if not v} == set(), values
+    assert set(values["up"]) == set(values["height"]) == set(mini_lab.cluster.members)
+    assert set(values["CO2 kg/h"]) == {"plant1"}
+    assert set(values["backlog"]) == {"gw1"}
+    out = watch(mini_lab, capsys)
+    assert f"figures: Prometheus {lab.prometheus_url}, the dashboards' own queries" in out
+    for member in mini_lab.cluster.members:
+        assert re.search(rf"^{member} +UP +\d+ +\d+ +\d+ ", out, re.M), out
+    assert re.search(r"^CO2 per plant +plant1 \d+\.\d kg/h$", out, re.M), out
+    assert re.search(r"^gw1 +UP +\d+ +\d+ s$", out, re.M), out
+    assert re.search(r"^commit latency +p50 \d", out, re.M), out
+    assert "NO PROMETHEUS" not in out
+
+
+def test_killed_gateway_reads_down_at_the_first_scrape(mini_lab: MiniLab) -> None:
+    lab, procs = mini_lab.lab, mini_lab.procs
     selector = 'up{job="gateway", gateway="gw1"}'
     deadline = time.monotonic() + WAIT_S
     while not [s for s in lab.query(selector) if s["value"][1] == "1"]:
@@ -262,3 +302,26 @@ def test_killed_gateway_reads_down_at_the_first_scrape(
     after = [(float(t), v) for t, v in raw if float(t) >= killed_at]
     assert after, raw
     assert after[0][1] == "0", f"first scrape after the kill still read {after[0]}"
+
+
+def test_lab_watch_shows_a_killed_member_down_at_the_first_scrape(
+    mini_lab: MiniLab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lab, member = mini_lab.lab, "n4"
+    selector = f'up{{job="node", member="{member}"}}'
+    deadline = time.monotonic() + WAIT_S
+    while figures.fetch(lab.prometheus_url)["up"].get(member) != 1.0:
+        assert time.monotonic() < deadline, f"{member} never came up"
+        time.sleep(SCRAPE_INTERVAL_S)
+    assert re.search(rf"^{member} +UP ", watch(mini_lab, capsys), re.M)
+    mini_lab.cluster.kill(member)  # SIGKILL, then reaped
+    killed_at = time.time()  # every scrape starting from here on must fail
+    # wait for Prometheus's first scrape of the member after its death, then look at once
+    deadline = time.monotonic() + WAIT_S
+    while not [t for t, _v in lab.query(f"{selector}[30s]")[0]["values"] if float(t) >= killed_at]:
+        assert time.monotonic() < deadline, "no scrape after the kill"
+        time.sleep(SCRAPE_INTERVAL_S / 4)
+    out = watch(mini_lab, capsys)
+    assert re.search(rf"^{member} +DOWN ", out, re.M), out  # its height: the last one recorded
+    for other in set(mini_lab.cluster.members) - {member}:
+        assert re.search(rf"^{other} +UP ", out, re.M), out
