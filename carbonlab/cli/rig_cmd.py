@@ -67,12 +67,17 @@ def _run(args: argparse.Namespace) -> int:
     topo_path = (args.topology or topology.DEFAULT_TOPOLOGY).resolve()
     topo = topology.load(topo_path)
     lab_dir = (args.lab_dir or default_lab_dir(topo)).resolve()
-    if LabState.load(lab_dir / "state.json").phase != Phase.HEALTHY:
-        print(f"lab {topo.lab_id} is not healthy: bringing it up ({args.provider or topo.provider})")
-        Lab(topo, lab_dir, args.provider).up()
     marks = grafana_marks(args.grafana_url, args.grafana_token)
     if marks is not None:
         print(f"fault annotations go to Grafana at {marks.url}")
+    if LabState.load(lab_dir / "state.json").phase != Phase.HEALTHY:
+        print(f"lab {topo.lab_id} is not healthy: bringing it up ({args.provider or topo.provider})")
+        try:
+            Lab(topo, lab_dir, args.provider).up()
+        except BaseException:
+            if args.down:
+                Lab(topo, lab_dir).down()
+            raise
     rig = bind_lab(topo_path, lab_dir)
     failed, total_start = 0, time.monotonic()
     try:
