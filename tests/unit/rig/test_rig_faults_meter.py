@@ -3,6 +3,7 @@ the meter, healed (fields back to defaults, other faults untouched)."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import time
@@ -12,6 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from carbonlab.gateway.endpoint import MeterEndpoint
+from carbonlab.gateway.poller import read_once
+from carbonlab.gateway.sample import Sample, SampleStatus
 from carbonlab.node.localcluster import free_ports
 from carbonlab.rig.errors import FaultError
 from carbonlab.rig.faults import FaultContext, FaultJournal, make_fault
@@ -20,7 +24,8 @@ CLI = [sys.executable, "-c", "import sys; from carbonlab.cli import main; sys.ex
 
 
 @pytest.fixture(scope="module")
-def meters_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def meters_proc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """A real meters process serving m1 (t100) over Modbus TCP: (control URL, Modbus port)."""
     root = tmp_path_factory.mktemp("meters")
     modbus, control = free_ports(2)
     (root / "meters.yaml").write_text(
@@ -42,7 +47,7 @@ def meters_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"meters process did not come up: {(root / 'meters.log').read_text()[-2000:]}")
             time.sleep(0.2)
-        yield url
+        yield url, modbus
     finally:
         proc.terminate()
         try:
@@ -51,6 +56,11 @@ def meters_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             proc.kill()
             proc.wait(timeout=15)
         log.close()
+
+
+@pytest.fixture
+def meters_url(meters_proc: tuple[str, int]) -> str:
+    return meters_proc[0]
 
 
 def active(url: str) -> list[str]:
@@ -100,3 +110,46 @@ def test_nothing_listening(tmp_path: Path) -> None:
     with pytest.raises(HostError, match="meters control"):
         FaultJournal(FaultContext(meters_control={"m1": f"http://127.0.0.1:{port}"})).apply(
             make_fault("meter.offline", "m1"))
+
+
+def read(port: int, tmp_path: Path) -> Sample:
+    """One poll of m1 the way the gateway polls it (Modbus TCP, the t100 register map)."""
+    endpoint = MeterEndpoint.from_dict({"id": "m1", "register_map": "t100", "transport": "tcp",
+                                        "host": "127.0.0.1", "port": port, "device_id": 1, "timeout_s": 2.0},
+                                       tmp_path / "gateway.toml")
+    return asyncio.run(read_once(endpoint))
+
+
+@pytest.mark.parametrize(("fault_id", "params"), [
+    ("meter.offline", {}),
+    ("meter.exception", {"code": 4}),
+    ("meter.calibration", {"mode": "span"}),
+    ("meter.slow", {"delay_s": 0.6}),
+    ("meter.stuck", {}),
+])
+def test_meter_fault_is_what_a_poll_sees(meters_proc: tuple[str, int], tmp_path: Path, fault_id: str,
+                                         params: dict[str, object]) -> None:
+    url, port = meters_proc
+    journal = FaultJournal(FaultContext(meters_control={"m1": url}))
+    assert read(port, tmp_path).status is SampleStatus.OK
+    fault = make_fault(fault_id, "m1", params)
+    journal.apply(fault)
+    try:
+        seen = read(port, tmp_path)
+        if fault_id in ("meter.offline", "meter.exception"):
+            assert seen.status is SampleStatus.COMM_FAULT, seen
+        elif fault_id == "meter.calibration":
+            assert seen.status is SampleStatus.CALIBRATING, seen
+        elif fault_id == "meter.slow":
+            assert seen.status is SampleStatus.OK
+            assert seen.latency_s >= 0.6
+        else:                                          # stuck: the same values a while later
+            time.sleep(2.2)
+            assert read(port, tmp_path).values == seen.values
+    finally:
+        journal.heal(fault)
+    healed = read(port, tmp_path)
+    assert healed.status is SampleStatus.OK, healed
+    if fault_id == "meter.stuck":
+        time.sleep(2.2)
+        assert read(port, tmp_path).values != healed.values   # the profile moves again
