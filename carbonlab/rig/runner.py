@@ -85,8 +85,10 @@ class ScenarioRun:
 
 
 def _cpu_s() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
+    """CPU time of the rig: its own process and the commands it ran and waited for (nft, tc,
+    snapshots through nsenter, local shells)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def run_scenario(lab: RigLab, scenario: Scenario, report_dir: Path,
