@@ -87,7 +87,9 @@ def run_playbook(playbook: str, inventory: Path, log: Path, *, env: dict[str, st
                 "ANSIBLE_HOME": str(tmp), "ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_PIPELINING": "True",
                 "ANSIBLE_DEPRECATION_WARNINGS": "False", "ANSIBLE_STDOUT_CALLBACK": "default",
                 "ANSIBLE_CALLBACK_RESULT_FORMAT": "json", "ANSIBLE_DISPLAY_SKIPPED_HOSTS": "False",
-                "ANSIBLE_CONFIG": str(PLAYBOOKS / "ansible.cfg"), **env}
+                "ANSIBLE_CONFIG": str(PLAYBOOKS / "ansible.cfg"),
+                "ANSIBLE_CALLBACKS_ENABLED": "carbonlab_timing",
+                "CARBONLAB_TIMING_FILE": str(log.with_name(log.stem + "-timing.tsv")), **env}
     binary = Path(sys.executable).parent / "ansible-playbook"
     argv = [str(binary), "-i", str(inventory), str(PLAYBOOKS / playbook), *extra_args]
     with open(log, "w") as out:

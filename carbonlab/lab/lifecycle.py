@@ -95,13 +95,12 @@ class Lab:
         extra: dict[str, Any] = {}
         if any(self.provider.host_vars(h.id).get("carbonlab_install") for h in self.topo.hosts):
             last = self.state.facts.get("wheelhouse")
-            if same_code and last and Path(last["carbonlab_wheelhouse_tar"]).exists():
+            if (same_code and last and "carbonlab_venv_pack" in last
+                    and Path(last["carbonlab_wheelhouse_tar"]).exists()):
                 extra = dict(last)
             else:
                 house = build_wheelhouse(self.lab_dir / "logs" / "wheelhouse.log")
-                extra = {"carbonlab_wheelhouse_tar": str(house.tar),
-                         "carbonlab_wheelhouse_digest": house.digest,
-                         "carbonlab_wheelhouse_pip": house.pip_wheel}
+                extra = house.ansible_vars()
                 self.state.facts["wheelhouse"] = extra
                 self.state.save()
         inv = inventory.build(self.topo, self.lab_dir, self.provider_name, self.ports(),
