@@ -2,7 +2,8 @@
 
 Prints the seconds from no lab to healthy (hosts, provisioned, healthy), the seconds of a
 second `site.yml` run with its changed count (0 when idempotent), the seconds until the
-first readings are committed, and then takes the lab down. Targets (issue 5): healthy within
+first readings are committed, the slowest steps of both runs (from the playbook's timing
+table), and then takes the lab down. Targets (issue 5): healthy within
 120 s on netns, second run within 30 s, readings within 60 s for the local demo.
 """
 
@@ -53,6 +54,8 @@ def _run(args: argparse.Namespace) -> int:
         second_start = time.monotonic()
         second = lab.provision("site-second.log", same_code=True)
         second_s = time.monotonic() - second_start
+        slowest = {run: _slowest(lab_dir / "logs" / f"{log}-timing.tsv")
+                   for run, log in (("first", "site"), ("second", "site-second"))}
     finally:
         lab.down()
         shutil.rmtree(lab_dir, ignore_errors=True)
@@ -62,4 +65,17 @@ def _run(args: argparse.Namespace) -> int:
     print(f"readings committed  {readings_s:7.1f} s" if readings_s is not None
           else f"readings committed  none within {args.readings_timeout:g} s")
     print(f"second site.yml     {second_s:7.1f} s   changed={second.changed} (target 30 s, changed=0)")
+    for name, rows in slowest.items():
+        print(f"slowest steps of the {name} run (seconds, hosts, task):")
+        for row in rows:
+            print(f"  {row}")
     return 0
+
+
+def _slowest(table: Path, count: int = 6) -> list[str]:
+    """The first rows of the playbook's timing table (carbonlab_timing callback): where the time went."""
+    try:
+        lines = table.read_text().splitlines()
+    except OSError:
+        return ["(no timing table)"]
+    return [line.replace("\t", "  ") for line in lines[:count]]

@@ -24,6 +24,8 @@ PLAYBOOKS = Path(__file__).resolve().parents[1] / "playbooks"
 RECAP_RE = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)"
                       r"(?:\s+skipped=(\d+))?")
 TASK_RE = re.compile(r"^TASK \[(.*)\] \**$")
+OK_RE = re.compile(r"^ok: \[([^\]]+)\] => \{$")
+MSG_RE = re.compile(r'^    "msg": "(.*)"$')
 FAIL_RE = re.compile(r"^(?:fatal|failed): \[([^\]]+)\](?: => \(item=.*?\))?: (FAILED|UNREACHABLE)! => (.*)$")
 
 
@@ -130,9 +132,15 @@ def _show_tasks(log: Path, seen: int, shown: set[str], progress: Callable[[str],
     """Show each task once (a role included in a loop repeats its headers), not the
     argument-spec checks Ansible adds."""
     lines = log.read_text().splitlines()
+    host = ""
     for line in lines[seen:]:
         match = TASK_RE.match(line)
         if match and match.group(1) not in shown and "Validating arguments" not in match.group(1):
             shown.add(match.group(1))
             progress(f"  {match.group(1)}")
+        elif ok := OK_RE.match(line):
+            host = ok.group(1)
+        elif (said := MSG_RE.match(line)) and host:
+            # What a debug task says to the user (Grafana skipped, say) is shown, not only logged.
+            progress(f"    {host}: {said.group(1)}")
     return len(lines)

@@ -39,6 +39,7 @@ options:
   read: {description: Files whose content to return when they exist., type: list, elements: path, default: []}
   system_user: {description: Create C(user) as a system user when missing., type: bool, default: false}
   user_home: {description: Home directory of a user it creates (not made)., type: path, default: /nonexistent}
+  python: {description: Interpreter whose major.minor to report (empty - none)., type: str, default: ""}
   restart: {description: Restart even if no file changed., type: bool, default: false}
   manager:
     description: Service manager.
@@ -58,6 +59,7 @@ RETURN = r"""
 started: {description: The service was started or restarted., type: bool, returned: always}
 files_changed: {description: Paths of the directories and files that changed., type: list, returned: always}
 contents: {description: Path -> text of each C(read) file that exists., type: dict, returned: always}
+python_version: {description: major.minor of C(python), or empty., type: str, returned: always}
 """
 
 import os
@@ -186,6 +188,7 @@ def main() -> None:
         "read": {"type": "list", "elements": "path", "default": []},
         "system_user": {"type": "bool", "default": False},
         "user_home": {"type": "path", "default": "/nonexistent"},
+        "python": {"type": "str", "default": ""},
         "restart": {"type": "bool", "default": False},
         "manager": {"type": "str", "choices": ["start-stop-daemon", "systemd"],
                     "default": "start-stop-daemon"},
@@ -229,8 +232,13 @@ def main() -> None:
                 contents[path] = fh.read()
         except FileNotFoundError:
             continue
+    version = ""
+    if p["python"] and os.path.exists(p["python"]):
+        rc, out, _err = module.run_command([p["python"], "-c",
+                                            "import sys; print('%d.%d' % sys.version_info[:2])"])
+        version = out.strip() if rc == 0 else ""
     module.exit_json(changed=bool(changed) or started, started=started, files_changed=changed,
-                     contents=contents)
+                     contents=contents, python_version=version)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from carbonlab.lab.ansible_run import parse_output
+from pathlib import Path
+
+from carbonlab.lab.ansible_run import _show_tasks, parse_output
 
 OK_RUN = """\
 PLAY [Prepare every host] ******************************************************
@@ -55,3 +57,26 @@ def test_an_unreachable_host_is_a_failure() -> None:
     result = parse_output(UNREACHABLE_RUN)
     assert result.failures == [("node3", "common : Create the carbonlab group",
                                 "Failed to connect to the host via ssh")]
+
+
+DEBUG_RUN = """\
+TASK [grafana : Say plainly that Grafana is skipped] ***************************
+ok: [obs] => {
+    "msg": "Grafana is SKIPPED on obs: it is not installed (no root to install packages)."
+}
+
+TASK [Wait for the service to listen] ******************************************
+ok: [node1] => (item=node-n1)
+"""
+
+
+def test_progress_shows_tasks_once_and_what_debug_tasks_say(tmp_path: Path) -> None:
+    log = tmp_path / "site.log"
+    log.write_text(DEBUG_RUN + DEBUG_RUN)
+    lines: list[str] = []
+    seen = _show_tasks(log, 0, set(), lines.append)
+    assert seen == len((DEBUG_RUN + DEBUG_RUN).splitlines())
+    assert lines[0] == "  grafana : Say plainly that Grafana is skipped"
+    assert lines[1] == "    obs: Grafana is SKIPPED on obs: it is not installed (no root to install packages)."
+    assert lines[2] == "  Wait for the service to listen"
+    assert lines.count(lines[0]) == 1          # a repeated header is shown once
