@@ -83,7 +83,7 @@ async def _bench(cluster: LocalCluster, args: argparse.Namespace) -> dict[str, A
         out: dict[str, Any] = {"nodes": args.nodes, "gateways": args.gateways,
                                "ledger_sync": args.ledger_sync, "readings_per_batch": args.readings,
                                "duration_s": args.duration}
-        out["all_up"] = await _phase(client, cluster, feeds, members, args)
+        out["all_up"] = await _phase(cluster, feeds, members, args)
         view_change, killed = await _view_change(client, cluster, feeds[: max(4, args.gateways // 8)],
                                                  members, args)
         out["view_change"] = view_change
@@ -91,13 +91,13 @@ async def _bench(cluster: LocalCluster, args: argparse.Namespace) -> dict[str, A
         second = alive[-1] if alive[-1] != view_change.get("new_primary") else alive[-2]
         cluster.kill(second)
         alive.remove(second)
-        out["two_down"] = await _phase(client, cluster, feeds, alive, args)
+        out["two_down"] = await _phase(cluster, feeds, alive, args)
         out["two_down"]["killed"] = [killed, second]
         return out
 
 
-async def _phase(client: httpx.AsyncClient, cluster: LocalCluster, feeds: list[GatewayFeed],
-                 members: list[str], args: argparse.Namespace) -> dict[str, Any]:
+async def _phase(cluster: LocalCluster, feeds: list[GatewayFeed], members: list[str],
+                 args: argparse.Namespace) -> dict[str, Any]:
     result = LoadResult()
     stop = trio.Event()
     step_s = args.duration / args.steps
@@ -111,8 +111,7 @@ async def _phase(client: httpx.AsyncClient, cluster: LocalCluster, feeds: list[G
             target = math.ceil(args.gateways * (k + 1) / args.steps)
             for i in range(active, target):
                 spread = members[i % len(members):] + members[: i % len(members)]
-                nursery.start_soon(gateway_loop, client, cluster, feeds[i], spread, args.readings,
-                                   result, stop)
+                nursery.start_soon(gateway_loop, cluster, feeds[i], spread, args.readings, result, stop)
             active = target
             await trio.sleep(step_s)
         stop.set()
@@ -139,7 +138,7 @@ async def _view_change(client: httpx.AsyncClient, cluster: LocalCluster, feeds: 
     async with trio.open_nursery() as nursery:
         for i, feed in enumerate(feeds):
             spread = members[i % len(members):] + members[: i % len(members)]
-            nursery.start_soon(gateway_loop, client, cluster, feed, spread, args.readings, result, stop)
+            nursery.start_soon(gateway_loop, cluster, feed, spread, args.readings, result, stop)
         await trio.sleep(3)
         status = (await client.get(f"{cluster.url(members[-1])}/v1/status", timeout=10)).json()
         primary, view0 = status["primary"], status["view"]

@@ -144,7 +144,9 @@ class Driver:
                             break
                         actions += self._dispatch(item)
                 if trio.current_time() >= next_tick:
-                    actions += self.replica.tick(now_ms())
+                    now = now_ms()
+                    self.replica.links(self.p2p.reachable_peers(), now)
+                    actions += self.replica.tick(now)
                     next_tick = trio.current_time() + self.tick_s
                 if actions:
                     await self._apply(actions)

@@ -131,6 +131,9 @@ class LocalCluster:
     def url(self, member: str) -> str:
         return f"http://127.0.0.1:{self.api_ports[member]}"
 
+    def api_address(self, member: str) -> tuple[str, int]:
+        return "127.0.0.1", self.api_ports[member]
+
     def feeds(self) -> list[GatewayFeed]:
         return [GatewayFeed(self.genesis.chain_id, g.id, self.gateway_keys[g.id], g.meters)
                 for g in self.genesis.gateways]

@@ -102,6 +102,7 @@ class P2PNode:
             for m in self.peers for proto in PROTOCOLS}
         self._writer_up: dict[tuple[str, str], bool] = dict.fromkeys(self.queues, False)
         self._last_heard: dict[str, float] = {}
+        self._readers: Counter[str] = Counter()   # member -> its open inbound consensus streams
         # what members send goes to `deliver` when given, else to `self.inbound`
         self._send_in, self.inbound = trio.open_memory_channel[Inbound](s.inbound_buffer)
         if deliver is not None:
@@ -128,6 +129,13 @@ class P2PNode:
         heard = self._last_heard.get(member)
         return (self._writer_up.get((member, CONSENSUS), False) and heard is not None
                 and trio.current_time() - heard <= self.settings.silent_after_s)
+
+    def reachable_peers(self) -> set[str]:
+        """Members with both directions open now: our stream to them and theirs to us.
+
+        A member that crashes closes its connections, so it leaves this set at once; a
+        silent one (hung, partitioned without a reset) when its heartbeats stop."""
+        return {m for m in self.peers if self._readers[m] > 0 and self.peer_up(m)}
 
     def connected_peers(self) -> list[str]:
         return sorted(m for m in self.peers if self.peer_up(m))
@@ -248,6 +256,9 @@ class P2PNode:
             await _reset(stream)
             return
         decoder = FrameDecoder(s.max_frame_bytes)
+        counted = proto == CONSENSUS
+        if counted:
+            self._readers[member] += 1
         try:
             while True:
                 with trio.move_on_after(s.silent_after_s) as scope:
@@ -272,6 +283,8 @@ class P2PNode:
             self.stats[f"link_errors:{type(exc).__name__}"] += 1
             log.debug("inbound stream ended", extra={"peer": member, "error": repr(exc)})
         finally:
+            if counted:
+                self._readers[member] -= 1
             with trio.CancelScope(shield=True), trio.move_on_after(s.write_timeout_s):
                 await _reset(stream)
 

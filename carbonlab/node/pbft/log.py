@@ -24,6 +24,7 @@ class Slot:
     prepares: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)  # member -> (digest, sig)
     commits: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)
     sent: dict[str, bytes] = field(default_factory=dict)  # kind -> our envelope, for resending
+    moved_ms: int = 0          # when the slot last made progress (or was last resent)
     prepared: bool = False
     committed: bool = False
     certificate: CommitCertificate | None = None

@@ -60,6 +60,7 @@ def propose(r: Replica, proposal: Proposal) -> None:
     slot.proposal = proposal
     slot.pre_prepare_sig = _sig_of(data)
     slot.sent["pre_prepare"] = data
+    slot.moved_ms = r.now_ms
     r.emit(Send(None, data))
 
 
@@ -144,6 +145,7 @@ def _add_vote(votes: dict[str, tuple[bytes, bytes]], sender: str, digest: bytes,
 
 
 def progress(r: Replica, slot: Slot) -> None:
+    slot.moved_ms = r.now_ms
     cert = slot.check_prepared(r.primary, r.f)
     if cert is not None:
         old = r.prepared.get(slot.seq)

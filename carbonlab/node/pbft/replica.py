@@ -115,6 +115,8 @@ class Replica:
         self.status_ms = max(10, self.params.request_timeout_ms // 2)
         self.next_resend_ms = now_ms + self.resend_ms
         self.next_status_ms = now_ms
+        self.links_seen: set[str] = set()           # members the transport has reached at least once
+        self.unreachable_since: dict[str, int] = {}  # ... and that it cannot reach now, since when
 
         if recovered is not None:
             self._recover(recovered)
@@ -161,12 +163,31 @@ class Replica:
             self.dropped[exc.reason] += 1
         return self._finish()
 
+    def links(self, reachable: set[str], now_ms: int) -> None:
+        """The transport's word on which members it can reach now (advisory, never trusted for
+        safety). A backup with requests waiting whose primary was reachable and has been
+        unreachable for a quarter of the request timeout suspects it at once in `tick`, instead
+        of waiting for the request timer twice: a crashed primary's connections close at once,
+        so its backups leave the view within a fraction of a second, all of them together."""
+        self.links_seen |= reachable
+        for member in self.links_seen:
+            if member in reachable:
+                self.unreachable_since.pop(member, None)
+            else:
+                self.unreachable_since.setdefault(member, now_ms)
+
+    def primary_lost(self) -> bool:
+        since = self.unreachable_since.get(self.primary)
+        return since is not None and self.now_ms - since >= self.params.request_timeout_ms // 4
+
     def tick(self, now_ms: int) -> list[Action]:
         """Time passes: timers fire, the primary cuts blocks, lost messages are resent."""
         self._begin(now_ms)
         if self.view_changing:
             if self.vc_deadline_ms is not None and now_ms >= self.vc_deadline_ms:
                 viewchange.start(self, self.view + 1)
+        elif not self.is_primary and self.pending and self.primary_lost():
+            viewchange.start(self, self.view + 1)
         elif (not self.is_primary and self.request_deadline_ms is not None
               and now_ms >= self.request_deadline_ms):
             requests.request_timer_expired(self)
@@ -268,13 +289,18 @@ class Replica:
                 raise Rejected("checkpoint_too_far")
 
     def _resend(self) -> None:
-        """Retransmit what we said that may have been lost (PBFT assumes retransmission)."""
+        """Retransmit what we said that may have been lost (PBFT assumes retransmission).
+
+        Only slots that have not moved for a resend period: under load every slot in
+        flight is still gathering votes, and resending those would multiply the traffic
+        exactly when the links are busiest (and so the latency, and so the resends)."""
         if self.view_changing:
             if self.my_view_change is not None:
                 self._out.append(Send(None, self.my_view_change))
         else:
             for slot in self.log.slots.values():
-                if not slot.committed:
+                if not slot.committed and self.now_ms - slot.moved_ms >= self.resend_ms:
+                    slot.moved_ms = self.now_ms
                     for data in slot.sent.values():
                         self._out.append(Send(None, data))
             requests.reforward_pending(self)
