@@ -7,7 +7,10 @@ burst of them to the replica, and collects all the actions they returned. Every
 call (the Ledger is used by one thread at a time: a CapacityLimiter of 1), and only
 when that call has returned (SQLite with synchronous=FULL) do the burst's `Send`s
 leave. That is stronger than the per-call rule of `pbft.actions` (persist before
-the sends of the same list) and amortises the fsyncs over the burst. `ServeBlocks`
+the sends of the same list) and amortises the fsyncs over the burst: each block goes
+down in one transaction together with the records that precede it, the records after
+the last block in one more. Every `COMPACT_AFTER_BLOCKS` of stable checkpoint the same
+call drops the records a restart no longer needs (`pbft.records.compact`). `ServeBlocks`
 is answered from the read-only query ledger in a task of its own, so a large state
 transfer never holds up the consensus loop.
 """
@@ -17,7 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -29,13 +32,23 @@ from carbonlab.node.contract import Verdict
 from carbonlab.node.ledger.store import CommittedBlock, Ledger
 from carbonlab.node.model import Batch
 from carbonlab.node.p2p.host import CONSENSUS, STATE_TRANSFER, Inbound, P2PNode
-from carbonlab.node.pbft import Execute, Persist, Replica, Send, ServeBlocks, StateTransfer, ViewChanged
+from carbonlab.node.pbft import (
+    Execute,
+    Persist,
+    Replica,
+    Send,
+    ServeBlocks,
+    StateTransfer,
+    ViewChanged,
+    records,
+)
 from carbonlab.node.pbft.messages import CheckpointProof, Kind
 
 log = logging.getLogger("carbonlab.node.driver")
 T = TypeVar("T")
 CLIENT = "client"
 BURST = 512
+COMPACT_AFTER_BLOCKS = 256   # compact the consensus records when the stable checkpoint moved this far
 _KIND_NAMES = {int(k): k.name.lower() for k in Kind}
 _STATE_KINDS = {int(Kind.FETCH), int(Kind.BLOCKS)}
 _CHECKPOINT_PREFIX = codec.encode(["checkpoint"])[1:]
@@ -57,29 +70,6 @@ def message_kind(data: bytes) -> int | None:
     else:
         return None
     return data[pos] if pos < len(data) and data[pos] < 0x80 else None
-
-
-class NodeLedger(Ledger):
-    """The ledger as the node's writer uses it: consensus records saved in groups.
-
-    `save_consensus_record` costs one fsync per record (SQLite, synchronous=FULL);
-    a burst of votes would pay that per vote. `save_consensus_records` writes a run
-    of records in one transaction: one fsync, same durability when it returns.
-    """
-
-    def set_sync(self, mode: str) -> None:
-        """`full` (fsync at every commit) or `normal` (WAL: survives a process crash, not power loss)."""
-        self._db.execute(f"PRAGMA synchronous={'FULL' if mode == 'full' else 'NORMAL'}")
-
-    def save_consensus_records(self, records: Sequence[bytes]) -> None:
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.executemany("INSERT INTO consensus_records (record) VALUES (?)", [(r,) for r in records])
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
 
 
 class LedgerThread:
@@ -125,6 +115,7 @@ class Driver:
         self.state_transfers = 0
         self.height = writer.ledger.height
         self.head_hash = writer.ledger.head_hash
+        self.compacted_at = 0   # stable checkpoint at the last compaction of the consensus records
         self.tick_s = max(0.005, min(0.02, replica.params.batch_delay_ms / 2000))
         self._nursery: trio.Nursery | None = None
 
@@ -162,8 +153,12 @@ class Driver:
         durable = [a for a in actions if isinstance(a, Persist | Execute)]
         if durable:
             started = time.perf_counter()
+            stable = self.replica.stable.seq
+            compact = stable >= self.compacted_at + COMPACT_AFTER_BLOCKS
+            if compact:
+                self.compacted_at = stable
             with trio.CancelScope(shield=True):
-                summaries = await self.writer.call(lambda ledger: _write(ledger, durable))
+                summaries = await self.writer.call(lambda ledger: _write(ledger, durable, compact))
             self.write_stats["seconds"] += time.perf_counter() - started
             self.write_stats["calls"] += 1
             self.write_stats["actions"] += len(durable)
@@ -200,32 +195,33 @@ class Driver:
             self.send(reply)
 
 
-def _write(ledger: Ledger, durable: list[Persist | Execute]) -> list[BlockSummary]:
-    """Apply in order; each run of consecutive records goes down in one transaction."""
+def _write(ledger: Ledger, durable: list[Persist | Execute], compact: bool) -> list[BlockSummary]:
+    """Apply in order, one transaction per block with the records that precede it.
+
+    Records after the last block of the burst go down in one transaction of their own.
+    With `compact`, the records a restart no longer needs are then dropped (one more
+    transaction), so the table stays a few checkpoint intervals long."""
     out = []
     run: list[bytes] = []
-
-    def flush() -> None:
-        if isinstance(ledger, NodeLedger):
-            ledger.save_consensus_records(run)
-        else:
-            for record in run:
-                ledger.save_consensus_record(record)
-        for record in run:
-            if record[1:].startswith(_CHECKPOINT_PREFIX):
-                _store_checkpoint(ledger, record)
-        run.clear()
-
     for action in durable:
         if isinstance(action, Persist):
             run.append(action.record)
             continue
-        if run:
-            flush()
-        out.append(_summary(ledger, ledger.commit(action.proposal, action.certificate)))
+        out.append(_summary(ledger, ledger.commit(action.proposal, action.certificate, run)))
+        _store_checkpoints(ledger, run)
+        run = []
     if run:
-        flush()
+        ledger.save_consensus_records(run)
+        _store_checkpoints(ledger, run)
+    if compact:
+        ledger.replace_consensus_records(records.compact(ledger.load_consensus_records()))
     return out
+
+
+def _store_checkpoints(ledger: Ledger, run: list[bytes]) -> None:
+    for record in run:
+        if record[1:].startswith(_CHECKPOINT_PREFIX):
+            _store_checkpoint(ledger, record)
 
 
 def _store_checkpoint(ledger: Ledger, record: bytes) -> None:
@@ -237,10 +233,11 @@ def _store_checkpoint(ledger: Ledger, record: bytes) -> None:
 def _summary(ledger: Ledger, block: CommittedBlock) -> BlockSummary:
     readings: list[tuple[str, float]] = []
     anomalies: list[tuple[str, str]] = []
-    for request, verdict in zip(block.proposal.requests, block.verdicts, strict=True):
+    decoded = block.batches or (None,) * len(block.verdicts)
+    for request, verdict, known in zip(block.proposal.requests, block.verdicts, decoded, strict=True):
         if not verdict.accepted:
             continue
-        batch = Batch.decode(request)
+        batch = known if known is not None else Batch.decode(request)
         readings += [(r.meter_id, r.co2_kg) for r in batch.readings]
         anomalies += [(str(kind), batch.readings[i].meter_id) for i, kind in verdict.anomalies]
     return BlockSummary(block.header.height, block.hash, block.verdicts, readings, anomalies)

@@ -113,11 +113,12 @@ class NodeMetrics:
         self.anomalies = Counter("carbonlab_anomalies", "Readings accepted with an anomaly mark",
                                  ["kind", "meter"], registry=r)
 
-    def reading(self, meter_id: str, co2_kg: float) -> None:
+    def readings(self, meter_id: str, count: int, co2_kg: float) -> None:
+        """`count` committed readings of one meter, `co2_kg` in all (one update per meter and block)."""
         info = self.genesis.meter_by_id.get(meter_id)
         labels = ((info.company, info.plant, info.unit, info.stack, meter_id) if info
                   else ("", "", "", "", meter_id))
-        self.readings_committed.labels(*labels).inc()
+        self.readings_committed.labels(*labels).inc(count)
         self.co2_kg.labels(*labels).inc(co2_kg)
 
     def render(self) -> bytes:

@@ -19,7 +19,7 @@ import trio
 from carbonlab.node import contract
 from carbonlab.node.config import NodeConfig
 from carbonlab.node.crypto import Signer
-from carbonlab.node.driver import CLIENT, BlockSummary, Driver, LedgerThread, NodeLedger, Pending, now_ms
+from carbonlab.node.driver import CLIENT, BlockSummary, Driver, LedgerThread, Pending, now_ms
 from carbonlab.node.errors import NodeError
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.ledger.store import Ledger
@@ -56,11 +56,10 @@ class NodeService:
         from carbonlab.node.api.server import serve_api
 
         path, genesis = self.config.ledger_path, self.genesis
-        writer = await trio.to_thread.run_sync(NodeLedger.open, path, genesis)
+        writer = await trio.to_thread.run_sync(Ledger.open, path, genesis)
         reader = await trio.to_thread.run_sync(Ledger.open_readonly, path, genesis)
         if self.config.ledger_sync != "full":
-            assert isinstance(writer, NodeLedger)
-            writer.set_sync(self.config.ledger_sync)
+            writer.set_sync("normal")
         try:
             recovered = await trio.to_thread.run_sync(_recovered, writer)
             replica = Replica(genesis, self.config.member_id, self.signer, recovered=recovered,
@@ -130,8 +129,11 @@ class NodeService:
                     m.commit_latency.observe(time.monotonic() - pending.since)
                     pending.outcome = outcome
                     pending.decided.set()
+        per_meter: dict[str, list[float]] = {}
         for meter, co2 in summary.readings:
-            m.reading(meter, co2)
+            per_meter.setdefault(meter, []).append(co2)
+        for meter, masses in per_meter.items():
+            m.readings(meter, len(masses), sum(masses))
         for kind, meter in summary.anomalies:
             m.anomalies.labels(kind, meter).inc()
 

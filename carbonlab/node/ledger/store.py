@@ -10,8 +10,10 @@ and `synchronous=FULL` makes it durable when `commit` returns (the WAL is fsynce
 every commit, so a power cut after a node said "committed" loses nothing; NORMAL
 would only survive process crashes). Reopening rebuilds the state from the tables.
 
-Consensus records (the replica's `Persist` actions) live in the same file but in
-their own transactions, each durable before `save_consensus_record` returns.
+Consensus records (the replica's `Persist` actions) live in the same file: in their
+own transactions (`save_consensus_records`), or in the transaction of the block that
+follows them (`commit(..., records=...)`), so a burst of votes and the block it
+certifies cost one fsync, durable before the call returns.
 
 The object is used from one thread at a time, not necessarily always the same
 thread (the node calls it from trio's worker threads).
@@ -22,7 +24,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -42,6 +44,7 @@ from carbonlab.node.ledger.rows import (
 from carbonlab.node.ledger.sqlite import connect, prepare
 from carbonlab.node.ledger.state import load_state, save_state
 from carbonlab.node.ledger.tables import FORMAT
+from carbonlab.node.model import Batch
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,9 @@ class CommittedBlock:
     proposal: Proposal
     certificate: CommitCertificate
     verdicts: tuple[Verdict, ...]
+    # the requests as the contract decoded them (None where undecodable); only on the block
+    # `commit` returns, so its caller need not decode every batch a second time
+    batches: tuple[Batch | None, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def hash(self) -> bytes:
@@ -144,8 +150,11 @@ class Ledger:
 
     # -- writing blocks -------------------------------------------------------------------
 
-    def commit(self, proposal: Proposal, certificate: CommitCertificate) -> CommittedBlock:
+    def commit(self, proposal: Proposal, certificate: CommitCertificate,
+               records: Sequence[bytes] = ()) -> CommittedBlock:
         """Execute and store the block for `proposal`; durable when it returns.
+
+        `records` (consensus records that precede the block) go into the same transaction.
 
         The caller has checked the certificate's signatures (the replica does, and state
         transfer checks every certificate it fetches); this checks that it certifies
@@ -164,6 +173,7 @@ class Ledger:
         header = BlockHeader.for_proposal(proposal, self._head_hash)
         state = self._state.copy()
         verdicts: list[Verdict] = []
+        decoded: list[Batch | None] = []
         batch_rows: list[tuple[Any, ...]] = []
         reading_rows: list[tuple[Any, ...]] = []
         gateways: set[str] = set()
@@ -171,6 +181,7 @@ class Ledger:
         for idx, request in enumerate(proposal.requests):
             verdict, batch = contract.evaluate(self.genesis, state, request)
             verdicts.append(verdict)
+            decoded.append(batch)
             batch_rows.append(batch_row(proposal.seq, idx, request, verdict))
             if batch is not None and verdict.accepted:
                 contract.apply(state, batch, verdict)
@@ -183,6 +194,8 @@ class Ledger:
             if self._head() != (self._height, self._head_hash):
                 raise LedgerError(f"{self.path}: another writer changed the ledger since it was "
                                   "opened; one Ledger object per file may commit")
+            if records:
+                db.executemany("INSERT INTO consensus_records (record) VALUES (?)", [(r,) for r in records])
             db.execute("INSERT INTO blocks (height, hash, header, certificate, timestamp_ms, proposer,"
                        " batch_count, reading_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                        (header.height, header.hash, codec.encode(header.to_wire()),
@@ -199,7 +212,7 @@ class Ledger:
         self._state = state
         self._height = header.height
         self._head_hash = header.hash
-        return CommittedBlock(header, proposal, certificate, tuple(verdicts))
+        return CommittedBlock(header, proposal, certificate, tuple(verdicts), tuple(decoded))
 
     # -- reading blocks -------------------------------------------------------------------
 
@@ -261,6 +274,21 @@ class Ledger:
         cur = self._db.execute("INSERT INTO consensus_records (record) VALUES (?)", (record,))
         assert cur.lastrowid is not None
         return cur.lastrowid
+
+    def save_consensus_records(self, records: Sequence[bytes]) -> None:
+        """Append a run of replica records in one transaction (one fsync); durable when it returns."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany("INSERT INTO consensus_records (record) VALUES (?)", [(r,) for r in records])
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def set_sync(self, mode: Literal["full", "normal"]) -> None:
+        """`full`: fsync at every commit (survives power loss); `normal`: survives a process crash."""
+        self._db.execute(f"PRAGMA synchronous={'FULL' if mode == 'full' else 'NORMAL'}")
 
     def load_consensus_records(self) -> list[bytes]:
         """Every saved record, oldest first."""

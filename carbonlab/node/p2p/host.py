@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import random
 from collections import Counter
 from collections.abc import Callable
@@ -149,6 +150,11 @@ class P2PNode:
 
     # -- running --------------------------------------------------------------------------
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        # py-libp2p's yamux by default sends a WINDOW_UPDATE frame after every read (its
+        # RELEASE_ON_READ, read at call time); go-yamux's rule is to release credit once half
+        # the window is consumed. Per read that is one more encrypted frame each way for
+        # every consensus frame; the go rule keeps flow control and halves the frames.
+        os.environ.setdefault("PY_YAMUX_RELEASE_ON_READ", "0")
         members = frozenset(self._by_peer_id) | {self.peer_id}
         noise = MembersOnlyNoise(self._key_pair, members, self._refused)
         host = new_host(key_pair=self._key_pair, sec_opt={NOISE_PROTOCOL_ID: noise},

@@ -116,7 +116,14 @@ def test_lost_peer_is_redialled_without_the_60s_block() -> None:
                 nodes[2].send(None, b"hello")
                 for node in nodes[:2]:
                     assert (await collect(node, 1))[0].data == b"hello"
+                with trio.fail_after(20):  # both directions open: n3 is reachable
+                    while not all("n3" in n.reachable_peers() for n in nodes[:2]):
+                        await trio.sleep(0.05)
                 inner.cancel_scope.cancel()
+            with trio.fail_after(20):      # its connections closed: unreachable, long before silence
+                while any("n3" in n.reachable_peers() for n in nodes[:2]):
+                    await trio.sleep(0.05)
+            assert nodes[0].reachable_peers() == {"n2"}
             # n3 went away again; it comes back as a fresh process with the same key
             nodes[2] = P2PNode("n3", signers[2], specs[2].addr, specs, FAST)
             async with trio.open_nursery() as inner:
