@@ -99,10 +99,7 @@ class NodeService:
         assert driver is not None
         seen_vc = seen_st = 0
         while True:
-            replica = driver.replica
-            live = self.metrics.live
-            live.height, live.view, live.is_primary = driver.height, replica.view, replica.is_primary
-            live.peers = {m: self.p2p.peer_up(m) for m in self.p2p.peers}
+            self.refresh_live()
             self.metrics.view_changes.inc(driver.view_changes - seen_vc)
             self.metrics.state_transfers.inc(driver.state_transfers - seen_st)
             seen_vc, seen_st = driver.view_changes, driver.state_transfers
@@ -110,6 +107,15 @@ class NodeService:
             for key in [k for k, p in self.pending.items() if p.since < cutoff]:
                 del self.pending[key]
             await trio.sleep(0.25)
+
+    def refresh_live(self) -> None:
+        """Copy the consensus loop's figures into the metrics (also right before a scrape)."""
+        driver = self.driver
+        assert driver is not None
+        live = self.metrics.live
+        replica = driver.replica
+        live.height, live.view, live.is_primary = driver.height, replica.view, replica.is_primary
+        live.peers = {m: self.p2p.peer_up(m) for m in self.p2p.peers}
 
     def _on_block(self, summary: BlockSummary) -> None:
         m = self.metrics

@@ -69,6 +69,7 @@ def build_app(node: NodeService) -> Starlette:
         return JSONResponse({"ok": ok}, status_code=200 if ok else 503)
 
     async def metrics(request: Request) -> Response:
+        node.refresh_live()
         return Response(node.metrics.render(), media_type=CONTENT_TYPE)
 
     async def block(request: Request) -> Response:
