@@ -67,6 +67,7 @@ def write(out_dir: Path, files: dict[str, str]) -> list[Path]:
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(text)
+            os.chmod(tmp, 0o644)  # mkstemp makes 0600; Prometheus and Grafana run as other users
             os.replace(tmp, path)
         except OSError as exc:
             raise DashboardsError(f"cannot write {path}: {exc.strerror or exc}") from exc

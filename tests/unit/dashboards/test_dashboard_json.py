@@ -157,6 +157,8 @@ def test_build_writes_every_artifact(tmp_path: Path) -> None:
     assert "timeInterval: 2s" in ds
     assert "path: /srv/d" in (tmp_path / "provisioning/dashboards/carbonlab.yml").read_text(encoding="utf-8")
     assert not list(tmp_path.rglob(".*"))  # no temp files left behind
+    # readable by the users Prometheus and Grafana run as (mkstemp alone would make them 0600)
+    assert {p.stat().st_mode & 0o777 for p in written} == {0o644}
 
 
 def test_build_needs_no_dev_dependency(monkeypatch: pytest.MonkeyPatch) -> None:
