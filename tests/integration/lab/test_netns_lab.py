@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from carbonlab.lab.lifecycle import Lab
 from carbonlab.lab.proc import end
@@ -169,3 +170,50 @@ def test_default_topology_end_to_end(lab_dir: Path, tmp_path: Path) -> None:
         subnet = lab_subnet(lab_dir)
         lab.down()
     assert leftovers("tnse", lab_dir, subnet) == []
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_ssh_provider_provisions_machines_it_did_not_make(lab_dir: Path, tmp_path: Path) -> None:
+    """The `ssh` provider on machines reached only by SSH (netns hosts with sshd alone stand in
+    for real hosts or VMs): it provisions them to a healthy lab, a second run changes nothing,
+    and its `down` leaves the machines and what was installed on them."""
+    machines = load(topology_copy(SMALL, tmp_path / "machines.yaml", lab_id="tnsm", provider="netns"))
+    state = LabState.load(lab_dir / "state.json")
+    state.lab_id = machines.lab_id
+    provider = NetnsProvider(machines, lab_dir, state, lambda _line: None)
+    ssh_dir = Path(tempfile.mkdtemp(prefix="cs", dir="/tmp"))
+    subnet = None
+    try:
+        provider.create_hosts()
+        subnet = lab_subnet(lab_dir)
+        addrs = provider.addresses()
+        key = str(lab_dir / "ssh" / "id_ed25519")
+        raw = yaml.safe_load(SMALL.read_text())
+        raw.update(lab_id="tssh", provider="ssh")
+        raw.pop("local", None)
+        raw["hosts"] = [{"id": h["id"], "address": addrs[h["id"]], "user": "root", "ssh_key": key}
+                        for h in raw["hosts"]]
+        topology = tmp_path / "ssh.yaml"
+        topology.write_text(yaml.safe_dump(raw, sort_keys=False))
+        lab = Lab(load(topology), ssh_dir, "ssh", progress=lambda _line: None)
+        try:
+            lab.up(health_timeout_s=240)
+            facts = lab.wait_healthy(60)
+            assert len(facts.nodes) == 4
+            assert facts.prometheus is True
+            first = max(n.readings for n in facts.nodes)
+            assert _wait_for(lambda: max(n.readings for n in lab.wait_healthy(60).nodes) > first, 120)
+            again = lab.provision("site-second.log", same_code=True)
+            assert again.changed == 0, again.recap
+            # the keys were made on the machine and stay there; the controller has no copy
+            assert "n2.key" in _ssh(lab_dir, addrs["node2"], "ls /etc/carbonlab/keys").split()
+            assert not list(ssh_dir.rglob("*.key"))
+        finally:
+            lab.down()
+        assert _ssh(lab_dir, addrs["node2"], "test -x /opt/carbonlab/venv/bin/carbonlab && echo kept") \
+            .strip() == "kept"
+    finally:
+        provider.destroy()
+        shutil.rmtree(ssh_dir, ignore_errors=True)
+    assert leftovers("tnsm", lab_dir, subnet) == []
