@@ -53,8 +53,9 @@ def run_node(metrics: dict[str, Any], name: str, lag: int, primary: bool, rng: r
     for p in others:
         g["carbonlab_peer_up"].labels(peer=p).set(1)
     while True:
-        height += 1
-        g["carbonlab_height"].set(height)
+        # every member's height follows the clock (one block per 5 s), so a member started
+        # later or ticking slower under load keeps exactly its `--lag` behind the others
+        g["carbonlab_height"].set(height + int(time.time() // 5))
         g["carbonlab_blocks_committed_total"].inc()
         g["carbonlab_commit_latency_seconds"].observe(rng.uniform(0.05, 0.6))
         for t in ("pre_prepare", "prepare", "commit"):
