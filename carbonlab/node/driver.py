@@ -30,7 +30,6 @@ from carbonlab.node import codec
 from carbonlab.node.block import CommitCertificate, Proposal
 from carbonlab.node.contract import Verdict
 from carbonlab.node.ledger.store import CommittedBlock, Ledger
-from carbonlab.node.model import Batch
 from carbonlab.node.p2p.host import CONSENSUS, STATE_TRANSFER, Inbound, P2PNode
 from carbonlab.node.pbft import (
     Execute,
@@ -233,11 +232,10 @@ def _store_checkpoint(ledger: Ledger, record: bytes) -> None:
 def _summary(ledger: Ledger, block: CommittedBlock) -> BlockSummary:
     readings: list[tuple[str, float]] = []
     anomalies: list[tuple[str, str]] = []
-    decoded = block.batches or (None,) * len(block.verdicts)
-    for request, verdict, known in zip(block.proposal.requests, block.verdicts, decoded, strict=True):
-        if not verdict.accepted:
+    # `block` is what `Ledger.commit` returned: it carries the batches the contract decoded
+    for verdict, batch in zip(block.verdicts, block.batches, strict=True):
+        if not verdict.accepted or batch is None:
             continue
-        batch = known if known is not None else Batch.decode(request)
         readings += [(r.meter_id, r.co2_kg) for r in batch.readings]
         anomalies += [(str(kind), batch.readings[i].meter_id) for i, kind in verdict.anomalies]
     return BlockSummary(block.header.height, block.hash, block.verdicts, readings, anomalies)

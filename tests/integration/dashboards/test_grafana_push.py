@@ -8,10 +8,9 @@ method, path, Authorization header and JSON body.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -22,6 +21,7 @@ from carbonlab.dashboards.annotate import Annotator
 from carbonlab.dashboards.errors import PushError
 from carbonlab.dashboards.model import DATASOURCE_UID
 from carbonlab.dashboards.push import push
+from tests.recording_http import serve
 
 TOKEN = "glsa_test_token"
 
@@ -91,15 +91,8 @@ def handler_for(state: FakeGrafanaState) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture
 def grafana() -> Iterator[tuple[str, FakeGrafanaState]]:
     state = FakeGrafanaState()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(state))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serve(handler_for(state)) as url:
+        yield url, state
 
 
 def test_first_push_creates_folder_and_datasource_then_saves_every_dashboard(

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import pytest
 from carbonlab.rig.annotations import GrafanaMarks, grafana_marks
 from carbonlab.rig.faults import FaultContext, FaultJournal, ServiceRef, make_fault
 from carbonlab.rig.hosts.service import ServiceHost
+from tests.recording_http import serve
 from tests.unit.rig.conftest import sleeper_argv
 
 
@@ -48,15 +48,8 @@ def grafana() -> Iterator[tuple[str, Recorded]]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", rec
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serve(Handler) as url:
+        yield url, rec
 
 
 @pytest.fixture
