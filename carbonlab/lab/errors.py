@@ -42,6 +42,7 @@ class StepError(LabError, RuntimeError):
         super().__init__(f"host {host}: step {step!r} failed: {problem}{where}")
         self.host = host
         self.step = step
+        self.problem = problem
         self.log = log
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from carbonlab.lab.errors import LabError, ProviderError
 from carbonlab.lab.proc import end, start_time
 from carbonlab.lab.state import LabState
 from carbonlab.lab.topology import Topology
@@ -40,10 +41,20 @@ class Provider(ABC):
         return {}
 
     def destroy(self) -> None:
-        """Remove everything the state file lists, newest first; absent objects are skipped."""
+        """Remove everything the state file lists, newest first; absent objects are skipped.
+        An object that will not go stays in the state file (the next `down` tries it again)
+        and the rest are still removed; then one error names every object left."""
+        failed: list[str] = []
         for entry in reversed(list(self.state.resources)):
-            self.remove(entry)
+            try:
+                self.remove(entry)
+            except LabError as exc:
+                failed.append(f"{entry.get('kind')} {_label(entry)}: {exc}")
+                continue
             self.state.forget(entry)
+        if failed:
+            raise ProviderError(f"{len(failed)} object(s) could not be removed (run `down` again): "
+                                + "; ".join(failed))
 
     def remove(self, entry: dict[str, Any]) -> None:
         kind = entry["kind"]
@@ -58,6 +69,13 @@ class Provider(ABC):
 
     def describe(self) -> str:
         return self.name
+
+
+def _label(entry: dict[str, Any]) -> str:
+    for key in ("name", "path", "host", "pid"):
+        if key in entry:
+            return str(entry[key])
+    return ""
 
 
 def stop_playbook(pid: int, started: int | None, inventory: str) -> None:

@@ -64,6 +64,7 @@ Subsystem sftp internal-sftp
 
 class NetnsProvider(Provider):
     name = "netns"
+    sshd_wait_s = 30.0      # for a host's SSH banner; a host silent that long is started once more
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -103,8 +104,17 @@ class NetnsProvider(Provider):
         self._network(net)
         for i, host in enumerate(self.topo.hosts):
             self._host(i, host.id, net)
-        for host in self.topo.hosts:
-            self._wait_sshd(host.id)
+        for i, host in enumerate(self.topo.hosts):
+            try:
+                self._wait_sshd(host.id)
+            except StepError as exc:
+                # Once more from scratch (the host's disk is kept) before giving up: a host
+                # that did not answer is ended, and a new first process is started for it.
+                self.progress(f"{host.id}: {exc.problem}; starting the host again")
+                entry = [p for p in self.state.of_kind("host_process") if p["host"] == host.id][-1]
+                end(entry["pid"], entry.get("started"), grace_s=5.0, term=False)
+                self._host(i, host.id, net)
+                self._wait_sshd(host.id, 2 * self.sshd_wait_s)
         self.progress(f"{len(self.topo.hosts)} netns hosts up on {self.bridge} ({net})")
 
     def _pick_subnet(self) -> ipaddress.IPv4Network:
@@ -201,24 +211,42 @@ class NetnsProvider(Provider):
         (root / "upper" / "etc" / "hostname").write_text(host + "\n")
         (root / "init.sh").write_text(INIT_SCRIPT)
 
-    def _wait_sshd(self, host: str, timeout_s: float = 20.0) -> None:
+    def _wait_sshd(self, host: str, timeout_s: float | None = None) -> None:
+        timeout_s = timeout_s or self.sshd_wait_s
         address = self.addresses()[host]
         entry = [p for p in self.state.of_kind("host_process") if p["host"] == host][-1]  # the newest
         deadline = time.monotonic() + timeout_s
         log = self.lab_dir / "logs" / f"host-{host}.log"
+        last = "no attempt"
         while time.monotonic() < deadline:
             if not alive(entry["pid"], entry.get("started")):
-                raise StepError(host, "start host (sshd)", "the host's first process exited", str(log))
+                raise StepError(host, "start host (sshd)",
+                                f"the host's first process exited; {_log_tail(log)}", str(log))
             try:
                 with socket.create_connection((address, 22), timeout=1.0) as sock:
                     sock.settimeout(2.0)
-                    if sock.recv(64).startswith(b"SSH-"):
+                    greeting = sock.recv(64)
+                    if greeting.startswith(b"SSH-"):
                         return
-            except OSError:
-                pass
+                    last = f"the server said {greeting[:40]!r}"
+            except OSError as exc:
+                last = f"{type(exc).__name__}: {exc}"
             time.sleep(0.1)
-        raise StepError(host, "start host (sshd)", f"no SSH banner at {address}:22 in {timeout_s} s",
+        raise StepError(host, "start host (sshd)",
+                        f"no SSH banner at {address}:22 in {timeout_s} s ({self._diagnose(host, last, log)})",
                         str(log))
+
+    def _diagnose(self, host: str, last: str, log: Path) -> str:
+        """What an operator (or a CI log) needs to see why a host's sshd did not answer: the
+        last connection error, what listens in the namespace, its addresses, and the log's end."""
+        ns = self.netns(host)
+        listening = run(["ip", "netns", "exec", ns, "ss", "-Htlnp"], check=False, timeout_s=10)
+        addrs = run(["ip", "-n", ns, "-br", "addr"], check=False, timeout_s=10)
+        parts = [f"last attempt: {last}",
+                 f"listening in {ns}: {_one_line(listening.stdout) or 'nothing'}",
+                 f"addresses: {_one_line(addrs.stdout or addrs.stderr)}",
+                 _log_tail(log)]
+        return "; ".join(parts)
 
     # access ----------------------------------------------------------------------------------
     def host_vars(self, host: str) -> dict[str, Any]:
@@ -262,11 +290,23 @@ class NetnsProvider(Provider):
 
     def destroy(self) -> None:
         close_control_masters(self.ssh_dir)
-        super().destroy()
+        try:
+            super().destroy()
+        finally:
+            self._remove_rig_tables()
+
+    def _remove_rig_tables(self) -> None:
+        """A rig killed mid-fault leaves the fault's nft table (`clrig_<lab>_<what>_<n>`, see
+        rig/faults/context.py) on the lab's bridge; the lab owns those names, so `down` ends them."""
+        done = run(["nft", "list", "tables"], check=False)
+        for line in done.stdout.splitlines():
+            words = line.split()
+            if len(words) == 3 and words[0] == "table" and words[2].startswith(f"clrig_{self.topo.lab_id}_"):
+                run(["nft", "delete", "table", words[1], words[2]], check=False)
 
     def _empty_netns(self, ns: str) -> None:
         """SIGKILL whatever still runs in the namespace (all of it belongs to the lab)."""
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             done = run(["ip", "netns", "pids", ns], check=False)
             pids = [int(p) for p in done.stdout.split()] if done.returncode == 0 else []
@@ -275,7 +315,7 @@ class NetnsProvider(Provider):
             for pid in pids:
                 end(pid, start_time(pid), grace_s=0.5, term=False)
             time.sleep(0.05)
-        raise ProviderError(f"netns {ns}: processes still running after 10 s")
+        raise ProviderError(f"netns {ns}: processes still running after 30 s: {' '.join(map(str, pids))}")
 
 
 def remote_layout() -> dict[str, Any]:
@@ -309,6 +349,18 @@ def close_control_masters(ssh_dir: Path) -> None:
         run(["ssh", "-o", f"ControlPath={sock}", "-O", "exit", "carbonlab-lab"], check=False,
             timeout_s=10)
         sock.unlink(missing_ok=True)
+
+
+def _log_tail(log: Path, lines: int = 6) -> str:
+    try:
+        tail = log.read_text(errors="replace").splitlines()[-lines:]
+    except OSError as exc:
+        return f"host log unreadable ({exc.strerror})"
+    return "host log ends: " + (_one_line("\n".join(tail)) or "(empty)")
+
+
+def _one_line(text: str) -> str:
+    return " | ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 def _link_exists(name: str) -> bool:

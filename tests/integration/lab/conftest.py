@@ -54,7 +54,8 @@ def leftovers(lab_id: str, lab_dir: Path, subnet: str | None = None) -> list[str
     found += [f"route {r['dst']}" for r in json.loads(routes or "[]") if subnet and r.get("dst") == subnet]
     tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True, timeout=30,
                             check=False).stdout
-    found += [f"nft {t}" for t in tables.splitlines() if t.endswith(f" cl_{lab_id}")]
+    found += [f"nft {t}" for t in tables.splitlines()
+              if t.endswith(f" cl_{lab_id}") or f" clrig_{lab_id}_" in t]
     mounts = Path("/proc/self/mountinfo").read_text().splitlines()
     found += [f"mount {m.split()[4]}" for m in mounts if str(lab_dir) in m.split()[4]]
     for proc in Path("/proc").iterdir():

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from carbonlab.lab.errors import StepError
 from carbonlab.lab.lifecycle import Lab
 from carbonlab.lab.proc import end
 from carbonlab.lab.providers.netns import NetnsProvider
@@ -89,10 +90,54 @@ def test_hosts_are_isolated_machines_with_sshd_and_leave_nothing(lab_dir: Path, 
         assert _ssh(lab_dir, addrs["node2"], "ls /etc/carbonlab-probe").strip() == "/etc/carbonlab-probe"
         subnet = lab_subnet(lab_dir)
         assert subnet
+        # a fault table a killed rig left on the lab's bridge goes with the lab
+        subprocess.run(["nft", "-f", "-"], input=f"table bridge clrig_{topo.lab_id}_partition_1 {{}}\n",
+                       text=True, check=True, timeout=30)
         assert len(leftovers(topo.lab_id, lab_dir, subnet)) > 0
     finally:
         provider.destroy()
         provider.destroy()            # idempotent
+    assert leftovers(topo.lab_id, lab_dir, subnet) == []
+
+
+class _SilentFirst(NetnsProvider):
+    """A provider whose host node2 says nothing on its first start(s): its first process only
+    sleeps (as a host whose sshd hangs would), `silent` times."""
+    sshd_wait_s = 3.0
+    silent = 1
+
+    def _prepare_root(self, root: Path, host: str, address: str) -> None:
+        super()._prepare_root(root, host, address)
+        if host == "node2" and self.silent > 0:
+            self.silent -= 1
+            (root / "init.sh").write_text("echo 'init: hanging on purpose'\nexec sleep 600\n")
+
+
+@pytest.mark.parametrize("silent", [1, 2])
+def test_a_silent_host_is_started_once_more_then_named(lab_dir: Path, tmp_path: Path, silent: int) -> None:
+    topo = load(topology_copy(SMALL, tmp_path / "t.yaml", lab_id="tnsq", provider="netns"))
+    state = LabState.load(lab_dir / "state.json")
+    state.lab_id = topo.lab_id
+    lines: list[str] = []
+    provider = _SilentFirst(topo, lab_dir, state, lines.append)
+    provider.silent = silent
+    subnet = None
+    try:
+        if silent == 1:       # the second start answers: the lab goes on
+            provider.create_hosts()
+            assert any("node2: no SSH banner" in line and "starting the host again" in line for line in lines)
+            assert _ssh(lab_dir, provider.addresses()["node2"], "hostname").strip() == "node2"
+        else:                 # silent twice: the error says what was seen, for the log of a run
+            with pytest.raises(StepError) as caught:
+                provider.create_hosts()
+            text = str(caught.value)
+            assert "host node2" in text
+            assert "no SSH banner" in text
+            assert "listening in cl-tnsq-node2: nothing" in text
+            assert "init: hanging on purpose" in text          # the end of the host's log
+        subnet = lab_subnet(lab_dir)
+    finally:
+        provider.destroy()
     assert leftovers(topo.lab_id, lab_dir, subnet) == []
 
 

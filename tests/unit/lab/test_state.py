@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,3 +63,25 @@ def test_one_command_at_a_time(tmp_path: Path) -> None:
         pass
     with locked(tmp_path):      # released when the first holder is done
         pass
+
+
+def test_destroy_removes_the_rest_when_one_object_will_not_go(tmp_path: Path) -> None:
+    from carbonlab.lab.errors import ProviderError
+    from carbonlab.lab.providers.local import LocalProvider
+    from carbonlab.lab.topology import DEFAULT_TOPOLOGY, load
+
+    class Stubborn(LocalProvider):
+        def remove(self, entry: dict[str, Any]) -> None:
+            if str(entry.get("path", "")).endswith("stuck"):
+                raise ProviderError("busy")
+            super().remove(entry)
+
+    state = LabState(path=tmp_path / "state.json", lab_id="t", provider="local")
+    dirs = [tmp_path / name for name in ("a", "stuck", "b")]
+    for d in dirs:
+        d.mkdir()
+        state.record("dir", path=str(d))
+    with pytest.raises(ProviderError, match=r"1 object\(s\) could not be removed .*dir .*stuck: busy"):
+        Stubborn(load(DEFAULT_TOPOLOGY), tmp_path, state, lambda _line: None).destroy()
+    assert [d.exists() for d in dirs] == [False, True, False]
+    assert [r["path"] for r in LabState.load(tmp_path / "state.json").resources] == [str(dirs[1])]
