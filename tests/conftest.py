@@ -1,7 +1,8 @@
 """Shared test helpers, and the session's leftover guard: as root, every network namespace,
-link, nft table and lab route (198.18.0.0/15) that appeared during the session must be gone at
-its end, else the session fails and names them. Each test cleans up after itself; this catches
-the one that did not, in the run that made the mess (the next lab would trip over it)."""
+link and nft table of the project's (named `cl...`) and every route in the lab range
+(198.18.0.0/15) that appeared during the session must be gone at its end, else the session
+fails and names them. Each test cleans up after itself; this catches the one that did not, in
+the run that made the mess (the next lab would trip over it)."""
 
 from __future__ import annotations
 
@@ -26,9 +27,11 @@ def _ip_json(*argv: str) -> list[dict[str, object]]:
 
 
 def network_objects() -> set[str]:
-    """The machine's namespaces, links, nft tables and routes in the lab range, by name."""
-    found = {f"netns {n.get('name')}" for n in _ip_json("netns", "list")}
-    found |= {f"link {li.get('ifname')}" for li in _ip_json("link", "show")}
+    """The project's namespaces, links and nft tables, and the routes in the lab range, by name."""
+    found = {f"netns {n.get('name')}" for n in _ip_json("netns", "list")
+             if str(n.get("name")).startswith("cl")}
+    found |= {f"link {li.get('ifname')}" for li in _ip_json("link", "show")
+              if str(li.get("ifname")).startswith("cl")}
     for route in _ip_json("-4", "route", "show", "table", "all"):
         dst = str(route.get("dst", ""))
         try:
@@ -41,7 +44,8 @@ def network_objects() -> set[str]:
                                 check=False).stdout
     except (OSError, subprocess.TimeoutExpired):
         tables = ""
-    found |= {f"nft {line.strip()}" for line in tables.splitlines() if line.strip()}
+    found |= {f"nft {line.strip()}" for line in tables.splitlines()
+              if line.split() and line.split()[-1].startswith("cl")}
     return found
 
 
