@@ -111,7 +111,7 @@ class NetnsProvider(Provider):
                 # Once more from scratch (the host's disk is kept) before giving up: a host
                 # that did not answer is ended, and a new first process is started for it.
                 self.progress(f"{host.id}: {exc.problem}; starting the host again")
-                entry = [p for p in self.state.of_kind("host_process") if p["host"] == host.id][-1]
+                entry = self._host_process(host.id)
                 end(entry["pid"], entry.get("started"), grace_s=5.0, term=False)
                 self._host(i, host.id, net)
                 self._wait_sshd(host.id, 2 * self.sshd_wait_s)
@@ -214,7 +214,7 @@ class NetnsProvider(Provider):
     def _wait_sshd(self, host: str, timeout_s: float | None = None) -> None:
         timeout_s = timeout_s or self.sshd_wait_s
         address = self.addresses()[host]
-        entry = [p for p in self.state.of_kind("host_process") if p["host"] == host][-1]  # the newest
+        entry = self._host_process(host)
         deadline = time.monotonic() + timeout_s
         log = self.lab_dir / "logs" / f"host-{host}.log"
         last = "no attempt"
@@ -235,6 +235,10 @@ class NetnsProvider(Provider):
         raise StepError(host, "start host (sshd)",
                         f"no SSH banner at {address}:22 in {timeout_s} s ({self._diagnose(host, last, log)})",
                         str(log))
+
+    def _host_process(self, host: str) -> dict[str, Any]:
+        """The newest record of the host's first process."""
+        return [p for p in self.state.of_kind("host_process") if p["host"] == host][-1]
 
     def _diagnose(self, host: str, last: str, log: Path) -> str:
         """What an operator (or a CI log) needs to see why a host's sshd did not answer: the

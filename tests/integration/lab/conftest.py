@@ -9,6 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from tests.conftest import network_objects
+
 CARBONLAB = Path(sys.executable).parent / "carbonlab"
 SMALL = Path(__file__).with_name("small.yaml")
 
@@ -40,22 +42,11 @@ def lab_subnet(lab_dir: Path) -> str | None:
 def leftovers(lab_id: str, lab_dir: Path, subnet: str | None = None) -> list[str]:
     """Every namespace, link, route (of `subnet`), nft table, mount and process of the lab still
     present."""
-    found: list[str] = []
-    netns = subprocess.run(["ip", "-j", "netns", "list"], capture_output=True, text=True, timeout=30,
-                           check=False).stdout
-    found += [f"netns {n['name']}" for n in json.loads(netns or "[]")
-              if n["name"].startswith(f"cl-{lab_id}-")]
-    links = subprocess.run(["ip", "-j", "link", "show"], capture_output=True, text=True, timeout=30,
-                           check=False).stdout
-    found += [f"link {li['ifname']}" for li in json.loads(links or "[]")
-              if li["ifname"].startswith((f"clb{lab_id}", f"clv{lab_id}"))]
-    routes = subprocess.run(["ip", "-j", "route", "show", "type", "unreachable"], capture_output=True,
-                            text=True, timeout=30, check=False).stdout
-    found += [f"route {r['dst']}" for r in json.loads(routes or "[]") if subnet and r.get("dst") == subnet]
-    tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True, timeout=30,
-                            check=False).stdout
-    found += [f"nft {t}" for t in tables.splitlines()
-              if t.endswith(f" cl_{lab_id}") or f" clrig_{lab_id}_" in t]
+    mine = (f"netns cl-{lab_id}-", f"link clb{lab_id}", f"link clv{lab_id}")
+    found = sorted(o for o in network_objects()
+                   if o.startswith(mine) or (o.startswith("nft ") and (o.endswith(f" cl_{lab_id}")
+                                                                     or f" clrig_{lab_id}_" in o))
+                   or (subnet is not None and o.startswith("route ") and o.endswith(f" {subnet}")))
     mounts = Path("/proc/self/mountinfo").read_text().splitlines()
     found += [f"mount {m.split()[4]}" for m in mounts if str(lab_dir) in m.split()[4]]
     for proc in Path("/proc").iterdir():
