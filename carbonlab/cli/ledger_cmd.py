@@ -1,7 +1,9 @@
-"""`carbonlab ledger ...`: verify a ledger file offline, produce and check reading proofs, show blocks.
+"""`carbonlab ledger ...`: verify a ledger file offline (against a signed head), produce and check
+reading proofs, show blocks and the signed head.
 
 Exit codes: 0 when the ledger or proof checks out, 1 when it does not (each problem is
-printed), 2 for a usage error (a missing file, an unreadable genesis).
+printed), 2 for a usage error (a missing file, an unreadable genesis, a signed head that cannot
+be fetched or does not verify).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from carbonlab.cli.ledger_head import load_head
 from carbonlab.node.block import CommitCertificate, Proposal, commit_vote_bytes
 from carbonlab.node.contract import ContractState, execute
 from carbonlab.node.errors import NodeError
@@ -32,7 +35,17 @@ def register(sub: Any) -> None:
                                             "the contract over a whole ledger file")
     verify.add_argument("ledger", type=Path, metavar="LEDGER")
     verify.add_argument("--genesis", type=Path, required=True, help="the trusted genesis.json")
+    verify.add_argument("--head", metavar="FILE|URL",
+                        help="the consortium's signed head (a saved file, or a member's API URL): "
+                             "the ledger must reach it, so a cut tail is caught")
     verify.set_defaults(func=_verify)
+
+    head = cmds.add_parser("head", help="print the ledger's signed head (head block's header and "
+                                        "commit certificate) as JSON, for `verify --head`")
+    head.add_argument("ledger", type=Path, metavar="LEDGER")
+    head.add_argument("--genesis", type=Path, help="default: the ledger's own copy")
+    head.add_argument("--out", type=Path, help="write the head here instead of stdout")
+    head.set_defaults(func=_head)
 
     proof = cmds.add_parser("proof", help="print the Merkle proof of one reading as JSON")
     proof.add_argument("ledger", type=Path, metavar="LEDGER")
@@ -74,11 +87,28 @@ def _genesis(path: Path | None) -> Genesis | None:
 
 def _verify(args: argparse.Namespace) -> int:
     genesis = Genesis.load(args.genesis)
-    report = verify_ledger(args.ledger, genesis)
+    head = None if args.head is None else load_head(args.head)
+    report = verify_ledger(args.ledger, genesis, head)
     for problem in report.problems:
         print(problem)
     print(report.summary())
+    if head is None:
+        print("note: without --head, a ledger whose last blocks were cut cannot be told from a "
+              "complete one", file=sys.stderr)
     return 0 if report.ok else 1
+
+
+def _head(args: argparse.Namespace) -> int:
+    with Ledger.open_readonly(args.ledger, _genesis(args.genesis)) as ledger:
+        head = ledger.signed_head()
+    if head is None:
+        raise LedgerError(f"{args.ledger}: no block committed yet, so no signed head")
+    text = json.dumps(head.to_json(), indent=2) + "\n"
+    if args.out:
+        args.out.write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 def _proof(args: argparse.Namespace) -> int:
@@ -156,7 +186,7 @@ def _bench(args: argparse.Namespace) -> int:
         execute(kit.genesis, state, proposal)
     contract_s = time.perf_counter() - t0
     with tempfile.TemporaryDirectory(prefix="carbonlab-ledger-bench-") as tmp:
-        path = Path(tmp) / "ledger.db"
+        path = Path(tmp) / "ledger.sqlite"
         with Ledger.open(path, kit.genesis) as ledger:
             t0 = time.perf_counter()
             for proposal, cert in blocks:

@@ -109,6 +109,20 @@ class CommitCertificate:
             return f"{len(signers)} signatures, {quorum} needed"
         return None
 
+    def mismatch(self, seq: int, digest: bytes, whose: str = "this block's") -> str | None:
+        """None when this certifies (`seq`, `digest`); otherwise what differs, and only that,
+        with digests shown long enough to differ."""
+        wrong = []
+        if self.seq != seq:
+            wrong.append(f"seq {self.seq}, not {whose} height {seq}")
+        if self.digest != digest:
+            at = next(i for i, (a, b) in enumerate(zip(self.digest.hex(), digest.hex(), strict=True))
+                      if a != b)
+            shown = max(16, at + 4)
+            wrong.append(f"proposal digest {self.digest.hex()[:shown]}, not {whose} "
+                         f"{digest.hex()[:shown]}")
+        return None if not wrong else "the certificate is for " + " and ".join(wrong)
+
     def to_wire(self) -> list[Any]:
         return [self.view, self.seq, self.digest, [[m, s] for m, s in self.signatures]]
 

@@ -132,6 +132,12 @@ def build_app(node: NodeService) -> Starlette:
                                                                     offset=offset))
         return JSONResponse({"rejections": rows, "limit": limit, "offset": offset})
 
+    async def head(request: Request) -> Response:
+        found = await node.query(lambda ledger: ledger.signed_head())
+        if found is None:
+            raise ApiError(404, "head: no block committed yet", "head")
+        return JSONResponse(found.to_json())
+
     async def openapi(request: Request) -> Response:
         return JSONResponse(OPENAPI)
 
@@ -154,6 +160,7 @@ def build_app(node: NodeService) -> Starlette:
         Route("/v1/readings/{meter_id}/{seq}/proof", proof, methods=["GET"]),
         Route("/v1/emissions", emissions, methods=["GET"]),
         Route("/v1/rejections", rejections, methods=["GET"]),
+        Route("/v1/head", head, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
     ]
     return Starlette(routes=routes, exception_handlers={ApiError: api_error_handler})

@@ -22,6 +22,12 @@ ERROR = {"type": "object", "required": ["error"],
 DECISION = {"type": "object", "required": ["status"], "properties": {
     "status": {"enum": ["unknown", "pending", "accepted", "committed", "rejected"]},
     "height": {"type": "integer"}, "reason": {"type": "string"}, "detail": {"type": "string"}}}
+HEAD = {"type": "object", "required": ["format", "chain_id", "genesis_hash", "height", "block_hash",
+                                        "header", "certificate"],
+        "properties": {"format": {"const": "carbonlab-signed-head/1"}, "chain_id": {"type": "string"},
+                       "genesis_hash": {"type": "string"}, "height": {"type": "integer"},
+                       "block_hash": {"type": "string"}, "header": {"type": "object"},
+                       "certificate": {"type": "object"}}}
 PAGING = [_q("limit", "integer", "1..10000, default 100"), _q("offset", "integer", "default 0")]
 TIME = [_q("since", "integer", "unix seconds, interval_start >= since"),
         _q("until", "integer", "unix seconds, interval_start < until")]
@@ -76,6 +82,11 @@ OPENAPI: dict[str, Any] = {
             "summary": "Rejected batches with the contract's reasons",
             "parameters": [_q("gateway"), *PAGING],
             "responses": {"200": _json("rejections")}}},
+        "/v1/head": {"get": {
+            "summary": "The signed head: the head block's header and its commit certificate "
+                       "(2f + 1 members' signatures), for `carbonlab ledger verify --head`",
+            "responses": {"200": _json("signed head", HEAD),
+                          "404": _json("no block committed yet", ERROR)}}},
         "/openapi.json": {"get": {"summary": "This document", "responses": {"200": _json("OpenAPI")}}},
     },
 }

@@ -23,13 +23,17 @@ import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from carbonlab.node import codec, merkle
-from carbonlab.node.block import BlockHeader, CommitCertificate
 from carbonlab.node.contract import reading_problem
 from carbonlab.node.crypto import verify
 from carbonlab.node.errors import SchemaError
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.ledger.errors import LedgerError
-from carbonlab.node.ledger.render import certificate_json, header_json
+from carbonlab.node.ledger.render import (
+    certificate_from_json,
+    certificate_json,
+    header_from_json,
+    header_json,
+)
 from carbonlab.node.model import Batch, Reading
 from carbonlab.node.schema import as_dict, as_hex, as_int, as_list, as_str
 
@@ -123,16 +127,7 @@ def _check(genesis: Genesis, proof: Any) -> Reading:
     batch = Batch.decode(raw)
     if batch.header() != header or batch.signature != signature:
         raise ProofError("proof.batch: its bytes do not carry the signed batch header")
-    blk = as_dict(p.get("block"), "proof.block")
-    block = BlockHeader(
-        as_str(blk.get("chain_id"), "proof.block.chain_id"),
-        as_int(blk.get("height"), "proof.block.height", lo=1),
-        as_hex(blk.get("prev_hash"), "proof.block.prev_hash", size=32),
-        as_hex(blk.get("proposal_digest"), "proof.block.proposal_digest", size=32),
-        as_int(blk.get("timestamp_ms"), "proof.block.timestamp_ms", lo=0),
-        as_str(blk.get("proposer"), "proof.block.proposer"),
-        as_int(blk.get("batch_count"), "proof.block.batch_count", lo=1),
-        as_hex(blk.get("batches_root"), "proof.block.batches_root", size=32))
+    block = header_from_json(p.get("block"), "proof.block")
     batch_index = as_int(p.get("batch_index"), "proof.batch_index", lo=0)
     if not merkle.verify(raw, batch_index, block.batch_count,
                          _paths(p.get("batches_path"), "proof.batches_path"), block.batches_root):
@@ -141,16 +136,10 @@ def _check(genesis: Genesis, proof: Any) -> Reading:
     # Link 3: block header -> certificate of 2f + 1 members.
     if block.chain_id != genesis.chain_id or not block.proposal_digest_matches():
         raise ProofError(f"block {block.height}: header fields do not reproduce its proposal_digest")
-    c = as_dict(p.get("certificate"), "proof.certificate")
-    cert = CommitCertificate(
-        as_int(c.get("view"), "proof.certificate.view", lo=0),
-        as_int(c.get("seq"), "proof.certificate.seq", lo=0),
-        as_hex(c.get("digest"), "proof.certificate.digest", size=32),
-        tuple((as_str(m, f"proof.certificate.signatures[{i}][0]"),
-               as_hex(s, f"proof.certificate.signatures[{i}][1]", size=64))
-              for i, (m, s) in enumerate(as_list(c.get("signatures"), "proof.certificate.signatures"))))
-    if cert.seq != block.height or cert.digest != block.proposal_digest:
-        raise ProofError(f"the certificate is for seq {cert.seq}, not block {block.height}'s proposal")
+    cert = certificate_from_json(p.get("certificate"), "proof.certificate")
+    wrong = cert.mismatch(block.height, block.proposal_digest, f"block {block.height}'s")
+    if wrong is not None:
+        raise ProofError(wrong)
     problem = cert.check(genesis.chain_id, genesis.member_keys, genesis.quorum)
     if problem is not None:
         raise ProofError(f"block {block.height} certificate: {problem}")

@@ -1,8 +1,11 @@
 """Read-only queries behind the HTTP API: readings, emissions, batch status, rejections.
 
-Every query joins the genesis meter table for company, plant, unit and stack, pages
-with a stable order, and validates its arguments (a bad argument raises `LedgerError`
-naming it, which the API turns into a 400).
+Every query joins the genesis meters for company, plant, unit and stack: the
+connection's own `temp.genesis_meters`, filled from the genesis in hand when the ledger
+is opened, never the file's `meters` table (an edit of the file must not move a meter to
+another company in what the node serves). Queries page with a stable order and validate
+their arguments (a bad argument raises `LedgerError` naming it, which the API turns into
+a 400).
 """
 
 from __future__ import annotations
@@ -72,7 +75,7 @@ def readings(db: sqlite3.Connection, *, meter: str | None = None, plant: str | N
             args.append(value)
     _time_filter(since, until, where, args)
     sql = (f"SELECT {', '.join('r.' + c for c in READING_COLUMNS)}, m.company, m.plant, m.unit, "
-           "m.stack FROM readings r JOIN meters m ON m.meter_id = r.meter_id "
+           "m.stack FROM readings r JOIN temp.genesis_meters m ON m.meter_id = r.meter_id "
            f"{'WHERE ' + ' AND '.join(where) if where else ''} "
            "ORDER BY r.interval_start, r.meter_id, r.seq LIMIT ? OFFSET ?")
     out = []
@@ -96,7 +99,7 @@ def emissions(db: sqlite3.Connection, *, group_by: str, since: int | None = None
     cols = ", ".join(f"m.{k}" for k in keys)
     sql = (f"SELECT {cols}, SUM(r.co2_kg), COUNT(*), MIN(r.interval_start), "
            "MAX(r.interval_start + r.interval_s), SUM(r.anomalies != '') "
-           "FROM readings r JOIN meters m ON m.meter_id = r.meter_id "
+           "FROM readings r JOIN temp.genesis_meters m ON m.meter_id = r.meter_id "
            f"{'WHERE ' + ' AND '.join(where) if where else ''} GROUP BY {cols} ORDER BY {cols}")
     names = tuple("meter" if k == "meter_id" else k for k in keys)
     return [dict(zip((*names, "co2_kg", "readings", "since", "until", "anomalous_readings"),

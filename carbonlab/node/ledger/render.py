@@ -1,11 +1,19 @@
-"""JSON forms of blocks and certificates, for the HTTP API, the CLI and proofs."""
+"""JSON forms of blocks and certificates, for the HTTP API, the CLI, proofs and signed heads.
+
+`header_from_json` and `certificate_from_json` are the one parser of those forms: they
+raise `SchemaError` naming the field (under `path`) and never check signatures.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from carbonlab.node.block import BlockHeader, CommitCertificate
-from carbonlab.node.ledger.store import CommittedBlock
+from carbonlab.node.block import HASH_BYTES, BlockHeader, CommitCertificate
+from carbonlab.node.crypto import SIGNATURE_BYTES
+from carbonlab.node.schema import as_dict, as_hex, as_int, as_list, as_str
+
+if TYPE_CHECKING:
+    from carbonlab.node.ledger.store import CommittedBlock
 
 
 def header_json(header: BlockHeader) -> dict[str, Any]:
@@ -18,6 +26,33 @@ def header_json(header: BlockHeader) -> dict[str, Any]:
 def certificate_json(cert: CommitCertificate) -> dict[str, Any]:
     return {"view": cert.view, "seq": cert.seq, "digest": cert.digest.hex(),
             "signatures": [[m, s.hex()] for m, s in cert.signatures]}
+
+
+def header_from_json(value: Any, path: str) -> BlockHeader:
+    h = as_dict(value, path)
+    return BlockHeader(
+        as_str(h.get("chain_id"), f"{path}.chain_id", max_len=64),
+        as_int(h.get("height"), f"{path}.height", lo=1),
+        as_hex(h.get("prev_hash"), f"{path}.prev_hash", size=HASH_BYTES),
+        as_hex(h.get("proposal_digest"), f"{path}.proposal_digest", size=HASH_BYTES),
+        as_int(h.get("timestamp_ms"), f"{path}.timestamp_ms", lo=0),
+        as_str(h.get("proposer"), f"{path}.proposer", max_len=64),
+        as_int(h.get("batch_count"), f"{path}.batch_count", lo=1),
+        as_hex(h.get("batches_root"), f"{path}.batches_root", size=HASH_BYTES))
+
+
+def certificate_from_json(value: Any, path: str) -> CommitCertificate:
+    c = as_dict(value, path)
+    signatures = []
+    for i, pair in enumerate(as_list(c.get("signatures"), f"{path}.signatures", max_len=1000)):
+        member, sig = as_list(pair, f"{path}.signatures[{i}]", length=2)
+        signatures.append((as_str(member, f"{path}.signatures[{i}][0]", max_len=64),
+                           as_hex(sig, f"{path}.signatures[{i}][1]", size=SIGNATURE_BYTES)))
+    return CommitCertificate(
+        as_int(c.get("view"), f"{path}.view", lo=0),
+        as_int(c.get("seq"), f"{path}.seq", lo=0),
+        as_hex(c.get("digest"), f"{path}.digest", size=HASH_BYTES),
+        tuple(signatures))
 
 
 def block_json(block: CommittedBlock, *, with_requests: bool = False) -> dict[str, Any]:

@@ -30,6 +30,18 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     return db
 
 
+def genesis_meters(db: sqlite3.Connection, genesis: Genesis) -> None:
+    """Fill this connection's own `temp.genesis_meters` (company, plant, unit, stack per
+    meter) from the genesis in hand. Queries join it, not the file's `meters` table: a
+    temporary table lives in this connection only, so no edit of the file can move a
+    meter to another company in what the node serves."""
+    db.execute("DROP TABLE IF EXISTS temp.genesis_meters")
+    db.execute("CREATE TEMP TABLE genesis_meters (meter_id TEXT PRIMARY KEY, company TEXT NOT NULL, "
+               "plant TEXT NOT NULL, unit TEXT NOT NULL, stack TEXT NOT NULL)")
+    db.executemany("INSERT INTO temp.genesis_meters VALUES (?, ?, ?, ?, ?)",
+                   [(m.id, m.company, m.plant, m.unit, m.stack) for m in genesis.meters])
+
+
 def prepare(db: sqlite3.Connection, path: Path, genesis: Genesis) -> None:
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     if tables and "meta" not in tables:

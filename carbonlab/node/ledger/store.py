@@ -34,6 +34,7 @@ from carbonlab.node.contract import ContractState, Verdict
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.ledger import queries
 from carbonlab.node.ledger.errors import LedgerError
+from carbonlab.node.ledger.head import SignedHead
 from carbonlab.node.ledger.rows import (
     batch_row,
     decode_header,
@@ -41,7 +42,7 @@ from carbonlab.node.ledger.rows import (
     reading_rows_of,
     verdict_of,
 )
-from carbonlab.node.ledger.sqlite import connect, prepare
+from carbonlab.node.ledger.sqlite import connect, genesis_meters, prepare
 from carbonlab.node.ledger.state import load_state, save_state
 from carbonlab.node.ledger.tables import FORMAT
 from carbonlab.node.model import Batch
@@ -78,6 +79,7 @@ class Ledger:
         self.path = path
         self.genesis = genesis
         self._db = db
+        genesis_meters(db, genesis)
         self._state = load_state(db)
         row = db.execute("SELECT height, hash FROM blocks ORDER BY height DESC LIMIT 1").fetchone()
         self._height: int = row[0]
@@ -241,6 +243,16 @@ class Ledger:
                                 tuple(r for r, _ in requests[height]))
             out.append(CommittedBlock(header, proposal, cert, tuple(v for _, v in requests[height])))
         return out
+
+    def signed_head(self) -> SignedHead | None:
+        """The head block's header and commit certificate; None before block 1."""
+        row = self._db.execute("SELECT height, header, certificate FROM blocks "
+                               "ORDER BY height DESC LIMIT 1").fetchone()
+        if row is None or row[0] == 0:
+            return None
+        header = decode_header(row[1], f"block {row[0]} header")
+        cert = CommitCertificate.from_wire(codec.decode(row[2], f"block {row[0]} certificate"))
+        return SignedHead(self.genesis.chain_id, self.genesis.hash, header, cert)
 
     def block_hash(self, height: int) -> bytes | None:
         row = self._db.execute("SELECT hash FROM blocks WHERE height = ?", (height,)).fetchone()

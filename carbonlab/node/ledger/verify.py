@@ -7,8 +7,14 @@ hash); the stored hash is the header's; the header's fields reproduce its propos
 digest; the stored request bytes hash to its `batches_root`; the certificate
 certifies this height and digest with 2f + 1 valid genesis members' signatures.
 Then re-run the contract from an empty state over every block and compare each
-verdict, every row of the readings table, and at the end the contract-state tables.
-Stable checkpoints must sign the hash of the block at their height.
+verdict, every row of the readings table, the block row's columns copied from the
+header, and at the end the contract-state tables. Stable checkpoints must sign the hash
+of the block at their height. The tables copied from genesis (`meta`, `meters`) must
+equal the genesis given (`verify_genesis`).
+
+A file alone cannot show that nothing was cut from its end. Given the consortium's
+signed head (`head.SignedHead`, checked against genesis first), the ledger must reach
+its height and hold the very block it certifies there.
 
 Every problem is reported with the height it was found at; the walk goes on after a
 problem so that one run lists everything (capped at `MAX_PROBLEMS`).
@@ -28,6 +34,7 @@ from carbonlab.node.crypto import verify
 from carbonlab.node.errors import SchemaError
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.ledger.errors import LedgerError
+from carbonlab.node.ledger.head import SignedHead
 from carbonlab.node.ledger.rows import (
     batch_row,
     decode_header,
@@ -38,6 +45,7 @@ from carbonlab.node.ledger.rows import (
 from carbonlab.node.ledger.sqlite import connect
 from carbonlab.node.ledger.state import load_state
 from carbonlab.node.ledger.tables import FORMAT, READING_COLUMNS
+from carbonlab.node.ledger.verify_genesis import genesis_table_problems
 
 MAX_PROBLEMS = 100
 
@@ -47,6 +55,7 @@ class VerifyReport:
     blocks: int = 0
     readings: int = 0
     problems: list[str] = field(default_factory=list)
+    head: int | None = None  # the height of the signed head the ledger was compared with
 
     @property
     def ok(self) -> bool:
@@ -58,15 +67,24 @@ class VerifyReport:
 
     def summary(self) -> str:
         if self.ok:
-            return f"ok: {self.blocks} blocks, {self.readings} readings verified"
+            against = "" if self.head is None else \
+                f", complete up to the consortium's signed head at {self.head}"
+            return f"ok: {self.blocks} blocks, {self.readings} readings verified{against}"
         return f"FAILED: {len(self.problems)} problem(s) in {self.blocks} blocks"
 
 
-def verify_ledger(path: Path, genesis: Genesis) -> VerifyReport:
-    """Check the ledger at `path`; raises LedgerError only when it cannot be read at all."""
+def verify_ledger(path: Path, genesis: Genesis, head: SignedHead | None = None) -> VerifyReport:
+    """Check the ledger at `path`, and that it reaches `head` when one is given. Raises
+    LedgerError only when the ledger cannot be read at all, HeadError when `head` does not
+    verify under genesis (then nothing is compared with it)."""
+    if head is not None:
+        head.checked(genesis)
     db = connect(path, readonly=True)
     try:
-        return _verify(db, path, genesis)
+        report = _verify(db, path, genesis)
+        if head is not None:
+            _compare_head(db, report, head)
+        return report
     except sqlite3.DatabaseError as exc:
         raise LedgerError(f"{path}: cannot read the ledger ({exc})") from None
     finally:
@@ -88,12 +106,14 @@ def _verify(db: sqlite3.Connection, path: Path, genesis: Genesis) -> VerifyRepor
         report.add(0, "missing (the genesis record)")
     elif bytes(row[0]) != genesis.hash or bytes(row[1]) != genesis_record(genesis):
         report.add(0, "the genesis record differs from the genesis given")
+    for problem in genesis_table_problems(db, genesis):
+        report.add(0, problem)
     state = ContractState()
     prev_hash, expected = genesis.hash, 1
     prev_height = 0
-    for height, stored_hash, header_bytes, cert_bytes, reading_count in db.execute(
-            "SELECT height, hash, header, certificate, reading_count FROM blocks WHERE height > 0 "
-            "ORDER BY height").fetchall():
+    for height, stored_hash, header_bytes, cert_bytes, *columns in db.execute(
+            "SELECT height, hash, header, certificate, reading_count, timestamp_ms, proposer, "
+            "batch_count FROM blocks WHERE height > 0 ORDER BY height").fetchall():
         if height != expected:
             gap = f"height {expected} is" if height == expected + 1 else \
                 f"heights {expected}..{height - 1} are"
@@ -101,7 +121,7 @@ def _verify(db: sqlite3.Connection, path: Path, genesis: Genesis) -> VerifyRepor
         expected = height + 1
         report.blocks += 1
         prev_hash = _check_block(db, report, genesis, state, height, bytes(stored_hash),
-                                 bytes(header_bytes), cert_bytes, reading_count,
+                                 bytes(header_bytes), cert_bytes, tuple(columns),
                                  (prev_height, prev_hash))
         prev_height = height
     for table in ("batches", "readings"):
@@ -118,8 +138,11 @@ def _verify(db: sqlite3.Connection, path: Path, genesis: Genesis) -> VerifyRepor
 
 def _check_block(db: sqlite3.Connection, report: VerifyReport, genesis: Genesis,
                  state: ContractState, height: int, stored_hash: bytes, header_bytes: bytes,
-                 cert_bytes: bytes | None, reading_count: int, prev: tuple[int, bytes]) -> bytes:
-    """Check one block; return the hash the next block must link to."""
+                 cert_bytes: bytes | None, columns: tuple[Any, ...],
+                 prev: tuple[int, bytes]) -> bytes:
+    """Check one block; return the hash the next block must link to. `columns` are the block
+    row's reading_count, timestamp_ms, proposer and batch_count (copies, for queries)."""
+    reading_count = columns[0]
     try:
         header = decode_header(header_bytes, "header")
     except SchemaError as exc:
@@ -137,6 +160,11 @@ def _check_block(db: sqlite3.Connection, report: VerifyReport, genesis: Genesis,
     if not header.proposal_digest_matches():
         report.add(height, "the header's fields do not reproduce its proposal_digest "
                            "(a header field was altered)")
+    copied = (header.timestamp_ms, header.proposer, header.batch_count)
+    for name, have, want in zip(("timestamp_ms", "proposer", "batch_count"), columns[1:], copied,
+                                strict=True):
+        if have != want:
+            report.add(height, f"the block row's {name} {have!r} is not the header's {want!r}")
     rows = db.execute("SELECT idx, request, accepted, reason, detail, gateway_id, batch_seq, anomalies "
                       "FROM batches WHERE height = ? ORDER BY idx", (height,)).fetchall()
     requests = tuple(bytes(r[1]) for r in rows)
@@ -174,9 +202,9 @@ def _check_certificate(report: VerifyReport, genesis: Genesis, height: int, dige
     except SchemaError as exc:
         report.add(height, f"the certificate does not decode ({exc})")
         return
-    if cert.seq != height or cert.digest != digest:
-        report.add(height, f"the certificate is for seq {cert.seq} digest {cert.digest.hex()[:16]}, "
-                           f"not this block's proposal digest {digest.hex()[:16]}")
+    wrong = cert.mismatch(height, digest)
+    if wrong is not None:
+        report.add(height, wrong)
     problem = cert.check(genesis.chain_id, genesis.member_keys, genesis.quorum)
     if problem is not None:
         report.add(height, f"certificate: {problem}")
@@ -234,3 +262,29 @@ def _check_checkpoints(db: sqlite3.Connection, report: VerifyReport, genesis: Ge
         if len(good) < genesis.quorum:
             report.add(seq, f"the stable checkpoint has {len(good)} valid signatures, "
                             f"{genesis.quorum} needed")
+
+
+def _compare_head(db: sqlite3.Connection, report: VerifyReport, head: SignedHead) -> None:
+    """Truncated, forked, or reaching the head (a ledger longer than the head is fine)."""
+    report.head = head.height
+    top = int(db.execute("SELECT MAX(height) FROM blocks").fetchone()[0] or 0)
+    if top < head.height:
+        report.add(top + 1, f"truncated: ends at {top}, the consortium's signed head is {head.height}")
+        return
+    row = db.execute("SELECT header FROM blocks WHERE height = ?", (head.height,)).fetchone()
+    if row is None:
+        return  # already reported as missing
+    try:
+        mine = decode_header(bytes(row[0]), "header")
+    except SchemaError:
+        return  # already reported as undecodable
+    if mine.proposal_digest != head.header.proposal_digest:
+        report.add(head.height, f"fork: block {head.height} holds proposal "
+                                f"{mine.proposal_digest.hex()[:16]}, the consortium's signed head "
+                                f"certifies {head.header.proposal_digest.hex()[:16]}")
+    elif mine.hash != head.block_hash:
+        report.add(head.height, f"fork: block {head.height} has the certified proposal but hash "
+                                f"{mine.hash.hex()[:16]}, the signed head's is {head.block_hash.hex()[:16]} "
+                                f"(prev_hash {mine.prev_hash.hex()[:16]} vs "
+                                f"{head.header.prev_hash.hex()[:16]}: the chains differ below "
+                                f"{head.height})")

@@ -6,6 +6,9 @@ import json
 import sqlite3
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -102,3 +105,89 @@ def test_bench_runs_small(capsys: pytest.CaptureFixture[str]) -> None:
     assert "3 blocks x 2 batches x 2 readings = 12 readings" in out
     assert "(ok: 3 blocks, 12 readings verified)" in out
     assert main(["ledger", "bench", "--blocks", "0"]) == 2
+
+
+def cut_copy(ledger: Path, out: Path, keep: int) -> Path:
+    """A copy of the ledger without its blocks above `keep` (block 4 holds only a rejection,
+    so the contract state needs no rewrite)."""
+    src, dst = sqlite3.connect(ledger), sqlite3.connect(out)
+    src.backup(dst)
+    src.close()
+    for table in ("blocks", "batches", "readings"):
+        dst.execute(f"DELETE FROM {table} WHERE height > ?", (keep,))
+    dst.commit()
+    dst.close()
+    return out
+
+
+@pytest.fixture
+def head_server() -> Iterator[tuple[str, dict[str, bytes]]]:
+    """A real HTTP server on 127.0.0.1 answering GET /v1/head with what the test puts in it."""
+    served: dict[str, bytes] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = served.get(self.path)
+            self.send_response(200 if body is not None else 404)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body if body is not None else b'{"error": "not found"}')
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", served
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def test_verify_against_a_signed_head_file_or_url(files: tuple[Kit, Path, Path], tmp_path: Path,
+                                                  head_server: tuple[str, dict[str, bytes]],
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    _, ledger, genesis = files
+    head = tmp_path / "head.json"
+    assert main(["ledger", "head", str(ledger), "--out", str(head)]) == 0
+    assert json.loads(head.read_text())["height"] == 4
+    cut = cut_copy(ledger, tmp_path / "cut.db", keep=3)
+    assert main(["ledger", "verify", str(cut), "--genesis", str(genesis)]) == 0
+    assert "without --head" in capsys.readouterr().err
+    truncated = "height 4: truncated: ends at 3, the consortium's signed head is 4"
+    assert main(["ledger", "verify", str(cut), "--genesis", str(genesis), "--head", str(head)]) == 1
+    assert capsys.readouterr().out.splitlines() == [truncated, "FAILED: 1 problem(s) in 3 blocks"]
+    url, served = head_server
+    served["/v1/head"] = head.read_bytes()
+    assert main(["ledger", "verify", str(cut), "--genesis", str(genesis), "--head", url]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == truncated
+    assert main(["ledger", "verify", str(ledger), "--genesis", str(genesis), "--head", url]) == 0
+    assert capsys.readouterr().out.strip() == \
+        "ok: 4 blocks, 9 readings verified, complete up to the consortium's signed head at 4"
+
+
+def test_a_bad_signed_head_is_an_error_naming_why(files: tuple[Kit, Path, Path], tmp_path: Path,
+                                                  head_server: tuple[str, dict[str, bytes]],
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    _, ledger, genesis = files
+    head = tmp_path / "head.json"
+    assert main(["ledger", "head", str(ledger), "--out", str(head)]) == 0
+    data = json.loads(head.read_text())
+    data["certificate"]["signatures"][0][1] = data["certificate"]["signatures"][1][1]
+    head.write_text(json.dumps(data))
+    verify = ["ledger", "verify", str(ledger), "--genesis", str(genesis), "--head"]
+    assert main([*verify, str(head)]) == 2
+    assert "the signed head does not verify: block 4 certificate: bad signature by 'n1'" in \
+        capsys.readouterr().err
+    del data["block_hash"]
+    head.write_text(json.dumps(data))
+    assert main([*verify, str(head)]) == 2
+    assert "not a signed head (head.block_hash: is required)" in capsys.readouterr().err
+    url, _ = head_server
+    assert main([*verify, url]) == 2
+    assert f"--head {url}/v1/head: HTTP 404" in capsys.readouterr().err
+    assert main([*verify, str(tmp_path / "none.json")]) == 2
+    assert "cannot read" in capsys.readouterr().err

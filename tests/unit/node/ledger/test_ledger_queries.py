@@ -92,6 +92,26 @@ def test_emissions_sum_by_every_grouping(filled: tuple[Kit, Ledger]) -> None:
         ledger.emissions(group_by="country")  # type: ignore[arg-type]
 
 
+def test_a_tampered_meters_table_does_not_move_emissions(filled: tuple[Kit, Ledger],
+                                                         tmp_path: Path) -> None:
+    """Queries take company, plant, unit and stack from genesis, not from the file's copy."""
+    kit, ledger = filled
+    before = {g: ledger.emissions(group_by=g)  # type: ignore[arg-type]
+              for g in ("company", "plant", "unit", "stack")}
+    acme = ledger.readings(company="acme", limit=1000)
+    db = sqlite3.connect(tmp_path / "l.db")
+    db.execute("UPDATE meters SET company = 'globex', plant = 'plant9', unit = 'u9', stack = 's9' "
+               "WHERE meter_id = 'm1'")
+    db.commit()
+    db.close()
+    with Ledger.open_readonly(tmp_path / "l.db", kit.genesis) as reopened:
+        for queried in (ledger, reopened):
+            for group_by, rows in before.items():
+                assert queried.emissions(group_by=group_by) == rows  # type: ignore[arg-type]
+            assert queried.readings(company="acme", limit=1000) == acme
+            assert queried.readings(plant="plant9") == []
+
+
 def test_rejections_and_batch_status(filled: tuple[Kit, Ledger]) -> None:
     kit, ledger = filled
     rejected = ledger.rejections()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import replace
@@ -135,6 +137,38 @@ def alter_genesis_record(path: Path, kit: Kit) -> None:
     edit(path, "UPDATE blocks SET header = X'00' WHERE height = 0")
 
 
+def move_meter_to_another_company(path: Path, kit: Kit) -> None:
+    edit(path, "UPDATE meters SET company = 'globex', plant = 'plant9' WHERE meter_id = 'm1'")
+
+
+def drop_meter_row(path: Path, kit: Kit) -> None:
+    edit(path, "DELETE FROM meters WHERE meter_id = 'm3'")
+
+
+def alter_block_row_proposer(path: Path, kit: Kit) -> None:
+    edit(path, "UPDATE blocks SET proposer = 'n9' WHERE height = 2")
+
+
+def alter_block_row_time(path: Path, kit: Kit) -> None:
+    edit(path, "UPDATE blocks SET timestamp_ms = 0 WHERE height = 3")
+
+
+def replace_genesis_copy(path: Path, kit: Kit) -> None:
+    other = make_kit(chain_id="other").genesis.to_json()
+    edit(path, "UPDATE meta SET value = ? WHERE key = 'genesis_json'", json.dumps(other).encode())
+
+
+def swap_blocks(path: Path, kit: Kit) -> None:
+    """Blocks 2 and 3 change places, every row of theirs with them."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("BEGIN")
+    for table in ("blocks", "batches", "readings"):
+        for old, new in ((2, -1), (3, 2), (-1, 3)):
+            db.execute(f"UPDATE {table} SET height = ? WHERE height = ?", (new, old))
+    db.execute("COMMIT")
+    db.close()
+
+
 CASES: list[tuple[str, Callable[[Path, Kit], None], int, str]] = [
     ("reading bytes", alter_reading_bytes, 2, "do not hash to the header's batches_root"),
     ("reading bytes break the gateway signature", alter_reading_bytes, 2,
@@ -145,7 +179,7 @@ CASES: list[tuple[str, Callable[[Path, Kit], None], int, str]] = [
     ("header field", change_header_field, 2, "do not reproduce its proposal_digest"),
     ("header field breaks the chain", change_header_field, 3, "is not the hash of block 2"),
     ("re-rooted forged block", recompute_root_after_tamper, 2,
-     "the certificate is for seq 2 digest"),
+     "the certificate is for proposal digest "),
     ("deleted block", delete_block, 3, "missing (height 3 is absent, the next stored block is 4)"),
     ("deleted block breaks the chain", delete_block, 4, "is not the hash of block 2"),
     ("deleted tail block", delete_tail_block, 4, "the ledger ends at 3 (blocks were removed)"),
@@ -153,6 +187,16 @@ CASES: list[tuple[str, Callable[[Path, Kit], None], int, str]] = [
     ("inserted reading", insert_reading, 1, "reading m1/1001 is in the readings table but in no"),
     ("contract state", alter_contract_state, KIT_BLOCKS, "contract-state tables differ"),
     ("genesis record", alter_genesis_record, 0, "genesis record differs"),
+    ("meter moved to another company", move_meter_to_another_company, 0,
+     "meter 'm1' in the meters table differs from genesis: company 'globex' (genesis: 'acme'), "
+     "plant 'plant9' (genesis: 'plant1')"),
+    ("meter row dropped", drop_meter_row, 0, "meter 'm3' is in genesis but missing from the meters table"),
+    ("block row proposer", alter_block_row_proposer, 2, "the block row's proposer 'n9' is not the "
+                                                       "header's 'n1'"),
+    ("block row time", alter_block_row_time, 3, "the block row's timestamp_ms 0 is not the header's "),
+    ("ledger's copy of genesis", replace_genesis_copy, 0,
+     "the ledger's copy of genesis (meta genesis_json) differs from the genesis given"),
+    ("swapped blocks", swap_blocks, 2, "the certificate is for seq 3, not this block's height 2"),
 ]
 
 
@@ -191,3 +235,16 @@ def test_a_byte_flipped_in_the_file_itself_is_named(tmp_path: Path) -> None:
     assert any(p.startswith("height 3: ") and "batches_root" in p for p in report.problems)
     assert any(p.startswith("height 3: batch 1 (gw2/3): the contract says rejected (bad_signature")
                for p in report.problems), report.problems
+
+
+def test_a_certificate_message_never_shows_one_digest_as_two(tmp_path: Path) -> None:
+    """Swapped blocks: each certificate matches its header's digest, only the height is wrong."""
+    path = tmp_path / "l.db"
+    kit = build(path)
+    swap_blocks(path, kit)
+    lines = [p for p in verify_ledger(path, kit.genesis).problems if "the certificate is for" in p]
+    assert lines == ["height 2: the certificate is for seq 3, not this block's height 2",
+                     "height 3: the certificate is for seq 2, not this block's height 3"]
+    for line in verify_ledger(path, kit.genesis).problems:
+        digests = re.findall(r"\b[0-9a-f]{16,64}\b", line)
+        assert len(digests) == len(set(digests)), line

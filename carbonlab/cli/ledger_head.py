@@ -1,0 +1,65 @@
+"""Where `ledger verify --head` gets the consortium's signed head: a saved file or a member's API.
+
+A URL with no path (`http://10.0.0.2:8080`) means that member's `GET /v1/head`. Every
+failure (unreachable, an HTTP error, not JSON, not a signed head) is a `HeadError`
+naming the source and what was wrong; checking the head against genesis is the
+verifier's job.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from carbonlab.node.errors import SchemaError
+from carbonlab.node.ledger.head import HeadError, SignedHead
+
+TIMEOUT_S = 10.0
+
+
+def is_url(source: str) -> bool:
+    return urlsplit(source).scheme in ("http", "https")
+
+
+def head_url(source: str) -> str:
+    parts = urlsplit(source)
+    if parts.path in ("", "/"):
+        parts = parts._replace(path="/v1/head")
+    return urlunsplit(parts)
+
+
+def load_head(source: str) -> SignedHead:
+    raw = _fetch(source) if is_url(source) else _read(Path(source))
+    try:
+        return SignedHead.from_json(raw)
+    except SchemaError as exc:
+        raise HeadError(f"--head {source}: not a signed head ({exc})") from None
+
+
+def _read(path: Path) -> Any:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise HeadError(f"--head {path}: cannot read ({exc.strerror})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise HeadError(f"--head {path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+
+
+def _fetch(source: str) -> Any:
+    url = head_url(source)
+    try:
+        response = httpx.get(url, timeout=TIMEOUT_S)
+    except httpx.HTTPError as exc:
+        raise HeadError(f"--head {url}: no answer ({type(exc).__name__}: {exc})") from None
+    if response.status_code != 200:
+        raise HeadError(f"--head {url}: HTTP {response.status_code} ({response.text[:200].strip()})")
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise HeadError(f"--head {url}: the answer is not JSON ({exc})") from None
