@@ -33,7 +33,7 @@ from pathlib import Path
 
 from carbonlab.gateway import forecast, hj212
 from carbonlab.gateway.config import GatewayConfig
-from carbonlab.gateway.errors import ConfigError
+from carbonlab.gateway.errors import ConfigError, FrameError
 from carbonlab.gateway.journal import Journal, JournalParams, MeterSpec
 from carbonlab.gateway.metrics import GatewayMetrics
 from carbonlab.gateway.outbox import Outbox
@@ -250,10 +250,12 @@ class GatewayService:
         stats: dict[str, float | tuple[float, float, float]] = {
             "co2_pct": r.co2_pct, "o2_pct": r.o2_pct, "h2o_pct": r.h2o_pct,
             "flow_m3_s": r.flow_m3_s, "temp_c": r.temp_c, "pressure_kpa": r.pressure_kpa}
-        frame = hj212.average_frame(cn, fwd.mn[r.meter_id], fwd.pw, r.interval_start, stats,
-                                    r.flag.value, {"co2_pct": r.co2_kg})
         try:
+            frame = hj212.average_frame(cn, fwd.mn[r.meter_id], fwd.pw, r.interval_start, stats,
+                                        r.flag.value, {"co2_pct": r.co2_kg})
             self._frames.put_nowait(hj212.encode(frame))
+        except FrameError as exc:
+            log.warning("HJ 212 frame for %s seq %d not forwarded: %s", r.meter_id, r.seq, exc)
         except asyncio.QueueFull:
             log.warning("HJ 212 forwarder is behind; frame for %s seq %d not forwarded",
                         r.meter_id, r.seq)
