@@ -31,6 +31,7 @@ import signal
 import sqlite3
 from pathlib import Path
 
+from carbonlab import logs
 from carbonlab.gateway import forecast, hj212
 from carbonlab.gateway.config import GatewayConfig
 from carbonlab.gateway.errors import ConfigError, FrameError
@@ -286,12 +287,10 @@ class GatewayService:
 
 def run(cfg: GatewayConfig) -> None:
     """Entry point of `carbonlab gateway run`."""
-    logging.basicConfig(level=cfg.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs every request at INFO; pymodbus logs every timeout with a hex dump. The uplink
-    # and the poller report those themselves (uploads_total, polls_total, Sample.detail).
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+    # and the poller report those themselves (uploads_total, polls_total, meter transitions).
+    logs.setup("gateway", {"gateway": cfg.gateway_id}, cfg.log_level,
+               {"httpx": logging.WARNING, "pymodbus": logging.CRITICAL})
     Path(cfg.data_dir).mkdir(parents=True, exist_ok=True)
     service = GatewayService(cfg)
     asyncio.run(service.run())
