@@ -74,7 +74,7 @@ def meter_specs(cfg: GatewayConfig, genesis: Genesis, signer: Signer) -> list[Me
         max_co2, max_flow = cfg.max_potential.get(m.id, (None, None))
         specs.append(MeterSpec(
             meter_id=m.id, sample_period_s=m.sample_period_s, basis=Basis(info.co2_basis),
-            ranges=info.ranges,
+            ranges=info.ranges, co2_method=info.co2_method,
             max_co2_pct=max_co2 if max_co2 is not None else info.ranges["co2_pct"][1],
             max_flow_m3_s=max_flow if max_flow is not None else info.ranges["flow_m3_s"][1]))
     return specs
