@@ -12,12 +12,16 @@ import signal
 from pathlib import Path
 from typing import Any
 
+log = logging.getLogger("carbonlab.rig.meters")
+
 
 def register(sub: Any) -> None:
     parser = sub.add_parser("meters", help="emulated CEMS meters: serve them, read any meter")
     msub = parser.add_subparsers(dest="meters_command", metavar="ACTION")
     serve = msub.add_parser("serve", help="serve the meters of a METERS.yaml until SIGINT/SIGTERM")
     serve.add_argument("--config", required=True, type=Path, help="METERS.yaml")
+    serve.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info",
+                       help="JSON lines on stderr from this level up (default %(default)s)")
     serve.set_defaults(func=_serve)
     read = msub.add_parser("read", help="one decoded read of one meter (prints JSON)")
     read.add_argument("--register-map", required=True, help="built-in map name or a YAML map file")
@@ -40,8 +44,10 @@ def quiet_pymodbus() -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    quiet_pymodbus()
+    from carbonlab import logs
     from carbonlab.rig.meters.config import load_meters_config
+
+    logs.setup("meters", {"meters": str(args.config)}, args.log_level, {"pymodbus": logging.CRITICAL})
     from carbonlab.rig.meters.process import MetersProcess
 
     config = load_meters_config(args.config)
@@ -59,6 +65,8 @@ def _serve(args: argparse.Namespace) -> int:
             control = f" control http://{ctl.host}:{ctl.port}" if ctl else ""
             print(f"serving {len(process.meters)} meters on {len(process.servers)} servers{control}",
                   flush=True)
+            log.info("serving %d meters on %d servers%s", len(process.meters), len(process.servers),
+                     control, extra={"meter_ids": ",".join(m for m in process.meters)})
         ready.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

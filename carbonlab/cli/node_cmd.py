@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import signal
 from pathlib import Path
 from typing import Any
 
 import trio
+
+# py-libp2p's own chatter only from warning up; it logs expected dial failures to absent peers
+# at ERROR, and our link stats count those
+NODE_QUIET = {"libp2p": logging.WARNING, "multiaddr": logging.WARNING, "hypercorn.access": logging.WARNING,
+              "async_service": logging.WARNING, "libp2p.transport.tcp.tcp": logging.CRITICAL,
+              "libp2p.network.swarm": logging.CRITICAL}
 
 
 def register(sub: Any) -> None:
@@ -34,11 +41,12 @@ def _keygen(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from carbonlab.node import config, logs
+    from carbonlab import logs
+    from carbonlab.node import config
     from carbonlab.node.service import NodeService
 
     cfg = config.load(args.config)
-    logs.setup(cfg.member_id, cfg.log_level)
+    logs.setup("node", {"member": cfg.member_id}, cfg.log_level, NODE_QUIET)
     service = NodeService(cfg)
 
     async def main() -> None:

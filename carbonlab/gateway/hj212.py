@@ -26,6 +26,7 @@ a01014 humidity, a19001 O2, a05001 CO2); `CODES` maps our channel names onto the
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +46,9 @@ CHINA_TZ = timezone(timedelta(hours=8))   # the standard's times are local (Beij
 _LEN = re.compile(rb"\d{4}")
 _HEX = re.compile(rb"[0-9A-F]{4}")
 _HEX_ANY = re.compile(rb"[0-9A-Fa-f]{4}")
+# A data value as the standard writes one (appendix A: N14.2 and the like): optional sign, decimal
+# digits, optional fraction. Python's float() would also take nan, inf, 1e3 and 1_000.
+_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 
 CpGroup = tuple[tuple[str, str], ...]
 
@@ -170,15 +174,18 @@ def data_time(unix_s: float) -> str:
     return datetime.fromtimestamp(unix_s, UTC).astimezone(CHINA_TZ).strftime("%Y%m%d%H%M%S")
 
 
-def _num(value: float) -> str:
-    return f"{value:.3f}".rstrip("0").rstrip(".") if value == value else "0"
+def _num(key: str, value: float) -> str:
+    # nan once went out as "0" and inf as "inf": a value the decoder (and the platform) refuses
+    if not math.isfinite(value):
+        raise FrameError(f"HJ 212 frame: {key} is {value}; only finite values can be sent")
+    return f"{value:.3f}".rstrip("0").rstrip(".")
 
 
 def realtime_frame(mn: str, pw: str, t_unix: float, values: Mapping[str, float], flag: str,
                    *, now: datetime | None = None) -> Frame:
     """CN=2011: one value per channel (`-Rtd`) with its data flag."""
     groups: list[CpGroup] = [(("DataTime", data_time(t_unix)),)]
-    groups += [((f"{CODES[k]}-Rtd", _num(v)), (f"{CODES[k]}-Flag", flag))
+    groups += [((f"{CODES[k]}-Rtd", _num(k, v)), (f"{CODES[k]}-Flag", flag))
                for k, v in values.items() if k in CODES]
     return _frame(CN_REALTIME, mn, pw, groups, now)
 
@@ -197,12 +204,12 @@ def average_frame(cn: str, mn: str, pw: str, start_unix: float,
             continue
         if isinstance(stat, tuple):
             lo, avg, hi = stat
-            items = [(f"{CODES[k]}-Min", _num(lo)), (f"{CODES[k]}-Avg", _num(avg)),
-                     (f"{CODES[k]}-Max", _num(hi))]
+            items = [(f"{CODES[k]}-Min", _num(k, lo)), (f"{CODES[k]}-Avg", _num(k, avg)),
+                     (f"{CODES[k]}-Max", _num(k, hi))]
         else:
-            items = [(f"{CODES[k]}-Avg", _num(stat))]
+            items = [(f"{CODES[k]}-Avg", _num(k, stat))]
         if totals and k in totals:
-            items.append((f"{CODES[k]}-Cou", _num(totals[k])))
+            items.append((f"{CODES[k]}-Cou", _num(k, totals[k])))
         items.append((f"{CODES[k]}-Flag", flag))
         groups.append(tuple(items))
     return _frame(cn, mn, pw, groups, now)
@@ -211,7 +218,8 @@ def average_frame(cn: str, mn: str, pw: str, start_unix: float,
 def channel_values(frame: Frame) -> tuple[float | None, dict[str, float], dict[str, str]]:
     """What a data frame reports, in our channel names: (DataTime as unix s or None,
     {channel: value}, {channel: flag}). Takes `-Rtd` (2011) or `-Avg` (2051/2061);
-    codes we do not map are ignored. A value that is not a number is a FrameError."""
+    codes we do not map are ignored. A value that is not a plain finite decimal number (nan, inf,
+    an exponent, a digit separator) is a FrameError naming the item."""
     by_code = {code: name for name, code in CODES.items()}
     values: dict[str, float] = {}
     flags: dict[str, str] = {}
@@ -229,10 +237,11 @@ def channel_values(frame: Frame) -> tuple[float | None, dict[str, float], dict[s
         if name is None:
             continue
         if kind in ("Rtd", "Avg"):
-            try:
-                values[name] = float(raw)
-            except ValueError:
-                raise FrameError(f"HJ 212 frame: {key}={raw!r} is not a number") from None
+            value = float(raw) if _DECIMAL.fullmatch(raw) else math.nan
+            if not math.isfinite(value):
+                raise FrameError(f"HJ 212 frame: {key}={raw!r} is not a number "
+                                 f"(a finite decimal such as 12.5 or -0.75)")
+            values[name] = value
         elif kind == "Flag":
             flags[name] = raw
     return stamp, values, flags

@@ -46,7 +46,7 @@ from carbonlab.gateway import substitute as sub
 from carbonlab.gateway.sample import Sample, SampleStatus
 from carbonlab.gateway.store import Store
 from carbonlab.node.crypto import Signer
-from carbonlab.node.emissions import co2_mass_kg
+from carbonlab.node.emissions import Co2Method, co2_mass_kg
 from carbonlab.node.model import Basis, Batch, DataFlag, Reading
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,7 @@ class MeterSpec:
     ranges: Mapping[str, tuple[float, float]]
     max_co2_pct: float
     max_flow_m3_s: float
+    co2_method: Co2Method = Co2Method.DENSITY   # from the meter's genesis entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,8 +196,8 @@ class Journal:
                 flag=DataFlag(flag),
                 co2_kg=co2_mass_kg(values["co2_pct"], meter.basis.value, values["h2o_pct"],
                                    values["flow_m3_s"], values["temp_c"], values["pressure_kpa"],
-                                   length),
-                substituted=not valid,
+                                   length, meter.co2_method),
+                substituted=not valid, co2_method=meter.co2_method,
             )
             db.execute("UPDATE intervals SET seq = ?, substituted = ?, tiers = ?, co2_pct = ?, "
                        "o2_pct = ?, h2o_pct = ?, flow_m3_s = ?, temp_c = ?, pressure_kpa = ? "
@@ -253,7 +254,8 @@ class Journal:
                 (meter_id,)).fetchall()
             row = self.store.db.execute("SELECT closed_until FROM meters WHERE meter_id = ?",
                                         (meter_id,)).fetchone()
-        points = [(int(r[0]), co2_mass_kg(r[2], meter.basis.value, r[3], r[4], r[5], r[6], int(r[1])))
+        points = [(int(r[0]), co2_mass_kg(r[2], meter.basis.value, r[3], r[4], r[5], r[6], int(r[1]),
+                                               meter.co2_method))
                   for r in rows]
         return points, int(row[0]) if row else 0
 

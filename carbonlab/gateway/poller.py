@@ -14,12 +14,16 @@ all of them and closes every link.
 
 Metrics go to the prometheus registry the caller passes (never the global one):
 carbonlab_gateway_polls_total{meter,result} and carbonlab_gateway_poll_latency_seconds{meter}.
+A meter's transitions are logged, not its polls: one warning `meter_failing` with the reason
+when it stops answering (comm fault: timeout, exception response, disconnection), one info
+`meter_recovered` with how long and how many polls it failed when it answers again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import heapq
+import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -33,6 +37,7 @@ from carbonlab.gateway.endpoint import MeterEndpoint
 from carbonlab.gateway.errors import ConfigError
 from carbonlab.gateway.sample import Sample, SampleStatus
 
+log = logging.getLogger(__name__)
 SampleSink = Callable[[Sample], Awaitable[None]] | asyncio.Queue[Sample]
 BUS_BACKOFF_MAX_S = 30.0
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
@@ -54,6 +59,12 @@ class PollStats:
             self.latencies_s.append(sample.latency_s)
 
 
+@dataclass
+class _Outage:
+    since: float    # unix time of the first failed poll
+    polls: int      # failed polls so far
+
+
 class Poller:
     def __init__(self, endpoints: Sequence[MeterEndpoint], sink: SampleSink, *,
                  registry: CollectorRegistry | None = None) -> None:
@@ -73,6 +84,7 @@ class Poller:
                                       ["meter"], buckets=LATENCY_BUCKETS, registry=registry)
         self.links = self._group()
         self._stopping = False
+        self._failing: dict[str, _Outage] = {}
 
     def _group(self) -> dict[str, list[MeterEndpoint]]:
         links: dict[str, list[MeterEndpoint]] = {}
@@ -148,8 +160,26 @@ class Poller:
         finally:
             link.close()
 
+    def _transition(self, sample: Sample) -> None:
+        mid = sample.meter_id
+        outage = self._failing.get(mid)
+        if sample.status is SampleStatus.COMM_FAULT:
+            if outage is None:
+                self._failing[mid] = _Outage(sample.t, 1)
+                log.warning("meter %s failing: %s", mid, sample.detail,
+                            extra={"event": "meter_failing", "meter": mid, "reason": sample.detail})
+            else:
+                outage.polls += 1
+        elif outage is not None:
+            del self._failing[mid]
+            down_s = round(sample.t - outage.since, 3)
+            log.info("meter %s recovered after %.1f s (%d failed polls)", mid, down_s, outage.polls,
+                     extra={"event": "meter_recovered", "meter": mid, "status": sample.status.value,
+                            "down_s": down_s, "failed_polls": outage.polls})
+
     async def _emit(self, sample: Sample) -> None:
         self.stats.record(sample)
+        self._transition(sample)
         if self._polls is not None and self._latency is not None:
             self._polls.labels(sample.meter_id, sample.status.value).inc()
             if sample.status.value != "comm_fault":

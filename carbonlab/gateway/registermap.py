@@ -28,6 +28,7 @@ import yaml
 
 from carbonlab.gateway.errors import ConfigError, FrameError
 from carbonlab.gateway.sample import SampleStatus
+from carbonlab.gateway.yamlfile import DuplicateKeyError, load_unique
 
 CHANNELS = ("co2_pct", "o2_pct", "h2o_pct", "flow_m3_s", "temp_c", "pressure_kpa")
 MAPS_DIR = Path(__file__).with_name("maps")
@@ -261,7 +262,10 @@ def load_register_map(name_or_path: str, base_dir: Path | None = None) -> MeterR
             raise ConfigError(f"register map {name_or_path!r}: neither a built-in map "
                               f"({', '.join(builtin_map_names())}) nor a YAML file that exists ({path})")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_unique(path.read_text(encoding="utf-8"))
+    except DuplicateKeyError as exc:
+        raise ConfigError(f"{path}: field {exc.key!r}: given twice in one mapping (lines {exc.first_line} "
+                          f"and {exc.line}); write each key once") from None
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: cannot read register map: {exc}") from exc
     return parse_register_map(raw, str(path))

@@ -127,6 +127,11 @@ def parse(raw: Any, where: str) -> MeterRegisterMap:
         if key not in top:
             raise _fail(where, key, "is required")
     encoding = _enum(Encoding, top["encoding"], where, "encoding")
+    if encoding is Encoding.COUNTS_4_20MA and "word_order" in top:
+        # one register per value: there is no word order, and a map that gives one was written
+        # for another device
+        raise _fail(where, "word_order", "applies to float32 maps only; a counts_4_20ma map "
+                                         "has one register per value, remove the field")
     word_order = _enum(WordOrder, top.get("word_order", "high_first"), where, "word_order")
     calibration: dict[str, int] = {}
     if "calibration" in top:
@@ -137,6 +142,9 @@ def parse(raw: Any, where: str) -> MeterRegisterMap:
             if key not in CALIBRATION_KEYS:
                 raise _fail(where, f"calibration.{key}", f"unknown; allowed: {', '.join(CALIBRATION_KEYS)}")
             calibration[key] = _address(value, where, f"calibration.{key}")
+    if encoding is Encoding.FLOAT32 and "counts" in top:
+        raise _fail(where, "counts", "applies to counts_4_20ma maps only; a float32 map carries "
+                                     "engineering values, remove the field")
     counts = _mapping(top.get("counts", {"at_4ma": 6400, "at_20ma": 32000}), where, "counts")
     at_4 = _address(counts.get("at_4ma"), where, "counts.at_4ma")
     at_20 = _address(counts.get("at_20ma"), where, "counts.at_20ma")

@@ -31,9 +31,10 @@ import signal
 import sqlite3
 from pathlib import Path
 
+from carbonlab import logs
 from carbonlab.gateway import forecast, hj212
 from carbonlab.gateway.config import GatewayConfig
-from carbonlab.gateway.errors import ConfigError
+from carbonlab.gateway.errors import ConfigError, FrameError
 from carbonlab.gateway.journal import Journal, JournalParams, MeterSpec
 from carbonlab.gateway.metrics import GatewayMetrics
 from carbonlab.gateway.outbox import Outbox
@@ -73,7 +74,7 @@ def meter_specs(cfg: GatewayConfig, genesis: Genesis, signer: Signer) -> list[Me
         max_co2, max_flow = cfg.max_potential.get(m.id, (None, None))
         specs.append(MeterSpec(
             meter_id=m.id, sample_period_s=m.sample_period_s, basis=Basis(info.co2_basis),
-            ranges=info.ranges,
+            ranges=info.ranges, co2_method=info.co2_method,
             max_co2_pct=max_co2 if max_co2 is not None else info.ranges["co2_pct"][1],
             max_flow_m3_s=max_flow if max_flow is not None else info.ranges["flow_m3_s"][1]))
     return specs
@@ -250,10 +251,12 @@ class GatewayService:
         stats: dict[str, float | tuple[float, float, float]] = {
             "co2_pct": r.co2_pct, "o2_pct": r.o2_pct, "h2o_pct": r.h2o_pct,
             "flow_m3_s": r.flow_m3_s, "temp_c": r.temp_c, "pressure_kpa": r.pressure_kpa}
-        frame = hj212.average_frame(cn, fwd.mn[r.meter_id], fwd.pw, r.interval_start, stats,
-                                    r.flag.value, {"co2_pct": r.co2_kg})
         try:
+            frame = hj212.average_frame(cn, fwd.mn[r.meter_id], fwd.pw, r.interval_start, stats,
+                                        r.flag.value, {"co2_pct": r.co2_kg})
             self._frames.put_nowait(hj212.encode(frame))
+        except FrameError as exc:
+            log.warning("HJ 212 frame for %s seq %d not forwarded: %s", r.meter_id, r.seq, exc)
         except asyncio.QueueFull:
             log.warning("HJ 212 forwarder is behind; frame for %s seq %d not forwarded",
                         r.meter_id, r.seq)
@@ -284,12 +287,10 @@ class GatewayService:
 
 def run(cfg: GatewayConfig) -> None:
     """Entry point of `carbonlab gateway run`."""
-    logging.basicConfig(level=cfg.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs every request at INFO; pymodbus logs every timeout with a hex dump. The uplink
-    # and the poller report those themselves (uploads_total, polls_total, Sample.detail).
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+    # and the poller report those themselves (uploads_total, polls_total, meter transitions).
+    logs.setup("gateway", {"gateway": cfg.gateway_id}, cfg.log_level,
+               {"httpx": logging.WARNING, "pymodbus": logging.CRITICAL})
     Path(cfg.data_dir).mkdir(parents=True, exist_ok=True)
     service = GatewayService(cfg)
     asyncio.run(service.run())

@@ -201,9 +201,13 @@ def _check_reading(genesis: Genesis, assigned: tuple[str, ...], gateway_id: str,
     if reading.co2_basis.value != meter.co2_basis:
         raise _Reject(Reason.CO2_MISMATCH, f"{path}.co2_basis: {reading.co2_basis.value!r} but meter "
                                            f"{meter.id!r} reports on a {meter.co2_basis!r} basis")
+    if reading.co2_method is not meter.co2_method:
+        # a gateway may not pick the constant that reports less: genesis fixes it per meter
+        raise _Reject(Reason.CO2_MISMATCH, f"{path}.co2_method: {reading.co2_method.value!r} but meter "
+                                           f"{meter.id!r} follows {meter.co2_method.value!r}")
     computed = emissions.co2_mass_kg(reading.co2_pct, meter.co2_basis, reading.h2o_pct,
                                      reading.flow_m3_s, reading.temp_c, reading.pressure_kpa,
-                                     reading.interval_s)
+                                     reading.interval_s, reading.co2_method)
     if not emissions.mass_matches(reading.co2_kg, computed):
         raise _Reject(Reason.CO2_MISMATCH, f"{path}.co2_kg: {reading.co2_kg} does not match the "
                                            f"recomputed {computed!r} kg")

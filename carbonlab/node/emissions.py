@@ -15,9 +15,17 @@ turns it into wet:  C_wet = C_dry * (100 - %H2O) / 100.
 Our meters report the actual flow at stack temperature and pressure; the ideal gas
 law takes it to standard conditions: Q_std = Q_act * (P / 101.325) * (293.15 / T_K).
 The gateway computes `co2_kg` with this function; the contract recomputes it.
+
+Two constants, and a reading says which one it follows (`Co2Method`, from its meter's
+genesis entry): `density` (the default, and what every reading before the choice used) is
+the exact density above, 1.829548 kg/m3; `part75` is the rule's own rounded K = 5.7e-7
+short ton/(scf %CO2) converted to SI: 5.7e-7 * 907.18474 kg/ton * 35.3146667 scf/m3 * 100 %
+= 1.826105 kg/m3, so `density` gives 0.189 % more CO2 than `part75` (docs/gateway.md).
 """
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 CO2_MOLAR_MASS_G_MOL = 44.01
 STD_TEMP_K = 293.15
@@ -29,6 +37,20 @@ CO2_DENSITY_KG_M3 = CO2_MOLAR_MASS_G_MOL / 1000.0 / STD_MOLAR_VOLUME_M3
 # K of Equation F-11 in its own units, kept to check the SI form against the regulation.
 F11_K_TON_PER_SCF_PCT = 5.7e-7
 ABSOLUTE_ZERO_C = -273.15
+KG_PER_SHORT_TON = 0.45359237 * 2000.0            # exact: the avoirdupois pound is 0.45359237 kg
+SCF_PER_M3 = 1.0 / 0.3048 ** 3                    # exact: the foot is 0.3048 m (35.3146667)
+# K of Equation F-11 as a density in kg/m3 (1.826105): what a `part75` reading uses
+PART75_CO2_DENSITY_KG_M3 = F11_K_TON_PER_SCF_PCT * KG_PER_SHORT_TON * SCF_PER_M3 * 100.0
+
+
+class Co2Method(StrEnum):
+    """Which CO2 density a reading's `co2_kg` follows."""
+
+    DENSITY = "density"   # the exact density of CO2 at 20 degC, 101.325 kPa (1.829548 kg/m3)
+    PART75 = "part75"     # 40 CFR 75 Appendix F, F-11's K = 5.7e-7 short ton/(scf %CO2)
+
+
+_DENSITY_KG_M3 = {Co2Method.DENSITY: CO2_DENSITY_KG_M3, Co2Method.PART75: PART75_CO2_DENSITY_KG_M3}
 
 
 def wet_co2_pct(co2_pct: float, basis: str, h2o_pct: float) -> float:
@@ -45,12 +67,12 @@ def standard_flow_m3_s(flow_m3_s: float, temp_c: float, pressure_kpa: float) -> 
 
 def co2_mass_kg(
     co2_pct: float, basis: str, h2o_pct: float, flow_m3_s: float, temp_c: float,
-    pressure_kpa: float, interval_s: int,
+    pressure_kpa: float, interval_s: int, method: Co2Method = Co2Method.DENSITY,
 ) -> float:
-    """CO2 mass emitted over the interval, Equation F-11 in SI units."""
+    """CO2 mass emitted over the interval, Equation F-11 in SI units, with `method`'s density."""
     c_wet = wet_co2_pct(co2_pct, basis, h2o_pct)
     q_std = standard_flow_m3_s(flow_m3_s, temp_c, pressure_kpa)
-    return CO2_DENSITY_KG_M3 * (c_wet / 100.0) * q_std * interval_s
+    return _DENSITY_KG_M3[method] * (c_wet / 100.0) * q_std * interval_s
 
 
 def mass_matches(claimed_kg: float, computed_kg: float) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 
 from carbonlab.node import codec
 from carbonlab.node.crypto import PUBLIC_KEY_BYTES
+from carbonlab.node.emissions import Co2Method
 from carbonlab.node.errors import NodeError, SchemaError
 from carbonlab.node.schema import as_choice, as_dict, as_float, as_hex, as_int, as_list, as_str
 
@@ -84,6 +85,7 @@ class MeterInfo:
     unit: str
     stack: str
     co2_basis: str = "wet"
+    co2_method: Co2Method = Co2Method.DENSITY   # which CO2 density its readings follow
     ranges: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_RANGES))
     certificate: str = ""
     spike_ratio: float = 0.5        # relative change between intervals that marks a spike
@@ -129,8 +131,7 @@ class Genesis:
             "members": [{**asdict(m), "public_key": m.public_key.hex()} for m in self.members],
             "gateways": [{"id": g.id, "public_key": g.public_key.hex(), "meters": list(g.meters)}
                          for g in self.gateways],
-            "meters": [{**asdict(m), "ranges": {k: list(v) for k, v in m.ranges.items()}}
-                       for m in self.meters],
+            "meters": [_meter_json(m) for m in self.meters],
         }
 
     @cached_property
@@ -234,9 +235,18 @@ def _gateway(value: Any, path: str) -> GatewayInfo:
     )
 
 
+def _meter_json(m: MeterInfo) -> dict[str, Any]:
+    out = {**asdict(m), "co2_method": m.co2_method.value,
+           "ranges": {k: list(v) for k, v in m.ranges.items()}}
+    if m.co2_method is Co2Method.DENSITY:
+        # the default is left out, so a genesis written before the choice keeps its hash
+        del out["co2_method"]
+    return out
+
+
 def _meter(value: Any, path: str) -> MeterInfo:
-    fields = ("id", "company", "plant", "unit", "stack", "co2_basis", "ranges", "certificate",
-              "spike_ratio", "stuck_intervals")
+    fields = ("id", "company", "plant", "unit", "stack", "co2_basis", "co2_method", "ranges",
+              "certificate", "spike_ratio", "stuck_intervals")
     obj = as_dict(value, path, allowed=fields, required=("id", "company", "plant", "unit", "stack"))
     ranges = dict(DEFAULT_RANGES)
     for key, bounds in as_dict(obj.get("ranges", {}), f"{path}.ranges", allowed=MEASURES).items():
@@ -253,6 +263,8 @@ def _meter(value: Any, path: str) -> MeterInfo:
         unit=as_str(obj["unit"], f"{path}.unit"),
         stack=as_str(obj["stack"], f"{path}.stack"),
         co2_basis=as_choice(obj.get("co2_basis", "wet"), f"{path}.co2_basis", ("wet", "dry")),
+        co2_method=Co2Method(as_choice(obj.get("co2_method", Co2Method.DENSITY.value),
+                                       f"{path}.co2_method", [m.value for m in Co2Method])),
         ranges=ranges,
         certificate=as_str(obj.get("certificate", ""), f"{path}.certificate", allow_empty=True),
         spike_ratio=as_float(obj.get("spike_ratio", 0.5), f"{path}.spike_ratio"),

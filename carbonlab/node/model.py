@@ -19,6 +19,8 @@ from typing import Any
 
 from carbonlab.node import codec, merkle
 from carbonlab.node.crypto import SIGNATURE_BYTES, Signer
+from carbonlab.node.emissions import Co2Method
+from carbonlab.node.errors import SchemaError
 from carbonlab.node.schema import (
     as_bool,
     as_choice,
@@ -56,7 +58,7 @@ class Basis(StrEnum):
 READING_FIELDS = (
     "meter_id", "seq", "interval_start", "interval_s", "co2_pct", "co2_basis", "o2_pct",
     "h2o_pct", "flow_m3_s", "temp_c", "pressure_kpa", "valid_samples", "flag", "co2_kg",
-    "substituted",
+    "substituted", "co2_method",
 )
 
 
@@ -79,15 +81,22 @@ class Reading:
     flag: DataFlag
     co2_kg: float
     substituted: bool = False
+    co2_method: Co2Method = Co2Method.DENSITY
 
     def to_wire(self) -> list[Any]:
         # StrEnum members are str: msgpack and json write them as their value.
-        return [
+        wire = [
             self.meter_id, self.seq, self.interval_start, self.interval_s, float(self.co2_pct),
             str(self.co2_basis), float(self.o2_pct), float(self.h2o_pct), float(self.flow_m3_s),
             float(self.temp_c), float(self.pressure_kpa), self.valid_samples, str(self.flag),
             float(self.co2_kg), self.substituted,
         ]
+        # A `density` reading keeps the 15 fields every reading had before the choice existed,
+        # so the hashes and signatures of existing ledgers stay what they were; only another
+        # method is written, as a 16th field (and a 16th field saying `density` is refused).
+        if self.co2_method is not Co2Method.DENSITY:
+            wire.append(str(self.co2_method))
+        return wire
 
     def encode(self) -> bytes:
         return codec.encode(self.to_wire())
@@ -98,16 +107,24 @@ class Reading:
         if fast is not None:
             return fast
         # Slow path: the same checks one field at a time, to name the field that is wrong.
-        items = as_list(value, path, length=len(READING_FIELDS))
-        return cls._build(dict(zip(READING_FIELDS, items, strict=True)), path)
+        items = as_list(value, path)
+        if len(items) not in (len(READING_FIELDS) - 1, len(READING_FIELDS)):
+            raise SchemaError(path, f"expected {len(READING_FIELDS) - 1} items (or "
+                                    f"{len(READING_FIELDS)} with co2_method), got {len(items)}")
+        obj = dict(zip(READING_FIELDS, items, strict=False))
+        if "co2_method" in obj and obj["co2_method"] == Co2Method.DENSITY.value:
+            raise SchemaError(f"{path}.co2_method", "'density' is the default and is written by "
+                                                    "leaving the field out (canonical form)")
+        return cls._build(obj, path)
 
     def to_json(self) -> dict[str, Any]:
-        return dict(zip(READING_FIELDS, self.to_wire(), strict=True))
+        return {**dict(zip(READING_FIELDS, self.to_wire(), strict=False)),
+                "co2_method": self.co2_method.value}
 
     @classmethod
     def from_json(cls, value: Any, path: str = "reading") -> Reading:
         obj = as_dict(value, path, allowed=READING_FIELDS,
-                      required=[f for f in READING_FIELDS if f != "substituted"])
+                      required=[f for f in READING_FIELDS if f not in ("substituted", "co2_method")])
         return cls._build({"substituted": False, **obj}, path)
 
     @classmethod
@@ -128,6 +145,8 @@ class Reading:
             flag=_FLAGS[as_choice(obj["flag"], f"{path}.flag", _FLAG_VALUES)],
             co2_kg=as_float(obj["co2_kg"], f"{path}.co2_kg"),
             substituted=as_bool(obj["substituted"], f"{path}.substituted"),
+            co2_method=_METHODS[as_choice(obj.get("co2_method", Co2Method.DENSITY.value),
+                                          f"{path}.co2_method", _METHOD_VALUES)],
         )
 
 
@@ -135,6 +154,8 @@ _BASIS = {b.value: b for b in Basis}
 _BASIS_VALUES = tuple(_BASIS)
 _FLAGS = {f.value: f for f in DataFlag}
 _FLAG_VALUES = tuple(_FLAGS)
+_METHODS = {m.value: m for m in Co2Method}
+_METHOD_VALUES = tuple(_METHODS)
 _MAX_SEQ = 2**62
 _MAX_TIME = 2**40
 
@@ -146,7 +167,7 @@ def _from_wire_fast(v: Any) -> Reading | None:
     always float64 there) and is about five times faster: decoding readings is the
     node's hot path.
     """
-    if type(v) is not list or len(v) != 15:
+    if type(v) is not list or len(v) != 15:   # 16 (a co2_method other than density): slow path
         return None
     m, seq, start, ival, co2, basis, o2, h2o, flow, temp, pres, valid, flag, kg, sub = v
     if not (

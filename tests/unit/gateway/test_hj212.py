@@ -151,8 +151,40 @@ def test_channel_values_read_back_what_was_sent() -> None:
 @pytest.mark.parametrize(("cp", "problem"), [
     (b"DataTime=2026;a05001-Rtd=1", "DataTime '2026' is not YYYYMMDDhhmmss"),
     (b"DataTime=20261126120000;a05001-Rtd=abc", "a05001-Rtd='abc' is not a number"),
+    # Python's float() takes all of these; the standard's values are plain decimals
+    (b"DataTime=20261126120000;a05001-Rtd=nan", "a05001-Rtd='nan' is not a number"),
+    (b"DataTime=20261126120000;a05001-Avg=NaN", "a05001-Avg='NaN' is not a number"),
+    (b"DataTime=20261126120000;a00000-Rtd=inf", "a00000-Rtd='inf' is not a number"),
+    (b"DataTime=20261126120000;a00000-Rtd=-Infinity", "a00000-Rtd='-Infinity' is not a number"),
+    (b"DataTime=20261126120000;a01012-Rtd=1_000", "a01012-Rtd='1_000' is not a number"),
+    (b"DataTime=20261126120000;a01012-Rtd=1e3", "a01012-Rtd='1e3' is not a number"),
+    (b"DataTime=20261126120000;a01012-Rtd= 12", "a01012-Rtd=' 12' is not a number"),
+    (b"DataTime=20261126120000;a01012-Rtd=", "a01012-Rtd='' is not a number"),
+    (b"DataTime=20261126120000;a01012-Rtd=" + b"9" * 400, "a01012-Rtd='9999"),
 ])
 def test_channel_values_reject_bad_values(cp: bytes, problem: str) -> None:
     frame = hj212.decode(_with_crc(b"QN=1;ST=31;CN=2011;PW=123456;MN=M1;Flag=4;CP=&&" + cp + b"&&"))
     with pytest.raises(FrameError, match=problem.replace("(", r"\(")):
         hj212.channel_values(frame)
+
+
+@pytest.mark.parametrize(("raw", "value"), [
+    (b"12", 12.0), (b"-0.75", -0.75), (b"+3.5", 3.5), (b"10.", 10.0), (b".5", 0.5), (b"0012.250", 12.25),
+])
+def test_channel_values_take_plain_decimals(raw: bytes, value: float) -> None:
+    data = b"QN=1;ST=31;CN=2011;PW=123456;MN=M1;Flag=4;CP=&&a05001-Rtd=" + raw + b"&&"
+    frame = hj212.decode(_with_crc(data))
+    assert hj212.channel_values(frame)[1] == {"co2_pct": value}
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_data_frames_refuse_values_that_are_not_finite(bad: float) -> None:
+    # nan used to go out as "0": a made-up value on the authority's platform
+    with pytest.raises(FrameError, match=r"co2_pct is (nan|inf|-inf); only finite values"):
+        hj212.realtime_frame("GW1M1", "123456", 0, {"co2_pct": bad}, "N", now=NOW)
+    with pytest.raises(FrameError, match="flow_m3_s is"):
+        hj212.average_frame(hj212.CN_MINUTE, "GW1M1", "123456", 0, {"flow_m3_s": (1.0, bad, 2.0)}, "N",
+                            now=NOW)
+    with pytest.raises(FrameError, match="co2_pct is"):
+        hj212.average_frame(hj212.CN_HOUR, "GW1M1", "123456", 0, {"co2_pct": 10.0}, "N", {"co2_pct": bad},
+                            now=NOW)

@@ -72,3 +72,57 @@ def test_not_yaml(tmp_path: Path) -> None:
     f.write_text("channels: [unclosed")
     with pytest.raises(ConfigError, match="cannot read register map"):
         load_register_map(str(f))
+
+
+def test_encoding_specific_fields_refused_on_the_other_encoding(tmp_path: Path) -> None:
+    # docs/registermaps.md: word_order is float32 only, counts is counts_4_20ma only
+    daq = yaml.safe_load((MAPS_DIR / "daq_4_20ma.yaml").read_text())
+    f = tmp_path / "daq.yaml"
+    f.write_text(yaml.safe_dump({**daq, "word_order": "low_first"}))
+    with pytest.raises(ConfigError, match=r"daq\.yaml: field 'word_order': applies to float32 maps only"):
+        load_register_map(str(f))
+    f.write_text(yaml.safe_dump({**daq, "word_order": "high_first"}))   # the default is no better
+    with pytest.raises(ConfigError, match="field 'word_order'"):
+        load_register_map(str(f))
+    g = tmp_path / "float.yaml"
+    g.write_text(yaml.safe_dump({**_base(), "counts": {"at_4ma": 6400, "at_20ma": 32000}}))
+    with pytest.raises(ConfigError, match=r"float\.yaml: field 'counts': applies to counts_4_20ma maps only"):
+        load_register_map(str(g))
+
+
+@pytest.mark.parametrize(("text", "key", "lines"), [
+    # the same channel twice: safe_load would read o2 from register 20, not 2
+    ("channels:\n  co2_pct: {address: 0, min: 0, max: 25}\n  o2_pct: {address: 2, min: 0, max: 25}\n"
+     "  o2_pct: {address: 20, min: 0, max: 25}\n", "o2_pct", (3, 4)),
+    # a top-level field twice
+    ("table: input\nencoding: float32\ntable: holding\n", "table", (1, 3)),
+    # inside a flow mapping
+    ("channels:\n  co2_pct: {address: 0, min: 0, max: 25, min: 5}\n", "min", (2, 2)),
+])
+def test_duplicate_key_refused_naming_it(tmp_path: Path, text: str, key: str, lines: tuple[int, int]) -> None:
+    f = tmp_path / "dup.yaml"
+    f.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_register_map(str(f))
+    assert str(info.value) == (f"{f}: field {key!r}: given twice in one mapping (lines {lines[0]} and "
+                               f"{lines[1]}); write each key once")
+
+
+def test_duplicate_key_in_a_whole_map_file(tmp_path: Path) -> None:
+    text = (MAPS_DIR / "float_inverse.yaml").read_text()
+    assert load_register_map(str(MAPS_DIR / "float_inverse.yaml")).word_order.value == "low_first"
+    f = tmp_path / "dup.yaml"
+    f.write_text(text + "word_order: high_first\n")
+    with pytest.raises(ConfigError, match="field 'word_order': given twice"):
+        load_register_map(str(f))
+
+
+def test_merge_keys_still_override(tmp_path: Path) -> None:
+    # YAML's merge key is not a duplicate: an explicit key overrides a merged one
+    base = yaml.safe_load((MAPS_DIR / "float_inverse.yaml").read_text())
+    body = yaml.safe_dump({k: v for k, v in base.items() if k != "channels"})
+    f = tmp_path / "merge.yaml"
+    f.write_text(body + "channels:\n  co2_pct: &c {address: 0, min: 0, max: 25}\n"
+                        "  o2_pct:\n    <<: *c\n    address: 2\n")
+    regmap = load_register_map(str(f))
+    assert [(c.name, c.address) for c in regmap.channels] == [("co2_pct", 0), ("o2_pct", 2)]
