@@ -19,11 +19,21 @@ batch from its outbox commits nothing twice.
 
 A 400 means the node could not parse the batch: not transient, so it is final too,
 reported as rejected with reason "malformed" (the batch goes to the dead letters).
+
+Idempotency holds only for the identical batch. A committed answer carries the SHA-256
+`digest` of the committed bytes; when it is not this batch's digest, or the node answers
+409 "conflict", a DIFFERENT batch was committed under this (gateway_id, batch_seq) (a
+gateway that lost its counter and re-signed, or a second holder of its key). That is
+final: resending can never commit this batch, and deleting it would lose readings the
+chain does not hold, so it is reported as rejected with reason "conflicting_batch" and
+the committed digest in the detail, and the caller moves it to the dead letters (kept,
+with the reason). The uplink never loops on it and never reports it committed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import random
 from collections.abc import Callable, Sequence
@@ -35,6 +45,7 @@ import httpx
 from carbonlab.node.model import Batch
 
 log = logging.getLogger(__name__)
+CONFLICT = "conflicting_batch"   # the node's reason for a 409
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +105,7 @@ class Uplink:
             self._on_result(node, "error")
             log.info("batch %d: %s unreachable (%s)", batch.batch_seq, node, type(exc).__name__)
             return None
-        final = self._final(node, resp.status_code, _json(resp))
+        final = self._final(node, resp.status_code, _json(resp), batch)
         if final is not None:
             self._on_result(node, "committed" if final.committed else "rejected")
             return final
@@ -117,7 +128,7 @@ class Uplink:
                 return None
             data = _json(resp)
             if resp.status_code == 200 and data.get("status") in ("committed", "rejected"):
-                final = self._final(node, 422 if data["status"] == "rejected" else 200, data)
+                final = self._final(node, 422 if data["status"] == "rejected" else 200, data, batch)
                 if final is not None:
                     self._on_result(node, "committed" if final.committed else "rejected")
                 return final
@@ -127,10 +138,17 @@ class Uplink:
         return None
 
     @staticmethod
-    def _final(node: str, status: int, data: dict[str, Any]) -> Decision | None:
+    def _final(node: str, status: int, data: dict[str, Any], batch: Batch) -> Decision | None:
         if status == 200 and data.get("status") == "committed":
             height = data.get("height")
+            digest = data.get("digest")
+            if isinstance(digest, str) and digest != hashlib.sha256(batch.encode()).hexdigest():
+                return Decision(False, reason=CONFLICT, node=node,
+                                detail=f"batch: a different batch is committed under batch_seq "
+                                       f"{batch.batch_seq} at height {height} (digest {digest})")
             return Decision(True, height if isinstance(height, int) else None, node=node)
+        if status == 409 and data.get("status") == "conflict":
+            return Decision(False, reason=CONFLICT, detail=str(data.get("detail", "")), node=node)
         if status == 422 and data.get("status") == "rejected":
             return Decision(False, reason=str(data.get("reason", "")),
                             detail=str(data.get("detail", "")), node=node)

@@ -95,7 +95,6 @@ class BlockSummary:
 class Pending:
     since: float
     decided: trio.Event = field(default_factory=trio.Event)
-    outcome: dict[str, Any] | None = None
 
 
 class Driver:

@@ -108,6 +108,9 @@ class NodeMetrics:
                                        registry=r)
         self.batches_rejected = Counter("carbonlab_batches_rejected", "Batches the contract rejected",
                                         ["reason"], registry=r)
+        self.batches_conflicting = Counter(
+            "carbonlab_batches_conflicting", "Submissions refused because a different batch is "
+            "already committed under the same (gateway_id, batch_seq)", ["gateway"], registry=r)
         self.batches_accepted = Counter("carbonlab_batches_accepted", "Batches the contract accepted",
                                         registry=r)
         self.anomalies = Counter("carbonlab_anomalies", "Readings accepted with an anomaly mark",

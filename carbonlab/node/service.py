@@ -19,6 +19,7 @@ import trio
 from carbonlab.node import contract
 from carbonlab.node.config import NodeConfig
 from carbonlab.node.crypto import Signer
+from carbonlab.node.decision import Decision, DecisionStatus, batch_digest
 from carbonlab.node.driver import CLIENT, BlockSummary, Driver, LedgerThread, Pending, now_ms
 from carbonlab.node.errors import NodeError
 from carbonlab.node.genesis import Genesis
@@ -123,17 +124,12 @@ class NodeService:
         for verdict in summary.verdicts:
             if verdict.accepted:
                 m.batches_accepted.inc()
-                outcome = {"status": "committed", "height": summary.height}
             else:
-                reason = verdict.reason.value if verdict.reason else "unknown"
-                m.batches_rejected.labels(reason).inc()
-                outcome = {"status": "rejected", "height": summary.height, "reason": reason,
-                           "detail": verdict.detail}
+                m.batches_rejected.labels(verdict.reason.value if verdict.reason else "unknown").inc()
             if verdict.gateway_id is not None and verdict.batch_seq is not None:
                 pending = self.pending.pop((verdict.gateway_id, verdict.batch_seq), None)
                 if pending is not None:
                     m.commit_latency.observe(time.monotonic() - pending.since)
-                    pending.outcome = outcome
                     pending.decided.set()
         per_meter: dict[str, list[float]] = {}
         for meter, co2 in summary.readings:
@@ -144,19 +140,20 @@ class NodeService:
             m.anomalies.labels(kind, meter).inc()
 
     # -- what the API calls ---------------------------------------------------------------
-    def precheck(self, batch: Batch) -> contract.Verdict | None:
-        """The contract's stateless checks; a verdict when the batch can never be accepted."""
+    def precheck(self, batch: Batch) -> Decision | None:
+        """The contract's stateless checks; a rejection when the batch can never be accepted."""
         verdict, _ = contract.evaluate(self.genesis, contract.ContractState(), batch.encode())
         if verdict.accepted or verdict.reason in STATELESS_OK:
             return None
-        return verdict
+        return Decision.rejected(verdict.reason.value if verdict.reason else "malformed", verdict.detail)
 
-    async def submit(self, batch: Batch, wait_s: float = 0.0) -> dict[str, Any]:
-        """Order a batch (idempotent on its key); the answer is the decision if already known."""
+    async def submit(self, batch: Batch, wait_s: float = 0.0) -> Decision:
+        """Order a batch (idempotent on its key for the identical batch); the answer is the
+        decision if already known. A different batch under a committed key is a conflict."""
         key = batch.key
         request = batch.encode()
-        decided = await self.batch_status(*key, request=request)
-        if decided["status"] in ("committed", "rejected"):
+        decided = await self._decided(batch, request)
+        if decided is not None:
             return decided
         pending = self.pending.get(key)
         if pending is None:
@@ -165,20 +162,37 @@ class NodeService:
         if wait_s > 0:
             with trio.move_on_after(wait_s):
                 await pending.decided.wait()
-            if pending.outcome is not None:
-                return pending.outcome
-        return {"status": "accepted"}
+            if pending.decided.is_set():
+                # the ledger, not the event, says what became of THESE bytes: another batch
+                # under the same key may be the one that was decided
+                decided = await self._decided(batch, request)
+                if decided is not None:
+                    return decided
+        return Decision(DecisionStatus.ACCEPTED)
+
+    async def _decided(self, batch: Batch, request: bytes) -> Decision | None:
+        status = await self.batch_status(*batch.key, request=request)
+        if status.status is DecisionStatus.COMMITTED and status.digest != batch_digest(request):
+            assert status.height is not None
+            assert status.digest is not None
+            self.metrics.batches_conflicting.labels(batch.gateway_id).inc()
+            log.warning("conflicting batch", extra={"gateway_id": batch.gateway_id,
+                                                    "batch_seq": batch.batch_seq,
+                                                    "committed_digest": status.digest,
+                                                    "digest": batch_digest(request)})
+            return Decision.conflict(batch.gateway_id, batch.batch_seq, status.height, status.digest)
+        return status if status.final else None
 
     async def batch_status(self, gateway_id: str, batch_seq: int,
-                           request: bytes | None = None) -> dict[str, Any]:
+                           request: bytes | None = None) -> Decision:
         status = await self.query(lambda ledger: ledger.batch_status(gateway_id, batch_seq, request))
         if status is not None:
             if status["status"] == "committed":
-                return {"status": "committed", "height": status["height"]}
-            return {k: v for k, v in status.items() if v is not None}
+                return Decision(DecisionStatus.COMMITTED, status["height"], digest=status["digest"])
+            return Decision.rejected(status["reason"], status["detail"], status["height"])
         if (gateway_id, batch_seq) in self.pending:
-            return {"status": "pending"}
-        return {"status": "unknown"}
+            return Decision(DecisionStatus.PENDING)
+        return Decision(DecisionStatus.UNKNOWN)
 
     async def query(self, fn: Any) -> Any:
         assert self.reader is not None

@@ -7,8 +7,9 @@ happened when is the journal's. At `duration_s` everything still applied is heal
 except ledger tampering, which must still be there when the checks run. The rig then
 waits until every node reports one height (at most `recovery_s`), lets the gateways drain
 for `settle_s`, and collects consistent copies of the ledgers and outboxes (SQLite's
-backup API, run on each host) and the meters' truth logs into the report directory;
-the invariants run on those copies. Faults left for after the checks are healed last,
+backup API, run on each host), the meters' truth logs and each node's count of
+conflicting resubmissions (its /metrics) into the report directory; the invariants run
+on those. Faults left for after the checks are healed last,
 and the journal heals anything still applied even when the run fails half-way.
 """
 
@@ -33,10 +34,12 @@ from carbonlab.rig.invariants import (
     accuracy,
     agreement,
     completeness,
+    conflicts,
     detection,
     flagged,
     liveness,
     load_truth,
+    read_conflicts,
     validity,
 )
 from carbonlab.rig.labbind import RigLab
@@ -212,6 +215,8 @@ class Collected:
     ledgers: dict[str, Path] = field(default_factory=dict)
     truths: dict[str, Path] = field(default_factory=dict)
     outboxes: dict[str, Path] = field(default_factory=dict)
+    conflicts: dict[str, dict[str, int]] = field(default_factory=dict)   # member -> gateway -> count
+    unanswered: dict[str, str] = field(default_factory=dict)              # member -> why no /metrics
     problems: list[str] = field(default_factory=list)
 
 
@@ -228,6 +233,10 @@ def _collect(lab: RigLab, report_dir: Path, started_at: float) -> Collected:
             got.ledgers[member] = report_dir / "ledgers" / f"{member}.sqlite"
         except RigError as exc:
             got.problems.append(f"ledger of {member}: {exc}")
+        try:
+            got.conflicts[member] = read_conflicts(ref.url)
+        except RigError as exc:   # a node the scenario left down: its count is not judged
+            got.unanswered[member] = str(exc)
     python = next((p for p in (f.argv[0] for f in (r.host.service(r.service) for r in lab.ctx.nodes.values())
                                if f.argv) if p), "python3")
     for gw, (host, path) in lab.outboxes.items():
@@ -284,6 +293,7 @@ def _check(run: ScenarioRun, lab: RigLab, files: Collected) -> list[InvariantRes
     results.append(agreement(honest))
     results.append(validity(honest, lab.genesis))
     results.append(detection(tampered, files.ledgers, lab.genesis))
+    results.append(conflicts(files.conflicts, files.unanswered))
     best = max(honest, key=lambda m: run.sampler.samples[-1].heights.get(m) or -1, default=None) \
         if run.sampler.samples else None
     interval = lab.interval_s

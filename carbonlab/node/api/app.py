@@ -3,12 +3,15 @@
 Every ledger call goes through the service's query connection in a worker thread,
 so no route blocks the trio loop that runs consensus. Client mistakes come back as
 4xx JSON naming the field: 400 `{"error", "field"}` for unreadable or ill-typed
-input, 404 for unknown things, 422 for a batch the contract rejects.
+input (and for JSON nested deeper than `body.MAX_JSON_DEPTH`), 413 for a body over
+`body.MAX_BODY_BYTES`, 415 for a body that is not `application/json`, 404 for unknown
+things. Decisions about a batch are `carbonlab.node.decision.Decision`s, serialised by it:
+422 for a batch the contract rejects (before ordering or by consensus: one shape), 409
+for a different batch under a `(gateway_id, batch_seq)` already committed.
 """
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
@@ -16,9 +19,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from carbonlab.node.api.body import read_json
 from carbonlab.node.api.errors import ApiError, api_error_handler, path_int, query_int
 from carbonlab.node.api.openapi import OPENAPI
 from carbonlab.node.api.views import block_json
+from carbonlab.node.decision import Decision
 from carbonlab.node.errors import SchemaError
 from carbonlab.node.ledger.errors import LedgerError
 from carbonlab.node.metrics import CONTENT_TYPE
@@ -27,7 +32,6 @@ from carbonlab.node.model import Batch
 if TYPE_CHECKING:
     from carbonlab.node.service import NodeService
 
-MAX_BODY_BYTES = 4 * 1024 * 1024
 MAX_BLOCK_RANGE = 100
 MAX_WAIT_S = 30.0
 GROUPS = ("company", "plant", "unit", "stack", "meter")
@@ -35,31 +39,19 @@ GROUPS = ("company", "plant", "unit", "stack", "meter")
 
 def build_app(node: NodeService) -> Starlette:
     async def submit(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            raise ApiError(413, f"body: {len(body)} bytes exceeds {MAX_BODY_BYTES}", "body")
-        try:
-            raw = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ApiError(400, f"body: not valid JSON ({exc})", "body") from None
+        raw = await read_json(request)
         try:
             batch = Batch.from_json(raw)
         except SchemaError as exc:
             raise ApiError(400, str(exc), exc.field) from None
         wait_ms = query_int(request, "wait_ms", default=0, lo=0, hi=int(MAX_WAIT_S * 1000)) or 0
-        verdict = node.precheck(batch)
-        if verdict is not None:
-            reason = verdict.reason.value if verdict.reason else "malformed"
-            field = verdict.detail.split(":", 1)[0] if ":" in verdict.detail else None
-            return JSONResponse({"status": "rejected", "reason": reason, "detail": verdict.detail,
-                                 "error": verdict.detail, "field": field}, status_code=422)
-        result = await node.submit(batch, wait_ms / 1000)
-        code = {"accepted": 202, "committed": 200, "rejected": 422}.get(result["status"], 200)
-        return JSONResponse(result, status_code=code)
+        decision = node.precheck(batch) or await node.submit(batch, wait_ms / 1000)
+        return decision_response(decision)
 
     async def batch_status(request: Request) -> Response:
         seq = path_int(request, "batch_seq")
-        return JSONResponse(await node.batch_status(request.path_params["gateway_id"], seq))
+        decision = await node.batch_status(request.path_params["gateway_id"], seq)
+        return JSONResponse(decision.to_json())   # a status read is 200 whatever the batch's fate
 
     async def status(request: Request) -> Response:
         return JSONResponse(node.status())
@@ -164,3 +156,8 @@ def build_app(node: NodeService) -> Starlette:
         Route("/openapi.json", openapi, methods=["GET"]),
     ]
     return Starlette(routes=routes, exception_handlers={ApiError: api_error_handler})
+
+
+def decision_response(decision: Decision) -> JSONResponse:
+    """The answer to a submission: 200 committed, 202 accepted, 409 conflict, 422 rejected."""
+    return JSONResponse(decision.to_json(), status_code=decision.http_status)

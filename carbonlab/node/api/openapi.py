@@ -20,8 +20,26 @@ def _json(desc: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
 ERROR = {"type": "object", "required": ["error"],
          "properties": {"error": {"type": "string"}, "field": {"type": "string"}}}
 DECISION = {"type": "object", "required": ["status"], "properties": {
-    "status": {"enum": ["unknown", "pending", "accepted", "committed", "rejected"]},
-    "height": {"type": "integer"}, "reason": {"type": "string"}, "detail": {"type": "string"}}}
+    "status": {"enum": ["unknown", "pending", "accepted", "committed", "rejected", "conflict"]},
+    "height": {"type": ["integer", "null"]},
+    "digest": {"type": "string", "description": "SHA-256 (hex) of the committed batch's canonical "
+                                                 "bytes (committed, conflict)"},
+    "reason": {"type": "string"}, "field": {"type": "string"}, "error": {"type": "string"},
+    "detail": {"type": "string"}}}
+REFUSAL_FIELDS: dict[str, Any] = {
+    "status": {"enum": ["rejected"]}, "reason": {"type": "string"}, "field": {"type": "string"},
+    "error": {"type": "string"}, "detail": {"type": "string"}, "height": {"type": ["integer", "null"]}}
+REFUSAL = {"type": "object", "required": list(REFUSAL_FIELDS),
+           "description": "One shape for every refused batch, whether the contract's stateless checks "
+                          "refused it before ordering (height null) or consensus rejected it (height of "
+                          "the block that records the rejection). `field` is the path the contract "
+                          "names (batch.readings[0].co2_kg), `error` and `detail` its message.",
+           "properties": REFUSAL_FIELDS}
+CONFLICT = {"type": "object", "required": [*REFUSAL_FIELDS, "digest"],
+            "description": "A different batch is already committed under this (gateway_id, batch_seq): "
+                           "reason conflicting_batch, height and digest of the committed one.",
+            "properties": {**REFUSAL_FIELDS, "status": {"enum": ["conflict"]},
+                           "digest": {"type": "string"}}}
 HEAD = {"type": "object", "required": ["format", "chain_id", "genesis_hash", "height", "block_hash",
                                         "header", "certificate"],
         "properties": {"format": {"const": "carbonlab-signed-head/1"}, "chain_id": {"type": "string"},
@@ -45,9 +63,13 @@ OPENAPI: dict[str, Any] = {
                 "type": "object",
                 "required": ["chain_id", "gateway_id", "batch_seq", "readings", "signature"]}}}},
             "responses": {"202": _json("accepted for ordering", DECISION),
-                          "200": _json("already committed", DECISION),
-                          "422": _json("rejected by the verification contract", DECISION),
-                          "400": _json("unreadable JSON or a field of the wrong type", ERROR)}}},
+                          "200": _json("committed (this very batch: idempotent)", DECISION),
+                          "409": _json("a different batch is committed under this key", CONFLICT),
+                          "422": _json("rejected by the verification contract", REFUSAL),
+                          "400": _json("unreadable JSON, nested deeper than 32 levels, or a field "
+                                       "of the wrong type", ERROR),
+                          "413": _json("body over 4 MiB (declared or read)", ERROR),
+                          "415": _json("Content-Type is not application/json", ERROR)}}},
         "/v1/batches/{gateway_id}/{batch_seq}": {"get": {
             "summary": "Status of one batch",
             "parameters": [_p("gateway_id"), _p("batch_seq", "integer")],

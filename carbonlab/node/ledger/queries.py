@@ -10,6 +10,7 @@ a 400).
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from typing import Any
 
@@ -46,14 +47,17 @@ def _time_filter(since: int | None, until: int | None, where: list[str], args: l
 
 def batch_status(db: sqlite3.Connection, gateway_id: str, batch_seq: int,
                  request: bytes | None = None) -> dict[str, Any] | None:
-    """Committed if any copy was accepted; else the latest rejection (of these exact bytes,
-    when `request` is given, so a forged batch under someone's key does not shadow theirs)."""
+    """Committed if any copy was accepted (with the SHA-256 `digest` of the committed bytes, so
+    a caller can tell its own batch from a different one under the same key); else the latest
+    rejection (of these exact bytes, when `request` is given, so a forged batch under someone's
+    key does not shadow theirs)."""
     rows = db.execute("SELECT height, accepted, reason, detail, request FROM batches "
                       "WHERE gateway_id = ? AND batch_seq = ? ORDER BY height, idx",
                       (gateway_id, batch_seq)).fetchall()
-    for height, accepted, _, _, _ in rows:
+    for height, accepted, _, _, committed in rows:
         if accepted:
-            return {"status": "committed", "height": height, "reason": None, "detail": ""}
+            return {"status": "committed", "height": height, "reason": None, "detail": "",
+                    "digest": hashlib.sha256(bytes(committed)).hexdigest()}
     rejected = [r for r in rows if request is None or bytes(r[4]) == request]
     if not rejected:
         return None

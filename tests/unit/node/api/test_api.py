@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import gc
-import warnings
-from collections.abc import Iterator
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -17,29 +15,11 @@ from carbonlab.node.localcluster import GatewayFeed, LocalCluster
 from carbonlab.node.model import Batch
 
 
-@pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalCluster, str]]:
-    cluster = LocalCluster.create(tmp_path_factory.mktemp("api") / "c", 4, gateways=2)
-    cluster.start_all()
-    try:
-        cluster.wait_ready(timeout_s=60)
-        yield cluster, cluster.url("n2")  # a backup: submissions are forwarded to n1
-    finally:
-        cluster.stop()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ResourceWarning)
-            gc.collect()
-
-
-@pytest.fixture(scope="module")
-def feed(node: tuple[LocalCluster, str]) -> GatewayFeed:
-    return node[0].feeds()[0]
-
-
 def post(url: str, body: Any, wait_ms: int = 10_000) -> httpx.Response:
     content = body if isinstance(body, bytes) else None
     return httpx.post(f"{url}/v1/batches", params={"wait_ms": wait_ms}, timeout=30,
-                      content=content, json=None if content is not None else body)
+                      content=content, json=None if content is not None else body,
+                      headers={"content-type": "application/json"})
 
 
 @pytest.mark.timeout(120)
@@ -53,7 +33,8 @@ def test_submit_commits_is_idempotent_and_has_a_status(node: tuple[LocalCluster,
     height = r.json()["height"]
     again = post(url, batch.to_json(), wait_ms=0)
     assert again.status_code == 200
-    assert again.json() == {"status": "committed", "height": height}
+    assert again.json() == {"status": "committed", "height": height,
+                            "digest": hashlib.sha256(batch.encode()).hexdigest()}
     status = httpx.get(f"{url}/v1/batches/{batch.gateway_id}/{batch.batch_seq}", timeout=10).json()
     assert status["status"] == "committed"
     assert status["height"] == height

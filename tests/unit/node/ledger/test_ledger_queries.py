@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import replace
@@ -122,8 +123,13 @@ def test_rejections_and_batch_status(filled: tuple[Kit, Ledger]) -> None:
     assert "batch.readings[0].co2_kg: 1.0" in rejected[0]["detail"]
     assert rejected[0]["height"] == 3
     assert ledger.rejections(gateway="gw2") == []
-    assert ledger.batch_status("gw1", 4) == {"status": "committed", "height": 4, "reason": None,
-                                             "detail": ""}
+    committed = ledger.batch_status("gw1", 4)
+    block = ledger.block(4)
+    assert committed is not None
+    assert block is not None
+    assert committed == {"status": "committed", "height": 4, "reason": None, "detail": "",
+                         "digest": committed["digest"]}
+    assert committed["digest"] in {hashlib.sha256(r).hexdigest() for r in block.proposal.requests}
     assert ledger.batch_status("gw2", 1)["status"] == "committed"  # type: ignore[index]
     assert ledger.batch_status("gw2", 99) is None
     assert ledger.batch_status("gw1", 4, request=b"other bytes")["status"] == "committed"  # type: ignore[index]

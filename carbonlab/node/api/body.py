@@ -1,0 +1,76 @@
+"""Reading a JSON request body safely: media type, size, nesting depth, then parsing.
+
+Theory of operation. A body is refused as early as what is wrong with it can be known,
+so a hostile client costs the node as little as possible: a wrong `Content-Type` (415)
+before anything is read; a declared `Content-Length` above the limit (413) before
+anything is read; a chunked or undeclared body is read chunk by chunk and refused (413)
+the moment it passes the limit, so at most the limit plus one chunk is ever held.
+Python's `json` module parses nested arrays and objects recursively and raises
+`RecursionError` near the interpreter's stack limit; the nesting depth is therefore
+measured first, without recursion (strings removed by one regular expression, then a
+running sum over the brackets left), and a body nested deeper than `MAX_JSON_DEPTH` is a
+400 naming the limit. A batch needs depth 3.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from itertools import accumulate
+from typing import Any
+
+from starlette.requests import Request
+
+from carbonlab.node.api.errors import ApiError
+
+MAX_BODY_BYTES = 4 * 1024 * 1024
+MAX_JSON_DEPTH = 32
+JSON_MEDIA_TYPE = "application/json"
+
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_BRACKETS = b"[]{}"
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in _BRACKETS)
+_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
+def check_media_type(request: Request) -> None:
+    raw = request.headers.get("content-type")
+    if raw is None:
+        raise ApiError(415, f"content-type: missing; send the body as {JSON_MEDIA_TYPE}", "content-type")
+    media, *params = (part.strip().lower() for part in raw.split(";"))
+    charset = next((p.partition("=")[2].strip('"') for p in params if p.startswith("charset=")), "utf-8")
+    if media != JSON_MEDIA_TYPE or charset not in ("utf-8", "utf8"):
+        raise ApiError(415, f"content-type: {raw!r} is not {JSON_MEDIA_TYPE} (UTF-8)", "content-type")
+
+
+async def read_limited(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, f"body: Content-Length {declared} bytes exceeds {limit}", "body")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, f"body: more than {limit} bytes", "body")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def json_depth(body: bytes) -> int:
+    """How deep arrays and objects nest in `body` (0 for a scalar), without recursion."""
+    brackets = _STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
+
+
+async def read_json(request: Request) -> Any:
+    """The request's JSON body, or an `ApiError` (400, 413, 415) naming what is wrong."""
+    check_media_type(request)
+    body = await read_limited(request)
+    depth = json_depth(body)
+    if depth > MAX_JSON_DEPTH:
+        raise ApiError(400, f"body: JSON nested {depth} levels deep; the limit is {MAX_JSON_DEPTH}", "body")
+    try:
+        return json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ApiError(400, f"body: not valid JSON ({exc})", "body") from None
