@@ -15,7 +15,6 @@ and the journal heals anything still applied even when the run fails half-way.
 
 from __future__ import annotations
 
-import itertools
 import json
 import resource
 import time
@@ -30,7 +29,7 @@ from carbonlab.rig.faults.base import Fault, FaultJournal
 from carbonlab.rig.faults.catalogue import make_fault
 from carbonlab.rig.invariants import (
     InvariantResult,
-    Window,
+    Span,
     accuracy,
     agreement,
     completeness,
@@ -41,6 +40,7 @@ from carbonlab.rig.invariants import (
     load_truth,
     read_conflicts,
     validity,
+    windows,
 )
 from carbonlab.rig.labbind import RigLab
 from carbonlab.rig.sampler import Sampler
@@ -256,24 +256,19 @@ def _collect(lab: RigLab, report_dir: Path, started_at: float) -> Collected:
     return got
 
 
-def _windows(run: ScenarioRun) -> list[Window]:
+def _spans(run: ScenarioRun, t0: float) -> list[Span]:
+    """Each member fault's time on the members it made faulty, in seconds since `t0`."""
     spans = []
     for r in run.journal.records:
         if r.applied_at is None:
             continue
-        end = r.healed_at or run.healed_at
+        end = (r.healed_at or run.healed_at) - t0
         if r.fault in MEMBER_FAULTS:
-            spans.append((r.applied_at, end, 1))
+            spans.append(Span(r.applied_at - t0, end, (r.target,)))
         elif r.fault == "node.partition":
             groups = r.params.get("groups") or [[]]
-            spans.append((r.applied_at, end, len(min(groups, key=len))))
-    cuts = sorted({t for a, b, _ in spans for t in (a, b)})
-    windows = []
-    for lo, hi in itertools.pairwise(cuts):
-        faulty = sum(n for a, b, n in spans if a <= lo and b >= hi)
-        if faulty and hi - lo >= 5.0:
-            windows.append(Window(lo, hi, faulty))
-    return windows
+            spans.append(Span(r.applied_at - t0, end, tuple(str(m) for m in min(groups, key=len))))
+    return spans
 
 
 def _check(run: ScenarioRun, lab: RigLab, files: Collected) -> list[InvariantResult]:
@@ -312,8 +307,7 @@ def _check(run: ScenarioRun, lab: RigLab, files: Collected) -> list[InvariantRes
     final = run.sampler.samples[-1].heights if run.sampler.samples else {}
     t0 = run.started_at   # the liveness evidence speaks in seconds since the scenario started
     samples = [(s.t - t0, s.heights) for s in run.sampler.samples]
-    windows = [Window(w.start - t0, w.end - t0, w.faulty) for w in _windows(run)]
-    live = liveness(samples, windows, lab.genesis.f, converged_after_s=run.converged_after_s,
+    live = liveness(samples, windows(_spans(run, t0)), lab.genesis.f, converged_after_s=run.converged_after_s,
                     recovery_s=sc.expect.recovery_s, final=final, expect_progress=sc.expect.progress,
                     grace_s=sc.expect.detect_s)
     results.append(live)

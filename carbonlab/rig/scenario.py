@@ -10,7 +10,7 @@ needs: []                  # providers the scenario needs, e.g. [netns] for netw
 timeline:
   - {at_s: 20, fault: node.kill, target: primary, for_s: 60}    # healed at 80 s (default: at the end)
 expect:
-  progress: true           # the height advances while the faults are on (false: more than f down)
+  progress: true           # beyond f: reported (false: more than f withhold, so it must NOT advance)
   recovery_s: 90           # after the last heal every node at one height within this time
   accuracy_tolerance_pct: 2.0
   report_only: []          # invariants reported but not failing this scenario (a stated known limit)

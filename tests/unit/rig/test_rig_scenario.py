@@ -62,3 +62,24 @@ def test_timeline_is_sorted_and_targets_kept(tmp_path: Path) -> None:
 def test_unknown_name() -> None:
     with pytest.raises(ScenarioError, match="no scenario 'nope'"):
         find("nope")
+
+
+def test_seed_paper_scenario_withholds_beyond_f_then_owes_progress() -> None:
+    """docs/seed-paper-claim.md: with 2 down and 2 withholding nothing may commit; with one crashed
+    member back (3 faulty, 4 voters) still nothing; with both back (2 = f faulty) progress is owed."""
+    from carbonlab.rig.invariants import Span, windows
+
+    sc = find("two-crashed-two-malicious")
+    members = ("node.kill", "node.byzantine")
+    liars = [s for s in sc.timeline if s.fault == "node.byzantine"]
+    assert len(liars) == 2
+    assert all(s.params["mode"] == "silent" for s in liars)   # they withhold every message
+    spans = [Span(s.at_s, s.at_s + s.for_s if s.for_s is not None else sc.duration_s, (s.target,))
+             for s in sc.timeline if s.fault in members]
+    planned = windows(spans)
+    assert [w.faulty for w in planned] == [4, 3, 2]
+    assert sc.expect.progress is False     # the stall with 4 and 3 faulty is judged, not just reported
+    assert "liveness" not in sc.expect.report_only
+    resumed = planned[-1]
+    assert set(resumed.members) == {s.target for s in liars}     # progress owed while both still lie
+    assert resumed.end - resumed.start >= sc.expect.detect_s + 10    # long enough to be judged
