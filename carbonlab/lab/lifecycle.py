@@ -25,6 +25,7 @@ from carbonlab.lab.providers.base import Provider
 from carbonlab.lab.state import LabState, Phase, locked
 from carbonlab.lab.topology import Topology
 from carbonlab.lab.wheelhouse import build as build_wheelhouse
+from carbonlab.lab.wheelhouse import checked_mark
 
 
 def default_lab_dir(topo: Topology) -> Path:
@@ -96,7 +97,9 @@ class Lab:
         if any(self.provider.host_vars(h.id).get("carbonlab_install") for h in self.topo.hosts):
             last = self.state.facts.get("wheelhouse")
             if (same_code and last and "carbonlab_venv_pack" in last
-                    and Path(last["carbonlab_wheelhouse_tar"]).exists()):
+                    and Path(last["carbonlab_wheelhouse_tar"]).exists()
+                    and (not last["carbonlab_venv_pack"]
+                         or checked_mark(Path(last["carbonlab_venv_pack"])).exists())):
                 extra = dict(last)
             else:
                 house = build_wheelhouse(self.lab_dir / "logs" / "wheelhouse.log")

@@ -11,17 +11,18 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from carbonlab.lab.errors import ProviderError
 
 
 def run(argv: Sequence[str], *, timeout_s: float = 60, check: bool = True,
-        input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+        input_text: str | None = None, env: Mapping[str, str] | None = None,
+        cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     try:
         done = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout_s,
-                              input=input_text, check=False)
+                              input=input_text, check=False, env=env, cwd=cwd)
     except FileNotFoundError:
         raise ProviderError(f"command not found: {argv[0]}") from None
     except subprocess.TimeoutExpired:
