@@ -17,7 +17,7 @@ from typing import Any
 
 from carbonlab.lab import health, inventory
 from carbonlab.lab.ansible_run import PlaybookResult, run_playbook
-from carbonlab.lab.errors import LabError, StateError, StepError, UpFailed
+from carbonlab.lab.errors import LabError, StateError, StepError, TransitionError, UpFailed
 from carbonlab.lab.ports import PortPlan, plan
 from carbonlab.lab.proc import start_time
 from carbonlab.lab.providers import make_provider
@@ -72,6 +72,8 @@ class Lab:
         it is taken down first); any other error is re-raised after the same account."""
         try:
             return self._up(health_timeout_s, wait_healthy)
+        except (StateError, TransitionError):
+            raise           # refused before touching anything (locked, another lab's directory)
         except BaseException as exc:
             failure = self._failed_up(exc, down_on_failure)
             if isinstance(exc, LabError):
