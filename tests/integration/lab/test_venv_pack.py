@@ -15,7 +15,7 @@ import carbonlab
 from carbonlab.lab.errors import StepError
 from carbonlab.lab.wheelhouse import HOST_PYTHON, build_venv_pack, checked_mark, project_root
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 @pytest.fixture(scope="module")
