@@ -12,6 +12,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+import carbonlab
 from carbonlab.errors import CarbonlabError
 
 # Order here is the order `carbonlab --help` lists them.
@@ -37,6 +38,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """
     parser = argparse.ArgumentParser(
         prog="carbonlab", description="carbonlab: IaC lab and HIL rig for a PBFT carbon-emission ledger")
+    parser.add_argument("--version", action="version", version=version_line(),
+                        help="print the installed carbonlab's version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     wanted = COMMANDS if only is None else (only,)
     for name in wanted:
@@ -50,6 +53,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def version_line() -> str:
+    """`carbonlab X.Y.Z`: the version of the carbonlab package this command runs."""
+    return f"carbonlab {carbonlab.__version__}"
+
+
 def _module_of(argv: Sequence[str]) -> str | None:
     if not argv:
         return None
@@ -59,6 +67,9 @@ def _module_of(argv: Sequence[str]) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv == ["--version"]:       # answered before any subcommand module is imported
+        print(version_line())
+        return 0
     parser = build_parser(_module_of(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

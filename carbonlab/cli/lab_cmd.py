@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import os
+import shlex
+import shutil
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from carbonlab.lab import view
-from carbonlab.lab.lifecycle import Lab, default_lab_dir
+from carbonlab.lab.errors import UpFailed
+from carbonlab.lab.lifecycle import Lab, UpTimes, default_lab_dir
 from carbonlab.lab.state import LabState
 from carbonlab.lab.topology import DEFAULT_TOPOLOGY, PROVIDERS, load
 
@@ -29,6 +33,8 @@ def register(sub: Any) -> None:
     up.add_argument("--provider", choices=PROVIDERS, default=None,
                     help="override the topology's provider")
     up.add_argument("--health-timeout", type=float, default=180.0, metavar="S")
+    up.add_argument("--down-on-failure", action="store_true",
+                    help="if up fails, take the lab down again (else it says what it left)")
     up.set_defaults(func=_up)
 
     status = lab_sub.add_parser("status", help="hosts, services, node height and view, gateway backlog")
@@ -51,6 +57,8 @@ def register(sub: Any) -> None:
     demo.add_argument("--duration", type=float, default=0.0, metavar="S",
                       help="stop showing after S seconds (default: until Ctrl-C)")
     demo.add_argument("--provider", choices=PROVIDERS, default="local")
+    demo.add_argument("--down-on-failure", action="store_true",
+                      help="if bringing the lab up fails, take it down again")
     demo.set_defaults(func=_demo)
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 
@@ -61,12 +69,43 @@ def _lab(args: argparse.Namespace, provider: str | None = None) -> Lab:
     return Lab(topo, lab_dir, provider, progress=lambda line: print(line, flush=True))
 
 
+def carbonlab_command() -> str:
+    """How the person who ran this command runs carbonlab again: `carbonlab` when that name on
+    their PATH is this very command, else the path of this venv's script (a fresh clone has
+    `.venv/bin/carbonlab`, not `carbonlab`, on no PATH)."""
+    script = Path(os.path.abspath(sys.executable)).parent / "carbonlab"
+    on_path = shutil.which("carbonlab")
+    if on_path and script.exists() and Path(on_path).resolve() == script.resolve():
+        return "carbonlab"
+    return str(script) if script.exists() else "carbonlab"
+
+
+def lab_command(action: str, args: argparse.Namespace, lab: Lab) -> str:
+    """A `lab ACTION` command line for this lab that works from any directory."""
+    argv = [carbonlab_command(), "lab", action]
+    if args.topology != DEFAULT_TOPOLOGY:
+        argv.append(os.path.abspath(args.topology))
+    return shlex.join([*argv, "--lab-dir", str(lab.lab_dir)])
+
+
+def _bring_up(lab: Lab, args: argparse.Namespace, **kwargs: Any) -> UpTimes | None:
+    try:
+        return lab.up(down_on_failure=args.down_on_failure, **kwargs)
+    except UpFailed as exc:
+        print(f"carbonlab: error: {exc}", file=sys.stderr)
+        if exc.left:
+            print(f"Remove what it left with:\n  {lab_command('down', args, lab)}", file=sys.stderr)
+        return None
+
+
 def _up(args: argparse.Namespace) -> int:
     lab = _lab(args, args.provider)
-    times = lab.up(health_timeout_s=args.health_timeout)
+    times = _bring_up(lab, args, health_timeout_s=args.health_timeout)
+    if times is None:
+        return 2
     print(f"lab {lab.topo.lab_id} healthy on {lab.provider_name} in {times.healthy_s:.1f} s "
           f"(hosts {times.hosts_s:.1f} s, provisioned at {times.provision_s:.1f} s, "
-          f"changed={times.changed}); `carbonlab lab status` shows it")
+          f"changed={times.changed}); `{lab_command('status', args, lab)}` shows it")
     return 0
 
 
@@ -107,7 +146,9 @@ def _down(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     lab = _lab(args, args.provider)
     start = time.monotonic()
-    times = lab.up()
+    times = _bring_up(lab, args)
+    if times is None:
+        return 2
     until = f"for {args.duration:g} s" if args.duration else "Ctrl-C to stop"
     print(f"lab healthy after {times.healthy_s:.1f} s; showing it working ({until})", flush=True)
     first_readings: float | None = None
@@ -124,11 +165,9 @@ def _demo(args: argparse.Namespace) -> int:
             time.sleep(2.0)
     except KeyboardInterrupt:
         print()
-    topo_arg = "" if args.topology == DEFAULT_TOPOLOGY else f" {args.topology}"
-    dir_arg = "" if args.lab_dir is None else f" --lab-dir {args.lab_dir}"
-    print("\nThe lab keeps running. Look further:\n"
-          f"  carbonlab lab status{topo_arg}{dir_arg}      every host, node height and view, backlog\n"
-          f"  carbonlab lab watch{topo_arg}{dir_arg}       the same, refreshing\n"
+    print("\nThe lab keeps running. Look further (these commands work from any directory):\n"
+          f"  {lab_command('status', args, lab)}\n      every host, node height and view, backlog\n"
+          f"  {lab_command('watch', args, lab)}\n      the same, refreshing\n"
           f"  logs and configs under {lab.lab_dir}\n"
-          f"Tear it down with:\n  carbonlab lab down{topo_arg}{dir_arg}")
+          f"Tear it down with:\n  {lab_command('down', args, lab)}")
     return 0

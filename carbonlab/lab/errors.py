@@ -49,3 +49,25 @@ class StepError(LabError, RuntimeError):
 class StateError(LabError, RuntimeError):
     """Raised when the lab state file is unreadable or belongs to another lab, or the lab is
     locked by another running command."""
+
+
+class UpFailed(LabError, RuntimeError):
+    """Raised when `lab up` fails (its `cause`, whose fault that says), saying what of the lab
+    it left: `left` lists what is still there (processes, namespaces, directories), empty when
+    `taken_down` (asked for with `--down-on-failure`) removed it all."""
+
+    def __init__(self, cause: LabError, left: list[str], taken_down: bool,
+                 down_error: LabError | None = None) -> None:
+        if taken_down and not left:
+            after = "it took the lab down again: nothing of it is left"
+        elif taken_down:
+            after = (f"taking the lab down again failed ({down_error}); still there: {'; '.join(left)}; "
+                     "`carbonlab lab down` tries again")
+        elif left:
+            after = f"it left the lab partly up: {'; '.join(left)}; `carbonlab lab down` removes it"
+        else:
+            after = "nothing of the lab is running"
+        super().__init__(f"{cause}\nlab up failed; {after}")
+        self.cause = cause
+        self.left = left
+        self.taken_down = taken_down

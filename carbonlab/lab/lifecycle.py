@@ -17,7 +17,7 @@ from typing import Any
 
 from carbonlab.lab import health, inventory
 from carbonlab.lab.ansible_run import PlaybookResult, run_playbook
-from carbonlab.lab.errors import StateError, StepError
+from carbonlab.lab.errors import LabError, StateError, StepError, TransitionError, UpFailed
 from carbonlab.lab.ports import PortPlan, plan
 from carbonlab.lab.proc import start_time
 from carbonlab.lab.providers import make_provider
@@ -25,6 +25,7 @@ from carbonlab.lab.providers.base import Provider
 from carbonlab.lab.state import LabState, Phase, locked
 from carbonlab.lab.topology import Topology
 from carbonlab.lab.wheelhouse import build as build_wheelhouse
+from carbonlab.lab.wheelhouse import checked_mark
 
 
 def default_lab_dir(topo: Topology) -> Path:
@@ -64,7 +65,34 @@ class Lab:
         return plan(self.topo, self.provider_name, self.provider.addresses())
 
     # up --------------------------------------------------------------------------------------
-    def up(self, *, health_timeout_s: float = 180.0, wait_healthy: bool = True) -> UpTimes:
+    def up(self, *, health_timeout_s: float = 180.0, wait_healthy: bool = True,
+           down_on_failure: bool = False) -> UpTimes:
+        """Bring the lab up (converging a running one). On failure nothing is left unsaid: a
+        LabError becomes UpFailed naming what the lab left running (or, with `down_on_failure`,
+        it is taken down first); any other error is re-raised after the same account."""
+        try:
+            return self._up(health_timeout_s, wait_healthy)
+        except (StateError, TransitionError):
+            raise           # refused before touching anything (locked, another lab's directory)
+        except BaseException as exc:
+            failure = self._failed_up(exc, down_on_failure)
+            if isinstance(exc, LabError):
+                raise failure from exc
+            self.progress(str(failure))
+            raise
+
+    def _failed_up(self, exc: BaseException, down_on_failure: bool) -> UpFailed:
+        cause = exc if isinstance(exc, LabError) else LabError(f"{type(exc).__name__}: {exc}")
+        down_error: LabError | None = None
+        if down_on_failure:
+            self.progress(f"[{self.topo.lab_id}] up failed; taking the lab down again (--down-on-failure)")
+            try:
+                self.down()
+            except LabError as err:
+                down_error = err
+        return UpFailed(cause, self.provider.remains(), down_on_failure, down_error)
+
+    def _up(self, health_timeout_s: float, wait_healthy: bool) -> UpTimes:
         times = UpTimes()
         with locked(self.lab_dir):
             start = time.monotonic()
@@ -96,7 +124,9 @@ class Lab:
         if any(self.provider.host_vars(h.id).get("carbonlab_install") for h in self.topo.hosts):
             last = self.state.facts.get("wheelhouse")
             if (same_code and last and "carbonlab_venv_pack" in last
-                    and Path(last["carbonlab_wheelhouse_tar"]).exists()):
+                    and Path(last["carbonlab_wheelhouse_tar"]).exists()
+                    and (not last["carbonlab_venv_pack"]
+                         or checked_mark(Path(last["carbonlab_venv_pack"])).exists())):
                 extra = dict(last)
             else:
                 house = build_wheelhouse(self.lab_dir / "logs" / "wheelhouse.log")

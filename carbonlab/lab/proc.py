@@ -11,17 +11,18 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from carbonlab.lab.errors import ProviderError
 
 
 def run(argv: Sequence[str], *, timeout_s: float = 60, check: bool = True,
-        input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+        input_text: str | None = None, env: Mapping[str, str] | None = None,
+        cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     try:
         done = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout_s,
-                              input=input_text, check=False)
+                              input=input_text, check=False, env=env, cwd=cwd)
     except FileNotFoundError:
         raise ProviderError(f"command not found: {argv[0]}") from None
     except subprocess.TimeoutExpired:
@@ -72,3 +73,37 @@ def _zombie(pid: int) -> bool:
     except OSError:
         return True
     return stat[stat.rindex(")") + 2] == "Z"
+
+
+def lab_processes(lab_dir: Path) -> list[tuple[int, str]]:
+    """(PID, command line) of every process of the lab at `lab_dir`: its command line names the
+    directory, or its root is inside it (a netns host). This process and its ancestors (the
+    `carbonlab lab ... --lab-dir DIR` that asked) are not counted."""
+    mine = _ancestors(os.getpid())
+    found: list[tuple[int, str]] = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) in mine:
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue
+        try:
+            root = str((proc / "root").readlink())
+        except OSError:
+            root = ""
+        if cmdline and (str(lab_dir) in cmdline or root.startswith(f"{lab_dir}/")):
+            found.append((int(proc.name), cmdline))
+    return sorted(found)
+
+
+def _ancestors(pid: int) -> set[int]:
+    seen = {pid}
+    while pid > 1:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            break
+        pid = int(stat[stat.rindex(")") + 2:].split()[1])
+        seen.add(pid)
+    return seen

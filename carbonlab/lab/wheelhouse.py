@@ -18,6 +18,13 @@ them):
   interpreter has the same path and version unpacks it (a second, not a `pip install` of
   ~80 wheels per host); any other host gets the wheelhouse tar and runs pip. Its deps
   layer (`venv-deps-<key>/`) is kept, so a code change only adds carbonlab to a copy.
+
+A pack is cached only once it has been seen to work: its own `carbonlab --version` runs and
+names the version of the wheel put in (`venv-<digest>.checked` holds that line). A pack without
+that mark (an older build, an interrupted one) is built again, never handed to hosts. The pip
+runs and the check use the pack's interpreter in isolated mode (`-I`), so nothing of this
+process's environment leaks in: with PYTHONPATH naming the source tree, pip saw its
+`carbonlab.egg-info`, said carbonlab was installed already and put nothing in the pack.
 """
 
 from __future__ import annotations
@@ -91,7 +98,10 @@ def build(log: Path) -> Wheelhouse:
 
 
 def _pip(argv: list[str], what: str, log: Path, python: str = sys.executable) -> None:
-    done = run([python, *argv], timeout_s=900, check=False)
+    # A venv's own interpreter runs isolated (-I): no PYTHONPATH, no user site, no working
+    # directory on sys.path, so pip sees only what is in that venv.
+    isolated = [] if python == sys.executable else ["-I"]
+    done = run([python, *isolated, *argv], timeout_s=900, check=False)
     with open(log, "a") as fh:
         fh.write(f"# {' '.join(argv)}\n{done.stdout}{done.stderr}")
     if done.returncode != 0:
@@ -128,25 +138,36 @@ def _build(root: Path, base: Path, digest: str, log: Path) -> Wheelhouse:
     venv_pack, version = None, ""
     if Path(HOST_PYTHON).exists():
         version = run([HOST_PYTHON, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"]).stdout.strip()
-        venv_pack = _venv_pack(base, deps, own, digest, pip, log)
-    for path in (tar, deps, own, *( [venv_pack] if venv_pack else [])):
+        venv_pack = build_venv_pack(base, deps, own, digest, pip, log)
+    for path in (tar, deps, own, *([venv_pack, checked_mark(venv_pack)] if venv_pack else [])):
         os.utime(path)    # most recently used: the last to be pruned
     _prune(base, keep=3)
     return Wheelhouse(tar=tar, digest=digest, pip_wheel=pip, venv_pack=venv_pack, venv_python=version)
 
 
-def _venv_pack(base: Path, deps: Path, own: Path, digest: str, pip: str, log: Path) -> Path:
+def checked_mark(pack: Path) -> Path:
+    """The file that says `pack` was seen to run its `carbonlab --version`."""
+    return pack.with_name(pack.name.removesuffix(".tar.gz") + ".checked")
+
+
+def build_venv_pack(base: Path, deps: Path, own: Path, digest: str, pip: str, log: Path) -> Path:
+    """`base/venv-<digest>.tar.gz`: the deps layer plus carbonlab's wheel from `own`, checked to
+    run before it is packed; a cached pack is reused only with its checked mark."""
     pack = base / f"venv-{digest}.tar.gz"
-    if pack.exists():
+    mark = checked_mark(pack)
+    if pack.exists() and mark.exists():
         return pack
+    pack.unlink(missing_ok=True)      # never checked: built again, not handed out
+    mark.unlink(missing_ok=True)
     layer = base / f"venv-{deps.name}"
     if not (layer / "complete").exists():
         shutil.rmtree(layer, ignore_errors=True)
         run([HOST_PYTHON, "-m", "venv", "--without-pip", str(layer)])
         wheels = sorted(str(w) for w in deps.glob("*.whl") if w.name != pip)
-        _pip([str(deps / pip / "pip"), "install", "-q", "--no-index", "--no-deps", "--no-compile",
-              *wheels], "pip install (venv deps layer)", log,
-             python=str(layer / "bin" / "python"))
+        if wheels:
+            _pip([str(deps / pip / "pip"), "install", "-q", "--no-index", "--no-deps", "--no-compile",
+                  *wheels], "pip install (venv deps layer)", log,
+                 python=str(layer / "bin" / "python"))
         _compile(layer, layer / "lib", log)
         (layer / "complete").touch()
     stage = base / f"stage-{digest}"
@@ -159,12 +180,43 @@ def _venv_pack(base: Path, deps: Path, own: Path, digest: str, pip: str, log: Pa
     site = next((stage / "lib").glob("python3*/site-packages"))
     _compile(stage, site / "carbonlab", log)
     _relocate(stage)
+    said = check_venv(stage, wheel_version(wheel), log)
     partial = pack.with_suffix(".partial")
     run(["tar", "-C", str(stage), "--use-compress-program=gzip -1", "-cf", str(partial), "."],
         timeout_s=300)
     partial.replace(pack)
+    mark.write_text(said + "\n")
     shutil.rmtree(stage, ignore_errors=True)
     return pack
+
+
+def wheel_version(wheel: Path) -> str:
+    """The version in a wheel's file name (`carbonlab-0.1.0-py3-none-any.whl` -> `0.1.0`)."""
+    return wheel.name.split("-")[1]
+
+
+def check_venv(venv: Path, version: str, log: Path) -> str:
+    """Run the venv's own `carbonlab --version` (its console script, by its own interpreter,
+    isolated from this process's environment) and return what it said; StepError when it does
+    not run or names another version. The script's `#!` names the hosts' path, so it is run
+    through the interpreter rather than executed."""
+    script = venv / "bin" / "carbonlab"
+    where = f"the venv pack built in {venv}"
+    if not script.is_file():
+        raise StepError("controller", "wheelhouse",
+                        f"{where} has no bin/carbonlab: pip installed nothing (it took carbonlab for "
+                        "installed already; see the log)", str(log))
+    done = run([str(venv / "bin" / "python"), "-I", str(script), "--version"], timeout_s=120,
+               check=False, cwd=venv)
+    said = done.stdout.strip()
+    with open(log, "a") as fh:
+        fh.write(f"# check: {script} --version (exit {done.returncode})\n{done.stdout}{done.stderr[-2000:]}")
+    if done.returncode != 0 or said != f"carbonlab {version}":
+        raise StepError("controller", "wheelhouse",
+                        f"{where} does not run: `carbonlab --version` exited {done.returncode} saying "
+                        f"{(said or done.stderr.strip())[-300:]!r}, expected 'carbonlab {version}'",
+                        str(log))
+    return said
 
 
 def _compile(venv: Path, what: Path, log: Path) -> None:
@@ -190,7 +242,7 @@ def _relocate(stage: Path) -> None:
 
 def _prune(base: Path, keep: int) -> None:
     """Keep the `keep` most recently used builds of each layer; a busy tree would fill the disk."""
-    for pattern in ("wheelhouse-*.tar", "venv-*.tar.gz", "own-*", "deps-*", "venv-deps-*"):
+    for pattern in ("wheelhouse-*.tar", "venv-*.tar.gz", "own-*", "deps-*", "venv-deps-*", "venv-*.checked"):
         found = sorted(base.glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True)
         for old in found[keep:]:
             if old.is_dir():

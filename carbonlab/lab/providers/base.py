@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import shutil
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from carbonlab.lab.errors import LabError, ProviderError
-from carbonlab.lab.proc import end, start_time
+from carbonlab.lab.proc import end, lab_processes, start_time
 from carbonlab.lab.state import LabState
 from carbonlab.lab.topology import Topology
 
@@ -69,6 +70,43 @@ class Provider(ABC):
 
     def describe(self) -> str:
         return self.name
+
+    def remains(self) -> list[str]:
+        """What of the lab is there now, for a person to read: its running processes (found
+        afresh), then the objects the state file lists by kind (what `down` would remove)."""
+        left: list[str] = []
+        procs = lab_processes(self.lab_dir)
+        if procs:
+            programs = Counter(_program(cmdline) for _, cmdline in procs)
+            pids = " ".join(str(pid) for pid, _ in procs[:20]) + (" ..." if len(procs) > 20 else "")
+            left.append(f"{len(procs)} processes running ("
+                        + ", ".join(f"{n} {name}" for name, n in sorted(programs.items()))
+                        + f"; PIDs {pids})")
+        kinds = Counter(r["kind"] for r in self.state.resources if r["kind"] not in _NOT_OBJECTS)
+        if kinds:
+            left.append(f"objects recorded in {self.state.path}: "
+                        + ", ".join(f"{n} {_KIND_WORDS.get(kind, kind)}"
+                                    for kind, n in sorted(kinds.items())))
+        return left
+
+
+# Entries of the state file that are not objects of their own: pidfile folders (their processes
+# are counted as processes) and a running ansible-playbook of the failed command.
+_NOT_OBJECTS = frozenset({"pidfiles", "ansible", "host_process"})
+_KIND_WORDS = {"dir": "directory (and its contents)", "netns": "network namespace", "nft_table": "nft table"}
+
+
+def _program(cmdline: str) -> str:
+    """`carbonlab node`, `prometheus`: the program of a command line, past its interpreter."""
+    words = cmdline.split()
+    while words and (Path(words[0]).name.startswith("python") or words[0].startswith("-")):
+        words.pop(0)
+    if not words:
+        return "python"
+    name = Path(words[0]).name
+    if name == "carbonlab" and len(words) > 1:
+        return f"carbonlab {words[1]}"
+    return name
 
 
 def _label(entry: dict[str, Any]) -> str:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.conftest import network_objects
@@ -63,3 +68,52 @@ def leftovers(lab_id: str, lab_dir: Path, subnet: str | None = None) -> list[str
         if (str(lab_dir) in cmdline and "pytest" not in cmdline) or str(lab_dir) in root:
             found.append(f"process {proc.name}: {cmdline[:120]} (root {root})")
     return found
+
+
+USER = "nobody"
+
+
+def _runs_as(user: str, binary: Path) -> bool:
+    done = subprocess.run(["runuser", "-u", user, "--", str(binary), "--help"], capture_output=True,
+                          timeout=60, check=False)
+    return done.returncode == 0
+
+
+@pytest.fixture(scope="module")
+def user_carbonlab() -> Iterator[Path]:
+    """The carbonlab command as the unprivileged user would have it installed.
+
+    When the controller's interpreter is not reachable by that user (a pyenv Python under
+    /root, as on CI here), build a venv on the system's python3 that loads the same
+    site-packages (same Python minor version), with the two entry points the lab needs.
+    """
+    if os.geteuid() != 0:
+        yield CARBONLAB          # already unprivileged: run as ourselves
+        return
+    if _runs_as(USER, CARBONLAB):
+        yield CARBONLAB
+        return
+    python = shutil.which("python3", path="/usr/bin:/bin")
+    major_minor = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if python is None or subprocess.run([python, "-c", f"import sys; assert '{major_minor}' == "
+                                         "f'{sys.version_info.major}.{sys.version_info.minor}'"],
+                                        timeout=30, check=False).returncode != 0:
+        pytest.skip(f"no system python{major_minor} to give {USER} a venv with the same packages")
+    base = Path(tempfile.mkdtemp(prefix="clvenv", dir="/tmp"))
+    try:
+        subprocess.run([python, "-m", "venv", "--without-pip", str(base / "venv")], check=True, timeout=120)
+        site_packages = next(Path(sys.prefix, "lib").glob("python3*/site-packages"))
+        target = next((base / "venv" / "lib").glob("python3*/site-packages"))
+        (target / "carbonlab_shim.pth").write_text(
+            f"import site; site.addsitedir({str(site_packages)!r})\n")
+        for name, module in (("carbonlab", "carbonlab.cli"), ("ansible-playbook", "ansible.cli.playbook")):
+            script = base / "venv" / "bin" / name
+            script.write_text(f"#!{base / 'venv' / 'bin' / 'python'}\nimport sys\n"
+                              f"from {module} import main\nsys.exit(main())\n")
+            script.chmod(0o755)
+        base.chmod(0o755)
+        if not _runs_as(USER, base / "venv" / "bin" / "carbonlab"):
+            pytest.skip(f"{USER} cannot run carbonlab even from a venv of the system python")
+        yield base / "venv" / "bin" / "carbonlab"
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

@@ -1,0 +1,92 @@
+"""A `lab up` that fails says what it left and how to remove it, or takes the lab down when
+asked (issue #11 item 10); the commands the CLI prints work from anywhere, with no `carbonlab`
+on PATH (item 11).
+
+The failure is real: a listener the test holds on member n4's API port (it accepts connections
+and never answers) keeps n4 from starting and its API from answering, so health fails while
+the other services of the lab run on."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from carbonlab.lab.ports import plan
+from carbonlab.lab.topology import load
+from tests.integration.lab.conftest import CARBONLAB, SMALL, lab_cmd, leftovers, topology_copy
+
+LAB_ID = "opsf"
+BASE_PORT = 33000
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    """(topology, lab dir) of a local lab whose n4 cannot serve its API; down at the end."""
+    topology = topology_copy(SMALL, tmp_path / "t.yaml", lab_id=LAB_ID,
+                             local={"base_port": BASE_PORT, "ports_per_host": 10})
+    topo = load(topology)
+    port = plan(topo, "local", {h.id: "127.0.0.1" for h in topo.hosts}).port("node4", "n4-api")
+    lab_dir = Path(tempfile.mkdtemp(prefix="cl", dir="/tmp"))
+    with socket.socket() as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        holder.bind(("127.0.0.1", port))
+        holder.listen(64)
+        try:
+            yield topology, lab_dir
+        finally:
+            lab_cmd("down", str(topology), "--lab-dir", str(lab_dir), timeout_s=300)
+            left = leftovers(LAB_ID, lab_dir)
+            shutil.rmtree(lab_dir, ignore_errors=True)
+    assert left == []
+
+
+def _no_carbonlab_on_path() -> dict[str, str]:
+    path = ":".join(p for p in os.environ.get("PATH", "/usr/bin:/bin").split(":")
+                    if not (Path(p) / "carbonlab").exists())
+    return {**os.environ, "PATH": path}
+
+
+def test_failed_up_says_what_it_left_and_the_command_that_removes_it(lab: tuple[Path, Path],
+                                                                     tmp_path: Path) -> None:
+    topology, lab_dir = lab
+    up = lab_cmd("up", str(topology), "--lab-dir", str(lab_dir), "--health-timeout", "5",
+                 timeout_s=900, env=_no_carbonlab_on_path())
+    assert up.returncode == 2, up.stdout[-3000:] + up.stderr[-3000:]
+    assert "step 'health' failed: nodes not answering: n4" in up.stderr
+    running = [item for item in leftovers(LAB_ID, lab_dir) if item.startswith("process ")]
+    said = re.search(r"lab up failed; it left the lab partly up: (\d+) processes running \(", up.stderr)
+    assert said, up.stderr
+    assert int(said.group(1)) == len(running) > 0, (up.stderr, running)
+    assert "`carbonlab lab down` removes it" in up.stderr
+    # the exact command, runnable with no carbonlab on PATH and from another directory
+    lines = up.stderr.splitlines()
+    command = lines[lines.index("Remove what it left with:") + 1].strip()
+    argv = shlex.split(command)
+    assert argv[0] == str(CARBONLAB)
+    assert argv[1:] == ["lab", "down", str(topology), "--lab-dir", str(lab_dir)]
+    down = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path,
+                          env=_no_carbonlab_on_path())
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert leftovers(LAB_ID, lab_dir) == []
+
+
+def test_failed_up_with_down_on_failure_leaves_nothing(lab: tuple[Path, Path]) -> None:
+    topology, lab_dir = lab
+    up = lab_cmd("up", str(topology), "--lab-dir", str(lab_dir), "--health-timeout", "5",
+                 "--down-on-failure", timeout_s=900)
+    assert up.returncode == 2, up.stdout[-3000:] + up.stderr[-3000:]
+    assert "nodes not answering: n4" in up.stderr
+    assert "it took the lab down again: nothing of it is left" in up.stderr
+    assert "Remove what it left with" not in up.stderr
+    assert leftovers(LAB_ID, lab_dir) == []
