@@ -204,10 +204,12 @@ def test_sigkilled_supervisor_takes_its_child_along(sup: Supervised, tmp_path: P
 
 def test_bad_arguments_are_named() -> None:
     base = [str(CARBONLAB), "supervise", "--name", "x", "--run-dir", "/tmp"]
-    done = subprocess.run([*base, "--", "sleep", "1"], capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run([*base, "--", "sleep", "1"], capture_output=True, text=True, timeout=60,
+                          check=False)
     assert done.returncode == 2
     assert "absolute path, not 'sleep'" in done.stderr
-    done = subprocess.run([*base, "--restart-s", "-1", "--", "/bin/true"], capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run([*base, "--restart-s", "-1", "--", "/bin/true"], capture_output=True, text=True,
+                          timeout=60, check=False)
     assert done.returncode == 2
     assert "-1: must be 0 or more" in done.stderr
 
