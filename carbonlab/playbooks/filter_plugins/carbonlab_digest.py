@@ -1,5 +1,5 @@
-"""Ansible filter `carbonlab_digest`: the SHA-256 of a value's canonical JSON (keys sorted, no
-spaces). The common role digests everything a service is laid out and run from; the service
+"""Ansible filter `carbonlab_digest`: the SHA-256 of values' canonical JSON (keys sorted, no
+spaces). group_vars/all.yml digests everything a service is laid out and run from; the service
 module keeps that digest on the host, and a rerun skips a service whose digest is unchanged."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import json
 from typing import Any
 
 
-def carbonlab_digest(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+def carbonlab_digest(value: Any, *more: Any) -> str:
+    text = json.dumps([value, *more], sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
