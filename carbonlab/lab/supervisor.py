@@ -194,8 +194,9 @@ class Supervisor:
         self.state = "running"
         if restarting:
             self.restarts += 1
-        _write(self.child_pidfile, f"{pid}\n")
+        # logged before the pidfile names it: whoever sees the new PID finds the line too
         self._log("restart" if restarting else "start", pid=pid, restarts=self.restarts)
+        _write(self.child_pidfile, f"{pid}\n")
         self._save()
         return True
 
