@@ -26,6 +26,7 @@ COMMANDS = (
     "carbonlab.cli.rig_cmd",
     "carbonlab.cli.dashboards_cmd",
     "carbonlab.cli.bench_cmd",
+    "carbonlab.cli.supervise_cmd",
 )
 
 

@@ -119,7 +119,8 @@ def bind_lab(topology_path: Path, lab_dir: Path, *, seed: int = 0) -> RigLab:
             shell = LazyShell(host.id, addresses[host.id], Path(key) if key else None,
                               known if known.exists() else None)
         hosts[host.id] = ServiceHost(host.id, shell, Path(hv["carbonlab_run"]), Path(hv["carbonlab_log"]),
-                                     user=str(hv.get("carbonlab_user") or ""), in_place=in_place)
+                                     user=str(hv.get("carbonlab_user") or ""), in_place=in_place,
+                                     supervisor=(str(hv["carbonlab_bin"]), "supervise"))
     genesis = Genesis.load(lab_dir / "genesis.json")
     ctx = FaultContext(seed=seed, genesis_path=lab_dir / "genesis.json", chain_id=genesis.chain_id)
     for m in topo.members:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable
@@ -10,11 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from carbonlab.lab.errors import LabError, ProviderError
-from carbonlab.lab.proc import end, lab_processes, start_time
+from carbonlab.lab.proc import alive, end, lab_processes, start_time
 from carbonlab.lab.state import LabState
 from carbonlab.lab.topology import Topology
 
 Progress = Callable[[str], None]
+# A supervisor forwards SIGTERM and waits its service's stop grace (10 s by default) before
+# SIGKILL; ending it sooner would SIGKILL the service through its parent-death signal.
+SUPERVISOR_GRACE_S = 20.0
 
 
 class Provider(ABC):
@@ -136,14 +142,29 @@ def stop_playbook(pid: int, started: int | None, inventory: str) -> None:
 
 def stop_pidfiles(run_dir: Path, lab_dir: Path) -> None:
     """End every service whose pidfile is in `run_dir`, if that PID still runs a command of this
-    lab (its command line names the lab directory): a stale pidfile never hits another process."""
-    for pidfile in sorted(run_dir.glob("*.pid")):
-        try:
-            pid = int(pidfile.read_text().strip())
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except (OSError, ValueError):
+    lab (its command line names the lab directory): a stale pidfile never hits another process.
+    Supervisors go first (NAME.supervisor.pid; SIGTERM stops their service, SIGKILL after the
+    supervisor's own grace takes the service along), so none restarts a service ended here;
+    then any service pidfile left (a service whose supervisor was gone)."""
+    supervisors = sorted(run_dir.glob("*.supervisor.pid"))
+    services = sorted(set(run_dir.glob("*.pid")) - set(supervisors))
+    for group, grace_s in ((supervisors, SUPERVISOR_GRACE_S), (services, 5.0)):
+        ours = [(pid, start_time(pid)) for pid in (_lab_pid(f, lab_dir) for f in group) if pid is not None]
+        for pid, started in ours:           # all told at once, then each waited for
+            if alive(pid, started):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
+        for pid, started in ours:
+            end(pid, started, grace_s=grace_s)
+        for pidfile in group:
             pidfile.unlink(missing_ok=True)
-            continue
-        if str(lab_dir) in cmdline:
-            end(pid, None)
-        pidfile.unlink(missing_ok=True)
+
+
+def _lab_pid(pidfile: Path, lab_dir: Path) -> int | None:
+    """The PID in `pidfile` if it runs a command naming `lab_dir`."""
+    try:
+        pid = int(pidfile.read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except (OSError, ValueError):
+        return None
+    return pid if str(lab_dir) in cmdline else None

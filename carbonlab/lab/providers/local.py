@@ -3,8 +3,9 @@
 No root needed. Ansible reaches every host with its local connection, running as the
 user who runs `lab up`. To stay fast the hosts reuse the controller's own virtualenv
 (the one running this code) instead of installing the wheelhouse into a venv per host;
-`netns` and `ssh` hosts do the offline install. Services run under start-stop-daemon
-with their pidfiles in the host's `run/`; `down` ends them by PID.
+`netns` and `ssh` hosts do the offline install. Services run under carbonlab's supervisor
+(restarted on failure, as systemd does on real hosts) with their pidfiles in the host's
+`run/`; `down` ends the supervisors by PID, which stop their services.
 """
 
 from __future__ import annotations
@@ -52,5 +53,5 @@ class LocalProvider(Provider):
             "carbonlab_install": False,
             "carbonlab_manage_user": False,
             "carbonlab_user": "",
-            "carbonlab_service_manager": "start-stop-daemon",
+            "carbonlab_service_manager": "supervisor",
         }

@@ -260,7 +260,7 @@ class NetnsProvider(Provider):
             "ansible_ssh_private_key_file": str(self.ssh_dir / "id_ed25519"),
             "ansible_python_interpreter": "/usr/bin/python3",
             **remote_layout(),
-            "carbonlab_service_manager": "start-stop-daemon",   # no systemd inside a netns host
+            "carbonlab_service_manager": "supervisor",   # no systemd inside a netns host
         }
 
     def ansible_env(self) -> dict[str, str]:

@@ -14,9 +14,11 @@ short_description: Directories, configuration files and the process of one carbo
 description:
   - Creates the directories (owner, mode) and writes the files (content, mode) it is given,
     each only when it differs (files atomically).
-  - With C(argv), keeps the service running under start-stop-daemon (pidfile NAME.pid in
-    C(run_dir), output to NAME.log in C(log_dir)) or systemd (unit carbonlab-NAME.service
-    from C(unit)); restarts it when a file changed or C(restart) is true.
+  - With C(argv), keeps the service running under carbonlab's supervisor (C(supervisor) then
+    C(argv), started by start-stop-daemon: restarted on failure like systemd's
+    Restart=on-failure; pidfiles NAME.pid and NAME.supervisor.pid in C(run_dir), output to
+    NAME.log in C(log_dir)) or systemd (unit carbonlab-NAME.service from C(unit)); restarts it
+    when a file changed or C(restart) is true.
   - Without C(argv) it only lays out directories and files; with C(system_user) it first
     creates C(user) as a system user (group of the same name, no login), and it returns the
     content of the C(read) files that exist (the common role asks, in the same run, whether
@@ -40,18 +42,43 @@ options:
   system_user: {description: Create C(user) as a system user when missing., type: bool, default: false}
   user_home: {description: Home directory of a user it creates (not made)., type: path, default: /nonexistent}
   python: {description: Interpreter whose major.minor to report (empty - none)., type: str, default: ""}
+  python_unless: {description: No version when this file exists (install marker)., type: path, default: ""}
+  digest:
+    description: >-
+      Digest of everything the service is laid out and run from; kept in C(run_dir)/NAME.layout.json
+      with the SHA-256 of each file once the service is laid out and running.
+    type: str
+    default: ""
+  stamps_dir:
+    description: >-
+      Report (C(stamps)) the digest of each service whose NAME.layout.json is in this directory, whose
+      files still have the recorded content and whose supervisor (or unit) runs.
+    type: path
+    default: ""
   restart: {description: Restart even if no file changed., type: bool, default: false}
   manager:
     description: Service manager.
     type: str
-    choices: [start-stop-daemon, systemd]
-    default: start-stop-daemon
+    choices: [supervisor, systemd]
+    default: supervisor
+  supervisor:
+    description: The command that runs carbonlab's supervisor on the host (C(carbonlab supervise)).
+    type: list
+    elements: str
+    default: []
+  restart_s: {description: Seconds before a failed service restarts (RestartSec)., type: float, default: 2}
+  start_limit_burst: {description: Starts allowed per interval (StartLimitBurst)., type: int, default: 5}
+  start_limit_interval_s: {description: The start limit's interval (StartLimitIntervalSec)., type: float,
+                           default: 60}
   unit: {description: Unit file content (systemd)., type: str, default: ""}
   user: {description: Run as this user (empty - the connection's user)., type: str, default: ""}
   run_dir: {description: Where the pidfile goes., type: path, default: /run/carbonlab}
   log_dir: {description: Where the output goes., type: path, default: /var/log/carbonlab}
   chdir: {description: Working directory., type: path, default: /}
-  process_name: {description: Process name start-stop-daemon matches., type: str, default: carbonlab}
+  process_name:
+    description: Unused (the supervisor is matched by its own name); accepted for roles that set it.
+    type: str
+    default: carbonlab
   stop_grace_s: {description: Seconds between SIGTERM and SIGKILL., type: int, default: 10}
 """
 
@@ -60,14 +87,19 @@ started: {description: The service was started or restarted., type: bool, return
 files_changed: {description: Paths of the directories and files that changed., type: list, returned: always}
 contents: {description: Path -> text of each C(read) file that exists., type: dict, returned: always}
 python_version: {description: major.minor of C(python), or empty., type: str, returned: always}
+stamps: {description: Service name -> digest of services as their stamp says., type: dict, returned: always}
 """
 
+import hashlib
+import json
 import os
 import pwd
 import tempfile
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
+
+SUPERVISOR_NAME = "cl-supervise"   # the supervisor's comm (carbonlab.lab.supervisor.PROCESS_NAME)
 
 
 def _ids(user: str) -> tuple[int, int]:
@@ -126,6 +158,54 @@ def ensure_file(dest: str, content: str, mode: int) -> bool:
     return True
 
 
+def _sha256(path: str) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.sha256(fh.read()).hexdigest()
+
+
+def write_stamp(p: dict[str, Any]) -> None:
+    """What the service was laid out and run from, and the content of its files as written."""
+    stamp = {"name": p["name"], "digest": p["digest"], "manager": p["manager"], "run_dir": p["run_dir"],
+             "files": {f["dest"]: _sha256(f["dest"]) for f in p["files"]}}
+    path = os.path.join(p["run_dir"], p["name"] + ".layout.json")
+    ensure_file(path, json.dumps(stamp, sort_keys=True), 0o644)
+
+
+def read_stamps(stamps_dir: str, run: Any) -> dict[str, str]:
+    """Name -> digest of each stamped service whose files are intact and whose manager runs it."""
+    found: dict[str, str] = {}
+    try:
+        names = sorted(n for n in os.listdir(stamps_dir) if n.endswith(".layout.json"))
+    except FileNotFoundError:
+        return found
+    for entry in names:
+        try:
+            with open(os.path.join(stamps_dir, entry), encoding="utf-8") as fh:
+                stamp = json.load(fh)
+            intact = all(_sha256(path) == digest for path, digest in stamp["files"].items())
+            name = stamp["name"]
+            up = (_supervisor_runs(os.path.join(stamp["run_dir"], name + ".supervisor.pid"))
+                  if stamp["manager"] == "supervisor"
+                  else run(["systemctl", "is-active", "--quiet", f"carbonlab-{name}.service"])[0] == 0)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+        if intact and up:
+            found[name] = stamp["digest"]
+    return found
+
+
+def _supervisor_runs(pidfile: str) -> bool:
+    try:
+        with open(pidfile, encoding="ascii") as fh:
+            pid = int(fh.read().strip())
+        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as fh:
+            stat = fh.read()
+    except (OSError, ValueError):
+        return False
+    comm = stat[stat.index("(") + 1:stat.rindex(")")]
+    return comm == SUPERVISOR_NAME and stat[stat.rindex(")") + 2] not in "ZX"
+
+
 def _mode(value: Any) -> int:
     return int(str(value), 8)
 
@@ -145,21 +225,27 @@ class Service:
             self.module.fail_json(msg=f"{self.p['name']}: {' '.join(argv)} exited {rc}: "
                                       f"{(err or out).strip()[-400:]}")
 
-    def ssd(self, restart: bool) -> bool:
-        pidfile = os.path.join(self.p["run_dir"], self.p["name"] + ".pid")
-        log = os.path.join(self.p["log_dir"], self.p["name"] + ".log")
+    def supervised(self, restart: bool) -> bool:
+        p = self.p
+        sup_pidfile = os.path.join(p["run_dir"], p["name"] + ".supervisor.pid")
+        log = os.path.join(p["log_dir"], p["name"] + ".log")
+        match = ["--pidfile", sup_pidfile, "--name", SUPERVISOR_NAME]
         if restart:
+            # the supervisor stops its child (SIGTERM, SIGKILL after stop_grace_s), then exits
             self.must(["start-stop-daemon", "--stop", "--quiet", "--oknodo", "--retry",
-                       f"TERM/{self.p['stop_grace_s']}/KILL/5", "--pidfile", pidfile, "--remove-pidfile"])
-        argv = ["start-stop-daemon", "--start", "--quiet", "--background", "--make-pidfile",
-                "--pidfile", pidfile, "--name", self.p["process_name"], "--chdir", self.p["chdir"],
-                "--output", log]
-        if self.p["user"]:
-            argv += ["--chuid", self.p["user"]]
-        argv += ["--startas", self.p["argv"][0], "--", *self.p["argv"][1:]]
+                       f"TERM/{p['stop_grace_s'] + 5}/KILL/5", *match, "--remove-pidfile"])
+        argv = ["start-stop-daemon", "--start", "--quiet", "--background", *match,
+                "--chdir", p["chdir"], "--output", log]
+        if p["user"]:
+            argv += ["--chuid", p["user"]]
+        argv += ["--startas", p["supervisor"][0], "--", *p["supervisor"][1:], "--name", p["name"],
+                 "--run-dir", p["run_dir"], "--restart-s", str(p["restart_s"]),
+                 "--start-limit-burst", str(p["start_limit_burst"]),
+                 "--start-limit-interval-s", str(p["start_limit_interval_s"]),
+                 "--stop-grace-s", str(p["stop_grace_s"]), "--", *p["argv"]]
         rc, out, err = self.run(argv)
         if rc not in (0, 1):
-            self.module.fail_json(msg=f"{self.p['name']}: start-stop-daemon --start exited {rc}: "
+            self.module.fail_json(msg=f"{p['name']}: start-stop-daemon --start exited {rc}: "
                                       f"{(err or out).strip()[-400:]}; its log: {log}")
         return rc == 0          # 1: already running
 
@@ -189,9 +275,15 @@ def main() -> None:
         "system_user": {"type": "bool", "default": False},
         "user_home": {"type": "path", "default": "/nonexistent"},
         "python": {"type": "str", "default": ""},
+        "python_unless": {"type": "path", "default": ""},
+        "digest": {"type": "str", "default": ""},
+        "stamps_dir": {"type": "path", "default": ""},
         "restart": {"type": "bool", "default": False},
-        "manager": {"type": "str", "choices": ["start-stop-daemon", "systemd"],
-                    "default": "start-stop-daemon"},
+        "manager": {"type": "str", "choices": ["supervisor", "systemd"], "default": "supervisor"},
+        "supervisor": {"type": "list", "elements": "str", "default": []},
+        "restart_s": {"type": "float", "default": 2.0},
+        "start_limit_burst": {"type": "int", "default": 5},
+        "start_limit_interval_s": {"type": "float", "default": 60.0},
         "unit": {"type": "str", "default": ""},
         "user": {"type": "str", "default": ""},
         "run_dir": {"type": "path", "default": "/run/carbonlab"},
@@ -205,6 +297,13 @@ def main() -> None:
         module.fail_json(msg="name is required with argv")
     if p["manager"] == "systemd" and p["argv"] and not p["unit"]:
         module.fail_json(msg=f"{p['name']}: manager systemd needs unit (the unit file's content)")
+    runner = p["supervisor"]
+    if p["manager"] == "supervisor" and p["argv"] and not (runner and runner[0].startswith("/")):
+        module.fail_json(msg=f"{p['name']}: manager supervisor needs supervisor, the command that runs "
+                             f"`carbonlab supervise` (argv[0] an absolute path), not {p['supervisor']!r}")
+    if p["start_limit_burst"] < 1 or p["restart_s"] < 0 or p["start_limit_interval_s"] < 0:
+        module.fail_json(msg=f"{p['name']}: start_limit_burst must be 1 or more, restart_s and "
+                             "start_limit_interval_s 0 or more")
     changed: list[str] = []
     if p["system_user"] and p["user"] and not _user_exists(p["user"]):
         home = p["user_home"]
@@ -224,7 +323,7 @@ def main() -> None:
     if p["argv"]:
         service = Service(module)
         restart = p["restart"] or bool(changed)
-        started = service.systemd(restart) if p["manager"] == "systemd" else service.ssd(restart)
+        started = service.systemd(restart) if p["manager"] == "systemd" else service.supervised(restart)
     contents = {}
     for path in p["read"]:
         try:
@@ -232,13 +331,20 @@ def main() -> None:
                 contents[path] = fh.read()
         except FileNotFoundError:
             continue
+    if p["argv"] and p["digest"]:
+        try:
+            write_stamp(p)
+        except OSError as exc:
+            module.fail_json(msg=f"{p['name']}: stamp in {p['run_dir']}: {exc}", files_changed=changed)
     version = ""
-    if p["python"] and os.path.exists(p["python"]):
+    skip_version = bool(p["python_unless"]) and os.path.exists(p["python_unless"])
+    if p["python"] and os.path.exists(p["python"]) and not skip_version:
         rc, out, _err = module.run_command([p["python"], "-c",
                                             "import sys; print('%d.%d' % sys.version_info[:2])"])
         version = out.strip() if rc == 0 else ""
+    stamps = read_stamps(p["stamps_dir"], module.run_command) if p["stamps_dir"] else {}
     module.exit_json(changed=bool(changed) or started, started=started, files_changed=changed,
-                     contents=contents, python_version=version)
+                     contents=contents, python_version=version, stamps=stamps)
 
 
 if __name__ == "__main__":

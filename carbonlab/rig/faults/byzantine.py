@@ -30,7 +30,7 @@ class Byzantine(Fault):
             raise HostError(f"{ref.service} is not running ({facts.state}); nothing to turn Byzantine")
         python, args = node_args(facts.argv)
         self.undo = {"argv": facts.argv, "cwd": facts.cwd}
-        ref.host.kill(ref.service, "TERM")
+        ref.host.stop(ref.service)          # the supervisor too: it would restart the honest node
         liar = (python, "-m", "carbonlab.rig.byzantine", "--mode", self.params["mode"],
                 "--seed", str(ctx.seed), *args)
         after = ref.host.start(ref.service, liar, facts.cwd)
@@ -40,8 +40,7 @@ class Byzantine(Fault):
         ref = ctx.node(self.target)
         if not self.undo:
             return "nothing to heal"
-        if ref.host.service(ref.service).running:
-            ref.host.kill(ref.service, "TERM")
+        ref.host.stop(ref.service)
         after = ref.host.start(ref.service, tuple(self.undo["argv"]), self.undo["cwd"])
         self.undo = {}
         return f"{self.target} restarted honest (pid {after.pid})"

@@ -3,8 +3,12 @@
 Every operation is a command on the host followed by the service fact read again, so the
 caller always gets what is true after the act. Signals go to the PID of the service's
 pidfile, and only while that PID still runs the command line the fact saw (a recycled
-PID is never hit). Restart uses the command line and working directory the host last
-showed for the service, through start-stop-daemon the way the lab's playbook starts it.
+PID is never hit). Services run under carbonlab's supervisor, which brings a crashed one
+back: `kill` is a crash (the supervisor restarts the service), `hold` first tells the
+supervisor to leave the service down until `release`, `stop` ends supervisor and service.
+`start` runs a new supervisor through start-stop-daemon the way the lab's playbook does,
+with the supervisor command line the host last showed (or `supervisor`, the host's
+`carbonlab supervise`) and the given command line and working directory.
 """
 
 from __future__ import annotations
@@ -12,21 +16,26 @@ from __future__ import annotations
 import base64
 import shlex
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from carbonlab.lab.supervisor import PROCESS_NAME, paths
 from carbonlab.rig.errors import HostError
 from carbonlab.rig.hosts.base import SERVICE_FACT, CommandResult, ServiceFacts, Shell, parse_service
 
 SIGNALS = ("KILL", "TERM", "STOP", "CONT", "INT", "HUP")
+# The controller's own `carbonlab supervise` (a local host runs the controller's venv).
+LOCAL_SUPERVISOR = (str(Path(sys.executable).parent / "carbonlab"), "supervise")
 
 
 class ServiceHost:
     def __init__(self, name: str, shell: Shell, run_dir: Path, log_dir: Path, *, user: str = "",
-                 in_place: Callable[[], InPlace | None] | None = None) -> None:
+                 in_place: Callable[[], InPlace | None] | None = None,
+                 supervisor: tuple[str, ...] = LOCAL_SUPERVISOR) -> None:
         self.name = name
         # How the rig reaches the host's files itself (a local host; a netns host when the rig
         # runs as root), or None: then files are copied over the shell. Reading in place is what
@@ -36,7 +45,9 @@ class ServiceHost:
         self.shell = shell
         self.run_dir = run_dir
         self.log_dir = log_dir
+        self.supervisor = supervisor           # runs `carbonlab supervise` on the host
         self._seen: dict[str, tuple[tuple[str, ...], str]] = {}   # service -> (argv, cwd)
+        self._supervisors: dict[str, tuple[str, ...]] = {}       # service -> its supervisor's prefix
 
     def pidfile(self, name: str) -> Path:
         return self.run_dir / f"{name}.pid"
@@ -56,10 +67,14 @@ class ServiceHost:
 
     # facts -----------------------------------------------------------------------------------
     def service(self, name: str) -> ServiceFacts:
-        out = self._check(SERVICE_FACT.format(pidfile=self.pidfile(name)), f"facts of {name}")
+        _child, sup_pidfile, status = paths(self.run_dir, name)
+        out = self._check(SERVICE_FACT.format(pidfile=self.pidfile(name), supervisor_pidfile=sup_pidfile,
+                                              status=status), f"facts of {name}")
         facts = parse_service(name, out)
         if facts.argv:
             self._seen[name] = (facts.argv, facts.cwd)
+        if "--" in facts.supervisor_argv:
+            self._supervisors[name] = facts.supervisor_argv[:facts.supervisor_argv.index("--")]
         return facts
 
     # operations ------------------------------------------------------------------------------
@@ -85,33 +100,68 @@ class ServiceHost:
         self.signal(name, "CONT")
         return self._wait(name, lambda f: f.state == "running", f"{name} to continue")
 
-    def restart(self, name: str, *, timeout_s: float = 30.0) -> ServiceFacts:
+    def hold(self, name: str) -> ServiceFacts:
+        """Tell the supervisor not to restart the service when it exits (until `release`)."""
+        return self._tell(name, "USR1", lambda f: f.supervisor_state == "held", "held")
+
+    def release(self, name: str) -> ServiceFacts:
+        """Undo `hold`: the supervisor restarts on failure again, and starts the service now if it is down."""
+        return self._tell(name, "USR2", lambda f: f.supervisor_state in ("running", "backoff") and f.running,
+                          "running again")
+
+    def stop(self, name: str, *, timeout_s: float = 30.0) -> ServiceFacts:
+        """End the service for good: its supervisor stops it (SIGTERM, SIGKILL after its grace) and exits."""
         facts = self.service(name)
+        if facts.supervisor_pid is not None:
+            self._check(f"kill -CONT {facts.supervisor_pid}; kill -TERM {facts.supervisor_pid}",
+                        f"SIGTERM to the supervisor of {name} (pid {facts.supervisor_pid})")
+        elif facts.running and facts.pid is not None:            # a service nobody supervises
+            self._check(f"kill -CONT {facts.pid}; kill -TERM {facts.pid}",
+                        f"SIGTERM to {name} (pid {facts.pid})")
+        # a supervisor removes the service's pidfile as it goes; a service on its own leaves it
+        was_supervised = facts.supervised
+
+        def stopped(f: ServiceFacts) -> bool:
+            return not f.running and not f.supervised and (f.state == "absent" or not was_supervised)
+
+        return self._wait(name, stopped, f"{name} to stop", timeout_s)
+
+    def restart(self, name: str, *, timeout_s: float = 30.0) -> ServiceFacts:
+        self.service(name)
         if name not in self._seen:
             raise HostError(f"{self.name}: never saw {name} running, so its command line is unknown")
         argv, cwd = self._seen[name]
-        if facts.state == "paused":
-            self.signal(name, "CONT")
-        if self.service(name).running:
-            self.kill(name, "TERM")
+        self.stop(name, timeout_s=timeout_s)
         return self.start(name, argv, cwd)
 
     def start(self, name: str, argv: tuple[str, ...], cwd: str) -> ServiceFacts:
         facts = self.service(name)
         if facts.running:
             raise HostError(f"{self.name}: {name} is already running")
-        # a stale pidfile (its process gone, or a zombie nobody reaped) would make
-        # start-stop-daemon refuse: the fact said stopped, so it goes
+        if facts.supervised:            # a supervisor holding or backing off: replaced by a new one
+            self.stop(name)
+        _child, sup_pidfile, _status = paths(self.run_dir, name)
+        prefix = (self._supervisors.get(name)
+                  or (*self.supervisor, "--name", name, "--run-dir", str(self.run_dir)))
+        # a stale pidfile (its process gone, or a zombie nobody reaped) goes: the fact said stopped
         remove = f"rm -f {shlex.quote(str(self.pidfile(name)))} && " if facts.state == "stopped" else ""
-        command = ["start-stop-daemon", "--start", "--background", "--make-pidfile",
-                   "--pidfile", str(self.pidfile(name)), "--chdir", cwd or "/",
+        command = ["start-stop-daemon", "--start", "--background", "--pidfile", str(sup_pidfile),
+                   "--name", PROCESS_NAME, "--chdir", cwd or "/",
                    "--output", str(self.logfile(name)), *(["--chuid", self.user] if self.user else []),
-                   "--startas", argv[0], "--", *argv[1:]]
+                   "--startas", prefix[0], "--", *prefix[1:], "--", *argv]
         self._check(f"{remove}mkdir -p {shlex.quote(str(self.run_dir))} {shlex.quote(str(self.log_dir))} && "
                     + shlex.join(command), f"start {name}")
         self._seen[name] = (argv, cwd)
-        # start-stop-daemon writes the pidfile before it execs: wait for the service's own command line
+        # the supervisor writes the pidfile after its fork: wait for the service's own command line
         return self._wait(name, lambda f: f.state == "running" and f.argv[:1] == argv[:1], f"{name} to start")
+
+    def _tell(self, name: str, sig: str, done: Callable[[ServiceFacts], bool], what: str) -> ServiceFacts:
+        facts = self.service(name)
+        if facts.supervisor_pid is None:
+            raise HostError(f"{self.name}: {name} has no supervisor running; cannot send it SIG{sig}")
+        self._check(f"kill -{sig} {facts.supervisor_pid}",
+                    f"SIG{sig} to the supervisor of {name} (pid {facts.supervisor_pid})")
+        return self._wait(name, done, f"{name} to be {what}")
 
     def logs(self, name: str, lines: int = 200) -> str:
         done = self.run(f"tail -n {int(lines)} {shlex.quote(str(self.logfile(name)))}")

@@ -63,6 +63,7 @@ def run_role(tmp: Path, tasks_from: str, **extra: Any) -> Run:
         "carbonlab_var": str(tmp / "var"),
         "carbonlab_log": str(tmp / "log"),
         "carbonlab_run": str(tmp / "run"),
+        "carbonlab_bin": str(Path(sys.executable).parent / "carbonlab"),   # runs the services' supervisor
         "carbonlab_user": "",
         "carbonlab_provider": "local",
         "common_use_systemd": False,
@@ -186,7 +187,7 @@ def pid_of(tmp: Path) -> int:
 
 
 def test_the_role_runs_grafana_and_restarts_it_on_a_changed_configuration(tmp_path: Path) -> None:
-    binary = tmp_path / "bin" / "grafana"  # comm "grafana", as start-stop-daemon --name expects
+    binary = tmp_path / "bin" / "grafana"  # comm "grafana", as the test looks for it
     binary.parent.mkdir()
     binary.write_text(STAND_IN.format(python=sys.executable))
     binary.chmod(0o755)

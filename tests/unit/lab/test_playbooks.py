@@ -51,6 +51,10 @@ def test_systemd_unit_template_verifies(tmp_path: Path) -> None:
                                          "/etc/carbonlab/node n1.toml"],
                  "carbonlab_var": "/var/lib/carbonlab", "carbonlab_log": "/var/log/carbonlab",
                  "carbonlab_user": "carbonlab"}
+    defaults = yaml.safe_load((PLAYBOOKS / "roles" / "common" / "defaults" / "main.yml").read_text())
+    policy = ("common_service_restart_s", "common_service_start_limit_burst",
+              "common_service_start_limit_interval_s", "common_service_stop_grace_s")
+    variables.update({name: defaults[name] for name in policy})    # the supervisor's numbers too
     unit = tmp_path / "carbonlab-node-n1.service"
     src = PLAYBOOKS / "roles" / "common" / "templates" / "carbonlab.service.j2"
     done = subprocess.run(
@@ -62,6 +66,9 @@ def test_systemd_unit_template_verifies(tmp_path: Path) -> None:
              "ANSIBLE_PYTHON_INTERPRETER": sys.executable})
     assert done.returncode == 0, done.stdout + done.stderr
     assert "ExecStart=/bin/true node run --config '/etc/carbonlab/node n1.toml'" in unit.read_text()
+    for line in ("Restart=on-failure", "RestartSec=2", "StartLimitBurst=5", "StartLimitIntervalSec=60",
+                 "TimeoutStopSec=10"):
+        assert f"\n{line}\n" in unit.read_text(), line
     verify = subprocess.run([analyze, "verify", "--man=no", str(unit)], capture_output=True, text=True,
                             timeout=60, check=False)
     assert verify.returncode == 0, verify.stderr

@@ -1,4 +1,4 @@
-"""Fixtures of the rig's unit tests: real service processes under start-stop-daemon, and (root)
+"""Fixtures of the rig's unit tests: real service processes under their supervisors, and (root)
 a small real lab network: a bridge and namespaces with TCP servers, removed afterwards."""
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ ECHO = ("import socket, sys\ns = socket.socket(); s.setsockopt(socket.SOL_SOCKET
 
 
 def end_services(run_dir: Path, marker: str) -> None:
-    """SIGKILL every pidfile's process in run_dir whose command line names `marker` (ours)."""
-    for pidfile in run_dir.glob("*.pid"):
+    """SIGKILL every pidfile's process in run_dir whose command line names `marker` (ours):
+    supervisors first (a service they would restart dies with them)."""
+    for pidfile in sorted(run_dir.glob("*.pid"), key=lambda f: not f.name.endswith(".supervisor.pid")):
         try:
             pid = int(pidfile.read_text())
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")

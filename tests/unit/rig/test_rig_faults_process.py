@@ -27,21 +27,40 @@ def ctx(host: ServiceHost, tmp_path: Path) -> FaultContext:
                         gateways={"gw1": ServiceRef(host, "gateway-gw1", "h1", data / "gw1")})
 
 
-def test_node_kill_and_heal(ctx: FaultContext, host: ServiceHost) -> None:
+def test_node_kill_stays_down_until_healed(ctx: FaultContext, host: ServiceHost) -> None:
     journal = FaultJournal(ctx)
     before = host.service("node-n1")
     fault = make_fault("node.kill", "n1")
     record = journal.apply(fault)
-    assert host.service("node-n1").state == "stopped"
+    killed = host.service("node-n1")
+    assert not killed.running
+    assert killed.supervisor_state == "held"          # the supervisor does not undo the fault
     assert f"pid {before.pid}" in record.applied
+    assert "held down" in record.applied
     journal.heal(fault)
     after = host.service("node-n1")
     assert after.running
     assert after.pid != before.pid
     assert after.argv == before.argv
+    assert after.supervisor_state == "running"
     assert record.healed_at is not None
     assert record.applied_at is not None
     assert record.healed_at >= record.applied_at
+    assert "released node-n1" in str(record.healed)
+
+
+def test_gateway_kill_comes_back_by_itself(ctx: FaultContext, host: ServiceHost) -> None:
+    journal = FaultJournal(ctx)
+    before = host.service("gateway-gw1")
+    fault = make_fault("gateway.kill", "gw1")
+    record = journal.apply(fault)
+    assert f"SIGKILL gateway-gw1 pid {before.pid}" in record.applied
+    back = host._wait("gateway-gw1", lambda f: f.running and f.pid != before.pid, "the gateway to come back")
+    assert back.argv == before.argv
+    assert back.supervisor_pid == before.supervisor_pid        # the same supervisor restarted it
+    journal.heal(fault)
+    assert f"came back by itself as pid {back.pid}" in str(record.healed)
+    assert '"signal":"SIGKILL"' in host.logs("gateway-gw1")
 
 
 def test_pause_heals_with_sigcont(ctx: FaultContext, host: ServiceHost) -> None:
@@ -65,10 +84,11 @@ def test_gateway_kill_heal_all(ctx: FaultContext, host: ServiceHost) -> None:
     journal = FaultJournal(ctx)
     journal.apply(make_fault("gateway.kill", "gw1"))
     journal.apply(make_fault("node.pause", "n1"))
+    journal.apply(make_fault("node.kill", "n1"))
     assert journal.heal_all() == []
     assert host.service("gateway-gw1").state == "running"
     assert host.service("node-n1").state == "running"
-    assert [r.fault for r in journal.records] == ["gateway.kill", "node.pause"]
+    assert [r.fault for r in journal.records] == ["gateway.kill", "node.pause", "node.kill"]
 
 
 def test_ledger_tamper_detected_and_healed(ctx: FaultContext, tmp_path: Path) -> None:

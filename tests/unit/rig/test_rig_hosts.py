@@ -36,8 +36,24 @@ def test_parse_service_states() -> None:
     facts = parse_service("x", f"pid 12\nstat {stat}\ncmd /usr/bin/python3\x1f-c\x1fpass\x1f\ncwd /tmp\n")
     assert (facts.state, facts.pid, facts.cwd) == ("running", 12, "/tmp")
     assert facts.argv == ("/usr/bin/python3", "-c", "pass")
+    assert not facts.supervised
     assert parse_service("x", f"pid 12\nstat {stat.replace(' S ', ' T ')}\ncmd a\ncwd /\n").state == "paused"
     assert parse_service("x", f"pid 12\nstat {stat.replace(' S ', ' Z ')}\ncmd \ncwd \n").state == "stopped"
+
+
+def test_parse_supervisor_states() -> None:
+    sup = "11 (cl-supervise) S 1 11 11 0 -1"
+    status = ('{"name":"x","pid":11,"started":5,"state":"held","child":null,"restarts":2,'
+              '"argv":["/bin/sleep","9"]}')
+    scmd = "/c\x1fsupervise\x1f--\x1f/bin/sleep\x1f9"
+    held = parse_service("x", f"nopidfile\nspid 11\nsstat {sup}\nscmd {scmd}\nsstatus {status}\n")
+    assert (held.state, held.supervisor_pid, held.supervisor_state) == ("absent", 11, "held")
+    assert held.supervisor_argv == ("/c", "supervise", "--", "/bin/sleep", "9")
+    assert held.supervised
+    starting = parse_service("x", f"nopidfile\nspid 11\nsstat {sup}\nscmd /c\nsstatus \n")
+    assert starting.supervisor_state == "running"             # alive, no status written yet
+    gone = parse_service("x", f"nopidfile\nspid 11\nsstat \nscmd \nsstatus {status}\n")
+    assert (gone.supervisor_pid, gone.supervisor_state) == (None, "")
 
 
 def test_service_lifecycle(any_host: ServiceHost, tmp_path: Path) -> None:
@@ -45,6 +61,7 @@ def test_service_lifecycle(any_host: ServiceHost, tmp_path: Path) -> None:
     assert h.service("svc").state == "absent"
     started = h.start("svc", sleeper_argv(tmp_path), str(tmp_path))
     assert started.running
+    assert started.supervisor_state == "running"
     assert started.argv == sleeper_argv(tmp_path)
     assert started.cwd == str(tmp_path)
     assert h.pause("svc").state == "paused"
@@ -52,16 +69,30 @@ def test_service_lifecycle(any_host: ServiceHost, tmp_path: Path) -> None:
     restarted = h.restart("svc")
     assert restarted.running
     assert restarted.pid != started.pid
-    assert h.kill("svc").state == "stopped"
+    assert restarted.supervisor_pid != started.supervisor_pid
+    h.kill("svc")                                     # a crash: its supervisor brings it back
+    back = h._wait("svc", lambda f: f.running and f.pid != restarted.pid, "svc to come back")
+    assert back.argv == started.argv
+    assert back.supervisor_pid == restarted.supervisor_pid
+    assert h.hold("svc").supervisor_state == "held"
+    down = h.kill("svc")                              # held: stays down
+    assert not down.running
+    assert down.supervisor_state == "held"
+    assert h.release("svc").running
+    stopped = h.stop("svc")
+    assert (stopped.state, stopped.supervised) == ("absent", False)
     with pytest.raises(HostError, match="not running"):
         h.pause("svc")
-    again = h.restart("svc")          # a dead service restarts from the command line last seen
+    with pytest.raises(HostError, match="no supervisor running"):
+        h.hold("svc")
+    again = h.restart("svc")          # a stopped service restarts from the command line last seen
     assert again.running
     assert again.argv == started.argv
     deadline = time.monotonic() + 20
     while "sleeper up" not in h.logs("svc") and time.monotonic() < deadline:
         time.sleep(0.1)
     assert "sleeper up" in h.logs("svc")
+    assert '"event":"restart"' in h.logs("svc")
 
 
 def test_tamper_and_read(any_host: ServiceHost, tmp_path: Path) -> None:

@@ -1,0 +1,49 @@
+"""`carbonlab supervise --name NAME --run-dir DIR [policy] -- COMMAND...`: run COMMAND as a
+service that comes back after a crash (carbonlab.lab.supervisor); the lab starts one per
+service on hosts without systemd."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from carbonlab.lab.supervisor import Policy, Supervisor
+
+_DEFAULTS = Policy()
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("supervise", help="run a command as a service restarted on failure "
+                                              "(systemd-like backoff and start limit)")
+    parser.add_argument("--name", required=True, help="service name (NAME.pid, NAME.supervisor.pid/.json)")
+    parser.add_argument("--run-dir", required=True, type=Path, help="where the pidfiles and status go")
+    parser.add_argument("--restart-s", type=_positive, default=_DEFAULTS.restart_s, metavar="S",
+                        help="seconds before a failed service is started again (RestartSec)")
+    parser.add_argument("--start-limit-burst", type=int, default=_DEFAULTS.start_limit_burst, metavar="N",
+                        help="starts allowed within the interval (StartLimitBurst)")
+    parser.add_argument("--start-limit-interval-s", type=_positive, default=_DEFAULTS.start_limit_interval_s,
+                        metavar="S", help="the start limit's interval (StartLimitIntervalSec)")
+    parser.add_argument("--stop-grace-s", type=_positive, default=_DEFAULTS.stop_grace_s, metavar="S",
+                        help="seconds between SIGTERM and SIGKILL when stopping (TimeoutStopSec)")
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- then the service's command line")
+    parser.set_defaults(func=_run, parser=parser)
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text}: must be 0 or more")
+    return value
+
+
+def _run(args: argparse.Namespace) -> int:
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        args.parser.error("give the service's command line after --")
+    if not command[0].startswith("/"):
+        args.parser.error(f"the command must be an absolute path, not {command[0]!r}")
+    if args.start_limit_burst < 1:
+        args.parser.error(f"--start-limit-burst: {args.start_limit_burst}: must be 1 or more")
+    policy = Policy(args.restart_s, args.start_limit_burst, args.start_limit_interval_s, args.stop_grace_s)
+    return Supervisor(args.name, command, args.run_dir, policy).run()
