@@ -25,9 +25,9 @@ from typing import Any
 import httpx
 import trio
 
+from carbonlab.bench.benchload import LoadResult, cpu_seconds, gateway_loop, summarize
+from carbonlab.bench.localcluster import CLI, GatewayFeed, LocalCluster
 from carbonlab.errors import CarbonlabError
-from carbonlab.node.benchload import LoadResult, cpu_seconds, gateway_loop, summarize
-from carbonlab.node.localcluster import CLI, GatewayFeed, LocalCluster
 
 
 def register(sub: Any) -> None:

@@ -86,9 +86,9 @@ def _outbox(args: argparse.Namespace) -> int:
 
 
 def _forecast_eval(args: argparse.Namespace) -> int:
-    from carbonlab.gateway import forecast
+    from carbonlab.bench.forecast_eval import evaluate_emulated
 
-    result = forecast.evaluate_emulated(seed=args.seed, days=args.days, holdout_days=args.holdout_days,
-                                        horizon_h=args.horizon_h)
+    result = evaluate_emulated(seed=args.seed, days=args.days, holdout_days=args.holdout_days,
+                               horizon_h=args.horizon_h)
     print(json.dumps(result, indent=2))
     return 0

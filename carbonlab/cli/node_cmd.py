@@ -4,18 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
-import signal
 from pathlib import Path
 from typing import Any
-
-import trio
-
-# py-libp2p's own chatter only from warning up; it logs expected dial failures to absent peers
-# at ERROR, and our link stats count those
-NODE_QUIET = {"libp2p": logging.WARNING, "multiaddr": logging.WARNING, "hypercorn.access": logging.WARNING,
-              "async_service": logging.WARNING, "libp2p.transport.tcp.tcp": logging.CRITICAL,
-              "libp2p.network.swarm": logging.CRITICAL}
 
 
 def register(sub: Any) -> None:
@@ -41,25 +31,7 @@ def _keygen(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from carbonlab import logs
     from carbonlab.node import config
-    from carbonlab.node.service import NodeService
+    from carbonlab.node.run import run_node
 
-    cfg = config.load(args.config)
-    logs.setup("node", {"member": cfg.member_id}, cfg.log_level, NODE_QUIET)
-    service = NodeService(cfg)
-
-    async def main() -> None:
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(_stop_on_signal, nursery.cancel_scope)
-            await service.run()
-
-    trio.run(main)
-    return 0
-
-
-async def _stop_on_signal(scope: trio.CancelScope) -> None:
-    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-        async for _ in signals:
-            scope.cancel()
-            return
+    return run_node(config.load(args.config))

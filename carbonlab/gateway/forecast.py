@@ -8,11 +8,11 @@ than two days of history there is no season to learn and it falls back to the
 persistence forecast (the last hour repeated). Two baselines are kept for comparison
 in `evaluate`: persistence and seasonal-naive (the same hour yesterday).
 
-`evaluate_emulated` builds hourly CO2 mass from the rig's seeded unit profile
-(`carbonlab.rig.meters.profile`), trains on the first days and scores a rolling-origin
-forecast over the held-out days: MAE in kg, and MAPE / WAPE in percent (MAPE only over
-hours whose actual is above 10 % of the mean, since a tripped unit emits ~0 and any
-error on ~0 is an infinite percentage). `carbonlab gateway forecast-eval` prints it.
+`evaluate` scores a rolling-origin forecast over held-out hours: MAE in kg, and
+MAPE / WAPE in percent (MAPE only over hours whose actual is above 10 % of the mean,
+since a tripped unit emits ~0 and any error on ~0 is an infinite percentage). The
+harness that feeds it the rig's emulated unit is `carbonlab.bench.forecast_eval`
+(`carbonlab gateway forecast-eval` prints it): the gateway does not import the rig.
 """
 
 from __future__ import annotations
@@ -142,25 +142,3 @@ def evaluate(series: Sequence[float], first_hour: int, train_h: int,
             methods[name][0].extend(actual)
             methods[name][1].extend(pred)
     return {name: _scores(a, p) for name, (a, p) in methods.items()}
-
-
-def evaluate_emulated(*, seed: int = 42, days: int = 21, holdout_days: int = 7,
-                      horizon_h: int = 6) -> dict[str, Any]:
-    """Hourly CO2 mass of an emulated 600 MW unit; train on the first days, score the rest."""
-    from carbonlab.node.emissions import co2_mass_kg
-    from carbonlab.rig.meters.profile import ProfileSpec, UnitProfile
-
-    if holdout_days >= days:
-        raise ValueError("holdout_days must be fewer than days")
-    spec = ProfileSpec()
-    unit = UnitProfile(spec, seed)
-    hours = [0.0] * (days * SEASON)
-    for t in range(days * 86400):
-        v = unit.step(t).values
-        hours[t // 3600] += co2_mass_kg(v["co2_pct"], spec.co2_basis, v["h2o_pct"], v["flow_m3_s"],
-                                        v["temp_c"], v["pressure_kpa"], 1)
-    train_h = (days - holdout_days) * SEASON
-    return {"method": "additive Holt-Winters, damped trend, 24 h season, grid-fitted",
-            "seed": seed, "days": days, "holdout_days": holdout_days, "horizon_h": horizon_h,
-            "mean_hourly_kg": round(math.fsum(hours) / len(hours), 1),
-            "scores": evaluate(hours, 0, train_h, horizon_h)}

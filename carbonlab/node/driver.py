@@ -13,6 +13,12 @@ the last block in one more. Every `COMPACT_AFTER_BLOCKS` of stable checkpoint th
 call drops the records a restart no longer needs (`pbft.records.compact`). `ServeBlocks`
 is answered from the read-only query ledger in a task of its own, so a large state
 transfer never holds up the consensus loop.
+
+Every outgoing message passes `Driver.send`. An `outbound_filter` given to the driver
+(through `NodeService`) sees each one first and returns the messages to really send:
+the same one, others, more, or none (silence). Production nodes have none; the rig's
+Byzantine node (`carbonlab.rig.byzantine`) composes its lies through it, so nothing
+replaces the driver's methods at run time.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -51,6 +57,9 @@ COMPACT_AFTER_BLOCKS = 256   # compact the consensus records when the stable che
 _KIND_NAMES = {int(k): k.name.lower() for k in Kind}
 _STATE_KINDS = {int(Kind.FETCH), int(Kind.BLOCKS)}
 _CHECKPOINT_PREFIX = codec.encode(["checkpoint"])[1:]
+
+OutboundFilter = Callable[[Send], Iterable[Send]]
+"""Takes a message the replica wants sent; returns the messages to really send (none: silent)."""
 
 
 def now_ms() -> int:
@@ -100,8 +109,10 @@ class Pending:
 class Driver:
     def __init__(self, replica: Replica, writer: LedgerThread, reader: LedgerThread, p2p: P2PNode,
                  events: trio.MemoryReceiveChannel[Inbound],
-                 on_block: Callable[[BlockSummary], None]) -> None:
+                 on_block: Callable[[BlockSummary], None],
+                 outbound_filter: OutboundFilter | None = None) -> None:
         self.replica = replica
+        self.outbound_filter = outbound_filter
         self.writer = writer
         self.reader = reader
         self.p2p = p2p
@@ -178,6 +189,14 @@ class Driver:
                                                    "to_seq": action.to_seq})
 
     def send(self, action: Send) -> None:
+        """Send `action`, or what the outbound filter makes of it when one is installed."""
+        if self.outbound_filter is None:
+            self._transmit(action)
+            return
+        for out in self.outbound_filter(action):
+            self._transmit(out)
+
+    def _transmit(self, action: Send) -> None:
         kind = message_kind(action.data)
         name = _KIND_NAMES.get(kind, "unknown") if kind is not None else "unknown"
         self.messages[(name, "out")] += 1 if action.to is not None else len(self.p2p.peers)

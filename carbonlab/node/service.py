@@ -20,7 +20,7 @@ from carbonlab.node import contract
 from carbonlab.node.config import NodeConfig
 from carbonlab.node.crypto import Signer
 from carbonlab.node.decision import Decision, DecisionStatus, batch_digest
-from carbonlab.node.driver import CLIENT, BlockSummary, Driver, LedgerThread, Pending, now_ms
+from carbonlab.node.driver import CLIENT, BlockSummary, Driver, LedgerThread, OutboundFilter, Pending, now_ms
 from carbonlab.node.errors import NodeError
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.ledger.store import Ledger
@@ -35,8 +35,9 @@ STATELESS_OK = (contract.Reason.REPLAY_BATCH, contract.Reason.REPLAY_READING)
 
 
 class NodeService:
-    def __init__(self, config: NodeConfig) -> None:
+    def __init__(self, config: NodeConfig, *, outbound_filter: OutboundFilter | None = None) -> None:
         self.config = config
+        self.outbound_filter = outbound_filter   # see driver.OutboundFilter; None in production
         self.genesis = Genesis.load(config.genesis_file)
         self.signer = Signer.load(config.key_file)
         if self.genesis.member_keys.get(config.member_id) not in (None, self.signer.public_key):
@@ -69,7 +70,7 @@ class NodeService:
                                          "view": replica.view})
             self.reader = LedgerThread(reader)
             self.driver = Driver(replica, LedgerThread(writer), self.reader, self.p2p, self._events,
-                                 self._on_block)
+                                 self._on_block, self.outbound_filter)
             self._wire_metrics(replica)
             async with trio.open_nursery() as nursery:
                 await nursery.start(self.p2p.run)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from carbonlab.lab.errors import ProviderError, StepError
+from carbonlab.lab.guests import nft_table_prefix
 from carbonlab.lab.proc import alive, end, run, start_time
 from carbonlab.lab.providers.base import Provider
 
@@ -300,12 +301,13 @@ class NetnsProvider(Provider):
             self._remove_rig_tables()
 
     def _remove_rig_tables(self) -> None:
-        """A rig killed mid-fault leaves the fault's nft table (`clrig_<lab>_<what>_<n>`, see
-        rig/faults/context.py) on the lab's bridge; the lab owns those names, so `down` ends them."""
+        """A tool killed mid-change (a rig fault) leaves its nft table on the lab's bridge; the
+        lab lends those names (lab/guests.py), so `down` ends them."""
+        prefix = nft_table_prefix(self.topo.lab_id)
         done = run(["nft", "list", "tables"], check=False)
         for line in done.stdout.splitlines():
             words = line.split()
-            if len(words) == 3 and words[0] == "table" and words[2].startswith(f"clrig_{self.topo.lab_id}_"):
+            if len(words) == 3 and words[0] == "table" and words[2].startswith(prefix):
                 run(["nft", "delete", "table", words[1], words[2]], check=False)
 
     def _empty_netns(self, ns: str) -> None:

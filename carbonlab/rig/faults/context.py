@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from carbonlab.lab.guests import nft_table_prefix
 from carbonlab.rig.errors import FaultError, HostError
 from carbonlab.rig.hosts.base import HostControl
 
@@ -49,7 +50,7 @@ class LabNet:
             raise FaultError(f"no host {host_id!r} on the lab network (hosts: {known})") from None
 
     def table_name(self, what: str) -> str:
-        return f"clrig_{self.lab_id}_{what}_{next(self._serial)}"
+        return f"{nft_table_prefix(self.lab_id)}{what}_{next(self._serial)}"
 
     def run(self, argv: Sequence[str], *, netns: str | None = None, stdin: str | None = None,
             check: bool = True) -> subprocess.CompletedProcess[str]:

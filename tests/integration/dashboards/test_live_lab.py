@@ -1,6 +1,6 @@
 """The dashboards on a running mini lab: real nodes, real emulated meters, a real gateway.
 
-A 4-member consortium (`carbonlab node run`, from carbonlab.node.localcluster), emulated CEMS
+A 4-member consortium (`carbonlab node run`, from carbonlab.bench.localcluster), emulated CEMS
 meters (`carbonlab meters serve`) polled over Modbus TCP by a real gateway (`carbonlab gateway run`)
 that signs and uploads batches to the nodes, and the rig's `RigMetrics` (in the exporter process).
 Prometheus scrapes all of them with the generated config and rules. Every panel query must return
@@ -25,11 +25,11 @@ import httpx
 import pytest
 import yaml
 
+from carbonlab.bench.localcluster import LocalCluster, free_ports
 from carbonlab.cli import main
 from carbonlab.dashboards import build, figures
 from carbonlab.dashboards.names import FORECAST_METRIC, GATEWAY_METRICS
 from carbonlab.dashboards.scrape import ScrapeTarget
-from carbonlab.node.localcluster import LocalCluster, free_ports
 from tests.integration.dashboards.conftest import (
     SCRAPE_INTERVAL_S,
     Lab,

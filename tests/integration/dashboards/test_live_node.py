@@ -1,6 +1,6 @@
 """The dashboards against real node processes (`carbonlab node run`), scraped by a real Prometheus.
 
-A 4-member consortium (f = 1) from carbonlab.node.localcluster commits signed batches; Prometheus
+A 4-member consortium (f = 1) from carbonlab.bench.localcluster commits signed batches; Prometheus
 scrapes every member's /metrics with the generated config and rules. Every panel query fed by the
 node's own metrics must return data, and a member killed with SIGKILL reads `up == 0` at the first
 scrape after its death. Queries fed only by events this run does not cause (frame errors,
@@ -17,10 +17,10 @@ from typing import Any
 import httpx
 import pytest
 
+from carbonlab.bench.localcluster import LocalCluster
 from carbonlab.dashboards import build
 from carbonlab.dashboards.names import NODE_METRICS
 from carbonlab.dashboards.scrape import ScrapeTarget
-from carbonlab.node.localcluster import LocalCluster
 from tests.integration.dashboards.conftest import (
     SCRAPE_INTERVAL_S,
     Lab,

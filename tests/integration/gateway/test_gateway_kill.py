@@ -154,7 +154,7 @@ def test_sigkill_gateway_against_contract_double(tmp_path: Path) -> None:
 def node_chain(tmp_path: Path, dead: set[str] | None = None
                ) -> Iterator[tuple[list[str], ChainReadings, Any]]:
     """A real 4-node cluster; readings are compared on every node not in `dead`."""
-    from carbonlab.node.localcluster import LocalCluster
+    from carbonlab.bench.localcluster import LocalCluster
 
     dead = set() if dead is None else dead
     for attempt in range(3):   # free loopback ports can be taken by another process meanwhile

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from carbonlab.node.localcluster import GatewayFeed, LocalCluster
+from carbonlab.bench.localcluster import GatewayFeed, LocalCluster
 from carbonlab.node.model import Batch
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from carbonlab.node.localcluster import LocalCluster
+from carbonlab.bench.localcluster import LocalCluster
 from tests.integration.node.conftest import block_hashes, converge, run_feeds
 
 pytestmark = pytest.mark.slow

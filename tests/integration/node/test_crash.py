@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from carbonlab.node.localcluster import CLI, GatewayFeed, LocalCluster
+from carbonlab.bench.localcluster import CLI, GatewayFeed, LocalCluster
 from tests.integration.node.conftest import block_hashes, converge, submit
 
 pytestmark = pytest.mark.slow

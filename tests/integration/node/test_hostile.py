@@ -11,8 +11,8 @@ import pytest
 import trio
 from libp2p.peer.peerinfo import PeerInfo
 
+from carbonlab.bench.localcluster import LocalCluster
 from carbonlab.node.crypto import Signer
-from carbonlab.node.localcluster import LocalCluster
 from carbonlab.node.p2p.frames import HEADER, encode_messages
 from carbonlab.node.p2p.host import CONSENSUS, P2PNode, P2PSettings, PeerSpec
 from carbonlab.node.p2p.identity import peer_id_of

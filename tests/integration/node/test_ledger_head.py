@@ -11,12 +11,12 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from carbonlab.bench.localcluster import CLI, LocalCluster
 from carbonlab.node import contract
 from carbonlab.node.contract import ContractState
 from carbonlab.node.ledger import Ledger
 from carbonlab.node.ledger.head import SignedHead
 from carbonlab.node.ledger.state import save_state
-from carbonlab.node.localcluster import CLI, LocalCluster
 from tests.integration.node.conftest import converge, run_feeds
 
 pytestmark = pytest.mark.slow

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from carbonlab.node.localcluster import CLI, LocalCluster
+from carbonlab.bench.localcluster import CLI, LocalCluster
 from carbonlab.node.model import Batch
 from carbonlab.rig.faults import FaultContext, FaultJournal, ServiceRef, make_fault
 from carbonlab.rig.hosts.service import ServiceHost

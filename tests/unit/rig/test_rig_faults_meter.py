@@ -13,10 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from carbonlab.bench.localcluster import free_ports
 from carbonlab.gateway.endpoint import MeterEndpoint
 from carbonlab.gateway.poller import read_once
 from carbonlab.gateway.sample import Sample, SampleStatus
-from carbonlab.node.localcluster import free_ports
 from carbonlab.rig.errors import FaultError
 from carbonlab.rig.faults import FaultContext, FaultJournal, make_fault
 

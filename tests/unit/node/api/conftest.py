@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from carbonlab.node.localcluster import GatewayFeed, LocalCluster
+from carbonlab.bench.localcluster import GatewayFeed, LocalCluster
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
+from carbonlab.bench.localcluster import GatewayFeed, LocalCluster
 from carbonlab.node.ledger.proof import check_proof
-from carbonlab.node.localcluster import GatewayFeed, LocalCluster
 from carbonlab.node.model import Batch
 
 

@@ -13,9 +13,9 @@ import h11
 import httpx
 import pytest
 
+from carbonlab.bench.localcluster import GatewayFeed, LocalCluster
 from carbonlab.gateway.uplink import Uplink, UplinkParams
 from carbonlab.node.api.body import MAX_BODY_BYTES, MAX_JSON_DEPTH
-from carbonlab.node.localcluster import GatewayFeed, LocalCluster
 from carbonlab.node.model import Batch
 from carbonlab.rig.invariants.conflicts import conflicts, read_conflicts
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from carbonlab.bench.localcluster import LocalCluster
 from carbonlab.node.config import ConfigError, load
 from carbonlab.node.genesis import Genesis
-from carbonlab.node.localcluster import LocalCluster
 
 GOOD = '''member_id = "n1"
 key_file = "keys/n1.key"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import multiaddr
 
+from carbonlab.bench.localcluster import CLI
 from carbonlab.node.crypto import Signer
-from carbonlab.node.localcluster import CLI
 from carbonlab.node.p2p.host import P2PNode
 from carbonlab.node.p2p.identity import peer_id_text
 

@@ -19,7 +19,7 @@ import h11
 import trio
 import trio.lowlevel
 
-from carbonlab.node.localcluster import GatewayFeed, LocalCluster
+from carbonlab.bench.localcluster import GatewayFeed, LocalCluster
 
 AHEAD = 4
 
