@@ -186,6 +186,11 @@ def pid_of(tmp: Path) -> int:
     return int((tmp / "run" / "grafana.pid").read_text())
 
 
+def supervisor_of(tmp: Path) -> int:
+    """The PID of the supervisor the role started for Grafana (it restarts a killed Grafana)."""
+    return int((tmp / "run" / "grafana.supervisor.pid").read_text())
+
+
 def test_the_role_runs_grafana_and_restarts_it_on_a_changed_configuration(tmp_path: Path) -> None:
     binary = tmp_path / "bin" / "grafana"  # comm "grafana", as the test looks for it
     binary.parent.mkdir()
@@ -195,9 +200,11 @@ def test_the_role_runs_grafana_and_restarts_it_on_a_changed_configuration(tmp_pa
         (tmp_path / folder).mkdir()
     role = {"grafana_binary": str(binary), "grafana_port": free_port()}
     started: list[int] = []
+    supervisors: list[int] = []
     try:
         first = run_role(tmp_path, "main", **role)
         started.append(pid_of(tmp_path))
+        supervisors.append(supervisor_of(tmp_path))
         assert "RUNNING HANDLER [grafana : Restart Grafana]" in first.output
         assert "Grafana is SKIPPED" not in first.output
         assert provisioned(tmp_path) == {
@@ -215,12 +222,14 @@ def test_the_role_runs_grafana_and_restarts_it_on_a_changed_configuration(tmp_pa
         provider.write_text(edited)
         third = run_role(tmp_path, "main", **role)
         started.append(pid_of(tmp_path))
+        supervisors.append(supervisor_of(tmp_path))
         assert "RUNNING HANDLER [grafana : Restart Grafana]" in third.output
         assert started[1] != started[0], "a changed provider did not restart Grafana"
         assert not Path(f"/proc/{started[0]}").exists() or "grafana" not in Path(
             f"/proc/{started[0]}/comm").read_text()
         assert "updateIntervalSeconds: 30" in provider.read_text()
     finally:
-        for pid in started:
+        # the supervisors first (SIGKILL takes the child along), else they would start Grafana again
+        for pid in [*supervisors, *started]:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
