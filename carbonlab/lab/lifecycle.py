@@ -22,6 +22,7 @@ from carbonlab.lab.ports import PortPlan, plan
 from carbonlab.lab.proc import start_time
 from carbonlab.lab.providers import make_provider
 from carbonlab.lab.providers.base import Provider
+from carbonlab.lab.resources import PlaybookRun
 from carbonlab.lab.state import LabState, Phase, locked
 from carbonlab.lab.topology import Topology
 from carbonlab.lab.wheelhouse import build as build_wheelhouse
@@ -136,13 +137,12 @@ class Lab:
         inv = inventory.build(self.topo, self.lab_dir, self.provider_name, self.ports(),
                               self.provider.host_vars, extra)
         inventory.write(inv, self.inventory_path)
-        records: list[dict[str, Any]] = []
+        records: list[PlaybookRun] = []
 
         def started(pid: int) -> None:
             # If this command dies, `down` must end the playbook too: its forks run in sessions
             # of their own and outlive their parent.
-            records.append(self.state.record("ansible", pid=pid, started=start_time(pid),
-                                             inventory=str(self.inventory_path)))
+            records.append(self.state.record(PlaybookRun(pid, start_time(pid), str(self.inventory_path))))
 
         try:
             return run_playbook("site.yml", self.inventory_path, self.lab_dir / "logs" / log_name,
@@ -165,15 +165,7 @@ class Lab:
                 break
             time.sleep(1.0)
         host = next((n.host for n in facts.nodes if not n.up), self.topo.members[0].host)
-        raise StepError(host, "health", reason, str(self.service_log(host)))
-
-    def service_log(self, host: str) -> Path:
-        """Where the services of `host` write their logs, seen from the controller."""
-        if self.provider_name == "local":
-            return self.lab_dir / "hosts" / host / "log"
-        if self.provider_name == "netns":
-            return self.lab_dir / "hosts" / host / "upper" / "var" / "log" / "carbonlab"
-        return Path(f"{host}:/var/log/carbonlab")
+        raise StepError(host, "health", reason, str(self.provider.service_log(host)))
 
     # down ------------------------------------------------------------------------------------
     def down(self) -> None:

@@ -11,7 +11,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from carbonlab.lab.errors import ProviderError
@@ -81,20 +81,29 @@ def lab_processes(lab_dir: Path) -> list[tuple[int, str]]:
     `carbonlab lab ... --lab-dir DIR` that asked) are not counted."""
     mine = _ancestors(os.getpid())
     found: list[tuple[int, str]] = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit() or int(proc.name) in mine:
+    for pid, raw in cmdlines():
+        cmdline = raw.strip()
+        if pid in mine or not cmdline:
             continue
         try:
-            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-        except OSError:
-            continue
-        try:
-            root = str((proc / "root").readlink())
+            root = str(Path(f"/proc/{pid}/root").readlink())
         except OSError:
             root = ""
-        if cmdline and (str(lab_dir) in cmdline or root.startswith(f"{lab_dir}/")):
-            found.append((int(proc.name), cmdline))
+        if str(lab_dir) in cmdline or root.startswith(f"{lab_dir}/"):
+            found.append((pid, cmdline))
     return sorted(found)
+
+
+def cmdlines() -> Iterator[tuple[int, str]]:
+    """(PID, command line with its NULs as spaces) of every process readable now."""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            raw = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        yield int(proc.name), raw.replace(b"\0", b" ").decode(errors="replace")
 
 
 def _ancestors(pid: int) -> set[int]:

@@ -19,9 +19,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from carbonlab.lab.errors import StateError, TransitionError
+from carbonlab.lab.resources import Resource, from_record
+
+R = TypeVar("R", bound=Resource)
 
 
 class Phase(StrEnum):
@@ -50,7 +53,7 @@ class LabState:
     provider: str = ""
     topology: str = ""
     phase: Phase = Phase.ABSENT
-    resources: list[dict[str, Any]] = field(default_factory=list)
+    resources: list[Resource] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -59,9 +62,15 @@ class LabState:
             return cls(path=path)
         try:
             raw = json.loads(path.read_text())
+            resources = []
+            for i, entry in enumerate(raw["resources"]):
+                try:
+                    resources.append(from_record(entry))
+                except (ValueError, TypeError) as exc:
+                    raise ValueError(f"resources[{i}]: {exc}") from None
             return cls(path=path, lab_id=raw["lab_id"], provider=raw["provider"],
                        topology=raw["topology"], phase=Phase(raw["phase"]),
-                       resources=list(raw["resources"]), facts=dict(raw["facts"]))
+                       resources=resources, facts=dict(raw["facts"]))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise StateError(f"{path}: unreadable lab state ({exc}); remove the lab's objects "
                              "by hand or restore the file") from None
@@ -70,7 +79,7 @@ class LabState:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         data = json.dumps({"lab_id": self.lab_id, "provider": self.provider,
                            "topology": self.topology, "phase": self.phase.value,
-                           "resources": self.resources, "facts": self.facts}, indent=1)
+                           "resources": [r.record() for r in self.resources], "facts": self.facts}, indent=1)
         tmp = self.path.with_suffix(".tmp")
         with open(tmp, "w") as fh:
             fh.write(data + "\n")
@@ -78,23 +87,24 @@ class LabState:
             os.fsync(fh.fileno())
         tmp.replace(self.path)
 
-    def record(self, kind: str, **attrs: Any) -> dict[str, Any]:
-        """Note an object about to be created; returns the record (update it with `update`)."""
-        entry = {"kind": kind, **attrs}
-        if entry not in self.resources:
-            self.resources.append(entry)
+    def record(self, resource: R) -> R:
+        """Note an object about to be created (once: an equal record is not added again)."""
+        if resource not in self.resources:
+            self.resources.append(resource)
             self.save()
-        return entry
+        return resource
 
-    def update(self, entry: dict[str, Any], **attrs: Any) -> None:
-        entry.update(attrs)
+    def replace(self, old: R, new: R) -> R:
+        """Put `new` where `old` is (say, a process record once its PID is known)."""
+        self.resources[self.resources.index(old)] = new
         self.save()
+        return new
 
-    def of_kind(self, kind: str) -> list[dict[str, Any]]:
-        return [r for r in self.resources if r["kind"] == kind]
+    def of_kind(self, kind: type[R]) -> list[R]:
+        return [r for r in self.resources if isinstance(r, kind)]
 
-    def forget(self, entry: dict[str, Any]) -> None:
-        self.resources.remove(entry)
+    def forget(self, resource: Resource) -> None:
+        self.resources.remove(resource)
         self.save()
 
     def advance(self, to: Phase) -> None:

@@ -91,6 +91,7 @@ def bind_lab(topology_path: Path, lab_dir: Path, *, seed: int = 0) -> RigLab:
     from carbonlab.lab import topology as topo_mod
     from carbonlab.lab.ports import plan
     from carbonlab.lab.providers import make_provider
+    from carbonlab.lab.resources import HostProcess
     from carbonlab.lab.state import LabState, Phase
 
     topo = topo_mod.load(topology_path)
@@ -103,7 +104,7 @@ def bind_lab(topology_path: Path, lab_dir: Path, *, seed: int = 0) -> RigLab:
     ports = plan(topo, state.provider, addresses)
     hosts: dict[str, ServiceHost] = {}
     layout: dict[str, dict[str, Any]] = {}
-    host_pids = {p["host"]: int(p["pid"]) for p in state.of_kind("host_process") if "pid" in p}
+    host_pids = {p.host: p.pid for p in state.of_kind(HostProcess) if p.pid is not None}
     for host in topo.hosts:
         hv = provider.host_vars(host.id)
         layout[host.id] = hv

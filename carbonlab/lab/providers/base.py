@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import signal
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable
@@ -13,14 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from carbonlab.lab.errors import LabError, ProviderError
-from carbonlab.lab.proc import alive, end, lab_processes, start_time
+from carbonlab.lab.proc import lab_processes
+from carbonlab.lab.resources import Resource
 from carbonlab.lab.state import LabState
 from carbonlab.lab.topology import Topology
 
 Progress = Callable[[str], None]
-# A supervisor forwards SIGTERM and waits its service's stop grace (10 s by default) before
-# SIGKILL; ending it sooner would SIGKILL the service through its parent-death signal.
-SUPERVISOR_GRACE_S = 20.0
 
 
 class Provider(ABC):
@@ -44,6 +38,10 @@ class Provider(ABC):
     def host_vars(self, host: str) -> dict[str, Any]:
         """Ansible variables for `host`: connection, and where carbonlab lives on it."""
 
+    @abstractmethod
+    def service_log(self, host: str) -> Path:
+        """Where the services of `host` write their logs, as a person on the controller reads it."""
+
     def ansible_env(self) -> dict[str, str]:
         return {}
 
@@ -52,27 +50,19 @@ class Provider(ABC):
         An object that will not go stays in the state file (the next `down` tries it again)
         and the rest are still removed; then one error names every object left."""
         failed: list[str] = []
-        for entry in reversed(list(self.state.resources)):
+        for resource in reversed(list(self.state.resources)):
             try:
-                self.remove(entry)
+                self.remove(resource)
             except LabError as exc:
-                failed.append(f"{entry.get('kind')} {_label(entry)}: {exc}")
+                failed.append(f"{resource.kind} {resource.label()}: {exc}")
                 continue
-            self.state.forget(entry)
+            self.state.forget(resource)
         if failed:
             raise ProviderError(f"{len(failed)} object(s) could not be removed (run `down` again): "
                                 + "; ".join(failed))
 
-    def remove(self, entry: dict[str, Any]) -> None:
-        kind = entry["kind"]
-        if kind == "dir":
-            path = Path(entry["path"])
-            if path.is_relative_to(self.lab_dir):
-                shutil.rmtree(path, ignore_errors=True)
-        elif kind == "pidfiles":
-            stop_pidfiles(Path(entry["path"]), self.lab_dir)
-        elif kind == "ansible":
-            stop_playbook(entry["pid"], entry.get("started"), entry["inventory"])
+    def remove(self, resource: Resource) -> None:
+        resource.remove(self.lab_dir)
 
     def describe(self) -> str:
         return self.name
@@ -88,18 +78,11 @@ class Provider(ABC):
             left.append(f"{len(procs)} processes running ("
                         + ", ".join(f"{n} {name}" for name, n in sorted(programs.items()))
                         + f"; PIDs {pids})")
-        kinds = Counter(r["kind"] for r in self.state.resources if r["kind"] not in _NOT_OBJECTS)
+        kinds = Counter((r.kind, r.words) for r in self.state.resources if r.words)
         if kinds:
             left.append(f"objects recorded in {self.state.path}: "
-                        + ", ".join(f"{n} {_KIND_WORDS.get(kind, kind)}"
-                                    for kind, n in sorted(kinds.items())))
+                        + ", ".join(f"{n} {words}" for (_, words), n in sorted(kinds.items())))
         return left
-
-
-# Entries of the state file that are not objects of their own: pidfile folders (their processes
-# are counted as processes) and a running ansible-playbook of the failed command.
-_NOT_OBJECTS = frozenset({"pidfiles", "ansible", "host_process"})
-_KIND_WORDS = {"dir": "directory (and its contents)", "netns": "network namespace", "nft_table": "nft table"}
 
 
 def _program(cmdline: str) -> str:
@@ -113,58 +96,3 @@ def _program(cmdline: str) -> str:
     if name == "carbonlab" and len(words) > 1:
         return f"carbonlab {words[1]}"
     return name
-
-
-def _label(entry: dict[str, Any]) -> str:
-    for key in ("name", "path", "host", "pid"):
-        if key in entry:
-            return str(entry[key])
-    return ""
-
-
-def stop_playbook(pid: int, started: int | None, inventory: str) -> None:
-    """End an ansible-playbook this lab started, and its forks: they run in sessions of their
-    own, so when the playbook's parent died they are found by the lab's own inventory path on
-    their command line (no other program is given that path)."""
-    end(pid, started, grace_s=2.0)
-    marker = f" -i {inventory} "
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if marker in cmdline and "ansible-playbook" in cmdline:
-            child = int(proc.name)
-            end(child, start_time(child), grace_s=2.0)
-
-
-def stop_pidfiles(run_dir: Path, lab_dir: Path) -> None:
-    """End every service whose pidfile is in `run_dir`, if that PID still runs a command of this
-    lab (its command line names the lab directory): a stale pidfile never hits another process.
-    Supervisors go first (NAME.supervisor.pid; SIGTERM stops their service, SIGKILL after the
-    supervisor's own grace takes the service along), so none restarts a service ended here;
-    then any service pidfile left (a service whose supervisor was gone)."""
-    supervisors = sorted(run_dir.glob("*.supervisor.pid"))
-    services = sorted(set(run_dir.glob("*.pid")) - set(supervisors))
-    for group, grace_s in ((supervisors, SUPERVISOR_GRACE_S), (services, 5.0)):
-        ours = [(pid, start_time(pid)) for pid in (_lab_pid(f, lab_dir) for f in group) if pid is not None]
-        for pid, started in ours:           # all told at once, then each waited for
-            if alive(pid, started):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGTERM)
-        for pid, started in ours:
-            end(pid, started, grace_s=grace_s)
-        for pidfile in group:
-            pidfile.unlink(missing_ok=True)
-
-
-def _lab_pid(pidfile: Path, lab_dir: Path) -> int | None:
-    """The PID in `pidfile` if it runs a command naming `lab_dir`."""
-    try:
-        pid = int(pidfile.read_text().strip())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except (OSError, ValueError):
-        return None
-    return pid if str(lab_dir) in cmdline else None

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from carbonlab.lab.providers.base import Provider
+from carbonlab.lab.resources import LabDir, PidfileDir
 
 
 class LocalProvider(Provider):
@@ -29,12 +30,15 @@ class LocalProvider(Provider):
 
     def create_hosts(self) -> None:
         hosts_dir = self.lab_dir / "hosts"
-        self.state.record("dir", path=str(hosts_dir))
+        self.state.record(LabDir(str(hosts_dir)))
         for host in self.topo.hosts:
             root = self.host_root(host.id)
-            self.state.record("pidfiles", path=str(root / "run"))
+            self.state.record(PidfileDir(str(root / "run")))
             root.mkdir(parents=True, exist_ok=True)
         self.progress(f"{len(self.topo.hosts)} local hosts under {hosts_dir}")
+
+    def service_log(self, host: str) -> Path:
+        return self.host_root(host) / "log"
 
     def host_vars(self, host: str) -> dict[str, Any]:
         root = self.host_root(host)

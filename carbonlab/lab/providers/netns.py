@@ -29,8 +29,11 @@ from typing import Any
 
 from carbonlab.lab.errors import ProviderError, StepError
 from carbonlab.lab.guests import nft_table_prefix
-from carbonlab.lab.proc import alive, end, run, start_time
+from carbonlab.lab.proc import run, start_time
 from carbonlab.lab.providers.base import Provider
+from carbonlab.lab.providers.ssh_access import close_control_masters, remote_layout, ssh_env
+from carbonlab.lab.resources import HostProcess, LabDir, Link, Netns, NftTable, Route
+from carbonlab.lab.resources.network import link_exists, route_exists
 
 LAB_NET = ipaddress.IPv4Network("198.18.0.0/15")
 SAFETY_METRIC = 4242
@@ -100,7 +103,7 @@ class NetnsProvider(Provider):
             self.state.facts["subnet"] = str(self._pick_subnet())
             self.state.save()
         net = self.subnet()
-        self.state.record("dir", path=str(self.lab_dir / "hosts"))
+        self.state.record(LabDir(str(self.lab_dir / "hosts")))
         self._keys()
         self._network(net)
         for i, host in enumerate(self.topo.hosts):
@@ -112,8 +115,7 @@ class NetnsProvider(Provider):
                 # Once more from scratch (the host's disk is kept) before giving up: a host
                 # that did not answer is ended, and a new first process is started for it.
                 self.progress(f"{host.id}: {exc.problem}; starting the host again")
-                entry = self._host_process(host.id)
-                end(entry["pid"], entry.get("started"), grace_s=5.0, term=False)
+                self._host_process(host.id).remove(self.lab_dir)
                 self._host(i, host.id, net)
                 self._wait_sshd(host.id, 2 * self.sshd_wait_s)
         self.progress(f"{len(self.topo.hosts)} netns hosts up on {self.bridge} ({net})")
@@ -135,7 +137,7 @@ class NetnsProvider(Provider):
         raise ProviderError(f"no free /24 left in {LAB_NET}")
 
     def _keys(self) -> None:
-        self.state.record("dir", path=str(self.ssh_dir))
+        self.state.record(LabDir(str(self.ssh_dir)))
         self.ssh_dir.mkdir(parents=True, exist_ok=True)
         for name in ("id_ed25519", "host_key"):
             if not (self.ssh_dir / name).exists():
@@ -147,15 +149,15 @@ class NetnsProvider(Provider):
 
     def _network(self, net: ipaddress.IPv4Network) -> None:
         gateway = f"{net.network_address + 1}/{net.prefixlen}"
-        if not _link_exists(self.bridge):
-            self.state.record("link", name=self.bridge)
+        if not link_exists(self.bridge):
+            self.state.record(Link(self.bridge))
             run(["ip", "link", "add", self.bridge, "type", "bridge"])
             run(["ip", "addr", "add", gateway, "dev", self.bridge])
         run(["ip", "link", "set", self.bridge, "up"])
-        self.state.record("route", spec=["unreachable", str(net), "metric", str(SAFETY_METRIC)])
-        if not _route_exists(str(net), SAFETY_METRIC):
-            run(["ip", "route", "add", "unreachable", str(net), "metric", str(SAFETY_METRIC)])
-        self.state.record("nft_table", family="inet", name=self.table)
+        route = self.state.record(Route(str(net), SAFETY_METRIC))
+        if not route_exists(route.prefix, route.metric):
+            run(["ip", "route", "add", *route.spec()])
+        self.state.record(NftTable("inet", self.table))
         b = self.bridge
         ruleset = (f"table inet {self.table} {{\n chain forward {{\n"
                    "  type filter hook forward priority 0; policy accept;\n"
@@ -168,17 +170,16 @@ class NetnsProvider(Provider):
         ns = self.netns(host)
         root = self.lab_dir / "hosts" / host
         address = str(net.network_address + 10 + index)
-        procs = self.state.of_kind("host_process")
-        running = [p for p in procs if p["host"] == host and alive(p.get("pid", -1), p.get("started"))]
+        running = [p for p in self.state.of_kind(HostProcess) if p.host == host and p.alive()]
         if running and Path(f"/run/netns/{ns}").exists():
             return
-        self.state.record("dir", path=str(root))
-        self.state.record("netns", name=ns)
+        self.state.record(LabDir(str(root)))
+        self.state.record(Netns(ns))
         if not Path(f"/run/netns/{ns}").exists():
             run(["ip", "netns", "add", ns])
         veth = self.veth(index)
-        self.state.record("link", name=veth)
-        if not _link_exists(veth):
+        self.state.record(Link(veth))
+        if not link_exists(veth):
             run(["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns])
         run(["ip", "link", "set", veth, "master", self.bridge, "up"])
         run(["ip", "-n", ns, "addr", "replace", f"{address}/{net.prefixlen}", "dev", "eth0"])
@@ -188,7 +189,7 @@ class NetnsProvider(Provider):
         self._prepare_root(root, host, address)
         log = self.lab_dir / "logs" / f"host-{host}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
-        entry = self.state.record("host_process", host=host)
+        entry = self.state.record(HostProcess(host))
         # Started through a shell that backgrounds it and exits: the host is nobody's child (no
         # zombie, no Popen to outlive), in its own session, and its PID is printed for the record.
         argv = ["setsid", "nsenter", f"--net=/run/netns/{ns}", "--", "unshare", "--mount", "--uts",
@@ -197,7 +198,7 @@ class NetnsProvider(Provider):
         done = run(["/bin/sh", "-c", 'log="$1"; shift; "$@" </dev/null >>"$log" 2>&1 & echo $!',
                     "sh", str(log), *argv], timeout_s=30)
         pid = int(done.stdout.strip())
-        self.state.update(entry, pid=pid, started=start_time(pid))
+        self.state.replace(entry, HostProcess(host, pid, start_time(pid)))
 
     def _prepare_root(self, root: Path, host: str, address: str) -> None:
         for sub in ("upper", "work", "root"):
@@ -220,7 +221,7 @@ class NetnsProvider(Provider):
         log = self.lab_dir / "logs" / f"host-{host}.log"
         last = "no attempt"
         while time.monotonic() < deadline:
-            if not alive(entry["pid"], entry.get("started")):
+            if not entry.alive():
                 raise StepError(host, "start host (sshd)",
                                 f"the host's first process exited; {_log_tail(log)}", str(log))
             try:
@@ -237,9 +238,9 @@ class NetnsProvider(Provider):
                         f"no SSH banner at {address}:22 in {timeout_s} s ({self._diagnose(host, last, log)})",
                         str(log))
 
-    def _host_process(self, host: str) -> dict[str, Any]:
+    def _host_process(self, host: str) -> HostProcess:
         """The newest record of the host's first process."""
-        return [p for p in self.state.of_kind("host_process") if p["host"] == host][-1]
+        return [p for p in self.state.of_kind(HostProcess) if p.host == host][-1]
 
     def _diagnose(self, host: str, last: str, log: Path) -> str:
         """What an operator (or a CI log) needs to see why a host's sshd did not answer: the
@@ -267,32 +268,10 @@ class NetnsProvider(Provider):
     def ansible_env(self) -> dict[str, str]:
         return ssh_env(self.ssh_dir)
 
-    # removal ---------------------------------------------------------------------------------
-    def remove(self, entry: dict[str, Any]) -> None:
-        kind = entry["kind"]
-        if kind == "host_process":
-            # `unshare --fork` ignores SIGTERM; SIGKILL ends it, its child (PID 1 of the host's
-            # PID namespace, by --kill-child) and with that every process of the host.
-            if "pid" in entry:
-                end(entry["pid"], entry.get("started"), grace_s=5.0, term=False)
-        elif kind == "netns":
-            self._empty_netns(entry["name"])
-            run(["ip", "netns", "del", entry["name"]], check=False)
-        elif kind == "link":
-            if _link_exists(entry["name"]):
-                run(["ip", "link", "del", entry["name"]], check=False)
-        elif kind == "route":
-            spec = entry["spec"]
-            if _route_exists(spec[1], int(spec[3])):
-                run(["ip", "route", "del", *spec], check=False)
-        elif kind == "nft_table":
-            run(["nft", "delete", "table", entry["family"], entry["name"]], check=False)
-        elif kind == "dir":
-            _unmount_under(Path(entry["path"]))
-            super().remove(entry)
-        else:
-            super().remove(entry)
+    def service_log(self, host: str) -> Path:
+        return self.lab_dir / "hosts" / host / "upper" / "var" / "log" / "carbonlab"
 
+    # removal ---------------------------------------------------------------------------------
     def destroy(self) -> None:
         close_control_masters(self.ssh_dir)
         try:
@@ -310,52 +289,6 @@ class NetnsProvider(Provider):
             if len(words) == 3 and words[0] == "table" and words[2].startswith(prefix):
                 run(["nft", "delete", "table", words[1], words[2]], check=False)
 
-    def _empty_netns(self, ns: str) -> None:
-        """SIGKILL whatever still runs in the namespace (all of it belongs to the lab)."""
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            done = run(["ip", "netns", "pids", ns], check=False)
-            pids = [int(p) for p in done.stdout.split()] if done.returncode == 0 else []
-            if not pids:
-                return
-            for pid in pids:
-                end(pid, start_time(pid), grace_s=0.5, term=False)
-            time.sleep(0.05)
-        raise ProviderError(f"netns {ns}: processes still running after 30 s: {' '.join(map(str, pids))}")
-
-
-def remote_layout() -> dict[str, Any]:
-    """Where carbonlab lives on a netns or ssh host (FHS places; a venv under /opt)."""
-    return {
-        "carbonlab_root": "/opt/carbonlab",
-        "carbonlab_etc": "/etc/carbonlab",
-        "carbonlab_var": "/var/lib/carbonlab",
-        "carbonlab_log": "/var/log/carbonlab",
-        "carbonlab_run": "/run/carbonlab",
-        "carbonlab_venv": "/opt/carbonlab/venv",
-        "carbonlab_bin": "/opt/carbonlab/venv/bin/carbonlab",
-        "carbonlab_install": True,
-        "carbonlab_manage_user": True,
-        "carbonlab_user": "carbonlab",
-    }
-
-
-def ssh_env(ssh_dir: Path) -> dict[str, str]:
-    """Ansible over real SSH: pipelining, and a control path inside the lab directory."""
-    control = ssh_dir / "cm-%h-%p"
-    args = (f"-o ControlMaster=auto -o ControlPersist=120s -o ControlPath={control} "
-            f"-o UserKnownHostsFile={ssh_dir / 'known_hosts'} -o StrictHostKeyChecking=yes "
-            "-o ConnectTimeout=10 -o BatchMode=yes")
-    return {"ANSIBLE_SSH_ARGS": args, "ANSIBLE_PIPELINING": "True",
-            "ANSIBLE_SSH_CONTROL_PATH_DIR": str(ssh_dir)}
-
-
-def close_control_masters(ssh_dir: Path) -> None:
-    for sock in sorted(ssh_dir.glob("cm-*")) if ssh_dir.is_dir() else []:
-        run(["ssh", "-o", f"ControlPath={sock}", "-O", "exit", "carbonlab-lab"], check=False,
-            timeout_s=10)
-        sock.unlink(missing_ok=True)
-
 
 def _log_tail(log: Path, lines: int = 6) -> str:
     try:
@@ -369,19 +302,6 @@ def _one_line(text: str) -> str:
     return " | ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
-def _link_exists(name: str) -> bool:
-    return Path(f"/sys/class/net/{name}").exists()
-
-
-def _route_exists(prefix: str, metric: int) -> bool:
-    done = run(["ip", "-j", "route", "show", "type", "unreachable"], check=False)
-    try:
-        routes = json.loads(done.stdout or "[]")
-    except ValueError:
-        return False
-    return any(r.get("dst") == prefix and r.get("metric") == metric for r in routes)
-
-
 def _used_networks() -> list[ipaddress.IPv4Network]:
     done = run(["ip", "-4", "-j", "route", "show", "table", "all"], check=False)
     used = []
@@ -393,16 +313,3 @@ def _used_networks() -> list[ipaddress.IPv4Network]:
             except ValueError:
                 continue
     return used
-
-
-def _unmount_under(path: Path) -> None:
-    """Lazily unmount anything this mount namespace still has under `path` (normally nothing:
-    host mounts live in the host's own mount namespace and vanish with it)."""
-    try:
-        lines = Path("/proc/self/mountinfo").read_text().splitlines()
-    except OSError:
-        return
-    points = sorted({line.split()[4] for line in lines}, key=len, reverse=True)
-    for point in points:
-        if Path(point).is_relative_to(path):
-            run(["umount", "-l", point], check=False)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from carbonlab.lab.providers.base import Provider
-from carbonlab.lab.providers.netns import close_control_masters, remote_layout, ssh_env
+from carbonlab.lab.providers.ssh_access import close_control_masters, remote_layout, ssh_env
 
 
 class SshProvider(Provider):
@@ -39,11 +39,11 @@ class SshProvider(Provider):
         return out
 
     def ansible_env(self) -> dict[str, str]:
-        env = ssh_env(self.lab_dir / "ssh")
         # Real hosts: learn their keys on first contact (recorded in the lab's known_hosts).
-        env["ANSIBLE_SSH_ARGS"] = env["ANSIBLE_SSH_ARGS"].replace(
-            "StrictHostKeyChecking=yes", "StrictHostKeyChecking=accept-new")
-        return env
+        return ssh_env(self.lab_dir / "ssh", host_key_checking="accept-new")
+
+    def service_log(self, host: str) -> Path:
+        return Path(f"{host}:/var/log/carbonlab")
 
     def destroy(self) -> None:
         close_control_masters(self.lab_dir / "ssh")

@@ -20,6 +20,7 @@ from carbonlab.lab.errors import StepError
 from carbonlab.lab.lifecycle import Lab
 from carbonlab.lab.proc import end
 from carbonlab.lab.providers.netns import NetnsProvider
+from carbonlab.lab.resources import HostProcess
 from carbonlab.lab.state import LabState
 from carbonlab.lab.topology import DEFAULT_TOPOLOGY, load
 from tests.integration.lab.conftest import (
@@ -84,8 +85,9 @@ def test_hosts_are_isolated_machines_with_sshd_and_leave_nothing(lab_dir: Path, 
                      " && echo reached")
         assert "reached" in reach
         # a host whose first process died comes back with its disk on the next `up`
-        dead = [p for p in state.of_kind("host_process") if p["host"] == "node2"][-1]
-        end(dead["pid"], dead["started"], term=False)
+        dead = [p for p in state.of_kind(HostProcess) if p.host == "node2"][-1]
+        assert dead.pid is not None
+        end(dead.pid, dead.started, term=False)
         provider.create_hosts()
         assert _ssh(lab_dir, addrs["node2"], "ls /etc/carbonlab-probe").strip() == "/etc/carbonlab-probe"
         subnet = lab_subnet(lab_dir)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from carbonlab.lab.errors import StateError, TransitionError
+from carbonlab.lab.resources import HostProcess, LabDir, Resource
 from carbonlab.lab.state import TRANSITIONS, LabState, Phase, locked
 
 ALLOWED = sorted((a.value, b.value) for a, b in TRANSITIONS)
@@ -40,13 +40,15 @@ def test_absent_only_leads_to_hosts_up() -> None:
 def test_records_are_on_disk_before_the_caller_acts(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     state = LabState(path=path, lab_id="t", provider="netns")
-    entry = state.record("netns", name="cl-t-a")
+    entry = state.record(HostProcess("a"))
     on_disk = json.loads(path.read_text())
-    assert on_disk["resources"] == [{"kind": "netns", "name": "cl-t-a"}]
-    state.update(entry, pid=123)
-    state.record("netns", name="cl-t-a", pid=123)     # the same record is not added twice
+    assert on_disk["resources"] == [{"kind": "host_process", "host": "a"}]
+    state.replace(entry, HostProcess("a", 123, 456))
+    state.record(HostProcess("a", 123, 456))     # the same record is not added twice
     again = LabState.load(path)
-    assert again.resources == [{"kind": "netns", "name": "cl-t-a", "pid": 123}]
+    assert again.resources == [HostProcess("a", 123, 456)]
+    assert json.loads(path.read_text())["resources"] == [
+        {"kind": "host_process", "host": "a", "pid": 123, "started": 456}]
     again.forget(again.resources[0])
     assert LabState.load(path).resources == []
 
@@ -71,17 +73,17 @@ def test_destroy_removes_the_rest_when_one_object_will_not_go(tmp_path: Path) ->
     from carbonlab.lab.topology import DEFAULT_TOPOLOGY, load
 
     class Stubborn(LocalProvider):
-        def remove(self, entry: dict[str, Any]) -> None:
-            if str(entry.get("path", "")).endswith("stuck"):
+        def remove(self, resource: Resource) -> None:
+            if resource.label().endswith("stuck"):
                 raise ProviderError("busy")
-            super().remove(entry)
+            super().remove(resource)
 
     state = LabState(path=tmp_path / "state.json", lab_id="t", provider="local")
     dirs = [tmp_path / name for name in ("a", "stuck", "b")]
     for d in dirs:
         d.mkdir()
-        state.record("dir", path=str(d))
+        state.record(LabDir(str(d)))
     with pytest.raises(ProviderError, match=r"1 object\(s\) could not be removed .*dir .*stuck: busy"):
         Stubborn(load(DEFAULT_TOPOLOGY), tmp_path, state, lambda _line: None).destroy()
     assert [d.exists() for d in dirs] == [False, True, False]
-    assert [r["path"] for r in LabState.load(tmp_path / "state.json").resources] == [str(dirs[1])]
+    assert LabState.load(tmp_path / "state.json").resources == [LabDir(str(dirs[1]))]

@@ -1,0 +1,38 @@
+"""Directories a lab made under its own directory."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+from carbonlab.lab.proc import run
+from carbonlab.lab.resources.base import Resource
+
+
+@dataclasses.dataclass(frozen=True)
+class LabDir(Resource):
+    """A directory and everything in it; removed only when it is inside the lab directory."""
+
+    kind = "dir"
+    words = "directory (and its contents)"
+    path: str
+
+    def remove(self, lab_dir: Path) -> None:
+        path = Path(self.path)
+        if path.is_relative_to(lab_dir):
+            unmount_under(path)
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def unmount_under(path: Path) -> None:
+    """Lazily unmount anything this mount namespace still has under `path` (normally nothing:
+    netns host mounts live in the host's own mount namespace and vanish with it)."""
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return
+    points = sorted({line.split()[4] for line in lines}, key=len, reverse=True)
+    for point in points:
+        if Path(point).is_relative_to(path):
+            run(["umount", "-l", point], check=False)

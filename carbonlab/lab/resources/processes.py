@@ -1,0 +1,100 @@
+"""Processes a lab started on the controller, each ended by PID and start time only."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import signal
+from pathlib import Path
+
+from carbonlab.lab.proc import alive, cmdlines, end, start_time
+from carbonlab.lab.resources.base import Resource
+
+# A supervisor forwards SIGTERM and waits its service's stop grace (10 s by default) before
+# SIGKILL; ending it sooner would SIGKILL the service through its parent-death signal.
+SUPERVISOR_GRACE_S = 20.0
+
+
+@dataclasses.dataclass(frozen=True)
+class PidfileDir(Resource):
+    """A host's `run/` folder: the services whose pidfiles are in it are the lab's."""
+
+    kind = "pidfiles"
+    path: str
+
+    def remove(self, lab_dir: Path) -> None:
+        stop_pidfiles(Path(self.path), lab_dir)
+
+
+@dataclasses.dataclass(frozen=True)
+class PlaybookRun(Resource):
+    """The ansible-playbook of a running `lab up`: a killed `up` leaves it (and its forks)."""
+
+    kind = "ansible"
+    pid: int
+    started: int | None
+    inventory: str
+
+    def remove(self, lab_dir: Path) -> None:
+        stop_playbook(self.pid, self.started, self.inventory)
+
+
+@dataclasses.dataclass(frozen=True)
+class HostProcess(Resource):
+    """A netns host's first process; recorded (without PID) before it is started."""
+
+    kind = "host_process"
+    host: str
+    pid: int | None = None
+    started: int | None = None
+
+    def remove(self, lab_dir: Path) -> None:
+        # `unshare --fork` ignores SIGTERM; SIGKILL ends it, its child (PID 1 of the host's
+        # PID namespace, by --kill-child) and with that every process of the host.
+        if self.pid is not None:
+            end(self.pid, self.started, grace_s=5.0, term=False)
+
+    def alive(self) -> bool:
+        return self.pid is not None and alive(self.pid, self.started)
+
+
+def stop_playbook(pid: int, started: int | None, inventory: str) -> None:
+    """End an ansible-playbook this lab started, and its forks: they run in sessions of their
+    own, so when the playbook's parent died they are found by the lab's own inventory path on
+    their command line (no other program is given that path)."""
+    end(pid, started, grace_s=2.0)
+    marker = f" -i {inventory} "
+    for child, cmdline in cmdlines():
+        if marker in cmdline and "ansible-playbook" in cmdline:
+            end(child, start_time(child), grace_s=2.0)
+
+
+def stop_pidfiles(run_dir: Path, lab_dir: Path) -> None:
+    """End every service whose pidfile is in `run_dir`, if that PID still runs a command of this
+    lab (its command line names the lab directory): a stale pidfile never hits another process.
+    Supervisors go first (NAME.supervisor.pid; SIGTERM stops their service, SIGKILL after the
+    supervisor's own grace takes the service along), so none restarts a service ended here;
+    then any service pidfile left (a service whose supervisor was gone)."""
+    supervisors = sorted(run_dir.glob("*.supervisor.pid"))
+    services = sorted(set(run_dir.glob("*.pid")) - set(supervisors))
+    for group, grace_s in ((supervisors, SUPERVISOR_GRACE_S), (services, 5.0)):
+        ours = [(pid, start_time(pid)) for pid in (_lab_pid(f, lab_dir) for f in group) if pid is not None]
+        for pid, started in ours:           # all told at once, then each waited for
+            if alive(pid, started):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
+        for pid, started in ours:
+            end(pid, started, grace_s=grace_s)
+        for pidfile in group:
+            pidfile.unlink(missing_ok=True)
+
+
+def _lab_pid(pidfile: Path, lab_dir: Path) -> int | None:
+    """The PID in `pidfile` if it runs a command naming `lab_dir`."""
+    try:
+        pid = int(pidfile.read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except (OSError, ValueError):
+        return None
+    return pid if str(lab_dir) in cmdline else None
