@@ -22,6 +22,11 @@ class Resource(ABC):
     # own (pidfile folders: their processes are counted as processes; a running playbook).
     words: ClassVar[str] = ""
 
+    def __init_subclass__(cls, *, kind: str, words: str = "", **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.kind = kind
+        cls.words = words
+
     @abstractmethod
     def remove(self, lab_dir: Path) -> None:
         """Remove the object if it is there (absent is fine); raise LabError if it will not go."""

@@ -11,11 +11,9 @@ from carbonlab.lab.resources.base import Resource
 
 
 @dataclasses.dataclass(frozen=True)
-class LabDir(Resource):
+class LabDir(Resource, kind="dir", words="directory (and its contents)"):
     """A directory and everything in it; removed only when it is inside the lab directory."""
 
-    kind = "dir"
-    words = "directory (and its contents)"
     path: str
 
     def remove(self, lab_dir: Path) -> None:

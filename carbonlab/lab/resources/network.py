@@ -18,9 +18,7 @@ from carbonlab.lab.resources.base import Resource
 
 
 @dataclasses.dataclass(frozen=True)
-class Netns(Resource):
-    kind = "netns"
-    words = "network namespace"
+class Netns(Resource, kind="netns", words="network namespace"):
     name: str
 
     def remove(self, lab_dir: Path) -> None:
@@ -29,11 +27,9 @@ class Netns(Resource):
 
 
 @dataclasses.dataclass(frozen=True)
-class Link(Resource):
+class Link(Resource, kind="link", words="link"):
     """A bridge or a veth (removing either end of a veth removes the pair)."""
 
-    kind = "link"
-    words = "link"
     name: str
 
     def remove(self, lab_dir: Path) -> None:
@@ -42,11 +38,9 @@ class Link(Resource):
 
 
 @dataclasses.dataclass(frozen=True)
-class Route(Resource):
+class Route(Resource, kind="route", words="route"):
     """The safety `unreachable` route for the lab's subnet; on disk as its `ip route` words."""
 
-    kind = "route"
-    words = "route"
     prefix: str
     metric: int
 
@@ -71,9 +65,7 @@ class Route(Resource):
 
 
 @dataclasses.dataclass(frozen=True)
-class NftTable(Resource):
-    kind = "nft_table"
-    words = "nft table"
+class NftTable(Resource, kind="nft_table", words="nft table"):
     family: str
     name: str
 

@@ -17,10 +17,9 @@ SUPERVISOR_GRACE_S = 20.0
 
 
 @dataclasses.dataclass(frozen=True)
-class PidfileDir(Resource):
+class PidfileDir(Resource, kind="pidfiles"):
     """A host's `run/` folder: the services whose pidfiles are in it are the lab's."""
 
-    kind = "pidfiles"
     path: str
 
     def remove(self, lab_dir: Path) -> None:
@@ -28,10 +27,9 @@ class PidfileDir(Resource):
 
 
 @dataclasses.dataclass(frozen=True)
-class PlaybookRun(Resource):
+class PlaybookRun(Resource, kind="ansible"):
     """The ansible-playbook of a running `lab up`: a killed `up` leaves it (and its forks)."""
 
-    kind = "ansible"
     pid: int
     started: int | None
     inventory: str
@@ -41,10 +39,9 @@ class PlaybookRun(Resource):
 
 
 @dataclasses.dataclass(frozen=True)
-class HostProcess(Resource):
+class HostProcess(Resource, kind="host_process"):
     """A netns host's first process; recorded (without PID) before it is started."""
 
-    kind = "host_process"
     host: str
     pid: int | None = None
     started: int | None = None
