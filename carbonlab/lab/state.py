@@ -1,12 +1,13 @@
 """The lab state file: what a lab is (phase) and everything it has created on this machine.
 
 Theory of operation. Every object a provider makes (namespace, link, route, nft
-table, process, directory) is appended to `state.json` BEFORE the command that makes
-it runs, and the file is replaced atomically (write, fsync, rename) each time. So at
-any instant, even after SIGKILL of `lab up`, the file lists a superset of what
-exists, and `lab down` removes each listed object if it is there, in reverse order,
-ignoring the ones that are not: it is idempotent. A `flock` on `lock` keeps two
-commands from working on one lab at once; the kernel drops it when its holder dies.
+table, process, directory; one dataclass per kind in lab/resources/, each removing
+itself) is appended to `state.json` BEFORE the command that makes it runs, and the
+file is replaced atomically (write, fsync, rename) each time. So at any instant, even
+after SIGKILL of `lab up`, the file lists a superset of what exists, and `lab down`
+removes each listed object if it is there, in reverse order, ignoring the ones that
+are not: it is idempotent. A `flock` on `lock` keeps two commands from working on one
+lab at once; the kernel drops it when its holder dies.
 """
 
 from __future__ import annotations
