@@ -185,7 +185,7 @@ def meters(lab: Any) -> dict[str, Any]:
 @pytest.fixture
 def faults(lab: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A fault journal on the lab; whatever a test leaves applied is healed afterwards."""
-    from carbonlab.rig.faults.base import FaultJournal
+    from carbonlab.rig.faults.journal import FaultJournal
     journal = FaultJournal(lab.ctx)
     marks = _marks(request.config)
     if marks is not None:
