@@ -70,7 +70,7 @@ class Stranger(_Traffic):
 
     def apply(self, ctx: FaultContext) -> str:
         ref = ctx.node(self.target)
-        meter = sorted(ctx.meters_control)[0] if ctx.meters_control else "m1"
+        meter = min((m for m, b in ctx.meters.items() if b.emulated), default="m1")
         kg = emissions.co2_mass_kg(11.0, "wet", 8.0, 120.0, 140.0, 100.5, 60)
         start = int(time.time()) // 60 * 60 - 60
         reading = Reading(meter, 1, start, 60, 11.0, Basis.WET, 6.0, 8.0, 120.0, 140.0, 100.5, 60,
