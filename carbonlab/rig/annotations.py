@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from carbonlab.rig.faults.base import FaultRecord
+from carbonlab.rig.faults.records import FaultRecord
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,8 @@
 """Bind the rig to a provisioned lab: from its topology and lab directory, the `HostControl` of
 every host (a plain shell on `local`, pyinfra over SSH on `netns` and `ssh`), every service's
-pidfile name and data directory, the node API URLs, the meters' control endpoints, the
-lab network (netns) and genesis. The lab's own code says where things are (ports plan,
+pidfile name and data directory, the node API URLs, every meter bound as a `MeterProtocol`
+(emulated: its Modbus address and its meters process's control endpoint; physical: its
+address), the lab network (netns) and genesis. The lab's own code says where things are (ports plan,
 provider host variables), so the rig never guesses a path."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from carbonlab.rig.errors import RigError
 from carbonlab.rig.faults.context import FaultContext, LabNet, NetHost, ServiceRef
 from carbonlab.rig.hosts.service import InPlace, ServiceHost
 from carbonlab.rig.hosts.shells import LocalShell, PyinfraShell
+from carbonlab.rig.meters.binding import bind_meter
 
 
 class LazyShell:
@@ -75,7 +77,6 @@ class RigLab:
     hosts: dict[str, ServiceHost]
     truth_logs: dict[str, tuple[str, Path]] = field(default_factory=dict)    # meter -> (host, path)
     outboxes: dict[str, tuple[str, Path]] = field(default_factory=dict)      # gateway -> (host, path)
-    bindings: dict[str, str] = field(default_factory=dict)                   # meter -> emulated | physical
     topology: str = ""
 
     @property
@@ -89,6 +90,7 @@ class RigLab:
 
 def bind_lab(topology_path: Path, lab_dir: Path, *, seed: int = 0) -> RigLab:
     from carbonlab.lab import topology as topo_mod
+    from carbonlab.lab.inventory import _meter_endpoint as meter_endpoint  # the gateways' own entries
     from carbonlab.lab.ports import plan
     from carbonlab.lab.providers import make_provider
     from carbonlab.lab.resources import HostProcess
@@ -135,13 +137,17 @@ def bind_lab(topology_path: Path, lab_dir: Path, *, seed: int = 0) -> RigLab:
         ctx.gateways[g.id] = ServiceRef(hosts[g.host], f"gateway-{g.id}", g.host, var / g.id)
         rig.outboxes[g.id] = (g.host, var / g.id / "gateway.db")
     for meter in topo.meters:
+        entry = meter_endpoint(meter, ports)
         if meter.emulated:
             h = meter.emulated.host
-            ctx.meters_control[meter.id] = ports.url(h, "meters-control")
-            rig.truth_logs[meter.id] = (h, Path(layout[h]["carbonlab_var"]) / "truth" / f"{meter.id}.jsonl")
-            rig.bindings[meter.id] = "emulated"
+            truth = Path(layout[h]["carbonlab_var"]) / "truth"
+            rig.truth_logs[meter.id] = (h, truth / f"{meter.id}.jsonl")
+            # the truth log is readable in place only where the meter's host is this machine
+            control = ports.url(h, "meters-control")
+            ctx.meters[meter.id] = bind_meter(entry, topology_path, control_url=control,
+                                              truth_dir=truth if state.provider == "local" else None)
         else:
-            rig.bindings[meter.id] = "physical"
+            ctx.meters[meter.id] = bind_meter({**entry, "physical": True}, topology_path)
     if state.provider == "netns":
         from carbonlab.lab.providers.netns import NetnsProvider
         assert isinstance(provider, NetnsProvider)

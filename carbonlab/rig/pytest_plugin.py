@@ -7,8 +7,8 @@ when a test uses the `lab` fixture, which skips, saying why, without `--rig-topo
 Options: --rig-topology FILE, --rig-provider local|netns|ssh, --rig-lab-dir DIR, --rig-seed N,
 --rig-report DIR, --rig-keep-lab, --rig-grafana-url URL, --rig-grafana-token T (fault annotations;
 default $CARBONLAB_GRAFANA_URL/_TOKEN). A lab the session had to bring up is taken down at its end.
-Fixtures: `lab` (a bound `RigLab`, session), `chain` (the nodes' heights),
-`meters` (bindings and control endpoints), `faults` (a fault journal healed after the test),
+Fixtures: `lab` (a bound `RigLab`, session), `chain` (the nodes' heights), `meters` (each
+meter's `MeterProtocol` binding, emulated or physical), `faults` (a fault journal healed after the test),
 `rig_run` (run a scenario, report into --rig-report). Markers: `root` (skips unless root),
 `physical` (skips unless the topology binds a physical meter; `physical("m1")` names it).
 With --junitxml and --rig-topology the suite carries the properties `rig.topology`,
@@ -22,9 +22,17 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:   # annotations only: the plugin imports nothing heavy at load
+    from carbonlab.rig.annotations import GrafanaMarks
+    from carbonlab.rig.faults.journal import FaultJournal
+    from carbonlab.rig.labbind import RigLab
+    from carbonlab.rig.meters.binding import MeterProtocol
+    from carbonlab.rig.runner import ScenarioRun
+    from carbonlab.rig.scenario import Scenario
 
 LAB_UP_HEALTH_S = 300.0   # a lab this session brings up must be healthy within this long
 
@@ -107,7 +115,7 @@ def _rig_junit_properties(pytestconfig: pytest.Config,
 
 
 @pytest.fixture(scope="session")
-def lab(pytestconfig: pytest.Config) -> Iterator[Any]:
+def lab(pytestconfig: pytest.Config) -> Iterator[RigLab]:
     topology = pytestconfig.getoption("--rig-topology")
     if not topology:
         pytest.skip("no lab to test against: give --rig-topology FILE (and --rig-provider local|netns)")
@@ -140,7 +148,7 @@ def lab(pytestconfig: pytest.Config) -> Iterator[Any]:
             brought_up.down()
 
 
-def _marks(config: pytest.Config) -> Any:
+def _marks(config: pytest.Config) -> GrafanaMarks | None:
     """Grafana fault marks when a Grafana is configured (option or environment), else None."""
     from carbonlab.rig.annotations import grafana_marks
     return grafana_marks(config.getoption("--rig-grafana-url"), config.getoption("--rig-grafana-token"))
@@ -149,7 +157,7 @@ def _marks(config: pytest.Config) -> Any:
 class Chain:
     """The nodes of the lab as a test sees them: heights, and waiting for one."""
 
-    def __init__(self, lab: Any) -> None:
+    def __init__(self, lab: RigLab) -> None:
         from carbonlab.rig.sampler import Sampler
         self.lab = lab
         self._sampler = Sampler({m: ref.url for m, ref in lab.ctx.nodes.items()})
@@ -172,20 +180,20 @@ class Chain:
 
 
 @pytest.fixture
-def chain(lab: Any) -> Chain:
+def chain(lab: RigLab) -> Chain:
     return Chain(lab)
 
 
 @pytest.fixture
-def meters(lab: Any) -> dict[str, Any]:
-    """Meter id -> {"binding": emulated|physical, "control": URL of its meters process or None}."""
-    return {m: {"binding": b, "control": lab.ctx.meters_control.get(m)} for m, b in lab.bindings.items()}
+def meters(lab: RigLab) -> dict[str, MeterProtocol]:
+    """Meter id -> its binding: read it, and (emulated only) switch its faults, read its truth."""
+    return dict(lab.ctx.meters)
 
 
 @pytest.fixture
-def faults(lab: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+def faults(lab: RigLab, request: pytest.FixtureRequest) -> Iterator[FaultJournal]:
     """A fault journal on the lab; whatever a test leaves applied is healed afterwards."""
-    from carbonlab.rig.faults.base import FaultJournal
+    from carbonlab.rig.faults.journal import FaultJournal
     journal = FaultJournal(lab.ctx)
     marks = _marks(request.config)
     if marks is not None:
@@ -197,15 +205,15 @@ def faults(lab: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
 
 
 @pytest.fixture
-def rig_run(lab: Any, pytestconfig: pytest.Config) -> Callable[[Any], Any]:
+def rig_run(lab: RigLab, pytestconfig: pytest.Config) -> Callable[[Scenario | str], ScenarioRun]:
     """Run a scenario (object or shipped name) on the lab; the report lands in --rig-report."""
     import dataclasses
 
     from carbonlab.rig.report import write_report
     from carbonlab.rig.runner import run_scenario
-    from carbonlab.rig.scenario import Scenario, find
+    from carbonlab.rig.scenario import find
 
-    def run(scenario: Scenario | str) -> Any:
+    def run(scenario: Scenario | str) -> ScenarioRun:
         sc = find(scenario) if isinstance(scenario, str) else scenario
         seed = pytestconfig.getoption("--rig-seed")
         if seed is not None:

@@ -4,7 +4,10 @@ Theory of operation. The sampler records each node's height once a second from t
 start. The timeline's faults are applied (and healed, when the step has `for_s`) at
 their offsets by this thread, each through the fault journal, so the record of what
 happened when is the journal's. At `duration_s` everything still applied is healed,
-except ledger tampering, which must still be there when the checks run. The rig then
+except faults whose type says `heal_after_checks` (ledger tampering, which must still be
+there when the checks run). The checks read each record's typed `FaultOutcome` (members
+made faulty or lying, a tampered height, the answer to hostile traffic), never fault ids or
+the text of the applied lines. The rig then
 waits until every node reports one height (at most `recovery_s`), lets the gateways drain
 for `settle_s`, and collects consistent copies of the ledgers and outboxes (SQLite's
 backup API, run on each host), the meters' truth logs and each node's count of
@@ -18,23 +21,25 @@ from __future__ import annotations
 import json
 import resource
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from carbonlab.rig.annotations import GrafanaMarks
 from carbonlab.rig.errors import RigError
-from carbonlab.rig.faults.base import Fault, FaultJournal
+from carbonlab.rig.faults.base import Fault
 from carbonlab.rig.faults.catalogue import make_fault
+from carbonlab.rig.faults.journal import FaultJournal
+from carbonlab.rig.faults.records import FaultRecord
 from carbonlab.rig.invariants import (
     InvariantResult,
-    Span,
     accuracy,
     agreement,
     completeness,
     conflicts,
     detection,
+    fault_spans,
     flagged,
     liveness,
     load_truth,
@@ -46,8 +51,6 @@ from carbonlab.rig.labbind import RigLab
 from carbonlab.rig.sampler import Sampler
 from carbonlab.rig.scenario import Scenario
 
-HEAL_AFTER_CHECKS = ("node.tamper_ledger",)
-MEMBER_FAULTS = ("node.kill", "node.pause", "node.isolate", "node.byzantine")
 READY_S = 60.0   # at most this long for the lab to be level before a scenario starts
 
 
@@ -187,7 +190,7 @@ def _timeline(run: ScenarioRun, lab: RigLab, progress: Callable[[str], None]) ->
                 progress(f"  +{at:5.1f}s heal  {faults[i].id} {faults[i].target} FAILED: {exc}")
     time.sleep(max(0.0, start + run.scenario.duration_s - time.monotonic()))
     for fault in reversed(run.journal.active()):
-        if fault.id not in HEAL_AFTER_CHECKS:
+        if not fault.heal_after_checks:
             try:
                 record = run.journal.heal(fault)
                 progress(f"  end    heal  {fault.id} {fault.target}: {record.healed}")
@@ -256,21 +259,6 @@ def _collect(lab: RigLab, report_dir: Path, started_at: float) -> Collected:
     return got
 
 
-def _spans(run: ScenarioRun, t0: float) -> list[Span]:
-    """Each member fault's time on the members it made faulty, in seconds since `t0`."""
-    spans = []
-    for r in run.journal.records:
-        if r.applied_at is None:
-            continue
-        end = (r.healed_at or run.healed_at) - t0
-        if r.fault in MEMBER_FAULTS:
-            spans.append(Span(r.applied_at - t0, end, (r.target,)))
-        elif r.fault == "node.partition":
-            groups = r.params.get("groups") or [[]]
-            spans.append(Span(r.applied_at - t0, end, tuple(str(m) for m in min(groups, key=len))))
-    return spans
-
-
 def _check(run: ScenarioRun, lab: RigLab, files: Collected) -> list[InvariantResult]:
     sc, records = run.scenario, run.journal.records
     results = []
@@ -281,9 +269,9 @@ def _check(run: ScenarioRun, lab: RigLab, files: Collected) -> list[InvariantRes
     if files.problems:
         results.append(InvariantResult("collection", False, "files the rig could not collect",
                                        files.problems))
-    liars = {r.target for r in records if r.fault == "node.byzantine"}
-    tampered_faults = [f for f in run.journal.active() if f.id == "node.tamper_ledger"]
-    tampered = {f.target: int(f.undo["height"]) for f in tampered_faults if f.undo}
+    liars = {m for r in records for m in r.outcome.lying_members}
+    tampered = {r.target: r.outcome.tampered_height for r in run.journal.active_records()
+                if r.outcome.tampered_height is not None}
     honest = {m: p for m, p in files.ledgers.items() if m not in liars and m not in tampered}
     results.append(agreement(honest))
     results.append(validity(honest, lab.genesis))
@@ -307,26 +295,29 @@ def _check(run: ScenarioRun, lab: RigLab, files: Collected) -> list[InvariantRes
     final = run.sampler.samples[-1].heights if run.sampler.samples else {}
     t0 = run.started_at   # the liveness evidence speaks in seconds since the scenario started
     samples = [(s.t - t0, s.heights) for s in run.sampler.samples]
-    live = liveness(samples, windows(_spans(run, t0)), lab.genesis.f, converged_after_s=run.converged_after_s,
+    live = liveness(samples, windows(fault_spans(records, run.healed_at, t0)), lab.genesis.f,
+                    converged_after_s=run.converged_after_s,
                     recovery_s=sc.expect.recovery_s, final=final, expect_progress=sc.expect.progress,
                     grace_s=sc.expect.detect_s)
     results.append(live)
-    if sc.expect.rejections or any(r.fault.startswith("traffic.") for r in records):
-        results.append(_rejections(run))
+    if sc.expect.rejections or any(r.outcome.traffic is not None for r in records):
+        results.append(rejections(records, sc.expect.rejections))
     return results
 
 
-def _rejections(run: ScenarioRun) -> InvariantResult:
+def rejections(records: list[FaultRecord], expected: Mapping[str, str]) -> InvariantResult:
+    """Hostile traffic (`expected`: fault id -> the reason its batch must be refused with),
+    judged on each traffic fault's typed answer, never on the text of its line."""
     evidence, ok = [], True
-    for fault in run.journal.records:
-        if not fault.fault.startswith("traffic."):
+    for r in records:
+        if r.outcome.traffic is None:
             continue
-        want = run.scenario.expect.rejections.get(fault.fault)
-        text = fault.applied or fault.error
-        if want is not None and f"'{want}'" not in text:
+        want = expected.get(r.fault)
+        text = r.applied or r.error
+        if want is not None and want not in r.outcome.traffic.reasons:
             ok = False
-            evidence.append(f"{fault.fault} -> {fault.target}: expected rejection {want}; got {text}")
+            evidence.append(f"{r.fault} -> {r.target}: expected rejection {want}; got {text}")
         else:
-            evidence.append(f"{fault.fault} -> {fault.target}: {text}")
+            evidence.append(f"{r.fault} -> {r.target}: {text}")
     return InvariantResult("rejections", ok, "hostile traffic refused with its reason" if ok
                            else "hostile traffic not refused as expected", evidence)

@@ -1,23 +1,30 @@
 """A fault: an id from the catalogue, a target, checked parameters, `apply` and its inverse `heal`,
-and a record of when each happened.
+and what the checks need to know about it.
 
 Theory of operation. A `Fault` object is one injection: made from plain data (a scenario
 line), its parameters checked against the class's `PARAMS` at construction so that a bad
 scenario fails before anything is touched. `apply(ctx)` acts and returns a line saying what
-it did; `heal(ctx)` undoes it and is safe to call twice. The `FaultJournal` runs them and
-keeps a `FaultRecord` per injection (wall times, details, errors), and heals whatever is
-still applied, newest first, when the rig stops, also after a failure.
+it did; `heal(ctx)` undoes it and is safe to call twice. The `FaultJournal` (journal.py) runs them and
+keeps a `FaultRecord` per injection (wall times, lines, errors, and the fault's typed
+`FaultOutcome`), and heals whatever is still applied, newest first, when the rig stops, also
+after a failure.
+
+What the checks need to know about a fault is said by the fault type itself, never worked out
+from its id or from the text of its lines: `faulty_members()` (the members PBFT must count as
+faulty while it is applied), `heal_after_checks` (it must still be there when the invariants
+run), and `outcome()` (what the injection did: members it made lie, a ledger height it
+altered, a node's answer to hostile traffic).
 """
 
 from __future__ import annotations
 
-import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from carbonlab.rig.errors import FaultError
+from carbonlab.rig.faults.records import FaultOutcome
 
 if TYPE_CHECKING:
     from carbonlab.rig.faults.context import FaultContext
@@ -54,6 +61,9 @@ class Fault(ABC):
     summary: ClassVar[str]
     target_kind: ClassVar[str]          # "node", "gateway", "meter", "host", "lab"
     PARAMS: ClassVar[dict[str, Param]] = {}
+    # still applied when the invariants run (e.g. ledger tampering, which they must detect);
+    # healed after the checks
+    heal_after_checks: ClassVar[bool] = False
 
     def __init__(self, target: str, params: Mapping[str, Any] | None = None) -> None:
         params = dict(params or {})
@@ -87,72 +97,11 @@ class Fault(ABC):
     def heal(self, ctx: FaultContext) -> str:
         """Undo `apply`; idempotent."""
 
+    def faulty_members(self) -> tuple[str, ...]:
+        """The consortium members this fault makes faulty (in PBFT's n = 3f + 1 sense) while it
+        is applied; none unless the fault type says so."""
+        return ()
 
-@dataclass
-class FaultRecord:
-    fault: str
-    target: str
-    params: dict[str, Any]
-    applied_at: float | None = None
-    healed_at: float | None = None
-    applied: str = ""
-    healed: str = ""
-    error: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {"fault": self.fault, "target": self.target, "params": self.params,
-                "applied_at": self.applied_at, "healed_at": self.healed_at,
-                "applied": self.applied, "healed": self.healed, "error": self.error}
-
-
-@dataclass
-class FaultJournal:
-    ctx: FaultContext
-    records: list[FaultRecord] = field(default_factory=list)
-    _active: list[tuple[Fault, FaultRecord]] = field(default_factory=list)
-    # told of every fault applied and healed (action "apply" | "heal"), e.g. to mark it on Grafana;
-    # it must not raise (carbonlab.rig.annotations.GrafanaMarks logs and counts its failures)
-    on_event: Callable[[FaultRecord, str], None] | None = None
-
-    def apply(self, fault: Fault) -> FaultRecord:
-        record = FaultRecord(fault.id, fault.target, dict(fault.params))
-        self.records.append(record)
-        record.applied_at = time.time()
-        try:
-            record.applied = fault.apply(self.ctx)
-        except Exception as exc:
-            record.error = f"apply: {exc}"
-            self._active.append((fault, record))  # heal whatever part of it happened
-            raise
-        self._active.append((fault, record))
-        if self.on_event is not None:
-            self.on_event(record, "apply")
-        return record
-
-    def heal(self, fault: Fault) -> FaultRecord:
-        for i, (active, record) in enumerate(self._active):
-            if active is fault:
-                del self._active[i]
-                try:
-                    record.healed = fault.heal(self.ctx)
-                except Exception as exc:
-                    record.error = (record.error + "; " if record.error else "") + f"heal: {exc}"
-                    raise
-                record.healed_at = time.time()
-                if self.on_event is not None:
-                    self.on_event(record, "heal")
-                return record
-        raise FaultError(f"fault {fault!r} is not applied")
-
-    def active(self) -> list[Fault]:
-        return [f for f, _ in self._active]
-
-    def heal_all(self) -> list[str]:
-        """Heal every applied fault, newest first; return the errors (never raises)."""
-        errors = []
-        for fault in reversed(self.active()):
-            try:
-                self.heal(fault)
-            except Exception as exc:  # noqa: BLE001 - keep healing the rest, report every failure
-                errors.append(f"{fault!r}: {exc}")
-        return errors
+    def outcome(self) -> FaultOutcome:
+        """What this injection did, read by the journal after `apply` (also a failed one)."""
+        return FaultOutcome(faulty_members=self.faulty_members())

@@ -7,6 +7,7 @@ from carbonlab.rig.byzantine import MODES
 from carbonlab.rig.errors import HostError
 from carbonlab.rig.faults.base import Fault, Param
 from carbonlab.rig.faults.context import FaultContext
+from carbonlab.rig.faults.records import FaultOutcome
 
 
 def node_args(argv: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
@@ -22,6 +23,12 @@ class Byzantine(Fault):
     summary = "the member's node restarted with a Byzantine behaviour (same key and ledger)"
     target_kind = "node"
     PARAMS = {"mode": Param(str, help="how it lies", choices=MODES)}
+
+    def faulty_members(self) -> tuple[str, ...]:
+        return (self.target,)
+
+    def outcome(self) -> FaultOutcome:
+        return FaultOutcome(faulty_members=self.faulty_members(), lying_members=(self.target,))
 
     def apply(self, ctx: FaultContext) -> str:
         ref = ctx.node(self.target)

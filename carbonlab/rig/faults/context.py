@@ -1,5 +1,6 @@
-"""What faults act on: the services of a lab (each on a `HostControl`), the meters' control
-endpoints, and, on `netns` labs, the lab bridge and each host's namespace and veth."""
+"""What faults act on: the services of a lab (each on a `HostControl`), the meters (each bound
+as a `MeterProtocol`, emulated or physical), and, on `netns` labs, the lab bridge and each
+host's namespace and veth."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from carbonlab.lab.guests import nft_table_prefix
 from carbonlab.rig.errors import FaultError, HostError
 from carbonlab.rig.hosts.base import HostControl
+
+if TYPE_CHECKING:
+    from carbonlab.rig.meters.binding import MeterProtocol
 
 
 @dataclass
@@ -68,7 +73,7 @@ class LabNet:
 class FaultContext:
     nodes: dict[str, ServiceRef] = field(default_factory=dict)
     gateways: dict[str, ServiceRef] = field(default_factory=dict)
-    meters_control: dict[str, str] = field(default_factory=dict)   # meter id -> control base URL
+    meters: dict[str, MeterProtocol] = field(default_factory=dict)  # meter id -> emulated or physical
     net: LabNet | None = None
     seed: int = 0
     genesis_path: Path | None = None                               # on the controller
@@ -80,11 +85,11 @@ class FaultContext:
     def gateway(self, gateway: str) -> ServiceRef:
         return _pick(self.gateways, gateway, "gateway")
 
-    def meter_url(self, meter: str) -> str:
-        if meter not in self.meters_control:
+    def meter(self, meter: str) -> MeterProtocol:
+        if meter not in self.meters:
             raise FaultError(f"no emulated meter {meter!r} with a control endpoint "
-                             f"(meters: {', '.join(sorted(self.meters_control)) or 'none'})")
-        return self.meters_control[meter]
+                             f"(meters: {', '.join(sorted(self.meters)) or 'none'})")
+        return self.meters[meter]
 
     def network(self, fault_id: str) -> LabNet:
         if self.net is None:

@@ -1,29 +1,26 @@
-"""Faults of emulated meters, switched through the meters process's control endpoint
-(docs/meters.md): `PUT /meters/{id}/faults` to apply, the same fields back at their defaults
-to heal (so two faults on one meter heal independently)."""
+"""Faults of emulated meters, switched through the meter's binding (`MeterProtocol.set_faults`,
+the meters process's control endpoint, docs/meters.md): the fault's fields to apply, the same
+fields back at their defaults to heal (so two faults on one meter heal independently). A
+physical meter's binding refuses with `PhysicalMeterError`, which the journal records."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, ClassVar
 
-import httpx
-
-from carbonlab.rig.errors import FaultError, HostError
+from carbonlab.rig.errors import FaultError
 from carbonlab.rig.faults.base import Fault, Param
 from carbonlab.rig.faults.context import FaultContext
+from carbonlab.rig.meters.errors import MetersConfigError
 
 
-def put_faults(url: str, meter: str, fields: dict[str, Any]) -> dict[str, Any]:
+def switch_faults(ctx: FaultContext, meter: str, fields: dict[str, Any]) -> tuple[str, ...]:
+    """Set `fields` on `meter`; the faults active on it now."""
+    binding = ctx.meter(meter)
     try:
-        reply = httpx.put(f"{url}/meters/{meter}/faults", json=fields, timeout=5.0)
-    except httpx.HTTPError as exc:
-        raise HostError(f"meters control {url}: {exc}") from None
-    data: dict[str, Any] = reply.json()
-    if reply.status_code == 400:
-        raise FaultError(f"meter {meter}: {data.get('error', data)}")
-    if reply.status_code != 200:
-        raise HostError(f"meters control {url}: PUT faults of {meter}: {reply.status_code} {data}")
-    return data
+        return asyncio.run(binding.set_faults(**fields))
+    except MetersConfigError as exc:   # the meters process refused the value: the scenario's fault
+        raise FaultError(f"meter {meter}: {exc}") from None
 
 
 class _MeterFault(Fault):
@@ -42,13 +39,12 @@ class _MeterFault(Fault):
 
     def apply(self, ctx: FaultContext) -> str:
         fields = self._values(healed=False)
-        meter = put_faults(ctx.meter_url(self.target), self.target, fields)
-        now = sorted((meter.get("faults") or {}).get("since", {}))
+        now = switch_faults(ctx, self.target, fields)
         return f"meter {self.target}: {fields} (active now: {', '.join(now) or 'none'})"
 
     def heal(self, ctx: FaultContext) -> str:
         fields = self._values(healed=True)
-        put_faults(ctx.meter_url(self.target), self.target, fields)
+        switch_faults(ctx, self.target, fields)
         return f"meter {self.target}: {fields}"
 
 

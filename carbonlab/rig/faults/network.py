@@ -65,6 +65,11 @@ class Partition(_TableFault):
     target_kind = "lab"
     PARAMS = {"groups": Param(list, help="lists of member (or gateway) ids, e.g. [[n1, n2], [n3, n4]]")}
 
+    def faulty_members(self) -> tuple[str, ...]:
+        """The smallest group: the side cut off from the quorum (ties: the first named)."""
+        groups = [g for g in self.params["groups"] if isinstance(g, list)]
+        return tuple(str(m) for m in min(groups, key=len)) if groups else ()
+
     def rules(self, ctx: FaultContext, net: LabNet) -> list[str]:
         groups = self.params["groups"]
         if len(groups) < 2 or not all(isinstance(g, list) and g for g in groups):
@@ -82,6 +87,9 @@ class Isolate(_TableFault):
     id = "node.isolate"
     summary = "cut one host off from every other host of the lab"
     target_kind = "node"
+
+    def faulty_members(self) -> tuple[str, ...]:
+        return (self.target,)
 
     def rules(self, ctx: FaultContext, net: LabNet) -> list[str]:
         address = net.host(host_of(ctx, self.target)).address

@@ -110,9 +110,15 @@ class _Restart(_ServiceFault):
 class NodeKill(_Kill):
     id = "node.kill"
 
+    def faulty_members(self) -> tuple[str, ...]:
+        return (self.target,)
+
 
 class NodePause(_Pause):
     id = "node.pause"
+
+    def faulty_members(self) -> tuple[str, ...]:
+        return (self.target,)
 
 
 class NodeRestart(_Restart):

@@ -14,6 +14,7 @@ import shlex
 from carbonlab.rig.errors import FaultError, HostError
 from carbonlab.rig.faults.base import Fault, Param
 from carbonlab.rig.faults.context import FaultContext, ServiceRef
+from carbonlab.rig.faults.records import FaultOutcome
 
 TAMPER = r"""
 import json, sqlite3, sys
@@ -57,6 +58,11 @@ class LedgerTamper(Fault):
     target_kind = "node"
     PARAMS = {"height": Param(int, 1, "first height to look for a reading or batch at", minimum=1),
               "what": Param(str, "reading", "what to alter", choices=("reading", "batch"))}
+    heal_after_checks = True   # the checks must find the alteration; it is written back after them
+
+    def outcome(self) -> FaultOutcome:
+        height = self.undo.get("height")
+        return FaultOutcome(tampered_height=int(str(height)) if height is not None else None)
 
     def _run(self, ctx: FaultContext, value: str, height: int) -> dict[str, object]:
         ref = ctx.node(self.target)

@@ -1,11 +1,12 @@
 """Hostile traffic the rig sends to a node's API: a batch from a gateway genesis does not name
-(signed with a key of its own), and a committed batch sent again. The outcome (the node's
-answer, and the batch's final status) is kept in `outcome` for the scenario's expectations;
-there is nothing to heal."""
+(signed with a key of its own), and a committed batch sent again. The node's answer and the
+batch's final status are the fault's typed `outcome()` (a `TrafficOutcome`) for the scenario's
+expectations; there is nothing to heal."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ from carbonlab.node.model import Basis, Batch, DataFlag, Reading
 from carbonlab.rig.errors import HostError
 from carbonlab.rig.faults.base import Fault, Param
 from carbonlab.rig.faults.context import FaultContext
+from carbonlab.rig.faults.records import FaultOutcome, TrafficOutcome
 
 
 def _status(url: str, gateway: str, seq: int, timeout_s: float) -> dict[str, Any]:
@@ -37,8 +39,15 @@ class _Traffic(Fault):
     PARAMS = {"wait_s": Param(float, 30.0, "how long to wait for the batch's final status", minimum=0.0)}
     expected = ""
 
+    def __init__(self, target: str, params: Mapping[str, Any] | None = None) -> None:
+        super().__init__(target, params)
+        self.answered: TrafficOutcome | None = None
+
     def heal(self, ctx: FaultContext) -> str:
         return "nothing to heal"
+
+    def outcome(self) -> FaultOutcome:
+        return FaultOutcome(traffic=self.answered or TrafficOutcome(0, "no answer", (), self.expected))
 
     def post(self, url: str, batch: Batch) -> dict[str, Any]:
         try:
@@ -48,7 +57,9 @@ class _Traffic(Fault):
         answer = {"http": reply.status_code, **(reply.json() if reply.content else {})}
         final = _status(url, batch.gateway_id, batch.batch_seq, self.params["wait_s"]) \
             if reply.status_code in (200, 202) else answer
-        self.undo = {"outcome": {"answer": answer, "final": final, "expected": self.expected}}
+        reasons = tuple(dict.fromkeys(str(r) for r in (answer.get("reason"), final.get("reason")) if r))
+        self.answered = TrafficOutcome(int(reply.status_code), str(final.get("status", "")), reasons,
+                                       self.expected)
         return {"answer": answer, "final": final}
 
 
@@ -59,7 +70,7 @@ class Stranger(_Traffic):
 
     def apply(self, ctx: FaultContext) -> str:
         ref = ctx.node(self.target)
-        meter = sorted(ctx.meters_control)[0] if ctx.meters_control else "m1"
+        meter = min((m for m, b in ctx.meters.items() if b.emulated), default="m1")
         kg = emissions.co2_mass_kg(11.0, "wet", 8.0, 120.0, 140.0, 100.5, 60)
         start = int(time.time()) // 60 * 60 - 60
         reading = Reading(meter, 1, start, 60, 11.0, Basis.WET, 6.0, 8.0, 120.0, 140.0, 100.5, 60,

@@ -5,8 +5,8 @@ from carbonlab.rig.invariants.conflicts import conflicts, read_conflicts
 from carbonlab.rig.invariants.liveness import Verdict, liveness
 from carbonlab.rig.invariants.result import InvariantResult
 from carbonlab.rig.invariants.truth import MeterTruth, accuracy, completeness, load_truth
-from carbonlab.rig.invariants.windows import Span, Window, windows
+from carbonlab.rig.invariants.windows import Span, Window, fault_spans, windows
 
 __all__ = ["InvariantResult", "MeterTruth", "Span", "Verdict", "Window", "accuracy", "agreement",
            "completeness", "conflicts", "detection", "flagged", "liveness", "load_truth", "read_conflicts",
-           "validity", "windows"]
+           "validity", "windows", "fault_spans"]

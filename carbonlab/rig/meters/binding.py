@@ -5,6 +5,8 @@ Both bindings read through the gateway's own poll path (`read_once` over the sam
 `MeterEndpoint`), so a test that reads a meter runs unchanged on the bench and on the
 emulator. Only an emulated meter can have faults switched or a truth log read; asking a
 physical meter for them raises `PhysicalMeterError` rather than silently doing nothing.
+The rig's meter faults, the `meters` fixture and a bound lab's `FaultContext.meters` all
+hold these bindings, so emulated and physical meters are one kind of value to the rig.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ class MeterProtocol(Protocol):
     @property
     def emulated(self) -> bool: ...
     async def read(self) -> Sample: ...
-    async def set_faults(self, **faults: Any) -> None: ...
+    async def set_faults(self, **faults: Any) -> tuple[str, ...]:
+        """Switch fault fields (docs/meters.md); return the faults active on the meter now."""
     async def clear_faults(self) -> None: ...
     def truth(self) -> list[dict[str, Any]]: ...
 
@@ -46,12 +49,13 @@ class EmulatedMeter:
     async def read(self) -> Sample:
         return await read_once(self.endpoint)
 
-    async def set_faults(self, **faults: Any) -> None:
+    async def set_faults(self, **faults: Any) -> tuple[str, ...]:
         client = ControlClient(self.control_url)
         try:
-            await client.set_faults(self.endpoint.id, **faults)
+            meter = await client.set_faults(self.endpoint.id, **faults)
         finally:
             await client.aclose()
+        return tuple(sorted((meter.get("faults") or {}).get("since") or {}))
 
     async def clear_faults(self) -> None:
         client = ControlClient(self.control_url)
@@ -77,7 +81,7 @@ class PhysicalMeter:
     async def read(self) -> Sample:
         return await read_once(self.endpoint)
 
-    async def set_faults(self, **faults: Any) -> None:
+    async def set_faults(self, **faults: Any) -> tuple[str, ...]:
         raise PhysicalMeterError(f"meter {self.endpoint.id} is physical: faults cannot be switched "
                                  f"({', '.join(sorted(faults))}); skip this step on the bench")
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from carbonlab.rig.errors import HostError
 from carbonlab.rig.meters.errors import MetersConfigError
 
 Handler = Callable[[str, str, Any], Awaitable[tuple[int, Any]]]
@@ -81,13 +82,21 @@ class ControlClient:
     """What tests and the rig use to switch faults in a running meters process."""
 
     def __init__(self, base_url: str, timeout_s: float = 5.0) -> None:
+        self._base_url = base_url
         self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout_s)
 
     async def _call(self, method: str, path: str, body: Any = None) -> Any:
-        reply = await self._http.request(method, path, json=body)
-        data = reply.json()
-        if reply.status_code != 200:
+        """The answer's JSON. A request the meters process refused (4xx: an unknown meter, a bad
+        fault) raises `MetersConfigError`; no answer, or one that is not the endpoint's, `HostError`."""
+        try:
+            reply = await self._http.request(method, path, json=body)
+            data = reply.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise HostError(f"meters control {self._base_url}: {method} {path}: {exc}") from None
+        if 400 <= reply.status_code < 500:
             raise MetersConfigError(f"{method} {path}: {reply.status_code}: {data.get('error', data)}")
+        if reply.status_code != 200:
+            raise HostError(f"meters control {self._base_url}: {method} {path}: {reply.status_code} {data}")
         return data
 
     async def meters(self) -> list[dict[str, Any]]:

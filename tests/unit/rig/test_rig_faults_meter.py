@@ -1,5 +1,6 @@
-"""Meter faults through a real meters process's control endpoint: each applied, seen active on
-the meter, healed (fields back to defaults, other faults untouched)."""
+"""Meter faults through a real meters process's control endpoint, switched through the meter's
+`MeterProtocol` binding: each applied, seen active on the meter, healed (fields back to
+defaults, other faults untouched); a physical binding refuses."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from carbonlab.gateway.poller import read_once
 from carbonlab.gateway.sample import Sample, SampleStatus
 from carbonlab.rig.errors import FaultError
 from carbonlab.rig.faults import FaultContext, FaultJournal, make_fault
+from carbonlab.rig.meters.binding import EmulatedMeter, PhysicalMeter
+from carbonlab.rig.meters.errors import PhysicalMeterError
 
 CLI = [sys.executable, "-c", "import sys; from carbonlab.cli import main; sys.exit(main(sys.argv[1:]))"]
 
@@ -63,6 +66,18 @@ def meters_url(meters_proc: tuple[str, int]) -> str:
     return meters_proc[0]
 
 
+def endpoint(port: int) -> MeterEndpoint:
+    """m1 as the gateway polls it (Modbus TCP, the t100 register map)."""
+    return MeterEndpoint.from_dict({"id": "m1", "register_map": "t100", "transport": "tcp",
+                                    "host": "127.0.0.1", "port": port, "device_id": 1, "timeout_s": 2.0},
+                                   "gateway.toml")
+
+
+def context(url: str, port: int = 502) -> FaultContext:
+    """A lab's fault context with m1 bound as the emulated meter it is."""
+    return FaultContext(meters={"m1": EmulatedMeter(endpoint(port), url)})
+
+
 def active(url: str) -> list[str]:
     """The meter's faults that differ from their defaults (the meter notes when each was set)."""
     return sorted(httpx.get(f"{url}/meters/m1", timeout=5).json()["faults"]["since"])
@@ -80,7 +95,7 @@ def active(url: str) -> list[str]:
 ])
 def test_meter_fault_apply_and_heal(meters_url: str, fault_id: str, params: dict[str, object],
                                     field: str) -> None:
-    journal = FaultJournal(FaultContext(meters_control={"m1": meters_url}))
+    journal = FaultJournal(context(meters_url))
     fault = make_fault(fault_id, "m1", params)
     journal.apply(fault)
     assert field in active(meters_url)
@@ -89,7 +104,7 @@ def test_meter_fault_apply_and_heal(meters_url: str, fault_id: str, params: dict
 
 
 def test_two_meter_faults_heal_independently(meters_url: str) -> None:
-    journal = FaultJournal(FaultContext(meters_control={"m1": meters_url}))
+    journal = FaultJournal(context(meters_url))
     stuck, drift = make_fault("meter.stuck", "m1"), make_fault("meter.drift", "m1")
     journal.apply(stuck)
     journal.apply(drift)
@@ -101,23 +116,20 @@ def test_two_meter_faults_heal_independently(meters_url: str) -> None:
 
 def test_unknown_meter_is_named(meters_url: str) -> None:
     with pytest.raises(FaultError, match="no emulated meter 'm7'"):
-        FaultJournal(FaultContext(meters_control={"m1": meters_url})).apply(make_fault("meter.stuck", "m7"))
+        FaultJournal(context(meters_url)).apply(make_fault("meter.stuck", "m7"))
 
 
 def test_nothing_listening(tmp_path: Path) -> None:
     from carbonlab.rig.errors import HostError
     (port,) = free_ports(1)
     with pytest.raises(HostError, match="meters control"):
-        FaultJournal(FaultContext(meters_control={"m1": f"http://127.0.0.1:{port}"})).apply(
+        FaultJournal(context(f"http://127.0.0.1:{port}")).apply(
             make_fault("meter.offline", "m1"))
 
 
-def read(port: int, tmp_path: Path) -> Sample:
+def read(port: int) -> Sample:
     """One poll of m1 the way the gateway polls it (Modbus TCP, the t100 register map)."""
-    endpoint = MeterEndpoint.from_dict({"id": "m1", "register_map": "t100", "transport": "tcp",
-                                        "host": "127.0.0.1", "port": port, "device_id": 1, "timeout_s": 2.0},
-                                       tmp_path / "gateway.toml")
-    return asyncio.run(read_once(endpoint))
+    return asyncio.run(read_once(endpoint(port)))
 
 
 @pytest.mark.parametrize(("fault_id", "params"), [
@@ -127,15 +139,15 @@ def read(port: int, tmp_path: Path) -> Sample:
     ("meter.slow", {"delay_s": 0.6}),
     ("meter.stuck", {}),
 ])
-def test_meter_fault_is_what_a_poll_sees(meters_proc: tuple[str, int], tmp_path: Path, fault_id: str,
+def test_meter_fault_is_what_a_poll_sees(meters_proc: tuple[str, int], fault_id: str,
                                          params: dict[str, object]) -> None:
     url, port = meters_proc
-    journal = FaultJournal(FaultContext(meters_control={"m1": url}))
-    assert read(port, tmp_path).status is SampleStatus.OK
+    journal = FaultJournal(context(url, port))
+    assert read(port).status is SampleStatus.OK
     fault = make_fault(fault_id, "m1", params)
     journal.apply(fault)
     try:
-        seen = read(port, tmp_path)
+        seen = read(port)
         if fault_id in ("meter.offline", "meter.exception"):
             assert seen.status is SampleStatus.COMM_FAULT, seen
         elif fault_id == "meter.calibration":
@@ -145,11 +157,21 @@ def test_meter_fault_is_what_a_poll_sees(meters_proc: tuple[str, int], tmp_path:
             assert seen.latency_s >= 0.6
         else:                                          # stuck: the same values a while later
             time.sleep(2.2)
-            assert read(port, tmp_path).values == seen.values
+            assert read(port).values == seen.values
     finally:
         journal.heal(fault)
-    healed = read(port, tmp_path)
+    healed = read(port)
     assert healed.status is SampleStatus.OK, healed
     if fault_id == "meter.stuck":
         time.sleep(2.2)
-        assert read(port, tmp_path).values != healed.values   # the profile moves again
+        assert read(port).values != healed.values   # the profile moves again
+
+
+def test_a_fault_on_a_physical_meter_is_refused_and_switches_nothing(meters_proc: tuple[str, int]) -> None:
+    url, port = meters_proc
+    journal = FaultJournal(FaultContext(meters={"m1": PhysicalMeter(endpoint(port))}))
+    with pytest.raises(PhysicalMeterError, match="meter m1 is physical: faults cannot be switched"):
+        journal.apply(make_fault("meter.offline", "m1"))
+    assert "apply: meter m1 is physical" in journal.records[0].error
+    assert active(url) == []
+    assert read(port).status is SampleStatus.OK       # the same device, still answering

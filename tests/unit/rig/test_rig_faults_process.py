@@ -37,6 +37,7 @@ def test_node_kill_stays_down_until_healed(ctx: FaultContext, host: ServiceHost)
     assert killed.supervisor_state == "held"          # the supervisor does not undo the fault
     assert f"pid {before.pid}" in record.applied
     assert "held down" in record.applied
+    assert record.outcome.faulty_members == ("n1",)       # what the liveness windows count
     journal.heal(fault)
     after = host.service("node-n1")
     assert after.running
@@ -55,6 +56,7 @@ def test_gateway_kill_comes_back_by_itself(ctx: FaultContext, host: ServiceHost)
     fault = make_fault("gateway.kill", "gw1")
     record = journal.apply(fault)
     assert f"SIGKILL gateway-gw1 pid {before.pid}" in record.applied
+    assert record.outcome.faulty_members == ()             # a gateway is no consortium member
     back = host._wait("gateway-gw1", lambda f: f.running and f.pid != before.pid, "the gateway to come back")
     assert back.argv == before.argv
     assert back.supervisor_pid == before.supervisor_pid        # the same supervisor restarted it
@@ -104,6 +106,9 @@ def test_ledger_tamper_detected_and_healed(ctx: FaultContext, tmp_path: Path) ->
     fault = make_fault("node.tamper_ledger", "n1", {"height": 2})
     record = journal.apply(fault)
     assert "height 2" in record.applied
+    assert record.outcome.tampered_height == 2             # what detection is told to find
+    assert record.heal_after_checks
+    assert journal.active_records() == [record]
     report = verify_ledger(path, kit.genesis)
     assert not report.ok
     assert any(p.startswith("height 2:") and "co2_kg" in p for p in report.problems), report.problems
