@@ -1,8 +1,8 @@
 """TOML text for the config files carbonlab writes (NODE.toml, GATEWAY.toml).
 
 Python reads TOML (`tomllib`) but does not write it; this writes the small subset our
-configs use: strings, integers, finite floats, booleans, lists of those, tables and arrays
-of tables, one level deep. Output is deterministic (the order given), so a playbook that
+configs use: strings, integers, finite floats, booleans, lists of those, tables (nested:
+`[a.b]`) and arrays of tables (of scalars). Output is deterministic (the order given), so a playbook that
 renders the same config twice reports no change.
 """
 
@@ -19,15 +19,22 @@ _BARE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 def dumps(doc: Mapping[str, Any]) -> str:
     """`doc` as TOML: its scalars first, then its tables, then its arrays of tables."""
-    lines = [f"{_key(k)} = {_value(v)}" for k, v in doc.items() if not _is_table(v) and not _is_tables(v)]
-    for k, v in doc.items():
-        if _is_table(v):
-            lines += ["", f"[{_key(k)}]", *(f"{_key(ik)} = {_value(iv)}" for ik, iv in v.items())]
-    for k, v in doc.items():
-        if _is_tables(v):
-            for table in v:
-                lines += ["", f"[[{_key(k)}]]", *(f"{_key(ik)} = {_value(iv)}" for ik, iv in table.items())]
+    lines: list[str] = []
+    _table(doc, "", lines)
     return "\n".join(lines) + "\n"
+
+
+def _table(table: Mapping[str, Any], prefix: str, lines: list[str]) -> None:
+    lines += [f"{_key(k)} = {_value(v)}" for k, v in table.items() if not _is_table(v) and not _is_tables(v)]
+    for k, v in table.items():
+        if _is_table(v):
+            lines += ["", f"[{prefix}{_key(k)}]"]
+            _table(v, f"{prefix}{_key(k)}.", lines)
+    for k, v in table.items():
+        if _is_tables(v):
+            for item in v:
+                lines += ["", f"[[{prefix}{_key(k)}]]"]
+                _table(item, f"{prefix}{_key(k)}.", lines)
 
 
 def _is_table(v: Any) -> bool:

@@ -31,11 +31,13 @@ id = "m1"
 from __future__ import annotations
 
 import math
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from carbonlab import tomltext
 from carbonlab.gateway.endpoint import MeterEndpoint
 from carbonlab.gateway.errors import ConfigError
 from carbonlab.gateway.uplink import UplinkParams
@@ -79,6 +81,35 @@ class GatewayConfig:
     @property
     def db_path(self) -> Path:
         return self.data_dir / "gateway.db"
+
+    def to_toml(self) -> str:
+        """This config as GATEWAY.toml text that `load(self.path)` reads back into an equal config
+        (paths under the file's folder are written relative to it). The gateway role and tests
+        write the file with it."""
+        base = self.path.parent
+        doc: dict[str, Any] = {
+            "gateway_id": self.gateway_id, "key_file": _relative(self.key_file, base),
+            "genesis": _relative(self.genesis, base), "data_dir": _relative(self.data_dir, base),
+            "mode": self.mode, "nodes": list(self.nodes), "metrics_listen": self.metrics_listen,
+            "interval_s": self.interval_s, "close_delay_s": self.close_delay_s, "hold_s": self.hold_s,
+            "batch_max_readings": self.batch_max_readings, "outbox_warn_batches": self.outbox_warn_batches,
+            "log_level": self.log_level,
+        }
+        default = UplinkParams()
+        uplink = {k: getattr(self.uplink, k) for k in UplinkParams.__dataclass_fields__
+                  if getattr(self.uplink, k) != getattr(default, k)}
+        if uplink:
+            doc["uplink"] = uplink
+        substitution = {meter: {k: v for k, v in (("max_co2_pct", co2), ("max_flow_m3_s", flow))
+                                if v is not None}
+                        for meter, (co2, flow) in self.max_potential.items()}
+        if substitution:
+            doc["substitution"] = substitution
+        if self.hj212 is not None:
+            doc["hj212"] = {"target": f"{self.hj212.host}:{self.hj212.port}", "pw": self.hj212.pw,
+                            "mn": dict(self.hj212.mn)}
+        doc["meters"] = [m.to_table() for m in self.meters]
+        return tomltext.dumps(doc)
 
 
 def load(path: Path) -> GatewayConfig:
@@ -132,6 +163,10 @@ def parse(raw: dict[str, Any], path: Path) -> GatewayConfig:
         max_potential=_substitution(f.table("substitution"), path, set(ids)),
         hj212=_hj212(f.table("hj212"), path, ids),
     )
+
+
+def _relative(path: Path, base: Path) -> str:
+    return os.path.relpath(path, base) if path.is_relative_to(base) else str(path)
 
 
 def _uplink(raw: dict[str, Any], path: Path) -> UplinkParams:

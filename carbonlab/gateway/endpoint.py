@@ -59,6 +59,14 @@ class MeterEndpoint:
             return f"rtu:{self.serial_port}"
         return f"tcp:{self.host}:{self.port}:{self.id}"
 
+    def to_table(self) -> dict[str, Any]:
+        """The `[[meters]]` table `from_dict` reads back into an equal endpoint."""
+        own = TCP_ONLY if self.transport is Transport.TCP else RTU_ONLY
+        table: dict[str, Any] = {"id": self.id, "register_map": self.register_map_ref,
+                                 "transport": self.transport.value}
+        table.update({name: getattr(self, name) for name in (*COMMON, *own) if name not in table})
+        return table
+
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], path: Path | str) -> MeterEndpoint:
         """`path` is the config file: errors name it, and a relative register map path is resolved

@@ -1,6 +1,9 @@
-"""Ansible filter `carbonlab_node_toml`: a member's NODE.toml, written by the node's own model
-(`NodeConfig.to_toml`) on the controller, so the role, the local cluster and the tests write
-the file one way and the node reads back exactly what was meant."""
+"""Ansible filters `carbonlab_node_toml` and `carbonlab_gateway_toml`: NODE.toml and
+GATEWAY.toml, written by the services' own models (`NodeConfig.to_toml`,
+`GatewayConfig.to_toml`) on the controller, so the roles, the local cluster and the tests
+write the files one way and the services read back exactly what was meant. The gateway's
+instance is validated on the controller first (`gateway.config.parse`): a bad one fails the
+play naming the field, before anything reaches a host."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from typing import Any
 
 import multiaddr
 
+from carbonlab.gateway import config as gateway_config
 from carbonlab.node.config import NodeConfig
 from carbonlab.node.p2p.host import P2PSettings
 
@@ -26,6 +30,16 @@ def carbonlab_node_toml(instance: dict[str, Any], etc: str, var: str, log_level:
         p2p=P2PSettings()).to_toml()
 
 
+def carbonlab_gateway_toml(instance: dict[str, Any], etc: str, var: str) -> str:
+    """`instance` is one of the inventory's `gateway_instances` (gateway_id, mode, nodes,
+    metrics_listen, interval_s, meters)."""
+    gateway = str(instance["gateway_id"])
+    raw = {"gateway_id": gateway, "key_file": f"keys/{gateway}.key", "genesis": "genesis.json",
+           "data_dir": str(Path(var) / gateway),
+           **{k: instance[k] for k in ("mode", "nodes", "metrics_listen", "interval_s", "meters")}}
+    return gateway_config.parse(raw, Path(etc) / f"gateway-{gateway}.toml").to_toml()
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {"carbonlab_node_toml": carbonlab_node_toml}
+        return {"carbonlab_node_toml": carbonlab_node_toml, "carbonlab_gateway_toml": carbonlab_gateway_toml}
