@@ -21,12 +21,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import multiaddr
 
 from carbonlab.node import emissions
+from carbonlab.node.config import NodeConfig
 from carbonlab.node.crypto import Signer
 from carbonlab.node.errors import NodeError
 from carbonlab.node.genesis import ROLES, Genesis
 from carbonlab.node.model import Basis, Batch, DataFlag, Reading
+from carbonlab.node.p2p.host import P2PSettings
 from carbonlab.node.p2p.identity import peer_id_text
 
 T0 = 1_700_000_040
@@ -117,11 +120,13 @@ class LocalCluster:
                                      "members": members, "gateways": gw_json, "meters": meters_json})
         genesis.save(root / "genesis.json")
         for member in ids:
-            (root / f"{member}.toml").write_text(
-                f'member_id = "{member}"\nkey_file = "keys/{member}.key"\ngenesis = "genesis.json"\n'
-                f'data_dir = "data/{member}"\np2p_listen = "/ip4/127.0.0.1/tcp/{p2p[member]}"\n'
-                f'api_listen = "127.0.0.1:{api[member]}"\nlog_level = "info"\n'
-                f'ledger_sync = "{ledger_sync}"\n')
+            path = root / f"{member}.toml"
+            path.write_text(NodeConfig(
+                path=path, member_id=member, key_file=root / "keys" / f"{member}.key",
+                genesis_file=root / "genesis.json", data_dir=root / "data" / member,
+                p2p_listen=multiaddr.Multiaddr(f"/ip4/127.0.0.1/tcp/{p2p[member]}"), api_host="127.0.0.1",
+                api_port=api[member], log_level="info", ledger_sync=ledger_sync, peer_addrs={},
+                p2p=P2PSettings()).to_toml())
         return cls(root, genesis, p2p, api, gw_keys)
 
     @property

@@ -31,11 +31,14 @@ id = "m1"
 from __future__ import annotations
 
 import math
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from carbonlab import fields, tomltext
+from carbonlab.fields import FieldError, spec
 from carbonlab.gateway.endpoint import MeterEndpoint
 from carbonlab.gateway.errors import ConfigError
 from carbonlab.gateway.uplink import UplinkParams
@@ -45,6 +48,7 @@ TOP = {"gateway_id", "key_file", "genesis", "data_dir", "mode", "nodes", "metric
        "log_level", "uplink", "substitution", "hj212", "meters"}
 MODES = ("edge", "direct")
 LOG_LEVELS = ("debug", "info", "warning", "error")
+SETTINGS = ("interval_s", "close_delay_s", "hold_s", "batch_max_readings", "outbox_warn_batches", "log_level")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +70,12 @@ class GatewayConfig:
     nodes: tuple[str, ...]
     meters: tuple[MeterEndpoint, ...]
     metrics_listen: str = "127.0.0.1:9108"
-    interval_s: int = 60
-    close_delay_s: float = 2.0
-    hold_s: float = 3600.0
-    batch_max_readings: int = 500
-    outbox_warn_batches: int = 10_000
-    log_level: str = "info"
+    interval_s: int = spec(60, lo=1, hi=3600)
+    close_delay_s: float = spec(2.0, lo=0.0, hi=600.0)
+    hold_s: float = spec(3600.0, lo=0.0, hi=86_400.0 * 7)
+    batch_max_readings: int = spec(500, lo=1, hi=1000)
+    outbox_warn_batches: int = spec(10_000, lo=1, hi=10**9)
+    log_level: str = spec("info", choices=LOG_LEVELS)
     uplink: UplinkParams = field(default_factory=UplinkParams)
     max_potential: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
     hj212: Hj212Forward | None = None
@@ -79,6 +83,35 @@ class GatewayConfig:
     @property
     def db_path(self) -> Path:
         return self.data_dir / "gateway.db"
+
+    def to_toml(self) -> str:
+        """This config as GATEWAY.toml text that `load(self.path)` reads back into an equal config
+        (paths under the file's folder are written relative to it). The gateway role and tests
+        write the file with it."""
+        base = self.path.parent
+        doc: dict[str, Any] = {
+            "gateway_id": self.gateway_id, "key_file": _relative(self.key_file, base),
+            "genesis": _relative(self.genesis, base), "data_dir": _relative(self.data_dir, base),
+            "mode": self.mode, "nodes": list(self.nodes), "metrics_listen": self.metrics_listen,
+            "interval_s": self.interval_s, "close_delay_s": self.close_delay_s, "hold_s": self.hold_s,
+            "batch_max_readings": self.batch_max_readings, "outbox_warn_batches": self.outbox_warn_batches,
+            "log_level": self.log_level,
+        }
+        default = UplinkParams()
+        uplink = {k: getattr(self.uplink, k) for k in UplinkParams.__dataclass_fields__
+                  if getattr(self.uplink, k) != getattr(default, k)}
+        if uplink:
+            doc["uplink"] = uplink
+        substitution = {meter: {k: v for k, v in (("max_co2_pct", co2), ("max_flow_m3_s", flow))
+                                if v is not None}
+                        for meter, (co2, flow) in self.max_potential.items()}
+        if substitution:
+            doc["substitution"] = substitution
+        if self.hj212 is not None:
+            doc["hj212"] = {"target": f"{self.hj212.host}:{self.hj212.port}", "pw": self.hj212.pw,
+                            "mn": dict(self.hj212.mn)}
+        doc["meters"] = [m.to_table() for m in self.meters]
+        return tomltext.dumps(doc)
 
 
 def load(path: Path) -> GatewayConfig:
@@ -111,9 +144,12 @@ def parse(raw: dict[str, Any], path: Path) -> GatewayConfig:
         raise f.fail("meters", f"meter ids must be unique, got {ids}")
     if mode == "direct" and len(meters) != 1:
         raise f.fail("meters", f"mode = \"direct\" takes exactly one meter, got {len(meters)}")
-    interval_s = f.integer("interval_s", 60, 1, 3600)
-    if 3600 % interval_s:
-        raise f.fail("interval_s", f"must divide an hour (3600 s) evenly, got {interval_s}")
+    try:   # the settings with a declared default and range (GatewayConfig's fields)
+        settings = fields.values(GatewayConfig, raw, file=str(path), names=SETTINGS, allowed=TOP)
+    except FieldError as exc:
+        raise ConfigError(str(exc)) from None
+    if 3600 % settings["interval_s"]:
+        raise f.fail("interval_s", f"must divide an hour (3600 s) evenly, got {settings['interval_s']}")
     return GatewayConfig(
         path=path,
         gateway_id=f.text("gateway_id", None),
@@ -122,16 +158,15 @@ def parse(raw: dict[str, Any], path: Path) -> GatewayConfig:
         data_dir=base / f.text("data_dir", None),
         mode=mode, nodes=tuple(nodes), meters=meters,
         metrics_listen=_listen(f, "metrics_listen", "127.0.0.1:9108"),
-        interval_s=interval_s,
-        close_delay_s=f.number("close_delay_s", 2.0, 0.0, 600.0),
-        hold_s=f.number("hold_s", 3600.0, 0.0, 86_400.0 * 7),
-        batch_max_readings=f.integer("batch_max_readings", 500, 1, 1000),
-        outbox_warn_batches=f.integer("outbox_warn_batches", 10_000, 1, 10**9),
-        log_level=f.choice("log_level", LOG_LEVELS, "info"),
+        **settings,
         uplink=_uplink(f.table("uplink"), path),
         max_potential=_substitution(f.table("substitution"), path, set(ids)),
         hj212=_hj212(f.table("hj212"), path, ids),
     )
+
+
+def _relative(path: Path, base: Path) -> str:
+    return os.path.relpath(path, base) if path.is_relative_to(base) else str(path)
 
 
 def _uplink(raw: dict[str, Any], path: Path) -> UplinkParams:
@@ -228,12 +263,6 @@ class _Reader:
         if value not in allowed:
             raise self.fail(key, f"must be one of {', '.join(allowed)}, got {value!r}")
         return str(value)
-
-    def integer(self, key: str, default: int, lo: int, hi: int) -> int:
-        value = self.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-            raise self.fail(key, f"must be an integer {lo}..{hi}, got {value!r}")
-        return value
 
     def number(self, key: str, default: float | None, lo: float, hi: float) -> float:
         value = self.get(key, default)

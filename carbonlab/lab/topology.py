@@ -15,15 +15,18 @@ from typing import Any
 
 import yaml
 
+from carbonlab import fields
+from carbonlab.emulation import ProfileSpec
+from carbonlab.fields import FieldError, like, spec
+from carbonlab.gateway.endpoint import MeterEndpoint
 from carbonlab.lab.errors import TopologyError
 from carbonlab.node.errors import SchemaError
 from carbonlab.node.genesis import ROLES, Params
-from carbonlab.node.schema import as_bool, as_choice, as_dict, as_float, as_int, as_list, as_str
+from carbonlab.node.schema import as_bool, as_choice, as_dict, as_int, as_list, as_str
 
 PROVIDERS = ("local", "netns", "ssh")
 GATEWAY_MODES = ("edge", "direct")
 TRANSPORTS = ("tcp", "rtu")
-BAUDRATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
 ID_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 LAB_ID_RE = re.compile(r"^[a-z][a-z0-9]{0,7}$")   # short: it goes into interface names (15 chars)
 DEFAULT_TOPOLOGY = Path(__file__).with_name("topologies") / "default.yaml"
@@ -58,27 +61,29 @@ class Gateway:
     metrics_port: int = 9108
 
 
+# The meter models below take their defaults and ranges from the gateway's MeterEndpoint and
+# the rig's ProfileSpec (`fields.like`): one rule per setting, checked here at load.
 @dataclass(frozen=True, slots=True)
 class EmulatedMeter:
     host: str
-    register_map: str = "t100"
-    port: int = 5020
-    device_id: int = 1
-    profile: tuple[tuple[str, Any], ...] = ()
+    register_map: str = spec("t100")
+    port: int = spec(5020, lo=1, hi=65535)
+    device_id: int = like(MeterEndpoint, "device_id")
+    profile: tuple[tuple[str, Any], ...] = ()   # checked against ProfileSpec at load
 
 
 @dataclass(frozen=True, slots=True)
 class PhysicalMeter:
-    transport: str
-    address: str = ""
-    port: int = 502
-    device_id: int = 1
-    register_map: str = "t100"
-    serial_port: str = ""
-    baudrate: int = 9600
-    parity: str = "N"
-    stopbits: int = 1
-    bytesize: int = 8
+    transport: str = spec(choices=TRANSPORTS)
+    address: str = spec("", allow_empty=True)
+    port: int = like(MeterEndpoint, "port")
+    device_id: int = like(MeterEndpoint, "device_id")
+    register_map: str = spec("t100")
+    serial_port: str = spec("", allow_empty=True)
+    baudrate: int = like(MeterEndpoint, "baudrate")
+    parity: str = like(MeterEndpoint, "parity")
+    stopbits: int = like(MeterEndpoint, "stopbits")
+    bytesize: int = like(MeterEndpoint, "bytesize")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +94,8 @@ class Meter:
     plant: str
     unit: str
     stack: str
-    co2_basis: str = "wet"
-    sample_period_s: float = 1.0
+    co2_basis: str = spec("wet", choices=("wet", "dry"))
+    sample_period_s: float = like(MeterEndpoint, "sample_period_s")
     emulated: EmulatedMeter | None = None
     physical: PhysicalMeter | None = None
 
@@ -182,6 +187,8 @@ def parse(raw: Any, where: str) -> Topology:
         topo = _topology(raw, where)
     except SchemaError as exc:
         raise TopologyError(where, exc.field.removeprefix("(top)."), exc.problem) from None
+    except FieldError as exc:
+        raise TopologyError(where, exc.field, exc.problem) from None
     check(topo)
     return topo
 
@@ -225,7 +232,8 @@ def _topology(raw: Any, where: str) -> Topology:
                       for i, m in enumerate(as_list(top["members"], "members"))),
         gateways=tuple(_gateway(g, f"gateways[{i}]")
                        for i, g in enumerate(as_list(top["gateways"], "gateways"))),
-        meters=tuple(_meter(m, f"meters[{i}]") for i, m in enumerate(as_list(top["meters"], "meters"))),
+        meters=tuple(_meter(m, f"meters[{i}]", where)
+                     for i, m in enumerate(as_list(top["meters"], "meters"))),
         prometheus=_prometheus(obs["prometheus"]) if "prometheus" in obs else None,
         grafana=_grafana(obs["grafana"]) if "grafana" in obs else None,
         meters_control_port=_port(top.get("meters_control_port", 8099), "meters_control_port"),
@@ -273,71 +281,39 @@ def _gateway(value: Any, path: str) -> Gateway:
     )
 
 
-def _meter(value: Any, path: str) -> Meter:
-    obj = as_dict(value, path, allowed=("id", "gateway", "company", "plant", "unit", "stack",
-                                        "co2_basis", "sample_period_s", "emulated", "physical"),
-                  required=("id", "gateway", "company", "plant", "unit", "stack"))
+def _meter(value: Any, path: str, where: str) -> Meter:
+    obj = as_dict(value, path)
     if ("emulated" in obj) == ("physical" in obj):
         raise SchemaError(path, "needs exactly one of 'emulated' (with a host) or 'physical' "
                                 "(with an address or serial port)")
-    period = as_float(obj.get("sample_period_s", 1.0), f"{path}.sample_period_s")
-    if not 0.05 <= period <= 60:
-        raise SchemaError(f"{path}.sample_period_s", f"{period} is outside 0.05..60")
+    checked = fields.values(Meter, obj, file=where, prefix=f"{path}.",
+                            names=("id", "gateway", "company", "plant", "unit", "stack", "co2_basis",
+                                   "sample_period_s"), allowed=("emulated", "physical"))
     return Meter(
-        id=_id(obj["id"], f"{path}.id"),
-        gateway=as_str(obj["gateway"], f"{path}.gateway"),
-        company=as_str(obj["company"], f"{path}.company"),
-        plant=as_str(obj["plant"], f"{path}.plant"),
-        unit=as_str(obj["unit"], f"{path}.unit"),
-        stack=as_str(obj["stack"], f"{path}.stack"),
-        co2_basis=as_choice(obj.get("co2_basis", "wet"), f"{path}.co2_basis", ("wet", "dry")),
-        sample_period_s=period,
-        emulated=_emulated(obj["emulated"], f"{path}.emulated") if "emulated" in obj else None,
-        physical=_physical(obj["physical"], f"{path}.physical") if "physical" in obj else None,
+        **{**checked, "id": _id(checked["id"], f"{path}.id")},
+        emulated=_emulated(obj["emulated"], f"{path}.emulated", where) if "emulated" in obj else None,
+        physical=_physical(obj["physical"], f"{path}.physical", where) if "physical" in obj else None,
     )
 
 
-def _emulated(value: Any, path: str) -> EmulatedMeter:
-    obj = as_dict(value, path, allowed=("host", "register_map", "port", "device_id", "profile"),
-                  required=("host",))
-    profile = as_dict(obj.get("profile", {}), f"{path}.profile")
-    return EmulatedMeter(
-        host=as_str(obj["host"], f"{path}.host"),
-        register_map=as_str(obj.get("register_map", "t100"), f"{path}.register_map"),
-        port=_port(obj.get("port", 5020), f"{path}.port"),
-        device_id=as_int(obj.get("device_id", 1), f"{path}.device_id", lo=1, hi=247),
-        profile=tuple(sorted(profile.items())),
-    )
+def _emulated(value: Any, path: str, where: str) -> EmulatedMeter:
+    obj = as_dict(value, path)
+    checked = fields.values(EmulatedMeter, obj, file=where, prefix=f"{path}.",
+                            names=("host", "register_map", "port", "device_id"), allowed=("profile",))
+    profile = obj.get("profile", {})
+    # checked now, not first on the meters host during provisioning
+    fields.values(ProfileSpec, profile, file=where, prefix=f"{path}.profile.")
+    return EmulatedMeter(**checked, profile=tuple(sorted(profile.items())))
 
 
-def _physical(value: Any, path: str) -> PhysicalMeter:
-    obj = as_dict(value, path, allowed=("transport", "address", "port", "device_id", "register_map",
-                                        "serial_port", "baudrate", "parity", "stopbits", "bytesize"),
-                  required=("transport",))
-    transport = as_choice(obj["transport"], f"{path}.transport", TRANSPORTS)
-    if transport == "tcp" and "address" not in obj:
+def _physical(value: Any, path: str, where: str) -> PhysicalMeter:
+    obj = as_dict(value, path)
+    checked = fields.values(PhysicalMeter, obj, file=where, prefix=f"{path}.")
+    if checked["transport"] == "tcp" and "address" not in obj:
         raise SchemaError(f"{path}.address", "is required for transport tcp")
-    if transport == "rtu" and "serial_port" not in obj:
+    if checked["transport"] == "rtu" and "serial_port" not in obj:
         raise SchemaError(f"{path}.serial_port", "is required for transport rtu")
-    return PhysicalMeter(
-        transport=transport,
-        address=as_str(obj.get("address", ""), f"{path}.address", allow_empty=True),
-        port=_port(obj.get("port", 502), f"{path}.port"),
-        device_id=as_int(obj.get("device_id", 1), f"{path}.device_id", lo=1, hi=247),
-        register_map=as_str(obj.get("register_map", "t100"), f"{path}.register_map"),
-        serial_port=as_str(obj.get("serial_port", ""), f"{path}.serial_port", allow_empty=True),
-        baudrate=_baudrate(obj.get("baudrate", 9600), f"{path}.baudrate"),
-        parity=as_choice(obj.get("parity", "N"), f"{path}.parity", ("N", "E", "O")),
-        stopbits=as_int(obj.get("stopbits", 1), f"{path}.stopbits", lo=1, hi=2),
-        bytesize=as_int(obj.get("bytesize", 8), f"{path}.bytesize", lo=7, hi=8),
-    )
-
-
-def _baudrate(value: Any, path: str) -> int:
-    rate = as_int(value, path)
-    if rate not in BAUDRATES:
-        raise SchemaError(path, f"{rate} is not one of {', '.join(map(str, BAUDRATES))}")
-    return rate
+    return PhysicalMeter(**checked)
 
 
 def _prometheus(value: Any) -> Prometheus:

@@ -8,13 +8,15 @@ it must then be the peer ID of that member's genesis key.
 
 from __future__ import annotations
 
+import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import multiaddr
 
+from carbonlab import tomltext
 from carbonlab.node.errors import NodeError, SchemaError
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.p2p.host import P2PSettings, PeerSpec
@@ -53,6 +55,27 @@ class NodeConfig:
     @property
     def ledger_path(self) -> Path:
         return self.data_dir / "ledger.sqlite"
+
+    def to_toml(self) -> str:
+        """This config as NODE.toml text that `load(self.path)` reads back into an equal config
+        (paths under the file's folder are written relative to it). Every writer of NODE.toml
+        (the node role, the local cluster, tests) uses this."""
+        base = self.path.parent
+        host = f"[{self.api_host}]" if ":" in self.api_host else self.api_host
+        doc: dict[str, Any] = {
+            "member_id": self.member_id, "key_file": _relative(self.key_file, base),
+            "genesis": _relative(self.genesis_file, base), "data_dir": _relative(self.data_dir, base),
+            "p2p_listen": str(self.p2p_listen), "api_listen": f"{host}:{self.api_port}",
+            "log_level": self.log_level, "ledger_sync": self.ledger_sync,
+        }
+        if self.peer_addrs:
+            doc["peers"] = {member: str(addr) for member, addr in self.peer_addrs.items()}
+        default = P2PSettings()
+        changed = {f.name: getattr(self.p2p, f.name) for f in fields(P2PSettings)
+                   if getattr(self.p2p, f.name) != getattr(default, f.name)}
+        if changed:
+            doc["p2p"] = changed
+        return tomltext.dumps(doc)
 
     def peer_specs(self, genesis: Genesis) -> list[PeerSpec]:
         """Every other member with its peer ID (from its genesis key) and dial address."""
@@ -128,6 +151,10 @@ def _parse(path: Path, raw: dict[str, Any]) -> NodeConfig:
         ledger_sync=as_choice(obj.get("ledger_sync", "full"), "ledger_sync", SYNC_MODES),
         peer_addrs=peers, p2p=P2PSettings(**settings),
     )
+
+
+def _relative(path: Path, base: Path) -> str:
+    return os.path.relpath(path, base) if path.is_relative_to(base) else str(path)
 
 
 def _maddr(text: str, where: str) -> multiaddr.Multiaddr:

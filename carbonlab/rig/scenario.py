@@ -30,6 +30,8 @@ from typing import Any
 
 import yaml
 
+from carbonlab import fields
+from carbonlab.fields import FieldError, spec
 from carbonlab.rig.errors import FaultError, ScenarioError
 from carbonlab.rig.faults.catalogue import FAULTS, make_fault
 
@@ -53,13 +55,13 @@ class Step:
 
 @dataclass(frozen=True)
 class Expect:
-    progress: bool = True
-    recovery_s: float = 90.0
-    accuracy_tolerance_pct: float = 2.0
+    progress: bool = spec(True)
+    recovery_s: float = spec(90.0, lo=1.0)
+    accuracy_tolerance_pct: float = spec(2.0, lo=0.0)
     report_only: tuple[str, ...] = ()
     rejections: dict[str, str] = field(default_factory=dict)
     flagged: tuple[str, ...] = ()        # meters whose faulty readings must carry an anomaly mark
-    detect_s: float = 30.0               # failure detection allowed before progress is owed
+    detect_s: float = spec(30.0, lo=0.0)   # failure detection allowed before progress is owed
 
 
 @dataclass(frozen=True)
@@ -137,12 +139,13 @@ def load(path: Path) -> Scenario:
     if bad:
         raise _fail(path, "expect.report_only",
                     f"unknown invariant(s) {bad} (known: {', '.join(INVARIANTS)})")
-    if not isinstance(e.get("progress", True), bool):
-        raise _fail(path, "expect.progress", "must be true or false")
-    expect = Expect(e.get("progress", True), _num(path, "expect.recovery_s", e.get("recovery_s", 90.0), 1.0),
-                    _num(path, "expect.accuracy_tolerance_pct", e.get("accuracy_tolerance_pct", 2.0)),
-                    report_only, dict(e.get("rejections") or {}), tuple(e.get("flagged") or ()),
-                    _num(path, "expect.detect_s", e.get("detect_s", 30.0)))
+    try:   # defaults and ranges are declared once, on Expect's fields
+        checked = fields.values(Expect, e, file=str(path), prefix="expect.", allowed=EXPECT,
+                                names=("progress", "recovery_s", "accuracy_tolerance_pct", "detect_s"))
+    except FieldError as exc:
+        raise _fail(path, exc.field, exc.problem) from None
+    expect = Expect(report_only=report_only, rejections=dict(e.get("rejections") or {}),
+                    flagged=tuple(e.get("flagged") or ()), **checked)
     seed = top.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise _fail(path, "seed", f"must be an integer, got {seed!r}")

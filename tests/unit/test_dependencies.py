@@ -27,7 +27,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "client": frozenset({"apps"}),
     "lab": frozenset({"node", "gateway", "dashboards"}),
     "rig": frozenset({"node", "gateway", "dashboards", "lab"}),
-    "playbooks": frozenset({"node"}),                  # Ansible modules run on lab hosts
+    "playbooks": frozenset({"node", "gateway"}),       # lab-host modules; controller config filters
     "bench": frozenset({"node", "gateway", "rig"}),    # test and benchmark harnesses
     "cli": frozenset({"node", "gateway", "dashboards", "lab", "rig", "bench", "apps", "client"}),
 }

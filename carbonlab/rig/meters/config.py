@@ -19,9 +19,7 @@ serial device that exists (a physical line, or one end of a socat pty pair).
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +27,9 @@ from typing import Any
 
 import yaml
 
+from carbonlab import fields
 from carbonlab.errors import CarbonlabError
+from carbonlab.fields import FieldError
 from carbonlab.gateway.endpoint import MeterEndpoint, Transport
 from carbonlab.rig.meters.errors import MetersConfigError
 from carbonlab.rig.meters.profile import ProfileSpec
@@ -123,9 +123,11 @@ def _buses(raw: Any, path: Path) -> tuple[BusSpec, ...]:
         for key in body:
             if key not in BUS_FIELDS:
                 raise _fail(path, f"{fld}.{key}", f"unknown field; allowed: {', '.join(sorted(BUS_FIELDS))}")
-        baud = body.get("baudrate", 9600)
-        if isinstance(baud, bool) or not isinstance(baud, int) or not 300 <= baud <= 921600:
-            raise _fail(path, f"{fld}.baudrate", f"must be an integer 300..921600, got {baud!r}")
+        try:   # a bus runs at a rate its meters accept: the same rule as a meter's baudrate
+            baud = fields.check(MeterEndpoint, "baudrate", body.get("baudrate", 9600), file=str(path),
+                                field=f"{fld}.baudrate")
+        except FieldError as exc:
+            raise _fail(path, exc.field, exc.problem) from None
         paced = body.get("paced", True)
         if not isinstance(paced, bool):
             raise _fail(path, f"{fld}.paced", f"must be true or false, got {paced!r}")
@@ -137,33 +139,10 @@ def _buses(raw: Any, path: Path) -> tuple[BusSpec, ...]:
 def _profile(raw: Any, path: Path, where: str) -> ProfileSpec:
     if raw is None:
         return ProfileSpec()
-    if not isinstance(raw, Mapping):
-        raise _fail(path, where, "must be a table")
-    fields = {f.name: f for f in dataclasses.fields(ProfileSpec)}
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        fld = f"{where}.{key}"
-        if key not in fields:
-            raise _fail(path, fld, f"unknown field; allowed: {', '.join(sorted(fields))}")
-        if key == "co2_basis":
-            if value not in ("wet", "dry"):
-                raise _fail(path, fld, f"must be wet or dry, got {value!r}")
-        elif key in ("hold_s", "off_s"):
-            if not (isinstance(value, list) and len(value) == 2 and all(_finite(v) for v in value)
-                    and 0 < value[0] <= value[1]):
-                raise _fail(path, fld, f"must be [min, max] seconds with 0 < min <= max, got {value!r}")
-            value = (float(value[0]), float(value[1]))
-        elif not (value is None and key == "initial_load") and not (_finite(value) and value >= 0):
-            raise _fail(path, fld, f"must be a number >= 0, got {value!r}")
-        values[key] = value
-    spec = ProfileSpec(**values)
-    if not 0 < spec.min_load <= 1 or (spec.initial_load is not None and spec.initial_load > 1):
-        raise _fail(path, where, "min_load must be in (0, 1] and initial_load in [0, 1]")
-    return spec
-
-
-def _finite(v: Any) -> bool:
-    return not isinstance(v, bool) and isinstance(v, int | float) and math.isfinite(v)
+    try:
+        return fields.build(ProfileSpec, raw, file=str(path), prefix=f"{where}.")
+    except FieldError as exc:
+        raise _fail(path, exc.field, exc.problem) from None
 
 
 def _meter(entry: Any, index: int, path: Path, seed: int) -> MeterSpec:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,17 @@ def test_not_toml(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read gateway config"):
         config.load(tmp_path / "nope.toml")
+
+
+
+def test_to_toml_reads_back_equal(tmp_path: Path) -> None:
+    """GATEWAY.toml is written from the typed config; what is written loads back equal."""
+    cfg = config.load(write(tmp_path, GOOD))
+    text = cfg.to_toml()
+    copy = tmp_path / "copy.toml"
+    copy.write_text(text)
+    assert config.load(copy) == dataclasses.replace(cfg, path=copy)
+    assert 'key_file = "keys/gw1.key"' in text
+    assert "[substitution.m1]\nmax_co2_pct = 14.0\n" in text
+    assert "[uplink]\ncommit_timeout_s = 7.5\n" in text
+    assert "[hj212.mn]\n" in text

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from carbonlab.rig.errors import ScenarioError
-from carbonlab.rig.scenario import find, load, shipped
+from carbonlab.rig.scenario import Expect, find, load, shipped
 
 
 def test_shipped_catalogue_covers_the_issue() -> None:
@@ -83,3 +83,13 @@ def test_seed_paper_scenario_withholds_beyond_f_then_owes_progress() -> None:
     resumed = planned[-1]
     assert set(resumed.members) == {s.target for s in liars}     # progress owed while both still lie
     assert resumed.end - resumed.start >= sc.expect.detect_s + 10    # long enough to be judged
+
+
+def test_expectation_defaults_and_ranges_are_declared_once(tmp_path: Path) -> None:
+    """A scenario without `expect` gets Expect's declared defaults; a bad value names the field."""
+    path = tmp_path / "s.yaml"
+    path.write_text("name: x\nduration_s: 10\ntimeline: []\n")
+    assert load(path).expect == Expect()
+    path.write_text("name: x\nduration_s: 10\ntimeline: []\nexpect: {detect_s: .inf}\n")
+    with pytest.raises(ScenarioError, match=r"expect\.detect_s: .*must be a number >= 0, got inf"):
+        load(path)

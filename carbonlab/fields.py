@@ -1,0 +1,174 @@
+"""One validation layer for configuration files: rules declared on dataclass fields.
+
+Theory of operation. A config dataclass declares each field's default and its rule once,
+with `spec(default, lo=..., hi=..., choices=...)` (or `like(OtherClass, "name")` to reuse
+another class's field as it is). `values(cls, raw, ...)` reads a mapping into the keyword
+arguments of `cls`: the type comes from the field's annotation (a bool is not an int, an
+int is accepted where a float is wanted, a StrEnum takes its values), missing fields take
+the declared default, and every failure raises `FieldError(file, field, problem)`.
+
+`FieldError` is a neutral `ValueError`; each package turns it into its own error
+(`TopologyError`, the gateway's `ConfigError`, ...) so that `except GatewayError` and the
+like keep working, and every message names the file and the dotted field.
+
+This module sits at the top of the tree and imports no carbonlab package, so node,
+gateway, lab and rig all use it (STYLE 9 and 24: one validator per field).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import functools
+import math
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import MISSING
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+_KEY = "carbonlab.fields"
+
+
+class FieldError(ValueError):
+    """Raised when one field of a config file is missing, unknown or out of its rule; the
+    author of the file is at fault. Packages wrap it in their own root error."""
+
+    def __init__(self, file: str, field: str, problem: str) -> None:
+        super().__init__(f"{file}: field {field!r}: {problem}")
+        self.file, self.field, self.problem = file, field, problem
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Rule:
+    lo: float | None = None
+    hi: float | None = None
+    choices: tuple[Any, ...] = ()
+    allow_empty: bool = False
+    check: Callable[[Any], str | None] | None = None   # extra rule: a problem, or None
+
+
+def spec(default: Any = MISSING, *, lo: float | None = None, hi: float | None = None,
+         choices: Iterable[Any] = (), allow_empty: bool = False,
+         check: Callable[[Any], str | None] | None = None) -> Any:
+    """A dataclass field with its default and its rule, written once."""
+    rule = Rule(lo, hi, tuple(choices), allow_empty, check)
+    return dataclasses.field(default=default, metadata={_KEY: rule})
+
+
+def like(cls: type, name: str) -> Any:
+    """The field `name` of `cls` again, with the same default and rule (for a second model of
+    the same setting, e.g. a topology's meter and the gateway's meter endpoint)."""
+    f = _fields(cls)[name]
+    return dataclasses.field(default=f.default, metadata=f.metadata)
+
+
+def values(cls: type, raw: Any, *, file: str, prefix: str = "", names: Iterable[str] | None = None,
+           required: Iterable[str] = (), allowed: Iterable[str] = ()) -> dict[str, Any]:
+    """The checked values of `names` (default: every field of `cls`) from the mapping `raw`.
+
+    Keys of `raw` that are neither in `names` nor in `allowed` are unknown fields; a field
+    listed in `required` (or declared without a default) must be present."""
+    if not isinstance(raw, Mapping):
+        raise FieldError(file, prefix.rstrip(".") or "(top)",
+                         f"must be a table, got {type(raw).__name__}")
+    fields = _fields(cls)
+    wanted = list(fields) if names is None else list(names)
+    known = {*wanted, *allowed}
+    for key in raw:
+        if key not in known:
+            raise FieldError(file, f"{prefix}{key}", f"unknown field; allowed: {', '.join(sorted(known))}")
+    must = set(required)
+    out: dict[str, Any] = {}
+    for name in wanted:
+        f = fields[name]
+        if name in raw:
+            out[name] = check(cls, name, raw[name], file=file, field=f"{prefix}{name}")
+        elif name in must or (f.default is MISSING and f.default_factory is MISSING):
+            raise FieldError(file, f"{prefix}{name}", "is required")
+        elif f.default is not MISSING:
+            out[name] = f.default
+    return out
+
+
+def build(cls: type[T], raw: Any, *, file: str, prefix: str = "") -> T:
+    """`cls(**values(cls, raw))`: a whole dataclass read from one table."""
+    return cls(**values(cls, raw, file=file, prefix=prefix))
+
+
+def check(cls: type, name: str, value: Any, *, file: str, field: str) -> Any:
+    """One value against the type and rule declared for `cls.name`; the converted value."""
+    f = _fields(cls)[name]
+    rule: Rule = f.metadata.get(_KEY, Rule())
+    result, problem = _convert(_types(cls)[name], rule, value)
+    if problem is None and rule.check is not None:
+        problem = rule.check(result)
+    if problem is not None:
+        raise FieldError(file, field, problem)
+    return result
+
+
+@functools.cache
+def _fields(cls: type) -> dict[str, dataclasses.Field[Any]]:
+    return {f.name: f for f in dataclasses.fields(cls)}
+
+
+@functools.cache
+def _types(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _convert(kind: Any, rule: Rule, value: Any) -> tuple[Any, str | None]:
+    args = typing.get_args(kind)
+    if isinstance(kind, types.UnionType) or typing.get_origin(kind) is typing.Union:
+        if value is None and type(None) in args:
+            return None, None
+        kind = next(a for a in args if a is not type(None))
+        args = typing.get_args(kind)
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        allowed = tuple(m.value for m in kind)
+        if value not in allowed:
+            return value, f"must be one of {', '.join(map(str, allowed))}, got {value!r}"
+        return kind(value), None
+    if rule.choices:
+        if value not in rule.choices or isinstance(value, bool) is not (kind is bool):
+            return value, f"must be one of {', '.join(map(str, rule.choices))}, got {value!r}"
+        return value, None
+    if kind is bool:
+        return value, None if isinstance(value, bool) else f"must be true or false, got {value!r}"
+    if kind is str:
+        if not isinstance(value, str) or (not value.strip() and not rule.allow_empty):
+            return value, f"must be a non-empty string, got {value!r}"
+        return value, None
+    if kind is int:
+        ok = not isinstance(value, bool) and isinstance(value, int) and _within(value, rule)
+        return value, None if ok else f"must be an integer{_span(rule)}, got {value!r}"
+    if kind is float:
+        ok = _number(value) and _within(value, rule)
+        problem = None if ok else f"must be a number{_span(rule)}, got {value!r}"
+        return (float(value) if ok else value), problem
+    if typing.get_origin(kind) is tuple and args == (float, float):
+        ok = isinstance(value, list | tuple) and len(value) == 2 and all(_number(v) for v in value) \
+            and all(_within(v, rule) for v in value) and value[0] <= value[1]
+        return ((float(value[0]), float(value[1])) if ok else value), \
+            None if ok else f"must be [min, max] with min <= max, each{_span(rule)}, got {value!r}"
+    raise TypeError(f"carbonlab.fields cannot read a field of type {kind!r}")
+
+
+def _number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+
+
+def _within(value: float, rule: Rule) -> bool:
+    return (rule.lo is None or value >= rule.lo) and (rule.hi is None or value <= rule.hi)
+
+
+def _span(rule: Rule) -> str:
+    if rule.lo is not None and rule.hi is not None:
+        return f" {rule.lo:g}..{rule.hi:g}"
+    if rule.lo is not None:
+        return f" >= {rule.lo:g}"
+    if rule.hi is not None:
+        return f" <= {rule.hi:g}"
+    return ""

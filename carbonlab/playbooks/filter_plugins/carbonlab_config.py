@@ -1,0 +1,45 @@
+"""Ansible filters `carbonlab_node_toml` and `carbonlab_gateway_toml`: NODE.toml and
+GATEWAY.toml, written by the services' own models (`NodeConfig.to_toml`,
+`GatewayConfig.to_toml`) on the controller, so the roles, the local cluster and the tests
+write the files one way and the services read back exactly what was meant. The gateway's
+instance is validated on the controller first (`gateway.config.parse`): a bad one fails the
+play naming the field, before anything reaches a host."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import multiaddr
+
+from carbonlab.gateway import config as gateway_config
+from carbonlab.node.config import NodeConfig
+from carbonlab.node.p2p.host import P2PSettings
+
+
+def carbonlab_node_toml(instance: dict[str, Any], etc: str, var: str, log_level: str) -> str:
+    """`instance` is one of the inventory's `node_instances` (member_id, p2p_listen, api_listen)."""
+    member = str(instance["member_id"])
+    host, _, port = str(instance["api_listen"]).rpartition(":")
+    return NodeConfig(
+        path=Path(etc) / f"node-{member}.toml", member_id=member,
+        key_file=Path(etc) / "keys" / f"{member}.key",
+        genesis_file=Path(etc) / "genesis.json", data_dir=Path(var) / member,
+        p2p_listen=multiaddr.Multiaddr(str(instance["p2p_listen"])), api_host=host.strip("[]"),
+        api_port=int(port), log_level=log_level, ledger_sync="full", peer_addrs={},
+        p2p=P2PSettings()).to_toml()
+
+
+def carbonlab_gateway_toml(instance: dict[str, Any], etc: str, var: str) -> str:
+    """`instance` is one of the inventory's `gateway_instances` (gateway_id, mode, nodes,
+    metrics_listen, interval_s, meters)."""
+    gateway = str(instance["gateway_id"])
+    raw = {"gateway_id": gateway, "key_file": f"keys/{gateway}.key", "genesis": "genesis.json",
+           "data_dir": str(Path(var) / gateway),
+           **{k: instance[k] for k in ("mode", "nodes", "metrics_listen", "interval_s", "meters")}}
+    return gateway_config.parse(raw, Path(etc) / f"gateway-{gateway}.toml").to_toml()
+
+
+class FilterModule:
+    def filters(self) -> dict[str, Any]:
+        return {"carbonlab_node_toml": carbonlab_node_toml, "carbonlab_gateway_toml": carbonlab_gateway_toml}
