@@ -37,7 +37,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from carbonlab import fields, tomltext
+import tomli_w
+
+from carbonlab import fields
 from carbonlab.fields import FieldError, spec
 from carbonlab.gateway.endpoint import MeterEndpoint
 from carbonlab.gateway.errors import ConfigError
@@ -111,7 +113,7 @@ class GatewayConfig:
             doc["hj212"] = {"target": f"{self.hj212.host}:{self.hj212.port}", "pw": self.hj212.pw,
                             "mn": dict(self.hj212.mn)}
         doc["meters"] = [m.to_table() for m in self.meters]
-        return tomltext.dumps(doc)
+        return tomli_w.dumps(doc)
 
 
 def load(path: Path) -> GatewayConfig:

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import multiaddr
+import tomli_w
 
-from carbonlab import tomltext
 from carbonlab.node.errors import NodeError, SchemaError
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.p2p.host import P2PSettings, PeerSpec
@@ -75,7 +75,7 @@ class NodeConfig:
                    if getattr(self.p2p, f.name) != getattr(default, f.name)}
         if changed:
             doc["p2p"] = changed
-        return tomltext.dumps(doc)
+        return tomli_w.dumps(doc)
 
     def peer_specs(self, genesis: Genesis) -> list[PeerSpec]:
         """Every other member with its peer ID (from its genesis key) and dial address."""
