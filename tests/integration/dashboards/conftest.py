@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ import yaml
 from carbonlab.dashboards import build
 from carbonlab.dashboards.model import Dashboard, QueryVariable
 from carbonlab.dashboards.scrape import ScrapeTarget, scrape_config
+from tests.waiting import WaitTimeout, wait_until
 
 PROMETHEUS = shutil.which("prometheus")
 EXPORTER = Path(__file__).with_name("exporter.py")
@@ -77,6 +78,28 @@ class Lab:
         r = httpx.get(f"{self.prometheus_url}{path}", params=params, timeout=10)
         r.raise_for_status()
         return r.json()["data"]
+
+    def wait_reads(self, selector: str, value: str, what: str, timeout_s: float) -> None:
+        """Wait until a series of `selector` reads `value` (looking four times per scrape)."""
+        wait_until(lambda: any(s["value"][1] == value for s in self.query(selector)), timeout_s, what,
+                   poll_s=self.scrape_interval_s / 4)
+
+    def wait_for_data(self, queries: dict[str, str], timeout_s: float,
+                      each_round: Callable[[], object] = lambda: None) -> None:
+        """Wait until every query of {name: expr} returns data (once a scrape, after `each_round`);
+        fail naming those that never did."""
+        pending = dict(queries)
+
+        def none_pending() -> bool:
+            nonlocal pending
+            each_round()
+            pending = {name: expr for name, expr in pending.items() if not self.query(expr)}
+            return not pending
+
+        try:
+            wait_until(none_pending, timeout_s, "every query returns data", poll_s=self.scrape_interval_s)
+        except WaitTimeout as exc:
+            raise AssertionError(f"queries without data: {pending}") from exc
 
 
 def start_exporter(role: str, name: str, *extra: str) -> tuple[subprocess.Popen[str], int]:

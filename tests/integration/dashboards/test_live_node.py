@@ -91,13 +91,9 @@ def test_node_panels_return_data_from_real_nodes(node_lab: tuple[Lab, LocalClust
     lab, cluster = node_lab
     pending = node_queries()
     assert len(pending) >= 20
-    deadline = time.monotonic() + WAIT_S
     feed = cluster.feeds()[0]
-    while pending and time.monotonic() < deadline:
-        submit(cluster, feed.next_batch(), list(cluster.members))  # keep blocks and CO2 moving
-        pending = {name: expr for name, expr in pending.items() if not lab.query(expr)}
-        time.sleep(SCRAPE_INTERVAL_S)
-    assert not pending, f"panel queries without data from real nodes: {pending}"
+    # keep blocks and CO2 moving
+    lab.wait_for_data(pending, WAIT_S, lambda: submit(cluster, feed.next_batch(), list(cluster.members)))
     members = {s["metric"]["member"] for s in lab.query("member:carbonlab_height:max")}
     assert members == set(cluster.members)
 
@@ -106,16 +102,10 @@ def test_killed_node_reads_down_at_the_first_scrape_after_death(node_lab: tuple[
     lab, cluster = node_lab
     victim = cluster.members[-1]
     selector = f'up{{job="node", member="{victim}"}}'
-    deadline = time.monotonic() + WAIT_S
-    while not [s for s in lab.query(selector) if s["value"][1] == "1"]:
-        assert time.monotonic() < deadline, f"{victim} never came up"
-        time.sleep(SCRAPE_INTERVAL_S)
+    lab.wait_reads(selector, "1", f"{victim} came up", WAIT_S)
     cluster.kill(victim)  # SIGKILL, then reaped
     killed_at = time.time()  # every scrape starting from here on must fail
-    deadline = time.monotonic() + WAIT_S
-    while not [s for s in lab.query(selector) if s["value"][1] == "0"]:
-        assert time.monotonic() < deadline, f"{victim} never read down"
-        time.sleep(SCRAPE_INTERVAL_S / 4)
+    lab.wait_reads(selector, "0", f"{victim} read down", WAIT_S)
     raw = lab.query(f"{selector}[30s]")[0]["values"]
     after = [(float(t), v) for t, v in raw if float(t) >= killed_at]
     assert after, raw

@@ -18,6 +18,7 @@ from carbonlab.dashboards import build, figures, rules
 from carbonlab.dashboards.errors import DashboardsError
 from carbonlab.dashboards.model import TextVariable
 from tests.integration.dashboards.conftest import expand_variables
+from tests.waiting import wait_until
 
 WAIT_S = 60.0  # bounded wait for the 5-minute rates to have their two samples
 
@@ -32,13 +33,7 @@ def all_queries() -> list[tuple[str, str]]:
 
 
 def test_every_panel_query_returns_data(lab: Any) -> None:
-    pending = dict(all_queries())
-    deadline = time.monotonic() + WAIT_S
-    while pending and time.monotonic() < deadline:
-        pending = {name: expr for name, expr in pending.items() if not lab.query(expr)}
-        if pending:
-            time.sleep(lab.scrape_interval_s)
-    assert not pending, f"panel queries that never returned data: {pending}"
+    lab.wait_for_data(dict(all_queries()), WAIT_S)
 
 
 def test_every_variable_lists_values(lab: Any) -> None:
@@ -60,43 +55,34 @@ def test_rules_load_and_evaluate_without_error(lab: Any) -> None:
     groups = lab.get("/api/v1/rules")["groups"]
     loaded = [r for g in groups for r in g["rules"]]
     assert len(loaded) == len(rules.all_records()) + len(rules.ALERTS)
-    deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
-        loaded = [r for g in lab.get("/api/v1/rules")["groups"] for r in g["rules"]]
-        if all(r["health"] == "ok" for r in loaded):
-            break
-        time.sleep(lab.scrape_interval_s)
-    assert [r["name"] for r in loaded if r["health"] != "ok"] == []
+
+    def unhealthy() -> list[str]:
+        groups = lab.get("/api/v1/rules")["groups"]
+        return [r["name"] for g in groups for r in g["rules"] if r["health"] != "ok"]
+
+    wait_until(lambda: not unhealthy(), WAIT_S, "every rule evaluates without error",
+               poll_s=lab.scrape_interval_s)
+    assert unhealthy() == []
 
 
 def test_lagging_member_is_seen_behind(lab: Any) -> None:
-    deadline = time.monotonic() + WAIT_S
-    lag: dict[str, float] = {}
     # n3's exporter is 3 blocks behind; the members' heights step together with the clock,
     # so 3 is what Prometheus sees except when two scrapes straddle a step
-    while time.monotonic() < deadline and lag.get("n3", 0) < 3:
-        lag = {
-            s["metric"]["member"]: float(s["value"][1])
-            for s in lab.query("member:carbonlab_lag_blocks:current")
-        }
-        time.sleep(lab.scrape_interval_s)
-    assert lag["n3"] >= 3
+    def lag_of_n3() -> float:
+        return max((float(s["value"][1]) for s in lab.query("member:carbonlab_lag_blocks:current")
+                    if s["metric"]["member"] == "n3"), default=0.0)
+
+    wait_until(lambda: lag_of_n3() >= 3, WAIT_S, "n3 seen 3 blocks behind", poll_s=lab.scrape_interval_s)
 
 
 @pytest.mark.parametrize("member", ["n4"])
 def test_killed_member_reads_down_at_the_first_scrape_after_death(lab: Any, member: str) -> None:
     selector = f'up{{job="node", member="{member}"}}'
-    deadline = time.monotonic() + WAIT_S
-    while not [s for s in lab.query(selector) if s["value"][1] == "1"]:
-        assert time.monotonic() < deadline, f"{member} never came up"
-        time.sleep(lab.scrape_interval_s)
+    lab.wait_reads(selector, "1", f"{member} came up", WAIT_S)
     lab.exporters[member].kill()
     lab.exporters[member].wait(timeout=10)
     killed_at = time.time()  # taken once the process is reaped: every scrape from here on must fail
-    deadline = time.monotonic() + WAIT_S
-    while not [s for s in lab.query(selector) if s["value"][1] == "0"]:
-        assert time.monotonic() < deadline, f"{member} never read down"
-        time.sleep(lab.scrape_interval_s / 4)
+    lab.wait_reads(selector, "0", f"{member} read down", WAIT_S)
     # raw samples with their scrape timestamps (a range vector), not a step grid
     raw = lab.query(f"{selector}[30s]")[0]["values"]
     after = [(float(t), v) for t, v in raw if float(t) >= killed_at]
@@ -104,16 +90,12 @@ def test_killed_member_reads_down_at_the_first_scrape_after_death(lab: Any, memb
     assert after[0][1] == "0", f"first scrape after the kill still read {after[0]}"
     assert any(v == "1" for t, v in raw if float(t) < killed_at), raw  # it was up before
     # and the real Prometheus raises CarbonlabMemberDown for it (pending for its 30 s `for`, then firing)
-    deadline = time.monotonic() + WAIT_S
-    down: list[dict[str, Any]] = []
-    while not down and time.monotonic() < deadline:
-        down = [
-            a
-            for a in lab.get("/api/v1/alerts")["alerts"]
-            if a["labels"]["alertname"] == "CarbonlabMemberDown" and a["labels"].get("member") == member
-        ]
-        time.sleep(lab.scrape_interval_s)
-    assert down, "CarbonlabMemberDown never became active"
+    def member_down_alerts() -> list[dict[str, Any]]:
+        return [a for a in lab.get("/api/v1/alerts")["alerts"]
+                if a["labels"]["alertname"] == "CarbonlabMemberDown" and a["labels"].get("member") == member]
+
+    down = wait_until(member_down_alerts, WAIT_S, "CarbonlabMemberDown became active",
+                      poll_s=lab.scrape_interval_s)
     assert down[0]["state"] in ("pending", "firing")
     assert (
         down[0]["annotations"]["summary"] == f"Member {member} (Trading Centre) does not answer its scrape."
@@ -121,11 +103,11 @@ def test_killed_member_reads_down_at_the_first_scrape_after_death(lab: Any, memb
 
 
 def test_key_figures_for_the_terminal_view(lab: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    deadline = time.monotonic() + WAIT_S
-    values = figures.fetch(lab.prometheus_url)
-    while not all(values.values()) and time.monotonic() < deadline:
-        time.sleep(lab.scrape_interval_s)
-        values = figures.fetch(lab.prometheus_url)
+    def complete_figures() -> figures.Values | None:
+        got = figures.fetch(lab.prometheus_url)
+        return got if all(got.values()) else None
+
+    values = wait_until(complete_figures, WAIT_S, "every key figure has data", poll_s=lab.scrape_interval_s)
     assert {k for k, v in values.items() if not v} == set()
     assert set(values["height"]) >= {"n1", "n2", "n3"}
     assert values["primary"] == {"n1": 1.0}

@@ -32,6 +32,7 @@ from tests.integration.gateway.gwrig import (
     write_genesis,
     write_meters_yaml,
 )
+from tests.waiting import wait_until
 
 METERS = ("m1", "m2", "m3")
 INTERVAL_S = 2
@@ -91,13 +92,17 @@ def run_kills(tmp_path: Path, urls: list[str], readings: ChainReadings, seed: in
             gw = Proc(run, tmp_path, tmp_path / "gateway.log")
             stack.callback(gw.kill)
             wait_for_port(metrics_port, timeout=60)   # the service is up: kill it while it works
-            time.sleep(rng.uniform(0.0, 3.0 * INTERVAL_S))
+            time.sleep(rng.uniform(0.0, 3.0 * INTERVAL_S))   # a random instant: the behaviour under test
             assert gw.alive(), (tmp_path / "gateway.log").read_text()[-3000:]
             gw.kill()
             after_kill(i)
+        restarted_at = time.time()
         gw = Proc(run, tmp_path, tmp_path / "gateway.log")
         stack.callback(gw.kill)
-        time.sleep(4 * INTERVAL_S)
+        # the restarted gateway has caught up and sealed two intervals of its own for every meter
+        wait_until(lambda: min(int(str(c)) for (c,) in db_rows(db, "SELECT closed_until FROM meters"))
+                   >= restarted_at + 2 * INTERVAL_S, 60, "every meter sealed two intervals after the restart",
+                   poll_s=0.2)
         # drain: every interval closed so far must reach the chain
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import urllib.request
 from contextlib import ExitStack
 from pathlib import Path
@@ -26,6 +25,7 @@ from tests.integration.gateway.gwrig import (
     write_genesis,
     write_meters_yaml,
 )
+from tests.waiting import WaitTimeout, wait_until
 
 METERS = ("m1", "m2")
 
@@ -36,12 +36,11 @@ def json_lines(path: Path) -> list[dict[str, Any]]:
 
 
 def wait_for_line(path: Path, want: dict[str, Any], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if any(want.items() <= line.items() for line in json_lines(path)):
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"no line with {want} in {path} after {timeout_s} s:\n{path.read_text()[-3000:]}")
+    try:
+        wait_until(lambda: any(want.items() <= line.items() for line in json_lines(path)), timeout_s,
+                   f"a line with {want} in {path}", poll_s=0.1)
+    except WaitTimeout as exc:
+        raise AssertionError(f"{exc}:\n{path.read_text()[-3000:]}") from exc
 
 
 def comm_faults(port: int, meter: str) -> float:
@@ -88,10 +87,7 @@ def test_meter_exception_responses_log_one_failing_and_one_recovered_line(tmp_pa
         asyncio.run(set_faults(control_port, "m1", exception_code=4))
         wait_for_line(gw_log, {"event": "meter_failing", "meter": "m1"}, 30)
         # keep failing until at least 10 polls got the exception (the gateway's own counter)
-        deadline = time.monotonic() + 30
-        while comm_faults(metrics_port, "m1") < 10:
-            assert time.monotonic() < deadline, "m1's polls did not fail"
-            time.sleep(0.1)
+        wait_until(lambda: comm_faults(metrics_port, "m1") >= 10, 30, "10 of m1's polls failed", poll_s=0.1)
         asyncio.run(set_faults(control_port, "m1"))
         wait_for_line(gw_log, {"event": "meter_recovered", "meter": "m1"}, 30)
         assert gw.stop() == 0

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 import urllib.request
 from contextlib import ExitStack
 from pathlib import Path
@@ -25,6 +24,7 @@ from tests.integration.gateway.gwrig import (
     write_genesis,
     write_meters_yaml,
 )
+from tests.waiting import wait_until
 
 METERS = ("m1", "m2")
 INTERVAL_S = 2
@@ -109,11 +109,14 @@ def test_outage_fills_outbox_then_drains_in_order_with_metrics_and_hj212(tmp_pat
         stack.callback(gw.stop)
         wait_for_port(metrics_port)
         # the chain is down: batches pile up in the outbox
-        deadline = time.monotonic() + 60
-        text = metrics(metrics_port)
-        while value(text, "carbonlab_gateway_outbox_depth") < 4 and time.monotonic() < deadline:
-            time.sleep(0.5)
-            text = metrics(metrics_port)
+        def outbox_depth() -> float:
+            return value(metrics(metrics_port), "carbonlab_gateway_outbox_depth")
+
+        def piled_up() -> str | None:
+            got = metrics(metrics_port)
+            return got if value(got, "carbonlab_gateway_outbox_depth") >= 4 else None
+
+        text = wait_until(piled_up, 60, "4 batches piled up in the outbox", poll_s=0.5)
         assert value(text, "carbonlab_gateway_outbox_depth") >= 4
         assert value(text, "carbonlab_gateway_outbox_oldest_age_seconds") > 0
         node = f"http://127.0.0.1:{node_port}"
@@ -123,11 +126,8 @@ def test_outage_fills_outbox_then_drains_in_order_with_metrics_and_hj212(tmp_pat
             assert name in text, name
         # a node comes up on the configured address: the outbox drains, oldest first
         with ThreadedDouble(DoubleNode(chain), port=node_port):
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                if value(metrics(metrics_port), "carbonlab_gateway_outbox_depth") == 0 and chain.order:
-                    break
-                time.sleep(0.3)
+            wait_until(lambda: outbox_depth() == 0 and chain.order, 60, "the outbox drained onto the chain",
+                       poll_s=0.3)
             assert gw.stop() == 0
     seqs = [seq for _, seq in chain.order]
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), "batches were not committed in order"

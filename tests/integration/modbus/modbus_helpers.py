@@ -11,7 +11,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from carbonlab.gateway.sample import Sample
 from carbonlab.rig.meters.config import parse_meters_config
 from carbonlab.rig.meters.control import ControlClient
 from carbonlab.rig.meters.process import MetersProcess
+from tests.waiting import asyncio_wait_until
 
 VALUES_TOLERANCE = {"t100": 1e-6, "float_inverse": 1e-6, "daq_4_20ma": 1.0 / 25600}
 
@@ -75,7 +76,7 @@ async def control_of(process: MetersProcess) -> AsyncIterator[ControlClient]:
 
 
 async def collect(endpoints: list[MeterEndpoint], seconds: float) -> list[Sample]:
-    """Poll for `seconds` and return every sample."""
+    """Poll for `seconds` and return every sample: for tests of a rate, where the time is the point."""
     samples: list[Sample] = []
 
     async def sink(sample: Sample) -> None:
@@ -83,7 +84,7 @@ async def collect(endpoints: list[MeterEndpoint], seconds: float) -> list[Sample
 
     poller = Poller(endpoints, sink)
     task = asyncio.create_task(poller.run())
-    await asyncio.sleep(seconds)
+    await asyncio.sleep(seconds)  # the observation window is the behaviour under test
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
@@ -115,6 +116,14 @@ class Polling:
         out, self.samples = self.samples, []
         return out
 
+    async def until_count(self, predicate: Callable[[Sample], bool], meter_id: str, count: int,
+                          timeout_s: float = 15.0) -> list[Sample]:
+        """Wait until `count` samples of `meter_id` since the last take satisfy predicate; keep them all."""
+        def matching() -> list[Sample]:
+            return [s for s in self.samples if s.meter_id == meter_id and predicate(s)]
+        return await asyncio_wait_until(lambda: len(matching()) >= count and matching(), timeout_s,
+                                        f"{count} matching samples of {meter_id}")
+
     async def until(self, predicate: Any, meter_id: str, timeout_s: float = 10.0) -> Sample:
         """Wait for a sample of `meter_id` satisfying predicate; the samples before it are dropped."""
         async with asyncio.timeout(timeout_s):
@@ -124,6 +133,44 @@ class Polling:
                         self.samples = self.samples[i + 1:]
                         return s
                 await asyncio.sleep(0.05)
+
+
+async def collect_until(endpoints: list[MeterEndpoint], per_meter: int,
+                        timeout_s: float = 30.0) -> list[Sample]:
+    """Poll until every endpoint yielded `per_meter` samples, and return every sample."""
+    async with Polling(endpoints) as polling:
+        await asyncio_wait_until(
+            lambda: all(sum(s.meter_id == e.id for s in polling.samples) >= per_meter for e in endpoints),
+            timeout_s, f"{per_meter} samples of each of {[e.id for e in endpoints]}")
+        return polling.take()
+
+
+def truth_rows(truth_dir: Path, meter_id: str) -> list[dict[str, Any]]:
+    """The complete lines of a truth log written so far (none while the file does not exist)."""
+    try:
+        text = (truth_dir / f"{meter_id}.jsonl").read_text()
+    except FileNotFoundError:
+        return []
+    return [json.loads(line) for line in text.splitlines(keepends=True) if line.endswith("\n")]
+
+
+async def until_truth(truth_dir: Path, meter_id: str, predicate: Callable[[list[dict[str, Any]]], bool],
+                      what: str, timeout_s: float = 15.0) -> list[dict[str, Any]]:
+    """Wait until the truth log of `meter_id` so far satisfies predicate; return its rows."""
+    def satisfied() -> list[dict[str, Any]] | None:
+        rows = truth_rows(truth_dir, meter_id)
+        return rows if rows and predicate(rows) else None
+    return await asyncio_wait_until(satisfied, timeout_s, f"truth of {meter_id}: {what}")
+
+
+def rows_with(rows: list[dict[str, Any]], fault: str) -> list[dict[str, Any]]:
+    """The truth rows of the seconds in which `fault` alone was set."""
+    return [r for r in rows if r["faults"] == [fault]]
+
+
+def seconds_with(fault: str, count: int) -> Callable[[list[dict[str, Any]]], bool]:
+    """A truth predicate: `count` seconds were served with `fault` alone set."""
+    return lambda rows: len(rows_with(rows, fault)) >= count
 
 
 def read_truth(truth_dir: Path, meter_id: str) -> dict[int, dict[str, Any]]:

@@ -16,11 +16,14 @@ from tests.integration.modbus.modbus_helpers import (
     Polling,
     assert_matches_truth,
     collect,
+    collect_until,
     control_of,
     gateway_view,
     read_truth,
     running_meters,
+    seconds_with,
     socat_pair,
+    until_truth,
 )
 
 
@@ -50,7 +53,7 @@ def test_two_meters_on_one_socat_bus(tmp_path: Path) -> None:
         async def scenario() -> list[Sample]:
             async with running_meters(tmp_path, entries):
                 views = [gateway_view(e, tmp_path / "gw.toml", serial_port=gw_side) for e in entries]
-                return await collect(views, 2.5)
+                return await collect_until(views, 6)
 
         samples = asyncio.run(scenario())
     for meter_id in ("r1", "r2"):
@@ -82,11 +85,12 @@ def test_rtu_fault_on_one_meter_leaves_the_other_correct(tmp_path: Path, fault: 
                     await polling.until(lambda s: s.status is SampleStatus.OK, "r1")
                     await control.set_faults("r1", **RTU_FAULTS[fault])
                     await polling.until(lambda s: s.status is SampleStatus.COMM_FAULT, "r1")
-                    await asyncio.sleep(1.5)
+                    # the healthy neighbour keeps answering while r1 misbehaves
+                    await polling.until_count(lambda s: s.status is SampleStatus.OK, "r2", 3)
                     during = polling.take()
                     await control.clear_faults("r1")
                     await polling.until(lambda s: s.status is SampleStatus.OK, "r1", timeout_s=15)
-                    await asyncio.sleep(0.5)
+                    await polling.until_count(lambda s: s.status is SampleStatus.OK, "r2", 1)
                     kept.extend(during + polling.take())
 
         asyncio.run(scenario())
@@ -105,7 +109,7 @@ def test_paced_bus_created_by_the_meters_process(tmp_path: Path) -> None:
         async with running_meters(tmp_path, entries, serial_buses=buses):
             assert gw_link.is_symlink()
             views = [gateway_view(e, tmp_path / "gw.toml", serial_port=str(gw_link)) for e in entries]
-            return await collect(views, 2.5)
+            return await collect_until(views, 2)
 
     samples = asyncio.run(scenario())
     assert not gw_link.exists()   # the relay removed its links
@@ -127,7 +131,8 @@ def test_a_dead_meter_does_not_starve_its_bus(tmp_path: Path) -> None:
                     await control.set_faults("r1", offline=True)
                     await polling.until(lambda s: "next attempt in" in s.detail, "r1")
                     polling.take()
-                    await asyncio.sleep(3.0)
+                    # the window is 12 due ticks of the dead r1: how many answers did r2 get meanwhile
+                    await polling.until_count(lambda s: True, "r1", 12)
                     window.extend(polling.take())
 
         asyncio.run(scenario())
@@ -185,9 +190,13 @@ def test_register_faults_over_rtu(tmp_path: Path) -> None:
                     for fields in ({"drift_pct_per_h": 3600.0}, {"stuck": True},
                                    {"spike_every_s": 2, "spike_pct": 3.0}):
                         await control.set_faults("r2", **fields)
-                        await asyncio.sleep(2.2)
+                        fault = next(iter(fields))
+                        await until_truth(tmp_path / "truth", "r2", seconds_with(fault, 2),
+                                          f"two seconds served with only {fault}")
                         await control.clear_faults("r2")
-                    await asyncio.sleep(0.5)
+                    await until_truth(tmp_path / "truth", "r2", lambda rows: rows[-1]["faults"] == [],
+                                      "a second with no fault")
+                    await polling.until_count(lambda s: s.status is SampleStatus.OK, "r2", 1)
                     kept.extend(polling.take())
 
         asyncio.run(scenario())

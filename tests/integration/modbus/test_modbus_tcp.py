@@ -17,13 +17,17 @@ from tests.integration.modbus.modbus_helpers import (
     VALUES_TOLERANCE,
     Polling,
     assert_matches_truth,
-    collect,
+    collect_until,
     control_of,
     gateway_view,
     read_truth,
+    rows_with,
     running_meters,
+    seconds_with,
     tcp_meter,
+    until_truth,
 )
+from tests.waiting import asyncio_wait_until
 
 MAPS = ("t100", "float_inverse", "daq_4_20ma")
 
@@ -37,7 +41,7 @@ def test_polled_values_are_what_the_meters_served(tmp_path: Path) -> None:
 
     async def scenario() -> list[Sample]:
         async with running_meters(tmp_path, entries):
-            return await collect([gateway_view(e, tmp_path / "gw.toml") for e in entries], 2.5)
+            return await collect_until([gateway_view(e, tmp_path / "gw.toml") for e in entries], 6)
 
     samples = asyncio.run(scenario())
     for entry in entries:
@@ -89,37 +93,55 @@ def test_fault_is_seen_and_cleared(tmp_path: Path, fault: str) -> None:
     asyncio.run(scenario())
 
 
+def drift_of(row: dict[str, Any]) -> float:
+    return float(row["served"]["co2_pct"] - row["true"]["co2_pct"])
+
+
+def spiked_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The truth rows with spikes set, less the seconds in which a fault switch changed the values."""
+    return [r for r in rows if "spike_every_s" in r["faults"] and not r.get("changed")]
+
+
+def drift_grew(rows: list[dict[str, Any]]) -> bool:
+    drifted = rows_with(rows, "drift_pct_per_h")
+    return len(drifted) >= 2 and drift_of(drifted[-1]) > 1.0
+
+
 def test_value_faults_drift_stuck_spike(tmp_path: Path) -> None:
     entry = tcp_meter("m1", "float_inverse", sample_period_s=0.25)
 
     async def scenario() -> None:
         async with running_meters(tmp_path, [entry]) as process, control_of(process) as control, \
                 Polling([gateway_view(entry, tmp_path / "gw.toml")]) as polling:
+            truth_dir = tmp_path / "truth"
             await polling.until(_ok, "m1")
             await control.set_faults("m1", stuck=True)
-            await asyncio.sleep(2.2)
-            stuck = [s for s in polling.take() if s.status is SampleStatus.OK][-5:]
+            polling.take()   # one poll may still have been in flight: the last 5 of 6 are stuck
+            stuck = (await polling.until_count(_ok, "m1", 6))[-5:]
             assert len({tuple(sorted(s.values.items())) for s in stuck}) == 1
+            await until_truth(truth_dir, "m1", seconds_with("stuck", 3), "three seconds served stuck")
             await control.set_faults("m1", stuck=False, drift_pct_per_h=3600.0)   # 1 % per second
-            await asyncio.sleep(3.2)
+            await until_truth(truth_dir, "m1", drift_grew, "the drift grew past 1.0 co2_pct")
             await control.set_faults("m1", drift_pct_per_h=0.0, spike_every_s=2, spike_pct=5.0)
-            await asyncio.sleep(3.2)
+            await until_truth(truth_dir, "m1", lambda rows: {r["t"] % 2 for r in spiked_rows(rows)} == {0, 1},
+                              "a spiked and an unspiked second served")
             await control.clear_faults("m1")
-            await asyncio.sleep(1.2)
+            await until_truth(truth_dir, "m1", lambda rows: rows[-1]["faults"] == [],
+                              "a second with no fault")
 
     asyncio.run(scenario())
     truth = read_truth(tmp_path / "truth", "m1")
-    drifted = [r for r in truth.values() if r["faults"] == ["drift_pct_per_h"]]
-    offsets = [r["served"]["co2_pct"] - r["true"]["co2_pct"] for r in drifted]
+    drifted = rows_with(list(truth.values()), "drift_pct_per_h")
+    offsets = [drift_of(r) for r in drifted]
     assert len(offsets) >= 2
     assert offsets == sorted(offsets)
     assert offsets[-1] > 1.0
-    spiked = [r for r in truth.values() if "spike_every_s" in r["faults"] and not r.get("changed")]
+    spiked = spiked_rows(list(truth.values()))
     assert {r["t"] % 2 == 0 for r in spiked} == {True, False}
     for r in spiked:
         expected = r["true"]["co2_pct"] + (5.0 if r["t"] % 2 == 0 else 0.0)
         assert r["served"]["co2_pct"] == pytest.approx(expected)
-    stuck_rows = [r for r in truth.values() if r["faults"] == ["stuck"]]
+    stuck_rows = rows_with(list(truth.values()), "stuck")
     assert len({tuple(sorted(r["served"].items())) for r in stuck_rows}) == 1
     assert len({tuple(sorted(r["true"].items())) for r in stuck_rows}) > 1
 
@@ -164,12 +186,17 @@ def test_metrics_in_the_given_registry(tmp_path: Path) -> None:
     entries = [tcp_meter("m1", "t100", sample_period_s=0.2), tcp_meter("m2", "t100", sample_period_s=0.2)]
     registry = CollectorRegistry()
 
+    def polls(meter: str, result: str) -> float:
+        labels = {"meter": meter, "result": result}
+        return registry.get_sample_value("carbonlab_gateway_polls_total", labels) or 0.0
+
     async def scenario() -> None:
         async with running_meters(tmp_path, entries[:1]):
             poller = Poller([gateway_view(e, tmp_path / "gw.toml") for e in entries], asyncio.Queue(),
                             registry=registry)
             task = asyncio.create_task(poller.run())
-            await asyncio.sleep(1.5)
+            await asyncio_wait_until(lambda: polls("m1", "ok") >= 3 and polls("m2", "comm_fault") >= 3, 15,
+                                     "three polls of the live m1 and of the absent m2 counted")
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task

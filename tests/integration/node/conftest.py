@@ -14,6 +14,7 @@ import pytest
 
 from carbonlab.bench.localcluster import GatewayFeed, LocalCluster
 from carbonlab.node.model import Batch
+from tests.waiting import WaitTimeout, wait_until
 
 
 @pytest.fixture
@@ -65,17 +66,18 @@ def block_hashes(cluster: LocalCluster, member: str, upto: int) -> list[str]:
 
 def converge(cluster: LocalCluster, members: list[str], timeout_s: float = 60.0) -> tuple[int, str]:
     """Wait until every member reports the same height and head; return them."""
-    deadline = time.monotonic() + timeout_s
     seen: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        seen = {m: cluster.status(m) for m in members}
+
+    def one_head() -> tuple[int, str] | None:
+        seen.update({m: cluster.status(m) for m in members})
         heads = {(s["height"], s["head_hash"]) for s in seen.values() if s is not None}
-        if len(heads) == 1 and None not in seen.values():
-            (head,) = heads
-            return head
-        time.sleep(0.3)
-    raise AssertionError(f"no convergence within {timeout_s} s: "
-                         f"{ {m: (s or {}).get('height') for m, s in seen.items()} }")
+        return next(iter(heads)) if len(heads) == 1 and None not in seen.values() else None
+
+    try:
+        return wait_until(one_head, timeout_s, f"{members} on one height and head", poll_s=0.3)
+    except WaitTimeout as exc:
+        raise AssertionError(f"no convergence within {timeout_s} s: "
+                             f"{ {m: (s or {}).get('height') for m, s in seen.items()} }") from exc
 
 
 def run_feeds(cluster: LocalCluster, feeds: list[GatewayFeed], rounds: int, members: list[str]) -> int:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import threading
-import time
 from collections.abc import Callable
 
 import pytest
 
 from carbonlab.bench.localcluster import CLI, GatewayFeed, LocalCluster
 from tests.integration.node.conftest import block_hashes, converge, submit
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -33,13 +33,6 @@ def load(cluster: LocalCluster, feed: GatewayFeed, members: list[str], stop: thr
         committed.append(batch.batch_seq)
 
 
-def wait_for(condition: Callable[[], bool], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.2)
-
-
 @pytest.mark.timeout(600)
 def test_sigkill_under_load_restart_catch_up_and_verify(make_cluster: Callable[..., LocalCluster]) -> None:
     cluster = make_cluster(7, gateways=8)
@@ -56,15 +49,17 @@ def test_sigkill_under_load_restart_catch_up_and_verify(make_cluster: Callable[.
     for t in threads:
         t.start()
     try:
-        wait_for(lambda: len(committed) >= 16 or bool(errors), 90)
+        wait_until(lambda: len(committed) >= 16 or errors, 90, "16 batches committed", poll_s=0.2)
         assert not errors, errors
         cluster.kill(victim)          # SIGKILL, mid-write for all we know
         before = len(committed)
-        wait_for(lambda: len(committed) >= before + 16 or bool(errors), 90)
+        wait_until(lambda: len(committed) >= before + 16 or errors, 90,
+                   f"16 more batches committed with {victim} killed", poll_s=0.2)
         cluster.start(victim)
         cluster.wait_ready([victim], timeout_s=60)
         after = len(committed)
-        wait_for(lambda: len(committed) >= after + 16 or bool(errors), 90)
+        wait_until(lambda: len(committed) >= after + 16 or errors, 90,
+                   f"16 more batches committed after {victim} restarted", poll_s=0.2)
     finally:
         stop.set()
         for t in threads:

@@ -19,10 +19,19 @@ from carbonlab.node.p2p.identity import peer_id_of
 from carbonlab.node.pbft.envelope import seal
 from carbonlab.node.pbft.messages import Status
 from tests.integration.node.conftest import converge, run_feeds
+from tests.waiting import trio_wait_until_in_thread
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::ResourceWarning"),
               pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")]
 SETTINGS = P2PSettings(max_frame_bytes=64 * 1024, backoff_min_s=0.05, backoff_max_s=0.5)
+# what every honest member must have counted once the attack has landed: (metric, labels)
+ATTACK_SEEN = (
+    ("carbonlab_p2p_refused_total", 'reason="stranger_dial"'),
+    ("carbonlab_frame_errors_total", 'reason="bad_kind"'),
+    ("carbonlab_frame_errors_total", 'reason="oversized"'),
+    ("carbonlab_replica_dropped_total", 'reason="undecodable"'),
+    ("carbonlab_replica_dropped_total", 'reason="bad_signature"'),
+)
 
 
 def metric(cluster: LocalCluster, member: str, name: str, labels: str = "") -> float:
@@ -30,6 +39,12 @@ def metric(cluster: LocalCluster, member: str, name: str, labels: str = "") -> f
     pattern = re.escape(name + ("{" + labels + "}" if labels else "")) + r" ([0-9.e+]+)"
     found = re.search(pattern, text)
     return float(found.group(1)) if found else 0.0
+
+
+def attack_not_seen(cluster: LocalCluster, members: list[str]) -> list[tuple[str, str, str]]:
+    """The (member, metric, labels) of ATTACK_SEEN still at zero."""
+    return [(m, name, labels) for m in members for name, labels in ATTACK_SEEN
+            if metric(cluster, m, name, labels) < 1]
 
 
 def specs_of(cluster: LocalCluster, members: list[str]) -> list[PeerSpec]:
@@ -76,7 +91,10 @@ def test_stranger_is_refused_and_a_member_sending_garbage_is_ignored(
                     await stream.write(b"y" * (20 * 1024 * 1024 - 65536 - 1))
                     await stream.write(encode_messages([b"\x00garbage", forged] + [status] * 50))
                     await stream.close()
-            await trio.sleep(3)
+            # the stranger and the rogue keep running until every honest member has counted it all
+            await trio_wait_until_in_thread(lambda: not attack_not_seen(cluster, honest), 60,
+                                            "every honest member counted every attack",
+                                            poll_s=0.2)
             nursery.cancel_scope.cancel()
 
     trio.run(attack)

@@ -12,13 +12,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from carbonlab.lab.ansible_run import PLAYBOOKS
+from tests.waiting import wait_until
 
 BIN = Path(sys.executable).parent
 
@@ -68,12 +68,7 @@ def _service_args(tmp_path: Path) -> dict[str, Any]:
 
 
 def _wait_for(what: str, check: Any, timeout_s: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while not (got := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {timeout_s} s for {what}")
-        time.sleep(0.05)
-    return got
+    return wait_until(check, timeout_s, what)
 
 
 def _pid(path: Path) -> int | None:

@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pytest
 
 from carbonlab.lab.proc import alive, start_time
 from carbonlab.lab.supervisor import PROCESS_NAME, SupervisorStatus, paths
+from tests.waiting import WaitTimeout, wait_until
 
 CARBONLAB = Path(sys.executable).parent / "carbonlab"
 SLEEPER = "import time\nwhile True: time.sleep(0.2)\n"
@@ -63,14 +63,10 @@ class Supervised:
         return [json.loads(line) for line in lines if line.startswith('{"t":')]
 
     def wait(self, what: str, check: Callable[[], object], timeout_s: float = 30.0) -> object:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            got = check()
-            if got:
-                return got
-            if time.monotonic() > deadline:
-                raise AssertionError(f"waited {timeout_s} s for {what}; log: {self.log.read_text()[-2000:]}")
-            time.sleep(0.02)
+        try:
+            return wait_until(check, timeout_s, what, poll_s=0.02)
+        except WaitTimeout as exc:
+            raise AssertionError(f"{exc}; log: {self.log.read_text()[-2000:]}") from exc
 
     def exit_code(self, timeout_s: float = 30.0) -> int:
         assert self.proc is not None

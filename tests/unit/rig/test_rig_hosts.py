@@ -3,7 +3,6 @@ pyinfra's Python API (its @local connector; netns and ssh hosts use its ssh conn
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from carbonlab.rig.hosts.base import parse_service
 from carbonlab.rig.hosts.service import InPlace, ServiceHost
 from carbonlab.rig.hosts.shells import LocalShell, PyinfraShell
 from tests.unit.rig.conftest import end_services, sleeper_argv
+from tests.waiting import wait_until
 
 
 @pytest.fixture(params=["shell", "pyinfra", "in-place"])
@@ -88,9 +88,8 @@ def test_service_lifecycle(any_host: ServiceHost, tmp_path: Path) -> None:
     again = h.restart("svc")          # a stopped service restarts from the command line last seen
     assert again.running
     assert again.argv == started.argv
-    deadline = time.monotonic() + 20
-    while "sleeper up" not in h.logs("svc") and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(lambda: "sleeper up" in h.logs("svc"), 20, "the restarted sleeper logged 'sleeper up'",
+               poll_s=0.1)
     assert "sleeper up" in h.logs("svc")
     assert '"event":"restart"' in h.logs("svc")
 

@@ -15,6 +15,7 @@ from carbonlab.node.crypto import Signer
 from carbonlab.node.p2p.frames import HEADER, encode_messages
 from carbonlab.node.p2p.host import CONSENSUS, STATE_TRANSFER, Inbound, P2PNode, P2PSettings, PeerSpec
 from carbonlab.node.p2p.identity import peer_id_of
+from tests.waiting import trio_wait_until
 
 # py-libp2p leaves some sockets to the garbage collector when a host stops mid-dial
 pytestmark = [pytest.mark.filterwarnings("ignore::ResourceWarning"),
@@ -50,9 +51,8 @@ async def cluster(signers: list[Signer], specs: list[PeerSpec]) -> AsyncIterator
 
 
 async def wait_connected(nodes: list[P2PNode]) -> None:
-    with trio.fail_after(20):
-        while not all(len(n.connected_peers()) == len(nodes) - 1 for n in nodes):
-            await trio.sleep(0.05)
+    await trio_wait_until(lambda: all(len(n.connected_peers()) == len(nodes) - 1 for n in nodes), 20,
+                          "every host connected to every other")
 
 
 async def collect(node: P2PNode, count: int) -> list[Inbound]:
@@ -108,21 +108,20 @@ def test_lost_peer_is_redialled_without_the_60s_block() -> None:
             await outer.start(nodes[0].run)
             await outer.start(nodes[1].run)
             # n3 is down: n1 and n2 fail to dial it several times (this used to blacklist it for 60 s)
-            await trio.sleep(1.0)
-            assert nodes[0].stats.total() > 0
+            await trio_wait_until(lambda: all(n.stats.total() >= 3 for n in nodes[:2]), 20,
+                                  "n1 and n2 failed to dial the absent n3 three times each")
             async with trio.open_nursery() as inner:
                 await inner.start(nodes[2].run)
                 await wait_connected(nodes)
                 nodes[2].send(None, b"hello")
                 for node in nodes[:2]:
                     assert (await collect(node, 1))[0].data == b"hello"
-                with trio.fail_after(20):  # both directions open: n3 is reachable
-                    while not all("n3" in n.reachable_peers() for n in nodes[:2]):
-                        await trio.sleep(0.05)
+                await trio_wait_until(lambda: all("n3" in n.reachable_peers() for n in nodes[:2]), 20,
+                                      "both directions to n3 open: n3 reachable from n1 and n2")
                 inner.cancel_scope.cancel()
-            with trio.fail_after(20):      # its connections closed: unreachable, long before silence
-                while any("n3" in n.reachable_peers() for n in nodes[:2]):
-                    await trio.sleep(0.05)
+            # its connections closed: unreachable, long before silence
+            await trio_wait_until(lambda: not any("n3" in n.reachable_peers() for n in nodes[:2]), 20,
+                                  "the stopped n3 unreachable from n1 and n2")
             assert nodes[0].reachable_peers() == {"n2"}
             # n3 went away again; it comes back as a fresh process with the same key
             nodes[2] = P2PNode("n3", signers[2], specs[2].addr, specs, FAST)
@@ -149,9 +148,8 @@ def test_stranger_cannot_connect_or_inject() -> None:
             await nursery.start(stranger.run)
             await wait_connected(nodes)
             stranger.send("n2", b"forged")
-            with trio.fail_after(20):
-                while nodes[1].stats["refused:stranger_dial"] < 2:
-                    await trio.sleep(0.05)
+            await trio_wait_until(lambda: nodes[1].stats["refused:stranger_dial"] >= 2, 20,
+                                  "n2 refused the stranger's dial twice")
             assert stranger.peer_up("n2") is False
             assert stranger.host is not None
             host = stranger.host
@@ -235,9 +233,8 @@ def test_a_silent_member_stream_is_detected_and_closed() -> None:
             stream = await host.new_stream(specs[1].peer_id, [CONSENSUS])
             await stream.write(encode_messages([b"one and then silence"]))
             assert (await collect(nodes[1], 1))[0].data == b"one and then silence"
-            with trio.fail_after(FAST.silent_after_s * 5):
-                while nodes[1].stats["link_errors:silent_peer"] < 1:
-                    await trio.sleep(0.05)
+            await trio_wait_until(lambda: nodes[1].stats["link_errors:silent_peer"] >= 1,
+                                  FAST.silent_after_s * 5, "n2 closed the silent stream")
             # the regular link (with heartbeats) is still up and carries messages
             nodes[0].send("n2", b"still here")
             assert (await collect(nodes[1], 1))[0].data == b"still here"
