@@ -28,6 +28,9 @@ final: resending can never commit this batch, and deleting it would lose reading
 chain does not hold, so it is reported as rejected with reason "conflicting_batch" and
 the committed digest in the detail, and the caller moves it to the dead letters (kept,
 with the reason). The uplink never loops on it and never reports it committed.
+
+A node's JSON answer is read once, into a `NodeAnswer` (a field of the wrong type reads
+as absent); everything after that works on the typed value.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ import hashlib
 import logging
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -55,6 +58,40 @@ class Decision:
     reason: str = ""
     detail: str = ""
     node: str = ""
+    field: str = ""          # the batch field a rejection names, "" when none
+
+
+@dataclass(frozen=True, slots=True)
+class NodeAnswer:
+    """One answer of a node's batch API (`POST /v1/batches`, `GET /v1/batches/{gw}/{seq}`)."""
+
+    http_status: int
+    status: str = ""         # unknown, pending, accepted, committed, rejected, conflict
+    height: int | None = None
+    digest: str | None = None
+    reason: str = ""
+    field: str = ""
+    detail: str = ""
+    error: str = ""          # a 400's message
+
+    @classmethod
+    def of(cls, resp: httpx.Response) -> NodeAnswer:
+        try:
+            data = resp.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            return cls(resp.status_code)
+
+        def text(key: str) -> str:
+            value = data.get(key)
+            return value if isinstance(value, str) else ""
+
+        height = data.get("height")
+        return cls(resp.status_code, text("status"),
+                   height if isinstance(height, int) and not isinstance(height, bool) else None,
+                   text("digest") or None, text("reason"), text("field"), text("detail"),
+                   text("error"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +142,7 @@ class Uplink:
             self._on_result(node, "error")
             log.info("batch %d: %s unreachable (%s)", batch.batch_seq, node, type(exc).__name__)
             return None
-        final = self._final(node, resp.status_code, _json(resp), batch)
+        final = self._final(node, NodeAnswer.of(resp), batch)
         if final is not None:
             self._on_result(node, "committed" if final.committed else "rejected")
             return final
@@ -126,41 +163,36 @@ class Uplink:
             except httpx.HTTPError:
                 self._on_result(node, "error")
                 return None
-            data = _json(resp)
-            if resp.status_code == 200 and data.get("status") in ("committed", "rejected"):
-                final = self._final(node, 422 if data["status"] == "rejected" else 200, data, batch)
+            answer = NodeAnswer.of(resp)
+            if answer.http_status == 200 and answer.status in ("committed", "rejected"):
+                # a status read is 200 whatever the fate: read it as the submit's answer would be
+                as_submit = replace(answer, http_status=422 if answer.status == "rejected" else 200)
+                final = self._final(node, as_submit, batch)
                 if final is not None:
                     self._on_result(node, "committed" if final.committed else "rejected")
                 return final
-            if resp.status_code != 200 or data.get("status") == "unknown":
+            if answer.http_status != 200 or answer.status == "unknown":
                 return None          # the node lost it or broke: send again elsewhere
         self._on_result(node, "timeout")
         return None
 
     @staticmethod
-    def _final(node: str, status: int, data: dict[str, Any], batch: Batch) -> Decision | None:
-        if status == 200 and data.get("status") == "committed":
-            height = data.get("height")
-            digest = data.get("digest")
-            if isinstance(digest, str) and digest != hashlib.sha256(batch.encode()).hexdigest():
-                return Decision(False, reason=CONFLICT, node=node,
+    def _final(node: str, answer: NodeAnswer, batch: Batch) -> Decision | None:
+        status = answer.http_status
+        if status == 200 and answer.status == "committed":
+            digest = answer.digest
+            if digest is not None and digest != hashlib.sha256(batch.encode()).hexdigest():
+                return Decision(False, reason=CONFLICT, node=node, field="batch",
                                 detail=f"batch: a different batch is committed under batch_seq "
-                                       f"{batch.batch_seq} at height {height} (digest {digest})")
-            return Decision(True, height if isinstance(height, int) else None, node=node)
-        if status == 409 and data.get("status") == "conflict":
-            return Decision(False, reason=CONFLICT, detail=str(data.get("detail", "")), node=node)
-        if status == 422 and data.get("status") == "rejected":
-            return Decision(False, reason=str(data.get("reason", "")),
-                            detail=str(data.get("detail", "")), node=node)
+                                       f"{batch.batch_seq} at height {answer.height} (digest {digest})")
+            return Decision(True, answer.height, node=node)
+        if status == 409 and answer.status == "conflict":
+            return Decision(False, reason=CONFLICT, detail=answer.detail, node=node,
+                            field=answer.field)
+        if status == 422 and answer.status == "rejected":
+            return Decision(False, reason=answer.reason, detail=answer.detail, node=node,
+                            field=answer.field)
         if status == 400:
-            return Decision(False, reason="malformed",
-                            detail=f"{data.get('field', '')}: {data.get('error', '')}", node=node)
+            return Decision(False, reason="malformed", detail=f"{answer.field}: {answer.error}",
+                            node=node, field=answer.field)
         return None
-
-
-def _json(resp: httpx.Response) -> dict[str, Any]:
-    try:
-        data = resp.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}

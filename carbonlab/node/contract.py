@@ -57,7 +57,9 @@ class Reason(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """The contract's decision on one request. `anomalies` pairs a reading index with a mark."""
+    """The contract's decision on one request. `anomalies` pairs a reading index with a mark.
+    A rejection names the offending `field` (a dotted path, `batch.readings[2].co2_kg`) as
+    data; its `detail` is `"<field>: <what was wrong>"`. An acceptance has neither."""
 
     accepted: bool
     reason: Reason | None
@@ -65,19 +67,20 @@ class Verdict:
     gateway_id: str | None
     batch_seq: int | None
     anomalies: tuple[tuple[int, Anomaly], ...] = ()
+    field: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"accepted": self.accepted, "reason": self.reason.value if self.reason else None,
-                "detail": self.detail, "gateway_id": self.gateway_id, "batch_seq": self.batch_seq,
-                "anomalies": [[i, a.value] for i, a in self.anomalies]}
+                "field": self.field, "detail": self.detail, "gateway_id": self.gateway_id,
+                "batch_seq": self.batch_seq, "anomalies": [[i, a.value] for i, a in self.anomalies]}
 
     @classmethod
     def from_json(cls, value: Any, path: str = "verdict") -> Verdict:
-        obj = as_dict(value, path, allowed=("accepted", "reason", "detail", "gateway_id",
+        obj = as_dict(value, path, allowed=("accepted", "reason", "field", "detail", "gateway_id",
                                             "batch_seq", "anomalies"),
                       required=("accepted", "reason", "detail", "gateway_id", "batch_seq",
                                 "anomalies"))
-        reason = obj["reason"]
+        reason, field_path = obj["reason"], obj.get("field")
         marks = []
         for i, pair in enumerate(as_list(obj["anomalies"], f"{path}.anomalies")):
             index, mark = as_list(pair, f"{path}.anomalies[{i}]", length=2)
@@ -94,6 +97,7 @@ class Verdict:
             batch_seq=None if obj["batch_seq"] is None else as_int(obj["batch_seq"],
                                                                    f"{path}.batch_seq", lo=0),
             anomalies=tuple(marks),
+            field=None if field_path is None else as_str(field_path, f"{path}.field", max_len=256),
         )
 
 
@@ -112,10 +116,11 @@ class ContractState:
 
 
 class _Reject(Exception):  # internal control flow; never escapes evaluate()
-    def __init__(self, reason: Reason, detail: str) -> None:
-        super().__init__(detail)
+    def __init__(self, reason: Reason, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
         self.reason = reason
-        self.detail = detail
+        self.field = field
+        self.detail = f"{field}: {problem}"
 
 
 def evaluate(genesis: Genesis, state: ContractState, request: bytes) -> tuple[Verdict, Batch | None]:
@@ -123,34 +128,36 @@ def evaluate(genesis: Genesis, state: ContractState, request: bytes) -> tuple[Ve
     try:
         batch = Batch.decode(request)
     except SchemaError as exc:
-        return Verdict(False, Reason.MALFORMED, str(exc), None, None), None
+        return Verdict(False, Reason.MALFORMED, str(exc), None, None, field=exc.field), None
     except (ValueError, TypeError, OverflowError, RecursionError) as exc:
-        return Verdict(False, Reason.MALFORMED, f"batch: undecodable ({exc})", None, None), None
+        return Verdict(False, Reason.MALFORMED, f"batch: undecodable ({exc})", None, None,
+                       field="batch"), None
     try:
         anomalies = _check(genesis, state, batch)
     except _Reject as rej:
-        return Verdict(False, rej.reason, rej.detail, batch.gateway_id, batch.batch_seq), batch
+        return Verdict(False, rej.reason, rej.detail, batch.gateway_id, batch.batch_seq,
+                       field=rej.field), batch
     return Verdict(True, None, "", batch.gateway_id, batch.batch_seq, anomalies), batch
 
 
 def _check(genesis: Genesis, state: ContractState, batch: Batch) -> tuple[tuple[int, Anomaly], ...]:
     if batch.chain_id != genesis.chain_id:
         raise _Reject(Reason.WRONG_CHAIN,
-                      f"batch.chain_id: {batch.chain_id!r} is not this chain ({genesis.chain_id!r})")
+                      "batch.chain_id", f"{batch.chain_id!r} is not this chain ({genesis.chain_id!r})")
     gateway = genesis.gateway_by_id.get(batch.gateway_id)
     if gateway is None:
         raise _Reject(Reason.UNKNOWN_GATEWAY,
-                      f"batch.gateway_id: {batch.gateway_id!r} is not a gateway in genesis")
+                      "batch.gateway_id", f"{batch.gateway_id!r} is not a gateway in genesis")
     if not verify(gateway.public_key, batch.signature, batch.signing_bytes()):
-        raise _Reject(Reason.BAD_SIGNATURE, f"batch.signature: does not verify under the genesis "
+        raise _Reject(Reason.BAD_SIGNATURE, "batch.signature", f"does not verify under the genesis "
                                             f"key of gateway {batch.gateway_id!r}")
     last = state.last_batch_seq.get(batch.gateway_id)
     if last is not None and batch.batch_seq <= last:
         raise _Reject(Reason.REPLAY_BATCH,
-                      f"batch.batch_seq: {batch.batch_seq} is not above gateway "
+                      "batch.batch_seq", f"{batch.batch_seq} is not above gateway "
                       f"{batch.gateway_id!r}'s last accepted batch_seq {last}")
     if not batch.readings:
-        raise _Reject(Reason.MALFORMED, "batch.readings: a batch must hold at least one reading")
+        raise _Reject(Reason.MALFORMED, "batch.readings", "a batch must hold at least one reading")
     seqs: dict[str, int] = {}
     ends: dict[str, int] = {}
     baselines: dict[str, Baseline | None] = {}
@@ -163,12 +170,12 @@ def _check(genesis: Genesis, state: ContractState, batch: Batch) -> tuple[tuple[
         last_seq = seqs.get(mid, state.last_reading_seq.get(mid))
         if last_seq is not None and reading.seq <= last_seq:
             where = "earlier in this batch" if mid in seqs else "last accepted"
-            raise _Reject(Reason.REPLAY_READING, f"{path}.seq: {reading.seq} is not above meter "
+            raise _Reject(Reason.REPLAY_READING, f"{path}.seq", f"{reading.seq} is not above meter "
                                                  f"{mid!r}'s {where} seq {last_seq}")
         end = ends.get(mid, state.interval_end.get(mid))
         if end is not None and reading.interval_start < end:
             raise _Reject(Reason.REPLAY_READING,
-                          f"{path}.interval_start: {reading.interval_start} overlaps meter {mid!r}'s "
+                          f"{path}.interval_start", f"{reading.interval_start} overlaps meter {mid!r}'s "
                           f"previous accepted interval, which ends at {end}")
         seqs[mid] = reading.seq
         ends[mid] = reading.interval_start + reading.interval_s
@@ -183,33 +190,33 @@ def _check_reading(genesis: Genesis, assigned: tuple[str, ...], gateway_id: str,
     meter = genesis.meter_by_id.get(reading.meter_id)
     if meter is None:
         raise _Reject(Reason.UNKNOWN_METER,
-                      f"{path}.meter_id: {reading.meter_id!r} is not a meter in genesis")
+                      f"{path}.meter_id", f"{reading.meter_id!r} is not a meter in genesis")
     if reading.meter_id not in assigned:
-        raise _Reject(Reason.METER_NOT_ASSIGNED, f"{path}.meter_id: meter {reading.meter_id!r} is "
+        raise _Reject(Reason.METER_NOT_ASSIGNED, f"{path}.meter_id", f"meter {reading.meter_id!r} is "
                                                  f"not assigned to gateway {gateway_id!r}")
     if reading.interval_start % reading.interval_s:
-        raise _Reject(Reason.MALFORMED, f"{path}.interval_start: {reading.interval_start} is not "
+        raise _Reject(Reason.MALFORMED, f"{path}.interval_start", f"{reading.interval_start} is not "
                                         f"aligned to interval_s {reading.interval_s}")
     for name in MEASURES:
         value = getattr(reading, name)
         lo, hi = meter.ranges[name]
         if not lo <= value <= hi:
-            raise _Reject(Reason.OUT_OF_RANGE, f"{path}.{name}: {value} is outside meter "
+            raise _Reject(Reason.OUT_OF_RANGE, f"{path}.{name}", f"{value} is outside meter "
                                                f"{meter.id!r}'s range [{lo}, {hi}]")
     if reading.temp_c <= emissions.ABSOLUTE_ZERO_C:
-        raise _Reject(Reason.OUT_OF_RANGE, f"{path}.temp_c: {reading.temp_c} is not above absolute zero")
+        raise _Reject(Reason.OUT_OF_RANGE, f"{path}.temp_c", f"{reading.temp_c} is not above absolute zero")
     if reading.co2_basis.value != meter.co2_basis:
-        raise _Reject(Reason.CO2_MISMATCH, f"{path}.co2_basis: {reading.co2_basis.value!r} but meter "
+        raise _Reject(Reason.CO2_MISMATCH, f"{path}.co2_basis", f"{reading.co2_basis.value!r} but meter "
                                            f"{meter.id!r} reports on a {meter.co2_basis!r} basis")
     if reading.co2_method is not meter.co2_method:
         # a gateway may not pick the constant that reports less: genesis fixes it per meter
-        raise _Reject(Reason.CO2_MISMATCH, f"{path}.co2_method: {reading.co2_method.value!r} but meter "
+        raise _Reject(Reason.CO2_MISMATCH, f"{path}.co2_method", f"{reading.co2_method.value!r} but meter "
                                            f"{meter.id!r} follows {meter.co2_method.value!r}")
     computed = emissions.co2_mass_kg(reading.co2_pct, meter.co2_basis, reading.h2o_pct,
                                      reading.flow_m3_s, reading.temp_c, reading.pressure_kpa,
                                      reading.interval_s, reading.co2_method)
     if not emissions.mass_matches(reading.co2_kg, computed):
-        raise _Reject(Reason.CO2_MISMATCH, f"{path}.co2_kg: {reading.co2_kg} does not match the "
+        raise _Reject(Reason.CO2_MISMATCH, f"{path}.co2_kg", f"{reading.co2_kg} does not match the "
                                            f"recomputed {computed!r} kg")
 
 

@@ -32,12 +32,6 @@ def batch_digest(request: bytes) -> str:
     return hashlib.sha256(request).hexdigest()
 
 
-def field_of(detail: str) -> str:
-    """The field a contract detail names: every detail starts with `<field path>: `."""
-    head, sep, _ = detail.partition(": ")
-    return head if sep and " " not in head else "batch"
-
-
 @dataclass(frozen=True, slots=True)
 class Decision:
     status: DecisionStatus
@@ -45,16 +39,17 @@ class Decision:
     reason: str | None = None
     detail: str = ""
     digest: str | None = None
+    field: str | None = None   # the offending field of a rejection or conflict
 
     @classmethod
-    def rejected(cls, reason: str, detail: str, height: int | None = None) -> Decision:
-        return cls(DecisionStatus.REJECTED, height, reason, detail)
+    def rejected(cls, reason: str, field: str, detail: str, height: int | None = None) -> Decision:
+        return cls(DecisionStatus.REJECTED, height, reason, detail, field=field)
 
     @classmethod
     def conflict(cls, gateway_id: str, batch_seq: int, height: int, digest: str) -> Decision:
         return cls(DecisionStatus.CONFLICT, height, CONFLICT_REASON,
                    f"batch: gateway {gateway_id!r} batch_seq {batch_seq} is already committed at height "
-                   f"{height} with different content (committed digest {digest})", digest)
+                   f"{height} with different content (committed digest {digest})", digest, "batch")
 
     @property
     def final(self) -> bool:
@@ -70,7 +65,7 @@ class Decision:
         if self.status is DecisionStatus.COMMITTED:
             out.update(height=self.height, digest=self.digest)
         elif self.status in (DecisionStatus.REJECTED, DecisionStatus.CONFLICT):
-            out.update(reason=self.reason, field=field_of(self.detail), error=self.detail,
+            out.update(reason=self.reason, field=self.field, error=self.detail,
                        detail=self.detail, height=self.height)
             if self.status is DecisionStatus.CONFLICT:
                 out["digest"] = self.digest

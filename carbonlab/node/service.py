@@ -146,7 +146,8 @@ class NodeService:
         verdict, _ = contract.evaluate(self.genesis, contract.ContractState(), batch.encode())
         if verdict.accepted or verdict.reason in STATELESS_OK:
             return None
-        return Decision.rejected(verdict.reason.value if verdict.reason else "malformed", verdict.detail)
+        return Decision.rejected(verdict.reason.value if verdict.reason else "malformed",
+                                 verdict.field or "batch", verdict.detail)
 
     async def submit(self, batch: Batch, wait_s: float = 0.0) -> Decision:
         """Order a batch (idempotent on its key for the identical batch); the answer is the
@@ -190,7 +191,8 @@ class NodeService:
         if status is not None:
             if status["status"] == "committed":
                 return Decision(DecisionStatus.COMMITTED, status["height"], digest=status["digest"])
-            return Decision.rejected(status["reason"], status["detail"], status["height"])
+            return Decision.rejected(status["reason"], status["field"], status["detail"],
+                                     status["height"])
         if (gateway_id, batch_seq) in self.pending:
             return Decision(DecisionStatus.PENDING)
         return Decision(DecisionStatus.UNKNOWN)

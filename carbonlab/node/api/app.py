@@ -22,10 +22,10 @@ from starlette.routing import Route
 from carbonlab.node.api.body import read_json
 from carbonlab.node.api.errors import ApiError, api_error_handler, path_int, query_int
 from carbonlab.node.api.openapi import OPENAPI
-from carbonlab.node.api.views import block_json
 from carbonlab.node.decision import Decision
 from carbonlab.node.errors import SchemaError
 from carbonlab.node.ledger.errors import LedgerError
+from carbonlab.node.ledger.render import block_json
 from carbonlab.node.metrics import CONTENT_TYPE
 from carbonlab.node.model import Batch
 
@@ -70,7 +70,7 @@ def build_app(node: NodeService) -> Starlette:
         found = await node.query(lambda ledger: ledger.block(height))
         if found is None:
             raise ApiError(404, f"height: no block {height}", "height")
-        return JSONResponse(block_json(found, full=full))
+        return JSONResponse(block_json(found, with_batches=full))
 
     async def blocks(request: Request) -> Response:
         lo = query_int(request, "from", default=1, lo=0)
@@ -137,8 +137,7 @@ def build_app(node: NodeService) -> Starlette:
         try:
             return await node.query(fn)
         except LedgerError as exc:
-            field = str(exc).split(":", 1)[0]
-            raise ApiError(400, str(exc), field) from None
+            raise ApiError(400, str(exc), exc.field or "query") from None
 
     routes = [
         Route("/v1/batches", submit, methods=["POST"]),

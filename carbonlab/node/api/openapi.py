@@ -46,6 +46,28 @@ HEAD = {"type": "object", "required": ["format", "chain_id", "genesis_hash", "he
                        "genesis_hash": {"type": "string"}, "height": {"type": "integer"},
                        "block_hash": {"type": "string"}, "header": {"type": "object"},
                        "certificate": {"type": "object"}}}
+VERDICT = {"type": "object", "required": ["accepted", "reason", "field", "detail", "gateway_id",
+                                          "batch_seq", "anomalies", "bytes"],
+           "properties": {"accepted": {"type": "boolean"}, "reason": {"type": ["string", "null"]},
+                          "field": {"type": ["string", "null"], "description": "the field a rejection "
+                                    "names (batch.readings[0].co2_kg); null when accepted"},
+                          "detail": {"type": "string"}, "gateway_id": {"type": ["string", "null"]},
+                          "batch_seq": {"type": ["integer", "null"]}, "anomalies": {"type": "array"},
+                          "bytes": {"type": "integer"},
+                          "batch": {"type": ["object", "null"], "description": "with full=1: the "
+                                    "decoded batch, null (and `request`, its bytes as hex) if it "
+                                    "does not decode"},
+                          "request": {"type": "string"}}}
+BLOCK = {"type": "object", "required": ["height", "hash", "header", "certificate", "batches"],
+         "description": "The same form as `carbonlab ledger block` writes (ledger/render.py): the "
+                        "header as in a signed head, the certificate's signatures as [member, hex].",
+         "properties": {"height": {"type": "integer"}, "hash": {"type": "string"},
+                        "header": {"type": "object", "required": [
+                            "chain_id", "height", "prev_hash", "proposal_digest", "timestamp_ms",
+                            "proposer", "batch_count", "batches_root"]},
+                        "certificate": {"type": "object",
+                                        "required": ["view", "seq", "digest", "signatures"]},
+                        "batches": {"type": "array", "items": VERDICT}}}
 PAGING = [_q("limit", "integer", "1..10000, default 100"), _q("offset", "integer", "default 0")]
 TIME = [_q("since", "integer", "unix seconds, interval_start >= since"),
         _q("until", "integer", "unix seconds, interval_start < until")]
@@ -83,10 +105,13 @@ OPENAPI: dict[str, Any] = {
         "/v1/blocks/{height}": {"get": {
             "summary": "One block with its commit certificate and verdicts",
             "parameters": [_p("height", "integer"), _q("full", "boolean", "include the batches")],
-            "responses": {"200": _json("block"), "404": _json("no such block", ERROR)}}},
+            "responses": {"200": _json("block", BLOCK), "404": _json("no such block", ERROR)}}},
         "/v1/blocks": {"get": {"summary": "Blocks from..to (at most 100)",
                                "parameters": [_q("from", "integer"), _q("to", "integer")],
-                               "responses": {"200": _json("blocks"), "400": _json("bad range", ERROR)}}},
+                               "responses": {"200": _json("blocks", {
+                                   "type": "object", "required": ["blocks"],
+                                   "properties": {"blocks": {"type": "array", "items": BLOCK}}}),
+                                             "400": _json("bad range", ERROR)}}},
         "/v1/readings": {"get": {
             "summary": "Committed readings, filtered and paged",
             "parameters": [_q("meter"), _q("plant"), _q("unit"), _q("company"), *TIME, *PAGING],

@@ -15,6 +15,7 @@ import sqlite3
 from typing import Any
 
 from carbonlab.node.ledger.errors import LedgerError
+from carbonlab.node.ledger.rows import stored_field
 from carbonlab.node.ledger.tables import READING_COLUMNS
 
 MAX_LIMIT = 10_000
@@ -29,9 +30,9 @@ GROUPS: dict[str, tuple[str, ...]] = {
 
 def _page(limit: int, offset: int) -> tuple[int, int]:
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise LedgerError(f"limit: {limit!r} is not an integer in 1..{MAX_LIMIT}")
+        raise LedgerError(f"limit: {limit!r} is not an integer in 1..{MAX_LIMIT}", field="limit")
     if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise LedgerError(f"offset: {offset!r} is not a non-negative integer")
+        raise LedgerError(f"offset: {offset!r} is not a non-negative integer", field="offset")
     return limit, offset
 
 
@@ -40,7 +41,7 @@ def _time_filter(since: int | None, until: int | None, where: list[str], args: l
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, int):
-            raise LedgerError(f"{name}: {value!r} is not a unix time in seconds")
+            raise LedgerError(f"{name}: {value!r} is not a unix time in seconds", field=name)
         where.append(f"r.interval_start {op} ?")
         args.append(value)
 
@@ -51,18 +52,19 @@ def batch_status(db: sqlite3.Connection, gateway_id: str, batch_seq: int,
     a caller can tell its own batch from a different one under the same key); else the latest
     rejection (of these exact bytes, when `request` is given, so a forged batch under someone's
     key does not shadow theirs)."""
-    rows = db.execute("SELECT height, accepted, reason, detail, request FROM batches "
+    rows = db.execute("SELECT height, accepted, reason, detail, request, field FROM batches "
                       "WHERE gateway_id = ? AND batch_seq = ? ORDER BY height, idx",
                       (gateway_id, batch_seq)).fetchall()
-    for height, accepted, _, _, committed in rows:
+    for height, accepted, _, _, committed, _ in rows:
         if accepted:
             return {"status": "committed", "height": height, "reason": None, "detail": "",
                     "digest": hashlib.sha256(bytes(committed)).hexdigest()}
     rejected = [r for r in rows if request is None or bytes(r[4]) == request]
     if not rejected:
         return None
-    height, _, reason, detail, _ = rejected[-1]
-    return {"status": "rejected", "height": height, "reason": reason, "detail": detail}
+    height, _, reason, detail, _, field = rejected[-1]
+    return {"status": "rejected", "height": height, "reason": reason,
+            "field": stored_field(field, detail), "detail": detail}
 
 
 def readings(db: sqlite3.Connection, *, meter: str | None = None, plant: str | None = None,
@@ -96,7 +98,7 @@ def emissions(db: sqlite3.Connection, *, group_by: str, since: int | None = None
     """CO2 mass summed per group over intervals starting in [since, until)."""
     keys = GROUPS.get(group_by)
     if keys is None:
-        raise LedgerError(f"group_by: {group_by!r} is not one of {', '.join(GROUPS)}")
+        raise LedgerError(f"group_by: {group_by!r} is not one of {', '.join(GROUPS)}", field="group_by")
     where: list[str] = []
     args: list[Any] = []
     _time_filter(since, until, where, args)
@@ -117,9 +119,13 @@ def rejections(db: sqlite3.Connection, *, gateway: str | None = None, limit: int
     limit, offset = _page(limit, offset)
     where = "b.accepted = 0" + (" AND b.gateway_id = ?" if gateway is not None else "")
     args: list[Any] = [gateway] if gateway is not None else []
-    sql = ("SELECT b.height, b.idx, b.gateway_id, b.batch_seq, b.reason, b.detail, bl.timestamp_ms "
-           f"FROM batches b JOIN blocks bl ON bl.height = b.height WHERE {where} "
+    sql = ("SELECT b.height, b.idx, b.gateway_id, b.batch_seq, b.reason, b.detail, bl.timestamp_ms, "
+           f"b.field FROM batches b JOIN blocks bl ON bl.height = b.height WHERE {where} "
            "ORDER BY b.height DESC, b.idx DESC LIMIT ? OFFSET ?")
-    return [dict(zip(("height", "index", "gateway_id", "batch_seq", "reason", "detail",
-                      "timestamp_ms"), row, strict=True))
-            for row in db.execute(sql, [*args, limit, offset])]
+    out = []
+    for *row, field in db.execute(sql, [*args, limit, offset]):
+        item = dict(zip(("height", "index", "gateway_id", "batch_seq", "reason", "detail",
+                         "timestamp_ms"), row, strict=True))
+        item["field"] = stored_field(field, item["detail"])
+        out.append(item)
+    return out

@@ -1,5 +1,8 @@
 """JSON forms of blocks and certificates, for the HTTP API, the CLI, proofs and signed heads.
 
+These are the ONE form of each: the API's `/v1/blocks`, `carbonlab ledger block`, a
+reading proof and a signed head all write a header and a certificate through here.
+
 `header_from_json` and `certificate_from_json` are the one parser of those forms: they
 raise `SchemaError` naming the field (under `path`) and never check signatures.
 """
@@ -10,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from carbonlab.node.block import HASH_BYTES, BlockHeader, CommitCertificate
 from carbonlab.node.crypto import SIGNATURE_BYTES
+from carbonlab.node.errors import SchemaError
+from carbonlab.node.model import Batch
 from carbonlab.node.schema import as_dict, as_hex, as_int, as_list, as_str
 
 if TYPE_CHECKING:
@@ -55,14 +60,22 @@ def certificate_from_json(value: Any, path: str) -> CommitCertificate:
         tuple(signatures))
 
 
-def block_json(block: CommittedBlock, *, with_requests: bool = False) -> dict[str, Any]:
-    """The block with its verdicts; `with_requests` adds each request's bytes as hex."""
+def block_json(block: CommittedBlock, *, with_requests: bool = False,
+               with_batches: bool = False) -> dict[str, Any]:
+    """The block with its verdicts; `with_requests` adds each request's bytes as hex,
+    `with_batches` each decoded batch (null, with the bytes as hex, if it does not decode)."""
     batches = []
     for request, verdict in zip(block.proposal.requests, block.verdicts, strict=True):
         item = verdict.to_json()
         item["bytes"] = len(request)
         if with_requests:
             item["request"] = request.hex()
+        if with_batches:
+            try:
+                item["batch"] = Batch.decode(request).to_json()
+            except SchemaError:
+                item["batch"] = None
+                item["request"] = request.hex()
         batches.append(item)
     return {"height": block.header.height, "hash": block.header.hash.hex(),
             "header": header_json(block.header), "certificate": certificate_json(block.certificate),

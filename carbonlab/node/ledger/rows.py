@@ -21,7 +21,7 @@ def genesis_record(genesis: Genesis) -> bytes:
 def batch_row(height: int, idx: int, request: bytes, verdict: Verdict) -> tuple[Any, ...]:
     return (height, idx, request, verdict.gateway_id, verdict.batch_seq, int(verdict.accepted),
             verdict.reason.value if verdict.reason else None, verdict.detail,
-            json.dumps([[i, a.value] for i, a in verdict.anomalies]))
+            json.dumps([[i, a.value] for i, a in verdict.anomalies]), verdict.field)
 
 
 def reading_rows_of(height: int, idx: int, batch: Batch, verdict: Verdict) -> list[tuple[Any, ...]]:
@@ -35,10 +35,21 @@ def reading_rows_of(height: int, idx: int, batch: Batch, verdict: Verdict) -> li
 
 
 def verdict_of(accepted: int, reason: str | None, detail: str, gateway_id: str | None,
-               batch_seq: int | None, anomalies: str) -> Verdict:
+               batch_seq: int | None, anomalies: str, field: str | None) -> Verdict:
     return Verdict.from_json({"accepted": bool(accepted), "reason": reason, "detail": detail,
                               "gateway_id": gateway_id, "batch_seq": batch_seq,
-                              "anomalies": json.loads(anomalies)})
+                              "anomalies": json.loads(anomalies),
+                              "field": None if accepted else stored_field(field, detail)})
+
+
+def stored_field(field: str | None, detail: str) -> str:
+    """The field a stored rejection names: its `field` column, or for a row written before
+    that column existed (NULL there), the head of its detail, which the contract has always
+    written as `<field path>: <problem>`."""
+    if field is not None:
+        return field
+    head, sep, _ = detail.partition(": ")
+    return head if sep and " " not in head else "batch"
 
 
 def decode_header(data: bytes, what: str) -> BlockHeader:

@@ -1,4 +1,10 @@
-"""Opening the SQLite file: pragmas, schema, block 0, and the genesis check."""
+"""Opening the SQLite file: pragmas, schema, block 0, and the genesis check.
+
+Columns added after the first ledgers were written (`LEGACY_COLUMNS`) are added to an
+older file when a writer opens it (NULL in old rows: the readers know what NULL means
+there); a read-only connection to an older file sees them through a temporary view of
+the same name, NULL in every row, so one set of queries serves both.
+"""
 
 from __future__ import annotations
 
@@ -25,9 +31,34 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
             db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.execute("PRAGMA busy_timeout=10000")
+        if readonly:
+            _legacy_views(db)
     except sqlite3.DatabaseError as exc:
         raise LedgerError(f"{path}: cannot open as a ledger ({exc})") from None
     return db
+
+
+# table -> (column, SQL type) added since format carbonlab-ledger/1 was first written
+LEGACY_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {"batches": (("field", "TEXT"),)}
+
+
+def _missing_columns(db: sqlite3.Connection, table: str) -> list[tuple[str, str]]:
+    have = {row[1] for row in db.execute(f"PRAGMA main.table_info({table})")}
+    return [c for c in LEGACY_COLUMNS[table] if have and c[0] not in have]
+
+
+def _legacy_views(db: sqlite3.Connection) -> None:
+    for table in LEGACY_COLUMNS:
+        missing = _missing_columns(db, table)
+        if missing:   # a temp object shadows main's table of the same name in unqualified queries
+            extra = ", ".join(f"NULL AS {name}" for name, _ in missing)
+            db.execute(f"CREATE TEMP VIEW {table} AS SELECT *, {extra} FROM main.{table}")
+
+
+def _add_legacy_columns(db: sqlite3.Connection) -> None:
+    for table in LEGACY_COLUMNS:
+        for name, sql_type in _missing_columns(db, table):
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}")
 
 
 def genesis_meters(db: sqlite3.Connection, genesis: Genesis) -> None:
@@ -51,6 +82,7 @@ def prepare(db: sqlite3.Connection, path: Path, genesis: Genesis) -> None:
         for statement in SCHEMA.split(";"):
             if statement.strip():
                 db.execute(statement)
+        _add_legacy_columns(db)
         meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
         if not meta:
             record = genesis_record(genesis)

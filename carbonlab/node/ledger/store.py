@@ -204,7 +204,8 @@ class Ledger:
                         codec.encode(certificate.to_wire()), header.timestamp_ms, header.proposer,
                         header.batch_count, len(reading_rows)))
             db.executemany("INSERT INTO batches (height, idx, request, gateway_id, batch_seq, accepted,"
-                           " reason, detail, anomalies) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", batch_rows)
+                           " reason, detail, anomalies, field) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           batch_rows)
             db.executemany(f"INSERT INTO readings VALUES ({', '.join('?' * 19)})", reading_rows)
             save_state(db, state, gateways, meters)
             db.execute("COMMIT")
@@ -230,8 +231,8 @@ class Ledger:
             return []
         requests: dict[int, list[tuple[bytes, Verdict]]] = {h: [] for h in range(lo, hi + 1)}
         for height, request, *verdict in self._db.execute(
-                "SELECT height, request, accepted, reason, detail, gateway_id, batch_seq, anomalies "
-                "FROM batches WHERE height BETWEEN ? AND ? ORDER BY height, idx", (lo, hi)):
+                "SELECT height, request, accepted, reason, detail, gateway_id, batch_seq, anomalies, "
+                "field FROM batches WHERE height BETWEEN ? AND ? ORDER BY height, idx", (lo, hi)):
             requests[height].append((request, verdict_of(*verdict)))
         out = []
         for height, header_bytes, cert_bytes in self._db.execute(

@@ -41,6 +41,8 @@ CREATE TABLE IF NOT EXISTS batches (
     reason TEXT,
     detail TEXT NOT NULL,
     anomalies TEXT NOT NULL,       -- JSON [[reading index, mark], ...]
+    field TEXT,                    -- the field a rejection names, NULL if accepted or written
+                                   -- before the column existed (see sqlite.LEGACY_COLUMNS)
     PRIMARY KEY (height, idx)
 );
 CREATE INDEX IF NOT EXISTS batches_by_key ON batches (gateway_id, batch_seq);

@@ -165,8 +165,8 @@ def _check_block(db: sqlite3.Connection, report: VerifyReport, genesis: Genesis,
                                 strict=True):
         if have != want:
             report.add(height, f"the block row's {name} {have!r} is not the header's {want!r}")
-    rows = db.execute("SELECT idx, request, accepted, reason, detail, gateway_id, batch_seq, anomalies "
-                      "FROM batches WHERE height = ? ORDER BY idx", (height,)).fetchall()
+    rows = db.execute("SELECT idx, request, accepted, reason, detail, gateway_id, batch_seq, anomalies, "
+                      "field FROM batches WHERE height = ? ORDER BY idx", (height,)).fetchall()
     requests = tuple(bytes(r[1]) for r in rows)
     if [r[0] for r in rows] != list(range(len(rows))) or len(rows) != header.batch_count:
         report.add(height, f"{len(rows)} stored batches, the header says {header.batch_count}")
@@ -212,10 +212,13 @@ def _check_certificate(report: VerifyReport, genesis: Genesis, height: int, dige
 
 def _compare_verdict(report: VerifyReport, height: int, idx: int, request: bytes, verdict: Verdict,
                      row: tuple[Any, ...]) -> None:
-    stored = tuple(row[1:])  # request, accepted, reason, detail, gateway_id, batch_seq, anomalies
+    # request, accepted, reason, detail, gateway_id, batch_seq, anomalies, field
+    stored = tuple(row[1:])
     fresh = batch_row(height, idx, request, verdict)
-    mine = (fresh[2], fresh[5], fresh[6], fresh[7], fresh[3], fresh[4], fresh[8])
-    theirs = (bytes(stored[0]), stored[1], stored[2], stored[3], stored[4], stored[5], stored[6])
+    # a NULL field is a row written before the column: its detail (compared) names the field
+    field = fresh[9] if stored[7] is None else stored[7]
+    mine = (fresh[2], fresh[5], fresh[6], fresh[7], fresh[3], fresh[4], fresh[8], fresh[9])
+    theirs = (bytes(stored[0]), stored[1], stored[2], stored[3], stored[4], stored[5], stored[6], field)
     if mine != theirs:
         now = "accepted" if verdict.accepted else f"rejected ({verdict.reason}: {verdict.detail})"
         was = "accepted" if stored[1] else f"rejected ({stored[2]}: {stored[3]})"

@@ -70,7 +70,8 @@ class DoubleNode:
         if key in self.chain.committed:
             return {"status": "committed", "height": 1}
         if key in self.chain.rejected:
-            return {"status": "rejected", "reason": self.chain.rejected[key], "detail": "double"}
+            return {"status": "rejected", "reason": self.chain.rejected[key],
+                    "field": "batch.readings[0].co2_pct", "detail": "double"}
         return None
 
     async def post(self, request: Request) -> JSONResponse:

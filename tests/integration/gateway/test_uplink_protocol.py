@@ -123,3 +123,4 @@ def test_rejection_is_final_with_reason() -> None:
     assert isinstance(decision, Decision)
     assert not decision.committed
     assert decision.reason == "out_of_range"
+    assert decision.field == "batch.readings[0].co2_pct"

@@ -9,7 +9,7 @@ import msgpack
 import pytest
 
 from carbonlab.node import codec
-from carbonlab.node.contract import ContractState, Reason, evaluate, execute
+from carbonlab.node.contract import ContractState, Reason, Verdict, evaluate, execute
 from carbonlab.node.model import Batch, DataFlag
 from tests.unit.node.factories import T0, Kit, make_kit, make_reading, signer_for
 
@@ -166,3 +166,24 @@ def test_wire_batch_from_json_round_trip_is_accepted() -> None:
     state = settled_state(KIT)
     batch = KIT.batch("gw1", 6, good())
     assert evaluate(KIT.genesis, state, Batch.from_json(batch.to_json()).encode())[0].accepted
+
+
+@pytest.mark.parametrize(("name", "build", "reason", "detail"), CASES, ids=[c[0] for c in CASES])
+def test_rejection_carries_its_field_as_data(name: str, build: Callable[[], bytes], reason: Reason,
+                                             detail: str) -> None:
+    verdict, _ = evaluate(KIT.genesis, settled_state(KIT), build())
+    assert verdict.field is not None
+    assert verdict.detail.startswith(f"{verdict.field}: ")   # the detail says it too, for people
+    assert Verdict.from_json(verdict.to_json()) == verdict
+
+
+def test_rejection_field_is_the_path_of_the_offending_value() -> None:
+    state = settled_state(KIT)
+    cases = [(b"\xc1\x00garbage", "batch"), (wrong_type_co2(), "batch.readings[0].co2_pct"),
+             (signed(good() + good(seq=12, start=T0 + 120, o2_pct=22.0)), "batch.readings[1].o2_pct"),
+             (signed(good(), batch_seq=5), "batch.batch_seq")]
+    assert [evaluate(KIT.genesis, state, request)[0].field for request, _ in cases] == \
+        [field for _, field in cases]
+    accepted, _ = evaluate(KIT.genesis, state, signed(good()))
+    assert accepted.accepted
+    assert accepted.field is None
