@@ -3,8 +3,8 @@
 Theory of operation. One trio task (`Driver.run`) owns the replica: it takes
 events (peer messages, client requests, the tick timer) from one channel, feeds a
 burst of them to the replica, and collects all the actions they returned. Every
-`Persist` and `Execute` of the burst then goes to the ledger in one worker-thread
-call (the Ledger is used by one thread at a time: a CapacityLimiter of 1), and only
+`Persist`, `Execute` and `StableCheckpoint` of the burst then goes to the ledger in one
+worker-thread call (the Ledger is used by one thread at a time: a CapacityLimiter of 1), and only
 when that call has returned (SQLite with synchronous=FULL) do the burst's `Send`s
 leave. That is stronger than the per-call rule of `pbft.actions` (persist before
 the sends of the same list) and amortises the fsyncs over the burst: each block goes
@@ -32,7 +32,6 @@ from typing import Any, TypeVar
 
 import trio
 
-from carbonlab.node import codec
 from carbonlab.node.block import CommitCertificate, Proposal
 from carbonlab.node.contract import Verdict
 from carbonlab.node.ledger.store import CommittedBlock, Ledger
@@ -43,6 +42,7 @@ from carbonlab.node.pbft import (
     Replica,
     Send,
     ServeBlocks,
+    StableCheckpoint,
     StateTransfer,
     ViewChanged,
     records,
@@ -56,8 +56,8 @@ BURST = 512
 COMPACT_AFTER_BLOCKS = 256   # compact the consensus records when the stable checkpoint moved this far
 _KIND_NAMES = {int(k): k.name.lower() for k in Kind}
 _STATE_KINDS = {int(Kind.FETCH), int(Kind.BLOCKS)}
-_CHECKPOINT_PREFIX = codec.encode(["checkpoint"])[1:]
 
+Durable = Persist | Execute | StableCheckpoint
 OutboundFilter = Callable[[Send], Iterable[Send]]
 """Takes a message the replica wants sent; returns the messages to really send (none: silent)."""
 
@@ -159,7 +159,7 @@ class Driver:
         return self.replica.receive(item.data, now_ms())
 
     async def _apply(self, actions: list[Any]) -> None:
-        durable = [a for a in actions if isinstance(a, Persist | Execute)]
+        durable = [a for a in actions if isinstance(a, Durable)]
         if durable:
             started = time.perf_counter()
             stable = self.replica.stable.seq
@@ -212,39 +212,39 @@ class Driver:
             self.send(reply)
 
 
-def _write(ledger: Ledger, durable: list[Persist | Execute], compact: bool) -> list[BlockSummary]:
+def _write(ledger: Ledger, durable: list[Durable], compact: bool) -> list[BlockSummary]:
     """Apply in order, one transaction per block with the records that precede it.
 
     Records after the last block of the burst go down in one transaction of their own.
-    With `compact`, the records a restart no longer needs are then dropped (one more
-    transaction), so the table stays a few checkpoint intervals long."""
+    A stable checkpoint is stored after the transaction that follows it (the block it
+    names may come later in the same burst, after a state transfer). With `compact`, the
+    records a restart no longer needs are then dropped (one more transaction), so the
+    table stays a few checkpoint intervals long."""
     out = []
     run: list[bytes] = []
+    stable: list[CheckpointProof] = []
     for action in durable:
         if isinstance(action, Persist):
             run.append(action.record)
             continue
+        if isinstance(action, StableCheckpoint):
+            stable.append(action.proof)
+            continue
         out.append(_summary(ledger, ledger.commit(action.proposal, action.certificate, run)))
-        _store_checkpoints(ledger, run)
-        run = []
+        _store_checkpoints(ledger, stable)
+        run, stable = [], []
     if run:
         ledger.save_consensus_records(run)
-        _store_checkpoints(ledger, run)
+    _store_checkpoints(ledger, stable)
     if compact:
         ledger.replace_consensus_records(records.compact(ledger.load_consensus_records()))
     return out
 
 
-def _store_checkpoints(ledger: Ledger, run: list[bytes]) -> None:
-    for record in run:
-        if record[1:].startswith(_CHECKPOINT_PREFIX):
-            _store_checkpoint(ledger, record)
-
-
-def _store_checkpoint(ledger: Ledger, record: bytes) -> None:
-    proof = CheckpointProof.from_wire(codec.decode(record)[1])
-    if 0 < proof.seq <= ledger.height and ledger.block_hash(proof.seq) == proof.block_hash:
-        ledger.put_checkpoint(proof.seq, proof.block_hash, proof.signatures)
+def _store_checkpoints(ledger: Ledger, proofs: list[CheckpointProof]) -> None:
+    for proof in proofs:
+        if 0 < proof.seq <= ledger.height and ledger.block_hash(proof.seq) == proof.block_hash:
+            ledger.put_checkpoint(proof.seq, proof.block_hash, proof.signatures)
 
 
 def _summary(ledger: Ledger, block: CommittedBlock) -> BlockSummary:

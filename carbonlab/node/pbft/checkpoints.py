@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from carbonlab.node.pbft import records, transfer
+from carbonlab.node.pbft.actions import StableCheckpoint
 from carbonlab.node.pbft.envelope import Rejected
 from carbonlab.node.pbft.messages import Checkpoint, CheckpointProof
 
@@ -61,6 +62,7 @@ def make_stable(r: Replica, proof: CheckpointProof) -> None:
         return
     r.checkpoints.stable = proof
     r.persist(records.checkpoint_record(proof))
+    r.emit(StableCheckpoint(proof))
     r.agreement.collect_garbage(proof.seq)
     r.checkpoints.collect_garbage(proof.seq)
     r.requests.collect_garbage(proof.seq - 4 * r.params.watermark_window)
