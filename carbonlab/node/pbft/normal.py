@@ -17,7 +17,7 @@ from carbonlab.node.pbft import checkpoints, records
 from carbonlab.node.pbft.actions import Execute, Send
 from carbonlab.node.pbft.envelope import Rejected, seal_with
 from carbonlab.node.pbft.log import Slot
-from carbonlab.node.pbft.messages import Commit, Prepare, PrePrepare
+from carbonlab.node.pbft.messages import Commit, Kind, Prepare, PrePrepare
 from carbonlab.node.pbft.requests import request_key
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def maybe_propose(r: Replica) -> None:
 
 def propose(r: Replica, proposal: Proposal) -> None:
     body = PrePrepare(r.view, proposal)
-    data = r.sign_vote("pre_prepare", r.view, proposal.seq, proposal.digest, body,
+    data = r.sign_vote(Kind.PRE_PREPARE, r.view, proposal.seq, proposal.digest, body,
                        records.pre_prepare_record(r.view, proposal))
     if data is None:
         return
@@ -59,7 +59,7 @@ def propose(r: Replica, proposal: Proposal) -> None:
     slot = r.agreement.log.get(r.view, proposal.seq)
     slot.proposal = proposal
     slot.pre_prepare_sig = _sig_of(data)
-    slot.sent["pre_prepare"] = data
+    slot.sent[Kind.PRE_PREPARE] = data
     slot.moved_ms = r.now_ms
     r.emit(Send(None, data))
 
@@ -73,7 +73,7 @@ def restore_pre_prepares(r: Replica, pre_prepares: dict[tuple[int, int], Proposa
             slot = r.agreement.log.get(view, seq)
             slot.proposal = proposal
             slot.pre_prepare_sig = sig
-            slot.sent["pre_prepare"] = seal_with(sig, r.id, body)
+            slot.sent[Kind.PRE_PREPARE] = seal_with(sig, r.id, body)
             for data in proposal.requests:
                 key = request_key(data)
                 if key is not None:
@@ -113,12 +113,12 @@ def accept_pre_prepare(r: Replica, slot: Slot, proposal: Proposal, sig: bytes) -
     slot.pre_prepare_sig = sig
     if not r.is_primary:
         vote = Prepare(slot.view, slot.seq, proposal.digest)
-        data = r.sign_vote("prepare", slot.view, slot.seq, proposal.digest, vote)
+        data = r.sign_vote(Kind.PREPARE, slot.view, slot.seq, proposal.digest, vote)
         if data is None:
             slot.proposal = None
             return
         slot.prepares[r.id] = (proposal.digest, _sig_of(data))
-        slot.sent["prepare"] = data
+        slot.sent[Kind.PREPARE] = data
         r.emit(Send(None, data))
     progress(r, slot)
 
@@ -153,10 +153,10 @@ def progress(r: Replica, slot: Slot) -> None:
             r.agreement.prepared[slot.seq] = cert
             r.persist(records.prepared_record(cert))
         vote = Commit(slot.view, slot.seq, cert.proposal.digest)
-        data = r.sign_vote("commit", slot.view, slot.seq, cert.proposal.digest, vote)
+        data = r.sign_vote(Kind.COMMIT, slot.view, slot.seq, cert.proposal.digest, vote)
         if data is not None:
             slot.commits[r.id] = (cert.proposal.digest, _sig_of(data))
-            slot.sent["commit"] = data
+            slot.sent[Kind.COMMIT] = data
             r.emit(Send(None, data))
     certificate = slot.check_committed(r.f)
     if certificate is not None and slot.proposal is not None and slot.seq > r.last_executed:

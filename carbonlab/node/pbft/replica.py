@@ -215,7 +215,7 @@ class Replica:
         self._out.append(Send(to, data))
         return data
 
-    def sign_vote(self, kind: str, view: int, seq: int, digest: bytes, body: Body,
+    def sign_vote(self, kind: Kind, view: int, seq: int, digest: bytes, body: Body,
                   record: bytes | None = None) -> bytes | None:
         """Sign a PRE-PREPARE/PREPARE/COMMIT vote after persisting it; refuse a second digest."""
         key = (kind, view, seq)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from carbonlab.node.block import CommitCertificate, Proposal
 from carbonlab.node.pbft.log import MessageLog
-from carbonlab.node.pbft.messages import CheckpointProof, PreparedCertificate, ViewChange
+from carbonlab.node.pbft.messages import CheckpointProof, Kind, PreparedCertificate, ViewChange
 
 RequestKey = tuple[str, int]
 """(gateway_id, batch_seq): a request's identity, whatever its bytes."""
@@ -55,7 +55,7 @@ class AgreementState:
     certificates, and certified blocks waiting for their turn to execute."""
 
     log: MessageLog = field(default_factory=MessageLog)
-    signed: dict[tuple[str, int, int], bytes] = field(default_factory=dict)  # (kind, v, n) -> digest
+    signed: dict[tuple[Kind, int, int], bytes] = field(default_factory=dict)  # (kind, v, n) -> digest
     prepared: dict[int, PreparedCertificate] = field(default_factory=dict)
     certified: dict[int, tuple[Proposal, CommitCertificate]] = field(default_factory=dict)
     next_seq: int = 1

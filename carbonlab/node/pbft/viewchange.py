@@ -29,6 +29,7 @@ from carbonlab.node.pbft.actions import ViewChanged
 from carbonlab.node.pbft.envelope import Rejected, open_envelope, seal_with
 from carbonlab.node.pbft.messages import (
     CheckpointProof,
+    Kind,
     NewView,
     PreparedCertificate,
     PrePrepare,
@@ -158,7 +159,7 @@ def maybe_new_view(r: Replica) -> None:
     pre_prepares = []
     for p in proposals:
         body = PrePrepare(r.view, p)
-        data = r.sign_vote("pre_prepare", r.view, p.seq, p.digest, body,
+        data = r.sign_vote(Kind.PRE_PREPARE, r.view, p.seq, p.digest, body,
                            records.pre_prepare_record(r.view, p))
         if data is None:
             return
@@ -227,7 +228,7 @@ def _load_o(r: Replica, nv: NewView) -> None:
         if r.is_primary:
             slot.proposal = p
             slot.pre_prepare_sig = pp_sig
-            slot.sent["pre_prepare"] = seal_with(pp_sig, r.id, PrePrepare(r.view, p))
+            slot.sent[Kind.PRE_PREPARE] = seal_with(pp_sig, r.id, PrePrepare(r.view, p))
             normal.progress(r, slot)
         else:
             normal.accept_pre_prepare(r, slot, p, pp_sig)
