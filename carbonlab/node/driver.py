@@ -47,6 +47,7 @@ from carbonlab.node.pbft import (
     ViewChanged,
     records,
 )
+from carbonlab.node.pbft.envelope import peek_kind
 from carbonlab.node.pbft.messages import CheckpointProof, Kind
 
 log = logging.getLogger("carbonlab.node.driver")
@@ -54,8 +55,7 @@ T = TypeVar("T")
 CLIENT = "client"
 BURST = 512
 COMPACT_AFTER_BLOCKS = 256   # compact the consensus records when the stable checkpoint moved this far
-_KIND_NAMES = {int(k): k.name.lower() for k in Kind}
-_STATE_KINDS = {int(Kind.FETCH), int(Kind.BLOCKS)}
+_STATE_KINDS = (Kind.FETCH, Kind.BLOCKS)
 
 Durable = Persist | Execute | StableCheckpoint
 OutboundFilter = Callable[[Send], Iterable[Send]]
@@ -66,18 +66,9 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def message_kind(data: bytes) -> int | None:
-    """The kind of a PBFT envelope `[sender, kind, body, sig]`, read from its first bytes."""
-    if len(data) < 3 or data[0] != 0x94:
-        return None
-    b = data[1]
-    if 0xA0 <= b <= 0xBF:
-        pos = 2 + (b & 0x1F)
-    elif b == 0xD9:
-        pos = 3 + data[2]
-    else:
-        return None
-    return data[pos] if pos < len(data) and data[pos] < 0x80 else None
+def _kind_name(kind: Kind | None) -> str:
+    """The `type` label of `carbonlab_messages_total`."""
+    return "unknown" if kind is None else kind.name.lower()
 
 
 class LedgerThread:
@@ -154,8 +145,7 @@ class Driver:
     def _dispatch(self, item: Inbound) -> list[Any]:
         if item.protocol == CLIENT:
             return self.replica.submit(item.data, now_ms())
-        kind = message_kind(item.data)
-        self.messages[(_KIND_NAMES.get(kind, "unknown") if kind is not None else "unknown", "in")] += 1
+        self.messages[(_kind_name(peek_kind(item.data)), "in")] += 1
         return self.replica.receive(item.data, now_ms())
 
     async def _apply(self, actions: list[Any]) -> None:
@@ -197,9 +187,8 @@ class Driver:
             self._transmit(out)
 
     def _transmit(self, action: Send) -> None:
-        kind = message_kind(action.data)
-        name = _KIND_NAMES.get(kind, "unknown") if kind is not None else "unknown"
-        self.messages[(name, "out")] += 1 if action.to is not None else len(self.p2p.peers)
+        kind = peek_kind(action.data)
+        self.messages[(_kind_name(kind), "out")] += 1 if action.to is not None else len(self.p2p.peers)
         protocol = STATE_TRANSFER if kind in _STATE_KINDS else CONSENSUS
         self.p2p.send(action.to, action.data, protocol)
 
