@@ -73,6 +73,20 @@ class Checkpoint:
     signatures: tuple[tuple[str, bytes], ...]
 
 
+@contextmanager
+def _closed_on_failure(db: sqlite3.Connection, path: Path) -> Iterator[None]:
+    """Opening a ledger: close `db` if it fails; an SQLite error becomes a LedgerError naming
+    the file (its maker's fault, or the disk's)."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        raise LedgerError(f"{path}: not a usable ledger ({exc})") from None
+    except BaseException:
+        db.close()
+        raise
+
+
 class Ledger:
     """One node's copy of the chain. Block h (h >= 1) is the committed proposal for seq h."""
 
@@ -90,22 +104,16 @@ class Ledger:
     def open(cls, path: Path, genesis: Genesis) -> Ledger:
         """Open or create the ledger at `path`; refuse a file made for another genesis."""
         db = connect(Path(path))
-        try:
+        with _closed_on_failure(db, path):
             prepare(db, Path(path), genesis)
             return cls(Path(path), genesis, db)
-        except sqlite3.DatabaseError as exc:
-            db.close()
-            raise LedgerError(f"{path}: not a usable ledger ({exc})") from None
-        except BaseException:
-            db.close()
-            raise
 
     @classmethod
     def open_readonly(cls, path: Path, genesis: Genesis | None = None) -> Ledger:
         """Open an existing ledger for queries only (the CLI); without `genesis`, use the copy
         the ledger keeps (fine for reading, never for verifying: that needs a trusted genesis)."""
         db = connect(Path(path), readonly=True)
-        try:
+        with _closed_on_failure(db, path):
             meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
             if meta.get("format") != FORMAT:
                 raise LedgerError(f"{path}: not a carbonlab ledger of format {FORMAT.decode()}")
@@ -117,12 +125,6 @@ class Ledger:
             if meta.get("genesis_hash") != genesis.hash:
                 raise LedgerError(f"{path}: made for another genesis than the one given")
             return cls(Path(path), genesis, db)
-        except sqlite3.DatabaseError as exc:
-            db.close()
-            raise LedgerError(f"{path}: not a usable ledger ({exc})") from None
-        except BaseException:
-            db.close()
-            raise
 
     @property
     def height(self) -> int:
