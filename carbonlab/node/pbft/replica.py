@@ -105,11 +105,6 @@ class Replica:
         return self.checkpoints.stable
 
     @property
-    def stable_checkpoint(self) -> int:
-        """The sequence number of the last stable checkpoint (the low watermark)."""
-        return self.stable.seq
-
-    @property
     def peer_heights(self) -> dict[str, int]:
         """How far each peer last said it had executed (gossip, never trusted for safety)."""
         return self.transfer.peer_heights

@@ -61,7 +61,7 @@ def test_blocks_records_and_compaction_on_a_real_ledger(tmp_path: Path) -> None:
                                    dict(ledger.state.last_batch_seq))
     before = c.replica("n2")
     after = Replica(c.genesis, "n2", c.kit.members["n2"], recovered=recovered, now_ms=c.now_ms)
-    assert (after.view, after.stable_checkpoint, after.last_executed) == \
-        (before.view, before.stable_checkpoint, before.last_executed)
+    assert (after.view, after.stable.seq, after.last_executed) == \
+        (before.view, before.stable.seq, before.last_executed)
     assert after.agreement.signed.items() >= {
-        k: v for k, v in before.agreement.signed.items() if k[2] > before.stable_checkpoint}.items()
+        k: v for k, v in before.agreement.signed.items() if k[2] > before.stable.seq}.items()
