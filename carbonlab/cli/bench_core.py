@@ -91,7 +91,7 @@ class Bench:
             self.handle(primary, self.replicas[primary].submit(data, self.now_ms))
             self.pump()
         while min(ledger.height for ledger in self.ledgers.values()) < target.height or \
-                self.replicas[primary].queue:
+                self.replicas[primary].requests.queue:
             self.now_ms += 50
             for m in self.ids:
                 self.handle(m, self.replicas[m].tick(self.now_ms))

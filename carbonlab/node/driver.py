@@ -3,8 +3,8 @@
 Theory of operation. One trio task (`Driver.run`) owns the replica: it takes
 events (peer messages, client requests, the tick timer) from one channel, feeds a
 burst of them to the replica, and collects all the actions they returned. Every
-`Persist` and `Execute` of the burst then goes to the ledger in one worker-thread
-call (the Ledger is used by one thread at a time: a CapacityLimiter of 1), and only
+`Persist`, `Execute` and `StableCheckpoint` of the burst then goes to the ledger in one
+worker-thread call (the Ledger is used by one thread at a time: a CapacityLimiter of 1), and only
 when that call has returned (SQLite with synchronous=FULL) do the burst's `Send`s
 leave. That is stronger than the per-call rule of `pbft.actions` (persist before
 the sends of the same list) and amortises the fsyncs over the burst: each block goes
@@ -32,7 +32,6 @@ from typing import Any, TypeVar
 
 import trio
 
-from carbonlab.node import codec
 from carbonlab.node.block import CommitCertificate, Proposal
 from carbonlab.node.contract import Verdict
 from carbonlab.node.ledger.store import CommittedBlock, Ledger
@@ -43,10 +42,12 @@ from carbonlab.node.pbft import (
     Replica,
     Send,
     ServeBlocks,
+    StableCheckpoint,
     StateTransfer,
     ViewChanged,
     records,
 )
+from carbonlab.node.pbft.envelope import peek_kind
 from carbonlab.node.pbft.messages import CheckpointProof, Kind
 
 log = logging.getLogger("carbonlab.node.driver")
@@ -54,10 +55,9 @@ T = TypeVar("T")
 CLIENT = "client"
 BURST = 512
 COMPACT_AFTER_BLOCKS = 256   # compact the consensus records when the stable checkpoint moved this far
-_KIND_NAMES = {int(k): k.name.lower() for k in Kind}
-_STATE_KINDS = {int(Kind.FETCH), int(Kind.BLOCKS)}
-_CHECKPOINT_PREFIX = codec.encode(["checkpoint"])[1:]
+_STATE_KINDS = (Kind.FETCH, Kind.BLOCKS)
 
+Durable = Persist | Execute | StableCheckpoint
 OutboundFilter = Callable[[Send], Iterable[Send]]
 """Takes a message the replica wants sent; returns the messages to really send (none: silent)."""
 
@@ -66,18 +66,9 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def message_kind(data: bytes) -> int | None:
-    """The kind of a PBFT envelope `[sender, kind, body, sig]`, read from its first bytes."""
-    if len(data) < 3 or data[0] != 0x94:
-        return None
-    b = data[1]
-    if 0xA0 <= b <= 0xBF:
-        pos = 2 + (b & 0x1F)
-    elif b == 0xD9:
-        pos = 3 + data[2]
-    else:
-        return None
-    return data[pos] if pos < len(data) and data[pos] < 0x80 else None
+def _kind_name(kind: Kind | None) -> str:
+    """The `type` label of `carbonlab_messages_total`."""
+    return "unknown" if kind is None else kind.name.lower()
 
 
 class LedgerThread:
@@ -154,12 +145,11 @@ class Driver:
     def _dispatch(self, item: Inbound) -> list[Any]:
         if item.protocol == CLIENT:
             return self.replica.submit(item.data, now_ms())
-        kind = message_kind(item.data)
-        self.messages[(_KIND_NAMES.get(kind, "unknown") if kind is not None else "unknown", "in")] += 1
+        self.messages[(_kind_name(peek_kind(item.data)), "in")] += 1
         return self.replica.receive(item.data, now_ms())
 
     async def _apply(self, actions: list[Any]) -> None:
-        durable = [a for a in actions if isinstance(a, Persist | Execute)]
+        durable = [a for a in actions if isinstance(a, Durable)]
         if durable:
             started = time.perf_counter()
             stable = self.replica.stable.seq
@@ -197,9 +187,8 @@ class Driver:
             self._transmit(out)
 
     def _transmit(self, action: Send) -> None:
-        kind = message_kind(action.data)
-        name = _KIND_NAMES.get(kind, "unknown") if kind is not None else "unknown"
-        self.messages[(name, "out")] += 1 if action.to is not None else len(self.p2p.peers)
+        kind = peek_kind(action.data)
+        self.messages[(_kind_name(kind), "out")] += 1 if action.to is not None else len(self.p2p.peers)
         protocol = STATE_TRANSFER if kind in _STATE_KINDS else CONSENSUS
         self.p2p.send(action.to, action.data, protocol)
 
@@ -212,39 +201,39 @@ class Driver:
             self.send(reply)
 
 
-def _write(ledger: Ledger, durable: list[Persist | Execute], compact: bool) -> list[BlockSummary]:
+def _write(ledger: Ledger, durable: list[Durable], compact: bool) -> list[BlockSummary]:
     """Apply in order, one transaction per block with the records that precede it.
 
     Records after the last block of the burst go down in one transaction of their own.
-    With `compact`, the records a restart no longer needs are then dropped (one more
-    transaction), so the table stays a few checkpoint intervals long."""
+    A stable checkpoint is stored after the transaction that follows it (the block it
+    names may come later in the same burst, after a state transfer). With `compact`, the
+    records a restart no longer needs are then dropped (one more transaction), so the
+    table stays a few checkpoint intervals long."""
     out = []
     run: list[bytes] = []
+    stable: list[CheckpointProof] = []
     for action in durable:
         if isinstance(action, Persist):
             run.append(action.record)
             continue
+        if isinstance(action, StableCheckpoint):
+            stable.append(action.proof)
+            continue
         out.append(_summary(ledger, ledger.commit(action.proposal, action.certificate, run)))
-        _store_checkpoints(ledger, run)
-        run = []
+        _store_checkpoints(ledger, stable)
+        run, stable = [], []
     if run:
         ledger.save_consensus_records(run)
-        _store_checkpoints(ledger, run)
+    _store_checkpoints(ledger, stable)
     if compact:
         ledger.replace_consensus_records(records.compact(ledger.load_consensus_records()))
     return out
 
 
-def _store_checkpoints(ledger: Ledger, run: list[bytes]) -> None:
-    for record in run:
-        if record[1:].startswith(_CHECKPOINT_PREFIX):
-            _store_checkpoint(ledger, record)
-
-
-def _store_checkpoint(ledger: Ledger, record: bytes) -> None:
-    proof = CheckpointProof.from_wire(codec.decode(record)[1])
-    if 0 < proof.seq <= ledger.height and ledger.block_hash(proof.seq) == proof.block_hash:
-        ledger.put_checkpoint(proof.seq, proof.block_hash, proof.signatures)
+def _store_checkpoints(ledger: Ledger, proofs: list[CheckpointProof]) -> None:
+    for proof in proofs:
+        if 0 < proof.seq <= ledger.height and ledger.block_hash(proof.seq) == proof.block_hash:
+            ledger.put_checkpoint(proof.seq, proof.block_hash, proof.signatures)
 
 
 def _summary(ledger: Ledger, block: CommittedBlock) -> BlockSummary:

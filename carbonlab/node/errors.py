@@ -19,6 +19,3 @@ class SchemaError(NodeError, ValueError):
         self.field = field
         self.problem = problem
 
-
-class SignatureError(NodeError, ValueError):
-    """Raised when a signature does not verify under the key genesis names. The signer's fault."""

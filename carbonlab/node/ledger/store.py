@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -72,6 +73,20 @@ class Checkpoint:
     signatures: tuple[tuple[str, bytes], ...]
 
 
+@contextmanager
+def _closed_on_failure(db: sqlite3.Connection, path: Path) -> Iterator[None]:
+    """Opening a ledger: close `db` if it fails; an SQLite error becomes a LedgerError naming
+    the file (its maker's fault, or the disk's)."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        raise LedgerError(f"{path}: not a usable ledger ({exc})") from None
+    except BaseException:
+        db.close()
+        raise
+
+
 class Ledger:
     """One node's copy of the chain. Block h (h >= 1) is the committed proposal for seq h."""
 
@@ -89,22 +104,16 @@ class Ledger:
     def open(cls, path: Path, genesis: Genesis) -> Ledger:
         """Open or create the ledger at `path`; refuse a file made for another genesis."""
         db = connect(Path(path))
-        try:
+        with _closed_on_failure(db, path):
             prepare(db, Path(path), genesis)
             return cls(Path(path), genesis, db)
-        except sqlite3.DatabaseError as exc:
-            db.close()
-            raise LedgerError(f"{path}: not a usable ledger ({exc})") from None
-        except BaseException:
-            db.close()
-            raise
 
     @classmethod
     def open_readonly(cls, path: Path, genesis: Genesis | None = None) -> Ledger:
         """Open an existing ledger for queries only (the CLI); without `genesis`, use the copy
         the ledger keeps (fine for reading, never for verifying: that needs a trusted genesis)."""
         db = connect(Path(path), readonly=True)
-        try:
+        with _closed_on_failure(db, path):
             meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
             if meta.get("format") != FORMAT:
                 raise LedgerError(f"{path}: not a carbonlab ledger of format {FORMAT.decode()}")
@@ -116,12 +125,6 @@ class Ledger:
             if meta.get("genesis_hash") != genesis.hash:
                 raise LedgerError(f"{path}: made for another genesis than the one given")
             return cls(Path(path), genesis, db)
-        except sqlite3.DatabaseError as exc:
-            db.close()
-            raise LedgerError(f"{path}: not a usable ledger ({exc})") from None
-        except BaseException:
-            db.close()
-            raise
 
     @property
     def height(self) -> int:
@@ -149,6 +152,19 @@ class Ledger:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: BEGIN IMMEDIATE, then COMMIT (durable when the block ends), or
+        ROLLBACK on any exception, a cancellation included, which then propagates."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     # -- writing blocks -------------------------------------------------------------------
 
@@ -190,9 +206,7 @@ class Ledger:
                 gateways.add(batch.gateway_id)
                 meters.update(r.meter_id for r in batch.readings)
                 reading_rows.extend(reading_rows_of(proposal.seq, idx, batch, verdict))
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction() as db:
             if self._head() != (self._height, self._head_hash):
                 raise LedgerError(f"{self.path}: another writer changed the ledger since it was "
                                   "opened; one Ledger object per file may commit")
@@ -208,10 +222,6 @@ class Ledger:
                            batch_rows)
             db.executemany(f"INSERT INTO readings VALUES ({', '.join('?' * 19)})", reading_rows)
             save_state(db, state, gateways, meters)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
         self._state = state
         self._height = header.height
         self._head_hash = header.hash
@@ -265,15 +275,10 @@ class Ledger:
                        signatures: Sequence[tuple[str, bytes]]) -> None:
         """Record a stable checkpoint (durable when it returns); older ones are dropped."""
         sigs = codec.encode([[m, s] for m, s in signatures])
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            self._db.execute("INSERT OR REPLACE INTO checkpoints (seq, block_hash, signatures) "
-                             "VALUES (?, ?, ?)", (seq, block_hash, sigs))
-            self._db.execute("DELETE FROM checkpoints WHERE seq < ?", (seq,))
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
+        with self._transaction() as db:
+            db.execute("INSERT OR REPLACE INTO checkpoints (seq, block_hash, signatures) "
+                       "VALUES (?, ?, ?)", (seq, block_hash, sigs))
+            db.execute("DELETE FROM checkpoints WHERE seq < ?", (seq,))
 
     def stable_checkpoint(self) -> Checkpoint | None:
         row = self._db.execute("SELECT seq, block_hash, signatures FROM checkpoints "
@@ -290,14 +295,8 @@ class Ledger:
 
     def save_consensus_records(self, records: Sequence[bytes]) -> None:
         """Append a run of replica records in one transaction (one fsync); durable when it returns."""
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction() as db:
             db.executemany("INSERT INTO consensus_records (record) VALUES (?)", [(r,) for r in records])
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
 
     def set_sync(self, mode: Literal["full", "normal"]) -> None:
         """`full`: fsync at every commit (survives power loss); `normal`: survives a process crash."""
@@ -310,15 +309,9 @@ class Ledger:
 
     def replace_consensus_records(self, records: Sequence[bytes]) -> None:
         """Atomically replace all records (compaction after a stable checkpoint)."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            self._db.execute("DELETE FROM consensus_records")
-            self._db.executemany("INSERT INTO consensus_records (record) VALUES (?)",
-                                 [(r,) for r in records])
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
+        with self._transaction() as db:
+            db.execute("DELETE FROM consensus_records")
+            db.executemany("INSERT INTO consensus_records (record) VALUES (?)", [(r,) for r in records])
 
     # -- queries for the HTTP API ---------------------------------------------------------
 

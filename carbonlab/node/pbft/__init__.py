@@ -10,6 +10,7 @@ from carbonlab.node.pbft.actions import (
     Persist,
     Send,
     ServeBlocks,
+    StableCheckpoint,
     StateTransfer,
     ViewChanged,
 )
@@ -17,4 +18,4 @@ from carbonlab.node.pbft.records import RecoveredState
 from carbonlab.node.pbft.replica import Replica
 
 __all__ = ["Action", "Execute", "Persist", "RecoveredState", "Replica", "Send", "ServeBlocks",
-           "StateTransfer", "ViewChanged"]
+           "StableCheckpoint", "StateTransfer", "ViewChanged"]

@@ -1,8 +1,8 @@
 """What a replica asks its driver to do. Every `Replica` call returns a list of these.
 
-Driver rule: for the list returned by one call, apply every `Persist` and `Execute`
-durably, in list order, BEFORE sending any `Send` of that list. `Execute` actions come
-strictly in sequence order, once per sequence number (a restarted replica continues at
+Driver rule: for the list returned by one call, apply every `Persist`, `Execute` and
+`StableCheckpoint` durably, in list order, BEFORE sending any `Send` of that list.
+`Execute` actions come strictly in sequence order, once per sequence number (a restarted replica continues at
 `RecoveredState.last_executed + 1`).
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from carbonlab.node.block import CommitCertificate, Proposal
+from carbonlab.node.pbft.messages import CheckpointProof
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,16 @@ class Execute:
 
     proposal: Proposal
     certificate: CommitCertificate
+
+
+@dataclass(frozen=True, slots=True)
+class StableCheckpoint:
+    """`proof` made a checkpoint stable (its `Persist` record comes just before this action).
+
+    Store it with the ledger's blocks (`Ledger.put_checkpoint`) once the block at
+    `proof.seq` is committed and its hash matches; durable like `Persist`."""
+
+    proof: CheckpointProof
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,4 +75,4 @@ class StateTransfer:
     to_seq: int
 
 
-Action = Send | Persist | Execute | ServeBlocks | ViewChanged | StateTransfer
+Action = Send | Persist | Execute | StableCheckpoint | ServeBlocks | ViewChanged | StateTransfer

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from carbonlab.node.pbft import records, transfer
+from carbonlab.node.pbft.actions import StableCheckpoint
 from carbonlab.node.pbft.envelope import Rejected
 from carbonlab.node.pbft.messages import Checkpoint, CheckpointProof
 
@@ -23,15 +24,15 @@ def take(r: Replica, seq: int, block_hash: bytes) -> None:
     """We executed block `seq` (a multiple of K): sign and broadcast its hash."""
     if seq <= r.stable.seq:
         return
-    r.block_hashes[seq] = block_hash
+    r.checkpoints.block_hashes[seq] = block_hash
     data = r.broadcast(Checkpoint(seq, block_hash))
-    r.my_checkpoints[seq] = data
-    r.checkpoint_votes.setdefault(seq, {})[r.id] = (block_hash, data[-64:])
+    r.checkpoints.mine[seq] = data
+    r.checkpoints.votes.setdefault(seq, {})[r.id] = (block_hash, data[-64:])
     check_stable(r, seq)
 
 
 def on_checkpoint(r: Replica, sender: str, body: Checkpoint, sig: bytes, raw: bytes) -> None:
-    votes = r.checkpoint_votes.setdefault(body.seq, {})
+    votes = r.checkpoints.votes.setdefault(body.seq, {})
     old = votes.get(sender)
     if old is not None:
         raise Rejected("duplicate" if old[0] == body.block_hash else "conflicting_checkpoint")
@@ -40,14 +41,14 @@ def on_checkpoint(r: Replica, sender: str, body: Checkpoint, sig: bytes, raw: by
 
 
 def check_stable(r: Replica, seq: int) -> None:
-    votes = r.checkpoint_votes.get(seq, {})
+    votes = r.checkpoints.votes.get(seq, {})
     by_hash: dict[bytes, list[tuple[str, bytes]]] = {}
     for member, (block_hash, sig) in votes.items():
         by_hash.setdefault(block_hash, []).append((member, sig))
     for block_hash, sigs in by_hash.items():
         if len(sigs) < r.genesis.quorum:
             continue
-        mine = r.block_hashes.get(seq)
+        mine = r.checkpoints.block_hashes.get(seq)
         if r.last_executed >= seq and mine is not None and mine != block_hash:
             r.dropped["checkpoint_hash_mismatch"] += 1
             return
@@ -59,19 +60,14 @@ def make_stable(r: Replica, proof: CheckpointProof) -> None:
     """Move the low watermark to a proven checkpoint and collect garbage below it."""
     if proof.seq <= r.stable.seq:
         return
-    r.stable = proof
+    r.checkpoints.stable = proof
     r.persist(records.checkpoint_record(proof))
-    r.log.collect_garbage(proof.seq)
-    for table in (r.prepared, r.checkpoint_votes, r.block_hashes, r.my_checkpoints):
-        for s in [s for s in table if s <= proof.seq]:
-            del table[s]
-    for key in [k for k in r.signed if k[2] <= proof.seq]:   # below h nothing is signed again
-        del r.signed[key]
-    horizon = proof.seq - 4 * r.params.watermark_window   # dedupe memory for executed requests
-    for digest in [d for d, s in r.executed_requests.items() if s <= horizon]:
-        del r.executed_requests[digest]
+    r.emit(StableCheckpoint(proof))
+    r.agreement.collect_garbage(proof.seq)
+    r.checkpoints.collect_garbage(proof.seq)
+    r.requests.collect_garbage(proof.seq - 4 * r.params.watermark_window)
     if r.last_executed < proof.seq:
         for member, _ in proof.signatures:
             if member != r.id:
-                r.peer_heights[member] = max(r.peer_heights.get(member, 0), proof.seq)
+                r.transfer.peer_heights[member] = max(r.transfer.peer_heights.get(member, 0), proof.seq)
         transfer.maybe_fetch(r)

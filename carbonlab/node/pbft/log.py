@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from carbonlab.node.block import CommitCertificate, Proposal
-from carbonlab.node.pbft.messages import PreparedCertificate
+from carbonlab.node.pbft.messages import Kind, PreparedCertificate
 
 
 @dataclass
@@ -23,7 +23,7 @@ class Slot:
     pre_prepare_sig: bytes = b""
     prepares: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)  # member -> (digest, sig)
     commits: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)
-    sent: dict[str, bytes] = field(default_factory=dict)  # kind -> our envelope, for resending
+    sent: dict[Kind, bytes] = field(default_factory=dict)  # our envelope of each kind, for resending
     moved_ms: int = 0          # when the slot last made progress (or was last resent)
     prepared: bool = False
     committed: bool = False

@@ -17,7 +17,7 @@ from carbonlab.node.pbft import checkpoints, records
 from carbonlab.node.pbft.actions import Execute, Send
 from carbonlab.node.pbft.envelope import Rejected, seal_with
 from carbonlab.node.pbft.log import Slot
-from carbonlab.node.pbft.messages import Commit, Prepare, PrePrepare
+from carbonlab.node.pbft.messages import Commit, Kind, Prepare, PrePrepare
 from carbonlab.node.pbft.requests import request_key
 
 if TYPE_CHECKING:
@@ -28,38 +28,38 @@ if TYPE_CHECKING:
 # ---- the primary proposes --------------------------------------------------------------
 
 def maybe_propose(r: Replica) -> None:
-    p = r.params
-    while r.queue and r.next_seq <= r.stable.seq + p.watermark_window:
-        full = len(r.queue) >= p.max_block_batches
-        waited = r.queue_since_ms is not None and r.now_ms - r.queue_since_ms >= p.batch_delay_ms
+    p, q = r.params, r.requests
+    while q.queue and r.agreement.next_seq <= r.stable.seq + p.watermark_window:
+        full = len(q.queue) >= p.max_block_batches
+        waited = q.queue_since_ms is not None and r.now_ms - q.queue_since_ms >= p.batch_delay_ms
         if not (full or waited):
             return
         take: list[bytes] = []
-        for data in list(r.queue):
-            del r.queue[data]
+        for data in list(q.queue):
+            del q.queue[data]
             key = request_key(data)
-            if key is None or key in r.proposed or data not in r.pending:
+            if key is None or key in q.proposed or data not in q.pending:
                 continue
             take.append(data)
-            r.proposed.add(key)
+            q.proposed.add(key)
             if len(take) >= p.max_block_batches:
                 break
-        r.queue_since_ms = r.now_ms if r.queue else None
+        q.queue_since_ms = r.now_ms if q.queue else None
         if take:
-            propose(r, Proposal(r.chain_id, r.next_seq, r.now_ms, r.id, tuple(take)))
+            propose(r, Proposal(r.chain_id, r.agreement.next_seq, r.now_ms, r.id, tuple(take)))
 
 
 def propose(r: Replica, proposal: Proposal) -> None:
     body = PrePrepare(r.view, proposal)
-    data = r.sign_vote("pre_prepare", r.view, proposal.seq, proposal.digest, body,
+    data = r.sign_vote(Kind.PRE_PREPARE, r.view, proposal.seq, proposal.digest, body,
                        records.pre_prepare_record(r.view, proposal))
     if data is None:
         return
-    r.next_seq = max(r.next_seq, proposal.seq + 1)
-    slot = r.log.get(r.view, proposal.seq)
+    r.agreement.next_seq = max(r.agreement.next_seq, proposal.seq + 1)
+    slot = r.agreement.log.get(r.view, proposal.seq)
     slot.proposal = proposal
     slot.pre_prepare_sig = _sig_of(data)
-    slot.sent["pre_prepare"] = data
+    slot.sent[Kind.PRE_PREPARE] = data
     slot.moved_ms = r.now_ms
     r.emit(Send(None, data))
 
@@ -70,14 +70,14 @@ def restore_pre_prepares(r: Replica, pre_prepares: dict[tuple[int, int], Proposa
         if view == r.view and seq > max(r.last_executed, r.stable.seq):
             body = PrePrepare(view, proposal)
             sig = r.signer.sign(body.vote_bytes(r.chain_id))
-            slot = r.log.get(view, seq)
+            slot = r.agreement.log.get(view, seq)
             slot.proposal = proposal
             slot.pre_prepare_sig = sig
-            slot.sent["pre_prepare"] = seal_with(sig, r.id, body)
+            slot.sent[Kind.PRE_PREPARE] = seal_with(sig, r.id, body)
             for data in proposal.requests:
                 key = request_key(data)
                 if key is not None:
-                    r.proposed.add(key)
+                    r.requests.proposed.add(key)
 
 
 def _sig_of(envelope: bytes) -> bytes:
@@ -96,11 +96,11 @@ def on_pre_prepare(r: Replica, sender: str, body: PrePrepare, sig: bytes, raw: b
         raise Rejected("not_primary", f"{sender} is not primary of view {body.view}")
     if proposal.chain_id != r.chain_id:
         raise Rejected("wrong_chain")
-    if proposal.proposer != sender and proposal.digest not in r.reproposals:
+    if proposal.proposer != sender and proposal.digest not in r.agreement.reproposals:
         raise Rejected("wrong_proposer")
     if len(proposal.requests) > r.params.max_block_batches:
         raise Rejected("oversized_proposal")
-    slot = r.log.get(r.view, proposal.seq)
+    slot = r.agreement.log.get(r.view, proposal.seq)
     if slot.proposal is not None:
         raise Rejected("duplicate" if slot.proposal.digest == proposal.digest
                        else "conflicting_pre_prepare")
@@ -113,12 +113,12 @@ def accept_pre_prepare(r: Replica, slot: Slot, proposal: Proposal, sig: bytes) -
     slot.pre_prepare_sig = sig
     if not r.is_primary:
         vote = Prepare(slot.view, slot.seq, proposal.digest)
-        data = r.sign_vote("prepare", slot.view, slot.seq, proposal.digest, vote)
+        data = r.sign_vote(Kind.PREPARE, slot.view, slot.seq, proposal.digest, vote)
         if data is None:
             slot.proposal = None
             return
         slot.prepares[r.id] = (proposal.digest, _sig_of(data))
-        slot.sent["prepare"] = data
+        slot.sent[Kind.PREPARE] = data
         r.emit(Send(None, data))
     progress(r, slot)
 
@@ -126,13 +126,13 @@ def accept_pre_prepare(r: Replica, slot: Slot, proposal: Proposal, sig: bytes) -
 def on_prepare(r: Replica, sender: str, body: Prepare, sig: bytes, raw: bytes) -> None:
     if sender == r.primary:
         raise Rejected("prepare_from_primary")
-    slot = r.log.get(r.view, body.seq)
+    slot = r.agreement.log.get(r.view, body.seq)
     _add_vote(slot.prepares, sender, body.digest, sig)
     progress(r, slot)
 
 
 def on_commit(r: Replica, sender: str, body: Commit, sig: bytes, raw: bytes) -> None:
-    slot = r.log.get(r.view, body.seq)
+    slot = r.agreement.log.get(r.view, body.seq)
     _add_vote(slot.commits, sender, body.digest, sig)
     progress(r, slot)
 
@@ -148,19 +148,19 @@ def progress(r: Replica, slot: Slot) -> None:
     slot.moved_ms = r.now_ms
     cert = slot.check_prepared(r.primary, r.f)
     if cert is not None:
-        old = r.prepared.get(slot.seq)
+        old = r.agreement.prepared.get(slot.seq)
         if old is None or old.view <= cert.view:
-            r.prepared[slot.seq] = cert
+            r.agreement.prepared[slot.seq] = cert
             r.persist(records.prepared_record(cert))
         vote = Commit(slot.view, slot.seq, cert.proposal.digest)
-        data = r.sign_vote("commit", slot.view, slot.seq, cert.proposal.digest, vote)
+        data = r.sign_vote(Kind.COMMIT, slot.view, slot.seq, cert.proposal.digest, vote)
         if data is not None:
             slot.commits[r.id] = (cert.proposal.digest, _sig_of(data))
-            slot.sent["commit"] = data
+            slot.sent[Kind.COMMIT] = data
             r.emit(Send(None, data))
     certificate = slot.check_committed(r.f)
     if certificate is not None and slot.proposal is not None and slot.seq > r.last_executed:
-        r.certified[slot.seq] = (slot.proposal, certificate)
+        r.agreement.certified[slot.seq] = (slot.proposal, certificate)
         execute_ready(r)
 
 
@@ -168,7 +168,7 @@ def progress(r: Replica, slot: Slot) -> None:
 
 def execute_ready(r: Replica) -> None:
     while True:
-        item = r.certified.pop(r.last_executed + 1, None)
+        item = r.agreement.certified.pop(r.last_executed + 1, None)
         if item is None:
             return
         apply_block(r, *item)
@@ -179,24 +179,24 @@ def apply_block(r: Replica, proposal: Proposal, certificate: CommitCertificate) 
     r.emit(Execute(proposal, certificate))
     r.last_block_hash = BlockHeader.for_proposal(proposal, r.last_block_hash).hash
     r.last_executed = proposal.seq
-    r.last_progress_ms = r.now_ms
-    for s in [s for s in r.certified if s <= proposal.seq]:
-        del r.certified[s]
+    r.transfer.last_progress_ms = r.now_ms
+    for s in [s for s in r.agreement.certified if s <= proposal.seq]:
+        del r.agreement.certified[s]
     for data in proposal.requests:
-        r.executed_requests[codec.sha256(data)] = proposal.seq
+        r.requests.executed[codec.sha256(data)] = proposal.seq
         key = request_key(data)
         if key is None:
             continue
-        r.proposed.discard(key)
+        r.requests.proposed.discard(key)
         # The key is decided (accepted, or rejected by the contract): whatever is pending under
         # it is either a replay or will be resubmitted by its gateway.
-        pending = r.pending_keys.pop(key, None)
+        pending = r.requests.pending_keys.pop(key, None)
         if pending is not None:
-            r.pending.pop(pending, None)
-            r.queue.pop(pending, None)
-    r.request_deadline_ms = (r.now_ms + r.params.request_timeout_ms
-                             if r.pending and not r.is_primary and not r.view_changing else None)
-    r.requests_broadcast = False
+            r.requests.pending.pop(pending, None)
+            r.requests.queue.pop(pending, None)
+    r.requests.deadline_ms = (r.now_ms + r.params.request_timeout_ms
+                             if r.requests.pending and not r.is_primary and not r.view_changing else None)
+    r.requests.broadcast = False
     if proposal.seq == r.stable.seq and r.last_block_hash != r.stable.block_hash:
         r.dropped["checkpoint_hash_mismatch"] += 1
     if proposal.seq % r.params.checkpoint_interval == 0:

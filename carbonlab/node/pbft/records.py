@@ -27,7 +27,7 @@ from typing import Any
 from carbonlab.node import codec
 from carbonlab.node.block import Proposal
 from carbonlab.node.errors import SchemaError
-from carbonlab.node.pbft.messages import CheckpointProof, PreparedCertificate
+from carbonlab.node.pbft.messages import CheckpointProof, Kind, PreparedCertificate
 from carbonlab.node.schema import as_bytes, as_int, as_list, as_str
 
 
@@ -46,7 +46,7 @@ class Memory:
     """The parsed records."""
 
     view: int = 0
-    signed: dict[tuple[str, int, int], bytes] = field(default_factory=dict)
+    signed: dict[tuple[Kind, int, int], bytes] = field(default_factory=dict)
     pre_prepares: dict[tuple[int, int], Proposal] = field(default_factory=dict)
     prepared: dict[int, PreparedCertificate] = field(default_factory=dict)
     stable: CheckpointProof | None = None
@@ -61,8 +61,13 @@ def pre_prepare_record(view: int, proposal: Proposal) -> bytes:
     return codec.encode(["pre_prepare", view, proposal.to_wire()])
 
 
-def vote_record(kind: str, view: int, seq: int, digest: bytes) -> bytes:
-    return codec.encode([kind, view, seq, digest])
+VOTE_TAGS = {Kind.PREPARE: "prepare", Kind.COMMIT: "commit"}
+_VOTE_KINDS = {tag: kind for kind, tag in VOTE_TAGS.items()}
+
+
+def vote_record(kind: Kind, view: int, seq: int, digest: bytes) -> bytes:
+    """A PREPARE or COMMIT we signed (a PRE-PREPARE is a `pre_prepare_record`)."""
+    return codec.encode([VOTE_TAGS[kind], view, seq, digest])
 
 
 def prepared_record(cert: PreparedCertificate) -> bytes:
@@ -103,11 +108,11 @@ def _load_one(mem: Memory, raw: bytes, path: str) -> None:
         view = as_int(items[1], f"{path}.view", lo=0)
         proposal = Proposal.from_wire(items[2], f"{path}.proposal")
         mem.pre_prepares[(view, proposal.seq)] = proposal
-        mem.signed[("pre_prepare", view, proposal.seq)] = proposal.digest
-    elif tag in ("prepare", "commit"):
+        mem.signed[(Kind.PRE_PREPARE, view, proposal.seq)] = proposal.digest
+    elif tag in _VOTE_KINDS:
         view = as_int(items[1], f"{path}.view", lo=0)
         seq = as_int(items[2], f"{path}.seq", lo=0)
-        mem.signed[(tag, view, seq)] = as_bytes(items[3], f"{path}.digest", size=32)
+        mem.signed[(_VOTE_KINDS[tag], view, seq)] = as_bytes(items[3], f"{path}.digest", size=32)
     elif tag == "prepared":
         cert = PreparedCertificate.from_wire(items[1], f"{path}.certificate")
         old = mem.prepared.get(cert.seq)

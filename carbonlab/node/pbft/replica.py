@@ -9,15 +9,16 @@ Installing a view or starting a view change swaps the table (raft's `r.step`).
 A message that fails a check is counted in `dropped` by reason and never raises.
 
 Normal case, checkpoints, view change and state transfer live in their own modules
-as functions of the replica; this module holds the state, the shared checks, the
-timers and the small helpers that sign, persist and send.
+as functions of the replica, and each keeps what it remembers in its own state object
+(`state.py`: `requests`, `agreement`, `checkpoints`, `view_change`, `transfer`), with
+its own `reset()` and garbage collection. This module holds the view and the height,
+the shared checks, the timers and the small helpers that sign, persist and send.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from carbonlab.node.block import CommitCertificate, Proposal
@@ -27,29 +28,25 @@ from carbonlab.node.genesis import Genesis
 from carbonlab.node.pbft import checkpoints, normal, records, requests, transfer, viewchange
 from carbonlab.node.pbft.actions import Action, Persist, Send
 from carbonlab.node.pbft.envelope import Rejected, SignatureCache, open_envelope, seal, seal_with
-from carbonlab.node.pbft.log import MessageLog
 from carbonlab.node.pbft.messages import (
     Body,
     Checkpoint,
     CheckpointProof,
     Kind,
     Prepare,
-    PreparedCertificate,
     PrePrepare,
-    ViewChange,
 )
 from carbonlab.node.pbft.records import RecoveredState
-from carbonlab.node.pbft.requests import RequestKey
+from carbonlab.node.pbft.state import (
+    AgreementState,
+    CheckpointState,
+    FetchInFlight,
+    RequestState,
+    TransferState,
+    ViewChangeState,
+)
 
 Handler = Callable[["Replica", str, Any, bytes, bytes], None]
-
-
-@dataclass
-class FetchInFlight:
-    peer: str
-    from_seq: int
-    to_seq: int
-    deadline_ms: int
 
 
 class Replica:
@@ -76,41 +73,14 @@ class Replica:
         self.view = 0
         self.view_changing = False
         self.handlers: dict[Kind, Handler] = {}
-        self.log = MessageLog()
-        self.signed: dict[tuple[str, int, int], bytes] = {}
-        self.prepared: dict[int, PreparedCertificate] = {}
-        self.certified: dict[int, tuple[Proposal, CommitCertificate]] = {}
-        self.next_seq = 1
-        self.reproposals: set[bytes] = set()        # digests the current NEW-VIEW re-proposes
-
-        self.stable = CheckpointProof(0, genesis.hash, ())
         self.last_executed = 0
         self.last_block_hash = genesis.hash
-        self.block_hashes: dict[int, bytes] = {}    # our block hash at checkpoint seqs above stable
-        self.checkpoint_votes: dict[int, dict[str, tuple[bytes, bytes]]] = {}
-        self.my_checkpoints: dict[int, bytes] = {}  # our CHECKPOINT envelopes above stable
+        self.requests = RequestState()
+        self.agreement = AgreementState()
+        self.checkpoints = CheckpointState(CheckpointProof(0, genesis.hash, ()))
+        self.view_change = ViewChangeState()
+        self.transfer = TransferState(last_progress_ms=now_ms)
 
-        self.vc_votes: dict[int, dict[str, tuple[ViewChange, bytes]]] = {}
-        self.my_view_change: bytes | None = None
-        self.new_view_envelope: bytes | None = None
-        self.vc_deadline_ms: int | None = None
-        self.vc_attempts = 0
-        self.helped: dict[str, int] = {}            # peer -> when we last sent it our NEW-VIEW
-
-        self.queue: dict[bytes, None] = {}          # primary: requests not yet proposed, in order
-        self.queue_since_ms: int | None = None
-        self.pending: dict[bytes, int] = {}         # request -> when first seen; until executed
-        self.pending_keys: dict[RequestKey, bytes] = {}
-        self.proposed: set[RequestKey] = set()      # primary: in a proposal not executed yet
-        self.executed_requests: dict[bytes, int] = {}   # sha256 of request -> seq (recent ones)
-        self.batch_floor: dict[str, int] = {}           # contract's last accepted batch_seq at restart
-        self.request_deadline_ms: int | None = None
-        self.requests_broadcast = False             # first expiry broadcasts, the second suspects
-
-        self.peer_heights: dict[str, int] = {}
-        self.fetch: FetchInFlight | None = None
-        self.fetch_rotation = 0
-        self.last_progress_ms = now_ms
         self.resend_ms = max(10, self.params.request_timeout_ms // 4)
         self.status_ms = max(10, self.params.request_timeout_ms // 2)
         self.next_resend_ms = now_ms + self.resend_ms
@@ -130,9 +100,14 @@ class Replica:
         return self.genesis.primary_of(self.view)
 
     @property
-    def stable_checkpoint(self) -> int:
-        """The sequence number of the last stable checkpoint (the low watermark)."""
-        return self.stable.seq
+    def stable(self) -> CheckpointProof:
+        """The proof of the last stable checkpoint (the low watermark)."""
+        return self.checkpoints.stable
+
+    @property
+    def peer_heights(self) -> dict[str, int]:
+        """How far each peer last said it had executed (gossip, never trusted for safety)."""
+        return self.transfer.peer_heights
 
     @property
     def is_primary(self) -> bool:
@@ -184,12 +159,12 @@ class Replica:
         """Time passes: timers fire, the primary cuts blocks, lost messages are resent."""
         self._begin(now_ms)
         if self.view_changing:
-            if self.vc_deadline_ms is not None and now_ms >= self.vc_deadline_ms:
+            if self.view_change.deadline_ms is not None and now_ms >= self.view_change.deadline_ms:
                 viewchange.start(self, self.view + 1)
-        elif not self.is_primary and self.pending and self.primary_lost():
+        elif not self.is_primary and self.requests.pending and self.primary_lost():
             viewchange.start(self, self.view + 1)
-        elif (not self.is_primary and self.request_deadline_ms is not None
-              and now_ms >= self.request_deadline_ms):
+        elif (not self.is_primary and self.requests.deadline_ms is not None
+              and now_ms >= self.requests.deadline_ms):
             requests.request_timer_expired(self)
         if not self.view_changing and self.is_primary:
             normal.maybe_propose(self)
@@ -199,18 +174,18 @@ class Replica:
         if now_ms >= self.next_status_ms:
             self.next_status_ms = now_ms + self.status_ms
             transfer.send_status(self)
-        if self.fetch is not None and now_ms >= self.fetch.deadline_ms:
-            self.fetch = None
+        if self.transfer.fetch is not None and now_ms >= self.transfer.fetch.deadline_ms:
+            self.transfer.fetch = None
             transfer.maybe_fetch(self)
         return self._finish()
 
     def status(self) -> dict[str, Any]:
         """A JSON-able summary for the node's /v1/status and metrics."""
-        ahead = max(self.peer_heights.values(), default=self.last_executed)
+        ahead = max(self.transfer.peer_heights.values(), default=self.last_executed)
         return {"member_id": self.id, "view": self.view, "primary": self.primary,
                 "view_changing": self.view_changing, "height": self.last_executed,
                 "head_hash": self.last_block_hash.hex(), "stable_checkpoint": self.stable.seq,
-                "pending_requests": len(self.pending), "lag": max(0, ahead - self.last_executed),
+                "pending_requests": len(self.requests.pending), "lag": max(0, ahead - self.last_executed),
                 "dropped": dict(self.dropped)}
 
     def blocks_reply(self, to: str, blocks: list[tuple[Proposal, CommitCertificate]]) -> Action:
@@ -235,16 +210,16 @@ class Replica:
         self._out.append(Send(to, data))
         return data
 
-    def sign_vote(self, kind: str, view: int, seq: int, digest: bytes, body: Body,
+    def sign_vote(self, kind: Kind, view: int, seq: int, digest: bytes, body: Body,
                   record: bytes | None = None) -> bytes | None:
         """Sign a PRE-PREPARE/PREPARE/COMMIT vote after persisting it; refuse a second digest."""
         key = (kind, view, seq)
-        previous = self.signed.get(key)
+        previous = self.agreement.signed.get(key)
         if previous is not None and previous != digest:
             self.dropped["would_equivocate"] += 1
             return None
         if previous is None:
-            self.signed[key] = digest
+            self.agreement.signed[key] = digest
             self.persist(record if record is not None else records.vote_record(kind, view, seq, digest))
         sig = self.signer.sign(body.vote_bytes(self.chain_id))  # type: ignore[union-attr]
         return seal_with(sig, self.id, body)
@@ -295,16 +270,16 @@ class Replica:
         flight is still gathering votes, and resending those would multiply the traffic
         exactly when the links are busiest (and so the latency, and so the resends)."""
         if self.view_changing:
-            if self.my_view_change is not None:
-                self._out.append(Send(None, self.my_view_change))
+            if self.view_change.mine is not None:
+                self._out.append(Send(None, self.view_change.mine))
         else:
-            for slot in self.log.slots.values():
+            for slot in self.agreement.log.slots.values():
                 if not slot.committed and self.now_ms - slot.moved_ms >= self.resend_ms:
                     slot.moved_ms = self.now_ms
                     for data in slot.sent.values():
                         self._out.append(Send(None, data))
             requests.reforward_pending(self)
-        for seq, data in self.my_checkpoints.items():
+        for seq, data in self.checkpoints.mine.items():
             if seq > self.stable.seq:
                 self._out.append(Send(None, data))
 
@@ -312,17 +287,17 @@ class Replica:
         mem = records.load(rec.records)
         self.last_executed = rec.last_executed
         self.last_block_hash = rec.last_block_hash
-        self.batch_floor = dict(rec.last_batch_seq)
-        self.signed = dict(mem.signed)
+        self.requests.batch_floor = dict(rec.last_batch_seq)
+        self.agreement.signed = dict(mem.signed)
         if mem.stable is not None and mem.stable.seq > 0:
-            self.stable = mem.stable
+            self.checkpoints.stable = mem.stable
             if self.stable.seq > self.last_executed:   # its signers hold the blocks we miss
                 for member, _ in self.stable.signatures:
                     if member != self.id:
-                        self.peer_heights[member] = self.stable.seq
-        self.prepared = {s: c for s, c in mem.prepared.items() if s > self.stable.seq}
+                        self.transfer.peer_heights[member] = self.stable.seq
+        self.agreement.prepared = {s: c for s, c in mem.prepared.items() if s > self.stable.seq}
         self.view = mem.view
-        self.next_seq = max([self.stable.seq, self.last_executed]
+        self.agreement.next_seq = max([self.stable.seq, self.last_executed]
                             + [s for (v, s) in mem.pre_prepares if v == self.view]) + 1
         if self.view == 0 or self.view in mem.new_views:
             if self.view in mem.new_views:

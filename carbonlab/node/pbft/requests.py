@@ -19,11 +19,11 @@ from carbonlab.node.model import MAX_BATCH_BYTES, MAX_ID_LEN
 from carbonlab.node.pbft import normal
 from carbonlab.node.pbft.envelope import Rejected
 from carbonlab.node.pbft.messages import Request
+from carbonlab.node.pbft.state import RequestKey
 
 if TYPE_CHECKING:
     from carbonlab.node.pbft.replica import Replica
 
-RequestKey = tuple[str, int]
 MAX_REFORWARD = 32
 MAX_PENDING = 100_000      # bounds what a flood of (possibly Byzantine) requests can hold in memory
 
@@ -54,26 +54,26 @@ def accept_request(r: Replica, data: bytes, *, forward: bool) -> None:
     if key is None:
         raise Rejected("bad_request")
     gateway, batch_seq = key
-    if r.batch_floor.get(gateway, -1) >= batch_seq or codec.sha256(data) in r.executed_requests:
+    if r.requests.batch_floor.get(gateway, -1) >= batch_seq or codec.sha256(data) in r.requests.executed:
         raise Rejected("duplicate_request", "already executed")
-    if data in r.pending or key in r.pending_keys:
+    if data in r.requests.pending or key in r.requests.pending_keys:
         raise Rejected("duplicate_request", "already pending")
-    if len(r.pending) >= MAX_PENDING:
+    if len(r.requests.pending) >= MAX_PENDING:
         raise Rejected("too_many_pending")
-    r.pending[data] = r.now_ms
-    r.pending_keys[key] = data
+    r.requests.pending[data] = r.now_ms
+    r.requests.pending_keys[key] = data
     if r.view_changing:
         return
     if r.is_primary:
-        r.queue[data] = None
-        if r.queue_since_ms is None:
-            r.queue_since_ms = r.now_ms
+        r.requests.queue[data] = None
+        if r.requests.queue_since_ms is None:
+            r.requests.queue_since_ms = r.now_ms
         normal.maybe_propose(r)
     else:
         if forward:
             r.send_to(r.primary, Request(data))
-        if r.request_deadline_ms is None:
-            r.request_deadline_ms = r.now_ms + r.params.request_timeout_ms
+        if r.requests.deadline_ms is None:
+            r.requests.deadline_ms = r.now_ms + r.params.request_timeout_ms
 
 
 def on_request_as_primary(r: Replica, sender: str, body: Request, sig: bytes, raw: bytes) -> None:
@@ -84,21 +84,21 @@ def on_request_as_backup(r: Replica, sender: str, body: Request, sig: bytes, raw
     # A backup whose request timer expired once handed us this request (or the sender thinks we
     # are primary). Pass it on to the primary we know and time it; the first expiry already
     # happened at the sender, so ours goes straight to suspecting the primary.
-    timer_running = r.request_deadline_ms is not None
+    timer_running = r.requests.deadline_ms is not None
     accept_request(r, body.data, forward=True)
-    if not timer_running and r.request_deadline_ms is not None:
-        r.requests_broadcast = True
+    if not timer_running and r.requests.deadline_ms is not None:
+        r.requests.broadcast = True
 
 
 def request_timer_expired(r: Replica) -> None:
     """A request waited `request_timeout_ms`. First time: hand every pending request to every
     replica (as the paper's client does when it times out), so that all backups time it;
     second time: suspect the primary and start a view change."""
-    if not r.requests_broadcast:
-        r.requests_broadcast = True
-        for data in list(r.pending)[:MAX_REFORWARD]:
+    if not r.requests.broadcast:
+        r.requests.broadcast = True
+        for data in list(r.requests.pending)[:MAX_REFORWARD]:
             r.broadcast(Request(data))
-        r.request_deadline_ms = r.now_ms + r.params.request_timeout_ms
+        r.requests.deadline_ms = r.now_ms + r.params.request_timeout_ms
         return
     from carbonlab.node.pbft import viewchange
 
@@ -110,7 +110,7 @@ def reforward_pending(r: Replica) -> None:
     if r.is_primary or r.view_changing:
         return
     sent = 0
-    for data, since in r.pending.items():
+    for data, since in r.requests.pending.items():
         if r.now_ms - since >= r.resend_ms:
             r.send_to(r.primary, Request(data))
             sent += 1
@@ -121,15 +121,15 @@ def reforward_pending(r: Replica) -> None:
 def requeue_pending(r: Replica) -> None:
     """After a view change: the new primary queues what is pending, backups forward it."""
     if r.is_primary:
-        for data in r.pending:
+        for data in r.requests.pending:
             key = request_key(data)
-            if key is not None and key not in r.proposed:
-                r.queue[data] = None
-        r.queue_since_ms = r.now_ms if r.queue else None
+            if key is not None and key not in r.requests.proposed:
+                r.requests.queue[data] = None
+        r.requests.queue_since_ms = r.now_ms if r.requests.queue else None
         normal.maybe_propose(r)
     else:
-        for data in r.pending:
+        for data in r.requests.pending:
             r.send_to(r.primary, Request(data))
-    r.request_deadline_ms = (r.now_ms + r.params.request_timeout_ms
-                             if r.pending and not r.is_primary else None)
-    r.requests_broadcast = False
+    r.requests.deadline_ms = (r.now_ms + r.params.request_timeout_ms
+                             if r.requests.pending and not r.is_primary else None)
+    r.requests.broadcast = False

@@ -22,9 +22,10 @@ from carbonlab.node.pbft import certificates, normal
 from carbonlab.node.pbft.actions import Action, Send, ServeBlocks, StateTransfer
 from carbonlab.node.pbft.envelope import Rejected, seal
 from carbonlab.node.pbft.messages import Blocks, Fetch, Status
+from carbonlab.node.pbft.state import FetchInFlight
 
 if TYPE_CHECKING:
-    from carbonlab.node.pbft.replica import FetchInFlight, Replica
+    from carbonlab.node.pbft.replica import Replica
 
 MAX_FETCH_BLOCKS = 64
 MAX_REPLY_BYTES = 8 * 1024 * 1024
@@ -36,36 +37,34 @@ def send_status(r: Replica) -> None:
 
 def help_behind(r: Replica, peer: str) -> None:
     """A peer still in an older view: send it our NEW-VIEW (at most once per status period)."""
-    if r.view_changing or r.new_view_envelope is None:
+    if r.view_changing or r.view_change.new_view_envelope is None:
         return
-    if r.now_ms - r.helped.get(peer, -(1 << 62)) >= r.status_ms:
-        r.helped[peer] = r.now_ms
-        r.emit(Send(peer, r.new_view_envelope))
+    if r.now_ms - r.view_change.helped.get(peer, -(1 << 62)) >= r.status_ms:
+        r.view_change.helped[peer] = r.now_ms
+        r.emit(Send(peer, r.view_change.new_view_envelope))
 
 
 def on_status(r: Replica, sender: str, body: Status, sig: bytes, raw: bytes) -> None:
     if body.view < r.view:
         help_behind(r, sender)
-    r.peer_heights[sender] = body.last_executed
-    if body.last_executed > r.last_executed and r.now_ms - r.last_progress_ms >= r.status_ms:
+    r.transfer.peer_heights[sender] = body.last_executed
+    if body.last_executed > r.last_executed and r.now_ms - r.transfer.last_progress_ms >= r.status_ms:
         maybe_fetch(r)
 
 
 def maybe_fetch(r: Replica) -> None:
     """Ask one peer that is ahead of us for the next blocks, unless a fetch is already out."""
-    if r.fetch is not None and r.now_ms < r.fetch.deadline_ms:
+    if r.transfer.fetch is not None and r.now_ms < r.transfer.fetch.deadline_ms:
         return
-    ahead = sorted(m for m, h in r.peer_heights.items() if h > r.last_executed and m != r.id)
+    ahead = sorted(m for m, h in r.transfer.peer_heights.items() if h > r.last_executed and m != r.id)
     if not ahead:
-        r.fetch = None
+        r.transfer.fetch = None
         return
-    peer = ahead[r.fetch_rotation % len(ahead)]
-    r.fetch_rotation += 1
+    peer = ahead[r.transfer.rotation % len(ahead)]
+    r.transfer.rotation += 1
     lo = r.last_executed + 1
-    hi = min(r.peer_heights[peer], lo + MAX_FETCH_BLOCKS - 1)
-    from carbonlab.node.pbft.replica import FetchInFlight
-
-    r.fetch = FetchInFlight(peer, lo, hi, r.now_ms + r.params.request_timeout_ms)
+    hi = min(r.transfer.peer_heights[peer], lo + MAX_FETCH_BLOCKS - 1)
+    r.transfer.fetch = FetchInFlight(peer, lo, hi, r.now_ms + r.params.request_timeout_ms)
     r.send_to(peer, Fetch(lo, hi))
     r.emit(StateTransfer(peer, lo, hi))
 
@@ -102,11 +101,11 @@ def on_blocks(r: Replica, sender: str, body: Blocks, sig: bytes, raw: bytes) -> 
             raise Rejected(f"blocks_{reason}")
         normal.apply_block(r, proposal, cert)
         applied += 1
-    fetch: FetchInFlight | None = r.fetch
+    fetch: FetchInFlight | None = r.transfer.fetch
     if fetch is not None and (r.last_executed >= fetch.to_seq or sender == fetch.peer):
-        r.fetch = None
+        r.transfer.fetch = None
     normal.execute_ready(r)
     if applied == 0:
         raise Rejected("blocks_nothing_new")
-    if any(h > r.last_executed for h in r.peer_heights.values()):
+    if any(h > r.last_executed for h in r.transfer.peer_heights.values()):
         maybe_fetch(r)

@@ -29,6 +29,7 @@ from carbonlab.node.pbft.actions import ViewChanged
 from carbonlab.node.pbft.envelope import Rejected, open_envelope, seal_with
 from carbonlab.node.pbft.messages import (
     CheckpointProof,
+    Kind,
     NewView,
     PreparedCertificate,
     PrePrepare,
@@ -50,12 +51,9 @@ def start(r: Replica, new_view: int) -> None:
     r.view_changing = True
     r.set_role()
     r.persist(records.view_record(new_view))
-    r.log.clear()
-    r.request_deadline_ms = None
-    r.queue.clear()
-    r.queue_since_ms = None
-    r.new_view_envelope = None
-    r.vc_deadline_ms = None
+    r.agreement.reset()
+    r.requests.reset()
+    r.view_change.reset()
     _send_my_view_change(r)
     maybe_new_view(r)
 
@@ -63,35 +61,35 @@ def start(r: Replica, new_view: int) -> None:
 def _arm_timer(r: Replica) -> None:
     """Paper: the timer starts once 2f + 1 VIEW-CHANGEs for the view are in, so a replica that
     suspects alone waits for the others instead of running ahead through views."""
-    if r.vc_deadline_ms is not None or len(r.vc_votes.get(r.view, {})) < r.genesis.quorum:
+    if r.view_change.deadline_ms is not None or len(r.view_change.votes.get(r.view, {})) < r.genesis.quorum:
         return
-    timeout = r.params.view_change_timeout_ms << min(r.vc_attempts, MAX_BACKOFF_DOUBLINGS)
-    r.vc_attempts += 1
-    r.vc_deadline_ms = r.now_ms + timeout
+    timeout = r.params.view_change_timeout_ms << min(r.view_change.attempts, MAX_BACKOFF_DOUBLINGS)
+    r.view_change.attempts += 1
+    r.view_change.deadline_ms = r.now_ms + timeout
 
 
 def rebuild_my_view_change(r: Replica) -> None:
     """After a restart inside a view change: rebuild and resend our VIEW-CHANGE."""
-    r.vc_deadline_ms = None
-    r.vc_attempts = 0
+    r.view_change.deadline_ms = None
+    r.view_change.attempts = 0
     _send_my_view_change(r)
 
 
 def _send_my_view_change(r: Replica) -> None:
-    certs = tuple(c for _, c in sorted(r.prepared.items()) if c.seq > r.stable.seq)
+    certs = tuple(c for _, c in sorted(r.agreement.prepared.items()) if c.seq > r.stable.seq)
     body = ViewChange(r.view, r.stable, certs)
     data = r.broadcast(body)
-    r.my_view_change = data
+    r.view_change.mine = data
     _store(r, r.id, body, data)
 
 
 def _store(r: Replica, sender: str, body: ViewChange, data: bytes) -> None:
-    for view, votes in list(r.vc_votes.items()):     # keep only each sender's latest VIEW-CHANGE
+    for view, votes in list(r.view_change.votes.items()):     # keep only each sender's latest VIEW-CHANGE
         if view < body.new_view:
             votes.pop(sender, None)
             if not votes:
-                del r.vc_votes[view]
-    r.vc_votes.setdefault(body.new_view, {})[sender] = (body, data)
+                del r.view_change.votes[view]
+    r.view_change.votes.setdefault(body.new_view, {})[sender] = (body, data)
 
 
 def check_view_change(r: Replica, body: ViewChange) -> None:
@@ -119,7 +117,7 @@ def on_view_change(r: Replica, sender: str, body: ViewChange, sig: bytes, raw: b
     check_view_change(r, body)
     _store(r, sender, body, raw)
     # Join when f + 1 members want a view above ours: at least one of them is honest.
-    above = {m: v for v, votes in r.vc_votes.items() if v > r.view for m in votes if m != r.id}
+    above = {m: v for v, votes in r.view_change.votes.items() if v > r.view for m in votes if m != r.id}
     if len(above) >= r.f + 1:
         start(r, min(above.values()))
         return
@@ -152,7 +150,7 @@ def maybe_new_view(r: Replica) -> None:
     _arm_timer(r)
     if r.genesis.primary_of(r.view) != r.id:
         return
-    votes = r.vc_votes.get(r.view, {})
+    votes = r.view_change.votes.get(r.view, {})
     if len(votes) < r.genesis.quorum:
         return
     chosen = [r.id] if r.id in votes else []
@@ -161,7 +159,7 @@ def maybe_new_view(r: Replica) -> None:
     pre_prepares = []
     for p in proposals:
         body = PrePrepare(r.view, p)
-        data = r.sign_vote("pre_prepare", r.view, p.seq, p.digest, body,
+        data = r.sign_vote(Kind.PRE_PREPARE, r.view, p.seq, p.digest, body,
                            records.pre_prepare_record(r.view, p))
         if data is None:
             return
@@ -210,12 +208,7 @@ def install(r: Replica, nv: NewView, envelope: bytes, stable: CheckpointProof) -
     """Enter view nv.view in normal operation with O's pre-prepares in the log."""
     r.view_changing = False
     r.set_role()
-    r.new_view_envelope = envelope
-    r.vc_deadline_ms = None
-    r.vc_attempts = 0
-    r.my_view_change = None
-    for v in [v for v in r.vc_votes if v <= r.view]:
-        del r.vc_votes[v]
+    r.view_change.installed(r.view, envelope)
     checkpoints.make_stable(r, stable)
     _load_o(r, nv)
     r.emit(ViewChanged(r.view, r.primary))
@@ -223,19 +216,19 @@ def install(r: Replica, nv: NewView, envelope: bytes, stable: CheckpointProof) -
 
 
 def _load_o(r: Replica, nv: NewView) -> None:
-    r.log.clear()
-    r.reproposals = {p.digest for p, _ in nv.pre_prepares}
-    r.proposed.clear()
+    r.agreement.log.clear()
+    r.agreement.reproposals = {p.digest for p, _ in nv.pre_prepares}
+    r.requests.proposed.clear()
     top = r.stable.seq
     for p, pp_sig in nv.pre_prepares:
         top = max(top, p.seq)
         if p.seq <= r.stable.seq:
             continue
-        slot = r.log.get(r.view, p.seq)
+        slot = r.agreement.log.get(r.view, p.seq)
         if r.is_primary:
             slot.proposal = p
             slot.pre_prepare_sig = pp_sig
-            slot.sent["pre_prepare"] = seal_with(pp_sig, r.id, PrePrepare(r.view, p))
+            slot.sent[Kind.PRE_PREPARE] = seal_with(pp_sig, r.id, PrePrepare(r.view, p))
             normal.progress(r, slot)
         else:
             normal.accept_pre_prepare(r, slot, p, pp_sig)
@@ -243,13 +236,13 @@ def _load_o(r: Replica, nv: NewView) -> None:
             for data in p.requests:
                 key = request_key(data)
                 if key is not None:
-                    r.proposed.add(key)
-    r.next_seq = max(top, r.last_executed if r.is_primary else 0) + 1
+                    r.requests.proposed.add(key)
+    r.agreement.next_seq = max(top, r.last_executed if r.is_primary else 0) + 1
 
 
 def restore_new_view(r: Replica, envelope: bytes) -> None:
     """After a restart: take back the re-proposal set of our current view's NEW-VIEW."""
     value: Any = codec.decode(envelope, "new_view record", max_bytes=1 << 30)
     nv = NewView.from_wire(value[2])
-    r.new_view_envelope = envelope
-    r.reproposals = {p.digest for p, _ in nv.pre_prepares}
+    r.view_change.new_view_envelope = envelope
+    r.agreement.reproposals = {p.digest for p, _ in nv.pre_prepares}

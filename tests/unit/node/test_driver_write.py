@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from carbonlab.node.driver import _write
+from carbonlab.node.driver import Durable, _write
 from carbonlab.node.ledger.store import Ledger
-from carbonlab.node.pbft import Action, Execute, Persist, RecoveredState, Replica
+from carbonlab.node.pbft import Action, RecoveredState, Replica, StableCheckpoint
 from tests.unit.node.pbft.cluster import Cluster
 
 PARAMS = {"checkpoint_interval": 2, "watermark_window": 4, "max_block_batches": 2,
@@ -19,11 +19,11 @@ class Recording(Cluster):
 
     def __init__(self) -> None:
         super().__init__(4, PARAMS)
-        self.durable: list[Persist | Execute] = []
+        self.durable: list[Durable] = []
 
     def handle(self, member: str, actions: list[Action]) -> None:
         if member == "n2":
-            self.durable += [a for a in actions if isinstance(a, Persist | Execute)]
+            self.durable += [a for a in actions if isinstance(a, Durable)]
         super().handle(member, actions)
 
 
@@ -46,6 +46,13 @@ def test_blocks_records_and_compaction_on_a_real_ledger(tmp_path: Path) -> None:
         assert sum(len(s.readings) for s in summaries) == ledger.reading_count()
         everything = ledger.load_consensus_records()
         assert everything == c.stores["n2"].records      # same records, same order
+        stable = c.replica("n2").stable
+        assert stable.seq >= 2
+        assert [a.proof for a in c.durable if isinstance(a, StableCheckpoint)][-1] == stable
+        stored = ledger.stable_checkpoint()            # the StableCheckpoint action, stored
+        assert stored is not None
+        assert (stored.seq, stored.block_hash, tuple(stored.signatures)) == \
+            (stable.seq, stable.block_hash, tuple(stable.signatures))
 
         assert _write(ledger, [], compact=True) == []
         kept = ledger.load_consensus_records()
@@ -54,7 +61,7 @@ def test_blocks_records_and_compaction_on_a_real_ledger(tmp_path: Path) -> None:
                                    dict(ledger.state.last_batch_seq))
     before = c.replica("n2")
     after = Replica(c.genesis, "n2", c.kit.members["n2"], recovered=recovered, now_ms=c.now_ms)
-    assert (after.view, after.stable_checkpoint, after.last_executed) == \
-        (before.view, before.stable_checkpoint, before.last_executed)
-    assert after.signed.items() >= {k: v for k, v in before.signed.items()
-                                    if k[2] > before.stable_checkpoint}.items()
+    assert (after.view, after.stable.seq, after.last_executed) == \
+        (before.view, before.stable.seq, before.last_executed)
+    assert after.agreement.signed.items() >= {
+        k: v for k, v in before.agreement.signed.items() if k[2] > before.stable.seq}.items()

@@ -135,6 +135,24 @@ def test_consensus_records_and_checkpoints_survive_reopen(tmp_path: Path) -> Non
         assert (cp.seq, cp.block_hash, cp.signatures) == (2, ledger.block_hash(2), (("n2", b"t" * 64),))
 
 
+def test_a_failed_write_rolls_back_whole_and_leaves_the_ledger_usable(tmp_path: Path) -> None:
+    kit = make_kit()
+    with Ledger.open(tmp_path / "l.db", kit.genesis) as ledger:
+        ledger.save_consensus_records([b"a", b"b"])
+        bad: list[bytes] = [b"z", object()]  # type: ignore[list-item]   # SQLite cannot bind it
+        with pytest.raises(sqlite3.ProgrammingError):
+            ledger.replace_consensus_records(bad)
+        assert ledger.load_consensus_records() == [b"a", b"b"]   # the DELETE went back too
+        with pytest.raises(sqlite3.ProgrammingError):
+            ledger.save_consensus_records([b"c", bad[1]])
+        assert ledger.load_consensus_records() == [b"a", b"b"]
+        fill(ledger, kit, 1)                                      # no transaction left open
+        ledger.save_consensus_records([b"c"])
+    with Ledger.open(tmp_path / "l.db", kit.genesis) as ledger:
+        assert ledger.height == 1
+        assert ledger.load_consensus_records() == [b"a", b"b", b"c"]
+
+
 def test_a_query_ledger_on_the_same_file_sees_new_blocks(tmp_path: Path) -> None:
     kit = make_kit()
     with Ledger.open(tmp_path / "l.db", kit.genesis) as writer, \

@@ -10,13 +10,14 @@ from hypothesis import strategies as st
 from carbonlab.node import codec
 from carbonlab.node.block import CommitCertificate, Proposal
 from carbonlab.node.pbft import Execute
-from carbonlab.node.pbft.envelope import seal
+from carbonlab.node.pbft.envelope import peek_kind, seal
 from carbonlab.node.pbft.messages import (
     Blocks,
     Checkpoint,
     CheckpointProof,
     Commit,
     Fetch,
+    Kind,
     NewView,
     Prepare,
     PreparedCertificate,
@@ -131,13 +132,24 @@ def test_replica_still_works_after_garbage() -> None:
     assert c.heights() == dict.fromkeys(c.ids, 1)
 
 
-def test_status_and_peek_kind_for_the_driver() -> None:
-    from carbonlab.node.pbft.envelope import peek_kind
+def test_peek_kind_reads_every_kind_from_the_header_only() -> None:
+    for sender in ("n1", "member-with-a-name-longer-than-31-bytes"):   # fixstr and str8
+        for kind in Kind:
+            assert peek_kind(codec.encode([sender, int(kind), [], b"s" * 64])) == kind
+            # the body is not read: a truncated envelope still names its kind
+            assert peek_kind(codec.encode([sender, int(kind), b"x" * 300, b"s" * 64])[:60]) == kind
+    assert peek_kind(codec.encode(["n1", 0, [], b"s" * 64])) is None        # not a kind
+    assert peek_kind(codec.encode(["n1", 99, [], b"s" * 64])) is None
+    assert peek_kind(codec.encode([1, 2, 3, 4])) is None                   # sender not a str
+    assert peek_kind(codec.encode(["n1", 2, 3])) is None                   # not a 4-array
+    assert peek_kind(b"") is None
 
+
+def test_status_and_peek_kind_for_the_driver() -> None:
     c = fresh()
     c.submit("n1", c.batch())
-    assert peek_kind(c.sent[0][2]) == "pre_prepare"
-    assert peek_kind(b"\xc1") == "invalid"
+    assert peek_kind(c.sent[0][2]) == Kind.PRE_PREPARE
+    assert peek_kind(b"\xc1") is None
     c.deliver()
     s = c.replica("n3").status()
     assert s["height"] == 1

@@ -85,11 +85,11 @@ def test_4_2_prepared_needs_2f_prepares_from_backups() -> None:
     c = Cluster(4, PARAMS)    # f = 1
     p = Proposal(c.genesis.chain_id, 1, 1, "n1", (c.batch(),))
     c.inject("n2", seal(c.kit.members["n1"], c.genesis.chain_id, "n1", PrePrepare(0, p)))
-    assert not c.replica("n2").prepared          # its own prepare only: 1 of 2f = 2
+    assert not c.replica("n2").agreement.prepared          # its own prepare only: 1 of 2f = 2
     c.inject("n2", seal(c.kit.members["n3"], c.genesis.chain_id, "n3", Prepare(0, 1, b"\1" * 32)))
-    assert not c.replica("n2").prepared          # a prepare that does not match
+    assert not c.replica("n2").agreement.prepared          # a prepare that does not match
     c.inject("n2", seal(c.kit.members["n4"], c.genesis.chain_id, "n4", Prepare(0, 1, p.digest)))
-    assert c.replica("n2").prepared[1].proposal == p
+    assert c.replica("n2").agreement.prepared[1].proposal == p
     assert [kind_of(d) for s, _, d in c.sent if s == "n2"] == [Kind.PREPARE, Kind.COMMIT]
 
 
@@ -131,9 +131,9 @@ def test_4_3_checkpoint_becomes_stable_and_log_is_discarded() -> None:
         r = c.replica(m)
         assert r.stable.seq == 2
         assert len(r.stable.signatures) == c.genesis.quorum
-        assert not r.log.slots
-        assert not r.prepared
-        assert not [k for k in r.signed if k[2] <= 2]
+        assert not r.agreement.log.slots
+        assert not r.agreement.prepared
+        assert not [k for k in r.agreement.signed if k[2] <= 2]
     assert any(codec.decode(rec)[0] == "checkpoint" for rec in c.stores["n3"].records)
 
 
@@ -180,7 +180,7 @@ def test_4_4_view_change_carries_prepared_certificates_and_o_reproposes_them() -
     data = c.batch()
     c.submit("n1", data)
     c.deliver()
-    assert all(c.replica(m).prepared for m in c.ids)
+    assert all(c.replica(m).agreement.prepared for m in c.ids)
     assert c.heights()["n2"] == 0
     c.drop = lambda sender, to, data: sender == "n1"    # now the primary goes silent
     c.submit("n2", c.batch("gw2"))
@@ -235,15 +235,15 @@ def test_4_4_view_change_timer_backs_off() -> None:
     c.drop = lambda sender, to, data: True             # nobody hears anybody
     for m in ("n2", "n3", "n4"):
         r = c.replica(m)
-        r.vc_votes.clear()
+        r.view_change.votes.clear()
     r = c.replica("n3")
     from carbonlab.node.pbft import viewchange
     viewchange.start(r, 1)
     for m in ("n2", "n4"):                             # two others also want view 1: 2f + 1 = 3
         vc = ViewChange(1, r.stable, ())
-        r.vc_votes[1][m] = (vc, b"")
+        r.view_change.votes[1][m] = (vc, b"")
     viewchange.maybe_new_view(r)
-    first = r.vc_deadline_ms
+    first = r.view_change.deadline_ms
     assert first == c.now_ms + PARAMS["view_change_timeout_ms"]
     c.handle("n3", r.tick(first))
     assert r.view == 2
