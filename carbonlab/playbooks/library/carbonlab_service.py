@@ -230,11 +230,14 @@ class Service:
         sup_pidfile = os.path.join(p["run_dir"], p["name"] + ".supervisor.pid")
         log = os.path.join(p["log_dir"], p["name"] + ".log")
         match = ["--pidfile", sup_pidfile, "--name", SUPERVISOR_NAME]
+        # Debian keeps it in /usr/sbin, which a user's PATH does not hold: get_bin_path also
+        # looks in the sbin folders, and names the program if it is missing.
+        ssd = self.module.get_bin_path("start-stop-daemon", required=True)
         if restart:
             # the supervisor stops its child (SIGTERM, SIGKILL after stop_grace_s), then exits
-            self.must(["start-stop-daemon", "--stop", "--quiet", "--oknodo", "--retry",
+            self.must([ssd, "--stop", "--quiet", "--oknodo", "--retry",
                        f"TERM/{p['stop_grace_s'] + 5}/KILL/5", *match, "--remove-pidfile"])
-        argv = ["start-stop-daemon", "--start", "--quiet", "--background", *match,
+        argv = [ssd, "--start", "--quiet", "--background", *match,
                 "--chdir", p["chdir"], "--output", log]
         if p["user"]:
             argv += ["--chuid", p["user"]]

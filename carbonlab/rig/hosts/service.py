@@ -32,6 +32,11 @@ SIGNALS = ("KILL", "TERM", "STOP", "CONT", "INT", "HUP")
 LOCAL_SUPERVISOR = (str(Path(sys.executable).parent / "carbonlab"), "supervise")
 
 
+# start-stop-daemon lives in /usr/sbin on Debian, which a user's PATH (the local provider's)
+# does not hold; `env` looks the program up in the PATH it is given.
+SBIN_PATH = 'env PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin" '
+
+
 class ServiceHost:
     def __init__(self, name: str, shell: Shell, run_dir: Path, log_dir: Path, *, user: str = "",
                  in_place: Callable[[], InPlace | None] | None = None,
@@ -150,7 +155,7 @@ class ServiceHost:
                    "--output", str(self.logfile(name)), *(["--chuid", self.user] if self.user else []),
                    "--startas", prefix[0], "--", *prefix[1:], "--", *argv]
         self._check(f"{remove}mkdir -p {shlex.quote(str(self.run_dir))} {shlex.quote(str(self.log_dir))} && "
-                    + shlex.join(command), f"start {name}")
+                    + SBIN_PATH + shlex.join(command), f"start {name}")
         self._seen[name] = (argv, cwd)
         # the supervisor writes the pidfile after its fork: wait for the service's own command line
         return self._wait(name, lambda f: f.state == "running" and f.argv[:1] == argv[:1], f"{name} to start")

@@ -61,7 +61,7 @@ def _as_user(argv: list[str], env: dict[str, str], cwd: Path,
 
 def test_demo_as_unprivileged_user_without_prometheus(user_carbonlab: Path, home: Path) -> None:
     user = USER if os.geteuid() == 0 else None
-    path = f"{home / 'bin'}:/usr/sbin:/sbin"
+    path = str(home / "bin")       # a user's PATH: no sbin folder (start-stop-daemon is in /usr/sbin)
     env = {"HOME": str(home), "PATH": path}
     assert shutil.which("prometheus", path=path) is None
     assert shutil.which("carbonlab", path=path) is None
