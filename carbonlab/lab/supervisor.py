@@ -104,7 +104,8 @@ class Supervisor:
         self.child: int | None = None
         self.state = "running"
         self.restarts = 0
-        self.starts: deque[float] = deque()
+        self.ran_child = False          # the child was started once: every later start is a restart
+        self.starts: deque[float] = deque()   # start times within the start-limit interval only
         self.restart_at: float | None = None
         self.started = start_time(os.getpid())
 
@@ -184,7 +185,8 @@ class Supervisor:
             self._log("give_up", reason=f"start limit: {len(self.starts)} starts within "
                                         f"{self.policy.start_limit_interval_s:g} s")
             return False
-        restarting = bool(self.starts) or self.restarts > 0
+        restarting = self.ran_child
+        self.ran_child = True
         self.starts.append(now)
         parent = os.getpid()
         pid = os.fork()

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -127,6 +128,24 @@ def test_sigkilled_child_comes_back_and_stop_ends_it(sup: Supervised, tmp_path: 
     assert not any(p.exists() for p in paths(sup.run_dir, "svc"))
     assert sup.events()[-1]["event"] == "stopped"
 
+
+
+def test_a_crash_after_the_start_limit_interval_is_still_a_restart(sup: Supervised, tmp_path: Path) -> None:
+    # The start limit forgets starts older than its interval; the restart count and the log must
+    # not: a service that ran longer than the interval and then crashed was restarted.
+    sup.start(_sleeper(tmp_path), "--restart-s", "0.2", "--start-limit-interval-s", "0.3")
+    first = sup.wait("the child", sup.child)
+    assert isinstance(first, int)
+    ran_from = time.monotonic()
+    # the behaviour under test: the child outlives the start-limit interval before it crashes
+    sup.wait("the start-limit interval to pass", lambda: time.monotonic() - ran_from > 0.5)
+    os.kill(first, signal.SIGKILL)
+    second = sup.wait("a new child", lambda: (c := sup.child()) not in (None, first) and c)
+    assert isinstance(second, int)
+    assert [e["event"] for e in sup.events()][:3] == ["start", "exit", "restart"]
+    status = sup.status()
+    assert status is not None
+    assert status.restarts == 1
 
 def test_clean_exit_is_not_restarted(sup: Supervised) -> None:
     sup.start(["/bin/sh", "-c", "exit 0"], "--restart-s", "0.05")
