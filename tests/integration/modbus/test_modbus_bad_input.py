@@ -103,7 +103,7 @@ def _carbonlab(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[
     ({"meters": []}, "field 'meters': must be a non-empty list"),
     ({"meters": [{"id": "m1", "register_map": "t100", "port": 99999}]}, "field 'port': must be an integer"),
     ({"meters": [{"id": "m1", "register_map": "t100", "profile": {"co2_basis": "moist"}}]},
-     "field 'meters[0].profile.co2_basis': must be wet or dry"),
+     "field 'meters[0].profile.co2_basis': must be one of wet, dry, got 'moist'"),
     ({"meters": [{"id": "m1", "register_map": "t100", "transport": "rtu",
                   "serial_port": "/nonexistent/tty"}]},
      "is neither a bus in serial_buses"),
