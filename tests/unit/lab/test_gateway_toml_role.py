@@ -5,9 +5,6 @@ on the controller naming the field."""
 from __future__ import annotations
 
 import importlib.util
-import json
-import subprocess
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -16,6 +13,7 @@ import pytest
 from carbonlab.gateway import config
 from carbonlab.gateway.errors import ConfigError
 from carbonlab.lab.ansible_run import PLAYBOOKS
+from tests.unit.lab.role_template import render
 
 
 def _filter_plugin() -> ModuleType:
@@ -29,7 +27,6 @@ def _filter_plugin() -> ModuleType:
     return module
 
 
-BIN = Path(sys.executable).parent
 INSTANCE = {"gateway_id": "gw-a", "mode": "edge", "interval_s": 5,
             "nodes": ["http://198.18.0.2:8080", "http://198.18.0.3:8080"],
             "metrics_listen": "198.18.0.9:9108", "metrics_port": 9108,
@@ -46,15 +43,7 @@ def test_gateway_role_template_renders_the_typed_config(tmp_path: Path) -> None:
     etc.mkdir()
     dest = etc / "gateway-gw-a.toml"
     variables = {"item": INSTANCE, "carbonlab_etc": str(etc), "carbonlab_var": str(var)}
-    done = subprocess.run(
-        [str(BIN / "ansible"), "localhost", "-c", "local", "-m", "ansible.builtin.template",
-         "-a", f"src={PLAYBOOKS / 'roles' / 'gateway' / 'templates' / 'gateway.toml.j2'} dest={dest}",
-         "-e", json.dumps(variables)],
-        capture_output=True, text=True, timeout=120, check=False,
-        env={"PATH": "/usr/bin:/bin", "ANSIBLE_HOME": str(tmp_path / "ansible"),
-             "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp"),
-             "ANSIBLE_FILTER_PLUGINS": str(PLAYBOOKS / "filter_plugins"),
-             "ANSIBLE_PYTHON_INTERPRETER": sys.executable})
+    done = render("gateway", "gateway.toml.j2", dest, variables, tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     cfg = config.load(dest)
     assert (cfg.gateway_id, cfg.mode, cfg.interval_s, cfg.metrics_listen) == \

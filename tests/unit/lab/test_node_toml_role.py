@@ -3,17 +3,12 @@ the member's config (run through Ansible's own template module)."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from carbonlab.lab.ansible_run import PLAYBOOKS
 from carbonlab.node.config import load
-
-BIN = Path(sys.executable).parent
+from tests.unit.lab.role_template import render
 
 
 @pytest.mark.slow
@@ -24,15 +19,7 @@ def test_node_role_template_renders_the_typed_config(tmp_path: Path) -> None:
                  "carbonlab_etc": str(etc), "carbonlab_var": str(var), "node_log_level": "warning"}
     dest = etc / "node-n3.toml"
     etc.mkdir()
-    done = subprocess.run(
-        [str(BIN / "ansible"), "localhost", "-c", "local", "-m", "ansible.builtin.template",
-         "-a", f"src={PLAYBOOKS / 'roles' / 'node' / 'templates' / 'node.toml.j2'} dest={dest}",
-         "-e", json.dumps(variables)],
-        capture_output=True, text=True, timeout=120, check=False,
-        env={"PATH": "/usr/bin:/bin", "ANSIBLE_HOME": str(tmp_path / "ansible"),
-             "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp"),
-             "ANSIBLE_FILTER_PLUGINS": str(PLAYBOOKS / "filter_plugins"),
-             "ANSIBLE_PYTHON_INTERPRETER": sys.executable})
+    done = render("node", "node.toml.j2", dest, variables, tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     config = load(dest)
     assert (config.member_id, config.api_host, config.api_port, config.log_level, config.ledger_sync) == \
