@@ -19,6 +19,7 @@ from carbonlab import fields
 from carbonlab.emulation import ProfileSpec
 from carbonlab.fields import FieldError, like, spec
 from carbonlab.gateway.endpoint import MeterEndpoint
+from carbonlab.gateway.yamlfile import DuplicateKeyError, load_unique
 from carbonlab.lab.errors import TopologyError
 from carbonlab.node.errors import SchemaError
 from carbonlab.node.genesis import ROLES, Params
@@ -170,9 +171,11 @@ def load(path: Path) -> Topology:
     """Read and validate a topology file; raise TopologyError naming file, field and rule."""
     where = str(path)
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = load_unique(path.read_text())     # a key given twice is an error, not the last one wins
     except OSError as exc:
         raise TopologyError(where, "(file)", f"cannot read ({exc.strerror})") from None
+    except DuplicateKeyError as exc:
+        raise TopologyError(where, str(exc.key), str(exc.problem)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"line {mark.line + 1}: " if mark is not None else ""

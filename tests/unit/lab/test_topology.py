@@ -153,3 +153,10 @@ def test_loaded_objects_are_frozen() -> None:
     topo = load(DEFAULT_TOPOLOGY)
     with pytest.raises(AttributeError):
         topo.members[0].id = "x"  # type: ignore[misc]
+
+
+def test_a_key_given_twice_is_refused_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "dup.yaml"
+    path.write_text("lab_id: x\nlab_id: y\n")
+    with pytest.raises(TopologyError, match=r"lab_id.*given twice in one mapping \(line 1 and line 2\)"):
+        load(path)
