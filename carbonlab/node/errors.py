@@ -1,5 +1,6 @@
 """Errors of the node package."""
 
+from carbonlab.checks import CheckError
 from carbonlab.errors import CarbonlabError
 
 
@@ -7,15 +8,11 @@ class NodeError(CarbonlabError):
     """Root of every error the node raises on purpose."""
 
 
-class SchemaError(NodeError, ValueError):
+class SchemaError(NodeError, CheckError):
     """Raised when a message, batch, reading or genesis file does not match its schema.
 
     It is the sender's fault. `field` is the dotted path of the offending field
-    (`batch.readings[3].co2_pct`), and the message says what was expected.
+    (`batch.readings[3].co2_pct`), and the message says what was expected (the neutral
+    `carbonlab.checks.CheckError`, bound to node by `node/schema.py`).
     """
-
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}: {problem}")
-        self.field = field
-        self.problem = problem
 

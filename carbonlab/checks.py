@@ -1,0 +1,115 @@
+"""Checks for decoded wire and JSON values; every failure names the field it is about.
+
+These are the typed-schema primitives behind `Reading.from_wire`'s slow path, batches,
+genesis, the PBFT message decoder and the ledger's rows. Each accepts exactly one Python
+type (a bool is not an int, an int is accepted where a float is wanted) and raises
+`error(field, problem)`.
+
+`Checks(error)` binds them to a package's own error: node binds them to its `SchemaError`
+(`node/schema.py`), so `except SchemaError` and `except NodeError` keep working where a
+message is decoded; the default is the neutral `CheckError`. Config files use
+`carbonlab.fields` instead (rules declared on dataclass fields); both sit at the top of the
+tree and import no carbonlab package.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+
+class CheckError(ValueError):
+    """Raised when a decoded value does not match its schema; the sender is at fault. `field` is
+    the dotted path of the offending field (`batch.readings[3].co2_pct`)."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+class Checks:
+    """The primitives, each raising `error(field, problem)` on a bad value."""
+
+    def __init__(self, error: Callable[[str, str], Exception] = CheckError) -> None:
+        self.error = error
+
+    def as_str(self, value: Any, field: str, *, max_len: int = 256, allow_empty: bool = False) -> str:
+        if not isinstance(value, str):
+            raise self.error(field, f"expected a string, got {type(value).__name__}")
+        if not value and not allow_empty:
+            raise self.error(field, "must not be empty")
+        if len(value) > max_len:
+            raise self.error(field, f"longer than {max_len} characters")
+        return value
+
+    def as_int(self, value: Any, field: str, *, lo: int | None = None, hi: int | None = None) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(field, f"expected an integer, got {type(value).__name__}")
+        if lo is not None and value < lo:
+            raise self.error(field, f"{value} is below the minimum {lo}")
+        if hi is not None and value > hi:
+            raise self.error(field, f"{value} is above the maximum {hi}")
+        return value
+
+    def as_float(self, value: Any, field: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.error(field, f"expected a number, got {type(value).__name__}")
+        result = float(value)
+        if not math.isfinite(result):
+            raise self.error(field, "must be a finite number")
+        return result
+
+    def as_bool(self, value: Any, field: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.error(field, f"expected true or false, got {type(value).__name__}")
+        return value
+
+    def as_bytes(self, value: Any, field: str, *, size: int | None = None, max_len: int = 1 << 20) -> bytes:
+        if not isinstance(value, bytes):
+            raise self.error(field, f"expected bytes, got {type(value).__name__}")
+        if size is not None and len(value) != size:
+            raise self.error(field, f"expected {size} bytes, got {len(value)}")
+        if len(value) > max_len:
+            raise self.error(field, f"longer than {max_len} bytes")
+        return value
+
+    def as_hex(self, value: Any, field: str, *, size: int | None = None) -> bytes:
+        text = self.as_str(value, field, max_len=1 << 16)
+        try:
+            raw = bytes.fromhex(text)
+        except ValueError:
+            raise self.error(field, "expected a hexadecimal string") from None
+        if size is not None and len(raw) != size:
+            raise self.error(field, f"expected {size} bytes ({2 * size} hex digits), got {len(raw)}")
+        return raw
+
+    def as_list(self, value: Any, field: str, *, max_len: int = 100_000,
+                length: int | None = None) -> list[Any]:
+        if not isinstance(value, list | tuple):
+            raise self.error(field, f"expected a list, got {type(value).__name__}")
+        if length is not None and len(value) != length:
+            raise self.error(field, f"expected {length} items, got {len(value)}")
+        if len(value) > max_len:
+            raise self.error(field, f"more than {max_len} items")
+        return list(value)
+
+    def as_dict(self, value: Any, field: str, *, allowed: Sequence[str] | None = None,
+                required: Sequence[str] = ()) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.error(field, f"expected an object, got {type(value).__name__}")
+        if allowed is not None:
+            unknown = sorted(set(value) - set(allowed))
+            if unknown:
+                raise self.error(f"{field}.{unknown[0]}", f"unknown field (allowed: {', '.join(allowed)})")
+        for key in required:
+            if key not in value:
+                raise self.error(f"{field}.{key}", "is required")
+        return value
+
+    def as_choice(self, value: Any, field: str, choices: Sequence[str]) -> str:
+        text = self.as_str(value, field)
+        if text not in choices:
+            raise self.error(field, f"{text!r} is not one of {', '.join(choices)}")
+        return text
