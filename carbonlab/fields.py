@@ -2,10 +2,14 @@
 
 Theory of operation. A config dataclass declares each field's default and its rule once,
 with `spec(default, lo=..., hi=..., choices=...)` (or `like(OtherClass, "name")` to reuse
-another class's field as it is). `values(cls, raw, ...)` reads a mapping into the keyword
+another class's field as it is). `key=` names the field in the file where it differs from
+the attribute (NODE.toml's `genesis` is `NodeConfig.genesis_file`); `read=` turns the file's
+string into a value of a type this module does not know (a multiaddr, a `HostPort`), its
+ValueError being the problem. `values(cls, raw, ...)` reads a mapping into the keyword
 arguments of `cls`: the type comes from the field's annotation (a bool is not an int, an
 int is accepted where a float is wanted, a StrEnum takes its values), missing fields take
-the declared default, and every failure raises `FieldError(file, field, problem)`.
+the declared default, and every failure raises `FieldError(file, field, problem)`. A `Path`
+is a non-empty string; `tuple[str, ...]` a list of non-empty strings.
 
 `FieldError` is a neutral `ValueError`; each package turns it into its own error
 (`TopologyError`, the gateway's `ConfigError`, ...) so that `except GatewayError` and the
@@ -25,6 +29,7 @@ import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import MISSING
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -47,14 +52,46 @@ class Rule:
     choices: tuple[Any, ...] = ()
     allow_empty: bool = False
     check: Callable[[Any], str | None] | None = None   # extra rule: a problem, or None
+    key: str | None = None                              # the name in the file, if not the attribute's
+    read: Callable[[str], Any] | None = None            # string -> value; ValueError is the problem
 
 
 def spec(default: Any = MISSING, *, lo: float | None = None, hi: float | None = None,
          choices: Iterable[Any] = (), allow_empty: bool = False,
-         check: Callable[[Any], str | None] | None = None) -> Any:
+         check: Callable[[Any], str | None] | None = None, key: str | None = None,
+         read: Callable[[str], Any] | None = None) -> Any:
     """A dataclass field with its default and its rule, written once."""
-    rule = Rule(lo, hi, tuple(choices), allow_empty, check)
+    rule = Rule(lo, hi, tuple(choices), allow_empty, check, key, read)
     return dataclasses.field(default=default, metadata={_KEY: rule})
+
+
+def longest(n: int) -> Callable[[Any], str | None]:
+    """A `check=` rule: a string of at most n characters."""
+    return lambda v: None if len(v) <= n else f"longer than {n} characters, got {v!r}"
+
+
+def above(x: float) -> Callable[[Any], str | None]:
+    """A `check=` rule: a number strictly above x (`lo` is inclusive)."""
+    return lambda v: None if v > x else f"must be above {x:g}, got {v!r}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HostPort:
+    """A TCP listen or target address, written `host:port` (`[v6]:port` for IPv6)."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    @classmethod
+    def parse(cls, text: str) -> HostPort:
+        host, sep, port = text.rpartition(":")
+        host = host.removeprefix("[").removesuffix("]") if host.startswith("[") else host
+        if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ValueError(f"must be \"host:port\" with a port 1..65535, got {text!r}")
+        return cls(host, int(port))
 
 
 def like(cls: type, name: str) -> Any:
@@ -75,18 +112,19 @@ def values(cls: type, raw: Any, *, file: str, prefix: str = "", names: Iterable[
                          f"must be a table, got {type(raw).__name__}")
     fields = _fields(cls)
     wanted = list(fields) if names is None else list(names)
-    known = {*wanted, *allowed}
+    keys = {name: _rule(fields[name]).key or name for name in wanted}
+    known = {*keys.values(), *allowed}
     for key in raw:
         if key not in known:
             raise FieldError(file, f"{prefix}{key}", f"unknown field; allowed: {', '.join(sorted(known))}")
     must = set(required)
     out: dict[str, Any] = {}
     for name in wanted:
-        f = fields[name]
-        if name in raw:
-            out[name] = check(cls, name, raw[name], file=file, field=f"{prefix}{name}")
+        f, key = fields[name], keys[name]
+        if key in raw:
+            out[name] = check(cls, name, raw[key], file=file, field=f"{prefix}{key}")
         elif name in must or (f.default is MISSING and f.default_factory is MISSING):
-            raise FieldError(file, f"{prefix}{name}", "is required")
+            raise FieldError(file, f"{prefix}{key}", "is required")
         elif f.default is not MISSING:
             out[name] = f.default
     return out
@@ -97,16 +135,41 @@ def build(cls: type[T], raw: Any, *, file: str, prefix: str = "") -> T:
     return cls(**values(cls, raw, file=file, prefix=prefix))
 
 
+def read(read: Callable[[str], Any], value: Any, *, file: str, field: str) -> Any:
+    """One string value turned by `read` (as a `spec(read=...)` field is) for an entry that is not
+    a dataclass field, such as one address of a table of addresses."""
+    result, problem = _read(read, value)
+    if problem is not None:
+        raise FieldError(file, field, problem)
+    return result
+
+
 def check(cls: type, name: str, value: Any, *, file: str, field: str) -> Any:
     """One value against the type and rule declared for `cls.name`; the converted value."""
-    f = _fields(cls)[name]
-    rule: Rule = f.metadata.get(_KEY, Rule())
-    result, problem = _convert(_types(cls)[name], rule, value)
+    rule = _rule(_fields(cls)[name])
+    if rule.read is not None:
+        result, problem = _read(rule.read, value)
+    else:
+        result, problem = _convert(_types(cls)[name], rule, value)
     if problem is None and rule.check is not None:
         problem = rule.check(result)
     if problem is not None:
         raise FieldError(file, field, problem)
     return result
+
+
+def _rule(f: dataclasses.Field[Any]) -> Rule:
+    rule: Rule = f.metadata.get(_KEY, Rule())
+    return rule
+
+
+def _read(read: Callable[[str], Any], value: Any) -> tuple[Any, str | None]:
+    if not isinstance(value, str) or not value.strip():
+        return value, f"must be a non-empty string, got {value!r}"
+    try:
+        return read(value), None
+    except ValueError as exc:
+        return value, str(exc)
 
 
 @functools.cache
@@ -137,10 +200,16 @@ def _convert(kind: Any, rule: Rule, value: Any) -> tuple[Any, str | None]:
         return value, None
     if kind is bool:
         return value, None if isinstance(value, bool) else f"must be true or false, got {value!r}"
-    if kind is str:
+    if kind is str or kind is Path:
         if not isinstance(value, str) or (not value.strip() and not rule.allow_empty):
             return value, f"must be a non-empty string, got {value!r}"
-        return value, None
+        return kind(value), None
+    if typing.get_origin(kind) is tuple and args == (str, ...):
+        ok = isinstance(value, list | tuple) and all(isinstance(v, str) and v.strip() for v in value) \
+            and (bool(value) or rule.allow_empty)
+        some = "a" if rule.allow_empty else "a non-empty"
+        return (tuple(value) if ok else value), \
+            None if ok else f"must be {some} list of non-empty strings, got {value!r}"
     if kind is int:
         ok = not isinstance(value, bool) and isinstance(value, int) and _within(value, rule)
         return value, None if ok else f"must be an integer{_span(rule)}, got {value!r}"
@@ -166,9 +235,14 @@ def _within(value: float, rule: Rule) -> bool:
 
 def _span(rule: Rule) -> str:
     if rule.lo is not None and rule.hi is not None:
-        return f" {rule.lo:g}..{rule.hi:g}"
+        return f" {_text(rule.lo)}..{_text(rule.hi)}"
     if rule.lo is not None:
-        return f" >= {rule.lo:g}"
+        return f" >= {_text(rule.lo)}"
     if rule.hi is not None:
-        return f" <= {rule.hi:g}"
+        return f" <= {_text(rule.hi)}"
     return ""
+
+
+def _text(x: float) -> str:
+    """A bound as a person writes it: 268435456 rather than 2.68435e+08."""
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e18 else f"{x:g}"

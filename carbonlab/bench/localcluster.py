@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import multiaddr
 
+from carbonlab.fields import HostPort
 from carbonlab.node import emissions
 from carbonlab.node.config import NodeConfig
 from carbonlab.node.crypto import Signer
@@ -124,8 +125,9 @@ class LocalCluster:
             path.write_text(NodeConfig(
                 path=path, member_id=member, key_file=root / "keys" / f"{member}.key",
                 genesis_file=root / "genesis.json", data_dir=root / "data" / member,
-                p2p_listen=multiaddr.Multiaddr(f"/ip4/127.0.0.1/tcp/{p2p[member]}"), api_host="127.0.0.1",
-                api_port=api[member], log_level="info", ledger_sync=ledger_sync, peer_addrs={},
+                p2p_listen=multiaddr.Multiaddr(f"/ip4/127.0.0.1/tcp/{p2p[member]}"),
+                api_listen=HostPort("127.0.0.1", api[member]), log_level="info", ledger_sync=ledger_sync,
+                peer_addrs={},
                 p2p=P2PSettings()).to_toml())
         return cls(root, genesis, p2p, api, gw_keys)
 

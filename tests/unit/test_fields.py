@@ -18,7 +18,7 @@ class Colour(StrEnum):
 @dataclass(frozen=True)
 class Example:
     name: str
-    colour: Colour = spec(Colour.RED)   # noqa: RUF009 - spec() returns a dataclasses.field
+    colour: Colour = spec(Colour.RED)
     count: int = spec(3, lo=1, hi=9)
     ratio: float = spec(0.5, lo=0.0, hi=1.0)
     flag: bool = spec(False)

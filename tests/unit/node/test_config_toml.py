@@ -7,6 +7,7 @@ from pathlib import Path
 import multiaddr
 
 from carbonlab.bench.localcluster import LocalCluster
+from carbonlab.fields import HostPort
 from carbonlab.node.config import NodeConfig, load
 from carbonlab.node.p2p.host import P2PSettings
 
@@ -15,7 +16,7 @@ def _config(path: Path) -> NodeConfig:
     return NodeConfig(
         path=path, member_id="n1", key_file=path.parent / "keys" / "n1.key",
         genesis_file=Path("/etc/carbonlab/genesis.json"), data_dir=path.parent / "data" / "n1",
-        p2p_listen=multiaddr.Multiaddr("/ip4/127.0.0.1/tcp/4001"), api_host="::1", api_port=8080,
+        p2p_listen=multiaddr.Multiaddr("/ip4/127.0.0.1/tcp/4001"), api_listen=HostPort("::1", 8080),
         log_level="debug", ledger_sync="normal",
         peer_addrs={"n2": multiaddr.Multiaddr("/ip4/127.0.0.2/tcp/4001")},
         p2p=P2PSettings(heartbeat_s=0.5, inbound_buffer=77))

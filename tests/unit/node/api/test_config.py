@@ -74,3 +74,31 @@ def test_peers_come_from_genesis_and_a_wrong_peer_id_is_refused(tmp_path: Path) 
     (cluster.root / "n1.toml").write_text(other.split("[peers]")[0])
     with pytest.raises(ConfigError, match="member_id"):
         load(cluster.root / "n1.toml").peer_specs(genesis)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (GOOD.replace('genesis = "genesis.json"\n', ""), "field 'genesis': is required"),
+    (GOOD + "[p2p]\nheartbeat_s = 0\n", "field 'p2p.heartbeat_s': must be above 0, got 0.0"),
+    (GOOD + "[p2p]\nheartbeat_s = 3601\n", "field 'p2p.heartbeat_s': must be a number 0..3600, got 3601"),
+    (GOOD + "[p2p]\nmax_frame_bytes = 1\n",
+     "field 'p2p.max_frame_bytes': must be an integer 1024..268435456, got 1"),
+    (GOOD + "[p2p]\ninbound_buffer = true\n", "field 'p2p.inbound_buffer': must be an integer"),
+    (GOOD.replace('"127.0.0.1:8080"', '"localhost"'),
+     "field 'api_listen': must be \"host:port\" with a port 1..65535, got 'localhost'"),
+    (GOOD.replace('"n1"', '"' + "x" * 65 + '"'), "field 'member_id': longer than 64 characters"),
+    (GOOD.replace('"debug"', '"chatty"'), "field 'log_level': must be one of debug, info, warning, error"),
+    (GOOD + "peers = 3\n", "field 'peers': must be a table, got int"),
+    (GOOD + '[peers]\nn2 = "garbage"\n', "field 'peers.n2': not a multiaddr"),
+    (GOOD.replace('data_dir = "data/n1"', "data_dir = 5"), "field 'data_dir': must be a non-empty string"),
+])
+def test_a_bad_value_is_refused_naming_file_and_dotted_field(tmp_path: Path, text: str, message: str) -> None:
+    """NODE.toml is read by the shared field layer: one error form, `<file>: field '<dotted>': ...`."""
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load(path)
+    assert str(info.value).startswith(f"{path}: {message}")
+
+
+def test_api_listen_takes_an_ipv6_host_in_brackets(tmp_path: Path) -> None:
+    cfg = load(write(tmp_path, GOOD.replace('"127.0.0.1:8080"', '"[::1]:8081"')))
+    assert (cfg.api_host, cfg.api_port) == ("::1", 8081)
