@@ -75,6 +75,12 @@ def above(x: float) -> Callable[[Any], str | None]:
     return lambda v: None if v > x else f"must be above {x:g}, got {v!r}"
 
 
+def timer_s(default: float) -> Any:
+    """A timeout or period in seconds, (0, 3600]: the one rule of the node's and the gateway's
+    network timers."""
+    return spec(default, lo=0.0, hi=3600.0, check=above(0.0))
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class HostPort:
     """A TCP listen or target address, written `host:port` (`[v6]:port` for IPv6)."""

@@ -12,6 +12,8 @@ import signal
 from pathlib import Path
 from typing import Any
 
+from carbonlab.logs import LEVELS
+
 log = logging.getLogger("carbonlab.rig.meters")
 
 
@@ -20,7 +22,7 @@ def register(sub: Any) -> None:
     msub = parser.add_subparsers(dest="meters_command", metavar="ACTION")
     serve = msub.add_parser("serve", help="serve the meters of a METERS.yaml until SIGINT/SIGTERM")
     serve.add_argument("--config", required=True, type=Path, help="METERS.yaml")
-    serve.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info",
+    serve.add_argument("--log-level", choices=LEVELS, default="info",
                        help="JSON lines on stderr from this level up (default %(default)s)")
     serve.set_defaults(func=_serve)
     read = msub.add_parser("read", help="one decoded read of one meter (prints JSON)")

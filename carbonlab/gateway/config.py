@@ -26,60 +26,100 @@ m1 = "010000A8900016F000169DC0"
 id = "m1"
 ...
 ```
+Every default and range is declared once, on `GatewayConfig`'s fields and those of the tables'
+own types (`UplinkParams`, `MaxPotential`, `Hj212Forward`, `MeterEndpoint`), and read by the
+shared `carbonlab.fields`; what a table cannot say about itself (a meter named in
+`[substitution]` or `[hj212.mn]` must be in `[[meters]]`) is checked here.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
-from carbonlab import fields
-from carbonlab.fields import FieldError, spec
+from carbonlab import fields as config_fields
+from carbonlab.fields import FieldError, HostPort, spec
 from carbonlab.gateway.endpoint import MeterEndpoint
 from carbonlab.gateway.errors import ConfigError
+from carbonlab.gateway.hj212 import mn_problem, pw_problem
 from carbonlab.gateway.uplink import UplinkParams
+from carbonlab.logs import LEVELS
 
-TOP = {"gateway_id", "key_file", "genesis", "data_dir", "mode", "nodes", "metrics_listen",
-       "interval_s", "close_delay_s", "hold_s", "batch_max_readings", "outbox_warn_batches",
-       "log_level", "uplink", "substitution", "hj212", "meters"}
 MODES = ("edge", "direct")
-LOG_LEVELS = ("debug", "info", "warning", "error")
-SETTINGS = ("interval_s", "close_delay_s", "hold_s", "batch_max_readings", "outbox_warn_batches", "log_level")
+TABLES = ("uplink", "substitution", "hj212", "meters")    # read apart, each by its own type
+
+
+@dataclass(frozen=True, slots=True)
+class MaxPotential:
+    """`[substitution.<meter>]`: the meter's maximum potential concentration and flow (40 CFR 75
+    Appendix A 2.1 and 2.1.2.1) used as the substitute value of last resort; unset: the meter's
+    upper measurement range from genesis."""
+
+    max_co2_pct: float | None = spec(None, lo=0.0, hi=100.0)
+    max_flow_m3_s: float | None = spec(None, lo=0.0, hi=1e6)
 
 
 @dataclass(frozen=True, slots=True)
 class Hj212Forward:
-    host: str
-    port: int
-    pw: str
-    mn: dict[str, str]
+    """`[hj212]`: the forwarder to an authority platform; `mn` is filled for every meter."""
+
+    target: HostPort = spec(read=HostPort.parse)
+    pw: str = spec("123456", check=pw_problem)
+    mn: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def host(self) -> str:
+        return self.target.host
+
+    @property
+    def port(self) -> int:
+        return self.target.port
+
+
+def _node_urls(nodes: tuple[str, ...]) -> str | None:
+    if nodes and all(n.startswith(("http://", "https://")) for n in nodes):
+        return None
+    return f"must be a non-empty list of http(s):// URLs, got {list(nodes)!r}"
+
+
+def _listen_or_off(value: str) -> str | None:
+    if value == "":
+        return None
+    try:
+        HostPort.parse(value)
+    except ValueError:
+        return f"must be \"host:port\" or \"\" (off), got {value!r}"
+    return None
+
+
+def _divides_an_hour(interval_s: int) -> str | None:
+    return None if 3600 % interval_s == 0 else f"must divide an hour (3600 s) evenly, got {interval_s}"
 
 
 @dataclass(frozen=True)
 class GatewayConfig:
     path: Path
-    gateway_id: str
-    key_file: Path
-    genesis: Path
-    data_dir: Path
-    mode: str
-    nodes: tuple[str, ...]
-    meters: tuple[MeterEndpoint, ...]
-    metrics_listen: str = "127.0.0.1:9108"
-    interval_s: int = spec(60, lo=1, hi=3600)
+    gateway_id: str = spec()
+    key_file: Path = spec()
+    genesis: Path = spec()
+    data_dir: Path = spec()
+    nodes: tuple[str, ...] = spec(allow_empty=True, check=_node_urls)
+    meters: tuple[MeterEndpoint, ...] = ()
+    mode: str = spec("edge", choices=MODES)      # "direct": exactly one meter with its own uplink
+    metrics_listen: str = spec("127.0.0.1:9108", allow_empty=True, check=_listen_or_off)
+    interval_s: int = spec(60, lo=1, hi=3600, check=_divides_an_hour)
     close_delay_s: float = spec(2.0, lo=0.0, hi=600.0)
     hold_s: float = spec(3600.0, lo=0.0, hi=86_400.0 * 7)
     batch_max_readings: int = spec(500, lo=1, hi=1000)
     outbox_warn_batches: int = spec(10_000, lo=1, hi=10**9)
-    log_level: str = spec("info", choices=LOG_LEVELS)
+    log_level: str = spec("info", choices=LEVELS)
     uplink: UplinkParams = field(default_factory=UplinkParams)
-    max_potential: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    max_potential: dict[str, MaxPotential] = field(default_factory=dict)
     hj212: Hj212Forward | None = None
 
     @property
@@ -94,26 +134,25 @@ class GatewayConfig:
         doc: dict[str, Any] = {
             "gateway_id": self.gateway_id, "key_file": _relative(self.key_file, base),
             "genesis": _relative(self.genesis, base), "data_dir": _relative(self.data_dir, base),
-            "mode": self.mode, "nodes": list(self.nodes), "metrics_listen": self.metrics_listen,
-            "interval_s": self.interval_s, "close_delay_s": self.close_delay_s, "hold_s": self.hold_s,
-            "batch_max_readings": self.batch_max_readings, "outbox_warn_batches": self.outbox_warn_batches,
-            "log_level": self.log_level,
+            "mode": self.mode, "nodes": list(self.nodes),
+            **{name: getattr(self, name) for name in SETTINGS},
         }
-        default = UplinkParams()
-        uplink = {k: getattr(self.uplink, k) for k in UplinkParams.__dataclass_fields__
-                  if getattr(self.uplink, k) != getattr(default, k)}
+        uplink = _changed(self.uplink, UplinkParams())
         if uplink:
             doc["uplink"] = uplink
-        substitution = {meter: {k: v for k, v in (("max_co2_pct", co2), ("max_flow_m3_s", flow))
-                                if v is not None}
-                        for meter, (co2, flow) in self.max_potential.items()}
+        substitution = {meter: _changed(mp, MaxPotential()) for meter, mp in self.max_potential.items()}
         if substitution:
             doc["substitution"] = substitution
         if self.hj212 is not None:
-            doc["hj212"] = {"target": f"{self.hj212.host}:{self.hj212.port}", "pw": self.hj212.pw,
-                            "mn": dict(self.hj212.mn)}
+            doc["hj212"] = {"target": str(self.hj212.target), "pw": self.hj212.pw, "mn": dict(self.hj212.mn)}
         doc["meters"] = [m.to_table() for m in self.meters]
         return tomli_w.dumps(doc)
+
+
+PATHS = ("key_file", "genesis", "data_dir")
+SETTINGS = ("metrics_listen", "interval_s", "close_delay_s", "hold_s", "batch_max_readings",
+            "outbox_warn_batches", "log_level")
+FILE_FIELDS = ("gateway_id", *PATHS, "nodes", "mode", *SETTINGS)
 
 
 def load(path: Path) -> GatewayConfig:
@@ -127,154 +166,67 @@ def load(path: Path) -> GatewayConfig:
 
 
 def parse(raw: dict[str, Any], path: Path) -> GatewayConfig:
-    f = _Reader(raw, path, "")
-    for key in raw:
-        if key not in TOP:
-            raise f.fail(key, f"unknown field; allowed: {', '.join(sorted(TOP))}")
-    base = path.parent
-    mode = f.choice("mode", MODES, "edge")
-    nodes = f.get("nodes", None)
-    if not isinstance(nodes, list) or not nodes or not all(
-            isinstance(n, str) and n.startswith(("http://", "https://")) for n in nodes):
-        raise f.fail("nodes", f"must be a non-empty list of http(s):// URLs, got {nodes!r}")
-    meters_raw = f.get("meters", None)
+    try:
+        return _parse(raw, path, str(path))
+    except FieldError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _parse(raw: dict[str, Any], path: Path, file: str) -> GatewayConfig:
+    checked = config_fields.values(GatewayConfig, raw, file=file, names=FILE_FIELDS, allowed=TABLES)
+    meters_raw = raw.get("meters")
     if not isinstance(meters_raw, list) or not meters_raw:
-        raise f.fail("meters", "at least one [[meters]] table is required")
+        raise FieldError(file, "meters", "at least one [[meters]] table is required")
     meters = tuple(MeterEndpoint.from_dict(m, path) for m in meters_raw)
     ids = [m.id for m in meters]
     if len(set(ids)) != len(ids):
-        raise f.fail("meters", f"meter ids must be unique, got {ids}")
-    if mode == "direct" and len(meters) != 1:
-        raise f.fail("meters", f"mode = \"direct\" takes exactly one meter, got {len(meters)}")
-    try:   # the settings with a declared default and range (GatewayConfig's fields)
-        settings = fields.values(GatewayConfig, raw, file=str(path), names=SETTINGS, allowed=TOP)
-    except FieldError as exc:
-        raise ConfigError(str(exc)) from None
-    if 3600 % settings["interval_s"]:
-        raise f.fail("interval_s", f"must divide an hour (3600 s) evenly, got {settings['interval_s']}")
+        raise FieldError(file, "meters", f"meter ids must be unique, got {ids}")
+    if checked["mode"] == "direct" and len(meters) != 1:
+        raise FieldError(file, "meters", f"mode = \"direct\" takes exactly one meter, got {len(meters)}")
+    substitution = _table(raw, "substitution", file)
+    for meter in substitution:
+        if meter not in ids:
+            raise FieldError(file, f"substitution.{meter}", f"no meter {meter!r} in [[meters]]")
+    hj212 = _table(raw, "hj212", file)
     return GatewayConfig(
-        path=path,
-        gateway_id=f.text("gateway_id", None),
-        key_file=base / f.text("key_file", None),
-        genesis=base / f.text("genesis", None),
-        data_dir=base / f.text("data_dir", None),
-        mode=mode, nodes=tuple(nodes), meters=meters,
-        metrics_listen=_listen(f, "metrics_listen", "127.0.0.1:9108"),
-        **settings,
-        uplink=_uplink(f.table("uplink"), path),
-        max_potential=_substitution(f.table("substitution"), path, set(ids)),
-        hj212=_hj212(f.table("hj212"), path, ids),
+        path=path, **{**checked, **{name: path.parent / checked[name] for name in PATHS}}, meters=meters,
+        uplink=config_fields.build(UplinkParams, _table(raw, "uplink", file), file=file, prefix="uplink."),
+        max_potential={meter: config_fields.build(MaxPotential, table, file=file,
+                                                  prefix=f"substitution.{meter}.")
+                       for meter, table in substitution.items()},
+        hj212=_hj212(hj212, file, ids) if hj212 else None,
     )
+
+
+def _hj212(raw: dict[str, Any], file: str, meters: list[str]) -> Hj212Forward:
+    forward = Hj212Forward(**config_fields.values(Hj212Forward, raw, file=file, prefix="hj212.",
+                                                  names=("target", "pw"), allowed=("mn",)))
+    mn = {m: "".join(ch for ch in m if ch.isalnum())[:24] for m in meters}   # default: the meter id
+    for meter, value in _table(raw, "mn", file, "hj212.").items():
+        if meter not in mn:
+            raise FieldError(file, f"hj212.mn.{meter}", f"no meter {meter!r} in [[meters]]")
+        problem = mn_problem(value) if isinstance(value, str) else f"must be a string, got {value!r}"
+        if problem is not None:
+            raise FieldError(file, f"hj212.mn.{meter}", problem)
+        mn[meter] = value
+    for meter, value in mn.items():
+        if not value:
+            raise FieldError(file, f"hj212.mn.{meter}", "meter id has no letter or digit; give an MN")
+    return Hj212Forward(forward.target, forward.pw, mn)
+
+
+def _table(raw: dict[str, Any], key: str, file: str, prefix: str = "") -> dict[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise FieldError(file, f"{prefix}{key}", f"must be a table, got {type(value).__name__}")
+    return value
+
+
+def _changed(value: Any, default: Any) -> dict[str, Any]:
+    """The fields of a settings dataclass that differ from its defaults (what to_toml writes)."""
+    return {f.name: getattr(value, f.name) for f in fields(value)
+            if getattr(value, f.name) != getattr(default, f.name)}
 
 
 def _relative(path: Path, base: Path) -> str:
     return os.path.relpath(path, base) if path.is_relative_to(base) else str(path)
-
-
-def _uplink(raw: dict[str, Any], path: Path) -> UplinkParams:
-    f = _Reader(raw, path, "uplink.")
-    d = UplinkParams()
-    names = UplinkParams.__dataclass_fields__
-    for key in raw:
-        if key not in names:
-            raise f.fail(key, f"unknown field; allowed: {', '.join(names)}")
-    return UplinkParams(**{k: f.number(k, getattr(d, k), 0.001, 3600.0) for k in names})
-
-
-def _substitution(raw: dict[str, Any], path: Path,
-                  meters: set[str]) -> dict[str, tuple[float | None, float | None]]:
-    out: dict[str, tuple[float | None, float | None]] = {}
-    for meter, table in raw.items():
-        if meter not in meters:
-            raise ConfigError(f"{path}: field 'substitution.{meter}': no meter {meter!r} in [[meters]]")
-        if not isinstance(table, dict):
-            raise ConfigError(f"{path}: field 'substitution.{meter}': must be a table")
-        f = _Reader(table, path, f"substitution.{meter}.")
-        for key in table:
-            if key not in ("max_co2_pct", "max_flow_m3_s"):
-                raise f.fail(key, "unknown field; allowed: max_co2_pct, max_flow_m3_s")
-        out[meter] = (f.number("max_co2_pct", None, 0.0, 100.0) if "max_co2_pct" in table else None,
-                      f.number("max_flow_m3_s", None, 0.0, 1e6) if "max_flow_m3_s" in table else None)
-    return out
-
-
-def _hj212(raw: dict[str, Any], path: Path, meters: list[str]) -> Hj212Forward | None:
-    if not raw:
-        return None
-    f = _Reader(raw, path, "hj212.")
-    for key in raw:
-        if key not in ("target", "pw", "mn"):
-            raise f.fail(key, "unknown field; allowed: target, pw, mn")
-    host, port = _hostport(f, "target", f.text("target", None))
-    pw = f.text("pw", "123456")
-    if len(pw) != 6:
-        raise f.fail("pw", f"HJ 212 passwords are 6 characters, got {pw!r}")
-    mn_raw = f.table("mn")
-    mn = {m: "".join(ch for ch in m if ch.isalnum())[:24] for m in meters}
-    for meter, value in mn_raw.items():
-        if meter not in mn:
-            raise f.fail(f"mn.{meter}", f"no meter {meter!r} in [[meters]]")
-        if not isinstance(value, str) or not value.isalnum() or not 1 <= len(value) <= 24:
-            raise f.fail(f"mn.{meter}", f"must be 1-24 letters or digits, got {value!r}")
-        mn[meter] = value
-    for meter, value in mn.items():
-        if not value:
-            raise f.fail(f"mn.{meter}", "meter id has no letter or digit; give an MN")
-    return Hj212Forward(host, port, pw, mn)
-
-
-def _listen(f: _Reader, key: str, default: str) -> str:
-    value = f.get(key, default)
-    if value == "":
-        return ""
-    if not isinstance(value, str):
-        raise f.fail(key, f"must be \"host:port\" or \"\", got {value!r}")
-    _hostport(f, key, value)
-    return value
-
-
-def _hostport(f: _Reader, key: str, value: str) -> tuple[str, int]:
-    host, _, port = value.rpartition(":")
-    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
-        raise f.fail(key, f"must be \"host:port\", got {value!r}")
-    return host, int(port)
-
-
-class _Reader:
-    def __init__(self, raw: dict[str, Any], path: Path, prefix: str) -> None:
-        self.raw, self.path, self.prefix = raw, path, prefix
-
-    def fail(self, key: str, problem: str) -> ConfigError:
-        return ConfigError(f"{self.path}: field '{self.prefix}{key}': {problem}")
-
-    def get(self, key: str, default: Any) -> Any:
-        if key in self.raw:
-            return self.raw[key]
-        if default is None:
-            raise self.fail(key, "is required")
-        return default
-
-    def text(self, key: str, default: str | None) -> str:
-        value = self.get(key, default)
-        if not isinstance(value, str) or not value:
-            raise self.fail(key, f"must be a non-empty string, got {value!r}")
-        return value
-
-    def choice(self, key: str, allowed: tuple[str, ...], default: str) -> str:
-        value = self.get(key, default)
-        if value not in allowed:
-            raise self.fail(key, f"must be one of {', '.join(allowed)}, got {value!r}")
-        return str(value)
-
-    def number(self, key: str, default: float | None, lo: float, hi: float) -> float:
-        value = self.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
-                or not lo <= value <= hi:
-            raise self.fail(key, f"must be a number {lo:g}..{hi:g}, got {value!r}")
-        return float(value)
-
-    def table(self, key: str) -> dict[str, Any]:
-        value = self.raw.get(key, {})
-        if not isinstance(value, dict):
-            raise self.fail(key, f"must be a table, got {type(value).__name__}")
-        return value

@@ -247,11 +247,21 @@ def channel_values(frame: Frame) -> tuple[float | None, dict[str, float], dict[s
     return stamp, values, flags
 
 
+def mn_problem(mn: str) -> str | None:
+    """What is wrong with an MN (a data-acquisition unit's number), or None: the rule the frame
+    builder and the gateway config both apply."""
+    return None if 1 <= len(mn) <= 24 and mn.isalnum() else f"must be 1-24 letters or digits, got {mn!r}"
+
+
+def pw_problem(pw: str) -> str | None:
+    """What is wrong with a PW (the platform's access password), or None."""
+    return None if len(pw) == 6 else f"HJ 212 passwords are 6 characters, got {pw!r}"
+
+
 def _frame(cn: str, mn: str, pw: str, groups: Sequence[CpGroup], now: datetime | None) -> Frame:
-    if not 1 <= len(mn) <= 24 or not mn.isalnum():
-        raise FrameError(f"HJ 212 frame: MN {mn!r} must be 1-24 letters or digits")
-    if len(pw) != 6:
-        raise FrameError(f"HJ 212 frame: PW {pw!r} must be 6 characters")
+    for name, problem in (("MN", mn_problem(mn)), ("PW", pw_problem(pw))):
+        if problem is not None:
+            raise FrameError(f"HJ 212 frame: {name} {problem}")
     header = (("QN", qn(now or datetime.now(UTC))), ("ST", ST_GAS), ("CN", cn), ("PW", pw),
               ("MN", mn), ("Flag", str(FLAG_V2017)))
     return Frame(header, tuple(groups))

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from carbonlab import logs
 from carbonlab.gateway import forecast, hj212
-from carbonlab.gateway.config import GatewayConfig
+from carbonlab.gateway.config import GatewayConfig, MaxPotential
 from carbonlab.gateway.errors import ConfigError, FrameError
 from carbonlab.gateway.journal import Journal, JournalParams, MeterSpec
 from carbonlab.gateway.metrics import GatewayMetrics
@@ -71,7 +71,8 @@ def meter_specs(cfg: GatewayConfig, genesis: Genesis, signer: Signer) -> list[Me
         if info is None or m.id not in gw.meters:
             raise ConfigError(f"{cfg.path}: meter {m.id!r}: genesis does not let gateway "
                               f"{cfg.gateway_id!r} report for it (allowed: {', '.join(gw.meters)})")
-        max_co2, max_flow = cfg.max_potential.get(m.id, (None, None))
+        most = cfg.max_potential.get(m.id, MaxPotential())
+        max_co2, max_flow = most.max_co2_pct, most.max_flow_m3_s
         specs.append(MeterSpec(
             meter_id=m.id, sample_period_s=m.sample_period_s, basis=Basis(info.co2_basis),
             ranges=info.ranges, co2_method=info.co2_method,

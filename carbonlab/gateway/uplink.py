@@ -45,6 +45,7 @@ from typing import Any
 
 import httpx
 
+from carbonlab.fields import timer_s
 from carbonlab.node.model import Batch
 
 log = logging.getLogger(__name__)
@@ -96,11 +97,13 @@ class NodeAnswer:
 
 @dataclass(frozen=True, slots=True)
 class UplinkParams:
-    request_timeout_s: float = 5.0
-    poll_interval_s: float = 0.2
-    commit_timeout_s: float = 15.0
-    base_backoff_s: float = 0.2
-    max_backoff_s: float = 30.0
+    """GATEWAY.toml's `[uplink]` table: each default and range declared once."""
+
+    request_timeout_s: float = timer_s(5.0)
+    poll_interval_s: float = timer_s(0.2)
+    commit_timeout_s: float = timer_s(15.0)
+    base_backoff_s: float = timer_s(0.2)
+    max_backoff_s: float = timer_s(30.0)
 
 
 class Uplink:

@@ -20,12 +20,12 @@ import tomli_w
 
 from carbonlab import fields as config_fields
 from carbonlab.fields import FieldError, HostPort, longest, spec
+from carbonlab.logs import LEVELS
 from carbonlab.node.errors import NodeError
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.p2p.host import P2PSettings, PeerSpec
 from carbonlab.node.p2p.identity import peer_id_of
 
-LOG_LEVELS = ("debug", "info", "warning", "error")
 SYNC_MODES = ("full", "normal")
 TABLES = ("peers", "p2p")     # read apart: a table of addresses, and P2PSettings
 
@@ -58,7 +58,7 @@ class NodeConfig:
     data_dir: Path = spec()
     p2p_listen: multiaddr.Multiaddr = spec(read=_tcp_listen)
     api_listen: HostPort = spec(read=HostPort.parse)
-    log_level: str = spec("info", choices=LOG_LEVELS)
+    log_level: str = spec("info", choices=LEVELS)
     # "full": fsync per commit; "normal": survives a process crash, not power loss
     ledger_sync: str = spec("full", choices=SYNC_MODES)
     peer_addrs: dict[str, multiaddr.Multiaddr] = field(default_factory=dict)   # member id -> address

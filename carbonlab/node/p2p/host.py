@@ -43,7 +43,7 @@ from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
 from libp2p.stream_muxer.yamux.yamux import PROTOCOL_ID as YAMUX_PROTOCOL_ID
 from libp2p.stream_muxer.yamux.yamux import Yamux
 
-from carbonlab.fields import above, spec
+from carbonlab.fields import spec, timer_s
 from carbonlab.node.crypto import Signer
 from carbonlab.node.p2p.frames import DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encode_heartbeat
 from carbonlab.node.p2p.gate import MembersOnlyNoise
@@ -58,9 +58,6 @@ PROTOCOLS = (CONSENSUS, STATE_TRANSFER)
 READ_CHUNK = 256 * 1024
 
 
-_SECONDS: dict[str, Any] = {"lo": 0.0, "hi": 3600.0, "check": above(0.0)}   # a timer: (0, 3600] s
-
-
 @dataclass(frozen=True, slots=True)
 class P2PSettings:
     """NODE.toml's `[p2p]` table: each default and range declared once (read by `node/config.py`)."""
@@ -68,12 +65,12 @@ class P2PSettings:
     max_frame_bytes: int = spec(DEFAULT_MAX_FRAME_BYTES, lo=1024, hi=256 * 1024 * 1024)
     queue_max_messages: int = spec(20_000, lo=1, hi=10_000_000)
     queue_max_bytes: int = spec(64 * 1024 * 1024, lo=1024, hi=4 * 1024 * 1024 * 1024)
-    write_timeout_s: float = spec(10.0, **_SECONDS)
-    dial_timeout_s: float = spec(5.0, **_SECONDS)
-    heartbeat_s: float = spec(1.0, **_SECONDS)
-    silent_after_s: float = spec(10.0, **_SECONDS)
-    backoff_min_s: float = spec(0.1, **_SECONDS)
-    backoff_max_s: float = spec(3.0, **_SECONDS)
+    write_timeout_s: float = timer_s(10.0)
+    dial_timeout_s: float = timer_s(5.0)
+    heartbeat_s: float = timer_s(1.0)
+    silent_after_s: float = timer_s(10.0)
+    backoff_min_s: float = timer_s(0.1)
+    backoff_max_s: float = timer_s(3.0)
     inbound_buffer: int = spec(10_000, lo=1, hi=10_000_000)
 
 

@@ -55,7 +55,7 @@ def test_good_config(tmp_path: Path) -> None:
     assert [m.id for m in cfg.meters] == ["m1", "m-2"]
     assert cfg.uplink.commit_timeout_s == 7.5
     assert cfg.uplink.poll_interval_s == 0.2
-    assert cfg.max_potential == {"m1": (14.0, None)}
+    assert cfg.max_potential == {"m1": config.MaxPotential(14.0, None)}
     assert cfg.hj212 is not None
     assert cfg.hj212.port == 9000
     assert cfg.hj212.mn == {"m1": "010000A8900016F000169DC0", "m-2": "m2"}
@@ -109,3 +109,55 @@ def test_to_toml_reads_back_equal(tmp_path: Path) -> None:
     assert "[substitution.m1]\nmax_co2_pct = 14.0\n" in text
     assert "[uplink]\ncommit_timeout_s = 7.5\n" in text
     assert "[hj212.mn]\n" in text
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (('commit_timeout_s = 7.5', 'commit_timeout_s = 0'),
+     "field 'uplink.commit_timeout_s': must be above 0, got 0.0"),
+    (('commit_timeout_s = 7.5', 'commit_timeout_s = 3601'),
+     "field 'uplink.commit_timeout_s': must be a number 0..3600, got 3601"),
+    (('commit_timeout_s = 7.5', 'commit_timeout_s = "7"'),
+     "field 'uplink.commit_timeout_s': must be a number 0..3600, got '7'"),
+    (('[uplink]\ncommit_timeout_s = 7.5', 'uplink = 3'), "field 'uplink': must be a table, got int"),
+    (('max_co2_pct = 14.0', 'max_co2_pct = 140'),
+     "field 'substitution.m1.max_co2_pct': must be a number 0..100, got 140"),
+    (('max_co2_pct = 14.0', 'max_flow_m3_s = -1'),
+     "field 'substitution.m1.max_flow_m3_s': must be a number 0..1000000, got -1"),
+    (('max_co2_pct = 14.0', 'max_co2_pct = true'), "field 'substitution.m1.max_co2_pct': must be a number"),
+    (('target = "127.0.0.1:9000"', 'target = "127.0.0.1:0"'),
+     "field 'hj212.target': must be \"host:port\" with a port 1..65535, got '127.0.0.1:0'"),
+    (('target = "127.0.0.1:9000"\n', ''), "field 'hj212.target': is required"),
+    (('pw = "123456"', 'pw = "123456"\ncolour = 1'), "field 'hj212.colour': unknown field"),
+    (('m1 = "010000A8900016F000169DC0"', 'm1 = "0' + "1" * 24 + '"'),
+     "field 'hj212.mn.m1': must be 1-24 letters or digits"),
+    (('m1 = "010000A8900016F000169DC0"', 'm7 = "A1"'), "field 'hj212.mn.m7': no meter 'm7' in [[meters]]"),
+    (('metrics_listen = "127.0.0.1:9108"', 'metrics_listen = 9108'),
+     "field 'metrics_listen': must be a non-empty string, got 9108"),
+    (('gateway_id = "gw1"', 'gateway_id = ""'), "field 'gateway_id': must be a non-empty string, got ''"),
+])
+def test_each_table_refuses_a_bad_value_naming_file_and_dotted_field(
+        tmp_path: Path, change: tuple[str, str], message: str) -> None:
+    """[uplink], [substitution.<meter>] and [hj212] are read by the shared field layer (their rules
+    declared on UplinkParams, MaxPotential and Hj212Forward): one error form, the dotted field."""
+    path = write(tmp_path, GOOD.replace(*change, 1))
+    with pytest.raises(ConfigError) as err:
+        config.load(path)
+    assert str(err.value).startswith(f"{path}: {message}")
+
+
+def test_defaults_come_from_the_declared_fields(tmp_path: Path) -> None:
+    text = GOOD.split("[uplink]")[0].replace('metrics_listen = "127.0.0.1:9108"\n', "") + \
+        GOOD[GOOD.index("[[meters]]"):]
+    cfg = config.load(write(tmp_path, text))
+    assert cfg.uplink == config.UplinkParams()
+    assert (cfg.metrics_listen, cfg.log_level, cfg.hj212, cfg.max_potential) == \
+        ("127.0.0.1:9108", "info", None, {})
+
+
+def test_an_ipv6_hj212_target_reads_back_equal(tmp_path: Path) -> None:
+    cfg = config.load(write(tmp_path, GOOD.replace('"127.0.0.1:9000"', '"[::1]:9000"')))
+    assert cfg.hj212 is not None
+    assert (cfg.hj212.host, cfg.hj212.port) == ("::1", 9000)
+    copy = tmp_path / "copy.toml"
+    copy.write_text(cfg.to_toml())
+    assert config.load(copy) == dataclasses.replace(cfg, path=copy)
