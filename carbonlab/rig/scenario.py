@@ -19,7 +19,10 @@ expect:
   detect_s: 30             # failure detection (gateway fail-over, view change) before progress is owed
 ```
 Targets are ids from the topology, or `primary` (the current primary, asked at apply time).
-Loaded once into typed objects; every error names the file, the field and what is allowed.
+Loaded once into typed objects: each field's default and rule is declared once, on `Scenario`,
+`Step` and `Expect`, and read by the shared `carbonlab.fields`; what a field cannot say about
+itself (a step past `duration_s`, a fault's parameters) is checked here. Every error names the
+file, the dotted field and what is allowed.
 """
 
 from __future__ import annotations
@@ -38,19 +41,30 @@ from carbonlab.rig.faults.catalogue import FAULTS, make_fault
 SHIPPED = Path(__file__).parent / "scenarios"
 INVARIANTS = ("agreement", "validity", "detection", "completeness", "accuracy", "liveness", "rejections",
               "flagged")
-TOP = {"name", "summary", "seed", "duration_s", "settle_s", "needs", "timeline", "expect"}
-STEP = {"at_s", "fault", "target", "params", "for_s"}
-EXPECT = {"progress", "recovery_s", "accuracy_tolerance_pct", "report_only", "rejections", "flagged",
-          "detect_s"}
+PROVIDERS = ("local", "netns", "ssh")
+
+
+def _known_fault(fault: str) -> str | None:
+    return None if fault in FAULTS else f"unknown fault {fault!r} (known: {', '.join(sorted(FAULTS))})"
+
+
+def _invariants(names: tuple[str, ...]) -> str | None:
+    bad = [x for x in names if x not in INVARIANTS]
+    return f"unknown invariant(s) {bad} (known: {', '.join(INVARIANTS)})" if bad else None
+
+
+def _providers(names: tuple[str, ...]) -> str | None:
+    ok = all(n in PROVIDERS for n in names)
+    return None if ok else f"providers are {', '.join(PROVIDERS)}; got {list(names)}"
 
 
 @dataclass(frozen=True)
 class Step:
-    at_s: float
-    fault: str
-    target: str
-    params: dict[str, Any]
-    for_s: float | None = None
+    at_s: float = spec(lo=0.0)
+    fault: str = spec(check=_known_fault)
+    target: str = spec()
+    params: dict[str, Any] = field(default_factory=dict)   # checked by the fault itself (make_fault)
+    for_s: float | None = spec(None, lo=0.0)                  # None: healed at the end
 
 
 @dataclass(frozen=True)
@@ -58,43 +72,28 @@ class Expect:
     progress: bool = spec(True)
     recovery_s: float = spec(90.0, lo=1.0)
     accuracy_tolerance_pct: float = spec(2.0, lo=0.0)
-    report_only: tuple[str, ...] = ()
+    report_only: tuple[str, ...] = spec((), allow_empty=True, check=_invariants)
     rejections: dict[str, str] = field(default_factory=dict)
-    flagged: tuple[str, ...] = ()        # meters whose faulty readings must carry an anomaly mark
+    # meters whose faulty readings must carry an anomaly mark
+    flagged: tuple[str, ...] = spec((), allow_empty=True)
     detect_s: float = spec(30.0, lo=0.0)   # failure detection allowed before progress is owed
 
 
 @dataclass(frozen=True)
 class Scenario:
     path: Path
-    name: str
-    summary: str
-    seed: int
-    duration_s: float
-    settle_s: float
-    needs: tuple[str, ...]
-    timeline: tuple[Step, ...]
-    expect: Expect
+    name: str = spec()
+    duration_s: float = spec(lo=1.0)
+    timeline: tuple[Step, ...] = ()
+    summary: str = spec("", allow_empty=True)
+    seed: int = spec(0)
+    settle_s: float = spec(10.0, lo=0.0)
+    needs: tuple[str, ...] = spec((), allow_empty=True, check=_providers)
+    expect: Expect = field(default_factory=Expect)
 
 
-def _fail(path: Path, where: str, why: str) -> ScenarioError:
-    return ScenarioError(f"{path}: {where}: {why}")
-
-
-def _num(path: Path, where: str, value: Any, lo: float = 0.0) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < lo:
-        raise _fail(path, where, f"must be a number >= {lo}, got {value!r}")
-    return float(value)
-
-
-def _keys(path: Path, where: str, raw: Any, allowed: set[str]) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise _fail(path, where, f"must be a mapping, got {type(raw).__name__}")
-    unknown = sorted(set(raw) - allowed)
-    if unknown:
-        raise _fail(path, where, f"unknown field(s) {', '.join(unknown)} "
-                                 f"(allowed: {', '.join(sorted(allowed))})")
-    return raw
+TABLES = ("timeline", "expect")     # read apart: a list of Steps, and Expect with its rejections
+SCALARS = ("name", "duration_s", "summary", "seed", "settle_s", "needs")
 
 
 def load(path: Path) -> Scenario:
@@ -104,57 +103,43 @@ def load(path: Path) -> Scenario:
         raise ScenarioError(f"{path}: cannot read ({exc.strerror})") from None
     except yaml.YAMLError as exc:
         raise ScenarioError(f"{path}: not valid YAML ({exc})") from None
-    top = _keys(path, "(top)", raw, TOP)
-    for name in ("name", "duration_s", "timeline"):
-        if name not in top:
-            raise _fail(path, name, "is required")
-    if not isinstance(top["name"], str) or not top["name"]:
-        raise _fail(path, "name", "must be a non-empty string")
-    duration = _num(path, "duration_s", top["duration_s"], 1.0)
-    steps = []
-    if not isinstance(top["timeline"], list):
-        raise _fail(path, "timeline", "must be a list of steps")
-    for i, item in enumerate(top["timeline"]):
-        where = f"timeline[{i}]"
-        s = _keys(path, where, item, STEP)
-        for name in ("at_s", "fault", "target"):
-            if name not in s:
-                raise _fail(path, f"{where}.{name}", "is required")
-        if s["fault"] not in FAULTS:
-            raise _fail(path, f"{where}.fault",
-                        f"unknown fault {s['fault']!r} (known: {', '.join(sorted(FAULTS))})")
-        at = _num(path, f"{where}.at_s", s["at_s"])
-        for_s = _num(path, f"{where}.for_s", s["for_s"], 0.0) if s.get("for_s") is not None else None
-        if at > duration or (for_s is not None and at + for_s > duration):
-            raise _fail(path, where, f"reaches past duration_s={duration}")
-        params = s.get("params") or {}
-        try:
-            make_fault(s["fault"], str(s["target"]), params)   # parameters checked now, not mid-run
-        except FaultError as exc:
-            raise _fail(path, where, str(exc)) from None
-        steps.append(Step(at, s["fault"], str(s["target"]), dict(params), for_s))
-    e = _keys(path, "expect", top.get("expect") or {}, EXPECT)
-    report_only = tuple(e.get("report_only") or ())
-    bad = [x for x in report_only if x not in INVARIANTS]
-    if bad:
-        raise _fail(path, "expect.report_only",
-                    f"unknown invariant(s) {bad} (known: {', '.join(INVARIANTS)})")
-    try:   # defaults and ranges are declared once, on Expect's fields
-        checked = fields.values(Expect, e, file=str(path), prefix="expect.", allowed=EXPECT,
-                                names=("progress", "recovery_s", "accuracy_tolerance_pct", "detect_s"))
+    try:
+        return _read(path, raw)
     except FieldError as exc:
-        raise _fail(path, exc.field, exc.problem) from None
-    expect = Expect(report_only=report_only, rejections=dict(e.get("rejections") or {}),
-                    flagged=tuple(e.get("flagged") or ()), **checked)
-    seed = top.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise _fail(path, "seed", f"must be an integer, got {seed!r}")
-    needs = tuple(top.get("needs") or ())
-    if any(n not in ("local", "netns", "ssh") for n in needs):
-        raise _fail(path, "needs", f"providers are local, netns, ssh; got {list(needs)}")
-    return Scenario(path, top["name"], str(top.get("summary", "")), seed, duration,
-                    _num(path, "settle_s", top.get("settle_s", 10.0)), needs,
-                    tuple(sorted(steps, key=lambda st: st.at_s)), expect)
+        raise ScenarioError(f"{exc.file}: {exc.field}: {exc.problem}") from None
+
+
+def _read(path: Path, raw: Any) -> Scenario:
+    file = str(path)
+    top = fields.values(Scenario, raw, file=file, names=SCALARS, allowed=TABLES)
+    timeline = raw.get("timeline")
+    if not isinstance(timeline, list):
+        raise FieldError(file, "timeline", "is required" if timeline is None else "must be a list of steps")
+    steps = [_step(file, f"timeline[{i}]", item, top["duration_s"]) for i, item in enumerate(timeline)]
+    e = raw.get("expect") or {}
+    checked = fields.values(Expect, e, file=file, prefix="expect.", allowed=("rejections",),
+                            names=[n for n in Expect.__dataclass_fields__ if n != "rejections"])
+    rejections = e.get("rejections") or {}
+    if not isinstance(rejections, dict):
+        raise FieldError(file, "expect.rejections", f"must be a mapping, got {type(rejections).__name__}")
+    return Scenario(path, timeline=tuple(sorted(steps, key=lambda st: st.at_s)),
+                    expect=Expect(rejections=dict(rejections), **checked), **top)
+
+
+def _step(file: str, where: str, item: Any, duration: float) -> Step:
+    s = fields.values(Step, item, file=file, prefix=f"{where}.", allowed=("params",),
+                      names=("at_s", "fault", "target", "for_s"))
+    for_s = s["for_s"]
+    if s["at_s"] > duration or (for_s is not None and s["at_s"] + for_s > duration):
+        raise FieldError(file, where, f"reaches past duration_s={duration:g}")
+    params = item.get("params") or {}
+    if not isinstance(params, dict):
+        raise FieldError(file, f"{where}.params", f"must be a mapping, got {type(params).__name__}")
+    try:
+        make_fault(s["fault"], s["target"], params)   # parameters checked now, not mid-run
+    except FaultError as exc:
+        raise FieldError(file, where, str(exc)) from None
+    return Step(params=dict(params), **s)
 
 
 def shipped() -> list[Scenario]:

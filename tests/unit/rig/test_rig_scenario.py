@@ -30,7 +30,8 @@ def write(tmp_path: Path, text: str) -> Path:
 
 @pytest.mark.parametrize(("text", "message"), [
     ("name: x\nduration_s: 10\n", "timeline: is required"),
-    ("name: x\nduration_s: 10\ntimeline: []\nbogus: 1\n", r"\(top\): unknown field\(s\) bogus"),
+    ("name: x\nduration_s: 10\ntimeline: []\nbogus: 1\n",
+     r"bogus: unknown field; allowed: duration_s, expect, name"),
     ("name: x\nduration_s: 10\ntimeline:\n  - {at_s: 1, fault: node.melt, target: n1}\n",
      r"timeline\[0\]\.fault: unknown fault 'node\.melt'"),
     ("name: x\nduration_s: 10\ntimeline:\n  - {at_s: 5, fault: node.kill, target: n1, for_s: 9}\n",
@@ -93,3 +94,42 @@ def test_expectation_defaults_and_ranges_are_declared_once(tmp_path: Path) -> No
     path.write_text("name: x\nduration_s: 10\ntimeline: []\nexpect: {detect_s: .inf}\n")
     with pytest.raises(ScenarioError, match=r"expect\.detect_s: .*must be a number >= 0, got inf"):
         load(path)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("duration_s: 10\ntimeline: []\n", "name: is required"),
+    ("name: ''\nduration_s: 10\ntimeline: []\n", "name: must be a non-empty string, got ''"),
+    ("name: x\nduration_s: 10\ntimeline: {}\n", "timeline: must be a list of steps"),
+    ("name: x\nduration_s: 10\nseed: 1.5\ntimeline: []\n", "seed: must be an integer, got 1.5"),
+    ("name: x\nduration_s: 10\nsettle_s: -1\ntimeline: []\n", "settle_s: must be a number >= 0, got -1"),
+    ("name: x\nduration_s: 10\ntimeline: [3]\n", r"timeline\[0\]: must be a table, got int"),
+    ("name: x\nduration_s: 10\ntimeline:\n  - {fault: node.kill, target: n1}\n",
+     r"timeline\[0\]\.at_s: is required"),
+    ("name: x\nduration_s: 10\ntimeline:\n  - {at_s: -2, fault: node.kill, target: n1}\n",
+     r"timeline\[0\]\.at_s: must be a number >= 0, got -2"),
+    ("name: x\nduration_s: 10\ntimeline:\n  - {at_s: 1, fault: node.kill, target: n1, for_s: x}\n",
+     r"timeline\[0\]\.for_s: must be a number >= 0, got 'x'"),
+    ("name: x\nduration_s: 10\ntimeline:\n  - {at_s: 1, fault: node.kill, target: n1, when: 3}\n",
+     r"timeline\[0\]\.when: unknown field"),
+    ("name: x\nduration_s: 10\ntimeline:\n  - {at_s: 1, fault: node.kill, target: n1, params: [1]}\n",
+     r"timeline\[0\]\.params: must be a mapping, got list"),
+    ("name: x\nduration_s: 10\ntimeline: []\nexpect: {progress: 1}\n",
+     r"expect\.progress: must be true or false"),
+    ("name: x\nduration_s: 10\ntimeline: []\nexpect: {flagged: m1}\n", r"expect\.flagged: must be a list"),
+    ("name: x\nduration_s: 10\ntimeline: []\nexpect: {rejections: [a]}\n",
+     r"expect\.rejections: must be a mapping, got list"),
+])
+def test_a_bad_value_is_refused_naming_file_and_dotted_field(tmp_path: Path, text: str, message: str) -> None:
+    """The whole scenario file (top, steps, expect) is read by the shared field layer."""
+    path = write(tmp_path, text)
+    with pytest.raises(ScenarioError, match=message) as info:
+        load(path)
+    assert str(info.value).startswith(f"{path}: ")
+
+
+def test_declared_defaults_fill_what_a_file_leaves_out(tmp_path: Path) -> None:
+    s = load(write(tmp_path, "name: x\nduration_s: 10\ntimeline:\n"
+                             "  - {at_s: 1, fault: node.kill, target: n1}\n"))
+    assert (s.summary, s.seed, s.settle_s, s.needs) == ("", 0, 10.0, ())
+    assert s.timeline[0].for_s is None
+    assert s.timeline[0].params == {}
