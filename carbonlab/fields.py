@@ -153,7 +153,9 @@ def read(read: Callable[[str], Any], value: Any, *, file: str, field: str) -> An
 def check(cls: type, name: str, value: Any, *, file: str, field: str) -> Any:
     """One value against the type and rule declared for `cls.name`; the converted value."""
     rule = _rule(_fields(cls)[name])
-    if rule.read is not None:
+    if rule.read is not None and value is None and type(None) in typing.get_args(_types(cls)[name]):
+        result, problem = None, None
+    elif rule.read is not None:
         result, problem = _read(rule.read, value)
     else:
         result, problem = _convert(_types(cls)[name], rule, value)

@@ -14,7 +14,9 @@ meters:
 ```
 A meter entry takes the fields of a gateway `[[meters]]` table (`MeterEndpoint.from_dict`)
 plus `profile`. An RTU meter whose `serial_port` is not a bus listed here must name a
-serial device that exists (a physical line, or one end of a socat pty pair).
+serial device that exists (a physical line, or one end of a socat pty pair). Every default
+and rule is declared once on `MetersConfig`, `BusSpec`, `MeterEndpoint` and `ProfileSpec` and
+read by the shared `carbonlab.fields`.
 """
 
 from __future__ import annotations
@@ -29,22 +31,24 @@ import yaml
 
 from carbonlab import fields
 from carbonlab.errors import CarbonlabError
-from carbonlab.fields import FieldError
+from carbonlab.fields import FieldError, HostPort, like, spec
 from carbonlab.gateway.endpoint import MeterEndpoint, Transport
 from carbonlab.rig.meters.errors import MetersConfigError
 from carbonlab.rig.meters.profile import ProfileSpec
 
-TOP = {"seed", "truth_dir", "control_listen", "serial_buses", "meters"}
-BUS_FIELDS = {"baudrate", "paced", "gateway_link", "bits_per_char"}
+TABLES = ("serial_buses", "meters")
+BUS_FIELDS = ("gateway_link", "baudrate", "paced", "bits_per_char")
 
 
 @dataclass(frozen=True, slots=True)
 class BusSpec:
+    """`serial_buses.<meter-side path>`: a serial line this process creates (a pty pair and a relay)."""
+
     meter_link: Path
-    gateway_link: Path
-    baudrate: int = 9600
-    paced: bool = True
-    bits_per_char: int = 10
+    gateway_link: Path = spec()
+    baudrate: int = like(MeterEndpoint, "baudrate")   # a bus runs at a rate its meters accept
+    paced: bool = spec(True)
+    bits_per_char: int = spec(10, lo=9, hi=12)         # start, 7..8 data, parity, 1..2 stop bits
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +61,11 @@ class MeterSpec:
 @dataclass(frozen=True, slots=True)
 class MetersConfig:
     path: Path
-    seed: int
-    truth_dir: Path | None
-    control: tuple[str, int] | None
-    buses: tuple[BusSpec, ...]
-    meters: tuple[MeterSpec, ...]
+    seed: int = spec(0)
+    truth_dir: Path | None = spec(None)           # relative to the file
+    control: HostPort | None = spec(None, key="control_listen", read=HostPort.parse)
+    buses: tuple[BusSpec, ...] = ()
+    meters: tuple[MeterSpec, ...] = ()
 
 
 def meter_seed(seed: int, meter_id: str) -> int:
@@ -77,102 +81,62 @@ def load_meters_config(path: Path) -> MetersConfig:
     return parse_meters_config(raw, path)
 
 
-def _fail(path: Path, fld: str, problem: str) -> MetersConfigError:
-    return MetersConfigError(f"{path}: field {fld!r}: {problem}")
-
-
 def parse_meters_config(raw: Any, path: Path) -> MetersConfig:
-    if not isinstance(raw, Mapping):
-        raise MetersConfigError(f"{path}: must be a mapping with {', '.join(sorted(TOP))}")
-    for key in raw:
-        if key not in TOP:
-            raise _fail(path, str(key), f"unknown field; allowed: {', '.join(sorted(TOP))}")
-    seed = raw.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise _fail(path, "seed", f"must be an integer, got {seed!r}")
-    truth_dir = None
-    if raw.get("truth_dir") is not None:
-        if not isinstance(raw["truth_dir"], str):
-            raise _fail(path, "truth_dir", f"must be a path, got {raw['truth_dir']!r}")
-        truth_dir = path.parent / raw["truth_dir"]
-    control = _listen(raw.get("control_listen"), path) if raw.get("control_listen") else None
-    buses = _buses(raw.get("serial_buses") or {}, path)
+    try:
+        return _parse(raw, path, str(path))
+    except FieldError as exc:
+        raise MetersConfigError(str(exc)) from None
+
+
+def _parse(raw: Any, path: Path, file: str) -> MetersConfig:
+    top = fields.values(MetersConfig, raw, file=file, names=("seed", "truth_dir", "control"), allowed=TABLES)
+    if top["truth_dir"] is not None:
+        top["truth_dir"] = path.parent / top["truth_dir"]
+    buses_raw = raw.get("serial_buses") or {}
+    if not isinstance(buses_raw, Mapping):
+        raise FieldError(file, "serial_buses", f"must map a meter-side path to {{{', '.join(BUS_FIELDS)}}}")
+    buses = tuple(BusSpec(Path(link), **fields.values(BusSpec, body, file=file, names=BUS_FIELDS,
+                                                      prefix=f"serial_buses.{link}."))
+                  for link, body in buses_raw.items())
     entries = raw.get("meters")
     if not isinstance(entries, list) or not entries:
-        raise _fail(path, "meters", "must be a non-empty list of meter tables")
-    meters = tuple(_meter(e, i, path, seed) for i, e in enumerate(entries))
-    _check_unique(meters, buses, path)
-    return MetersConfig(path, seed, truth_dir, control, buses, meters)
-
-
-def _listen(value: Any, path: Path) -> tuple[str, int]:
-    host, _, port = str(value).rpartition(":")
-    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise _fail(path, "control_listen", f"must be HOST:PORT, got {value!r}")
-    return host, int(port)
-
-
-def _buses(raw: Any, path: Path) -> tuple[BusSpec, ...]:
-    if not isinstance(raw, Mapping):
-        raise _fail(path, "serial_buses", "must map a meter-side path to {baudrate, paced, gateway_link}")
-    out = []
-    for link, body in raw.items():
-        fld = f"serial_buses.{link}"
-        if not isinstance(body, Mapping) or "gateway_link" not in body:
-            raise _fail(path, fld, "must be a table with at least gateway_link")
-        for key in body:
-            if key not in BUS_FIELDS:
-                raise _fail(path, f"{fld}.{key}", f"unknown field; allowed: {', '.join(sorted(BUS_FIELDS))}")
-        try:   # a bus runs at a rate its meters accept: the same rule as a meter's baudrate
-            baud = fields.check(MeterEndpoint, "baudrate", body.get("baudrate", 9600), file=str(path),
-                                field=f"{fld}.baudrate")
-        except FieldError as exc:
-            raise _fail(path, exc.field, exc.problem) from None
-        paced = body.get("paced", True)
-        if not isinstance(paced, bool):
-            raise _fail(path, f"{fld}.paced", f"must be true or false, got {paced!r}")
-        out.append(BusSpec(Path(link), Path(str(body["gateway_link"])), baud, paced,
-                           int(body.get("bits_per_char", 10))))
-    return tuple(out)
-
-
-def _profile(raw: Any, path: Path, where: str) -> ProfileSpec:
-    if raw is None:
-        return ProfileSpec()
-    try:
-        return fields.build(ProfileSpec, raw, file=str(path), prefix=f"{where}.")
-    except FieldError as exc:
-        raise _fail(path, exc.field, exc.problem) from None
+        raise FieldError(file, "meters", "must be a non-empty list of meter tables")
+    meters = tuple(_meter(e, i, path, top["seed"]) for i, e in enumerate(entries))
+    _check_unique(meters, buses, file)
+    return MetersConfig(path, buses=buses, meters=meters, **top)
 
 
 def _meter(entry: Any, index: int, path: Path, seed: int) -> MeterSpec:
+    where = f"meters[{index}]"
     if not isinstance(entry, Mapping):
-        raise _fail(path, f"meters[{index}]", "must be a table")
-    fields = dict(entry)
-    profile = _profile(fields.pop("profile", None), path, f"meters[{index}].profile")
+        raise FieldError(str(path), where, "must be a table")
+    table = dict(entry)
+    profile_raw = table.pop("profile", None)
+    profile = ProfileSpec() if profile_raw is None else \
+        fields.build(ProfileSpec, profile_raw, file=str(path), prefix=f"{where}.profile.")
     try:
-        endpoint = MeterEndpoint.from_dict(fields, path)
+        endpoint = MeterEndpoint.from_dict(table, path)
     except CarbonlabError as exc:
-        raise MetersConfigError(f"meters[{index}]: {exc}") from exc
+        raise MetersConfigError(f"{where}: {exc}") from exc
     return MeterSpec(endpoint, profile, meter_seed(seed, endpoint.id))
 
 
-def _check_unique(meters: tuple[MeterSpec, ...], buses: tuple[BusSpec, ...], path: Path) -> None:
+def _check_unique(meters: tuple[MeterSpec, ...], buses: tuple[BusSpec, ...], file: str) -> None:
     ids: set[str] = set()
     places: set[tuple[str, int]] = set()
     for m in meters:
         e = m.endpoint
         if e.id in ids:
-            raise _fail(path, "meters", f"meter id {e.id!r} appears twice")
+            raise FieldError(file, "meters", f"meter id {e.id!r} appears twice")
         ids.add(e.id)
         place = (f"{e.host}:{e.port}", 0) if e.transport is Transport.TCP else (e.serial_port, e.device_id)
         if place in places:
-            raise _fail(path, f"meters[{e.id}]", f"{place[0]} (device {e.device_id}) is already taken")
+            raise FieldError(file, f"meters[{e.id}]", f"{place[0]} (device {e.device_id}) is already taken")
         places.add(place)
     known = {str(b.meter_link) for b in buses}
     for m in meters:
         e = m.endpoint
         if e.transport is Transport.RTU and e.serial_port not in known and not Path(e.serial_port).exists():
-            raise _fail(path, f"meters[{e.id}].serial_port",
-                        f"{e.serial_port} is neither a bus in serial_buses "
-                        f"({', '.join(sorted(known)) or 'none'}) nor an existing serial device")
+            raise FieldError(file, f"meters[{e.id}].serial_port",
+                             f"{e.serial_port} is neither a bus in serial_buses "
+                             f"({', '.join(sorted(known)) or 'none'}) nor an existing serial device")

@@ -53,7 +53,7 @@ class MetersProcess:
             for server in self.servers:
                 await server.start()
             if self.config.control is not None:
-                self.control = ControlServer(*self.config.control, self.handle)
+                self.control = ControlServer(self.config.control.host, self.config.control.port, self.handle)
                 await self.control.start()
             self.ready.set()
             while True:

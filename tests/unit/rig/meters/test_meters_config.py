@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from carbonlab.fields import HostPort
 from carbonlab.gateway.endpoint import Transport
 from carbonlab.rig.meters.config import meter_seed, parse_meters_config
 from carbonlab.rig.meters.errors import MetersConfigError
@@ -26,7 +27,7 @@ GOOD: dict[str, Any] = {
 def test_good_config(tmp_path: Path) -> None:
     config = parse_meters_config(GOOD, tmp_path / "meters.yaml")
     assert config.truth_dir == tmp_path / "truth"
-    assert config.control == ("127.0.0.1", 7020)
+    assert config.control == HostPort("127.0.0.1", 7020)
     assert [m.endpoint.transport for m in config.meters] == [Transport.TCP, Transport.RTU]
     assert config.meters[0].profile.capacity_mw == 600
     assert config.meters[0].seed == meter_seed(42, "m1") != meter_seed(42, "m2")
@@ -38,7 +39,8 @@ def _with(**changes: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("raw", "message"), [
     (_with(seed="x"), "field 'seed': must be an integer"),
-    (_with(control_listen="7020"), "field 'control_listen': must be HOST:PORT"),
+    (_with(control_listen="7020"),
+     "field 'control_listen': must be \"host:port\" with a port 1..65535, got '7020'"),
     (_with(meters=[GOOD["meters"][0], GOOD["meters"][0]]), "meter id 'm1' appears twice"),
     (_with(meters=[GOOD["meters"][0], {**GOOD["meters"][0], "id": "m9"}]),
      "127.0.0.1:5020 (device 1) is already"),
@@ -49,12 +51,28 @@ def _with(**changes: Any) -> dict[str, Any]:
     (_with(meters=[{**GOOD["meters"][0], "profile": {"flavour": 1}}]),
      "field 'meters[0].profile.flavour': unknown"),
     (_with(meters=[{**GOOD["meters"][0], "register_map": "nope"}]), "meters[0]: "),
-    (_with(serial_buses={"/tmp/x": {"baudrate": 9600}}), "must be a table with at least gateway_link"),
+    (_with(serial_buses={"/tmp/x": {"baudrate": 9600}}),
+     "field 'serial_buses./tmp/x.gateway_link': is required"),
     (_with(serial_buses={"/tmp/x": {"gateway_link": "/tmp/y", "baudrate": 7}}),
      "must be one of 1200, 2400, 4800, 9600"),
+    (_with(serial_buses={"/tmp/x": {"gateway_link": "/tmp/y", "bits_per_char": 20}}),
+     "field 'serial_buses./tmp/x.bits_per_char': must be an integer 9..12, got 20"),
+    (_with(serial_buses={"/tmp/x": {"gateway_link": "/tmp/y", "paced": "yes"}}),
+     "field 'serial_buses./tmp/x.paced': must be true or false, got 'yes'"),
+    (_with(serial_buses={"/tmp/x": {"gateway_link": "/tmp/y", "speed": 1}}),
+     "field 'serial_buses./tmp/x.speed': unknown field"),
+    (_with(truth_dir=3), "field 'truth_dir': must be a non-empty string, got 3"),
 ])
 def test_bad_config(tmp_path: Path, raw: dict[str, Any], message: str) -> None:
     with pytest.raises(MetersConfigError) as info:
         parse_meters_config(raw, tmp_path / "meters.yaml")
     assert str(tmp_path / "meters.yaml") in str(info.value)
     assert message in str(info.value)
+
+
+def test_declared_defaults_fill_what_a_file_leaves_out(tmp_path: Path) -> None:
+    raw = {"serial_buses": {"/tmp/x-bus": {"gateway_link": "/tmp/x-bus-gw"}}, "meters": GOOD["meters"]}
+    config = parse_meters_config(raw, tmp_path / "meters.yaml")
+    assert (config.seed, config.truth_dir, config.control) == (0, None, None)
+    bus = config.buses[0]
+    assert (bus.baudrate, bus.paced, bus.bits_per_char) == (9600, True, 10)   # MeterEndpoint's baudrate
