@@ -75,6 +75,14 @@ def above(x: float) -> Callable[[Any], str | None]:
     return lambda v: None if v > x else f"must be above {x:g}, got {v!r}"
 
 
+PORTS = (1, 65535)     # a TCP port a config may name
+
+
+def port(default: Any = MISSING) -> Any:
+    """A TCP port field, 1..65535 (the same rule as a `HostPort`'s port)."""
+    return spec(default, lo=PORTS[0], hi=PORTS[1])
+
+
 def timer_s(default: float) -> Any:
     """A timeout or period in seconds, (0, 3600]: the one rule of the node's and the gateway's
     network timers."""
@@ -93,11 +101,11 @@ class HostPort:
 
     @classmethod
     def parse(cls, text: str) -> HostPort:
-        host, sep, port = text.rpartition(":")
+        host, sep, digits = text.rpartition(":")
         host = host.removeprefix("[").removesuffix("]") if host.startswith("[") else host
-        if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
-            raise ValueError(f"must be \"host:port\" with a port 1..65535, got {text!r}")
-        return cls(host, int(port))
+        if not sep or not host or not digits.isdigit() or not PORTS[0] <= int(digits) <= PORTS[1]:
+            raise ValueError(f"must be \"host:port\" with a port {PORTS[0]}..{PORTS[1]}, got {text!r}")
+        return cls(host, int(digits))
 
 
 def like(cls: type, name: str) -> Any:

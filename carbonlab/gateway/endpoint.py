@@ -42,7 +42,7 @@ class MeterEndpoint:
     transport: Transport
     device_id: int = spec(1, lo=1, hi=247)
     host: str = spec("127.0.0.1")
-    port: int = spec(502, lo=1, hi=65535)
+    port: int = fields.port(502)
     sample_period_s: float = spec(1.0, lo=0.05, hi=60.0)
     timeout_s: float = spec(1.0, lo=0.01, hi=60.0)
     retries: int = spec(1, lo=0, hi=10)  # extra attempts inside one poll before it counts as a comm fault

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
 import pytest
 
-from carbonlab.fields import FieldError, build, like, spec, values
+from carbonlab.fields import FieldError, HostPort, build, like, longest, port, read, spec, timer_s, values
 
 
 class Colour(StrEnum):
@@ -63,3 +64,55 @@ def test_like_reuses_default_and_rule() -> None:
     assert build(Copy, {}, file="f") == Copy(3)
     with pytest.raises(FieldError, match=r"1\.\.9"):
         build(Copy, {"count": 0}, file="f")
+
+
+def _word(text: str) -> str:
+    if not text.isalpha():
+        raise ValueError(f"must be letters only, got {text!r}")
+    return text.upper()
+
+
+@dataclass(frozen=True)
+class Wider:
+    file_name: Path = spec(key="file")
+    word: str = spec(read=_word)
+    tags: tuple[str, ...] = spec((), allow_empty=True)
+    where: HostPort | None = spec(None, read=HostPort.parse)
+    timeout_s: float = timer_s(5.0)
+    listen_port: int = port(8080)
+    label: str = spec("x", check=longest(3))
+
+
+def test_key_read_path_and_string_lists() -> None:
+    got = build(Wider, {"file": "a/b.toml", "tags": ["p", "q"], "word": "abc", "where": "[::1]:80"}, file="f")
+    assert got == Wider(Path("a/b.toml"), "ABC", ("p", "q"), HostPort("::1", 80), 5.0, 8080, "x")
+    assert str(got.where) == "[::1]:80"
+    assert build(Wider, {"file": "a", "word": "z", "where": None}, file="f").where is None
+
+
+@pytest.mark.parametrize(("raw", "field", "problem"), [
+    ({"word": "z"}, "file", "is required"),                       # the file's name, not the attribute's
+    ({"file": "a", "word": "z", "file_name": "b"}, "file_name", "unknown field"),
+    ({"file": "", "word": "z"}, "file", "must be a non-empty string"),
+    ({"file": "a", "word": "z", "tags": "p"}, "tags", "must be a list of non-empty strings"),
+    ({"file": "a", "word": "z", "tags": ["p", ""]}, "tags", "must be a list of non-empty strings"),
+    ({"file": "a", "word": "a1"}, "word", "must be letters only, got 'a1'"),
+    ({"file": "a", "word": 3}, "word", "must be a non-empty string, got 3"),
+    ({"file": "a", "word": "z", "where": "h:0"}, "where", 'must be "host:port" with a port 1..65535'),
+    ({"file": "a", "word": "z", "where": "h"}, "where", 'must be "host:port"'),
+    ({"file": "a", "word": "z", "timeout_s": 0}, "timeout_s", "must be above 0, got 0.0"),
+    ({"file": "a", "word": "z", "timeout_s": 3601}, "timeout_s", "must be a number 0..3600, got 3601"),
+    ({"file": "a", "word": "z", "listen_port": 65536}, "listen_port", "must be an integer 1..65535"),
+    ({"file": "a", "word": "z", "label": "long"}, "label", "longer than 3 characters"),
+])
+def test_the_wider_rules_name_file_and_field(raw: dict[str, object], field: str, problem: str) -> None:
+    with pytest.raises(FieldError) as info:
+        values(Wider, raw, file="f.toml", prefix="t.")
+    assert str(info.value).startswith(f"f.toml: field 't.{field}': ")
+    assert problem in info.value.problem
+
+
+def test_read_turns_one_entry_that_is_not_a_field() -> None:
+    assert read(HostPort.parse, "h:1", file="f", field="peers.a") == HostPort("h", 1)
+    with pytest.raises(FieldError, match=r"f: field 'peers\.a': must be \"host:port\""):
+        read(HostPort.parse, "h", file="f", field="peers.a")
