@@ -25,12 +25,15 @@ import dataclasses
 import enum
 import functools
 import math
+import tomllib
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import MISSING
 from pathlib import Path
 from typing import Any, TypeVar
+
+import yaml
 
 T = TypeVar("T")
 _KEY = "carbonlab.fields"
@@ -41,7 +44,7 @@ class FieldError(ValueError):
     author of the file is at fault. Packages wrap it in their own root error."""
 
     def __init__(self, file: str, field: str, problem: str) -> None:
-        super().__init__(f"{file}: field {field!r}: {problem}")
+        super().__init__(f"{file}: field {field!r}: {problem}" if field else f"{file}: {problem}")
         self.file, self.field, self.problem = file, field, problem
 
 
@@ -54,6 +57,19 @@ class Rule:
     check: Callable[[Any], str | None] | None = None   # extra rule: a problem, or None
     key: str | None = None                              # the name in the file, if not the attribute's
     read: Callable[[str], Any] | None = None            # string -> value; ValueError is the problem
+
+
+def document(path: Path, what: str, *, syntax: str) -> Any:
+    """The parsed text of a config file (`syntax` "toml" or "yaml"); a file that cannot be read or
+    parsed is a `FieldError` with no field (`<file>: cannot read <what> (...)`)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise FieldError(str(path), "", f"cannot read {what} ({exc.strerror})") from None
+    try:
+        return tomllib.loads(text) if syntax == "toml" else yaml.safe_load(text)
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+        raise FieldError(str(path), "", f"not valid {syntax.upper()} ({exc})") from None
 
 
 def spec(default: Any = MISSING, *, lo: float | None = None, hi: float | None = None,

@@ -35,7 +35,6 @@ shared `carbonlab.fields`; what a table cannot say about itself (a meter named i
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -157,11 +156,9 @@ FILE_FIELDS = ("gateway_id", *PATHS, "nodes", "mode", *SETTINGS)
 
 def load(path: Path) -> GatewayConfig:
     try:
-        raw = tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read gateway config ({exc.strerror})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        raw = config_fields.document(path, "gateway config", syntax="toml")
+    except FieldError as exc:
+        raise ConfigError(str(exc)) from None
     return parse(raw, path)
 
 

@@ -10,7 +10,6 @@ address may carry `/p2p/<peer id>`: it must then be the peer ID of that member's
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -133,13 +132,7 @@ class NodeConfig:
 
 def load(path: Path) -> NodeConfig:
     try:
-        raw = tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    try:
-        return _parse(path, raw)
+        return _parse(path, config_fields.document(path, "node config", syntax="toml"))
     except FieldError as exc:
         raise ConfigError(str(exc)) from None
 

@@ -31,8 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from carbonlab import fields
 from carbonlab.fields import FieldError, spec
 from carbonlab.rig.errors import FaultError, ScenarioError
@@ -98,15 +96,9 @@ SCALARS = ("name", "duration_s", "summary", "seed", "settle_s", "needs")
 
 def load(path: Path) -> Scenario:
     try:
-        raw = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{path}: not valid YAML ({exc})") from None
-    try:
-        return _read(path, raw)
+        return _read(path, fields.document(path, "scenario", syntax="yaml"))
     except FieldError as exc:
-        raise ScenarioError(f"{exc.file}: {exc.field}: {exc.problem}") from None
+        raise ScenarioError(f"{exc.file}: {exc.field}: {exc.problem}" if exc.field else str(exc)) from None
 
 
 def _read(path: Path, raw: Any) -> Scenario:

@@ -8,7 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from carbonlab.fields import FieldError, HostPort, build, like, longest, port, read, spec, timer_s, values
+from carbonlab.fields import (
+    FieldError,
+    HostPort,
+    build,
+    document,
+    like,
+    longest,
+    port,
+    read,
+    spec,
+    timer_s,
+    values,
+)
 
 
 class Colour(StrEnum):
@@ -116,3 +128,18 @@ def test_read_turns_one_entry_that_is_not_a_field() -> None:
     assert read(HostPort.parse, "h:1", file="f", field="peers.a") == HostPort("h", 1)
     with pytest.raises(FieldError, match=r"f: field 'peers\.a': must be \"host:port\""):
         read(HostPort.parse, "h", file="f", field="peers.a")
+
+
+def test_document_reads_toml_and_yaml_and_names_the_file_it_cannot(tmp_path: Path) -> None:
+    (tmp_path / "a.toml").write_text('x = 1\n')
+    (tmp_path / "a.yaml").write_text('x: [1, 2]\n')
+    assert document(tmp_path / "a.toml", "test config", syntax="toml") == {"x": 1}
+    assert document(tmp_path / "a.yaml", "test config", syntax="yaml") == {"x": [1, 2]}
+    (tmp_path / "bad.toml").write_text("x = \n")
+    (tmp_path / "bad.yaml").write_text("x: [1\n")
+    for name, problem in (("bad.toml", "not valid TOML"), ("bad.yaml", "not valid YAML"),
+                          ("none.toml", "cannot read test config (No such file or directory)")):
+        with pytest.raises(FieldError) as info:
+            document(tmp_path / name, "test config", syntax=name.rsplit(".", 1)[1])
+        assert str(info.value).startswith(f"{tmp_path / name}: {problem}")
+        assert info.value.field == ""

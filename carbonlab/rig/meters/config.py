@@ -27,8 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from carbonlab import fields
 from carbonlab.errors import CarbonlabError
 from carbonlab.fields import FieldError, HostPort, like, spec
@@ -75,9 +73,9 @@ def meter_seed(seed: int, meter_id: str) -> int:
 
 def load_meters_config(path: Path) -> MetersConfig:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise MetersConfigError(f"{path}: cannot read: {exc}") from exc
+        raw = fields.document(path, "meters config", syntax="yaml")
+    except FieldError as exc:
+        raise MetersConfigError(str(exc)) from None
     return parse_meters_config(raw, path)
 
 
