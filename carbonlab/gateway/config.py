@@ -156,13 +156,13 @@ FILE_FIELDS = ("gateway_id", *PATHS, "nodes", "mode", *SETTINGS)
 
 def load(path: Path) -> GatewayConfig:
     try:
-        raw = config_fields.document(path, "gateway config", syntax="toml")
+        return _parse(config_fields.document(path, "gateway config", syntax="toml"), path, str(path))
     except FieldError as exc:
         raise ConfigError(str(exc)) from None
-    return parse(raw, path)
 
 
 def parse(raw: dict[str, Any], path: Path) -> GatewayConfig:
+    """An already parsed GATEWAY.toml (the gateway role checks the inventory's instance with it)."""
     try:
         return _parse(raw, path, str(path))
     except FieldError as exc:

@@ -73,10 +73,9 @@ def meter_seed(seed: int, meter_id: str) -> int:
 
 def load_meters_config(path: Path) -> MetersConfig:
     try:
-        raw = fields.document(path, "meters config", syntax="yaml")
+        return _parse(fields.document(path, "meters config", syntax="yaml"), path, str(path))
     except FieldError as exc:
         raise MetersConfigError(str(exc)) from None
-    return parse_meters_config(raw, path)
 
 
 def parse_meters_config(raw: Any, path: Path) -> MetersConfig:
