@@ -1,10 +1,11 @@
 """One validation layer for configuration files: rules declared on dataclass fields.
 
 Theory of operation. A config dataclass declares each field's default and its rule once,
-with `spec(default, lo=..., hi=..., choices=...)` (or `like(OtherClass, "name")` to reuse
+with `spec(default, lo=..., hi=..., choices=..., pattern=...)` (or `like(OtherClass, "name")` to reuse
 another class's field as it is). `values(cls, raw, ...)` reads a mapping into the keyword
 arguments of `cls`: the type comes from the field's annotation (a bool is not an int, an
-int is accepted where a float is wanted, a StrEnum takes its values), missing fields take
+int is accepted where a float is wanted, a StrEnum takes its values, `tuple[str, ...]` takes a
+list of non-empty strings), missing fields take
 the declared default, and every failure raises `FieldError(file, field, problem)`.
 
 `FieldError` is a neutral `ValueError`; each package turns it into its own error
@@ -21,6 +22,7 @@ import dataclasses
 import enum
 import functools
 import math
+import re
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
@@ -47,13 +49,14 @@ class Rule:
     choices: tuple[Any, ...] = ()
     allow_empty: bool = False
     check: Callable[[Any], str | None] | None = None   # extra rule: a problem, or None
+    pattern: re.Pattern[str] | None = None              # a string must match it whole
 
 
 def spec(default: Any = MISSING, *, lo: float | None = None, hi: float | None = None,
          choices: Iterable[Any] = (), allow_empty: bool = False,
-         check: Callable[[Any], str | None] | None = None) -> Any:
+         check: Callable[[Any], str | None] | None = None, pattern: str | None = None) -> Any:
     """A dataclass field with its default and its rule, written once."""
-    rule = Rule(lo, hi, tuple(choices), allow_empty, check)
+    rule = Rule(lo, hi, tuple(choices), allow_empty, check, None if pattern is None else re.compile(pattern))
     return dataclasses.field(default=default, metadata={_KEY: rule})
 
 
@@ -140,7 +143,13 @@ def _convert(kind: Any, rule: Rule, value: Any) -> tuple[Any, str | None]:
     if kind is str:
         if not isinstance(value, str) or (not value.strip() and not rule.allow_empty):
             return value, f"must be a non-empty string, got {value!r}"
+        if rule.pattern is not None and not rule.pattern.fullmatch(value):
+            return value, f"must match {rule.pattern.pattern}, got {value!r}"
         return value, None
+    if typing.get_origin(kind) is tuple and args == (str, Ellipsis):
+        ok = isinstance(value, list | tuple) and all(isinstance(v, str) and v.strip() for v in value)
+        return (tuple(value) if ok else value), \
+            None if ok else f"must be a list of non-empty strings, got {value!r}"
     if kind is int:
         ok = not isinstance(value, bool) and isinstance(value, int) and _within(value, rule)
         return value, None if ok else f"must be an integer{_span(rule)}, got {value!r}"
