@@ -20,6 +20,8 @@ from carbonlab import fields
 from carbonlab.emulation import ProfileSpec
 from carbonlab.fields import FieldError, like, spec
 from carbonlab.gateway.endpoint import MeterEndpoint
+from carbonlab.gateway.errors import ConfigError
+from carbonlab.gateway.registermap import builtin_map_names, load_register_map
 from carbonlab.gateway.yamlfile import DuplicateKeyError, load_unique
 from carbonlab.lab.errors import TopologyError
 from carbonlab.node.errors import SchemaError
@@ -290,6 +292,7 @@ def _meter(value: Any, path: str, where: str) -> Meter:
 def _emulated(value: Any, path: str, where: str) -> EmulatedMeter:
     checked = fields.values(EmulatedMeter, value, file=where, prefix=f"{path}.",
                             names=("host", "register_map", "port", "device_id"), allowed=("profile",))
+    _register_map(checked["register_map"], f"{path}.register_map", where)
     profile = value.get("profile", {})
     # checked now, not first on the meters host during provisioning
     fields.values(ProfileSpec, profile, file=where, prefix=f"{path}.profile.")
@@ -302,4 +305,16 @@ def _physical(value: Any, path: str, where: str) -> PhysicalMeter:
         raise FieldError(where, f"{path}.address", "is required for transport tcp")
     if checked["transport"] == "rtu" and "serial_port" not in value:
         raise FieldError(where, f"{path}.serial_port", "is required for transport rtu")
+    _register_map(checked["register_map"], f"{path}.register_map", where)
     return PhysicalMeter(**checked)
+
+
+def _register_map(ref: str, field: str, where: str) -> None:
+    """A built-in map's name, or a map file (relative: beside the topology, as the rig binds it)
+    that reads as a register map: checked now, not first when a gateway or meter host starts."""
+    if ref in builtin_map_names():
+        return
+    try:
+        load_register_map(ref, base_dir=Path(where).parent)
+    except ConfigError as exc:
+        raise FieldError(where, field, str(exc)) from None

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from carbonlab.gateway.registermap import MAPS_DIR
 from carbonlab.lab.errors import TopologyError
 from carbonlab.lab.topology import DEFAULT_TOPOLOGY, load, parse
 
@@ -148,6 +149,10 @@ def _no_meters(raw: dict[str, Any]) -> None:
     del raw["meters"]
 
 
+def _unknown_register_map(raw: dict[str, Any]) -> None:
+    raw["meters"][2]["emulated"]["register_map"] = "t10"
+
+
 def _scrape_interval(raw: dict[str, Any]) -> None:
     raw["observability"]["prometheus"]["scrape_interval_s"] = 0
 
@@ -180,6 +185,8 @@ CASES = [
     (_observability_unknown, "observability.loki", "unknown field; allowed: grafana, prometheus"),
     (_long_chain_id, "chain_id", "must be at most 64 characters"),
     (_no_meters, "meters", "is required"),
+    (_unknown_register_map, "meters[2].emulated.register_map",
+     "register map 't10': neither a built-in map (daq_4_20ma, float_inverse, t100)"),
     (_scrape_interval, "observability.prometheus.scrape_interval_s", "must be an integer 1..300, got 0"),
 ]
 
@@ -237,3 +244,16 @@ def test_a_lab_subnet_in_the_lab_network_is_kept() -> None:
     raw = copy.deepcopy(default_raw())
     raw["netns"] = {"subnet": "198.19.7.0/24"}
     assert parse(raw, "lab.yaml").netns.subnet == "198.19.7.0/24"
+
+
+def test_a_register_map_file_beside_the_topology_is_read_at_load(tmp_path: Path) -> None:
+    raw = copy.deepcopy(default_raw())
+    raw["meters"][0]["emulated"]["register_map"] = "mine.yaml"
+    (tmp_path / "mine.yaml").write_text("name: mine\nchannels: {}\n")
+    with pytest.raises(TopologyError) as info:
+        parse(raw, str(tmp_path / "lab.yaml"))
+    assert info.value.field == "meters[0].emulated.register_map"
+    assert "mine.yaml" in info.value.problem
+    (tmp_path / "mine.yaml").write_text((MAPS_DIR / "t100.yaml").read_text())
+    topo = parse(raw, str(tmp_path / "lab.yaml"))
+    assert topo.meters[0].register_map == "mine.yaml"
