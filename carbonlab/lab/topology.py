@@ -245,7 +245,7 @@ def _topology(raw: Any, where: str) -> Topology:
 
 def _sections(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
     params = raw.get("params", {})
-    obs = raw.get("observability", {})
+    obs = raw.get("observability", {})   # a table of two optional sections: only their names here
     fields.values(Topology, obs, file=where, prefix="observability.", names=(),
                   allowed=("prometheus", "grafana"))
     return {
