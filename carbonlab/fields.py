@@ -1,11 +1,12 @@
 """One validation layer for configuration files: rules declared on dataclass fields.
 
 Theory of operation. A config dataclass declares each field's default and its rule once,
-with `spec(default, lo=..., hi=..., choices=...)` (or `like(OtherClass, "name")` to reuse
-another class's field as it is). `key=` names the field in the file where it differs from
+with `spec(default, lo=..., hi=..., choices=..., pattern=...)` (or `like(OtherClass, "name")` to
+reuse another class's field as it is). `key=` names the field in the file where it differs from
 the attribute (NODE.toml's `genesis` is `NodeConfig.genesis_file`); `read=` turns the file's
 string into a value of a type this module does not know (a multiaddr, a `HostPort`), its
-ValueError being the problem. `values(cls, raw, ...)` reads a mapping into the keyword
+ValueError being the problem; `pattern=` is a regular expression a string must match whole.
+`values(cls, raw, ...)` reads a mapping into the keyword
 arguments of `cls`: the type comes from the field's annotation (a bool is not an int, an
 int is accepted where a float is wanted, a StrEnum takes its values), missing fields take
 the declared default, and every failure raises `FieldError(file, field, problem)`. A `Path`
@@ -25,6 +26,7 @@ import dataclasses
 import enum
 import functools
 import math
+import re
 import tomllib
 import types
 import typing
@@ -57,6 +59,7 @@ class Rule:
     check: Callable[[Any], str | None] | None = None   # extra rule: a problem, or None
     key: str | None = None                              # the name in the file, if not the attribute's
     read: Callable[[str], Any] | None = None            # string -> value; ValueError is the problem
+    pattern: re.Pattern[str] | None = None              # a string must match it whole
 
 
 def document(path: Path, what: str, *, syntax: str) -> Any:
@@ -75,9 +78,10 @@ def document(path: Path, what: str, *, syntax: str) -> Any:
 def spec(default: Any = MISSING, *, lo: float | None = None, hi: float | None = None,
          choices: Iterable[Any] = (), allow_empty: bool = False,
          check: Callable[[Any], str | None] | None = None, key: str | None = None,
-         read: Callable[[str], Any] | None = None) -> Any:
+         read: Callable[[str], Any] | None = None, pattern: str | None = None) -> Any:
     """A dataclass field with its default and its rule, written once."""
-    rule = Rule(lo, hi, tuple(choices), allow_empty, check, key, read)
+    rule = Rule(lo, hi, tuple(choices), allow_empty, check, key, read,
+                None if pattern is None else re.compile(pattern))
     return dataclasses.field(default=default, metadata={_KEY: rule})
 
 
@@ -235,6 +239,8 @@ def _convert(kind: Any, rule: Rule, value: Any) -> tuple[Any, str | None]:
     if kind is str or kind is Path:
         if not isinstance(value, str) or (not value.strip() and not rule.allow_empty):
             return value, f"must be a non-empty string, got {value!r}"
+        if rule.pattern is not None and not rule.pattern.fullmatch(value):
+            return value, f"must match {rule.pattern.pattern}, got {value!r}"
         return kind(value), None
     if typing.get_origin(kind) is tuple and args == (str, ...):
         ok = isinstance(value, list | tuple) and all(isinstance(v, str) and v.strip() for v in value) \

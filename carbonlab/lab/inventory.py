@@ -1,7 +1,7 @@
 """The Ansible inventory of a lab: groups, connection variables and every role's input.
 
-Pure: it maps (topology, provider's host variables, port plan) to one dict that is
-written as `inventory.yml`. Roles read only these variables (and their own defaults);
+Pure: it maps (topology, the provider's host variables and traits, port plan) to one dict
+that is written as `inventory.yml`. Roles read only these variables (and their own defaults);
 the genesis spec carries everything genesis needs except the public keys, which are
 generated on the hosts during the play and merged by the `carbonlab_genesis` module.
 """
@@ -9,7 +9,6 @@ generated on the hosts during the play and merged by the `carbonlab_genesis` mod
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,9 @@ import yaml
 
 import carbonlab.dashboards as dashboards_pkg
 from carbonlab.dashboards.scrape import ScrapeTarget, scrape_config
+from carbonlab.gateway.endpoint import MeterEndpoint
 from carbonlab.lab.ports import PortPlan
+from carbonlab.lab.providers.base import Provider
 from carbonlab.lab.topology import Meter, Topology
 
 GROUPS = ("nodes", "gateways", "meters", "prometheus", "grafana")
@@ -36,8 +37,15 @@ def genesis_spec(topo: Topology, ports: PortPlan) -> dict[str, Any]:
     }
 
 
-def _meter_endpoint(meter: Meter, ports: PortPlan) -> dict[str, Any]:
-    """The gateway's `[[meters]]` entry (MeterEndpoint fields) for one meter."""
+def meter_endpoint(meter: Meter, ports: PortPlan, topology_path: Path) -> MeterEndpoint:
+    """Where and how the gateways poll `meter` in this lab (the rig binds it there too); a register
+    map given as a relative path is found beside the topology file. Raises the gateway's
+    `ConfigError` naming the meter when its register map cannot be read."""
+    return MeterEndpoint.from_dict(_meter_table(meter, ports), topology_path)
+
+
+def _meter_table(meter: Meter, ports: PortPlan) -> dict[str, Any]:
+    """The gateway's `[[meters]]` entry for one meter (`MeterEndpoint.from_dict` reads it)."""
     base: dict[str, Any] = {"id": meter.id, "register_map": meter.register_map,
                             "sample_period_s": meter.sample_period_s, "timeout_s": 1.0}
     if meter.emulated:
@@ -54,9 +62,9 @@ def _meter_endpoint(meter: Meter, ports: PortPlan) -> dict[str, Any]:
             "device_id": phys.device_id}
 
 
-def build(topo: Topology, lab_dir: Path, provider: str, ports: PortPlan,
-          host_vars: Callable[[str], dict[str, Any]], extra: dict[str, Any]) -> dict[str, Any]:
-    hosts: dict[str, dict[str, Any]] = {h.id: dict(host_vars(h.id)) for h in topo.hosts}
+def build(topo: Topology, lab_dir: Path, provider: Provider, ports: PortPlan,
+          extra: dict[str, Any]) -> dict[str, Any]:
+    hosts: dict[str, dict[str, Any]] = {h.id: dict(provider.host_vars(h.id)) for h in topo.hosts}
     groups: dict[str, list[str]] = {g: [] for g in GROUPS}
 
     def join(group: str, host: str) -> None:
@@ -79,7 +87,7 @@ def build(topo: Topology, lab_dir: Path, provider: str, ports: PortPlan,
             "nodes": [ports.url(uplinks[u].host, u + "-api") for u in g.uplinks],
             "metrics_listen": ports.endpoint(g.host, g.id + "-metrics"),
             "metrics_port": ports.port(g.host, g.id + "-metrics"),
-            "meters": [_meter_endpoint(m, ports) for m in topo.meters_of(g.id)],
+            "meters": [_meter_table(m, ports) for m in topo.meters_of(g.id)],
         })
     for host in topo.meter_hosts():
         join("meters", host)
@@ -110,13 +118,13 @@ def build(topo: Topology, lab_dir: Path, provider: str, ports: PortPlan,
             "grafana_port": ports.port(graf.host, "grafana"),
             "grafana_prometheus_url": (ports.url(topo.prometheus.host, "prometheus")
                                        if topo.prometheus else ""),
-            # netns hosts have no route out; local hosts have no root to install packages.
-            "grafana_repo_reachable": "auto" if provider == "ssh" else False,
+            # "auto": the role probes the repository; False: it does not try
+            "grafana_repo_reachable": "auto" if provider.can_reach_package_repos else False,
         })
     all_vars = {
         "carbonlab_lab_id": topo.lab_id,
         "carbonlab_lab_dir": str(lab_dir),
-        "carbonlab_provider": provider,
+        "carbonlab_provider": provider.name,
         "carbonlab_genesis_spec": genesis_spec(topo, ports),
         "carbonlab_genesis_file": str(lab_dir / "genesis.json"),
         "carbonlab_controller_python": sys.executable,

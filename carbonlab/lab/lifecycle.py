@@ -63,7 +63,7 @@ class Lab:
         return self.lab_dir / "inventory.yml"
 
     def ports(self) -> PortPlan:
-        return plan(self.topo, self.provider_name, self.provider.addresses())
+        return plan(self.topo, self.provider.addresses(), loopback_ports=self.provider.loopback_ports)
 
     # up --------------------------------------------------------------------------------------
     def up(self, *, health_timeout_s: float = 180.0, wait_healthy: bool = True,
@@ -134,8 +134,7 @@ class Lab:
                 extra = house.ansible_vars()
                 self.state.facts["wheelhouse"] = extra
                 self.state.save()
-        inv = inventory.build(self.topo, self.lab_dir, self.provider_name, self.ports(),
-                              self.provider.host_vars, extra)
+        inv = inventory.build(self.topo, self.lab_dir, self.provider, self.ports(), extra)
         inventory.write(inv, self.inventory_path)
         records: list[PlaybookRun] = []
 

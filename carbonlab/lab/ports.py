@@ -1,7 +1,8 @@
 """Where every service of a lab listens, given the provider.
 
 On `netns` and `ssh` a service listens on its declared (usual) port at its host's
-address. On `local` every host shares 127.0.0.1, so host i gets the block
+address. On `local` (a provider with `loopback_ports`) every host shares 127.0.0.1, so host i
+gets the block
 `base_port + i * ports_per_host ...` and its services take the block's ports in the
 fixed order of `topology_rules.services_by_host`. Nothing binds to 0.0.0.0.
 """
@@ -33,12 +34,13 @@ class PortPlan:
         return f"http://{self.endpoint(host, service)}"
 
 
-def plan(topo: Topology, provider: str, addresses: Mapping[str, str]) -> PortPlan:
-    """`addresses` maps each host to its address (the provider decides: loopback, a bridge
-    address, or the topology's `address`)."""
+def plan(topo: Topology, addresses: Mapping[str, str], *, loopback_ports: bool) -> PortPlan:
+    """`addresses` maps each host to its address and `loopback_ports` says whether hosts share
+    one (the provider's `addresses()` and `loopback_ports`: loopback, a bridge address, or the
+    topology's `address`)."""
     ports: dict[tuple[str, str], int] = {}
     for index, (host, services) in enumerate(services_by_host(topo).items()):
         base = topo.local.base_port + index * topo.local.ports_per_host
         for slot, (name, _field, declared) in enumerate(services):
-            ports[(host, name)] = base + slot if provider == "local" else declared
+            ports[(host, name)] = base + slot if loopback_ports else declared
     return PortPlan(addresses=dict(addresses), ports=ports)

@@ -8,10 +8,11 @@ port) live in `topology_rules`.
 
 from __future__ import annotations
 
-import re
+import ipaddress
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -19,47 +20,77 @@ from carbonlab import fields
 from carbonlab.emulation import ProfileSpec
 from carbonlab.fields import FieldError, like, spec
 from carbonlab.gateway.endpoint import MeterEndpoint
+from carbonlab.gateway.errors import ConfigError
+from carbonlab.gateway.registermap import builtin_map_names, load_register_map
 from carbonlab.gateway.yamlfile import DuplicateKeyError, load_unique
 from carbonlab.lab.errors import TopologyError
 from carbonlab.node.errors import SchemaError
 from carbonlab.node.genesis import ROLES, Params
-from carbonlab.node.schema import as_bool, as_choice, as_dict, as_int, as_list, as_str
 
 PROVIDERS = ("local", "netns", "ssh")
 GATEWAY_MODES = ("edge", "direct")
 TRANSPORTS = ("tcp", "rtu")
-ID_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
-LAB_ID_RE = re.compile(r"^[a-z][a-z0-9]{0,7}$")   # short: it goes into interface names (15 chars)
+ID = r"^[a-z][a-z0-9-]{0,30}$"
+LAB_ID = r"^[a-z][a-z0-9]{0,7}$"   # short: it goes into interface names (15 chars)
+LAB_NET = ipaddress.IPv4Network("198.18.0.0/15")   # the netns provider's lab networks
+T = TypeVar("T")
 DEFAULT_TOPOLOGY = Path(__file__).with_name("topologies") / "default.yaml"
 
 
+def _port(default: int) -> Any:
+    return spec(default, lo=1, hi=65535)
+
+
+def _at_most_64(value: str) -> str | None:
+    return None if len(value) <= 64 else f"must be at most 64 characters, got {len(value)}"
+
+
+def _names_one(value: tuple[str, ...]) -> str | None:
+    return None if value else "must name at least one member"
+
+
+def _lab_subnet(value: str) -> str | None:
+    """Empty (the provider picks a free /24), or a /24 inside LAB_NET."""
+    if not value:
+        return None
+    try:
+        net = ipaddress.IPv4Network(value)
+    except ValueError as exc:
+        return f"{value!r} is not an IPv4 network ({exc})"
+    if net.prefixlen != 24 or not net.subnet_of(LAB_NET):
+        return f"must be a /24 inside {LAB_NET}, got {value!r}"
+    return None
+
+
+# Every field's default and rule is declared once, here; `parse` reads each table with
+# `fields.values` (STYLE 9: one validator per field).
 @dataclass(frozen=True, slots=True)
 class Host:
-    id: str
-    address: str = ""          # ssh provider: where to reach it
-    user: str = ""             # ssh provider: login user (needs sudo)
-    ssh_key: str = ""          # ssh provider: private key file on the controller
-    ssh_port: int = 22
+    id: str = spec(pattern=ID)
+    address: str = spec("", allow_empty=True)    # ssh provider: where to reach it
+    user: str = spec("", allow_empty=True)       # ssh provider: login user (needs sudo)
+    ssh_key: str = spec("", allow_empty=True)    # ssh provider: private key file on the controller
+    ssh_port: int = _port(22)
 
 
 @dataclass(frozen=True, slots=True)
 class Member:
-    id: str
-    organisation: str
-    role: str
-    host: str
-    p2p_port: int = 4001
-    api_port: int = 8080
+    id: str = spec(pattern=ID)
+    organisation: str = spec()
+    role: str = spec(choices=ROLES)
+    host: str = spec()
+    p2p_port: int = _port(4001)
+    api_port: int = _port(8080)
 
 
 @dataclass(frozen=True, slots=True)
 class Gateway:
-    id: str
-    mode: str
-    host: str
-    uplinks: tuple[str, ...]
-    interval_s: int = 60
-    metrics_port: int = 9108
+    id: str = spec(pattern=ID)
+    mode: str = spec(choices=GATEWAY_MODES)
+    host: str = spec()
+    uplinks: tuple[str, ...] = spec(check=_names_one)
+    interval_s: int = spec(60, lo=1, hi=3600)
+    metrics_port: int = _port(9108)
 
 
 # The meter models below take their defaults and ranges from the gateway's MeterEndpoint and
@@ -89,12 +120,12 @@ class PhysicalMeter:
 
 @dataclass(frozen=True, slots=True)
 class Meter:
-    id: str
-    gateway: str
-    company: str
-    plant: str
-    unit: str
-    stack: str
+    id: str = spec(pattern=ID)
+    gateway: str = spec()
+    company: str = spec()
+    plant: str = spec()
+    unit: str = spec()
+    stack: str = spec()
     co2_basis: str = spec("wet", choices=("wet", "dry"))
     sample_period_s: float = like(MeterEndpoint, "sample_period_s")
     emulated: EmulatedMeter | None = None
@@ -109,45 +140,45 @@ class Meter:
 
 @dataclass(frozen=True, slots=True)
 class Prometheus:
-    host: str
-    port: int = 9090
-    scrape_interval_s: int = 5
+    host: str = spec()
+    port: int = _port(9090)
+    scrape_interval_s: int = spec(5, lo=1, hi=300)
 
 
 @dataclass(frozen=True, slots=True)
 class Grafana:
-    host: str
-    port: int = 3000
-    enabled: bool = True
+    host: str = spec()
+    port: int = _port(3000)
+    enabled: bool = spec(True)
 
 
 @dataclass(frozen=True, slots=True)
 class LocalSettings:
-    base_port: int = 21000
-    ports_per_host: int = 40
+    base_port: int = spec(21000, lo=1024, hi=65000)
+    ports_per_host: int = spec(40, lo=4, hi=1000)
 
 
 @dataclass(frozen=True, slots=True)
 class NetnsSettings:
-    subnet: str = ""            # a /24 inside 198.18.0.0/15; empty: the first free one
+    subnet: str = spec("", allow_empty=True, check=_lab_subnet)   # empty: the first free /24
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Topology:
     path: str
-    lab_id: str
-    chain_id: str
-    provider: str
+    lab_id: str = spec(pattern=LAB_ID)
+    chain_id: str = spec("", check=_at_most_64)    # default: carbonlab-<lab_id>
+    provider: str = spec("local", choices=PROVIDERS)
     params: Params
-    local: LocalSettings
-    netns: NetnsSettings
+    local: LocalSettings = field(default_factory=LocalSettings)
+    netns: NetnsSettings = field(default_factory=NetnsSettings)
     hosts: tuple[Host, ...]
     members: tuple[Member, ...]
     gateways: tuple[Gateway, ...]
     meters: tuple[Meter, ...]
     prometheus: Prometheus | None = None
     grafana: Grafana | None = None
-    meters_control_port: int = 8099
+    meters_control_port: int = _port(8099)
     raw_params: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -196,145 +227,94 @@ def parse(raw: Any, where: str) -> Topology:
     return topo
 
 
-def _id(value: Any, path: str, pattern: re.Pattern[str] = ID_RE) -> str:
-    text = as_str(value, path, max_len=64)
-    if not pattern.match(text):
-        raise SchemaError(path, f"{text!r} must match {pattern.pattern}")
-    return text
-
-
-def _port(value: Any, path: str) -> int:
-    return as_int(value, path, lo=1, hi=65535)
+# The top level: settings read here, sections each read by their own function. A new optional
+# section is a field of Topology, a name in SECTIONS and one entry in `_sections`.
+SETTINGS = ("lab_id", "chain_id", "provider", "meters_control_port")
+SECTIONS = ("params", "local", "netns", "hosts", "members", "gateways", "meters", "observability")
+REQUIRED = ("lab_id", "hosts", "members", "gateways", "meters")
 
 
 def _topology(raw: Any, where: str) -> Topology:
-    top = as_dict(raw, "(top)",
-                  allowed=("lab_id", "chain_id", "provider", "params", "local", "netns", "hosts",
-                           "members", "gateways", "meters", "observability", "meters_control_port"),
-                  required=("lab_id", "hosts", "members", "gateways", "meters"))
-    lab_id = _id(top["lab_id"], "lab_id", LAB_ID_RE)
-    params_raw = as_dict(top.get("params", {}), "params")
-    local = as_dict(top.get("local", {}), "local", allowed=("base_port", "ports_per_host"))
-    netns = as_dict(top.get("netns", {}), "netns", allowed=("subnet",))
-    obs = as_dict(top.get("observability", {}), "observability", allowed=("prometheus", "grafana"))
-    return Topology(
-        path=where,
-        lab_id=lab_id,
-        chain_id=as_str(top.get("chain_id", f"carbonlab-{lab_id}"), "chain_id", max_len=64),
-        provider=as_choice(top.get("provider", "local"), "provider", PROVIDERS),
-        params=Params.from_json(params_raw, "params"),
-        raw_params=dict(params_raw),
-        local=LocalSettings(
-            base_port=as_int(local.get("base_port", 21000), "local.base_port", lo=1024, hi=65000),
-            ports_per_host=as_int(local.get("ports_per_host", 40), "local.ports_per_host",
-                                  lo=4, hi=1000)),
-        netns=NetnsSettings(subnet=as_str(netns.get("subnet", ""), "netns.subnet",
-                                          allow_empty=True)),
-        hosts=tuple(_host(h, f"hosts[{i}]") for i, h in enumerate(as_list(top["hosts"], "hosts"))),
-        members=tuple(_member(m, f"members[{i}]")
-                      for i, m in enumerate(as_list(top["members"], "members"))),
-        gateways=tuple(_gateway(g, f"gateways[{i}]")
-                       for i, g in enumerate(as_list(top["gateways"], "gateways"))),
-        meters=tuple(_meter(m, f"meters[{i}]", where)
-                     for i, m in enumerate(as_list(top["meters"], "meters"))),
-        prometheus=_prometheus(obs["prometheus"]) if "prometheus" in obs else None,
-        grafana=_grafana(obs["grafana"]) if "grafana" in obs else None,
-        meters_control_port=_port(top.get("meters_control_port", 8099), "meters_control_port"),
-    )
+    top = fields.values(Topology, raw, file=where, names=SETTINGS, allowed=SECTIONS)
+    for name in REQUIRED:
+        if name not in raw:
+            raise FieldError(where, name, "is required")
+    chain_id = top.pop("chain_id") or f"carbonlab-{top['lab_id']}"
+    return Topology(path=where, chain_id=chain_id, **top, **_sections(raw, where))
 
 
-def _host(value: Any, path: str) -> Host:
-    obj = as_dict(value, path, allowed=("id", "address", "user", "ssh_key", "ssh_port"),
-                  required=("id",))
-    return Host(
-        id=_id(obj["id"], f"{path}.id"),
-        address=as_str(obj.get("address", ""), f"{path}.address", allow_empty=True),
-        user=as_str(obj.get("user", ""), f"{path}.user", allow_empty=True),
-        ssh_key=as_str(obj.get("ssh_key", ""), f"{path}.ssh_key", allow_empty=True),
-        ssh_port=_port(obj.get("ssh_port", 22), f"{path}.ssh_port"),
-    )
+def _sections(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
+    params = raw.get("params", {})
+    obs = raw.get("observability", {})   # a table of two optional sections: only their names here
+    fields.values(Topology, obs, file=where, prefix="observability.", names=(),
+                  allowed=("prometheus", "grafana"))
+    return {
+        "params": Params.from_json(params, "params"),
+        "raw_params": dict(params),
+        "local": fields.build(LocalSettings, raw.get("local", {}), file=where, prefix="local."),
+        "netns": fields.build(NetnsSettings, raw.get("netns", {}), file=where, prefix="netns."),
+        "hosts": _items(raw, "hosts", where, lambda item, path: _table(Host, item, path, where)),
+        "members": _items(raw, "members", where, lambda item, path: _table(Member, item, path, where)),
+        "gateways": _items(raw, "gateways", where, lambda item, path: _table(Gateway, item, path, where)),
+        "meters": _items(raw, "meters", where, lambda item, path: _meter(item, path, where)),
+        "prometheus": (_table(Prometheus, obs["prometheus"], "observability.prometheus", where)
+                       if "prometheus" in obs else None),
+        "grafana": (_table(Grafana, obs["grafana"], "observability.grafana", where)
+                    if "grafana" in obs else None),
+    }
 
 
-def _member(value: Any, path: str) -> Member:
-    obj = as_dict(value, path, allowed=("id", "organisation", "role", "host", "p2p_port", "api_port"),
-                  required=("id", "organisation", "role", "host"))
-    return Member(
-        id=_id(obj["id"], f"{path}.id"),
-        organisation=as_str(obj["organisation"], f"{path}.organisation"),
-        role=as_choice(obj["role"], f"{path}.role", ROLES),
-        host=as_str(obj["host"], f"{path}.host"),
-        p2p_port=_port(obj.get("p2p_port", 4001), f"{path}.p2p_port"),
-        api_port=_port(obj.get("api_port", 8080), f"{path}.api_port"),
-    )
+def _table(cls: type[T], value: Any, path: str, where: str) -> T:
+    return fields.build(cls, value, file=where, prefix=f"{path}.")
 
 
-def _gateway(value: Any, path: str) -> Gateway:
-    obj = as_dict(value, path, allowed=("id", "mode", "host", "uplinks", "interval_s", "metrics_port"),
-                  required=("id", "mode", "host", "uplinks"))
-    uplinks = as_list(obj["uplinks"], f"{path}.uplinks")
-    if not uplinks:
-        raise SchemaError(f"{path}.uplinks", "must name at least one member")
-    return Gateway(
-        id=_id(obj["id"], f"{path}.id"),
-        mode=as_choice(obj["mode"], f"{path}.mode", GATEWAY_MODES),
-        host=as_str(obj["host"], f"{path}.host"),
-        uplinks=tuple(as_str(u, f"{path}.uplinks[{j}]") for j, u in enumerate(uplinks)),
-        interval_s=as_int(obj.get("interval_s", 60), f"{path}.interval_s", lo=1, hi=3600),
-        metrics_port=_port(obj.get("metrics_port", 9108), f"{path}.metrics_port"),
-    )
+def _items(raw: Mapping[str, Any], section: str, where: str, read: Callable[[Any, str], T]) -> tuple[T, ...]:
+    items = raw[section]
+    if not isinstance(items, list):
+        raise FieldError(where, section, f"must be a list, got {type(items).__name__}")
+    return tuple(read(item, f"{section}[{i}]") for i, item in enumerate(items))
 
 
 def _meter(value: Any, path: str, where: str) -> Meter:
-    obj = as_dict(value, path)
-    if ("emulated" in obj) == ("physical" in obj):
-        raise SchemaError(path, "needs exactly one of 'emulated' (with a host) or 'physical' "
-                                "(with an address or serial port)")
-    checked = fields.values(Meter, obj, file=where, prefix=f"{path}.",
+    checked = fields.values(Meter, value, file=where, prefix=f"{path}.",
                             names=("id", "gateway", "company", "plant", "unit", "stack", "co2_basis",
                                    "sample_period_s"), allowed=("emulated", "physical"))
+    if ("emulated" in value) == ("physical" in value):
+        raise FieldError(where, path, "needs exactly one of 'emulated' (with a host) or 'physical' "
+                                      "(with an address or serial port)")
     return Meter(
-        **{**checked, "id": _id(checked["id"], f"{path}.id")},
-        emulated=_emulated(obj["emulated"], f"{path}.emulated", where) if "emulated" in obj else None,
-        physical=_physical(obj["physical"], f"{path}.physical", where) if "physical" in obj else None,
+        **checked,
+        emulated=_emulated(value["emulated"], f"{path}.emulated", where) if "emulated" in value else None,
+        physical=_physical(value["physical"], f"{path}.physical", where) if "physical" in value else None,
     )
 
 
 def _emulated(value: Any, path: str, where: str) -> EmulatedMeter:
-    obj = as_dict(value, path)
-    checked = fields.values(EmulatedMeter, obj, file=where, prefix=f"{path}.",
+    checked = fields.values(EmulatedMeter, value, file=where, prefix=f"{path}.",
                             names=("host", "register_map", "port", "device_id"), allowed=("profile",))
-    profile = obj.get("profile", {})
+    _register_map(checked["register_map"], f"{path}.register_map", where)
+    profile = value.get("profile", {})
     # checked now, not first on the meters host during provisioning
     fields.values(ProfileSpec, profile, file=where, prefix=f"{path}.profile.")
     return EmulatedMeter(**checked, profile=tuple(sorted(profile.items())))
 
 
 def _physical(value: Any, path: str, where: str) -> PhysicalMeter:
-    obj = as_dict(value, path)
-    checked = fields.values(PhysicalMeter, obj, file=where, prefix=f"{path}.")
-    if checked["transport"] == "tcp" and "address" not in obj:
-        raise SchemaError(f"{path}.address", "is required for transport tcp")
-    if checked["transport"] == "rtu" and "serial_port" not in obj:
-        raise SchemaError(f"{path}.serial_port", "is required for transport rtu")
+    checked = fields.values(PhysicalMeter, value, file=where, prefix=f"{path}.")
+    if checked["transport"] == "tcp" and "address" not in value:
+        raise FieldError(where, f"{path}.address", "is required for transport tcp")
+    if checked["transport"] == "rtu" and "serial_port" not in value:
+        raise FieldError(where, f"{path}.serial_port", "is required for transport rtu")
+    _register_map(checked["register_map"], f"{path}.register_map", where)
     return PhysicalMeter(**checked)
 
 
-def _prometheus(value: Any) -> Prometheus:
-    obj = as_dict(value, "observability.prometheus", allowed=("host", "port", "scrape_interval_s"),
-                  required=("host",))
-    return Prometheus(
-        host=as_str(obj["host"], "observability.prometheus.host"),
-        port=_port(obj.get("port", 9090), "observability.prometheus.port"),
-        scrape_interval_s=as_int(obj.get("scrape_interval_s", 5),
-                                 "observability.prometheus.scrape_interval_s", lo=1, hi=300),
-    )
-
-
-def _grafana(value: Any) -> Grafana:
-    obj = as_dict(value, "observability.grafana", allowed=("host", "port", "enabled"),
-                  required=("host",))
-    return Grafana(
-        host=as_str(obj["host"], "observability.grafana.host"),
-        port=_port(obj.get("port", 3000), "observability.grafana.port"),
-        enabled=as_bool(obj.get("enabled", True), "observability.grafana.enabled"),
-    )
+def _register_map(ref: str, field: str, where: str) -> None:
+    """A built-in map's name, or a map file (relative: beside the topology, as the rig binds it)
+    that reads as a register map: checked now, not first when a gateway or meter host starts."""
+    if ref in builtin_map_names():
+        return
+    try:
+        load_register_map(ref, base_dir=Path(where).parent)
+    except ConfigError as exc:
+        raise FieldError(where, field, str(exc)) from None

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from carbonlab.lab.errors import TopologyError
+from carbonlab.lab.providers import provider_class
 from carbonlab.lab.topology import Topology
 
 
@@ -23,11 +24,11 @@ def check(topo: Topology) -> None:
     _direct_gateways(topo)
     _ports(topo)
     _local_block(topo)
-    if topo.provider == "ssh":
+    if provider_class(topo.provider).needs_host_addresses:
         for i, host in enumerate(topo.hosts):
             if not host.address:
                 raise TopologyError(topo.path, f"hosts[{i}].address",
-                                    "is required with provider ssh (a hostname or IP address)")
+                                    f"is required with provider {topo.provider} (a hostname or IP address)")
 
 
 def _unique(topo: Topology, section: str, ids: list[str]) -> None:

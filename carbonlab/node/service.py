@@ -187,12 +187,10 @@ class NodeService:
 
     async def batch_status(self, gateway_id: str, batch_seq: int,
                            request: bytes | None = None) -> Decision:
-        status = await self.query(lambda ledger: ledger.batch_status(gateway_id, batch_seq, request))
-        if status is not None:
-            if status["status"] == "committed":
-                return Decision(DecisionStatus.COMMITTED, status["height"], digest=status["digest"])
-            return Decision.rejected(status["reason"], status["field"], status["detail"],
-                                     status["height"])
+        decided: Decision | None = await self.query(
+            lambda ledger: ledger.batch_status(gateway_id, batch_seq, request))
+        if decided is not None:
+            return decided
         if (gateway_id, batch_seq) in self.pending:
             return Decision(DecisionStatus.PENDING)
         return Decision(DecisionStatus.UNKNOWN)

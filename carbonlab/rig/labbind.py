@@ -7,7 +7,6 @@ provider host variables), so the rig never guesses a path."""
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from carbonlab.rig.errors import RigError
 from carbonlab.rig.faults.context import FaultContext, LabNet, NetHost, ServiceRef
 from carbonlab.rig.hosts.service import InPlace, ServiceHost
 from carbonlab.rig.hosts.shells import LocalShell, PyinfraShell
-from carbonlab.rig.meters.binding import bind_meter
+from carbonlab.rig.meters.binding import EmulatedMeter, PhysicalMeter
 
 
 class LazyShell:
@@ -90,10 +89,9 @@ class RigLab:
 
 def bind_lab(topology_path: Path, lab_dir: Path, *, seed: int = 0) -> RigLab:
     from carbonlab.lab import topology as topo_mod
-    from carbonlab.lab.inventory import _meter_endpoint as meter_endpoint  # the gateways' own entries
+    from carbonlab.lab.inventory import meter_endpoint  # the gateways' own entries
     from carbonlab.lab.ports import plan
     from carbonlab.lab.providers import make_provider
-    from carbonlab.lab.resources import HostProcess
     from carbonlab.lab.state import LabState, Phase
 
     topo = topo_mod.load(topology_path)
@@ -103,20 +101,20 @@ def bind_lab(topology_path: Path, lab_dir: Path, *, seed: int = 0) -> RigLab:
                        f"run `carbonlab lab up {topology_path} --lab-dir {lab_dir}` first")
     provider = make_provider(state.provider, topo, lab_dir, state, lambda _line: None)
     addresses = provider.addresses()
-    ports = plan(topo, state.provider, addresses)
+    ports = plan(topo, addresses, loopback_ports=provider.loopback_ports)
     hosts: dict[str, ServiceHost] = {}
     layout: dict[str, dict[str, Any]] = {}
-    host_pids = {p.host: p.pid for p in state.of_kind(HostProcess) if p.pid is not None}
     for host in topo.hosts:
         hv = provider.host_vars(host.id)
         layout[host.id] = hv
         in_place: Callable[[], InPlace | None] | None = None
-        if state.provider == "local":
+        if provider.shares_controller_fs:
             shell: Any = LocalShell(host.id)
             in_place = _local_in_place
         else:
-            if state.provider == "netns" and host.id in host_pids:
-                in_place = netns_in_place(host_pids[host.id])
+            pid = provider.host_pid(host.id)
+            if pid is not None:
+                in_place = netns_in_place(pid)
             key = hv.get("ansible_ssh_private_key_file")
             known = lab_dir / "ssh" / "known_hosts"
             shell = LazyShell(host.id, addresses[host.id], Path(key) if key else None,
@@ -137,22 +135,20 @@ def bind_lab(topology_path: Path, lab_dir: Path, *, seed: int = 0) -> RigLab:
         ctx.gateways[g.id] = ServiceRef(hosts[g.host], f"gateway-{g.id}", g.host, var / g.id)
         rig.outboxes[g.id] = (g.host, var / g.id / "gateway.db")
     for meter in topo.meters:
-        entry = meter_endpoint(meter, ports)
+        endpoint = meter_endpoint(meter, ports, topology_path)
         if meter.emulated:
             h = meter.emulated.host
             truth = Path(layout[h]["carbonlab_var"]) / "truth"
             rig.truth_logs[meter.id] = (h, truth / f"{meter.id}.jsonl")
             # the truth log is readable in place only where the meter's host is this machine
-            control = ports.url(h, "meters-control")
-            ctx.meters[meter.id] = bind_meter(entry, topology_path, control_url=control,
-                                              truth_dir=truth if state.provider == "local" else None)
+            ctx.meters[meter.id] = EmulatedMeter(
+                endpoint, ports.url(h, "meters-control"),
+                truth / f"{meter.id}.jsonl" if provider.shares_controller_fs else None)
         else:
-            ctx.meters[meter.id] = bind_meter({**entry, "physical": True}, topology_path)
-    if state.provider == "netns":
-        from carbonlab.lab.providers.netns import NetnsProvider
-        assert isinstance(provider, NetnsProvider)
-        net = ipaddress.IPv4Network(state.facts["subnet"])
-        ctx.net = LabNet(topo.lab_id, provider.bridge, str(net.network_address + 1),
-                         {h.id: NetHost(addresses[h.id], provider.netns(h.id), provider.veth(i))
-                          for i, h in enumerate(topo.hosts)})
+            ctx.meters[meter.id] = PhysicalMeter(endpoint)
+    network = provider.network()
+    if network is not None:
+        ctx.net = LabNet(topo.lab_id, network.bridge, network.bridge_address,
+                         {h: NetHost(link.address, link.netns, link.veth)
+                          for h, link in network.hosts.items()})
     return rig

@@ -119,16 +119,18 @@ def lab(pytestconfig: pytest.Config) -> Iterator[RigLab]:
     topology = pytestconfig.getoption("--rig-topology")
     if not topology:
         pytest.skip("no lab to test against: give --rig-topology FILE (and --rig-provider local|netns)")
-    provider = pytestconfig.getoption("--rig-provider")
-    if provider == "netns" and os.geteuid() != 0:
-        pytest.skip("the netns provider needs root")
     from carbonlab.lab import topology as topo_mod
     from carbonlab.lab.lifecycle import Lab, default_lab_dir
+    from carbonlab.lab.providers import provider_class
     from carbonlab.lab.state import LabState, Phase
     from carbonlab.rig.labbind import bind_lab
 
     topo_path = Path(topology).resolve()
     topo = topo_mod.load(topo_path)
+    provider = pytestconfig.getoption("--rig-provider")
+    chosen = provider or topo.provider
+    if provider_class(chosen).needs_root and os.geteuid() != 0:
+        pytest.skip(f"the {chosen} provider needs root")
     lab_dir = Path(pytestconfig.getoption("--rig-lab-dir") or default_lab_dir(topo)).resolve()
     brought_up = None
     if LabState.load(lab_dir / "state.json").phase != Phase.HEALTHY:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from carbonlab.lab.errors import ProviderError
-from carbonlab.lab.providers.base import Progress, Provider
+from carbonlab.lab.providers.base import HostLink, LabNetwork, Progress, Provider
 from carbonlab.lab.providers.local import LocalProvider
 from carbonlab.lab.providers.netns import NetnsProvider
 from carbonlab.lab.providers.ssh import SshProvider
@@ -15,10 +15,17 @@ from carbonlab.lab.topology import Topology
 PROVIDERS: dict[str, type[Provider]] = {cls.name: cls for cls in (LocalProvider, NetnsProvider, SshProvider)}
 
 
-def make_provider(name: str, topo: Topology, lab_dir: Path, state: LabState,
-                  progress: Progress) -> Provider:
+__all__ = ["PROVIDERS", "HostLink", "LabNetwork", "Progress", "Provider", "make_provider", "provider_class"]
+
+
+def provider_class(name: str) -> type[Provider]:
+    """The provider called `name`: what its hosts are like is asked of the class."""
     try:
-        cls = PROVIDERS[name]
+        return PROVIDERS[name]
     except KeyError:
         raise ProviderError(f"unknown provider {name!r} (allowed: {', '.join(PROVIDERS)})") from None
-    return cls(topo, lab_dir, state, progress)
+
+
+def make_provider(name: str, topo: Topology, lab_dir: Path, state: LabState,
+                  progress: Progress) -> Provider:
+    return provider_class(name)(topo, lab_dir, state, progress)

@@ -1,12 +1,19 @@
-"""What every provider offers the lifecycle: make hosts, say how to reach them, remove them."""
+"""What every provider offers the lifecycle: make hosts, say how to reach them, remove them.
+
+What differs between providers is asked of the provider, never switched on its name: its
+class says what its hosts are like (`loopback_ports`, `needs_root`, `shares_controller_fs`,
+`can_reach_package_repos`, `needs_host_addresses`), and `host_pid` and `network` say what of
+a running lab the rig may reach.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from carbonlab.lab.errors import LabError, ProviderError
 from carbonlab.lab.proc import lab_processes
@@ -17,8 +24,41 @@ from carbonlab.lab.topology import Topology
 Progress = Callable[[str], None]
 
 
+@dataclass(frozen=True, slots=True)
+class HostLink:
+    """One host on the lab's own network: its address, network namespace and the bridge side
+    of its link."""
+
+    address: str
+    netns: str
+    veth: str
+
+
+@dataclass(frozen=True, slots=True)
+class LabNetwork:
+    """A lab network on this machine that the controller (as root) can change: its bridge,
+    the bridge's own address, and every host's link."""
+
+    bridge: str
+    bridge_address: str
+    hosts: Mapping[str, HostLink]
+
+
 class Provider(ABC):
-    name: str = ""
+    name: ClassVar[str] = ""
+    # Every host shares 127.0.0.1, so services take ports from their host's block (ports.py)
+    # instead of their declared (usual) ones.
+    loopback_ports: ClassVar[bool] = False
+    # Making hosts needs root (namespaces, mounts, routes).
+    needs_root: ClassVar[bool] = False
+    # A host's files are the controller's own files at the same paths: a plain local shell
+    # reaches them, and the rig reads truth logs in place.
+    shares_controller_fs: ClassVar[bool] = False
+    # Hosts may have a route to package repositories (worth probing before installing from
+    # one); netns hosts have no route out, local hosts no root to install with.
+    can_reach_package_repos: ClassVar[bool] = False
+    # Every host of the topology must name its `address` (nothing is created to give it one).
+    needs_host_addresses: ClassVar[bool] = False
 
     def __init__(self, topo: Topology, lab_dir: Path, state: LabState, progress: Progress) -> None:
         self.topo = topo
@@ -44,6 +84,14 @@ class Provider(ABC):
 
     def ansible_env(self) -> dict[str, str]:
         return {}
+
+    def host_pid(self, host: str) -> int | None:
+        """The PID on this machine of the process that holds `host` (its namespaces), if any."""
+        return None
+
+    def network(self) -> LabNetwork | None:
+        """The lab's own network on this machine, where there is one."""
+        return None
 
     def destroy(self) -> None:
         """Remove everything the state file lists, newest first; absent objects are skipped.

@@ -21,6 +21,8 @@ from carbonlab.lab.resources import LabDir, PidfileDir
 
 class LocalProvider(Provider):
     name = "local"
+    loopback_ports = True
+    shares_controller_fs = True
 
     def host_root(self, host: str) -> Path:
         return self.lab_dir / "hosts" / host

@@ -30,12 +30,12 @@ from typing import Any
 from carbonlab.lab.errors import ProviderError, StepError
 from carbonlab.lab.guests import nft_table_prefix
 from carbonlab.lab.proc import run, start_time
-from carbonlab.lab.providers.base import Provider
+from carbonlab.lab.providers.base import HostLink, LabNetwork, Provider
 from carbonlab.lab.providers.ssh_access import close_control_masters, remote_layout, ssh_env
 from carbonlab.lab.resources import HostProcess, LabDir, Link, Netns, NftTable, Route
 from carbonlab.lab.resources.network import link_exists, route_exists
+from carbonlab.lab.topology import LAB_NET
 
-LAB_NET = ipaddress.IPv4Network("198.18.0.0/15")
 SAFETY_METRIC = 4242
 INIT_SCRIPT = """#!/bin/sh
 # PID 1 of a carbonlab netns host until it execs sshd: mount the host's world, then become sshd.
@@ -68,6 +68,7 @@ Subsystem sftp internal-sftp
 
 class NetnsProvider(Provider):
     name = "netns"
+    needs_root = True
     sshd_wait_s = 30.0      # for a host's SSH banner; a host silent that long is started once more
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -121,14 +122,8 @@ class NetnsProvider(Provider):
         self.progress(f"{len(self.topo.hosts)} netns hosts up on {self.bridge} ({net})")
 
     def _pick_subnet(self) -> ipaddress.IPv4Network:
-        if self.topo.netns.subnet:
-            try:
-                net = ipaddress.IPv4Network(self.topo.netns.subnet)
-            except ValueError as exc:
-                raise ProviderError(f"{self.topo.path}: netns.subnet: {exc}") from None
-            if not net.subnet_of(LAB_NET) or net.prefixlen != 24:
-                raise ProviderError(f"{self.topo.path}: netns.subnet: must be a /24 inside {LAB_NET}")
-            return net
+        if self.topo.netns.subnet:   # a /24 inside LAB_NET: the topology checked it at load
+            return ipaddress.IPv4Network(self.topo.netns.subnet)
         used = _used_networks()
         candidates = list(LAB_NET.subnets(new_prefix=24))
         for net in candidates[100:] + candidates[1:100]:
@@ -237,6 +232,16 @@ class NetnsProvider(Provider):
         raise StepError(host, "start host (sshd)",
                         f"no SSH banner at {address}:22 in {timeout_s} s ({self._diagnose(host, last, log)})",
                         str(log))
+
+    def host_pid(self, host: str) -> int | None:
+        pids = [p.pid for p in self.state.of_kind(HostProcess) if p.host == host and p.pid is not None]
+        return pids[-1] if pids else None
+
+    def network(self) -> LabNetwork:
+        addresses = self.addresses()
+        return LabNetwork(self.bridge, str(self.subnet().network_address + 1),
+                          {h.id: HostLink(addresses[h.id], self.netns(h.id), self.veth(i))
+                           for i, h in enumerate(self.topo.hosts)})
 
     def _host_process(self, host: str) -> HostProcess:
         """The newest record of the host's first process."""

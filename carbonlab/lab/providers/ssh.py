@@ -16,6 +16,8 @@ from carbonlab.lab.providers.ssh_access import close_control_masters, remote_lay
 
 class SshProvider(Provider):
     name = "ssh"
+    can_reach_package_repos = True
+    needs_host_addresses = True
 
     def addresses(self) -> dict[str, str]:
         return {h.id: h.address for h in self.topo.hosts}

@@ -122,7 +122,7 @@ def build_app(node: NodeService) -> Starlette:
         offset = query_int(request, "offset", default=0, lo=0)
         rows = await _ledger_call(lambda ledger: ledger.rejections(gateway=gateway, limit=limit,
                                                                     offset=offset))
-        return JSONResponse({"rejections": rows, "limit": limit, "offset": offset})
+        return JSONResponse({"rejections": [r.to_json() for r in rows], "limit": limit, "offset": offset})
 
     async def head(request: Request) -> Response:
         found = await node.query(lambda ledger: ledger.signed_head())

@@ -10,11 +10,12 @@ a 400).
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from typing import Any
 
+from carbonlab.node.decision import Decision, DecisionStatus, batch_digest
 from carbonlab.node.ledger.errors import LedgerError
+from carbonlab.node.ledger.rejection import Rejection
 from carbonlab.node.ledger.rows import stored_field
 from carbonlab.node.ledger.tables import READING_COLUMNS
 
@@ -47,24 +48,22 @@ def _time_filter(since: int | None, until: int | None, where: list[str], args: l
 
 
 def batch_status(db: sqlite3.Connection, gateway_id: str, batch_seq: int,
-                 request: bytes | None = None) -> dict[str, Any] | None:
+                 request: bytes | None = None) -> Decision | None:
     """Committed if any copy was accepted (with the SHA-256 `digest` of the committed bytes, so
     a caller can tell its own batch from a different one under the same key); else the latest
     rejection (of these exact bytes, when `request` is given, so a forged batch under someone's
-    key does not shadow theirs)."""
+    key does not shadow theirs); None when the ledger holds neither."""
     rows = db.execute("SELECT height, accepted, reason, detail, request, field FROM batches "
                       "WHERE gateway_id = ? AND batch_seq = ? ORDER BY height, idx",
                       (gateway_id, batch_seq)).fetchall()
     for height, accepted, _, _, committed, _ in rows:
         if accepted:
-            return {"status": "committed", "height": height, "reason": None, "detail": "",
-                    "digest": hashlib.sha256(bytes(committed)).hexdigest()}
+            return Decision(DecisionStatus.COMMITTED, height, digest=batch_digest(bytes(committed)))
     rejected = [r for r in rows if request is None or bytes(r[4]) == request]
     if not rejected:
         return None
     height, _, reason, detail, _, field = rejected[-1]
-    return {"status": "rejected", "height": height, "reason": reason,
-            "field": stored_field(field, detail), "detail": detail}
+    return Decision.rejected(reason, stored_field(field, detail), detail, height)
 
 
 def readings(db: sqlite3.Connection, *, meter: str | None = None, plant: str | None = None,
@@ -114,7 +113,7 @@ def emissions(db: sqlite3.Connection, *, group_by: str, since: int | None = None
 
 
 def rejections(db: sqlite3.Connection, *, gateway: str | None = None, limit: int = 100,
-               offset: int = 0) -> list[dict[str, Any]]:
+               offset: int = 0) -> list[Rejection]:
     """Rejected requests with their reason, newest first."""
     limit, offset = _page(limit, offset)
     where = "b.accepted = 0" + (" AND b.gateway_id = ?" if gateway is not None else "")
@@ -122,10 +121,6 @@ def rejections(db: sqlite3.Connection, *, gateway: str | None = None, limit: int
     sql = ("SELECT b.height, b.idx, b.gateway_id, b.batch_seq, b.reason, b.detail, bl.timestamp_ms, "
            f"b.field FROM batches b JOIN blocks bl ON bl.height = b.height WHERE {where} "
            "ORDER BY b.height DESC, b.idx DESC LIMIT ? OFFSET ?")
-    out = []
-    for *row, field in db.execute(sql, [*args, limit, offset]):
-        item = dict(zip(("height", "index", "gateway_id", "batch_seq", "reason", "detail",
-                         "timestamp_ms"), row, strict=True))
-        item["field"] = stored_field(field, item["detail"])
-        out.append(item)
-    return out
+    return [Rejection(height, idx, gateway_id, seq, reason, detail, timestamp_ms, stored_field(field, detail))
+            for height, idx, gateway_id, seq, reason, detail, timestamp_ms, field
+            in db.execute(sql, [*args, limit, offset])]

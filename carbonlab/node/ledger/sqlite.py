@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from carbonlab.node.genesis import Genesis
@@ -73,12 +75,24 @@ def genesis_meters(db: sqlite3.Connection, genesis: Genesis) -> None:
                    [(m.id, m.company, m.plant, m.unit, m.stack) for m in genesis.meters])
 
 
+@contextmanager
+def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction: BEGIN IMMEDIATE, then COMMIT (durable when the block ends), or
+    ROLLBACK on any exception, a cancellation included, which then propagates."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
 def prepare(db: sqlite3.Connection, path: Path, genesis: Genesis) -> None:
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     if tables and "meta" not in tables:
         raise LedgerError(f"{path}: an SQLite file, but not a carbonlab ledger")
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(db):
         for statement in SCHEMA.split(";"):
             if statement.strip():
                 db.execute(statement)
@@ -101,7 +115,3 @@ def prepare(db: sqlite3.Connection, path: Path, genesis: Genesis) -> None:
         elif meta.get("genesis_hash") != genesis.hash:
             raise LedgerError(f"{path}: made for genesis {bytes(meta['genesis_hash']).hex()[:16]}..., "
                               f"not this genesis {genesis.hash.hex()[:16]}...")
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise

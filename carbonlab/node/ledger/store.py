@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -32,10 +32,12 @@ from typing import Any, Literal
 from carbonlab.node import codec, contract
 from carbonlab.node.block import BlockHeader, CommitCertificate, Proposal
 from carbonlab.node.contract import ContractState, Verdict
+from carbonlab.node.decision import Decision
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.ledger import queries
 from carbonlab.node.ledger.errors import LedgerError
 from carbonlab.node.ledger.head import SignedHead
+from carbonlab.node.ledger.rejection import Rejection
 from carbonlab.node.ledger.rows import (
     batch_row,
     decode_header,
@@ -43,7 +45,7 @@ from carbonlab.node.ledger.rows import (
     reading_rows_of,
     verdict_of,
 )
-from carbonlab.node.ledger.sqlite import connect, genesis_meters, prepare
+from carbonlab.node.ledger.sqlite import connect, genesis_meters, prepare, transaction
 from carbonlab.node.ledger.state import load_state, save_state
 from carbonlab.node.ledger.tables import FORMAT
 from carbonlab.node.model import Batch
@@ -153,18 +155,8 @@ class Ledger:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: BEGIN IMMEDIATE, then COMMIT (durable when the block ends), or
-        ROLLBACK on any exception, a cancellation included, which then propagates."""
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return transaction(self._db)
 
     # -- writing blocks -------------------------------------------------------------------
 
@@ -316,7 +308,8 @@ class Ledger:
     # -- queries for the HTTP API ---------------------------------------------------------
 
     def batch_status(self, gateway_id: str, batch_seq: int,
-                     request: bytes | None = None) -> dict[str, Any] | None:
+                     request: bytes | None = None) -> Decision | None:
+        """What the ledger holds about a batch (committed or rejected), None if nothing."""
         return queries.batch_status(self._db, gateway_id, batch_seq, request)
 
     def readings(self, *, meter: str | None = None, plant: str | None = None,
@@ -330,7 +323,7 @@ class Ledger:
         return queries.emissions(self._db, group_by=group_by, since=since, until=until)
 
     def rejections(self, *, gateway: str | None = None, limit: int = 100,
-                   offset: int = 0) -> list[dict[str, Any]]:
+                   offset: int = 0) -> list[Rejection]:
         return queries.rejections(self._db, gateway=gateway, limit=limit, offset=offset)
 
     def reading_count(self) -> int:

@@ -36,7 +36,7 @@ def lab(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
     topology = topology_copy(SMALL, tmp_path / "t.yaml", lab_id=LAB_ID,
                              local={"base_port": BASE_PORT, "ports_per_host": 10})
     topo = load(topology)
-    port = plan(topo, "local", {h.id: "127.0.0.1" for h in topo.hosts}).port("node4", "n4-api")
+    port = plan(topo, {h.id: "127.0.0.1" for h in topo.hosts}, loopback_ports=True).port("node4", "n4-api")
     lab_dir = Path(tempfile.mkdtemp(prefix="cl", dir="/tmp"))
     with socket.socket() as holder:
         holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -6,7 +6,6 @@ import shutil
 import subprocess
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -14,6 +13,8 @@ import yaml
 from carbonlab.lab.health import parse_metrics
 from carbonlab.lab.inventory import build, genesis_spec
 from carbonlab.lab.ports import plan
+from carbonlab.lab.providers.local import LocalProvider
+from carbonlab.lab.state import LabState
 from carbonlab.lab.topology import DEFAULT_TOPOLOGY, load
 from carbonlab.node.crypto import Signer
 from carbonlab.node.genesis import Genesis
@@ -21,12 +22,12 @@ from carbonlab.node.genesis import Genesis
 TOPO = load(DEFAULT_TOPOLOGY)
 
 
-def _local_vars(host: str) -> dict[str, Any]:
-    return {"ansible_connection": "local", "carbonlab_etc": f"/lab/hosts/{host}/etc"}
+def _local() -> LocalProvider:
+    return LocalProvider(TOPO, Path("/lab"), LabState(path=Path("/lab/state.json")), lambda _l: None)
 
 
 def test_local_ports_are_unique_loopback_blocks() -> None:
-    ports = plan(TOPO, "local", {h.id: "127.0.0.1" for h in TOPO.hosts})
+    ports = plan(TOPO, {h.id: "127.0.0.1" for h in TOPO.hosts}, loopback_ports=True)
     counts = Counter(ports.ports.values())
     assert max(counts.values()) == 1
     base, block = TOPO.local.base_port, TOPO.local.ports_per_host
@@ -37,7 +38,7 @@ def test_local_ports_are_unique_loopback_blocks() -> None:
 
 def test_netns_ports_are_the_usual_ones() -> None:
     addrs = {h.id: f"198.18.7.{10 + i}" for i, h in enumerate(TOPO.hosts)}
-    ports = plan(TOPO, "netns", addrs)
+    ports = plan(TOPO, addrs, loopback_ports=False)
     assert ports.endpoint("node1", "n1-api") == "198.18.7.10:8080"
     assert ports.port("node3", "n3-p2p") == 4001
     assert ports.port("gw-a", "gw-a-metrics") == 9108
@@ -45,8 +46,8 @@ def test_netns_ports_are_the_usual_ones() -> None:
 
 
 def test_gateways_poll_their_meters_where_the_meters_serve() -> None:
-    ports = plan(TOPO, "local", {h.id: "127.0.0.1" for h in TOPO.hosts})
-    inv = build(TOPO, Path("/lab"), "local", ports, _local_vars, {})
+    ports = plan(TOPO, {h.id: "127.0.0.1" for h in TOPO.hosts}, loopback_ports=True)
+    inv = build(TOPO, Path("/lab"), _local(), ports, {})
     hosts = inv["all"]["hosts"]
     served = {(m["host"], m["port"]): m["id"] for h in ("meters-a", "meters-b", "direct-1", "direct-2")
               for m in hosts[h]["meters_instances"]}
@@ -72,8 +73,8 @@ def test_gateways_poll_their_meters_where_the_meters_serve() -> None:
 
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool (Debian's prometheus) not installed")
 def test_generated_prometheus_config_passes_promtool(tmp_path: Path) -> None:
-    ports = plan(TOPO, "local", {h.id: "127.0.0.1" for h in TOPO.hosts})
-    inv = build(TOPO, Path("/lab"), "local", ports, _local_vars, {})
+    ports = plan(TOPO, {h.id: "127.0.0.1" for h in TOPO.hosts}, loopback_ports=True)
+    inv = build(TOPO, Path("/lab"), _local(), ports, {})
     obs = inv["all"]["hosts"]["obs"]
     shutil.copytree(obs["prometheus_rules_src"], tmp_path / "rules")
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(obs["prometheus_config"]))
@@ -83,7 +84,7 @@ def test_generated_prometheus_config_passes_promtool(tmp_path: Path) -> None:
 
 
 def test_genesis_spec_with_keys_is_valid_genesis() -> None:
-    ports = plan(TOPO, "local", {h.id: "127.0.0.1" for h in TOPO.hosts})
+    ports = plan(TOPO, {h.id: "127.0.0.1" for h in TOPO.hosts}, loopback_ports=True)
     spec = genesis_spec(TOPO, ports)
     keys = {x.id: Signer.generate().public_key.hex() for x in (*TOPO.members, *TOPO.gateways)}
     raw = {**spec,
@@ -130,7 +131,7 @@ def test_ssh_provider_reaches_topology_hosts(tmp_path: Path) -> None:
     assert ops["ansible_ssh_private_key_file"] == str(Path("~/.ssh/lab").expanduser())
     assert "ansible_become" not in provider.host_vars("h1")
     assert "StrictHostKeyChecking=accept-new" in provider.ansible_env()["ANSIBLE_SSH_ARGS"]
-    ports = plan(topo, "ssh", provider.addresses())
-    inv = build(topo, tmp_path, "ssh", ports, provider.host_vars, {})
+    ports = plan(topo, provider.addresses(), loopback_ports=provider.loopback_ports)
+    inv = build(topo, tmp_path, provider, ports, {})
     meter = inv["all"]["hosts"]["h0"]["gateway_instances"][0]["meters"][0]
     assert (meter["host"], meter["port"], meter["transport"]) == ("192.0.2.50", 502, "tcp")

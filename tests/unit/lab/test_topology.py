@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from carbonlab.gateway.registermap import MAPS_DIR
 from carbonlab.lab.errors import TopologyError
 from carbonlab.lab.topology import DEFAULT_TOPOLOGY, load, parse
 
@@ -108,6 +109,54 @@ def _top_unknown(raw: dict[str, Any]) -> None:
     raw["colour"] = 1
 
 
+def _subnet_outside(raw: dict[str, Any]) -> None:
+    raw["netns"] = {"subnet": "10.1.2.0/24"}
+
+
+def _subnet_not_24(raw: dict[str, Any]) -> None:
+    raw["netns"] = {"subnet": "198.18.0.0/16"}
+
+
+def _subnet_garbage(raw: dict[str, Any]) -> None:
+    raw["netns"] = {"subnet": "198.18.300.0/24"}
+
+
+def _no_uplinks(raw: dict[str, Any]) -> None:
+    raw["gateways"][3]["uplinks"] = []
+
+
+def _bad_host_id(raw: dict[str, Any]) -> None:
+    raw["hosts"][4]["id"] = "Node_5"
+
+
+def _hosts_not_a_list(raw: dict[str, Any]) -> None:
+    raw["hosts"] = {"id": "node1"}
+
+
+def _grafana_unknown(raw: dict[str, Any]) -> None:
+    raw["observability"]["grafana"] = {"host": "obs", "colour": "red"}
+
+
+def _observability_unknown(raw: dict[str, Any]) -> None:
+    raw["observability"]["loki"] = {"host": "obs"}
+
+
+def _long_chain_id(raw: dict[str, Any]) -> None:
+    raw["chain_id"] = "c" * 65
+
+
+def _no_meters(raw: dict[str, Any]) -> None:
+    del raw["meters"]
+
+
+def _unknown_register_map(raw: dict[str, Any]) -> None:
+    raw["meters"][2]["emulated"]["register_map"] = "t10"
+
+
+def _scrape_interval(raw: dict[str, Any]) -> None:
+    raw["observability"]["prometheus"]["scrape_interval_s"] = 0
+
+
 CASES = [
     # (mutation, field path named, words the message must hold)
     (_unknown_field, "members[2].colour", "unknown field"),
@@ -118,13 +167,27 @@ CASES = [
     (_port_clash, "meters[1].emulated.port", "port clash on host 'meters-a'"),
     (_node_port_clash, "members[1].api_port", "port clash on host 'node1'"),
     (_unknown_host, "gateways[0].host", "unknown host 'nowhere'"),
-    (_bad_role, "members[0].role", "'king' is not one of"),
+    (_bad_role, "members[0].role", "must be one of power-company, emission-management"),
     (_direct_two_meters, "gateways[2].mode", "exactly one meter"),
     (_both_kinds, "meters[0]", "exactly one of 'emulated'"),
     (_unknown_uplink, "gateways[1].uplinks[1]", "unknown member 'n9'"),
     (_bad_lab_id, "lab_id", "must match"),
     (_ssh_without_address, "hosts[0].address", "required with provider ssh"),
     (_block_too_small, "local.ports_per_host", "runs 13 services"),
+    # checked at load, no longer first by the netns provider when it creates the network
+    (_subnet_outside, "netns.subnet", "must be a /24 inside 198.18.0.0/15, got '10.1.2.0/24'"),
+    (_subnet_not_24, "netns.subnet", "must be a /24 inside 198.18.0.0/15"),
+    (_subnet_garbage, "netns.subnet", "is not an IPv4 network"),
+    (_no_uplinks, "gateways[3].uplinks", "must name at least one member"),
+    (_bad_host_id, "hosts[4].id", "must match ^[a-z][a-z0-9-]{0,30}$, got 'Node_5'"),
+    (_hosts_not_a_list, "hosts", "must be a list, got dict"),
+    (_grafana_unknown, "observability.grafana.colour", "unknown field; allowed: enabled, host, port"),
+    (_observability_unknown, "observability.loki", "unknown field; allowed: grafana, prometheus"),
+    (_long_chain_id, "chain_id", "must be at most 64 characters"),
+    (_no_meters, "meters", "is required"),
+    (_unknown_register_map, "meters[2].emulated.register_map",
+     "register map 't10': neither a built-in map (daq_4_20ma, float_inverse, t100)"),
+    (_scrape_interval, "observability.prometheus.scrape_interval_s", "must be an integer 1..300, got 0"),
 ]
 
 
@@ -160,3 +223,37 @@ def test_a_key_given_twice_is_refused_naming_it(tmp_path: Path) -> None:
     path.write_text("lab_id: x\nlab_id: y\n")
     with pytest.raises(TopologyError, match=r"lab_id.*given twice in one mapping \(line 1 and line 2\)"):
         load(path)
+
+
+def test_defaults_are_the_declared_ones() -> None:
+    """A file that leaves settings out gets the defaults declared on the fields, once."""
+    raw = copy.deepcopy(default_raw())
+    for key in ("chain_id", "provider", "local", "params"):
+        raw.pop(key, None)
+    raw["members"][0] = {k: v for k, v in raw["members"][0].items() if not k.endswith("_port")}
+    topo = parse(raw, "lab.yaml")
+    assert topo.chain_id == "carbonlab-demo"
+    assert topo.provider == "local"
+    assert (topo.local.base_port, topo.local.ports_per_host) == (21000, 40)
+    assert (topo.members[0].p2p_port, topo.members[0].api_port) == (4001, 8080)
+    assert topo.netns.subnet == ""
+    assert topo.meters_control_port == 8099
+
+
+def test_a_lab_subnet_in_the_lab_network_is_kept() -> None:
+    raw = copy.deepcopy(default_raw())
+    raw["netns"] = {"subnet": "198.19.7.0/24"}
+    assert parse(raw, "lab.yaml").netns.subnet == "198.19.7.0/24"
+
+
+def test_a_register_map_file_beside_the_topology_is_read_at_load(tmp_path: Path) -> None:
+    raw = copy.deepcopy(default_raw())
+    raw["meters"][0]["emulated"]["register_map"] = "mine.yaml"
+    (tmp_path / "mine.yaml").write_text("name: mine\nchannels: {}\n")
+    with pytest.raises(TopologyError) as info:
+        parse(raw, str(tmp_path / "lab.yaml"))
+    assert info.value.field == "meters[0].emulated.register_map"
+    assert "mine.yaml" in info.value.problem
+    (tmp_path / "mine.yaml").write_text((MAPS_DIR / "t100.yaml").read_text())
+    topo = parse(raw, str(tmp_path / "lab.yaml"))
+    assert topo.meters[0].register_map == "mine.yaml"

@@ -7,6 +7,7 @@ import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
+from carbonlab.node.decision import DecisionStatus
 from carbonlab.node.ledger import Ledger
 from carbonlab.node.ledger.verify import verify_ledger
 from tests.unit.node.factories import Kit, make_kit
@@ -44,8 +45,8 @@ def test_the_field_of_a_rejection_is_read_from_its_column_not_the_detail(tmp_pat
     with Ledger.open_readonly(path, kit.genesis) as ledger:
         status = ledger.batch_status("gw1", seq)
         assert status is not None
-        assert (status["status"], status["field"]) == ("rejected", FIELD)
-        assert [r["field"] for r in ledger.rejections()] == [FIELD]
+        assert (status.status, status.field) == (DecisionStatus.REJECTED, FIELD)
+        assert [r.field for r in ledger.rejections()] == [FIELD]
         block = ledger.block(1)
         assert block is not None
         assert block.verdicts[0].field == FIELD
@@ -74,8 +75,8 @@ def test_a_ledger_written_before_the_field_column_stays_readable_and_verifiable(
     with Ledger.open_readonly(path, kit.genesis) as ledger:   # read-only: no column added
         status = ledger.batch_status("gw1", old_seq)
         assert status is not None
-        assert status["field"] == FIELD              # from the detail: the row predates the column
-        assert [r["field"] for r in ledger.rejections()] == [FIELD]
+        assert status.field == FIELD              # from the detail: the row predates the column
+        assert [r.field for r in ledger.rejections()] == [FIELD]
         block = ledger.block(1)
         assert block is not None
         assert block.verdicts[0].field == FIELD

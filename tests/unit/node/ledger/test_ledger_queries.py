@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from carbonlab.node.decision import Decision, DecisionStatus
 from carbonlab.node.ledger import Ledger, LedgerError
+from carbonlab.node.ledger.rejection import Rejection
 from tests.unit.node.factories import T0, Kit, make_kit, make_reading
 
 
@@ -117,33 +119,46 @@ def test_rejections_and_batch_status(filled: tuple[Kit, Ledger]) -> None:
     kit, ledger = filled
     rejected = ledger.rejections()
     assert len(rejected) == 1
-    assert rejected[0]["gateway_id"] == "gw1"
-    assert rejected[0]["batch_seq"] == 4
-    assert rejected[0]["reason"] == "co2_mismatch"
-    assert "batch.readings[0].co2_kg: 1.0" in rejected[0]["detail"]
-    assert rejected[0]["height"] == 3
+    first = rejected[0]
+    block3 = ledger.block(3)
+    assert block3 is not None
+    assert first == Rejection(height=3, index=2, gateway_id="gw1", batch_seq=4, reason="co2_mismatch",
+                              detail=first.detail, timestamp_ms=block3.header.timestamp_ms,
+                              field="batch.readings[0].co2_kg")
+    assert "batch.readings[0].co2_kg: 1.0" in first.detail
+    assert first.to_json() == {"height": 3, "index": 2, "gateway_id": "gw1", "batch_seq": 4,
+                               "reason": "co2_mismatch", "detail": first.detail,
+                               "timestamp_ms": block3.header.timestamp_ms,
+                               "field": "batch.readings[0].co2_kg"}
     assert ledger.rejections(gateway="gw2") == []
     committed = ledger.batch_status("gw1", 4)
     block = ledger.block(4)
     assert committed is not None
     assert block is not None
-    assert committed == {"status": "committed", "height": 4, "reason": None, "detail": "",
-                         "digest": committed["digest"]}
-    assert committed["digest"] in {hashlib.sha256(r).hexdigest() for r in block.proposal.requests}
-    assert ledger.batch_status("gw2", 1)["status"] == "committed"  # type: ignore[index]
+    assert committed == Decision(DecisionStatus.COMMITTED, 4, digest=committed.digest)
+    assert committed.to_json() == {"status": "committed", "height": 4, "digest": committed.digest}
+    assert committed.digest in {hashlib.sha256(r).hexdigest() for r in block.proposal.requests}
+    assert _status(ledger, "gw2", 1).status is DecisionStatus.COMMITTED
     assert ledger.batch_status("gw2", 99) is None
-    assert ledger.batch_status("gw1", 4, request=b"other bytes")["status"] == "committed"  # type: ignore[index]
+    assert _status(ledger, "gw1", 4, request=b"other bytes").status is DecisionStatus.COMMITTED
     replayed = kit.batch("gw2", 2, kit.next_readings("m3")).encode()
     late = ledger.commit(*kit.certified(6, [b"\x00junk", replayed]))
     assert late.verdicts[1].reason is not None
-    status = ledger.batch_status("gw2", 2)
-    assert status is not None
-    assert status["status"] == "committed"  # the replay does not shadow the accepted copy
-    assert [r["reason"] for r in ledger.rejections(limit=2)] == ["replay_batch", "malformed"]
+    # the replay does not shadow the accepted copy
+    assert _status(ledger, "gw2", 2).status is DecisionStatus.COMMITTED
+    assert [r.reason for r in ledger.rejections(limit=2)] == ["replay_batch", "malformed"]
     forged = kit.batch("gw2", 9, kit.next_readings("m3"), signer=kit.gateways["gw1"]).encode()
     ledger.commit(*kit.certified(7, [forged]))
-    assert ledger.batch_status("gw2", 9)["reason"] == "bad_signature"  # type: ignore[index]
+    bad = _status(ledger, "gw2", 9)
+    assert (bad.status, bad.reason, bad.height) == (DecisionStatus.REJECTED, "bad_signature", 7)
+    assert bad.to_json()["error"] == bad.detail
     assert ledger.batch_status("gw2", 9, request=b"the real batch") is None
+
+
+def _status(ledger: Ledger, gateway_id: str, batch_seq: int, request: bytes | None = None) -> Decision:
+    found = ledger.batch_status(gateway_id, batch_seq, request)
+    assert found is not None
+    return found
 
 
 def test_queries_use_indexes(filled: tuple[Kit, Ledger], tmp_path: Path) -> None:
