@@ -88,7 +88,7 @@ class Gateway:
     id: str = spec(pattern=ID)
     mode: str = spec(choices=GATEWAY_MODES)
     host: str = spec()
-    uplinks: tuple[str, ...] = spec(check=_names_one)
+    uplinks: tuple[str, ...] = spec(allow_empty=True, check=_names_one)   # the check: at least one
     interval_s: int = spec(60, lo=1, hi=3600)
     metrics_port: int = _port(9108)
 
