@@ -10,7 +10,7 @@ from carbonlab.node.gwp import GwpSet, co2e_kg
 
 
 def test_the_docs_worked_example_step_by_step() -> None:
-    assert emissions.NORMAL_MOLAR_VOLUME_L == pytest.approx(22.41397, abs=1e-5)
+    assert pytest.approx(22.41397, abs=1e-5) == emissions.NORMAL_MOLAR_VOLUME_L
     assert mg_m3_of(5.0, "ppm", Gas.CH4) == pytest.approx(3.57879, abs=1e-5)        # step 1
     wet = normal_flow_m3_s(500.0, 130.0, 101.0, "wet", 8.0)
     assert wet == pytest.approx(337.683, abs=1e-3)                                    # step 2
