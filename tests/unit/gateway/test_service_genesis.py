@@ -114,5 +114,5 @@ def test_a_channel_the_map_lacks_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "GATEWAY.toml"
     path.write_text(cfg(tmp_path).path.read_text().replace('"t100"', '"daq_4_20ma"'))
     gases = {"n2o": {"unit": "ppm", "basis": "dry", "range": [0, 50]}}
-    with pytest.raises(ConfigError, match="genesis declares a n2o channel .* the map has none"):
+    with pytest.raises(ConfigError, match=r"genesis declares a n2o channel .* the map has none"):
         meter_specs(config.load(path), genesis(["m1"], ["m1"], gases=gases), GW)
