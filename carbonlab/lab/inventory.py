@@ -17,6 +17,9 @@ import yaml
 import carbonlab.dashboards as dashboards_pkg
 from carbonlab.dashboards.scrape import ScrapeTarget, scrape_config
 from carbonlab.gateway.endpoint import MeterEndpoint
+from carbonlab.gateway.errors import ConfigError
+from carbonlab.gateway.registermap import GAS_CHANNELS, load_register_map
+from carbonlab.lab.errors import TopologyError
 from carbonlab.lab.ports import PortPlan
 from carbonlab.lab.providers.base import Provider
 from carbonlab.lab.topology import Meter, Topology
@@ -33,7 +36,9 @@ def genesis_spec(topo: Topology, ports: PortPlan) -> dict[str, Any]:
         "gateways": [{"id": g.id, "meters": [m.id for m in topo.meters_of(g.id)]}
                      for g in topo.gateways],
         "meters": [{"id": m.id, "company": m.company, "plant": m.plant, "unit": m.unit,
-                    "stack": m.stack, "co2_basis": m.co2_basis} for m in topo.meters],
+                    "stack": m.stack, "co2_basis": m.co2_basis,
+                    **_channels_of(topo, i, m.register_map)}
+                   for i, m in enumerate(topo.meters)],
     }
 
 
@@ -44,8 +49,27 @@ def meter_endpoint(meter: Meter, ports: PortPlan, topology_path: Path) -> MeterE
     return MeterEndpoint.from_dict(_meter_table(meter, ports), topology_path)
 
 
+def _channels_of(topo: Topology, index: int, register_map: str) -> dict[str, Any]:
+    try:
+        return map_channels(register_map, base_dir=Path(topo.path).parent)
+    except ConfigError as exc:
+        raise TopologyError(topo.path, f"meters[{index}].register_map", str(exc)) from None
+
+
+def map_channels(register_map: str, base_dir: Path | None = None) -> dict[str, Any]:
+    """The genesis `gases` and `load` of a meter read through `register_map` (built-in or an
+    absolute path, as the gateway is given it): every CH4/N2O/load/heat channel the map has,
+    with its unit, basis and the map's engineering range (heat input in MW thermal)."""
+    regmap = load_register_map(register_map, base_dir=base_dir)
+    gases = {c.name: {"unit": c.unit, "basis": c.basis, "range": [c.min, c.max]}
+             for c in regmap.channels if c.name in GAS_CHANNELS}
+    load = {c.name: [c.min / c.factor, c.max / c.factor]
+            for c in regmap.channels if c.name in ("gross_mw", "heat_input_mw")}
+    return {**({"gases": gases} if gases else {}), **({"load": load} if load else {})}
+
+
 def _meter_table(meter: Meter, ports: PortPlan) -> dict[str, Any]:
-    """The gateway's `[[meters]]` entry for one meter (`MeterEndpoint.from_dict` reads it)."""
+    """The gateway's `[[meters]]` entry (MeterEndpoint fields) for one meter."""
     base: dict[str, Any] = {"id": meter.id, "register_map": meter.register_map,
                             "sample_period_s": meter.sample_period_s, "timeout_s": 1.0}
     if meter.emulated:

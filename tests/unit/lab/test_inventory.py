@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from carbonlab.gateway.registermap import load_register_map
 from carbonlab.lab.health import parse_metrics
-from carbonlab.lab.inventory import build, genesis_spec
+from carbonlab.lab.inventory import build, genesis_spec, map_channels
 from carbonlab.lab.ports import plan
 from carbonlab.lab.providers.local import LocalProvider
 from carbonlab.lab.state import LabState
@@ -96,6 +97,13 @@ def test_genesis_spec_with_keys_is_valid_genesis() -> None:
     assert genesis.params.reading_interval_s == 5
     assert len(genesis.gateway_by_id["gw-a"].meters) == 12
     assert genesis.members[0].p2p_addr == f"/ip4/127.0.0.1/tcp/{ports.port('node1', 'n1-p2p')}"
+    # every meter's genesis entry declares the channels its register map has
+    for meter in TOPO.meters:
+        info = genesis.meter_by_id[meter.id]
+        regmap = load_register_map(meter.register_map)
+        assert {g.value for g in info.gases} == {c.name for c in regmap.channels
+                                                 if c.name in ("ch4", "n2o")}
+        assert (info.load.gross_mw is not None) == regmap.has("gross_mw")
 
 
 def test_metrics_text_is_parsed_into_samples() -> None:
@@ -135,3 +143,27 @@ def test_ssh_provider_reaches_topology_hosts(tmp_path: Path) -> None:
     inv = build(topo, tmp_path, provider, ports, {})
     meter = inv["all"]["hosts"]["h0"]["gateway_instances"][0]["meters"][0]
     assert (meter["host"], meter["port"], meter["transport"]) == ("192.0.2.50", 502, "tcp")
+
+
+def test_map_channels_state_units_and_ranges() -> None:
+    assert map_channels("float_inverse") == {
+        "gases": {"ch4": {"unit": "mg/m3", "basis": "wet", "range": [0.0, 150.0]},
+                  "n2o": {"unit": "mg/m3", "basis": "wet", "range": [0.0, 200.0]}},
+        "load": {"gross_mw": [0.0, 1000.0], "heat_input_mw": [0.0, 2500.0]}}
+    assert "n2o" not in map_channels("daq_4_20ma")["gases"]
+
+
+def test_a_register_map_that_cannot_be_loaded_names_the_meter() -> None:
+    import dataclasses
+
+    from carbonlab.lab.errors import TopologyError
+
+    meter = TOPO.meters[0]
+    source = meter.emulated or meter.physical
+    assert source is not None
+    broken = dataclasses.replace(meter, **{"emulated" if meter.emulated else "physical":
+                                           dataclasses.replace(source, register_map="nope")})
+    topo = dataclasses.replace(TOPO, meters=(broken, *TOPO.meters[1:]))
+    ports = plan(TOPO, "local", {h.id: "127.0.0.1" for h in TOPO.hosts})
+    with pytest.raises(TopologyError, match=r"meters\[0\]\.register_map: register map 'nope'"):
+        genesis_spec(topo, ports)
