@@ -33,6 +33,7 @@ from carbonlab.node.contract import ContractState, Verdict
 from carbonlab.node.crypto import verify
 from carbonlab.node.errors import SchemaError
 from carbonlab.node.genesis import Genesis
+from carbonlab.node.ledger import aggregate
 from carbonlab.node.ledger.errors import LedgerError
 from carbonlab.node.ledger.head import SignedHead
 from carbonlab.node.ledger.rows import (
@@ -131,6 +132,8 @@ def _verify(db: sqlite3.Connection, path: Path, genesis: Genesis) -> VerifyRepor
             report.add(height, f"rows in the {table} table but no such block")
     if load_state(db) != state:
         report.add(expected - 1, "the contract-state tables differ from a re-run of the contract")
+    for problem in aggregate.problems(db):
+        report.add(expected - 1, problem)
     _check_checkpoints(db, report, genesis, expected - 1)
     report.readings = int(db.execute("SELECT COUNT(*) FROM readings").fetchone()[0])
     return report
