@@ -74,6 +74,19 @@ class StructureNode:
                 "children": [c.to_json() for c in self.children]}
 
 
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> StructureNode:
+        def kg(name: str) -> float | None:
+            value = obj[name]
+            return None if value is None else value * 1000
+
+        totals = Totals(kg("co2_t"), kg("ch4_t"), kg("n2o_t"), obj["gross_mwh"],
+                        obj["heat_input_gj"], obj["readings"], obj["substituted"])
+        return cls(obj["level"], obj["name"], totals, obj["co2e_t"] * 1000, obj["share"],
+                   obj["intensity_t_per_mwh"], obj["measured_share"], kg("previous_co2e_t"),
+                   obj["change"], tuple(cls.from_json(c) for c in obj["children"]))
+
+
 @dataclass(frozen=True, slots=True)
 class GasShare:
     gas: Gas
@@ -98,6 +111,13 @@ class StructureResult:
                 "by_gas": [{"gas": g.gas.value, "mass_t": g.mass_t, "co2e_t": g.co2e_t,
                             "share": g.share} for g in self.by_gas],
                 "tree": self.root.to_json()}
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> StructureResult:
+        return cls(EmissionsFilter.from_params(obj["filter"]), GwpSet(obj["gwp"]), obj["since"],
+                   obj["until"], obj["previous_since"], StructureNode.from_json(obj["tree"]),
+                   tuple(GasShare(Gas(g["gas"]), g["mass_t"], g["co2e_t"], g["share"])
+                         for g in obj["by_gas"]))
 
 
 def _t(kg: float | None) -> float | None:
