@@ -6,7 +6,7 @@ table instead of the readings (a year of hourly readings of 100 stacks is 876,00
 block's own transaction (grouped in Python first, so a block costs one upsert per meter
 and day it touches, not one per reading); a file written before the table existed is
 filled from its readings when a writer opens it (the `aggregates` meta key records that it
-is complete); `carbonlab ledger verify` recomputes it from the readings and compares. A
+is complete); `carbonlab ledger verify` sums the certified readings and compares. A
 read-only connection to a file without the marker does not use it (the query engine sums
 the readings instead).
 
@@ -86,13 +86,23 @@ def fill(db: sqlite3.Connection) -> None:
     db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('aggregates', ?)", (MARKER,))
 
 
-def problems(db: sqlite3.Connection) -> list[str]:
-    """How the stored table differs from the readings' sums (relative 1e-9 on floats: the
-    order of additions differs)."""
+def merge_into(acc: dict[tuple[str, int, int], tuple[Any, ...]],
+               rows: Iterable[Sequence[Any]]) -> None:
+    """Add `day_rows` output into `acc` (key -> (readings, *SUMS))."""
+    for meter, day, sub, count, *sums in rows:
+        key = (meter, day, sub)
+        old = acc.get(key)
+        acc[key] = (count, *sums) if old is None else \
+            (old[0] + count, *(_add(a, b) for a, b in zip(old[1:], sums, strict=True)))
+
+
+def problems(db: sqlite3.Connection,
+             want: dict[tuple[str, int, int], tuple[Any, ...]]) -> list[str]:
+    """How the stored table differs from `want`, the certified readings' sums (relative 1e-9
+    on floats: the order of additions differs)."""
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     if "reading_days" not in tables:
         return []
-    want = recomputed(db)
     got = {(r[0], r[1], r[2]): tuple(r[3:]) for r in db.execute(
         f"SELECT meter_id, day_start, substituted, readings, {', '.join(SUMS)} FROM reading_days")}
     out = []
@@ -101,7 +111,7 @@ def problems(db: sqlite3.Connection) -> list[str]:
         if a is None or b is None or a[0] != b[0] or not all(
                 _close(x, y) for x, y in zip(a[1:], b[1:], strict=True)):
             out.append(f"reading_days row {key[0]} day {key[1]} substituted={key[2]} differs "
-                       f"from the readings' sums ({b} stored, {a} recomputed)")
+                       f"from the certified readings' sums ({b} stored, {a} certified)")
     return out
 
 

@@ -45,7 +45,7 @@ from carbonlab.node.ledger.rows import (
 )
 from carbonlab.node.ledger.sqlite import connect, genesis_meters, prepare
 from carbonlab.node.ledger.state import load_state, save_state
-from carbonlab.node.ledger.tables import FORMAT
+from carbonlab.node.ledger.tables import FORMAT, READING_COLUMNS
 from carbonlab.node.model import Batch
 
 if TYPE_CHECKING:
@@ -53,6 +53,10 @@ if TYPE_CHECKING:
     from carbonlab.node.query.filters import EmissionsFilter, Level, Period
     from carbonlab.node.query.rollup import QueryResult
     from carbonlab.node.query.structure import StructureResult
+
+# by name: a file migrated by ALTER TABLE has its columns in another order than a new one
+_INSERT_READING = (f"INSERT INTO readings ({', '.join(READING_COLUMNS)}) "
+                   f"VALUES ({', '.join('?' * len(READING_COLUMNS))})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +230,7 @@ class Ledger:
             db.executemany("INSERT INTO batches (height, idx, request, gateway_id, batch_seq, accepted,"
                            " reason, detail, anomalies, field) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            batch_rows)
-            db.executemany(f"INSERT INTO readings VALUES ({', '.join('?' * 19)})", reading_rows)
+            db.executemany(_INSERT_READING, reading_rows)
             db.executemany(aggregate.UPSERT, aggregate.day_rows(reading_rows))
             save_state(db, state, gateways, meters)
         self._state = state

@@ -55,6 +55,9 @@ MAX_PROBLEMS = 100
 class VerifyReport:
     blocks: int = 0
     readings: int = 0
+    # the certified readings summed per meter, day and substitution (aggregate.day_rows)
+    certified_days: dict[tuple[str, int, int], tuple[Any, ...]] = field(default_factory=dict,
+                                                                        repr=False)
     problems: list[str] = field(default_factory=list)
     head: int | None = None  # the height of the signed head the ledger was compared with
 
@@ -132,7 +135,7 @@ def _verify(db: sqlite3.Connection, path: Path, genesis: Genesis) -> VerifyRepor
             report.add(height, f"rows in the {table} table but no such block")
     if load_state(db) != state:
         report.add(expected - 1, "the contract-state tables differ from a re-run of the contract")
-    for problem in aggregate.problems(db):
+    for problem in aggregate.problems(db, report.certified_days):
         report.add(expected - 1, problem)
     _check_checkpoints(db, report, genesis, expected - 1)
     report.readings = int(db.execute("SELECT COUNT(*) FROM readings").fetchone()[0])
@@ -189,6 +192,7 @@ def _check_block(db: sqlite3.Connection, report: VerifyReport, genesis: Genesis,
     stored = db.execute(f"SELECT {', '.join(READING_COLUMNS)} FROM readings WHERE height = ? "
                         "ORDER BY batch_idx, idx", (height,)).fetchall()
     _compare_readings(report, height, expected_readings, stored)
+    aggregate.merge_into(report.certified_days, aggregate.day_rows(expected_readings))
     if reading_count != len(expected_readings):
         report.add(height, f"the block row counts {reading_count} readings, the batches hold "
                            f"{len(expected_readings)}")
