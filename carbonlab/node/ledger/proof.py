@@ -35,7 +35,7 @@ from carbonlab.node.ledger.render import (
     header_from_json,
     header_json,
 )
-from carbonlab.node.model import Batch, Reading
+from carbonlab.node.model import MAX_BATCH_BYTES, Batch, Reading
 from carbonlab.node.schema import as_dict, as_hex, as_int, as_list, as_str
 
 if TYPE_CHECKING:
@@ -138,7 +138,8 @@ def _check(genesis: Genesis, proof: Any) -> Reading:
     if not verify(gateway.public_key, signature, codec.encode(header)):
         raise ProofError(f"the gateway signature does not verify under {gateway_id!r}'s genesis key")
     # Link 2: batch bytes -> block batches_root.
-    raw = as_hex(p.get("batch"), "proof.batch")
+    # a whole batch: up to MAX_BATCH_BYTES (a batch of 1,000 readings is about 130 kB)
+    raw = as_hex(p.get("batch"), "proof.batch", max_len=2 * MAX_BATCH_BYTES)
     batch = Batch.decode(raw)
     if batch.header() != header or batch.signature != signature:
         raise ProofError("proof.batch: its bytes do not carry the signed batch header")
