@@ -75,8 +75,9 @@ class Checks:
             raise self.error(field, f"longer than {max_len} bytes")
         return value
 
-    def as_hex(self, value: Any, field: str, *, size: int | None = None) -> bytes:
-        text = self.as_str(value, field, max_len=1 << 16)
+    def as_hex(self, value: Any, field: str, *, size: int | None = None,
+               max_len: int = 1 << 16) -> bytes:
+        text = self.as_str(value, field, max_len=max_len)
         try:
             raw = bytes.fromhex(text)
         except ValueError:

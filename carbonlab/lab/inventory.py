@@ -23,6 +23,7 @@ from carbonlab.lab.errors import TopologyError
 from carbonlab.lab.ports import PortPlan
 from carbonlab.lab.providers.base import Provider
 from carbonlab.lab.topology import Meter, Topology
+from carbonlab.node.organisation import companies_json
 
 GROUPS = ("nodes", "gateways", "meters", "prometheus", "grafana")
 
@@ -39,6 +40,7 @@ def genesis_spec(topo: Topology, ports: PortPlan) -> dict[str, Any]:
                     "stack": m.stack, "co2_basis": m.co2_basis,
                     **_channels_of(topo, i, m.register_map)}
                    for i, m in enumerate(topo.meters)],
+        "companies": companies_json(topo.companies),
     }
 
 

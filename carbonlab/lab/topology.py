@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,8 +24,10 @@ from carbonlab.gateway.errors import ConfigError
 from carbonlab.gateway.registermap import builtin_map_names, load_register_map
 from carbonlab.gateway.yamlfile import DuplicateKeyError, load_unique
 from carbonlab.lab.errors import TopologyError
+from carbonlab.lab.topology_org import companies_of
 from carbonlab.node.errors import SchemaError
 from carbonlab.node.genesis import ROLES, Params
+from carbonlab.node.organisation import Company
 
 PROVIDERS = ("local", "netns", "ssh")
 GATEWAY_MODES = ("edge", "direct")
@@ -180,6 +182,7 @@ class Topology:
     grafana: Grafana | None = None
     meters_control_port: int = _port(8099)
     raw_params: dict[str, Any] = field(default_factory=dict)
+    companies: tuple[Company, ...] = ()   # lab/topology_org.py: given, or derived from the meters
 
     @property
     def f(self) -> int:
@@ -224,13 +227,17 @@ def parse(raw: Any, where: str) -> Topology:
     except FieldError as exc:
         raise TopologyError(where, exc.field, exc.problem) from None
     check(topo)
-    return topo
+    try:   # after the rules: the hierarchy is checked against meters and members known good
+        return replace(topo, companies=companies_of(raw.get("companies"), topo))
+    except SchemaError as exc:
+        raise TopologyError(where, exc.field, exc.problem) from None
 
 
 # The top level: settings read here, sections each read by their own function. A new optional
 # section is a field of Topology, a name in SECTIONS and one entry in `_sections`.
 SETTINGS = ("lab_id", "chain_id", "provider", "meters_control_port")
-SECTIONS = ("params", "local", "netns", "hosts", "members", "gateways", "meters", "observability")
+SECTIONS = ("params", "local", "netns", "hosts", "members", "gateways", "meters", "observability",
+            "companies")   # companies: read after the rules, by lab/topology_org.py (see parse)
 REQUIRED = ("lab_id", "hosts", "members", "gateways", "meters")
 
 

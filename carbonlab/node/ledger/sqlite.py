@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from carbonlab.node.genesis import Genesis
+from carbonlab.node.ledger import aggregate
 from carbonlab.node.ledger.errors import LedgerError
 from carbonlab.node.ledger.rows import genesis_record
 from carbonlab.node.ledger.tables import FORMAT, SCHEMA
@@ -102,8 +103,11 @@ def prepare(db: sqlite3.Connection, path: Path, genesis: Genesis) -> None:
         for statement in SCHEMA.split(";"):
             if statement.strip():
                 db.execute(statement)
+        db.execute(aggregate.SCHEMA)
         _add_legacy_columns(db)
         meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+        if meta.get("aggregates") != aggregate.MARKER:
+            aggregate.fill(db)   # a new file, or one written before the table: sum its readings
         if not meta:
             record = genesis_record(genesis)
             db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [
