@@ -12,7 +12,8 @@ for a different batch under a `(gateway_id, batch_seq)` already committed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -24,13 +25,17 @@ from carbonlab.node.api.errors import ApiError, api_error_handler, path_int, que
 from carbonlab.node.api.openapi import OPENAPI
 from carbonlab.node.decision import Decision
 from carbonlab.node.errors import SchemaError
+from carbonlab.node.gwp import GwpSet
 from carbonlab.node.ledger.errors import LedgerError
 from carbonlab.node.ledger.render import block_json
 from carbonlab.node.metrics import CONTENT_TYPE
 from carbonlab.node.model import Batch
+from carbonlab.node.query.filters import EmissionsFilter, FilterError, Level, Period
 
 if TYPE_CHECKING:
     from carbonlab.node.service import NodeService
+
+E = TypeVar("E", bound=StrEnum)
 
 MAX_BLOCK_RANGE = 100
 MAX_WAIT_S = 30.0
@@ -107,6 +112,22 @@ def build_app(node: NodeService) -> Starlette:
                                                                    until=until))
         return JSONResponse({"group_by": group_by, "emissions": rows})
 
+    async def emissions_query(request: Request) -> Response:
+        q = request.query_params
+        flt = _filter(request)
+        period = _choice(Period, "period", q.get("period") or "day")
+        level = _choice(Level, "level", q.get("level") or "company")
+        proofs = q.get("proofs", "") in ("1", "true")
+        result = await _ledger_call(lambda ledger: ledger.emissions_query(
+            flt, period=period, level=level, proofs=proofs))
+        return JSONResponse(result.to_json())
+
+    async def emissions_structure(request: Request) -> Response:
+        flt = _filter(request)
+        gwp = _choice(GwpSet, "gwp", (request.query_params.get("gwp") or "AR5").upper())
+        result = await _ledger_call(lambda ledger: ledger.emissions_structure(flt, gwp))
+        return JSONResponse(result.to_json())
+
     async def proof(request: Request) -> Response:
         meter = request.path_params["meter_id"]
         _known_meter(meter)
@@ -138,6 +159,16 @@ def build_app(node: NodeService) -> Starlette:
             return await node.query(fn)
         except LedgerError as exc:
             raise ApiError(400, str(exc), exc.field or "query") from None
+        except FilterError as exc:
+            raise ApiError(400, str(exc), exc.field) from None
+
+    def _filter(request: Request) -> EmissionsFilter:
+        try:
+            flt = EmissionsFilter.from_params(dict(request.query_params))
+            flt.check(node.genesis)
+        except FilterError as exc:
+            raise ApiError(400, str(exc), exc.field) from None
+        return flt
 
     routes = [
         Route("/v1/batches", submit, methods=["POST"]),
@@ -150,11 +181,21 @@ def build_app(node: NodeService) -> Starlette:
         Route("/v1/readings", readings, methods=["GET"]),
         Route("/v1/readings/{meter_id}/{seq}/proof", proof, methods=["GET"]),
         Route("/v1/emissions", emissions, methods=["GET"]),
+        Route("/v1/emissions/query", emissions_query, methods=["GET"]),
+        Route("/v1/emissions/structure", emissions_structure, methods=["GET"]),
         Route("/v1/rejections", rejections, methods=["GET"]),
         Route("/v1/head", head, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
     ]
     return Starlette(routes=routes, exception_handlers={ApiError: api_error_handler})
+
+
+def _choice(kind: type[E], name: str, raw: str) -> E:
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ApiError(400, f"{name}: {raw!r} is not one of {', '.join(m.value for m in kind)}",
+                       name) from None
 
 
 def decision_response(decision: Decision) -> JSONResponse:

@@ -17,6 +17,12 @@ def _json(desc: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"description": desc, "content": {"application/json": {"schema": schema or {"type": "object"}}}}
 
 
+FILTER = [_q("company"), _q("plant"), _q("unit"), _q("stack"), _q("meter"),
+          _q("gas", "string", "comma-separated co2,ch4,n2o"),
+          _q("since", "string", "unix seconds or ISO 8601, interval starts >= since"),
+          _q("until", "string", "unix seconds or ISO 8601, interval starts < until"),
+          _q("flag", "string", "comma-separated HJ 212 flags"),
+          _q("measured", "string", "all|measured|substituted")]
 ERROR = {"type": "object", "required": ["error"],
          "properties": {"error": {"type": "string"}, "field": {"type": "string"}}}
 DECISION = {"type": "object", "required": ["status"], "properties": {
@@ -125,6 +131,18 @@ OPENAPI: dict[str, Any] = {
             "summary": "CO2 totals grouped by company, plant, unit, stack or meter",
             "parameters": [_q("group_by", "string", "company|plant|unit|stack|meter"), *TIME],
             "responses": {"200": _json("totals"), "400": _json("bad group_by", ERROR)}}},
+        "/v1/emissions/query": {"get": {
+            "summary": "Emissions by period (interval|hour|day|month|year) and level "
+                       "(all|company|plant|unit|stack|meter), with substituted and missing shares "
+                       "beside every total; proofs=1 adds each row's reading proofs",
+            "parameters": [*FILTER, _q("period"), _q("level"), _q("proofs", "boolean")],
+            "responses": {"200": _json("rows"), "400": _json("bad filter (names the field)", ERROR)}}},
+        "/v1/emissions/structure": {"get": {
+            "summary": "Emissions company -> plant -> unit -> stack and by gas, tonnes and CO2e "
+                       "under the GWP set named (AR5|AR6), shares, intensity, measured share, "
+                       "change against the previous period of the same length",
+            "parameters": [*FILTER, _q("gwp")],
+            "responses": {"200": _json("tree"), "400": _json("bad filter (names the field)", ERROR)}}},
         "/v1/rejections": {"get": {
             "summary": "Rejected batches with the contract's reasons",
             "parameters": [_q("gateway"), *PAGING],

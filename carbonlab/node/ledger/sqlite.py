@@ -13,6 +13,7 @@ import sqlite3
 from pathlib import Path
 
 from carbonlab.node.genesis import Genesis
+from carbonlab.node.ledger import aggregate
 from carbonlab.node.ledger.errors import LedgerError
 from carbonlab.node.ledger.rows import genesis_record
 from carbonlab.node.ledger.tables import FORMAT, SCHEMA
@@ -39,7 +40,13 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
 
 
 # table -> (column, SQL type) added since format carbonlab-ledger/1 was first written
-LEGACY_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {"batches": (("field", "TEXT"),)}
+LEGACY_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "batches": (("field", "TEXT"),),
+    # wire version 2's channels (docs/ledger.md): NULL in the rows of older readings, which is
+    # what a version-1 reading holds anyway, so an old file needs no rewrite to verify
+    "readings": (("ch4_kg", "REAL"), ("n2o_kg", "REAL"), ("gross_mwh", "REAL"),
+                 ("heat_input_gj", "REAL")),
+}
 
 
 def _missing_columns(db: sqlite3.Connection, table: str) -> list[tuple[str, str]]:
@@ -82,8 +89,11 @@ def prepare(db: sqlite3.Connection, path: Path, genesis: Genesis) -> None:
         for statement in SCHEMA.split(";"):
             if statement.strip():
                 db.execute(statement)
+        db.execute(aggregate.SCHEMA)
         _add_legacy_columns(db)
         meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+        if meta.get("aggregates") != aggregate.MARKER:
+            aggregate.fill(db)   # a new file, or one written before the table: sum its readings
         if not meta:
             record = genesis_record(genesis)
             db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [

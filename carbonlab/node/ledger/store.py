@@ -27,13 +27,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from carbonlab.node import codec, contract
 from carbonlab.node.block import BlockHeader, CommitCertificate, Proposal
 from carbonlab.node.contract import ContractState, Verdict
 from carbonlab.node.genesis import Genesis
-from carbonlab.node.ledger import queries
+from carbonlab.node.ledger import aggregate, queries
 from carbonlab.node.ledger.errors import LedgerError
 from carbonlab.node.ledger.head import SignedHead
 from carbonlab.node.ledger.rows import (
@@ -45,8 +45,18 @@ from carbonlab.node.ledger.rows import (
 )
 from carbonlab.node.ledger.sqlite import connect, genesis_meters, prepare
 from carbonlab.node.ledger.state import load_state, save_state
-from carbonlab.node.ledger.tables import FORMAT
+from carbonlab.node.ledger.tables import FORMAT, READING_COLUMNS
 from carbonlab.node.model import Batch
+
+if TYPE_CHECKING:
+    from carbonlab.node.gwp import GwpSet
+    from carbonlab.node.query.filters import EmissionsFilter, Level, Period
+    from carbonlab.node.query.rollup import QueryResult
+    from carbonlab.node.query.structure import StructureResult
+
+# by name: a file migrated by ALTER TABLE has its columns in another order than a new one
+_INSERT_READING = (f"INSERT INTO readings ({', '.join(READING_COLUMNS)}) "
+                   f"VALUES ({', '.join('?' * len(READING_COLUMNS))})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +230,8 @@ class Ledger:
             db.executemany("INSERT INTO batches (height, idx, request, gateway_id, batch_seq, accepted,"
                            " reason, detail, anomalies, field) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            batch_rows)
-            db.executemany(f"INSERT INTO readings VALUES ({', '.join('?' * 19)})", reading_rows)
+            db.executemany(_INSERT_READING, reading_rows)
+            db.executemany(aggregate.UPSERT, aggregate.day_rows(reading_rows))
             save_state(db, state, gateways, meters)
         self._state = state
         self._height = header.height
@@ -345,3 +356,18 @@ class Ledger:
         return build_proof(self, self._db, meter_id, seq)
 
 
+
+    # -- the query and structure modules (carbonlab.node.query) ---------------------------
+
+    def emissions_query(self, flt: EmissionsFilter, *, period: Period, level: Level,
+                        proofs: bool = False) -> QueryResult:
+        from carbonlab.node.query.prove import attach_proofs
+        from carbonlab.node.query.rollup import query
+
+        result = query(self._db, self.genesis, flt, period=period, level=level)
+        return attach_proofs(self, self._db, result) if proofs else result
+
+    def emissions_structure(self, flt: EmissionsFilter, gwp: GwpSet) -> StructureResult:
+        from carbonlab.node.query.structure import structure
+
+        return structure(self._db, self.genesis, flt, gwp)

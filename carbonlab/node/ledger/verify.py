@@ -33,6 +33,7 @@ from carbonlab.node.contract import ContractState, Verdict
 from carbonlab.node.crypto import verify
 from carbonlab.node.errors import SchemaError
 from carbonlab.node.genesis import Genesis
+from carbonlab.node.ledger import aggregate
 from carbonlab.node.ledger.errors import LedgerError
 from carbonlab.node.ledger.head import SignedHead
 from carbonlab.node.ledger.rows import (
@@ -54,6 +55,9 @@ MAX_PROBLEMS = 100
 class VerifyReport:
     blocks: int = 0
     readings: int = 0
+    # the certified readings summed per meter, day and substitution (aggregate.day_rows)
+    certified_days: dict[tuple[str, int, int], tuple[Any, ...]] = field(default_factory=dict,
+                                                                        repr=False)
     problems: list[str] = field(default_factory=list)
     head: int | None = None  # the height of the signed head the ledger was compared with
 
@@ -131,6 +135,8 @@ def _verify(db: sqlite3.Connection, path: Path, genesis: Genesis) -> VerifyRepor
             report.add(height, f"rows in the {table} table but no such block")
     if load_state(db) != state:
         report.add(expected - 1, "the contract-state tables differ from a re-run of the contract")
+    for problem in aggregate.problems(db, report.certified_days):
+        report.add(expected - 1, problem)
     _check_checkpoints(db, report, genesis, expected - 1)
     report.readings = int(db.execute("SELECT COUNT(*) FROM readings").fetchone()[0])
     return report
@@ -186,6 +192,7 @@ def _check_block(db: sqlite3.Connection, report: VerifyReport, genesis: Genesis,
     stored = db.execute(f"SELECT {', '.join(READING_COLUMNS)} FROM readings WHERE height = ? "
                         "ORDER BY batch_idx, idx", (height,)).fetchall()
     _compare_readings(report, height, expected_readings, stored)
+    aggregate.merge_into(report.certified_days, aggregate.day_rows(expected_readings))
     if reading_count != len(expected_readings):
         report.add(height, f"the block row counts {reading_count} readings, the batches hold "
                            f"{len(expected_readings)}")

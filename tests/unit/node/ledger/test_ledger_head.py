@@ -13,7 +13,7 @@ from carbonlab.node import codec, contract
 from carbonlab.node.block import checkpoint_vote_bytes
 from carbonlab.node.contract import ContractState
 from carbonlab.node.errors import SchemaError
-from carbonlab.node.ledger import Ledger
+from carbonlab.node.ledger import Ledger, aggregate
 from carbonlab.node.ledger.head import HeadError, SignedHead
 from carbonlab.node.ledger.state import save_state
 from carbonlab.node.ledger.verify import verify_ledger
@@ -55,6 +55,7 @@ def cut_tail(path: Path, kit: Kit, keep: int) -> None:
         for table in ("blocks", "batches", "readings"):
             db.execute(f"DELETE FROM {table} WHERE height > ?", (keep,))
         db.execute("DELETE FROM checkpoints")
+        aggregate.fill(db)   # the derived day sums too: a thorough insider
         db.execute("DELETE FROM gateway_state")
         db.execute("DELETE FROM meter_state")
         save_state(db, state, state.last_batch_seq, state.last_reading_seq)

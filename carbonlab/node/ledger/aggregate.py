@@ -1,0 +1,121 @@
+"""`reading_days`: the accepted readings summed per meter, UTC day and substitution.
+
+Theory of operation. Roll-ups by day, month or year and the structure tree read this
+table instead of the readings (a year of hourly readings of 100 stacks is 876,000 rows,
+36,500 here). It is derived, like `readings`: `commit` adds each block's readings in the
+block's own transaction (grouped in Python first, so a block costs one upsert per meter
+and day it touches, not one per reading); a file written before the table existed is
+filled from its readings when a writer opens it (the `aggregates` meta key records that it
+is complete); `carbonlab ledger verify` sums the certified readings and compares. A
+read-only connection to a file without the marker does not use it (the query engine sums
+the readings instead).
+
+A quantity a reading does not carry (NULL: CH4 on a meter without a CH4 channel) stays
+NULL in the day's sum until a reading of that day carries it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from carbonlab.node.ledger.tables import READING_COLUMNS
+
+MARKER = b"reading_days/1"
+DAY_S = 86_400
+# summed columns, in the table's order; a readings column that does not exist yet sums as NULL
+SUMS = ("co2_kg", "ch4_kg", "n2o_kg", "gross_mwh", "heat_input_gj")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS reading_days (
+    meter_id TEXT NOT NULL,
+    day_start INTEGER NOT NULL,        -- unix seconds of 00:00 UTC
+    substituted INTEGER NOT NULL,      -- 0: measured readings, 1: substituted readings
+    readings INTEGER NOT NULL,
+    co2_kg REAL, ch4_kg REAL, n2o_kg REAL, gross_mwh REAL, heat_input_gj REAL,
+    PRIMARY KEY (meter_id, day_start, substituted)
+) WITHOUT ROWID
+"""
+
+_ADD = ", ".join(f"{c} = CASE WHEN excluded.{c} IS NULL THEN {c} "
+                 f"ELSE COALESCE({c}, 0) + excluded.{c} END" for c in SUMS)
+UPSERT = (f"INSERT INTO reading_days (meter_id, day_start, substituted, readings, {', '.join(SUMS)}) "
+          f"VALUES (?, ?, ?, ?, {', '.join('?' * len(SUMS))}) "
+          f"ON CONFLICT (meter_id, day_start, substituted) DO UPDATE SET "
+          f"readings = readings + excluded.readings, {_ADD}")
+
+
+def _add(a: float | None, b: float | None) -> float | None:
+    if b is None:
+        return a
+    return b if a is None else a + b
+
+
+def day_rows(reading_rows: Iterable[Sequence[Any]]) -> list[tuple[Any, ...]]:
+    """Reading rows (in `READING_COLUMNS` order) summed into `reading_days` rows."""
+    at = {name: i for i, name in enumerate(READING_COLUMNS)}
+    where = [at.get(c) for c in SUMS]
+    meter_i, start_i, sub_i = at["meter_id"], at["interval_start"], at["substituted"]
+    days: dict[tuple[str, int, int], list[Any]] = {}
+    for row in reading_rows:
+        key = (row[meter_i], row[start_i] - row[start_i] % DAY_S, int(row[sub_i]))
+        acc = days.get(key)
+        if acc is None:
+            acc = days[key] = [0] + [None] * len(SUMS)
+        acc[0] += 1
+        for j, i in enumerate(where):
+            if i is not None:
+                acc[j + 1] = _add(acc[j + 1], row[i])
+    return [(*key, *acc) for key, acc in days.items()]
+
+
+def recomputed(db: sqlite3.Connection) -> dict[tuple[str, int, int], tuple[Any, ...]]:
+    """`reading_days` as the readings table sums it now (for filling and for verify)."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(readings)")}
+    sums = ", ".join(f"SUM({c})" if c in have else "NULL" for c in SUMS)
+    sql = (f"SELECT meter_id, interval_start - interval_start % {DAY_S} AS day, substituted, "
+           f"COUNT(*), {sums} FROM readings GROUP BY meter_id, day, substituted")
+    return {(r[0], r[1], r[2]): tuple(r[3:]) for r in db.execute(sql)}
+
+
+def fill(db: sqlite3.Connection) -> None:
+    """Rebuild the table from the readings (inside the caller's transaction) and mark it."""
+    db.execute("DELETE FROM reading_days")
+    db.executemany(UPSERT, [(*k, *v) for k, v in recomputed(db).items()])
+    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('aggregates', ?)", (MARKER,))
+
+
+def merge_into(acc: dict[tuple[str, int, int], tuple[Any, ...]],
+               rows: Iterable[Sequence[Any]]) -> None:
+    """Add `day_rows` output into `acc` (key -> (readings, *SUMS))."""
+    for meter, day, sub, count, *sums in rows:
+        key = (meter, day, sub)
+        old = acc.get(key)
+        acc[key] = (count, *sums) if old is None else \
+            (old[0] + count, *(_add(a, b) for a, b in zip(old[1:], sums, strict=True)))
+
+
+def problems(db: sqlite3.Connection,
+             want: dict[tuple[str, int, int], tuple[Any, ...]]) -> list[str]:
+    """How the stored table differs from `want`, the certified readings' sums (relative 1e-9
+    on floats: the order of additions differs)."""
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "reading_days" not in tables:
+        return []
+    got = {(r[0], r[1], r[2]): tuple(r[3:]) for r in db.execute(
+        f"SELECT meter_id, day_start, substituted, readings, {', '.join(SUMS)} FROM reading_days")}
+    out = []
+    for key in sorted(set(want) | set(got), key=lambda k: (k[0], k[1], k[2])):
+        a, b = want.get(key), got.get(key)
+        if a is None or b is None or a[0] != b[0] or not all(
+                _close(x, y) for x, y in zip(a[1:], b[1:], strict=True)):
+            out.append(f"reading_days row {key[0]} day {key[1]} substituted={key[2]} differs "
+                       f"from the certified readings' sums ({b} stored, {a} certified)")
+    return out
+
+
+def _close(x: float | None, y: float | None) -> bool:
+    if x is None or y is None:
+        return x is None and y is None
+    return abs(x - y) <= 1e-9 * max(1.0, abs(x), abs(y))

@@ -1,0 +1,179 @@
+"""What an emissions query may ask: one typed filter, checked against genesis.
+
+A filter is built once from text (`EmissionsFilter.from_params`, the API's query string and
+the CLI's options speak the same names) and checked once against the genesis in hand
+(`check`): an unknown company, plant, unit, stack or meter, an unknown gas or flag, or a
+time range that ends before it starts raises `FilterError` naming the parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TypeVar
+
+from carbonlab.node.errors import NodeError
+from carbonlab.node.genesis import Genesis
+from carbonlab.node.model import DataFlag
+
+
+class FilterError(NodeError, ValueError):
+    """Raised for a query parameter that is malformed or names something genesis does not know;
+    the caller's fault. `field` is the parameter's name (`company`, `since`, `gas`)."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+class Gas(StrEnum):
+    CO2 = "co2"
+    CH4 = "ch4"
+    N2O = "n2o"
+
+
+class Period(StrEnum):
+    """The roll-up period of one row; `interval` is one reading interval (no roll-up)."""
+
+    INTERVAL = "interval"
+    HOUR = "hour"
+    DAY = "day"
+    MONTH = "month"
+    YEAR = "year"
+
+
+class Level(StrEnum):
+    """What one row groups: everything, or one company, plant, unit, stack or meter."""
+
+    ALL = "all"
+    COMPANY = "company"
+    PLANT = "plant"
+    UNIT = "unit"
+    STACK = "stack"
+    METER = "meter"
+
+
+class Measured(StrEnum):
+    ALL = "all"
+    MEASURED = "measured"
+    SUBSTITUTED = "substituted"
+
+
+# the hierarchy columns each level keeps, outermost first
+LEVEL_KEYS: dict[Level, tuple[str, ...]] = {
+    Level.ALL: (),
+    Level.COMPANY: ("company",),
+    Level.PLANT: ("company", "plant"),
+    Level.UNIT: ("company", "plant", "unit"),
+    Level.STACK: ("company", "plant", "unit", "stack"),
+    Level.METER: ("company", "plant", "unit", "stack", "meter"),
+}
+MAX_SPAN_S = 100 * 366 * 86400
+E = TypeVar("E", bound=StrEnum)
+
+
+def _choice(kind: type[E], name: str, raw: str) -> E:
+    try:
+        return kind(raw.strip().lower())
+    except ValueError:
+        raise FilterError(name, f"{raw!r} is not one of {', '.join(m.value for m in kind)}") from None
+
+
+def _time(name: str, raw: str | None) -> int | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        pass
+    from datetime import UTC, datetime
+
+    try:
+        when = datetime.fromisoformat(raw)
+    except ValueError:
+        raise FilterError(name, f"{raw!r} is neither unix seconds nor an ISO 8601 time") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return int(when.timestamp())
+
+
+@dataclass(frozen=True, slots=True)
+class EmissionsFilter:
+    """Readings an emissions query counts. `None` (or empty) means no restriction. Times are
+    unix seconds over interval starts, [since, until)."""
+
+    company: str | None = None
+    plant: str | None = None
+    unit: str | None = None
+    stack: str | None = None
+    meter: str | None = None
+    gases: tuple[Gas, ...] = (Gas.CO2, Gas.CH4, Gas.N2O)
+    since: int | None = None
+    until: int | None = None
+    flags: tuple[DataFlag, ...] = ()
+    measured: Measured = Measured.ALL
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str | None]) -> EmissionsFilter:
+        """From text parameters (API query string, CLI options); the gas and flag lists are
+        comma-separated."""
+        def text(name: str) -> str | None:
+            value = params.get(name)
+            return None if value is None or value == "" else value
+
+        gases = tuple(dict.fromkeys(_choice(Gas, "gas", g) for g in (text("gas") or "").split(",")
+                                    if g.strip()))
+        flags = []
+        for raw in (text("flag") or "").split(","):
+            if raw.strip():
+                try:
+                    flags.append(DataFlag(raw.strip().upper()))
+                except ValueError:
+                    raise FilterError("flag", f"{raw!r} is not an HJ 212 data flag (one of "
+                                              f"{', '.join(f.value for f in DataFlag)})") from None
+        return cls(company=text("company"), plant=text("plant"), unit=text("unit"),
+                   stack=text("stack"), meter=text("meter"),
+                   gases=gases or (Gas.CO2, Gas.CH4, Gas.N2O),
+                   since=_time("since", text("since")), until=_time("until", text("until")),
+                   flags=tuple(dict.fromkeys(flags)),
+                   measured=_choice(Measured, "measured", text("measured") or "all"))
+
+    def check(self, genesis: Genesis) -> tuple[str, ...]:
+        """Raise FilterError for a name genesis does not know or a bad range; return the ids of
+        the meters the filter selects (sorted)."""
+        if self.since is not None and self.until is not None:
+            if self.until <= self.since:
+                raise FilterError("until", f"{self.until} is not after since ({self.since})")
+            if self.until - self.since > MAX_SPAN_S:
+                raise FilterError("until", "the range spans more than 100 years")
+        meters = list(genesis.meters)
+        for name in ("company", "plant", "unit", "stack", "meter"):
+            wanted = getattr(self, name)
+            if wanted is None:
+                continue
+            attr = "id" if name == "meter" else name
+            if not any(getattr(m, attr) == wanted for m in genesis.meters):
+                raise FilterError(name, f"unknown {name} {wanted!r} (genesis names none)")
+            meters = [m for m in meters if getattr(m, attr) == wanted]
+        if not meters:
+            raise FilterError("company", "the company, plant, unit, stack and meter given select "
+                                         "no meter together")
+        return tuple(sorted(m.id for m in meters))
+
+    def params(self) -> dict[str, str]:
+        """The text form `from_params` reads back (what the CLI sends to a node's API)."""
+        out: dict[str, str] = {}
+        for name in ("company", "plant", "unit", "stack", "meter"):
+            if getattr(self, name) is not None:
+                out[name] = str(getattr(self, name))
+        out["gas"] = ",".join(g.value for g in self.gases)
+        if self.since is not None:
+            out["since"] = str(self.since)
+        if self.until is not None:
+            out["until"] = str(self.until)
+        if self.flags:
+            out["flag"] = ",".join(f.value for f in self.flags)
+        out["measured"] = self.measured.value
+        return out

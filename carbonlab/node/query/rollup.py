@@ -1,0 +1,305 @@
+"""The query module: readings summed by period and group, with substituted and missing shares.
+
+Theory of operation. One SQL pass sums the selected meters' readings per (meter, period
+bucket); Python then folds meters into the row's group (company, plant, unit, stack) from
+genesis. The flag and measured/substituted filters are conditions inside the sums, not a
+WHERE clause, so the same pass also counts every reading of the bucket and `missing` stays
+"no reading at all", whatever the filter keeps.
+
+Day, month and year roll-ups read `reading_days` (one row per meter, day and substitution)
+when the file has it complete, no flag filter is given and the time range is whole UTC days;
+otherwise they read the readings. Both give the same totals (a test holds them equal).
+
+Missing intervals. A meter is *expected* to report every `reading_interval_s` (genesis)
+interval whose start lies in its window: the query's [since, until) where given, and
+otherwise from its first reading's start to its last reading's end on the ledger. A bucket's
+expected count is the number of interval starts of the window inside the bucket; missing =
+expected - intervals with a reading (never below 0). A meter with no reading at all and no
+range given has an empty window: nothing expected of it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from carbonlab.node.genesis import Genesis
+from carbonlab.node.query.columns import GAS_COLUMNS, present, summed_expr
+from carbonlab.node.query.filters import (
+    LEVEL_KEYS,
+    EmissionsFilter,
+    FilterError,
+    Gas,
+    Level,
+    Measured,
+    Period,
+)
+
+DAY_S = 86_400
+FIXED_S = {Period.INTERVAL: 0, Period.HOUR: 3600, Period.DAY: DAY_S}
+MAX_PROOF_READINGS = 5_000
+
+
+@dataclass(frozen=True, slots=True)
+class RollupRow:
+    """One period of one group. Masses in kg (None: no selected reading carries that gas),
+    energy in MWh and GJ. `readings` counts the selected readings, `substituted` those of them
+    substituted; `expected` and `missing` are intervals (see the module's docstring)."""
+
+    period_start: int
+    period_end: int
+    company: str | None
+    plant: str | None
+    unit: str | None
+    stack: str | None
+    meter: str | None
+    co2_kg: float | None
+    ch4_kg: float | None
+    n2o_kg: float | None
+    gross_mwh: float | None
+    heat_input_gj: float | None
+    readings: int
+    substituted: int
+    expected: int
+    missing: int
+    proofs: tuple[dict[str, Any], ...] = field(default=(), compare=False)
+
+    @property
+    def substituted_share(self) -> float:
+        return self.substituted / self.readings if self.readings else 0.0
+
+    @property
+    def missing_share(self) -> float:
+        return self.missing / self.expected if self.expected else 0.0
+
+    def mass_kg(self, gas: Gas) -> float | None:
+        value: float | None = getattr(self, GAS_COLUMNS[gas])
+        return value
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["substituted_share"] = self.substituted_share
+        out["missing_share"] = self.missing_share
+        if not self.proofs:
+            del out["proofs"]
+        else:
+            out["proofs"] = list(self.proofs)
+        return out
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> RollupRow:
+        names = [f for f in cls.__dataclass_fields__ if f != "proofs"]
+        return cls(**{n: obj[n] for n in names}, proofs=tuple(obj.get("proofs", ())))
+
+
+@dataclass(frozen=True, slots=True)
+class QueryResult:
+    filter: EmissionsFilter
+    period: Period
+    level: Level
+    interval_s: int
+    rows: tuple[RollupRow, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"filter": self.filter.params(), "period": self.period.value,
+                "level": self.level.value, "interval_s": self.interval_s,
+                "rows": [r.to_json() for r in self.rows]}
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> QueryResult:
+        return cls(EmissionsFilter.from_params(obj["filter"]), Period(obj["period"]),
+                   Level(obj["level"]), int(obj["interval_s"]),
+                   tuple(RollupRow.from_json(r) for r in obj["rows"]))
+
+
+def bucket_sql(period: Period | None, column: str) -> str:
+    if period is None:      # one bucket: the whole range
+        return "0"
+    if period is Period.INTERVAL:
+        return column
+    if period in FIXED_S:
+        return f"({column} - {column} % {FIXED_S[period]})"
+    start = "start of month" if period is Period.MONTH else "start of year"
+    return f"CAST(strftime('%s', {column}, 'unixepoch', '{start}') AS INTEGER)"
+
+
+def bucket_end(period: Period, start: int, interval_s: int) -> int:
+    if period is Period.INTERVAL:
+        return start + interval_s
+    if period in FIXED_S:
+        return start + FIXED_S[period]
+    import datetime as dt
+
+    day = dt.datetime.fromtimestamp(start, dt.UTC)
+    if period is Period.MONTH:
+        nxt = day.replace(year=day.year + day.month // 12, month=day.month % 12 + 1)
+    else:
+        nxt = day.replace(year=day.year + 1)
+    return int(nxt.timestamp())
+
+
+def uses_days(db: sqlite3.Connection, flt: EmissionsFilter, period: Period | None) -> bool:
+    if period not in (None, Period.DAY, Period.MONTH, Period.YEAR) or flt.flags:
+        return False
+    if any(t is not None and t % DAY_S for t in (flt.since, flt.until)):
+        return False
+    row = db.execute("SELECT value FROM meta WHERE key = 'aggregates'").fetchone()
+    from carbonlab.node.ledger.aggregate import MARKER
+
+    return row is not None and bytes(row[0]) == MARKER
+
+
+def _windows(db: sqlite3.Connection, flt: EmissionsFilter,
+             meters: tuple[str, ...]) -> dict[str, tuple[int, int]]:
+    out = {}
+    for meter in meters:
+        lo, hi = flt.since, flt.until
+        if lo is None:
+            row = db.execute("SELECT MIN(interval_start) FROM readings WHERE meter_id = ?",
+                             (meter,)).fetchone()
+            lo = row[0]
+        if hi is None:
+            row = db.execute("SELECT interval_start + interval_s FROM readings WHERE meter_id = ? "
+                             "ORDER BY interval_start DESC LIMIT 1", (meter,)).fetchone()
+            hi = None if row is None else row[0]
+        if lo is not None and hi is not None and hi > lo:
+            out[meter] = (lo, hi)
+    return out
+
+
+def _expected(window: tuple[int, int] | None, start: int, end: int, step: int) -> int:
+    if window is None:
+        return 0
+    lo, hi = max(start, window[0]), min(end, window[1])
+    if hi <= lo:
+        return 0
+    first = -(-lo // step) * step
+    return max(0, -(-(hi - first) // step))
+
+
+def _select(flt: EmissionsFilter, alias: str) -> str:
+    conditions = []
+    if flt.flags:
+        conditions.append(f"{alias}.flag IN ({', '.join(repr(f.value) for f in flt.flags)})")
+    if flt.measured is Measured.MEASURED:
+        conditions.append(f"{alias}.substituted = 0")
+    elif flt.measured is Measured.SUBSTITUTED:
+        conditions.append(f"{alias}.substituted = 1")
+    return " AND ".join(conditions) or "1"
+
+
+def meter_buckets(db: sqlite3.Connection, flt: EmissionsFilter, period: Period | None,
+                  meters: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    """Per (bucket, meter): bucket start, meter, the summed columns (GAS_COLUMNS order, then
+    gross_mwh, heat_input_gj), selected readings, selected substituted, all readings (intervals).
+    `period` None: one bucket (0) over the whole range."""
+    days = uses_days(db, flt, period)
+    table, alias, time = ("reading_days", "d", "d.day_start") if days else \
+        ("readings", "r", "r.interval_start")
+    have = present(db, table)
+    cond = _select(flt, alias)
+    sums = [summed_expr(GAS_COLUMNS[g], have, alias, cond) if g in flt.gases else "NULL"
+            for g in GAS_COLUMNS]
+    sums += [summed_expr(c, have, alias, cond) for c in ("gross_mwh", "heat_input_gj")]
+    count = f"{alias}.readings" if days else "1"
+    where = [f"{alias}.meter_id IN ({', '.join('?' * len(meters))})"]
+    args: list[Any] = list(meters)
+    for value, op in ((flt.since, ">="), (flt.until, "<")):
+        if value is not None:
+            where.append(f"{time} {op} ?")
+            args.append(value)
+    sql = (f"SELECT {bucket_sql(period, time)} AS bucket, {alias}.meter_id, {', '.join(sums)}, "
+           f"SUM(CASE WHEN {cond} THEN {count} ELSE 0 END), "
+           f"SUM(CASE WHEN {cond} AND {alias}.substituted = 1 THEN {count} ELSE 0 END), "
+           f"SUM({count}) FROM {table} {alias} WHERE {' AND '.join(where)} "
+           f"GROUP BY bucket, {alias}.meter_id")
+    return db.execute(sql, args).fetchall()
+
+
+def _add(a: float | None, b: float | None) -> float | None:
+    if b is None:
+        return a
+    return b if a is None else a + b
+
+
+def query(db: sqlite3.Connection, genesis: Genesis, flt: EmissionsFilter, *,
+          period: Period = Period.DAY, level: Level = Level.COMPANY) -> QueryResult:
+    """Totals of the readings `flt` selects, one row per period bucket and group (ordered by
+    period, then group); buckets with expected intervals and no reading appear too."""
+    meters = flt.check(genesis)
+    step = genesis.params.reading_interval_s
+    keys = LEVEL_KEYS[level]
+    info = genesis.meter_by_id
+    windows = _windows(db, flt, meters)
+
+    def group_of(meter: str) -> tuple[str, ...]:
+        m = info[meter]
+        return tuple(m.id if k == "meter" else getattr(m, k) for k in keys)
+
+    acc: dict[tuple[int, tuple[str, ...]], list[Any]] = {}
+    intervals: dict[tuple[int, str], int] = {}
+    for bucket, meter, *values in meter_buckets(db, flt, period, meters):
+        *sums, selected, substituted, every = values
+        key = (bucket, group_of(meter))
+        row = acc.get(key)
+        if row is None:
+            row = acc[key] = [None] * len(sums) + [0, 0]
+        for i, v in enumerate(sums):
+            row[i] = _add(row[i], v)
+        row[-2] += selected
+        row[-1] += substituted
+        intervals[(bucket, meter)] = every
+    _add_empty_buckets(acc, windows, period, step, group_of, n_sums=5)
+    out = []
+    for (bucket, group), (co2, ch4, n2o, mwh, gj, selected, substituted) in sorted(acc.items()):
+        end = bucket_end(period, bucket, step)
+        expected = missing = 0
+        for meter in meters:
+            if group_of(meter) != group:
+                continue
+            e = _expected(windows.get(meter), bucket, end, step)
+            expected += e
+            missing += max(0, e - intervals.get((bucket, meter), 0))
+        names = dict(zip(keys, group, strict=True))
+        out.append(RollupRow(bucket, end, names.get("company"), names.get("plant"),
+                             names.get("unit"), names.get("stack"), names.get("meter"),
+                             co2, ch4, n2o, mwh, gj, selected, substituted, expected, missing))
+    return QueryResult(flt, period, level, step, tuple(out))
+
+
+def _add_empty_buckets(acc: dict[tuple[int, tuple[str, ...]], list[Any]],
+                       windows: dict[str, tuple[int, int]], period: Period, step: int,
+                       group_of: Any, n_sums: int) -> None:
+    """Buckets inside a meter's window where it has no reading at all: a row of zeros (its
+    missing share then says why). Bounded: at most 100,000 buckets are added."""
+    added = 0
+    for meter, (lo, hi) in windows.items():
+        start = _floor(period, lo, step)
+        while start < hi and added < 100_000:
+            key = (start, group_of(meter))
+            if key not in acc:
+                acc[key] = [None] * n_sums + [0, 0]
+                added += 1
+            start = bucket_end(period, start, step)
+
+
+def _floor(period: Period, t: int, step: int) -> int:
+    if period is Period.INTERVAL:
+        return t - t % step
+    if period in FIXED_S:
+        return t - t % FIXED_S[period]
+    import datetime as dt
+
+    day = dt.datetime.fromtimestamp(t, dt.UTC)
+    first = day.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    if period is Period.YEAR:
+        first = first.replace(month=1)
+    return int(first.timestamp())
+
+
+def check_proof_budget(result: QueryResult) -> None:
+    total = sum(r.readings for r in result.rows)
+    if total > MAX_PROOF_READINGS:
+        raise FilterError("proofs", f"the query selects {total} readings; proofs are given for at "
+                                    f"most {MAX_PROOF_READINGS} (narrow the filter)")

@@ -1,0 +1,90 @@
+"""`carbonlab emissions` on a real ledger file: formats, CSV round-trip, proofs offline, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from carbonlab.cli import main
+from carbonlab.node.query import EmissionsFilter, Level, Period, open_source
+from carbonlab.node.query.campd import COLUMNS, read_csv, write_csv
+from tests.unit.node.query.small_ledger import M1, D, build, kg
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> tuple[Path, Path]:
+    kit = build(tmp_path / "l.db")
+    kit.genesis.save(tmp_path / "genesis.json")
+    return tmp_path / "l.db", tmp_path / "genesis.json"
+
+
+def test_csv_round_trip_and_campd_names(files: tuple[Path, Path], tmp_path: Path) -> None:
+    ledger, _ = files
+    out = tmp_path / "q.csv"
+    assert main(["emissions", "query", "--ledger", str(ledger), "--period", "hour", "--level",
+                 "meter", "--format", "csv", "--out", str(out)]) == 0
+    text = out.read_text()
+    header = text.splitlines()[0].split(",")
+    assert header == list(COLUMNS)
+    assert {"co2Mass_t", "co2MassMeasureFlg", "heatInput_GJ", "grossLoad_MWh", "opTime",
+            "facilityName", "unitId", "date", "hour"} <= set(header)
+    with open_source(ledger) as src:
+        direct = src.query(EmissionsFilter(), period=Period.HOUR, level=Level.METER)
+    assert read_csv(text) == list(direct.rows)   # exactly the stored floats
+    assert write_csv(read_csv(text)) == text
+    first = text.splitlines()[1].split(",")
+    row = dict(zip(header, first, strict=True))
+    assert row["facilityName"] == "plant1"
+    assert row["co2MassMeasureFlg"] == "Measured"
+    assert float(row["co2Mass_t"]) == pytest.approx(kg(*M1[:3]) / 1000, rel=1e-12)
+
+
+def test_proofs_check_offline_and_a_changed_value_is_refused(
+        files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ledger, genesis = files
+    answer = tmp_path / "a.json"
+    assert main(["emissions", "query", "--ledger", str(ledger), "--company", "acme", "--period",
+                 "day", "--format", "json", "--proofs", "--out", str(answer)]) == 0
+    raw = json.loads(answer.read_text())
+    assert [len(r["proofs"]) for r in raw["rows"]] == [6, 1]
+    assert main(["emissions", "verify-proofs", str(answer), "--genesis", str(genesis)]) == 0
+    assert "ok: 2 rows, 7 readings proven" in capsys.readouterr().out
+
+    for tamper in ("row total", "reading value", "dropped proof"):
+        bad = json.loads(answer.read_text())
+        if tamper == "row total":
+            bad["rows"][0]["co2_kg"] += 1.0
+        elif tamper == "reading value":
+            bad["rows"][0]["proofs"][0]["reading"]["co2_pct"] += 0.5
+        else:
+            bad["rows"][1]["proofs"] = []
+        path = tmp_path / "bad.json"
+        path.write_text(json.dumps(bad))
+        assert main(["emissions", "verify-proofs", str(path), "--genesis", str(genesis)]) == 1, tamper
+        assert "FAILED" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("args", "field"), [
+    (["--company", "initech"], "company"), (["--since", str(D + 60), "--until", str(D)], "until"),
+    (["--gas", "sf6"], "gas"),
+])
+def test_bad_filters_are_cli_errors_naming_the_option(
+        files: tuple[Path, Path], capsys: pytest.CaptureFixture[str], args: list[str],
+        field: str) -> None:
+    ledger, _ = files
+    assert main(["emissions", "query", "--ledger", str(ledger), *args]) == 2
+    assert f"error: {field}:" in capsys.readouterr().err
+
+
+def test_table_and_structure_print(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    ledger, _ = files
+    assert main(["emissions", "query", "--ledger", str(ledger), "--level", "plant"]) == 0
+    out = capsys.readouterr().out
+    assert "acme/plant1" in out
+    assert "missing" in out
+    assert main(["emissions", "structure", "--ledger", str(ledger), "--gwp", "AR6"]) == 0
+    out = capsys.readouterr().out
+    assert "stack stack1" in out
+    assert "CO2e t (AR6)" in out
