@@ -46,10 +46,13 @@ def emissions_png(history_kg: Sequence[float], history_first_s: int, forecast: F
     keep = min(len(history_kg), 24 * 14)
     h0 = history_first_s + 3600 * (len(history_kg) - keep)
     past = [datetime.fromtimestamp(h0 + 3600 * i, UTC) for i in range(keep)]
-    future = [datetime.fromtimestamp(forecast.first_s + forecast.step_s * i, UTC) for i in range(len(forecast.mean))]
+    future = [
+        datetime.fromtimestamp(forecast.first_s + forecast.step_s * i, UTC) for i in range(len(forecast.mean))
+    ]
     ax.plot(past, [v / 1000 for v in history_kg[-keep:]], color="black", linewidth=0.8, label="history")
-    ax.fill_between(future, [v / 1000 for v in forecast.lo], [v / 1000 for v in forecast.hi], alpha=0.3,
-                    label="interval")
+    ax.fill_between(
+        future, [v / 1000 for v in forecast.lo], [v / 1000 for v in forecast.hi], alpha=0.3, label="interval"
+    )
     ax.plot(future, [v / 1000 for v in forecast.mean], label="forecast")
     ax.set_ylabel("t CO2 per hour")
     ax.legend(loc="upper left")

@@ -19,7 +19,7 @@ from carbonlab.rig.meters.profile import ProfileSpec, UnitProfile
 class UnitHours:
     seed: int
     capacity_mw: float
-    co2_kg: tuple[float, ...]      # per hour, from hour 0 (midnight)
+    co2_kg: tuple[float, ...]  # per hour, from hour 0 (midnight)
     mwh: tuple[float, ...]
 
 
@@ -32,7 +32,8 @@ def emulate(seed: int, days: int, *, capacity_mw: float = 600.0) -> UnitHours:
         point = unit.step(t)
         v = point.values
         h = t // 3600
-        kg[h] += co2_mass_kg(v["co2_pct"], spec.co2_basis, v["h2o_pct"], v["flow_m3_s"], v["temp_c"],
-                             v["pressure_kpa"], 1)
+        kg[h] += co2_mass_kg(
+            v["co2_pct"], spec.co2_basis, v["h2o_pct"], v["flow_m3_s"], v["temp_c"], v["pressure_kpa"], 1
+        )
         mwh[h] += point.load * capacity_mw / 3600.0
     return UnitHours(seed, capacity_mw, tuple(kg), tuple(mwh))

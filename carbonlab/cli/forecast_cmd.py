@@ -20,15 +20,24 @@ def register(sub: Any) -> None:
     fsub = parser.add_subparsers(dest="forecast_command", metavar="ACTION")
 
     e = fsub.add_parser("emissions", help="hourly CO2 to a month ahead and the year-end position")
-    e.add_argument("--records", type=Path, required=True, help="CSV time,company,plant,unit,co2_kg per interval")
+    source = e.add_mutually_exclusive_group(required=True)
+    source.add_argument("--records", type=Path, help="CSV time,company,plant,unit,co2_kg per interval")
+    source.add_argument("--ledger", type=Path, help="a ledger file: the committed readings' hourly CO2")
     e.add_argument("--level", choices=("unit", "plant", "company"), default="unit")
     e.add_argument("--name", help="the unit, plant or company (default: each one at that level)")
     e.add_argument("--horizon-h", type=int, default=24 * 30, help="hours ahead (default a month, 720)")
-    e.add_argument("--allowance-t", type=float,
-                   help="allowance still available for the year, t CO2 (a number until allowance records exist)")
+    e.add_argument(
+        "--allowance-t",
+        type=float,
+        help="allowance still available for the year, t CO2 (a number until allowance records exist)",
+    )
     e.add_argument("--price", type=float, default=0.0, help="carbon price per tonne for the shortfall's cost")
-    e.add_argument("--penalty-multiple", type=float, default=1.0,
-                   help="cost per tonne short as a multiple of the price (rule set; default 1: buy allowances)")
+    e.add_argument(
+        "--penalty-multiple",
+        type=float,
+        default=1.0,
+        help="cost per tonne short as a multiple of the price (rule set; default 1: buy allowances)",
+    )
     e.add_argument("--paths", type=int, default=2000, help="simulated paths to the year end")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--json", action="store_true")
@@ -47,7 +56,9 @@ def register(sub: Any) -> None:
     p.add_argument("--png", type=Path)
     p.set_defaults(func=_price)
 
-    b = fsub.add_parser("backtest", help="rolling-origin MAE, MAPE and ratio to seasonal-naive per forecaster")
+    b = fsub.add_parser(
+        "backtest", help="rolling-origin MAE, MAPE and ratio to seasonal-naive per forecaster"
+    )
     b.add_argument("--seed", type=int, default=42)
     b.add_argument("--units", type=int, default=2, help="emulated rig units (seeds seed, seed+1, ...)")
     b.add_argument("--days", type=int, default=14, help="days of emulated history per unit")
@@ -64,7 +75,12 @@ def register(sub: Any) -> None:
 def _emissions(args: argparse.Namespace) -> int:
     from carbonlab.apps.forecast import emissions, series
 
-    records = series.read_records(args.records)
+    if args.ledger:
+        from carbonlab.apps.ledger import hourly_records
+
+        records = hourly_records(args.ledger)
+    else:
+        records = series.read_records(args.records)
     level = series.Level(args.level)
     names = [args.name] if args.name else series.names(records, level)
     out: list[dict[str, Any]] = []
@@ -77,9 +93,16 @@ def _emissions(args: argparse.Namespace) -> int:
             emissions_png(hourly.kg, hourly.first_hour_s, fc, args.png)
         entry: dict[str, Any] = {"level": level.value, "name": name, "forecast": dataclasses.asdict(fc)}
         if args.allowance_t is not None:
-            entry["year_end"] = dataclasses.asdict(emissions.forecast_year_end(
-                hourly, allowance_t=args.allowance_t, price=args.price, penalty_multiple=args.penalty_multiple,
-                paths=args.paths, seed=args.seed))
+            entry["year_end"] = dataclasses.asdict(
+                emissions.forecast_year_end(
+                    hourly,
+                    allowance_t=args.allowance_t,
+                    price=args.price,
+                    penalty_multiple=args.penalty_multiple,
+                    paths=args.paths,
+                    seed=args.seed,
+                )
+            )
         out.append(entry)
     if args.json:
         print(json.dumps(out, indent=1))
@@ -88,15 +111,20 @@ def _emissions(args: argparse.Namespace) -> int:
         f = entry["forecast"]
         start = datetime.fromtimestamp(f["first_s"], UTC).isoformat(timespec="minutes")
         total = sum(f["mean"]) / 1000
-        print(f"{entry['level']} {entry['name']}: next {len(f['mean'])} h from {start}: {total:,.1f} t CO2 "
-              f"(hourly {min(f['mean']) / 1000:,.2f}..{max(f['mean']) / 1000:,.2f} t, 90 % band "
-              f"{sum(f['lo']) / 1000:,.1f}..{sum(f['hi']) / 1000:,.1f} t summed per hour)")
+        print(
+            f"{entry['level']} {entry['name']}: next {len(f['mean'])} h from {start}: {total:,.1f} t CO2 "
+            f"(hourly {min(f['mean']) / 1000:,.2f}..{max(f['mean']) / 1000:,.2f} t, 90 % band "
+            f"{sum(f['lo']) / 1000:,.1f}..{sum(f['hi']) / 1000:,.1f} t summed per hour)"
+        )
         ye = entry.get("year_end")
         if ye:
-            print(f"  year {ye['year']}: to date {ye['to_date_t']:,.1f} t, expected {ye['expected_t']:,.1f} t "
-                  f"(90 %: {ye['lo_t']:,.1f}..{ye['hi_t']:,.1f}) against {ye['allowance_t']:,.1f} t allowance: "
-                  f"shortfall P={ye['shortfall_probability']:.3f}, expected {ye['expected_shortfall_t']:,.1f} t "
-                  f"(surplus {ye['expected_surplus_t']:,.1f} t), expected cost {ye['expected_cost']:,.2f}")
+            print(
+                f"  year {ye['year']}: to date {ye['to_date_t']:,.1f} t, expected {ye['expected_t']:,.1f} t "
+                f"(90 %: {ye['lo_t']:,.1f}..{ye['hi_t']:,.1f}) against {ye['allowance_t']:,.1f} t allowance: "
+                f"shortfall P={ye['shortfall_probability']:.3f}, "
+                f"expected {ye['expected_shortfall_t']:,.1f} t "
+                f"(surplus {ye['expected_surplus_t']:,.1f} t), expected cost {ye['expected_cost']:,.2f}"
+            )
     return 0
 
 
@@ -146,14 +174,29 @@ def backtests(args: argparse.Namespace) -> list[Any]:
     out = []
     for i in range(args.units):
         unit = emulate(args.seed + i, args.days)
-        out.append(rolling_origin(f"rig unit seed {args.seed + i} (hourly CO2 kg)", unit.co2_kg,
-                                  {"harmonic-sarimax": harmonic, "gateway-holt-winters": edge_forecaster},
-                                  season=24, train=24 * (args.days - args.holdout_days), horizon=args.horizon_h,
-                                  step=24))
+        out.append(
+            rolling_origin(
+                f"rig unit seed {args.seed + i} (hourly CO2 kg)",
+                unit.co2_kg,
+                {"harmonic-sarimax": harmonic, "gateway-holt-winters": edge_forecaster},
+                season=24,
+                train=24 * (args.days - args.holdout_days),
+                horizon=args.horizon_h,
+                step=24,
+            )
+        )
     s = price.generate(args.seed, days=args.price_days)
-    out.append(rolling_origin(f"generated price seed {args.seed} ({s.currency}/t, business days)", s.prices,
-                              {"log-arima": log_arima}, season=1, train=args.price_days - args.price_holdout,
-                              horizon=args.price_horizon, step=5))
+    out.append(
+        rolling_origin(
+            f"generated price seed {args.seed} ({s.currency}/t, business days)",
+            s.prices,
+            {"log-arima": log_arima},
+            season=1,
+            train=args.price_days - args.price_holdout,
+            horizon=args.price_horizon,
+            step=5,
+        )
+    )
     return out
 
 
@@ -167,5 +210,8 @@ def _backtest(args: argparse.Namespace) -> int:
         for s in r.scores:
             mape = "n/a" if math.isnan(s.mape_pct) else f"{s.mape_pct:.2f} %"
             verdict = "(baseline)" if s.forecaster == "seasonal-naive" else s.verdict
-            print(f"  {s.forecaster:<22} MAE {s.mae:12.2f}  MAPE {mape:>9}  ratio {s.ratio_to_baseline:5.3f}  {verdict}")
+            print(
+                f"  {s.forecaster:<22} MAE {s.mae:12.2f}  MAPE {mape:>9}  "
+                f"ratio {s.ratio_to_baseline:5.3f}  {verdict}"
+            )
     return 0

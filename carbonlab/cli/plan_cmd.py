@@ -20,7 +20,10 @@ def register(sub: Any) -> None:
     d = psub.add_parser("dispatch", help="least-cost unit schedule over a horizon (MILP, HiGHS)")
     d.add_argument("--units", type=Path, required=True, help="units JSON (limits, costs, curve)")
     d.add_argument("--readings", type=Path, help="CSV unit,interval_s,co2_kg,mwh: fit each unit's CO2 curve")
-    d.add_argument("--demand", type=Path, required=True, help="CSV hour,demand_mw (default horizon: its rows)")
+    d.add_argument("--ledger", type=Path, help="a ledger file: fit each unit's CO2 curve from its readings")
+    d.add_argument(
+        "--demand", type=Path, required=True, help="CSV hour,demand_mw (default horizon: its rows)"
+    )
     d.add_argument("--carbon-price", type=float, default=0.0, help="per tonne CO2 (default 0)")
     d.add_argument("--cap-t", type=float, help="the allowance still available for the horizon, t CO2")
     d.add_argument("--segments", type=int, default=4, help="linear pieces of each CO2 curve (default 4)")
@@ -32,6 +35,7 @@ def register(sub: Any) -> None:
     p = psub.add_parser("pathway", help="multi-year plan under a declining cap with retire/retrofit options")
     p.add_argument("--units", type=Path, required=True, help="units JSON, with each unit's `options`")
     p.add_argument("--readings", type=Path, help="CSV unit,interval_s,co2_kg,mwh: fit each unit's CO2 curve")
+    p.add_argument("--ledger", type=Path, help="a ledger file: fit each unit's CO2 curve from its readings")
     p.add_argument("--demand", type=Path, required=True, help="CSV year,demand_mwh")
     p.add_argument("--first-cap-t", type=float, required=True, help="the first year's cap, t CO2")
     p.add_argument("--decline", type=float, default=0.04, help="yearly fall of the cap (default 0.04)")
@@ -43,9 +47,16 @@ def register(sub: Any) -> None:
 
 
 def _units(args: argparse.Namespace) -> Any:
+    from carbonlab.apps.errors import InputError
     from carbonlab.apps.planning import inputs
 
+    if args.readings and args.ledger:
+        raise InputError("--readings/--ledger", "give one source of readings, not both")
     readings = inputs.read_readings(args.readings) if args.readings else None
+    if args.ledger:
+        from carbonlab.apps.ledger import unit_points
+
+        readings = unit_points(args.ledger)
     return inputs.read_units(args.units, readings)
 
 
@@ -55,8 +66,14 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     units = _units(args)
     demand = inputs.read_demand(args.demand)
-    problem = DispatchProblem(units, demand, carbon_price=args.carbon_price, cap_t=args.cap_t,
-                              segments=args.segments, time_limit_s=args.time_limit_s)
+    problem = DispatchProblem(
+        units,
+        demand,
+        carbon_price=args.carbon_price,
+        cap_t=args.cap_t,
+        segments=args.segments,
+        time_limit_s=args.time_limit_s,
+    )
     result = solve_dispatch(problem)
     if args.png:
         from carbonlab.apps.plots import schedule_png
@@ -69,19 +86,34 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     for u in units:
         if u.fit is not None:
-            print(f"fit {u.name}: CO2 t/h = {u.curve.a:.4g} + {u.curve.b:.4g} P + {u.curve.c:.4g} P^2 "
-                  f"({u.fit.points} intervals, RMSE {u.fit.rmse_t_per_mwh:.4f} t/MWh, R^2 {u.fit.r2:.4f})")
+            print(
+                f"fit {u.name}: CO2 t/h = {u.curve.a:.4g} + {u.curve.b:.4g} P + {u.curve.c:.4g} P^2 "
+                f"({u.fit.points} intervals, RMSE {u.fit.rmse_t_per_mwh:.4f} t/MWh, R^2 {u.fit.r2:.4f})"
+            )
     width = max(len(n) for n in result.units)
     print(f"{'hour':>{width}} " + " ".join(f"{h:>7d}" for h in range(len(demand))))
     for name, row in zip(result.units, result.schedule_mw, strict=True):
         print(f"{name:>{width}} " + " ".join(f"{p:7.1f}" for p in row))
-    print(f"cost {result.cost:,.2f} (fuel {result.fuel_cost:,.2f}, no-load {result.no_load_cost:,.2f}, "
-          f"start-up {result.startup_cost:,.2f}, carbon {result.carbon_cost:,.2f})")
-    print(f"emissions {result.emissions_t:,.3f} t CO2" + (f", cap {result.cap_t:,.3f} t "
-          f"({'binding' if result.cap_binding else 'not binding'}), shadow price {result.cap_shadow_price:.2f}"
-          f" per t" if result.cap_t is not None else ""))
-    print(f"solved in {result.solve_s:.2f} s, " + ("optimal" if result.optimal else "time limit reached")
-          + f" (MIP gap {result.mip_gap:.2e})")
+    print(
+        f"cost {result.cost:,.2f} (fuel {result.fuel_cost:,.2f}, no-load {result.no_load_cost:,.2f}, "
+        f"start-up {result.startup_cost:,.2f}, carbon {result.carbon_cost:,.2f})"
+    )
+    print(
+        f"emissions {result.emissions_t:,.3f} t CO2"
+        + (
+            f", cap {result.cap_t:,.3f} t "
+            f"({'binding' if result.cap_binding else 'not binding'}), "
+            f"shadow price {result.cap_shadow_price:.2f}"
+            f" per t"
+            if result.cap_t is not None
+            else ""
+        )
+    )
+    print(
+        f"solved in {result.solve_s:.2f} s, "
+        + ("optimal" if result.optimal else "time limit reached")
+        + f" (MIP gap {result.mip_gap:.2e})"
+    )
     return 0
 
 
@@ -102,15 +134,26 @@ def _pathway(args: argparse.Namespace) -> int:
     except ValueError:
         raise InputError(f"{args.demand} line 2: year", f"must be a year, got {years[0]!r}") from None
     caps = declining_caps(args.first_cap_t, args.decline, len(demand))
-    result = solve_pathway(PathwayProblem(units, options, first_year, demand, caps,
-                                          carbon_price=args.carbon_price, discount_rate=args.discount_rate))
+    result = solve_pathway(
+        PathwayProblem(
+            units,
+            options,
+            first_year,
+            demand,
+            caps,
+            carbon_price=args.carbon_price,
+            discount_rate=args.discount_rate,
+        )
+    )
     if args.json:
         print(json.dumps(dataclasses.asdict(result), indent=1))
         return 0
     print(f"{'year':>6} {'cap t':>12} {'CO2 t':>12}  " + " ".join(f"{n:>12}" for n in result.units))
     for y in result.years:
-        print(f"{y.year:>6} {y.cap_t:12,.0f} {y.emissions_t:12,.0f}  "
-              + " ".join(f"{g:12,.0f}" for g in y.generation_mwh))
+        print(
+            f"{y.year:>6} {y.cap_t:12,.0f} {y.emissions_t:12,.0f}  "
+            + " ".join(f"{g:12,.0f}" for g in y.generation_mwh)
+        )
     print("actions: " + ("; ".join(result.actions) or "none"))
     print(f"discounted cost {result.cost:,.2f}")
     return 0

@@ -29,7 +29,7 @@ class Score:
     forecaster: str
     mae: float
     mape_pct: float
-    ratio_to_baseline: float        # MAE / seasonal-naive MAE
+    ratio_to_baseline: float  # MAE / seasonal-naive MAE
     n: int
 
     @property
@@ -49,21 +49,32 @@ class Backtest:
     horizon: int
     step: int
     origins: int
-    scores: tuple[Score, ...]        # the baseline first
+    scores: tuple[Score, ...]  # the baseline first
 
 
 def seasonal_naive(season: int) -> Forecaster:
     def forecast(history: Sequence[float], horizon: int) -> list[float]:
         return [history[len(history) - season + (h % season)] for h in range(horizon)]
+
     return forecast
 
 
-def rolling_origin(name: str, series: Sequence[float], forecasters: Mapping[str, Forecaster], *,
-                   season: int, train: int, horizon: int, step: int) -> Backtest:
+def rolling_origin(
+    name: str,
+    series: Sequence[float],
+    forecasters: Mapping[str, Forecaster],
+    *,
+    season: int,
+    train: int,
+    horizon: int,
+    step: int,
+) -> Backtest:
     if not 0 < season <= train:
         raise InputError("train", f"needs at least one season ({season}) of training data, got {train}")
     if train + horizon > len(series):
-        raise InputError("holdout", f"the series ({len(series)}) is shorter than train {train} + horizon {horizon}")
+        raise InputError(
+            "holdout", f"the series ({len(series)}) is shorter than train {train} + horizon {horizon}"
+        )
     if step < 1 or horizon < 1:
         raise InputError("step/horizon", f"must be 1 or more, got step {step}, horizon {horizon}")
     methods: dict[str, Forecaster] = {"seasonal-naive": seasonal_naive(season), **forecasters}
@@ -72,7 +83,7 @@ def rolling_origin(name: str, series: Sequence[float], forecasters: Mapping[str,
     mean = math.fsum(series) / len(series)
     origins = list(range(train, len(series) - horizon + 1, step))
     for origin in origins:
-        history, actual = series[:origin], series[origin:origin + horizon]
+        history, actual = series[:origin], series[origin : origin + horizon]
         for key, forecaster in methods.items():
             predicted = list(forecaster(history, horizon))
             if len(predicted) != horizon:

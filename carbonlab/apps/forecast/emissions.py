@@ -35,12 +35,12 @@ class Forecast:
     """Point forecast and a central prediction interval per step."""
 
     name: str
-    first_s: int            # unix seconds of the first forecast step
+    first_s: int  # unix seconds of the first forecast step
     step_s: int
     mean: tuple[float, ...]
     lo: tuple[float, ...]
     hi: tuple[float, ...]
-    level: float            # e.g. 0.9 for a 90 % interval
+    level: float  # e.g. 0.9 for a 90 % interval
     method: str
 
 
@@ -48,18 +48,18 @@ class Forecast:
 class YearEnd:
     name: str
     year: int
-    to_date_t: float                  # committed so far this year
-    expected_t: float                 # expected year total
+    to_date_t: float  # committed so far this year
+    expected_t: float  # expected year total
     lo_t: float
     hi_t: float
     level: float
     allowance_t: float
-    expected_shortfall_t: float       # E[max(total - allowance, 0)]
-    expected_surplus_t: float         # E[max(allowance - total, 0)]
+    expected_shortfall_t: float  # E[max(total - allowance, 0)]
+    expected_surplus_t: float  # E[max(allowance - total, 0)]
     shortfall_probability: float
     price: float
     penalty_multiple: float
-    expected_cost: float              # expected_shortfall_t * price * penalty_multiple
+    expected_cost: float  # expected_shortfall_t * price * penalty_multiple
     days_left: int
     paths: int
 
@@ -75,8 +75,14 @@ def _fourier(start: int, n: int, k: int) -> list[list[float]]:
     return rows
 
 
-def harmonic_point(history: list[float] | tuple[float, ...], horizon: int, *, first_hour: int = 0,
-                   k: int = 4, window_h: int = 24 * 28) -> tuple[list[float], list[float], list[float]]:
+def harmonic_point(
+    history: list[float] | tuple[float, ...],
+    horizon: int,
+    *,
+    first_hour: int = 0,
+    k: int = 4,
+    window_h: int = 24 * 28,
+) -> tuple[list[float], list[float], list[float]]:
     """(mean, lo, hi) at 90 % for `horizon` hours after `history` (hour of day of history[0] given)."""
     import warnings
 
@@ -109,17 +115,35 @@ def forecast_hourly(series: HourlySeries, horizon_h: int = 24 * 30) -> Forecast:
     if horizon_h < 1:
         raise InputError("--horizon-h", f"must be 1 or more, got {horizon_h}")
     mean, lo, hi = harmonic_point(series.kg, horizon_h, first_hour=(series.first_hour_s // 3600) % SEASON_H)
-    return Forecast(series.name, series.end_s, 3600, tuple(mean), tuple(lo), tuple(hi), 0.9,
-                    "harmonic regression (4 daily Fourier pairs) with AR(2) errors, statsmodels SARIMAX")
+    return Forecast(
+        series.name,
+        series.end_s,
+        3600,
+        tuple(mean),
+        tuple(lo),
+        tuple(hi),
+        0.9,
+        "harmonic regression (4 daily Fourier pairs) with AR(2) errors, statsmodels SARIMAX",
+    )
 
 
 def _year_bounds(year: int) -> tuple[int, int]:
-    return (int(datetime(year, 1, 1, tzinfo=UTC).timestamp()), int(datetime(year + 1, 1, 1, tzinfo=UTC).timestamp()))
+    return (
+        int(datetime(year, 1, 1, tzinfo=UTC).timestamp()),
+        int(datetime(year + 1, 1, 1, tzinfo=UTC).timestamp()),
+    )
 
 
-def forecast_year_end(series: HourlySeries, *, allowance_t: float, price: float = 0.0,
-                      penalty_multiple: float = 1.0, paths: int = 2000, seed: int = 0,
-                      level: float = 0.9) -> YearEnd:
+def forecast_year_end(
+    series: HourlySeries,
+    *,
+    allowance_t: float,
+    price: float = 0.0,
+    penalty_multiple: float = 1.0,
+    paths: int = 2000,
+    seed: int = 0,
+    level: float = 0.9,
+) -> YearEnd:
     """The year's total (the year of the series' last hour) and the position against the allowance."""
     import warnings
 
@@ -127,7 +151,11 @@ def forecast_year_end(series: HourlySeries, *, allowance_t: float, price: float 
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
     from statsmodels.tsa.statespace.sarimax import SARIMAX
 
-    for name, value in (("--allowance-t", allowance_t), ("--price", price), ("--penalty-multiple", penalty_multiple)):
+    for name, value in (
+        ("--allowance-t", allowance_t),
+        ("--price", price),
+        ("--penalty-multiple", penalty_multiple),
+    ):
         if not (math.isfinite(value) and value >= 0):
             raise InputError(name, f"must be a finite number >= 0, got {value!r}")
     year = datetime.fromtimestamp(series.end_s - 1, UTC).year
@@ -139,9 +167,11 @@ def forecast_year_end(series: HourlySeries, *, allowance_t: float, price: float 
     day0 = series.first_hour_s // 86400 + (1 if series.first_hour_s % 86400 else 0)
     full_days = (series.end_s // 86400) - day0
     if full_days < 14:
-        raise InputError("history", f"needs at least 14 whole days for a year-end forecast, got {max(full_days, 0)}")
+        raise InputError(
+            "history", f"needs at least 14 whole days for a year-end forecast, got {max(full_days, 0)}"
+        )
     first_idx = (day0 * 86400 - series.first_hour_s) // 3600
-    daily_t = kg[first_idx:first_idx + full_days * 24].reshape(full_days, 24).sum(axis=1) / 1000.0
+    daily_t = kg[first_idx : first_idx + full_days * 24].reshape(full_days, 24).sum(axis=1) / 1000.0
     hours_left = max(0, (y1 - series.end_s) // 3600)
     # the partial current day: its remaining hours at the mean hourly rate of the model's days
     days_left = hours_left // 24
@@ -157,8 +187,12 @@ def forecast_year_end(series: HourlySeries, *, allowance_t: float, price: float 
             warnings.simplefilter("ignore", RuntimeWarning)
             res = SARIMAX(daily_t / scale, order=(1, 0, 0), trend="c").fit(disp=False, maxiter=100)
             steps = days_left + 1
-            sims = res.simulate(steps, repetitions=paths, anchor="end",
-                                random_state=np.random.RandomState(int(rng.integers(2**31))))
+            sims = res.simulate(
+                steps,
+                repetitions=paths,
+                anchor="end",
+                random_state=np.random.RandomState(int(rng.integers(2**31))),
+            )
         sims = np.clip(np.asarray(sims).reshape(steps, paths) * scale, 0.0, None)
         future = sims[:days_left].sum(axis=0) + sims[days_left] * (rest_h / 24.0)
         totals = to_date_t + future
@@ -166,7 +200,21 @@ def forecast_year_end(series: HourlySeries, *, allowance_t: float, price: float 
     short = np.clip(totals - allowance_t, 0.0, None)
     surplus = np.clip(allowance_t - totals, 0.0, None)
     expected_short = float(short.mean())
-    return YearEnd(series.name, year, to_date_t, float(totals.mean()), float(np.quantile(totals, alpha)),
-                   float(np.quantile(totals, 1 - alpha)), level, allowance_t, expected_short,
-                   float(surplus.mean()), float((totals > allowance_t).mean()), price, penalty_multiple,
-                   expected_short * price * penalty_multiple, int(days_left), paths)
+    return YearEnd(
+        series.name,
+        year,
+        to_date_t,
+        float(totals.mean()),
+        float(np.quantile(totals, alpha)),
+        float(np.quantile(totals, 1 - alpha)),
+        level,
+        allowance_t,
+        expected_short,
+        float(surplus.mean()),
+        float((totals > allowance_t).mean()),
+        price,
+        penalty_multiple,
+        expected_short * price * penalty_multiple,
+        int(days_left),
+        paths,
+    )

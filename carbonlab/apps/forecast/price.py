@@ -58,7 +58,8 @@ class PriceModel:
 
 
 def business_days(first: date, n: int) -> list[date]:
-    out, d = [], first
+    out: list[date] = []
+    d = first
     while len(out) < n:
         if d.weekday() < 5:
             out.append(d)
@@ -66,8 +67,14 @@ def business_days(first: date, n: int) -> list[date]:
     return out
 
 
-def generate(seed: int, *, start: date = date(2024, 1, 2), days: int = 500,
-             model: PriceModel = PriceModel(), currency: str = "CNY") -> PriceSeries:
+def generate(
+    seed: int,
+    *,
+    start: date = date(2024, 1, 2),
+    days: int = 500,
+    model: PriceModel = PriceModel(),
+    currency: str = "CNY",
+) -> PriceSeries:
     import numpy as np
 
     rng = np.random.default_rng(seed)
@@ -90,13 +97,17 @@ def write_csv(series: PriceSeries, path: Path) -> None:
 
 
 def read_csv(path: Path) -> PriceSeries:
-    dates, prices, currencies = [], [], set()
+    dates: list[date] = []
+    prices: list[float] = []
+    currencies: set[str] = set()
     try:
         with path.open(newline="") as fh:
             reader = csv.DictReader(fh)
             missing = [c for c in ("date", "price", "currency") if c not in (reader.fieldnames or [])]
             if missing:
-                raise InputError(str(path), f"missing column(s) {', '.join(missing)}; header is {reader.fieldnames}")
+                raise InputError(
+                    str(path), f"missing column(s) {', '.join(missing)}; header is {reader.fieldnames}"
+                )
             for i, row in enumerate(reader, start=2):
                 where = f"{path} line {i}"
                 try:
@@ -110,7 +121,9 @@ def read_csv(path: Path) -> PriceSeries:
                 if not (math.isfinite(p) and p > 0):
                     raise InputError(f"{where}: price", f"must be above 0, got {row['price']!r}")
                 if dates and d <= dates[-1]:
-                    raise InputError(f"{where}: date", f"{d} does not follow {dates[-1]} (dates must increase)")
+                    raise InputError(
+                        f"{where}: date", f"{d} does not follow {dates[-1]} (dates must increase)"
+                    )
                 dates.append(d)
                 prices.append(p)
                 currencies.add(row["currency"].strip())
@@ -123,8 +136,9 @@ def read_csv(path: Path) -> PriceSeries:
     return PriceSeries(tuple(dates), tuple(prices), currencies.pop())
 
 
-def log_arima(history: list[float] | tuple[float, ...], horizon: int,
-              level: float = 0.9) -> tuple[list[float], list[float], list[float]]:
+def log_arima(
+    history: list[float] | tuple[float, ...], horizon: int, level: float = 0.9
+) -> tuple[list[float], list[float], list[float]]:
     """(median, lo, hi) of the next `horizon` prices."""
     import warnings
 
@@ -140,12 +154,16 @@ def log_arima(history: list[float] | tuple[float, ...], horizon: int,
         res = SARIMAX(y, order=(1, 1, 0), trend="t").fit(disp=False, maxiter=100)
         pred = res.get_forecast(horizon)
         ci = pred.conf_int(alpha=1 - level)
-    return ([float(math.exp(v)) for v in pred.predicted_mean], [float(math.exp(v)) for v in ci[:, 0]],
-            [float(math.exp(v)) for v in ci[:, 1]])
+    return (
+        [float(math.exp(v)) for v in pred.predicted_mean],
+        [float(math.exp(v)) for v in ci[:, 0]],
+        [float(math.exp(v)) for v in ci[:, 1]],
+    )
 
 
-def forecast_price(series: PriceSeries, *, weeks: int = 4, deadline: date | None = None,
-                   level: float = 0.9) -> PriceForecast:
+def forecast_price(
+    series: PriceSeries, *, weeks: int = 4, deadline: date | None = None, level: float = 0.9
+) -> PriceForecast:
     last = series.dates[-1]
     if deadline is not None:
         if deadline <= last:
@@ -159,5 +177,12 @@ def forecast_price(series: PriceSeries, *, weeks: int = 4, deadline: date | None
     if not days:
         raise InputError("--deadline", f"no business day between {last} and {deadline}")
     median, lo, hi = log_arima(series.prices, len(days), level)
-    return PriceForecast(tuple(days), tuple(median), tuple(lo), tuple(hi), level, series.currency,
-                         "ARIMA(1,1,0) with drift on the log price, statsmodels SARIMAX")
+    return PriceForecast(
+        tuple(days),
+        tuple(median),
+        tuple(lo),
+        tuple(hi),
+        level,
+        series.currency,
+        "ARIMA(1,1,0) with drift on the log price, statsmodels SARIMAX",
+    )

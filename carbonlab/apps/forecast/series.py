@@ -38,7 +38,7 @@ class IntervalRecord:
 @dataclass(frozen=True, slots=True)
 class HourlySeries:
     name: str
-    first_hour_s: int                 # unix seconds of the first hour (multiple of 3600)
+    first_hour_s: int  # unix seconds of the first hour (multiple of 3600)
     kg: tuple[float, ...]
 
     @property
@@ -49,8 +49,11 @@ class HourlySeries:
 def parse_time(where: str, raw: str) -> int:
     raw = raw.strip()
     try:
-        return int(float(raw)) if raw.replace(".", "", 1).isdigit() else int(
-            datetime.fromisoformat(raw.replace("Z", "+00:00")).astimezone(UTC).timestamp())
+        return (
+            int(float(raw))
+            if raw.replace(".", "", 1).isdigit()
+            else int(datetime.fromisoformat(raw.replace("Z", "+00:00")).astimezone(UTC).timestamp())
+        )
     except ValueError:
         raise InputError(where, f"must be unix seconds or an ISO 8601 time, got {raw!r}") from None
 
@@ -63,7 +66,9 @@ def read_records(path: Path) -> list[IntervalRecord]:
             reader = csv.DictReader(fh)
             missing = [c for c in columns if c not in (reader.fieldnames or [])]
             if missing:
-                raise InputError(str(path), f"missing column(s) {', '.join(missing)}; header is {reader.fieldnames}")
+                raise InputError(
+                    str(path), f"missing column(s) {', '.join(missing)}; header is {reader.fieldnames}"
+                )
             for i, row in enumerate(reader, start=2):
                 where = f"{path} line {i}"
                 try:
@@ -71,9 +76,18 @@ def read_records(path: Path) -> list[IntervalRecord]:
                 except ValueError:
                     raise InputError(f"{where}: co2_kg", f"must be a number, got {row['co2_kg']!r}") from None
                 if not math.isfinite(kg) or kg < 0:
-                    raise InputError(f"{where}: co2_kg", f"must be a finite number >= 0, got {row['co2_kg']!r}")
-                out.append(IntervalRecord(parse_time(f"{where}: time", row["time"]), row["company"], row["plant"],
-                                          row["unit"], kg))
+                    raise InputError(
+                        f"{where}: co2_kg", f"must be a finite number >= 0, got {row['co2_kg']!r}"
+                    )
+                out.append(
+                    IntervalRecord(
+                        parse_time(f"{where}: time", row["time"]),
+                        row["company"],
+                        row["plant"],
+                        row["unit"],
+                        kg,
+                    )
+                )
     except OSError as exc:
         raise InputError(str(path), f"cannot read: {exc.strerror}") from None
     if not out:

@@ -23,7 +23,8 @@ reported as the ramp and minimum-load limits.
 The cap's shadow price is defined as the carbon price at which the cap stops binding: the
 least price p* at which the dispatch *without* the cap emits no more than the cap, found by
 bisection on the price (emissions fall monotonically, in steps, as the price rises): an
-upper bracket by doubling, then halving to 0.01 per tonne or 0.5 %, whichever is wider. It is reported as p* minus the
+upper bracket by doubling, then halving to 0.01 per tonne or 0.5 %, whichever is wider.
+It is reported as p* minus the
 carbon price already in the objective (zero when the cap does not bind), and p* itself as
 `cap_breakeven_price`.
 """
@@ -45,13 +46,13 @@ PRICE_RELATIVE = 0.005
 @dataclass(frozen=True, slots=True)
 class DispatchProblem:
     units: tuple[UnitModel, ...]
-    demand_mw: tuple[float, ...]            # one per hour
-    carbon_price: float = 0.0               # currency per tonne CO2
-    cap_t: float | None = None              # allowance still available for the horizon, t CO2
-    initial_mw: tuple[float | None, ...] | None = None   # per unit at hour -1; None: free
+    demand_mw: tuple[float, ...]  # one per hour
+    carbon_price: float = 0.0  # currency per tonne CO2
+    cap_t: float | None = None  # allowance still available for the horizon, t CO2
+    initial_mw: tuple[float | None, ...] | None = None  # per unit at hour -1; None: free
     segments: int = 4
     time_limit_s: float = 60.0
-    mip_rel_gap: float = 1e-4               # HiGHS's own default: "optimal" within 0.01 %
+    mip_rel_gap: float = 1e-4  # HiGHS's own default: "optimal" within 0.01 %
 
     def __post_init__(self) -> None:
         if not self.units:
@@ -60,7 +61,9 @@ class DispatchProblem:
             raise InputError("demand", "the demand curve is empty")
         names = [u.name for u in self.units]
         if len(set(names)) != len(names):
-            raise InputError("units", f"a unit is named twice: {sorted(n for n in names if names.count(n) > 1)}")
+            raise InputError(
+                "units", f"a unit is named twice: {sorted(n for n in names if names.count(n) > 1)}"
+            )
         for h, d in enumerate(self.demand_mw):
             if not d >= 0:
                 raise InputError(f"demand hour {h}", f"must be 0 or more MW, got {d!r}")
@@ -69,8 +72,9 @@ class DispatchProblem:
         if self.cap_t is not None and self.cap_t < 0:
             raise InputError("cap_t", f"must be 0 or more tonnes, got {self.cap_t!r}")
         if self.initial_mw is not None and len(self.initial_mw) != len(self.units):
-            raise InputError("initial_mw", f"needs one value per unit ({len(self.units)}), "
-                                           f"got {len(self.initial_mw)}")
+            raise InputError(
+                "initial_mw", f"needs one value per unit ({len(self.units)}), got {len(self.initial_mw)}"
+            )
         if self.segments < 1:
             raise InputError("segments", f"must be 1 or more, got {self.segments!r}")
 
@@ -78,7 +82,7 @@ class DispatchProblem:
 @dataclass(frozen=True, slots=True)
 class DispatchResult:
     units: tuple[str, ...]
-    schedule_mw: tuple[tuple[float, ...], ...]    # [unit][hour]
+    schedule_mw: tuple[tuple[float, ...], ...]  # [unit][hour]
     on: tuple[tuple[bool, ...], ...]
     co2_t: tuple[tuple[float, ...], ...]
     cost: float
@@ -93,7 +97,7 @@ class DispatchResult:
     cap_shadow_price: float
     cap_breakeven_price: float | None
     mip_gap: float
-    optimal: bool          # False: the time limit stopped HiGHS, the schedule is within mip_gap of optimal
+    optimal: bool  # False: the time limit stopped HiGHS, the schedule is within mip_gap of optimal
     solve_s: float
 
 
@@ -111,30 +115,38 @@ class _Vars:
     on: list[list[int]]
     start: list[list[int]]
     seg: list[list[list[int]]]
-    co2: list[list[list[tuple[int, float]]]]   # per unit, hour: the terms of its CO2 (t)
+    co2: list[list[list[tuple[int, float]]]]  # per unit, hour: the terms of its CO2 (t)
 
 
-def _build(problem: DispatchProblem, price: float, cap_t: float | None, *, co2_only: bool = False) -> tuple[
-        Model, _Vars]:
+def _build(
+    problem: DispatchProblem, price: float, cap_t: float | None, *, co2_only: bool = False
+) -> tuple[Model, _Vars]:
     m = Model()
     hours = len(problem.demand_mw)
     v = _Vars([], [], [], [], [])
     for ui, unit in enumerate(problem.units):
         lim = unit.limits
         bps = breakpoints(unit, problem.segments)
-        slopes = [(bps[k + 1][1] - bps[k][1]) / (bps[k + 1][0] - bps[k][0]) if bps[k + 1][0] > bps[k][0] else 0.0
-                  for k in range(problem.segments)]
+        slopes = [
+            (bps[k + 1][1] - bps[k][1]) / (bps[k + 1][0] - bps[k][0]) if bps[k + 1][0] > bps[k][0] else 0.0
+            for k in range(problem.segments)
+        ]
         convex = all(slopes[k] <= slopes[k + 1] + 1e-12 for k in range(len(slopes) - 1))
         width = (lim.capacity_mw - lim.min_mw) / problem.segments
         base_co2 = bps[0][1]
         ps, ons, starts, segs, co2s = [], [], [], [], []
         for _t in range(hours):
-            on_cost = base_co2 if co2_only else (
-                unit.no_load_cost_per_h + unit.fuel_cost_per_mwh * lim.min_mw + price * base_co2)
+            on_cost = (
+                base_co2
+                if co2_only
+                else (unit.no_load_cost_per_h + unit.fuel_cost_per_mwh * lim.min_mw + price * base_co2)
+            )
             on = m.var(on_cost, binary=True)
             start = m.var(0.0 if co2_only else unit.startup_cost, 0.0, 1.0)
-            seg = [m.var((slopes[k] if co2_only else unit.fuel_cost_per_mwh + price * slopes[k]), 0.0, width)
-                   for k in range(problem.segments)]
+            seg = [
+                m.var((slopes[k] if co2_only else unit.fuel_cost_per_mwh + price * slopes[k]), 0.0, width)
+                for k in range(problem.segments)
+            ]
             p = m.var(0.0, 0.0, lim.capacity_mw)
             # P = min*on + sum(seg); seg_k <= width*on
             m.row([(p, 1.0), (on, -lim.min_mw), *((s, -1.0) for s in seg)], 0.0, 0.0)
@@ -185,22 +197,31 @@ def _check_capacity(problem: DispatchProblem) -> None:
     total = sum(u.limits.capacity_mw for u in problem.units)
     for h, d in enumerate(problem.demand_mw):
         if d > total + 1e-9:
-            raise InfeasibleError("demand", f"hour {h} asks for {d:g} MW, above the units' total capacity "
-                                            f"of {total:g} MW")
+            raise InfeasibleError(
+                "demand", f"hour {h} asks for {d:g} MW, above the units' total capacity of {total:g} MW"
+            )
 
 
 def minimum_emissions_t(problem: DispatchProblem) -> float:
     """The least CO2 any schedule meeting the demand and limits emits (HiGHS's proven bound)."""
     _check_capacity(problem)
     model, _ = _build(problem, 0.0, None, co2_only=True)
-    return solve(model, what="ramp and minimum-load limits", time_limit_s=problem.time_limit_s,
-                 mip_rel_gap=problem.mip_rel_gap).bound
+    return solve(
+        model,
+        what="ramp and minimum-load limits",
+        time_limit_s=problem.time_limit_s,
+        mip_rel_gap=problem.mip_rel_gap,
+    ).bound
 
 
 def _solve_at(problem: DispatchProblem, price: float, cap_t: float | None, started: float) -> DispatchResult:
     model, v = _build(problem, price, cap_t)
-    sol = solve(model, what="cap" if cap_t is not None else "ramp and minimum-load limits",
-                time_limit_s=problem.time_limit_s, mip_rel_gap=problem.mip_rel_gap)
+    sol = solve(
+        model,
+        what="cap" if cap_t is not None else "ramp and minimum-load limits",
+        time_limit_s=problem.time_limit_s,
+        mip_rel_gap=problem.mip_rel_gap,
+    )
     x = sol.x
     n_h = len(problem.demand_mw)
 
@@ -212,14 +233,30 @@ def _solve_at(problem: DispatchProblem, price: float, cap_t: float | None, start
     co2 = tuple(tuple(val(v.co2[u][t]) for t in range(n_h)) for u in range(len(problem.units)))
     fuel = sum(unit.fuel_cost_per_mwh * sum(sched[u]) for u, unit in enumerate(problem.units))
     no_load = sum(unit.no_load_cost_per_h * sum(on[u]) for u, unit in enumerate(problem.units))
-    startup = sum(unit.startup_cost * sum(round(x[s]) for s in v.start[u]) for u, unit in enumerate(problem.units))
+    startup = sum(
+        unit.startup_cost * sum(round(x[s]) for s in v.start[u]) for u, unit in enumerate(problem.units)
+    )
     emissions = sum(sum(row) for row in co2)
     return DispatchResult(
-        units=tuple(u.name for u in problem.units), schedule_mw=sched, on=on, co2_t=co2,
-        cost=sol.objective, fuel_cost=fuel, no_load_cost=no_load, startup_cost=startup,
-        carbon_cost=price * emissions, emissions_t=emissions, carbon_price=price, cap_t=cap_t,
-        cap_binding=False, cap_shadow_price=0.0, cap_breakeven_price=None, mip_gap=sol.mip_gap, optimal=sol.optimal,
-        solve_s=time.perf_counter() - started)
+        units=tuple(u.name for u in problem.units),
+        schedule_mw=sched,
+        on=on,
+        co2_t=co2,
+        cost=sol.objective,
+        fuel_cost=fuel,
+        no_load_cost=no_load,
+        startup_cost=startup,
+        carbon_cost=price * emissions,
+        emissions_t=emissions,
+        carbon_price=price,
+        cap_t=cap_t,
+        cap_binding=False,
+        cap_shadow_price=0.0,
+        cap_breakeven_price=None,
+        mip_gap=sol.mip_gap,
+        optimal=sol.optimal,
+        solve_s=time.perf_counter() - started,
+    )
 
 
 def solve_dispatch(problem: DispatchProblem, *, shadow_price: bool = True) -> DispatchResult:
@@ -230,8 +267,11 @@ def solve_dispatch(problem: DispatchProblem, *, shadow_price: bool = True) -> Di
         return _solve_at(problem, problem.carbon_price, None, started)
     floor = minimum_emissions_t(problem)
     if problem.cap_t < floor - 1e-6:
-        raise InfeasibleError("cap", f"the cap of {problem.cap_t:g} t is below the minimum emissions of "
-                                     f"{floor:.3f} t any schedule meeting the demand has")
+        raise InfeasibleError(
+            "cap",
+            f"the cap of {problem.cap_t:g} t is below the minimum emissions of "
+            f"{floor:.3f} t any schedule meeting the demand has",
+        )
     result = _solve_at(problem, problem.carbon_price, problem.cap_t, started)
     free = _solve_at(problem, problem.carbon_price, None, started)
     binding = free.emissions_t > problem.cap_t + 1e-6
@@ -260,16 +300,21 @@ def breakeven_price(problem: DispatchProblem, cap_t: float) -> float:
     return hi
 
 
-def _replace(r: DispatchResult, binding: bool, shadow: float, breakeven: float | None,
-             solve_s: float) -> DispatchResult:
+def _replace(
+    r: DispatchResult, binding: bool, shadow: float, breakeven: float | None, solve_s: float
+) -> DispatchResult:
     from dataclasses import replace
-    return replace(r, cap_binding=binding, cap_shadow_price=shadow, cap_breakeven_price=breakeven,
-                   solve_s=solve_s)
+
+    return replace(
+        r, cap_binding=binding, cap_shadow_price=shadow, cap_breakeven_price=breakeven, solve_s=solve_s
+    )
 
 
 def merit_order(units: Sequence[UnitModel], price: float = 0.0) -> list[str]:
     """Units by their average cost per MWh at full load (fuel + no-load + carbon)."""
+
     def full_load_cost(u: UnitModel) -> float:
         cap = u.limits.capacity_mw
         return u.fuel_cost_per_mwh + u.no_load_cost_per_h / cap + price * u.curve.t_per_mwh(cap)
+
     return [u.name for u in sorted(units, key=full_load_cost)]

@@ -43,8 +43,9 @@ def _rows(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
             reader = csv.DictReader(fh)
             missing = [c for c in columns if c not in (reader.fieldnames or [])]
             if missing:
-                raise InputError(str(path), f"missing column(s) {', '.join(missing)}; "
-                                            f"the header is {reader.fieldnames}")
+                raise InputError(
+                    str(path), f"missing column(s) {', '.join(missing)}; the header is {reader.fieldnames}"
+                )
             return list(reader)
     except OSError as exc:
         raise InputError(str(path), f"cannot read: {exc.strerror}") from None
@@ -57,8 +58,13 @@ def read_readings(path: Path) -> dict[str, list[IntervalPoint]]:
         seconds = _num(f"{where}: interval_s", row["interval_s"])
         if seconds <= 0:
             raise InputError(f"{where}: interval_s", f"must be above 0, got {row['interval_s']!r}")
-        out.setdefault(row["unit"], []).append(IntervalPoint(
-            _num(f"{where}: co2_kg", row["co2_kg"]) / 1000.0, _num(f"{where}: mwh", row["mwh"]), seconds / 3600.0))
+        out.setdefault(row["unit"], []).append(
+            IntervalPoint(
+                _num(f"{where}: co2_kg", row["co2_kg"]) / 1000.0,
+                _num(f"{where}: mwh", row["mwh"]),
+                seconds / 3600.0,
+            )
+        )
     if not out:
         raise InputError(str(path), "no readings")
     return out
@@ -79,9 +85,13 @@ def _unit(where: str, raw: Mapping[str, Any], readings: Mapping[str, list[Interv
     for key in ("capacity_mw", "min_mw", "ramp_mw_per_h"):
         if key not in raw:
             raise InputError(f"{where}: {key}", "is missing")
-    limits = UnitLimits(name, _num(f"{where}: capacity_mw", raw["capacity_mw"]),
-                        _num(f"{where}: min_mw", raw["min_mw"]),
-                        _num(f"{where}: ramp_mw_per_h", raw["ramp_mw_per_h"]), str(raw.get("fuel", "coal")))
+    limits = UnitLimits(
+        name,
+        _num(f"{where}: capacity_mw", raw["capacity_mw"]),
+        _num(f"{where}: min_mw", raw["min_mw"]),
+        _num(f"{where}: ramp_mw_per_h", raw["ramp_mw_per_h"]),
+        str(raw.get("fuel", "coal")),
+    )
     fit = None
     if name in readings:
         curve, fit = fit_curve(readings[name], unit=name)
@@ -90,12 +100,19 @@ def _unit(where: str, raw: Mapping[str, Any], readings: Mapping[str, list[Interv
         curve = IntensityCurve(*(_num(f"{where}: curve.{k}", c.get(k, 0.0), lo=-math.inf) for k in "abc"))
     else:
         raise InputError(f"{where}: curve", "is missing and no readings were given for the unit to fit it")
-    model = UnitModel(limits, curve, _num(f"{where}: fuel_cost_per_mwh", raw.get("fuel_cost_per_mwh", 30.0)),
-                      _num(f"{where}: no_load_cost_per_h", raw.get("no_load_cost_per_h", 0.0)),
-                      _num(f"{where}: startup_cost", raw.get("startup_cost", 0.0)), fit)
+    model = UnitModel(
+        limits,
+        curve,
+        _num(f"{where}: fuel_cost_per_mwh", raw.get("fuel_cost_per_mwh", 30.0)),
+        _num(f"{where}: no_load_cost_per_h", raw.get("no_load_cost_per_h", 0.0)),
+        _num(f"{where}: startup_cost", raw.get("startup_cost", 0.0)),
+        fit,
+    )
     for mw in (limits.min_mw, limits.capacity_mw):
         if mw > 0 and curve.co2_t_h(mw) < 0:
-            raise InputError(f"{where}: curve", f"gives negative CO2 ({curve.co2_t_h(mw):g} t/h) at {mw:g} MW")
+            raise InputError(
+                f"{where}: curve", f"gives negative CO2 ({curve.co2_t_h(mw):g} t/h) at {mw:g} MW"
+            )
     return model
 
 
@@ -112,7 +129,9 @@ def _load(path: Path) -> list[Mapping[str, Any]]:
     return units
 
 
-def read_units(path: Path, readings: Mapping[str, list[IntervalPoint]] | None = None) -> tuple[UnitModel, ...]:
+def read_units(
+    path: Path, readings: Mapping[str, list[IntervalPoint]] | None = None
+) -> tuple[UnitModel, ...]:
     return tuple(_unit(f"{path}: units[{i}]", raw, readings or {}) for i, raw in enumerate(_load(path)))
 
 
@@ -127,9 +146,14 @@ def read_options(path: Path) -> tuple[UnitOptions, ...]:
         if set(o) - known:
             raise InputError(f"{where}.{sorted(set(o) - known)[0]}", f"unknown; known are {sorted(known)}")
         retro = o.get("retrofit_cost")
-        out.append(UnitOptions(str(raw.get("unit")), _num(f"{where}.fixed_cost_per_year", o.get("fixed_cost_per_year", 0)),
-                               _num(f"{where}.retire_cost", o.get("retire_cost", 0)),
-                               None if retro is None else _num(f"{where}.retrofit_cost", retro),
-                               _num(f"{where}.retrofit_cut", o.get("retrofit_cut", 0)),
-                               _num(f"{where}.availability", o.get("availability", 0.85))))
+        out.append(
+            UnitOptions(
+                str(raw.get("unit")),
+                _num(f"{where}.fixed_cost_per_year", o.get("fixed_cost_per_year", 0)),
+                _num(f"{where}.retire_cost", o.get("retire_cost", 0)),
+                None if retro is None else _num(f"{where}.retrofit_cost", retro),
+                _num(f"{where}.retrofit_cut", o.get("retrofit_cut", 0)),
+                _num(f"{where}.availability", o.get("availability", 0.85)),
+            )
+        )
     return tuple(out)

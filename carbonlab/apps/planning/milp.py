@@ -38,8 +38,8 @@ class Solution:
     x: tuple[float, ...]
     objective: float
     mip_gap: float
-    bound: float         # HiGHS's proven lower bound on the objective
-    optimal: bool        # False: the time limit stopped HiGHS; x is its best schedule, within mip_gap
+    bound: float  # HiGHS's proven lower bound on the objective
+    optimal: bool  # False: the time limit stopped HiGHS; x is its best schedule, within mip_gap
 
 
 def solve(model: Model, *, what: str, time_limit_s: float = 60.0, mip_rel_gap: float = 1e-6) -> Solution:
@@ -58,10 +58,13 @@ def solve(model: Model, *, what: str, time_limit_s: float = 60.0, mip_rel_gap: f
         hi.append(row_hi)
     n = len(model.cost)
     a = coo_matrix((v, (r, c)), shape=(len(model.rows), n)).tocsr()
-    res = milp(c=np.array(model.cost), integrality=np.array(model.integer),
-               bounds=Bounds(np.array(model.lower), np.array(model.upper)),
-               constraints=[LinearConstraint(a, np.array(lo), np.array(hi))] if model.rows else [],
-               options={"time_limit": time_limit_s, "mip_rel_gap": mip_rel_gap, "disp": False})
+    res = milp(
+        c=np.array(model.cost),
+        integrality=np.array(model.integer),
+        bounds=Bounds(np.array(model.lower), np.array(model.upper)),
+        constraints=[LinearConstraint(a, np.array(lo), np.array(hi))] if model.rows else [],
+        options={"time_limit": time_limit_s, "mip_rel_gap": mip_rel_gap, "disp": False},
+    )
     if res.status == 2:
         raise InfeasibleError(what, "HiGHS proves no schedule meets every constraint")
     if res.x is None:

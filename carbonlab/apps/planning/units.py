@@ -35,10 +35,14 @@ class UnitLimits:
         if not self.capacity_mw > 0:
             raise InputError(f"unit {self.unit}: capacity_mw", f"must be above 0, got {self.capacity_mw!r}")
         if not 0 <= self.min_mw <= self.capacity_mw:
-            raise InputError(f"unit {self.unit}: min_mw",
-                             f"must be in [0, capacity_mw={self.capacity_mw}], got {self.min_mw!r}")
+            raise InputError(
+                f"unit {self.unit}: min_mw",
+                f"must be in [0, capacity_mw={self.capacity_mw}], got {self.min_mw!r}",
+            )
         if not self.ramp_mw_per_h > 0:
-            raise InputError(f"unit {self.unit}: ramp_mw_per_h", f"must be above 0, got {self.ramp_mw_per_h!r}")
+            raise InputError(
+                f"unit {self.unit}: ramp_mw_per_h", f"must be above 0, got {self.ramp_mw_per_h!r}"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +105,10 @@ def fit_curve(points: Sequence[IntervalPoint], *, unit: str = "unit") -> tuple[I
             raise InputError(f"unit {unit}: readings", f"an interval has co2_t={p.co2_t!r}, mwh={p.mwh!r}")
     loads = np.array([r[0] for r in rows])
     if len(rows) < 3 or len(np.unique(np.round(loads, 6))) < 3:
-        raise InputError(f"unit {unit}: readings",
-                         f"need intervals at three or more distinct loads to fit the curve, got {len(rows)}")
+        raise InputError(
+            f"unit {unit}: readings",
+            f"need intervals at three or more distinct loads to fit the curve, got {len(rows)}",
+        )
     rate = np.array([r[1] for r in rows])
     design = np.column_stack([np.ones_like(loads), loads, loads * loads])
     # scale the columns so the normal equations stay well conditioned at loads of hundreds of MW
@@ -112,8 +118,11 @@ def fit_curve(points: Sequence[IntervalPoint], *, unit: str = "unit") -> tuple[I
     fitted = design @ coef
     resid = rate - fitted
     ss_tot = float(((rate - rate.mean()) ** 2).sum())
-    r2 = 1.0 - float((resid ** 2).sum()) / ss_tot if ss_tot > 0 else 1.0
-    report = FitReport(points=len(rows),
-                       rmse_t_per_mwh=float(np.sqrt(((resid / loads) ** 2).mean())),
-                       rmse_t_h=float(np.sqrt((resid ** 2).mean())), r2=r2)
+    r2 = 1.0 - float((resid**2).sum()) / ss_tot if ss_tot > 0 else 1.0
+    report = FitReport(
+        points=len(rows),
+        rmse_t_per_mwh=float(np.sqrt(((resid / loads) ** 2).mean())),
+        rmse_t_h=float(np.sqrt((resid**2).mean())),
+        r2=r2,
+    )
     return IntensityCurve(float(coef[0]), float(coef[1]), float(coef[2])), report

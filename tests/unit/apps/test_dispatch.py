@@ -13,8 +13,16 @@ from carbonlab.apps.planning.dispatch import DispatchProblem, breakpoints, solve
 from carbonlab.apps.planning.units import IntensityCurve, UnitLimits, UnitModel
 
 
-def unit(name: str, cap: float, min_mw: float, ramp: float, curve: tuple[float, float, float], fuel: float,
-         no_load: float = 0.0, startup: float = 0.0) -> UnitModel:
+def unit(
+    name: str,
+    cap: float,
+    min_mw: float,
+    ramp: float,
+    curve: tuple[float, float, float],
+    fuel: float,
+    no_load: float = 0.0,
+    startup: float = 0.0,
+) -> UnitModel:
     return UnitModel(UnitLimits(name, cap, min_mw, ramp), IntensityCurve(*curve), fuel, no_load, startup)
 
 
@@ -43,7 +51,9 @@ def brute_force(problem: DispatchProblem) -> float:
                     bounds.append((0.0, (x1 - x0) if on[u, t] else 0.0))
         n = len(cost)
 
-        def output(u: int, t: int) -> tuple[np.ndarray, float]:
+        def output(
+            u: int, t: int, n: int = n, index: dict = index, on: np.ndarray = on
+        ) -> tuple[np.ndarray, float]:
             row = np.zeros(n)
             for k in range(problem.segments):
                 row[index[u, t, k]] = 1.0
@@ -64,8 +74,15 @@ def brute_force(problem: DispatchProblem) -> float:
                 down = ramp if on[u, t] else up_start
                 a_ub += [r1 - r0, r0 - r1]
                 b_ub += [up - (c1 - c0), down - (c0 - c1)]
-        res = linprog(cost, A_ub=np.array(a_ub) if a_ub else None, b_ub=b_ub or None, A_eq=np.array(a_eq),
-                      b_eq=b_eq, bounds=bounds, method="highs")
+        res = linprog(
+            cost,
+            A_ub=np.array(a_ub) if a_ub else None,
+            b_ub=b_ub or None,
+            A_eq=np.array(a_eq),
+            b_eq=b_eq,
+            bounds=bounds,
+            method="highs",
+        )
         if res.status == 0:
             best = min(best, res.fun + fixed)
     return float(best)
@@ -78,11 +95,14 @@ SMALL = (
 )
 
 
-@pytest.mark.parametrize(("demand", "price"), [((90, 130, 70), 0.0), ((90, 130, 70), 25.0),
-                                                ((50, 150, 180), 10.0), ((35, 120, 60), 40.0)])
+@pytest.mark.parametrize(
+    ("demand", "price"),
+    [((90, 130, 70), 0.0), ((90, 130, 70), 25.0), ((50, 150, 180), 10.0), ((35, 120, 60), 40.0)],
+)
 def test_the_milp_optimum_equals_brute_force_enumeration(demand: tuple[float, ...], price: float) -> None:
-    problem = DispatchProblem(SMALL, tuple(float(d) for d in demand), carbon_price=price, segments=2,
-                              mip_rel_gap=1e-9)
+    problem = DispatchProblem(
+        SMALL, tuple(float(d) for d in demand), carbon_price=price, segments=2, mip_rel_gap=1e-9
+    )
     result = solve_dispatch(problem)
     assert result.optimal
     assert result.cost == pytest.approx(brute_force(problem), rel=1e-7)
@@ -94,8 +114,11 @@ def test_the_milp_optimum_equals_brute_force_enumeration(demand: tuple[float, ..
 
 def test_zero_carbon_price_dispatches_in_merit_order() -> None:
     # the cheapest fuel is the dirtiest: at price 0 it still runs first
-    units = (unit("dirty", 100, 0, 100, (0.0, 1.0, 0.0), 10.0), unit("mid", 100, 0, 100, (0.0, 0.7, 0.0), 20.0),
-             unit("clean", 100, 0, 100, (0.0, 0.3, 0.0), 30.0))
+    units = (
+        unit("dirty", 100, 0, 100, (0.0, 1.0, 0.0), 10.0),
+        unit("mid", 100, 0, 100, (0.0, 0.7, 0.0), 20.0),
+        unit("clean", 100, 0, 100, (0.0, 0.3, 0.0), 30.0),
+    )
     result = solve_dispatch(DispatchProblem(units, (50.0, 150.0, 250.0)))
     assert [round(p, 6) for p in result.schedule_mw[0]] == [50, 100, 100]
     assert [round(p, 6) for p in result.schedule_mw[1]] == [0, 50, 100]
@@ -125,15 +148,21 @@ def test_a_loose_cap_has_a_zero_shadow_price() -> None:
 
 
 def test_demand_above_capacity_is_refused_naming_the_demand_and_hour() -> None:
-    with pytest.raises(InfeasibleError, match=r"infeasible \(demand\): hour 1 asks for 250 MW, above the "
-                                              r"units' total capacity of 200 MW") as err:
+    with pytest.raises(
+        InfeasibleError,
+        match=r"infeasible \(demand\): hour 1 asks for 250 MW, above the "
+        r"units' total capacity of 200 MW",
+    ) as err:
         solve_dispatch(DispatchProblem(TWO, (100.0, 250.0)))
     assert err.value.constraint == "demand"
 
 
 def test_a_cap_below_the_minimum_emissions_is_refused_naming_the_cap() -> None:
-    with pytest.raises(InfeasibleError, match=r"infeasible \(cap\): the cap of 50 t is below the minimum "
-                                              r"emissions of 80.000 t") as err:
+    with pytest.raises(
+        InfeasibleError,
+        match=r"infeasible \(cap\): the cap of 50 t is below the minimum "
+        r"emissions of 80.000 t",
+    ) as err:
         solve_dispatch(DispatchProblem(TWO, (100.0, 100.0), cap_t=50.0))
     assert err.value.constraint == "cap"
 

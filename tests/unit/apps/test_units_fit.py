@@ -15,10 +15,10 @@ def synthetic(curve: IntensityCurve, *, seed: int, n: int = 400, noise: float = 
     points = []
     for _ in range(n):
         mw = rng.uniform(240.0, 600.0)
-        hours = 1 / 12                                   # five-minute readings
+        hours = 1 / 12  # five-minute readings
         co2_t = curve.co2_t_h(mw) * hours * (1 + rng.gauss(0.0, noise))
         points.append(IntervalPoint(co2_t, mw * hours, hours))
-    points.append(IntervalPoint(0.0, 0.0, 1 / 12))          # an interval off: not part of the fit
+    points.append(IntervalPoint(0.0, 0.0, 1 / 12))  # an interval off: not part of the fit
     return points
 
 
@@ -41,5 +41,7 @@ def test_noise_free_readings_give_the_curve_exactly() -> None:
 
 def test_too_few_distinct_loads_is_an_error_naming_the_unit() -> None:
     points = [IntervalPoint(40.0, 100.0, 1.0)] * 5
-    with pytest.raises(InputError, match=r"unit U7: readings: need intervals at three or more distinct loads"):
+    with pytest.raises(
+        InputError, match=r"unit U7: readings: need intervals at three or more distinct loads"
+    ):
         fit_curve(points, unit="U7")

@@ -1,0 +1,58 @@
+"""The planning and forecast inputs read from a ledger file, through the node's query module.
+
+- `unit_points`: per unit, each interval's CO2 mass and gross MWh (the readings that carry a
+  load; a meter without the load channel gives none), the input of `fit_curve`;
+- `hourly_records`: per unit and hour, the CO2 mass with the unit's company and plant, the
+  input of the emission forecasts.
+
+Both are the node's own query over its own file format (`carbonlab.node.query.open_source`),
+so they count exactly what `carbonlab emissions query` shows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from carbonlab.apps.errors import InputError
+from carbonlab.apps.forecast.series import IntervalRecord
+from carbonlab.apps.planning.units import IntervalPoint
+from carbonlab.node.query import EmissionsFilter, Gas, Level, Period, open_source
+
+
+def _check(path: Path) -> None:
+    if not path.is_file():
+        raise InputError(f"--ledger {path}", "no such ledger file")
+
+
+def unit_points(
+    path: Path, *, company: str | None = None, since: int | None = None, until: int | None = None
+) -> dict[str, list[IntervalPoint]]:
+    _check(path)
+    flt = EmissionsFilter(company=company, gases=(Gas.CO2,), since=since, until=until)
+    with open_source(path) as source:
+        rows = source.query(flt, period=Period.INTERVAL, level=Level.UNIT).rows
+    out: dict[str, list[IntervalPoint]] = {}
+    for r in rows:
+        if r.unit is None or r.co2_kg is None or r.gross_mwh is None:
+            continue
+        out.setdefault(r.unit, []).append(
+            IntervalPoint(r.co2_kg / 1000.0, r.gross_mwh, (r.period_end - r.period_start) / 3600.0)
+        )
+    return out
+
+
+def hourly_records(
+    path: Path, *, company: str | None = None, since: int | None = None, until: int | None = None
+) -> list[IntervalRecord]:
+    _check(path)
+    flt = EmissionsFilter(company=company, gases=(Gas.CO2,), since=since, until=until)
+    with open_source(path) as source:
+        rows = source.query(flt, period=Period.HOUR, level=Level.UNIT).rows
+    records = [
+        IntervalRecord(r.period_start, r.company or "", r.plant or "", r.unit, r.co2_kg)
+        for r in rows
+        if r.unit is not None and r.co2_kg is not None
+    ]
+    if not records:
+        raise InputError(f"--ledger {path}", "no CO2 readings for the filter")
+    return records
