@@ -191,7 +191,7 @@ def forecast_year_end(
                 steps,
                 repetitions=paths,
                 anchor="end",
-                random_state=np.random.RandomState(int(rng.integers(2**31))),
+                rng=rng,
             )
         sims = np.clip(np.asarray(sims).reshape(steps, paths) * scale, 0.0, None)
         future = sims[:days_left].sum(axis=0) + sims[days_left] * (rest_h / 24.0)
