@@ -186,13 +186,16 @@ def forecast_year_end(
             warnings.simplefilter("ignore", UserWarning)
             warnings.simplefilter("ignore", RuntimeWarning)
             res = SARIMAX(daily_t / scale, order=(1, 0, 0), trend="c").fit(disp=False, maxiter=100)
-            steps = days_left + 1
-            sims = res.simulate(
-                steps,
-                repetitions=paths,
-                anchor="end",
-                rng=rng,
-            )
+            intercept, phi, sigma2 = (float(v) for v in res.params)
+        # the fitted AR(1) run forward from the last day, all paths at once (what statsmodels'
+        # `simulate(anchor="end")` does, without its per-path overhead)
+        steps = days_left + 1
+        sims = np.empty((steps, paths))
+        last = np.full(paths, daily_t[-1] / scale)
+        shocks = rng.normal(0.0, math.sqrt(max(sigma2, 0.0)), size=(steps, paths))
+        for k in range(steps):
+            last = intercept + phi * last + shocks[k]
+            sims[k] = last
         sims = np.clip(np.asarray(sims).reshape(steps, paths) * scale, 0.0, None)
         future = sims[:days_left].sum(axis=0) + sims[days_left] * (rest_h / 24.0)
         totals = to_date_t + future

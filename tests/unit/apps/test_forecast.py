@@ -34,7 +34,7 @@ def test_the_hourly_forecast_follows_the_daily_shape_inside_its_band() -> None:
 
 
 def test_the_year_end_total_and_position_against_the_allowance() -> None:
-    series = daily_shape_series(181)          # 1 Jan .. 30 Jun, 96 t a day
+    series = daily_shape_series(181)  # 1 Jan .. 30 Jun, 96 t a day
     expected = 365 * 96.0
     short = forecast_year_end(series, allowance_t=30_000.0, price=80.0, penalty_multiple=3.0, seed=5)
     assert short.year == 2025
@@ -61,9 +61,11 @@ def test_a_year_end_forecast_needs_two_weeks_and_a_sane_allowance() -> None:
 
 def test_records_roll_up_to_unit_plant_and_company(tmp_path: Path) -> None:
     csv = tmp_path / "r.csv"
-    csv.write_text("time,company,plant,unit,co2_kg\n"
-                   "2025-01-01T00:00:00Z,acme,p1,u1,10\n2025-01-01T00:30:00Z,acme,p1,u1,5\n"
-                   f"{JAN1_2025 + 3600},acme,p1,u2,7\n2025-01-01T00:10:00Z,acme,p2,u3,1\n")
+    csv.write_text(
+        "time,company,plant,unit,co2_kg\n"
+        "2025-01-01T00:00:00Z,acme,p1,u1,10\n2025-01-01T00:30:00Z,acme,p1,u1,5\n"
+        f"{JAN1_2025 + 3600},acme,p1,u2,7\n2025-01-01T00:10:00Z,acme,p2,u3,1\n"
+    )
     records = read_records(csv)
     assert hourly(records, Level.UNIT, "u1").kg == (15.0,)
     assert hourly(records, Level.PLANT, "p1").kg == (15.0, 7.0)
@@ -72,10 +74,13 @@ def test_records_roll_up_to_unit_plant_and_company(tmp_path: Path) -> None:
         hourly(records, Level.PLANT, "p9")
 
 
-@pytest.mark.parametrize(("row", "message"), [
-    ("2025-01-01,acme,p1,u1,-3", r"line 2: co2_kg: must be a finite number >= 0"),
-    ("yesterday,acme,p1,u1,3", r"line 2: time: must be unix seconds or an ISO 8601 time"),
-])
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("2025-01-01,acme,p1,u1,-3", r"line 2: co2_kg: must be a finite number >= 0"),
+        ("yesterday,acme,p1,u1,3", r"line 2: time: must be unix seconds or an ISO 8601 time"),
+    ],
+)
 def test_a_bad_record_is_refused_naming_line_and_field(tmp_path: Path, row: str, message: str) -> None:
     csv = tmp_path / "r.csv"
     csv.write_text(f"time,company,plant,unit,co2_kg\n{row}\n")
@@ -102,18 +107,24 @@ def test_the_price_forecast_runs_to_the_deadline_on_business_days() -> None:
     assert fc.dates[-1] <= deadline
     assert all(d.weekday() < 5 and d > series.dates[-1] for d in fc.dates)
     assert all(lo < m < hi for lo, m, hi in zip(fc.lo, fc.median, fc.hi, strict=True))
-    assert fc.hi[-1] - fc.lo[-1] > fc.hi[0] - fc.lo[0]          # the band widens with the horizon
+    assert fc.hi[-1] - fc.lo[-1] > fc.hi[0] - fc.lo[0]  # the band widens with the horizon
     assert len(price.forecast_price(series, weeks=2).dates) == 10
     with pytest.raises(InputError, match=r"--deadline: .* is not after the last price's date"):
         price.forecast_price(series, deadline=series.dates[0])
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ("date,price\n2025-01-02,80\n", r"missing column\(s\) currency"),
-    ("date,price,currency\n2025-01-02,abc,CNY\n", r"line 2: price: must be a number"),
-    ("date,price,currency\n2025-01-03,80,CNY\n2025-01-02,81,CNY\n", r"line 3: date: 2025-01-02 does not follow"),
-    ("date,price,currency\n2025-01-02,80,CNY\n2025-01-03,81,EUR\n", r"currency: one currency per file"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("date,price\n2025-01-02,80\n", r"missing column\(s\) currency"),
+        ("date,price,currency\n2025-01-02,abc,CNY\n", r"line 2: price: must be a number"),
+        (
+            "date,price,currency\n2025-01-03,80,CNY\n2025-01-02,81,CNY\n",
+            r"line 3: date: 2025-01-02 does not follow",
+        ),
+        ("date,price,currency\n2025-01-02,80,CNY\n2025-01-03,81,EUR\n", r"currency: one currency per file"),
+    ],
+)
 def test_a_bad_price_file_is_refused_naming_what_is_wrong(tmp_path: Path, body: str, message: str) -> None:
     (tmp_path / "p.csv").write_text(body)
     with pytest.raises(InputError, match=message):
