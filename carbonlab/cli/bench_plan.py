@@ -81,10 +81,10 @@ def stack_series(i: int, seed: int, days: int) -> Any:
 
 
 def _run(args: argparse.Namespace) -> int:
+    import os
+
     from carbonlab.apps.forecast.emissions import forecast_year_end
     from carbonlab.apps.planning.dispatch import DispatchProblem, solve_dispatch
-
-    import os
 
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     units, demand = fleet(args.units, args.seed)
@@ -93,7 +93,8 @@ def _run(args: argparse.Namespace) -> int:
     dispatch_s = time.perf_counter() - t0
     print(
         f"dispatch: {len(units)} units x {len(demand)} h, carbon price 30: {dispatch_s:.2f} s "
-        f"({'optimal' if free.optimal else 'time limit'}, MIP gap {free.mip_gap:.1e}), cost {free.cost:,.0f}, "
+        f"({'optimal' if free.optimal else 'time limit'}, MIP gap {free.mip_gap:.1e}), "
+        f"cost {free.cost:,.0f}, "
         f"CO2 {free.emissions_t:,.1f} t (target < 10 s)"
     )
     if args.cap:

@@ -55,7 +55,8 @@ def test_a_forecaster_that_does_not_beat_its_baseline_says_so() -> None:
         step=12,
     )
     base, mean, exact = result.scores
-    assert base.mae == 0.0 and exact.mae == 0.0
+    assert base.mae == 0.0
+    assert exact.mae == 0.0
     assert not mean.beats_baseline
     assert mean.verdict == "does NOT beat seasonal-naive"
     assert result.origins == 3

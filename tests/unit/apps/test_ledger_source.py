@@ -87,7 +87,8 @@ def test_plan_dispatch_fits_from_the_ledger_through_the_cli(
         == 0
     )
     out = capsys.readouterr().out
-    assert "fit unit1: CO2 t/h =" in out and "(31 intervals" in out
+    assert "fit unit1: CO2 t/h =" in out
+    assert "(31 intervals" in out
     assert "optimal" in out
     assert png.read_bytes()[:4] == b"\x89PNG"
     demand.write_text("hour,demand_mw\n0,300\n1,lots\n")
