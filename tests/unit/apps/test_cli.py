@@ -133,3 +133,17 @@ def test_plan_pathway_prints_each_year_and_the_actions(
     (tmp_path / "u.json").write_text('{"units": [{"unit": "coal", "capacity_mw": 100, "min_mw": 40}]}')
     assert main(args) == 2
     assert "units[0] (coal): ramp_mw_per_h: is missing" in capsys.readouterr().err
+
+
+def test_the_plan_and_forecast_commands_import_no_heavy_library_until_they_run() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from carbonlab.cli import build_parser; build_parser(); "
+        "print(sorted(m for m in ('scipy', 'statsmodels', 'matplotlib') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert out.stdout.strip() == "[]"
