@@ -19,6 +19,7 @@ import carbonlab.dashboards as dashboards_pkg
 from carbonlab.dashboards.scrape import ScrapeTarget, scrape_config
 from carbonlab.lab.ports import PortPlan
 from carbonlab.lab.topology import Meter, Topology
+from carbonlab.node.organisation import companies_json
 
 GROUPS = ("nodes", "gateways", "meters", "prometheus", "grafana")
 
@@ -33,6 +34,7 @@ def genesis_spec(topo: Topology, ports: PortPlan) -> dict[str, Any]:
                      for g in topo.gateways],
         "meters": [{"id": m.id, "company": m.company, "plant": m.plant, "unit": m.unit,
                     "stack": m.stack, "co2_basis": m.co2_basis} for m in topo.meters],
+        "companies": companies_json(topo.companies),
     }
 
 

@@ -9,7 +9,7 @@ port) live in `topology_rules`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +21,10 @@ from carbonlab.fields import FieldError, like, spec
 from carbonlab.gateway.endpoint import MeterEndpoint
 from carbonlab.gateway.yamlfile import DuplicateKeyError, load_unique
 from carbonlab.lab.errors import TopologyError
+from carbonlab.lab.topology_org import companies_of
 from carbonlab.node.errors import SchemaError
 from carbonlab.node.genesis import ROLES, Params
+from carbonlab.node.organisation import Company
 from carbonlab.node.schema import as_bool, as_choice, as_dict, as_int, as_list, as_str
 
 PROVIDERS = ("local", "netns", "ssh")
@@ -149,6 +151,7 @@ class Topology:
     grafana: Grafana | None = None
     meters_control_port: int = 8099
     raw_params: dict[str, Any] = field(default_factory=dict)
+    companies: tuple[Company, ...] = ()   # lab/topology_org.py: given, or derived from the meters
 
     @property
     def f(self) -> int:
@@ -193,7 +196,10 @@ def parse(raw: Any, where: str) -> Topology:
     except FieldError as exc:
         raise TopologyError(where, exc.field, exc.problem) from None
     check(topo)
-    return topo
+    try:   # after the rules: the hierarchy is checked against meters and members known good
+        return replace(topo, companies=companies_of(raw.get("companies"), topo))
+    except SchemaError as exc:
+        raise TopologyError(where, exc.field, exc.problem) from None
 
 
 def _id(value: Any, path: str, pattern: re.Pattern[str] = ID_RE) -> str:
@@ -210,7 +216,8 @@ def _port(value: Any, path: str) -> int:
 def _topology(raw: Any, where: str) -> Topology:
     top = as_dict(raw, "(top)",
                   allowed=("lab_id", "chain_id", "provider", "params", "local", "netns", "hosts",
-                           "members", "gateways", "meters", "observability", "meters_control_port"),
+                           "members", "gateways", "meters", "observability", "meters_control_port",
+                           "companies"),
                   required=("lab_id", "hosts", "members", "gateways", "meters"))
     lab_id = _id(top["lab_id"], "lab_id", LAB_ID_RE)
     params_raw = as_dict(top.get("params", {}), "params")

@@ -27,6 +27,7 @@ from carbonlab.node.channels import (
 from carbonlab.node.crypto import PUBLIC_KEY_BYTES
 from carbonlab.node.emissions import Co2Method, Gas
 from carbonlab.node.errors import NodeError, SchemaError
+from carbonlab.node.organisation import Company, check_meters, companies_from_json, companies_json
 from carbonlab.node.schema import as_choice, as_dict, as_float, as_hex, as_int, as_list, as_str
 
 ROLES = ("power-company", "emission-management", "verifier", "environmental-protection",
@@ -112,6 +113,7 @@ class Genesis:
     members: tuple[Member, ...]
     gateways: tuple[GatewayInfo, ...]
     meters: tuple[MeterInfo, ...]
+    companies: tuple[Company, ...] = ()     # the organisation hierarchy (node/organisation.py)
 
     @cached_property
     def member_ids(self) -> tuple[str, ...]:
@@ -143,6 +145,8 @@ class Genesis:
             "gateways": [{"id": g.id, "public_key": g.public_key.hex(), "meters": list(g.meters)}
                          for g in self.gateways],
             "meters": [_meter_json(m) for m in self.meters],
+            # only when given, so a genesis written before the section keeps its hash
+            **({"companies": companies_json(self.companies)} if self.companies else {}),
         }
 
     @cached_property
@@ -172,7 +176,8 @@ class Genesis:
     @classmethod
     def from_json(cls, value: Any) -> Genesis:
         obj = as_dict(value, "genesis",
-                      allowed=("chain_id", "n", "f", "params", "members", "gateways", "meters"),
+                      allowed=("chain_id", "n", "f", "params", "members", "gateways", "meters",
+                               "companies"),
                       required=("chain_id", "n", "f", "members"))
         n = as_int(obj["n"], "genesis.n", lo=1, hi=1000)
         f = as_int(obj["f"], "genesis.f", lo=0, hi=333)
@@ -196,11 +201,16 @@ class Genesis:
                 if meter not in known:
                     raise SchemaError(f"genesis.gateways[{i}].meters[{j}]",
                                       f"meter {meter!r} is not in genesis.meters")
+        companies = companies_from_json(obj.get("companies", []), "genesis.companies")
+        if companies:
+            check_meters(companies, [(f"genesis.meters[{i}]", m.company, m.plant, m.unit)
+                                     for i, m in enumerate(meters)],
+                         {m.id: m.role for m in members}, "genesis.companies")
         return cls(
             chain_id=as_str(obj["chain_id"], "genesis.chain_id", max_len=64),
             n=n, f=f,
             params=Params.from_json(obj.get("params", {}), "genesis.params"),
-            members=members, gateways=gateways, meters=meters,
+            members=members, gateways=gateways, meters=meters, companies=companies,
         )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -145,3 +146,54 @@ def test_query_errors_name_the_field(node: tuple[LocalCluster, str], path: str, 
 def test_ledger_file_is_where_the_config_says(node: tuple[LocalCluster, str]) -> None:
     cluster, _ = node
     assert Path(cluster.root / "data" / "n2" / "ledger.sqlite").is_file()
+
+
+@pytest.mark.timeout(180)
+def test_emissions_query_and_structure_over_http(node: tuple[LocalCluster, str], feed: GatewayFeed,
+                                                 tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                                 ) -> None:
+    from carbonlab.cli import main
+    from carbonlab.node.query import QueryResult
+    from carbonlab.node.query.prove import check_proofs
+
+    cluster, url = node
+    assert post(url, feed.next_batch(per_meter=3).to_json()).status_code == 200
+    meter = feed.meters[0]
+    readings = httpx.get(f"{url}/v1/readings", params={"meter": meter, "limit": 10_000},
+                         timeout=10).json()["readings"]
+    got = httpx.get(f"{url}/v1/emissions/query", params={"meter": meter, "period": "year",
+                                                          "level": "meter"}, timeout=30)
+    assert got.status_code == 200, got.text
+    (row,) = got.json()["rows"]
+    assert row["readings"] == len(readings)
+    assert row["co2_kg"] == pytest.approx(sum(r["co2_kg"] for r in readings), rel=1e-12)
+    assert row["substituted_share"] == 0.0
+    assert row["missing_share"] == 0.0   # one reading per interval from the first to the last
+
+    proven = httpx.get(f"{url}/v1/emissions/query", params={"meter": meter, "period": "interval",
+                                                             "level": "meter", "proofs": "1"},
+                       timeout=60).json()
+    result = QueryResult.from_json(proven)
+    assert sum(len(r.proofs) for r in result.rows) == len(readings)
+    assert check_proofs(cluster.genesis, result) == []
+
+    tree = httpx.get(f"{url}/v1/emissions/structure", params={"gwp": "AR6"}, timeout=30).json()
+    assert tree["gwp"] == "AR6"
+    assert {c["name"] for c in tree["tree"]["children"]} >= {"company1"}
+    assert tree["tree"]["readings"] >= len(readings)
+
+    for params, field in (({"company": "initech"}, "company"), ({"since": "200", "until": "100"}, "until"),
+                          ({"gas": "sf6"}, "gas"), ({"period": "week"}, "period"),
+                          ({"meter": "m999"}, "meter")):
+        bad = httpx.get(f"{url}/v1/emissions/query", params=params, timeout=10)
+        assert bad.status_code == 400, params
+        assert bad.json()["field"] == field
+    bad = httpx.get(f"{url}/v1/emissions/structure", params={"gwp": "AR4"}, timeout=10)
+    assert (bad.status_code, bad.json()["field"]) == (400, "gwp")
+
+    # the CLI against the node answers what the API does, and its errors name the option
+    assert main(["emissions", "query", "--node", url, "--meter", meter, "--period", "year",
+                 "--level", "meter", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rows"][0]["co2_kg"] == row["co2_kg"]
+    assert main(["emissions", "query", "--node", url, "--company", "initech"]) == 2
+    assert "error: company:" in capsys.readouterr().err
