@@ -2,6 +2,8 @@
 
 - `unit_points`: per unit, each interval's CO2 mass and gross MWh (the readings that carry a
   load; a meter without the load channel gives none), the input of `fit_curve`;
+- `unit_limits`: capacity, minimum load, ramp and fuel of each unit that genesis's
+  `companies` section gives them for (the topology's `companies:`);
 - `hourly_records`: per unit and hour, the CO2 mass with the unit's company and plant, the
   input of the emission forecasts.
 
@@ -15,7 +17,7 @@ from pathlib import Path
 
 from carbonlab.apps.errors import InputError
 from carbonlab.apps.forecast.series import IntervalRecord
-from carbonlab.apps.planning.units import IntervalPoint
+from carbonlab.apps.planning.units import IntervalPoint, UnitLimits
 from carbonlab.node.query import EmissionsFilter, Gas, Level, Period, open_source
 
 
@@ -56,3 +58,26 @@ def hourly_records(
     if not records:
         raise InputError(f"--ledger {path}", "no CO2 readings for the filter")
     return records
+
+
+def unit_limits(path: Path, *, company: str | None = None) -> dict[str, UnitLimits]:
+    """The limits genesis declares, for the units that have all three numbers."""
+    _check(path)
+    with open_source(path) as source:
+        companies = source.genesis.companies
+    out = {}
+    for c in companies:
+        if company is not None and c.id != company:
+            continue
+        for plant in c.plants:
+            for u in plant.units:
+                if u.capacity_mw is None or u.min_mw is None or u.ramp_mw_per_h is None:
+                    continue
+                out[u.id] = UnitLimits(
+                    u.id,
+                    u.capacity_mw,
+                    u.min_mw,
+                    u.ramp_mw_per_h,
+                    str(u.fuel) if u.fuel is not None else "other",
+                )
+    return out

@@ -20,7 +20,12 @@ def register(sub: Any) -> None:
     d = psub.add_parser("dispatch", help="least-cost unit schedule over a horizon (MILP, HiGHS)")
     d.add_argument("--units", type=Path, required=True, help="units JSON (limits, costs, curve)")
     d.add_argument("--readings", type=Path, help="CSV unit,interval_s,co2_kg,mwh: fit each unit's CO2 curve")
-    d.add_argument("--ledger", type=Path, help="a ledger file: fit each unit's CO2 curve from its readings")
+    d.add_argument(
+        "--ledger",
+        type=Path,
+        help="a ledger file: fit each unit's CO2 curve from its readings; a unit without "
+        "limits in the JSON takes those genesis declares",
+    )
     d.add_argument(
         "--demand", type=Path, required=True, help="CSV hour,demand_mw (default horizon: its rows)"
     )
@@ -35,7 +40,12 @@ def register(sub: Any) -> None:
     p = psub.add_parser("pathway", help="multi-year plan under a declining cap with retire/retrofit options")
     p.add_argument("--units", type=Path, required=True, help="units JSON, with each unit's `options`")
     p.add_argument("--readings", type=Path, help="CSV unit,interval_s,co2_kg,mwh: fit each unit's CO2 curve")
-    p.add_argument("--ledger", type=Path, help="a ledger file: fit each unit's CO2 curve from its readings")
+    p.add_argument(
+        "--ledger",
+        type=Path,
+        help="a ledger file: fit each unit's CO2 curve from its readings; a unit without "
+        "limits in the JSON takes those genesis declares",
+    )
     p.add_argument("--demand", type=Path, required=True, help="CSV year,demand_mwh")
     p.add_argument("--first-cap-t", type=float, required=True, help="the first year's cap, t CO2")
     p.add_argument("--decline", type=float, default=0.04, help="yearly fall of the cap (default 0.04)")
@@ -53,11 +63,13 @@ def _units(args: argparse.Namespace) -> Any:
     if args.readings and args.ledger:
         raise InputError("--readings/--ledger", "give one source of readings, not both")
     readings = inputs.read_readings(args.readings) if args.readings else None
+    declared = None
     if args.ledger:
-        from carbonlab.apps.ledger import unit_points
+        from carbonlab.apps.ledger import unit_limits, unit_points
 
         readings = unit_points(args.ledger)
-    return inputs.read_units(args.units, readings)
+        declared = unit_limits(args.ledger)
+    return inputs.read_units(args.units, readings, declared)
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -77,21 +77,30 @@ def read_demand(path: Path, column: str = "demand_mw") -> tuple[float, ...]:
     return tuple(_num(f"{path} line {i}: {column}", r[column]) for i, r in enumerate(rows, start=2))
 
 
-def _unit(where: str, raw: Mapping[str, Any], readings: Mapping[str, list[IntervalPoint]]) -> UnitModel:
+def _unit(
+    where: str,
+    raw: Mapping[str, Any],
+    readings: Mapping[str, list[IntervalPoint]],
+    declared: Mapping[str, UnitLimits],
+) -> UnitModel:
     name = raw.get("unit")
     if not isinstance(name, str) or not name:
         raise InputError(f"{where}: unit", f"must be a non-empty name, got {name!r}")
     where = f"{where} ({name})"
-    for key in ("capacity_mw", "min_mw", "ramp_mw_per_h"):
-        if key not in raw:
-            raise InputError(f"{where}: {key}", "is missing")
-    limits = UnitLimits(
-        name,
-        _num(f"{where}: capacity_mw", raw["capacity_mw"]),
-        _num(f"{where}: min_mw", raw["min_mw"]),
-        _num(f"{where}: ramp_mw_per_h", raw["ramp_mw_per_h"]),
-        str(raw.get("fuel", "coal")),
-    )
+    given = [k for k in ("capacity_mw", "min_mw", "ramp_mw_per_h") if k in raw]
+    if not given and name in declared:  # the limits genesis declares (a ledger source)
+        limits = declared[name]
+    else:
+        for key in ("capacity_mw", "min_mw", "ramp_mw_per_h"):
+            if key not in raw:
+                raise InputError(f"{where}: {key}", "is missing")
+        limits = UnitLimits(
+            name,
+            _num(f"{where}: capacity_mw", raw["capacity_mw"]),
+            _num(f"{where}: min_mw", raw["min_mw"]),
+            _num(f"{where}: ramp_mw_per_h", raw["ramp_mw_per_h"]),
+            str(raw.get("fuel", "coal")),
+        )
     fit = None
     if name in readings:
         curve, fit = fit_curve(readings[name], unit=name)
@@ -130,9 +139,14 @@ def _load(path: Path) -> list[Mapping[str, Any]]:
 
 
 def read_units(
-    path: Path, readings: Mapping[str, list[IntervalPoint]] | None = None
+    path: Path,
+    readings: Mapping[str, list[IntervalPoint]] | None = None,
+    declared: Mapping[str, UnitLimits] | None = None,
 ) -> tuple[UnitModel, ...]:
-    return tuple(_unit(f"{path}: units[{i}]", raw, readings or {}) for i, raw in enumerate(_load(path)))
+    """Units from the JSON; a unit giving none of its limits takes those `declared` (genesis)."""
+    return tuple(
+        _unit(f"{path}: units[{i}]", raw, readings or {}, declared or {}) for i, raw in enumerate(_load(path))
+    )
 
 
 def read_options(path: Path) -> tuple[UnitOptions, ...]:

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from carbonlab.apps.errors import InputError
 from carbonlab.apps.forecast.series import Level, hourly
-from carbonlab.apps.ledger import hourly_records, unit_points
-from carbonlab.apps.planning.units import IntervalPoint, fit_curve
+from carbonlab.apps.ledger import hourly_records, unit_limits, unit_points
+from carbonlab.apps.planning.units import IntervalPoint, UnitLimits, fit_curve
 from carbonlab.cli import main
+from carbonlab.node.genesis import Genesis
 from carbonlab.node.ledger import Ledger
-from tests.unit.node.factories import make_kit, make_reading, with_channels
+from tests.unit.node.factories import (
+    Kit,
+    make_genesis_json,
+    make_kit,
+    make_reading,
+    signer_for,
+    with_channels,
+)
 from tests.unit.node.query.small_ledger import D
-from tests.unit.node.query.test_gases import CHANNELS
 
+CHANNELS = {"load": {"gross_mw": [0.0, 700.0]}}   # the meter reports its unit's gross load
 LOADS = [240.0 + 12.0 * i for i in range(31)]
 M1 = [
     with_channels(
@@ -102,3 +111,70 @@ def test_plan_dispatch_fits_from_the_ledger_through_the_cli(
 def test_a_missing_ledger_is_an_error_naming_it(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"--ledger .*nope.sqlite: no such ledger file"):
         unit_points(tmp_path / "nope.sqlite")
+
+
+def test_unit_limits_come_from_the_companies_genesis_declares(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = make_genesis_json(meters={"m1": CHANNELS, "m2": CHANNELS})
+    raw["companies"] = [
+        {
+            "id": "acme",
+            "name": "Acme",
+            "member": "n1",
+            "plants": [
+                {
+                    "id": "plant1",
+                    "name": "P1",
+                    "units": [
+                        {
+                            "id": "unit1",
+                            "name": "U1",
+                            "capacity_mw": 620,
+                            "min_mw": 230,
+                            "ramp_mw_per_h": 310,
+                            "fuel": "coal",
+                        }
+                    ],
+                },
+                {"id": "plant2", "name": "P2", "units": [{"id": "unit3", "name": "U3"}]},
+            ],
+        },
+        {
+            "id": "globex",
+            "name": "Globex",
+            "member": "n2",
+            "plants": [{"id": "plant1", "name": "G1", "units": [{"id": "unit2", "name": "U2"}]}],
+        },
+    ]
+    genesis = Genesis.from_json(raw)
+    kit = Kit(
+        genesis,
+        {m: signer_for(m) for m in genesis.member_ids},
+        {g.id: signer_for(g.id) for g in genesis.gateways},
+    )
+    path = tmp_path / "ledger.sqlite"
+    with Ledger.open(path, kit.genesis) as led:
+        led.commit(*kit.certified(1, [kit.batch("gw1", 1, M1).encode()]))
+    assert unit_limits(path) == {"unit1": UnitLimits("unit1", 620.0, 230.0, 310.0, "coal")}
+    units = tmp_path / "units.json"
+    units.write_text('{"units": [{"unit": "unit1", "fuel_cost_per_mwh": 30}]}')
+    demand = tmp_path / "demand.csv"
+    demand.write_text("hour,demand_mw\n0,320\n1,620\n")
+    assert (
+        main(
+            [
+                "plan",
+                "dispatch",
+                "--units",
+                str(units),
+                "--demand",
+                str(demand),
+                "--ledger",
+                str(path),
+                "--json",
+            ]
+        )
+        == 0
+    )
+    assert max(json.loads(capsys.readouterr().out)["schedule_mw"][0]) == pytest.approx(620.0)
