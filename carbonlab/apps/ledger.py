@@ -18,6 +18,7 @@ from pathlib import Path
 from carbonlab.apps.errors import InputError
 from carbonlab.apps.forecast.series import IntervalRecord
 from carbonlab.apps.planning.units import IntervalPoint, UnitLimits
+from carbonlab.node.gwp import GwpSet, co2e_kg
 from carbonlab.node.query import EmissionsFilter, Gas, Level, Period, open_source
 
 
@@ -27,18 +28,26 @@ def _check(path: Path) -> None:
 
 
 def unit_points(
-    path: Path, *, company: str | None = None, since: int | None = None, until: int | None = None
+    path: Path,
+    *,
+    company: str | None = None,
+    since: int | None = None,
+    until: int | None = None,
+    gwp: GwpSet | None = None,
 ) -> dict[str, list[IntervalPoint]]:
+    """Per unit, (CO2 t, MWh, hours) per interval; with `gwp`, CO2e by that GWP-100 set instead
+    (CH4 taken as fossil: the units are thermal plants)."""
     _check(path)
-    flt = EmissionsFilter(company=company, gases=(Gas.CO2,), since=since, until=until)
+    flt = EmissionsFilter(company=company, gases=(Gas.CO2, Gas.CH4, Gas.N2O), since=since, until=until)
     with open_source(path) as source:
         rows = source.query(flt, period=Period.INTERVAL, level=Level.UNIT).rows
     out: dict[str, list[IntervalPoint]] = {}
     for r in rows:
         if r.unit is None or r.co2_kg is None or r.gross_mwh is None:
             continue
+        mass = r.co2_kg if gwp is None else co2e_kg(r.co2_kg, r.ch4_kg, r.n2o_kg, gwp)
         out.setdefault(r.unit, []).append(
-            IntervalPoint(r.co2_kg / 1000.0, r.gross_mwh, (r.period_end - r.period_start) / 3600.0)
+            IntervalPoint(mass / 1000.0, r.gross_mwh, (r.period_end - r.period_start) / 3600.0)
         )
     return out
 

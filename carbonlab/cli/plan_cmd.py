@@ -20,6 +20,7 @@ def register(sub: Any) -> None:
     d = psub.add_parser("dispatch", help="least-cost unit schedule over a horizon (MILP, HiGHS)")
     d.add_argument("--units", type=Path, required=True, help="units JSON (limits, costs, curve)")
     d.add_argument("--readings", type=Path, help="CSV unit,interval_s,co2_kg,mwh: fit each unit's CO2 curve")
+    d.add_argument("--co2e", choices=("AR5", "AR6"), help="with --ledger: fit CO2e by this GWP-100 set")
     d.add_argument(
         "--ledger",
         type=Path,
@@ -40,6 +41,7 @@ def register(sub: Any) -> None:
     p = psub.add_parser("pathway", help="multi-year plan under a declining cap with retire/retrofit options")
     p.add_argument("--units", type=Path, required=True, help="units JSON, with each unit's `options`")
     p.add_argument("--readings", type=Path, help="CSV unit,interval_s,co2_kg,mwh: fit each unit's CO2 curve")
+    p.add_argument("--co2e", choices=("AR5", "AR6"), help="with --ledger: fit CO2e by this GWP-100 set")
     p.add_argument(
         "--ledger",
         type=Path,
@@ -60,14 +62,17 @@ def _units(args: argparse.Namespace) -> Any:
     from carbonlab.apps.errors import InputError
     from carbonlab.apps.planning import inputs
 
+    if args.co2e and not args.ledger:
+        raise InputError("--co2e", "needs --ledger (the CH4 and N2O masses come from the ledger's readings)")
     if args.readings and args.ledger:
         raise InputError("--readings/--ledger", "give one source of readings, not both")
     readings = inputs.read_readings(args.readings) if args.readings else None
     declared = None
     if args.ledger:
         from carbonlab.apps.ledger import unit_limits, unit_points
+        from carbonlab.node.gwp import GwpSet
 
-        readings = unit_points(args.ledger)
+        readings = unit_points(args.ledger, gwp=GwpSet(args.co2e) if args.co2e else None)
         declared = unit_limits(args.ledger)
     return inputs.read_units(args.units, readings, declared)
 

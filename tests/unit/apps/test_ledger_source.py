@@ -13,6 +13,7 @@ from carbonlab.apps.ledger import hourly_records, unit_limits, unit_points
 from carbonlab.apps.planning.units import IntervalPoint, UnitLimits, fit_curve
 from carbonlab.cli import main
 from carbonlab.node.genesis import Genesis
+from carbonlab.node.gwp import GwpSet
 from carbonlab.node.ledger import Ledger
 from tests.unit.node.factories import (
     Kit,
@@ -24,7 +25,7 @@ from tests.unit.node.factories import (
 )
 from tests.unit.node.query.small_ledger import D
 
-CHANNELS = {"load": {"gross_mw": [0.0, 700.0]}}   # the meter reports its unit's gross load
+CHANNELS = {"load": {"gross_mw": [0.0, 700.0]}}  # the meter reports its unit's gross load
 LOADS = [240.0 + 12.0 * i for i in range(31)]
 M1 = [
     with_channels(
@@ -178,3 +179,32 @@ def test_unit_limits_come_from_the_companies_genesis_declares(
         == 0
     )
     assert max(json.loads(capsys.readouterr().out)["schedule_mw"][0]) == pytest.approx(620.0)
+
+
+def test_a_co2e_curve_counts_ch4_by_the_named_gwp_set(tmp_path: Path) -> None:
+    channels = {
+        "gases": {"ch4": {"unit": "ppm", "basis": "dry", "range": [0.0, 500.0]}},
+        "load": {"gross_mw": [0.0, 700.0]},
+    }
+    readings = [
+        with_channels(
+            make_reading("m1", i + 1, D + 120 * i, flow_m3_s=0.4 * mw), ch4=(40.0, "ppm", "dry"), gross_mw=mw
+        )
+        for i, mw in enumerate(LOADS[:8])
+    ]
+    kit = make_kit(meters={"m1": channels, "m2": channels})
+    path = tmp_path / "ledger.sqlite"
+    with Ledger.open(path, kit.genesis) as led:
+        led.commit(*kit.certified(1, [kit.batch("gw1", 1, readings).encode()]))
+    co2 = sorted(p.co2_t for p in unit_points(path)["unit1"])
+    ar5 = sorted(p.co2_t for p in unit_points(path, gwp=GwpSet.AR5)["unit1"])
+    ar6 = sorted(p.co2_t for p in unit_points(path, gwp=GwpSet.AR6)["unit1"])
+    want_co2 = sorted(r.co2_kg / 1000 for r in readings)
+    assert co2 == pytest.approx(want_co2, rel=1e-9)
+    assert ar5 == pytest.approx(
+        sorted((r.co2_kg + 28.0 * (r.ch4_kg or 0.0)) / 1000 for r in readings), rel=1e-9
+    )
+    assert ar6 == pytest.approx(
+        sorted((r.co2_kg + 29.8 * (r.ch4_kg or 0.0)) / 1000 for r in readings), rel=1e-9
+    )
+    assert all(a > c for a, c in zip(ar5, co2, strict=True))
