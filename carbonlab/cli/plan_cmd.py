@@ -90,6 +90,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         cap_t=args.cap_t,
         segments=args.segments,
         time_limit_s=args.time_limit_s,
+        initial_mw=inputs.read_initial_mw(args.units),
     )
     result = solve_dispatch(problem)
     if args.png:

@@ -4,7 +4,7 @@ Each reader validates once and returns typed values; an error names the file, th
 unit, and the field. Formats (docs/planning.md shows examples):
 
 - units JSON: `{"units": [{"unit", "capacity_mw", "min_mw", "ramp_mw_per_h", "fuel",
-  "fuel_cost_per_mwh", "no_load_cost_per_h", "startup_cost", "curve": {"a", "b", "c"},
+  "fuel_cost_per_mwh", "no_load_cost_per_h", "startup_cost", "initial_mw", "curve": {"a", "b", "c"},
   "options": {"fixed_cost_per_year", "retire_cost", "retrofit_cost", "retrofit_cut",
   "availability"}}]}`; `curve` may be left out when readings are given to fit it;
 - demand CSV: `hour,demand_mw` (hours 0..n-1 in order) or, for a pathway, `year,demand_mwh`;
@@ -171,3 +171,16 @@ def read_options(path: Path) -> tuple[UnitOptions, ...]:
             )
         )
     return tuple(out)
+
+
+def read_initial_mw(path: Path) -> tuple[float | None, ...] | None:
+    """Each unit's output in the hour before the horizon (`initial_mw`, 0 = off), or None when
+    no unit gives one (then hour 0 is free of ramp and start-up terms)."""
+    units = _load(path)
+    values = [u.get("initial_mw") for u in units]
+    if all(v is None for v in values):
+        return None
+    return tuple(
+        None if v is None else _num(f"{path}: units[{i}] ({units[i].get('unit')}): initial_mw", v)
+        for i, v in enumerate(values)
+    )

@@ -208,3 +208,21 @@ def test_a_co2e_curve_counts_ch4_by_the_named_gwp_set(tmp_path: Path) -> None:
         sorted((r.co2_kg + 29.8 * (r.ch4_kg or 0.0)) / 1000 for r in readings), rel=1e-9
     )
     assert all(a > c for a, c in zip(ar5, co2, strict=True))
+
+
+def test_initial_output_in_the_units_file_limits_the_first_hour(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    units = tmp_path / "units.json"
+    units.write_text(
+        '{"units": [{"unit": "U1", "capacity_mw": 600, "min_mw": 200, "ramp_mw_per_h": 100,'
+        ' "curve": {"a": 10, "b": 0.8, "c": 0}, "initial_mw": 250}]}'
+    )
+    demand = tmp_path / "demand.csv"
+    demand.write_text("hour,demand_mw\n0,340\n1,440\n")
+    args = ["plan", "dispatch", "--units", str(units), "--demand", str(demand), "--json"]
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["schedule_mw"][0] == pytest.approx([340.0, 440.0])
+    demand.write_text("hour,demand_mw\n0,360\n1,440\n")  # 250 + 100 < 360
+    assert main(args) == 2
+    assert "infeasible (ramp and minimum-load limits)" in capsys.readouterr().err
