@@ -6,7 +6,7 @@ Theory of operation.
   (the daily load shape) plus AR(2) errors, fitted by statsmodels' SARIMAX (state space,
   exact likelihood) on the last `window_h` hours. The Fourier terms carry the season in a
   handful of parameters, where a seasonal ARIMA of period 24 would need a 24+ state model
-  and a 10-100 times longer fit. Intervals are the model's Gaussian prediction intervals;
+  (a longer fit). Intervals are the model's Gaussian prediction intervals;
   values are floored at 0 (a unit emits no negative CO2).
 - Year end (`forecast_year_end`): the daily totals to date follow an AR(1) around a mean
   (statsmodels SARIMAX(1,0,0) with a constant); `n_paths` seeded simulations of the days
