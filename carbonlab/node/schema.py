@@ -60,8 +60,8 @@ def as_bytes(value: Any, field: str, *, size: int | None = None, max_len: int = 
     return value
 
 
-def as_hex(value: Any, field: str, *, size: int | None = None) -> bytes:
-    text = as_str(value, field, max_len=1 << 16)
+def as_hex(value: Any, field: str, *, size: int | None = None, max_len: int = 1 << 16) -> bytes:
+    text = as_str(value, field, max_len=max_len)
     try:
         raw = bytes.fromhex(text)
     except ValueError:

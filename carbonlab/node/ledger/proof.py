@@ -20,6 +20,7 @@ whole chain before the block and is what `carbonlab ledger verify` checks.
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from carbonlab.node import codec, merkle
@@ -34,11 +35,11 @@ from carbonlab.node.ledger.render import (
     header_from_json,
     header_json,
 )
-from carbonlab.node.model import Batch, Reading
+from carbonlab.node.model import MAX_BATCH_BYTES, Batch, Reading
 from carbonlab.node.schema import as_dict, as_hex, as_int, as_list, as_str
 
 if TYPE_CHECKING:
-    from carbonlab.node.ledger.store import Ledger
+    from carbonlab.node.ledger.store import CommittedBlock, Ledger
 
 FORMAT = "carbonlab-reading-proof/1"
 
@@ -48,19 +49,33 @@ class ProofError(LedgerError):
     the message says which link failed. The proof's (or its producer's) fault."""
 
 
+@dataclass
+class ProofCache:
+    """Blocks and decoded batches kept between `build_proof` calls that prove many readings of
+    the same blocks (a query's rows): each block is read and each batch decoded once."""
+
+    blocks: dict[int, CommittedBlock | None] = field(default_factory=dict)
+    batches: dict[tuple[int, int], tuple[Batch, list[bytes]]] = field(default_factory=dict)
+
+
 def build_proof(ledger: Ledger, db: sqlite3.Connection, meter_id: str,
-                seq: int) -> dict[str, Any] | None:
+                seq: int, cache: ProofCache | None = None) -> dict[str, Any] | None:
     row = db.execute("SELECT height, batch_idx, idx FROM readings WHERE meter_id = ? AND seq = ?",
                      (meter_id, seq)).fetchone()
     if row is None:
         return None
     height, batch_idx, idx = row
-    block = ledger.block(height)
+    cache = cache or ProofCache()
+    if height not in cache.blocks:
+        cache.blocks[height] = ledger.block(height)
+    block = cache.blocks[height]
     if block is None:
         return None
     request = block.proposal.requests[batch_idx]
-    batch = Batch.decode(request)
-    leaves = [r.encode() for r in batch.readings]
+    if (height, batch_idx) not in cache.batches:
+        decoded = Batch.decode(request)
+        cache.batches[(height, batch_idx)] = (decoded, [r.encode() for r in decoded.readings])
+    batch, leaves = cache.batches[(height, batch_idx)]
     return {
         "format": FORMAT,
         "chain_id": ledger.genesis.chain_id,
@@ -123,7 +138,8 @@ def _check(genesis: Genesis, proof: Any) -> Reading:
     if not verify(gateway.public_key, signature, codec.encode(header)):
         raise ProofError(f"the gateway signature does not verify under {gateway_id!r}'s genesis key")
     # Link 2: batch bytes -> block batches_root.
-    raw = as_hex(p.get("batch"), "proof.batch")
+    # a whole batch: up to MAX_BATCH_BYTES (a batch of 1,000 readings is about 130 kB)
+    raw = as_hex(p.get("batch"), "proof.batch", max_len=2 * MAX_BATCH_BYTES)
     batch = Batch.decode(raw)
     if batch.header() != header or batch.signature != signature:
         raise ProofError("proof.batch: its bytes do not carry the signed batch header")

@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from carbonlab.node.genesis import Genesis
-from carbonlab.node.ledger.proof import ProofError, build_proof, check_proof
+from carbonlab.node.ledger.proof import ProofCache, ProofError, build_proof, check_proof
 from carbonlab.node.model import Reading
 from carbonlab.node.query.columns import GAS_COLUMNS
 from carbonlab.node.query.filters import LEVEL_KEYS, EmissionsFilter, Measured
@@ -49,6 +49,7 @@ def _selected(flt: EmissionsFilter, r: Reading) -> bool:
 def attach_proofs(ledger: Ledger, db: sqlite3.Connection, result: QueryResult) -> QueryResult:
     check_proof_budget(result)
     flt = result.filter
+    cache = ProofCache()
     rows = []
     for row in result.rows:
         meters = sorted(_row_meters(ledger.genesis, result, row))
@@ -60,7 +61,7 @@ def attach_proofs(ledger: Ledger, db: sqlite3.Connection, result: QueryResult) -
             (*meters, lo, hi)).fetchall()
         proofs = []
         for meter, seq in keys:
-            proof = build_proof(ledger, db, meter, seq)
+            proof = build_proof(ledger, db, meter, seq, cache)
             if proof is None:
                 continue
             if _selected(flt, Reading.from_json(proof["reading"])):

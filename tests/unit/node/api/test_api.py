@@ -168,7 +168,12 @@ def test_emissions_query_and_structure_over_http(node: tuple[LocalCluster, str],
     assert row["readings"] == len(readings)
     assert row["co2_kg"] == pytest.approx(sum(r["co2_kg"] for r in readings), rel=1e-12)
     assert row["substituted_share"] == 0.0
-    assert row["missing_share"] == 0.0   # one reading per interval from the first to the last
+    # expected: every genesis interval from the meter's first reading to the end of its last
+    step = cluster.genesis.params.reading_interval_s
+    first = min(r["interval_start"] for r in readings)
+    end = max(r["interval_start"] + r["interval_s"] for r in readings)
+    expected = -(-(end - first) // step)
+    assert (row["expected"], row["missing"]) == (expected, expected - len(readings))
 
     proven = httpx.get(f"{url}/v1/emissions/query", params={"meter": meter, "period": "interval",
                                                              "level": "meter", "proofs": "1"},
