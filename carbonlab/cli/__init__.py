@@ -28,6 +28,8 @@ COMMANDS = (
     "carbonlab.cli.dashboards_cmd",
     "carbonlab.cli.bench_cmd",
     "carbonlab.cli.supervise_cmd",
+    "carbonlab.cli.plan_cmd",
+    "carbonlab.cli.forecast_cmd",
 )
 
 

@@ -1,0 +1,188 @@
+"""Carbon price: a CSV reader, a seeded generator, and a forecast with intervals.
+
+Theory of operation.
+- Data: daily prices `date,price,currency` (one currency per file), e.g. exported from the
+  trading centre's transfer records (on the chain once issue 14's transfers exist).
+- Generator (`generate`, the shipped test and backtest data; no public series ships, since
+  none whose licence allows redistribution is available offline here): on business days,
+  the log price x follows a mean-reverting Ornstein-Uhlenbeck process around a level that
+  itself drifts, plus compound-Poisson jumps (a Merton-style jump diffusion):
+  `x[t+1] = x[t] + kappa*(m[t] - x[t]) + sigma*e[t] + J[t]`, `m[t+1] = m[t] + mu + eta*u[t]`,
+  e, u ~ N(0,1), J = N(jump_mean, jump_sd) with probability `jump_p`, all from one
+  `numpy.random.default_rng(seed)`, so a seed gives the same series.
+- Forecast (`forecast_price`): ARIMA(1,1,0) with drift on the log price (statsmodels
+  SARIMAX); mean and interval are transformed back with exp (the interval is then
+  asymmetric, as a price's should be; the point is the median). Horizon: `weeks` of
+  business days, or to a deadline date (the compliance deadline).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from carbonlab.apps.errors import InputError
+
+
+@dataclass(frozen=True, slots=True)
+class PriceSeries:
+    dates: tuple[date, ...]
+    prices: tuple[float, ...]
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class PriceForecast:
+    dates: tuple[date, ...]
+    median: tuple[float, ...]
+    lo: tuple[float, ...]
+    hi: tuple[float, ...]
+    level: float
+    currency: str
+    method: str
+
+
+@dataclass(frozen=True, slots=True)
+class PriceModel:
+    start_price: float = 80.0
+    kappa: float = 0.02
+    sigma: float = 0.018
+    mu: float = 0.0002
+    eta: float = 0.004
+    jump_p: float = 0.01
+    jump_mean: float = -0.03
+    jump_sd: float = 0.08
+
+
+def business_days(first: date, n: int) -> list[date]:
+    out: list[date] = []
+    d = first
+    while len(out) < n:
+        if d.weekday() < 5:
+            out.append(d)
+        d += timedelta(days=1)
+    return out
+
+
+def generate(
+    seed: int,
+    *,
+    start: date = date(2024, 1, 2),
+    days: int = 500,
+    model: PriceModel = PriceModel(),
+    currency: str = "CNY",
+) -> PriceSeries:
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    x = m = math.log(model.start_price)
+    prices = []
+    for _ in range(days):
+        prices.append(round(math.exp(x), 2))
+        jump = rng.normal(model.jump_mean, model.jump_sd) if rng.random() < model.jump_p else 0.0
+        x = x + model.kappa * (m - x) + model.sigma * rng.standard_normal() + jump
+        m = m + model.mu + model.eta * rng.standard_normal()
+    return PriceSeries(tuple(business_days(start, days)), tuple(prices), currency)
+
+
+def write_csv(series: PriceSeries, path: Path) -> None:
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["date", "price", "currency"])
+        for d, p in zip(series.dates, series.prices, strict=True):
+            w.writerow([d.isoformat(), f"{p:.2f}", series.currency])
+
+
+def read_csv(path: Path) -> PriceSeries:
+    dates: list[date] = []
+    prices: list[float] = []
+    currencies: set[str] = set()
+    try:
+        with path.open(newline="") as fh:
+            reader = csv.DictReader(fh)
+            missing = [c for c in ("date", "price", "currency") if c not in (reader.fieldnames or [])]
+            if missing:
+                raise InputError(
+                    str(path), f"missing column(s) {', '.join(missing)}; header is {reader.fieldnames}"
+                )
+            for i, row in enumerate(reader, start=2):
+                where = f"{path} line {i}"
+                try:
+                    d = date.fromisoformat(row["date"].strip())
+                except ValueError:
+                    raise InputError(f"{where}: date", f"must be YYYY-MM-DD, got {row['date']!r}") from None
+                try:
+                    p = float(row["price"])
+                except ValueError:
+                    raise InputError(f"{where}: price", f"must be a number, got {row['price']!r}") from None
+                if not (math.isfinite(p) and p > 0):
+                    raise InputError(f"{where}: price", f"must be above 0, got {row['price']!r}")
+                if dates and d <= dates[-1]:
+                    raise InputError(
+                        f"{where}: date", f"{d} does not follow {dates[-1]} (dates must increase)"
+                    )
+                dates.append(d)
+                prices.append(p)
+                currencies.add(row["currency"].strip())
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read: {exc.strerror}") from None
+    if len(currencies) > 1:
+        raise InputError(f"{path}: currency", f"one currency per file, got {sorted(currencies)}")
+    if len(prices) < 30:
+        raise InputError(str(path), f"needs at least 30 prices to forecast, got {len(prices)}")
+    return PriceSeries(tuple(dates), tuple(prices), currencies.pop())
+
+
+def log_arima(
+    history: list[float] | tuple[float, ...], horizon: int, level: float = 0.9
+) -> tuple[list[float], list[float], list[float]]:
+    """(median, lo, hi) of the next `horizon` prices."""
+    import warnings
+
+    import numpy as np
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    y = np.log(np.asarray(history, dtype=float))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = SARIMAX(y, order=(1, 1, 0), trend="t").fit(disp=False, maxiter=100)
+        pred = res.get_forecast(horizon)
+        ci = pred.conf_int(alpha=1 - level)
+    return (
+        [float(math.exp(v)) for v in pred.predicted_mean],
+        [float(math.exp(v)) for v in ci[:, 0]],
+        [float(math.exp(v)) for v in ci[:, 1]],
+    )
+
+
+def forecast_price(
+    series: PriceSeries, *, weeks: int = 4, deadline: date | None = None, level: float = 0.9
+) -> PriceForecast:
+    last = series.dates[-1]
+    if deadline is not None:
+        if deadline <= last:
+            raise InputError("--deadline", f"{deadline} is not after the last price's date {last}")
+        days = business_days(last + timedelta(days=1), 1 + (deadline - last).days)
+        days = [d for d in days if d <= deadline]
+    else:
+        if weeks < 1:
+            raise InputError("--weeks", f"must be 1 or more, got {weeks}")
+        days = business_days(last + timedelta(days=1), 5 * weeks)
+    if not days:
+        raise InputError("--deadline", f"no business day between {last} and {deadline}")
+    median, lo, hi = log_arima(series.prices, len(days), level)
+    return PriceForecast(
+        tuple(days),
+        tuple(median),
+        tuple(lo),
+        tuple(hi),
+        level,
+        series.currency,
+        "ARIMA(1,1,0) with drift on the log price, statsmodels SARIMAX",
+    )

@@ -1,0 +1,112 @@
+"""Hourly emission series per unit, plant and company, read from interval records.
+
+A record is one interval of one unit: `time` (unix seconds or ISO 8601 UTC, the interval's
+start), `company`, `plant`, `unit`, `co2_kg`. The hourly series of a unit sums its intervals
+by the hour they start in; an hour without a record is 0 (a unit that did not run, or a gap:
+the query module's share of missing intervals says which). A plant's or company's series
+is the sum of its units'.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+
+from carbonlab.apps.errors import InputError
+
+
+class Level(StrEnum):
+    UNIT = "unit"
+    PLANT = "plant"
+    COMPANY = "company"
+
+
+@dataclass(frozen=True, slots=True)
+class IntervalRecord:
+    start_s: int
+    company: str
+    plant: str
+    unit: str
+    co2_kg: float
+
+
+@dataclass(frozen=True, slots=True)
+class HourlySeries:
+    name: str
+    first_hour_s: int  # unix seconds of the first hour (multiple of 3600)
+    kg: tuple[float, ...]
+
+    @property
+    def end_s(self) -> int:
+        return self.first_hour_s + 3600 * len(self.kg)
+
+
+def parse_time(where: str, raw: str) -> int:
+    raw = raw.strip()
+    try:
+        return (
+            int(float(raw))
+            if raw.replace(".", "", 1).isdigit()
+            else int(datetime.fromisoformat(raw.replace("Z", "+00:00")).astimezone(UTC).timestamp())
+        )
+    except ValueError:
+        raise InputError(where, f"must be unix seconds or an ISO 8601 time, got {raw!r}") from None
+
+
+def read_records(path: Path) -> list[IntervalRecord]:
+    columns = ("time", "company", "plant", "unit", "co2_kg")
+    out = []
+    try:
+        with path.open(newline="") as fh:
+            reader = csv.DictReader(fh)
+            missing = [c for c in columns if c not in (reader.fieldnames or [])]
+            if missing:
+                raise InputError(
+                    str(path), f"missing column(s) {', '.join(missing)}; header is {reader.fieldnames}"
+                )
+            for i, row in enumerate(reader, start=2):
+                where = f"{path} line {i}"
+                try:
+                    kg = float(row["co2_kg"])
+                except ValueError:
+                    raise InputError(f"{where}: co2_kg", f"must be a number, got {row['co2_kg']!r}") from None
+                if not math.isfinite(kg) or kg < 0:
+                    raise InputError(
+                        f"{where}: co2_kg", f"must be a finite number >= 0, got {row['co2_kg']!r}"
+                    )
+                out.append(
+                    IntervalRecord(
+                        parse_time(f"{where}: time", row["time"]),
+                        row["company"],
+                        row["plant"],
+                        row["unit"],
+                        kg,
+                    )
+                )
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read: {exc.strerror}") from None
+    if not out:
+        raise InputError(str(path), "no records")
+    return out
+
+
+def hourly(records: Iterable[IntervalRecord], level: Level, name: str) -> HourlySeries:
+    """The hourly series of one unit, plant or company (an unknown name is an error naming it)."""
+    chosen = [r for r in records if getattr(r, level.value) == name]
+    if not chosen:
+        raise InputError(f"--{level.value}", f"no records for {level.value} {name!r}")
+    first = min(r.start_s for r in chosen) // 3600
+    last = max(r.start_s for r in chosen) // 3600
+    kg = [0.0] * (last - first + 1)
+    for r in chosen:
+        kg[r.start_s // 3600 - first] += r.co2_kg
+    return HourlySeries(name, first * 3600, tuple(kg))
+
+
+def names(records: Iterable[IntervalRecord], level: Level) -> list[str]:
+    return sorted({getattr(r, level.value) for r in records})

@@ -1,0 +1,186 @@
+"""Readers for the planner's files: units (JSON), demand (CSV), interval readings (CSV).
+
+Each reader validates once and returns typed values; an error names the file, the row or
+unit, and the field. Formats (docs/planning.md shows examples):
+
+- units JSON: `{"units": [{"unit", "capacity_mw", "min_mw", "ramp_mw_per_h", "fuel",
+  "fuel_cost_per_mwh", "no_load_cost_per_h", "startup_cost", "initial_mw", "curve": {"a", "b", "c"},
+  "options": {"fixed_cost_per_year", "retire_cost", "retrofit_cost", "retrofit_cut",
+  "availability"}}]}`; `curve` may be left out when readings are given to fit it;
+- demand CSV: `hour,demand_mw` (hours 0..n-1 in order) or, for a pathway, `year,demand_mwh`;
+- readings CSV: `unit,interval_s,co2_kg,mwh` per interval (what the ledger's readings give).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from carbonlab.apps.errors import InputError
+from carbonlab.apps.planning.pathway import UnitOptions
+from carbonlab.apps.planning.units import IntensityCurve, IntervalPoint, UnitLimits, UnitModel, fit_curve
+
+
+def _num(where: str, raw: Any, *, lo: float = 0.0) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise InputError(where, f"must be a number, got {raw!r}")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InputError(where, f"must be a number, got {raw!r}") from None
+    if not math.isfinite(value) or value < lo:
+        raise InputError(where, f"must be a finite number >= {lo:g}, got {raw!r}")
+    return value
+
+
+def _rows(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
+    try:
+        with path.open(newline="") as fh:
+            reader = csv.DictReader(fh)
+            missing = [c for c in columns if c not in (reader.fieldnames or [])]
+            if missing:
+                raise InputError(
+                    str(path), f"missing column(s) {', '.join(missing)}; the header is {reader.fieldnames}"
+                )
+            return list(reader)
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read: {exc.strerror}") from None
+
+
+def read_readings(path: Path) -> dict[str, list[IntervalPoint]]:
+    out: dict[str, list[IntervalPoint]] = {}
+    for i, row in enumerate(_rows(path, ("unit", "interval_s", "co2_kg", "mwh")), start=2):
+        where = f"{path} line {i}"
+        seconds = _num(f"{where}: interval_s", row["interval_s"])
+        if seconds <= 0:
+            raise InputError(f"{where}: interval_s", f"must be above 0, got {row['interval_s']!r}")
+        out.setdefault(row["unit"], []).append(
+            IntervalPoint(
+                _num(f"{where}: co2_kg", row["co2_kg"]) / 1000.0,
+                _num(f"{where}: mwh", row["mwh"]),
+                seconds / 3600.0,
+            )
+        )
+    if not out:
+        raise InputError(str(path), "no readings")
+    return out
+
+
+def read_demand(path: Path, column: str = "demand_mw") -> tuple[float, ...]:
+    rows = _rows(path, (column,))
+    if not rows:
+        raise InputError(str(path), "no rows")
+    return tuple(_num(f"{path} line {i}: {column}", r[column]) for i, r in enumerate(rows, start=2))
+
+
+def _unit(
+    where: str,
+    raw: Mapping[str, Any],
+    readings: Mapping[str, list[IntervalPoint]],
+    declared: Mapping[str, UnitLimits],
+) -> UnitModel:
+    name = raw.get("unit")
+    if not isinstance(name, str) or not name:
+        raise InputError(f"{where}: unit", f"must be a non-empty name, got {name!r}")
+    where = f"{where} ({name})"
+    given = [k for k in ("capacity_mw", "min_mw", "ramp_mw_per_h") if k in raw]
+    if not given and name in declared:  # the limits genesis declares (a ledger source)
+        limits = declared[name]
+    else:
+        for key in ("capacity_mw", "min_mw", "ramp_mw_per_h"):
+            if key not in raw:
+                raise InputError(f"{where}: {key}", "is missing")
+        limits = UnitLimits(
+            name,
+            _num(f"{where}: capacity_mw", raw["capacity_mw"]),
+            _num(f"{where}: min_mw", raw["min_mw"]),
+            _num(f"{where}: ramp_mw_per_h", raw["ramp_mw_per_h"]),
+            str(raw.get("fuel", "coal")),
+        )
+    fit = None
+    if name in readings:
+        curve, fit = fit_curve(readings[name], unit=name)
+    elif isinstance(raw.get("curve"), Mapping):
+        c = raw["curve"]
+        curve = IntensityCurve(*(_num(f"{where}: curve.{k}", c.get(k, 0.0), lo=-math.inf) for k in "abc"))
+    else:
+        raise InputError(f"{where}: curve", "is missing and no readings were given for the unit to fit it")
+    model = UnitModel(
+        limits,
+        curve,
+        _num(f"{where}: fuel_cost_per_mwh", raw.get("fuel_cost_per_mwh", 30.0)),
+        _num(f"{where}: no_load_cost_per_h", raw.get("no_load_cost_per_h", 0.0)),
+        _num(f"{where}: startup_cost", raw.get("startup_cost", 0.0)),
+        fit,
+    )
+    for mw in (limits.min_mw, limits.capacity_mw):
+        if mw > 0 and curve.co2_t_h(mw) < 0:
+            raise InputError(
+                f"{where}: curve", f"gives negative CO2 ({curve.co2_t_h(mw):g} t/h) at {mw:g} MW"
+            )
+    return model
+
+
+def _load(path: Path) -> list[Mapping[str, Any]]:
+    try:
+        doc = json.loads(path.read_text())
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(str(path), f"not JSON: {exc.msg} at line {exc.lineno}") from None
+    units = doc.get("units") if isinstance(doc, dict) else None
+    if not isinstance(units, list) or not units or not all(isinstance(u, dict) for u in units):
+        raise InputError(f"{path}: units", "must be a non-empty list of unit objects")
+    return units
+
+
+def read_units(
+    path: Path,
+    readings: Mapping[str, list[IntervalPoint]] | None = None,
+    declared: Mapping[str, UnitLimits] | None = None,
+) -> tuple[UnitModel, ...]:
+    """Units from the JSON; a unit giving none of its limits takes those `declared` (genesis)."""
+    return tuple(
+        _unit(f"{path}: units[{i}]", raw, readings or {}, declared or {}) for i, raw in enumerate(_load(path))
+    )
+
+
+def read_options(path: Path) -> tuple[UnitOptions, ...]:
+    out = []
+    for i, raw in enumerate(_load(path)):
+        where = f"{path}: units[{i}] ({raw.get('unit')}): options"
+        o = raw.get("options", {})
+        if not isinstance(o, dict):
+            raise InputError(where, f"must be an object, got {o!r}")
+        known = {"fixed_cost_per_year", "retire_cost", "retrofit_cost", "retrofit_cut", "availability"}
+        if set(o) - known:
+            raise InputError(f"{where}.{sorted(set(o) - known)[0]}", f"unknown; known are {sorted(known)}")
+        retro = o.get("retrofit_cost")
+        out.append(
+            UnitOptions(
+                str(raw.get("unit")),
+                _num(f"{where}.fixed_cost_per_year", o.get("fixed_cost_per_year", 0)),
+                _num(f"{where}.retire_cost", o.get("retire_cost", 0)),
+                None if retro is None else _num(f"{where}.retrofit_cost", retro),
+                _num(f"{where}.retrofit_cut", o.get("retrofit_cut", 0)),
+                _num(f"{where}.availability", o.get("availability", 0.85)),
+            )
+        )
+    return tuple(out)
+
+
+def read_initial_mw(path: Path) -> tuple[float | None, ...] | None:
+    """Each unit's output in the hour before the horizon (`initial_mw`, 0 = off), or None when
+    no unit gives one (then hour 0 is free of ramp and start-up terms)."""
+    units = _load(path)
+    values = [u.get("initial_mw") for u in units]
+    if all(v is None for v in values):
+        return None
+    return tuple(
+        None if v is None else _num(f"{path}: units[{i}] ({units[i].get('unit')}): initial_mw", v)
+        for i, v in enumerate(values)
+    )

@@ -1,0 +1,217 @@
+"""`carbonlab forecast emissions|price|backtest`: the forecast module (docs/planning.md).
+
+statsmodels, numpy and matplotlib are imported inside the functions that run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("forecast", help="emission and carbon price forecasts, and their backtests")
+    fsub = parser.add_subparsers(dest="forecast_command", metavar="ACTION")
+
+    e = fsub.add_parser("emissions", help="hourly CO2 to a month ahead and the year-end position")
+    source = e.add_mutually_exclusive_group(required=True)
+    source.add_argument("--records", type=Path, help="CSV time,company,plant,unit,co2_kg per interval")
+    source.add_argument("--ledger", type=Path, help="a ledger file: the committed readings' hourly CO2")
+    e.add_argument("--level", choices=("unit", "plant", "company"), default="unit")
+    e.add_argument("--name", help="the unit, plant or company (default: each one at that level)")
+    e.add_argument("--horizon-h", type=int, default=24 * 30, help="hours ahead (default a month, 720)")
+    e.add_argument(
+        "--allowance-t",
+        type=float,
+        help="allowance still available for the year, t CO2 (a number until allowance records exist)",
+    )
+    e.add_argument("--price", type=float, default=0.0, help="carbon price per tonne for the shortfall's cost")
+    e.add_argument(
+        "--penalty-multiple",
+        type=float,
+        default=1.0,
+        help="cost per tonne short as a multiple of the price (rule set; default 1: buy allowances)",
+    )
+    e.add_argument("--paths", type=int, default=2000, help="simulated paths to the year end")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--json", action="store_true")
+    e.add_argument("--png", type=Path, help="write the (first) forecast with its interval band as PNG")
+    e.set_defaults(func=_emissions)
+
+    p = fsub.add_parser("price", help="carbon price forecast with intervals, for weeks or to a deadline")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--csv", type=Path, help="CSV date,price,currency")
+    src.add_argument("--generate", type=int, metavar="SEED", help="the documented stochastic model, seeded")
+    p.add_argument("--days", type=int, default=500, help="business days to generate (with --generate)")
+    p.add_argument("--write-csv", type=Path, help="also write the generated series as CSV")
+    p.add_argument("--weeks", type=int, default=4)
+    p.add_argument("--deadline", type=date.fromisoformat, help="forecast to this date (YYYY-MM-DD) instead")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--png", type=Path)
+    p.set_defaults(func=_price)
+
+    b = fsub.add_parser(
+        "backtest", help="rolling-origin MAE, MAPE and ratio to seasonal-naive per forecaster"
+    )
+    b.add_argument("--seed", type=int, default=42)
+    b.add_argument("--units", type=int, default=2, help="emulated rig units (seeds seed, seed+1, ...)")
+    b.add_argument("--days", type=int, default=14, help="days of emulated history per unit")
+    b.add_argument("--holdout-days", type=int, default=5)
+    b.add_argument("--horizon-h", type=int, default=24)
+    b.add_argument("--price-days", type=int, default=500)
+    b.add_argument("--price-holdout", type=int, default=100)
+    b.add_argument("--price-horizon", type=int, default=5, help="business days ahead")
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=_backtest)
+    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+
+
+def _emissions(args: argparse.Namespace) -> int:
+    from carbonlab.apps.forecast import emissions, series
+
+    if args.ledger:
+        from carbonlab.apps.ledger import hourly_records
+
+        records = hourly_records(args.ledger)
+    else:
+        records = series.read_records(args.records)
+    level = series.Level(args.level)
+    names = [args.name] if args.name else series.names(records, level)
+    out: list[dict[str, Any]] = []
+    for i, name in enumerate(names):
+        hourly = series.hourly(records, level, name)
+        fc = emissions.forecast_hourly(hourly, args.horizon_h)
+        if args.png and i == 0:
+            from carbonlab.apps.plots import emissions_png
+
+            emissions_png(hourly.kg, hourly.first_hour_s, fc, args.png)
+        entry: dict[str, Any] = {"level": level.value, "name": name, "forecast": dataclasses.asdict(fc)}
+        if args.allowance_t is not None:
+            entry["year_end"] = dataclasses.asdict(
+                emissions.forecast_year_end(
+                    hourly,
+                    allowance_t=args.allowance_t,
+                    price=args.price,
+                    penalty_multiple=args.penalty_multiple,
+                    paths=args.paths,
+                    seed=args.seed,
+                )
+            )
+        out.append(entry)
+    if args.json:
+        print(json.dumps(out, indent=1))
+        return 0
+    for entry in out:
+        f = entry["forecast"]
+        start = datetime.fromtimestamp(f["first_s"], UTC).isoformat(timespec="minutes")
+        total = sum(f["mean"]) / 1000
+        print(
+            f"{entry['level']} {entry['name']}: next {len(f['mean'])} h from {start}: {total:,.1f} t CO2 "
+            f"(hourly {min(f['mean']) / 1000:,.2f}..{max(f['mean']) / 1000:,.2f} t, 90 % band "
+            f"{sum(f['lo']) / 1000:,.1f}..{sum(f['hi']) / 1000:,.1f} t summed per hour)"
+        )
+        ye = entry.get("year_end")
+        if ye:
+            print(
+                f"  year {ye['year']}: to date {ye['to_date_t']:,.1f} t, expected {ye['expected_t']:,.1f} t "
+                f"(90 %: {ye['lo_t']:,.1f}..{ye['hi_t']:,.1f}) against {ye['allowance_t']:,.1f} t allowance: "
+                f"shortfall P={ye['shortfall_probability']:.3f}, "
+                f"expected {ye['expected_shortfall_t']:,.1f} t "
+                f"(surplus {ye['expected_surplus_t']:,.1f} t), expected cost {ye['expected_cost']:,.2f}"
+            )
+    return 0
+
+
+def _price(args: argparse.Namespace) -> int:
+    from carbonlab.apps.forecast import price
+
+    if args.csv:
+        s = price.read_csv(args.csv)
+    else:
+        s = price.generate(args.generate, days=args.days)
+        if args.write_csv:
+            price.write_csv(s, args.write_csv)
+    fc = price.forecast_price(s, weeks=args.weeks, deadline=args.deadline)
+    if args.png:
+        from carbonlab.apps.plots import price_png
+
+        price_png(s, fc, args.png)
+    if args.json:
+        print(json.dumps(dataclasses.asdict(fc), indent=1, default=str))
+        return 0
+    print(f"last price {s.prices[-1]:.2f} {s.currency} on {s.dates[-1]}; {fc.method}")
+    marks = sorted({min(len(fc.dates), k) - 1 for k in (5, 10, 20, len(fc.dates))})
+    for k in marks:
+        print(f"  {fc.dates[k]}: {fc.median[k]:.2f} (90 %: {fc.lo[k]:.2f}..{fc.hi[k]:.2f})")
+    return 0
+
+
+def edge_forecaster(history: Sequence[float], horizon: int) -> list[float]:
+    """The gateway's per-meter Holt-Winters, as a backtest forecaster (history starts at hour 0)."""
+    from carbonlab.gateway import forecast
+
+    return forecast.fit(history, 0).forecast(horizon)
+
+
+def backtests(args: argparse.Namespace) -> list[Any]:
+    from carbonlab.apps.forecast import price
+    from carbonlab.apps.forecast.backtest import rolling_origin
+    from carbonlab.apps.forecast.emissions import harmonic_point
+    from carbonlab.bench.unit_hours import emulate
+
+    def harmonic(history: Sequence[float], horizon: int) -> list[float]:
+        return harmonic_point(list(history), horizon)[0]
+
+    def log_arima(history: Sequence[float], horizon: int) -> list[float]:
+        return price.log_arima(list(history), horizon)[0]
+
+    out = []
+    for i in range(args.units):
+        unit = emulate(args.seed + i, args.days)
+        out.append(
+            rolling_origin(
+                f"rig unit seed {args.seed + i} (hourly CO2 kg)",
+                unit.co2_kg,
+                {"harmonic-sarimax": harmonic, "gateway-holt-winters": edge_forecaster},
+                season=24,
+                train=24 * (args.days - args.holdout_days),
+                horizon=args.horizon_h,
+                step=24,
+            )
+        )
+    s = price.generate(args.seed, days=args.price_days)
+    out.append(
+        rolling_origin(
+            f"generated price seed {args.seed} ({s.currency}/t, business days)",
+            s.prices,
+            {"log-arima": log_arima},
+            season=1,
+            train=args.price_days - args.price_holdout,
+            horizon=args.price_horizon,
+            step=5,
+        )
+    )
+    return out
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    results = backtests(args)
+    if args.json:
+        print(json.dumps([dataclasses.asdict(r) for r in results], indent=1))
+        return 0
+    for r in results:
+        print(f"{r.series}: {r.origins} origins, horizon {r.horizon}, season {r.season}")
+        for s in r.scores:
+            mape = "n/a" if math.isnan(s.mape_pct) else f"{s.mape_pct:.2f} %"
+            verdict = "(baseline)" if s.forecaster == "seasonal-naive" else s.verdict
+            print(
+                f"  {s.forecaster:<22} MAE {s.mae:12.2f}  MAPE {mape:>9}  "
+                f"ratio {s.ratio_to_baseline:5.3f}  {verdict}"
+            )
+    return 0

@@ -1,0 +1,177 @@
+"""`carbonlab plan dispatch|pathway`: the planning module (docs/planning.md).
+
+scipy (HiGHS), numpy and matplotlib are imported inside the functions that run, so
+`carbonlab --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("plan", help="dispatch planning under a carbon price or cap; multi-year pathways")
+    psub = parser.add_subparsers(dest="plan_command", metavar="ACTION")
+
+    d = psub.add_parser("dispatch", help="least-cost unit schedule over a horizon (MILP, HiGHS)")
+    d.add_argument("--units", type=Path, required=True, help="units JSON (limits, costs, curve)")
+    d.add_argument("--readings", type=Path, help="CSV unit,interval_s,co2_kg,mwh: fit each unit's CO2 curve")
+    d.add_argument("--co2e", choices=("AR5", "AR6"), help="with --ledger: fit CO2e by this GWP-100 set")
+    d.add_argument(
+        "--ledger",
+        type=Path,
+        help="a ledger file: fit each unit's CO2 curve from its readings; a unit without "
+        "limits in the JSON takes those genesis declares",
+    )
+    d.add_argument(
+        "--demand", type=Path, required=True, help="CSV hour,demand_mw (default horizon: its rows)"
+    )
+    d.add_argument("--carbon-price", type=float, default=0.0, help="per tonne CO2 (default 0)")
+    d.add_argument("--cap-t", type=float, help="the allowance still available for the horizon, t CO2")
+    d.add_argument("--segments", type=int, default=4, help="linear pieces of each CO2 curve (default 4)")
+    d.add_argument("--time-limit-s", type=float, default=60.0)
+    d.add_argument("--json", action="store_true", help="print the result as JSON")
+    d.add_argument("--png", type=Path, help="write the schedule as a stacked area PNG")
+    d.set_defaults(func=_dispatch)
+
+    p = psub.add_parser("pathway", help="multi-year plan under a declining cap with retire/retrofit options")
+    p.add_argument("--units", type=Path, required=True, help="units JSON, with each unit's `options`")
+    p.add_argument("--readings", type=Path, help="CSV unit,interval_s,co2_kg,mwh: fit each unit's CO2 curve")
+    p.add_argument("--co2e", choices=("AR5", "AR6"), help="with --ledger: fit CO2e by this GWP-100 set")
+    p.add_argument(
+        "--ledger",
+        type=Path,
+        help="a ledger file: fit each unit's CO2 curve from its readings; a unit without "
+        "limits in the JSON takes those genesis declares",
+    )
+    p.add_argument("--demand", type=Path, required=True, help="CSV year,demand_mwh")
+    p.add_argument("--first-cap-t", type=float, required=True, help="the first year's cap, t CO2")
+    p.add_argument("--decline", type=float, default=0.04, help="yearly fall of the cap (default 0.04)")
+    p.add_argument("--carbon-price", type=float, default=0.0)
+    p.add_argument("--discount-rate", type=float, default=0.05)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_pathway)
+    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+
+
+def _units(args: argparse.Namespace) -> Any:
+    from carbonlab.apps.errors import InputError
+    from carbonlab.apps.planning import inputs
+
+    if args.co2e and not args.ledger:
+        raise InputError("--co2e", "needs --ledger (the CH4 and N2O masses come from the ledger's readings)")
+    if args.readings and args.ledger:
+        raise InputError("--readings/--ledger", "give one source of readings, not both")
+    readings = inputs.read_readings(args.readings) if args.readings else None
+    declared = None
+    if args.ledger:
+        from carbonlab.apps.ledger import unit_limits, unit_points
+        from carbonlab.node.gwp import GwpSet
+
+        readings = unit_points(args.ledger, gwp=GwpSet(args.co2e) if args.co2e else None)
+        declared = unit_limits(args.ledger)
+    return inputs.read_units(args.units, readings, declared)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from carbonlab.apps.planning import inputs
+    from carbonlab.apps.planning.dispatch import DispatchProblem, solve_dispatch
+
+    units = _units(args)
+    demand = inputs.read_demand(args.demand)
+    problem = DispatchProblem(
+        units,
+        demand,
+        carbon_price=args.carbon_price,
+        cap_t=args.cap_t,
+        segments=args.segments,
+        time_limit_s=args.time_limit_s,
+        initial_mw=inputs.read_initial_mw(args.units),
+    )
+    result = solve_dispatch(problem)
+    if args.png:
+        from carbonlab.apps.plots import schedule_png
+
+        schedule_png(result, demand, args.png)
+    if args.json:
+        out = dataclasses.asdict(result)
+        out["fits"] = {u.name: dataclasses.asdict(u.fit) for u in units if u.fit is not None}
+        print(json.dumps(out, indent=1))
+        return 0
+    for u in units:
+        if u.fit is not None:
+            print(
+                f"fit {u.name}: CO2 t/h = {u.curve.a:.4g} + {u.curve.b:.4g} P + {u.curve.c:.4g} P^2 "
+                f"({u.fit.points} intervals, RMSE {u.fit.rmse_t_per_mwh:.4f} t/MWh, R^2 {u.fit.r2:.4f})"
+            )
+    width = max(len(n) for n in result.units)
+    print(f"{'hour':>{width}} " + " ".join(f"{h:>7d}" for h in range(len(demand))))
+    for name, row in zip(result.units, result.schedule_mw, strict=True):
+        print(f"{name:>{width}} " + " ".join(f"{p:7.1f}" for p in row))
+    print(
+        f"cost {result.cost:,.2f} (fuel {result.fuel_cost:,.2f}, no-load {result.no_load_cost:,.2f}, "
+        f"start-up {result.startup_cost:,.2f}, carbon {result.carbon_cost:,.2f})"
+    )
+    print(
+        f"emissions {result.emissions_t:,.3f} t CO2"
+        + (
+            f", cap {result.cap_t:,.3f} t "
+            f"({'binding' if result.cap_binding else 'not binding'}), "
+            f"shadow price {result.cap_shadow_price:.2f}"
+            f" per t"
+            if result.cap_t is not None
+            else ""
+        )
+    )
+    print(
+        f"solved in {result.solve_s:.2f} s, "
+        + ("optimal" if result.optimal else "time limit reached")
+        + f" (MIP gap {result.mip_gap:.2e})"
+    )
+    return 0
+
+
+def _pathway(args: argparse.Namespace) -> int:
+    import csv
+
+    from carbonlab.apps.errors import InputError
+    from carbonlab.apps.planning import inputs
+    from carbonlab.apps.planning.pathway import PathwayProblem, declining_caps, solve_pathway
+
+    units = _units(args)
+    options = inputs.read_options(args.units)
+    demand = inputs.read_demand(args.demand, "demand_mwh")
+    with args.demand.open(newline="") as fh:
+        years = [row.get("year", "") for row in csv.DictReader(fh)]
+    try:
+        first_year = int(years[0])
+    except ValueError:
+        raise InputError(f"{args.demand} line 2: year", f"must be a year, got {years[0]!r}") from None
+    caps = declining_caps(args.first_cap_t, args.decline, len(demand))
+    result = solve_pathway(
+        PathwayProblem(
+            units,
+            options,
+            first_year,
+            demand,
+            caps,
+            carbon_price=args.carbon_price,
+            discount_rate=args.discount_rate,
+        )
+    )
+    if args.json:
+        print(json.dumps(dataclasses.asdict(result), indent=1))
+        return 0
+    print(f"{'year':>6} {'cap t':>12} {'CO2 t':>12}  " + " ".join(f"{n:>12}" for n in result.units))
+    for y in result.years:
+        print(
+            f"{y.year:>6} {y.cap_t:12,.0f} {y.emissions_t:12,.0f}  "
+            + " ".join(f"{g:12,.0f}" for g in y.generation_mwh)
+        )
+    print("actions: " + ("; ".join(result.actions) or "none"))
+    print(f"discounted cost {result.cost:,.2f}")
+    return 0
