@@ -19,6 +19,7 @@ from carbonlab.errors import CarbonlabError
 COMMANDS = (
     "carbonlab.cli.node_cmd",
     "carbonlab.cli.ledger_cmd",
+    "carbonlab.cli.compliance_cmd",
     "carbonlab.cli.sim_cmd",
     "carbonlab.cli.gateway_cmd",
     "carbonlab.cli.meters_cmd",
