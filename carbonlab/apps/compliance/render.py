@@ -64,7 +64,7 @@ def position_table(p: Position) -> str:
     owed = [o for o in p.outcomes if o.applies and o.kind in (TermKind.SURRENDER_OBLIGATION,
                                                               TermKind.ALLOCATION_DEDUCTION)]
     for o in owed:
-        out.append(f"  still owed: {o.formula} ({o.clause.cite})")
+        out.append(f"  obligation: {o.formula} ({o.clause.cite})")
     return "\n".join(out)
 
 
