@@ -111,6 +111,7 @@ class Position:
 def position(inputs: ComplianceInputs, rules: RuleSet, choices: Choices = Choices()) -> Position:
     """The position of `inputs` under `rules`; `InputError` when the inputs do not fit the rule set."""
     _fit(inputs, rules)
+    _choices_fit(choices, rules)
     ledger, emissions = inputs.ledger, inputs.emissions.total_t
     holdings = ledger.holdings_t
     surplus, shortfall = max(0.0, holdings - emissions), max(0.0, emissions - holdings)
@@ -185,6 +186,21 @@ def _outcome(term: Term, p: Position, inputs: ComplianceInputs, rules: RuleSet, 
         return Outcome(term.kind, Effect.ASSET, clause, b > 0, b, _money(b * p.price_per_t),
                        f"{b:,.3f} t x {p.price_per_t:,.2f} {cur}/t", f"may be {uses}. {term.note}".strip())
     return _quality(term, clause, inputs, cur)
+
+
+# each parameter and the term kind that declares its range
+_CHOICE_TERMS = {"multiplier": TermKind.SHORTFALL_FINE_MULTIPLE,
+                 "penalty_per_t": TermKind.SHORTFALL_FINE_PER_TONNE,
+                 "gain_multiplier": TermKind.FALSIFICATION_FINE,
+                 "falsification_fine": TermKind.FALSIFICATION_FINE}
+
+
+def _choices_fit(choices: Choices, rules: RuleSet) -> None:
+    """A parameter the rule set has no term for is refused, not silently ignored."""
+    for name, kind in _CHOICE_TERMS.items():
+        if getattr(choices, name) is not None and not rules.terms_of(kind):
+            raise InputError("parameters", name, f"the rule set {rules.name} has no {kind.value} term "
+                             "to apply it to")
 
 
 def _chosen(value: float | None, default: float, lo: float, hi: float, name: str) -> float:

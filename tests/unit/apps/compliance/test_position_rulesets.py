@@ -8,12 +8,14 @@ Art. 16(3) and (4) (excess emissions penalty, indexed; the surrender obligation 
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from carbonlab.apps.compliance.errors import InputError
 from carbonlab.apps.compliance.model import Basis, DataQuality
 from carbonlab.apps.compliance.position import Choices, Outcome, Position, position
-from carbonlab.apps.compliance.ruleset import load_named
+from carbonlab.apps.compliance.ruleset import RuleSet, load_named
 from carbonlab.apps.compliance.terms import Effect, TermKind
 
 from .inputs import inputs
@@ -196,6 +198,29 @@ def test_inputs_that_do_not_fit_the_rule_set_are_refused(change: dict[str, objec
     with pytest.raises(InputError) as info:
         position(inputs(emissions_t=41_000, **{**EU_HELD, **change}), EU)  # type: ignore[arg-type]
     assert info.value.field == field
+
+
+@pytest.mark.parametrize(("rules", "choices", "field"), [
+    (EU, Choices(multiplier=5), "multiplier"),                 # eu-ets fines per tonne
+    (CN, Choices(penalty_per_t=100), "penalty_per_t"),         # cn-ets fines a multiple of the price
+    (EU, Choices(gain_multiplier=5), "gain_multiplier"),       # eu-ets: falsification is national law
+])
+def test_a_parameter_the_rule_set_has_no_term_for_is_refused(rules: RuleSet, choices: Choices,
+                                                             field: str) -> None:
+    currency, basis = ("EUR", Basis.CO2E) if rules is EU else ("CNY", Basis.CO2)
+    case = inputs(emissions_t=10, allocated_t=100, currency=currency, basis=basis)
+    with pytest.raises(InputError) as info:
+        position(case, rules, choices)
+    assert info.value.field == field
+    assert "no" in info.value.problem
+
+
+def test_a_trade_in_another_currency_is_refused() -> None:
+    case = inputs(emissions_t=10, allocated_t=100, bought=((5, 9.0),), currency="EUR", price=70.0)
+    case = dataclasses.replace(case, price=dataclasses.replace(case.price, currency="CNY"))
+    with pytest.raises(InputError) as info:
+        position(case, CN)
+    assert info.value.field == "bought[0].currency"
 
 
 def test_more_surrendered_or_sold_than_held_is_refused() -> None:
