@@ -221,7 +221,8 @@ def _rate(term: ShortfallFinePerTonne, year: int, ch: Choices, cur: str) -> tupl
         if figure.year == year:
             return figure.per_t, f"{year} indexed figure from the rule set"
     return term.base_per_t, (f"NOT INDEXED: the rule set has no {year} figure, so the base "
-                             f"{term.base_per_t:,.2f} {cur}/t is used (give the year's figure)")
+                             f"{term.base_per_t:,.2f} {cur}/t is used (give the year's figure: "
+                             "the penalty_per_t parameter, --penalty-per-t)")
 
 
 def _falsification(term: FalsificationFine, clause: Clause, inputs: ComplianceInputs, ch: Choices,

@@ -15,6 +15,7 @@ carries them; a path to any other YAML file is read the same way.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -47,6 +48,14 @@ def _currency(value: str) -> str | None:
     return None if _CURRENCY.match(value) else f"must be an ISO 4217 code such as CNY or EUR, got {value!r}"
 
 
+def _date(value: str) -> str | None:
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        return f"must be a date YYYY-MM-DD, got {value!r}"
+    return None
+
+
 def _name(value: str) -> str | None:
     return None if _NAME.match(value) else f"must be lower-case letters, digits and '-', got {value!r}"
 
@@ -72,7 +81,7 @@ class Header:
     currency: str = spec(check=_currency)
     emissions_basis: Basis = spec()   # noqa: RUF009 - spec() returns a dataclasses.field
     source: str = spec()                     # the instrument(s) the clauses come from
-    as_of: str = spec()                      # the date the rule set was last checked against them
+    as_of: str = spec(check=_date)           # the date the rule set was last checked against them
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

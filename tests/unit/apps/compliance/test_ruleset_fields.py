@@ -107,6 +107,7 @@ CN_CASES: list[tuple[str, Callable[[Raw], None], str, str]] = [
     ("data-quality effect unknown", _set("substituted_hours", effect="reward"), f"terms[{DQ}].effect",
      "must be one of"),
     ("no currency", _top("currency", None), "currency", "is required"),
+    ("as_of not a date", _top("as_of", "last spring"), "as_of", "YYYY-MM-DD"),
     ("currency not ISO 4217", _top("currency", "yuan"), "currency", "ISO 4217"),
     ("unknown emissions basis", _top("emissions_basis", "co3"), "emissions_basis",
      "must be one of co2, co2e"),
