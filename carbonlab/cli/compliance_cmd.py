@@ -49,7 +49,8 @@ def _rules(args: argparse.Namespace) -> int:
 
 def _position(args: argparse.Namespace) -> int:
     from carbonlab.apps.compliance.jsonrecords import JsonRecords
-    from carbonlab.apps.compliance.position import Choices, position
+    from carbonlab.apps.compliance.outcomes import Choices
+    from carbonlab.apps.compliance.position import position
     from carbonlab.apps.compliance.records import assemble
     from carbonlab.apps.compliance.render import position_json, position_table
     from carbonlab.apps.compliance.ruleset import load_named

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from carbonlab.apps.compliance.position import Outcome, Position
+from carbonlab.apps.compliance.outcomes import Outcome
+from carbonlab.apps.compliance.position import Position
 from carbonlab.apps.compliance.ruleset import RuleSet
 from carbonlab.apps.compliance.terms import TermKind
 

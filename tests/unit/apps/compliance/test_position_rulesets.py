@@ -14,7 +14,8 @@ import pytest
 
 from carbonlab.apps.compliance.errors import InputError
 from carbonlab.apps.compliance.model import Basis, DataQuality
-from carbonlab.apps.compliance.position import Choices, Outcome, Position, position
+from carbonlab.apps.compliance.outcomes import Choices, Outcome
+from carbonlab.apps.compliance.position import Position, position
 from carbonlab.apps.compliance.ruleset import RuleSet, load_named
 from carbonlab.apps.compliance.terms import Effect, TermKind
 
