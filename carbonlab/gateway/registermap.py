@@ -28,7 +28,7 @@ import yaml
 
 from carbonlab.gateway.errors import ConfigError, FrameError
 from carbonlab.gateway.sample import SampleStatus
-from carbonlab.gateway.yamlfile import DuplicateKeyError, load_unique
+from carbonlab.yamlfile import DuplicateKeyError, load_unique
 
 CHANNELS = ("co2_pct", "o2_pct", "h2o_pct", "flow_m3_s", "temp_c", "pressure_kpa")
 MAPS_DIR = Path(__file__).with_name("maps")

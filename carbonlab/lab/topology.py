@@ -19,13 +19,13 @@ from carbonlab import fields
 from carbonlab.emulation import ProfileSpec
 from carbonlab.fields import FieldError, like, spec
 from carbonlab.gateway.endpoint import MeterEndpoint
-from carbonlab.gateway.yamlfile import DuplicateKeyError, load_unique
 from carbonlab.lab.errors import TopologyError
 from carbonlab.lab.topology_org import companies_of
 from carbonlab.node.errors import SchemaError
 from carbonlab.node.genesis import ROLES, Params
 from carbonlab.node.organisation import Company
 from carbonlab.node.schema import as_bool, as_choice, as_dict, as_int, as_list, as_str
+from carbonlab.yamlfile import DuplicateKeyError, load_unique
 
 PROVIDERS = ("local", "netns", "ssh")
 GATEWAY_MODES = ("edge", "direct")
