@@ -84,8 +84,8 @@ def build(source: ReportSource, *, company: str, year: int, template: Template, 
         (work / "report.json").write_bytes(document.to_bytes(report))
         xlsx.write(report, work / "report.xlsx")
         pdf.write(report, work / "report.pdf")
-        with (work / "proofs.json").open("w", encoding="utf-8") as f:
-            json.dump(source.proofs(meters, since, until), f, separators=(",", ":"))
+        (work / "proofs.json").write_text(json.dumps(source.proofs(meters, since, until),
+                                                     separators=(",", ":")), encoding="utf-8")
         if records is not None:
             (work / "records.json").write_bytes(
                 canonical(allowances.records_json(records, company, year)))

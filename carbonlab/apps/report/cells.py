@@ -11,7 +11,9 @@ carries is None.
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
 from collections.abc import Iterable
+from itertools import pairwise
 
 from carbonlab.apps.report.model import Cell
 from carbonlab.node.model import Reading
@@ -62,16 +64,12 @@ def from_readings(readings: Iterable[Reading], meters: Iterable[str], year: int,
                   step: int) -> tuple[Cell, ...]:
     since, until = year_bounds(year)
     months = month_starts(year)
-    index = {m: i for i, m in enumerate(months[:-1])}
     sums: dict[tuple[str, int], list[float | None]] = {}
     counts: dict[tuple[str, int], list[int]] = {}
     for r in readings:
         if not since <= r.interval_start < until:
             continue
-        t = dt.datetime.fromtimestamp(r.interval_start, dt.UTC)
-        month = months[t.month - 1]
-        assert month in index
-        key = (r.meter_id, month)
+        key = (r.meter_id, months[bisect_right(months, r.interval_start) - 1])
         s = sums.setdefault(key, [None] * 5)
         for i, v in enumerate((r.co2_kg, r.ch4_kg, r.n2o_kg, r.gross_mwh, r.heat_input_gj)):
             s[i] = _add(s[i], v)
@@ -80,7 +78,7 @@ def from_readings(readings: Iterable[Reading], meters: Iterable[str], year: int,
         c[1] += int(r.substituted)
     out = []
     for meter in sorted(set(meters)):
-        for lo, hi in zip(months, months[1:], strict=False):
+        for lo, hi in pairwise(months):
             expected = _expected(lo, hi, since, step)
             s = sums.get((meter, lo), [None] * 5)
             n, sub = counts.get((meter, lo), [0, 0])

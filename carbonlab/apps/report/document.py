@@ -37,7 +37,7 @@ def _need(obj: Any, name: str, kind: type | tuple[type, ...], where: str) -> Any
     if not isinstance(obj, dict) or name not in obj:
         raise ReportError(f"{where}.{name}", "missing")
     value = obj[name]
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise ReportError(f"{where}.{name}", f"has the wrong type ({type(value).__name__})")
     return value
 
@@ -58,7 +58,7 @@ def from_json(obj: Any, where: str = "report.json") -> Report:
             key = tuple(str(k) for k in _need(r, "key", list, f"{at}.rows[{j}]"))
             vals = _need(r, "values", list, f"{at}.rows[{j}]")
             if len(vals) != len(values) or not all(
-                    v is None or isinstance(v, int | float) and not isinstance(v, bool) for v in vals):
+                    v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in vals):
                 raise ReportError(f"{at}.rows[{j}].values", f"must be {len(values)} numbers or nulls")
             rows.append(Row(key, tuple(vals)))
         tables.append(Table(_need(t, "name", str, at), _need(t, "title", str, at),

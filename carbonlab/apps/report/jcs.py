@@ -40,7 +40,7 @@ def number(x: float) -> str:
         return "0"
     if x < 0:
         return "-" + number(-x)
-    sign, digits_t, exp = Decimal(repr(x)).as_tuple()
+    _, digits_t, exp = Decimal(repr(x)).as_tuple()
     digits = "".join(map(str, digits_t)).rstrip("0") or "0"
     assert isinstance(exp, int)
     k = len(digits)

@@ -14,9 +14,8 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, TableStyle
 from reportlab.platypus import Table as PdfTable
-from reportlab.platypus import TableStyle
 
 from carbonlab.apps.report.model import Report, Value
 
@@ -48,8 +47,7 @@ def write(report: Report, path: Path) -> None:
                        styles["Normal"]),
              Paragraph(f"Chain: {report.chain_id} &nbsp; Genesis: {report.genesis_hash}", styles["Normal"]),
              Spacer(1, 4 * mm)]
-    for note in report.notes:
-        story.append(Paragraph(note, styles["Normal"]))
+    story.extend(Paragraph(note, styles["Normal"]) for note in report.notes)
     for t in report.tables:
         story += [Spacer(1, 4 * mm), Paragraph(t.title, styles["Heading2"])]
         data = [[*t.key_columns, *t.value_columns]]

@@ -23,11 +23,11 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
-from carbonlab.node import merkle
+from carbonlab.node import codec, merkle
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.ledger.render import certificate_json, header_json
 from carbonlab.node.ledger.store import Ledger
-from carbonlab.node.model import Batch
+from carbonlab.node.model import MAX_BATCH_BYTES
 
 FORMAT = "carbonlab-report-proofs/1"
 
@@ -45,12 +45,15 @@ def used_positions(db: sqlite3.Connection, meters: Iterable[str], since: int,
     return out
 
 
-def batch_entry(requests: list[bytes] | tuple[bytes, ...], batch: Batch, index: int,
-                used: list[int]) -> dict[str, Any]:
-    leaves = [r.encode() for r in batch.readings]
+def batch_entry(requests: list[bytes] | tuple[bytes, ...], index: int, used: list[int]) -> dict[str, Any]:
+    """One batch's entry, from its request bytes: each reading's canonical bytes are its wire
+    item re-encoded (what `Reading.encode` gives), without building the readings."""
+    _, gateway_id, batch_seq, items, signature = codec.decode(
+        requests[index], "batch", max_bytes=MAX_BATCH_BYTES)
+    leaves = [codec.encode(item) for item in items]
     return {"index": index, "path": [h.hex() for h in merkle.proof(requests, index)],
-            "gateway_id": batch.gateway_id, "batch_seq": batch.batch_seq,
-            "signature": batch.signature.hex(), "readings": [x.hex() for x in leaves],
+            "gateway_id": gateway_id, "batch_seq": batch_seq,
+            "signature": signature.hex(), "readings": [x.hex() for x in leaves],
             "leaf_hashes": [merkle.leaf_hash(x).hex() for x in leaves], "used": used}
 
 
@@ -66,7 +69,7 @@ def collect(ledger: Ledger, db: sqlite3.Connection, genesis: Genesis, meters: It
                 continue
             requests = block.proposal.requests
             batches = []
-            batches = [batch_entry(requests, Batch.decode(requests[index]), index, idxs)
+            batches = [batch_entry(requests, index, idxs)
                        for index, idxs in sorted(used[block.header.height].items())]
             blocks.append({"header": header_json(block.header),
                            "certificate": certificate_json(block.certificate), "batches": batches})

@@ -112,7 +112,7 @@ class NodeApi:
                 raise ReportError("--node", f"block {height}: the batches served do not hash to its "
                                             "batches_root")
             blocks.append({"header": block["header"], "certificate": block["certificate"],
-                           "batches": [proofs.batch_entry(requests, batches[i], i, sorted(idxs))
+                           "batches": [proofs.batch_entry(requests, i, sorted(idxs))
                                        for i, idxs in sorted(used[height].items())]})
         return {"format": proofs.FORMAT, "chain_id": self._genesis.chain_id,
                 "genesis_hash": self._genesis.hash.hex(), "blocks": blocks}

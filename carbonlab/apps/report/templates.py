@@ -110,7 +110,8 @@ def tables(template: Template, genesis: Genesis, cells: tuple[Cell, ...], gwp: G
         emissions_t = whole.t("co2_kg") or 0.0
     else:
         factors = GWP100[gwp]
-        gases = (("co2", "co2_kg", 1.0), ("ch4", "ch4_kg", factors.ch4_fossil), ("n2o", "n2o_kg", factors.n2o))
+        gases = (("co2", "co2_kg", 1.0), ("ch4", "ch4_kg", factors.ch4_fossil),
+                 ("n2o", "n2o_kg", factors.n2o))
         co2e = sum((whole.t(col) or 0.0) * f for _, col, f in gases)
         rows = tuple(Row((g,), (whole.t(col), f, (whole.t(col) or 0.0) * f,
                                 ((whole.t(col) or 0.0) * f / co2e) if co2e else 0.0))

@@ -25,12 +25,15 @@ member's ledger, or the query module on a node).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+import msgpack
 
 from carbonlab.apps.compliance.errors import InputError
 from carbonlab.apps.compliance.jsonrecords import JsonRecords
@@ -153,12 +156,15 @@ def _check_batch(genesis: Genesis, height: int, count: int, root: bytes, j: int,
     at = f"block {height} batch {gateway_id}/{seq}"
     res.batches += 1
     signature = as_hex(e.get("signature"), f"{at}.signature", size=64)
-    leaves = [as_hex(x, f"{at}.readings[{k}]") for k, x in enumerate(as_list(e.get("readings"), at))]
-    hashes = [as_hex(x, f"{at}.leaf_hashes[{k}]", size=32)
-              for k, x in enumerate(as_list(e.get("leaf_hashes"), at))]
+    try:
+        leaves = [bytes.fromhex(x) for x in as_list(e.get("readings"), f"{at}.readings")]
+        hashes = [bytes.fromhex(x) for x in as_list(e.get("leaf_hashes"), f"{at}.leaf_hashes")]
+    except (TypeError, ValueError):
+        res.add(Kind.PROOF, at, "readings and leaf_hashes must be lists of hex strings")
+        return
     used = [as_int(x, f"{at}.used[{k}]", lo=0) for k, x in enumerate(as_list(e.get("used"), at))]
-    if len(hashes) != len(leaves):
-        res.add(Kind.PROOF, at, f"{len(leaves)} readings but {len(hashes)} leaf hashes")
+    if len(hashes) != len(leaves) or any(len(h) != 32 for h in hashes):
+        res.add(Kind.PROOF, at, f"{len(leaves)} readings need as many 32-byte leaf hashes")
         return
     gateway = genesis.gateway_by_id.get(gateway_id)
     if gateway is None:
@@ -170,32 +176,29 @@ def _check_batch(genesis: Genesis, height: int, count: int, root: bytes, j: int,
         res.add(Kind.SIGNATURE, at, f"the gateway signature does not verify under {gateway_id!r}'s "
                                     "genesis key over the batch's readings root")
         return
-    changed = [k for k, leaf in enumerate(leaves) if merkle.leaf_hash(leaf) != hashes[k]]
-    readings: list[Reading | None] = []
-    for k, leaf in enumerate(leaves):
-        try:
-            readings.append(Reading.from_wire(codec.decode(leaf, "reading"), f"{at}.readings[{k}]"))
-        except SchemaError as exc:
-            res.add(Kind.READING, f"{at} reading {k}", f"does not decode: {exc}")
-            readings.append(None)
+    sha = hashlib.sha256
+    changed = [k for k, leaf in enumerate(leaves) if sha(b"\x00" + leaf).digest() != hashes[k]]
     for k in changed:
-        r = readings[k]
-        name = f"{r.meter_id}/{r.seq}" if r is not None else f"{at} reading {k}"
-        res.add(Kind.READING, name, f"changed: it is not the reading the gateway signed ({at}, leaf {k})")
-    if changed or None in readings:
+        res.add(Kind.READING, _reading_name(leaves[k], f"{at} reading {k}"),
+                f"changed: it is not the reading the gateway signed ({at}, leaf {k})")
+    if changed:
         return
-    batch_bytes = codec.encode([genesis.chain_id, gateway_id, seq,
-                                [codec.decode(x, "reading") for x in leaves], signature])
+    raw = _batch_bytes(genesis.chain_id, gateway_id, seq, leaves, signature)
     path = [as_hex(h, f"{at}.path", size=32) for h in as_list(e.get("path"), f"{at}.path")]
-    if not merkle.verify(batch_bytes, as_int(e.get("index"), f"{at}.index", lo=0), count, path, root):
+    if not merkle.verify(raw, as_int(e.get("index"), f"{at}.index", lo=0), count, path, root):
         res.add(Kind.PROOF, at, f"not a batch of block {height} (Merkle path to batches_root fails)")
+        return
+    try:
+        readings = Batch.decode(raw).readings
+    except SchemaError as exc:
+        res.add(Kind.PROOF, at, f"does not decode: {exc}")
         return
     wanted = set(used)
     for k in used:
-        r = readings[k] if k < len(readings) else None
-        if r is None:
+        if k >= len(readings):
             res.add(Kind.READING, f"{at} reading {k}", "used but not in the batch")
             continue
+        r = readings[k]
         name = f"{r.meter_id}/{r.seq}"
         if r.meter_id not in meters or not since <= r.interval_start < until:
             res.add(Kind.READING, name, "not a reading of the report's company and year")
@@ -210,14 +213,30 @@ def _check_batch(genesis: Genesis, height: int, count: int, root: bytes, j: int,
         seen.add((r.meter_id, r.seq))
         proven.append(r)
     for k, r in enumerate(readings):
-        if r is not None and k not in wanted and r.meter_id in meters and since <= r.interval_start < until:
+        if k not in wanted and r.meter_id in meters and since <= r.interval_start < until:
             res.add(Kind.READING, f"{r.meter_id}/{r.seq}", f"a reading of the company-year in {at} "
                                                            "that the report leaves out")
 
 
-def _root_of_leaf_hashes(hashes: list[bytes]) -> bytes:
-    import hashlib
+def _reading_name(leaf: bytes, fallback: str) -> str:
+    try:
+        r = Reading.from_wire(codec.decode(leaf, "reading"))
+    except SchemaError:
+        return fallback
+    return f"{r.meter_id}/{r.seq}"
 
+
+def _batch_bytes(chain_id: str, gateway_id: str, seq: int, leaves: list[bytes], signature: bytes) -> bytes:
+    """`Batch.encode()` of the batch, from its readings' canonical bytes without decoding them: a
+    msgpack array's bytes are its header and its items' bytes (the Merkle path to the certified
+    batches_root then checks the result)."""
+    p = msgpack.Packer(use_bin_type=True, use_single_float=False, strict_types=False)
+    return b"".join((p.pack_array_header(5), p.pack(chain_id), p.pack(gateway_id), p.pack(seq),
+                     p.pack_array_header(len(leaves)), *leaves, p.pack(signature)))
+
+
+def _root_of_leaf_hashes(hashes: list[bytes]) -> bytes:
+    """The batch tree's root from its leaf hashes (`carbonlab.node.merkle.root` after hashing)."""
     if not hashes:
         return hashlib.sha256(b"").digest()
     level = hashes

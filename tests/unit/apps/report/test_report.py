@@ -20,7 +20,8 @@ from carbonlab.node.gwp import GwpSet
 from carbonlab.node.model import Reading
 from carbonlab.node.query import EmissionsFilter, Level, Period, open_source
 from tests.unit.node.factories import Kit
-from tests.unit.node.query.small_ledger import M1, M3, build as build_ledger, kg
+from tests.unit.node.query.small_ledger import M1, M3, kg
+from tests.unit.node.query.small_ledger import build as build_ledger
 
 YEAR = 2023
 RECORDS = {
