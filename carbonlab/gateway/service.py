@@ -39,11 +39,13 @@ from carbonlab.gateway.journal import Journal, JournalParams, MeterSpec
 from carbonlab.gateway.metrics import GatewayMetrics
 from carbonlab.gateway.outbox import Outbox
 from carbonlab.gateway.poller import Poller
+from carbonlab.gateway.registermap import MeterRegisterMap
 from carbonlab.gateway.sample import Sample
 from carbonlab.gateway.store import Store
 from carbonlab.gateway.uplink import Decision, Uplink
 from carbonlab.node.crypto import Signer
-from carbonlab.node.genesis import Genesis
+from carbonlab.node.emissions import Gas, mg_m3_of
+from carbonlab.node.genesis import Genesis, MeterInfo
 from carbonlab.node.model import Basis, Batch, Reading
 
 log = logging.getLogger(__name__)
@@ -72,12 +74,39 @@ def meter_specs(cfg: GatewayConfig, genesis: Genesis, signer: Signer) -> list[Me
             raise ConfigError(f"{cfg.path}: meter {m.id!r}: genesis does not let gateway "
                               f"{cfg.gateway_id!r} report for it (allowed: {', '.join(gw.meters)})")
         max_co2, max_flow = cfg.max_potential.get(m.id, (None, None))
+        check_channels(cfg, m.id, m.register_map, info)
         specs.append(MeterSpec(
             meter_id=m.id, sample_period_s=m.sample_period_s, basis=Basis(info.co2_basis),
-            ranges=info.ranges, co2_method=info.co2_method,
+            ranges=info.ranges, co2_method=info.co2_method, gases=info.gases, load=info.load,
             max_co2_pct=max_co2 if max_co2 is not None else info.ranges["co2_pct"][1],
             max_flow_m3_s=max_flow if max_flow is not None else info.ranges["flow_m3_s"][1]))
     return specs
+
+
+def check_channels(cfg: GatewayConfig, meter_id: str, regmap: MeterRegisterMap,
+                   info: MeterInfo) -> None:
+    """Every channel genesis declares for the meter must be in its register map, in the unit
+    and basis genesis states (the contract holds readings to genesis). A map channel genesis
+    does not declare is polled but not reported: genesis decides what goes on the chain."""
+    where = f"{cfg.path}: meter {meter_id!r} (register map {regmap.name})"
+    for gas, channel in info.gases.items():
+        if not regmap.has(gas.value):
+            raise ConfigError(f"{where}: field 'channels': genesis declares a {gas} channel "
+                              f"({channel.unit.value}, {channel.basis}); the map has none")
+        spec = regmap.channel(gas.value)
+        if (spec.unit, spec.basis) != (channel.unit.value, channel.basis):
+            raise ConfigError(f"{where}: field 'channels.{spec.key}': reads {spec.unit} "
+                              f"{spec.basis}, genesis declares {channel.unit.value} {channel.basis}")
+    for name in ("gross_mw", "heat_input_mw"):
+        if getattr(info.load, name) is not None and not regmap.has(name):
+            raise ConfigError(f"{where}: field 'channels': genesis declares {name}; the map "
+                              f"has no such channel")
+
+
+def hj212_ch4_mg_m3(conc: float, unit: str, basis: str | None, h2o_pct: float) -> float:
+    """A CH4 average as HJ 212 reports concentrations: mg/m3 at 273.15 K, 101.325 kPa, dry."""
+    mg = mg_m3_of(conc, unit, Gas.CH4)
+    return mg * 100.0 / (100.0 - h2o_pct) if basis == "wet" else mg
 
 
 def close_delay_s(cfg: GatewayConfig) -> float:
@@ -251,9 +280,13 @@ class GatewayService:
         stats: dict[str, float | tuple[float, float, float]] = {
             "co2_pct": r.co2_pct, "o2_pct": r.o2_pct, "h2o_pct": r.h2o_pct,
             "flow_m3_s": r.flow_m3_s, "temp_c": r.temp_c, "pressure_kpa": r.pressure_kpa}
+        totals = {"co2_pct": r.co2_kg}
+        if r.ch4_conc is not None and r.ch4_unit is not None and r.ch4_kg is not None:
+            stats["ch4"] = hj212_ch4_mg_m3(r.ch4_conc, r.ch4_unit, r.ch4_basis, r.h2o_pct)
+            totals["ch4"] = r.ch4_kg
         try:
             frame = hj212.average_frame(cn, fwd.mn[r.meter_id], fwd.pw, r.interval_start, stats,
-                                        r.flag.value, {"co2_pct": r.co2_kg})
+                                        r.flag.value, totals)
             self._frames.put_nowait(hj212.encode(frame))
         except FrameError as exc:
             log.warning("HJ 212 frame for %s seq %d not forwarded: %s", r.meter_id, r.seq, exc)

@@ -140,3 +140,10 @@ def gas_mass_kg(gas: Gas, conc: float, unit: str, basis: str, h2o_pct: float, fl
 # combined-cycle units reach about 0.64 on the lower heating value)
 MAX_GROSS_EFFICIENCY = 0.65
 GJ_PER_MWH = 3.6
+
+
+def gas_mass_matches(claimed_kg: float, computed_kg: float) -> bool:
+    """The CO2 rule's 1e-6 relative tolerance with a 1 mg floor instead of 1 g: a minute's CH4
+    at 12 ppm is about 30 g, so the CO2 rule's gram would let 3 % go unchecked, while float64
+    rounding is below a microgram here."""
+    return abs(claimed_kg - computed_kg) <= max(1e-6, 1e-6 * abs(computed_kg))
