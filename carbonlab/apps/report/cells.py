@@ -14,9 +14,9 @@ import datetime as dt
 from bisect import bisect_right
 from collections.abc import Iterable
 from itertools import pairwise
+from typing import NamedTuple, Protocol
 
 from carbonlab.apps.report.model import Cell
-from carbonlab.node.model import Reading
 from carbonlab.node.query import EmissionsFilter, Level, Period, QueryResult
 
 
@@ -33,6 +33,41 @@ def month_starts(year: int) -> list[int]:
 
 def month_label(start: int) -> str:
     return dt.datetime.fromtimestamp(start, dt.UTC).strftime("%Y-%m")
+
+
+class Summed(Protocol):
+    """What a cell sums of a reading (a `Reading` or a `Proven`)."""
+
+    @property
+    def meter_id(self) -> str: ...
+    @property
+    def interval_start(self) -> int: ...
+    @property
+    def co2_kg(self) -> float: ...
+    @property
+    def ch4_kg(self) -> float | None: ...
+    @property
+    def n2o_kg(self) -> float | None: ...
+    @property
+    def gross_mwh(self) -> float | None: ...
+    @property
+    def heat_input_gj(self) -> float | None: ...
+    @property
+    def substituted(self) -> bool: ...
+
+
+class Proven(NamedTuple):
+    """A proven reading's identity and summed values: what a checking process sends back."""
+
+    meter_id: str
+    seq: int
+    interval_start: int
+    co2_kg: float
+    ch4_kg: float | None
+    n2o_kg: float | None
+    gross_mwh: float | None
+    heat_input_gj: float | None
+    substituted: bool
 
 
 def report_filter(company: str, year: int) -> EmissionsFilter:
@@ -60,7 +95,7 @@ def _expected(lo: int, hi: int, since: int, step: int) -> int:
     return max(0, -(-(hi - first) // step)) if hi > lo else 0
 
 
-def from_readings(readings: Iterable[Reading], meters: Iterable[str], year: int,
+def from_readings(readings: Iterable[Summed], meters: Iterable[str], year: int,
                   step: int) -> tuple[Cell, ...]:
     since, until = year_bounds(year)
     months = month_starts(year)

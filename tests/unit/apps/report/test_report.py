@@ -198,3 +198,22 @@ def _build_company(ledger: tuple[Path, Kit], out: Path, company: str) -> None:
         build(source, company=company, year=YEAR, template=Template.EU_MRR, gwp=GwpSet.AR5, out=out)
     finally:
         source.close()
+
+
+def test_checking_in_processes_finds_what_one_process_finds(ledger: tuple[Path, Kit], tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    _build(ledger, out, Template.EU_MRR, JsonRecords.parse(RECORDS, "records"))
+    one, three = verify(out, ledger[1].genesis, workers=1), verify(out, ledger[1].genesis, workers=3)
+    assert one.ok
+    assert three.ok
+    assert (three.blocks, three.batches, three.readings, three.figures) == \
+        (one.blocks, one.batches, one.readings, one.figures) == (3, 4, 7, one.figures)
+    bundle = json.loads((out / "proofs.json").read_text())
+    bundle["blocks"][2]["certificate"]["signatures"].pop()
+    bundle["blocks"].append(bundle["blocks"][1])        # block 2's reading proven twice
+    (out / "proofs.json").write_text(json.dumps(bundle))
+    one, three = verify(out, ledger[1].genesis, workers=1), verify(out, ledger[1].genesis, workers=3)
+    assert [str(p) for p in three.problems] == [str(p) for p in one.problems]
+    assert any(p.kind is Kind.SIGNATURE and p.where == "block 3 certificate" for p in one.problems)
+    assert any(p.kind is Kind.READING and p.where == "m1/4" and p.detail == "used twice"
+               for p in one.problems)
