@@ -36,6 +36,8 @@ def register(sub: Any) -> None:
     v = cmds.add_parser("verify", help="check a report directory with genesis alone (no network)")
     v.add_argument("dir", type=Path)
     v.add_argument("--genesis", required=True, type=Path)
+    v.add_argument("--workers", type=int, default=1,
+                   help="processes checking the proofs (1-4; default 1, see docs/report.md)")
     v.set_defaults(func=_verify)
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
 
@@ -79,7 +81,9 @@ def _build(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from carbonlab.apps.report.verify import verify
 
-    res = verify(args.dir, _genesis(args.genesis, "--genesis"))
+    if not 1 <= args.workers <= 4:
+        raise CarbonlabError(f"--workers: {args.workers} is not in 1..4")
+    res = verify(args.dir, _genesis(args.genesis, "--genesis"), workers=args.workers)
     for p in res.problems:
         print(p)
     print(res.summary())

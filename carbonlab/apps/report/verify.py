@@ -102,7 +102,7 @@ def _compare(source: str, stated: tuple[Table, ...], expected: tuple[Table, ...]
             res.add(Kind.FIGURE, f"{source} {name}", "a figure the recomputation has no row for")
 
 
-def verify(out: Path, genesis: Genesis, workers: int | None = None) -> Verified:
+def verify(out: Path, genesis: Genesis, workers: int | None = 1) -> Verified:
     if not out.is_dir():
         raise ReportError("DIR", f"{out} is not a directory")
     res = Verified()
