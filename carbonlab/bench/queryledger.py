@@ -9,8 +9,8 @@ every fourth meter also CH4 (ppm, dry). Ten gateways, ten meters each; a batch c
 hours of its ten meters (1,000 readings), a block one batch of each gateway.
 
 A built file is cached under the temp directory, keyed by the SHA-256 of the node
-package's source and the parameters, so a code change always rebuilds it (and removes the
-files of other keys: about 270 MB each).
+package's source and the parameters, so a code change always rebuilds it; entries unused for
+a day are removed (about 270 MB each).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import shutil
 import tempfile
 import time
@@ -143,22 +144,32 @@ def build(path: Path, stacks: int, hours: int) -> tuple[Genesis, int]:
 
 
 def built(stacks: int = 100, hours: int = 8760, *, fresh: bool = False) -> Built:
-    """The ledger file, from the cache when this code built it before."""
+    """The ledger file, from the cache when this code built it before.
+
+    The cache directory is shared by everyone on the machine (other checkouts may run other
+    code versions at the same time): a build goes to a directory of its own and is renamed
+    into place when complete, and only entries untouched for a day are removed."""
     key = code_key(stacks, hours)
-    where = Path(tempfile.gettempdir()) / "carbonlab-bench-query" / key
+    cache = Path(tempfile.gettempdir()) / "carbonlab-bench-query"
+    where = cache / key
     path, done = where / "ledger.sqlite", where / "done.json"
     if done.is_file() and path.is_file() and not fresh:
+        os.utime(where)
         with Ledger.open_readonly(path) as cached:
             return Built(path, cached.genesis, json.loads(done.read_text())["readings"], None, key)
-    for other in where.parent.glob("*"):     # files other code versions built: never used again
-        if other.is_dir() and other != where:
+    cache.mkdir(parents=True, exist_ok=True)
+    for other in cache.iterdir():      # about 270 MB each; a day unused: another code version's
+        if other.is_dir() and time.time() - other.stat().st_mtime > 86_400:
             shutil.rmtree(other, ignore_errors=True)
-    where.mkdir(parents=True, exist_ok=True)
-    for stale in where.glob("ledger.sqlite*"):
-        stale.unlink()
-    done.unlink(missing_ok=True)
-    t0 = time.perf_counter()
-    genesis, count = build(path, stacks, hours)
-    seconds = time.perf_counter() - t0
-    done.write_text(json.dumps({"readings": count, "build_s": seconds}))
+    work = Path(tempfile.mkdtemp(prefix=f"{key}.build-", dir=cache))
+    try:
+        t0 = time.perf_counter()
+        genesis, count = build(work / "ledger.sqlite", stacks, hours)
+        seconds = time.perf_counter() - t0
+        (work / "done.json").write_text(json.dumps({"readings": count, "build_s": seconds}))
+        if where.exists():
+            shutil.rmtree(where, ignore_errors=True)
+        work.rename(where)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     return Built(path, genesis, count, seconds, key)
