@@ -89,10 +89,13 @@ def _add(a: float | None, b: float | None) -> float | None:
     return b if a is None else a + b
 
 
-def _expected(lo: int, hi: int, since: int, step: int) -> int:
-    """Interval starts since + k * step inside [lo, hi)."""
-    first = -(-lo // step) * step if since % step == 0 else lo
-    return max(0, -(-(hi - first) // step)) if hi > lo else 0
+def _expected(lo: int, hi: int, step: int) -> int:
+    """Intervals expected in [lo, hi): the query module's count (multiples of `step` from the
+    first one at or after `lo`)."""
+    if hi <= lo:
+        return 0
+    first = -(-lo // step) * step
+    return max(0, -(-(hi - first) // step))
 
 
 def from_readings(readings: Iterable[Summed], meters: Iterable[str], year: int,
@@ -114,7 +117,7 @@ def from_readings(readings: Iterable[Summed], meters: Iterable[str], year: int,
     out = []
     for meter in sorted(set(meters)):
         for lo, hi in pairwise(months):
-            expected = _expected(lo, hi, since, step)
+            expected = _expected(lo, hi, step)
             s = sums.get((meter, lo), [None] * 5)
             n, sub = counts.get((meter, lo), [0, 0])
             out.append(Cell(meter, lo, s[0], s[1], s[2], s[3], s[4], n, sub, expected,
