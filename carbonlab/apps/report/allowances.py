@@ -28,15 +28,14 @@ def _plain(record: Any) -> dict[str, Any]:
 
 
 def records_json(records: AllowanceRecords, company: str, year: int) -> dict[str, Any]:
-    """The company-year's records in `JsonRecords`' file format."""
+    """The company-year's records in `JsonRecords`' file format, without the verifier's statement
+    (it is made over the report's manifest, so it travels beside it: `statement.json`)."""
     carried = records.carried_over(company, year)
-    statement = records.statement(company, year)
     return {
         "allocations": [_plain(a) for a in records.allocations(company, year)],
         "transfers": [_plain(t) for t in records.transfers(company, year)],
         "surrenders": [_plain(s) for s in records.surrenders(company, year)],
         "carry_overs": [{"company": company, "year": year, "quantity_t": carried}] if carried else [],
-        "statements": [] if statement is None else [_plain(statement)],
     }
 
 

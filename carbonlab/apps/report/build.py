@@ -8,8 +8,13 @@ build leaves nothing behind (and an existing `out` is never half overwritten: it
     out/report.pdf       the same tables for people, `pdf.py`
     out/proofs.json      per-block multi-proofs of every reading summed, `proofs.py`
     out/records.json     the company-year's allowance records (JsonRecords format), if given
-    out/statement.json   the verifier's statement, when the records hold one
     out/manifest.json    SHA-256 of each file above, the chain id and genesis hash
+    out/statement.json   the verifier's statement, when the records hold one: made over the
+                         SHA-256 of a manifest.json, so it is outside the manifest
+
+Every file is a function of the ledger's content, the records and the options (canonical JSON,
+a PDF without creation time or random id, an XLSX with fixed times), so rebuilding a report
+gives the same manifest, and a verifier's statement over its hash stays checkable.
 """
 
 from __future__ import annotations
@@ -89,14 +94,14 @@ def build(source: ReportSource, *, company: str, year: int, template: Template, 
         if records is not None:
             (work / "records.json").write_bytes(
                 canonical(allowances.records_json(records, company, year)))
-            statement = records.statement(company, year)
-            if statement is not None:
-                (work / "statement.json").write_bytes(canonical(allowances.statement_json(statement)))
         files = {p.name: sha256_file(p) for p in sorted(work.iterdir())}
         manifest: dict[str, Any] = {"format": MANIFEST_FORMAT, "chain_id": genesis.chain_id,
                                     "genesis_hash": genesis.hash.hex(), "company": company,
                                     "year": year, "template": template.value, "files": files}
         (work / "manifest.json").write_bytes(canonical(manifest))
+        statement = None if records is None else records.statement(company, year)
+        if statement is not None:
+            (work / "statement.json").write_bytes(canonical(allowances.statement_json(statement)))
         size = sum(p.stat().st_size for p in work.iterdir())
         work.rename(out)
     except BaseException:

@@ -40,7 +40,7 @@ def write(report: Report, path: Path) -> None:
     doc = SimpleDocTemplate(str(path), pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
                             topMargin=12 * mm, bottomMargin=12 * mm,
                             title=f"{report.company_name} {report.year} {report.template.value}",
-                            author="carbonlab")
+                            author="carbonlab", invariant=1)   # no creation time, no random id
     story = [Paragraph(TITLES[report.template.value], styles["Title"]),
              Paragraph(f"Company: {report.company_name} ({report.company}) &nbsp; Year: {report.year} "
                        f"&nbsp; Template: {report.template.value} &nbsp; GWP set: {report.gwp}",

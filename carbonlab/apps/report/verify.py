@@ -16,7 +16,8 @@ In order, and every problem is named (capped at `findings.MAX_PROBLEMS`):
    tables recomputed (with the allowance account from `records.json`), and every figure of
    `report.json` and of `report.xlsx` compared with its recomputed value (relative 1e-9);
    `report.json` must be canonical (RFC 8785).
-4. the verifier's statement, when present, must be the one `records.json` holds.
+4. the verifier's statement (`statement.json`, beside the manifest), when present, must be for
+   the report's company and year and made over this report's manifest hash.
 
 A bundle shows that every figure is the sum of certified readings; that no certified reading
 of the company-year was left out of the bundle needs the chain itself (`ledger verify` over a
@@ -72,9 +73,26 @@ def _check_manifest(out: Path, genesis: Genesis, res: Verified) -> dict[str, Any
         elif sha256_file(path) != digest:
             res.add(Kind.MANIFEST, name, "its SHA-256 is not the manifest's (the file was changed)")
     for path in sorted(out.iterdir()):
-        if path.name != "manifest.json" and path.name not in files:
+        if path.name not in ("manifest.json", "statement.json") and path.name not in files:
             res.add(Kind.MANIFEST, path.name, "not listed in the manifest")
     return manifest
+
+
+def _check_statement(out: Path, stated: Report, res: Verified) -> None:
+    try:
+        records = JsonRecords.parse({"statements": [_load_json(out / "statement.json")]}, "statement.json")
+    except InputError as exc:
+        res.add(Kind.RECORDS, "statement.json", str(exc))
+        return
+    statement = records.statement(stated.company, stated.year)
+    if statement is None:
+        res.add(Kind.RECORDS, "statement.json", f"is not a statement for {stated.company} {stated.year}")
+        return
+    digest = sha256_file(out / "manifest.json")
+    if statement.manifest_hash != digest:
+        res.add(Kind.RECORDS, "statement.json", f"the verifier signed off the report whose manifest hashes "
+                                                f"to {statement.manifest_hash[:16]}..., not this one "
+                                                f"({digest[:16]}...)")
 
 
 def _same(a: Value, b: Value) -> bool:
@@ -140,11 +158,8 @@ def verify(out: Path, genesis: Genesis, workers: int | None = 1) -> Verified:
             res.add(Kind.RECORDS, "records.json", str(exc))
         else:
             account = allowances.account(records, stated.company, stated.year)
-            statement = records.statement(stated.company, stated.year)
-            if (out / "statement.json").is_file() and (
-                    statement is None or _load_json(out / "statement.json")
-                    != json.loads(canonical(allowances.statement_json(statement)))):
-                res.add(Kind.RECORDS, "statement.json", "is not the statement records.json holds")
+    if (out / "statement.json").is_file():
+        _check_statement(out, stated, res)
     try:
         gwp = GwpSet(stated.gwp)
     except ValueError:

@@ -3,14 +3,19 @@ Office Open XML, so the verifier can read back the very cells it checks).
 
 One sheet `report` with the header (company, year, template, GWP set, chain, genesis hash)
 and one sheet per table: a header row of the key and value column names, then one row per
-table row. Numbers are written as numbers (full double precision), never as text.
+table row. Numbers are written as numbers (full double precision), never as text. The file's
+times are fixed (the first instant after the report year), so a rebuild gives the same bytes.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 from pathlib import Path
+from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.xml.functions import tostring
 
 from carbonlab.apps.report.model import Report, ReportError, Row, Table, Value
 
@@ -31,7 +36,23 @@ def write(report: Report, path: Path) -> None:
         sheet.append([*t.key_columns, *t.value_columns])
         for r in t.rows:
             sheet.append([*r.key, *r.values])
-    wb.save(path)
+    _save_reproducibly(wb, path, dt.datetime(report.year + 1, 1, 1))
+
+
+def _save_reproducibly(wb: Workbook, path: Path, when: dt.datetime) -> None:
+    """Save with fixed document times and zip entry times, so the same report gives the same
+    bytes (openpyxl stamps the save time into docProps/core.xml and each zip entry)."""
+    wb.properties.creator = "carbonlab"
+    wb.properties.created = when
+    buf = io.BytesIO()
+    wb.save(buf)
+    wb.properties.modified = when
+    core = tostring(wb.properties.to_tree())
+    with ZipFile(buf) as src, ZipFile(path, "w", ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            entry = ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            entry.compress_type = ZIP_DEFLATED
+            dst.writestr(entry, core if info.filename == "docProps/core.xml" else src.read(info))
 
 
 def read_tables(path: Path, like: tuple[Table, ...]) -> tuple[Table, ...]:

@@ -3,6 +3,7 @@ verifies offline, and each tamper case is caught and named."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -61,8 +62,11 @@ def _figure(report: dict, table: str, column: str, key: list[str] | None = None)
 @pytest.mark.parametrize("template", list(Template))
 def test_every_template_builds_and_verifies(ledger: tuple[Path, Kit], tmp_path: Path,
                                             template: Template) -> None:
-    out = tmp_path / "report"
-    _build(ledger, out, template, JsonRecords.parse(RECORDS, "records"))
+    first, out = tmp_path / "first", tmp_path / "report"
+    _build(ledger, first, template, JsonRecords.parse(RECORDS, "records"))
+    digest = hashlib.sha256((first / "manifest.json").read_bytes()).hexdigest()
+    signed = {**RECORDS, "statements": [{**RECORDS["statements"][0], "manifest_hash": digest}]}
+    _build(ledger, out, template, JsonRecords.parse(signed, "records"))
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "proofs.json", "records.json",
                                                      "report.json", "report.pdf", "report.xlsx",
                                                      "statement.json"]
@@ -70,7 +74,7 @@ def test_every_template_builds_and_verifies(ledger: tuple[Path, Kit], tmp_path: 
     assert res.ok, res.problems
     assert res.readings == len(M1) + len(M3)
     assert res.figures > 0
-    assert not [p for p in out.parent.iterdir() if p.name.startswith(".report.")]
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]
 
 
 def test_totals_equal_the_query_modules(ledger: tuple[Path, Kit], tmp_path: Path) -> None:
@@ -203,6 +207,7 @@ def _build_company(ledger: tuple[Path, Kit], out: Path, company: str) -> None:
 def test_checking_in_processes_finds_what_one_process_finds(ledger: tuple[Path, Kit], tmp_path: Path) -> None:
     out = tmp_path / "report"
     _build(ledger, out, Template.EU_MRR, JsonRecords.parse(RECORDS, "records"))
+    (out / "statement.json").unlink()       # made over another manifest (tested apart)
     one, three = verify(out, ledger[1].genesis, workers=1), verify(out, ledger[1].genesis, workers=3)
     assert one.ok
     assert three.ok
@@ -217,3 +222,22 @@ def test_checking_in_processes_finds_what_one_process_finds(ledger: tuple[Path, 
     assert any(p.kind is Kind.SIGNATURE and p.where == "block 3 certificate" for p in one.problems)
     assert any(p.kind is Kind.READING and p.where == "m1/4" and p.detail == "used twice"
                for p in one.problems)
+
+
+def test_a_rebuild_gives_the_same_manifest_and_the_statement_is_checked_against_it(
+        ledger: tuple[Path, Kit], tmp_path: Path) -> None:
+    first, second, third = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    _build(ledger, first, Template.CN_POWER, JsonRecords.parse(RECORDS, "records"))
+    _build(ledger, second, Template.CN_POWER, JsonRecords.parse(RECORDS, "records"))
+    for name in ("manifest.json", "report.pdf", "report.xlsx", "report.json", "proofs.json", "records.json"):
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    # the statement in RECORDS was made over another manifest: named
+    problems = verify(first, ledger[1].genesis).problems
+    assert [(p.kind, p.where) for p in problems] == [(Kind.RECORDS, "statement.json")]
+    assert "signed off the report whose manifest hashes to abababab" in problems[0].detail
+    # a statement over this report's manifest hash verifies
+    digest = hashlib.sha256((first / "manifest.json").read_bytes()).hexdigest()
+    signed = {**RECORDS, "statements": [{**RECORDS["statements"][0], "manifest_hash": digest}]}
+    _build(ledger, third, Template.CN_POWER, JsonRecords.parse(signed, "records"))
+    assert (third / "manifest.json").read_bytes() == (first / "manifest.json").read_bytes()
+    assert verify(third, ledger[1].genesis).ok

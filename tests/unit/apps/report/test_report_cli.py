@@ -13,9 +13,9 @@ from tests.unit.node.query.small_ledger import build as build_ledger
 
 RECORDS = {
     "allocations": [{"company": "acme", "year": 2023, "quantity_t": 5.0, "issuer": "n2"}],
-    "statements": [{"company": "acme", "year": 2023, "emissions_t": 7.5, "basis": "co2",
-                    "gwp_set": None, "verifier": "n4", "manifest_hash": "cd" * 32}],
 }
+STATEMENT = {"company": "acme", "year": 2023, "emissions_t": 7.5, "basis": "co2", "gwp_set": None,
+             "verifier": "n4", "manifest_hash": "cd" * 32}
 
 
 @pytest.fixture
@@ -33,21 +33,25 @@ def _build(made: tuple[Path, Path, Path], out: Path, *extra: str) -> int:
                  "--ledger", str(ledger), "--records", str(records), "--out", str(out), *extra])
 
 
-def test_build_then_verify_and_a_changed_statement(made: tuple[Path, Path, Path], tmp_path: Path,
+def test_build_then_verify_a_bad_statement_and_a_changed_pdf(made: tuple[Path, Path, Path], tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "r"
     assert _build(made, out) == 0
     assert "7 readings" in capsys.readouterr().out
     assert main(["report", "verify", str(out), "--genesis", str(made[1])]) == 0
     assert capsys.readouterr().out.strip().splitlines()[-1].startswith("ok: 3 blocks")
-    statement = json.loads((out / "statement.json").read_text())
-    statement["emissions_t"] = 1.0
-    (out / "statement.json").write_text(json.dumps(statement))
+    (out / "statement.json").write_text(json.dumps({**STATEMENT, "company": "globex"}))
     assert main(["report", "verify", str(out), "--genesis", str(made[1])]) == 1
     lines = capsys.readouterr().out.splitlines()
-    assert "manifest statement.json: its SHA-256 is not the manifest's (the file was changed)" in lines
-    assert "records statement.json: is not the statement records.json holds" in lines
-    assert lines[-1].startswith("FAILED: 2 problem(s)")
+    assert "records statement.json: is not a statement for acme 2023" in lines
+    assert lines[-1].startswith("FAILED: 1 problem(s)")
+    (out / "statement.json").write_text(json.dumps({**STATEMENT, "emissions_t": -1}))
+    assert main(["report", "verify", str(out), "--genesis", str(made[1])]) == 1
+    assert "statements[0].emissions_t" in capsys.readouterr().out
+    (out / "report.pdf").write_bytes(b"%PDF-1.4 not the report")
+    assert main(["report", "verify", str(out), "--genesis", str(made[1])]) == 1
+    assert "manifest report.pdf: its SHA-256 is not the manifest's (the file was changed)" in \
+        capsys.readouterr().out.splitlines()
 
 
 def test_a_changed_records_file_changes_the_allowance_figures(
