@@ -56,13 +56,15 @@ class Part:
     problems: tuple[Problem, ...]
     blocks: int
     batches: int
-    proven: tuple[cells.Proven, ...]
+    proven: tuple[cells.Proven | Reading, ...]
 
 
 _SHARED: tuple[Scope, list[Any]] | None = None
 
 
-def _check_range(lo: int, hi: int) -> Part:
+def _check_range(lo: int, hi: int, compact: bool = True) -> Part:
+    """Blocks lo..hi-1; `compact`: the proven readings as `Proven` tuples (cheap to send back
+    from a worker), else the readings themselves (one process: no copy needed)."""
     assert _SHARED is not None
     scope, blocks = _SHARED
     res = Verified()
@@ -74,6 +76,8 @@ def _check_range(lo: int, hi: int) -> Part:
                          proven, res)
         except SchemaError as exc:
             res.add(Kind.PROOF, f"proofs.blocks[{i}]", f"malformed: {exc}")
+    if not compact:
+        return Part(tuple(res.problems), res.blocks, res.batches, tuple(proven))
     return Part(tuple(res.problems), res.blocks, res.batches,
                 tuple(cells.Proven(r.meter_id, r.seq, r.interval_start, r.co2_kg, r.ch4_kg, r.n2o_kg,
                                    r.gross_mwh, r.heat_input_gj, r.substituted) for r in proven))
@@ -90,7 +94,7 @@ def check_blocks(scope: Scope, blocks: list[Any], res: Verified,
     _SHARED = (scope, blocks)
     try:
         if n == 1:
-            parts = [_check_range(0, len(blocks))]
+            parts = [_check_range(0, len(blocks), compact=False)]
         else:
             with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("fork")) as pool:
                 futures = [pool.submit(_check_range, lo, hi) for lo, hi in pairwise(bounds)]
@@ -101,7 +105,7 @@ def check_blocks(scope: Scope, blocks: list[Any], res: Verified,
     finally:
         _SHARED = None
     seen: set[tuple[str, int]] = set()
-    proven: list[cells.Proven] = []
+    proven: list[cells.Proven | Reading] = []
     for part in parts:
         for p in part.problems:
             res.add(p.kind, p.where, p.detail)
