@@ -20,6 +20,8 @@ COMMANDS = (
     "carbonlab.cli.node_cmd",
     "carbonlab.cli.ledger_cmd",
     "carbonlab.cli.emissions_cmd",
+    "carbonlab.cli.compliance_cmd",
+    "carbonlab.cli.report_cmd",
     "carbonlab.cli.sim_cmd",
     "carbonlab.cli.gateway_cmd",
     "carbonlab.cli.meters_cmd",

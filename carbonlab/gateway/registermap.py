@@ -28,7 +28,7 @@ import yaml
 
 from carbonlab.gateway.errors import ConfigError, FrameError
 from carbonlab.gateway.sample import SampleStatus
-from carbonlab.gateway.yamlfile import DuplicateKeyError, load_unique
+from carbonlab.yamlfile import DuplicateKeyError, load_unique
 
 CHANNELS = ("co2_pct", "o2_pct", "h2o_pct", "flow_m3_s", "temp_c", "pressure_kpa")
 # Optional channels (wire version 2). The map's key names the unit; values are decoded to

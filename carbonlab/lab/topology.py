@@ -22,12 +22,12 @@ from carbonlab.fields import FieldError, like, spec
 from carbonlab.gateway.endpoint import MeterEndpoint
 from carbonlab.gateway.errors import ConfigError
 from carbonlab.gateway.registermap import builtin_map_names, load_register_map
-from carbonlab.gateway.yamlfile import DuplicateKeyError, load_unique
 from carbonlab.lab.errors import TopologyError
 from carbonlab.lab.topology_org import companies_of
 from carbonlab.node.errors import SchemaError
 from carbonlab.node.genesis import ROLES, Params
 from carbonlab.node.organisation import Company
+from carbonlab.yamlfile import DuplicateKeyError, load_unique
 
 PROVIDERS = ("local", "netns", "ssh")
 GATEWAY_MODES = ("edge", "direct")

@@ -3,6 +3,9 @@
 PyYAML's `safe_load` keeps the last of two equal keys without a word, so a map file with
 `co2_pct` written twice (an edit that copied a line) would silently read another register
 than the one its author checked. Merge keys (`<<`) still override as YAML defines.
+
+Shared (top of the tree, imports no carbonlab package): register maps, the topology and the
+compliance rule sets read YAML through it.
 """
 
 from __future__ import annotations

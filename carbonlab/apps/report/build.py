@@ -1,0 +1,110 @@
+"""`build`: one company-year's report in every form, and its verification bundle, in one call.
+
+Writes into a fresh directory next to `out` and renames it into place at the end, so a failed
+build leaves nothing behind (and an existing `out` is never half overwritten: it is refused).
+
+    out/report.json      canonical JSON (RFC 8785), `document.py`
+    out/report.xlsx      the same tables, `xlsx.py`
+    out/report.pdf       the same tables for people, `pdf.py`
+    out/proofs.json      per-block multi-proofs of every reading summed, `proofs.py`
+    out/records.json     the company-year's allowance records (JsonRecords format), if given
+    out/manifest.json    SHA-256 of each file above, the chain id and genesis hash
+    out/statement.json   the verifier's statement, when the records hold one: made over the
+                         SHA-256 of a manifest.json, so it is outside the manifest
+
+Every file is a function of the ledger's content, the records and the options (canonical JSON,
+a PDF without creation time or random id, an XLSX with fixed times), so rebuilding a report
+gives the same manifest, and a verifier's statement over its hash stays checkable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from carbonlab.apps.compliance.records import AllowanceRecords
+from carbonlab.apps.report import allowances, cells, document, pdf, templates, xlsx
+from carbonlab.apps.report.jcs import canonical
+from carbonlab.apps.report.model import Report, ReportError, Template
+from carbonlab.apps.report.sources import ReportSource
+from carbonlab.node.gwp import GwpSet
+from carbonlab.node.query import FilterError
+
+MANIFEST_FORMAT = "carbonlab-report-manifest/1"
+
+
+@dataclass(frozen=True, slots=True)
+class Built:
+    out: Path
+    report: Report
+    readings: int
+    bundle_bytes: int
+
+
+def make_report(source: ReportSource, company: str, year: int, template: Template, gwp: GwpSet,
+                records: AllowanceRecords | None) -> tuple[Report, int]:
+    genesis = source.genesis
+    flt = cells.report_filter(company, year)
+    try:
+        flt.check(genesis)
+    except FilterError as exc:
+        raise ReportError("--company", exc.problem) from None
+    monthly = source.monthly(flt)
+    cs = cells.from_query(monthly)
+    account = None if records is None else allowances.account(records, company, year)
+    org = next((c for c in genesis.companies if c.id == company), None)
+    report = Report(company, org.name if org else company, year, template, gwp.value, genesis.chain_id,
+                    genesis.hash.hex(), templates.tables(template, genesis, cs, gwp, account),
+                    templates.notes(template, gwp))
+    return report, sum(c.readings for c in cs)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def build(source: ReportSource, *, company: str, year: int, template: Template, gwp: GwpSet,
+          out: Path, records: AllowanceRecords | None = None) -> Built:
+    if not 1990 <= year <= 2200:
+        raise ReportError("--year", f"{year} is not in 1990..2200")
+    if out.exists():
+        raise ReportError("--out", f"{out} exists; the report goes into a new directory")
+    if not out.parent.is_dir():
+        raise ReportError("--out", f"{out.parent} is not a directory")
+    report, count = make_report(source, company, year, template, gwp, records)
+    genesis = source.genesis
+    since, until = cells.year_bounds(year)
+    meters = [m.id for m in genesis.meters if m.company == company]
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        (work / "report.json").write_bytes(document.to_bytes(report))
+        xlsx.write(report, work / "report.xlsx")
+        pdf.write(report, work / "report.pdf")
+        (work / "proofs.json").write_text(json.dumps(source.proofs(meters, since, until),
+                                                     separators=(",", ":")), encoding="utf-8")
+        if records is not None:
+            (work / "records.json").write_bytes(
+                canonical(allowances.records_json(records, company, year)))
+        files = {p.name: sha256_file(p) for p in sorted(work.iterdir())}
+        manifest: dict[str, Any] = {"format": MANIFEST_FORMAT, "chain_id": genesis.chain_id,
+                                    "genesis_hash": genesis.hash.hex(), "company": company,
+                                    "year": year, "template": template.value, "files": files}
+        (work / "manifest.json").write_bytes(canonical(manifest))
+        statement = None if records is None else records.statement(company, year)
+        if statement is not None:
+            (work / "statement.json").write_bytes(canonical(allowances.statement_json(statement)))
+        size = sum(p.stat().st_size for p in work.iterdir())
+        work.rename(out)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return Built(out, report, count, size)

@@ -1,0 +1,123 @@
+"""Where a report's readings come from: a ledger file, or a member's API.
+
+Both give the same three things: genesis, the query module's meter-by-month roll-up of the
+company-year (`carbonlab.node.query`, run in-process on the file or by the node's
+`/v1/emissions/query`), and the per-block multi-proofs of the readings it sums (`proofs.py`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from carbonlab.apps.report import proofs
+from carbonlab.apps.report.model import ReportError
+from carbonlab.node import merkle
+from carbonlab.node.errors import NodeError
+from carbonlab.node.genesis import Genesis
+from carbonlab.node.ledger.render import certificate_from_json, header_from_json
+from carbonlab.node.model import Batch
+from carbonlab.node.query import EmissionsFilter, Level, Period, QueryResult, open_source
+
+TIMEOUT_S = 60.0
+PAGE = 10_000
+
+
+class ReportSource(Protocol):
+    @property
+    def genesis(self) -> Genesis: ...
+    def monthly(self, flt: EmissionsFilter) -> QueryResult: ...
+    def proofs(self, meters: Iterable[str], since: int, until: int) -> dict[str, Any]: ...
+    def close(self) -> None: ...
+
+
+class LedgerFile:
+    def __init__(self, path: Path) -> None:
+        if not path.is_file():
+            raise ReportError("--ledger", f"{path}: no such file")
+        try:
+            self.source = open_source(path)
+        except NodeError as exc:
+            raise ReportError("--ledger", f"{path}: {exc}") from None
+        self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+
+    @property
+    def genesis(self) -> Genesis:
+        return self.source.genesis
+
+    def monthly(self, flt: EmissionsFilter) -> QueryResult:
+        return self.source.query(flt, period=Period.MONTH, level=Level.METER)
+
+    def proofs(self, meters: Iterable[str], since: int, until: int) -> dict[str, Any]:
+        return proofs.collect(self.source.ledger, self.db, self.genesis, meters, since, until)
+
+    def close(self) -> None:
+        self.db.close()
+        self.source.close()
+
+
+class NodeApi:
+    """A member's API; `genesis` is the caller's copy (the node's answers are checked against it
+    by `report verify`, never trusted for it)."""
+
+    def __init__(self, url: str, genesis: Genesis) -> None:
+        self.url = url.rstrip("/")
+        self._genesis = genesis
+        self.http = httpx.Client(base_url=self.url, timeout=TIMEOUT_S)
+
+    @property
+    def genesis(self) -> Genesis:
+        return self._genesis
+
+    def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        try:
+            answer = self.http.get(path, params=params)
+        except httpx.HTTPError as exc:
+            raise ReportError("--node", f"{self.url}{path}: {exc}") from None
+        if answer.status_code != 200:
+            raise ReportError("--node", f"{self.url}{path}: HTTP {answer.status_code}: {answer.text[:200]}")
+        return answer.json()
+
+    def monthly(self, flt: EmissionsFilter) -> QueryResult:
+        params = {**flt.params(), "period": Period.MONTH.value, "level": Level.METER.value}
+        return QueryResult.from_json(self._get("/v1/emissions/query", params))
+
+    def proofs(self, meters: Iterable[str], since: int, until: int) -> dict[str, Any]:
+        wanted = set(meters)
+        companies = {self._genesis.meter_by_id[m].company for m in wanted}
+        used: dict[int, dict[int, list[int]]] = {}
+        for company in sorted(companies):
+            offset = 0
+            while True:
+                page = self._get("/v1/readings", {"company": company, "since": since, "until": until,
+                                                  "limit": PAGE, "offset": offset})["readings"]
+                for r in page:
+                    if r["meter_id"] in wanted:
+                        used.setdefault(r["height"], {}).setdefault(r["batch_idx"], []).append(r["idx"])
+                if len(page) < PAGE:
+                    break
+                offset += PAGE
+        blocks = []
+        for height in sorted(used):
+            block = self._get(f"/v1/blocks/{height}", {"full": "1"})
+            header = header_from_json(block["header"], f"block {height}.header")
+            certificate_from_json(block["certificate"], f"block {height}.certificate")
+            batches = [Batch.from_json(b["batch"]) for b in block["batches"]]
+            requests = [b.encode() for b in batches]
+            if merkle.root(requests) != header.batches_root:
+                raise ReportError("--node", f"block {height}: the batches served do not hash to its "
+                                            "batches_root")
+            blocks.append({"header": block["header"], "certificate": block["certificate"],
+                           "batches": [proofs.batch_entry(requests, i, sorted(idxs))
+                                       for i, idxs in sorted(used[height].items())]})
+        return {"format": proofs.FORMAT, "chain_id": self._genesis.chain_id,
+                "genesis_hash": self._genesis.hash.hex(), "blocks": blocks}
+
+    def close(self) -> None:
+        self.http.close()
+
+

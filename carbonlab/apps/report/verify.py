@@ -1,0 +1,175 @@
+"""`verify`: a report directory checked with genesis alone, no node, no network.
+
+In order, and every problem is named (capped at `findings.MAX_PROBLEMS`):
+
+1. manifest: each listed file exists and has the listed SHA-256; no file is unlisted; the
+   manifest's chain id and genesis hash are the given genesis's.
+2. proofs, block by block: the header's fields reproduce its proposal digest; the commit
+   certificate certifies that height and digest with 2f + 1 valid member signatures of
+   genesis (a missing or bad signature names the block and the member); each batch's bytes,
+   re-encoded from its fields, are leaf `index` under the header's `batches_root`; its leaf
+   hashes hash to its readings root and that root is signed by the gateway's genesis key;
+   each used reading hashes to its leaf (a changed reading is named `meter/seq`), passes the
+   contract's stateless checks, belongs to the company and the year, and is used once; no
+   reading of the company-year in a carried batch is left out.
+3. figures: the meter-month cells are summed again from the proven readings, the template's
+   tables recomputed (with the allowance account from `records.json`), and every figure of
+   `report.json` and of `report.xlsx` compared with its recomputed value (relative 1e-9);
+   `report.json` must be canonical (RFC 8785).
+4. the verifier's statement (`statement.json`, beside the manifest), when present, must be for
+   the report's company and year and made over this report's manifest hash.
+
+A bundle shows that every figure is the sum of certified readings; that no certified reading
+of the company-year was left out of the bundle needs the chain itself (`ledger verify` over a
+member's ledger, or the query module on a node).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from carbonlab.apps.compliance.errors import InputError
+from carbonlab.apps.compliance.jsonrecords import JsonRecords
+from carbonlab.apps.report import allowances, cells, document, proofs, templates, xlsx
+from carbonlab.apps.report.build import MANIFEST_FORMAT, sha256_file
+from carbonlab.apps.report.findings import Kind, Problem, Verified
+from carbonlab.apps.report.jcs import canonical
+from carbonlab.apps.report.model import Cell, Report, ReportError, Table, Value
+from carbonlab.apps.report.proofcheck import Scope, check_blocks
+from carbonlab.node.errors import SchemaError
+from carbonlab.node.genesis import Genesis
+from carbonlab.node.gwp import GwpSet
+from carbonlab.node.schema import as_dict, as_list
+
+__all__ = ["Kind", "Problem", "Verified", "verify"]
+REL = 1e-9
+
+
+def _load_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise ReportError(path.name, f"not readable JSON ({exc})") from None
+
+
+def _check_manifest(out: Path, genesis: Genesis, res: Verified) -> dict[str, Any]:
+    manifest = _load_json(out / "manifest.json")
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT \
+            or not isinstance(manifest.get("files"), dict):
+        raise ReportError("manifest.json", f"not a {MANIFEST_FORMAT} manifest")
+    if manifest.get("chain_id") != genesis.chain_id:
+        res.add(Kind.MANIFEST, "manifest.json", f"chain {manifest.get('chain_id')!r}, genesis says "
+                                                f"{genesis.chain_id!r}")
+    if manifest.get("genesis_hash") != genesis.hash.hex():
+        res.add(Kind.MANIFEST, "manifest.json", "made under another genesis than the one given")
+    files: dict[str, Any] = manifest["files"]
+    for name, digest in sorted(files.items()):
+        path = out / name
+        if "/" in name or not path.is_file():
+            res.add(Kind.MANIFEST, name, "listed in the manifest but missing")
+        elif sha256_file(path) != digest:
+            res.add(Kind.MANIFEST, name, "its SHA-256 is not the manifest's (the file was changed)")
+    for path in sorted(out.iterdir()):
+        if path.name not in ("manifest.json", "statement.json") and path.name not in files:
+            res.add(Kind.MANIFEST, path.name, "not listed in the manifest")
+    return manifest
+
+
+def _check_statement(out: Path, stated: Report, res: Verified) -> None:
+    try:
+        records = JsonRecords.parse({"statements": [_load_json(out / "statement.json")]}, "statement.json")
+    except InputError as exc:
+        res.add(Kind.RECORDS, "statement.json", str(exc))
+        return
+    statement = records.statement(stated.company, stated.year)
+    if statement is None:
+        res.add(Kind.RECORDS, "statement.json", f"is not a statement for {stated.company} {stated.year}")
+        return
+    digest = sha256_file(out / "manifest.json")
+    if statement.manifest_hash != digest:
+        res.add(Kind.RECORDS, "statement.json", f"the verifier signed off the report whose manifest hashes "
+                                                f"to {statement.manifest_hash[:16]}..., not this one "
+                                                f"({digest[:16]}...)")
+
+
+def _same(a: Value, b: Value) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return math.isclose(a, b, rel_tol=REL, abs_tol=1e-12)
+
+
+def _compare(source: str, stated: tuple[Table, ...], expected: tuple[Table, ...], res: Verified) -> None:
+    want: dict[str, Value] = {}
+    for t in expected:
+        want.update(t.figures())
+    got: dict[str, Value] = {}
+    for t in stated:
+        got.update(t.figures())
+    for name, value in want.items():
+        res.figures += 1
+        if name not in got:
+            res.add(Kind.FIGURE, f"{source} {name}", "missing")
+        elif not _same(got[name], value):
+            res.add(Kind.FIGURE, f"{source} {name}", f"{got[name]!r} stated, {value!r} recomputed from "
+                                                     "the proven readings and records")
+    for name in got:
+        if name not in want:
+            res.add(Kind.FIGURE, f"{source} {name}", "a figure the recomputation has no row for")
+
+
+def verify(out: Path, genesis: Genesis, workers: int | None = 1) -> Verified:
+    if not out.is_dir():
+        raise ReportError("DIR", f"{out} is not a directory")
+    res = Verified()
+    _check_manifest(out, genesis, res)
+    raw_report = (out / "report.json").read_bytes() if (out / "report.json").is_file() else b""
+    if not raw_report:
+        raise ReportError("report.json", "missing")
+    stated: Report = document.from_json(_load_json(out / "report.json"))
+    if canonical(json.loads(raw_report)) != raw_report:
+        res.add(Kind.FIGURE, "report.json", "is not in RFC 8785 canonical form")
+    if stated.genesis_hash != genesis.hash.hex():
+        res.add(Kind.MANIFEST, "report.json", "names another genesis than the one given")
+    since, until = cells.year_bounds(stated.year)
+    meters = {m.id for m in genesis.meters if m.company == stated.company}
+    if not meters:
+        raise ReportError("report.json.company", f"genesis names no meter of {stated.company!r}")
+    bundle = _load_json(out / "proofs.json")
+    found: tuple[Cell, ...] = cells.from_readings((), meters, stated.year,
+                                                  genesis.params.reading_interval_s)
+    try:
+        p = as_dict(bundle, "proofs")
+        if p.get("format") != proofs.FORMAT:
+            raise ReportError("proofs.json.format", f"expected {proofs.FORMAT!r}")
+        blocks = as_list(p.get("blocks"), "proofs.blocks", max_len=10_000_000)
+    except SchemaError as exc:
+        res.add(Kind.PROOF, "proofs.json", f"malformed: {exc}")
+    else:
+        found = check_blocks(Scope(genesis, frozenset(meters), stated.year, since, until), blocks, res,
+                             workers)
+    account = None
+    if (out / "records.json").is_file():
+        try:
+            records = JsonRecords.parse(_load_json(out / "records.json"), "records.json")
+        except InputError as exc:
+            res.add(Kind.RECORDS, "records.json", str(exc))
+        else:
+            account = allowances.account(records, stated.company, stated.year)
+    if (out / "statement.json").is_file():
+        _check_statement(out, stated, res)
+    try:
+        gwp = GwpSet(stated.gwp)
+    except ValueError:
+        raise ReportError("report.json.gwp", f"{stated.gwp!r} is not a GWP set") from None
+    recomputed = templates.tables(stated.template, genesis,
+                                  found, gwp, account)
+    _compare("report.json", stated.tables, recomputed, res)
+    if (out / "report.xlsx").is_file():
+        try:
+            _compare("report.xlsx", xlsx.read_tables(out / "report.xlsx", recomputed), recomputed, res)
+        except ReportError as exc:
+            res.add(Kind.FIGURE, exc.field, exc.problem)
+    return res

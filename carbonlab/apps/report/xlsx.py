@@ -1,0 +1,88 @@
+"""The report as an XLSX workbook (openpyxl: the maintained pure-Python reader and writer of
+Office Open XML, so the verifier can read back the very cells it checks).
+
+One sheet `report` with the header (company, year, template, GWP set, chain, genesis hash)
+and one sheet per table: a header row of the key and value column names, then one row per
+table row. Numbers are written as numbers (full double precision), never as text. The file's
+times are fixed (the first instant after the report year), so a rebuild gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from pathlib import Path
+from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.xml.functions import tostring
+
+from carbonlab.apps.report.model import Report, ReportError, Row, Table, Value
+
+
+def write(report: Report, path: Path) -> None:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "report"
+    for name, value in (("company", report.company), ("company name", report.company_name),
+                        ("year", report.year), ("template", report.template.value),
+                        ("GWP set", report.gwp), ("chain", report.chain_id),
+                        ("genesis hash", report.genesis_hash)):
+        ws.append([name, value])
+    for note in report.notes:
+        ws.append(["note", note])
+    for t in report.tables:
+        sheet = wb.create_sheet(t.name)
+        sheet.append([*t.key_columns, *t.value_columns])
+        for r in t.rows:
+            sheet.append([*r.key, *r.values])
+    _save_reproducibly(wb, path, dt.datetime(report.year + 1, 1, 1))
+
+
+def _save_reproducibly(wb: Workbook, path: Path, when: dt.datetime) -> None:
+    """Save with fixed document times and zip entry times, so the same report gives the same
+    bytes (openpyxl stamps the save time into docProps/core.xml and each zip entry)."""
+    wb.properties.creator = "carbonlab"
+    wb.properties.created = when
+    buf = io.BytesIO()
+    wb.save(buf)
+    wb.properties.modified = when
+    core = tostring(wb.properties.to_tree())
+    with ZipFile(buf) as src, ZipFile(path, "w", ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            entry = ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            entry.compress_type = ZIP_DEFLATED
+            dst.writestr(entry, core if info.filename == "docProps/core.xml" else src.read(info))
+
+
+def read_tables(path: Path, like: tuple[Table, ...]) -> tuple[Table, ...]:
+    """The tables as the workbook holds them, shaped like `like` (the JSON's tables); a missing
+    sheet, a wrong header or a cell that is not a number raises ReportError naming it."""
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:    # noqa: BLE001 - openpyxl raises many kinds for a bad file
+        raise ReportError(path.name, f"not a readable workbook ({exc})") from None
+    try:
+        out = []
+        for t in like:
+            if t.name not in wb.sheetnames:
+                raise ReportError(f"{path.name}!{t.name}", "sheet missing")
+            rows = list(wb[t.name].iter_rows(values_only=True))
+            head = [*t.key_columns, *t.value_columns]
+            if not rows or list(rows[0])[:len(head)] != head:
+                raise ReportError(f"{path.name}!{t.name}", f"header row is not {head}")
+            got = []
+            nk = len(t.key_columns)
+            for i, raw in enumerate(rows[1:], start=2):
+                cells = [*raw, *[None] * (len(head) - len(raw))]
+                values: list[Value] = []
+                for j, v in enumerate(cells[nk:nk + len(t.value_columns)]):
+                    if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
+                        raise ReportError(f"{path.name}!{t.name} row {i} column "
+                                          f"{t.value_columns[j]}", f"{v!r} is not a number")
+                    values.append(v)
+                got.append(Row(tuple(str(k) for k in cells[:nk]), tuple(values)))
+            out.append(Table(t.name, t.title, t.key_columns, t.value_columns, tuple(got)))
+        return tuple(out)
+    finally:
+        wb.close()

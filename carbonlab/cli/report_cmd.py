@@ -1,0 +1,90 @@
+"""`carbonlab report build|verify`: the one-click report and its offline verification.
+
+`build` writes a company-year's report (PDF, XLSX, canonical JSON) and its verification bundle
+into a new directory, from a ledger file (`--ledger`) or a member's API (`--node`, with the
+caller's `--genesis`). `verify` checks such a directory with genesis alone.
+
+Exit codes: 0 done (verify: every check passed), 1 verify found problems (each printed),
+2 a usage error naming the option or file.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from carbonlab.errors import CarbonlabError
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("report", help="one-click emission report (PDF, XLSX, JSON) with an "
+                                           "offline-verifiable bundle")
+    cmds = parser.add_subparsers(dest="report_command", metavar="ACTION")
+    b = cmds.add_parser("build", help="write a company-year's report and its verification bundle")
+    b.add_argument("--company", required=True)
+    b.add_argument("--year", required=True, type=int)
+    b.add_argument("--template", required=True, choices=("cn-power", "eu-mrr", "ghg-scope1"))
+    b.add_argument("--out", required=True, type=Path, help="a new directory for the report")
+    src = b.add_mutually_exclusive_group(required=True)
+    src.add_argument("--ledger", type=Path, help="a ledger file (opened read-only)")
+    src.add_argument("--node", help="a member's API URL (needs --genesis)")
+    b.add_argument("--genesis", type=Path, help="genesis.json (with --node)")
+    b.add_argument("--records", type=Path, help="allowance records (JSON, docs/compliance.md)")
+    b.add_argument("--gwp", default="AR5", choices=("AR5", "AR6"))
+    b.set_defaults(func=_build)
+    v = cmds.add_parser("verify", help="check a report directory with genesis alone (no network)")
+    v.add_argument("dir", type=Path)
+    v.add_argument("--genesis", required=True, type=Path)
+    v.add_argument("--workers", type=int, default=1,
+                   help="processes checking the proofs (1-4; default 1, see docs/report.md)")
+    v.set_defaults(func=_verify)
+    parser.set_defaults(func=lambda args: parser.print_help() or 2)
+
+
+def _genesis(path: Path | None, option: str) -> Any:
+    from carbonlab.node.errors import NodeError
+    from carbonlab.node.genesis import Genesis
+
+    if path is None:
+        raise CarbonlabError(f"{option}: required")
+    try:
+        return Genesis.load(path)
+    except (OSError, NodeError, ValueError) as exc:
+        raise CarbonlabError(f"{option}: {path}: {exc}") from None
+
+
+def _build(args: argparse.Namespace) -> int:
+    from carbonlab.apps.compliance.errors import InputError
+    from carbonlab.apps.compliance.jsonrecords import JsonRecords
+    from carbonlab.apps.report.build import build
+    from carbonlab.apps.report.model import Template
+    from carbonlab.apps.report.sources import LedgerFile, NodeApi, ReportSource
+    from carbonlab.node.gwp import GwpSet
+
+    try:
+        records = None if args.records is None else JsonRecords.load(args.records)
+    except InputError as exc:
+        raise CarbonlabError(f"--records: {exc}") from None
+    source: ReportSource = LedgerFile(args.ledger) if args.ledger is not None else \
+        NodeApi(args.node, _genesis(args.genesis, "--genesis"))
+    try:
+        done = build(source, company=args.company, year=args.year, template=Template(args.template),
+                     gwp=GwpSet(args.gwp), out=args.out, records=records)
+    finally:
+        source.close()
+    print(f"report {args.template} for {args.company} {args.year}: {done.readings} readings, "
+          f"{len(done.report.figures())} figures, bundle {done.bundle_bytes:,} bytes in {done.out}")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from carbonlab.apps.report.verify import verify
+
+    if not 1 <= args.workers <= 4:
+        raise CarbonlabError(f"--workers: {args.workers} is not in 1..4")
+    res = verify(args.dir, _genesis(args.genesis, "--genesis"), workers=args.workers)
+    for p in res.problems:
+        print(p)
+    print(res.summary())
+    return 0 if res.ok else 1

@@ -1,0 +1,80 @@
+"""`carbonlab report build|verify` on a ledger file: exit codes, the named problems it prints,
+bad records refused by field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from carbonlab.cli import main
+from tests.unit.node.query.small_ledger import build as build_ledger
+
+RECORDS = {
+    "allocations": [{"company": "acme", "year": 2023, "quantity_t": 5.0, "issuer": "n2"}],
+}
+STATEMENT = {"company": "acme", "year": 2023, "emissions_t": 7.5, "basis": "co2", "gwp_set": None,
+             "verifier": "n4", "manifest_hash": "cd" * 32}
+
+
+@pytest.fixture
+def made(tmp_path: Path) -> tuple[Path, Path, Path]:
+    ledger, genesis = tmp_path / "ledger.sqlite", tmp_path / "genesis.json"
+    build_ledger(ledger).genesis.save(genesis)
+    records = tmp_path / "records.json"
+    records.write_text(json.dumps(RECORDS))
+    return ledger, genesis, records
+
+
+def _build(made: tuple[Path, Path, Path], out: Path, *extra: str) -> int:
+    ledger, _, records = made
+    return main(["report", "build", "--company", "acme", "--year", "2023", "--template", "eu-mrr",
+                 "--ledger", str(ledger), "--records", str(records), "--out", str(out), *extra])
+
+
+def test_build_then_verify_a_bad_statement_and_a_changed_pdf(made: tuple[Path, Path, Path], tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "r"
+    assert _build(made, out) == 0
+    assert "7 readings" in capsys.readouterr().out
+    assert main(["report", "verify", str(out), "--genesis", str(made[1])]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith("ok: 3 blocks")
+    (out / "statement.json").write_text(json.dumps({**STATEMENT, "company": "globex"}))
+    assert main(["report", "verify", str(out), "--genesis", str(made[1])]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert "records statement.json: is not a statement for acme 2023" in lines
+    assert lines[-1].startswith("FAILED: 1 problem(s)")
+    (out / "statement.json").write_text(json.dumps({**STATEMENT, "emissions_t": -1}))
+    assert main(["report", "verify", str(out), "--genesis", str(made[1])]) == 1
+    assert "statements[0].emissions_t" in capsys.readouterr().out
+    (out / "report.pdf").write_bytes(b"%PDF-1.4 not the report")
+    assert main(["report", "verify", str(out), "--genesis", str(made[1])]) == 1
+    assert "manifest report.pdf: its SHA-256 is not the manifest's (the file was changed)" in \
+        capsys.readouterr().out.splitlines()
+
+
+def test_a_changed_records_file_changes_the_allowance_figures(
+        made: tuple[Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "r"
+    assert _build(made, out) == 0
+    records = json.loads((out / "records.json").read_text())
+    records["allocations"][0]["quantity_t"] = 50.0
+    (out / "records.json").write_text(json.dumps(records))
+    assert main(["report", "verify", str(out), "--genesis", str(made[1])]) == 1
+    text = capsys.readouterr().out
+    assert "figure report.json allowances/allocated/t: 5 stated, 50.0 recomputed" in text
+    assert "figure report.xlsx allowances/allocated/t" in text
+
+
+def test_bad_records_are_refused_by_field(made: tuple[Path, Path, Path], tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"allocations": [{"company": "acme", "year": 2023, "quantity_t": -1,
+                                                "issuer": "n2"}]}))
+    out = tmp_path / "r"
+    assert _build((made[0], made[1], bad), out) == 2
+    assert "allocations[0].quantity_t" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(["report", "verify", str(tmp_path / "nowhere"), "--genesis", str(made[1])]) == 2
+    assert "nowhere is not a directory" in capsys.readouterr().err
