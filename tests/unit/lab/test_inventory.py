@@ -164,6 +164,6 @@ def test_a_register_map_that_cannot_be_loaded_names_the_meter() -> None:
     broken = dataclasses.replace(meter, **{"emulated" if meter.emulated else "physical":
                                            dataclasses.replace(source, register_map="nope")})
     topo = dataclasses.replace(TOPO, meters=(broken, *TOPO.meters[1:]))
-    ports = plan(TOPO, "local", {h.id: "127.0.0.1" for h in TOPO.hosts})
+    ports = plan(TOPO, {h.id: "127.0.0.1" for h in TOPO.hosts}, loopback_ports=True)
     with pytest.raises(TopologyError, match=r"meters\[0\]\.register_map: register map 'nope'"):
         genesis_spec(topo, ports)

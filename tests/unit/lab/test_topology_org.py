@@ -38,7 +38,7 @@ def test_without_the_section_it_is_derived_from_the_meters() -> None:
 
 def _genesis_of(raw: dict[str, Any]) -> Genesis:
     topo = parse(raw, "lab.yaml")
-    spec = genesis_spec(topo, plan(topo, "local", {h.id: "127.0.0.1" for h in topo.hosts}))
+    spec = genesis_spec(topo, plan(topo, {h.id: "127.0.0.1" for h in topo.hosts}, loopback_ports=True))
     for i, m in enumerate(spec["members"]):
         m["public_key"] = Signer.from_seed(bytes([i + 1]) * 32).public_key.hex()
     for i, g in enumerate(spec["gateways"]):
