@@ -10,7 +10,7 @@ import argparse
 import importlib
 from typing import Any
 
-BENCHES = ("core", "consensus", "gateway", "lab")
+BENCHES = ("core", "consensus", "gateway", "lab", "startup")
 
 
 def register(sub: Any) -> None:

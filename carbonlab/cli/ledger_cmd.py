@@ -14,17 +14,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from carbonlab.cli.ledger_head import load_head
-from carbonlab.node.block import CommitCertificate, Proposal, commit_vote_bytes
-from carbonlab.node.contract import ContractState, execute
-from carbonlab.node.errors import NodeError
-from carbonlab.node.genesis import Genesis
-from carbonlab.node.ledger import Ledger, LedgerError
-from carbonlab.node.ledger.proof import ProofError, check_proof
-from carbonlab.node.ledger.render import block_json
-from carbonlab.node.ledger.verify import verify_ledger
+if TYPE_CHECKING:   # the node's modules load only when an action runs (`--help` stays fast)
+    from carbonlab.node.genesis import Genesis
 
 
 def register(sub: Any) -> None:
@@ -82,10 +75,16 @@ def _help(parser: argparse.ArgumentParser) -> int:
 
 
 def _genesis(path: Path | None) -> Genesis | None:
+    from carbonlab.node.genesis import Genesis
+
     return None if path is None else Genesis.load(path)
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from carbonlab.cli.ledger_head import load_head
+    from carbonlab.node.genesis import Genesis
+    from carbonlab.node.ledger.verify import verify_ledger
+
     genesis = Genesis.load(args.genesis)
     head = None if args.head is None else load_head(args.head)
     report = verify_ledger(args.ledger, genesis, head)
@@ -99,6 +98,8 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _head(args: argparse.Namespace) -> int:
+    from carbonlab.node.ledger import Ledger, LedgerError
+
     with Ledger.open_readonly(args.ledger, _genesis(args.genesis)) as ledger:
         head = ledger.signed_head()
     if head is None:
@@ -112,6 +113,8 @@ def _head(args: argparse.Namespace) -> int:
 
 
 def _proof(args: argparse.Namespace) -> int:
+    from carbonlab.node.ledger import Ledger, LedgerError
+
     with Ledger.open_readonly(args.ledger, _genesis(args.genesis)) as ledger:
         proof = ledger.reading_proof(args.meter, args.seq)
     if proof is None:
@@ -125,6 +128,10 @@ def _proof(args: argparse.Namespace) -> int:
 
 
 def _check_proof(args: argparse.Namespace) -> int:
+    from carbonlab.node.errors import NodeError
+    from carbonlab.node.genesis import Genesis
+    from carbonlab.node.ledger.proof import ProofError, check_proof
+
     genesis = Genesis.load(args.genesis)
     try:
         proof = json.loads(args.proof.read_text())
@@ -145,6 +152,9 @@ def _check_proof(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    from carbonlab.node.ledger import Ledger, LedgerError
+    from carbonlab.node.ledger.render import block_json
+
     with Ledger.open_readonly(args.ledger, _genesis(args.genesis)) as ledger:
         if args.height is not None:
             block = ledger.block(args.height)
@@ -164,6 +174,10 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    from carbonlab.node.block import CommitCertificate, Proposal, commit_vote_bytes
+    from carbonlab.node.contract import ContractState, execute
+    from carbonlab.node.ledger import Ledger, LedgerError
+    from carbonlab.node.ledger.verify import verify_ledger
     from carbonlab.node.sim.kit import Kit  # the simulator's keys and gateways
 
     for name in ("blocks", "batches", "readings"):

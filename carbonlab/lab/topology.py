@@ -21,16 +21,16 @@ from carbonlab.fields import FieldError, like, spec
 from carbonlab.gateway.endpoint import MeterEndpoint
 from carbonlab.gateway.yamlfile import DuplicateKeyError, load_unique
 from carbonlab.lab.errors import TopologyError
+from carbonlab.lab.names import DEFAULT_TOPOLOGY as DEFAULT_TOPOLOGY  # re-exported
+from carbonlab.lab.names import PROVIDERS as PROVIDERS
 from carbonlab.node.errors import SchemaError
 from carbonlab.node.genesis import ROLES, Params
 from carbonlab.node.schema import as_bool, as_choice, as_dict, as_int, as_list, as_str
 
-PROVIDERS = ("local", "netns", "ssh")
 GATEWAY_MODES = ("edge", "direct")
 TRANSPORTS = ("tcp", "rtu")
 ID_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 LAB_ID_RE = re.compile(r"^[a-z][a-z0-9]{0,7}$")   # short: it goes into interface names (15 chars)
-DEFAULT_TOPOLOGY = Path(__file__).with_name("topologies") / "default.yaml"
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from carbonlab.bench.core import Bench
 from carbonlab.cli import main
-from carbonlab.cli.bench_core import Bench
 from carbonlab.node.ledger import Ledger
 from carbonlab.node.pbft import RecoveredState, Replica
 from carbonlab.node.sim.kit import Kit
