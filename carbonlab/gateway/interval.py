@@ -34,6 +34,10 @@ from carbonlab.gateway.sample import Sample, SampleStatus
 from carbonlab.node.model import DataFlag
 
 CHANNELS = ("co2_pct", "o2_pct", "h2o_pct", "flow_m3_s", "temp_c", "pressure_kpa")
+# wire version 2's channels, averaged by the same rules where the meter has them: a gas in
+# its channel's unit, gross output and heat input in MW
+EXTRA_CHANNELS = ("ch4", "n2o", "gross_mw", "heat_input_mw")
+ALL_CHANNELS = CHANNELS + EXTRA_CHANNELS
 VALID_RATIO = 0.75              # 45 of 60: HJ 76-2017 hour rule, also used for minutes
 MINUTE_S = 60
 
@@ -84,9 +88,10 @@ def interval_valid(valid_minutes: int, minutes: int) -> bool:
 def summarize(
     meter_id: str, interval_start: int, interval_s: int, samples: Iterable[Sample], *,
     sample_period_s: float, ranges: Mapping[str, tuple[float, float]] | None = None,
-    stopped_flow_m3_s: float = 0.0,
+    stopped_flow_m3_s: float = 0.0, channels: tuple[str, ...] = CHANNELS,
 ) -> IntervalSummary:
-    """Average the samples of one interval; samples outside it are ignored."""
+    """Average the samples of one interval; samples outside it are ignored. A sample counts
+    when it is OK and has every one of `channels` (the meter's: CHANNELS and its extras)."""
     minutes = max(1, interval_s // MINUTE_S)
     minute_len = interval_s / minutes
     per_minute: list[list[Sample]] = [[] for _ in range(minutes)]
@@ -97,7 +102,7 @@ def summarize(
         if offset < 0 or offset >= interval_s:
             continue
         total += 1
-        if s.status is SampleStatus.OK and all(c in s.values for c in CHANNELS):
+        if s.status is SampleStatus.OK and all(c in s.values for c in channels):
             per_minute[min(minutes - 1, int(offset // minute_len))].append(s)
         else:
             causes[s.status if s.status is not SampleStatus.OK else SampleStatus.INVALID] += 1
@@ -107,11 +112,11 @@ def summarize(
         ok_total += len(minute)
         if minute and minute_valid(len(minute), sample_period_s, minute_len):
             valid_means.append({c: math.fsum(s.values[c] for s in minute) / len(minute)
-                                for c in CHANNELS})
+                                for c in channels})
     valid = interval_valid(len(valid_means), minutes)
     values: dict[str, float] = {}
     if valid:
-        values = {c: math.fsum(m[c] for m in valid_means) / len(valid_means) for c in CHANNELS}
+        values = {c: math.fsum(m[c] for m in valid_means) / len(valid_means) for c in channels}
         if ranges is not None and not in_ranges(values, ranges):
             valid, values = False, {}
             flag = DataFlag.OVER_RANGE

@@ -39,14 +39,15 @@ import math
 import sqlite3
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from carbonlab.gateway import interval as iv
 from carbonlab.gateway import substitute as sub
 from carbonlab.gateway.sample import Sample, SampleStatus
 from carbonlab.gateway.store import Store
+from carbonlab.node.channels import GasChannel, LoadChannels
 from carbonlab.node.crypto import Signer
-from carbonlab.node.emissions import Co2Method, co2_mass_kg
+from carbonlab.node.emissions import Co2Method, Gas, co2_mass_kg, gas_mass_kg
 from carbonlab.node.model import Basis, Batch, DataFlag, Reading
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,44 @@ class MeterSpec:
     max_co2_pct: float
     max_flow_m3_s: float
     co2_method: Co2Method = Co2Method.DENSITY   # from the meter's genesis entry
+    # wire-version-2 channels the meter reports: those its genesis entry declares (and its
+    # register map has; `service.meter_specs` checks), with genesis's units and ranges
+    gases: Mapping[Gas, GasChannel] | None = None
+    load: LoadChannels = field(default_factory=LoadChannels)
+
+    @property
+    def extra_ranges(self) -> dict[str, tuple[float, float]]:
+        """Canonical channel -> genesis range of each extra channel the meter reports."""
+        out = {gas.value: ch.range for gas, ch in (self.gases or {}).items()}
+        if self.load.gross_mw is not None:
+            out["gross_mw"] = self.load.gross_mw
+        if self.load.heat_input_mw is not None:
+            out["heat_input_mw"] = self.load.heat_input_mw
+        return out
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        extra = self.extra_ranges
+        return iv.CHANNELS + tuple(c for c in iv.EXTRA_CHANNELS if c in extra)
+
+
+_COLS = ", ".join(iv.ALL_CHANNELS)
+
+
+def _v2_fields(meter: MeterSpec, values: Mapping[str, float], length: int) -> dict[str, object]:
+    """The Reading fields of the meter's extra channels from the interval's values."""
+    out: dict[str, object] = {}
+    for gas, ch in (meter.gases or {}).items():
+        conc = values[gas.value]
+        out.update({f"{gas}_conc": conc, f"{gas}_unit": ch.unit, f"{gas}_basis": Basis(ch.basis),
+                    f"{gas}_kg": gas_mass_kg(gas, conc, ch.unit, ch.basis, values["h2o_pct"],
+                                             values["flow_m3_s"], values["temp_c"],
+                                             values["pressure_kpa"], length)})
+    if meter.load.gross_mw is not None:
+        out["gross_mwh"] = values["gross_mw"] * length / 3600.0
+    if meter.load.heat_input_mw is not None:
+        out["heat_input_gj"] = values["heat_input_mw"] * length / 1000.0
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +141,9 @@ class Journal:
                     self.late_samples += 1   # its interval is already closed (or before start)
                     continue
                 v = s.values
-                rows.append((s.meter_id, s.t, s.status.value, *(v.get(c) for c in iv.CHANNELS)))
-            db.executemany("INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                rows.append((s.meter_id, s.t, s.status.value, *(v.get(c) for c in iv.ALL_CHANNELS)))
+            db.executemany(f"INSERT INTO samples (meter_id, t, status, {_COLS}) VALUES "
+                           f"({', '.join('?' * (3 + len(iv.ALL_CHANNELS)))})", rows)
         return len(rows)
 
     def _closed_until(self, db: sqlite3.Connection, now: float) -> dict[str, int]:
@@ -143,19 +183,20 @@ class Journal:
             end = start + length
             if end + p.close_delay_s > now:
                 break
-            rows = db.execute("SELECT t, status, co2_pct, o2_pct, h2o_pct, flow_m3_s, temp_c, "
-                              "pressure_kpa FROM samples WHERE meter_id = ? AND t < ?",
+            rows = db.execute(f"SELECT t, status, {_COLS} FROM samples WHERE meter_id = ? AND t < ?",
                               (meter.meter_id, end)).fetchall()
             samples = [Sample(meter.meter_id, r[0], SampleStatus(r[1]),
-                              {c: v for c, v in zip(iv.CHANNELS, r[2:], strict=True) if v is not None})
+                              {c: v for c, v in zip(iv.ALL_CHANNELS, r[2:], strict=True)
+                               if v is not None})
                        for r in rows]
             s = iv.summarize(meter.meter_id, start, length, samples,
-                             sample_period_s=meter.sample_period_s, ranges=meter.ranges,
-                             stopped_flow_m3_s=p.stopped_flow_m3_s)
-            vals = [s.values.get(c) for c in iv.CHANNELS]
-            db.execute("INSERT INTO intervals (meter_id, interval_start, interval_s, valid, flag, "
-                       "valid_samples, co2_pct, o2_pct, h2o_pct, flow_m3_s, temp_c, pressure_kpa) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             sample_period_s=meter.sample_period_s,
+                             ranges={**meter.ranges, **meter.extra_ranges},
+                             stopped_flow_m3_s=p.stopped_flow_m3_s, channels=meter.channels)
+            vals = [s.values.get(c) for c in iv.ALL_CHANNELS]
+            db.execute(f"INSERT INTO intervals (meter_id, interval_start, interval_s, valid, flag, "
+                       f"valid_samples, {_COLS}) "
+                       f"VALUES ({', '.join('?' * (6 + len(iv.ALL_CHANNELS)))})",
                        (meter.meter_id, start, length, int(s.valid), s.flag.value,
                         s.valid_samples, *vals))
             db.execute("DELETE FROM samples WHERE meter_id = ? AND t < ?", (meter.meter_id, end))
@@ -170,22 +211,21 @@ class Journal:
         p = self.params
         last_seq, qa_count = db.execute("SELECT last_seq, qa_count FROM meters WHERE meter_id = ?",
                                         (meter.meter_id,)).fetchone()
-        pending = db.execute("SELECT interval_start, interval_s, valid, flag, valid_samples, co2_pct, "
-                             "o2_pct, h2o_pct, flow_m3_s, temp_c, pressure_kpa FROM intervals "
-                             "WHERE meter_id = ? AND seq IS NULL ORDER BY interval_start",
+        pending = db.execute(f"SELECT interval_start, interval_s, valid, flag, valid_samples, {_COLS} "
+                             "FROM intervals WHERE meter_id = ? AND seq IS NULL ORDER BY interval_start",
                              (meter.meter_id,)).fetchall()
         out: list[Reading] = []
         for start, length, valid, flag, valid_samples, *vals in pending:
             tiers = None
             if valid:
-                values = dict(zip(iv.CHANNELS, vals, strict=True))
+                values = dict(zip(iv.ALL_CHANNELS, vals, strict=True))
             else:
                 after = self._neighbour(db, meter.meter_id, start, after=True)
                 if after is None and now - (start + length) < p.hold_s:
                     break                          # wait for the value after the gap
                 values, used = sub.substitute(self._gap(db, meter, start, after, qa_count),
                                               sub.Limits(meter.max_co2_pct, meter.max_flow_m3_s,
-                                                         meter.ranges))
+                                                         meter.ranges, meter.extra_ranges))
                 tiers = json.dumps(used)
             last_seq += 1
             reading = Reading(
@@ -198,11 +238,12 @@ class Journal:
                                    values["flow_m3_s"], values["temp_c"], values["pressure_kpa"],
                                    length, meter.co2_method),
                 substituted=not valid, co2_method=meter.co2_method,
+                **_v2_fields(meter, values, length),  # type: ignore[arg-type]
             )
-            db.execute("UPDATE intervals SET seq = ?, substituted = ?, tiers = ?, co2_pct = ?, "
-                       "o2_pct = ?, h2o_pct = ?, flow_m3_s = ?, temp_c = ?, pressure_kpa = ? "
+            db.execute(f"UPDATE intervals SET seq = ?, substituted = ?, tiers = ?, "
+                       f"{', '.join(c + ' = ?' for c in iv.ALL_CHANNELS)} "
                        "WHERE meter_id = ? AND interval_start = ?",
-                       (last_seq, int(not valid), tiers, *(values[c] for c in iv.CHANNELS),
+                       (last_seq, int(not valid), tiers, *(values.get(c) for c in iv.ALL_CHANNELS),
                         meter.meter_id, start))
             out.append(reading)
         db.execute("UPDATE meters SET last_seq = ? WHERE meter_id = ?", (last_seq, meter.meter_id))
@@ -211,13 +252,14 @@ class Journal:
     def _neighbour(self, db: sqlite3.Connection, meter_id: str, start: int,
                    *, after: bool) -> tuple[int, dict[str, float]] | None:
         op, order = (">", "ASC") if after else ("<", "DESC")
-        row = db.execute(f"SELECT interval_start, co2_pct, o2_pct, h2o_pct, flow_m3_s, temp_c, "
-                         f"pressure_kpa FROM intervals WHERE meter_id = ? AND valid = 1 AND "
-                         f"interval_start {op} ? ORDER BY interval_start {order} LIMIT 1",
+        row = db.execute(f"SELECT interval_start, {_COLS} FROM intervals WHERE meter_id = ? AND "
+                         f"valid = 1 AND interval_start {op} ? ORDER BY interval_start {order} "
+                         "LIMIT 1",
                          (meter_id, start)).fetchone()
         if row is None:
             return None
-        return int(row[0]), dict(zip(iv.CHANNELS, row[1:], strict=True))
+        return int(row[0]), {c: v for c, v in zip(iv.ALL_CHANNELS, row[1:], strict=True)
+                             if v is not None}
 
     def _gap(self, db: sqlite3.Connection, meter: MeterSpec, start: int,
              after: tuple[int, dict[str, float]] | None, qa_count: int) -> sub.Gap:

@@ -31,6 +31,17 @@ from carbonlab.gateway.sample import SampleStatus
 from carbonlab.gateway.yamlfile import DuplicateKeyError, load_unique
 
 CHANNELS = ("co2_pct", "o2_pct", "h2o_pct", "flow_m3_s", "temp_c", "pressure_kpa")
+# Optional channels (wire version 2). The map's key names the unit; values are decoded to
+# (and encoded from) the canonical name, converting where the unit differs: a gas stays in the
+# unit the map states (genesis must state the same), heat input is always MW thermal.
+#   map key -> (canonical name, unit, factor: register value = canonical value * factor)
+OPTIONAL_CHANNELS: dict[str, tuple[str, str, float]] = {
+    "ch4_ppm": ("ch4", "ppm", 1.0), "ch4_mg_m3": ("ch4", "mg/m3", 1.0),
+    "n2o_ppm": ("n2o", "ppm", 1.0), "n2o_mg_m3": ("n2o", "mg/m3", 1.0),
+    "gross_mw": ("gross_mw", "MW", 1.0),
+    "heat_input_mw": ("heat_input_mw", "MW", 1.0), "heat_input_gj_h": ("heat_input_mw", "GJ/h", 3.6),
+}
+GAS_CHANNELS = ("ch4", "n2o")
 MAPS_DIR = Path(__file__).with_name("maps")
 MAX_REGISTERS = 125  # one Modbus read (function 3 or 4) returns at most 125 registers
 MAX_BITS = 2000      # one Modbus read (function 1 or 2) returns at most 2000 bits
@@ -71,10 +82,21 @@ LOOP_FAIL_HIGH_MA = 20.5
 
 @dataclass(frozen=True, slots=True)
 class ChannelSpec:
-    name: str
+    name: str    # canonical: co2_pct ... pressure_kpa, ch4, n2o, gross_mw, heat_input_mw
     address: int
-    min: float   # engineering range of the analyser / the loop
+    min: float   # engineering range of the analyser / the loop, in the register's unit
     max: float
+    unit: str = ""      # an optional channel's unit as the map states it (ppm, mg/m3, MW, GJ/h)
+    basis: str = ""     # a gas channel's basis: wet or dry
+    factor: float = 1.0  # register value = canonical value * factor (GJ/h per MW: 3.6)
+
+    @property
+    def key(self) -> str:
+        """The channel's key in a map file (`ch4_ppm`, `heat_input_gj_h`, `co2_pct`)."""
+        for key, (name, unit, _) in OPTIONAL_CHANNELS.items():
+            if name == self.name and unit == self.unit:
+                return key
+        return self.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +165,9 @@ class MeterRegisterMap:
                 return spec
         raise KeyError(name)
 
+    def has(self, name: str) -> bool:
+        return any(spec.name == name for spec in self.channels)
+
     # -- codec -------------------------------------------------------------------------------------
     def encode(self, values: Mapping[str, float],
                calibration: Mapping[str, float] | None = None) -> list[int]:
@@ -153,7 +178,10 @@ class MeterRegisterMap:
         """
         regs = [0] * self.register_count
         for spec in self.channels:
-            self._put(regs, spec.address, self._encode_one(spec, values.get(spec.name)))
+            value = values.get(spec.name)
+            if value is not None and spec.factor != 1.0:
+                value *= spec.factor
+            self._put(regs, spec.address, self._encode_one(spec, value))
         for key, address in self.calibration.items():
             value = (calibration or {}).get(key, 1.0 if key.endswith("slope") else 0.0)
             self._put(regs, address, self._float_words(value))
@@ -182,9 +210,9 @@ class MeterRegisterMap:
             if problem:
                 problems.append(f"{spec.name}: {problem}")
                 continue
-            values[spec.name] = value
+            values[spec.name] = value / spec.factor if spec.factor != 1.0 else value
             if not spec.min <= value <= spec.max:
-                over.append(f"{spec.name}={value:g} outside [{spec.min:g}, {spec.max:g}]")
+                over.append(f"{spec.key}={value:g} outside [{spec.min:g}, {spec.max:g}]")
         calibration = {key: self._float_at(registers, address) for key, address in self.calibration.items()}
         status, detail = _judge(flag, problems, over)
         return Decoded(values=values, status=status, detail=detail, calibration=calibration)

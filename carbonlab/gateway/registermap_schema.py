@@ -10,8 +10,10 @@ from typing import Any, TypeVar
 from carbonlab.gateway.errors import ConfigError
 from carbonlab.gateway.registermap import (
     CHANNELS,
+    GAS_CHANNELS,
     MAX_BITS,
     MAX_REGISTERS,
+    OPTIONAL_CHANNELS,
     ChannelSpec,
     Coil,
     Encoding,
@@ -82,21 +84,37 @@ def _keyed_addresses(cls: type[E], raw: Any, where: str, fld: str, required: tup
 def _channels(raw: Any, where: str) -> tuple[ChannelSpec, ...]:
     table = _mapping(raw, where, "channels")
     specs = []
+    canonical: dict[str, str] = {}
     for name, body in table.items():
         fld = f"channels.{name}"
-        if name not in CHANNELS:
-            raise _fail(where, fld, f"unknown channel; allowed: {', '.join(CHANNELS)}")
+        if name not in CHANNELS and name not in OPTIONAL_CHANNELS:
+            allowed = ", ".join((*CHANNELS, *OPTIONAL_CHANNELS))
+            raise _fail(where, fld, f"unknown channel; allowed: {allowed}")
         body = _mapping(body, where, fld)
-        extra = set(body) - {"address", "min", "max"}
+        target, unit, factor = OPTIONAL_CHANNELS.get(name, (name, "", 1.0))
+        gas = target in GAS_CHANNELS
+        fields = ("address", "min", "max", "basis") if gas else ("address", "min", "max")
+        extra = set(body) - set(fields)
         if extra:
-            raise _fail(where, f"{fld}.{sorted(extra)[0]}", "unknown field; allowed: address, min, max")
-        for key in ("address", "min", "max"):
+            raise _fail(where, f"{fld}.{sorted(extra)[0]}", f"unknown field; allowed: {', '.join(fields)}")
+        for key in fields:
             if key not in body:
-                raise _fail(where, f"{fld}.{key}", "is required")
+                why = " (a gas channel states whether it reads wet or dry gas)" if key == "basis" else ""
+                raise _fail(where, f"{fld}.{key}", f"is required{why}")
+        if target in canonical:
+            raise _fail(where, fld, f"{canonical[target]} already maps {target}; a map has one "
+                                    f"{target} channel")
+        canonical[target] = name
+        basis = ""
+        if gas:
+            basis = body["basis"]
+            if basis not in ("wet", "dry"):
+                raise _fail(where, f"{fld}.basis", f"must be one of wet, dry; got {basis!r}")
         lo, hi = _number(body["min"], where, f"{fld}.min"), _number(body["max"], where, f"{fld}.max")
         if not lo < hi:
             raise _fail(where, f"{fld}.max", f"must be greater than min ({lo:g}), got {hi:g}")
-        specs.append(ChannelSpec(name, _address(body["address"], where, f"{fld}.address"), lo, hi))
+        specs.append(ChannelSpec(target, _address(body["address"], where, f"{fld}.address"), lo, hi,
+                                 unit, basis, factor))
     if "co2_pct" not in table:
         raise _fail(where, "channels.co2_pct", "is required")
     return tuple(specs)

@@ -39,11 +39,12 @@ from carbonlab.gateway.journal import Journal, JournalParams, MeterSpec
 from carbonlab.gateway.metrics import GatewayMetrics
 from carbonlab.gateway.outbox import Outbox
 from carbonlab.gateway.poller import Poller
+from carbonlab.gateway.registermap import MeterRegisterMap
 from carbonlab.gateway.sample import Sample
 from carbonlab.gateway.store import Store
 from carbonlab.gateway.uplink import Decision, Uplink
 from carbonlab.node.crypto import Signer
-from carbonlab.node.genesis import Genesis
+from carbonlab.node.genesis import Genesis, MeterInfo
 from carbonlab.node.model import Basis, Batch, Reading
 
 log = logging.getLogger(__name__)
@@ -72,12 +73,33 @@ def meter_specs(cfg: GatewayConfig, genesis: Genesis, signer: Signer) -> list[Me
             raise ConfigError(f"{cfg.path}: meter {m.id!r}: genesis does not let gateway "
                               f"{cfg.gateway_id!r} report for it (allowed: {', '.join(gw.meters)})")
         max_co2, max_flow = cfg.max_potential.get(m.id, (None, None))
+        check_channels(cfg, m.id, m.register_map, info)
         specs.append(MeterSpec(
             meter_id=m.id, sample_period_s=m.sample_period_s, basis=Basis(info.co2_basis),
-            ranges=info.ranges, co2_method=info.co2_method,
+            ranges=info.ranges, co2_method=info.co2_method, gases=info.gases, load=info.load,
             max_co2_pct=max_co2 if max_co2 is not None else info.ranges["co2_pct"][1],
             max_flow_m3_s=max_flow if max_flow is not None else info.ranges["flow_m3_s"][1]))
     return specs
+
+
+def check_channels(cfg: GatewayConfig, meter_id: str, regmap: MeterRegisterMap,
+                   info: MeterInfo) -> None:
+    """Every channel genesis declares for the meter must be in its register map, in the unit
+    and basis genesis states (the contract holds readings to genesis). A map channel genesis
+    does not declare is polled but not reported: genesis decides what goes on the chain."""
+    where = f"{cfg.path}: meter {meter_id!r} (register map {regmap.name})"
+    for gas, channel in info.gases.items():
+        if not regmap.has(gas.value):
+            raise ConfigError(f"{where}: field 'channels': genesis declares a {gas} channel "
+                              f"({channel.unit.value}, {channel.basis}); the map has none")
+        spec = regmap.channel(gas.value)
+        if (spec.unit, spec.basis) != (channel.unit.value, channel.basis):
+            raise ConfigError(f"{where}: field 'channels.{spec.key}': reads {spec.unit} "
+                              f"{spec.basis}, genesis declares {channel.unit.value} {channel.basis}")
+    for name in ("gross_mw", "heat_input_mw"):
+        if getattr(info.load, name) is not None and not regmap.has(name):
+            raise ConfigError(f"{where}: field 'channels': genesis declares {name}; the map "
+                              f"has no such channel")
 
 
 def close_delay_s(cfg: GatewayConfig) -> float:

@@ -30,7 +30,8 @@ CREATE TABLE IF NOT EXISTS meters (
 );
 CREATE TABLE IF NOT EXISTS samples (
     meter_id TEXT NOT NULL, t REAL NOT NULL, status TEXT NOT NULL,
-    co2_pct REAL, o2_pct REAL, h2o_pct REAL, flow_m3_s REAL, temp_c REAL, pressure_kpa REAL
+    co2_pct REAL, o2_pct REAL, h2o_pct REAL, flow_m3_s REAL, temp_c REAL, pressure_kpa REAL,
+    ch4 REAL, n2o REAL, gross_mw REAL, heat_input_mw REAL
 );
 CREATE INDEX IF NOT EXISTS samples_meter_t ON samples (meter_id, t);
 CREATE TABLE IF NOT EXISTS intervals (
@@ -38,6 +39,7 @@ CREATE TABLE IF NOT EXISTS intervals (
     valid INTEGER NOT NULL, flag TEXT NOT NULL, valid_samples INTEGER NOT NULL,
     co2_pct REAL, o2_pct REAL, h2o_pct REAL, flow_m3_s REAL, temp_c REAL, pressure_kpa REAL,
     seq INTEGER, batch_seq INTEGER, substituted INTEGER NOT NULL DEFAULT 0, tiers TEXT,
+    ch4 REAL, n2o REAL, gross_mw REAL, heat_input_mw REAL,
     PRIMARY KEY (meter_id, interval_start)
 );
 CREATE INDEX IF NOT EXISTS intervals_pending ON intervals (meter_id, seq);
@@ -53,6 +55,9 @@ CREATE TABLE IF NOT EXISTS committed (
     batch_seq INTEGER PRIMARY KEY, height INTEGER, n_readings INTEGER NOT NULL, at REAL NOT NULL
 );
 """
+# columns added after the first gateway stores were written: ALTER TABLE on open (NULL in old rows)
+ADDED_COLUMNS = {"samples": ("ch4", "n2o", "gross_mw", "heat_input_mw"),
+                 "intervals": ("ch4", "n2o", "gross_mw", "heat_input_mw")}
 
 
 class StoreError(GatewayError, OSError):
@@ -72,6 +77,11 @@ class Store:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.executescript(SCHEMA)
+            for table, names in ADDED_COLUMNS.items():
+                have = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+                for name in names:
+                    if name not in have:
+                        self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} REAL")
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"{path}: cannot open gateway database ({exc})") from None
 

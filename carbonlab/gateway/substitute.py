@@ -28,13 +28,21 @@ analyser). O2, H2O, temperature and pressure, which only convert the flow and th
 basis, take the HB/HA average (75.31(b)(1) for moisture and diluent), falling back
 to the middle of the meter's genesis range when there is no QA data at all.
 Units: CO2 and H2O in % vol, flow in actual m3/s, temperature degC, pressure kPa.
+
+The channels of wire version 2, where the meter has them (`Limits.extra_ranges`): CH4 and
+N2O take the HB/HA average (Part 75 has no CH4/N2O monitors to substitute for; we follow
+its moisture and diluent rule), and with no QA data at all the top of the genesis range, a
+maximum potential value that cannot under-report; gross output and heat input take the
+HB/HA average, and with no QA data gross output the bottom of its range and heat input
+the top (so the substitute never claims more output per unit of heat than was measured).
+The reading is marked `substituted` as a whole, as for CO2.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 CO2_INITIAL_QA = 720
@@ -69,6 +77,7 @@ class Limits:
     max_co2_pct: float
     max_flow_m3_s: float
     ranges: Mapping[str, tuple[float, float]]
+    extra_ranges: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
 
 def percentile(values: Sequence[float], pct: float) -> float:
@@ -119,8 +128,11 @@ def substitute(gap: Gap, limits: Limits) -> tuple[dict[str, float], dict[str, Ti
             lo, hi = limits.ranges[key]
             avg = _fallback(key, lo, hi)
         values[key] = avg
+    for key, (lo, hi) in limits.extra_ranges.items():
+        avg = _hb_ha(gap, key)
+        values[key] = avg if avg is not None else (lo if key == "gross_mw" else hi)
     for key, value in values.items():
-        lo, hi = limits.ranges[key]
+        lo, hi = limits.extra_ranges[key] if key in limits.extra_ranges else limits.ranges[key]
         values[key] = min(hi, max(lo, value))
     return values, {"co2_pct": co2_tier, "flow_m3_s": flow_tier}
 

@@ -30,9 +30,10 @@ from typing import Any
 from carbonlab.node import emissions
 from carbonlab.node.anomaly import Anomaly, Baseline, advance, assess
 from carbonlab.node.block import Proposal
+from carbonlab.node.contract_channels import channel_problem
 from carbonlab.node.crypto import verify
 from carbonlab.node.errors import SchemaError
-from carbonlab.node.genesis import MEASURES, Genesis
+from carbonlab.node.genesis import MEASURES, Genesis, MeterInfo
 from carbonlab.node.model import Batch, Reading
 from carbonlab.node.schema import as_bool, as_choice, as_dict, as_int, as_list, as_str
 
@@ -53,6 +54,11 @@ class Reason(StrEnum):
     REPLAY_READING = "replay_reading"
     OUT_OF_RANGE = "out_of_range"
     CO2_MISMATCH = "co2_mismatch"
+    # wire version 2 (contract_channels): a channel genesis does not declare, or one missing
+    # or in another unit or basis; a gas mass that is not its recomputation; load vs heat
+    CHANNEL_MISMATCH = "channel_mismatch"
+    GAS_MISMATCH = "gas_mismatch"
+    LOAD_MISMATCH = "load_mismatch"
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +224,14 @@ def _check_reading(genesis: Genesis, assigned: tuple[str, ...], gateway_id: str,
     if not emissions.mass_matches(reading.co2_kg, computed):
         raise _Reject(Reason.CO2_MISMATCH, f"{path}.co2_kg", f"{reading.co2_kg} does not match the "
                                            f"recomputed {computed!r} kg")
+    _check_channels(meter, reading, path)
+
+
+def _check_channels(meter: MeterInfo, reading: Reading, path: str) -> None:
+    """Wire version 2's channels (CH4, N2O, load, heat input): `contract_channels`."""
+    problem = channel_problem(meter, reading, path)
+    if problem is not None:
+        raise _Reject(Reason(problem.reason), problem.field, problem.problem)
 
 
 def reading_problem(genesis: Genesis, gateway_id: str, reading: Reading,

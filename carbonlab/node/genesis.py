@@ -16,8 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from carbonlab.node import codec
+from carbonlab.node.channels import (
+    GasChannel,
+    LoadChannels,
+    gases_from_json,
+    gases_json,
+    load_from_json,
+    load_json,
+)
 from carbonlab.node.crypto import PUBLIC_KEY_BYTES
-from carbonlab.node.emissions import Co2Method
+from carbonlab.node.emissions import Co2Method, Gas
 from carbonlab.node.errors import NodeError, SchemaError
 from carbonlab.node.schema import as_choice, as_dict, as_float, as_hex, as_int, as_list, as_str
 
@@ -90,6 +98,9 @@ class MeterInfo:
     certificate: str = ""
     spike_ratio: float = 0.5        # relative change between intervals that marks a spike
     stuck_intervals: int = 5        # identical intervals in a row that mark a stuck value
+    # wire-version-2 channels (carbonlab.node.channels): none unless genesis names them
+    gases: dict[Gas, GasChannel] = field(default_factory=dict)
+    load: LoadChannels = field(default_factory=LoadChannels)
 
 
 @dataclass(frozen=True)
@@ -237,16 +248,20 @@ def _gateway(value: Any, path: str) -> GatewayInfo:
 
 def _meter_json(m: MeterInfo) -> dict[str, Any]:
     out = {**asdict(m), "co2_method": m.co2_method.value,
-           "ranges": {k: list(v) for k, v in m.ranges.items()}}
+           "ranges": {k: list(v) for k, v in m.ranges.items()},
+           "gases": gases_json(m.gases), "load": load_json(m.load)}
+    # defaults are left out, so a genesis written before the choice keeps its hash
     if m.co2_method is Co2Method.DENSITY:
-        # the default is left out, so a genesis written before the choice keeps its hash
         del out["co2_method"]
+    for key in ("gases", "load"):
+        if not out[key]:
+            del out[key]
     return out
 
 
 def _meter(value: Any, path: str) -> MeterInfo:
     fields = ("id", "company", "plant", "unit", "stack", "co2_basis", "co2_method", "ranges",
-              "certificate", "spike_ratio", "stuck_intervals")
+              "certificate", "spike_ratio", "stuck_intervals", "gases", "load")
     obj = as_dict(value, path, allowed=fields, required=("id", "company", "plant", "unit", "stack"))
     ranges = dict(DEFAULT_RANGES)
     for key, bounds in as_dict(obj.get("ranges", {}), f"{path}.ranges", allowed=MEASURES).items():
@@ -269,4 +284,6 @@ def _meter(value: Any, path: str) -> MeterInfo:
         certificate=as_str(obj.get("certificate", ""), f"{path}.certificate", allow_empty=True),
         spike_ratio=as_float(obj.get("spike_ratio", 0.5), f"{path}.spike_ratio"),
         stuck_intervals=as_int(obj.get("stuck_intervals", 5), f"{path}.stuck_intervals", lo=2),
+        gases=gases_from_json(obj.get("gases", {}), f"{path}.gases"),
+        load=load_from_json(obj.get("load", {}), f"{path}.load"),
     )

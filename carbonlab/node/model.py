@@ -5,6 +5,15 @@ signed list of readings. Both have one canonical wire form (arrays in the field
 order below, see `codec`) and a JSON form for the HTTP API; `from_wire` and
 `from_json` validate every field and name the one that is wrong.
 
+Wire-format versions (docs/ledger.md, "Reading wire format"). Version 1 is the 15-item
+array every reading had from the start (16 items when `co2_method` is not `density`).
+Version 2 carries the channels added later (CH4, N2O, gross load, heat input) and starts
+with the integer 2, where version 1 starts with the meter id (a string), so the first
+item tells the decoder which form it holds. A reading without any of the new channels is
+always written in version 1 (and a version-2 array without them is refused as
+non-canonical), so every reading, batch, block and ledger written before version 2
+keeps its bytes and its hashes.
+
 The gateway signs `Batch.signing_bytes()`: the chain id, gateway id, batch
 sequence number and the Merkle root over the readings' canonical encodings, so
 one reading can later be proven with its Merkle path, the batch header and the
@@ -19,7 +28,7 @@ from typing import Any
 
 from carbonlab.node import codec, merkle
 from carbonlab.node.crypto import SIGNATURE_BYTES, Signer
-from carbonlab.node.emissions import Co2Method
+from carbonlab.node.emissions import Co2Method, ConcUnit
 from carbonlab.node.errors import SchemaError
 from carbonlab.node.schema import (
     as_bool,
@@ -55,11 +64,20 @@ class Basis(StrEnum):
     DRY = "dry"
 
 
+WIRE_V2 = 2
+GAS_FIELDS = ("conc", "unit", "basis", "kg")   # one gas group: [conc, unit, basis, kg] or None
+
+
 READING_FIELDS = (
     "meter_id", "seq", "interval_start", "interval_s", "co2_pct", "co2_basis", "o2_pct",
     "h2o_pct", "flow_m3_s", "temp_c", "pressure_kpa", "valid_samples", "flag", "co2_kg",
     "substituted", "co2_method",
 )
+# version 2 appends these (a gas is one [conc, unit, basis, kg] item, or None)
+V2_FIELDS = ("ch4", "n2o", "gross_mwh", "heat_input_gj")
+# the JSON form's keys for the version-2 channels, null when the meter has no such channel
+JSON_V2_FIELDS = ("ch4_conc", "ch4_unit", "ch4_basis", "ch4_kg", "n2o_conc", "n2o_unit",
+                  "n2o_basis", "n2o_kg", "gross_mwh", "heat_input_gj")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +100,30 @@ class Reading:
     co2_kg: float
     substituted: bool = False
     co2_method: Co2Method = Co2Method.DENSITY
+    # Channels of wire version 2; None where the meter has no such channel. A gas's four
+    # fields are all set or all None: its interval mass (kg, by the same flow path as CO2,
+    # `emissions.gas_mass_kg`) and the concentration it was computed from, with its unit and
+    # basis, so that the contract and anyone holding the reading can recompute it.
+    ch4_kg: float | None = None
+    n2o_kg: float | None = None
+    gross_mwh: float | None = None       # gross electrical output over the interval
+    heat_input_gj: float | None = None   # heat input over the interval
+    ch4_conc: float | None = None
+    ch4_unit: ConcUnit | None = None
+    ch4_basis: Basis | None = None
+    n2o_conc: float | None = None
+    n2o_unit: ConcUnit | None = None
+    n2o_basis: Basis | None = None
+
+    @property
+    def wire_version(self) -> int:
+        return 1 if (self.ch4_kg is None and self.n2o_kg is None and self.gross_mwh is None
+                     and self.heat_input_gj is None and self.ch4_conc is None
+                     and self.n2o_conc is None) else WIRE_V2
 
     def to_wire(self) -> list[Any]:
+        if self.wire_version == WIRE_V2:
+            return self._to_wire_v2()
         # StrEnum members are str: msgpack and json write them as their value.
         wire = [
             self.meter_id, self.seq, self.interval_start, self.interval_s, float(self.co2_pct),
@@ -98,6 +138,19 @@ class Reading:
             wire.append(str(self.co2_method))
         return wire
 
+    def _to_wire_v2(self) -> list[Any]:
+        return [
+            WIRE_V2, self.meter_id, self.seq, self.interval_start, self.interval_s,
+            float(self.co2_pct), str(self.co2_basis), float(self.o2_pct), float(self.h2o_pct),
+            float(self.flow_m3_s), float(self.temp_c), float(self.pressure_kpa),
+            self.valid_samples, str(self.flag), float(self.co2_kg), self.substituted,
+            str(self.co2_method),
+            _gas_wire("ch4", self.ch4_conc, self.ch4_unit, self.ch4_basis, self.ch4_kg),
+            _gas_wire("n2o", self.n2o_conc, self.n2o_unit, self.n2o_basis, self.n2o_kg),
+            None if self.gross_mwh is None else float(self.gross_mwh),
+            None if self.heat_input_gj is None else float(self.heat_input_gj),
+        ]
+
     def encode(self) -> bytes:
         return codec.encode(self.to_wire())
 
@@ -106,6 +159,8 @@ class Reading:
         fast = _from_wire_fast(value)
         if fast is not None:
             return fast
+        if type(value) is list and value and type(value[0]) is int:
+            return _from_wire_v2(value, path)
         # Slow path: the same checks one field at a time, to name the field that is wrong.
         items = as_list(value, path)
         if len(items) not in (len(READING_FIELDS) - 1, len(READING_FIELDS)):
@@ -118,14 +173,22 @@ class Reading:
         return cls._build(obj, path)
 
     def to_json(self) -> dict[str, Any]:
-        return {**dict(zip(READING_FIELDS, self.to_wire(), strict=False)),
-                "co2_method": self.co2_method.value}
+        v1 = self if self.wire_version == 1 else _without_v2(self)
+        return {**dict(zip(READING_FIELDS, v1.to_wire(), strict=False)),
+                "co2_method": self.co2_method.value,
+                **{name: _json_value(getattr(self, name)) for name in JSON_V2_FIELDS}}
 
     @classmethod
     def from_json(cls, value: Any, path: str = "reading") -> Reading:
-        obj = as_dict(value, path, allowed=READING_FIELDS,
-                      required=[f for f in READING_FIELDS if f not in ("substituted", "co2_method")])
-        return cls._build({"substituted": False, **obj}, path)
+        optional = ("substituted", "co2_method")
+        obj = as_dict(value, path, allowed=(*READING_FIELDS, *JSON_V2_FIELDS),
+                      required=[f for f in READING_FIELDS if f not in optional])
+        obj = {"substituted": False, **obj}
+        for gas in ("ch4", "n2o"):
+            names = [f"{gas}_{k}" for k in GAS_FIELDS]
+            values = [obj.get(n) for n in names]
+            obj[gas] = None if all(v is None for v in values) else values
+        return cls._build(obj, path)
 
     @classmethod
     def _build(cls, obj: dict[str, Any], path: str) -> Reading:
@@ -147,6 +210,10 @@ class Reading:
             substituted=as_bool(obj["substituted"], f"{path}.substituted"),
             co2_method=_METHODS[as_choice(obj.get("co2_method", Co2Method.DENSITY.value),
                                           f"{path}.co2_method", _METHOD_VALUES)],
+            **_gas_fields("ch4", obj.get("ch4"), path),
+            **_gas_fields("n2o", obj.get("n2o"), path),
+            gross_mwh=_opt_float(obj.get("gross_mwh"), f"{path}.gross_mwh"),
+            heat_input_gj=_opt_float(obj.get("heat_input_gj"), f"{path}.heat_input_gj"),
         )
 
 
@@ -156,6 +223,8 @@ _FLAGS = {f.value: f for f in DataFlag}
 _FLAG_VALUES = tuple(_FLAGS)
 _METHODS = {m.value: m for m in Co2Method}
 _METHOD_VALUES = tuple(_METHODS)
+_UNITS = {u.value: u for u in ConcUnit}
+_UNIT_VALUES = tuple(_UNITS)
 _MAX_SEQ = 2**62
 _MAX_TIME = 2**40
 
@@ -168,7 +237,7 @@ def _from_wire_fast(v: Any) -> Reading | None:
     node's hot path.
     """
     if type(v) is not list or len(v) != 15:   # 16 (a co2_method other than density): slow path
-        return None
+        return _from_wire_fast_v2(v) if type(v) is list and len(v) == 21 else None
     m, seq, start, ival, co2, basis, o2, h2o, flow, temp, pres, valid, flag, kg, sub = v
     if not (
         type(m) is str and 0 < len(m) <= MAX_ID_LEN
@@ -189,6 +258,101 @@ def _from_wire_fast(v: Any) -> Reading | None:
     if b is None or fl is None:
         return None
     return Reading(m, seq, start, ival, co2, b, o2, h2o, flow, temp, pres, valid, fl, kg, sub)
+
+
+def _gas_wire(gas: str, conc: float | None, unit: ConcUnit | None, basis: Basis | None,
+              kg: float | None) -> list[Any] | None:
+    parts = (conc, unit, basis, kg)
+    if all(p is None for p in parts):
+        return None
+    if any(p is None for p in parts):
+        missing = [f"{gas}_{k}" for k, p in zip(GAS_FIELDS, parts, strict=True) if p is None]
+        raise SchemaError(f"reading.{missing[0]}", f"a {gas} channel needs {gas}_conc, "
+                                                   f"{gas}_unit, {gas}_basis and {gas}_kg together")
+    return [float(conc), str(unit), str(basis), float(kg)]  # type: ignore[arg-type]
+
+
+def _gas_fields(gas: str, value: Any, path: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    conc, unit, basis, kg = as_list(value, f"{path}.{gas}", length=4)
+    return {f"{gas}_conc": as_float(conc, f"{path}.{gas}_conc"),
+            f"{gas}_unit": _UNITS[as_choice(unit, f"{path}.{gas}_unit", _UNIT_VALUES)],
+            f"{gas}_basis": _BASIS[as_choice(basis, f"{path}.{gas}_basis", _BASIS_VALUES)],
+            f"{gas}_kg": as_float(kg, f"{path}.{gas}_kg")}
+
+
+def _opt_float(value: Any, path: str) -> float | None:
+    return None if value is None else as_float(value, path)
+
+
+def _json_value(value: Any) -> Any:
+    return value.value if isinstance(value, StrEnum) else value
+
+
+def _without_v2(r: Reading) -> Reading:
+    return Reading(r.meter_id, r.seq, r.interval_start, r.interval_s, r.co2_pct, r.co2_basis,
+                   r.o2_pct, r.h2o_pct, r.flow_m3_s, r.temp_c, r.pressure_kpa, r.valid_samples,
+                   r.flag, r.co2_kg, r.substituted, r.co2_method)
+
+
+def _from_wire_v2(value: list[Any], path: str) -> Reading:
+    """Version 2, field by field (`_from_wire_fast_v2` takes the common case first)."""
+    if value[0] != WIRE_V2:
+        raise SchemaError(f"{path}[0]", f"wire version {value[0]} is not known (1 or {WIRE_V2})")
+    names = ("version", *READING_FIELDS, *V2_FIELDS)
+    if len(value) != len(names):
+        raise SchemaError(path, f"a version-{WIRE_V2} reading has {len(names)} items, "
+                                f"got {len(value)}")
+    obj = dict(zip(names, value, strict=True))
+    if all(obj[name] is None for name in V2_FIELDS):
+        raise SchemaError(path, f"a reading without {', '.join(V2_FIELDS)} is written in "
+                                "version 1 (canonical form)")
+    return Reading._build(obj, path)
+
+
+def _from_wire_fast_v2(v: list[Any]) -> Reading | None:
+    """The common case of a version-2 reading: the version-1 fast check on items 1..15,
+    then the four new items; None sends it to the field-by-field path."""
+    if len(v) != 21 or v[0] != WIRE_V2 or type(v[16]) is not str:
+        return None
+    base = _from_wire_fast(v[1:16])
+    method = _METHODS.get(v[16])
+    if base is None or method is None:
+        return None
+    ch4, n2o, mwh, gj = v[17], v[18], v[19], v[20]
+    if ch4 is None and n2o is None and mwh is None and gj is None:
+        return None
+    if not ((mwh is None or (type(mwh) is float and mwh - mwh == 0.0))
+            and (gj is None or (type(gj) is float and gj - gj == 0.0))):
+        return None
+    g1 = _gas_fast(ch4)
+    g2 = _gas_fast(n2o)
+    if g1 is None or g2 is None:
+        return None
+    return Reading(base.meter_id, base.seq, base.interval_start, base.interval_s, base.co2_pct,
+                   base.co2_basis, base.o2_pct, base.h2o_pct, base.flow_m3_s, base.temp_c,
+                   base.pressure_kpa, base.valid_samples, base.flag, base.co2_kg,
+                   base.substituted, method, g1[3], g2[3], mwh, gj, g1[0], g1[1], g1[2],
+                   g2[0], g2[1], g2[2])
+
+
+_NO_GAS: tuple[None, None, None, None] = (None, None, None, None)
+
+
+def _gas_fast(g: Any) -> tuple[Any, Any, Any, Any] | None:
+    if g is None:
+        return _NO_GAS
+    if type(g) is not list or len(g) != 4:
+        return None
+    conc, unit, basis, kg = g
+    if not (type(conc) is float and type(kg) is float and conc - conc == 0.0 and kg - kg == 0.0
+            and type(unit) is str and type(basis) is str):
+        return None
+    u, b = _UNITS.get(unit), _BASIS.get(basis)
+    if u is None or b is None:
+        return None
+    return (conc, u, b, kg)
 
 
 def readings_root(readings: tuple[Reading, ...]) -> bytes:

@@ -30,7 +30,8 @@ def reading_rows_of(height: int, idx: int, batch: Batch, verdict: Verdict) -> li
         marks.setdefault(i, []).append(mark.value)
     return [(r.meter_id, r.seq, height, idx, i, r.interval_start, r.interval_s, r.co2_pct,
              r.co2_basis.value, r.o2_pct, r.h2o_pct, r.flow_m3_s, r.temp_c, r.pressure_kpa,
-             r.valid_samples, r.flag.value, r.co2_kg, int(r.substituted), ",".join(marks.get(i, [])))
+             r.valid_samples, r.flag.value, r.co2_kg, int(r.substituted), ",".join(marks.get(i, [])),
+             r.ch4_kg, r.n2o_kg, r.gross_mwh, r.heat_input_gj)
             for i, r in enumerate(batch.readings)]
 
 

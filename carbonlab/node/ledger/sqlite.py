@@ -39,7 +39,13 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
 
 
 # table -> (column, SQL type) added since format carbonlab-ledger/1 was first written
-LEGACY_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {"batches": (("field", "TEXT"),)}
+LEGACY_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "batches": (("field", "TEXT"),),
+    # wire version 2's channels (docs/ledger.md): NULL in the rows of older readings, which is
+    # what a version-1 reading holds anyway, so an old file needs no rewrite to verify
+    "readings": (("ch4_kg", "REAL"), ("n2o_kg", "REAL"), ("gross_mwh", "REAL"),
+                 ("heat_input_gj", "REAL")),
+}
 
 
 def _missing_columns(db: sqlite3.Connection, table: str) -> list[tuple[str, str]]:

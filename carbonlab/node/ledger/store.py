@@ -45,8 +45,12 @@ from carbonlab.node.ledger.rows import (
 )
 from carbonlab.node.ledger.sqlite import connect, genesis_meters, prepare
 from carbonlab.node.ledger.state import load_state, save_state
-from carbonlab.node.ledger.tables import FORMAT
+from carbonlab.node.ledger.tables import FORMAT, READING_COLUMNS
 from carbonlab.node.model import Batch
+
+# by name: a file migrated by ALTER TABLE has its columns in another order than a new one
+_INSERT_READING = (f"INSERT INTO readings ({', '.join(READING_COLUMNS)}) "
+                   f"VALUES ({', '.join('?' * len(READING_COLUMNS))})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +224,7 @@ class Ledger:
             db.executemany("INSERT INTO batches (height, idx, request, gateway_id, batch_seq, accepted,"
                            " reason, detail, anomalies, field) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            batch_rows)
-            db.executemany(f"INSERT INTO readings VALUES ({', '.join('?' * 19)})", reading_rows)
+            db.executemany(_INSERT_READING, reading_rows)
             save_state(db, state, gateways, meters)
         self._state = state
         self._height = header.height

@@ -69,6 +69,10 @@ CREATE TABLE IF NOT EXISTS readings (
     co2_kg REAL NOT NULL,
     substituted INTEGER NOT NULL,
     anomalies TEXT NOT NULL,       -- comma-separated marks, '' for none
+    ch4_kg REAL,                   -- the wire-version-2 channels: NULL where the meter has none,
+    n2o_kg REAL,                   -- and in every row of a ledger written before them
+    gross_mwh REAL,                -- (sqlite.LEGACY_COLUMNS)
+    heat_input_gj REAL,
     PRIMARY KEY (meter_id, seq)
 );
 CREATE INDEX IF NOT EXISTS readings_by_time ON readings (interval_start);
@@ -105,5 +109,5 @@ CREATE TABLE IF NOT EXISTS consensus_records (
 READING_COLUMNS = (
     "meter_id", "seq", "height", "batch_idx", "idx", "interval_start", "interval_s", "co2_pct",
     "co2_basis", "o2_pct", "h2o_pct", "flow_m3_s", "temp_c", "pressure_kpa", "valid_samples", "flag",
-    "co2_kg", "substituted", "anomalies",
+    "co2_kg", "substituted", "anomalies", "ch4_kg", "n2o_kg", "gross_mwh", "heat_input_gj",
 )

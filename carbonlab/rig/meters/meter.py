@@ -9,6 +9,10 @@ second is over, one JSON line goes to the truth log:
 
     {"t": 1764132000, "true": {...}, "served": {...}, "status": "ok", "faults": [...], "reads": 1}
 
+`true` and `served` hold every channel of the profile: the six CO2 channels, `ch4` and `n2o`
+(in the unit and basis of the map's channel where the map has one, else ppm dry),
+`gross_mw` and `heat_input_mw` (MW thermal, whatever unit the map's register uses).
+
 `true` is the profile, `served` what the registers held (after drift, spikes, stuck,
 calibration gas), `status` the state the status bits announced, `faults` every fault
 active at some moment of the second, `reads` how many register reads the meter answered
@@ -39,6 +43,7 @@ from carbonlab.gateway.endpoint import MeterEndpoint
 from carbonlab.gateway.registermap import Coil, RegisterTable, StatusFlags
 from carbonlab.rig.meters.faults import Faults
 from carbonlab.rig.meters.profile import ProfileSpec, UnitProfile
+from carbonlab.rig.meters.units import in_map_units
 
 READ_REGISTERS = (3, 4)
 READ_BITS = (1, 2)
@@ -72,7 +77,7 @@ class EmulatedMeter:
 
     # -- time --------------------------------------------------------------------------------------
     def _step(self, sec: int) -> None:
-        self.true = self.profile.step(sec).values
+        self.true = in_map_units(self.profile.step(sec).values, self.map)
         self._seen_faults: set[str] = set()
         self._seen_statuses: set[str] = set()
         self._changed = False

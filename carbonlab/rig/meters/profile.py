@@ -11,7 +11,16 @@ consistent relations for a coal-fired unit:
 - CO2 (dry) = CO2max * (1 - O2/20.9), CO2max = 18.5 % for bituminous coal, so CO2 and O2
   move against each other; on a wet basis it is scaled by (1 - H2O/100);
 - stack flow is proportional to the fuel (and so to the load) plus a floor for the fans;
-- flue temperature follows the load through a first-order lag of a few minutes.
+- flue temperature follows the load through a first-order lag of a few minutes;
+- CH4 and N2O (ppm, dry) are those of a pulverised-coal unit: a few ppm of unburnt CH4,
+  more at low load where combustion is poorer (2.5 ppm at full load, 6.5 at none), and
+  1.5-3 ppm of N2O (pulverised-coal firing makes little; a fluidised bed would make tens of
+  ppm), ambient air (1.9 ppm CH4, 0.33 ppm N2O) with the fire off;
+- gross output is capacity x load; heat input is gross output / efficiency, the efficiency
+  falling from 39 % at full load to 33.6 % at none (a subcritical coal unit's part-load curve).
+
+The four newer channels (`EXTRA_CHANNELS`) get their noise from a second seeded generator,
+so the older six channels of a seed are what they were before those existed.
 
 A little seeded noise is added per second. Values are what the analysers would read; the
 meter then applies faults (drift, stuck, spikes) on top, and logs both.
@@ -28,6 +37,13 @@ from carbonlab.emulation import ProfileSpec as ProfileSpec  # declared where the
 
 CO2_MAX_DRY_PCT = 18.5
 O2_AIR_PCT = 20.9
+AIR_CH4_PPM, AIR_N2O_PPM = 1.9, 0.33
+EXTRA_CHANNELS = ("ch4", "n2o", "gross_mw", "heat_input_mw")   # ch4/n2o in ppm dry
+
+
+def gross_efficiency(load: float) -> float:
+    """Gross electrical output over heat input at `load` (fraction of capacity)."""
+    return 0.336 + 0.054 * load
 
 
 class Phase(StrEnum):
@@ -52,6 +68,7 @@ class UnitProfile:
         self.spec = spec
         self.rng = random.Random(seed)
         self.noise_rng = random.Random(seed * 7919 + 1)
+        self.extra_rng = random.Random(seed * 7919 + 2)
         first = spec.initial_load
         self.load = self.rng.uniform(spec.min_load, 1.0) if first is None else first
         self.phase = Phase.HOLD if self.load > 0 else Phase.TRIP
@@ -107,4 +124,11 @@ class UnitProfile:
             o2, h2o, co2, flow = O2_AIR_PCT, 1.5, 0.04, 0.05 * s.full_flow_m3_s
         values = {"co2_pct": co2, "o2_pct": o2, "h2o_pct": h2o, "flow_m3_s": flow,
                   "temp_c": self.temp_c, "pressure_kpa": 101.3 + 0.5 * load}
-        return {k: round(v * (1.0 + self.noise_rng.gauss(0.0, s.noise)), 4) for k, v in values.items()}
+        out = {k: round(v * (1.0 + self.noise_rng.gauss(0.0, s.noise)), 4) for k, v in values.items()}
+        gross = s.capacity_mw * load
+        extra = {"ch4": 2.5 + 4.0 * (1.0 - load) if firing else AIR_CH4_PPM,
+                 "n2o": 1.5 + 1.5 * (1.0 - load) if firing else AIR_N2O_PPM,
+                 "gross_mw": gross, "heat_input_mw": gross / gross_efficiency(load)}
+        out.update({k: round(v * (1.0 + self.extra_rng.gauss(0.0, s.noise)), 4)
+                    for k, v in extra.items()})
+        return out

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from carbonlab.node import emissions
 from carbonlab.node.block import CommitCertificate, Proposal, commit_vote_bytes
 from carbonlab.node.crypto import Signer
 from carbonlab.node.genesis import Genesis
-from carbonlab.node.model import Basis, Batch, DataFlag, Reading
+from carbonlab.node.model import Basis, Batch, ConcUnit, DataFlag, Reading
 
 T0 = 1_700_000_040  # a UTC instant aligned to 60 s
 CHAIN_ID = "carbonlab-test"
@@ -42,6 +42,27 @@ def co2_kg_for(co2_pct: float, basis: str, h2o_pct: float, flow_m3_s: float, tem
                pressure_kpa: float, interval_s: int) -> float:
     return emissions.co2_mass_kg(co2_pct, basis, h2o_pct, flow_m3_s, temp_c, pressure_kpa,
                                  interval_s)
+
+
+def with_channels(r: Reading, *, ch4: tuple[float, str, str] | None = None,
+                  n2o: tuple[float, str, str] | None = None, gross_mw: float | None = None,
+                  heat_mw: float | None = None) -> Reading:
+    """`r` with wire-version-2 channels: a gas as (concentration, unit, basis), its mass
+    computed correctly; the load and heat input as averages (MW) made interval totals."""
+    extra: dict[str, Any] = {}
+    for gas, channel in ((emissions.Gas.CH4, ch4), (emissions.Gas.N2O, n2o)):
+        if channel is not None:
+            conc, unit, basis = channel
+            extra.update({f"{gas}_conc": conc, f"{gas}_unit": ConcUnit(unit),
+                          f"{gas}_basis": Basis(basis),
+                          f"{gas}_kg": emissions.gas_mass_kg(gas, conc, unit, basis, r.h2o_pct,
+                                                             r.flow_m3_s, r.temp_c,
+                                                             r.pressure_kpa, r.interval_s)})
+    if gross_mw is not None:
+        extra["gross_mwh"] = gross_mw * r.interval_s / 3600.0
+    if heat_mw is not None:
+        extra["heat_input_gj"] = heat_mw * r.interval_s / 1000.0
+    return replace(r, **extra)
 
 
 def make_reading(meter_id: str = "m1", seq: int = 1, interval_start: int = T0, *,

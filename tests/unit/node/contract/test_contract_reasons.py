@@ -11,9 +11,19 @@ import pytest
 from carbonlab.node import codec
 from carbonlab.node.contract import ContractState, Reason, Verdict, evaluate, execute
 from carbonlab.node.model import Batch, DataFlag
-from tests.unit.node.factories import T0, Kit, make_kit, make_reading, signer_for
+from tests.unit.node.factories import T0, Kit, make_kit, make_reading, signer_for, with_channels
 
-KIT = make_kit(meters={"m2": {"co2_basis": "dry", "ranges": {"co2_pct": [0, 20]}}})
+CHANNELS = {"gases": {"ch4": {"unit": "ppm", "basis": "dry", "range": [0, 500]}},
+            "load": {"gross_mw": [0, 700], "heat_input_mw": [0, 1800]}}
+KIT = make_kit(meters={"m2": {"co2_basis": "dry", "ranges": {"co2_pct": [0, 20]}},
+                       "m3": CHANNELS})   # m3 (gw2) has CH4, gross load and heat input
+
+
+def on_m3(**kw: object) -> bytes:
+    """A gw2 batch of one m3 reading with its channels, fields replaced by `kw`."""
+    r = with_channels(make_reading("m3", 1, T0), ch4=(10.0, "ppm", "dry"), gross_mw=300.0,
+                      heat_mw=750.0)
+    return KIT.batch("gw2", 1, [replace(r, **kw)]).encode()  # type: ignore[arg-type]
 
 
 def settled_state(kit: Kit) -> ContractState:
@@ -85,6 +95,13 @@ CASES: list[tuple[str, Callable[[], bytes], Reason, str]] = [
      Reason.CO2_MISMATCH, "batch.readings[0].co2_kg"),
     ("basis differs from genesis", lambda: signed([make_reading("m2", 4, T0 + 60, basis="wet")]),
      Reason.CO2_MISMATCH, "batch.readings[0].co2_basis: 'wet' but meter 'm2' reports on a 'dry' basis"),
+    ("channel genesis does not declare", lambda: signed([with_channels(
+        make_reading("m1", 11, T0 + 60), ch4=(10.0, "ppm", "dry"))]), Reason.CHANNEL_MISMATCH,
+     "batch.readings[0].ch4_kg: meter 'm1' has no ch4 channel in genesis"),
+    ("ch4 mass off", lambda: on_m3(ch4_kg=1.0), Reason.GAS_MISMATCH,
+     "batch.readings[0].ch4_kg: 1.0 does not match the recomputed"),
+    ("more output than 0.65 of heat", lambda: on_m3(gross_mwh=10.0, heat_input_gj=50.0),
+     Reason.LOAD_MISMATCH, "batch.readings[0].gross_mwh: 10.0 MWh is more than 0.65 of the heat"),
     ("bad reading after good ones", lambda: signed(good() + good(seq=12, start=T0 + 120, o2_pct=22.0)),
      Reason.OUT_OF_RANGE, "batch.readings[1].o2_pct: 22.0"),
 ]

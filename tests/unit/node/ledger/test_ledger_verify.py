@@ -125,7 +125,8 @@ def flip_verdict(path: Path, kit: Kit) -> None:
 def insert_reading(path: Path, kit: Kit) -> None:
     edit(path, "INSERT INTO readings SELECT meter_id, seq + 1000, height, batch_idx, idx + 5, "
                "interval_start, interval_s, co2_pct, co2_basis, o2_pct, h2o_pct, flow_m3_s, temp_c, "
-               "pressure_kpa, valid_samples, flag, co2_kg, substituted, anomalies FROM readings "
+               "pressure_kpa, valid_samples, flag, co2_kg, substituted, anomalies, ch4_kg, n2o_kg, "
+               "gross_mwh, heat_input_gj FROM readings "
                "WHERE height = 1 AND batch_idx = 0 AND idx = 0")
 
 
