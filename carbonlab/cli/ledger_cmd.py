@@ -11,10 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from carbonlab.cli import ledger_bench
 
 if TYPE_CHECKING:   # the node's modules load only when an action runs (`--help` stays fast)
     from carbonlab.node.genesis import Genesis
@@ -60,12 +60,7 @@ def register(sub: Any) -> None:
     show.add_argument("--genesis", type=Path, help="default: the ledger's own copy")
     show.set_defaults(func=_show)
 
-    bench = cmds.add_parser("bench", help="measure the contract, commits and verification on "
-                                          "a fresh ledger in a temporary directory")
-    bench.add_argument("--blocks", type=int, default=100)
-    bench.add_argument("--batches", type=int, default=8, help="batches per block (one per gateway)")
-    bench.add_argument("--readings", type=int, default=10, help="readings per batch")
-    bench.set_defaults(func=_bench)
+    ledger_bench.add_parser(cmds)
     parser.set_defaults(func=lambda args: _help(parser))
 
 
@@ -171,48 +166,3 @@ def _show(args: argparse.Namespace) -> int:
                    "stable_checkpoint": None if checkpoint is None else checkpoint.seq}
     print(json.dumps(out, indent=2))
     return 0
-
-
-def _bench(args: argparse.Namespace) -> int:
-    from carbonlab.node.block import CommitCertificate, Proposal, commit_vote_bytes
-    from carbonlab.node.contract import ContractState, execute
-    from carbonlab.node.ledger import Ledger, LedgerError
-    from carbonlab.node.ledger.verify import verify_ledger
-    from carbonlab.node.sim.kit import Kit  # the simulator's keys and gateways
-
-    for name in ("blocks", "batches", "readings"):
-        if not 1 <= getattr(args, name) <= 100_000:
-            raise LedgerError(f"--{name}: {getattr(args, name)} is not in 1..100000")
-    kit = Kit.build(7, args.batches)
-    gateways = [g.id for g in kit.genesis.gateways]
-    quorum = kit.genesis.member_ids[:kit.genesis.quorum]
-    blocks = []
-    for h in range(1, args.blocks + 1):
-        proposal = Proposal(kit.genesis.chain_id, h, h, "n1",
-                            tuple(kit.next_batch(g, args.readings) for g in gateways))
-        vote = commit_vote_bytes(kit.genesis.chain_id, 0, h, proposal.digest)
-        blocks.append((proposal, CommitCertificate(0, h, proposal.digest,
-                                                   tuple((m, kit.members[m].sign(vote)) for m in quorum))))
-    readings = args.blocks * args.batches * args.readings
-    state = ContractState()
-    t0 = time.perf_counter()
-    for proposal, _ in blocks:
-        execute(kit.genesis, state, proposal)
-    contract_s = time.perf_counter() - t0
-    with tempfile.TemporaryDirectory(prefix="carbonlab-ledger-bench-") as tmp:
-        path = Path(tmp) / "ledger.sqlite"
-        with Ledger.open(path, kit.genesis) as ledger:
-            t0 = time.perf_counter()
-            for proposal, cert in blocks:
-                ledger.commit(proposal, cert)
-            commit_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        report = verify_ledger(path, kit.genesis)
-        verify_s = time.perf_counter() - t0
-    print(f"{args.blocks} blocks x {args.batches} batches x {args.readings} readings = {readings} readings")
-    print(f"contract (execute)        {readings / contract_s:10.0f} readings/s "
-          f"{args.blocks * args.batches / contract_s:8.0f} batches/s")
-    print(f"ledger commit (FULL sync) {readings / commit_s:10.0f} readings/s "
-          f"{args.blocks / commit_s:8.0f} blocks/s")
-    print(f"offline verify            {readings / verify_s:10.0f} readings/s   ({report.summary()})")
-    return 0 if report.ok else 1
