@@ -106,10 +106,13 @@ def assess(meter: MeterInfo, baseline: Baseline | None,
     after = advance(baseline, reading)
     if baseline is None or after is None or after is baseline:
         return marks, after
+    # the two WATCHED measures written out (`relative_change` of each, then the longest run)
     ratio = meter.spike_ratio
-    if any(relative_change(old, new) > ratio
-           for old, new in zip(baseline.values, after.values, strict=True)):
+    (old_co2, old_flow), (co2, flow) = baseline.values, after.values
+    if abs(co2 - old_co2) / max(abs(old_co2), _TINY) > ratio \
+            or abs(flow - old_flow) / max(abs(old_flow), _TINY) > ratio:
         marks.append(Anomaly.SPIKE)
-    if max(after.runs) >= meter.stuck_intervals:
+    run_co2, run_flow = after.runs
+    if (run_co2 if run_co2 > run_flow else run_flow) >= meter.stuck_intervals:
         marks.append(Anomaly.STUCK)
     return marks, after
