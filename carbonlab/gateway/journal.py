@@ -45,9 +45,9 @@ from carbonlab.gateway import interval as iv
 from carbonlab.gateway import substitute as sub
 from carbonlab.gateway.sample import Sample, SampleStatus
 from carbonlab.gateway.store import Store
-from carbonlab.node.channels import GasChannel, LoadChannels
 from carbonlab.node.crypto import Signer
 from carbonlab.node.emissions import Co2Method, Gas, co2_mass_kg, gas_mass_kg
+from carbonlab.node.genesis import GasChannel, LoadChannels
 from carbonlab.node.model import Basis, Batch, DataFlag, Reading
 
 log = logging.getLogger(__name__)

@@ -44,6 +44,7 @@ from carbonlab.gateway.sample import Sample
 from carbonlab.gateway.store import Store
 from carbonlab.gateway.uplink import Decision, Uplink
 from carbonlab.node.crypto import Signer
+from carbonlab.node.emissions import Gas, mg_m3_of
 from carbonlab.node.genesis import Genesis, MeterInfo
 from carbonlab.node.model import Basis, Batch, Reading
 
@@ -100,6 +101,12 @@ def check_channels(cfg: GatewayConfig, meter_id: str, regmap: MeterRegisterMap,
         if getattr(info.load, name) is not None and not regmap.has(name):
             raise ConfigError(f"{where}: field 'channels': genesis declares {name}; the map "
                               f"has no such channel")
+
+
+def hj212_ch4_mg_m3(conc: float, unit: str, basis: str | None, h2o_pct: float) -> float:
+    """A CH4 average as HJ 212 reports concentrations: mg/m3 at 273.15 K, 101.325 kPa, dry."""
+    mg = mg_m3_of(conc, unit, Gas.CH4)
+    return mg * 100.0 / (100.0 - h2o_pct) if basis == "wet" else mg
 
 
 def close_delay_s(cfg: GatewayConfig) -> float:
@@ -273,9 +280,13 @@ class GatewayService:
         stats: dict[str, float | tuple[float, float, float]] = {
             "co2_pct": r.co2_pct, "o2_pct": r.o2_pct, "h2o_pct": r.h2o_pct,
             "flow_m3_s": r.flow_m3_s, "temp_c": r.temp_c, "pressure_kpa": r.pressure_kpa}
+        totals = {"co2_pct": r.co2_kg}
+        if r.ch4_conc is not None and r.ch4_unit is not None and r.ch4_kg is not None:
+            stats["ch4"] = hj212_ch4_mg_m3(r.ch4_conc, r.ch4_unit, r.ch4_basis, r.h2o_pct)
+            totals["ch4"] = r.ch4_kg
         try:
             frame = hj212.average_frame(cn, fwd.mn[r.meter_id], fwd.pw, r.interval_start, stats,
-                                        r.flag.value, {"co2_pct": r.co2_kg})
+                                        r.flag.value, totals)
             self._frames.put_nowait(hj212.encode(frame))
         except FrameError as exc:
             log.warning("HJ 212 frame for %s seq %d not forwarded: %s", r.meter_id, r.seq, exc)

@@ -17,6 +17,7 @@ import yaml
 
 import carbonlab.dashboards as dashboards_pkg
 from carbonlab.dashboards.scrape import ScrapeTarget, scrape_config
+from carbonlab.gateway.registermap import GAS_CHANNELS, load_register_map
 from carbonlab.lab.ports import PortPlan
 from carbonlab.lab.topology import Meter, Topology
 
@@ -32,8 +33,21 @@ def genesis_spec(topo: Topology, ports: PortPlan) -> dict[str, Any]:
         "gateways": [{"id": g.id, "meters": [m.id for m in topo.meters_of(g.id)]}
                      for g in topo.gateways],
         "meters": [{"id": m.id, "company": m.company, "plant": m.plant, "unit": m.unit,
-                    "stack": m.stack, "co2_basis": m.co2_basis} for m in topo.meters],
+                    "stack": m.stack, "co2_basis": m.co2_basis, **map_channels(m.register_map)}
+                   for m in topo.meters],
     }
+
+
+def map_channels(register_map: str) -> dict[str, Any]:
+    """The genesis `gases` and `load` of a meter read through `register_map` (built-in or an
+    absolute path, as the gateway is given it): every CH4/N2O/load/heat channel the map has,
+    with its unit, basis and the map's engineering range (heat input in MW thermal)."""
+    regmap = load_register_map(register_map)
+    gases = {c.name: {"unit": c.unit, "basis": c.basis, "range": [c.min, c.max]}
+             for c in regmap.channels if c.name in GAS_CHANNELS}
+    load = {c.name: [c.min / c.factor, c.max / c.factor]
+            for c in regmap.channels if c.name in ("gross_mw", "heat_input_mw")}
+    return {**({"gases": gases} if gases else {}), **({"load": load} if load else {})}
 
 
 def _meter_endpoint(meter: Meter, ports: PortPlan) -> dict[str, Any]:

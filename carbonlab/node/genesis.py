@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from carbonlab.node import codec
+from carbonlab.node.channels import GasChannel as GasChannel  # re-exported: the gateway's view
+from carbonlab.node.channels import LoadChannels as LoadChannels
 from carbonlab.node.channels import (
-    GasChannel,
-    LoadChannels,
     gases_from_json,
     gases_json,
     load_from_json,

@@ -188,8 +188,9 @@ def assert_matches_truth(sample: Sample, truth: dict[int, dict[str, Any]], toler
     assert lines, f"no truth for second {second}"
     for line in lines:
         served = line["served"]
-        if all(abs(sample.values[k] - served[k]) <= tolerance * ranges[k] + 1e-9 * abs(served[k])
-               for k in served):
+        # every channel of the meter's map was served (the profile serves more than some maps read)
+        if all(abs(v - served[k]) <= tolerance * ranges[k] + 1e-9 * abs(served[k])
+               for k, v in sample.values.items()):
             return
     if any(line.get("changed") for line in lines):
         return

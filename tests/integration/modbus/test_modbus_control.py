@@ -23,7 +23,8 @@ def test_control_routes_and_errors(tmp_path: Path) -> None:
             assert [m["id"] for m in listed] == ["m1", "m2"]
             assert listed[0]["status"] == "ok"
             assert set(listed[0]["served"]) == {"co2_pct", "o2_pct", "h2o_pct", "flow_m3_s", "temp_c",
-                                                "pressure_kpa"}
+                                                "pressure_kpa", "ch4", "n2o", "gross_mw",
+                                                "heat_input_mw"}
             after = await control.set_faults("m2", maintenance=True, slow_s=0.1)
             assert after["status"] == "maintenance"
             assert after["faults"]["slow_s"] == 0.1

@@ -74,10 +74,11 @@ def test_t100_high_word_first(tmp_path: Path) -> None:
 def test_float_inverse_low_word_first(tmp_path: Path) -> None:
     entry = tcp_meter("m1", "float_inverse")
     sample, (regs,) = asyncio.run(_both(entry, tmp_path, [
-        ["-m", "tcp", "-p", str(entry["port"]), "-t", "4:float", "-r", "1", "-c", "6", "127.0.0.1"],
+        ["-m", "tcp", "-p", str(entry["port"]), "-t", "4:float", "-r", "1", "-c", "12", "127.0.0.1"],
     ]))
     m = load_register_map("float_inverse")
-    got = {c.name: regs[c.address + 1] for c in m.channels}
+    # heat input is held in GJ/h (factor 3.6) and decoded to MW
+    got = {c.name: regs[c.address + 1] / c.factor for c in m.channels}
     assert got == pytest.approx(_expected(sample.values, "float_inverse"), rel=1e-5)
 
 
@@ -86,7 +87,7 @@ def test_4_20ma_counts_over_rtu(tmp_path: Path) -> None:
         entry = {"id": "r1", "register_map": "daq_4_20ma", "transport": "rtu", "serial_port": meter_side,
                  "device_id": 5, "baudrate": 9600, "parity": "N"}
         sample, (counts,) = asyncio.run(_both(entry, tmp_path, [
-            ["-m", "rtu", "-b", "9600", "-P", "none", "-a", "5", "-t", "3", "-r", "1", "-c", "6", gw_side],
+            ["-m", "rtu", "-b", "9600", "-P", "none", "-a", "5", "-t", "3", "-r", "1", "-c", "9", gw_side],
         ], serial_port=gw_side))
     m = load_register_map("daq_4_20ma")
     decoded = {c.name: c.min + (counts[c.address + 1] - 6400) / 25600 * (c.max - c.min) for c in m.channels}

@@ -188,3 +188,17 @@ def test_data_frames_refuse_values_that_are_not_finite(bad: float) -> None:
     with pytest.raises(FrameError, match="co2_pct is"):
         hj212.average_frame(hj212.CN_HOUR, "GW1M1", "123456", 0, {"co2_pct": 10.0}, "N", {"co2_pct": bad},
                             now=NOW)
+
+
+def test_ch4_goes_as_a05002_in_dry_mg_m3_with_its_mass() -> None:
+    from carbonlab.gateway.service import hj212_ch4_mg_m3
+
+    # 5.0 ppm dry is 3.57879 mg/m3 (docs/emissions.md); the same gas read wet at 8 % H2O
+    assert hj212_ch4_mg_m3(5.0, "ppm", "dry", 8.0) == pytest.approx(3.57879, abs=1e-5)
+    assert hj212_ch4_mg_m3(3.29249, "mg/m3", "wet", 8.0) == pytest.approx(3.57879, abs=1e-5)
+    frame = hj212.average_frame(hj212.CN_MINUTE, "GW1M1", "123456", 1_795_665_600,
+                                {"co2_pct": 10.5, "ch4": 3.57879}, "N",
+                                {"co2_pct": 1234.5, "ch4": 0.0667}, now=NOW)
+    assert frame.cp[2] == (("a05002-Avg", "3.579"), ("a05002-Cou", "0.067"), ("a05002-Flag", "N"))
+    _, values, _ = hj212.channel_values(hj212.decode(hj212.encode(frame)))
+    assert values == {"co2_pct": 10.5, "ch4": 3.579}

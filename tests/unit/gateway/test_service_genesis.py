@@ -15,14 +15,15 @@ from carbonlab.node.genesis import Genesis
 GW = Signer.from_seed(bytes([1]) * 32)
 
 
-def genesis(meters: list[str], gw_meters: list[str], basis: str = "dry") -> Genesis:
+def genesis(meters: list[str], gw_meters: list[str], basis: str = "dry",
+            **extra: object) -> Genesis:
     return Genesis.from_json({
         "chain_id": "c", "n": 1, "f": 0,
         "members": [{"id": "n1", "organisation": "o", "role": "verifier",
                      "public_key": Signer.from_seed(bytes(32)).public_key.hex()}],
         "gateways": [{"id": "gw1", "public_key": GW.public_key.hex(), "meters": gw_meters}],
         "meters": [{"id": m, "company": "c", "plant": "p", "unit": "u", "stack": "s",
-                    "co2_basis": basis, "ranges": {"co2_pct": [0, 20]}} for m in meters],
+                    "co2_basis": basis, "ranges": {"co2_pct": [0, 20]}, **extra} for m in meters],
     })
 
 
@@ -83,3 +84,35 @@ def test_metrics_port_in_use_is_a_config_error(tmp_path: Path) -> None:
         with pytest.raises(ConfigError, match="field 'metrics_listen': cannot listen on"):
             asyncio.run(service.run(asyncio.Event()))
         service.store.close()
+
+
+CH4 = {"ch4": {"unit": "ppm", "basis": "dry", "range": [0, 200]}}
+
+
+def test_specs_take_the_channels_genesis_declares(tmp_path: Path) -> None:
+    (plain,) = meter_specs(cfg(tmp_path), genesis(["m1"], ["m1"]), GW)
+    assert plain.channels == ("co2_pct", "o2_pct", "h2o_pct", "flow_m3_s", "temp_c",
+                              "pressure_kpa")   # t100 has CH4, but genesis decides
+    (spec,) = meter_specs(cfg(tmp_path), genesis(["m1"], ["m1"], gases=CH4,
+                                                 load={"gross_mw": [0, 700]}), GW)
+    assert spec.channels[-2:] == ("ch4", "gross_mw")
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ({"gases": {"ch4": {"unit": "mg/m3", "basis": "dry", "range": [0, 200]}}},
+     "field 'channels.ch4_ppm': reads ppm dry, genesis declares mg/m3 dry"),
+    ({"gases": {"ch4": {"unit": "ppm", "basis": "wet", "range": [0, 200]}}},
+     "field 'channels.ch4_ppm': reads ppm dry, genesis declares ppm wet"),
+])
+def test_a_channel_unlike_genesis_is_refused_naming_the_field(
+        tmp_path: Path, extra: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        meter_specs(cfg(tmp_path), genesis(["m1"], ["m1"], **extra), GW)
+
+
+def test_a_channel_the_map_lacks_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "GATEWAY.toml"
+    path.write_text(cfg(tmp_path).path.read_text().replace('"t100"', '"daq_4_20ma"'))
+    gases = {"n2o": {"unit": "ppm", "basis": "dry", "range": [0, 50]}}
+    with pytest.raises(ConfigError, match=r"genesis declares a n2o channel .* the map has none"):
+        meter_specs(config.load(path), genesis(["m1"], ["m1"], gases=gases), GW)

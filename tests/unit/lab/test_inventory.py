@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
+from carbonlab.gateway.registermap import load_register_map
 from carbonlab.lab.health import parse_metrics
-from carbonlab.lab.inventory import build, genesis_spec
+from carbonlab.lab.inventory import build, genesis_spec, map_channels
 from carbonlab.lab.ports import plan
 from carbonlab.lab.topology import DEFAULT_TOPOLOGY, load
 from carbonlab.node.crypto import Signer
@@ -95,6 +96,13 @@ def test_genesis_spec_with_keys_is_valid_genesis() -> None:
     assert genesis.params.reading_interval_s == 5
     assert len(genesis.gateway_by_id["gw-a"].meters) == 12
     assert genesis.members[0].p2p_addr == f"/ip4/127.0.0.1/tcp/{ports.port('node1', 'n1-p2p')}"
+    # every meter's genesis entry declares the channels its register map has
+    for meter in TOPO.meters:
+        info = genesis.meter_by_id[meter.id]
+        regmap = load_register_map(meter.register_map)
+        assert {g.value for g in info.gases} == {c.name for c in regmap.channels
+                                                 if c.name in ("ch4", "n2o")}
+        assert (info.load.gross_mw is not None) == regmap.has("gross_mw")
 
 
 def test_metrics_text_is_parsed_into_samples() -> None:
@@ -134,3 +142,11 @@ def test_ssh_provider_reaches_topology_hosts(tmp_path: Path) -> None:
     inv = build(topo, tmp_path, "ssh", ports, provider.host_vars, {})
     meter = inv["all"]["hosts"]["h0"]["gateway_instances"][0]["meters"][0]
     assert (meter["host"], meter["port"], meter["transport"]) == ("192.0.2.50", 502, "tcp")
+
+
+def test_map_channels_state_units_and_ranges() -> None:
+    assert map_channels("float_inverse") == {
+        "gases": {"ch4": {"unit": "mg/m3", "basis": "wet", "range": [0.0, 150.0]},
+                  "n2o": {"unit": "mg/m3", "basis": "wet", "range": [0.0, 200.0]}},
+        "load": {"gross_mw": [0.0, 1000.0], "heat_input_mw": [0.0, 2500.0]}}
+    assert "n2o" not in map_channels("daq_4_20ma")["gases"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from carbonlab.cli import main
 from carbonlab.node.ledger import Ledger
 from carbonlab.node.ledger.verify import verify_ledger
 from carbonlab.node.model import Batch
@@ -34,7 +35,8 @@ def columns(path: Path) -> list[str]:
 
 
 def test_an_old_ledger_verifies_answers_and_takes_version_2_readings(tmp_path: Path) -> None:
-    kit = make_kit(meters={"m1": CHANNELS, "m2": CHANNELS})
+    # m1 and m2 (gw1) report CO2 only, as every meter did before version 2; m3 (gw2) has channels
+    kit = make_kit(meters={"m3": CHANNELS})
     path = tmp_path / "l.db"
     with Ledger.open(path, kit.genesis) as ledger:
         ledger.commit(*kit.certified(1, [kit.next_batch("gw1").encode()]))
@@ -47,6 +49,8 @@ def test_an_old_ledger_verifies_answers_and_takes_version_2_readings(tmp_path: P
     db.close()
     assert not set(NEW) & set(columns(path))
     assert verify_ledger(path, kit.genesis).problems == []
+    kit.genesis.save(tmp_path / "genesis.json")
+    assert main(["ledger", "verify", str(path), "--genesis", str(tmp_path / "genesis.json")]) == 0
     with Ledger.open_readonly(path, kit.genesis) as ledger:     # read-only: nothing added
         rows = ledger.readings()
         assert rows
@@ -54,13 +58,16 @@ def test_an_old_ledger_verifies_answers_and_takes_version_2_readings(tmp_path: P
         assert ledger.emissions(group_by="meter") == before
     assert not set(NEW) & set(columns(path))
     with Ledger.open(path, kit.genesis) as ledger:              # a writer migrates the file
-        ledger.commit(*kit.certified(2, [v2_batch(kit).encode()]))
+        ledger.commit(*kit.certified(2, [kit.next_batch("gw1").encode(),
+                                         v2_batch(kit, "gw2").encode()]))
         rows = ledger.readings()
     assert columns(path)[-4:] == list(NEW)
-    assert [r["ch4_kg"] is None for r in rows] == [True, True, False, False]
+    assert sorted((r["meter_id"], r["ch4_kg"] is None) for r in rows) == [
+        ("m1", True), ("m1", True), ("m2", True), ("m2", True), ("m3", False)]
     new = [r for r in rows if r["ch4_kg"] is not None]
     assert all(r["gross_mwh"] == 5.0 and r["heat_input_gj"] == 45.0 for r in new)
     assert verify_ledger(path, kit.genesis).problems == []
+    assert main(["ledger", "verify", str(path), "--genesis", str(tmp_path / "genesis.json")]) == 0
 
 
 def test_a_changed_version_2_column_is_found_by_verify(tmp_path: Path) -> None:
