@@ -53,9 +53,8 @@ def _print_stats(profile: cProfile.Profile, label: str, out: Path | None, top: i
         body = body[body.find("   ncalls"):] if "   ncalls" in body else body
         print(f"--- profile of {label}: top {top} functions by {order} ---\n{body}", file=sys.stderr)
     if out is not None:
-        path = out if len(label.split()) == 1 else out.with_name(f"{out.stem}-{label.split()[0]}{out.suffix}")
-        profile.dump_stats(path)
-        print(f"--- raw statistics: {path} (python -m pstats {path}) ---", file=sys.stderr)
+        profile.dump_stats(out)
+        print(f"--- raw statistics: {out} (python -m pstats {out}) ---", file=sys.stderr)
 
 
 @contextmanager

@@ -54,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
     result = {"nodes": args.nodes, "batches": args.batches, "readings_per_batch": args.readings,
               "blocks": core.blocks, "seconds": round(core.seconds, 3),
               "readings_per_s": round(core.readings_per_s, 1),
+              "cpu_seconds": round(core.cpu_seconds, 3),
+              "readings_per_cpu_s": round(core.readings_per_cpu_s, 1),
               "batches_per_s": round(args.batches / core.seconds, 1),
               "ed25519_verify_per_s": round(ref.ed25519_verifies_per_s, 1),
               "fsync_ms": round(ref.fsync_ms, 3),
@@ -65,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"bench core: n={args.nodes}, {args.batches} signed batches x {args.readings} readings, "
               f"{core.blocks} blocks, every replica with its own SQLite ledger (FULL sync)")
         print(f"  committed on all replicas: {result['readings_per_s']:,.0f} readings/s "
-              f"({result['batches_per_s']:,.0f} batches/s, {core.seconds:.2f} s)")
+              f"({result['batches_per_s']:,.0f} batches/s, {core.seconds:.2f} s); "
+              f"{result['readings_per_cpu_s']:,.0f} per CPU second of this process")
         print(f"  Ed25519 limit of this run (one core / {args.nodes} replicas x {args.readings} readings): "
               f"{limit:,.0f} readings/s; ratio {result['ratio_to_ed25519_limit']:.2f}")
         print(f"  {ref.line()}")
