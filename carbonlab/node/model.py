@@ -420,7 +420,7 @@ class Batch:
     signature: bytes = b""
     _encoded: list[bytes] = field(default_factory=list, compare=False, repr=False)
     # the readings' canonical encodings (the Merkle leaves), kept from decoding
-    _leaves: list[list[bytes]] = field(default_factory=list, compare=False, repr=False)
+    _leaves: list[list[bytes]] = field(default_factory=list, init=False, compare=False, repr=False)
 
     @property
     def key(self) -> tuple[str, int]:

@@ -89,7 +89,7 @@ def test_a_signature_is_verified_once_and_a_forgery_never_remembered() -> None:
     for _ in range(2):
         assert evaluate(KIT.genesis, ContractState(), good.encode(), signatures)[0].accepted
     assert (signatures.verified, signatures.hits) == (1, 1)
-    forged = replace(good, signature=bytes(64), _encoded=[], _leaves=[])
+    forged = replace(good, signature=bytes(64), _encoded=[])   # _leaves is not copied (init=False)
     for _ in range(2):
         verdict, _ = evaluate(KIT.genesis, ContractState(), forged.encode(), signatures)
         assert verdict.reason is Reason.BAD_SIGNATURE
@@ -103,3 +103,13 @@ def test_the_memory_of_signatures_is_bounded(capacity: int) -> None:
     for batch in batches:
         assert signatures.verify(KIT.gateways["gw1"].public_key, batch.signature, batch.signing_bytes())
     assert len(signatures._ok) == capacity
+
+
+def test_a_decoded_batch_replaced_with_other_readings_signs_its_own_readings() -> None:
+    from carbonlab.node.model import Batch
+
+    decoded = Batch.decode(KIT.next_batch("gw1").encode())
+    other = replace(decoded, readings=tuple(KIT.next_readings("m1", 2)), _encoded=[])
+    assert other.signing_bytes() == Batch(other.chain_id, other.gateway_id, other.batch_seq,
+                                          other.readings).signing_bytes()
+    assert other.signing_bytes() != decoded.signing_bytes()
