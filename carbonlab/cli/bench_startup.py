@@ -54,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
     if args.repeat < 1:
         raise CarbonlabError(f"--repeat: must be at least 1, got {args.repeat}")
     script = Path(sys.executable).with_name("carbonlab")
-    base = [str(script)] if script.exists() else [sys.executable, "-m", "carbonlab.cli"]
+    base = [str(script)] if script.exists() else \
+        [sys.executable, "-c", "import sys; from carbonlab.cli import main; sys.exit(main(sys.argv[1:]))"]
     bare = [_timed([sys.executable, "-c", "pass"]) for _ in range(args.repeat)]
     rows: list[dict[str, Any]] = []
     for path in command_paths(build_parser()):

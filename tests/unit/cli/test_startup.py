@@ -58,3 +58,18 @@ def test_a_command_that_runs_still_loads_what_it_uses() -> None:
                           check=False)
     assert done.returncode in (0, 1), done.stderr
     assert done.stdout.splitlines()[-1] == "True False"
+
+
+def test_bench_startup_times_every_help_in_a_fresh_process() -> None:
+    cli = "import sys; from carbonlab.cli import main; sys.exit(main(sys.argv[1:]))"
+    done = subprocess.run([sys.executable, "-c", cli, "bench", "startup", "--repeat", "1", "--json"],
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    commands = [row["command"] for row in result["commands"]]
+    assert "carbonlab --help" in commands
+    assert "carbonlab ledger bench --help" in commands
+    assert len(commands) == len(_probe()["paths"])
+    assert all(row["median_s"] > 0 for row in result["commands"])
+    assert result["python_bare_s"] > 0
+    assert result["target_s"] == 0.3
