@@ -17,7 +17,9 @@ import yaml
 
 import carbonlab.dashboards as dashboards_pkg
 from carbonlab.dashboards.scrape import ScrapeTarget, scrape_config
+from carbonlab.gateway.errors import ConfigError
 from carbonlab.gateway.registermap import GAS_CHANNELS, load_register_map
+from carbonlab.lab.errors import TopologyError
 from carbonlab.lab.ports import PortPlan
 from carbonlab.lab.topology import Meter, Topology
 
@@ -33,9 +35,17 @@ def genesis_spec(topo: Topology, ports: PortPlan) -> dict[str, Any]:
         "gateways": [{"id": g.id, "meters": [m.id for m in topo.meters_of(g.id)]}
                      for g in topo.gateways],
         "meters": [{"id": m.id, "company": m.company, "plant": m.plant, "unit": m.unit,
-                    "stack": m.stack, "co2_basis": m.co2_basis, **map_channels(m.register_map)}
-                   for m in topo.meters],
+                    "stack": m.stack, "co2_basis": m.co2_basis,
+                    **_channels_of(topo, i, m.register_map)}
+                   for i, m in enumerate(topo.meters)],
     }
+
+
+def _channels_of(topo: Topology, index: int, register_map: str) -> dict[str, Any]:
+    try:
+        return map_channels(register_map)
+    except ConfigError as exc:
+        raise TopologyError(topo.path, f"meters[{index}].register_map", str(exc)) from None
 
 
 def map_channels(register_map: str) -> dict[str, Any]:

@@ -39,9 +39,9 @@ class ChannelProblem:
 
 def channel_problem(meter: MeterInfo, r: Reading, path: str) -> ChannelProblem | None:
     """The first problem with `r`'s version-2 channels under `meter`'s genesis entry."""
-    if r.wire_version == 1 and not meter.gases and meter.load.gross_mw is None \
-            and meter.load.heat_input_mw is None:
-        return None
+    if not meter.gases and meter.load.gross_mw is None and meter.load.heat_input_mw is None \
+            and r.wire_version == 1:
+        return None   # the common case of every ledger before version 2: nothing to check
     for gas in (Gas.CH4, Gas.N2O):
         found = _gas_problem(meter, r, gas, path)
         if found is not None:

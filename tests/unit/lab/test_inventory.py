@@ -150,3 +150,19 @@ def test_map_channels_state_units_and_ranges() -> None:
                   "n2o": {"unit": "mg/m3", "basis": "wet", "range": [0.0, 200.0]}},
         "load": {"gross_mw": [0.0, 1000.0], "heat_input_mw": [0.0, 2500.0]}}
     assert "n2o" not in map_channels("daq_4_20ma")["gases"]
+
+
+def test_a_register_map_that_cannot_be_loaded_names_the_meter() -> None:
+    import dataclasses
+
+    from carbonlab.lab.errors import TopologyError
+
+    meter = TOPO.meters[0]
+    source = meter.emulated or meter.physical
+    assert source is not None
+    broken = dataclasses.replace(meter, **{"emulated" if meter.emulated else "physical":
+                                           dataclasses.replace(source, register_map="nope")})
+    topo = dataclasses.replace(TOPO, meters=(broken, *TOPO.meters[1:]))
+    ports = plan(TOPO, "local", {h.id: "127.0.0.1" for h in TOPO.hosts})
+    with pytest.raises(TopologyError, match=r"meters\[0\]\.register_map: register map 'nope'"):
+        genesis_spec(topo, ports)

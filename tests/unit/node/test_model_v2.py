@@ -14,7 +14,7 @@ from carbonlab.node.crypto import Signer
 from carbonlab.node.emissions import Co2Method
 from carbonlab.node.errors import SchemaError
 from carbonlab.node.gwp import GwpSet, co2e_kg
-from carbonlab.node.model import Basis, Batch, ConcUnit, Reading, _from_wire_fast
+from carbonlab.node.model import Basis, Batch, ConcUnit, Reading, _from_wire_fast, _from_wire_v2
 from tests.unit.node.test_model import reading
 
 # SHA-256 of the canonical bytes of test_model.reading() and of the same with co2_method
@@ -55,6 +55,7 @@ def test_version_2_round_trips_through_wire_and_json(r: Reading) -> None:
     assert wire[0] == 2
     assert len(wire) == 21
     assert _from_wire_fast(wire) == r                       # the fast path takes it
+    assert _from_wire_v2(wire, "reading") == r              # and agrees with the slow one
     assert Reading.from_wire(codec.decode(r.encode())) == r
     assert Reading.from_json(json.loads(json.dumps(r.to_json()))) == r
     batch = Batch("chain", "gw1", 1, (reading(1), replace(r, seq=2))).signed(Signer.generate())
