@@ -10,7 +10,7 @@ import argparse
 import importlib
 from typing import Any
 
-BENCHES = ("core", "consensus", "gateway", "lab", "query", "report", "plan")
+BENCHES = ("core", "consensus", "gateway", "lab", "query", "report", "plan", "startup")
 
 
 def register(sub: Any) -> None:

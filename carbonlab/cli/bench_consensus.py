@@ -20,14 +20,14 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-import trio
-
-from carbonlab.bench.benchload import LoadResult, cpu_seconds, gateway_loop, summarize
-from carbonlab.bench.localcluster import CLI, GatewayFeed, LocalCluster
 from carbonlab.errors import CarbonlabError
+
+if TYPE_CHECKING:   # libp2p, trio and httpx load only when the bench runs (`--help` stays fast)
+    import httpx
+
+    from carbonlab.bench.localcluster import GatewayFeed, LocalCluster
 
 
 def register(sub: Any) -> None:
@@ -46,6 +46,10 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import trio
+
+    from carbonlab.bench.localcluster import LocalCluster
+
     if args.nodes < 4 or (args.nodes - 1) % 3:
         raise CarbonlabError(f"--nodes: must be 3f + 1 with f >= 1 (4, 7, 10, ...), got {args.nodes}")
     for name in ("gateways", "readings", "steps", "core_batches"):
@@ -76,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _bench(cluster: LocalCluster, args: argparse.Namespace) -> dict[str, Any]:
+    import httpx
+
     feeds = cluster.feeds()
     members = list(cluster.members)
     limits = httpx.Limits(max_connections=4 * args.gateways, max_keepalive_connections=4 * args.gateways)
@@ -98,6 +104,10 @@ async def _bench(cluster: LocalCluster, args: argparse.Namespace) -> dict[str, A
 
 async def _phase(cluster: LocalCluster, feeds: list[GatewayFeed], members: list[str],
                  args: argparse.Namespace) -> dict[str, Any]:
+    import trio
+
+    from carbonlab.bench.benchload import LoadResult, cpu_seconds, gateway_loop, summarize
+
     result = LoadResult()
     stop = trio.Event()
     step_s = args.duration / args.steps
@@ -132,6 +142,11 @@ async def _phase(cluster: LocalCluster, feeds: list[GatewayFeed], members: list[
 
 async def _view_change(client: httpx.AsyncClient, cluster: LocalCluster, feeds: list[GatewayFeed],
                        members: list[str], args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    import httpx
+    import trio
+
+    from carbonlab.bench.benchload import LoadResult, gateway_loop
+
     result = LoadResult()
     stop = trio.Event()
     out: dict[str, Any] = {}
@@ -174,6 +189,8 @@ async def _view_change(client: httpx.AsyncClient, cluster: LocalCluster, feeds: 
 
 
 def _core(args: argparse.Namespace) -> dict[str, Any]:
+    from carbonlab.bench.localcluster import CLI
+
     cmd = [*CLI, "bench", "core", "--nodes", str(args.nodes), "--batches", str(args.core_batches),
            "--readings", str(args.readings), "--json"]
     try:

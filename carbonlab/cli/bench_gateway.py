@@ -17,7 +17,6 @@ is printed too: it is the stricter figure.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import os
@@ -30,8 +29,6 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 SERVE = [sys.executable, "-c", "import sys; from carbonlab.cli import main; sys.exit(main())"]
 POLL = [sys.executable, "-m", "carbonlab.cli.bench_gateway"]
@@ -68,6 +65,8 @@ class _Served:
     """A `carbonlab meters serve` child, stopped by its PID."""
 
     def __init__(self, doc: dict[str, Any], workdir: Path, name: str) -> None:
+        import yaml
+
         self.config = workdir / f"{name}.yaml"
         self.config.write_text(yaml.safe_dump(doc))
         self.log = workdir / f"{name}.log"
@@ -182,6 +181,8 @@ def run(args: argparse.Namespace) -> int:
 
 # -- the poller child process ------------------------------------------------------------------------
 async def _measure(spec: dict[str, Any]) -> dict[str, Any]:
+    import asyncio
+
     from carbonlab.gateway.endpoint import MeterEndpoint
     from carbonlab.gateway.poller import Poller
     from carbonlab.gateway.sample import Sample
@@ -218,6 +219,7 @@ async def _measure(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _child_main(spec_path: str) -> int:
+    import asyncio
     import logging
 
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)

@@ -16,10 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from carbonlab.lab.lifecycle import Lab
-from carbonlab.lab.topology import DEFAULT_TOPOLOGY, PROVIDERS, parse
+from carbonlab.lab.names import DEFAULT_TOPOLOGY, PROVIDERS
 
 
 def register(sub: Any) -> None:
@@ -32,6 +29,11 @@ def register(sub: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    import yaml
+
+    from carbonlab.lab.lifecycle import Lab
+    from carbonlab.lab.topology import parse
+
     raw = yaml.safe_load(args.topology.read_text())
     raw["lab_id"] = args.lab_id
     topo = parse(raw, str(args.topology))

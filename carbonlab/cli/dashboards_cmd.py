@@ -7,11 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from carbonlab.dashboards import build, provisioning
-from carbonlab.dashboards.errors import ScrapeTargetError
-from carbonlab.dashboards.scrape import scrape_config, targets_from_data
+from carbonlab.dashboards import defaults
 
 
 def register(sub: Any) -> None:
@@ -22,17 +18,17 @@ def register(sub: Any) -> None:
     p_build.add_argument("--out", type=Path, required=True, help="folder to write into (created if missing)")
     p_build.add_argument(
         "--prometheus-url",
-        default=provisioning.DEFAULT_PROMETHEUS_URL,
+        default=defaults.DEFAULT_PROMETHEUS_URL,
         help="URL Grafana uses to reach Prometheus (default %(default)s)",
     )
     p_build.add_argument(
         "--dashboards-path",
-        default=provisioning.DEFAULT_DASHBOARDS_PATH,
+        default=defaults.DEFAULT_DASHBOARDS_PATH,
         help="where the dashboards JSON lives on the Grafana host (default %(default)s)",
     )
     p_build.add_argument(
         "--scrape-interval",
-        default=build.DEFAULT_SCRAPE_INTERVAL,
+        default=defaults.DEFAULT_SCRAPE_INTERVAL,
         help="Prometheus scrape interval, for the datasource's timeInterval (default %(default)s)",
     )
     p_build.set_defaults(func=_build)
@@ -42,10 +38,10 @@ def register(sub: Any) -> None:
     p_push.add_argument("--token", default=None, help="Grafana service-account token")
     p_push.add_argument(
         "--prometheus-url",
-        default=provisioning.DEFAULT_PROMETHEUS_URL,
+        default=defaults.DEFAULT_PROMETHEUS_URL,
         help="URL Grafana uses to reach Prometheus (default %(default)s)",
     )
-    p_push.add_argument("--scrape-interval", default=build.DEFAULT_SCRAPE_INTERVAL)
+    p_push.add_argument("--scrape-interval", default=defaults.DEFAULT_SCRAPE_INTERVAL)
     p_push.add_argument(
         "--timeout", type=float, default=10.0, help="seconds per HTTP call (default %(default)s)"
     )
@@ -66,12 +62,12 @@ def register(sub: Any) -> None:
     p_scrape.set_defaults(func=_scrape_config)
 
     p_fig = dsub.add_parser("figures", help="print the dashboards' key figures from Prometheus (no Grafana)")
-    p_fig.add_argument("--prometheus-url", default=provisioning.DEFAULT_PROMETHEUS_URL)
+    p_fig.add_argument("--prometheus-url", default=defaults.DEFAULT_PROMETHEUS_URL)
     p_fig.set_defaults(func=_figures)
 
     p_check = dsub.add_parser("check", help="fail if the committed generated files differ from the source")
     p_check.add_argument(
-        "--dir", type=Path, default=build.GENERATED_DIR, help="folder to check (default: committed)"
+        "--dir", type=Path, default=defaults.GENERATED_DIR, help="folder to check (default: committed)"
     )
     p_check.set_defaults(func=_check)
     parser.set_defaults(func=lambda args: _help(parser))
@@ -83,6 +79,8 @@ def _help(parser: argparse.ArgumentParser) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
+    from carbonlab.dashboards import build
+
     files = build.artifacts(
         prometheus_url=args.prometheus_url,
         dashboards_path=args.dashboards_path,
@@ -116,6 +114,12 @@ def _push(args: argparse.Namespace) -> int:
 
 
 def _scrape_config(args: argparse.Namespace) -> int:
+    import yaml
+
+    from carbonlab.dashboards import build
+    from carbonlab.dashboards.errors import ScrapeTargetError
+    from carbonlab.dashboards.scrape import scrape_config, targets_from_data
+
     try:
         data = yaml.safe_load(args.targets.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
@@ -136,6 +140,8 @@ def _figures(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from carbonlab.dashboards import build
+
     build.check(args.dir)
     print(f"{args.dir}: in sync")
     return 0

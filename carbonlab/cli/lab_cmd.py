@@ -9,13 +9,12 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from carbonlab.lab import view
-from carbonlab.lab.errors import UpFailed
-from carbonlab.lab.lifecycle import Lab, UpTimes, default_lab_dir
-from carbonlab.lab.state import LabState
-from carbonlab.lab.topology import DEFAULT_TOPOLOGY, PROVIDERS, load
+from carbonlab.lab.names import DEFAULT_TOPOLOGY, PROVIDERS
+
+if TYPE_CHECKING:   # the lab's modules load only when a command runs (`--help` stays fast)
+    from carbonlab.lab.lifecycle import Lab, UpTimes
 
 
 def register(sub: Any) -> None:
@@ -64,6 +63,9 @@ def register(sub: Any) -> None:
 
 
 def _lab(args: argparse.Namespace, provider: str | None = None) -> Lab:
+    from carbonlab.lab.lifecycle import Lab, default_lab_dir
+    from carbonlab.lab.topology import load
+
     topo = load(args.topology)
     lab_dir = args.lab_dir or default_lab_dir(topo)
     return Lab(topo, lab_dir, provider, progress=lambda line: print(line, flush=True))
@@ -89,6 +91,8 @@ def lab_command(action: str, args: argparse.Namespace, lab: Lab) -> str:
 
 
 def _bring_up(lab: Lab, args: argparse.Namespace, **kwargs: Any) -> UpTimes | None:
+    from carbonlab.lab.errors import UpFailed
+
     try:
         return lab.up(down_on_failure=args.down_on_failure, **kwargs)
     except UpFailed as exc:
@@ -110,12 +114,17 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
+    from carbonlab.lab import view
+
     lab = _lab(args)
     print(view.status_text(lab.state, lab.facts(), str(lab.lab_dir)))
     return 0
 
 
 def _watch(args: argparse.Namespace) -> int:
+    from carbonlab.lab import view
+    from carbonlab.lab.state import LabState
+
     lab = _lab(args)
     prom = lab.topo.prometheus
     shown = 0
@@ -144,6 +153,8 @@ def _down(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from carbonlab.lab import view
+
     lab = _lab(args, args.provider)
     start = time.monotonic()
     times = _bring_up(lab, args)

@@ -11,20 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
-import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from carbonlab.cli.ledger_head import load_head
-from carbonlab.node.block import CommitCertificate, Proposal, commit_vote_bytes
-from carbonlab.node.contract import ContractState, execute
-from carbonlab.node.errors import NodeError
-from carbonlab.node.genesis import Genesis
-from carbonlab.node.ledger import Ledger, LedgerError
-from carbonlab.node.ledger.proof import ProofError, check_proof
-from carbonlab.node.ledger.render import block_json
-from carbonlab.node.ledger.verify import verify_ledger
+from carbonlab.cli import ledger_bench
+
+if TYPE_CHECKING:   # the node's modules load only when an action runs (`--help` stays fast)
+    from carbonlab.node.genesis import Genesis
 
 
 def register(sub: Any) -> None:
@@ -67,12 +60,7 @@ def register(sub: Any) -> None:
     show.add_argument("--genesis", type=Path, help="default: the ledger's own copy")
     show.set_defaults(func=_show)
 
-    bench = cmds.add_parser("bench", help="measure the contract, commits and verification on "
-                                          "a fresh ledger in a temporary directory")
-    bench.add_argument("--blocks", type=int, default=100)
-    bench.add_argument("--batches", type=int, default=8, help="batches per block (one per gateway)")
-    bench.add_argument("--readings", type=int, default=10, help="readings per batch")
-    bench.set_defaults(func=_bench)
+    ledger_bench.add_parser(cmds)
     parser.set_defaults(func=lambda args: _help(parser))
 
 
@@ -82,10 +70,16 @@ def _help(parser: argparse.ArgumentParser) -> int:
 
 
 def _genesis(path: Path | None) -> Genesis | None:
+    from carbonlab.node.genesis import Genesis
+
     return None if path is None else Genesis.load(path)
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from carbonlab.cli.ledger_head import load_head
+    from carbonlab.node.genesis import Genesis
+    from carbonlab.node.ledger.verify import verify_ledger
+
     genesis = Genesis.load(args.genesis)
     head = None if args.head is None else load_head(args.head)
     report = verify_ledger(args.ledger, genesis, head)
@@ -99,6 +93,8 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _head(args: argparse.Namespace) -> int:
+    from carbonlab.node.ledger import Ledger, LedgerError
+
     with Ledger.open_readonly(args.ledger, _genesis(args.genesis)) as ledger:
         head = ledger.signed_head()
     if head is None:
@@ -112,6 +108,8 @@ def _head(args: argparse.Namespace) -> int:
 
 
 def _proof(args: argparse.Namespace) -> int:
+    from carbonlab.node.ledger import Ledger, LedgerError
+
     with Ledger.open_readonly(args.ledger, _genesis(args.genesis)) as ledger:
         proof = ledger.reading_proof(args.meter, args.seq)
     if proof is None:
@@ -125,6 +123,10 @@ def _proof(args: argparse.Namespace) -> int:
 
 
 def _check_proof(args: argparse.Namespace) -> int:
+    from carbonlab.node.errors import NodeError
+    from carbonlab.node.genesis import Genesis
+    from carbonlab.node.ledger.proof import ProofError, check_proof
+
     genesis = Genesis.load(args.genesis)
     try:
         proof = json.loads(args.proof.read_text())
@@ -145,6 +147,9 @@ def _check_proof(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    from carbonlab.node.ledger import Ledger, LedgerError
+    from carbonlab.node.ledger.render import block_json
+
     with Ledger.open_readonly(args.ledger, _genesis(args.genesis)) as ledger:
         if args.height is not None:
             block = ledger.block(args.height)
@@ -161,44 +166,3 @@ def _show(args: argparse.Namespace) -> int:
                    "stable_checkpoint": None if checkpoint is None else checkpoint.seq}
     print(json.dumps(out, indent=2))
     return 0
-
-
-def _bench(args: argparse.Namespace) -> int:
-    from carbonlab.node.sim.kit import Kit  # the simulator's keys and gateways
-
-    for name in ("blocks", "batches", "readings"):
-        if not 1 <= getattr(args, name) <= 100_000:
-            raise LedgerError(f"--{name}: {getattr(args, name)} is not in 1..100000")
-    kit = Kit.build(7, args.batches)
-    gateways = [g.id for g in kit.genesis.gateways]
-    quorum = kit.genesis.member_ids[:kit.genesis.quorum]
-    blocks = []
-    for h in range(1, args.blocks + 1):
-        proposal = Proposal(kit.genesis.chain_id, h, h, "n1",
-                            tuple(kit.next_batch(g, args.readings) for g in gateways))
-        vote = commit_vote_bytes(kit.genesis.chain_id, 0, h, proposal.digest)
-        blocks.append((proposal, CommitCertificate(0, h, proposal.digest,
-                                                   tuple((m, kit.members[m].sign(vote)) for m in quorum))))
-    readings = args.blocks * args.batches * args.readings
-    state = ContractState()
-    t0 = time.perf_counter()
-    for proposal, _ in blocks:
-        execute(kit.genesis, state, proposal)
-    contract_s = time.perf_counter() - t0
-    with tempfile.TemporaryDirectory(prefix="carbonlab-ledger-bench-") as tmp:
-        path = Path(tmp) / "ledger.sqlite"
-        with Ledger.open(path, kit.genesis) as ledger:
-            t0 = time.perf_counter()
-            for proposal, cert in blocks:
-                ledger.commit(proposal, cert)
-            commit_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        report = verify_ledger(path, kit.genesis)
-        verify_s = time.perf_counter() - t0
-    print(f"{args.blocks} blocks x {args.batches} batches x {args.readings} readings = {readings} readings")
-    print(f"contract (execute)        {readings / contract_s:10.0f} readings/s "
-          f"{args.blocks * args.batches / contract_s:8.0f} batches/s")
-    print(f"ledger commit (FULL sync) {readings / commit_s:10.0f} readings/s "
-          f"{args.blocks / commit_s:8.0f} blocks/s")
-    print(f"offline verify            {readings / verify_s:10.0f} readings/s   ({report.summary()})")
-    return 0 if report.ok else 1

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import logging
@@ -46,6 +45,8 @@ def quiet_pymodbus() -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import asyncio
+
     from carbonlab import logs
     from carbonlab.rig.meters.config import load_meters_config
 
@@ -78,6 +79,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _read(args: argparse.Namespace) -> int:
+    import asyncio
+
     from carbonlab.gateway.endpoint import MeterEndpoint
     from carbonlab.gateway.poller import read_once
 

@@ -10,10 +10,12 @@ import argparse
 import json
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from carbonlab.node.sim.faults import MODES, SimConfigError
-from carbonlab.node.sim.world import SimResult, simulate
+from carbonlab.node.sim.modes import MODES
+
+if TYPE_CHECKING:   # the simulator loads only when it runs (`--help` stays fast)
+    from carbonlab.node.sim.world import SimResult
 
 
 def register(sub: Any) -> None:
@@ -32,6 +34,8 @@ def register(sub: Any) -> None:
 
 
 def parse_seeds(text: str) -> range:
+    from carbonlab.node.sim.faults import SimConfigError
+
     lo, sep, hi = text.partition("..")
     try:
         a, b = int(lo), int(hi)
@@ -43,6 +47,9 @@ def parse_seeds(text: str) -> range:
 
 
 def run(args: argparse.Namespace) -> int:
+    from carbonlab.node.sim.faults import SimConfigError
+    from carbonlab.node.sim.world import simulate
+
     if args.nodes < 4 or (args.nodes - 1) % 3:
         raise SimConfigError(f"--nodes: must be 3f + 1 with f >= 1 (4, 7, 10, ...), got {args.nodes}")
     if args.steps < 1:

@@ -8,23 +8,19 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from carbonlab.lab.supervisor import Policy, Supervisor
-
-_DEFAULTS = Policy()
-
 
 def register(sub: Any) -> None:
     parser = sub.add_parser("supervise", help="run a command as a service restarted on failure "
                                               "(systemd-like backoff and start limit)")
     parser.add_argument("--name", required=True, help="service name (NAME.pid, NAME.supervisor.pid/.json)")
     parser.add_argument("--run-dir", required=True, type=Path, help="where the pidfiles and status go")
-    parser.add_argument("--restart-s", type=_positive, default=_DEFAULTS.restart_s, metavar="S",
+    parser.add_argument("--restart-s", type=_positive, default=None, metavar="S",
                         help="seconds before a failed service is started again (RestartSec)")
-    parser.add_argument("--start-limit-burst", type=int, default=_DEFAULTS.start_limit_burst, metavar="N",
+    parser.add_argument("--start-limit-burst", type=int, default=None, metavar="N",
                         help="starts allowed within the interval (StartLimitBurst)")
-    parser.add_argument("--start-limit-interval-s", type=_positive, default=_DEFAULTS.start_limit_interval_s,
+    parser.add_argument("--start-limit-interval-s", type=_positive, default=None,
                         metavar="S", help="the start limit's interval (StartLimitIntervalSec)")
-    parser.add_argument("--stop-grace-s", type=_positive, default=_DEFAULTS.stop_grace_s, metavar="S",
+    parser.add_argument("--stop-grace-s", type=_positive, default=None, metavar="S",
                         help="seconds between SIGTERM and SIGKILL when stopping (TimeoutStopSec)")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- then the service's command line")
     parser.set_defaults(func=_run, parser=parser)
@@ -38,12 +34,17 @@ def _positive(text: str) -> float:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from carbonlab.lab.supervisor import Policy, Supervisor
+
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         args.parser.error("give the service's command line after --")
     if not command[0].startswith("/"):
         args.parser.error(f"the command must be an absolute path, not {command[0]!r}")
-    if args.start_limit_burst < 1:
+    if args.start_limit_burst is not None and args.start_limit_burst < 1:
         args.parser.error(f"--start-limit-burst: {args.start_limit_burst}: must be 1 or more")
-    policy = Policy(args.restart_s, args.start_limit_burst, args.start_limit_interval_s, args.stop_grace_s)
+    # options not given keep Policy's own defaults (not imported to build the parser: --help stays fast)
+    given = {name: getattr(args, name) for name in ("restart_s", "start_limit_burst",
+                                                    "start_limit_interval_s", "stop_grace_s")}
+    policy = Policy(**{name: value for name, value in given.items() if value is not None})
     return Supervisor(args.name, command, args.run_dir, policy).run()

@@ -17,11 +17,11 @@ from typing import Any
 import yaml
 
 from carbonlab.dashboards import consensus, emissions, provisioning, rig, rules, validate
+from carbonlab.dashboards.defaults import DEFAULT_SCRAPE_INTERVAL as DEFAULT_SCRAPE_INTERVAL
+from carbonlab.dashboards.defaults import GENERATED_DIR as GENERATED_DIR
 from carbonlab.dashboards.errors import DashboardsError, OutOfSyncError
 from carbonlab.dashboards.model import Dashboard
 
-GENERATED_DIR = Path(__file__).parent / "generated"
-DEFAULT_SCRAPE_INTERVAL = "5s"
 RECORDING_FILE = "prometheus/rules/carbonlab-recording.yml"
 ALERTING_FILE = "prometheus/rules/carbonlab-alerting.yml"
 

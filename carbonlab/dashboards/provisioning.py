@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from carbonlab.dashboards.defaults import DEFAULT_DASHBOARDS_PATH as DEFAULT_DASHBOARDS_PATH
+from carbonlab.dashboards.defaults import DEFAULT_PROMETHEUS_URL as DEFAULT_PROMETHEUS_URL
 from carbonlab.dashboards.model import DATASOURCE_NAME, DATASOURCE_UID
 
 FOLDER_TITLE = "carbonlab"
 FOLDER_UID = "carbonlab"
-DEFAULT_PROMETHEUS_URL = "http://127.0.0.1:9090"
-DEFAULT_DASHBOARDS_PATH = "/var/lib/grafana/dashboards/carbonlab"
 
 
 def datasource(prometheus_url: str, scrape_interval: str) -> dict[str, Any]:

@@ -23,20 +23,20 @@ from carbonlab.gateway.endpoint import MeterEndpoint
 from carbonlab.gateway.errors import ConfigError
 from carbonlab.gateway.registermap import builtin_map_names, load_register_map
 from carbonlab.lab.errors import TopologyError
+from carbonlab.lab.names import DEFAULT_TOPOLOGY as DEFAULT_TOPOLOGY  # re-exported
+from carbonlab.lab.names import PROVIDERS as PROVIDERS
 from carbonlab.lab.topology_org import companies_of
 from carbonlab.node.errors import SchemaError
 from carbonlab.node.genesis import ROLES, Params
 from carbonlab.node.organisation import Company
 from carbonlab.yamlfile import DuplicateKeyError, load_unique
 
-PROVIDERS = ("local", "netns", "ssh")
 GATEWAY_MODES = ("edge", "direct")
 TRANSPORTS = ("tcp", "rtu")
 ID = r"^[a-z][a-z0-9-]{0,30}$"
 LAB_ID = r"^[a-z][a-z0-9]{0,7}$"   # short: it goes into interface names (15 chars)
 LAB_NET = ipaddress.IPv4Network("198.18.0.0/15")   # the netns provider's lab networks
 T = TypeVar("T")
-DEFAULT_TOPOLOGY = Path(__file__).with_name("topologies") / "default.yaml"
 
 
 def _port(default: int) -> Any:

@@ -28,7 +28,7 @@ from carbonlab.node.genesis import MeterInfo
 from carbonlab.node.model import DataFlag, Reading
 from carbonlab.node.schema import as_float, as_int, as_list
 
-WATCHED = ("co2_pct", "flow_m3_s")
+WATCHED = ("co2_pct", "flow_m3_s")   # `advance` reads these two by name
 _TINY = 1e-12
 
 
@@ -88,26 +88,31 @@ def relative_change(previous: float, current: float) -> float:
 
 def advance(baseline: Baseline | None, reading: Reading) -> Baseline | None:
     """The meter's baseline after `reading`; only normal readings move it."""
-    if not is_normal(reading):
+    # written out for the two WATCHED measures: this runs for every reading the contract sees
+    if reading.flag is not DataFlag.NORMAL or reading.substituted:
         return baseline
-    values = _watched(reading)
+    co2, flow = reading.co2_pct, reading.flow_m3_s
     if baseline is None:
-        return Baseline(values, (1,) * len(values))
-    runs = tuple(run + 1 if old == new else 1
-                 for old, new, run in zip(baseline.values, values, baseline.runs, strict=True))
-    return Baseline(values, runs)
+        return Baseline((co2, flow), (1, 1))
+    (old_co2, old_flow), (run_co2, run_flow) = baseline.values, baseline.runs
+    return Baseline((co2, flow), (run_co2 + 1 if old_co2 == co2 else 1,
+                                  run_flow + 1 if old_flow == flow else 1))
 
 
 def assess(meter: MeterInfo, baseline: Baseline | None,
            reading: Reading) -> tuple[list[Anomaly], Baseline | None]:
     """The reading's marks against the meter's baseline, and the baseline after it."""
-    marks = flag_marks(reading)
+    marks = flag_marks(reading) if reading.flag is not DataFlag.NORMAL or reading.substituted else []
     after = advance(baseline, reading)
     if baseline is None or after is None or after is baseline:
         return marks, after
-    if any(relative_change(old, new) > meter.spike_ratio
-           for old, new in zip(baseline.values, after.values, strict=True)):
+    # the two WATCHED measures written out (`relative_change` of each, then the longest run)
+    ratio = meter.spike_ratio
+    (old_co2, old_flow), (co2, flow) = baseline.values, after.values
+    if abs(co2 - old_co2) / max(abs(old_co2), _TINY) > ratio \
+            or abs(flow - old_flow) / max(abs(old_flow), _TINY) > ratio:
         marks.append(Anomaly.SPIKE)
-    if max(after.runs) >= meter.stuck_intervals:
+    run_co2, run_flow = after.runs
+    if (run_co2 if run_co2 > run_flow else run_flow) >= meter.stuck_intervals:
         marks.append(Anomaly.STUCK)
     return marks, after

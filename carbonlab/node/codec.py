@@ -26,8 +26,12 @@ def encode(value: Any) -> bytes:
     return out
 
 
-def decode(buf: bytes, what: str = "message", max_bytes: int = MAX_MESSAGE_BYTES) -> Any:
-    """Parse canonical bytes; raise SchemaError naming `what` if they are oversized or not canonical."""
+def decode(buf: bytes, what: str = "message", max_bytes: int = MAX_MESSAGE_BYTES, *,
+           check: bool = True) -> Any:
+    """Parse canonical bytes; raise SchemaError naming `what` if they are oversized or not canonical.
+
+    `check=False` leaves the canonical check to the caller (`check_canonical`, or a check done
+    piece by piece, as `Batch.decode` does): only for callers that then make it."""
     if len(buf) > max_bytes:
         raise SchemaError(what, f"{len(buf)} bytes exceeds the limit of {max_bytes}")
     try:
@@ -37,9 +41,15 @@ def decode(buf: bytes, what: str = "message", max_bytes: int = MAX_MESSAGE_BYTES
         )
     except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as exc:
         raise SchemaError(what, f"not valid msgpack ({exc})") from None
+    if check:
+        check_canonical(value, buf, what)
+    return value
+
+
+def check_canonical(value: Any, buf: bytes, what: str) -> None:
+    """Raise SchemaError naming `what` unless `buf` is the canonical encoding of `value`."""
     if encode(value) != buf:
         raise SchemaError(what, "not in canonical encoding")
-    return value
 
 
 def sha256(data: bytes) -> bytes:

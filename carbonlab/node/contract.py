@@ -31,14 +31,16 @@ from carbonlab.node import emissions
 from carbonlab.node.anomaly import Anomaly, Baseline, advance, assess
 from carbonlab.node.block import Proposal
 from carbonlab.node.contract_channels import channel_problem
+from carbonlab.node.contract_table import reading_passes, table_of
 from carbonlab.node.crypto import verify
 from carbonlab.node.errors import SchemaError
 from carbonlab.node.genesis import MEASURES, Genesis, MeterInfo
 from carbonlab.node.model import Batch, Reading
 from carbonlab.node.schema import as_bool, as_choice, as_dict, as_int, as_list, as_str
+from carbonlab.node.sigcache import VerifiedSignatures
 
-__all__ = ["Anomaly", "ContractState", "Reason", "Verdict", "apply", "evaluate", "execute",
-           "reading_problem"]
+__all__ = ["Anomaly", "ContractState", "Reason", "Verdict", "apply", "evaluate", "evaluate_and_apply",
+           "execute", "reading_problem"]
 
 
 class Reason(StrEnum):
@@ -129,24 +131,36 @@ class _Reject(Exception):  # internal control flow; never escapes evaluate()
         self.detail = f"{field}: {problem}"
 
 
-def evaluate(genesis: Genesis, state: ContractState, request: bytes) -> tuple[Verdict, Batch | None]:
-    """Decide on one request (canonical batch bytes) without changing `state`."""
+def evaluate(genesis: Genesis, state: ContractState, request: bytes,
+             signatures: VerifiedSignatures | None = None) -> tuple[Verdict, Batch | None]:
+    """Decide on one request (canonical batch bytes) without changing `state`. With
+    `signatures`, a batch signature this party already verified is not verified again."""
+    verdict, batch, _ = _evaluate(genesis, state, request, signatures)
+    return verdict, batch
+
+
+_Overlay = tuple[dict[str, int], dict[str, int], dict[str, "Baseline | None"]]
+
+
+def _evaluate(genesis: Genesis, state: ContractState, request: bytes,
+              signatures: VerifiedSignatures | None) -> tuple[Verdict, Batch | None, _Overlay | None]:
     try:
         batch = Batch.decode(request)
     except SchemaError as exc:
-        return Verdict(False, Reason.MALFORMED, str(exc), None, None, field=exc.field), None
+        return Verdict(False, Reason.MALFORMED, str(exc), None, None, field=exc.field), None, None
     except (ValueError, TypeError, OverflowError, RecursionError) as exc:
         return Verdict(False, Reason.MALFORMED, f"batch: undecodable ({exc})", None, None,
-                       field="batch"), None
+                       field="batch"), None, None
     try:
-        anomalies = _check(genesis, state, batch)
+        anomalies, overlay = _check(genesis, state, batch, signatures)
     except _Reject as rej:
         return Verdict(False, rej.reason, rej.detail, batch.gateway_id, batch.batch_seq,
-                       field=rej.field), batch
-    return Verdict(True, None, "", batch.gateway_id, batch.batch_seq, anomalies), batch
+                       field=rej.field), batch, None
+    return Verdict(True, None, "", batch.gateway_id, batch.batch_seq, anomalies), batch, overlay
 
 
-def _check(genesis: Genesis, state: ContractState, batch: Batch) -> tuple[tuple[int, Anomaly], ...]:
+def _check(genesis: Genesis, state: ContractState, batch: Batch,
+           signatures: VerifiedSignatures | None) -> tuple[tuple[tuple[int, Anomaly], ...], _Overlay]:
     if batch.chain_id != genesis.chain_id:
         raise _Reject(Reason.WRONG_CHAIN,
                       "batch.chain_id", f"{batch.chain_id!r} is not this chain ({genesis.chain_id!r})")
@@ -154,7 +168,8 @@ def _check(genesis: Genesis, state: ContractState, batch: Batch) -> tuple[tuple[
     if gateway is None:
         raise _Reject(Reason.UNKNOWN_GATEWAY,
                       "batch.gateway_id", f"{batch.gateway_id!r} is not a gateway in genesis")
-    if not verify(gateway.public_key, batch.signature, batch.signing_bytes()):
+    check_signature = verify if signatures is None else signatures.verify
+    if not check_signature(gateway.public_key, batch.signature, batch.signing_bytes()):
         raise _Reject(Reason.BAD_SIGNATURE, "batch.signature", f"does not verify under the genesis "
                                             f"key of gateway {batch.gateway_id!r}")
     last = state.last_batch_seq.get(batch.gateway_id)
@@ -164,31 +179,37 @@ def _check(genesis: Genesis, state: ContractState, batch: Batch) -> tuple[tuple[
                       f"{batch.gateway_id!r}'s last accepted batch_seq {last}")
     if not batch.readings:
         raise _Reject(Reason.MALFORMED, "batch.readings", "a batch must hold at least one reading")
+    table = table_of(genesis)
+    assigned = table.assigned[batch.gateway_id]
+    meter_checks = table.meters
+    last_seqs, last_ends, last_baselines = state.last_reading_seq, state.interval_end, state.baselines
     seqs: dict[str, int] = {}
     ends: dict[str, int] = {}
     baselines: dict[str, Baseline | None] = {}
     marks: list[tuple[int, Anomaly]] = []
     for i, reading in enumerate(batch.readings):
-        path = f"batch.readings[{i}]"
-        _check_reading(genesis, gateway.meters, batch.gateway_id, reading, path)
-        meter = genesis.meter_by_id[reading.meter_id]
         mid = reading.meter_id
-        last_seq = seqs.get(mid, state.last_reading_seq.get(mid))
+        check = meter_checks.get(mid)
+        if not reading_passes(check, assigned, reading):   # the exact checks find and word it
+            _check_reading(genesis, gateway.meters, batch.gateway_id, reading, f"batch.readings[{i}]")
+        assert check is not None
+        last_seq = seqs.get(mid, last_seqs.get(mid))
         if last_seq is not None and reading.seq <= last_seq:
             where = "earlier in this batch" if mid in seqs else "last accepted"
-            raise _Reject(Reason.REPLAY_READING, f"{path}.seq", f"{reading.seq} is not above meter "
-                                                 f"{mid!r}'s {where} seq {last_seq}")
-        end = ends.get(mid, state.interval_end.get(mid))
+            raise _Reject(Reason.REPLAY_READING, f"batch.readings[{i}].seq", f"{reading.seq} is not "
+                          f"above meter {mid!r}'s {where} seq {last_seq}")
+        end = ends.get(mid, last_ends.get(mid))
         if end is not None and reading.interval_start < end:
             raise _Reject(Reason.REPLAY_READING,
-                          f"{path}.interval_start", f"{reading.interval_start} overlaps meter {mid!r}'s "
-                          f"previous accepted interval, which ends at {end}")
+                          f"batch.readings[{i}].interval_start", f"{reading.interval_start} overlaps "
+                          f"meter {mid!r}'s previous accepted interval, which ends at {end}")
         seqs[mid] = reading.seq
         ends[mid] = reading.interval_start + reading.interval_s
-        found, baseline = assess(meter, baselines.get(mid, state.baselines.get(mid)), reading)
+        found, baseline = assess(check.meter, baselines.get(mid, last_baselines.get(mid)), reading)
         baselines[mid] = baseline
-        marks.extend((i, mark) for mark in found)
-    return tuple(marks)
+        if found:
+            marks.extend((i, mark) for mark in found)
+    return tuple(marks), (seqs, ends, baselines)
 
 
 def _check_reading(genesis: Genesis, assigned: tuple[str, ...], gateway_id: str,
@@ -262,12 +283,23 @@ def apply(state: ContractState, batch: Batch, verdict: Verdict) -> None:
             state.baselines[mid] = baseline
 
 
-def execute(genesis: Genesis, state: ContractState, proposal: Proposal) -> list[Verdict]:
+def evaluate_and_apply(genesis: Genesis, state: ContractState, request: bytes,
+                       signatures: VerifiedSignatures | None = None) -> tuple[Verdict, Batch | None]:
+    """`evaluate`, then `apply` to `state`: the same result, but an accepted batch's new
+    state is taken from the evaluation instead of being worked out a second time."""
+    verdict, batch, overlay = _evaluate(genesis, state, request, signatures)
+    if batch is not None and verdict.accepted and overlay is not None:
+        seqs, ends, baselines = overlay
+        state.last_batch_seq[batch.gateway_id] = batch.batch_seq
+        state.last_reading_seq.update(seqs)
+        state.interval_end.update(ends)
+        for mid, baseline in baselines.items():
+            if baseline is not None:
+                state.baselines[mid] = baseline
+    return verdict, batch
+
+
+def execute(genesis: Genesis, state: ContractState, proposal: Proposal,
+            signatures: VerifiedSignatures | None = None) -> list[Verdict]:
     """Evaluate and apply each request of a committed proposal, in order."""
-    verdicts = []
-    for request in proposal.requests:
-        verdict, batch = evaluate(genesis, state, request)
-        if batch is not None:
-            apply(state, batch, verdict)
-        verdicts.append(verdict)
-    return verdicts
+    return [evaluate_and_apply(genesis, state, request, signatures)[0] for request in proposal.requests]

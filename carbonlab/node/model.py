@@ -384,6 +384,31 @@ def readings_root(readings: tuple[Reading, ...]) -> bytes:
     return merkle.root([r.encode() for r in readings])
 
 
+def _array_header(n: int) -> bytes:
+    """msgpack's shortest array header for `n` items (what `codec.encode` writes)."""
+    if n < 16:
+        return bytes((0x90 | n,))
+    if n < 1 << 16:
+        return b"\xdc" + n.to_bytes(2, "big")
+    return b"\xdd" + n.to_bytes(4, "big")
+
+
+def _canonical_parts(value: Any, buf: bytes) -> list[bytes] | None:
+    """The canonical encoding of each reading of a decoded batch `value`, when `buf` is exactly
+    the canonical encoding of `value` (a list's encoding is its header and its items' encodings,
+    so this is `codec.decode`'s re-encode check done piece by piece); None when `value` is not
+    shaped like a batch, and the caller checks the whole."""
+    if type(value) is not list or len(value) != 5 or type(value[3]) is not list:
+        return None
+    enc = codec.encode
+    parts = [enc(r) for r in value[3]]
+    whole = b"".join((b"\x95", enc(value[0]), enc(value[1]), enc(value[2]),
+                      _array_header(len(parts)), *parts, enc(value[4])))
+    if whole != buf:
+        raise SchemaError("batch", "not in canonical encoding")
+    return parts
+
+
 @dataclass(frozen=True, slots=True)
 class Batch:
     """A gateway's signed list of readings. `(gateway_id, batch_seq)` identifies it."""
@@ -394,6 +419,8 @@ class Batch:
     readings: tuple[Reading, ...]
     signature: bytes = b""
     _encoded: list[bytes] = field(default_factory=list, compare=False, repr=False)
+    # the readings' canonical encodings (the Merkle leaves), kept from decoding
+    _leaves: list[list[bytes]] = field(default_factory=list, init=False, compare=False, repr=False)
 
     @property
     def key(self) -> tuple[str, int]:
@@ -401,8 +428,9 @@ class Batch:
 
     def header(self) -> list[Any]:
         """What the gateway signs; with a Merkle path it proves any one reading."""
+        root = merkle.root(self._leaves[0]) if self._leaves else readings_root(self.readings)
         return ["carbonlab/batch/1", self.chain_id, self.gateway_id, self.batch_seq,
-                len(self.readings), readings_root(self.readings)]
+                len(self.readings), root]
 
     def signing_bytes(self) -> bytes:
         return codec.encode(self.header())
@@ -423,8 +451,45 @@ class Batch:
 
     @classmethod
     def decode(cls, buf: bytes) -> Batch:
-        batch = cls.from_wire(codec.decode(buf, "batch", max_bytes=MAX_BATCH_BYTES))
-        batch._encoded.append(bytes(buf))
+        """From canonical bytes; the same checks, in the same order, as `codec.decode` and then
+        `from_wire`, so every rejection names what it always named. The hot path (every node
+        decodes every batch): the canonical check yields each reading's encoding, kept as its
+        Merkle leaf, so signing bytes need no re-encoding."""
+        buf = bytes(buf)
+        value = codec.decode(buf, "batch", max_bytes=MAX_BATCH_BYTES, check=False)
+        parts = _canonical_parts(value, buf)
+        if parts is None:
+            codec.check_canonical(value, buf, "batch")
+            batch = cls.from_wire(value)
+        else:
+            batch = cls._from_parts(value, parts)
+        batch._encoded.append(buf)
+        return batch
+
+    @classmethod
+    def _from_parts(cls, items: list[Any], parts: list[bytes]) -> Batch:
+        """`from_wire` for a canonical batch whose readings' encodings are `parts`: a reading
+        the fast decoder takes round-trips to exactly its wire bytes, which are then its leaf;
+        any other is decoded field by field (naming the field) and re-encoded."""
+        path = "batch"
+        readings_wire = as_list(items[3], f"{path}.readings", max_len=MAX_READINGS_PER_BATCH)
+        sig = items[4]
+        if not isinstance(sig, bytes) or len(sig) != SIGNATURE_BYTES:
+            raise SchemaError(f"{path}.signature", f"expected {SIGNATURE_BYTES} bytes")
+        chain_id = as_str(items[0], f"{path}.chain_id", max_len=MAX_ID_LEN)
+        gateway_id = as_str(items[1], f"{path}.gateway_id", max_len=MAX_ID_LEN)
+        batch_seq = as_int(items[2], f"{path}.batch_seq", lo=0, hi=2**62)
+        readings = []
+        leaves = []
+        for i, (wire, part) in enumerate(zip(readings_wire, parts, strict=True)):
+            reading = _from_wire_fast(wire)
+            if reading is None:
+                reading = Reading.from_wire(wire, f"{path}.readings[{i}]")
+                part = reading.encode()
+            readings.append(reading)
+            leaves.append(part)
+        batch = cls(chain_id, gateway_id, batch_seq, tuple(readings), sig)
+        batch._leaves.append(leaves)
         return batch
 
     @classmethod

@@ -143,7 +143,10 @@ class NodeService:
     # -- what the API calls ---------------------------------------------------------------
     def precheck(self, batch: Batch) -> Decision | None:
         """The contract's stateless checks; a rejection when the batch can never be accepted."""
-        verdict, _ = contract.evaluate(self.genesis, contract.ContractState(), batch.encode())
+        # the writer ledger's memory of verified signatures: the block that commits this batch
+        # then does not verify its signature again
+        signatures = self.driver.writer.ledger.signatures if self.driver is not None else None
+        verdict, _ = contract.evaluate(self.genesis, contract.ContractState(), batch.encode(), signatures)
         if verdict.accepted or verdict.reason in STATELESS_OK:
             return None
         return Decision.rejected(verdict.reason.value if verdict.reason else "malformed",

@@ -49,6 +49,7 @@ from carbonlab.node.ledger.sqlite import connect, genesis_meters, prepare, trans
 from carbonlab.node.ledger.state import load_state, save_state
 from carbonlab.node.ledger.tables import FORMAT, READING_COLUMNS
 from carbonlab.node.model import Batch
+from carbonlab.node.sigcache import VerifiedSignatures
 
 if TYPE_CHECKING:
     from carbonlab.node.gwp import GwpSet
@@ -106,6 +107,8 @@ class Ledger:
         self.path = path
         self.genesis = genesis
         self._db = db
+        # batch signatures this node verified (its API's pre-check), not verified again at commit
+        self.signatures = VerifiedSignatures()
         genesis_meters(db, genesis)
         self._state = load_state(db)
         row = db.execute("SELECT height, hash FROM blocks ORDER BY height DESC LIMIT 1").fetchone()
@@ -199,12 +202,11 @@ class Ledger:
         gateways: set[str] = set()
         meters: set[str] = set()
         for idx, request in enumerate(proposal.requests):
-            verdict, batch = contract.evaluate(self.genesis, state, request)
+            verdict, batch = contract.evaluate_and_apply(self.genesis, state, request, self.signatures)
             verdicts.append(verdict)
             decoded.append(batch)
             batch_rows.append(batch_row(proposal.seq, idx, request, verdict))
             if batch is not None and verdict.accepted:
-                contract.apply(state, batch, verdict)
                 gateways.add(batch.gateway_id)
                 meters.update(r.meter_id for r in batch.readings)
                 reading_rows.extend(reading_rows_of(proposal.seq, idx, batch, verdict))

@@ -183,9 +183,7 @@ def _check_block(db: sqlite3.Connection, report: VerifyReport, genesis: Genesis,
     expected_readings: list[tuple[Any, ...]] = []
     for row in rows:
         idx, request = row[0], bytes(row[1])
-        verdict, batch = contract.evaluate(genesis, state, request)
-        if batch is not None:
-            contract.apply(state, batch, verdict)
+        verdict, batch = contract.evaluate_and_apply(genesis, state, request)
         _compare_verdict(report, height, idx, request, verdict, row)
         if batch is not None and verdict.accepted:
             expected_readings.extend(reading_rows_of(height, idx, batch, verdict))

@@ -1,5 +1,4 @@
-"""The deterministic PBFT simulator behind `carbonlab sim` (see `world.py`)."""
+"""The deterministic PBFT simulator behind `carbonlab sim` (see `world.py`).
 
-from carbonlab.node.sim.world import SimResult, World, simulate
-
-__all__ = ["SimResult", "World", "simulate"]
+Import what you use from its modules (`carbonlab.node.sim.world`): this package file imports
+nothing, so `carbonlab.node.sim.modes` is cheap to load on its own."""

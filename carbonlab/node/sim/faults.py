@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 
 from carbonlab.node.errors import NodeError
 from carbonlab.node.sim.byzantine import BEHAVIOURS
+from carbonlab.node.sim.modes import MODES as MODES  # re-exported
 from carbonlab.node.sim.network import LinkFaults
-
-MODES = ("none", "network", "crash", "byzantine", "mixed", "paper")
 
 
 class SimConfigError(NodeError, ValueError):

@@ -100,11 +100,31 @@ def test_installed_command_runs_verify(files: tuple[Kit, Path, Path]) -> None:
 
 
 def test_bench_runs_small(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["ledger", "bench", "--blocks", "3", "--batches", "2", "--readings", "2"]) == 0
+    assert main(["ledger", "bench", "--blocks", "3", "--batches", "2", "--readings", "2",
+                 "--baseline", "none"]) == 0
     out = capsys.readouterr().out
     assert "3 blocks x 2 batches x 2 readings = 12 readings" in out
-    assert "(ok: 3 blocks, 12 readings verified)" in out
+    assert "verify: ok: 3 blocks, 12 readings verified" in out
+    assert "this machine, same run: Ed25519" in out
     assert main(["ledger", "bench", "--blocks", "0"]) == 2
+
+
+@pytest.mark.skipif(not (REPO / ".git").exists(), reason="the before-figure needs a git checkout")
+def test_bench_measures_the_baseline_commit_in_the_same_run(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ledger", "bench", "--blocks", "2", "--batches", "2", "--readings", "2",
+                 "--baseline", "HEAD", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["before"].startswith("HEAD at ")
+    assert [p["phase"] for p in result["phases"]] == ["contract", "commit", "verify"]
+    for phase in result["phases"]:
+        assert phase["readings_per_s"] > 0
+        assert phase["before_readings_per_s"] > 0
+        assert phase["limit_readings_per_s"] > 0
+        assert phase["speedup"] > 0
+    assert result["ed25519_verify_per_s"] > 0
+    assert result["fsync_ms"] > 0
+    assert main(["ledger", "bench", "--blocks", "1", "--baseline", "no-such-ref-h17"]) == 0
+    assert "not measured: no git checkout with 'no-such-ref-h17'" in capsys.readouterr().out
 
 
 def cut_copy(ledger: Path, out: Path, keep: int) -> Path:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from carbonlab.bench.core import Bench
 from carbonlab.cli import main
-from carbonlab.cli.bench_core import Bench
 from carbonlab.node.ledger import Ledger
 from carbonlab.node.pbft import RecoveredState, Replica
 from carbonlab.node.sim.kit import Kit
@@ -20,6 +20,10 @@ def test_bench_core_small_run_prints_figures(capsys: pytest.CaptureFixture[str])
     result = json.loads(capsys.readouterr().out)
     assert result["readings_per_s"] > 0
     assert result["ed25519_verify_per_s"] > 0
+    assert result["fsync_ms"] > 0
+    assert result["ed25519_limit_readings_per_s"] == pytest.approx(
+        result["ed25519_verify_per_s"] / 4 * 5, rel=1e-3)
+    assert result["ratio_to_ed25519_limit"] > 0
     assert result["blocks"] >= 1
 
 

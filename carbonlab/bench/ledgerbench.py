@@ -1,0 +1,108 @@
+"""The ledger's three hot paths on one core: the contract, committing blocks, offline verify.
+
+`measure` builds signed batches and certified blocks in memory first (not timed), then
+times, on this process's one core: the contract over every block (`contract.execute`), the
+same blocks committed to a fresh ledger with synchronous=FULL (contract, rows, one
+transaction and one WAL fsync per block), and `verify_ledger` over the file. It uses only
+calls every carbonlab version since the ledger's first format has, so `carbonlab ledger
+bench --baseline REF` runs this very file against the code of an older commit in a child
+process (`python -m carbonlab.bench.ledgerbench`) for the before-figure of the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from carbonlab.node.block import CommitCertificate, Proposal, commit_vote_bytes
+from carbonlab.node.contract import ContractState, execute
+from carbonlab.node.ledger import Ledger
+from carbonlab.node.ledger.verify import verify_ledger
+from carbonlab.node.sim.kit import Kit
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    blocks: int
+    batches: int       # per block, one per gateway
+    readings: int      # per batch
+
+    @property
+    def total(self) -> int:
+        return self.blocks * self.batches * self.readings
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerFigures:
+    """Seconds of each phase over the whole workload, wall clock and this process's CPU (on a
+    shared machine the CPU seconds are the steadier figure of the work; commit's wall time also
+    holds its fsync waits); `verify_ok` from the verify report."""
+
+    contract_s: float
+    commit_s: float
+    verify_s: float
+    contract_cpu_s: float
+    commit_cpu_s: float
+    verify_cpu_s: float
+    verify_ok: bool
+    summary: str
+
+
+def build_blocks(work: Workload) -> tuple[Kit, list[tuple[Proposal, CommitCertificate]]]:
+    kit = Kit.build(7, work.batches)
+    gateways = [g.id for g in kit.genesis.gateways]
+    quorum = kit.genesis.member_ids[:kit.genesis.quorum]
+    blocks = []
+    for h in range(1, work.blocks + 1):
+        proposal = Proposal(kit.genesis.chain_id, h, h, "n1",
+                            tuple(kit.next_batch(g, work.readings) for g in gateways))
+        vote = commit_vote_bytes(kit.genesis.chain_id, 0, h, proposal.digest)
+        blocks.append((proposal, CommitCertificate(0, h, proposal.digest,
+                                                   tuple((m, kit.members[m].sign(vote)) for m in quorum))))
+    return kit, blocks
+
+
+def measure(work: Workload, directory: Path) -> LedgerFigures:
+    kit, blocks = build_blocks(work)
+    state = ContractState()
+    clock = _Clock()
+    for proposal, _ in blocks:
+        execute(kit.genesis, state, proposal)
+    contract = clock.lap()
+    path = Path(directory) / "ledger.sqlite"
+    with Ledger.open(path, kit.genesis) as ledger:
+        clock.lap()
+        for proposal, cert in blocks:
+            ledger.commit(proposal, cert)
+        commit = clock.lap()
+    report = verify_ledger(path, kit.genesis)
+    verify = clock.lap()
+    return LedgerFigures(contract[0], commit[0], verify[0], contract[1], commit[1], verify[1],
+                         report.ok, report.summary())
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def lap(self) -> tuple[float, float]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        out = (wall - self.wall, cpu - self.cpu)
+        self.wall, self.cpu = wall, cpu
+        return out
+
+
+def main(argv: list[str]) -> int:
+    """Child mode: `python -m carbonlab.bench.ledgerbench BLOCKS BATCHES READINGS` prints JSON."""
+    work = Workload(*(int(a) for a in argv))
+    with tempfile.TemporaryDirectory(prefix="carbonlab-ledger-bench-") as tmp:
+        print(json.dumps(asdict(measure(work, Path(tmp)))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
