@@ -14,26 +14,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-import httpx
-
-from carbonlab.cli.emissions_render import query_table, structure_table
-from carbonlab.node.errors import NodeError
-from carbonlab.node.genesis import Genesis
 from carbonlab.node.gwp import GwpSet
-from carbonlab.node.query import (
-    EmissionsFilter,
-    FilterError,
-    Level,
-    Period,
-    QueryResult,
-    StructureResult,
-    open_source,
-)
-from carbonlab.node.query.campd import write_csv
-from carbonlab.node.query.prove import check_proofs
+from carbonlab.node.query_names import Level, Period
+
+if TYPE_CHECKING:
+    from carbonlab.node.query import EmissionsFilter
 
 TIMEOUT_S = 60.0
 MAX_PRINTED = 50
@@ -93,10 +81,15 @@ _HELP = {"gas": "comma-separated co2,ch4,n2o (default all)",
 
 
 def _filter(args: argparse.Namespace) -> EmissionsFilter:
+    from carbonlab.node.query import EmissionsFilter
     return EmissionsFilter.from_params({name: getattr(args, name) for name in FILTERS})
 
 
 def _fetch(base: str, path: str, params: dict[str, str]) -> Any:
+    import httpx
+
+    from carbonlab.node.errors import NodeError
+    from carbonlab.node.query import FilterError
     url = f"{base.rstrip('/')}{path}?{urlencode(params)}"
     try:
         response = httpx.get(url, timeout=TIMEOUT_S)
@@ -121,6 +114,11 @@ def _emit(args: argparse.Namespace, text: str) -> None:
 
 
 def _query(args: argparse.Namespace) -> int:
+    from carbonlab.cli.emissions_render import query_table
+    from carbonlab.node.genesis import Genesis
+    from carbonlab.node.query import FilterError, QueryResult, open_source
+    from carbonlab.node.query.campd import write_csv
+
     flt = _filter(args)
     period, level = Period(args.period), Level(args.level)
     if args.proofs and args.format != "json":
@@ -143,6 +141,10 @@ def _query(args: argparse.Namespace) -> int:
 
 
 def _structure(args: argparse.Namespace) -> int:
+    from carbonlab.cli.emissions_render import structure_table
+    from carbonlab.node.genesis import Genesis
+    from carbonlab.node.query import StructureResult, open_source
+
     flt = _filter(args)
     gwp = GwpSet(args.gwp)
     if args.node:
@@ -160,6 +162,11 @@ def _structure(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from carbonlab.node.errors import NodeError
+    from carbonlab.node.genesis import Genesis
+    from carbonlab.node.query import QueryResult
+    from carbonlab.node.query.prove import check_proofs
+
     genesis = Genesis.load(args.genesis)
     try:
         raw = json.loads(args.answer.read_text())

@@ -16,6 +16,10 @@ from typing import TypeVar
 from carbonlab.node.errors import NodeError
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.model import DataFlag
+from carbonlab.node.query_names import Gas as Gas  # re-exported: the engines import them from here
+from carbonlab.node.query_names import Level as Level
+from carbonlab.node.query_names import Measured as Measured
+from carbonlab.node.query_names import Period as Period
 
 
 class FilterError(NodeError, ValueError):
@@ -26,39 +30,6 @@ class FilterError(NodeError, ValueError):
         super().__init__(f"{field}: {problem}")
         self.field = field
         self.problem = problem
-
-
-class Gas(StrEnum):
-    CO2 = "co2"
-    CH4 = "ch4"
-    N2O = "n2o"
-
-
-class Period(StrEnum):
-    """The roll-up period of one row; `interval` is one reading interval (no roll-up)."""
-
-    INTERVAL = "interval"
-    HOUR = "hour"
-    DAY = "day"
-    MONTH = "month"
-    YEAR = "year"
-
-
-class Level(StrEnum):
-    """What one row groups: everything, or one company, plant, unit, stack or meter."""
-
-    ALL = "all"
-    COMPANY = "company"
-    PLANT = "plant"
-    UNIT = "unit"
-    STACK = "stack"
-    METER = "meter"
-
-
-class Measured(StrEnum):
-    ALL = "all"
-    MEASURED = "measured"
-    SUBSTITUTED = "substituted"
 
 
 # the hierarchy columns each level keeps, outermost first

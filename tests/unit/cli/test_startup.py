@@ -13,9 +13,10 @@ HEAVY = ("libp2p", "multiaddr", "trio", "httpx", "pymodbus", "asyncio", "ansible
          "pyinfra", "matplotlib", "starlette", "hypercorn", "uvicorn", "grafana_client", "yaml",
          "cryptography", "msgpack", "sqlite3", "numpy", "scipy", "statsmodels", "prometheus_client")
 # the only carbonlab modules building the parser may load: the CLI and the names it lists
-LIGHT = ("carbonlab", "carbonlab.errors", "carbonlab.bench", "carbonlab.bench.options",
+LIGHT = ("carbonlab", "carbonlab.errors", "carbonlab.logs", "carbonlab.bench", "carbonlab.bench.options",
          "carbonlab.dashboards", "carbonlab.dashboards.defaults", "carbonlab.lab", "carbonlab.lab.names",
-         "carbonlab.node", "carbonlab.node.sim", "carbonlab.node.sim.modes")
+         "carbonlab.node", "carbonlab.node.sim", "carbonlab.node.sim.modes",
+         "carbonlab.node.gwp", "carbonlab.node.query_names")
 
 PROBE = """
 import contextlib, io, json, sys
