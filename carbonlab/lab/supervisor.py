@@ -196,10 +196,11 @@ class Supervisor:
         self.state = "running"
         if restarting:
             self.restarts += 1
-        # logged before the pidfile names it: whoever sees the new PID finds the line too
+        # logged and saved in the status before the pidfile names it: whoever sees the new PID
+        # finds the line and a status naming that child too
         self._log("restart" if restarting else "start", pid=pid, restarts=self.restarts)
-        _write(self.child_pidfile, f"{pid}\n")
         self._save()
+        _write(self.child_pidfile, f"{pid}\n")
         return True
 
     def _stop(self, why: str) -> None:
