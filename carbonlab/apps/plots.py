@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from carbonlab.apps.forecast.emissions import Forecast
 from carbonlab.apps.forecast.price import PriceForecast, PriceSeries
@@ -55,12 +56,7 @@ def emissions_png(history_kg: Sequence[float], history_first_s: int, forecast: F
     )
     ax.plot(future, [v / 1000 for v in forecast.mean], label="forecast")
     ax.set_ylabel("t CO2 per hour")
-    ax.legend(loc="upper left")
-    fig.autofmt_xdate()
-    fig.tight_layout()
-    fig.savefig(path, format="png")
-    plt.close(fig)
-    return path
+    return _save(plt, fig, ax, path)
 
 
 def price_png(series: PriceSeries, forecast: PriceForecast, path: Path) -> Path:
@@ -71,6 +67,11 @@ def price_png(series: PriceSeries, forecast: PriceForecast, path: Path) -> Path:
     ax.fill_between(forecast.dates, forecast.lo, forecast.hi, alpha=0.3, label="interval")
     ax.plot(forecast.dates, forecast.median, label="forecast (median)")
     ax.set_ylabel(f"price ({series.currency} per t)")
+    return _save(plt, fig, ax, path)
+
+
+def _save(plt: Any, fig: Any, ax: Any, path: Path) -> Path:
+    """The legend, dates and layout every time-axis plot shares; written as PNG to `path`."""
     ax.legend(loc="upper left")
     fig.autofmt_xdate()
     fig.tight_layout()

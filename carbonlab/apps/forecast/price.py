@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+from carbonlab.apps.csvfile import rows as csv_rows
 from carbonlab.apps.errors import InputError
 
 
@@ -100,35 +101,23 @@ def read_csv(path: Path) -> PriceSeries:
     dates: list[date] = []
     prices: list[float] = []
     currencies: set[str] = set()
-    try:
-        with path.open(newline="") as fh:
-            reader = csv.DictReader(fh)
-            missing = [c for c in ("date", "price", "currency") if c not in (reader.fieldnames or [])]
-            if missing:
-                raise InputError(
-                    str(path), f"missing column(s) {', '.join(missing)}; header is {reader.fieldnames}"
-                )
-            for i, row in enumerate(reader, start=2):
-                where = f"{path} line {i}"
-                try:
-                    d = date.fromisoformat(row["date"].strip())
-                except ValueError:
-                    raise InputError(f"{where}: date", f"must be YYYY-MM-DD, got {row['date']!r}") from None
-                try:
-                    p = float(row["price"])
-                except ValueError:
-                    raise InputError(f"{where}: price", f"must be a number, got {row['price']!r}") from None
-                if not (math.isfinite(p) and p > 0):
-                    raise InputError(f"{where}: price", f"must be above 0, got {row['price']!r}")
-                if dates and d <= dates[-1]:
-                    raise InputError(
-                        f"{where}: date", f"{d} does not follow {dates[-1]} (dates must increase)"
-                    )
-                dates.append(d)
-                prices.append(p)
-                currencies.add(row["currency"].strip())
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read: {exc.strerror}") from None
+    for i, row in enumerate(csv_rows(path, ("date", "price", "currency")), start=2):
+        where = f"{path} line {i}"
+        try:
+            d = date.fromisoformat(row["date"].strip())
+        except ValueError:
+            raise InputError(f"{where}: date", f"must be YYYY-MM-DD, got {row['date']!r}") from None
+        try:
+            p = float(row["price"])
+        except ValueError:
+            raise InputError(f"{where}: price", f"must be a number, got {row['price']!r}") from None
+        if not (math.isfinite(p) and p > 0):
+            raise InputError(f"{where}: price", f"must be above 0, got {row['price']!r}")
+        if dates and d <= dates[-1]:
+            raise InputError(f"{where}: date", f"{d} does not follow {dates[-1]} (dates must increase)")
+        dates.append(d)
+        prices.append(p)
+        currencies.add(row["currency"].strip())
     if len(currencies) > 1:
         raise InputError(f"{path}: currency", f"one currency per file, got {sorted(currencies)}")
     if len(prices) < 30:

@@ -9,7 +9,6 @@ is the sum of its units'.
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
+from carbonlab.apps.csvfile import rows as csv_rows
 from carbonlab.apps.errors import InputError
 
 
@@ -59,37 +59,17 @@ def parse_time(where: str, raw: str) -> int:
 
 
 def read_records(path: Path) -> list[IntervalRecord]:
-    columns = ("time", "company", "plant", "unit", "co2_kg")
     out = []
-    try:
-        with path.open(newline="") as fh:
-            reader = csv.DictReader(fh)
-            missing = [c for c in columns if c not in (reader.fieldnames or [])]
-            if missing:
-                raise InputError(
-                    str(path), f"missing column(s) {', '.join(missing)}; header is {reader.fieldnames}"
-                )
-            for i, row in enumerate(reader, start=2):
-                where = f"{path} line {i}"
-                try:
-                    kg = float(row["co2_kg"])
-                except ValueError:
-                    raise InputError(f"{where}: co2_kg", f"must be a number, got {row['co2_kg']!r}") from None
-                if not math.isfinite(kg) or kg < 0:
-                    raise InputError(
-                        f"{where}: co2_kg", f"must be a finite number >= 0, got {row['co2_kg']!r}"
-                    )
-                out.append(
-                    IntervalRecord(
-                        parse_time(f"{where}: time", row["time"]),
-                        row["company"],
-                        row["plant"],
-                        row["unit"],
-                        kg,
-                    )
-                )
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read: {exc.strerror}") from None
+    for i, row in enumerate(csv_rows(path, ("time", "company", "plant", "unit", "co2_kg")), start=2):
+        where = f"{path} line {i}"
+        try:
+            kg = float(row["co2_kg"])
+        except ValueError:
+            raise InputError(f"{where}: co2_kg", f"must be a number, got {row['co2_kg']!r}") from None
+        if not math.isfinite(kg) or kg < 0:
+            raise InputError(f"{where}: co2_kg", f"must be a finite number >= 0, got {row['co2_kg']!r}")
+        out.append(IntervalRecord(parse_time(f"{where}: time", row["time"]), row["company"],
+                                  row["plant"], row["unit"], kg))
     if not out:
         raise InputError(str(path), "no records")
     return out

@@ -13,13 +13,13 @@ unit, and the field. Formats (docs/planning.md shows examples):
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from carbonlab.apps.csvfile import rows as csv_rows
 from carbonlab.apps.errors import InputError
 from carbonlab.apps.planning.pathway import UnitOptions
 from carbonlab.apps.planning.units import IntensityCurve, IntervalPoint, UnitLimits, UnitModel, fit_curve
@@ -37,23 +37,10 @@ def _num(where: str, raw: Any, *, lo: float = 0.0) -> float:
     return value
 
 
-def _rows(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
-    try:
-        with path.open(newline="") as fh:
-            reader = csv.DictReader(fh)
-            missing = [c for c in columns if c not in (reader.fieldnames or [])]
-            if missing:
-                raise InputError(
-                    str(path), f"missing column(s) {', '.join(missing)}; the header is {reader.fieldnames}"
-                )
-            return list(reader)
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read: {exc.strerror}") from None
-
 
 def read_readings(path: Path) -> dict[str, list[IntervalPoint]]:
     out: dict[str, list[IntervalPoint]] = {}
-    for i, row in enumerate(_rows(path, ("unit", "interval_s", "co2_kg", "mwh")), start=2):
+    for i, row in enumerate(csv_rows(path, ("unit", "interval_s", "co2_kg", "mwh")), start=2):
         where = f"{path} line {i}"
         seconds = _num(f"{where}: interval_s", row["interval_s"])
         if seconds <= 0:
@@ -71,7 +58,7 @@ def read_readings(path: Path) -> dict[str, list[IntervalPoint]]:
 
 
 def read_demand(path: Path, column: str = "demand_mw") -> tuple[float, ...]:
-    rows = _rows(path, (column,))
+    rows = csv_rows(path, (column,))
     if not rows:
         raise InputError(str(path), "no rows")
     return tuple(_num(f"{path} line {i}: {column}", r[column]) for i, r in enumerate(rows, start=2))

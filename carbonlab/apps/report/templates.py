@@ -22,11 +22,12 @@ from carbonlab.apps.report.cells import month_label
 from carbonlab.apps.report.model import Allowances, Cell, Row, Table, Template, Value
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.gwp import GWP100, GwpSet
+from carbonlab.node.query.rollup import Shares
 
 SUMS = ("co2_kg", "ch4_kg", "n2o_kg", "gross_mwh", "heat_input_gj")
 
 
-class Acc:
+class Acc(Shares):
     """Sums of cells."""
 
     def __init__(self) -> None:
@@ -54,13 +55,6 @@ class Acc:
         co2, mwh = self.v["co2_kg"], self.v["gross_mwh"]
         return None if co2 is None or not mwh else co2 / 1000 / mwh
 
-    @property
-    def substituted_share(self) -> float:
-        return self.substituted / self.readings if self.readings else 0.0
-
-    @property
-    def missing_share(self) -> float:
-        return self.missing / self.expected if self.expected else 0.0
 
 
 def _group(cells: Iterable[Cell], key: Callable[[Cell], tuple[str, ...]]) -> dict[tuple[str, ...], Acc]:

@@ -41,8 +41,27 @@ FIXED_S = {Period.INTERVAL: 0, Period.HOUR: 3600, Period.DAY: DAY_S}
 MAX_PROOF_READINGS = 5_000
 
 
+class Shares:
+    """The substituted share of the readings and the missing share of the expected intervals,
+    beside every total: for the query's rows and the report's sums alike."""
+
+    __slots__ = ()
+    readings: int
+    substituted: int
+    expected: int
+    missing: int
+
+    @property
+    def substituted_share(self) -> float:
+        return self.substituted / self.readings if self.readings else 0.0
+
+    @property
+    def missing_share(self) -> float:
+        return self.missing / self.expected if self.expected else 0.0
+
+
 @dataclass(frozen=True, slots=True)
-class RollupRow:
+class RollupRow(Shares):
     """One period of one group. Masses in kg (None: no selected reading carries that gas),
     energy in MWh and GJ. `readings` counts the selected readings, `substituted` those of them
     substituted; `expected` and `missing` are intervals (see the module's docstring)."""
@@ -65,13 +84,6 @@ class RollupRow:
     missing: int
     proofs: tuple[dict[str, Any], ...] = field(default=(), compare=False)
 
-    @property
-    def substituted_share(self) -> float:
-        return self.substituted / self.readings if self.readings else 0.0
-
-    @property
-    def missing_share(self) -> float:
-        return self.missing / self.expected if self.expected else 0.0
 
     def mass_kg(self, gas: Gas) -> float | None:
         value: float | None = getattr(self, GAS_COLUMNS[gas])
