@@ -125,8 +125,10 @@ class EmissionsFilter:
             if wanted is None:
                 continue
             attr = "id" if name == "meter" else name
-            if not any(getattr(m, attr) == wanted for m in genesis.meters):
-                raise FilterError(name, f"unknown {name} {wanted!r} (genesis names none)")
+            known = sorted({getattr(m, attr) for m in genesis.meters})
+            if wanted not in known:
+                shown = ", ".join(known[:10]) + (f" and {len(known) - 10} more" if len(known) > 10 else "")
+                raise FilterError(name, f"unknown {name} {wanted!r} (genesis names {shown or 'none'})")
             meters = [m for m in meters if getattr(m, attr) == wanted]
         if not meters:
             raise FilterError("company", "the company, plant, unit, stack and meter given select "

@@ -117,6 +117,14 @@ def test_bad_filters_name_the_field(path: Path, params: dict[str, str], field: s
     assert err.value.field == field
 
 
+def test_an_unknown_name_is_answered_with_the_names_genesis_knows(path: Path) -> None:
+    # it once read "unknown company 'initech' (genesis names none)" beside a genesis of companies
+    with open_source(path) as src, pytest.raises(FilterError) as err:
+        src.query(EmissionsFilter.from_params({"company": "initech"}))
+    assert "genesis names acme, globex" in str(err.value)
+    assert "none" not in str(err.value)
+
+
 def test_an_old_file_without_the_day_table_is_filled_when_a_writer_opens_it(path: Path) -> None:
     import sqlite3
 
