@@ -1,0 +1,48 @@
+"""Hostile query parameters and hand-edited files against the query and structure engines: each
+is refused naming what was wrong, never a traceback and never a silently partial answer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from carbonlab.node.gwp import GwpSet
+from carbonlab.node.query import EmissionsFilter, FilterError, Level, Period, open_source
+from tests.unit.node.query.small_ledger import D, build
+
+
+@pytest.fixture(scope="module")
+def path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    where = tmp_path_factory.mktemp("hostile") / "l.db"
+    build(where)
+    return where
+
+
+@pytest.mark.parametrize("params", [
+    {"since": str(10**30)}, {"until": str(2**63)}, {"since": str(-10**30)},
+    {"since": "-1000000000000"}, {"since": "9999-11-01", "until": "9999-12-31"},
+    {"since": "0001-01-01", "until": "0001-03-01"}, {"since": "1_700_006_400"},
+    {"since": "\u0661\u0662\u0663"},   # Arabic-Indic digits: int() takes them, no one means them
+])
+@pytest.mark.parametrize("period", [Period.INTERVAL, Period.DAY, Period.MONTH, Period.YEAR])
+def test_times_out_of_range_or_not_plain_digits_are_refused_by_name(
+        path: Path, params: dict[str, str], period: Period) -> None:
+    field = "until" if "until" in params and "since" not in params else "since"
+    with open_source(path) as src, pytest.raises(FilterError) as err:
+        src.query(EmissionsFilter.from_params(params), period=period, level=Level.METER)
+    assert err.value.field == field, err.value
+
+
+@pytest.mark.parametrize(("since", "until", "field"), [
+    (10**30, None, "since"), (None, 2**63, "until"), (-5, D, "since"), (D, 253_402_300_800, "until"),
+])
+def test_a_python_filter_with_times_out_of_range_is_refused_by_name(
+        path: Path, since: int | None, until: int | None, field: str) -> None:
+    flt = EmissionsFilter(since=since, until=until)
+    with open_source(path) as src:
+        for call in (lambda: src.query(flt, period=Period.MONTH),
+                     lambda: src.structure(flt, GwpSet.AR5)):
+            with pytest.raises(FilterError) as err:
+                call()
+            assert err.value.field == field
