@@ -15,7 +15,9 @@ interval whose start lies in its window: the query's [since, until) where given,
 otherwise from its first reading's start to its last reading's end on the ledger. A bucket's
 expected count is the number of interval starts of the window inside the bucket; missing =
 expected - intervals with a reading (never below 0). A meter with no reading at all and no
-range given has an empty window: nothing expected of it.
+range given has an empty window: nothing expected of it. Every bucket a group's window
+touches is a row, so the number of rows is known before any work: more than MAX_ROWS is
+refused (`period`), never cut short.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from carbonlab.node.query.filters import (
 DAY_S = 86_400
 FIXED_S = {Period.INTERVAL: 0, Period.HOUR: 3600, Period.DAY: DAY_S}
 MAX_PROOF_READINGS = 5_000
+MAX_ROWS = 1_000_000      # rows of one answer: a year of 100 stacks hour by hour is 876,000
 
 
 class Shares:
@@ -249,6 +252,11 @@ def query(db: sqlite3.Connection, genesis: Genesis, flt: EmissionsFilter, *,
         m = info[meter]
         return tuple(m.id if k == "meter" else getattr(m, k) for k in keys)
 
+    members: dict[tuple[str, ...], list[str]] = {}
+    for meter in meters:
+        members.setdefault(group_of(meter), []).append(meter)
+    spans = {group: _merged([windows[m] for m in ms if m in windows]) for group, ms in members.items()}
+    _check_row_count(spans, period, step)
     acc: dict[tuple[int, tuple[str, ...]], list[Any]] = {}
     intervals: dict[tuple[int, str], int] = {}
     for bucket, meter, *values in meter_buckets(db, flt, period, meters):
@@ -262,14 +270,12 @@ def query(db: sqlite3.Connection, genesis: Genesis, flt: EmissionsFilter, *,
         row[-2] += selected
         row[-1] += substituted
         intervals[(bucket, meter)] = every
-    _add_empty_buckets(acc, windows, period, step, group_of, n_sums=5)
+    _add_empty_buckets(acc, spans, period, step, n_sums=5)
     out = []
     for (bucket, group), (co2, ch4, n2o, mwh, gj, selected, substituted) in sorted(acc.items()):
         end = bucket_end(period, bucket, step)
         expected = missing = 0
-        for meter in meters:
-            if group_of(meter) != group:
-                continue
+        for meter in members[group]:
             e = _expected(windows.get(meter), bucket, end, step)
             expected += e
             missing += max(0, e - intervals.get((bucket, meter), 0))
@@ -280,20 +286,50 @@ def query(db: sqlite3.Connection, genesis: Genesis, flt: EmissionsFilter, *,
     return QueryResult(flt, period, level, step, tuple(out))
 
 
+def _merged(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The union of a group's meter windows, as disjoint sorted spans."""
+    out: list[tuple[int, int]] = []
+    for lo, hi in sorted(windows):
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
+
+
+def _index(period: Period, t: int, step: int) -> int:
+    """A number that grows by one from each bucket to the next."""
+    if period is Period.INTERVAL or period in FIXED_S:
+        return t // (step if period is Period.INTERVAL else FIXED_S[period])
+    import datetime as dt
+
+    day = dt.datetime.fromtimestamp(t, dt.UTC)
+    return day.year * 12 + day.month - 1 if period is Period.MONTH else day.year
+
+
+def _check_row_count(spans: dict[tuple[str, ...], list[tuple[int, int]]], period: Period,
+                     step: int) -> None:
+    """Refuse, before any work, an answer of more than MAX_ROWS rows: every bucket a group's
+    window touches is a row (readings lie inside the windows)."""
+    total = sum(_index(period, hi - 1, step) - _index(period, lo, step) + 1
+                for group in spans.values() for lo, hi in group)
+    if total > MAX_ROWS:
+        raise FilterError("period", f"the answer would have up to {total:,} rows, at most "
+                                    f"{MAX_ROWS:,} are given (narrow since/until, choose a longer "
+                                    "period or a higher level)")
+
+
 def _add_empty_buckets(acc: dict[tuple[int, tuple[str, ...]], list[Any]],
-                       windows: dict[str, tuple[int, int]], period: Period, step: int,
-                       group_of: Any, n_sums: int) -> None:
-    """Buckets inside a meter's window where it has no reading at all: a row of zeros (its
-    missing share then says why). Bounded: at most 100,000 buckets are added."""
-    added = 0
-    for meter, (lo, hi) in windows.items():
-        start = _floor(period, lo, step)
-        while start < hi and added < 100_000:
-            key = (start, group_of(meter))
-            if key not in acc:
-                acc[key] = [None] * n_sums + [0, 0]
-                added += 1
-            start = bucket_end(period, start, step)
+                       spans: dict[tuple[str, ...], list[tuple[int, int]]], period: Period,
+                       step: int, n_sums: int) -> None:
+    """Buckets inside a group's window where it has no reading at all: a row of zeros (its
+    missing share then says why). `_check_row_count` has bounded their number."""
+    for group, merged in spans.items():
+        for lo, hi in merged:
+            start = _floor(period, lo, step)
+            while start < hi:
+                acc.setdefault((start, group), [None] * n_sums + [0, 0])
+                start = bucket_end(period, start, step)
 
 
 def _floor(period: Period, t: int, step: int) -> int:

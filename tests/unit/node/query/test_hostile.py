@@ -46,3 +46,28 @@ def test_a_python_filter_with_times_out_of_range_is_refused_by_name(
             with pytest.raises(FilterError) as err:
                 call()
             assert err.value.field == field
+
+
+def test_a_range_of_more_than_100000_empty_intervals_is_answered_whole(path: Path) -> None:
+    """It was cut at 100,000 added rows without a word: periods with expected intervals and no
+    reading were silently missing from the answer."""
+    since, until = D - 30 * 86_400, D + 2 * 86_400
+    with open_source(path) as src:
+        rows = src.query(EmissionsFilter(since=since, until=until), period=Period.INTERVAL,
+                         level=Level.METER).rows
+    assert len(rows) == 3 * (until - since) // 60
+    assert sum(r.expected for r in rows) == len(rows)
+    assert sum(r.readings for r in rows) == 7
+
+
+def test_an_answer_over_the_row_limit_is_refused_naming_the_period(path: Path) -> None:
+    from carbonlab.node.query.rollup import MAX_ROWS
+
+    flt = EmissionsFilter(since=D - 800 * 86_400, until=D + 86_400)
+    assert 3 * (flt.until - flt.since) // 60 > MAX_ROWS   # type: ignore[operator]
+    with open_source(path) as src, pytest.raises(FilterError) as err:
+        src.query(flt, period=Period.INTERVAL, level=Level.METER)
+    assert err.value.field == "period"
+    assert f"at most {MAX_ROWS:,}" in str(err.value)
+    with open_source(path) as src:   # the same range by day is a small answer
+        assert len(src.query(flt, period=Period.DAY, level=Level.METER).rows) == 3 * 801
