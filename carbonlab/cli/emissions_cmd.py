@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from carbonlab.node.gwp import GwpSet
+from carbonlab.node.query_names import FILTER_NAMES as FILTERS
 from carbonlab.node.query_names import Level, Period
 
 if TYPE_CHECKING:
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
 
 TIMEOUT_S = 60.0
 MAX_PRINTED = 50
-FILTERS = ("company", "plant", "unit", "stack", "meter", "gas", "since", "until", "flag", "measured")
 
 
 def register(sub: Any) -> None:

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+# the filter's parameter names, in the API's query string and as CLI options
+FILTER_NAMES = ("company", "plant", "unit", "stack", "meter", "gas", "since", "until", "flag",
+                "measured")
+
 
 class Gas(StrEnum):
     CO2 = "co2"
