@@ -26,6 +26,7 @@ import sqlite3
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from carbonlab.node.errors import SchemaError
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.query.columns import GAS_COLUMNS, present, summed_expr
 from carbonlab.node.query.filters import (
@@ -37,6 +38,8 @@ from carbonlab.node.query.filters import (
     Measured,
     Period,
 )
+from carbonlab.node.query_names import FILTER_NAMES
+from carbonlab.node.schema import as_choice, as_dict, as_float, as_int, as_list, as_str
 
 DAY_S = 86_400
 FIXED_S = {Period.INTERVAL: 0, Period.HOUR: 3600, Period.DAY: DAY_S}
@@ -103,9 +106,31 @@ class RollupRow(Shares):
         return out
 
     @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> RollupRow:
+    def from_json(cls, obj: Any, where: str = "row") -> RollupRow:
+        """From `to_json`'s form; a missing or mistyped field raises SchemaError naming it
+        (`rows[3].co2_kg`): an answer read back may come from anyone."""
         names = [f for f in cls.__dataclass_fields__ if f != "proofs"]
-        return cls(**{n: obj[n] for n in names}, proofs=tuple(obj.get("proofs", ())))
+        o = as_dict(obj, where, required=names)
+        values: dict[str, Any] = {}
+        for n in names:
+            field_name, value = f"{where}.{n}", o[n]
+            if n in _ROW_TIMES:   # a calendar month or year has an end up to 9999
+                values[n] = as_int(value, field_name, lo=0, hi=253_402_300_799)
+            elif n in _ROW_INTS:
+                values[n] = as_int(value, field_name, lo=0, hi=2**62)
+            elif value is None:
+                values[n] = None
+            elif n in _ROW_NAMES:
+                values[n] = as_str(value, field_name)
+            else:
+                values[n] = as_float(value, field_name)
+        return cls(**values, proofs=tuple(as_list(o.get("proofs", []), f"{where}.proofs",
+                                                   max_len=MAX_PROOF_READINGS)))
+
+
+_ROW_TIMES = ("period_start", "period_end")
+_ROW_INTS = ("readings", "substituted", "expected", "missing")
+_ROW_NAMES = ("company", "plant", "unit", "stack", "meter")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,10 +147,22 @@ class QueryResult:
                 "rows": [r.to_json() for r in self.rows]}
 
     @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> QueryResult:
-        return cls(EmissionsFilter.from_params(obj["filter"]), Period(obj["period"]),
-                   Level(obj["level"]), int(obj["interval_s"]),
-                   tuple(RollupRow.from_json(r) for r in obj["rows"]))
+    def from_json(cls, obj: Any) -> QueryResult:
+        """From `to_json`'s form; anything missing, mistyped or unknown raises SchemaError
+        naming the field (`filter.gas`, `rows[0].co2_kg`)."""
+        o = as_dict(obj, "answer", required=("filter", "period", "level", "interval_s", "rows"))
+        params = as_dict(o["filter"], "filter", allowed=FILTER_NAMES)
+        for name, value in params.items():
+            as_str(value, f"filter.{name}", allow_empty=True)
+        try:
+            flt = EmissionsFilter.from_params(params)
+        except FilterError as exc:
+            raise SchemaError(f"filter.{exc.field}", exc.problem) from None
+        period = as_choice(o["period"], "period", [p.value for p in Period])
+        level = as_choice(o["level"], "level", [lv.value for lv in Level])
+        rows = as_list(o["rows"], "rows", max_len=MAX_ROWS)
+        return cls(flt, Period(period), Level(level), as_int(o["interval_s"], "interval_s", lo=1),
+                   tuple(RollupRow.from_json(r, f"rows[{i}]") for i, r in enumerate(rows)))
 
 
 def bucket_sql(period: Period | None, column: str) -> str:
@@ -326,13 +363,13 @@ def _add_empty_buckets(acc: dict[tuple[int, tuple[str, ...]], list[Any]],
     missing share then says why). `_check_row_count` has bounded their number."""
     for group, merged in spans.items():
         for lo, hi in merged:
-            start = _floor(period, lo, step)
+            start = bucket_floor(period, lo, step)
             while start < hi:
                 acc.setdefault((start, group), [None] * n_sums + [0, 0])
                 start = bucket_end(period, start, step)
 
 
-def _floor(period: Period, t: int, step: int) -> int:
+def bucket_floor(period: Period, t: int, step: int) -> int:
     if period is Period.INTERVAL:
         return t - t % step
     if period in FIXED_S:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -88,3 +89,54 @@ def test_table_and_structure_print(files: tuple[Path, Path], capsys: pytest.Capt
     out = capsys.readouterr().out
     assert "stack stack1" in out
     assert "CO2e t (AR6)" in out
+
+
+@pytest.mark.parametrize(("tamper", "code", "said"), [
+    (lambda b: b["rows"][0].__setitem__("gross_mwh", 999.0), 1, "gross_mwh"),
+    (lambda b: b["rows"][0].__setitem__("heat_input_gj", 1.0), 1, "heat_input_gj"),
+    # a gas taken out of the filter: its claimed total was no longer compared
+    (lambda b: (b["filter"].__setitem__("gas", "co2"), b["rows"][0].__setitem__("ch4_kg", 5.0)), 1,
+     "ch4_kg"),
+    (lambda b: b["rows"][0].__setitem__("period_end", b["rows"][0]["period_end"] + 30 * 86_400), 1,
+     "period_end"),
+    (lambda b: b["rows"][0].__setitem__("period_start", b["rows"][0]["period_start"] - 3600), 1,
+     "period_start"),
+    (lambda b: b.__setitem__("level", "all"), 1, "company"),   # rows still name their company
+    (lambda b: b.__setitem__("interval_s", 3600), 1, "interval_s"),
+    # not numbers where numbers belong, not an object where one belongs: were tracebacks
+    (lambda b: b["rows"][0].__setitem__("co2_kg", "abc"), 2, "rows[0].co2_kg"),
+    (lambda b: b["rows"][0].__setitem__("readings", "6"), 2, "rows[0].readings"),
+    (lambda b: b.__setitem__("filter", None), 2, "filter"),
+    (lambda b: b["rows"].__setitem__(0, []), 2, "rows[0]"),
+    (lambda b: b["filter"].__setitem__("gas", 5), 2, "filter.gas"),
+])
+def test_verify_proofs_refuses_every_edited_or_mistyped_answer_by_name(
+        files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        tamper: Any, code: int, said: str) -> None:
+    ledger, genesis = files
+    answer = tmp_path / "a.json"
+    assert main(["emissions", "query", "--ledger", str(ledger), "--company", "acme", "--period",
+                 "day", "--format", "json", "--proofs", "--out", str(answer)]) == 0
+    bad = json.loads(answer.read_text())
+    tamper(bad)
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(bad))
+    capsys.readouterr()
+    assert main(["emissions", "verify-proofs", str(path), "--genesis", str(genesis)]) == code
+    captured = capsys.readouterr()
+    assert said in captured.out + captured.err
+    assert "Traceback" not in captured.err
+
+
+def test_verify_proofs_names_a_period_start_past_the_calendar(
+        files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ledger, genesis = files
+    answer = tmp_path / "a.json"
+    assert main(["emissions", "query", "--ledger", str(ledger), "--period", "month", "--format",
+                 "json", "--proofs", "--out", str(answer)]) == 0
+    bad = json.loads(answer.read_text())
+    bad["rows"][0]["period_start"] = 10**15
+    answer.write_text(json.dumps(bad))
+    capsys.readouterr()
+    assert main(["emissions", "verify-proofs", str(answer), "--genesis", str(genesis)]) == 2
+    assert "rows[0].period_start" in capsys.readouterr().err
