@@ -106,8 +106,10 @@ def prepare(db: sqlite3.Connection, path: Path, genesis: Genesis) -> None:
         db.execute(aggregate.SCHEMA)
         _add_legacy_columns(db)
         meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-        if meta.get("aggregates") != aggregate.MARKER:
-            aggregate.fill(db)   # a new file, or one written before the table: sum its readings
+        if meta.get("aggregates") != aggregate.MARKER or "reading_days" not in tables:
+            # a new file, one written before the table, or one whose table was dropped (the
+            # CREATE above made it empty): sum its readings
+            aggregate.fill(db)
         if not meta:
             record = genesis_record(genesis)
             db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [

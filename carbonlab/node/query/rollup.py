@@ -197,9 +197,9 @@ def uses_days(db: sqlite3.Connection, flt: EmissionsFilter, period: Period | Non
     if any(t is not None and t % DAY_S for t in (flt.since, flt.until)):
         return False
     row = db.execute("SELECT value FROM meta WHERE key = 'aggregates'").fetchone()
-    from carbonlab.node.ledger.aggregate import MARKER
+    from carbonlab.node.ledger.aggregate import MARKER, present
 
-    return row is not None and bytes(row[0]) == MARKER
+    return row is not None and bytes(row[0]) == MARKER and present(db)
 
 
 def _windows(db: sqlite3.Connection, flt: EmissionsFilter,

@@ -71,3 +71,51 @@ def test_an_answer_over_the_row_limit_is_refused_naming_the_period(path: Path) -
     assert f"at most {MAX_ROWS:,}" in str(err.value)
     with open_source(path) as src:   # the same range by day is a small answer
         assert len(src.query(flt, period=Period.DAY, level=Level.METER).rows) == 3 * 801
+
+
+def _edit(path: Path, *sql: str) -> None:
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    for statement in sql:
+        db.execute(statement)
+    db.commit()
+    db.close()
+
+
+def _monthly(path: Path) -> list[tuple[float | None, int]]:
+    with open_source(path) as src:
+        rows = src.query(EmissionsFilter(), period=Period.MONTH, level=Level.METER).rows
+    return [(r.co2_kg, r.readings) for r in rows]
+
+
+def test_a_dropped_day_table_is_named_by_verify_and_queries_still_answer(tmp_path: Path) -> None:
+    """The table dropped, its `aggregates` mark kept: a month query was an OperationalError
+    traceback, `ledger verify` said ok, and a writer opening the file made an empty table that
+    the mark declared complete: every day, month and year roll-up then summed to nothing."""
+    from carbonlab.node.ledger import Ledger
+    from carbonlab.node.ledger.verify import verify_ledger
+
+    path = tmp_path / "l.db"
+    kit = build(path)
+    want = _monthly(path)
+    assert sum(n for _, n in want) == 7
+    _edit(path, "DROP TABLE reading_days")
+    assert _monthly(path) == want                     # read-only: summed from the readings
+    problems = verify_ledger(path, kit.genesis).problems
+    assert len(problems) == 1, problems
+    assert "reading_days" in problems[0]
+    Ledger.open(path, kit.genesis).close()            # a writer rebuilds it from the readings
+    assert _monthly(path) == want
+    assert verify_ledger(path, kit.genesis).problems == []
+
+
+def test_a_day_row_with_text_in_a_sum_is_named_by_verify(tmp_path: Path) -> None:
+    from carbonlab.node.ledger.verify import verify_ledger
+
+    path = tmp_path / "l.db"
+    kit = build(path)
+    _edit(path, "UPDATE reading_days SET co2_kg = 'abc' WHERE meter_id = 'm3'")
+    problems = verify_ledger(path, kit.genesis).problems
+    assert len(problems) == 1, problems
+    assert "reading_days row m3" in problems[0]
