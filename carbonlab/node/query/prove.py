@@ -25,6 +25,7 @@ from carbonlab.node.query.rollup import (
     bucket_end,
     bucket_floor,
     check_proof_budget,
+    selected_sql,
 )
 
 if TYPE_CHECKING:
@@ -61,10 +62,12 @@ def attach_proofs(ledger: Ledger, db: sqlite3.Connection, result: QueryResult) -
         meters = sorted(_row_meters(ledger.genesis, result, row))
         lo = max(row.period_start, flt.since if flt.since is not None else row.period_start)
         hi = min(row.period_end, flt.until if flt.until is not None else row.period_end)
+        # the flag and measured filters in the SELECT: a proof is built only for a reading the
+        # row sums (the budget counted those), never for every reading of the range
         keys = db.execute(
-            f"SELECT meter_id, seq FROM readings WHERE meter_id IN ({', '.join('?' * len(meters))})"
-            " AND interval_start >= ? AND interval_start < ? ORDER BY interval_start, meter_id",
-            (*meters, lo, hi)).fetchall()
+            f"SELECT meter_id, seq FROM readings r WHERE meter_id IN ({', '.join('?' * len(meters))})"
+            f" AND interval_start >= ? AND interval_start < ? AND {selected_sql(flt, 'r')} "
+            "ORDER BY interval_start, meter_id", (*meters, lo, hi)).fetchall()
         proofs = []
         for meter, seq in keys:
             proof = build_proof(ledger, db, meter, seq, cache)

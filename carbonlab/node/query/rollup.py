@@ -230,7 +230,8 @@ def _expected(window: tuple[int, int] | None, start: int, end: int, step: int) -
     return max(0, -(-(hi - first) // step))
 
 
-def _select(flt: EmissionsFilter, alias: str) -> str:
+def selected_sql(flt: EmissionsFilter, alias: str) -> str:
+    """The SQL condition the flag and measured filters put on a readings (or day) row."""
     conditions = []
     if flt.flags:
         conditions.append(f"{alias}.flag IN ({', '.join(repr(f.value) for f in flt.flags)})")
@@ -250,7 +251,7 @@ def meter_buckets(db: sqlite3.Connection, flt: EmissionsFilter, period: Period |
     table, alias, time = ("reading_days", "d", "d.day_start") if days else \
         ("readings", "r", "r.interval_start")
     have = present(db, table)
-    cond = _select(flt, alias)
+    cond = selected_sql(flt, alias)
     sums = [summed_expr(GAS_COLUMNS[g], have, alias, cond) if g in flt.gases else "NULL"
             for g in GAS_COLUMNS]
     sums += [summed_expr(c, have, alias, cond) for c in ("gross_mwh", "heat_input_gj")]

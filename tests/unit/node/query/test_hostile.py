@@ -119,3 +119,29 @@ def test_a_day_row_with_text_in_a_sum_is_named_by_verify(tmp_path: Path) -> None
     problems = verify_ledger(path, kit.genesis).problems
     assert len(problems) == 1, problems
     assert "reading_days row m3" in problems[0]
+
+
+def test_proofs_are_built_only_for_the_readings_the_filter_selects(
+        path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The proof budget counts the selected readings, but every reading of a row's range had
+    its proof built (and its batch decoded) before the flag and measured filters dropped it: a
+    filter selecting one reading of millions built millions of proofs."""
+    from carbonlab.node.ledger import proof as proof_module
+    from carbonlab.node.query import prove
+
+    built: list[tuple[str, int]] = []
+    real = proof_module.build_proof
+
+    def counted(ledger: object, db: object, meter: str, seq: int, cache: object = None) -> object:
+        built.append((meter, seq))
+        return real(ledger, db, meter, seq, cache)   # type: ignore[arg-type]
+
+    monkeypatch.setattr(prove, "build_proof", counted)
+    with open_source(path) as src:
+        maintenance = src.query(EmissionsFilter.from_params({"flag": "M"}), period=Period.YEAR,
+                                level=Level.ALL, proofs=True)
+        substituted = src.query(EmissionsFilter.from_params({"measured": "substituted"}),
+                                period=Period.YEAR, level=Level.ALL, proofs=True)
+    assert [len(r.proofs) for r in maintenance.rows] == [1]
+    assert [len(r.proofs) for r in substituted.rows] == [1]
+    assert built == [("m1", 5), ("m1", 4)]
