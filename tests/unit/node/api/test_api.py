@@ -126,6 +126,8 @@ def test_unknown_meter_and_bad_signature_are_rejected_before_ordering(node: tupl
     ("/v1/readings", {"limit": "many"}, 400, "limit"),
     ("/v1/readings", {"limit": 0}, 400, "limit"),
     ("/v1/readings", {"since": "yesterday"}, 400, "since"),
+    ("/v1/readings", {"since": "9" * 30}, 400, "since"),      # an OverflowError: HTTP 500
+    ("/v1/emissions", {"until": "-" + "9" * 30}, 400, "until"),
     ("/v1/emissions", {"group_by": "planet"}, 400, "group_by"),
     ("/v1/blocks/999999", {}, 404, "height"),
     ("/v1/blocks/abc", {}, 400, "height"),
