@@ -359,10 +359,21 @@ class Ledger:
         from carbonlab.node.query.prove import attach_proofs
         from carbonlab.node.query.rollup import query
 
-        result = query(self._db, self.genesis, flt, period=period, level=level)
-        return attach_proofs(self, self._db, result) if proofs else result
+        with self._readable():
+            result = query(self._db, self.genesis, flt, period=period, level=level)
+            return attach_proofs(self, self._db, result) if proofs else result
 
     def emissions_structure(self, flt: EmissionsFilter, gwp: GwpSet) -> StructureResult:
         from carbonlab.node.query.structure import structure
 
-        return structure(self._db, self.genesis, flt, gwp)
+        with self._readable():
+            return structure(self._db, self.genesis, flt, gwp)
+
+    @contextmanager
+    def _readable(self) -> Iterator[None]:
+        """A query over a damaged file (a page overwritten, cut short) is a LedgerError naming
+        the file, not an SQLite traceback."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(f"{self.path}: cannot read the ledger ({exc})") from None

@@ -145,3 +145,31 @@ def test_proofs_are_built_only_for_the_readings_the_filter_selects(
     assert [len(r.proofs) for r in maintenance.rows] == [1]
     assert [len(r.proofs) for r in substituted.rows] == [1]
     assert built == [("m1", 5), ("m1", 4)]
+
+
+def test_a_damaged_page_is_an_error_naming_the_file_not_a_traceback(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A page of the readings table overwritten (a disk fault, a bad copy): the file opens, and
+    the query, the structure and the CLI raised sqlite3.DatabaseError."""
+    import sqlite3
+
+    from carbonlab.cli import main
+    from carbonlab.node.ledger import LedgerError
+
+    path = tmp_path / "l.db"
+    build(path)
+    db = sqlite3.connect(path)
+    page_size = db.execute("PRAGMA page_size").fetchone()[0]
+    root = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'readings'").fetchone()[0]
+    db.close()
+    with path.open("r+b") as f:
+        f.seek((root - 1) * page_size)
+        f.write(b"\xde\xad" * (page_size // 2))
+    with open_source(path) as src:
+        for call in (lambda: src.query(EmissionsFilter(), period=Period.HOUR),
+                     lambda: src.structure(EmissionsFilter(), GwpSet.AR5)):
+            with pytest.raises(LedgerError, match="cannot read the ledger"):
+                call()
+    for command in ("query", "structure"):
+        assert main(["emissions", command, "--ledger", str(path)]) == 2
+        assert f"error: {path}: cannot read the ledger" in capsys.readouterr().err
