@@ -140,3 +140,37 @@ def test_verify_proofs_names_a_period_start_past_the_calendar(
     capsys.readouterr()
     assert main(["emissions", "verify-proofs", str(answer), "--genesis", str(genesis)]) == 2
     assert "rows[0].period_start" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("body", [b'{"rows": 5}', b"[]", b'{"filter": {}, "tree": null}', b"null"])
+@pytest.mark.parametrize("command", ["query", "structure"])
+def test_a_node_answering_junk_is_an_error_naming_the_node(
+        capsys: pytest.CaptureFixture[str], body: bytes, command: str) -> None:
+    """A member (or anything at that address) answering 200 with JSON that is not an answer:
+    the CLI raised KeyError or TypeError."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Junk(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Junk)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        assert main(["emissions", command, "--node", url]) == 2
+        err = capsys.readouterr().err
+        assert f"error: --node {url}: not a {command} answer" in err, err
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
