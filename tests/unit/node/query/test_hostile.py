@@ -173,3 +173,17 @@ def test_a_damaged_page_is_an_error_naming_the_file_not_a_traceback(
     for command in ("query", "structure"):
         assert main(["emissions", command, "--ledger", str(path)]) == 2
         assert f"error: {path}: cannot read the ledger" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("flt", "field"), [
+    (EmissionsFilter(until=D - 86_400), "until"),        # before the first reading
+    (EmissionsFilter(since=D + 10 * 86_400), "since"),   # after the last reading's end
+])
+def test_a_structure_range_that_ends_before_it_starts_is_refused_naming_the_bound(
+        path: Path, flt: EmissionsFilter, field: str) -> None:
+    """One bound given, the other taken from the ledger: the structure answered with `until`
+    before `since` and a 'previous period' after both."""
+    with open_source(path) as src, pytest.raises(FilterError) as err:
+        src.structure(flt, GwpSet.AR5)
+    assert err.value.field == field
+    assert "reading" in err.value.problem
