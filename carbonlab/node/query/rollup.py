@@ -31,6 +31,7 @@ from carbonlab.node.genesis import Genesis
 from carbonlab.node.query.columns import GAS_COLUMNS, present, summed_expr
 from carbonlab.node.query.filters import (
     LEVEL_KEYS,
+    MAX_TIME,
     EmissionsFilter,
     FilterError,
     Gas,
@@ -285,6 +286,8 @@ def query(db: sqlite3.Connection, genesis: Genesis, flt: EmissionsFilter, *,
     keys = LEVEL_KEYS[level]
     info = genesis.meter_by_id
     windows = _windows(db, flt, meters)
+    if period in (Period.MONTH, Period.YEAR):
+        _calendar_bound(windows)
 
     def group_of(meter: str) -> tuple[str, ...]:
         m = info[meter]
@@ -322,6 +325,17 @@ def query(db: sqlite3.Connection, genesis: Genesis, flt: EmissionsFilter, *,
                              names.get("unit"), names.get("stack"), names.get("meter"),
                              co2, ch4, n2o, mwh, gj, selected, substituted, expected, missing))
     return QueryResult(flt, period, level, step, tuple(out))
+
+
+def _calendar_bound(windows: dict[str, tuple[int, int]]) -> None:
+    """Months and years end up to 9999 (Python's and SQLite's calendars). The contract takes
+    an interval start up to 2**40, so a gateway with a broken clock can put a reading past
+    it on the chain; a month or year roll-up over it is refused naming `until`."""
+    late = sorted((hi, meter) for meter, (_, hi) in windows.items() if hi > MAX_TIME)
+    if late:
+        hi, meter = late[-1]
+        raise FilterError("until", f"meter {meter!r} has readings after 9999-01-01 (up to {hi}); "
+                                   f"month and year roll-ups need until at or before {MAX_TIME}")
 
 
 def _merged(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:

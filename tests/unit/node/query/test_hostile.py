@@ -187,3 +187,30 @@ def test_a_structure_range_that_ends_before_it_starts_is_refused_naming_the_boun
         src.structure(flt, GwpSet.AR5)
     assert err.value.field == field
     assert "reading" in err.value.problem
+
+
+def test_a_reading_past_the_year_9999_on_the_ledger_is_named_not_a_crash(tmp_path: Path) -> None:
+    """The contract takes an interval_start up to 2**40 (year 36812): a gateway with a broken
+    clock can put one on the chain. Month and year roll-ups then raised a datetime ValueError
+    (HTTP 500); they now ask for an `until`, and with one they answer."""
+    from carbonlab.node.ledger import Ledger
+    from carbonlab.node.query.filters import MAX_TIME
+    from tests.unit.node.factories import make_kit, make_reading
+
+    far = 2**40 - 2**40 % 60
+    kit = make_kit()
+    path = tmp_path / "l.db"
+    with Ledger.open(path, kit.genesis) as ledger:
+        ledger.commit(*kit.certified(1, [kit.batch("gw1", 1, [make_reading("m1", 1, D),
+                                                               make_reading("m1", 2, far)]).encode()]))
+        assert ledger.reading_count() == 2
+    with open_source(path) as src:
+        for period in (Period.MONTH, Period.YEAR):
+            with pytest.raises(FilterError) as err:
+                src.query(EmissionsFilter(), period=period)
+            assert err.value.field == "until"
+            assert "9999" in err.value.problem
+            rows = src.query(EmissionsFilter(until=MAX_TIME), period=period, level=Level.ALL).rows
+            assert sum(r.readings for r in rows) == 1
+        tree = src.structure(EmissionsFilter(), GwpSet.AR5)
+        assert tree.root.totals.readings == 2
