@@ -237,6 +237,7 @@ def _raw_get(cluster: LocalCluster, target: bytes) -> tuple[int, bytes]:
     ("structure", "gwp=AR6&gwp=AR5", "gwp"), ("structure", "levle=unit", "levle"),
     ("structure", "proofs=1", "proofs"),                        # the structure has no proofs
     ("structure", "since=" + "1" * 30, "since"),
+    ("structure", "until=1", "until"),                          # until before since, answered
 ])
 def test_emissions_routes_refuse_hostile_parameters_by_name(
         node: tuple[LocalCluster, str], feed: GatewayFeed, path: str, query: str, field: str) -> None:
