@@ -119,7 +119,8 @@ def _answer(node: str, what: str, parse: Callable[[Any], T], body: Any) -> T:
 
 def _emit(args: argparse.Namespace, text: str) -> None:
     if args.out:
-        args.out.write_text(text)
+        from carbonlab.cli.outfile import write_out
+        write_out(args.out, text)
     else:
         sys.stdout.write(text)
 

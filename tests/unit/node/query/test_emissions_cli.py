@@ -174,3 +174,30 @@ def test_a_node_answering_junk_is_an_error_naming_the_node(
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+@pytest.mark.parametrize("command", [["emissions", "query"], ["emissions", "structure"]])
+def test_an_unwritable_out_is_an_error_naming_it_and_leaves_no_partial_file(
+        files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        command: list[str]) -> None:
+    """--out into a missing directory or onto a directory was a FileNotFoundError or
+    IsADirectoryError traceback; a write is now whole or not at all (temporary file, rename)."""
+    ledger, _ = files
+    for out in (tmp_path / "missing" / "a.json", tmp_path):
+        assert main([*command, "--ledger", str(ledger), "--format", "json", "--out", str(out)]) == 2
+        assert f"error: --out {out}: cannot write" in capsys.readouterr().err
+    good = tmp_path / "a.json"
+    assert main([*command, "--ledger", str(ledger), "--format", "json", "--out", str(good)]) == 0
+    assert json.loads(good.read_text())
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+@pytest.mark.parametrize("command", [["ledger", "proof", "--meter", "m1", "--seq", "1"],
+                                     ["ledger", "head"]])
+def test_ledger_proof_and_head_out_name_an_unwritable_path(
+        files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        command: list[str]) -> None:
+    ledger, _ = files
+    out = tmp_path / "missing" / "p.json"
+    assert main([command[0], command[1], str(ledger), *command[2:], "--out", str(out)]) == 2
+    assert f"error: --out {out}: cannot write" in capsys.readouterr().err
