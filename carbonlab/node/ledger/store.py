@@ -49,6 +49,7 @@ from carbonlab.node.ledger.sqlite import connect, genesis_meters, prepare, trans
 from carbonlab.node.ledger.state import load_state, save_state
 from carbonlab.node.ledger.tables import FORMAT, READING_COLUMNS
 from carbonlab.node.model import Batch
+from carbonlab.node.query_names import MAX_ROWS
 from carbonlab.node.sigcache import VerifiedSignatures
 
 if TYPE_CHECKING:
@@ -355,12 +356,13 @@ class Ledger:
     # -- the query and structure modules (carbonlab.node.query) ---------------------------
 
     def emissions_query(self, flt: EmissionsFilter, *, period: Period, level: Level,
-                        proofs: bool = False) -> QueryResult:
+                        proofs: bool = False, max_rows: int | None = MAX_ROWS) -> QueryResult:
         from carbonlab.node.query.prove import attach_proofs
         from carbonlab.node.query.rollup import query
 
         with self._readable():
-            result = query(self._db, self.genesis, flt, period=period, level=level)
+            result = query(self._db, self.genesis, flt, period=period, level=level,
+                           max_rows=max_rows)
             return attach_proofs(self, self._db, result) if proofs else result
 
     def emissions_structure(self, flt: EmissionsFilter, gwp: GwpSet) -> StructureResult:

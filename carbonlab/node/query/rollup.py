@@ -39,13 +39,12 @@ from carbonlab.node.query.filters import (
     Measured,
     Period,
 )
-from carbonlab.node.query_names import FILTER_NAMES
+from carbonlab.node.query_names import FILTER_NAMES, MAX_ROWS
 from carbonlab.node.schema import as_choice, as_dict, as_float, as_int, as_list, as_str
 
 DAY_S = 86_400
 FIXED_S = {Period.INTERVAL: 0, Period.HOUR: 3600, Period.DAY: DAY_S}
 MAX_PROOF_READINGS = 5_000
-MAX_ROWS = 1_000_000      # rows of one answer: a year of 100 stacks hour by hour is 876,000
 
 
 class Shares:
@@ -278,9 +277,12 @@ def _add(a: float | None, b: float | None) -> float | None:
 
 
 def query(db: sqlite3.Connection, genesis: Genesis, flt: EmissionsFilter, *,
-          period: Period = Period.DAY, level: Level = Level.COMPANY) -> QueryResult:
+          period: Period = Period.DAY, level: Level = Level.COMPANY,
+          max_rows: int | None = MAX_ROWS) -> QueryResult:
     """Totals of the readings `flt` selects, one row per period bucket and group (ordered by
-    period, then group); buckets with expected intervals and no reading appear too."""
+    period, then group); buckets with expected intervals and no reading appear too. More than
+    `max_rows` rows is refused (`period`) before any work; None: no limit (an application
+    module that reads a whole ledger interval by interval)."""
     meters = flt.check(genesis)
     step = genesis.params.reading_interval_s
     keys = LEVEL_KEYS[level]
@@ -297,7 +299,8 @@ def query(db: sqlite3.Connection, genesis: Genesis, flt: EmissionsFilter, *,
     for meter in meters:
         members.setdefault(group_of(meter), []).append(meter)
     spans = {group: _merged([windows[m] for m in ms if m in windows]) for group, ms in members.items()}
-    _check_row_count(spans, period, step)
+    if max_rows is not None:
+        _check_row_count(spans, period, step, max_rows)
     acc: dict[tuple[int, tuple[str, ...]], list[Any]] = {}
     intervals: dict[tuple[int, str], int] = {}
     for bucket, meter, *values in meter_buckets(db, flt, period, meters):
@@ -360,14 +363,14 @@ def _index(period: Period, t: int, step: int) -> int:
 
 
 def _check_row_count(spans: dict[tuple[str, ...], list[tuple[int, int]]], period: Period,
-                     step: int) -> None:
-    """Refuse, before any work, an answer of more than MAX_ROWS rows: every bucket a group's
+                     step: int, max_rows: int) -> None:
+    """Refuse, before any work, an answer of more than `max_rows` rows: every bucket a group's
     window touches is a row (readings lie inside the windows)."""
     total = sum(_index(period, hi - 1, step) - _index(period, lo, step) + 1
                 for group in spans.values() for lo, hi in group)
-    if total > MAX_ROWS:
+    if total > max_rows:
         raise FilterError("period", f"the answer would have up to {total:,} rows, at most "
-                                    f"{MAX_ROWS:,} are given (narrow since/until, choose a longer "
+                                    f"{max_rows:,} are given (narrow since/until, choose a longer "
                                     "period or a higher level)")
 
 

@@ -61,7 +61,7 @@ def test_a_range_of_more_than_100000_empty_intervals_is_answered_whole(path: Pat
 
 
 def test_an_answer_over_the_row_limit_is_refused_naming_the_period(path: Path) -> None:
-    from carbonlab.node.query.rollup import MAX_ROWS
+    from carbonlab.node.query_names import MAX_ROWS
 
     flt = EmissionsFilter(since=D - 800 * 86_400, until=D + 86_400)
     assert 3 * (flt.until - flt.since) // 60 > MAX_ROWS   # type: ignore[operator]
@@ -214,3 +214,12 @@ def test_a_reading_past_the_year_9999_on_the_ledger_is_named_not_a_crash(tmp_pat
             assert sum(r.readings for r in rows) == 1
         tree = src.structure(EmissionsFilter(), GwpSet.AR5)
         assert tree.root.totals.readings == 2
+
+
+def test_the_row_limit_is_the_callers_to_lift(path: Path) -> None:
+    flt = EmissionsFilter(since=D - 10 * 86_400, until=D + 2 * 86_400)
+    with open_source(path) as src:
+        with pytest.raises(FilterError) as err:
+            src.query(flt, period=Period.DAY, level=Level.METER, max_rows=35)
+        assert "at most 35" in str(err.value)
+        assert len(src.query(flt, period=Period.DAY, level=Level.METER, max_rows=None).rows) == 36
