@@ -103,8 +103,8 @@ def problems(db: sqlite3.Connection,
     if not present(db):
         marked = db.execute("SELECT value FROM meta WHERE key = 'aggregates'").fetchone()
         if marked is not None and bytes(marked[0]) == MARKER:
-            return ["reading_days: the table is missing, but meta's 'aggregates' says it is "
-                    "complete (a writer opening the file rebuilds it)"]
+            return ["reading_days: the table is missing or lacks a column, but meta's "
+                    "'aggregates' says it is complete (a writer opening the file rebuilds it)"]
         return []   # a file from before the table
     got = {(r[0], r[1], r[2]): tuple(r[3:]) for r in db.execute(
         f"SELECT meter_id, day_start, substituted, readings, {', '.join(SUMS)} FROM reading_days")}
@@ -118,10 +118,14 @@ def problems(db: sqlite3.Connection,
     return out
 
 
+COLUMNS = frozenset(("meter_id", "day_start", "substituted", "readings", *SUMS))
+
+
 def present(db: sqlite3.Connection) -> bool:
-    """Whether the file has the table (one dropped by hand has not, whatever meta says)."""
-    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
-                      "AND name = 'reading_days'").fetchone() is not None
+    """Whether the file has the table with every column (one dropped or cut down by hand has
+    not, whatever meta says)."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(reading_days)")}
+    return have >= COLUMNS
 
 
 def _close(x: Any, y: Any) -> bool:

@@ -223,3 +223,23 @@ def test_the_row_limit_is_the_callers_to_lift(path: Path) -> None:
             src.query(flt, period=Period.DAY, level=Level.METER, max_rows=35)
         assert "at most 35" in str(err.value)
         assert len(src.query(flt, period=Period.DAY, level=Level.METER, max_rows=None).rows) == 36
+
+
+def test_a_day_table_missing_a_column_is_named_and_not_read(tmp_path: Path) -> None:
+    """`ALTER TABLE reading_days DROP COLUMN co2_kg`: queries read the table anyway and said
+    'not measured' for CO2 everywhere, verify stopped at 'no such column', and a writer kept
+    the table (its next commit would fail)."""
+    from carbonlab.node.ledger import Ledger
+    from carbonlab.node.ledger.verify import verify_ledger
+
+    path = tmp_path / "l.db"
+    kit = build(path)
+    want = _monthly(path)
+    _edit(path, "ALTER TABLE reading_days DROP COLUMN co2_kg")
+    assert _monthly(path) == want
+    problems = verify_ledger(path, kit.genesis).problems
+    assert len(problems) == 1, problems
+    assert "reading_days" in problems[0]
+    Ledger.open(path, kit.genesis).close()
+    assert _monthly(path) == want
+    assert verify_ledger(path, kit.genesis).problems == []
