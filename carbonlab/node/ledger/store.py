@@ -33,6 +33,7 @@ from carbonlab.node import codec, contract
 from carbonlab.node.block import BlockHeader, CommitCertificate, Proposal
 from carbonlab.node.contract import ContractState, Verdict
 from carbonlab.node.decision import Decision
+from carbonlab.node.errors import SchemaError
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.ledger import aggregate, queries
 from carbonlab.node.ledger.errors import LedgerError
@@ -373,9 +374,13 @@ class Ledger:
 
     @contextmanager
     def _readable(self) -> Iterator[None]:
-        """A query over a damaged file (a page overwritten, cut short) is a LedgerError naming
-        the file, not an SQLite traceback."""
+        """A query over a damaged file (a page overwritten, cut short; a stored block or batch
+        that no longer decodes) is a LedgerError naming the file, not an SQLite or decoder
+        error."""
         try:
             yield
         except sqlite3.DatabaseError as exc:
             raise LedgerError(f"{self.path}: cannot read the ledger ({exc})") from None
+        except SchemaError as exc:
+            raise LedgerError(f"{self.path}: stored bytes do not decode ({exc}); `carbonlab "
+                              "ledger verify` names what was altered") from None

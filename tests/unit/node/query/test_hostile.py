@@ -243,3 +243,21 @@ def test_a_day_table_missing_a_column_is_named_and_not_read(tmp_path: Path) -> N
     Ledger.open(path, kit.genesis).close()
     assert _monthly(path) == want
     assert verify_ledger(path, kit.genesis).problems == []
+
+
+@pytest.mark.parametrize("sql", ["UPDATE batches SET request = substr(request, 1, 40)",
+                                 "UPDATE blocks SET header = substr(header, 1, 10) WHERE height = 1"])
+def test_stored_bytes_that_do_not_decode_are_a_ledger_error_naming_the_file(
+        tmp_path: Path, sql: str) -> None:
+    """A batch or header cut short in the file: a query with proofs raised the decoder's
+    SchemaError ('batch: not valid msgpack'), which the API does not map (HTTP 500) and which
+    named neither the file nor what to run."""
+    from carbonlab.node.ledger import LedgerError
+
+    path = tmp_path / "l.db"
+    build(path)
+    _edit(path, sql)
+    with open_source(path) as src, pytest.raises(LedgerError) as err:
+        src.query(EmissionsFilter(), period=Period.DAY, proofs=True)
+    assert str(path) in str(err.value)
+    assert "ledger verify" in str(err.value)
