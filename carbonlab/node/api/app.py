@@ -140,7 +140,7 @@ def build_app(node: NodeService) -> Starlette:
         meter = request.path_params["meter_id"]
         _known_meter(meter)
         seq = path_int(request, "seq")
-        found = await node.query(lambda ledger: ledger.reading_proof(meter, seq))
+        found = await _ledger_call(lambda ledger: ledger.reading_proof(meter, seq))
         if found is None:
             raise ApiError(404, f"seq: no committed reading {seq} of meter {meter!r}", "seq")
         return JSONResponse(found)

@@ -350,7 +350,8 @@ class Ledger:
     def reading_proof(self, meter_id: str, seq: int) -> dict[str, Any] | None:
         from carbonlab.node.ledger.proof import build_proof
 
-        return build_proof(self, self._db, meter_id, seq)
+        with self._readable():
+            return build_proof(self, self._db, meter_id, seq)
 
 
 

@@ -261,3 +261,13 @@ def test_stored_bytes_that_do_not_decode_are_a_ledger_error_naming_the_file(
         src.query(EmissionsFilter(), period=Period.DAY, proofs=True)
     assert str(path) in str(err.value)
     assert "ledger verify" in str(err.value)
+
+
+def test_a_single_reading_proof_over_undecodable_bytes_is_a_ledger_error(tmp_path: Path) -> None:
+    from carbonlab.node.ledger import Ledger, LedgerError
+
+    path = tmp_path / "l.db"
+    build(path)
+    _edit(path, "UPDATE batches SET request = substr(request, 1, 40)")
+    with Ledger.open_readonly(path) as ledger, pytest.raises(LedgerError, match="ledger verify"):
+        ledger.reading_proof("m1", 1)
