@@ -40,7 +40,8 @@ def unit_points(
     _check(path)
     flt = EmissionsFilter(company=company, gases=(Gas.CO2, Gas.CH4, Gas.N2O), since=since, until=until)
     with open_source(path) as source:
-        rows = source.query(flt, period=Period.INTERVAL, level=Level.UNIT).rows
+        # the whole ledger interval by interval: no limit on the rows (the API has one)
+        rows = source.query(flt, period=Period.INTERVAL, level=Level.UNIT, max_rows=None).rows
     out: dict[str, list[IntervalPoint]] = {}
     for r in rows:
         if r.unit is None or r.co2_kg is None or r.gross_mwh is None:
@@ -58,7 +59,7 @@ def hourly_records(
     _check(path)
     flt = EmissionsFilter(company=company, gases=(Gas.CO2,), since=since, until=until)
     with open_source(path) as source:
-        rows = source.query(flt, period=Period.HOUR, level=Level.UNIT).rows
+        rows = source.query(flt, period=Period.HOUR, level=Level.UNIT, max_rows=None).rows
     records = [
         IntervalRecord(r.period_start, r.company or "", r.plant or "", r.unit, r.co2_kg)
         for r in rows

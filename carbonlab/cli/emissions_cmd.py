@@ -13,19 +13,21 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
 from carbonlab.node.gwp import GwpSet
+from carbonlab.node.query_names import FILTER_NAMES as FILTERS
 from carbonlab.node.query_names import Level, Period
 
 if TYPE_CHECKING:
     from carbonlab.node.query import EmissionsFilter
 
+T = TypeVar("T")
 TIMEOUT_S = 60.0
 MAX_PRINTED = 50
-FILTERS = ("company", "plant", "unit", "stack", "meter", "gas", "since", "until", "flag", "measured")
 
 
 def register(sub: Any) -> None:
@@ -106,9 +108,19 @@ def _fetch(base: str, path: str, params: dict[str, str]) -> Any:
     return body
 
 
+def _answer(node: str, what: str, parse: Callable[[Any], T], body: Any) -> T:
+    """A node's 200 answer read back into its typed result; anything else names the node."""
+    from carbonlab.node.errors import NodeError
+    try:
+        return parse(body)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise NodeError(f"--node {node}: not a {what} answer ({type(exc).__name__}: {exc})") from None
+
+
 def _emit(args: argparse.Namespace, text: str) -> None:
     if args.out:
-        args.out.write_text(text)
+        from carbonlab.cli.outfile import write_out
+        write_out(args.out, text)
     else:
         sys.stdout.write(text)
 
@@ -126,7 +138,8 @@ def _query(args: argparse.Namespace) -> int:
     if args.node:
         params = {**flt.params(), "period": period.value, "level": level.value,
                   "proofs": "1" if args.proofs else "0"}
-        result = QueryResult.from_json(_fetch(args.node, "/v1/emissions/query", params))
+        result = _answer(args.node, "query", QueryResult.from_json,
+                         _fetch(args.node, "/v1/emissions/query", params))
     else:
         genesis = None if args.genesis is None else Genesis.load(args.genesis)
         with open_source(args.ledger, genesis) as source:
@@ -149,7 +162,8 @@ def _structure(args: argparse.Namespace) -> int:
     gwp = GwpSet(args.gwp)
     if args.node:
         params = {**flt.params(), "gwp": gwp.value}
-        result = StructureResult.from_json(_fetch(args.node, "/v1/emissions/structure", params))
+        result = _answer(args.node, "structure", StructureResult.from_json,
+                         _fetch(args.node, "/v1/emissions/structure", params))
     else:
         genesis = None if args.genesis is None else Genesis.load(args.genesis)
         with open_source(args.ledger, genesis) as source:

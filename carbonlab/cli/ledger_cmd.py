@@ -101,7 +101,8 @@ def _head(args: argparse.Namespace) -> int:
         raise LedgerError(f"{args.ledger}: no block committed yet, so no signed head")
     text = json.dumps(head.to_json(), indent=2) + "\n"
     if args.out:
-        args.out.write_text(text)
+        from carbonlab.cli.outfile import write_out
+        write_out(args.out, text)
     else:
         sys.stdout.write(text)
     return 0
@@ -116,7 +117,8 @@ def _proof(args: argparse.Namespace) -> int:
         raise LedgerError(f"{args.ledger}: no accepted reading {args.meter}/{args.seq}")
     text = json.dumps(proof, indent=2) + "\n"
     if args.out:
-        args.out.write_text(text)
+        from carbonlab.cli.outfile import write_out
+        write_out(args.out, text)
     else:
         sys.stdout.write(text)
     return 0

@@ -6,6 +6,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+# rows of one answer at most by default (a year of 100 stacks hour by hour is 876,000)
+MAX_ROWS = 1_000_000
+# the filter's parameter names, in the API's query string and as CLI options
+FILTER_NAMES = ("company", "plant", "unit", "stack", "meter", "gas", "since", "until", "flag",
+                "measured")
+
 
 class Gas(StrEnum):
     CO2 = "co2"

@@ -31,6 +31,7 @@ from carbonlab.node.ledger.render import block_json
 from carbonlab.node.metrics import CONTENT_TYPE
 from carbonlab.node.model import Batch
 from carbonlab.node.query.filters import EmissionsFilter, FilterError, Level, Period
+from carbonlab.node.query_names import FILTER_NAMES
 
 if TYPE_CHECKING:
     from carbonlab.node.service import NodeService
@@ -40,6 +41,9 @@ E = TypeVar("E", bound=StrEnum)
 MAX_BLOCK_RANGE = 100
 MAX_WAIT_S = 30.0
 GROUPS = ("company", "plant", "unit", "stack", "meter")
+QUERY_PARAMS = (*FILTER_NAMES, "period", "level", "proofs")
+STRUCTURE_PARAMS = (*FILTER_NAMES, "gwp")
+YES_NO = {"": False, "0": False, "false": False, "1": True, "true": True}
 
 
 def build_app(node: NodeService) -> Starlette:
@@ -114,15 +118,19 @@ def build_app(node: NodeService) -> Starlette:
 
     async def emissions_query(request: Request) -> Response:
         q = request.query_params
+        _only(request, QUERY_PARAMS)
         flt = _filter(request)
         period = _choice(Period, "period", q.get("period") or "day")
         level = _choice(Level, "level", q.get("level") or "company")
-        proofs = q.get("proofs", "") in ("1", "true")
+        proofs = YES_NO.get(q.get("proofs", "").lower())
+        if proofs is None:
+            raise ApiError(400, f"proofs: {q['proofs']!r} is not one of 0, 1, false, true", "proofs")
         result = await _ledger_call(lambda ledger: ledger.emissions_query(
             flt, period=period, level=level, proofs=proofs))
         return JSONResponse(result.to_json())
 
     async def emissions_structure(request: Request) -> Response:
+        _only(request, STRUCTURE_PARAMS)
         flt = _filter(request)
         gwp = _choice(GwpSet, "gwp", (request.query_params.get("gwp") or "AR5").upper())
         result = await _ledger_call(lambda ledger: ledger.emissions_structure(flt, gwp))
@@ -132,7 +140,7 @@ def build_app(node: NodeService) -> Starlette:
         meter = request.path_params["meter_id"]
         _known_meter(meter)
         seq = path_int(request, "seq")
-        found = await node.query(lambda ledger: ledger.reading_proof(meter, seq))
+        found = await _ledger_call(lambda ledger: ledger.reading_proof(meter, seq))
         if found is None:
             raise ApiError(404, f"seq: no committed reading {seq} of meter {meter!r}", "seq")
         return JSONResponse(found)
@@ -188,6 +196,19 @@ def build_app(node: NodeService) -> Starlette:
         Route("/openapi.json", openapi, methods=["GET"]),
     ]
     return Starlette(routes=routes, exception_handlers={ApiError: api_error_handler})
+
+
+def _only(request: Request, allowed: tuple[str, ...]) -> None:
+    """Refuse a parameter the route does not read (a misspelt filter would answer for
+    everything) and one given twice (which one counts would be a guess)."""
+    seen: set[str] = set()
+    for name, _ in request.query_params.multi_items():
+        if name not in allowed:
+            raise ApiError(400, f"{name}: unknown parameter (this route reads "
+                                f"{', '.join(allowed)})", name)
+        if name in seen:
+            raise ApiError(400, f"{name}: given more than once", name)
+        seen.add(name)
 
 
 def _choice(kind: type[E], name: str, raw: str) -> E:

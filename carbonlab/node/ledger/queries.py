@@ -41,8 +41,9 @@ def _time_filter(since: int | None, until: int | None, where: list[str], args: l
     for name, value, op in (("since", since, ">="), ("until", until, "<")):
         if value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise LedgerError(f"{name}: {value!r} is not a unix time in seconds", field=name)
+        if isinstance(value, bool) or not isinstance(value, int) or not -2**63 <= value < 2**63:
+            shown = repr(value) if len(repr(value)) <= 24 else f"{repr(value)[:20]}..."
+            raise LedgerError(f"{name}: {shown} is not a unix time in seconds", field=name)
         where.append(f"r.interval_start {op} ?")
         args.append(value)
 

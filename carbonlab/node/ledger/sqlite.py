@@ -103,11 +103,16 @@ def prepare(db: sqlite3.Connection, path: Path, genesis: Genesis) -> None:
         for statement in SCHEMA.split(";"):
             if statement.strip():
                 db.execute(statement)
+        intact = aggregate.present(db)
+        if not intact:   # absent, or cut down by hand: made again and filled below
+            db.execute("DROP TABLE IF EXISTS reading_days")
         db.execute(aggregate.SCHEMA)
         _add_legacy_columns(db)
         meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-        if meta.get("aggregates") != aggregate.MARKER:
-            aggregate.fill(db)   # a new file, or one written before the table: sum its readings
+        if meta.get("aggregates") != aggregate.MARKER or not intact:
+            # a new file, one written before the table, or one whose table was dropped or
+            # lost a column (the CREATE above made it anew): sum its readings
+            aggregate.fill(db)
         if not meta:
             record = genesis_record(genesis)
             db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [

@@ -33,6 +33,7 @@ from carbonlab.node import codec, contract
 from carbonlab.node.block import BlockHeader, CommitCertificate, Proposal
 from carbonlab.node.contract import ContractState, Verdict
 from carbonlab.node.decision import Decision
+from carbonlab.node.errors import SchemaError
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.ledger import aggregate, queries
 from carbonlab.node.ledger.errors import LedgerError
@@ -49,6 +50,7 @@ from carbonlab.node.ledger.sqlite import connect, genesis_meters, prepare, trans
 from carbonlab.node.ledger.state import load_state, save_state
 from carbonlab.node.ledger.tables import FORMAT, READING_COLUMNS
 from carbonlab.node.model import Batch
+from carbonlab.node.query_names import MAX_ROWS
 from carbonlab.node.sigcache import VerifiedSignatures
 
 if TYPE_CHECKING:
@@ -348,21 +350,38 @@ class Ledger:
     def reading_proof(self, meter_id: str, seq: int) -> dict[str, Any] | None:
         from carbonlab.node.ledger.proof import build_proof
 
-        return build_proof(self, self._db, meter_id, seq)
+        with self._readable():
+            return build_proof(self, self._db, meter_id, seq)
 
 
 
     # -- the query and structure modules (carbonlab.node.query) ---------------------------
 
     def emissions_query(self, flt: EmissionsFilter, *, period: Period, level: Level,
-                        proofs: bool = False) -> QueryResult:
+                        proofs: bool = False, max_rows: int | None = MAX_ROWS) -> QueryResult:
         from carbonlab.node.query.prove import attach_proofs
         from carbonlab.node.query.rollup import query
 
-        result = query(self._db, self.genesis, flt, period=period, level=level)
-        return attach_proofs(self, self._db, result) if proofs else result
+        with self._readable():
+            result = query(self._db, self.genesis, flt, period=period, level=level,
+                           max_rows=max_rows)
+            return attach_proofs(self, self._db, result) if proofs else result
 
     def emissions_structure(self, flt: EmissionsFilter, gwp: GwpSet) -> StructureResult:
         from carbonlab.node.query.structure import structure
 
-        return structure(self._db, self.genesis, flt, gwp)
+        with self._readable():
+            return structure(self._db, self.genesis, flt, gwp)
+
+    @contextmanager
+    def _readable(self) -> Iterator[None]:
+        """A query over a damaged file (a page overwritten, cut short; a stored block or batch
+        that no longer decodes) is a LedgerError naming the file, not an SQLite or decoder
+        error."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(f"{self.path}: cannot read the ledger ({exc})") from None
+        except SchemaError as exc:
+            raise LedgerError(f"{self.path}: stored bytes do not decode ({exc}); `carbonlab "
+                              "ledger verify` names what was altered") from None

@@ -8,6 +8,7 @@ time range that ends before it starts raises `FilterError` naming the parameter.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -42,6 +43,10 @@ LEVEL_KEYS: dict[Level, tuple[str, ...]] = {
     Level.METER: ("company", "plant", "unit", "stack", "meter"),
 }
 MAX_SPAN_S = 100 * 366 * 86400
+# since/until lie in 1970-01-01 .. 9999-01-01 UTC: every month and year bucket of such a range
+# has a calendar end, and the value fits SQLite's 64-bit integers
+MIN_TIME, MAX_TIME = 0, 253_370_764_800
+_DIGITS = re.compile(r"[+-]?[0-9]+")
 E = TypeVar("E", bound=StrEnum)
 
 
@@ -55,19 +60,27 @@ def _choice(kind: type[E], name: str, raw: str) -> E:
 def _time(name: str, raw: str | None) -> int | None:
     if raw is None or raw == "":
         return None
-    try:
-        return int(raw)
-    except ValueError:
-        pass
-    from datetime import UTC, datetime
+    if _DIGITS.fullmatch(raw.strip()):   # ASCII digits only: int() also takes "1_000" and "١٢٣"
+        value = int(raw)
+    else:
+        from datetime import UTC, datetime
 
-    try:
-        when = datetime.fromisoformat(raw)
-    except ValueError:
-        raise FilterError(name, f"{raw!r} is neither unix seconds nor an ISO 8601 time") from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return int(when.timestamp())
+        try:
+            when = datetime.fromisoformat(raw)
+        except ValueError:
+            raise FilterError(name, f"{raw!r} is neither unix seconds nor an ISO 8601 time") from None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        value = int(when.timestamp())
+    _in_range(name, value)
+    return value
+
+
+def _in_range(name: str, value: int) -> None:
+    if not MIN_TIME <= value <= MAX_TIME:
+        shown = str(value) if len(str(value)) <= 24 else f"{str(value)[:20]}... ({len(str(value))} digits)"
+        raise FilterError(name, f"{shown} is outside 1970-01-01..9999-01-01 UTC "
+                                f"({MIN_TIME}..{MAX_TIME} unix seconds)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +127,10 @@ class EmissionsFilter:
     def check(self, genesis: Genesis) -> tuple[str, ...]:
         """Raise FilterError for a name genesis does not know or a bad range; return the ids of
         the meters the filter selects (sorted)."""
+        for name in ("since", "until"):
+            value = getattr(self, name)
+            if value is not None:
+                _in_range(name, value)
         if self.since is not None and self.until is not None:
             if self.until <= self.since:
                 raise FilterError("until", f"{self.until} is not after since ({self.since})")

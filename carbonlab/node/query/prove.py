@@ -17,9 +17,16 @@ from typing import TYPE_CHECKING, Any
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.ledger.proof import ProofCache, ProofError, build_proof, check_proof
 from carbonlab.node.model import Reading
-from carbonlab.node.query.columns import GAS_COLUMNS
+from carbonlab.node.query.columns import ENERGY_COLUMNS, GAS_COLUMNS, SUMMED
 from carbonlab.node.query.filters import LEVEL_KEYS, EmissionsFilter, Measured
-from carbonlab.node.query.rollup import QueryResult, RollupRow, check_proof_budget
+from carbonlab.node.query.rollup import (
+    QueryResult,
+    RollupRow,
+    bucket_end,
+    bucket_floor,
+    check_proof_budget,
+    selected_sql,
+)
 
 if TYPE_CHECKING:
     from carbonlab.node.ledger.store import Ledger
@@ -55,10 +62,12 @@ def attach_proofs(ledger: Ledger, db: sqlite3.Connection, result: QueryResult) -
         meters = sorted(_row_meters(ledger.genesis, result, row))
         lo = max(row.period_start, flt.since if flt.since is not None else row.period_start)
         hi = min(row.period_end, flt.until if flt.until is not None else row.period_end)
+        # the flag and measured filters in the SELECT: a proof is built only for a reading the
+        # row sums (the budget counted those), never for every reading of the range
         keys = db.execute(
-            f"SELECT meter_id, seq FROM readings WHERE meter_id IN ({', '.join('?' * len(meters))})"
-            " AND interval_start >= ? AND interval_start < ? ORDER BY interval_start, meter_id",
-            (*meters, lo, hi)).fetchall()
+            f"SELECT meter_id, seq FROM readings r WHERE meter_id IN ({', '.join('?' * len(meters))})"
+            f" AND interval_start >= ? AND interval_start < ? AND {selected_sql(flt, 'r')} "
+            "ORDER BY interval_start, meter_id", (*meters, lo, hi)).fetchall()
         proofs = []
         for meter, seq in keys:
             proof = build_proof(ledger, db, meter, seq, cache)
@@ -81,11 +90,15 @@ def check_proofs(genesis: Genesis, result: QueryResult) -> list[str]:
     problems: list[str] = []
     seen: set[tuple[str, int]] = set()
     flt = result.filter
+    step = genesis.params.reading_interval_s
+    if result.interval_s != step:
+        problems.append(f"interval_s: {result.interval_s} claimed, genesis says {step}")
     for i, row in enumerate(result.rows):
         where = f"row {i} ({row.period_start}, {row.company or ''}/{row.plant or ''}/" \
                 f"{row.unit or ''}/{row.stack or ''}/{row.meter or ''})"
+        problems.extend(f"{where}: {p}" for p in _row_shape(result, row, step))
         meters = _row_meters(genesis, result, row)
-        sums: dict[str, float | None] = dict.fromkeys(GAS_COLUMNS.values())
+        sums: dict[str, float | None] = dict.fromkeys(SUMMED)
         count = substituted = 0
         for j, proof in enumerate(row.proofs):
             try:
@@ -106,18 +119,39 @@ def check_proofs(genesis: Genesis, result: QueryResult) -> list[str]:
                 continue
             count += 1
             substituted += int(reading.substituted)
-            for gas, column in GAS_COLUMNS.items():
-                if gas not in flt.gases:
-                    continue
+            for column in _summed(flt):
                 value = getattr(reading, column, None)
                 if value is not None:
                     sums[column] = (sums[column] or 0.0) + value
         if count != row.readings or substituted != row.substituted:
             problems.append(f"{where}: {row.readings} readings ({row.substituted} substituted) "
                             f"claimed, {count} ({substituted}) proven")
-        for gas, column in GAS_COLUMNS.items():
+        for column in SUMMED:   # a gas the filter leaves out is claimed as None, never a value
             claimed: Any = getattr(row, column)
-            if gas in flt.gases and not _close(claimed, sums[column]):
+            if not _close(claimed, sums[column]):
                 problems.append(f"{where}: {column} {claimed} claimed, the proven readings sum "
                                 f"to {sums[column]}")
     return problems
+
+
+def _summed(flt: EmissionsFilter) -> tuple[str, ...]:
+    return (*(c for g, c in GAS_COLUMNS.items() if g in flt.gases), *ENERGY_COLUMNS)
+
+
+def _row_shape(result: QueryResult, row: RollupRow, step: int) -> list[str]:
+    """What a row claims about itself that genesis and the answer's period and level decide:
+    its period's bounds, and which of company..meter it names."""
+    out = []
+    if bucket_floor(result.period, row.period_start, step) != row.period_start:
+        out.append(f"period_start {row.period_start} is not the start of a {result.period.value}")
+    elif row.period_end != bucket_end(result.period, row.period_start, step):
+        out.append(f"period_end {row.period_end} is not the end of the {result.period.value} "
+                   f"starting {row.period_start}")
+    keys = LEVEL_KEYS[result.level]
+    for name in ("company", "plant", "unit", "stack", "meter"):
+        value = getattr(row, name)
+        if name in keys and value is None:
+            out.append(f"{name}: a row of level {result.level.value} names none")
+        elif name not in keys and value is not None:
+            out.append(f"{name} {value!r} named in a row of level {result.level.value}")
+    return out

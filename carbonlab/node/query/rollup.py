@@ -15,7 +15,9 @@ interval whose start lies in its window: the query's [since, until) where given,
 otherwise from its first reading's start to its last reading's end on the ledger. A bucket's
 expected count is the number of interval starts of the window inside the bucket; missing =
 expected - intervals with a reading (never below 0). A meter with no reading at all and no
-range given has an empty window: nothing expected of it.
+range given has an empty window: nothing expected of it. Every bucket a group's window
+touches is a row, so the number of rows is known before any work: more than MAX_ROWS is
+refused (`period`), never cut short.
 """
 
 from __future__ import annotations
@@ -24,10 +26,12 @@ import sqlite3
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from carbonlab.node.errors import SchemaError
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.query.columns import GAS_COLUMNS, present, summed_expr
 from carbonlab.node.query.filters import (
     LEVEL_KEYS,
+    MAX_TIME,
     EmissionsFilter,
     FilterError,
     Gas,
@@ -35,6 +39,8 @@ from carbonlab.node.query.filters import (
     Measured,
     Period,
 )
+from carbonlab.node.query_names import FILTER_NAMES, MAX_ROWS
+from carbonlab.node.schema import as_choice, as_dict, as_float, as_int, as_list, as_str
 
 DAY_S = 86_400
 FIXED_S = {Period.INTERVAL: 0, Period.HOUR: 3600, Period.DAY: DAY_S}
@@ -100,9 +106,31 @@ class RollupRow(Shares):
         return out
 
     @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> RollupRow:
+    def from_json(cls, obj: Any, where: str = "row") -> RollupRow:
+        """From `to_json`'s form; a missing or mistyped field raises SchemaError naming it
+        (`rows[3].co2_kg`): an answer read back may come from anyone."""
         names = [f for f in cls.__dataclass_fields__ if f != "proofs"]
-        return cls(**{n: obj[n] for n in names}, proofs=tuple(obj.get("proofs", ())))
+        o = as_dict(obj, where, required=names)
+        values: dict[str, Any] = {}
+        for n in names:
+            field_name, value = f"{where}.{n}", o[n]
+            if n in _ROW_TIMES:   # a calendar month or year has an end up to 9999
+                values[n] = as_int(value, field_name, lo=0, hi=253_402_300_799)
+            elif n in _ROW_INTS:
+                values[n] = as_int(value, field_name, lo=0, hi=2**62)
+            elif value is None:
+                values[n] = None
+            elif n in _ROW_NAMES:
+                values[n] = as_str(value, field_name)
+            else:
+                values[n] = as_float(value, field_name)
+        return cls(**values, proofs=tuple(as_list(o.get("proofs", []), f"{where}.proofs",
+                                                   max_len=MAX_PROOF_READINGS)))
+
+
+_ROW_TIMES = ("period_start", "period_end")
+_ROW_INTS = ("readings", "substituted", "expected", "missing")
+_ROW_NAMES = ("company", "plant", "unit", "stack", "meter")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,10 +147,22 @@ class QueryResult:
                 "rows": [r.to_json() for r in self.rows]}
 
     @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> QueryResult:
-        return cls(EmissionsFilter.from_params(obj["filter"]), Period(obj["period"]),
-                   Level(obj["level"]), int(obj["interval_s"]),
-                   tuple(RollupRow.from_json(r) for r in obj["rows"]))
+    def from_json(cls, obj: Any) -> QueryResult:
+        """From `to_json`'s form; anything missing, mistyped or unknown raises SchemaError
+        naming the field (`filter.gas`, `rows[0].co2_kg`)."""
+        o = as_dict(obj, "answer", required=("filter", "period", "level", "interval_s", "rows"))
+        params = as_dict(o["filter"], "filter", allowed=FILTER_NAMES)
+        for name, value in params.items():
+            as_str(value, f"filter.{name}", allow_empty=True)
+        try:
+            flt = EmissionsFilter.from_params(params)
+        except FilterError as exc:
+            raise SchemaError(f"filter.{exc.field}", exc.problem) from None
+        period = as_choice(o["period"], "period", [p.value for p in Period])
+        level = as_choice(o["level"], "level", [lv.value for lv in Level])
+        rows = as_list(o["rows"], "rows", max_len=MAX_ROWS)
+        return cls(flt, Period(period), Level(level), as_int(o["interval_s"], "interval_s", lo=1),
+                   tuple(RollupRow.from_json(r, f"rows[{i}]") for i, r in enumerate(rows)))
 
 
 def bucket_sql(period: Period | None, column: str) -> str:
@@ -157,9 +197,9 @@ def uses_days(db: sqlite3.Connection, flt: EmissionsFilter, period: Period | Non
     if any(t is not None and t % DAY_S for t in (flt.since, flt.until)):
         return False
     row = db.execute("SELECT value FROM meta WHERE key = 'aggregates'").fetchone()
-    from carbonlab.node.ledger.aggregate import MARKER
+    from carbonlab.node.ledger.aggregate import MARKER, present
 
-    return row is not None and bytes(row[0]) == MARKER
+    return row is not None and bytes(row[0]) == MARKER and present(db)
 
 
 def _windows(db: sqlite3.Connection, flt: EmissionsFilter,
@@ -190,7 +230,8 @@ def _expected(window: tuple[int, int] | None, start: int, end: int, step: int) -
     return max(0, -(-(hi - first) // step))
 
 
-def _select(flt: EmissionsFilter, alias: str) -> str:
+def selected_sql(flt: EmissionsFilter, alias: str) -> str:
+    """The SQL condition the flag and measured filters put on a readings (or day) row."""
     conditions = []
     if flt.flags:
         conditions.append(f"{alias}.flag IN ({', '.join(repr(f.value) for f in flt.flags)})")
@@ -210,7 +251,7 @@ def meter_buckets(db: sqlite3.Connection, flt: EmissionsFilter, period: Period |
     table, alias, time = ("reading_days", "d", "d.day_start") if days else \
         ("readings", "r", "r.interval_start")
     have = present(db, table)
-    cond = _select(flt, alias)
+    cond = selected_sql(flt, alias)
     sums = [summed_expr(GAS_COLUMNS[g], have, alias, cond) if g in flt.gases else "NULL"
             for g in GAS_COLUMNS]
     sums += [summed_expr(c, have, alias, cond) for c in ("gross_mwh", "heat_input_gj")]
@@ -236,19 +277,30 @@ def _add(a: float | None, b: float | None) -> float | None:
 
 
 def query(db: sqlite3.Connection, genesis: Genesis, flt: EmissionsFilter, *,
-          period: Period = Period.DAY, level: Level = Level.COMPANY) -> QueryResult:
+          period: Period = Period.DAY, level: Level = Level.COMPANY,
+          max_rows: int | None = MAX_ROWS) -> QueryResult:
     """Totals of the readings `flt` selects, one row per period bucket and group (ordered by
-    period, then group); buckets with expected intervals and no reading appear too."""
+    period, then group); buckets with expected intervals and no reading appear too. More than
+    `max_rows` rows is refused (`period`) before any work; None: no limit (an application
+    module that reads a whole ledger interval by interval)."""
     meters = flt.check(genesis)
     step = genesis.params.reading_interval_s
     keys = LEVEL_KEYS[level]
     info = genesis.meter_by_id
     windows = _windows(db, flt, meters)
+    if period in (Period.MONTH, Period.YEAR):
+        _calendar_bound(windows)
 
     def group_of(meter: str) -> tuple[str, ...]:
         m = info[meter]
         return tuple(m.id if k == "meter" else getattr(m, k) for k in keys)
 
+    members: dict[tuple[str, ...], list[str]] = {}
+    for meter in meters:
+        members.setdefault(group_of(meter), []).append(meter)
+    spans = {group: _merged([windows[m] for m in ms if m in windows]) for group, ms in members.items()}
+    if max_rows is not None:
+        _check_row_count(spans, period, step, max_rows)
     acc: dict[tuple[int, tuple[str, ...]], list[Any]] = {}
     intervals: dict[tuple[int, str], int] = {}
     for bucket, meter, *values in meter_buckets(db, flt, period, meters):
@@ -262,14 +314,12 @@ def query(db: sqlite3.Connection, genesis: Genesis, flt: EmissionsFilter, *,
         row[-2] += selected
         row[-1] += substituted
         intervals[(bucket, meter)] = every
-    _add_empty_buckets(acc, windows, period, step, group_of, n_sums=5)
+    _add_empty_buckets(acc, spans, period, step, n_sums=5)
     out = []
     for (bucket, group), (co2, ch4, n2o, mwh, gj, selected, substituted) in sorted(acc.items()):
         end = bucket_end(period, bucket, step)
         expected = missing = 0
-        for meter in meters:
-            if group_of(meter) != group:
-                continue
+        for meter in members[group]:
             e = _expected(windows.get(meter), bucket, end, step)
             expected += e
             missing += max(0, e - intervals.get((bucket, meter), 0))
@@ -280,23 +330,64 @@ def query(db: sqlite3.Connection, genesis: Genesis, flt: EmissionsFilter, *,
     return QueryResult(flt, period, level, step, tuple(out))
 
 
+def _calendar_bound(windows: dict[str, tuple[int, int]]) -> None:
+    """Months and years end up to 9999 (Python's and SQLite's calendars). The contract takes
+    an interval start up to 2**40, so a gateway with a broken clock can put a reading past
+    it on the chain; a month or year roll-up over it is refused naming `until`."""
+    late = sorted((hi, meter) for meter, (_, hi) in windows.items() if hi > MAX_TIME)
+    if late:
+        hi, meter = late[-1]
+        raise FilterError("until", f"meter {meter!r} has readings after 9999-01-01 (up to {hi}); "
+                                   f"month and year roll-ups need until at or before {MAX_TIME}")
+
+
+def _merged(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The union of a group's meter windows, as disjoint sorted spans."""
+    out: list[tuple[int, int]] = []
+    for lo, hi in sorted(windows):
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
+
+
+def _index(period: Period, t: int, step: int) -> int:
+    """A number that grows by one from each bucket to the next."""
+    if period is Period.INTERVAL or period in FIXED_S:
+        return t // (step if period is Period.INTERVAL else FIXED_S[period])
+    import datetime as dt
+
+    day = dt.datetime.fromtimestamp(t, dt.UTC)
+    return day.year * 12 + day.month - 1 if period is Period.MONTH else day.year
+
+
+def _check_row_count(spans: dict[tuple[str, ...], list[tuple[int, int]]], period: Period,
+                     step: int, max_rows: int) -> None:
+    """Refuse, before any work, an answer of more than `max_rows` rows: every bucket a group's
+    window touches is a row (readings lie inside the windows)."""
+    total = sum(_index(period, hi - 1, step) - _index(period, lo, step) + 1
+                for group in spans.values() for lo, hi in group)
+    if total > max_rows:
+        raise FilterError("period", f"the answer would have up to {total:,} rows, at most "
+                                    f"{max_rows:,} are given (narrow since/until, choose a longer "
+                                    "period or a higher level)")
+
+
 def _add_empty_buckets(acc: dict[tuple[int, tuple[str, ...]], list[Any]],
-                       windows: dict[str, tuple[int, int]], period: Period, step: int,
-                       group_of: Any, n_sums: int) -> None:
-    """Buckets inside a meter's window where it has no reading at all: a row of zeros (its
-    missing share then says why). Bounded: at most 100,000 buckets are added."""
-    added = 0
-    for meter, (lo, hi) in windows.items():
-        start = _floor(period, lo, step)
-        while start < hi and added < 100_000:
-            key = (start, group_of(meter))
-            if key not in acc:
-                acc[key] = [None] * n_sums + [0, 0]
-                added += 1
-            start = bucket_end(period, start, step)
+                       spans: dict[tuple[str, ...], list[tuple[int, int]]], period: Period,
+                       step: int, n_sums: int) -> None:
+    """Buckets inside a group's window where it has no reading at all: a row of zeros (its
+    missing share then says why). `_check_row_count` has bounded their number."""
+    for group, merged in spans.items():
+        for lo, hi in merged:
+            start = bucket_floor(period, lo, step)
+            while start < hi:
+                acc.setdefault((start, group), [None] * n_sums + [0, 0])
+                start = bucket_end(period, start, step)
 
 
-def _floor(period: Period, t: int, step: int) -> int:
+def bucket_floor(period: Period, t: int, step: int) -> int:
     if period is Period.INTERVAL:
         return t - t % step
     if period in FIXED_S:

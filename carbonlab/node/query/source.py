@@ -17,6 +17,7 @@ from carbonlab.node.ledger.store import Ledger
 from carbonlab.node.query.filters import EmissionsFilter, Level, Period
 from carbonlab.node.query.rollup import QueryResult
 from carbonlab.node.query.structure import StructureResult
+from carbonlab.node.query_names import MAX_ROWS
 
 
 class LedgerSource:
@@ -28,8 +29,11 @@ class LedgerSource:
         return self.ledger.genesis
 
     def query(self, flt: EmissionsFilter, *, period: Period = Period.DAY,
-              level: Level = Level.COMPANY, proofs: bool = False) -> QueryResult:
-        return self.ledger.emissions_query(flt, period=period, level=level, proofs=proofs)
+              level: Level = Level.COMPANY, proofs: bool = False,
+              max_rows: int | None = MAX_ROWS) -> QueryResult:
+        """See `rollup.query`; `max_rows` None lifts the limit on the answer's rows."""
+        return self.ledger.emissions_query(flt, period=period, level=level, proofs=proofs,
+                                           max_rows=max_rows)
 
     def structure(self, flt: EmissionsFilter, gwp: GwpSet = GwpSet.AR5) -> StructureResult:
         return self.ledger.emissions_structure(flt, gwp)

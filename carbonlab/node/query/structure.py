@@ -9,7 +9,8 @@ the share of its readings that were measured (not substituted), and the change o
 against the previous period of the same length ([since - (until - since), since)).
 
 Without a time range, the range is the selected meters' first reading's start to their last
-reading's end on the ledger.
+reading's end on the ledger; with one bound, the other is taken from there, and a range that
+then ends before it starts is refused naming the bound given.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.gwp import GwpSet, co2e_kg
-from carbonlab.node.query.filters import EmissionsFilter, Gas
+from carbonlab.node.query.filters import EmissionsFilter, FilterError, Gas
 from carbonlab.node.query.rollup import meter_buckets
 
 LEVELS = ("all", "company", "plant", "unit", "stack")
@@ -133,7 +134,16 @@ def _range(db: sqlite3.Connection, flt: EmissionsFilter,
                     meters).fetchone()[0]
     hi = db.execute(f"SELECT MAX(interval_start + interval_s) FROM readings WHERE meter_id IN "
                     f"({marks})", meters).fetchone()[0]
-    return (flt.since if flt.since is not None else lo), (flt.until if flt.until is not None else hi)
+    since = flt.since if flt.since is not None else lo
+    until = flt.until if flt.until is not None else hi
+    if since is not None and until is not None and until <= since:
+        # one bound given, the other the ledger's: a range that ends before it starts
+        if flt.since is None:
+            raise FilterError("until", f"{until} is not after the selected meters' first reading "
+                                       f"({since}); give since too")
+        raise FilterError("since", f"{since} is not before the end of the selected meters' last "
+                                   f"reading ({until}); give until too")
+    return since, until
 
 
 def _per_meter(db: sqlite3.Connection, flt: EmissionsFilter,

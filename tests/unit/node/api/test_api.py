@@ -126,6 +126,8 @@ def test_unknown_meter_and_bad_signature_are_rejected_before_ordering(node: tupl
     ("/v1/readings", {"limit": "many"}, 400, "limit"),
     ("/v1/readings", {"limit": 0}, 400, "limit"),
     ("/v1/readings", {"since": "yesterday"}, 400, "since"),
+    ("/v1/readings", {"since": "9" * 30}, 400, "since"),      # an OverflowError: HTTP 500
+    ("/v1/emissions", {"until": "-" + "9" * 30}, 400, "until"),
     ("/v1/emissions", {"group_by": "planet"}, 400, "group_by"),
     ("/v1/blocks/999999", {}, 404, "height"),
     ("/v1/blocks/abc", {}, 400, "height"),
@@ -202,3 +204,53 @@ def test_emissions_query_and_structure_over_http(node: tuple[LocalCluster, str],
     assert json.loads(capsys.readouterr().out)["rows"][0]["co2_kg"] == row["co2_kg"]
     assert main(["emissions", "query", "--node", url, "--company", "initech"]) == 2
     assert "error: company:" in capsys.readouterr().err
+
+
+def _raw_get(cluster: LocalCluster, target: bytes) -> tuple[int, bytes]:
+    """GET `target` as raw bytes on a socket (no client re-encodes it); the status and body."""
+    import socket
+
+    host, port = cluster.api_address("n2")
+    with socket.create_connection((host, port), timeout=20) as sock:
+        sock.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: " + host.encode() +
+                     b"\r\nConnection: close\r\n\r\n")
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize(("path", "query", "field"), [
+    ("query", "compnay=acme", "compnay"),                     # a typo answered for every company
+    ("query", "company=company1&company=initech", "company"),  # the last one was taken silently
+    ("query", "gas=co2&gas=ch4", "gas"),
+    ("query", "proofs=yes", "proofs"),                          # was read as no proofs
+    ("query", "period=day&period=year", "period"),
+    ("query", "since=" + "9" * 40, "since"),                  # OverflowError: HTTP 500
+    ("query", "until=-99999999999999999999", "until"),
+    ("query", "since=9999-11-01&until=9999-12-31&period=month", "since"),
+    ("query", "since=0&period=interval", "period"),            # was cut at 100,000 rows
+    ("query", "since=nan", "since"), ("query", "until=inf", "until"),
+    ("query", "company=%ff%fe", "company"),                   # not UTF-8 once decoded
+    ("structure", "gwp=AR6&gwp=AR5", "gwp"), ("structure", "levle=unit", "levle"),
+    ("structure", "proofs=1", "proofs"),                        # the structure has no proofs
+    ("structure", "since=" + "1" * 30, "since"),
+    ("structure", "until=1", "until"),                          # until before since, answered
+])
+def test_emissions_routes_refuse_hostile_parameters_by_name(
+        node: tuple[LocalCluster, str], feed: GatewayFeed, path: str, query: str, field: str) -> None:
+    cluster, url = node
+    if not httpx.get(f"{url}/v1/readings", params={"limit": 1}, timeout=10).json()["readings"]:
+        assert post(url, feed.next_batch(per_meter=2).to_json()).status_code == 200
+    status, body = _raw_get(cluster, f"/v1/emissions/{path}?{query}".encode())
+    assert status == 400, body
+    assert json.loads(body)["field"] == field, body
+
+
+@pytest.mark.timeout(60)
+def test_raw_non_utf8_bytes_in_the_query_string_are_a_400(node: tuple[LocalCluster, str]) -> None:
+    cluster, _ = node
+    status, body = _raw_get(cluster, b"/v1/emissions/query?company=\xff\xfe")
+    assert status == 400, body
