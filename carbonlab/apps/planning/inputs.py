@@ -13,14 +13,15 @@ unit, and the field. Formats (docs/planning.md shows examples):
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from carbonlab.apps import jsonfile
 from carbonlab.apps.csvfile import rows as csv_rows
 from carbonlab.apps.errors import InputError
+from carbonlab.apps.jsonfile import JsonFileError
 from carbonlab.apps.planning.pathway import UnitOptions
 from carbonlab.apps.planning.units import IntensityCurve, IntervalPoint, UnitLimits, UnitModel, fit_curve
 
@@ -114,11 +115,11 @@ def _unit(
 
 def _load(path: Path) -> list[Mapping[str, Any]]:
     try:
-        doc = json.loads(path.read_text())
+        doc = jsonfile.load(path)
     except OSError as exc:
         raise InputError(str(path), f"cannot read: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(str(path), f"not JSON: {exc.msg} at line {exc.lineno}") from None
+    except JsonFileError as exc:
+        raise InputError(str(path), exc.problem) from None
     units = doc.get("units") if isinstance(doc, dict) else None
     if not isinstance(units, list) or not units or not all(isinstance(u, dict) for u in units):
         raise InputError(f"{path}: units", "must be a non-empty list of unit objects")
