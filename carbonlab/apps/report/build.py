@@ -30,8 +30,9 @@ from typing import Any
 from carbonlab.apps.compliance.records import AllowanceRecords
 from carbonlab.apps.report import allowances, cells, document, pdf, templates, xlsx
 from carbonlab.apps.report.jcs import canonical
-from carbonlab.apps.report.model import Report, ReportError, Template
+from carbonlab.apps.report.model import YEARS, Report, ReportError, Template
 from carbonlab.apps.report.sources import ReportSource
+from carbonlab.node.genesis import Genesis
 from carbonlab.node.gwp import GwpSet
 from carbonlab.node.query import FilterError
 
@@ -57,11 +58,16 @@ def make_report(source: ReportSource, company: str, year: int, template: Templat
     monthly = source.monthly(flt)
     cs = cells.from_query(monthly)
     account = None if records is None else allowances.account(records, company, year)
-    org = next((c for c in genesis.companies if c.id == company), None)
-    report = Report(company, org.name if org else company, year, template, gwp.value, genesis.chain_id,
+    report = Report(company, company_name(genesis, company), year, template, gwp.value, genesis.chain_id,
                     genesis.hash.hex(), templates.tables(template, genesis, cs, gwp, account),
                     templates.notes(template, gwp))
     return report, sum(c.readings for c in cs)
+
+
+def company_name(genesis: Genesis, company: str) -> str:
+    """The name genesis gives the company, else its id."""
+    org = next((c for c in genesis.companies if c.id == company), None)
+    return org.name if org else company
 
 
 def sha256_file(path: Path) -> str:
@@ -74,8 +80,8 @@ def sha256_file(path: Path) -> str:
 
 def build(source: ReportSource, *, company: str, year: int, template: Template, gwp: GwpSet,
           out: Path, records: AllowanceRecords | None = None) -> Built:
-    if not 1990 <= year <= 2200:
-        raise ReportError("--year", f"{year} is not in 1990..2200")
+    if not YEARS[0] <= year <= YEARS[1]:
+        raise ReportError("--year", f"{year} is not in {YEARS[0]}..{YEARS[1]}")
     if out.exists():
         raise ReportError("--out", f"{out} exists; the report goes into a new directory")
     if not out.parent.is_dir():
