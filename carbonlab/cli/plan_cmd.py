@@ -151,6 +151,10 @@ def _pathway(args: argparse.Namespace) -> int:
         first_year = int(years[0])
     except ValueError:
         raise InputError(f"{args.demand} line 2: year", f"must be a year, got {years[0]!r}") from None
+    for i, year in enumerate(years):
+        if year.strip() != str(first_year + i):
+            raise InputError(f"{args.demand} line {i + 2}: year", f"must be {first_year + i} (years follow "
+                             f"each other from the first), got {year!r}")
     caps = declining_caps(args.first_cap_t, args.decline, len(demand))
     result = solve_pathway(
         PathwayProblem(

@@ -25,6 +25,9 @@ from carbonlab.apps.jsonfile import JsonFileError
 from carbonlab.apps.planning.pathway import UnitOptions
 from carbonlab.apps.planning.units import IntensityCurve, IntervalPoint, UnitLimits, UnitModel, fit_curve
 
+UNIT_KEYS = frozenset({"unit", "capacity_mw", "min_mw", "ramp_mw_per_h", "fuel", "fuel_cost_per_mwh",
+                       "no_load_cost_per_h", "startup_cost", "initial_mw", "curve", "options"})
+
 
 def _num(where: str, raw: Any, *, lo: float = 0.0) -> float:
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
@@ -59,9 +62,15 @@ def read_readings(path: Path) -> dict[str, list[IntervalPoint]]:
 
 
 def read_demand(path: Path, column: str = "demand_mw") -> tuple[float, ...]:
+    """One value per row; an `hour` column, when the file has one, must count 0, 1, 2, ... (the
+    horizon is the rows in order, so a shuffled or repeated hour would be planned silently wrong)."""
     rows = csv_rows(path, (column,))
     if not rows:
         raise InputError(str(path), "no rows")
+    for i, r in enumerate(rows):
+        if "hour" in r and (r["hour"] or "").strip() != str(i):
+            raise InputError(f"{path} line {i + 2}: hour", f"must be {i} (hours count 0, 1, 2, ... in "
+                             f"order), got {r['hour']!r}")
     return tuple(_num(f"{path} line {i}: {column}", r[column]) for i, r in enumerate(rows, start=2))
 
 
@@ -72,6 +81,9 @@ def _unit(
     declared: Mapping[str, UnitLimits],
 ) -> UnitModel:
     name = raw.get("unit")
+    unknown = sorted(set(raw) - UNIT_KEYS)
+    if unknown:
+        raise InputError(f"{where}: {unknown[0]}", f"unknown field; known are {', '.join(sorted(UNIT_KEYS))}")
     if not isinstance(name, str) or not name:
         raise InputError(f"{where}: unit", f"must be a non-empty name, got {name!r}")
     where = f"{where} ({name})"
