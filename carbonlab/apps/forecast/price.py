@@ -78,6 +78,8 @@ def generate(
 ) -> PriceSeries:
     import numpy as np
 
+    if not 30 <= days <= MAX_DAYS:
+        raise InputError("--days", f"must be in 30..{MAX_DAYS} business days, got {days}")
     rng = np.random.default_rng(seed)
     x = m = math.log(model.start_price)
     prices = []
@@ -150,6 +152,10 @@ def log_arima(
     )
 
 
+MAX_DAYS = 20_000            # business days a generated series may hold (about 77 years)
+MAX_AHEAD = 5 * 52 * 5       # business days a forecast may reach (about five years)
+
+
 def forecast_price(
     series: PriceSeries, *, weeks: int = 4, deadline: date | None = None, level: float = 0.9
 ) -> PriceForecast:
@@ -157,11 +163,14 @@ def forecast_price(
     if deadline is not None:
         if deadline <= last:
             raise InputError("--deadline", f"{deadline} is not after the last price's date {last}")
+        if (deadline - last).days > 7 * MAX_AHEAD // 5:
+            raise InputError("--deadline", f"{deadline} is more than {MAX_AHEAD} business days after "
+                             f"the last price's date {last}")
         days = business_days(last + timedelta(days=1), 1 + (deadline - last).days)
         days = [d for d in days if d <= deadline]
     else:
-        if weeks < 1:
-            raise InputError("--weeks", f"must be 1 or more, got {weeks}")
+        if not 1 <= weeks <= MAX_AHEAD // 5:
+            raise InputError("--weeks", f"must be in 1..{MAX_AHEAD // 5}, got {weeks}")
         days = business_days(last + timedelta(days=1), 5 * weeks)
     if not days:
         raise InputError("--deadline", f"no business day between {last} and {deadline}")
