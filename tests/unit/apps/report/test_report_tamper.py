@@ -47,6 +47,15 @@ def _edit(name: str, change: Callable[[Any], None]) -> Callable[[Path], None]:
     return go
 
 
+def _edit_raw(name: str, change: Callable[[Any], None]) -> Callable[[Path], None]:
+    """Written with `json.dumps`, which takes integers no IEEE double holds exactly."""
+    def go(d: Path) -> None:
+        doc = json.loads((d / name).read_text())
+        change(doc)
+        (d / name).write_text(json.dumps(doc))
+    return go
+
+
 def _xlsx_header(d: Path) -> None:
     wb = load_workbook(d / "report.xlsx")
     wb["report"].cell(1, 2).value = "globex"
@@ -75,6 +84,10 @@ TAMPERS: dict[str, tuple[Callable[[Path], None], str]] = {
         r["tables"][0]["rows"][0])),
                        "document report.json installations rows: 3 rows, 2 recomputed in another order or "
                        "with other keys (given twice or not recomputed: plant1)"),
+    "block header count past the encoding": (
+        _edit_raw("proofs.json", lambda p: p["blocks"][0]["header"].update(batch_count=2**64)),
+        "proof proofs.blocks[0]: malformed: proofs.blocks[0].header.batch_count: 18446744073709551616 is "
+        "above the maximum 18446744073709551615"),
     "xlsx header changed": (_xlsx_header, "document report.xlsx!report row 1: ('company', 'globex'), "
                                           "the report gives ('company', 'acme')"),
 }
@@ -113,6 +126,17 @@ def test_an_unusable_bundle_file_is_refused_by_name(case: str, bundle: tuple[Pat
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     assert _verify(bundle, tmp_path, UNUSABLE[case][0]) == 2
     assert f"carbonlab: error: {UNUSABLE[case][1]}" in capsys.readouterr().err
+
+
+def test_a_manifest_holding_an_integer_no_double_holds_is_named(bundle: tuple[Path, Path], tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    d = tmp_path / "t"
+    shutil.copytree(bundle[0], d)
+    _edit_raw("manifest.json", lambda m: m.update(year=2**64))(d)
+    assert main(["report", "verify", str(d), "--genesis", str(bundle[1])]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert "manifest manifest.json: is not in RFC 8785 canonical form" in lines
+    assert "manifest manifest.json year: 18446744073709551616, report.json says 2023" in lines
 
 
 def test_the_untouched_bundle_still_verifies(bundle: tuple[Path, Path], tmp_path: Path,
