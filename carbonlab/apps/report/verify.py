@@ -53,6 +53,8 @@ REQUIRED = ("proofs.json", "report.json", "report.pdf", "report.xlsx")   # what 
 
 
 def _load_json(path: Path) -> Any:
+    if path.exists() and not path.is_file():     # a FIFO would block the read for ever
+        raise ReportError(path.name, "not a regular file")
     try:
         return jsonfile.load(path)
     except OSError as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -99,6 +100,8 @@ UNUSABLE: dict[str, tuple[Callable[[Path], None], str]] = {
     "records give a key twice": (lambda d: (d / "records.json").write_text(
         '{"allocations":[{"company":"acme","year":2023,"quantity_t":50,"quantity_t":5,"issuer":"n2"}]}'),
         "records.json: not readable JSON (the key 'quantity_t' is given twice in one object)"),
+    "proofs a FIFO": (lambda d: ((d / "proofs.json").unlink(), os.mkfifo(d / "proofs.json")),
+                      "proofs.json: not a regular file"),
     "report not UTF-8": (lambda d: (d / "report.json").write_bytes(b"\xff\xfe{}"),
                          "report.json: not readable JSON (not UTF-8 text (byte 0))"),
 }
@@ -108,7 +111,8 @@ def _verify(bundle: tuple[Path, Path], tmp_path: Path, tamper: Callable[[Path], 
     d = tmp_path / "t"
     shutil.copytree(bundle[0], d)
     tamper(d)
-    _reseal(d)
+    if (d / "proofs.json").is_file():
+        _reseal(d)
     return main(["report", "verify", str(d), "--genesis", str(bundle[1])])
 
 
