@@ -19,6 +19,7 @@ Theory of operation.
 from __future__ import annotations
 
 import csv
+import io
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -92,11 +93,14 @@ def generate(
 
 
 def write_csv(series: PriceSeries, path: Path) -> None:
-    with path.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["date", "price", "currency"])
-        for d, p in zip(series.dates, series.prices, strict=True):
-            w.writerow([d.isoformat(), f"{p:.2f}", series.currency])
+    from carbonlab.apps import outfile
+
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf)
+    w.writerow(["date", "price", "currency"])
+    for d, p in zip(series.dates, series.prices, strict=True):
+        w.writerow([d.isoformat(), f"{p:.2f}", series.currency])
+    outfile.write(path, buf.getvalue().encode("utf-8"), "--write-csv")
 
 
 def read_csv(path: Path) -> PriceSeries:

@@ -69,3 +69,17 @@ def test_price_and_backtest_sizes_are_bounded(argv: list[str], message: str,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["forecast", *argv]) == 2
     assert f"carbonlab: error: {message}" in capsys.readouterr().err
+
+
+def test_an_output_path_that_cannot_be_written_is_refused_by_option(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["forecast", "price", "--generate", "1", "--days", "60", "--png", str(tmp_path)]) == 2
+    assert f"carbonlab: error: --png: {tmp_path} is a directory" in capsys.readouterr().err
+    missing = tmp_path / "missing" / "p.csv"
+    assert main(["forecast", "price", "--generate", "1", "--days", "60", "--write-csv", str(missing)]) == 2
+    assert f"--write-csv: {missing}: cannot write (No such file or directory)" in capsys.readouterr().err
+    assert main(["forecast", "price", "--generate", "1", "--days", "60",
+                 "--write-csv", str(tmp_path / "p.csv"), "--png", str(tmp_path / "p.png")]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.csv", "p.png"]    # no temporary left
+    lines = (tmp_path / "p.csv").read_text().splitlines()
+    assert lines[:2] == ["date,price,currency", "2024-01-02,80.00,CNY"]
