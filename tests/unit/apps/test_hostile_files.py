@@ -66,3 +66,13 @@ def test_planning_units_and_demand_are_refused_by_file(case: str, tmp_path: Path
     demand.write_bytes(b"hour,demand_mw\n0,\xff300\n")
     assert main(["plan", "dispatch", "--units", str(units), "--demand", str(demand)]) == 2
     assert f"{demand}: not UTF-8 text" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("data", "problem"), [(b"\xff\xfe name: x\n", "not UTF-8 text (byte 0)"),
+                                               (b"[" * 100_000, "nested too deeply to be read")])
+def test_a_rule_set_file_that_cannot_be_read_is_refused_by_file(data: bytes, problem: str, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "rules.yaml"
+    bad.write_bytes(data)
+    assert main(["compliance", "rules", str(bad)]) == 2
+    assert f"{bad}: field '(file)': {problem}" in capsys.readouterr().err
