@@ -70,6 +70,7 @@ def parse_time(where: str, raw: str) -> int:
 def read_records(path: Path) -> list[IntervalRecord]:
     out = []
     seen: dict[tuple[str, int], int] = {}
+    owners: dict[str, tuple[str, str, int]] = {}
     for i, row in enumerate(csv_rows(path, ("time", "company", "plant", "unit", "co2_kg")), start=2):
         where = f"{path} line {i}"
         try:
@@ -78,6 +79,13 @@ def read_records(path: Path) -> list[IntervalRecord]:
             raise InputError(f"{where}: co2_kg", f"must be a number, got {row['co2_kg']!r}") from None
         if not math.isfinite(kg) or kg < 0:
             raise InputError(f"{where}: co2_kg", f"must be a finite number >= 0, got {row['co2_kg']!r}")
+        for key in ("company", "plant", "unit"):
+            if not (row[key] or "").strip():
+                raise InputError(f"{where}: {key}", "is empty")
+        owner = owners.setdefault(row["unit"], (row["company"], row["plant"], i))
+        if owner[:2] != (row["company"], row["plant"]):
+            raise InputError(f"{where}: plant", f"unit {row['unit']!r} is in {row['company']}/{row['plant']} "
+                             f"here but in {owner[0]}/{owner[1]} on line {owner[2]}")
         start = parse_time(f"{where}: time", row["time"])
         first = seen.setdefault((row["unit"], start), i)
         if first != i:

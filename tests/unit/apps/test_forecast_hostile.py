@@ -37,6 +37,9 @@ def test_emission_options_out_of_range_are_refused(extra: list[str], message: st
 
 
 @pytest.mark.parametrize(("rows", "message"), [
+    (f"{START},c,p,,5\n", "line 2: unit: is empty"),
+    (f"{START},c,p1,u,5\n{START + 3600},c,p2,u,5\n", "line 3: plant: unit 'u' is in c/p2 here but in c/p1 "
+                                                      "on line 2"),
     (f"{START},c,p,u,5\n99999999999,c,p,u,5\n", "line 3: time: '99999999999' is not in the years 1990..2200"),
     (f"{START},c,p,u,5\n{START},c,p,u,5\n", f"line 3: time: unit 'u' has a record for {START} already "
                                             "(line 2): an interval counted twice"),
