@@ -137,10 +137,13 @@ def _short(value: object, n: int = 100) -> str:
 
 def _check_xlsx_header(path: Path, expected: Report, res: Verified) -> None:
     try:
-        got = xlsx.read_header(path)
+        sheets, got = xlsx.read_header(path)
     except ReportError as exc:
         res.add(Kind.DOCUMENT, exc.field, exc.problem)
         return
+    wanted = ["report", *(t.name for t in expected.tables)]
+    if sheets != wanted:
+        res.add(Kind.DOCUMENT, "report.xlsx", f"sheets {sheets}, the report gives {wanted}")
     want = xlsx.header_rows(expected)
     if got != want:
         bad = next((i for i, (g, w) in enumerate(zip(got, want, strict=False)) if g != w),

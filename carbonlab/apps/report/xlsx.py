@@ -41,8 +41,9 @@ def header_rows(report: Report) -> list[tuple[str, str | int]]:
             ("genesis hash", report.genesis_hash), *(("note", note) for note in report.notes)]
 
 
-def read_header(path: Path) -> list[tuple[object, ...]]:
-    """The rows of the sheet `report` as the workbook holds them (ReportError naming a bad file)."""
+def read_header(path: Path) -> tuple[list[str], list[tuple[object, ...]]]:
+    """The workbook's sheet names, and the rows of the sheet `report` as it holds them
+    (ReportError naming a bad file)."""
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:    # noqa: BLE001 - openpyxl raises many kinds for a bad file
@@ -50,7 +51,7 @@ def read_header(path: Path) -> list[tuple[object, ...]]:
     try:
         if "report" not in wb.sheetnames:
             raise ReportError(f"{path.name}!report", "sheet missing")
-        return [tuple(row) for row in wb["report"].iter_rows(values_only=True)]
+        return list(wb.sheetnames), [tuple(row) for row in wb["report"].iter_rows(values_only=True)]
     finally:
         wb.close()
 

@@ -63,6 +63,12 @@ def _xlsx_header(d: Path) -> None:
     wb.save(d / "report.xlsx")
 
 
+def _xlsx_extra_sheet(d: Path) -> None:
+    wb = load_workbook(d / "report.xlsx")
+    wb.create_sheet("corrections").append(["total co2_t", 1.0])
+    wb.save(d / "report.xlsx")
+
+
 TAMPERS: dict[str, tuple[Callable[[Path], None], str]] = {
     "pdf removed": (lambda d: (d / "report.pdf").unlink(),
                     "manifest report.pdf: not in the manifest: every report bundle has it"),
@@ -89,6 +95,10 @@ TAMPERS: dict[str, tuple[Callable[[Path], None], str]] = {
         _edit_raw("proofs.json", lambda p: p["blocks"][0]["header"].update(batch_count=2**64)),
         "proof proofs.blocks[0]: malformed: proofs.blocks[0].header.batch_count: 18446744073709551616 is "
         "above the maximum 18446744073709551615"),
+    "xlsx sheet added": (_xlsx_extra_sheet,
+                         "document report.xlsx: sheets ['report', 'installations', 'cems_sources', 'total', "
+                         "'allowances', 'corrections'], the report gives ['report', 'installations', "
+                         "'cems_sources', 'total', 'allowances']"),
     "xlsx header changed": (_xlsx_header, "document report.xlsx!report row 1: ('company', 'globex'), "
                                           "the report gives ('company', 'acme')"),
 }
