@@ -117,8 +117,11 @@ def read_csv(path: Path) -> PriceSeries:
             p = float(row["price"])
         except ValueError:
             raise InputError(f"{where}: price", f"must be a number, got {row['price']!r}") from None
-        if not (math.isfinite(p) and p > 0):
-            raise InputError(f"{where}: price", f"must be above 0, got {row['price']!r}")
+        if not (math.isfinite(p) and 0 < p <= MAX_PRICE):
+            raise InputError(f"{where}: price",
+                             f"must be above 0 and at most {MAX_PRICE:g}, got {row['price']!r}")
+        if not (row["currency"] or "").strip():
+            raise InputError(f"{where}: currency", "is empty")
         if dates and d <= dates[-1]:
             raise InputError(f"{where}: date", f"{d} does not follow {dates[-1]} (dates must increase)")
         dates.append(d)
@@ -156,6 +159,7 @@ def log_arima(
     )
 
 
+MAX_PRICE = 1e6             # per tonne: beyond it the forecast's exp() overflows to no answer
 MAX_DAYS = 20_000            # business days a generated series may hold (about 77 years)
 MAX_AHEAD = 5 * 52 * 5       # business days a forecast may reach (about five years)
 

@@ -86,3 +86,16 @@ def test_an_output_path_that_cannot_be_written_is_refused_by_option(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.csv", "p.png"]    # no temporary left
     lines = (tmp_path / "p.csv").read_text().splitlines()
     assert lines[:2] == ["date,price,currency", "2024-01-02,80.00,CNY"]
+
+
+@pytest.mark.parametrize(("row", "message"), [
+    ("2024-01-31,1e308,CNY", "line 31: price: must be above 0 and at most 1e+06"),
+    ("2024-01-31,80,", "line 31: currency: is empty"),
+])
+def test_a_bad_price_row_is_refused_by_line(row: str, message: str, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    rows = "".join(f"2024-01-{d:02d},80,CNY\n" for d in range(1, 30))
+    path = tmp_path / "p.csv"
+    path.write_text("date,price,currency\n" + rows + row + "\n")
+    assert main(["forecast", "price", "--csv", str(path)]) == 2
+    assert f"{path} {message}" in capsys.readouterr().err
