@@ -74,7 +74,13 @@ def _units(args: argparse.Namespace) -> Any:
 
         readings = unit_points(args.ledger, gwp=GwpSet(args.co2e) if args.co2e else None)
         declared = unit_limits(args.ledger)
-    return inputs.read_units(args.units, readings, declared)
+    units = inputs.read_units(args.units, readings, declared)
+    if args.readings:
+        unknown = sorted(set(readings or {}) - {u.name for u in units})
+        if unknown:
+            raise InputError(f"{args.readings}: unit", f"readings of {', '.join(map(repr, unknown))}, which "
+                             f"{args.units} does not name (a misspelt unit would silently not be fitted)")
+    return units
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -85,3 +85,13 @@ def test_pathway_years_and_rates_are_checked(years: str, extra: list[str], messa
     argv = ["plan", "pathway", "--units", units, "--demand", demand, "--first-cap-t", "1e6", *extra]
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_readings_of_a_unit_the_units_file_does_not_name_are_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    units, demand = _files(tmp_path)
+    readings = tmp_path / "readings.csv"
+    readings.write_text("unit,interval_s,co2_kg,mwh\n" + "".join(f"U9,3600,{300 + k},{300 + 10 * k}\n"
+                                                                for k in range(5)))
+    assert main(["plan", "dispatch", "--units", units, "--demand", demand, "--readings", str(readings)]) == 2
+    assert f"{readings}: unit: readings of 'U9', which {units} does not name" in capsys.readouterr().err
