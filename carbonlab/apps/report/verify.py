@@ -226,14 +226,14 @@ def verify(out: Path, genesis: Genesis, workers: int | None = 1) -> Verified:
         found = check_blocks(Scope(genesis, frozenset(meters), stated.year, since, until), blocks, res,
                              workers)
     account = None
-    if (out / "records.json").is_file():
+    if (out / "records.json").exists():
         try:
             records = JsonRecords.parse(_load_json(out / "records.json"), "records.json")
         except InputError as exc:
             res.add(Kind.RECORDS, "records.json", str(exc))
         else:
             account = allowances.account(records, stated.company, stated.year)
-    if (out / "statement.json").is_file():
+    if (out / "statement.json").exists():
         _check_statement(out, stated, res)
     try:
         gwp = GwpSet(stated.gwp)

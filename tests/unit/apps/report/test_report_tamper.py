@@ -112,6 +112,7 @@ UNUSABLE: dict[str, tuple[Callable[[Path], None], str]] = {
         "records.json: not readable JSON (the key 'quantity_t' is given twice in one object)"),
     "proofs a FIFO": (lambda d: ((d / "proofs.json").unlink(), os.mkfifo(d / "proofs.json")),
                       "proofs.json: not a regular file"),
+    "statement a directory": (lambda d: (d / "statement.json").mkdir(), "statement.json: not a regular file"),
     "report not UTF-8": (lambda d: (d / "report.json").write_bytes(b"\xff\xfe{}"),
                          "report.json: not readable JSON (not UTF-8 text (byte 0))"),
 }
