@@ -27,6 +27,8 @@ member's ledger, or the query module on a node).
 from __future__ import annotations
 
 import math
+import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +36,11 @@ from carbonlab.apps import jsonfile
 from carbonlab.apps.compliance.errors import InputError
 from carbonlab.apps.compliance.jsonrecords import JsonRecords
 from carbonlab.apps.jsonfile import JsonFileError
-from carbonlab.apps.report import allowances, cells, document, proofs, templates, xlsx
+from carbonlab.apps.report import allowances, cells, document, pdf, proofs, templates, xlsx
 from carbonlab.apps.report.build import MANIFEST_FORMAT, company_name, sha256_file
 from carbonlab.apps.report.findings import Kind, Problem, Verified
 from carbonlab.apps.report.jcs import CanonicalJsonError, canonical
-from carbonlab.apps.report.model import Cell, Report, ReportError, Table, Value
+from carbonlab.apps.report.model import Cell, Report, ReportError, Row, Table, Value
 from carbonlab.apps.report.proofcheck import Scope, check_blocks
 from carbonlab.node.errors import SchemaError
 from carbonlab.node.genesis import Genesis
@@ -128,6 +130,28 @@ def _check_header(manifest: dict[str, Any], stated: Report, expected: Report, re
             res.add(Kind.DOCUMENT, f"report.json {got.name} rows",
                     f"{len(keys)} rows, {len(wanted)} recomputed in another order or with other keys"
                     + (f" (given twice or not recomputed: {', '.join(extra[:5])})" if extra else ""))
+
+
+def _check_pdf(path: Path, stated: Report, expected: Report, res: Verified) -> None:
+    """The PDF must be the rendering of report.json (build's PDF is reproducible: reportlab's
+    invariant mode). Rendered from the stated figures, typed as the recomputation types them
+    (canonical JSON writes 5.0 as 5, and the PDF prints a float tonnage as 5.000)."""
+    def like(v: Value, w: Value) -> Value:
+        return float(v) if isinstance(w, float) and isinstance(v, int) else v
+
+    typed = replace(expected, tables=tuple(
+        replace(e, rows=tuple(Row(r.key, tuple(like(v, w) for v, w in zip(r.values, er.values, strict=True)))
+                              for r, er in zip(t.rows, e.rows, strict=True)))
+        for t, e in zip(stated.tables, expected.tables, strict=True)))
+    with tempfile.TemporaryDirectory(prefix="carbonlab-verify-") as tmp:
+        pdf.write(typed, Path(tmp) / "report.pdf")
+        same = (Path(tmp) / "report.pdf").read_bytes() == path.read_bytes()
+    if not same:
+        import reportlab
+
+        res.add(Kind.DOCUMENT, "report.pdf", "is not the rendering of report.json's figures (rendered here "
+                                            f"with reportlab {reportlab.Version}: a changed PDF, or one made "
+                                            "with another reportlab version)")
 
 
 def _short(value: object, n: int = 100) -> str:
@@ -244,8 +268,11 @@ def verify(out: Path, genesis: Genesis, workers: int | None = 1) -> Verified:
     expected = Report(stated.company, company_name(genesis, stated.company), stated.year, stated.template,
                       stated.gwp, genesis.chain_id, genesis.hash.hex(), recomputed,
                       templates.notes(stated.template, gwp))
+    before = len(res.problems)
     _check_header(manifest, stated, expected, res)
     _compare("report.json", stated.tables, recomputed, res)
+    if len(res.problems) == before and (out / "report.pdf").is_file():
+        _check_pdf(out / "report.pdf", stated, expected, res)
     if (out / "report.xlsx").is_file():
         _check_xlsx_header(out / "report.xlsx", expected, res)
         try:

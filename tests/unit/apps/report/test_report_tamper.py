@@ -99,6 +99,8 @@ TAMPERS: dict[str, tuple[Callable[[Path], None], str]] = {
                          "document report.xlsx: sheets ['report', 'installations', 'cems_sources', 'total', "
                          "'allowances', 'corrections'], the report gives ['report', 'installations', "
                          "'cems_sources', 'total', 'allowances']"),
+    "pdf changed": (lambda d: (d / "report.pdf").write_bytes((d / "report.pdf").read_bytes().replace(
+        b"acme", b"acmf")), "document report.pdf: is not the rendering of report.json's figures"),
     "xlsx header changed": (_xlsx_header, "document report.xlsx!report row 1: ('company', 'globex'), "
                                           "the report gives ('company', 'acme')"),
 }
