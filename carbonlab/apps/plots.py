@@ -6,11 +6,13 @@ returns its path. Imported only by the commands that draw.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from carbonlab.apps import outfile
 from carbonlab.apps.forecast.emissions import Forecast
 from carbonlab.apps.forecast.price import PriceForecast, PriceSeries
 from carbonlab.apps.planning.dispatch import DispatchResult
@@ -37,9 +39,7 @@ def schedule_png(result: DispatchResult, demand_mw: Sequence[float], path: Path)
     ax.set_ylabel("MW")
     ax.legend(loc="upper left", fontsize="small", ncol=2)
     fig.tight_layout()
-    fig.savefig(path, format="png")
-    plt.close(fig)
-    return path
+    return _write(plt, fig, path)
 
 
 def emissions_png(history_kg: Sequence[float], history_first_s: int, forecast: Forecast, path: Path) -> Path:
@@ -75,6 +75,11 @@ def _save(plt: Any, fig: Any, ax: Any, path: Path) -> Path:
     ax.legend(loc="upper left")
     fig.autofmt_xdate()
     fig.tight_layout()
-    fig.savefig(path, format="png")
+    return _write(plt, fig, path)
+
+
+def _write(plt: Any, fig: Any, path: Path) -> Path:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
     plt.close(fig)
-    return path
+    return outfile.write(path, buf.getvalue(), "--png")

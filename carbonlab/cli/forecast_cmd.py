@@ -159,8 +159,29 @@ def edge_forecaster(history: Sequence[float], horizon: int) -> list[float]:
     return forecast.fit(history, 0).forecast(horizon)
 
 
+# Bounds that keep a backtest from running for hours: the rig's units are emulated a second at
+# a time (two units x 14 days take most of a minute here).
+MAX_UNITS = 10
+MAX_DAYS = 60
+
+
 def backtests(args: argparse.Namespace) -> list[Any]:
+    from carbonlab.apps.errors import InputError
     from carbonlab.apps.forecast import price
+
+    if not 1 <= args.units <= MAX_UNITS:
+        raise InputError("--units", f"must be in 1..{MAX_UNITS}, got {args.units}")
+    if not 2 <= args.days <= MAX_DAYS:
+        raise InputError("--days", f"must be in 2..{MAX_DAYS}, got {args.days}")
+    if not 1 <= args.holdout_days < args.days:
+        raise InputError("--holdout-days", f"must be in 1..{args.days - 1} (below --days), "
+                         f"got {args.holdout_days}")
+    if not 1 <= args.horizon_h <= 24 * args.holdout_days:
+        raise InputError("--horizon-h", f"must be in 1..{24 * args.holdout_days} (the held-out hours), "
+                         f"got {args.horizon_h}")
+    if not 1 <= args.price_horizon <= args.price_holdout < args.price_days:
+        raise InputError("--price-horizon", "needs 1 <= --price-horizon <= --price-holdout < --price-days, "
+                         f"got {args.price_horizon}, {args.price_holdout}, {args.price_days}")
     from carbonlab.apps.forecast.backtest import rolling_origin
     from carbonlab.apps.forecast.emissions import harmonic_point
     from carbonlab.bench.unit_hours import emulate

@@ -74,7 +74,13 @@ def _units(args: argparse.Namespace) -> Any:
 
         readings = unit_points(args.ledger, gwp=GwpSet(args.co2e) if args.co2e else None)
         declared = unit_limits(args.ledger)
-    return inputs.read_units(args.units, readings, declared)
+    units = inputs.read_units(args.units, readings, declared)
+    if args.readings:
+        unknown = sorted(set(readings or {}) - {u.name for u in units})
+        if unknown:
+            raise InputError(f"{args.readings}: unit", f"readings of {', '.join(map(repr, unknown))}, which "
+                             f"{args.units} does not name (a misspelt unit would silently not be fitted)")
+    return units
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -151,6 +157,10 @@ def _pathway(args: argparse.Namespace) -> int:
         first_year = int(years[0])
     except ValueError:
         raise InputError(f"{args.demand} line 2: year", f"must be a year, got {years[0]!r}") from None
+    for i, year in enumerate(years):
+        if year.strip() != str(first_year + i):
+            raise InputError(f"{args.demand} line {i + 2}: year", f"must be {first_year + i} (years follow "
+                             f"each other from the first), got {year!r}")
     caps = declining_caps(args.first_cap_t, args.decline, len(demand))
     result = solve_pathway(
         PathwayProblem(

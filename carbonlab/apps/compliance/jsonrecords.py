@@ -17,13 +17,13 @@ the company surrendered nothing.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from carbonlab import fields
+from carbonlab.apps import jsonfile
 from carbonlab.apps.compliance.errors import InputError
 from carbonlab.apps.compliance.model import DataQuality, MarketPrice
 from carbonlab.apps.compliance.records import (
@@ -33,6 +33,7 @@ from carbonlab.apps.compliance.records import (
     Transfer,
     VerificationStatement,
 )
+from carbonlab.apps.jsonfile import JsonFileError
 from carbonlab.fields import FieldError, like
 
 T = TypeVar("T")
@@ -71,11 +72,11 @@ class JsonRecords:
     def load(cls, path: Path) -> JsonRecords:
         where = str(path)
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
+            raw = jsonfile.load(path)
         except OSError as exc:
             raise InputError(where, "(file)", f"cannot read ({exc.strerror})") from None
-        except json.JSONDecodeError as exc:
-            raise InputError(where, "(file)", f"line {exc.lineno}: not valid JSON ({exc.msg})") from None
+        except JsonFileError as exc:
+            raise InputError(where, "(file)", exc.problem) from None
         return cls.parse(raw, where)
 
     @classmethod

@@ -15,6 +15,12 @@ from enum import StrEnum
 
 from carbonlab.fields import spec
 
+# Upper bounds of the inputs, far above any real company-year (the world emits ~4e10 t a year),
+# so that sums and fines stay finite: a figure of 1e308 would print "inf" and non-JSON.
+MAX_T = 1e12
+MAX_PRICE_PER_T = 1e6
+MAX_AMOUNT = 1e15
+
 
 class Basis(StrEnum):
     """What a tonne of emissions counts: CO2 alone, or CO2-equivalent under a named GWP set."""
@@ -25,8 +31,8 @@ class Basis(StrEnum):
 @dataclass(frozen=True, slots=True)
 class Trade:
     """One purchase or sale of allowances for the year, with its price per tonne."""
-    quantity_t: float = spec(lo=0.0)
-    price_per_t: float = spec(lo=0.0)
+    quantity_t: float = spec(lo=0.0, hi=MAX_T)
+    price_per_t: float = spec(lo=0.0, hi=MAX_PRICE_PER_T)
     currency: str = spec()
 
     @property
@@ -65,7 +71,7 @@ class AllowanceLedger:
 @dataclass(frozen=True, slots=True)
 class VerifiedEmissions:
     """The year's emissions as the verifier signed them off."""
-    total_t: float = spec(lo=0.0)
+    total_t: float = spec(lo=0.0, hi=MAX_T)
     basis: Basis = spec(Basis.CO2)
     gwp_set: str | None = spec(None)          # named when basis is co2e (AR5, AR6)
     verifier: str = spec("")
@@ -78,13 +84,13 @@ class DataQuality:
     substituted_share: float = spec(0.0, lo=0.0, hi=1.0)   # of the operating hours
     late_uploads: int = spec(0, lo=0)
     falsification_found: bool = spec(False)
-    illegal_gain: float = spec(0.0, lo=0.0)                # in the rule set's currency
+    illegal_gain: float = spec(0.0, lo=0.0, hi=MAX_AMOUNT)               # in the rule set's currency
 
 
 @dataclass(frozen=True, slots=True)
 class MarketPrice:
     """The allowance price the terms are valued at, and how it was taken."""
-    price_per_t: float = spec(lo=0.0)
+    price_per_t: float = spec(lo=0.0, hi=MAX_PRICE_PER_T)
     currency: str = spec()
     basis: str = spec("", allow_empty=True)   # e.g. "average of the month before the deadline"
 

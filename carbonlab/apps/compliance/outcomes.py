@@ -7,6 +7,7 @@ the term declares; one the rule set has no term for is refused rather than ignor
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from carbonlab.apps.compliance.errors import InputError
@@ -101,11 +102,26 @@ _CHOICE_TERMS = {"multiplier": TermKind.SHORTFALL_FINE_MULTIPLE,
 
 
 def choices_fit(choices: Choices, rules: RuleSet) -> None:
-    """A parameter the rule set has no term for is refused, not silently ignored."""
+    """A parameter the rule set has no term for is refused, not silently ignored; one outside its
+    term's range is refused whether or not the term applies this year (a falsification fine's
+    parameters matter only on a finding, but a wrong one is wrong either way)."""
     for name, kind in _CHOICE_TERMS.items():
-        if getattr(choices, name) is not None and not rules.terms_of(kind):
+        value = getattr(choices, name)
+        if value is None:
+            continue
+        terms = rules.terms_of(kind)
+        if not terms:
             raise InputError("parameters", name, f"the rule set {rules.name} has no {kind.value} term "
                              "to apply it to")
+        if not math.isfinite(value):
+            raise InputError("parameters", name, f"must be a finite number, got {value!r}")
+        for term in terms:
+            if isinstance(term, ShortfallFineMultiple) and name == "multiplier":
+                _chosen(value, 0.0, term.multiplier_min, term.multiplier_max, name)
+            elif isinstance(term, FalsificationFine) and name == "gain_multiplier":
+                _chosen(value, 0.0, term.gain_multiplier_min, term.gain_multiplier_max, name)
+            elif isinstance(term, FalsificationFine) and name == "falsification_fine":
+                _chosen(value, 0.0, term.amount_min, term.amount_max, name)
 
 
 def _chosen(value: float | None, default: float, lo: float, hi: float, name: str) -> float:

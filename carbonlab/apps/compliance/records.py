@@ -22,6 +22,7 @@ from typing import Protocol
 
 from carbonlab.apps.compliance.errors import InputError
 from carbonlab.apps.compliance.model import (
+    MAX_T,
     AllowanceLedger,
     Basis,
     ComplianceInputs,
@@ -37,7 +38,7 @@ from carbonlab.fields import like, spec
 class Allocation:
     company: str = spec()
     year: int = spec(lo=1990, hi=2200)
-    quantity_t: float = spec(lo=0.0)
+    quantity_t: float = spec(lo=0.0, hi=MAX_T)
     issuer: str = spec()                 # the emission department member that signed it
 
 
@@ -46,7 +47,7 @@ class Transfer:
     seller: str = spec()
     buyer: str = spec()
     year: int = like(Allocation, "year")     # the compliance year the allowances count for
-    quantity_t: float = spec(lo=0.0)
+    quantity_t: float = spec(lo=0.0, hi=MAX_T)
     price_per_t: float = like(Trade, "price_per_t")
     currency: str = like(Trade, "currency")
     settled_by: str = spec()             # the trading centre member that signed it
@@ -56,7 +57,7 @@ class Transfer:
 class Surrender:
     company: str = spec()
     year: int = like(Allocation, "year")
-    quantity_t: float = spec(lo=0.0)
+    quantity_t: float = spec(lo=0.0, hi=MAX_T)
     signer: str = spec()                 # the company's power-company member
 
 
@@ -65,7 +66,7 @@ class CarryOver:
     """Allowances banked into `year` from the year before."""
     company: str = spec()
     year: int = like(Allocation, "year")
-    quantity_t: float = spec(lo=0.0)
+    quantity_t: float = spec(lo=0.0, hi=MAX_T)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

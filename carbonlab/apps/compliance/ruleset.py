@@ -130,6 +130,8 @@ def load(path: Path) -> RuleSet:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise RuleSetError(str(path), "(file)", f"cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise RuleSetError(str(path), "(file)", f"not UTF-8 text (byte {exc.start})") from None
     return parse(_yaml(text, str(path)), str(path))
 
 
@@ -142,6 +144,8 @@ def _yaml(text: str, file: str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         line = f"line {mark.line + 1}: " if mark is not None else ""
         raise RuleSetError(file, "(file)", f"{line}not valid YAML") from None
+    except RecursionError:
+        raise RuleSetError(file, "(file)", "nested too deeply to be read") from None
 
 
 def parse(raw: Any, file: str, expect_name: str | None = None) -> RuleSet:

@@ -28,6 +28,8 @@ from carbonlab.apps.errors import InputError
 from carbonlab.apps.forecast.series import HourlySeries
 
 SEASON_H = 24
+MAX_HORIZON_H = 24 * 366        # a year ahead, hourly
+MAX_PATHS = 100_000             # simulated paths to the year end (2,000 by default)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +114,8 @@ def harmonic_point(
 
 
 def forecast_hourly(series: HourlySeries, horizon_h: int = 24 * 30) -> Forecast:
-    if horizon_h < 1:
-        raise InputError("--horizon-h", f"must be 1 or more, got {horizon_h}")
+    if not 1 <= horizon_h <= MAX_HORIZON_H:
+        raise InputError("--horizon-h", f"must be in 1..{MAX_HORIZON_H} (a year of hours), got {horizon_h}")
     mean, lo, hi = harmonic_point(series.kg, horizon_h, first_hour=(series.first_hour_s // 3600) % SEASON_H)
     return Forecast(
         series.name,
@@ -158,6 +160,8 @@ def forecast_year_end(
     ):
         if not (math.isfinite(value) and value >= 0):
             raise InputError(name, f"must be a finite number >= 0, got {value!r}")
+    if not 1 <= paths <= MAX_PATHS:
+        raise InputError("--paths", f"must be in 1..{MAX_PATHS}, got {paths}")
     year = datetime.fromtimestamp(series.end_s - 1, UTC).year
     y0, y1 = _year_bounds(year)
     kg = np.asarray(series.kg, dtype=float)

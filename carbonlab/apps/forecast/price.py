@@ -19,6 +19,7 @@ Theory of operation.
 from __future__ import annotations
 
 import csv
+import io
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -78,6 +79,8 @@ def generate(
 ) -> PriceSeries:
     import numpy as np
 
+    if not 30 <= days <= MAX_DAYS:
+        raise InputError("--days", f"must be in 30..{MAX_DAYS} business days, got {days}")
     rng = np.random.default_rng(seed)
     x = m = math.log(model.start_price)
     prices = []
@@ -90,11 +93,14 @@ def generate(
 
 
 def write_csv(series: PriceSeries, path: Path) -> None:
-    with path.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["date", "price", "currency"])
-        for d, p in zip(series.dates, series.prices, strict=True):
-            w.writerow([d.isoformat(), f"{p:.2f}", series.currency])
+    from carbonlab.apps import outfile
+
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf)
+    w.writerow(["date", "price", "currency"])
+    for d, p in zip(series.dates, series.prices, strict=True):
+        w.writerow([d.isoformat(), f"{p:.2f}", series.currency])
+    outfile.write(path, buf.getvalue().encode("utf-8"), "--write-csv")
 
 
 def read_csv(path: Path) -> PriceSeries:
@@ -111,8 +117,11 @@ def read_csv(path: Path) -> PriceSeries:
             p = float(row["price"])
         except ValueError:
             raise InputError(f"{where}: price", f"must be a number, got {row['price']!r}") from None
-        if not (math.isfinite(p) and p > 0):
-            raise InputError(f"{where}: price", f"must be above 0, got {row['price']!r}")
+        if not (math.isfinite(p) and 0 < p <= MAX_PRICE):
+            raise InputError(f"{where}: price",
+                             f"must be above 0 and at most {MAX_PRICE:g}, got {row['price']!r}")
+        if not (row["currency"] or "").strip():
+            raise InputError(f"{where}: currency", "is empty")
         if dates and d <= dates[-1]:
             raise InputError(f"{where}: date", f"{d} does not follow {dates[-1]} (dates must increase)")
         dates.append(d)
@@ -150,6 +159,11 @@ def log_arima(
     )
 
 
+MAX_PRICE = 1e6             # per tonne: beyond it the forecast's exp() overflows to no answer
+MAX_DAYS = 20_000            # business days a generated series may hold (about 77 years)
+MAX_AHEAD = 5 * 52 * 5       # business days a forecast may reach (about five years)
+
+
 def forecast_price(
     series: PriceSeries, *, weeks: int = 4, deadline: date | None = None, level: float = 0.9
 ) -> PriceForecast:
@@ -157,11 +171,14 @@ def forecast_price(
     if deadline is not None:
         if deadline <= last:
             raise InputError("--deadline", f"{deadline} is not after the last price's date {last}")
+        if (deadline - last).days > 7 * MAX_AHEAD // 5:
+            raise InputError("--deadline", f"{deadline} is more than {MAX_AHEAD} business days after "
+                             f"the last price's date {last}")
         days = business_days(last + timedelta(days=1), 1 + (deadline - last).days)
         days = [d for d in days if d <= deadline]
     else:
-        if weeks < 1:
-            raise InputError("--weeks", f"must be 1 or more, got {weeks}")
+        if not 1 <= weeks <= MAX_AHEAD // 5:
+            raise InputError("--weeks", f"must be in 1..{MAX_AHEAD // 5}, got {weeks}")
         days = business_days(last + timedelta(days=1), 5 * weeks)
     if not days:
         raise InputError("--deadline", f"no business day between {last} and {deadline}")

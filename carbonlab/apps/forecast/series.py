@@ -46,20 +46,31 @@ class HourlySeries:
         return self.first_hour_s + 3600 * len(self.kg)
 
 
+FIRST_S = int(datetime(1990, 1, 1, tzinfo=UTC).timestamp())   # the allowance records' years
+END_S = int(datetime(2201, 1, 1, tzinfo=UTC).timestamp())
+MAX_SPAN_H = 24 * 366 * 10       # ten years of hours in one series
+
+
 def parse_time(where: str, raw: str) -> int:
+    """Unix seconds, or ISO 8601 (UTC when it names no offset), in the years 1990..2200."""
     raw = raw.strip()
     try:
-        return (
-            int(float(raw))
-            if raw.replace(".", "", 1).isdigit()
-            else int(datetime.fromisoformat(raw.replace("Z", "+00:00")).astimezone(UTC).timestamp())
-        )
-    except ValueError:
+        if raw.replace(".", "", 1).isdigit():
+            seconds = int(float(raw))
+        else:
+            when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+            seconds = int((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp())
+    except (ValueError, OverflowError):
         raise InputError(where, f"must be unix seconds or an ISO 8601 time, got {raw!r}") from None
+    if not FIRST_S <= seconds < END_S:
+        raise InputError(where, f"{raw!r} is not in the years 1990..2200")
+    return seconds
 
 
 def read_records(path: Path) -> list[IntervalRecord]:
     out = []
+    seen: dict[tuple[str, int], int] = {}
+    owners: dict[str, tuple[str, str, int]] = {}
     for i, row in enumerate(csv_rows(path, ("time", "company", "plant", "unit", "co2_kg")), start=2):
         where = f"{path} line {i}"
         try:
@@ -68,8 +79,19 @@ def read_records(path: Path) -> list[IntervalRecord]:
             raise InputError(f"{where}: co2_kg", f"must be a number, got {row['co2_kg']!r}") from None
         if not math.isfinite(kg) or kg < 0:
             raise InputError(f"{where}: co2_kg", f"must be a finite number >= 0, got {row['co2_kg']!r}")
-        out.append(IntervalRecord(parse_time(f"{where}: time", row["time"]), row["company"],
-                                  row["plant"], row["unit"], kg))
+        for key in ("company", "plant", "unit"):
+            if not (row[key] or "").strip():
+                raise InputError(f"{where}: {key}", "is empty")
+        owner = owners.setdefault(row["unit"], (row["company"], row["plant"], i))
+        if owner[:2] != (row["company"], row["plant"]):
+            raise InputError(f"{where}: plant", f"unit {row['unit']!r} is in {row['company']}/{row['plant']} "
+                             f"here but in {owner[0]}/{owner[1]} on line {owner[2]}")
+        start = parse_time(f"{where}: time", row["time"])
+        first = seen.setdefault((row["unit"], start), i)
+        if first != i:
+            raise InputError(f"{where}: time", f"unit {row['unit']!r} has a record for {row['time'].strip()} "
+                             f"already (line {first}): an interval counted twice")
+        out.append(IntervalRecord(start, row["company"], row["plant"], row["unit"], kg))
     if not out:
         raise InputError(str(path), "no records")
     return out
@@ -82,6 +104,9 @@ def hourly(records: Iterable[IntervalRecord], level: Level, name: str) -> Hourly
         raise InputError(f"--{level.value}", f"no records for {level.value} {name!r}")
     first = min(r.start_s for r in chosen) // 3600
     last = max(r.start_s for r in chosen) // 3600
+    if last - first >= MAX_SPAN_H:
+        raise InputError(f"--{level.value}", f"the records of {name!r} span {last - first + 1:,} hours; "
+                         f"a series holds at most {MAX_SPAN_H:,} (ten years)")
     kg = [0.0] * (last - first + 1)
     for r in chosen:
         kg[r.start_s // 3600 - first] += r.co2_kg

@@ -31,6 +31,7 @@ carbon price already in the objective (zero when the cap does not bind), and p* 
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,6 +42,11 @@ from carbonlab.apps.planning.units import UnitModel
 
 PRICE_TOLERANCE = 0.01
 PRICE_RELATIVE = 0.005
+# Bounds that keep one call from running for hours: a month of hours, 50 pieces of a curve, an
+# hour of HiGHS per solve (the cap's bisection solves up to ~30 times).
+MAX_HOURS = 24 * 31
+MAX_SEGMENTS = 50
+MAX_TIME_LIMIT_S = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,16 +73,26 @@ class DispatchProblem:
         for h, d in enumerate(self.demand_mw):
             if not d >= 0:
                 raise InputError(f"demand hour {h}", f"must be 0 or more MW, got {d!r}")
-        if self.carbon_price < 0:
-            raise InputError("carbon_price", f"must be 0 or more, got {self.carbon_price!r}")
-        if self.cap_t is not None and self.cap_t < 0:
-            raise InputError("cap_t", f"must be 0 or more tonnes, got {self.cap_t!r}")
+        if len(self.demand_mw) > MAX_HOURS:
+            raise InputError("demand", f"{len(self.demand_mw)} hours; a dispatch plans at most {MAX_HOURS} "
+                             "(a month): split a longer horizon, or plan years with `plan pathway`")
+        if not (math.isfinite(self.carbon_price) and self.carbon_price >= 0):
+            raise InputError("carbon_price", f"must be a finite number >= 0, got {self.carbon_price!r}")
+        if self.cap_t is not None and not (math.isfinite(self.cap_t) and self.cap_t >= 0):
+            raise InputError("cap_t", f"must be a finite number of tonnes >= 0, got {self.cap_t!r}")
+        if not 0 < self.time_limit_s <= MAX_TIME_LIMIT_S:
+            raise InputError("time_limit_s", f"must be above 0 and at most {MAX_TIME_LIMIT_S:g} s, "
+                             f"got {self.time_limit_s!r}")
         if self.initial_mw is not None and len(self.initial_mw) != len(self.units):
             raise InputError(
                 "initial_mw", f"needs one value per unit ({len(self.units)}), got {len(self.initial_mw)}"
             )
-        if self.segments < 1:
-            raise InputError("segments", f"must be 1 or more, got {self.segments!r}")
+        if not 1 <= self.segments <= MAX_SEGMENTS:
+            raise InputError("segments", f"must be in 1..{MAX_SEGMENTS}, got {self.segments!r}")
+        for unit, mw in zip(self.units, self.initial_mw or (), strict=False):
+            if mw is not None and mw > unit.limits.capacity_mw:
+                raise InputError(f"unit {unit.name}: initial_mw", f"{mw:g} MW is above its capacity_mw "
+                                 f"{unit.limits.capacity_mw:g}")
 
 
 @dataclass(frozen=True, slots=True)

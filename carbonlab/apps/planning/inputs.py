@@ -13,16 +13,20 @@ unit, and the field. Formats (docs/planning.md shows examples):
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from carbonlab.apps import jsonfile
 from carbonlab.apps.csvfile import rows as csv_rows
 from carbonlab.apps.errors import InputError
+from carbonlab.apps.jsonfile import JsonFileError
 from carbonlab.apps.planning.pathway import UnitOptions
 from carbonlab.apps.planning.units import IntensityCurve, IntervalPoint, UnitLimits, UnitModel, fit_curve
+
+UNIT_KEYS = frozenset({"unit", "capacity_mw", "min_mw", "ramp_mw_per_h", "fuel", "fuel_cost_per_mwh",
+                       "no_load_cost_per_h", "startup_cost", "initial_mw", "curve", "options"})
 
 
 def _num(where: str, raw: Any, *, lo: float = 0.0) -> float:
@@ -58,9 +62,15 @@ def read_readings(path: Path) -> dict[str, list[IntervalPoint]]:
 
 
 def read_demand(path: Path, column: str = "demand_mw") -> tuple[float, ...]:
+    """One value per row; an `hour` column, when the file has one, must count 0, 1, 2, ... (the
+    horizon is the rows in order, so a shuffled or repeated hour would be planned silently wrong)."""
     rows = csv_rows(path, (column,))
     if not rows:
         raise InputError(str(path), "no rows")
+    for i, r in enumerate(rows):
+        if "hour" in r and (r["hour"] or "").strip() != str(i):
+            raise InputError(f"{path} line {i + 2}: hour", f"must be {i} (hours count 0, 1, 2, ... in "
+                             f"order), got {r['hour']!r}")
     return tuple(_num(f"{path} line {i}: {column}", r[column]) for i, r in enumerate(rows, start=2))
 
 
@@ -71,6 +81,9 @@ def _unit(
     declared: Mapping[str, UnitLimits],
 ) -> UnitModel:
     name = raw.get("unit")
+    unknown = sorted(set(raw) - UNIT_KEYS)
+    if unknown:
+        raise InputError(f"{where}: {unknown[0]}", f"unknown field; known are {', '.join(sorted(UNIT_KEYS))}")
     if not isinstance(name, str) or not name:
         raise InputError(f"{where}: unit", f"must be a non-empty name, got {name!r}")
     where = f"{where} ({name})"
@@ -114,11 +127,11 @@ def _unit(
 
 def _load(path: Path) -> list[Mapping[str, Any]]:
     try:
-        doc = json.loads(path.read_text())
+        doc = jsonfile.load(path)
     except OSError as exc:
         raise InputError(str(path), f"cannot read: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(str(path), f"not JSON: {exc.msg} at line {exc.lineno}") from None
+    except JsonFileError as exc:
+        raise InputError(str(path), exc.problem) from None
     units = doc.get("units") if isinstance(doc, dict) else None
     if not isinstance(units, list) or not units or not all(isinstance(u, dict) for u in units):
         raise InputError(f"{path}: units", "must be a non-empty list of unit objects")

@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from carbonlab.apps.errors import AppsError, InfeasibleError
+from carbonlab.apps.errors import AppsError, InfeasibleError, InputError
 
 
 @dataclass
@@ -57,6 +57,9 @@ def solve(model: Model, *, what: str, time_limit_s: float = 60.0, mip_rel_gap: f
         lo.append(row_lo)
         hi.append(row_hi)
     n = len(model.cost)
+    if not all(math.isfinite(x) for x in (*model.cost, *v)):
+        raise InputError(what, "a cost or CO2 coefficient overflows (is infinite or not a number): "
+                               "check the units' curves, costs and the carbon price for absurd magnitudes")
     a = coo_matrix((v, (r, c)), shape=(len(model.rows), n)).tocsr()
     res = milp(
         c=np.array(model.cost),

@@ -16,6 +16,7 @@ plans energy per year, not hours; the dispatch module handles the hours).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from carbonlab.apps.errors import InfeasibleError, InputError
@@ -23,6 +24,7 @@ from carbonlab.apps.planning.milp import Model, solve
 from carbonlab.apps.planning.units import UnitModel
 
 HOURS_PER_YEAR = 8760.0
+MAX_YEARS = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +53,12 @@ class PathwayProblem:
             raise InputError(
                 "caps", f"one cap per year of demand ({len(self.demand_mwh)}), got {len(self.caps_t)}"
             )
-        if not self.demand_mwh:
-            raise InputError("years", "at least one year is needed")
+        if not 1 <= len(self.demand_mwh) <= MAX_YEARS:
+            raise InputError("years", f"1..{MAX_YEARS} years are planned, got {len(self.demand_mwh)}")
+        for name, value in (("carbon_price", self.carbon_price), ("discount_rate", self.discount_rate),
+                            *((f"cap of year {i}", c) for i, c in enumerate(self.caps_t))):
+            if not (math.isfinite(value) and value >= 0):
+                raise InputError(name, f"must be a finite number >= 0, got {value!r}")
         by_unit = {o.unit for o in self.options}
         for u in self.units:
             if u.name not in by_unit:

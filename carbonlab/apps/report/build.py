@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -30,8 +31,9 @@ from typing import Any
 from carbonlab.apps.compliance.records import AllowanceRecords
 from carbonlab.apps.report import allowances, cells, document, pdf, templates, xlsx
 from carbonlab.apps.report.jcs import canonical
-from carbonlab.apps.report.model import Report, ReportError, Template
+from carbonlab.apps.report.model import YEARS, Report, ReportError, Template
 from carbonlab.apps.report.sources import ReportSource
+from carbonlab.node.genesis import Genesis
 from carbonlab.node.gwp import GwpSet
 from carbonlab.node.query import FilterError
 
@@ -57,11 +59,22 @@ def make_report(source: ReportSource, company: str, year: int, template: Templat
     monthly = source.monthly(flt)
     cs = cells.from_query(monthly)
     account = None if records is None else allowances.account(records, company, year)
-    org = next((c for c in genesis.companies if c.id == company), None)
-    report = Report(company, org.name if org else company, year, template, gwp.value, genesis.chain_id,
+    report = Report(company, company_name(genesis, company), year, template, gwp.value, genesis.chain_id,
                     genesis.hash.hex(), templates.tables(template, genesis, cs, gwp, account),
                     templates.notes(template, gwp))
     return report, sum(c.readings for c in cs)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def company_name(genesis: Genesis, company: str) -> str:
+    """The name genesis gives the company, else its id."""
+    org = next((c for c in genesis.companies if c.id == company), None)
+    return org.name if org else company
 
 
 def sha256_file(path: Path) -> str:
@@ -74,9 +87,9 @@ def sha256_file(path: Path) -> str:
 
 def build(source: ReportSource, *, company: str, year: int, template: Template, gwp: GwpSet,
           out: Path, records: AllowanceRecords | None = None) -> Built:
-    if not 1990 <= year <= 2200:
-        raise ReportError("--year", f"{year} is not in 1990..2200")
-    if out.exists():
+    if not YEARS[0] <= year <= YEARS[1]:
+        raise ReportError("--year", f"{year} is not in {YEARS[0]}..{YEARS[1]}")
+    if out.exists() or out.is_symlink():
         raise ReportError("--out", f"{out} exists; the report goes into a new directory")
     if not out.parent.is_dir():
         raise ReportError("--out", f"{out.parent} is not a directory")
@@ -84,7 +97,11 @@ def build(source: ReportSource, *, company: str, year: int, template: Template, 
     genesis = source.genesis
     since, until = cells.year_bounds(year)
     meters = [m.id for m in genesis.meters if m.company == company]
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        work.chmod(0o777 & ~_umask())    # mkdtemp's 0700 would hide the report from its readers
+    except OSError as exc:
+        raise ReportError("--out", f"cannot create a directory in {out.parent} ({exc.strerror})") from None
     try:
         (work / "report.json").write_bytes(document.to_bytes(report))
         xlsx.write(report, work / "report.xlsx")
@@ -104,6 +121,9 @@ def build(source: ReportSource, *, company: str, year: int, template: Template, 
             (work / "statement.json").write_bytes(canonical(allowances.statement_json(statement)))
         size = sum(p.stat().st_size for p in work.iterdir())
         work.rename(out)
+    except OSError as exc:
+        shutil.rmtree(work, ignore_errors=True)
+        raise ReportError("--out", f"{out}: cannot write the report ({exc.strerror or exc})") from None
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise

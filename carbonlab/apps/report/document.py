@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from carbonlab.apps.report.jcs import canonical
-from carbonlab.apps.report.model import Report, ReportError, Row, Table, Template
+from carbonlab.apps.report.model import YEARS, Report, ReportError, Row, Table, Template
 
 FORMAT = "carbonlab-report/1"
 
@@ -42,9 +42,19 @@ def _need(obj: Any, name: str, kind: type | tuple[type, ...], where: str) -> Any
     return value
 
 
+def _strings(obj: Any, name: str, where: str) -> tuple[str, ...]:
+    items = _need(obj, name, list, where)
+    if not all(isinstance(x, str) for x in items):
+        raise ReportError(f"{where}.{name}", "must be a list of strings")
+    return tuple(items)
+
+
 def from_json(obj: Any, where: str = "report.json") -> Report:
     if _need(obj, "format", str, where) != FORMAT:
         raise ReportError(f"{where}.format", f"expected {FORMAT!r}")
+    year = _need(obj, "year", int, where)
+    if not YEARS[0] <= year <= YEARS[1]:
+        raise ReportError(f"{where}.year", f"{year} is not in {YEARS[0]}..{YEARS[1]}")
     try:
         template = Template(_need(obj, "template", str, where))
     except ValueError:
@@ -52,18 +62,18 @@ def from_json(obj: Any, where: str = "report.json") -> Report:
     tables = []
     for i, t in enumerate(_need(obj, "tables", list, where)):
         at = f"{where}.tables[{i}]"
-        values = tuple(_need(t, "value_columns", list, at))
+        values = _strings(t, "value_columns", at)
         rows = []
         for j, r in enumerate(_need(t, "rows", list, at)):
-            key = tuple(str(k) for k in _need(r, "key", list, f"{at}.rows[{j}]"))
+            key = _strings(r, "key", f"{at}.rows[{j}]")
             vals = _need(r, "values", list, f"{at}.rows[{j}]")
             if len(vals) != len(values) or not all(
                     v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in vals):
                 raise ReportError(f"{at}.rows[{j}].values", f"must be {len(values)} numbers or nulls")
             rows.append(Row(key, tuple(vals)))
         tables.append(Table(_need(t, "name", str, at), _need(t, "title", str, at),
-                            tuple(_need(t, "key_columns", list, at)), values, tuple(rows)))
+                            _strings(t, "key_columns", at), values, tuple(rows)))
     return Report(_need(obj, "company", str, where), _need(obj, "company_name", str, where),
-                  _need(obj, "year", int, where), template, _need(obj, "gwp", str, where),
+                  year, template, _need(obj, "gwp", str, where),
                   _need(obj, "chain_id", str, where), _need(obj, "genesis_hash", str, where),
-                  tuple(tables), tuple(_need(obj, "notes", list, where)))
+                  tuple(tables), _strings(obj, "notes", where))

@@ -14,6 +14,7 @@ class Kind(StrEnum):
     PROOF = "proof"
     READING = "reading"
     FIGURE = "figure"
+    DOCUMENT = "document"     # the report's text and layout: names, notes, titles, columns, rows
     RECORDS = "records"
 
 

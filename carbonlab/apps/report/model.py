@@ -13,6 +13,7 @@ from enum import StrEnum
 from carbonlab.errors import CarbonlabError
 
 Value = float | int | None
+YEARS = (1990, 2200)     # the report years `build` and `verify` accept (the allowance records' range)
 
 
 class ReportError(CarbonlabError):

@@ -2,8 +2,8 @@
 engine, no system dependency; the test reads the result back with poppler's pdftotext).
 
 Numbers print with a fixed number of decimals (tonnes and MWh to 3, intensities and shares to
-4): the PDF is for people; the figures to check are the JSON's and the XLSX's, and the bundle's
-manifest pins this file's hash.
+4): the PDF is for people; the figures to check are the JSON's and the XLSX's, and `verify`
+renders report.json again and compares the bytes (`invariant` mode makes them reproducible).
 """
 
 from __future__ import annotations

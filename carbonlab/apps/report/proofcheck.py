@@ -31,7 +31,7 @@ from carbonlab.node.contract import reading_problem
 from carbonlab.node.crypto import verify as verify_signature
 from carbonlab.node.errors import SchemaError
 from carbonlab.node.genesis import Genesis
-from carbonlab.node.ledger.render import certificate_from_json, header_from_json
+from carbonlab.node.ledger.render import U64_MAX, certificate_from_json, header_from_json
 from carbonlab.node.model import Batch, Reading
 from carbonlab.node.schema import as_dict, as_hex, as_int, as_list, as_str
 
@@ -147,7 +147,7 @@ def _check_batch(genesis: Genesis, height: int, count: int, root: bytes, j: int,
     at = f"block {height} batch {j}"
     e = as_dict(raw, at)
     gateway_id = as_str(e.get("gateway_id"), f"{at}.gateway_id")
-    seq = as_int(e.get("batch_seq"), f"{at}.batch_seq", lo=0)
+    seq = as_int(e.get("batch_seq"), f"{at}.batch_seq", lo=0, hi=U64_MAX)
     at = f"block {height} batch {gateway_id}/{seq}"
     res.batches += 1
     signature = as_hex(e.get("signature"), f"{at}.signature", size=64)

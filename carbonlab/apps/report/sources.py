@@ -14,8 +14,11 @@ from typing import Any, Protocol
 
 import httpx
 
+from carbonlab.apps import jsonfile
+from carbonlab.apps.jsonfile import JsonFileError
 from carbonlab.apps.report import proofs
 from carbonlab.apps.report.model import ReportError
+from carbonlab.errors import CarbonlabError
 from carbonlab.node import merkle
 from carbonlab.node.errors import NodeError
 from carbonlab.node.genesis import Genesis
@@ -80,13 +83,30 @@ class NodeApi:
             raise ReportError("--node", f"{self.url}{path}: {exc}") from None
         if answer.status_code != 200:
             raise ReportError("--node", f"{self.url}{path}: HTTP {answer.status_code}: {answer.text[:200]}")
-        return answer.json()
+        try:
+            return jsonfile.loads(answer.content)
+        except JsonFileError as exc:
+            raise ReportError("--node", f"{self.url}{path}: the answer is not JSON ({exc.problem})") from None
 
     def monthly(self, flt: EmissionsFilter) -> QueryResult:
         params = {**flt.params(), "period": Period.MONTH.value, "level": Level.METER.value}
-        return QueryResult.from_json(self._get("/v1/emissions/query", params))
+        answer = self._get("/v1/emissions/query", params)
+        try:
+            return QueryResult.from_json(answer)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise ReportError("--node", f"{self.url}/v1/emissions/query: not a query result "
+                                        f"({type(exc).__name__}: {exc})") from None
 
     def proofs(self, meters: Iterable[str], since: int, until: int) -> dict[str, Any]:
+        try:
+            return self._proofs(meters, since, until)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            if isinstance(exc, CarbonlabError):
+                raise
+            raise ReportError("--node", f"{self.url}: an answer of an unexpected shape "
+                                        f"({type(exc).__name__}: {exc})") from None
+
+    def _proofs(self, meters: Iterable[str], since: int, until: int) -> dict[str, Any]:
         wanted = set(meters)
         companies = {self._genesis.meter_by_id[m].company for m in wanted}
         used: dict[int, dict[int, list[int]]] = {}

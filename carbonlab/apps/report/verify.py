@@ -26,18 +26,21 @@ member's ledger, or the query module on a node).
 
 from __future__ import annotations
 
-import json
 import math
+import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from carbonlab.apps import jsonfile
 from carbonlab.apps.compliance.errors import InputError
 from carbonlab.apps.compliance.jsonrecords import JsonRecords
-from carbonlab.apps.report import allowances, cells, document, proofs, templates, xlsx
-from carbonlab.apps.report.build import MANIFEST_FORMAT, sha256_file
+from carbonlab.apps.jsonfile import JsonFileError
+from carbonlab.apps.report import allowances, cells, document, pdf, proofs, templates, xlsx
+from carbonlab.apps.report.build import MANIFEST_FORMAT, company_name, sha256_file
 from carbonlab.apps.report.findings import Kind, Problem, Verified
-from carbonlab.apps.report.jcs import canonical
-from carbonlab.apps.report.model import Cell, Report, ReportError, Table, Value
+from carbonlab.apps.report.jcs import CanonicalJsonError, canonical
+from carbonlab.apps.report.model import Cell, Report, ReportError, Row, Table, Value
 from carbonlab.apps.report.proofcheck import Scope, check_blocks
 from carbonlab.node.errors import SchemaError
 from carbonlab.node.genesis import Genesis
@@ -48,11 +51,26 @@ __all__ = ["Kind", "Problem", "Verified", "verify"]
 REL = 1e-9
 
 
+REQUIRED = ("proofs.json", "report.json", "report.pdf", "report.xlsx")   # what `build` always writes
+
+
 def _load_json(path: Path) -> Any:
+    if path.exists() and not path.is_file():     # a FIFO would block the read for ever
+        raise ReportError(path.name, "not a regular file")
     try:
-        return json.loads(path.read_bytes())
-    except (OSError, ValueError) as exc:
-        raise ReportError(path.name, f"not readable JSON ({exc})") from None
+        return jsonfile.load(path)
+    except OSError as exc:
+        raise ReportError(path.name, f"cannot read ({exc.strerror})") from None
+    except JsonFileError as exc:
+        raise ReportError(path.name, f"not readable JSON ({exc.problem})") from None
+
+
+def _canonical(doc: Any, raw: bytes) -> bool:
+    """Whether `raw` is the RFC 8785 form of `doc` (a value with no such form, 2**64, is not)."""
+    try:
+        return canonical(doc) == raw
+    except CanonicalJsonError:
+        return False
 
 
 def _check_manifest(out: Path, genesis: Genesis, res: Verified) -> dict[str, Any]:
@@ -60,6 +78,8 @@ def _check_manifest(out: Path, genesis: Genesis, res: Verified) -> dict[str, Any
     if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT \
             or not isinstance(manifest.get("files"), dict):
         raise ReportError("manifest.json", f"not a {MANIFEST_FORMAT} manifest")
+    if not _canonical(manifest, (out / "manifest.json").read_bytes()):
+        res.add(Kind.MANIFEST, "manifest.json", "is not in RFC 8785 canonical form")
     if manifest.get("chain_id") != genesis.chain_id:
         res.add(Kind.MANIFEST, "manifest.json", f"chain {manifest.get('chain_id')!r}, genesis says "
                                                 f"{genesis.chain_id!r}")
@@ -72,10 +92,89 @@ def _check_manifest(out: Path, genesis: Genesis, res: Verified) -> dict[str, Any
             res.add(Kind.MANIFEST, name, "listed in the manifest but missing")
         elif sha256_file(path) != digest:
             res.add(Kind.MANIFEST, name, "its SHA-256 is not the manifest's (the file was changed)")
+    for name in REQUIRED:
+        if name not in files:
+            res.add(Kind.MANIFEST, name, "not in the manifest: every report bundle has it")
     for path in sorted(out.iterdir()):
-        if path.name not in ("manifest.json", "statement.json") and path.name not in files:
+        if path.name not in ("manifest.json", "statement.json", *REQUIRED) and path.name not in files:
             res.add(Kind.MANIFEST, path.name, "not listed in the manifest")
     return manifest
+
+
+def _check_header(manifest: dict[str, Any], stated: Report, expected: Report, res: Verified) -> None:
+    """What is not a figure: the manifest's and the report's header, notes, tables' titles,
+    columns and rows must be what genesis and the template give (a figure check alone lets a
+    changed note, a company name, a duplicated table or row through)."""
+    for key, value in (("company", stated.company), ("year", stated.year),
+                       ("template", stated.template.value)):
+        if manifest.get(key) != value:
+            res.add(Kind.MANIFEST, f"manifest.json {key}",
+                    f"{manifest.get(key)!r}, report.json says {value!r}")
+    for key in ("company_name", "chain_id", "notes"):
+        if getattr(stated, key) != getattr(expected, key):
+            res.add(Kind.DOCUMENT, f"report.json {key}",
+                    f"{_short(getattr(stated, key))}, genesis and the template give "
+                    f"{_short(getattr(expected, key))}")
+    if [t.name for t in stated.tables] != [t.name for t in expected.tables]:
+        res.add(Kind.DOCUMENT, "report.json tables", f"{[t.name for t in stated.tables]}, the template "
+                                                     f"gives {[t.name for t in expected.tables]}")
+        return
+    for got, want in zip(stated.tables, expected.tables, strict=True):
+        for key in ("title", "key_columns", "value_columns"):
+            if getattr(got, key) != getattr(want, key):
+                res.add(Kind.DOCUMENT, f"report.json {got.name} {key}",
+                        f"{getattr(got, key)!r}, the template gives {getattr(want, key)!r}")
+        keys, wanted = [r.key for r in got.rows], [r.key for r in want.rows]
+        if keys != wanted:
+            extra = sorted({"/".join(k) for k in keys if keys.count(k) > 1 or k not in wanted})
+            res.add(Kind.DOCUMENT, f"report.json {got.name} rows",
+                    f"{len(keys)} rows, {len(wanted)} recomputed in another order or with other keys"
+                    + (f" (given twice or not recomputed: {', '.join(extra[:5])})" if extra else ""))
+
+
+def _check_pdf(path: Path, stated: Report, expected: Report, res: Verified) -> None:
+    """The PDF must be the rendering of report.json (build's PDF is reproducible: reportlab's
+    invariant mode). Rendered from the stated figures, typed as the recomputation types them
+    (canonical JSON writes 5.0 as 5, and the PDF prints a float tonnage as 5.000)."""
+    def like(v: Value, w: Value) -> Value:
+        return float(v) if isinstance(w, float) and isinstance(v, int) else v
+
+    typed = replace(expected, tables=tuple(
+        replace(e, rows=tuple(Row(r.key, tuple(like(v, w) for v, w in zip(r.values, er.values, strict=True)))
+                              for r, er in zip(t.rows, e.rows, strict=True)))
+        for t, e in zip(stated.tables, expected.tables, strict=True)))
+    with tempfile.TemporaryDirectory(prefix="carbonlab-verify-") as tmp:
+        pdf.write(typed, Path(tmp) / "report.pdf")
+        same = (Path(tmp) / "report.pdf").read_bytes() == path.read_bytes()
+    if not same:
+        import reportlab
+
+        res.add(Kind.DOCUMENT, "report.pdf", "is not the rendering of report.json's figures (rendered here "
+                                            f"with reportlab {reportlab.Version}: a changed PDF, or one made "
+                                            "with another reportlab version)")
+
+
+def _short(value: object, n: int = 100) -> str:
+    text = repr(value)
+    return text if len(text) <= n else text[:n] + "..."
+
+
+def _check_xlsx_header(path: Path, expected: Report, res: Verified) -> None:
+    try:
+        sheets, got = xlsx.read_header(path)
+    except ReportError as exc:
+        res.add(Kind.DOCUMENT, exc.field, exc.problem)
+        return
+    wanted = ["report", *(t.name for t in expected.tables)]
+    if sheets != wanted:
+        res.add(Kind.DOCUMENT, "report.xlsx", f"sheets {sheets}, the report gives {wanted}")
+    want = xlsx.header_rows(expected)
+    if got != want:
+        bad = next((i for i, (g, w) in enumerate(zip(got, want, strict=False)) if g != w),
+                   min(len(got), len(want)))
+        res.add(Kind.DOCUMENT, f"report.xlsx!report row {bad + 1}",
+                f"{got[bad] if bad < len(got) else 'missing'!r}, the report gives "
+                f"{want[bad] if bad < len(want) else 'no such row'!r}")
 
 
 def _check_statement(out: Path, stated: Report, res: Verified) -> None:
@@ -124,12 +223,12 @@ def verify(out: Path, genesis: Genesis, workers: int | None = 1) -> Verified:
     if not out.is_dir():
         raise ReportError("DIR", f"{out} is not a directory")
     res = Verified()
-    _check_manifest(out, genesis, res)
+    manifest = _check_manifest(out, genesis, res)
     raw_report = (out / "report.json").read_bytes() if (out / "report.json").is_file() else b""
     if not raw_report:
         raise ReportError("report.json", "missing")
     stated: Report = document.from_json(_load_json(out / "report.json"))
-    if canonical(json.loads(raw_report)) != raw_report:
+    if not _canonical(jsonfile.loads(raw_report), raw_report):
         res.add(Kind.FIGURE, "report.json", "is not in RFC 8785 canonical form")
     if stated.genesis_hash != genesis.hash.hex():
         res.add(Kind.MANIFEST, "report.json", "names another genesis than the one given")
@@ -151,14 +250,14 @@ def verify(out: Path, genesis: Genesis, workers: int | None = 1) -> Verified:
         found = check_blocks(Scope(genesis, frozenset(meters), stated.year, since, until), blocks, res,
                              workers)
     account = None
-    if (out / "records.json").is_file():
+    if (out / "records.json").exists():
         try:
             records = JsonRecords.parse(_load_json(out / "records.json"), "records.json")
         except InputError as exc:
             res.add(Kind.RECORDS, "records.json", str(exc))
         else:
             account = allowances.account(records, stated.company, stated.year)
-    if (out / "statement.json").is_file():
+    if (out / "statement.json").exists():
         _check_statement(out, stated, res)
     try:
         gwp = GwpSet(stated.gwp)
@@ -166,8 +265,16 @@ def verify(out: Path, genesis: Genesis, workers: int | None = 1) -> Verified:
         raise ReportError("report.json.gwp", f"{stated.gwp!r} is not a GWP set") from None
     recomputed = templates.tables(stated.template, genesis,
                                   found, gwp, account)
+    expected = Report(stated.company, company_name(genesis, stated.company), stated.year, stated.template,
+                      stated.gwp, genesis.chain_id, genesis.hash.hex(), recomputed,
+                      templates.notes(stated.template, gwp))
+    before = len(res.problems)
+    _check_header(manifest, stated, expected, res)
     _compare("report.json", stated.tables, recomputed, res)
+    if len(res.problems) == before and (out / "report.pdf").is_file():
+        _check_pdf(out / "report.pdf", stated, expected, res)
     if (out / "report.xlsx").is_file():
+        _check_xlsx_header(out / "report.xlsx", expected, res)
         try:
             _compare("report.xlsx", xlsx.read_tables(out / "report.xlsx", recomputed), recomputed, res)
         except ReportError as exc:

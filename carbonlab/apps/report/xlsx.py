@@ -24,19 +24,36 @@ def write(report: Report, path: Path) -> None:
     wb = Workbook()
     ws = wb.active
     ws.title = "report"
-    for name, value in (("company", report.company), ("company name", report.company_name),
-                        ("year", report.year), ("template", report.template.value),
-                        ("GWP set", report.gwp), ("chain", report.chain_id),
-                        ("genesis hash", report.genesis_hash)):
-        ws.append([name, value])
-    for note in report.notes:
-        ws.append(["note", note])
+    for header in header_rows(report):
+        ws.append(list(header))
     for t in report.tables:
         sheet = wb.create_sheet(t.name)
         sheet.append([*t.key_columns, *t.value_columns])
         for r in t.rows:
             sheet.append([*r.key, *r.values])
     _save_reproducibly(wb, path, dt.datetime(report.year + 1, 1, 1))
+
+
+def header_rows(report: Report) -> list[tuple[str, str | int]]:
+    """The sheet `report`: the report's header, then one row per note."""
+    return [("company", report.company), ("company name", report.company_name), ("year", report.year),
+            ("template", report.template.value), ("GWP set", report.gwp), ("chain", report.chain_id),
+            ("genesis hash", report.genesis_hash), *(("note", note) for note in report.notes)]
+
+
+def read_header(path: Path) -> tuple[list[str], list[tuple[object, ...]]]:
+    """The workbook's sheet names, and the rows of the sheet `report` as it holds them
+    (ReportError naming a bad file)."""
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:    # noqa: BLE001 - openpyxl raises many kinds for a bad file
+        raise ReportError(path.name, f"not a readable workbook ({exc})") from None
+    try:
+        if "report" not in wb.sheetnames:
+            raise ReportError(f"{path.name}!report", "sheet missing")
+        return list(wb.sheetnames), [tuple(row) for row in wb["report"].iter_rows(values_only=True)]
+    finally:
+        wb.close()
 
 
 def _save_reproducibly(wb: Workbook, path: Path, when: dt.datetime) -> None:

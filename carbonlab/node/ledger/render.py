@@ -33,16 +33,19 @@ def certificate_json(cert: CommitCertificate) -> dict[str, Any]:
             "signatures": [[m, s.hex()] for m, s in cert.signatures]}
 
 
+U64_MAX = 2**64 - 1     # the largest integer the canonical (msgpack) encoding holds
+
+
 def header_from_json(value: Any, path: str) -> BlockHeader:
     h = as_dict(value, path)
     return BlockHeader(
         as_str(h.get("chain_id"), f"{path}.chain_id", max_len=64),
-        as_int(h.get("height"), f"{path}.height", lo=1),
+        as_int(h.get("height"), f"{path}.height", lo=1, hi=U64_MAX),
         as_hex(h.get("prev_hash"), f"{path}.prev_hash", size=HASH_BYTES),
         as_hex(h.get("proposal_digest"), f"{path}.proposal_digest", size=HASH_BYTES),
-        as_int(h.get("timestamp_ms"), f"{path}.timestamp_ms", lo=0),
+        as_int(h.get("timestamp_ms"), f"{path}.timestamp_ms", lo=0, hi=U64_MAX),
         as_str(h.get("proposer"), f"{path}.proposer", max_len=64),
-        as_int(h.get("batch_count"), f"{path}.batch_count", lo=1),
+        as_int(h.get("batch_count"), f"{path}.batch_count", lo=1, hi=U64_MAX),
         as_hex(h.get("batches_root"), f"{path}.batches_root", size=HASH_BYTES))
 
 
@@ -54,8 +57,8 @@ def certificate_from_json(value: Any, path: str) -> CommitCertificate:
         signatures.append((as_str(member, f"{path}.signatures[{i}][0]", max_len=64),
                            as_hex(sig, f"{path}.signatures[{i}][1]", size=SIGNATURE_BYTES)))
     return CommitCertificate(
-        as_int(c.get("view"), f"{path}.view", lo=0),
-        as_int(c.get("seq"), f"{path}.seq", lo=0),
+        as_int(c.get("view"), f"{path}.view", lo=0, hi=U64_MAX),
+        as_int(c.get("seq"), f"{path}.seq", lo=0, hi=U64_MAX),
         as_hex(c.get("digest"), f"{path}.digest", size=HASH_BYTES),
         tuple(signatures))
 

@@ -79,3 +79,34 @@ def test_help_imports_nothing_of_apps() -> None:
                           check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(("record", "field", "value"), [
+    ("allocations", "quantity_t", 1e308), ("market_prices", "price_per_t", 1e308),
+    ("statements", "emissions_t", 1e308), ("transfers", "quantity_t", 1e13),
+])
+def test_absurd_magnitudes_are_refused_not_printed_as_inf(record: str, field: str, value: float,
+                                                          tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    raw = json.loads(DATA.read_text())
+    raw[record][0][field] = value
+    bad = tmp_path / "records.json"
+    bad.write_text(json.dumps(raw))
+    rc, out, err = run(capsys, "compliance", "position", "--company", "north-power", "--year", "2025",
+                       "--rules", "cn-ets", "--inputs", str(bad), "--format", "json")
+    assert rc == 2
+    assert f"field '{record}[0].{field}': must be a number 0.." in err
+    assert "inf" not in out.lower()
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--gain-multiplier", "-1", "field 'gain_multiplier': must be within [5, 10], got -1"),
+    ("--falsification-fine", "1", "field 'falsification_fine': must be within [500000, 2e+06], got 1"),
+])
+def test_a_parameter_out_of_range_is_refused_even_when_its_term_does_not_apply(
+        option: str, value: str, message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # north-power 2025 has no falsification finding: the term does not apply, the value is still wrong
+    rc, _, err = run(capsys, "compliance", "position", "--company", "north-power", "--year", "2025",
+                     "--rules", "cn-ets", "--inputs", str(DATA), option, value)
+    assert rc == 2
+    assert message in err

@@ -81,7 +81,7 @@ def test_missing_data_quality_is_named_not_assumed() -> None:
 
 
 @pytest.mark.parametrize(("key", "index", "change", "field", "problem"), [
-    ("transfers", 0, {"price_per_t": -1}, "transfers[0].price_per_t", ">= 0"),
+    ("transfers", 0, {"price_per_t": -1}, "transfers[0].price_per_t", "0..1000000"),
     ("transfers", 1, {"buyer": "north-power"}, "transfers[1].buyer", "also the seller"),
     ("transfers", 0, {"settled_by": None}, "transfers[0].settled_by", "must be a non-empty string"),
     ("allocations", 2, {"quantity_t": "lots"}, "allocations[2].quantity_t", "must be a number"),

@@ -4,6 +4,7 @@ bad records refused by field."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,27 @@ def test_bad_records_are_refused_by_field(made: tuple[Path, Path, Path], tmp_pat
     assert not out.exists()
     assert main(["report", "verify", str(tmp_path / "nowhere"), "--genesis", str(made[1])]) == 2
     assert "nowhere is not a directory" in capsys.readouterr().err
+
+
+def test_an_out_that_cannot_be_made_is_refused_by_name(made: tuple[Path, Path, Path], tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    dangling = tmp_path / "dangling"
+    dangling.symlink_to(tmp_path / "nowhere")
+    assert _build(made, dangling) == 2
+    assert f"--out: {dangling} exists; the report goes into a new directory" in capsys.readouterr().err
+    assert dangling.is_symlink()
+    assert not (tmp_path / "nowhere").exists()
+    # /proc takes no new directory, even from root: the temporary directory cannot be made
+    assert _build(made, Path("/proc/carbonlab-report")) == 2
+    assert "--out: cannot create a directory in /proc (" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_the_report_directory_is_readable_under_the_umask(made: tuple[Path, Path, Path],
+                                                          tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        assert _build(made, tmp_path / "r") == 0
+    finally:
+        os.umask(old)
+    assert (tmp_path / "r").stat().st_mode & 0o777 == 0o755

@@ -1,0 +1,63 @@
+"""`report build --node` against a member API that answers 200 with something else than the
+API's JSON (an HTML page, an empty object, JSON nested past the recursion limit): refused
+naming `--node` and the path (exit 2), nothing written, never a traceback."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from carbonlab.cli import main
+from tests.unit.node.query.small_ledger import build as build_ledger
+
+ANSWERS = {
+    "html": (b"<html>hi</html>", "the answer is not JSON (line 1: not valid JSON (Expecting value))"),
+    "empty object": (b"{}", "not a query result (KeyError: 'filter')"),
+    "deep": (b"[" * 100_000, "the answer is not JSON (nested too deeply to be read)"),
+}
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[str, dict[str, bytes]]]:
+    body = {"answer": b""}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body["answer"])
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{srv.server_address[1]}", body
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.mark.parametrize("case", sorted(ANSWERS))
+def test_a_member_answering_nonsense_is_refused_by_name(case: str, server: tuple[str, dict[str, bytes]],
+                                                        tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    url, body = server
+    body["answer"] = ANSWERS[case][0]
+    genesis = tmp_path / "genesis.json"
+    build_ledger(tmp_path / "ledger.sqlite").genesis.save(genesis)
+    out = tmp_path / "r"
+    assert main(["report", "build", "--company", "acme", "--year", "2023", "--template", "eu-mrr",
+                 "--node", url, "--genesis", str(genesis), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"carbonlab: error: --node: {url}/v1/emissions/query: {ANSWERS[case][1]}" in err
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".r.")]

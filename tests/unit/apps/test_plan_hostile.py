@@ -1,0 +1,97 @@
+"""`carbonlab plan dispatch|pathway` with hostile inputs: NaN or infinite prices and caps, a
+time limit that is no limit, a horizon or a curve split that would run for hours, hours or years
+out of order, absurd magnitudes, a misspelt field. Each is refused naming what is wrong (exit 2),
+before any solver runs, never a traceback and never a silently wrong plan."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from carbonlab.cli import main
+
+UNITS = {"units": [{"unit": "U1", "capacity_mw": 600, "min_mw": 240, "ramp_mw_per_h": 300,
+                    "fuel_cost_per_mwh": 32, "curve": {"a": 48.9, "b": 0.766, "c": 6.7e-5},
+                    "options": {"fixed_cost_per_year": 1e6}}]}
+
+
+def _files(tmp_path: Path, units: dict | None = None, demand: str = "hour,demand_mw\n0,300\n1,400\n"
+           ) -> tuple[str, str]:
+    (tmp_path / "units.json").write_text(json.dumps(units or UNITS))
+    (tmp_path / "demand.csv").write_text(demand)
+    return str(tmp_path / "units.json"), str(tmp_path / "demand.csv")
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--carbon-price", "nan", "carbon_price: must be a finite number >= 0, got nan"),
+    ("--carbon-price", "inf", "carbon_price: must be a finite number >= 0, got inf"),
+    ("--cap-t", "nan", "cap_t: must be a finite number of tonnes >= 0, got nan"),
+    ("--time-limit-s", "-1", "time_limit_s: must be above 0 and at most 3600 s, got -1.0"),
+    ("--time-limit-s", "nan", "time_limit_s: must be above 0 and at most 3600 s, got nan"),
+    ("--segments", "100000000", "segments: must be in 1..50, got 100000000"),
+])
+def test_dispatch_options_out_of_range_are_refused(option: str, value: str, message: str, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    units, demand = _files(tmp_path)
+    assert main(["plan", "dispatch", "--units", units, "--demand", demand, option, value]) == 2
+    assert f"carbonlab: error: {message}" in capsys.readouterr().err
+
+
+def test_a_horizon_that_would_run_for_hours_is_refused(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    rows = "".join(f"{h},300\n" for h in range(24 * 365))
+    units, demand = _files(tmp_path, demand="hour,demand_mw\n" + rows)
+    assert main(["plan", "dispatch", "--units", units, "--demand", demand]) == 2
+    assert "demand: 8760 hours; a dispatch plans at most 744 (a month)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("demand", "message"), [
+    ("hour,demand_mw\n1,300\n0,400\n", "line 2: hour: must be 0 (hours count 0, 1, 2, ... in order), "
+                                       "got '1'"),
+    ("hour,demand_mw\n0,300\n0,400\n", "line 3: hour: must be 1 (hours count 0, 1, 2, ... in order), "
+                                       "got '0'"),
+])
+def test_shuffled_or_repeated_hours_are_refused(demand: str, message: str, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    units, path = _files(tmp_path, demand=demand)
+    assert main(["plan", "dispatch", "--units", units, "--demand", path]) == 2
+    assert f"{path} {message}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"startup_cst": 5000}, "units[0]: startup_cst: unknown field; known are"),
+    ({"initial_mw": 5000}, "unit U1: initial_mw: 5000 MW is above its capacity_mw 600"),
+    ({"curve": {"a": 1, "b": 1, "c": 1e300}, "capacity_mw": 1e300, "ramp_mw_per_h": 1e300},
+     "a cost or CO2 coefficient overflows (is infinite or not a number)"),
+])
+def test_bad_units_are_refused_by_field(change: dict, message: str, tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    units, demand = _files(tmp_path, {"units": [{**UNITS["units"][0], **change}]})
+    assert main(["plan", "dispatch", "--units", units, "--demand", demand]) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("years", "extra", "message"), [
+    ("year,demand_mwh\n2027,1000\n2026,1000\n", [], "line 3: year: must be 2028 (years follow each other"),
+    ("year,demand_mwh\n2026,1000\n2026,1000\n", [], "line 3: year: must be 2027 (years follow each other"),
+    ("year,demand_mwh\n2026,1000\n", ["--discount-rate", "nan"], "discount_rate: must be a finite number"),
+    ("year,demand_mwh\n2026,1000\n", ["--first-cap-t", "nan"], "cap of year 0: must be a finite number"),
+])
+def test_pathway_years_and_rates_are_checked(years: str, extra: list[str], message: str, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    units, demand = _files(tmp_path, demand=years)
+    argv = ["plan", "pathway", "--units", units, "--demand", demand, "--first-cap-t", "1e6", *extra]
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_readings_of_a_unit_the_units_file_does_not_name_are_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    units, demand = _files(tmp_path)
+    readings = tmp_path / "readings.csv"
+    readings.write_text("unit,interval_s,co2_kg,mwh\n" + "".join(f"U9,3600,{300 + k},{300 + 10 * k}\n"
+                                                                for k in range(5)))
+    assert main(["plan", "dispatch", "--units", units, "--demand", demand, "--readings", str(readings)]) == 2
+    assert f"{readings}: unit: readings of 'U9', which {units} does not name" in capsys.readouterr().err
