@@ -21,6 +21,12 @@ def main(path: Path) -> None:
         state = ledger.state
         kit.batch_seq.update(state.last_batch_seq)
         kit.reading_seq.update(state.last_reading_seq)
+        # a kill between a block and its record leaves that record missing: write it on resume,
+        # so that the test's rule (the last record is for this height or the one before) holds
+        # also after two such kills in a row (it failed once that way on a loaded machine)
+        records = ledger.load_consensus_records()
+        if ledger.height and (not records or records[-1] != f"executed {ledger.height}".encode()):
+            ledger.save_consensus_record(f"executed {ledger.height}".encode())
         print(f"opened {ledger.height}", flush=True)
         while True:
             requests = [kit.next_batch(g, per_meter=4).encode() for g in ("gw1", "gw2") * 4]
