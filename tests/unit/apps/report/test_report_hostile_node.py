@@ -16,7 +16,7 @@ from tests.unit.node.query.small_ledger import build as build_ledger
 
 ANSWERS = {
     "html": (b"<html>hi</html>", "the answer is not JSON (line 1: not valid JSON (Expecting value))"),
-    "empty object": (b"{}", "not a query result (KeyError: 'filter')"),
+    "empty object": (b"{}", "not a query result (SchemaError: answer.filter: is required)"),
     "deep": (b"[" * 100_000, "the answer is not JSON (nested too deeply to be read)"),
 }
 
