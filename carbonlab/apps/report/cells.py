@@ -18,6 +18,7 @@ from typing import NamedTuple, Protocol
 
 from carbonlab.apps.report.model import Cell
 from carbonlab.node.query import EmissionsFilter, Level, Period, QueryResult
+from carbonlab.node.query.rollup import add_optional, intervals_in
 
 
 def year_bounds(year: int) -> tuple[int, int]:
@@ -83,21 +84,6 @@ def from_query(result: QueryResult) -> tuple[Cell, ...]:
                          for r in result.rows), key=lambda c: (c.meter, c.month_start)))
 
 
-def _add(a: float | None, b: float | None) -> float | None:
-    if b is None:
-        return a
-    return b if a is None else a + b
-
-
-def _expected(lo: int, hi: int, step: int) -> int:
-    """Intervals expected in [lo, hi): the query module's count (multiples of `step` from the
-    first one at or after `lo`)."""
-    if hi <= lo:
-        return 0
-    first = -(-lo // step) * step
-    return max(0, -(-(hi - first) // step))
-
-
 def from_readings(readings: Iterable[Summed], meters: Iterable[str], year: int,
                   step: int) -> tuple[Cell, ...]:
     since, until = year_bounds(year)
@@ -110,14 +96,14 @@ def from_readings(readings: Iterable[Summed], meters: Iterable[str], year: int,
         key = (r.meter_id, months[bisect_right(months, r.interval_start) - 1])
         s = sums.setdefault(key, [None] * 5)
         for i, v in enumerate((r.co2_kg, r.ch4_kg, r.n2o_kg, r.gross_mwh, r.heat_input_gj)):
-            s[i] = _add(s[i], v)
+            s[i] = add_optional(s[i], v)
         c = counts.setdefault(key, [0, 0])
         c[0] += 1
         c[1] += int(r.substituted)
     out = []
     for meter in sorted(set(meters)):
         for lo, hi in pairwise(months):
-            expected = _expected(lo, hi, step)
+            expected = intervals_in(lo, hi, step)
             s = sums.get((meter, lo), [None] * 5)
             n, sub = counts.get((meter, lo), [0, 0])
             out.append(Cell(meter, lo, s[0], s[1], s[2], s[3], s[4], n, sub, expected,

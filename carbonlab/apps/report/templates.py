@@ -22,7 +22,7 @@ from carbonlab.apps.report.cells import month_label
 from carbonlab.apps.report.model import Allowances, Cell, Row, Table, Template, Value
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.gwp import GWP100, GwpSet
-from carbonlab.node.query.rollup import Shares
+from carbonlab.node.query.rollup import Shares, add_optional
 
 SUMS = ("co2_kg", "ch4_kg", "n2o_kg", "gross_mwh", "heat_input_gj")
 
@@ -36,10 +36,7 @@ class Acc(Shares):
 
     def add(self, c: Cell) -> Acc:
         for name in SUMS:
-            x = getattr(c, name)
-            if x is not None:
-                cur = self.v[name]
-                self.v[name] = x if cur is None else cur + x
+            self.v[name] = add_optional(self.v[name], getattr(c, name))
         self.readings += c.readings
         self.substituted += c.substituted
         self.expected += c.expected

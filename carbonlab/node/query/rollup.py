@@ -220,14 +220,19 @@ def _windows(db: sqlite3.Connection, flt: EmissionsFilter,
     return out
 
 
-def _expected(window: tuple[int, int] | None, start: int, end: int, step: int) -> int:
-    if window is None:
-        return 0
-    lo, hi = max(start, window[0]), min(end, window[1])
+def intervals_in(lo: int, hi: int, step: int) -> int:
+    """Intervals expected in [lo, hi): the multiples of `step` from the first one at or after
+    `lo` (the count every "expected" and "missing" figure uses; the report recomputes it)."""
     if hi <= lo:
         return 0
     first = -(-lo // step) * step
     return max(0, -(-(hi - first) // step))
+
+
+def _expected(window: tuple[int, int] | None, start: int, end: int, step: int) -> int:
+    if window is None:
+        return 0
+    return intervals_in(max(start, window[0]), min(end, window[1]), step)
 
 
 def selected_sql(flt: EmissionsFilter, alias: str) -> str:
@@ -270,7 +275,8 @@ def meter_buckets(db: sqlite3.Connection, flt: EmissionsFilter, period: Period |
     return db.execute(sql, args).fetchall()
 
 
-def _add(a: float | None, b: float | None) -> float | None:
+def add_optional(a: float | None, b: float | None) -> float | None:
+    """A sum where None is "no reading carries it" (not zero): None + x = x."""
     if b is None:
         return a
     return b if a is None else a + b
@@ -310,7 +316,7 @@ def query(db: sqlite3.Connection, genesis: Genesis, flt: EmissionsFilter, *,
         if row is None:
             row = acc[key] = [None] * len(sums) + [0, 0]
         for i, v in enumerate(sums):
-            row[i] = _add(row[i], v)
+            row[i] = add_optional(row[i], v)
         row[-2] += selected
         row[-1] += substituted
         intervals[(bucket, meter)] = every
