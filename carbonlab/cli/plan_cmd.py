@@ -12,6 +12,21 @@ import json
 from pathlib import Path
 from typing import Any
 
+from carbonlab.node.gwp import GwpSet
+
+
+def _curve_sources(p: argparse.ArgumentParser) -> None:
+    """Where each unit's CO2 curve is fitted from (both actions take the same)."""
+    p.add_argument("--readings", type=Path, help="CSV unit,interval_s,co2_kg,mwh: fit each unit's CO2 curve")
+    p.add_argument("--co2e", choices=[g.value for g in GwpSet],
+                   help="with --ledger: fit CO2e by this GWP-100 set")
+    p.add_argument(
+        "--ledger",
+        type=Path,
+        help="a ledger file: fit each unit's CO2 curve from its readings; a unit without "
+        "limits in the JSON takes those genesis declares",
+    )
+
 
 def register(sub: Any) -> None:
     parser = sub.add_parser("plan", help="dispatch planning under a carbon price or cap; multi-year pathways")
@@ -19,14 +34,7 @@ def register(sub: Any) -> None:
 
     d = psub.add_parser("dispatch", help="least-cost unit schedule over a horizon (MILP, HiGHS)")
     d.add_argument("--units", type=Path, required=True, help="units JSON (limits, costs, curve)")
-    d.add_argument("--readings", type=Path, help="CSV unit,interval_s,co2_kg,mwh: fit each unit's CO2 curve")
-    d.add_argument("--co2e", choices=("AR5", "AR6"), help="with --ledger: fit CO2e by this GWP-100 set")
-    d.add_argument(
-        "--ledger",
-        type=Path,
-        help="a ledger file: fit each unit's CO2 curve from its readings; a unit without "
-        "limits in the JSON takes those genesis declares",
-    )
+    _curve_sources(d)
     d.add_argument(
         "--demand", type=Path, required=True, help="CSV hour,demand_mw (default horizon: its rows)"
     )
@@ -40,14 +48,7 @@ def register(sub: Any) -> None:
 
     p = psub.add_parser("pathway", help="multi-year plan under a declining cap with retire/retrofit options")
     p.add_argument("--units", type=Path, required=True, help="units JSON, with each unit's `options`")
-    p.add_argument("--readings", type=Path, help="CSV unit,interval_s,co2_kg,mwh: fit each unit's CO2 curve")
-    p.add_argument("--co2e", choices=("AR5", "AR6"), help="with --ledger: fit CO2e by this GWP-100 set")
-    p.add_argument(
-        "--ledger",
-        type=Path,
-        help="a ledger file: fit each unit's CO2 curve from its readings; a unit without "
-        "limits in the JSON takes those genesis declares",
-    )
+    _curve_sources(p)
     p.add_argument("--demand", type=Path, required=True, help="CSV year,demand_mwh")
     p.add_argument("--first-cap-t", type=float, required=True, help="the first year's cap, t CO2")
     p.add_argument("--decline", type=float, default=0.04, help="yearly fall of the cap (default 0.04)")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from carbonlab.errors import CarbonlabError
+from carbonlab.node.gwp import GwpSet
 
 
 def register(sub: Any) -> None:
@@ -31,7 +32,7 @@ def register(sub: Any) -> None:
     src.add_argument("--node", help="a member's API URL (needs --genesis)")
     b.add_argument("--genesis", type=Path, help="genesis.json (with --node)")
     b.add_argument("--records", type=Path, help="allowance records (JSON, docs/compliance.md)")
-    b.add_argument("--gwp", default="AR5", choices=("AR5", "AR6"))
+    b.add_argument("--gwp", default=GwpSet.AR5.value, choices=[g.value for g in GwpSet])
     b.set_defaults(func=_build)
     v = cmds.add_parser("verify", help="check a report directory with genesis alone (no network)")
     v.add_argument("dir", type=Path)
