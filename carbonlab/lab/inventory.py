@@ -23,6 +23,8 @@ from carbonlab.lab.errors import TopologyError
 from carbonlab.lab.ports import PortPlan
 from carbonlab.lab.providers.base import Provider
 from carbonlab.lab.topology import Meter, Topology
+from carbonlab.node.channels import LOAD_KEYS, GasChannel, LoadChannels, gases_json, load_json
+from carbonlab.node.emissions import ConcUnit, Gas
 from carbonlab.node.organisation import companies_json
 
 GROUPS = ("nodes", "gateways", "meters", "prometheus", "grafana")
@@ -63,11 +65,13 @@ def map_channels(register_map: str, base_dir: Path | None = None) -> dict[str, A
     absolute path, as the gateway is given it): every CH4/N2O/load/heat channel the map has,
     with its unit, basis and the map's engineering range (heat input in MW thermal)."""
     regmap = load_register_map(register_map, base_dir=base_dir)
-    gases = {c.name: {"unit": c.unit, "basis": c.basis, "range": [c.min, c.max]}
+    gases = {Gas(c.name): GasChannel(ConcUnit(c.unit), c.basis, (c.min, c.max))
              for c in regmap.channels if c.name in GAS_CHANNELS}
-    load = {c.name: [c.min / c.factor, c.max / c.factor]
-            for c in regmap.channels if c.name in ("gross_mw", "heat_input_mw")}
-    return {**({"gases": gases} if gases else {}), **({"load": load} if load else {})}
+    load = LoadChannels(**{c.name: (c.min / c.factor, c.max / c.factor)
+                           for c in regmap.channels if c.name in LOAD_KEYS})
+    # written in genesis's own form (node/channels.py), left out where the map has none
+    return {**({"gases": gases_json(gases)} if gases else {}),
+            **({"load": load_json(load)} if load_json(load) else {})}
 
 
 def _meter_table(meter: Meter, ports: PortPlan) -> dict[str, Any]:
