@@ -5,8 +5,6 @@ defaults, other faults untouched); a physical binding refuses."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,9 +20,8 @@ from carbonlab.rig.errors import FaultError
 from carbonlab.rig.faults import FaultContext, FaultJournal, make_fault
 from carbonlab.rig.meters.binding import EmulatedMeter, PhysicalMeter
 from carbonlab.rig.meters.errors import PhysicalMeterError
+from tests.unit.rig.meters_process import meters_serving
 from tests.waiting import wait_until
-
-CLI = [sys.executable, "-c", "import sys; from carbonlab.cli import main; sys.exit(main(sys.argv[1:]))"]
 
 
 @pytest.fixture(scope="module")
@@ -32,34 +29,11 @@ def meters_proc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     """A real meters process serving m1 (t100) over Modbus TCP: (control URL, Modbus port)."""
     root = tmp_path_factory.mktemp("meters")
     modbus, control = free_ports(2)
-    (root / "meters.yaml").write_text(
-        f"seed: 1\ntruth_dir: truth/\ncontrol_listen: 127.0.0.1:{control}\nmeters:\n"
-        f"  - {{id: m1, register_map: t100, transport: tcp, host: 127.0.0.1, port: {modbus},"
-        " device_id: 1}\n")
-    log = (root / "meters.log").open("wb")
-    proc = subprocess.Popen([*CLI, "meters", "serve", "--config", str(root / "meters.yaml")], stdout=log,
-                            stderr=log)
-    url = f"http://127.0.0.1:{control}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"meters process did not come up: {(root / 'meters.log').read_text()[-2000:]}")
-            time.sleep(0.2)
+    config = (f"seed: 1\ntruth_dir: truth/\ncontrol_listen: 127.0.0.1:{control}\nmeters:\n"
+              f"  - {{id: m1, register_map: t100, transport: tcp, host: 127.0.0.1, port: {modbus},"
+              " device_id: 1}\n")
+    with meters_serving(root, config, control) as url:
         yield url, modbus
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-        log.close()
 
 
 @pytest.fixture

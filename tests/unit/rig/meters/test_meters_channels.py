@@ -6,13 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from carbonlab.bench.localcluster import free_ports
@@ -20,9 +16,9 @@ from carbonlab.gateway.endpoint import MeterEndpoint
 from carbonlab.gateway.poller import read_once
 from carbonlab.gateway.sample import SampleStatus
 from carbonlab.rig.meters.profile import ProfileSpec, UnitProfile, gross_efficiency
+from tests.unit.rig.meters_process import meters_serving
 from tests.waiting import wait_until
 
-CLI = [sys.executable, "-c", "import sys; from carbonlab.cli import main; sys.exit(main(sys.argv[1:]))"]
 MAPS = ("t100", "float_inverse", "daq_4_20ma")
 
 
@@ -35,30 +31,8 @@ def meters(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dic
     lines = [f"seed: 7\ntruth_dir: truth/\ncontrol_listen: 127.0.0.1:{control}\nmeters:"]
     lines += [f"  - {{id: m_{name}, register_map: {name}, transport: tcp, host: 127.0.0.1, "
               f"port: {port}, device_id: 1}}" for name, port in zip(MAPS, modbus, strict=True)]
-    (root / "meters.yaml").write_text("\n".join(lines) + "\n")
-    log = (root / "meters.log").open("wb")
-    proc = subprocess.Popen([*CLI, "meters", "serve", "--config", str(root / "meters.yaml")],
-                            stdout=log, stderr=log)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{control}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"meters process did not come up: {(root / 'meters.log').read_text()[-2000:]}")
-            time.sleep(0.2)
+    with meters_serving(root, "\n".join(lines) + "\n", control):
         yield root / "truth", ports
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-        log.close()
 
 
 def endpoint(name: str, port: int) -> MeterEndpoint:
