@@ -36,7 +36,8 @@ Rules for a test that uses it:
 
 Options (for running the users in parallel worktrees, or keeping the lab between runs):
 `--shared-lab-base-port N` (default: the topology's 23400) and `--shared-lab-id ID` move the
-lab off another one's ports and names; `--shared-lab-dir DIR` uses the lab already healthy
+lab off another one's ports and names (it refuses, naming the port, to come up where one of its
+ports is taken: another lab there would answer its health checks); `--shared-lab-dir DIR` uses the lab already healthy
 in DIR (and leaves it running), or brings one up there and leaves it running for the next
 run. Registered by tests/conftest.py (`pytest_plugins`).
 """
@@ -64,6 +65,12 @@ SHARED_TOPOLOGY = Path(__file__).parent / "unit" / "rig" / "testdata" / "mini.ya
 FIXTURE = "shared_lab"
 UP_HEALTH_S = 300.0      # the lab must be healthy this long after its playbook ran
 HEALTHY_AGAIN_S = 120.0  # before and after each test: a restarted node catches up within this
+GONE_S = 30.0            # after `down`, the lab's last processes end within this
+
+
+class SharedLabError(RuntimeError):
+    """The shared lab cannot be brought up here (its ports are taken); the machine's state,
+    not the test's fault."""
 
 
 @dataclass(frozen=True)
@@ -159,6 +166,14 @@ class _Session:
         self.closed = False
 
     def open(self) -> SharedLab:
+        try:
+            return self._open()
+        except BaseException:
+            self.keep = False   # a half-made lab goes down, its directory with it
+            self.close()
+            raise
+
+    def _open(self) -> SharedLab:
         from carbonlab.lab import topology as topo_mod
         from carbonlab.lab.lifecycle import Lab
         from carbonlab.lab.state import LabState, Phase
@@ -175,13 +190,12 @@ class _Session:
         topo = topo_mod.load(topo_path)
         self._trap_sigterm()
         lab = Lab(topo, lab_dir, "local", progress=lambda _line: None)
-        self.lab = lab
         if LabState.load(lab_dir / "state.json").phase != Phase.HEALTHY:
-            try:
-                lab.up(health_timeout_s=UP_HEALTH_S)
-            except BaseException:
-                self.close()
-                raise
+            _ports_free(lab)
+            self.lab = lab       # from here on, close() takes it down
+            lab.up(health_timeout_s=UP_HEALTH_S)
+        else:
+            self.lab = lab
         self.rig = bind_lab(topo_path, lab_dir)
         return SharedLab(lab_dir, topo_path, topo, lab_dir / "genesis.json", self._members(lab),
                          self._gateway_keys(lab), self.rig, lab)
@@ -230,11 +244,41 @@ class _Session:
                 self.rig.close()
             if self.lab is not None and not self.keep:
                 self.lab.down()
+                _wait_gone(self.lab.lab_dir)
+            if self._tmp is not None:
+                self._tmp.cleanup()
         finally:
             if self._previous_sigterm is not None:
                 signal.signal(signal.SIGTERM, self._previous_sigterm)
-            if self._tmp is not None:
-                self._tmp.cleanup()
+
+
+def _ports_free(lab: Lab) -> None:
+    """Refuse, naming the port, to bring the lab up where something already listens: another
+    worktree's shared lab on the same ports would answer this one's health checks."""
+    import socket
+    ports = lab.ports()
+    for (host, service), port in sorted(ports.ports.items(), key=lambda kv: kv[1]):
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((ports.address(host), port))
+            except OSError as exc:
+                raise SharedLabError(
+                    f"the shared lab's port {port} ({host} {service}) is taken ({exc.strerror}): another "
+                    "lab runs there; give --shared-lab-base-port N (and --shared-lab-id ID) to move "
+                    "this one") from None
+
+
+def _wait_gone(lab_dir: Path) -> None:
+    """Wait for the lab's last processes to end after `down`: a command an interrupted playbook
+    had started (a key being generated) can outlive it by a moment and still write into the lab
+    directory. One still there after `GONE_S` is named (and the directory kept for a look)."""
+    from carbonlab.lab.proc import lab_processes
+    deadline = time.monotonic() + GONE_S
+    while left := lab_processes(lab_dir):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the shared lab in {lab_dir} left processes after down: {left}")
+        time.sleep(0.2)
 
 
 @pytest.fixture(scope="session")
