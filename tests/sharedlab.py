@@ -10,8 +10,8 @@ session brings one up, on first use, and every such test shares it:
   no root is needed; it runs in a temporary lab directory of the session;
 - collection moves every test that uses `shared_lab` to the end of the session, in the order
   it was collected, so the lab is up only while its users run (a running lab costs CPU that
-  the rest of the suite would otherwise share on a 2-core machine), and it is taken down
-  right after the last of them, not at some later session end;
+  the rest of the suite would otherwise share on a 2-core machine): pytest finalises the
+  session fixture in the last item's teardown, which is the last user's;
 - it is taken down at the end also when a test fails, when the run is stopped with Ctrl-C
   (SIGINT) or SIGTERM (turned into KeyboardInterrupt while the lab is up, so pytest's own
   teardown runs), and when bringing it up fails half-way;
@@ -36,10 +36,10 @@ Rules for a test that uses it:
 
 Options (for running the users in parallel worktrees, or keeping the lab between runs):
 `--shared-lab-base-port N` (default: the topology's 23400) and `--shared-lab-id ID` move the
-lab off another one's ports and names (it refuses, naming the port, to come up where one of its
-ports is taken: another lab there would answer its health checks); `--shared-lab-dir DIR` uses the lab already healthy
-in DIR (and leaves it running), or brings one up there and leaves it running for the next
-run. Registered by tests/conftest.py (`pytest_plugins`).
+lab off another one's ports and names (it refuses, naming the port, to come up where one of
+its ports is taken: another lab there would answer its health checks); `--shared-lab-dir DIR`
+uses the lab already healthy in DIR (and leaves it running), or brings one up there and
+leaves it running for the next run. Registered by tests/conftest.py (`pytest_plugins`).
 """
 
 from __future__ import annotations
@@ -129,10 +129,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="use (or bring up and keep) the shared lab in DIR; it is left running")
 
 
-_LAST_USER = pytest.StashKey[str]()
-_OPEN: list[_Session] = []   # the session's lab while it is up (one; a list for pytester's nesting)
-
-
 @pytest.hookimpl(trylast=True)   # after -k/-m deselection: the list as it will run
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
                                   items: list[pytest.Item]) -> None:
@@ -140,16 +136,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if not users:
         return
     others = [i for i in items if FIXTURE not in getattr(i, "fixturenames", ())]
-    items[:] = others + users
-    config.stash[_LAST_USER] = users[-1].nodeid
-
-
-def pytest_runtest_logfinish(nodeid: str, location: tuple[str, int | None, str]) -> None:
-    """The last user has run (setup, call, teardown): the lab goes down now, not at session end."""
-    del location
-    for opened in _OPEN:
-        if opened.last_user == nodeid:
-            opened.close()
+    items[:] = others + users   # the last user is the last item: pytest ends the lab right after it
 
 
 class _Session:
@@ -157,7 +144,6 @@ class _Session:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.last_user = config.stash.get(_LAST_USER, "")
         self.lab: Lab | None = None
         self.rig: RigLab | None = None
         self.keep = config.getoption("--shared-lab-dir") is not None
@@ -284,12 +270,10 @@ def _wait_gone(lab_dir: Path) -> None:
 @pytest.fixture(scope="session")
 def _shared_lab_session(pytestconfig: pytest.Config) -> Iterator[SharedLab]:
     opened = _Session(pytestconfig)
-    _OPEN.append(opened)
     try:
         yield opened.open()
     finally:
         opened.close()
-        _OPEN.remove(opened)
 
 
 @pytest.fixture
