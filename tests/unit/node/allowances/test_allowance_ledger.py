@@ -53,13 +53,17 @@ def test_records_execute_in_blocks_and_balances_follow(tmp_path: Path) -> None:
         assert [(e.height, e.idx, e.record.kind, e.accepted) for e in history] == [
             (1, 2, Kind.ALLOCATION, True), (2, 0, Kind.TRANSFER, True), (2, 1, Kind.SURRENDER, False)]
         refused = history[-1]
-        assert (refused.reason, refused.field) == (RecordReason.INSUFFICIENT_BALANCE, "record.body.quantity_t")
+        assert refused.reason is RecordReason.INSUFFICIENT_BALANCE
+        assert refused.field == "record.body.quantity_t"
+        assert refused.field == "record.body.quantity_t"
         status = ledger.record_status(refused.record.record_id)
-        assert status is not None and (status.status, status.height) == (RecordState.REFUSED, 2)
+        assert status is not None
+        assert (status.status, status.height) == (RecordState.REFUSED, 2)
         transfers = ledger.allowance_records(YEAR, Kind.TRANSFER)
         assert [(e.record.body.price_per_t, e.record.body.currency) for e in transfers] == [  # type: ignore[union-attr]
             (81.25, "CNY")]
-        assert ledger.reading_count() == 2 and ledger.rejection_count() == 0
+        assert ledger.reading_count() == 2
+        assert ledger.rejection_count() == 0
 
 
 def test_state_is_rebuilt_from_the_ledger_on_reopen(tmp_path: Path) -> None:
@@ -152,7 +156,7 @@ def test_balances_never_go_negative(tmp_path_factory: pytest.TempPathFactory,
     with Ledger.open(path, kit.genesis) as ledger:
         for steps in blocks:
             requests = []
-            for kind, signer, a, b, year, q, reuse in steps:
+            for kind, signer, a, _b, year, q, reuse in steps:
                 body = (Allocation(company=a, year=year, quantity_t=q) if kind == "allocation" else
                         Surrender(company=a, year=year, quantity_t=q) if kind == "surrender" else
                         Transfer(seller=a, buyer="globex" if a == "acme" else "acme", year=year,
