@@ -90,10 +90,10 @@ def test_a_clean_ledger_with_records_verifies(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("sql", "expected"), [
     ("UPDATE allowance_records SET quantity_t = 9000 WHERE height = 1 AND idx = 0",
      "height 1: allowance record 0 in the allowance_records table differs: quantity_t 9000 "
-     "(the contract says 1000)"),
+     "(contract: 1000)"),
     ("UPDATE allowance_records SET accepted = 1, reason = NULL, field = NULL, detail = '' "
      "WHERE height = 2 AND idx = 1",
-     "height 2: allowance record 1 in the allowance_records table differs: accepted 1 (the contract says 0)"),
+     "height 2: allowance record 1 in the allowance_records table differs: accepted 1 (contract: 0)"),
     ("DELETE FROM allowance_records WHERE height = 2 AND idx = 3",
      "height 2: allowance record 3 is a certified record request missing from the allowance_records table"),
     ("UPDATE batches SET request = CAST(substr(request, 1, length(request) - 1) || x'00' AS BLOB) "
