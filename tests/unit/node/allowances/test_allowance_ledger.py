@@ -172,3 +172,17 @@ def test_balances_never_go_negative(tmp_path_factory: pytest.TempPathFactory,
                     assert bal.held_t == state.balance(company, year) >= 0
         assert ledger.allowances == ledger._allowances    # derivable from the table
     assert verify_ledger(path, kit.genesis).ok
+
+
+def test_a_full_block_shows_its_records(tmp_path: Path) -> None:
+    from carbonlab.node.ledger.render import block_json
+
+    kit = build(tmp_path / "l.db")
+    with Ledger.open_readonly(tmp_path / "l.db", kit.genesis) as ledger:
+        block = ledger.block(1)
+        assert block is not None
+        items = block_json(block, with_batches=True)["batches"]
+    assert [i["record"]["kind"] if "record" in i else i["batch"]["gateway_id"] for i in items] == [
+        "allocation", "gw1", "allocation"]
+    assert items[0]["gateway_id"] is None
+    assert items[0]["accepted"] is True
