@@ -74,6 +74,8 @@ def _build(args: argparse.Namespace) -> int:
                      gwp=GwpSet(args.gwp), out=args.out, records=records)
     finally:
         source.close()
+    for path in done.stale_removed:
+        print(f"removed {path}: the temporary directory of an earlier build that was killed")
     print(f"report {args.template} for {args.company} {args.year}: {done.readings} readings, "
           f"{len(done.report.figures())} figures, bundle {done.bundle_bytes:,} bytes in {done.out}")
     return 0

@@ -2,6 +2,10 @@
 
 Writes into a fresh directory next to `out` and renames it into place at the end, so a failed
 build leaves nothing behind (and an existing `out` is never half overwritten: it is refused).
+A build killed outright (SIGKILL, power loss) cannot remove its temporary directory; its name
+carries the builder's PID (`.<out>.report-build-<pid>-<random>`), and the next build in the same
+parent directory removes every such directory whose process is gone, and says so
+(`Built.stale_removed`). A directory of a build still running (its PID alive) is left alone.
 
     out/report.json      canonical JSON (RFC 8785), `document.py`
     out/report.xlsx      the same tables, `xlsx.py`
@@ -46,6 +50,7 @@ class Built:
     report: Report
     readings: int
     bundle_bytes: int
+    stale_removed: tuple[Path, ...] = ()
 
 
 def make_report(source: ReportSource, company: str, year: int, template: Template, gwp: GwpSet,
@@ -63,6 +68,30 @@ def make_report(source: ReportSource, company: str, year: int, template: Templat
                     genesis.hash.hex(), templates.tables(template, genesis, cs, gwp, account),
                     templates.notes(template, gwp))
     return report, sum(c.readings for c in cs)
+
+
+TEMP_MARK = ".report-build-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:      # someone else's process
+        return True
+    return True
+
+
+def remove_stale(parent: Path) -> tuple[Path, ...]:
+    """Remove the temporary directories that killed builds left in `parent`; return them."""
+    removed = []
+    for path in sorted(parent.glob(f".*{TEMP_MARK}*")):
+        pid = path.name.rpartition(TEMP_MARK)[2].partition("-")[0]
+        if pid.isdigit() and path.is_dir() and not path.is_symlink() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return tuple(removed)
 
 
 def _umask() -> int:
@@ -93,12 +122,13 @@ def build(source: ReportSource, *, company: str, year: int, template: Template, 
         raise ReportError("--out", f"{out} exists; the report goes into a new directory")
     if not out.parent.is_dir():
         raise ReportError("--out", f"{out.parent} is not a directory")
+    stale = remove_stale(out.parent)
     report, count = make_report(source, company, year, template, gwp, records)
     genesis = source.genesis
     since, until = cells.year_bounds(year)
     meters = [m.id for m in genesis.meters if m.company == company]
     try:
-        work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        work = Path(tempfile.mkdtemp(prefix=f".{out.name}{TEMP_MARK}{os.getpid()}-", dir=out.parent))
         work.chmod(0o777 & ~_umask())    # mkdtemp's 0700 would hide the report from its readers
     except OSError as exc:
         raise ReportError("--out", f"cannot create a directory in {out.parent} ({exc.strerror})") from None
@@ -127,4 +157,4 @@ def build(source: ReportSource, *, company: str, year: int, template: Template, 
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    return Built(out, report, count, size)
+    return Built(out, report, count, size, stale)

@@ -2,6 +2,8 @@
 
 In order, and every problem is named (capped at `findings.MAX_PROBLEMS`):
 
+0. sizes: every file of the directory is a regular file within its cap, and the XLSX's zip
+   declares no more than its caps unzipped (`limits.py`), before anything is read.
 1. manifest: each listed file exists and has the listed SHA-256; no file is unlisted; the
    manifest's chain id and genesis hash are the given genesis's.
 2. proofs, block by block: the header's fields reproduce its proposal digest; the commit
@@ -36,7 +38,7 @@ from carbonlab.apps import jsonfile
 from carbonlab.apps.compliance.errors import InputError
 from carbonlab.apps.compliance.jsonrecords import JsonRecords
 from carbonlab.apps.jsonfile import JsonFileError
-from carbonlab.apps.report import allowances, cells, document, pdf, proofs, templates, xlsx
+from carbonlab.apps.report import allowances, cells, document, limits, pdf, proofs, templates, xlsx
 from carbonlab.apps.report.build import MANIFEST_FORMAT, company_name, sha256_file
 from carbonlab.apps.report.findings import Kind, Problem, Verified
 from carbonlab.apps.report.jcs import CanonicalJsonError, canonical
@@ -55,8 +57,8 @@ REQUIRED = ("proofs.json", "report.json", "report.pdf", "report.xlsx")   # what 
 
 
 def _load_json(path: Path) -> Any:
-    if path.exists() and not path.is_file():     # a FIFO would block the read for ever
-        raise ReportError(path.name, "not a regular file")
+    if path.exists() or path.is_symlink():
+        limits.check_size(path)                  # a FIFO would block the read for ever
     try:
         return jsonfile.load(path)
     except OSError as exc:
@@ -222,6 +224,10 @@ def _compare(source: str, stated: tuple[Table, ...], expected: tuple[Table, ...]
 def verify(out: Path, genesis: Genesis, workers: int | None = 1) -> Verified:
     if not out.is_dir():
         raise ReportError("DIR", f"{out} is not a directory")
+    for path in sorted(out.iterdir()):           # every file measured before any is read
+        limits.check_size(path)
+    if (out / "report.xlsx").exists():
+        limits.check_xlsx(out / "report.xlsx")
     res = Verified()
     manifest = _check_manifest(out, genesis, res)
     raw_report = (out / "report.json").read_bytes() if (out / "report.json").is_file() else b""
