@@ -89,5 +89,7 @@ def _verify(args: argparse.Namespace) -> int:
     res = verify(args.dir, _genesis(args.genesis, "--genesis"), workers=args.workers)
     for p in res.problems:
         print(p)
+    for note in res.notes:
+        print(f"note: {note}")
     print(res.summary())
     return 0 if res.ok else 1

@@ -34,6 +34,7 @@ from typing import Any
 
 from carbonlab.apps.compliance.records import AllowanceRecords
 from carbonlab.apps.report import allowances, cells, document, pdf, templates, xlsx
+from carbonlab.apps.report.chainrecords import ChainRecords
 from carbonlab.apps.report.jcs import canonical
 from carbonlab.apps.report.model import YEARS, Report, ReportError, Template
 from carbonlab.apps.report.sources import ReportSource
@@ -54,7 +55,9 @@ class Built:
 
 
 def make_report(source: ReportSource, company: str, year: int, template: Template, gwp: GwpSet,
-                records: AllowanceRecords | None) -> tuple[Report, int]:
+                records: AllowanceRecords | None) -> tuple[Report, int, ChainRecords | None]:
+    """The report, the readings it sums, and the chain's records it used (when `records` is None
+    and the source holds some for the company-year)."""
     genesis = source.genesis
     flt = cells.report_filter(company, year)
     try:
@@ -63,11 +66,14 @@ def make_report(source: ReportSource, company: str, year: int, template: Templat
         raise ReportError("--company", exc.problem) from None
     monthly = source.monthly(flt)
     cs = cells.from_query(monthly)
+    chain = source.chain_records(company, year) if records is None else None
+    if chain is not None:
+        records = chain.records
     account = None if records is None else allowances.account(records, company, year)
     report = Report(company, company_name(genesis, company), year, template, gwp.value, genesis.chain_id,
                     genesis.hash.hex(), templates.tables(template, genesis, cs, gwp, account),
                     templates.notes(template, gwp))
-    return report, sum(c.readings for c in cs)
+    return report, sum(c.readings for c in cs), chain
 
 
 TEMP_MARK = ".report-build-"
@@ -116,6 +122,9 @@ def sha256_file(path: Path) -> str:
 
 def build(source: ReportSource, *, company: str, year: int, template: Template, gwp: GwpSet,
           out: Path, records: AllowanceRecords | None = None) -> Built:
+    """The report and its bundle in `out`. Without `records`, the source's own chain records of
+    the company-year (`chainrecords.py`, with their proofs and the verifier's signed statement)
+    when it holds any; with `records` (a JSON file's), those, unproven."""
     if not YEARS[0] <= year <= YEARS[1]:
         raise ReportError("--year", f"{year} is not in {YEARS[0]}..{YEARS[1]}")
     if out.exists() or out.is_symlink():
@@ -123,7 +132,9 @@ def build(source: ReportSource, *, company: str, year: int, template: Template, 
     if not out.parent.is_dir():
         raise ReportError("--out", f"{out.parent} is not a directory")
     stale = remove_stale(out.parent)
-    report, count = make_report(source, company, year, template, gwp, records)
+    report, count, chain = make_report(source, company, year, template, gwp, records)
+    if chain is not None:
+        records = chain.records
     genesis = source.genesis
     since, until = cells.year_bounds(year)
     meters = [m.id for m in genesis.meters if m.company == company]
@@ -141,13 +152,17 @@ def build(source: ReportSource, *, company: str, year: int, template: Template, 
         if records is not None:
             (work / "records.json").write_bytes(
                 canonical(allowances.records_json(records, company, year)))
+        if chain is not None:
+            (work / "records_proofs.json").write_bytes(canonical(chain.proofs))
         files = {p.name: sha256_file(p) for p in sorted(work.iterdir())}
         manifest: dict[str, Any] = {"format": MANIFEST_FORMAT, "chain_id": genesis.chain_id,
                                     "genesis_hash": genesis.hash.hex(), "company": company,
                                     "year": year, "template": template.value, "files": files}
         (work / "manifest.json").write_bytes(canonical(manifest))
-        statement = None if records is None else records.statement(company, year)
-        if statement is not None:
+        statement = None if records is None or chain is not None else records.statement(company, year)
+        if chain is not None and chain.statement is not None:
+            (work / "statement.json").write_bytes(canonical(chain.statement))
+        elif statement is not None:
             (work / "statement.json").write_bytes(canonical(allowances.statement_json(statement)))
         size = sum(p.stat().st_size for p in work.iterdir())
         work.rename(out)

@@ -45,7 +45,9 @@ def test_build_then_verify_a_bad_statement_and_a_changed_pdf(made: tuple[Path, P
     assert main(["report", "verify", str(out), "--genesis", str(made[1])]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert "records statement.json: is not a statement for acme 2023" in lines
-    assert lines[-1].startswith("FAILED: 1 problem(s)")
+    assert "signature statement.json: unsigned: not a verifier's statement record committed on the chain, " \
+        "so no signature stands behind it" in lines
+    assert lines[-1].startswith("FAILED: 2 problem(s)")
     (out / "statement.json").write_text(json.dumps({**STATEMENT, "emissions_t": -1}))
     assert main(["report", "verify", str(out), "--genesis", str(made[1])]) == 1
     assert "statements[0].emissions_t" in capsys.readouterr().out
