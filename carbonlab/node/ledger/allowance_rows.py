@@ -106,3 +106,23 @@ def entries(db: sqlite3.Connection, *, company: str | None = None, year: int | N
     return [RecordEntry(h, i, SignedRecord.decode(bytes(req)), bool(ok),
                         None if reason is None else RecordReason(reason), field, detail)
             for h, i, req, ok, reason, field, detail in rows]
+
+
+def problems(db: sqlite3.Connection, height: int, expected: list[tuple[Any, ...]]) -> list[str]:
+    """How the stored `allowance_records` rows of block `height` differ from a re-run of the
+    contract (`expected`, as `record_row` makes them): each difference named by column."""
+    stored = {r[1]: tuple(r) for r in db.execute(
+        f"SELECT {', '.join(COLUMNS)} FROM allowance_records WHERE height = ? ORDER BY idx", (height,))}
+    want = {r[1]: r for r in expected}
+    out = []
+    for idx in sorted(set(want) | set(stored)):
+        name = f"allowance record {idx}"
+        if idx not in stored:
+            out.append(f"{name} is a certified record request missing from the allowance_records table")
+        elif idx not in want:
+            out.append(f"{name} is in the allowance_records table but the request is no record")
+        elif want[idx] != stored[idx]:
+            diffs = [f"{col} {stored[idx][i]!r} (the contract says {want[idx][i]!r})"
+                     for i, col in enumerate(COLUMNS) if want[idx][i] != stored[idx][i]]
+            out.append(f"{name} in the allowance_records table differs: {', '.join(diffs)}")
+    return out
