@@ -63,8 +63,6 @@ def build(path: Path) -> Kit:
 
 def state(path: Path, kit: Kit, manifest_hash: str, emissions_t: float) -> None:
     """The verifier n5 states over `manifest_hash`, committed in block 5."""
-    # basis co2e: a co2 statement (gwp_set None) cannot be signed yet (h14rec's `longest` check
-    # is applied to the None)
     r = record(kit, Statement(company="acme", year=2023, emissions_t=emissions_t, basis=Basis.CO2E,
                               gwp_set="AR5", manifest_hash=manifest_hash), "n5", 1)
     with Ledger.open(path, kit.genesis) as ledger:
