@@ -38,6 +38,7 @@ from carbonlab.apps.report.chainrecords import ChainRecords
 from carbonlab.apps.report.jcs import canonical
 from carbonlab.apps.report.model import YEARS, Report, ReportError, Template
 from carbonlab.apps.report.sources import ReportSource
+from carbonlab.apps.report.tempdirs import TEMP_MARK, remove_stale
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.gwp import GwpSet
 from carbonlab.node.query import FilterError
@@ -74,30 +75,6 @@ def make_report(source: ReportSource, company: str, year: int, template: Templat
                     genesis.hash.hex(), templates.tables(template, genesis, cs, gwp, account),
                     templates.notes(template, gwp))
     return report, sum(c.readings for c in cs), chain
-
-
-TEMP_MARK = ".report-build-"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:      # someone else's process
-        return True
-    return True
-
-
-def remove_stale(parent: Path) -> tuple[Path, ...]:
-    """Remove the temporary directories that killed builds left in `parent`; return them."""
-    removed = []
-    for path in sorted(parent.glob(f".*{TEMP_MARK}*")):
-        pid = path.name.rpartition(TEMP_MARK)[2].partition("-")[0]
-        if pid.isdigit() and path.is_dir() and not path.is_symlink() and not _alive(int(pid)):
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(path)
-    return tuple(removed)
 
 
 def _umask() -> int:
@@ -173,3 +150,20 @@ def build(source: ReportSource, *, company: str, year: int, template: Template, 
         shutil.rmtree(work, ignore_errors=True)
         raise
     return Built(out, report, count, size, stale)
+
+
+def attach_statement(out: Path, source: ReportSource, company: str, year: int) -> bool:
+    """Write the verifier's statement record, as the chain committed it with its proof, into
+    the report directory `out` (beside its manifest): the verifier's flow on a live chain, where
+    rebuilding the report later would take newer readings and give another manifest. False when
+    the chain holds no statement for the company-year yet; `report verify` then checks that it is
+    over this report's manifest."""
+    chain = source.chain_records(company, year)
+    if chain is None or chain.statement is None:
+        return False
+    if not (out / "manifest.json").is_file():
+        raise ReportError("DIR", f"{out} holds no manifest.json: not a report directory")
+    tmp = out / ".statement.json.tmp"
+    tmp.write_bytes(canonical(chain.statement))
+    tmp.replace(out / "statement.json")
+    return True

@@ -37,8 +37,8 @@ from typing import Any
 
 from carbonlab import fields
 from carbonlab.apps import jsonfile
-from carbonlab.apps.report.build import remove_stale
 from carbonlab.apps.report.model import YEARS, ReportError, Template
+from carbonlab.apps.report.tempdirs import remove_stale
 from carbonlab.fields import FieldError, spec
 from carbonlab.node.gwp import GwpSet
 from carbonlab.node.model import MAX_ID_LEN

@@ -116,7 +116,7 @@ def test_a_killed_builds_temporary_directory_is_removed_by_the_next_build(
     import subprocess
     import sys
 
-    from carbonlab.apps.report.build import TEMP_MARK
+    from carbonlab.apps.report.tempdirs import TEMP_MARK
 
     script = ("import os, sys, tempfile; d = tempfile.mkdtemp(prefix=f'.old{sys.argv[2]}{os.getpid()}-', "
               "dir=sys.argv[1]); open(os.path.join(d, 'report.json'), 'w').write('{'); "
