@@ -125,6 +125,10 @@ TAMPERS: dict[str, tuple[Callable[[Path, Path], None], str]] = {
         "records records.json allocations: [{'company': 'acme', 'year': 2023, 'quantity_t': 1000.0, "
         "'issuer': 'n3'}] stated; the proven records give [{'company': 'acme', 'year': 2023, "
         "'quantity_t': 100.0"),
+    "statement over another report": (
+        _edit("records.json", lambda r: r["surrenders"].clear()),
+        "records statement.json statement n5/1: the verifier signed off the report whose manifest "
+        "hashes to "),
     "record forged": (_edit("records_proofs.json", lambda p: _flip_record_byte(p["blocks"][0]["records"][0])),
                       "proof block 4 record 0: not a request of block 4"),
 }
