@@ -152,7 +152,10 @@ class NodeApi:
 
     def chain_records(self, company: str, year: int) -> ChainRecords | None:
         """The company-year's records from `/v1/allowances/history`, their blocks from
-        `/v1/blocks/{h}?full=1` (each proof is checked by `report verify`, not trusted here)."""
+        `/v1/blocks/{h}?full=1` (each proof is checked by `report verify`, not trusted here).
+        A company genesis does not list in `companies` can hold none (the contract refuses them)."""
+        if all(c.id != company for c in self._genesis.companies):
+            return None
         try:
             raw = self._get("/v1/allowances/history", {"company": company, "year": year})["records"]
             entries = [RecordEntry.from_json(e, f"records[{i}]") for i, e in enumerate(raw)]
