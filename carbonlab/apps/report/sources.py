@@ -162,7 +162,13 @@ class NodeApi:
         except (KeyError, TypeError, SchemaError) as exc:
             raise ReportError("--node", f"{self.url}/v1/allowances/history: not a record history "
                                         f"({type(exc).__name__}: {exc})") from None
-        return chainrecords.assemble(self._genesis, entries, self._block_requests)
+        try:
+            return chainrecords.assemble(self._genesis, entries, self._block_requests)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            if isinstance(exc, CarbonlabError):
+                raise
+            raise ReportError("--node", f"{self.url}: a block of an unexpected shape "
+                                        f"({type(exc).__name__}: {exc})") from None
 
     def _block_requests(self, height: int) -> tuple[dict[str, Any], dict[str, Any], tuple[bytes, ...]]:
         block = self._get(f"/v1/blocks/{height}", {"full": "1"})
