@@ -160,3 +160,22 @@ def test_records_from_a_json_file_are_noted_unproven(stated: tuple[Path, Path, P
     assert code == 0, lines
     assert "note: records.json: unproven: the allowance records come from a JSON records file, not from " \
            "the chain; the allowance figures rest on that file alone" in lines
+
+
+def test_the_statement_committed_after_a_build_is_written_into_its_directory(
+        stated: tuple[Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`report statement DIR`: the verifier's flow when rebuilding would not give the same
+    manifest (a live chain): the report built before the statement gets it, with its proof."""
+    bundle, genesis, ledger = stated
+    d = tmp_path / "before"
+    shutil.copytree(bundle.parent / "before", d)
+    assert not (d / "statement.json").exists()
+    code, lines = _verify(d, genesis, capsys)
+    assert code == 0, lines
+    assert main(["report", "statement", str(d), "--ledger", str(ledger)]) == 0
+    assert (d / "statement.json").read_bytes() == (bundle / "statement.json").read_bytes()
+    code, lines = _verify(d, genesis, capsys)
+    assert code == 0, lines
+    (d / "manifest.json").write_text('{"company": ["acme"], "year": 2023}')
+    assert main(["report", "statement", str(d), "--ledger", str(ledger)]) == 2
+    assert "DIR: " in capsys.readouterr().err
