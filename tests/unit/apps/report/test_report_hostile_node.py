@@ -23,58 +23,17 @@ ANSWERS = {
 
 @pytest.fixture
 def server() -> Iterator[tuple[str, dict[str, bytes]]]:
-    body = {"answer": b""}
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(body["answer"])
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_address[1]}", body
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        thread.join(timeout=10)
-
-
-@pytest.mark.parametrize("case", sorted(ANSWERS))
-def test_a_member_answering_nonsense_is_refused_by_name(case: str, server: tuple[str, dict[str, bytes]],
-                                                        tmp_path: Path,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
-    url, body = server
-    body["answer"] = ANSWERS[case][0]
-    genesis = tmp_path / "genesis.json"
-    build_ledger(tmp_path / "ledger.sqlite").genesis.save(genesis)
-    out = tmp_path / "r"
-    assert main(["report", "build", "--company", "acme", "--year", "2023", "--template", "eu-mrr",
-                 "--node", url, "--genesis", str(genesis), "--out", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert f"carbonlab: error: --node: {url}/v1/emissions/query: {ANSWERS[case][1]}" in err
-    assert not out.exists()
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".r.")]
-
-
-@pytest.fixture
-def paths() -> Iterator[tuple[str, dict[str, bytes]]]:
-    """A server answering 200 with the body set for the request's path prefix."""
+    """A server answering 200 with the body set for the longest prefix of the request's path
+    ("/" for every path)."""
     bodies: dict[str, bytes] = {}
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            answer = next((b for p, b in bodies.items() if self.path.startswith(p)), b"{}")
+            prefix = max((p for p in bodies if self.path.startswith(p)), key=len, default=None)
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.end_headers()
-            self.wfile.write(answer)
+            self.wfile.write(b"{}" if prefix is None else bodies[prefix])
 
         def log_message(self, *args: object) -> None:
             pass
@@ -90,8 +49,25 @@ def paths() -> Iterator[tuple[str, dict[str, bytes]]]:
         thread.join(timeout=10)
 
 
+@pytest.mark.parametrize("case", sorted(ANSWERS))
+def test_a_member_answering_nonsense_is_refused_by_name(case: str, server: tuple[str, dict[str, bytes]],
+                                                        tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    url, bodies = server
+    bodies["/"] = ANSWERS[case][0]
+    genesis = tmp_path / "genesis.json"
+    build_ledger(tmp_path / "ledger.sqlite").genesis.save(genesis)
+    out = tmp_path / "r"
+    assert main(["report", "build", "--company", "acme", "--year", "2023", "--template", "eu-mrr",
+                 "--node", url, "--genesis", str(genesis), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"carbonlab: error: --node: {url}/v1/emissions/query: {ANSWERS[case][1]}" in err
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".r.")]
+
+
 def test_a_member_serving_records_with_blocks_that_do_not_hold_them_is_named(
-        paths: tuple[str, dict[str, bytes]], tmp_path: Path) -> None:
+        server: tuple[str, dict[str, bytes]], tmp_path: Path) -> None:
     """The record history is the chain's own, but the member's blocks are nonsense, or hold other
     bytes at the record's index: named, never a traceback, never a record without its block."""
     import json
@@ -106,7 +82,7 @@ def test_a_member_serving_records_with_blocks_that_do_not_hold_them_is_named(
     with Ledger.open(tmp_path / "ledger.sqlite", kit.genesis) as ledger:
         history = {"records": [e.to_json() for e in ledger.allowance_history("acme", 2023)]}
         other = block_json(next(iter(ledger.blocks(1, 1))), with_requests=True, with_batches=True)
-    url, bodies = paths
+    url, bodies = server
     bodies["/v1/allowances/history"] = json.dumps(history).encode()
     source = NodeApi(url, kit.genesis)
     try:
