@@ -21,6 +21,7 @@ from carbonlab.node.allowances.answers import Balance, RecordEntry, RecordState,
 from carbonlab.node.allowances.contract import AllowanceState, Outcome, RecordReason
 from carbonlab.node.allowances.records import Kind, SignedRecord, Transfer
 from carbonlab.node.contract import Verdict
+from carbonlab.node.ledger.rows import differing
 from carbonlab.node.ledger.tables import ALLOWANCE_COLUMNS as COLUMNS
 
 INSERT = f"INSERT INTO allowance_records ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
@@ -122,7 +123,6 @@ def problems(db: sqlite3.Connection, height: int, expected: list[tuple[Any, ...]
         elif idx not in want:
             out.append(f"{name} is in the allowance_records table but the request is no record")
         elif want[idx] != stored[idx]:
-            diffs = [f"{col} {stored[idx][i]!r} (the contract says {want[idx][i]!r})"
-                     for i, col in enumerate(COLUMNS) if want[idx][i] != stored[idx][i]]
-            out.append(f"{name} in the allowance_records table differs: {', '.join(diffs)}")
+            out.append(f"{name} in the allowance_records table differs: "
+                       f"{differing(COLUMNS, stored[idx], want[idx], 'contract')}")
     return out

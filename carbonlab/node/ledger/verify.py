@@ -43,6 +43,7 @@ from carbonlab.node.ledger.rows import (
     batch_row,
     decode_header,
     decode_signatures,
+    differing,
     genesis_record,
     reading_rows_of,
 )
@@ -257,9 +258,8 @@ def _compare_readings(report: VerifyReport, height: int, expected: list[tuple[An
         elif key not in want:
             report.add(height, f"{name} is in the readings table but in no accepted certified batch")
         elif want[key] != have[key]:
-            diffs = [f"{col} {have[key][i]!r} (certified: {want[key][i]!r})"
-                     for i, col in enumerate(READING_COLUMNS) if want[key][i] != have[key][i]]
-            report.add(height, f"{name} in the readings table differs: {', '.join(diffs)}")
+            report.add(height, f"{name} in the readings table differs: "
+                               f"{differing(READING_COLUMNS, have[key], want[key], 'certified')}")
 
 
 def _check_checkpoints(db: sqlite3.Connection, report: VerifyReport, genesis: Genesis,

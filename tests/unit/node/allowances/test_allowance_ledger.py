@@ -90,10 +90,10 @@ def test_a_clean_ledger_with_records_verifies(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("sql", "expected"), [
     ("UPDATE allowance_records SET quantity_t = 9000 WHERE height = 1 AND idx = 0",
      "height 1: allowance record 0 in the allowance_records table differs: quantity_t 9000 "
-     "(the contract says 1000)"),
+     "(contract: 1000)"),
     ("UPDATE allowance_records SET accepted = 1, reason = NULL, field = NULL, detail = '' "
      "WHERE height = 2 AND idx = 1",
-     "height 2: allowance record 1 in the allowance_records table differs: accepted 1 (the contract says 0)"),
+     "height 2: allowance record 1 in the allowance_records table differs: accepted 1 (contract: 0)"),
     ("DELETE FROM allowance_records WHERE height = 2 AND idx = 3",
      "height 2: allowance record 3 is a certified record request missing from the allowance_records table"),
     ("UPDATE batches SET request = CAST(substr(request, 1, length(request) - 1) || x'00' AS BLOB) "
@@ -172,3 +172,17 @@ def test_balances_never_go_negative(tmp_path_factory: pytest.TempPathFactory,
                     assert bal.held_t == state.balance(company, year) >= 0
         assert ledger.allowances == ledger._allowances    # derivable from the table
     assert verify_ledger(path, kit.genesis).ok
+
+
+def test_a_full_block_shows_its_records(tmp_path: Path) -> None:
+    from carbonlab.node.ledger.render import block_json
+
+    kit = build(tmp_path / "l.db")
+    with Ledger.open_readonly(tmp_path / "l.db", kit.genesis) as ledger:
+        block = ledger.block(1)
+        assert block is not None
+        items = block_json(block, with_batches=True)["batches"]
+    assert [i["record"]["kind"] if "record" in i else i["batch"]["gateway_id"] for i in items] == [
+        "allocation", "gw1", "allocation"]
+    assert items[0]["gateway_id"] is None
+    assert items[0]["accepted"] is True
