@@ -34,7 +34,7 @@ from typing import Any
 
 from carbonlab.apps.compliance.records import AllowanceRecords
 from carbonlab.apps.report import allowances, cells, document, pdf, templates, xlsx
-from carbonlab.apps.report.chainrecords import ChainRecords
+from carbonlab.apps.report.chainrecords import BundleRecords
 from carbonlab.apps.report.jcs import canonical
 from carbonlab.apps.report.model import YEARS, Report, ReportError, Template
 from carbonlab.apps.report.sources import ReportSource
@@ -56,7 +56,7 @@ class Built:
 
 
 def make_report(source: ReportSource, company: str, year: int, template: Template, gwp: GwpSet,
-                records: AllowanceRecords | None) -> tuple[Report, int, ChainRecords | None]:
+                records: AllowanceRecords | None) -> tuple[Report, int, BundleRecords | None]:
     """The report, the readings it sums, and the chain's records it used (when `records` is None
     and the source holds some for the company-year)."""
     genesis = source.genesis

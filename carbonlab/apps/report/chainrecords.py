@@ -18,8 +18,9 @@ Two files of the bundle hold them:
                           (it is made over the manifest's SHA-256, so it cannot be inside it)
 
 `records.json` stays the same JsonRecords file the report's allowance table is summed from;
-from the chain it is a function of the proven records (`records_doc`), and `verify` rebuilds it
-from them and names any difference. The records taken are those the allowance contract
+from the chain it is a function of the proven records (each read as the compliance module's
+view of it, `apps/compliance/chainrecords.view_of`), and `verify` rebuilds it from them and
+names any difference. The records taken are those the allowance contract
 accepted (the ledger's `allowance_records` rows); a bundle cannot show that the contract
 accepted a record (that depends on the chain's state), only that the bytes were certified,
 signed by their genesis member, and of the role their kind needs.
@@ -31,11 +32,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from carbonlab.apps.compliance.jsonrecords import JsonRecords
+from carbonlab.apps.compliance.chainrecords import ChainRecords as Views
+from carbonlab.apps.compliance.records import AllowanceRecords
 from carbonlab.apps.report.model import ReportError
 from carbonlab.node import merkle
 from carbonlab.node.allowances.answers import RecordEntry
-from carbonlab.node.allowances.records import Allocation, Kind, SignedRecord, Statement, Surrender, Transfer
+from carbonlab.node.allowances.records import Kind
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.ledger.render import certificate_json, header_json
 from carbonlab.node.ledger.store import Ledger
@@ -45,37 +47,13 @@ STATEMENT_FORMAT = "carbonlab-report-statement/1"
 
 
 @dataclass(frozen=True, slots=True)
-class ChainRecords:
-    """The company-year's records from a ledger: as `AllowanceRecords` (summed by the report),
+class BundleRecords:
+    """The company-year's records from the chain: as `AllowanceRecords` (summed by the report),
     the proofs document, and the statement document when the verifier has stated."""
 
-    records: JsonRecords
+    records: AllowanceRecords
     proofs: dict[str, Any]
     statement: dict[str, Any] | None
-
-
-def records_doc(signed: list[SignedRecord]) -> dict[str, Any]:
-    """Records in JsonRecords' file format (whole allowances as tonnes; the signer named as
-    the member that made each). One function for `build` and `verify`."""
-    doc: dict[str, list[dict[str, Any]]] = {"allocations": [], "transfers": [], "surrenders": [],
-                                            "statements": []}
-    for r in signed:
-        b = r.body
-        if isinstance(b, Allocation):
-            doc["allocations"].append({"company": b.company, "year": b.year,
-                                       "quantity_t": float(b.quantity_t), "issuer": r.signer})
-        elif isinstance(b, Transfer):
-            doc["transfers"].append({"seller": b.seller, "buyer": b.buyer, "year": b.year,
-                                     "quantity_t": float(b.quantity_t), "price_per_t": b.price_per_t,
-                                     "currency": b.currency, "settled_by": r.signer})
-        elif isinstance(b, Surrender):
-            doc["surrenders"].append({"company": b.company, "year": b.year,
-                                      "quantity_t": float(b.quantity_t), "signer": r.signer})
-        elif isinstance(b, Statement):
-            doc["statements"].append({"company": b.company, "year": b.year, "emissions_t": b.emissions_t,
-                                      "basis": b.basis.value, "gwp_set": b.gwp_set, "verifier": r.signer,
-                                      "manifest_hash": b.manifest_hash})
-    return {k: v for k, v in doc.items() if v}
 
 
 # a block by height: its header and certificate as `ledger` renders them, and its requests' bytes
@@ -87,7 +65,7 @@ def _entry(requests: tuple[bytes, ...], idx: int) -> dict[str, Any]:
             "record": requests[idx].hex()}
 
 
-def assemble(genesis: Genesis, entries: list[RecordEntry], block_at: BlockAt) -> ChainRecords | None:
+def assemble(genesis: Genesis, entries: list[RecordEntry], block_at: BlockAt) -> BundleRecords | None:
     """The accepted ones of the company-year's executed records (`entries`, in chain order)
     with their proofs, or None when none was accepted. A block whose request at the entry's
     index is not the record's bytes is a `ReportError` naming the block (the source is lying)."""
@@ -116,11 +94,10 @@ def assemble(genesis: Genesis, entries: list[RecordEntry], block_at: BlockAt) ->
         header, certificate, requests = blocks[e.height]
         statement = {"format": STATEMENT_FORMAT, "chain_id": genesis.chain_id, "header": header,
                      "certificate": certificate, **_entry(requests, e.idx)}
-    records = JsonRecords.parse(records_doc([e.record for e in accepted]), "the chain's records")
-    return ChainRecords(records, proofs, statement)
+    return BundleRecords(Views.from_entries(accepted, "the chain"), proofs, statement)
 
 
-def from_ledger(ledger: Ledger, genesis: Genesis, company: str, year: int) -> ChainRecords | None:
+def from_ledger(ledger: Ledger, genesis: Genesis, company: str, year: int) -> BundleRecords | None:
     def block_at(height: int) -> tuple[dict[str, Any], dict[str, Any], tuple[bytes, ...]]:
         block = next(iter(ledger.blocks(height, height)))
         return header_json(block.header), certificate_json(block.certificate), tuple(block.proposal.requests)

@@ -11,7 +11,7 @@ surrender is signed by the member genesis names for the company, and it is a rec
 report's company and year. Each failure is named with the record (`statement n1/7`).
 
 `records.json` (what the allowance table is summed from) must then be exactly what the proven
-records give (`chainrecords.records_doc`); a record added, dropped or changed is named. A
+records give (`apps/compliance/chainrecords.view_of`); a record added, dropped or changed is named. A
 `records.json` with no `records_proofs.json` came from a JSON file: verify says the allowance
 figures are unproven (a note, not a failure: they are checked for their field rules and summed).
 
@@ -27,6 +27,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from carbonlab.apps.compliance.chainrecords import ChainRecords as Views
+from carbonlab.apps.compliance.chainrecords import view_of
 from carbonlab.apps.compliance.errors import InputError
 from carbonlab.apps.compliance.jsonrecords import JsonRecords
 from carbonlab.apps.compliance.records import AllowanceRecords
@@ -134,7 +136,7 @@ def records(out: Path, genesis: Genesis, company: str, year: int, res: Verified,
     except SchemaError as exc:
         res.add(Kind.PROOF, "records_proofs.json", f"malformed: {exc}")
         return None
-    from_chain = JsonRecords.parse(chainrecords.records_doc(proven), "records_proofs.json")
+    from_chain = Views("records_proofs.json", tuple(view_of(r) for r in proven))
     want = allowances.records_json(from_chain, company, year)
     got = allowances.records_json(stated, company, year)
     for kind in sorted(set(want) | set(got)):

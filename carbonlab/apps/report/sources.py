@@ -17,7 +17,7 @@ import httpx
 from carbonlab.apps import jsonfile
 from carbonlab.apps.jsonfile import JsonFileError
 from carbonlab.apps.report import chainrecords, proofs
-from carbonlab.apps.report.chainrecords import ChainRecords
+from carbonlab.apps.report.chainrecords import BundleRecords
 from carbonlab.apps.report.model import ReportError
 from carbonlab.errors import CarbonlabError
 from carbonlab.node import merkle
@@ -37,7 +37,7 @@ class ReportSource(Protocol):
     def genesis(self) -> Genesis: ...
     def monthly(self, flt: EmissionsFilter) -> QueryResult: ...
     def proofs(self, meters: Iterable[str], since: int, until: int) -> dict[str, Any]: ...
-    def chain_records(self, company: str, year: int) -> ChainRecords | None: ...
+    def chain_records(self, company: str, year: int) -> BundleRecords | None: ...
     def close(self) -> None: ...
 
 
@@ -69,7 +69,7 @@ class LedgerFile:
     def proofs(self, meters: Iterable[str], since: int, until: int) -> dict[str, Any]:
         return proofs.collect(self.source.ledger, self.db, self.genesis, meters, since, until)
 
-    def chain_records(self, company: str, year: int) -> ChainRecords | None:
+    def chain_records(self, company: str, year: int) -> BundleRecords | None:
         return chainrecords.from_ledger(self.source.ledger, self.genesis, company, year)
 
     def close(self) -> None:
@@ -150,7 +150,7 @@ class NodeApi:
         return {"format": proofs.FORMAT, "chain_id": self._genesis.chain_id,
                 "genesis_hash": self._genesis.hash.hex(), "blocks": blocks}
 
-    def chain_records(self, company: str, year: int) -> ChainRecords | None:
+    def chain_records(self, company: str, year: int) -> BundleRecords | None:
         """The company-year's records from `/v1/allowances/history`, their blocks from
         `/v1/blocks/{h}?full=1` (each proof is checked by `report verify`, not trusted here).
         A company genesis does not list in `companies` can hold none (the contract refuses them)."""
