@@ -1,11 +1,13 @@
-"""`carbonlab report build|verify`: the one-click report and its offline verification.
+"""`carbonlab report build|statement|verify`: the one-click report and its offline verification.
 
 `build` writes a company-year's report (PDF, XLSX, canonical JSON) and its verification bundle
 into a new directory, from a ledger file (`--ledger`) or a member's API (`--node`, with the
-caller's `--genesis`). `verify` checks such a directory with genesis alone.
+caller's `--genesis`). `statement` writes the verifier's statement record, committed after the
+report was built (over its manifest's hash), into the report directory with its proof.
+`verify` checks such a directory with genesis alone.
 
-Exit codes: 0 done (verify: every check passed), 1 verify found problems (each printed),
-2 a usage error naming the option or file.
+Exit codes: 0 done (verify: every check passed), 1 verify found problems (each printed) or
+statement found none on the chain, 2 a usage error naming the option or file.
 """
 
 from __future__ import annotations
@@ -34,6 +36,14 @@ def register(sub: Any) -> None:
     b.add_argument("--records", type=Path, help="allowance records (JSON, docs/compliance.md)")
     b.add_argument("--gwp", default=GwpSet.AR5.value, choices=[g.value for g in GwpSet])
     b.set_defaults(func=_build)
+    st = cmds.add_parser("statement", help="write the verifier's statement, as the chain committed it "
+                                           "with its proof, into a report directory built before it")
+    st.add_argument("dir", type=Path)
+    st_src = st.add_mutually_exclusive_group(required=True)
+    st_src.add_argument("--ledger", type=Path, help="a ledger file (opened read-only)")
+    st_src.add_argument("--node", help="a member's API URL (needs --genesis)")
+    st.add_argument("--genesis", type=Path, help="genesis.json (with --node)")
+    st.set_defaults(func=_statement)
     v = cmds.add_parser("verify", help="check a report directory with genesis alone (no network)")
     v.add_argument("dir", type=Path)
     v.add_argument("--genesis", required=True, type=Path)
@@ -60,22 +70,54 @@ def _build(args: argparse.Namespace) -> int:
     from carbonlab.apps.compliance.jsonrecords import JsonRecords
     from carbonlab.apps.report.build import build
     from carbonlab.apps.report.model import Template
-    from carbonlab.apps.report.sources import LedgerFile, NodeApi, ReportSource
     from carbonlab.node.gwp import GwpSet
 
     try:
         records = None if args.records is None else JsonRecords.load(args.records)
     except InputError as exc:
         raise CarbonlabError(f"--records: {exc}") from None
-    source: ReportSource = LedgerFile(args.ledger) if args.ledger is not None else \
-        NodeApi(args.node, _genesis(args.genesis, "--genesis"))
+    source = _source(args)
     try:
         done = build(source, company=args.company, year=args.year, template=Template(args.template),
                      gwp=GwpSet(args.gwp), out=args.out, records=records)
     finally:
         source.close()
+    for path in done.stale_removed:
+        print(f"removed {path}: the temporary directory of an earlier build that was killed")
     print(f"report {args.template} for {args.company} {args.year}: {done.readings} readings, "
           f"{len(done.report.figures())} figures, bundle {done.bundle_bytes:,} bytes in {done.out}")
+    return 0
+
+
+def _source(args: argparse.Namespace) -> Any:
+    from carbonlab.apps.report.sources import LedgerFile, NodeApi
+
+    return LedgerFile(args.ledger) if args.ledger is not None else \
+        NodeApi(args.node, _genesis(args.genesis, "--genesis"))
+
+
+def _statement(args: argparse.Namespace) -> int:
+    from carbonlab.apps import jsonfile
+    from carbonlab.apps.jsonfile import JsonFileError
+    from carbonlab.apps.report.build import attach_statement
+
+    try:
+        manifest = jsonfile.load(args.dir / "manifest.json")
+        company, year = manifest["company"], manifest["year"]
+        if not isinstance(company, str) or type(year) is not int:
+            raise TypeError("company must be a string and year an integer")
+    except (OSError, JsonFileError, KeyError, TypeError) as exc:
+        raise CarbonlabError(f"DIR: {args.dir} is not a report directory (manifest.json: {exc})") from None
+    source = _source(args)
+    try:
+        found = attach_statement(args.dir, source, company, year)
+    finally:
+        source.close()
+    if not found:
+        print(f"no verifier's statement for {company} {year} on the chain yet")
+        return 1
+    print(f"statement for {company} {year} written to {args.dir / 'statement.json'}; check it with "
+          "`carbonlab report verify`")
     return 0
 
 
@@ -87,5 +129,7 @@ def _verify(args: argparse.Namespace) -> int:
     res = verify(args.dir, _genesis(args.genesis, "--genesis"), workers=args.workers)
     for p in res.problems:
         print(p)
+    for note in res.notes:
+        print(f"note: {note}")
     print(res.summary())
     return 0 if res.ok else 1

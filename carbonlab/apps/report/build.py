@@ -2,6 +2,10 @@
 
 Writes into a fresh directory next to `out` and renames it into place at the end, so a failed
 build leaves nothing behind (and an existing `out` is never half overwritten: it is refused).
+A build killed outright (SIGKILL, power loss) cannot remove its temporary directory; its name
+carries the builder's PID (`.<out>.report-build-<pid>-<random>`), and the next build in the same
+parent directory removes every such directory whose process is gone, and says so
+(`Built.stale_removed`). A directory of a build still running (its PID alive) is left alone.
 
     out/report.json      canonical JSON (RFC 8785), `document.py`
     out/report.xlsx      the same tables, `xlsx.py`
@@ -30,9 +34,11 @@ from typing import Any
 
 from carbonlab.apps.compliance.records import AllowanceRecords
 from carbonlab.apps.report import allowances, cells, document, pdf, templates, xlsx
+from carbonlab.apps.report.chainrecords import BundleRecords
 from carbonlab.apps.report.jcs import canonical
 from carbonlab.apps.report.model import YEARS, Report, ReportError, Template
 from carbonlab.apps.report.sources import ReportSource
+from carbonlab.apps.report.tempdirs import TEMP_MARK, remove_stale
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.gwp import GwpSet
 from carbonlab.node.query import FilterError
@@ -46,10 +52,13 @@ class Built:
     report: Report
     readings: int
     bundle_bytes: int
+    stale_removed: tuple[Path, ...] = ()
 
 
 def make_report(source: ReportSource, company: str, year: int, template: Template, gwp: GwpSet,
-                records: AllowanceRecords | None) -> tuple[Report, int]:
+                records: AllowanceRecords | None) -> tuple[Report, int, BundleRecords | None]:
+    """The report, the readings it sums, and the chain's records it used (when `records` is None
+    and the source holds some for the company-year)."""
     genesis = source.genesis
     flt = cells.report_filter(company, year)
     try:
@@ -58,11 +67,14 @@ def make_report(source: ReportSource, company: str, year: int, template: Templat
         raise ReportError("--company", exc.problem) from None
     monthly = source.monthly(flt)
     cs = cells.from_query(monthly)
+    chain = source.chain_records(company, year) if records is None else None
+    if chain is not None:
+        records = chain.records
     account = None if records is None else allowances.account(records, company, year)
     report = Report(company, company_name(genesis, company), year, template, gwp.value, genesis.chain_id,
                     genesis.hash.hex(), templates.tables(template, genesis, cs, gwp, account),
                     templates.notes(template, gwp))
-    return report, sum(c.readings for c in cs)
+    return report, sum(c.readings for c in cs), chain
 
 
 def _umask() -> int:
@@ -87,18 +99,24 @@ def sha256_file(path: Path) -> str:
 
 def build(source: ReportSource, *, company: str, year: int, template: Template, gwp: GwpSet,
           out: Path, records: AllowanceRecords | None = None) -> Built:
+    """The report and its bundle in `out`. Without `records`, the source's own chain records of
+    the company-year (`chainrecords.py`, with their proofs and the verifier's signed statement)
+    when it holds any; with `records` (a JSON file's), those, unproven."""
     if not YEARS[0] <= year <= YEARS[1]:
         raise ReportError("--year", f"{year} is not in {YEARS[0]}..{YEARS[1]}")
     if out.exists() or out.is_symlink():
         raise ReportError("--out", f"{out} exists; the report goes into a new directory")
     if not out.parent.is_dir():
         raise ReportError("--out", f"{out.parent} is not a directory")
-    report, count = make_report(source, company, year, template, gwp, records)
+    stale = remove_stale(out.parent)
+    report, count, chain = make_report(source, company, year, template, gwp, records)
+    if chain is not None:
+        records = chain.records
     genesis = source.genesis
     since, until = cells.year_bounds(year)
     meters = [m.id for m in genesis.meters if m.company == company]
     try:
-        work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        work = Path(tempfile.mkdtemp(prefix=f".{out.name}{TEMP_MARK}{os.getpid()}-", dir=out.parent))
         work.chmod(0o777 & ~_umask())    # mkdtemp's 0700 would hide the report from its readers
     except OSError as exc:
         raise ReportError("--out", f"cannot create a directory in {out.parent} ({exc.strerror})") from None
@@ -111,13 +129,17 @@ def build(source: ReportSource, *, company: str, year: int, template: Template, 
         if records is not None:
             (work / "records.json").write_bytes(
                 canonical(allowances.records_json(records, company, year)))
+        if chain is not None:
+            (work / "records_proofs.json").write_bytes(canonical(chain.proofs))
         files = {p.name: sha256_file(p) for p in sorted(work.iterdir())}
         manifest: dict[str, Any] = {"format": MANIFEST_FORMAT, "chain_id": genesis.chain_id,
                                     "genesis_hash": genesis.hash.hex(), "company": company,
                                     "year": year, "template": template.value, "files": files}
         (work / "manifest.json").write_bytes(canonical(manifest))
-        statement = None if records is None else records.statement(company, year)
-        if statement is not None:
+        statement = None if records is None or chain is not None else records.statement(company, year)
+        if chain is not None and chain.statement is not None:
+            (work / "statement.json").write_bytes(canonical(chain.statement))
+        elif statement is not None:
             (work / "statement.json").write_bytes(canonical(allowances.statement_json(statement)))
         size = sum(p.stat().st_size for p in work.iterdir())
         work.rename(out)
@@ -127,4 +149,21 @@ def build(source: ReportSource, *, company: str, year: int, template: Template, 
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    return Built(out, report, count, size)
+    return Built(out, report, count, size, stale)
+
+
+def attach_statement(out: Path, source: ReportSource, company: str, year: int) -> bool:
+    """Write the verifier's statement record, as the chain committed it with its proof, into
+    the report directory `out` (beside its manifest): the verifier's flow on a live chain, where
+    rebuilding the report later would take newer readings and give another manifest. False when
+    the chain holds no statement for the company-year yet; `report verify` then checks that it is
+    over this report's manifest."""
+    chain = source.chain_records(company, year)
+    if chain is None or chain.statement is None:
+        return False
+    if not (out / "manifest.json").is_file():
+        raise ReportError("DIR", f"{out} holds no manifest.json: not a report directory")
+    tmp = out / ".statement.json.tmp"
+    tmp.write_bytes(canonical(chain.statement))
+    tmp.replace(out / "statement.json")
+    return True

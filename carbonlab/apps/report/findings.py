@@ -35,6 +35,7 @@ class Verified:
     readings: int = 0
     figures: int = 0
     problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)     # what was not checkable, not a failure
 
     @property
     def ok(self) -> bool:

@@ -27,6 +27,7 @@ from carbonlab.apps.report import cells
 from carbonlab.apps.report.findings import Kind, Problem, Verified
 from carbonlab.apps.report.model import Cell, ReportError
 from carbonlab.node import codec, merkle
+from carbonlab.node.block import BlockHeader
 from carbonlab.node.contract import reading_problem
 from carbonlab.node.crypto import verify as verify_signature
 from carbonlab.node.errors import SchemaError
@@ -124,21 +125,32 @@ def check_blocks(scope: Scope, blocks: list[Any], res: Verified,
 def _check_block(genesis: Genesis, i: int, block: Any, meters: frozenset[str], since: int, until: int,
                  seen: set[tuple[str, int]], proven: list[Reading], res: Verified) -> None:
     b = as_dict(block, f"proofs.blocks[{i}]")
-    header = header_from_json(b.get("header"), f"proofs.blocks[{i}].header")
-    cert = certificate_from_json(b.get("certificate"), f"proofs.blocks[{i}].certificate")
-    where = f"block {header.height}"
     res.blocks += 1
+    header = certified_header(genesis, b, f"proofs.blocks[{i}]", res)
+    if header is None:
+        return
+    where = f"block {header.height}"
+    for j, raw in enumerate(as_list(b.get("batches"), f"{where}.batches")):
+        _check_batch(genesis, header.height, header.batch_count, header.batches_root, j, raw, meters,
+                     since, until, seen, proven, res)
+
+
+def certified_header(genesis: Genesis, b: dict[str, Any], path: str, res: Verified) -> BlockHeader | None:
+    """The block header of `b` ("header", "certificate") when its fields reproduce its proposal
+    digest and its commit certificate holds 2f + 1 valid genesis member signatures over it; else
+    None, the problem named in `res` (`signature block 2 certificate: 4 signatures, 5 needed`)."""
+    header = header_from_json(b.get("header"), f"{path}.header")
+    cert = certificate_from_json(b.get("certificate"), f"{path}.certificate")
+    where = f"block {header.height}"
     if header.chain_id != genesis.chain_id or not header.proposal_digest_matches():
         res.add(Kind.PROOF, where, "header fields do not reproduce its proposal_digest")
-        return
+        return None
     wrong = cert.mismatch(header.height, header.proposal_digest, f"{where}'s")
     bad = wrong or cert.check(genesis.chain_id, genesis.member_keys, genesis.quorum)
     if bad is not None:
         res.add(Kind.SIGNATURE, f"{where} certificate", bad)
-        return
-    for j, raw in enumerate(as_list(b.get("batches"), f"{where}.batches")):
-        _check_batch(genesis, header.height, header.batch_count, header.batches_root, j, raw, meters,
-                     since, until, seen, proven, res)
+        return None
+    return header
 
 
 def _check_batch(genesis: Genesis, height: int, count: int, root: bytes, j: int, raw: Any,

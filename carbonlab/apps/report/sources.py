@@ -16,11 +16,13 @@ import httpx
 
 from carbonlab.apps import jsonfile
 from carbonlab.apps.jsonfile import JsonFileError
-from carbonlab.apps.report import proofs
+from carbonlab.apps.report import chainrecords, proofs
+from carbonlab.apps.report.chainrecords import BundleRecords
 from carbonlab.apps.report.model import ReportError
 from carbonlab.errors import CarbonlabError
 from carbonlab.node import merkle
-from carbonlab.node.errors import NodeError
+from carbonlab.node.allowances.answers import RecordEntry
+from carbonlab.node.errors import NodeError, SchemaError
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.ledger.render import certificate_from_json, header_from_json
 from carbonlab.node.model import Batch
@@ -35,7 +37,16 @@ class ReportSource(Protocol):
     def genesis(self) -> Genesis: ...
     def monthly(self, flt: EmissionsFilter) -> QueryResult: ...
     def proofs(self, meters: Iterable[str], since: int, until: int) -> dict[str, Any]: ...
+    def chain_records(self, company: str, year: int) -> BundleRecords | None: ...
     def close(self) -> None: ...
+
+
+def _request(item: dict[str, Any]) -> bytes:
+    """A request's bytes from a full block's item: a batch as JSON, anything else (an allowance
+    record) as hex."""
+    if item.get("batch") is not None:
+        return Batch.from_json(item["batch"]).encode()
+    return bytes.fromhex(item["request"])
 
 
 class LedgerFile:
@@ -57,6 +68,9 @@ class LedgerFile:
 
     def proofs(self, meters: Iterable[str], since: int, until: int) -> dict[str, Any]:
         return proofs.collect(self.source.ledger, self.db, self.genesis, meters, since, until)
+
+    def chain_records(self, company: str, year: int) -> BundleRecords | None:
+        return chainrecords.from_ledger(self.source.ledger, self.genesis, company, year)
 
     def close(self) -> None:
         self.db.close()
@@ -126,8 +140,7 @@ class NodeApi:
             block = self._get(f"/v1/blocks/{height}", {"full": "1"})
             header = header_from_json(block["header"], f"block {height}.header")
             certificate_from_json(block["certificate"], f"block {height}.certificate")
-            batches = [Batch.from_json(b["batch"]) for b in block["batches"]]
-            requests = [b.encode() for b in batches]
+            requests = [_request(b) for b in block["batches"]]
             if merkle.root(requests) != header.batches_root:
                 raise ReportError("--node", f"block {height}: the batches served do not hash to its "
                                             "batches_root")
@@ -136,6 +149,30 @@ class NodeApi:
                                        for i, idxs in sorted(used[height].items())]})
         return {"format": proofs.FORMAT, "chain_id": self._genesis.chain_id,
                 "genesis_hash": self._genesis.hash.hex(), "blocks": blocks}
+
+    def chain_records(self, company: str, year: int) -> BundleRecords | None:
+        """The company-year's records from `/v1/allowances/history`, their blocks from
+        `/v1/blocks/{h}?full=1` (each proof is checked by `report verify`, not trusted here).
+        A company genesis does not list in `companies` can hold none (the contract refuses them)."""
+        if all(c.id != company for c in self._genesis.companies):
+            return None
+        try:
+            raw = self._get("/v1/allowances/history", {"company": company, "year": year})["records"]
+            entries = [RecordEntry.from_json(e, f"records[{i}]") for i, e in enumerate(raw)]
+        except (KeyError, TypeError, SchemaError) as exc:
+            raise ReportError("--node", f"{self.url}/v1/allowances/history: not a record history "
+                                        f"({type(exc).__name__}: {exc})") from None
+        try:
+            return chainrecords.assemble(self._genesis, entries, self._block_requests)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            if isinstance(exc, CarbonlabError):
+                raise
+            raise ReportError("--node", f"{self.url}: a block of an unexpected shape "
+                                        f"({type(exc).__name__}: {exc})") from None
+
+    def _block_requests(self, height: int) -> tuple[dict[str, Any], dict[str, Any], tuple[bytes, ...]]:
+        block = self._get(f"/v1/blocks/{height}", {"full": "1"})
+        return block["header"], block["certificate"], tuple(_request(b) for b in block["batches"])
 
     def close(self) -> None:
         self.http.close()

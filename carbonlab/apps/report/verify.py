@@ -2,6 +2,8 @@
 
 In order, and every problem is named (capped at `findings.MAX_PROBLEMS`):
 
+0. sizes: every file of the directory is a regular file within its cap, and the XLSX's zip
+   declares no more than its caps unzipped (`limits.py`), before anything is read.
 1. manifest: each listed file exists and has the listed SHA-256; no file is unlisted; the
    manifest's chain id and genesis hash are the given genesis's.
 2. proofs, block by block: the header's fields reproduce its proposal digest; the commit
@@ -16,8 +18,11 @@ In order, and every problem is named (capped at `findings.MAX_PROBLEMS`):
    tables recomputed (with the allowance account from `records.json`), and every figure of
    `report.json` and of `report.xlsx` compared with its recomputed value (relative 1e-9);
    `report.json` must be canonical (RFC 8785).
-4. the verifier's statement (`statement.json`, beside the manifest), when present, must be for
-   the report's company and year and made over this report's manifest hash.
+4. records and statement (`recordcheck.py`): records from the chain (`records_proofs.json`)
+   are certified, signed by their genesis member of the right role and give `records.json`
+   exactly; a `records.json` without proofs is noted as unproven. The verifier's statement
+   (`statement.json`, beside the manifest), when present, must be a certified statement record
+   signed by a verifier member for the report's company and year over this manifest's SHA-256.
 
 A bundle shows that every figure is the sum of certified readings; that no certified reading
 of the company-year was left out of the bundle needs the chain itself (`ledger verify` over a
@@ -33,10 +38,18 @@ from pathlib import Path
 from typing import Any
 
 from carbonlab.apps import jsonfile
-from carbonlab.apps.compliance.errors import InputError
-from carbonlab.apps.compliance.jsonrecords import JsonRecords
 from carbonlab.apps.jsonfile import JsonFileError
-from carbonlab.apps.report import allowances, cells, document, pdf, proofs, templates, xlsx
+from carbonlab.apps.report import (
+    allowances,
+    cells,
+    document,
+    limits,
+    pdf,
+    proofs,
+    recordcheck,
+    templates,
+    xlsx,
+)
 from carbonlab.apps.report.build import MANIFEST_FORMAT, company_name, sha256_file
 from carbonlab.apps.report.findings import Kind, Problem, Verified
 from carbonlab.apps.report.jcs import CanonicalJsonError, canonical
@@ -55,8 +68,8 @@ REQUIRED = ("proofs.json", "report.json", "report.pdf", "report.xlsx")   # what 
 
 
 def _load_json(path: Path) -> Any:
-    if path.exists() and not path.is_file():     # a FIFO would block the read for ever
-        raise ReportError(path.name, "not a regular file")
+    if path.exists() or path.is_symlink():
+        limits.check_size(path)                  # a FIFO would block the read for ever
     try:
         return jsonfile.load(path)
     except OSError as exc:
@@ -177,23 +190,6 @@ def _check_xlsx_header(path: Path, expected: Report, res: Verified) -> None:
                 f"{want[bad] if bad < len(want) else 'no such row'!r}")
 
 
-def _check_statement(out: Path, stated: Report, res: Verified) -> None:
-    try:
-        records = JsonRecords.parse({"statements": [_load_json(out / "statement.json")]}, "statement.json")
-    except InputError as exc:
-        res.add(Kind.RECORDS, "statement.json", str(exc))
-        return
-    statement = records.statement(stated.company, stated.year)
-    if statement is None:
-        res.add(Kind.RECORDS, "statement.json", f"is not a statement for {stated.company} {stated.year}")
-        return
-    digest = sha256_file(out / "manifest.json")
-    if statement.manifest_hash != digest:
-        res.add(Kind.RECORDS, "statement.json", f"the verifier signed off the report whose manifest hashes "
-                                                f"to {statement.manifest_hash[:16]}..., not this one "
-                                                f"({digest[:16]}...)")
-
-
 def _same(a: Value, b: Value) -> bool:
     if a is None or b is None:
         return a is None and b is None
@@ -222,6 +218,10 @@ def _compare(source: str, stated: tuple[Table, ...], expected: tuple[Table, ...]
 def verify(out: Path, genesis: Genesis, workers: int | None = 1) -> Verified:
     if not out.is_dir():
         raise ReportError("DIR", f"{out} is not a directory")
+    for path in sorted(out.iterdir()):           # every file measured before any is read
+        limits.check_size(path)
+    if (out / "report.xlsx").exists():
+        limits.check_xlsx(out / "report.xlsx")
     res = Verified()
     manifest = _check_manifest(out, genesis, res)
     raw_report = (out / "report.json").read_bytes() if (out / "report.json").is_file() else b""
@@ -249,16 +249,12 @@ def verify(out: Path, genesis: Genesis, workers: int | None = 1) -> Verified:
     else:
         found = check_blocks(Scope(genesis, frozenset(meters), stated.year, since, until), blocks, res,
                              workers)
-    account = None
-    if (out / "records.json").exists():
-        try:
-            records = JsonRecords.parse(_load_json(out / "records.json"), "records.json")
-        except InputError as exc:
-            res.add(Kind.RECORDS, "records.json", str(exc))
-        else:
-            account = allowances.account(records, stated.company, stated.year)
+    chain_records = recordcheck.records(out, genesis, stated.company, stated.year, res, _load_json)
+    account = None if chain_records is None else allowances.account(chain_records, stated.company,
+                                                                     stated.year)
     if (out / "statement.json").exists():
-        _check_statement(out, stated, res)
+        recordcheck.statement(out, genesis, stated.company, stated.year, res, _load_json,
+                              sha256_file(out / "manifest.json"))
     try:
         gwp = GwpSet(stated.gwp)
     except ValueError:

@@ -45,7 +45,9 @@ def test_build_then_verify_a_bad_statement_and_a_changed_pdf(made: tuple[Path, P
     assert main(["report", "verify", str(out), "--genesis", str(made[1])]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert "records statement.json: is not a statement for acme 2023" in lines
-    assert lines[-1].startswith("FAILED: 1 problem(s)")
+    assert "signature statement.json: unsigned: not a verifier's statement record committed on the chain, " \
+        "so no signature stands behind it" in lines
+    assert lines[-1].startswith("FAILED: 2 problem(s)")
     (out / "statement.json").write_text(json.dumps({**STATEMENT, "emissions_t": -1}))
     assert main(["report", "verify", str(out), "--genesis", str(made[1])]) == 1
     assert "statements[0].emissions_t" in capsys.readouterr().out
@@ -103,3 +105,30 @@ def test_the_report_directory_is_readable_under_the_umask(made: tuple[Path, Path
     finally:
         os.umask(old)
     assert (tmp_path / "r").stat().st_mode & 0o777 == 0o755
+
+
+def test_a_killed_builds_temporary_directory_is_removed_by_the_next_build(
+        made: tuple[Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A process that made its temporary directory the way `build` names it and was then killed
+    with SIGKILL leaves it behind; the next build removes it and says so. The directory of a
+    build whose process still runs (this one's PID) is left alone."""
+    import signal
+    import subprocess
+    import sys
+
+    from carbonlab.apps.report.tempdirs import TEMP_MARK
+
+    script = ("import os, sys, tempfile; d = tempfile.mkdtemp(prefix=f'.old{sys.argv[2]}{os.getpid()}-', "
+              "dir=sys.argv[1]); open(os.path.join(d, 'report.json'), 'w').write('{'); "
+              "os.kill(os.getpid(), 9)")
+    killed = subprocess.run([sys.executable, "-c", script, str(tmp_path), TEMP_MARK], timeout=60, check=False)
+    assert killed.returncode == -signal.SIGKILL
+    (stale,) = tmp_path.glob(f".old{TEMP_MARK}*")
+    running = tmp_path / f".other{TEMP_MARK}{os.getpid()}-x"
+    running.mkdir()
+    assert _build(made, tmp_path / "r") == 0
+    out = capsys.readouterr().out
+    assert f"removed {stale}: the temporary directory of an earlier build that was killed" in out
+    assert not stale.exists()
+    assert running.is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == [running.name]

@@ -23,14 +23,17 @@ ANSWERS = {
 
 @pytest.fixture
 def server() -> Iterator[tuple[str, dict[str, bytes]]]:
-    body = {"answer": b""}
+    """A server answering 200 with the body set for the longest prefix of the request's path
+    ("/" for every path)."""
+    bodies: dict[str, bytes] = {}
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            prefix = max((p for p in bodies if self.path.startswith(p)), key=len, default=None)
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.end_headers()
-            self.wfile.write(body["answer"])
+            self.wfile.write(b"{}" if prefix is None else bodies[prefix])
 
         def log_message(self, *args: object) -> None:
             pass
@@ -39,7 +42,7 @@ def server() -> Iterator[tuple[str, dict[str, bytes]]]:
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{srv.server_address[1]}", body
+        yield f"http://127.0.0.1:{srv.server_address[1]}", bodies
     finally:
         srv.shutdown()
         srv.server_close()
@@ -50,8 +53,8 @@ def server() -> Iterator[tuple[str, dict[str, bytes]]]:
 def test_a_member_answering_nonsense_is_refused_by_name(case: str, server: tuple[str, dict[str, bytes]],
                                                         tmp_path: Path,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
-    url, body = server
-    body["answer"] = ANSWERS[case][0]
+    url, bodies = server
+    bodies["/"] = ANSWERS[case][0]
     genesis = tmp_path / "genesis.json"
     build_ledger(tmp_path / "ledger.sqlite").genesis.save(genesis)
     out = tmp_path / "r"
@@ -61,3 +64,33 @@ def test_a_member_answering_nonsense_is_refused_by_name(case: str, server: tuple
     assert f"carbonlab: error: --node: {url}/v1/emissions/query: {ANSWERS[case][1]}" in err
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".r.")]
+
+
+def test_a_member_serving_records_with_blocks_that_do_not_hold_them_is_named(
+        server: tuple[str, dict[str, bytes]], tmp_path: Path) -> None:
+    """The record history is the chain's own, but the member's blocks are nonsense, or hold other
+    bytes at the record's index: named, never a traceback, never a record without its block."""
+    import json
+
+    from carbonlab.apps.report.model import ReportError
+    from carbonlab.apps.report.sources import NodeApi
+    from carbonlab.node.ledger import Ledger
+    from carbonlab.node.ledger.render import block_json
+    from tests.unit.apps.report.chain_ledger import build as build_chain
+
+    kit = build_chain(tmp_path / "ledger.sqlite")
+    with Ledger.open(tmp_path / "ledger.sqlite", kit.genesis) as ledger:
+        history = {"records": [e.to_json() for e in ledger.allowance_history("acme", 2023)]}
+        other = block_json(next(iter(ledger.blocks(1, 1))), with_requests=True, with_batches=True)
+    url, bodies = server
+    bodies["/v1/allowances/history"] = json.dumps(history).encode()
+    source = NodeApi(url, kit.genesis)
+    try:
+        bodies["/v1/blocks/"] = b'{"height": 4}'
+        with pytest.raises(ReportError, match=r"a block of an unexpected shape \(KeyError: 'header'\)"):
+            source.chain_records("acme", 2023)
+        bodies["/v1/blocks/"] = json.dumps(other).encode()      # block 1 served for block 4
+        with pytest.raises(ReportError, match=r"block 4 request 0 is not record [0-9a-f]{64}"):
+            source.chain_records("acme", 2023)
+    finally:
+        source.close()

@@ -117,7 +117,30 @@ UNUSABLE: dict[str, tuple[Callable[[Path], None], str]] = {
     "statement a directory": (lambda d: (d / "statement.json").mkdir(), "statement.json: not a regular file"),
     "report not UTF-8": (lambda d: (d / "report.json").write_bytes(b"\xff\xfe{}"),
                          "report.json: not readable JSON (not UTF-8 text (byte 0))"),
+    "xlsx a zip bomb": (lambda d: _zip_bomb(d / "report.xlsx"),
+                        "report.xlsx: unzips to 3,489,660,928 bytes, more than the 268,435,456 a report "
+                        "workbook may have (a zip bomb?)"),
+    "report larger than its cap": (lambda d: os.truncate(d / "report.json", 64 * 2**20 + 1),
+                                   "report.json: 67,108,865 bytes, more than the 67,108,864 a bundle "
+                                   "file may have"),
+    "pdf a symlink": (lambda d: ((d / "report.pdf").unlink(),
+                                 (d / "report.pdf").symlink_to(d / "report.json")),
+                      "report.pdf: not a regular file"),
 }
+
+
+def _zip_bomb(path: Path) -> None:
+    """The workbook whose central directory declares each of its 13 entries 256 MiB unzipped, as a zip bomb
+    does (the bytes are not there: only the declaration is read)."""
+    import struct
+
+    raw = bytearray(path.read_bytes())
+    each = 256 * 2**20
+    at = raw.find(b"PK\x01\x02")
+    while at != -1:
+        struct.pack_into("<I", raw, at + 24, each)          # uncompressed size
+        at = raw.find(b"PK\x01\x02", at + 4)
+    path.write_bytes(bytes(raw))
 
 
 def _verify(bundle: tuple[Path, Path], tmp_path: Path, tamper: Callable[[Path], None]) -> int:
