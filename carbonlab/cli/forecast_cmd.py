@@ -88,9 +88,10 @@ def _emissions(args: argparse.Namespace) -> int:
         hourly = series.hourly(records, level, name)
         fc = emissions.forecast_hourly(hourly, args.horizon_h)
         if args.png and i == 0:
+            from carbonlab.apps import outfile
             from carbonlab.apps.plots import emissions_png
 
-            emissions_png(hourly.kg, hourly.first_hour_s, fc, args.png)
+            outfile.write(args.png, emissions_png(hourly.kg, hourly.first_hour_s, fc), "--png")
         entry: dict[str, Any] = {"level": level.value, "name": name, "forecast": dataclasses.asdict(fc)}
         if args.allowance_t is not None:
             entry["year_end"] = dataclasses.asdict(
@@ -139,9 +140,10 @@ def _price(args: argparse.Namespace) -> int:
             price.write_csv(s, args.write_csv)
     fc = price.forecast_price(s, weeks=args.weeks, deadline=args.deadline)
     if args.png:
+        from carbonlab.apps import outfile
         from carbonlab.apps.plots import price_png
 
-        price_png(s, fc, args.png)
+        outfile.write(args.png, price_png(s, fc), "--png")
     if args.json:
         print(json.dumps(dataclasses.asdict(fc), indent=1, default=str))
         return 0

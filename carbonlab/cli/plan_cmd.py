@@ -101,9 +101,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     )
     result = solve_dispatch(problem)
     if args.png:
+        from carbonlab.apps import outfile
         from carbonlab.apps.plots import schedule_png
 
-        schedule_png(result, demand, args.png)
+        outfile.write(args.png, schedule_png(result, demand), "--png")
     if args.json:
         out = dataclasses.asdict(result)
         out["fits"] = {u.name: dataclasses.asdict(u.fit) for u in units if u.fit is not None}

@@ -1,0 +1,106 @@
+"""The planning module as a service: typed requests in, typed answers with PNG bytes out.
+
+Theory of operation. The client's backend (issue 16) and Python callers use these functions;
+the CLI (`carbonlab plan`) runs the same modules underneath. A request is either built in
+Python (`DispatchRequest(problem=DispatchProblem(...))`) or read once from a parsed JSON body
+(`dispatch_request(body)`), whose shape is the units JSON of docs/planning.md plus the
+options below:
+
+    {"units": [{"unit": "U1", "capacity_mw": 600, ...}], "demand_mw": [420, 450, ...],
+     "carbon_price": 60, "cap_t": 9000, "segments": 4, "time_limit_s": 60, "png": true}
+
+Every refusal is an `InputError` whose `where` is the request's dotted field
+(`request.carbon_price`, `request.demand_mw[3]`, `request.units[1] (U2): min_mw`), so an HTTP
+layer answers 4xx naming it; a problem that has no solution is an `InfeasibleError` naming
+the constraint (`demand`, `cap`, `ramp`). Nothing here reads a file: the caller brings the
+units (fitted from a ledger with `fitted_units`, or given whole) and the demand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from carbonlab.apps import requests
+from carbonlab.apps.planning import inputs
+from carbonlab.apps.planning.dispatch import (
+    MAX_HOURS,
+    MAX_SEGMENTS,
+    MAX_TIME_LIMIT_S,
+    DispatchProblem,
+    DispatchResult,
+    solve_dispatch,
+)
+from carbonlab.apps.planning.units import FitReport, IntervalPoint, UnitLimits
+from carbonlab.fields import above, spec
+
+MAX_PRICE_PER_T = 1e6        # the compliance records' bound on a price per tonne
+MAX_T = 1e12                 # and on tonnes
+MAX_MW = 1e6                 # a demand above a terawatt is a typo
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DispatchOptions:
+    """The scalar fields of a dispatch request, with their rules."""
+
+    carbon_price: float = spec(0.0, lo=0.0, hi=MAX_PRICE_PER_T)
+    cap_t: float | None = spec(None, lo=0.0, hi=MAX_T)
+    segments: int = spec(4, lo=1, hi=MAX_SEGMENTS)
+    time_limit_s: float = spec(60.0, lo=0.0, hi=MAX_TIME_LIMIT_S, check=above(0.0))
+    png: bool = spec(True)
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchRequest:
+    problem: DispatchProblem
+    png: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchAnswer:
+    result: DispatchResult
+    fits: tuple[tuple[str, FitReport], ...]   # the units whose curve was fitted from readings
+    png: bytes | None                          # the schedule as a stacked area, 1000 x 500
+
+
+def dispatch_request(
+    body: Any,
+    *,
+    readings: Mapping[str, list[IntervalPoint]] | None = None,
+    declared: Mapping[str, UnitLimits] | None = None,
+) -> DispatchRequest:
+    """A request from a parsed JSON body; `readings` fit the curves of the units they name,
+    `declared` (genesis's limits) stand in for a unit that gives none of its own."""
+    options = requests.build(DispatchOptions, body, allowed=("units", "demand_mw"))
+    raw_units = inputs.unit_list(requests.member(body, "units"), "request.units")
+    units = inputs.units_from_json(raw_units, "request.units", readings, declared)
+    demand = requests.numbers(requests.member(body, "demand_mw"), "request.demand_mw", hi=MAX_MW,
+                              most=MAX_HOURS)
+    problem = DispatchProblem(
+        units, demand, carbon_price=options.carbon_price, cap_t=options.cap_t,
+        initial_mw=inputs.initial_mw_from_json(raw_units, "request.units"),
+        segments=options.segments, time_limit_s=options.time_limit_s)
+    return DispatchRequest(problem, options.png)
+
+
+def dispatch(request: DispatchRequest) -> DispatchAnswer:
+    """Solve; the schedule's PNG when asked."""
+    result = solve_dispatch(request.problem)
+    png = None
+    if request.png:
+        from carbonlab.apps.plots import schedule_png
+
+        png = schedule_png(result, request.problem.demand_mw)
+    fits = tuple((u.name, u.fit) for u in request.problem.units if u.fit is not None)
+    return DispatchAnswer(result, fits, png)
+
+
+def fitted_units(ledger: Path, *, company: str | None = None) -> tuple[
+        dict[str, list[IntervalPoint]], dict[str, UnitLimits]]:
+    """The readings and limits a ledger file gives (`dispatch_request`'s `readings`, `declared`):
+    each unit's committed (CO2 t, MWh) intervals and the limits genesis's companies declare."""
+    from carbonlab.apps.ledger import unit_limits, unit_points
+
+    return unit_points(ledger, company=company), unit_limits(ledger, company=company)
