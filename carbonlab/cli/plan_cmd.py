@@ -40,6 +40,17 @@ def register(sub: Any) -> None:
     )
     d.add_argument("--carbon-price", type=float, default=0.0, help="per tonne CO2 (default 0)")
     d.add_argument("--cap-t", type=float, help="the allowance still available for the horizon, t CO2")
+    d.add_argument("--cap-from-chain", metavar="COMPANY",
+                   help="cap the horizon's CO2 at COMPANY's allowance still available on the chain "
+                   "(--node URL or the --ledger): allocated + bought - sold - emitted this year, "
+                   "pro rata to the horizon")
+    d.add_argument("--node", help="with --cap-from-chain: a member's API URL")
+    d.add_argument("--genesis", type=Path, help="with --ledger: a trusted genesis the ledger must match")
+    d.add_argument("--start", help="with --cap-from-chain: hour 0 of the horizon, ISO 8601 UTC "
+                   "(default: the next whole hour)")
+    d.add_argument("--cap-share", type=float,
+                   help="with --cap-from-chain: the share of the available allowance for this horizon "
+                   "(default: its hours / the hours left in the year)")
     d.add_argument("--segments", type=int, default=4, help="linear pieces of each CO2 curve (default 4)")
     d.add_argument("--time-limit-s", type=float, default=60.0)
     d.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -84,17 +95,59 @@ def _units(args: argparse.Namespace) -> Any:
     return units
 
 
+def _chain_cap(args: argparse.Namespace, horizon_h: int) -> Any:
+    import time
+
+    from carbonlab.apps.chain import open_chain
+    from carbonlab.apps.errors import InputError
+    from carbonlab.apps.forecast.series import parse_time
+    from carbonlab.apps.planning.chaincap import chain_cap, year_bounds
+
+    if args.cap_t is not None:
+        raise InputError("--cap-t/--cap-from-chain", "give the cap as a number or from the chain, not both")
+    start_s = parse_time("--start", args.start) if args.start else (int(time.time()) // 3600 + 1) * 3600
+    if start_s % 3600:
+        raise InputError("--start", f"must be a whole hour, got {args.start!r}")
+    from datetime import UTC, datetime
+
+    year = datetime.fromtimestamp(start_s, UTC).year
+    chain = open_chain(node=args.node, ledger=None if args.node else args.ledger, genesis=args.genesis)
+    try:
+        balance = chain.balance(args.cap_from_chain, year)
+        emitted = chain.emitted_t(args.cap_from_chain, year_bounds(year)[0], start_s)
+    finally:
+        chain.close()
+    cap = chain_cap(balance, emitted, start_s=start_s, horizon_h=horizon_h, share=args.cap_share)
+    if args.json:   # the derivation goes into the JSON answer
+        return cap
+    print(f"cap from the chain: {cap.company} {cap.year} holds {cap.holdings_t:,} t "
+          "(allocated + bought - sold), "
+          f"emitted {cap.emitted_t:,.3f} t so far, available {cap.available_t:,.3f} t; "
+          f"{cap.share:.6f} of it for {horizon_h} h of {cap.hours_left} h left: cap {cap.cap_t:,.3f} t")
+    return cap
+
+
 def _dispatch(args: argparse.Namespace) -> int:
+    from carbonlab.apps.errors import InputError
     from carbonlab.apps.planning import inputs
     from carbonlab.apps.planning.dispatch import DispatchProblem, solve_dispatch
 
     units = _units(args)
     demand = inputs.read_demand(args.demand)
+    cap_t = args.cap_t
+    from_chain = None
+    if args.cap_from_chain:
+        from_chain = _chain_cap(args, len(demand))
+        cap_t = from_chain.cap_t
+    else:
+        for option in ("node", "start", "cap_share", "genesis"):
+            if getattr(args, option) is not None:
+                raise InputError(f"--{option.replace('_', '-')}", "goes with --cap-from-chain")
     problem = DispatchProblem(
         units,
         demand,
         carbon_price=args.carbon_price,
-        cap_t=args.cap_t,
+        cap_t=cap_t,
         segments=args.segments,
         time_limit_s=args.time_limit_s,
         initial_mw=inputs.read_initial_mw(args.units),
@@ -108,6 +161,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.json:
         out = dataclasses.asdict(result)
         out["fits"] = {u.name: dataclasses.asdict(u.fit) for u in units if u.fit is not None}
+        if from_chain is not None:
+            out["cap_from_chain"] = dataclasses.asdict(from_chain)
         print(json.dumps(out, indent=1))
         return 0
     for u in units:
