@@ -1,6 +1,7 @@
-"""What planning and forecasts read from the chain's allowance records (issue 14): the
-trading centre's transfers with their prices and settlement days, a company's allowance
-balance, and its committed emissions so far, from a ledger file or a member's API.
+"""What planning and forecasts read from the chain (issue 14's allowance records and the
+committed readings): the trading centre's transfers with their prices and settlement days, a
+company's allowance balance, its committed emissions so far, and the query module's answers
+(the unit curves' interval readings), from a ledger file or a member's API.
 
 Theory of operation. Both sources give the node's own typed answers (`RecordEntry`,
 `Balance`, `QueryResult` in `carbonlab.node`), so nothing here re-reads a schema:
@@ -40,6 +41,9 @@ class SettledTransfer:
 
 
 class ChainSource(Protocol):
+    @property
+    def genesis(self) -> Genesis | None: ...   # a ledger's own (or the trusted) copy; None from an API
+    def query(self, flt: EmissionsFilter, period: Period, level: Level) -> QueryResult: ...
     def transfers(self, year: int | None = None) -> list[SettledTransfer]: ...
     def balance(self, company: str, year: int) -> Balance: ...
     def emitted_t(self, company: str, since: int, until: int) -> float: ...
@@ -76,6 +80,13 @@ class LedgerChain:
             raise InputError(f"--ledger {path}", str(exc)) from None
         self.ledger = self.source.ledger
 
+    @property
+    def genesis(self) -> Genesis | None:
+        return self.source.genesis
+
+    def query(self, flt: EmissionsFilter, period: Period, level: Level) -> QueryResult:
+        return self.source.query(flt, period=period, level=level, max_rows=None)
+
     def transfers(self, year: int | None = None) -> list[SettledTransfer]:
         def day_of(height: int) -> date:
             block = self.ledger.block(height)
@@ -88,8 +99,7 @@ class LedgerChain:
         return self.ledger.allowance_balance(company, year)
 
     def emitted_t(self, company: str, since: int, until: int) -> float:
-        return _co2_t(self.source.query(_year_filter(company, since, until), period=Period.YEAR,
-                                        level=Level.COMPANY, max_rows=None))
+        return _co2_t(self.query(_year_filter(company, since, until), Period.YEAR, Level.COMPANY))
 
     def close(self) -> None:
         self.source.close()
@@ -102,6 +112,10 @@ class ApiChain:
         self.url = url.rstrip("/")
         self.http = httpx.Client(base_url=self.url, timeout=TIMEOUT_S)
         self._days: dict[int, date] = {}
+
+    @property
+    def genesis(self) -> Genesis | None:
+        return None
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         import httpx
@@ -152,11 +166,14 @@ class ApiChain:
         return self._typed(path, lambda: Balance.from_json(answer))  # type: ignore[no-any-return]
 
     def emitted_t(self, company: str, since: int, until: int) -> float:
+        return _co2_t(self.query(_year_filter(company, since, until), Period.YEAR, Level.COMPANY))
+
+    def query(self, flt: EmissionsFilter, period: Period, level: Level) -> QueryResult:
+        """The member's `/v1/emissions/query`: the node's query over its ledger (at most its
+        row limit; a longer answer is the node's 4xx, named)."""
         path = "/v1/emissions/query"
-        params = {**_year_filter(company, since, until).params(), "period": Period.YEAR.value,
-                  "level": Level.COMPANY.value}
-        answer = self._get(path, params)
-        return _co2_t(self._typed(path, lambda: QueryResult.from_json(answer)))
+        answer = self._get(path, {**flt.params(), "period": period.value, "level": level.value})
+        return self._typed(path, lambda: QueryResult.from_json(answer))  # type: ignore[no-any-return]
 
     def close(self) -> None:
         self.http.close()

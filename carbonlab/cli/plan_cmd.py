@@ -26,6 +26,10 @@ def _curve_sources(p: argparse.ArgumentParser) -> None:
         help="a ledger file: fit each unit's CO2 curve from its readings; a unit without "
         "limits in the JSON takes those genesis declares",
     )
+    p.add_argument("--node", help="a member's API URL: as --ledger, from the member's committed readings "
+                   "(limits from --genesis)")
+    p.add_argument("--genesis", type=Path, help="a trusted genesis: with --ledger the ledger must match it; "
+                   "with --node the units' limits come from it")
 
 
 def register(sub: Any) -> None:
@@ -44,8 +48,6 @@ def register(sub: Any) -> None:
                    help="cap the horizon's CO2 at COMPANY's allowance still available on the chain "
                    "(--node URL or the --ledger): allocated + bought - sold - emitted this year, "
                    "pro rata to the horizon")
-    d.add_argument("--node", help="with --cap-from-chain: a member's API URL")
-    d.add_argument("--genesis", type=Path, help="with --ledger: a trusted genesis the ledger must match")
     d.add_argument("--start", help="with --cap-from-chain: hour 0 of the horizon, ISO 8601 UTC "
                    "(default: the next whole hour)")
     d.add_argument("--cap-share", type=float,
@@ -74,18 +76,31 @@ def _units(args: argparse.Namespace) -> Any:
     from carbonlab.apps.errors import InputError
     from carbonlab.apps.planning import inputs
 
-    if args.co2e and not args.ledger:
-        raise InputError("--co2e", "needs --ledger (the CH4 and N2O masses come from the ledger's readings)")
-    if args.readings and args.ledger:
-        raise InputError("--readings/--ledger", "give one source of readings, not both")
+    if args.co2e and not (args.ledger or args.node):
+        raise InputError("--co2e", "needs --ledger or --node (the CH4 and N2O masses come from the "
+                         "ledger's readings)")
+    if sum(1 for s in (args.readings, args.ledger, args.node) if s) > 1:
+        raise InputError("--readings/--ledger/--node", "give one source of readings, not several")
+    if args.genesis and not (args.ledger or args.node):
+        raise InputError("--genesis", "goes with --ledger or --node")
     readings = inputs.read_readings(args.readings) if args.readings else None
     declared = None
-    if args.ledger:
-        from carbonlab.apps.ledger import unit_limits, unit_points
+    if args.ledger or args.node:
+        from carbonlab.apps.chain import open_chain
+        from carbonlab.apps.ledger import limits_from, point_filter, points_from
         from carbonlab.node.gwp import GwpSet
+        from carbonlab.node.query import Level, Period
 
-        readings = unit_points(args.ledger, gwp=GwpSet(args.co2e) if args.co2e else None)
-        declared = unit_limits(args.ledger)
+        chain = open_chain(node=args.node, ledger=args.ledger, genesis=None if args.node else args.genesis)
+        try:
+            result = chain.query(point_filter(), Period.INTERVAL, Level.UNIT)
+            genesis = chain.genesis
+        finally:
+            chain.close()
+        readings = points_from(result, GwpSet(args.co2e) if args.co2e else None)
+        if genesis is None and args.genesis:
+            genesis = _genesis(args.genesis)
+        declared = limits_from(genesis) if genesis is not None else None
     units = inputs.read_units(args.units, readings, declared)
     if args.readings:
         unknown = sorted(set(readings or {}) - {u.name for u in units})
@@ -105,13 +120,15 @@ def _chain_cap(args: argparse.Namespace, horizon_h: int) -> Any:
 
     if args.cap_t is not None:
         raise InputError("--cap-t/--cap-from-chain", "give the cap as a number or from the chain, not both")
+    if not (args.node or args.ledger):
+        raise InputError("--cap-from-chain", "needs the chain: --node URL or --ledger FILE")
     start_s = parse_time("--start", args.start) if args.start else (int(time.time()) // 3600 + 1) * 3600
     if start_s % 3600:
         raise InputError("--start", f"must be a whole hour, got {args.start!r}")
     from datetime import UTC, datetime
 
     year = datetime.fromtimestamp(start_s, UTC).year
-    chain = open_chain(node=args.node, ledger=None if args.node else args.ledger, genesis=args.genesis)
+    chain = open_chain(node=args.node, ledger=args.ledger, genesis=None if args.node else args.genesis)
     try:
         balance = chain.balance(args.cap_from_chain, year)
         emitted = chain.emitted_t(args.cap_from_chain, year_bounds(year)[0], start_s)
@@ -127,6 +144,17 @@ def _chain_cap(args: argparse.Namespace, horizon_h: int) -> Any:
     return cap
 
 
+def _genesis(path: Path) -> Any:
+    from carbonlab.apps.errors import InputError
+    from carbonlab.node.errors import NodeError
+    from carbonlab.node.genesis import Genesis
+
+    try:
+        return Genesis.load(path)
+    except NodeError as exc:
+        raise InputError("--genesis", str(exc)) from None
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     from carbonlab.apps.errors import InputError
     from carbonlab.apps.planning import inputs
@@ -140,7 +168,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         from_chain = _chain_cap(args, len(demand))
         cap_t = from_chain.cap_t
     else:
-        for option in ("node", "start", "cap_share", "genesis"):
+        for option in ("start", "cap_share"):
             if getattr(args, option) is not None:
                 raise InputError(f"--{option.replace('_', '-')}", "goes with --cap-from-chain")
     problem = DispatchProblem(

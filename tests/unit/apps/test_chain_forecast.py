@@ -231,5 +231,9 @@ def test_plan_dispatch_takes_its_cap_from_the_chain(
     assert result["cap_binding"] is True
     assert result["emissions_t"] == pytest.approx(cap, rel=1e-6)
     assert result["cap_shadow_price"] > 0
-    assert main(["plan", "dispatch", "--units", str(units), "--demand", str(demand), "--node", api]) == 2
-    assert "--node: goes with --cap-from-chain" in capsys.readouterr().err
+    assert main(["plan", "dispatch", "--units", str(units), "--demand", str(demand), "--node", api,
+                 "--start", "2026-03-01T00:00:00Z"]) == 2
+    assert "--start: goes with --cap-from-chain" in capsys.readouterr().err
+    assert main(["plan", "dispatch", "--units", str(units), "--demand", str(demand),
+                 "--cap-from-chain", "acme"]) == 2
+    assert "--cap-from-chain: needs the chain: --node URL or --ledger FILE" in capsys.readouterr().err
