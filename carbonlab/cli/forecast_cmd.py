@@ -162,28 +162,14 @@ def _check_position_args(args: argparse.Namespace, level: Any) -> None:
 
 def _outlook(args: argparse.Namespace, hourly: Any, company: str) -> Any:
     from carbonlab.apps.chain import open_chain
-    from carbonlab.apps.compliance.errors import RuleSetError
-    from carbonlab.apps.compliance.ruleset import load_named
-    from carbonlab.apps.errors import InputError
-    from carbonlab.apps.forecast.chainprice import recent_price
-    from carbonlab.apps.forecast.emissions import year_end_paths
-    from carbonlab.apps.forecast.outlook import outlook
+    from carbonlab.apps.forecast.service import chain_outlook
 
-    try:
-        rules = load_named(args.rules)
-    except RuleSetError as exc:
-        raise InputError("--rules", str(exc)) from None
-    paths = year_end_paths(hourly, paths=args.paths, seed=args.seed)
     chain = open_chain(node=args.node, ledger=None if args.node else args.ledger, genesis=args.genesis)
     try:
-        balance = chain.balance(company, paths.year)
-        if args.price is not None:
-            price_per_t, basis = args.price, "--price"
-        else:
-            price_per_t, basis = recent_price(chain.transfers(), rules.currency)
+        return chain_outlook(hourly, chain, rules=args.rules, price=args.price, paths=args.paths,
+                             seed=args.seed)
     finally:
         chain.close()
-    return outlook(paths.totals_t, balance, rules, price_per_t=price_per_t, price_basis=basis)
 
 
 def _print_outlook(o: dict[str, Any]) -> None:
@@ -241,11 +227,11 @@ def _price(args: argparse.Namespace) -> int:
 
 def _chain_prices(args: argparse.Namespace) -> Any:
     from carbonlab.apps.chain import open_chain
-    from carbonlab.apps.forecast.chainprice import daily_prices
+    from carbonlab.apps.forecast.service import chain_prices
 
     chain = open_chain(node=args.node, ledger=args.ledger, genesis=args.genesis)
     try:
-        return daily_prices(chain.transfers(), currency=args.currency)
+        return chain_prices(chain, args.currency)
     finally:
         chain.close()
 

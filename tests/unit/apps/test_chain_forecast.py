@@ -237,3 +237,63 @@ def test_plan_dispatch_takes_its_cap_from_the_chain(
     assert main(["plan", "dispatch", "--units", str(units), "--demand", str(demand),
                  "--cap-from-chain", "acme"]) == 2
     assert "--cap-from-chain: needs the chain: --node URL or --ledger FILE" in capsys.readouterr().err
+
+
+def test_the_services_take_the_cap_and_the_outlook_from_a_chain_source(ledger: Path, api: str,
+                                                                         tmp_path: Path) -> None:
+    from carbonlab.apps.forecast import service as forecast
+    from carbonlab.apps.forecast.series import read_records
+    from carbonlab.apps.planning import service as planning
+
+    body = {"units": [{"unit": "U1", "capacity_mw": 100, "min_mw": 0, "ramp_mw_per_h": 100,
+                       "curve": {"a": 0, "b": 0.5, "c": 0}}],
+            "demand_mw": [50, 50], "cap_from_chain": "acme", "start": "2026-12-31T00:00:00Z",
+            "cap_share": 0.001, "png": False}
+    source = ApiChain(api)
+    try:
+        request = planning.dispatch_request(body, chain=source)
+        assert request.cap_from_chain is not None
+        assert request.problem.cap_t == pytest.approx((HOLDINGS - chain.emitted_kg() / 1000) * 0.001)
+        answer = planning.dispatch(request)
+        assert answer.cap_from_chain == request.cap_from_chain
+        assert answer.result.emissions_t == pytest.approx(50.0)
+        for change, field in (({"start": None}, "request.start"),
+                              ({"start": "2026-12-31T23:00:00Z"}, "request.start"),   # past the year
+                              ({"cap_share": 2}, "request.cap_share"),
+                              ({"cap_share": 0}, "request.cap_share"),
+                              ({"cap_t": 5}, "request.cap_t")):
+            with pytest.raises(InputError) as err:
+                planning.dispatch_request({**body, **change}, chain=source)
+            assert err.value.where == field
+        with pytest.raises(InputError) as err:
+            planning.dispatch_request(body)
+        assert err.value.where == "request.cap_from_chain"
+        with pytest.raises(InputError) as err:
+            planning.dispatch_request({**body, "cap_from_chain": None})
+        assert err.value.where == "request.start"
+
+        records = read_records(_records_csv(tmp_path / "r.csv"))
+        req = forecast.emissions_request({"level": "company", "name": "acme", "horizon_h": 24,
+                                          "position": True, "paths": 100, "price": 70, "png": False})
+        got = forecast.emissions(records, req, chain=source)
+        assert got.outlook is not None
+        assert got.outlook.holdings_t == HOLDINGS
+        assert got.outlook.shortfall_probability == 1.0
+        assert got.outlook.price_per_t == 70.0
+        with pytest.raises(InputError) as err:
+            forecast.emissions(records, req)
+        assert err.value.where == "request.position"
+        with pytest.raises(InputError) as err:
+            forecast.emissions(records, forecast.emissions_request(
+                {"name": "unit1", "position": True}), chain=source)
+        assert err.value.where == "request.position"
+        with pytest.raises(InputError) as err:
+            forecast.emissions(records, forecast.emissions_request(
+                {"level": "company", "name": "acme", "position": True, "rules": "mars-ets",
+                 "png": False}), chain=source)
+        assert err.value.where == "request.rules"
+        prices = forecast.chain_prices(source)
+        assert prices.filled == GAP_DAYS
+        assert forecast.price(prices.series, forecast.price_request({"weeks": 1, "png": False})).png is None
+    finally:
+        source.close()
