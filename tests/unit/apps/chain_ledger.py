@@ -10,7 +10,7 @@ compute the expected prices and balances by hand.
 from __future__ import annotations
 
 import http.server
-import threading
+import json
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +24,7 @@ from carbonlab.node.genesis import Genesis
 from carbonlab.node.ledger import Ledger
 from carbonlab.node.ledger.render import block_json
 from carbonlab.node.query import EmissionsFilter, Level, Period
+from tests.recording_http import serve
 from tests.unit.node.factories import CHAIN_ID, Kit, make_genesis_json, make_reading, signer_for
 
 FIRST_DAY = date(2026, 1, 5)                                  # a Monday
@@ -136,8 +137,6 @@ def member_api(path: Path) -> Iterator[str]:
                 else:
                     self.send_error(404)
                     return
-            import json
-
             data = json.dumps(body).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -148,12 +147,5 @@ def member_api(path: Path) -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             pass
 
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_address[1]}"
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        thread.join(timeout=10)
+    with serve(Handler) as url:
+        yield url
