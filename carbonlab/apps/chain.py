@@ -7,8 +7,9 @@ Theory of operation. Both sources give the node's own typed answers (`RecordEntr
 `Balance`, `QueryResult` in `carbonlab.node`), so nothing here re-reads a schema:
 `LedgerChain` calls the ledger's queries on a read-only file (with the ledger's copy of
 genesis, or a trusted one given with `--genesis`, which must match), `ApiChain` the member's
-routes `/v1/allowances/records`, `/v1/allowances/balance`, `/v1/blocks/{height}` and
-`/v1/emissions/query`, each with a timeout. Only records the contract accepted count. A
+routes: `/v1/allowances/records` and `/v1/allowances/balance` through the node's own
+`AllowanceClient`, `/v1/blocks/{height}` and `/v1/emissions/query` directly, each with a
+timeout. Only records the contract accepted count. A
 transfer's day is the UTC day of the block that settled it (the block's certified
 timestamp: every member dates it alike). Errors are `InputError` naming the option
 (`--node`, `--ledger`) and what was wrong.
@@ -16,19 +17,24 @@ timestamp: every member dates it alike). Errors are `InputError` naming the opti
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from carbonlab.apps.errors import InputError
-from carbonlab.node.allowances.answers import Balance, RecordEntry, entries_from_json
+from carbonlab.node.allowances.answers import Balance, RecordEntry
 from carbonlab.node.allowances.records import Kind, Transfer
 from carbonlab.node.errors import NodeError, SchemaError
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.query import EmissionsFilter, Gas, Level, Period, QueryResult
 
+if TYPE_CHECKING:
+    from carbonlab.node.allowances.client import AllowanceClient
+
 TIMEOUT_S = 30.0
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,19 +157,21 @@ class ApiChain:
             self._days[height] = _day(header.timestamp_ms)
         return self._days[height]
 
+    def _allowances(self, call: Callable[[AllowanceClient], T]) -> T:
+        """The node's own allowance client (`node/allowances/client.py`), its errors as ours."""
+        from carbonlab.node.allowances.client import AllowanceClient, AllowanceClientError
+
+        try:
+            return call(AllowanceClient(self.url, TIMEOUT_S))
+        except AllowanceClientError as exc:
+            raise InputError("--node", str(exc)) from None
+
     def transfers(self, year: int | None = None) -> list[SettledTransfer]:
-        path = "/v1/allowances/records"
-        params: dict[str, Any] = {"kind": Kind.TRANSFER.value}
-        if year is not None:
-            params["year"] = year
-        answer = self._get(path, params)
-        entries = self._typed(path, lambda: entries_from_json(answer["records"]))
+        entries = self._allowances(lambda c: c.records(year, Kind.TRANSFER))
         return _settled(entries, self._day_of)
 
     def balance(self, company: str, year: int) -> Balance:
-        path = "/v1/allowances/balance"
-        answer = self._get(path, {"company": company, "year": year})
-        return self._typed(path, lambda: Balance.from_json(answer))  # type: ignore[no-any-return]
+        return self._allowances(lambda c: c.balance(company, year))
 
     def emitted_t(self, company: str, since: int, until: int) -> float:
         return _co2_t(self.query(_year_filter(company, since, until), Period.YEAR, Level.COMPANY))
