@@ -22,6 +22,7 @@ from the chain a `ChainSource` (`carbonlab.apps.chain.open_chain(node=URL)`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -102,11 +103,27 @@ def dispatch_request(
     elif options.start is not None or options.cap_share is not None:
         raise InputError("request.start" if options.start is not None else "request.cap_share",
                          "goes with request.cap_from_chain")
-    problem = DispatchProblem(
-        units, demand, carbon_price=options.carbon_price, cap_t=cap_t,
-        initial_mw=inputs.initial_mw_from_json(raw_units, "request.units"),
-        segments=options.segments, time_limit_s=options.time_limit_s)
+    try:
+        problem = DispatchProblem(
+            units, demand, carbon_price=options.carbon_price, cap_t=cap_t,
+            initial_mw=inputs.initial_mw_from_json(raw_units, "request.units"),
+            segments=options.segments, time_limit_s=options.time_limit_s)
+    except InputError as exc:
+        raise InputError(_request_field(exc.where), exc.problem) from None
     return DispatchRequest(problem, options.png, derived)
+
+
+def _request_field(where: str) -> str:
+    """The problem's field (`unit U1: initial_mw`, `demand hour 3`, `units`) as the request's."""
+    if where.startswith("request"):
+        return where
+    unit = re.fullmatch(r"unit (.+): (\w+)", where)
+    if unit:
+        return f"request.units ({unit[1]}): {unit[2]}"
+    hour = re.fullmatch(r"demand hour (\d+)", where)
+    if hour:
+        return f"request.demand_mw[{hour[1]}]"
+    return f"request.{where}"
 
 
 def _chain_cap(options: DispatchOptions, horizon_h: int, chain: ChainSource | None) -> ChainCap:

@@ -79,6 +79,17 @@ def test_a_bad_unit_field_and_a_missing_member_are_named() -> None:
     assert err.value.where == "request"
 
 
+def test_the_problems_own_checks_name_the_request_field() -> None:
+    body = copy.deepcopy(BODY)
+    body["units"][0]["initial_mw"] = 500
+    with pytest.raises(InputError) as err:
+        planning.dispatch_request(body)
+    assert err.value.where == "request.units (DIRTY): initial_mw"
+    with pytest.raises(InputError) as err:
+        planning.dispatch_request({**BODY, "units": [BODY["units"][0]] * 2})
+    assert err.value.where == "request.units"
+
+
 def test_an_infeasible_request_names_its_constraint() -> None:
     with pytest.raises(InfeasibleError) as err:
         planning.dispatch(planning.dispatch_request({**BODY, "demand_mw": [80, 250]}))
