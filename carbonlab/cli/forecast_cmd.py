@@ -20,7 +20,7 @@ def register(sub: Any) -> None:
     fsub = parser.add_subparsers(dest="forecast_command", metavar="ACTION")
 
     e = fsub.add_parser("emissions", help="hourly CO2 to a month ahead and the year-end position")
-    source = e.add_mutually_exclusive_group(required=True)
+    source = e.add_mutually_exclusive_group()
     source.add_argument("--records", type=Path, help="CSV time,company,plant,unit,co2_kg per interval")
     source.add_argument("--ledger", type=Path, help="a ledger file: the committed readings' hourly CO2")
     e.add_argument("--level", choices=("unit", "plant", "company"), default="unit")
@@ -48,8 +48,10 @@ def register(sub: Any) -> None:
                    help="with --level company: the year-end outlook against the company's allowances on "
                    "the chain (--node URL, or the --ledger) under --rules")
     e.add_argument("--rules", default="cn-ets", help="with --position: a shipped rule set or a .yaml file")
-    e.add_argument("--node", help="with --position: a member's API URL for the allowance records")
-    e.add_argument("--genesis", type=Path, help="with --ledger: a trusted genesis the ledger must match")
+    e.add_argument("--node", help="a member's API URL: the committed readings' hourly CO2 (without --records "
+                   "or --ledger) and, with --position, the allowance records")
+    e.add_argument("--genesis", type=Path, help="with --ledger and --position: a trusted genesis the ledger "
+                   "must match")
     e.set_defaults(func=_emissions)
 
     p = fsub.add_parser("price", help="carbon price forecast with intervals, for weeks or to a deadline")
@@ -85,14 +87,28 @@ def register(sub: Any) -> None:
 
 
 def _emissions(args: argparse.Namespace) -> int:
+    from carbonlab.apps.errors import InputError
     from carbonlab.apps.forecast import emissions, series
 
-    if args.ledger:
+    if args.records:
+        records = series.read_records(args.records)
+    elif args.ledger:
         from carbonlab.apps.ledger import hourly_records
 
         records = hourly_records(args.ledger)
+    elif args.node:
+        from carbonlab.apps.chain import ApiChain
+        from carbonlab.apps.ledger import record_filter, records_from
+        from carbonlab.node.query import Level, Period
+
+        api = ApiChain(args.node)
+        try:
+            records = records_from(api.query(record_filter(), Period.HOUR, Level.UNIT), f"--node {args.node}")
+        finally:
+            api.close()
     else:
-        records = series.read_records(args.records)
+        raise InputError("--records/--ledger/--node",
+                         "give the readings: a CSV, a ledger file or a member's API")
     level = series.Level(args.level)
     _check_position_args(args, level)
     names = [args.name] if args.name else series.names(records, level)
@@ -150,9 +166,11 @@ def _check_position_args(args: argparse.Namespace, level: Any) -> None:
     from carbonlab.apps.errors import InputError
 
     if not args.position:
-        for option in ("node", "genesis"):
-            if getattr(args, option):
-                raise InputError(f"--{option}", "goes with --position (the allowance records' source)")
+        if args.genesis:
+            raise InputError("--genesis", "goes with --position (the allowance records' source)")
+        if args.node and (args.records or args.ledger):
+            raise InputError("--node", "with --records or --ledger goes with --position (the readings "
+                             "come from one source)")
         return
     if level.value != "company":
         raise InputError("--position", "needs --level company (allowances are held by a company)")

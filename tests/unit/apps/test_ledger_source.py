@@ -271,3 +271,33 @@ def test_the_unit_curves_and_limits_come_from_a_members_api_too(
     assert max(by_api["schedule_mw"][0]) == pytest.approx(620.0)
     assert main([*base, "--ledger", str(path), "--node", "http://127.0.0.1:9"]) == 2
     assert "--readings/--ledger/--node: give one source of readings" in capsys.readouterr().err
+
+
+def test_forecast_emissions_reads_the_hourly_co2_from_a_members_api(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`forecast emissions --node URL`: the member's hourly query rows (over HTTP) give the same
+    forecast as the ledger file they come from."""
+    from tests.unit.apps.chain_ledger import member_api
+
+    kit = make_kit(params={"reading_interval_s": 3600})
+    start = 1_767_225_600    # 2026-01-01T00:00Z
+    readings = [make_reading("m1", i + 1, start + 3600 * i, interval_s=3600, valid_samples=3600,
+                             co2_pct=10 + (i % 24) / 10, flow_m3_s=100 + (i % 24)) for i in range(72)]
+    path = tmp_path / "ledger.sqlite"
+    with Ledger.open(path, kit.genesis) as led:
+        proposal = kit.proposal(1, [kit.batch("gw1", 1, readings).encode()],
+                                timestamp_ms=(start + 3600 * 73) * 1000)
+        led.commit(proposal, kit.certify(proposal))
+    base = ["forecast", "emissions", "--level", "unit", "--name", "unit1", "--horizon-h", "24", "--json"]
+    assert main([*base, "--ledger", str(path)]) == 0
+    by_file = json.loads(capsys.readouterr().out)
+    with member_api(path) as url:
+        assert main([*base, "--node", url]) == 0
+        by_api = json.loads(capsys.readouterr().out)
+        assert main([*base, "--ledger", str(path), "--node", url]) == 2
+        assert "--node: with --records or --ledger goes with --position" in capsys.readouterr().err
+    assert by_api == by_file
+    assert len(by_api[0]["forecast"]["mean"]) == 24
+    assert main(base) == 2
+    assert "--records/--ledger/--node: give the readings" in capsys.readouterr().err
