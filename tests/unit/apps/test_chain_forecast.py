@@ -180,7 +180,7 @@ def test_forecast_emissions_position_needs_a_company_and_the_chain(
     assert main([*base, "--level", "company", "--position"]) == 2
     assert "--position: needs the chain" in capsys.readouterr().err
     assert main([*base, "--node", "http://127.0.0.1:9"]) == 2
-    assert "--node: goes with --position" in capsys.readouterr().err
+    assert "--node: with --records or --ledger goes with --position" in capsys.readouterr().err
 
 
 def test_the_cap_from_the_chain_is_the_available_allowance_pro_rata() -> None:
