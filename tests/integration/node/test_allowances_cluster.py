@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from carbonlab.apps.compliance.chainrecords import ChainRecords
 from carbonlab.bench.localcluster import LocalCluster
 from carbonlab.cli import main
 from carbonlab.node.allowances.jsonform import record_json
@@ -107,6 +108,16 @@ def test_records_commit_and_every_member_holds_the_same_balance(
     assert json.loads(capsys.readouterr().out) == expected
     report = verify_ledger(ledger, cluster.genesis)
     assert report.ok, report.problems
+
+    # the compliance adapter reads the same records through a member's API and from its file
+    for records in (ChainRecords.from_node(cluster.url("n1")),
+                    ChainRecords.from_ledger(ledger, cluster.root / "genesis.json")):
+        assert [a.quantity_t for a in records.allocations("company1", YEAR)] == [900.0]
+        assert [(t.buyer, t.price_per_t) for t in records.transfers("company1", YEAR)] == [("company2", 88.5)]
+        assert [s.quantity_t for s in records.surrenders("company1", YEAR)] == [600.0]   # not the refused 51
+        statement = records.statement("company1", YEAR)
+        assert statement is not None
+        assert (statement.emissions_t, statement.verifier) == (640.25, "n3")
 
 
 def good_record(cluster: LocalCluster, seq: int = 1) -> dict[str, Any]:
