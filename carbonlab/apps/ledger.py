@@ -8,7 +8,9 @@
   input of the emission forecasts.
 
 Both are the node's own query over its own file format (`carbonlab.node.query.open_source`),
-so they count exactly what `carbonlab emissions query` shows.
+so they count exactly what `carbonlab emissions query` shows. A member's API answers the same
+query (`/v1/emissions/query`, `apps/chain.py`'s `ApiChain.query`): `points_from`,
+`records_from` and `limits_from` turn either answer (and a genesis) into the same inputs.
 """
 
 from __future__ import annotations
@@ -18,13 +20,34 @@ from pathlib import Path
 from carbonlab.apps.errors import InputError
 from carbonlab.apps.forecast.series import IntervalRecord
 from carbonlab.apps.planning.units import IntervalPoint, UnitLimits
+from carbonlab.node.genesis import Genesis
 from carbonlab.node.gwp import GwpSet, co2e_kg
-from carbonlab.node.query import EmissionsFilter, Gas, Level, Period, open_source
+from carbonlab.node.query import EmissionsFilter, Gas, Level, Period, QueryResult, open_source
 
 
 def _check(path: Path) -> None:
     if not path.is_file():
         raise InputError(f"--ledger {path}", "no such ledger file")
+
+
+def point_filter(company: str | None = None, since: int | None = None,
+                 until: int | None = None) -> EmissionsFilter:
+    """The query of `unit_points` (interval rows per unit; run with Period.INTERVAL, Level.UNIT)."""
+    return EmissionsFilter(company=company, gases=(Gas.CO2, Gas.CH4, Gas.N2O), since=since, until=until)
+
+
+def points_from(result: QueryResult, gwp: GwpSet | None = None) -> dict[str, list[IntervalPoint]]:
+    """Per unit, (CO2 t, MWh, hours) per interval row that carries a load; with `gwp`, CO2e by
+    that GWP-100 set instead (CH4 taken as fossil: the units are thermal plants)."""
+    out: dict[str, list[IntervalPoint]] = {}
+    for r in result.rows:
+        if r.unit is None or r.co2_kg is None or r.gross_mwh is None:
+            continue
+        mass = r.co2_kg if gwp is None else co2e_kg(r.co2_kg, r.ch4_kg, r.n2o_kg, gwp)
+        out.setdefault(r.unit, []).append(
+            IntervalPoint(mass / 1000.0, r.gross_mwh, (r.period_end - r.period_start) / 3600.0)
+        )
+    return out
 
 
 def unit_points(
@@ -35,48 +58,46 @@ def unit_points(
     until: int | None = None,
     gwp: GwpSet | None = None,
 ) -> dict[str, list[IntervalPoint]]:
-    """Per unit, (CO2 t, MWh, hours) per interval; with `gwp`, CO2e by that GWP-100 set instead
-    (CH4 taken as fossil: the units are thermal plants)."""
+    """`points_from` the ledger file's committed readings."""
     _check(path)
-    flt = EmissionsFilter(company=company, gases=(Gas.CO2, Gas.CH4, Gas.N2O), since=since, until=until)
     with open_source(path) as source:
         # the whole ledger interval by interval: no limit on the rows (the API has one)
-        rows = source.query(flt, period=Period.INTERVAL, level=Level.UNIT, max_rows=None).rows
-    out: dict[str, list[IntervalPoint]] = {}
-    for r in rows:
-        if r.unit is None or r.co2_kg is None or r.gross_mwh is None:
-            continue
-        mass = r.co2_kg if gwp is None else co2e_kg(r.co2_kg, r.ch4_kg, r.n2o_kg, gwp)
-        out.setdefault(r.unit, []).append(
-            IntervalPoint(mass / 1000.0, r.gross_mwh, (r.period_end - r.period_start) / 3600.0)
-        )
-    return out
+        result = source.query(point_filter(company, since, until), period=Period.INTERVAL,
+                              level=Level.UNIT, max_rows=None)
+    return points_from(result, gwp)
+
+
+def record_filter(company: str | None = None, since: int | None = None,
+                  until: int | None = None) -> EmissionsFilter:
+    """The query of `hourly_records` (run with Period.HOUR, Level.UNIT)."""
+    return EmissionsFilter(company=company, gases=(Gas.CO2,), since=since, until=until)
+
+
+def records_from(result: QueryResult, where: str) -> list[IntervalRecord]:
+    records = [
+        IntervalRecord(r.period_start, r.company or "", r.plant or "", r.unit, r.co2_kg)
+        for r in result.rows
+        if r.unit is not None and r.co2_kg is not None
+    ]
+    if not records:
+        raise InputError(where, "no CO2 readings for the filter")
+    return records
 
 
 def hourly_records(
     path: Path, *, company: str | None = None, since: int | None = None, until: int | None = None
 ) -> list[IntervalRecord]:
     _check(path)
-    flt = EmissionsFilter(company=company, gases=(Gas.CO2,), since=since, until=until)
     with open_source(path) as source:
-        rows = source.query(flt, period=Period.HOUR, level=Level.UNIT, max_rows=None).rows
-    records = [
-        IntervalRecord(r.period_start, r.company or "", r.plant or "", r.unit, r.co2_kg)
-        for r in rows
-        if r.unit is not None and r.co2_kg is not None
-    ]
-    if not records:
-        raise InputError(f"--ledger {path}", "no CO2 readings for the filter")
-    return records
+        result = source.query(record_filter(company, since, until), period=Period.HOUR,
+                              level=Level.UNIT, max_rows=None)
+    return records_from(result, f"--ledger {path}")
 
 
-def unit_limits(path: Path, *, company: str | None = None) -> dict[str, UnitLimits]:
+def limits_from(genesis: Genesis, company: str | None = None) -> dict[str, UnitLimits]:
     """The limits genesis declares, for the units that have all three numbers."""
-    _check(path)
-    with open_source(path) as source:
-        companies = source.genesis.companies
     out = {}
-    for c in companies:
+    for c in genesis.companies:
         if company is not None and c.id != company:
             continue
         for plant in c.plants:
@@ -91,3 +112,10 @@ def unit_limits(path: Path, *, company: str | None = None) -> dict[str, UnitLimi
                     str(u.fuel) if u.fuel is not None else "other",
                 )
     return out
+
+
+def unit_limits(path: Path, *, company: str | None = None) -> dict[str, UnitLimits]:
+    """`limits_from` the ledger's copy of genesis."""
+    _check(path)
+    with open_source(path) as source:
+        return limits_from(source.genesis, company)

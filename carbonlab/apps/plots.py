@@ -1,7 +1,8 @@
 """PNG plots a person would rather look at: a schedule as a stacked area, a forecast with its band.
 
-matplotlib with the Agg backend (no display needed); each function writes one PNG and
-returns its path. Imported only by the commands that draw.
+matplotlib with the Agg backend (no display needed); each function returns one PNG's bytes
+(the commands write them through `outfile.write`, the services hand them to their caller).
+Imported only by the code that draws.
 """
 
 from __future__ import annotations
@@ -9,10 +10,8 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
-from carbonlab.apps import outfile
 from carbonlab.apps.forecast.emissions import Forecast
 from carbonlab.apps.forecast.price import PriceForecast, PriceSeries
 from carbonlab.apps.planning.dispatch import DispatchResult
@@ -30,7 +29,7 @@ def _figure(title: str):  # type: ignore[no-untyped-def]
     return plt, fig, ax
 
 
-def schedule_png(result: DispatchResult, demand_mw: Sequence[float], path: Path) -> Path:
+def schedule_png(result: DispatchResult, demand_mw: Sequence[float]) -> bytes:
     plt, fig, ax = _figure(f"Dispatch: cost {result.cost:,.0f}, CO2 {result.emissions_t:,.1f} t")
     hours = list(range(len(demand_mw)))
     ax.stackplot(hours, *result.schedule_mw, labels=result.units)
@@ -39,10 +38,10 @@ def schedule_png(result: DispatchResult, demand_mw: Sequence[float], path: Path)
     ax.set_ylabel("MW")
     ax.legend(loc="upper left", fontsize="small", ncol=2)
     fig.tight_layout()
-    return _write(plt, fig, path)
+    return _bytes(plt, fig)
 
 
-def emissions_png(history_kg: Sequence[float], history_first_s: int, forecast: Forecast, path: Path) -> Path:
+def emissions_png(history_kg: Sequence[float], history_first_s: int, forecast: Forecast) -> bytes:
     plt, fig, ax = _figure(f"CO2 forecast for {forecast.name} ({int(forecast.level * 100)} % interval)")
     keep = min(len(history_kg), 24 * 14)
     h0 = history_first_s + 3600 * (len(history_kg) - keep)
@@ -56,10 +55,10 @@ def emissions_png(history_kg: Sequence[float], history_first_s: int, forecast: F
     )
     ax.plot(future, [v / 1000 for v in forecast.mean], label="forecast")
     ax.set_ylabel("t CO2 per hour")
-    return _save(plt, fig, ax, path)
+    return _save(plt, fig, ax)
 
 
-def price_png(series: PriceSeries, forecast: PriceForecast, path: Path) -> Path:
+def price_png(series: PriceSeries, forecast: PriceForecast) -> bytes:
     plt, fig, ax = _figure(f"Carbon price forecast ({int(forecast.level * 100)} % interval)")
     keep = min(len(series.prices), 250)
     past: list[date] = list(series.dates[-keep:])
@@ -67,19 +66,19 @@ def price_png(series: PriceSeries, forecast: PriceForecast, path: Path) -> Path:
     ax.fill_between(forecast.dates, forecast.lo, forecast.hi, alpha=0.3, label="interval")
     ax.plot(forecast.dates, forecast.median, label="forecast (median)")
     ax.set_ylabel(f"price ({series.currency} per t)")
-    return _save(plt, fig, ax, path)
+    return _save(plt, fig, ax)
 
 
-def _save(plt: Any, fig: Any, ax: Any, path: Path) -> Path:
-    """The legend, dates and layout every time-axis plot shares; written as PNG to `path`."""
+def _save(plt: Any, fig: Any, ax: Any) -> bytes:
+    """The legend, dates and layout every time-axis plot shares; the PNG's bytes."""
     ax.legend(loc="upper left")
     fig.autofmt_xdate()
     fig.tight_layout()
-    return _write(plt, fig, path)
+    return _bytes(plt, fig)
 
 
-def _write(plt: Any, fig: Any, path: Path) -> Path:
+def _bytes(plt: Any, fig: Any) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     plt.close(fig)
-    return outfile.write(path, buf.getvalue(), "--png")
+    return buf.getvalue()

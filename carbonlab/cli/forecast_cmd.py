@@ -20,7 +20,7 @@ def register(sub: Any) -> None:
     fsub = parser.add_subparsers(dest="forecast_command", metavar="ACTION")
 
     e = fsub.add_parser("emissions", help="hourly CO2 to a month ahead and the year-end position")
-    source = e.add_mutually_exclusive_group(required=True)
+    source = e.add_mutually_exclusive_group()
     source.add_argument("--records", type=Path, help="CSV time,company,plant,unit,co2_kg per interval")
     source.add_argument("--ledger", type=Path, help="a ledger file: the committed readings' hourly CO2")
     e.add_argument("--level", choices=("unit", "plant", "company"), default="unit")
@@ -31,7 +31,9 @@ def register(sub: Any) -> None:
         type=float,
         help="allowance still available for the year, t CO2 (a number until allowance records exist)",
     )
-    e.add_argument("--price", type=float, default=0.0, help="carbon price per tonne for the shortfall's cost")
+    e.add_argument("--price", type=float,
+                   help="carbon price per tonne for the shortfall's cost (default 0; with --position: the "
+                   "chain's volume-weighted price of the last 30 days of transfers)")
     e.add_argument(
         "--penalty-multiple",
         type=float,
@@ -42,12 +44,24 @@ def register(sub: Any) -> None:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--json", action="store_true")
     e.add_argument("--png", type=Path, help="write the (first) forecast with its interval band as PNG")
+    e.add_argument("--position", action="store_true",
+                   help="with --level company: the year-end outlook against the company's allowances on "
+                   "the chain (--node URL, or the --ledger) under --rules")
+    e.add_argument("--rules", default="cn-ets", help="with --position: a shipped rule set or a .yaml file")
+    e.add_argument("--node", help="a member's API URL: the committed readings' hourly CO2 (without --records "
+                   "or --ledger) and, with --position, the allowance records")
+    e.add_argument("--genesis", type=Path, help="with --ledger and --position: a trusted genesis the ledger "
+                   "must match")
     e.set_defaults(func=_emissions)
 
     p = fsub.add_parser("price", help="carbon price forecast with intervals, for weeks or to a deadline")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--csv", type=Path, help="CSV date,price,currency")
     src.add_argument("--generate", type=int, metavar="SEED", help="the documented stochastic model, seeded")
+    src.add_argument("--node", help="a member's API URL: daily prices from the chain's transfer records")
+    src.add_argument("--ledger", type=Path, help="a ledger file: daily prices from its transfer records")
+    p.add_argument("--genesis", type=Path, help="with --ledger: a trusted genesis the ledger must match")
+    p.add_argument("--currency", help="with --node/--ledger: the transfers' currency (when several)")
     p.add_argument("--days", type=int, default=500, help="business days to generate (with --generate)")
     p.add_argument("--write-csv", type=Path, help="also write the generated series as CSV")
     p.add_argument("--weeks", type=int, default=4)
@@ -73,36 +87,54 @@ def register(sub: Any) -> None:
 
 
 def _emissions(args: argparse.Namespace) -> int:
+    from carbonlab.apps.errors import InputError
     from carbonlab.apps.forecast import emissions, series
 
-    if args.ledger:
+    if args.records:
+        records = series.read_records(args.records)
+    elif args.ledger:
         from carbonlab.apps.ledger import hourly_records
 
         records = hourly_records(args.ledger)
+    elif args.node:
+        from carbonlab.apps.chain import ApiChain
+        from carbonlab.apps.ledger import record_filter, records_from
+        from carbonlab.node.query import Level, Period
+
+        api = ApiChain(args.node)
+        try:
+            records = records_from(api.query(record_filter(), Period.HOUR, Level.UNIT), f"--node {args.node}")
+        finally:
+            api.close()
     else:
-        records = series.read_records(args.records)
+        raise InputError("--records/--ledger/--node",
+                         "give the readings: a CSV, a ledger file or a member's API")
     level = series.Level(args.level)
+    _check_position_args(args, level)
     names = [args.name] if args.name else series.names(records, level)
     out: list[dict[str, Any]] = []
     for i, name in enumerate(names):
         hourly = series.hourly(records, level, name)
         fc = emissions.forecast_hourly(hourly, args.horizon_h)
         if args.png and i == 0:
+            from carbonlab.apps import outfile
             from carbonlab.apps.plots import emissions_png
 
-            emissions_png(hourly.kg, hourly.first_hour_s, fc, args.png)
+            outfile.write(args.png, emissions_png(hourly.kg, hourly.first_hour_s, fc), "--png")
         entry: dict[str, Any] = {"level": level.value, "name": name, "forecast": dataclasses.asdict(fc)}
         if args.allowance_t is not None:
             entry["year_end"] = dataclasses.asdict(
                 emissions.forecast_year_end(
                     hourly,
                     allowance_t=args.allowance_t,
-                    price=args.price,
+                    price=args.price or 0.0,
                     penalty_multiple=args.penalty_multiple,
                     paths=args.paths,
                     seed=args.seed,
                 )
             )
+        if args.position:
+            entry["outlook"] = dataclasses.asdict(_outlook(args, hourly, name))
         out.append(entry)
     if args.json:
         print(json.dumps(out, indent=1))
@@ -125,31 +157,111 @@ def _emissions(args: argparse.Namespace) -> int:
                 f"expected {ye['expected_shortfall_t']:,.1f} t "
                 f"(surplus {ye['expected_surplus_t']:,.1f} t), expected cost {ye['expected_cost']:,.2f}"
             )
+        if "outlook" in entry:
+            _print_outlook(entry["outlook"])
     return 0
 
 
+def _check_position_args(args: argparse.Namespace, level: Any) -> None:
+    from carbonlab.apps.errors import InputError
+
+    if not args.position:
+        if args.genesis:
+            raise InputError("--genesis", "goes with --position (the allowance records' source)")
+        if args.node and (args.records or args.ledger):
+            raise InputError("--node", "with --records or --ledger goes with --position (the readings "
+                             "come from one source)")
+        return
+    if level.value != "company":
+        raise InputError("--position", "needs --level company (allowances are held by a company)")
+    if not (args.node or args.ledger):
+        raise InputError("--position", "needs the chain: --node URL, or readings from --ledger FILE")
+
+
+def _outlook(args: argparse.Namespace, hourly: Any, company: str) -> Any:
+    from carbonlab.apps.chain import open_chain
+    from carbonlab.apps.forecast.service import chain_outlook
+
+    chain = open_chain(node=args.node, ledger=None if args.node else args.ledger, genesis=args.genesis)
+    try:
+        return chain_outlook(hourly, chain, rules=args.rules, price=args.price, paths=args.paths,
+                             seed=args.seed)
+    finally:
+        chain.close()
+
+
+def _print_outlook(o: dict[str, Any]) -> None:
+    print(f"  allowances on the chain for {o['year']}: allocated {o['allocated_t']:,} "
+          f"+ bought {o['bought_t']:,} - sold {o['sold_t']:,} = {o['holdings_t']:,} t "
+          f"(surrendered so far {o['surrendered_t']:,} t)")
+    print(f"  under {o['rules']} at {o['price_per_t']:,.2f} {o['currency']}/t ({o['price_basis']}), "
+          f"{o['paths']:,} paths: shortfall P={o['shortfall_probability']:.3f}, "
+          f"expected {o['expected_shortfall_t']:,.1f} t (surplus {o['expected_surplus_t']:,.1f} t)")
+    print(f"  expected cost {o['expected_cost']:,.2f} {o['currency']} = fine {o['expected_fine']:,.2f} + "
+          f"tonnes still owed {o['expected_owed_value']:,.2f} "
+          f"(90 %: {o['cost_lo']:,.2f}..{o['cost_hi']:,.2f}); "
+          f"expected surplus value {o['expected_surplus_value']:,.2f}")
+
+
 def _price(args: argparse.Namespace) -> int:
+    from carbonlab.apps.errors import InputError
     from carbonlab.apps.forecast import price
 
+    for option in ("genesis", "currency"):
+        if getattr(args, option) is not None and not (args.node or args.ledger):
+            raise InputError(f"--{option}", "goes with --node or --ledger (the chain's transfer records)")
+    chain = None
     if args.csv:
         s = price.read_csv(args.csv)
+    elif args.node or args.ledger:
+        chain = _chain_prices(args)
+        s = chain.series
     else:
         s = price.generate(args.generate, days=args.days)
         if args.write_csv:
             price.write_csv(s, args.write_csv)
     fc = price.forecast_price(s, weeks=args.weeks, deadline=args.deadline)
     if args.png:
+        from carbonlab.apps import outfile
         from carbonlab.apps.plots import price_png
 
-        price_png(s, fc, args.png)
+        outfile.write(args.png, price_png(s, fc), "--png")
     if args.json:
-        print(json.dumps(dataclasses.asdict(fc), indent=1, default=str))
+        out = dataclasses.asdict(fc)
+        if chain is not None:
+            out["chain"] = {"transfers": chain.transfers, "zero_price": chain.zero_price,
+                            "filled": chain.filled, "longest_gap": chain.longest_gap,
+                            "volume_t": chain.volume_t}
+        print(json.dumps(out, indent=1, default=str))
         return 0
+    if chain is not None:
+        _print_chain_prices(chain)
     print(f"last price {s.prices[-1]:.2f} {s.currency} on {s.dates[-1]}; {fc.method}")
     marks = sorted({min(len(fc.dates), k) - 1 for k in (5, 10, 20, len(fc.dates))})
     for k in marks:
         print(f"  {fc.dates[k]}: {fc.median[k]:.2f} (90 %: {fc.lo[k]:.2f}..{fc.hi[k]:.2f})")
     return 0
+
+
+def _chain_prices(args: argparse.Namespace) -> Any:
+    from carbonlab.apps.chain import open_chain
+    from carbonlab.apps.forecast.service import chain_prices
+
+    chain = open_chain(node=args.node, ledger=args.ledger, genesis=args.genesis)
+    try:
+        return chain_prices(chain, args.currency)
+    finally:
+        chain.close()
+
+
+def _print_chain_prices(got: Any) -> None:
+    s = got.series
+    print(f"chain: {got.transfers} transfer(s) in {s.currency}, {len(s.dates)} daily prices "
+          f"{s.dates[0]}..{s.dates[-1]} (volume-weighted per day)"
+          + (f"; {got.zero_price} at price 0 left out" if got.zero_price else ""))
+    if got.filled:
+        print(f"  gaps: {len(got.filled)} business day(s) without a trade carried the previous price "
+              f"forward (longest run {got.longest_gap})")
 
 
 def edge_forecaster(history: Sequence[float], horizon: int) -> list[float]:

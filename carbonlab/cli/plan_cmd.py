@@ -26,6 +26,10 @@ def _curve_sources(p: argparse.ArgumentParser) -> None:
         help="a ledger file: fit each unit's CO2 curve from its readings; a unit without "
         "limits in the JSON takes those genesis declares",
     )
+    p.add_argument("--node", help="a member's API URL: as --ledger, from the member's committed readings "
+                   "(limits from --genesis)")
+    p.add_argument("--genesis", type=Path, help="a trusted genesis: with --ledger the ledger must match it; "
+                   "with --node the units' limits come from it")
 
 
 def register(sub: Any) -> None:
@@ -40,6 +44,15 @@ def register(sub: Any) -> None:
     )
     d.add_argument("--carbon-price", type=float, default=0.0, help="per tonne CO2 (default 0)")
     d.add_argument("--cap-t", type=float, help="the allowance still available for the horizon, t CO2")
+    d.add_argument("--cap-from-chain", metavar="COMPANY",
+                   help="cap the horizon's CO2 at COMPANY's allowance still available on the chain "
+                   "(--node URL or the --ledger): allocated + bought - sold - emitted this year, "
+                   "pro rata to the horizon")
+    d.add_argument("--start", help="with --cap-from-chain: hour 0 of the horizon, ISO 8601 UTC "
+                   "(default: the next whole hour)")
+    d.add_argument("--cap-share", type=float,
+                   help="with --cap-from-chain: the share of the available allowance for this horizon "
+                   "(default: its hours / the hours left in the year)")
     d.add_argument("--segments", type=int, default=4, help="linear pieces of each CO2 curve (default 4)")
     d.add_argument("--time-limit-s", type=float, default=60.0)
     d.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -63,18 +76,31 @@ def _units(args: argparse.Namespace) -> Any:
     from carbonlab.apps.errors import InputError
     from carbonlab.apps.planning import inputs
 
-    if args.co2e and not args.ledger:
-        raise InputError("--co2e", "needs --ledger (the CH4 and N2O masses come from the ledger's readings)")
-    if args.readings and args.ledger:
-        raise InputError("--readings/--ledger", "give one source of readings, not both")
+    if args.co2e and not (args.ledger or args.node):
+        raise InputError("--co2e", "needs --ledger or --node (the CH4 and N2O masses come from the "
+                         "ledger's readings)")
+    if sum(1 for s in (args.readings, args.ledger, args.node) if s) > 1:
+        raise InputError("--readings/--ledger/--node", "give one source of readings, not several")
+    if args.genesis and not (args.ledger or args.node):
+        raise InputError("--genesis", "goes with --ledger or --node")
     readings = inputs.read_readings(args.readings) if args.readings else None
     declared = None
-    if args.ledger:
-        from carbonlab.apps.ledger import unit_limits, unit_points
+    if args.ledger or args.node:
+        from carbonlab.apps.chain import open_chain
+        from carbonlab.apps.ledger import limits_from, point_filter, points_from
         from carbonlab.node.gwp import GwpSet
+        from carbonlab.node.query import Level, Period
 
-        readings = unit_points(args.ledger, gwp=GwpSet(args.co2e) if args.co2e else None)
-        declared = unit_limits(args.ledger)
+        chain = open_chain(node=args.node, ledger=args.ledger, genesis=None if args.node else args.genesis)
+        try:
+            result = chain.query(point_filter(), Period.INTERVAL, Level.UNIT)
+            genesis = chain.genesis
+        finally:
+            chain.close()
+        readings = points_from(result, GwpSet(args.co2e) if args.co2e else None)
+        if genesis is None and args.genesis:
+            genesis = _genesis(args.genesis)
+        declared = limits_from(genesis) if genesis is not None else None
     units = inputs.read_units(args.units, readings, declared)
     if args.readings:
         unknown = sorted(set(readings or {}) - {u.name for u in units})
@@ -84,29 +110,87 @@ def _units(args: argparse.Namespace) -> Any:
     return units
 
 
+def _chain_cap(args: argparse.Namespace, horizon_h: int) -> Any:
+    import time
+
+    from carbonlab.apps.chain import open_chain
+    from carbonlab.apps.errors import InputError
+    from carbonlab.apps.forecast.series import parse_time
+    from carbonlab.apps.planning.chaincap import chain_cap, year_bounds
+
+    if args.cap_t is not None:
+        raise InputError("--cap-t/--cap-from-chain", "give the cap as a number or from the chain, not both")
+    if not (args.node or args.ledger):
+        raise InputError("--cap-from-chain", "needs the chain: --node URL or --ledger FILE")
+    start_s = parse_time("--start", args.start) if args.start else (int(time.time()) // 3600 + 1) * 3600
+    if start_s % 3600:
+        raise InputError("--start", f"must be a whole hour, got {args.start!r}")
+    from datetime import UTC, datetime
+
+    year = datetime.fromtimestamp(start_s, UTC).year
+    chain = open_chain(node=args.node, ledger=args.ledger, genesis=None if args.node else args.genesis)
+    try:
+        balance = chain.balance(args.cap_from_chain, year)
+        emitted = chain.emitted_t(args.cap_from_chain, year_bounds(year)[0], start_s)
+    finally:
+        chain.close()
+    cap = chain_cap(balance, emitted, start_s=start_s, horizon_h=horizon_h, share=args.cap_share)
+    if args.json:   # the derivation goes into the JSON answer
+        return cap
+    print(f"cap from the chain: {cap.company} {cap.year} holds {cap.holdings_t:,} t "
+          "(allocated + bought - sold), "
+          f"emitted {cap.emitted_t:,.3f} t so far, available {cap.available_t:,.3f} t; "
+          f"{cap.share:.6f} of it for {horizon_h} h of {cap.hours_left} h left: cap {cap.cap_t:,.3f} t")
+    return cap
+
+
+def _genesis(path: Path) -> Any:
+    from carbonlab.apps.errors import InputError
+    from carbonlab.node.errors import NodeError
+    from carbonlab.node.genesis import Genesis
+
+    try:
+        return Genesis.load(path)
+    except NodeError as exc:
+        raise InputError("--genesis", str(exc)) from None
+
+
 def _dispatch(args: argparse.Namespace) -> int:
+    from carbonlab.apps.errors import InputError
     from carbonlab.apps.planning import inputs
     from carbonlab.apps.planning.dispatch import DispatchProblem, solve_dispatch
 
     units = _units(args)
     demand = inputs.read_demand(args.demand)
+    cap_t = args.cap_t
+    from_chain = None
+    if args.cap_from_chain:
+        from_chain = _chain_cap(args, len(demand))
+        cap_t = from_chain.cap_t
+    else:
+        for option in ("start", "cap_share"):
+            if getattr(args, option) is not None:
+                raise InputError(f"--{option.replace('_', '-')}", "goes with --cap-from-chain")
     problem = DispatchProblem(
         units,
         demand,
         carbon_price=args.carbon_price,
-        cap_t=args.cap_t,
+        cap_t=cap_t,
         segments=args.segments,
         time_limit_s=args.time_limit_s,
         initial_mw=inputs.read_initial_mw(args.units),
     )
     result = solve_dispatch(problem)
     if args.png:
+        from carbonlab.apps import outfile
         from carbonlab.apps.plots import schedule_png
 
-        schedule_png(result, demand, args.png)
+        outfile.write(args.png, schedule_png(result, demand), "--png")
     if args.json:
         out = dataclasses.asdict(result)
         out["fits"] = {u.name: dataclasses.asdict(u.fit) for u in units if u.fit is not None}
+        if from_chain is not None:
+            out["cap_from_chain"] = dataclasses.asdict(from_chain)
         print(json.dumps(out, indent=1))
         return 0
     for u in units:

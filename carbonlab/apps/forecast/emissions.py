@@ -11,11 +11,12 @@ Theory of operation.
 - Year end (`forecast_year_end`): the daily totals to date follow an AR(1) around a mean
   (statsmodels SARIMAX(1,0,0) with a constant); `n_paths` seeded simulations of the days
   left to the year's end (each day floored at 0) give the distribution of the year's total =
-  committed to date + simulated. Against the allowance still available (a number: the
-  allowance records of issue 14 do not exist yet) that distribution gives the expected
+  committed to date + simulated (`year_end_paths`). Against an allowance given as a number
+  that distribution gives the expected
   shortfall E[max(total - allowance, 0)], its probability, the expected surplus, and the
   cost of the shortfall at `price * penalty_multiple` per tonne (the rule set's multiple,
-  e.g. 1 to buy the allowances, 5-10 under China's ETS).
+  e.g. 1 to buy the allowances, 5-10 under China's ETS). Against the allowances on the
+  chain and under the company's rule set, the same paths go through `outlook.py`.
 """
 
 from __future__ import annotations
@@ -136,30 +137,25 @@ def _year_bounds(year: int) -> tuple[int, int]:
     )
 
 
-def forecast_year_end(
-    series: HourlySeries,
-    *,
-    allowance_t: float,
-    price: float = 0.0,
-    penalty_multiple: float = 1.0,
-    paths: int = 2000,
-    seed: int = 0,
-    level: float = 0.9,
-) -> YearEnd:
-    """The year's total (the year of the series' last hour) and the position against the allowance."""
+@dataclass(frozen=True, slots=True)
+class YearPaths:
+    """Simulated totals of the year of a series' last hour (the input of the year-end position
+    and of the outlook against the chain's allowances, `outlook.py`)."""
+
+    year: int
+    to_date_t: float
+    totals_t: tuple[float, ...]
+    days_left: int
+
+
+def year_end_paths(series: HourlySeries, *, paths: int = 2000, seed: int = 0) -> YearPaths:
+    """`paths` seeded simulations of the year's total: committed to date + the days left."""
     import warnings
 
     import numpy as np
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
     from statsmodels.tsa.statespace.sarimax import SARIMAX
 
-    for name, value in (
-        ("--allowance-t", allowance_t),
-        ("--price", price),
-        ("--penalty-multiple", penalty_multiple),
-    ):
-        if not (math.isfinite(value) and value >= 0):
-            raise InputError(name, f"must be a finite number >= 0, got {value!r}")
     if not 1 <= paths <= MAX_PATHS:
         raise InputError("--paths", f"must be in 1..{MAX_PATHS}, got {paths}")
     year = datetime.fromtimestamp(series.end_s - 1, UTC).year
@@ -203,14 +199,39 @@ def forecast_year_end(
         sims = np.clip(np.asarray(sims).reshape(steps, paths) * scale, 0.0, None)
         future = sims[:days_left].sum(axis=0) + sims[days_left] * (rest_h / 24.0)
         totals = to_date_t + future
+    return YearPaths(year, to_date_t, tuple(float(t) for t in totals), int(days_left))
+
+
+def forecast_year_end(
+    series: HourlySeries,
+    *,
+    allowance_t: float,
+    price: float = 0.0,
+    penalty_multiple: float = 1.0,
+    paths: int = 2000,
+    seed: int = 0,
+    level: float = 0.9,
+) -> YearEnd:
+    """The year's total (the year of the series' last hour) and the position against the allowance."""
+    import numpy as np
+
+    for name, value in (
+        ("--allowance-t", allowance_t),
+        ("--price", price),
+        ("--penalty-multiple", penalty_multiple),
+    ):
+        if not (math.isfinite(value) and value >= 0):
+            raise InputError(name, f"must be a finite number >= 0, got {value!r}")
+    sim = year_end_paths(series, paths=paths, seed=seed)
+    totals = np.asarray(sim.totals_t)
     alpha = (1 - level) / 2
     short = np.clip(totals - allowance_t, 0.0, None)
     surplus = np.clip(allowance_t - totals, 0.0, None)
     expected_short = float(short.mean())
     return YearEnd(
         series.name,
-        year,
-        to_date_t,
+        sim.year,
+        sim.to_date_t,
         float(totals.mean()),
         float(np.quantile(totals, alpha)),
         float(np.quantile(totals, 1 - alpha)),
@@ -222,6 +243,6 @@ def forecast_year_end(
         price,
         penalty_multiple,
         expected_short * price * penalty_multiple,
-        int(days_left),
+        sim.days_left,
         paths,
     )

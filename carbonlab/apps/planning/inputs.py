@@ -94,13 +94,19 @@ def _unit(
         for key in ("capacity_mw", "min_mw", "ramp_mw_per_h"):
             if key not in raw:
                 raise InputError(f"{where}: {key}", "is missing")
-        limits = UnitLimits(
-            name,
-            _num(f"{where}: capacity_mw", raw["capacity_mw"]),
-            _num(f"{where}: min_mw", raw["min_mw"]),
-            _num(f"{where}: ramp_mw_per_h", raw["ramp_mw_per_h"]),
-            str(raw.get("fuel", "coal")),
-        )
+        try:
+            limits = UnitLimits(
+                name,
+                _num(f"{where}: capacity_mw", raw["capacity_mw"]),
+                _num(f"{where}: min_mw", raw["min_mw"]),
+                _num(f"{where}: ramp_mw_per_h", raw["ramp_mw_per_h"]),
+                str(raw.get("fuel", "coal")),
+            )
+        except InputError as exc:
+            if exc.where.startswith(where):
+                raise
+            # UnitLimits names "unit U1: min_mw"; the file's place is more use to its author
+            raise InputError(f"{where}: {exc.where.rpartition(': ')[2]}", exc.problem) from None
     fit = None
     if name in readings:
         curve, fit = fit_curve(readings[name], unit=name)
@@ -132,9 +138,13 @@ def _load(path: Path) -> list[Mapping[str, Any]]:
         raise InputError(str(path), f"cannot read: {exc.strerror}") from None
     except JsonFileError as exc:
         raise InputError(str(path), exc.problem) from None
-    units = doc.get("units") if isinstance(doc, dict) else None
+    return unit_list(doc.get("units") if isinstance(doc, dict) else None, f"{path}: units")
+
+
+def unit_list(units: Any, where: str) -> list[Mapping[str, Any]]:
+    """The `units` list of a units document (a file's, or a request body's)."""
     if not isinstance(units, list) or not units or not all(isinstance(u, dict) for u in units):
-        raise InputError(f"{path}: units", "must be a non-empty list of unit objects")
+        raise InputError(where, "must be a non-empty list of unit objects")
     return units
 
 
@@ -144,9 +154,17 @@ def read_units(
     declared: Mapping[str, UnitLimits] | None = None,
 ) -> tuple[UnitModel, ...]:
     """Units from the JSON; a unit giving none of its limits takes those `declared` (genesis)."""
-    return tuple(
-        _unit(f"{path}: units[{i}]", raw, readings or {}, declared or {}) for i, raw in enumerate(_load(path))
-    )
+    return units_from_json(_load(path), f"{path}: units", readings, declared)
+
+
+def units_from_json(
+    units: list[Mapping[str, Any]],
+    where: str,
+    readings: Mapping[str, list[IntervalPoint]] | None = None,
+    declared: Mapping[str, UnitLimits] | None = None,
+) -> tuple[UnitModel, ...]:
+    """The unit objects of a `unit_list` (errors name `where[i] (name): field`)."""
+    return tuple(_unit(f"{where}[{i}]", raw, readings or {}, declared or {}) for i, raw in enumerate(units))
 
 
 def read_options(path: Path) -> tuple[UnitOptions, ...]:
@@ -176,11 +194,14 @@ def read_options(path: Path) -> tuple[UnitOptions, ...]:
 def read_initial_mw(path: Path) -> tuple[float | None, ...] | None:
     """Each unit's output in the hour before the horizon (`initial_mw`, 0 = off), or None when
     no unit gives one (then hour 0 is free of ramp and start-up terms)."""
-    units = _load(path)
+    return initial_mw_from_json(_load(path), f"{path}: units")
+
+
+def initial_mw_from_json(units: list[Mapping[str, Any]], where: str) -> tuple[float | None, ...] | None:
     values = [u.get("initial_mw") for u in units]
     if all(v is None for v in values):
         return None
     return tuple(
-        None if v is None else _num(f"{path}: units[{i}] ({units[i].get('unit')}): initial_mw", v)
+        None if v is None else _num(f"{where}[{i}] ({units[i].get('unit')}): initial_mw", v)
         for i, v in enumerate(values)
     )

@@ -226,3 +226,78 @@ def test_initial_output_in_the_units_file_limits_the_first_hour(
     demand.write_text("hour,demand_mw\n0,360\n1,440\n")  # 250 + 100 < 360
     assert main(args) == 2
     assert "infeasible (ramp and minimum-load limits)" in capsys.readouterr().err
+
+
+def test_the_unit_curves_and_limits_come_from_a_members_api_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`plan dispatch --node URL --genesis G`: the member's `/v1/emissions/query` interval rows
+    (over HTTP) fit the same curve as the ledger file, and genesis's companies give the limits."""
+    from tests.unit.apps.chain_ledger import member_api
+
+    raw = make_genesis_json(meters={"m1": CHANNELS, "m2": CHANNELS})
+    raw["companies"] = [
+        {"id": "acme", "name": "Acme", "member": "n1",
+         "plants": [{"id": "plant1", "name": "P1", "units": [
+             {"id": "unit1", "name": "U1", "capacity_mw": 620, "min_mw": 230, "ramp_mw_per_h": 310,
+              "fuel": "coal"}]}, {"id": "plant2", "name": "P2", "units": [{"id": "unit3", "name": "U3"}]}]},
+        {"id": "globex", "name": "Globex", "member": "n2",
+         "plants": [{"id": "plant1", "name": "G1", "units": [{"id": "unit2", "name": "U2"}]}]},
+    ]
+    genesis = Genesis.from_json(raw)
+    genesis_file = tmp_path / "genesis.json"
+    genesis_file.write_text(json.dumps(raw))
+    kit = Kit(genesis, {m: signer_for(m) for m in genesis.member_ids},
+              {g.id: signer_for(g.id) for g in genesis.gateways})
+    path = tmp_path / "ledger.sqlite"
+    with Ledger.open(path, kit.genesis) as led:
+        led.commit(*kit.certified(1, [kit.batch("gw1", 1, M1).encode()]))
+    units = tmp_path / "units.json"
+    units.write_text('{"units": [{"unit": "unit1", "fuel_cost_per_mwh": 30}]}')
+    demand = tmp_path / "demand.csv"
+    demand.write_text("hour,demand_mw\n0,320\n1,620\n")
+    base = ["plan", "dispatch", "--units", str(units), "--demand", str(demand), "--json"]
+    assert main([*base, "--ledger", str(path)]) == 0
+    by_file = json.loads(capsys.readouterr().out)
+    with member_api(path) as url:
+        assert main([*base, "--node", url, "--genesis", str(genesis_file)]) == 0
+        by_api = json.loads(capsys.readouterr().out)
+        # without genesis the API gives no limits, and the units JSON gives none either
+        assert main([*base, "--node", url]) == 2
+        assert "capacity_mw: is missing" in capsys.readouterr().err
+    assert by_api["fits"] == by_file["fits"]
+    assert by_api["fits"]["unit1"]["points"] == 31
+    assert by_api["schedule_mw"] == by_file["schedule_mw"]
+    assert max(by_api["schedule_mw"][0]) == pytest.approx(620.0)
+    assert main([*base, "--ledger", str(path), "--node", "http://127.0.0.1:9"]) == 2
+    assert "--readings/--ledger/--node: give one source of readings" in capsys.readouterr().err
+
+
+def test_forecast_emissions_reads_the_hourly_co2_from_a_members_api(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`forecast emissions --node URL`: the member's hourly query rows (over HTTP) give the same
+    forecast as the ledger file they come from."""
+    from tests.unit.apps.chain_ledger import member_api
+
+    kit = make_kit(params={"reading_interval_s": 3600})
+    start = 1_767_225_600    # 2026-01-01T00:00Z
+    readings = [make_reading("m1", i + 1, start + 3600 * i, interval_s=3600, valid_samples=3600,
+                             co2_pct=10 + (i % 24) / 10, flow_m3_s=100 + (i % 24)) for i in range(72)]
+    path = tmp_path / "ledger.sqlite"
+    with Ledger.open(path, kit.genesis) as led:
+        proposal = kit.proposal(1, [kit.batch("gw1", 1, readings).encode()],
+                                timestamp_ms=(start + 3600 * 73) * 1000)
+        led.commit(proposal, kit.certify(proposal))
+    base = ["forecast", "emissions", "--level", "unit", "--name", "unit1", "--horizon-h", "24", "--json"]
+    assert main([*base, "--ledger", str(path)]) == 0
+    by_file = json.loads(capsys.readouterr().out)
+    with member_api(path) as url:
+        assert main([*base, "--node", url]) == 0
+        by_api = json.loads(capsys.readouterr().out)
+        assert main([*base, "--ledger", str(path), "--node", url]) == 2
+        assert "--node: with --records or --ledger goes with --position" in capsys.readouterr().err
+    assert by_api == by_file
+    assert len(by_api[0]["forecast"]["mean"]) == 24
+    assert main(base) == 2
+    assert "--records/--ledger/--node: give the readings" in capsys.readouterr().err
