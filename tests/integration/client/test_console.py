@@ -1,10 +1,13 @@
 """The console against a real cluster, over real HTTP: the token gate, every page, hostile
-query strings, live events, the proof check (also through a member that tampers proofs)."""
+query strings, live events, the proof check (also through a member that tampers proofs), and
+last (it disturbs the cluster) a member that stops turning red on another member's console
+within the refresh interval (a killed process closes its connections at once)."""
 
 from __future__ import annotations
 
 import json
 import re
+import signal
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler
 
@@ -14,6 +17,7 @@ import pytest
 from carbonlab.bench.localcluster import LocalCluster
 from tests.integration.client.conftest import PORT_BASE, Console
 from tests.recording_http import serve
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -213,3 +217,20 @@ def test_a_tampered_proof_is_shown_invalid(start_console: Callable[..., Console]
     assert 'data-testid="proof-verdict" data-valid="false"' in r.text
     assert "INVALID" in r.text
     assert 'data-testid="proof-problem"' in r.text
+
+
+# -- last: a member stops (and comes back) -------------------------------------------------
+
+
+def _states(console: Console) -> dict[str, str]:
+    return dict(re.findall(r'data-testid="member-(\w+)" data-state="(\w+)"', console.get("/chain").text))
+
+
+def test_a_killed_member_turns_down_and_back_up(console: Console, cluster: LocalCluster) -> None:
+    wait_until(lambda: _states(console) == dict.fromkeys(cluster.members, "up"), 30, "every member up")
+    cluster.kill("n4", signal.SIGKILL)
+    states = wait_until(lambda: (s := _states(console))["n4"] == "down" and s, 10, "n4 shown down")
+    assert {m: s for m, s in states.items() if m != "n4"} == {"n1": "up", "n2": "up", "n3": "up"}
+    assert 'class="row-down"' in console.get("/chain").text
+    cluster.start("n4")
+    wait_until(lambda: _states(console)["n4"] == "up", 60, "n4 shown up again after its restart")
