@@ -221,3 +221,19 @@ class ReportForm:
     year: int = spec(lo=YEARS[0], hi=YEARS[1])
     template: Template = spec(Template.CN_POWER)
     gwp: GwpSet = spec(GwpSet.AR5)
+
+
+def _rule_sets() -> tuple[str, ...]:
+    from carbonlab.apps.compliance.ruleset import shipped
+
+    return shipped()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ComplianceForm:
+    company: str = spec()
+    year: int = like(ReportForm, "year")
+    rules: str = spec("cn-ets", check=lambda v: None if v in _rule_sets()
+                      else f"must be one of {', '.join(_rule_sets())}, got {v!r}")
+    price_per_t: float | None = spec(None, lo=0.0, hi=MAX_PRICE)    # empty: the chain's transfers
+    late_uploads: int = spec(0, lo=0, hi=1_000_000)
