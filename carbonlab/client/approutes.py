@@ -19,6 +19,7 @@ inside `client.app.build_app`'s app).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -54,14 +55,14 @@ def routes(console: Console) -> list[Route]:
                status: int = 200) -> Response:
         if wants_json(request):
             return JSONResponse(data.get("json", {}), status_code=status)
-        ctx = render.base(by_name(page), request)
+        ctx = render.base(_still(by_name(page)), request)
         ctx.update(data)
         return render.plain(template, ctx, status)
 
     def failed(request: Request, page: str, status: int, message: str, field: str | None) -> Response:
         if wants_json(request):
             return JSONResponse({"error": message, "field": field}, status_code=status)
-        ctx = render.base(by_name(page), request)
+        ctx = render.base(_still(by_name(page)), request)
         ctx.update(status=status, message=message, field=field)
         return render.plain("error.html", ctx, status)
 
@@ -175,6 +176,11 @@ def routes(console: Console) -> list[Route]:
             Route("/reports/{report_id}/{name}", guarded("apps_reports", download), methods=["GET"]),
             Route("/forecasts/price", guarded("apps_forecasts", price_csv), methods=["POST"])]
 
+
+
+def _still(page: Any) -> Any:
+    """The page for the navigation of an answer page, which has no live block of its own."""
+    return None if page is None else dataclasses.replace(page, live=False)
 
 
 def mount(gate: Any, console: Console) -> Any:

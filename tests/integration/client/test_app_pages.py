@@ -160,6 +160,19 @@ def _zip(files: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
+def _bump_first_figure(value: object) -> bool:
+    """Add 1 to the first non-integral number in the report's tables (a tonnage)."""
+    items = list(value.items()) if isinstance(value, dict) else list(enumerate(value)) \
+        if isinstance(value, list) else []
+    for key, item in items:
+        if isinstance(item, float) and not item.is_integer():
+            value[key] = item + 1.0  # type: ignore[index]
+            return True
+        if _bump_first_figure(item):
+            return True
+    return False
+
+
 def _verify(http: httpx.Client, data: bytes) -> httpx.Response:
     return http.post("/reports/verify", files={"bundle": ("bundle.zip", data, "application/zip")},
                      headers={"accept": "application/json"})
@@ -194,10 +207,8 @@ def test_a_report_is_built_downloaded_and_verified_and_a_tampered_one_fails(
         with zipfile.ZipFile(io.BytesIO(bundle.content)) as zf:
             files = {n: zf.read(n) for n in zf.namelist()}
         doc = json.loads(files["report.json"])
-        text = json.dumps(doc)
-        number = re.search(r'"value": ([0-9]+\.[0-9]+)', text)
-        assert number is not None, text[:500]
-        files["report.json"] = text.replace(number.group(0), f'"value": {float(number.group(1)) + 1}', 1).encode()
+        assert _bump_first_figure(doc["tables"]), doc["tables"]
+        files["report.json"] = json.dumps(doc).encode()
         bad = _verify(http, _zip(files))
         assert bad.status_code == 200, bad.text
         assert bad.json()["ok"] is False
