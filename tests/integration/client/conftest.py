@@ -31,7 +31,8 @@ COMPANIES = [
             {"id": "unit1", "name": "U1", "capacity_mw": 300.0, "min_mw": 100.0, "ramp_mw_per_h": 200.0},
             {"id": "unit2", "name": "U2", "capacity_mw": 200.0, "min_mw": 50.0, "ramp_mw_per_h": 150.0}]}]},
     {"id": "company2", "name": "Company Two", "member": "n1", "plants": [
-        {"id": "plant2", "name": "Plant 2", "units": [{"id": "unit1", "name": "U1"}, {"id": "unit2", "name": "U2"}]}]},
+        {"id": "plant2", "name": "Plant 2",
+         "units": [{"id": "unit1", "name": "U1"}, {"id": "unit2", "name": "U2"}]}]},
 ]
 
 

@@ -66,7 +66,8 @@ def test_each_console_offers_its_roles_actions_and_no_others(consoles: dict[str,
     offered = {}
     for member, s in consoles.items():
         with s.client() as http:
-            offered[member] = set(re.findall(r'data-testid="action-form-([a-z]+)"', http.get("/allowances").text))
+            page = http.get("/allowances").text
+            offered[member] = set(re.findall(r'data-testid="action-form-([a-z]+)"', page))
     assert offered == {"n1": {"surrender"}, "n2": {"allocation"}, "n3": {"statement"}, "n4": set()}
 
 
@@ -106,8 +107,8 @@ def test_a_forged_action_is_refused_by_the_client_and_by_the_contract(
     key = Signer.load(cluster.root / "keys" / "n1.key")
     record = sign_record(Allocation(company="company1", year=YEAR, quantity_t=10), "n1", key,
                          chain_id=cluster.genesis.chain_id, seq=1)
-    answer = httpx.post(f"{cluster.url('n1')}/v1/records", params={"wait_ms": 15_000}, json=record_json(record),
-                        timeout=30).json()
+    answer = httpx.post(f"{cluster.url('n1')}/v1/records", params={"wait_ms": 15_000},
+                        json=record_json(record), timeout=30).json()
     assert answer["status"] == "refused"
     assert answer["reason"] == "wrong_role"
 
@@ -126,7 +127,8 @@ def test_a_forged_action_is_refused_by_the_client_and_by_the_contract(
     ("get", "/allowances?year=3000", None, "year"),
     ("post", "/allowances/action", {"kind": "allocation", "company": "company1", "year": "2026",
                                     "quantity_t": "1e3"}, "quantity_t"),
-    ("post", "/allowances/action", {"kind": "allocation", "company": "company1", "year": "2026"}, "quantity_t"),
+    ("post", "/allowances/action", {"kind": "allocation", "company": "company1", "year": "2026"},
+     "quantity_t"),
     ("post", "/allowances/action", {"kind": "gift"}, "kind"),
     ("post", "/reports/build", {"company": "company1", "year": "1066", "template": "cn-power"}, "year"),
     ("post", "/reports/build", {"company": "company1", "year": "2023", "template": "<script>"}, "template"),
@@ -144,7 +146,8 @@ def test_a_hostile_input_gets_a_4xx_naming_the_field(consoles: dict[str, Served]
 def test_an_oversized_or_wrongly_typed_body_is_refused(consoles: dict[str, Served]) -> None:
     with consoles["n2"].client() as http:
         got = http.post("/allowances/action", content=b"a=" + b"x" * 100_000,
-                        headers={"content-type": "application/x-www-form-urlencoded", "accept": "application/json"})
+                        headers={"content-type": "application/x-www-form-urlencoded",
+                                 "accept": "application/json"})
         assert got.status_code == 413
         assert got.json()["field"] == "body"
         got = http.post("/allowances/action", content=b'{"kind": "allocation"}',
@@ -201,7 +204,8 @@ def test_a_report_is_built_downloaded_and_verified_and_a_tampered_one_fails(
         good = _verify(http, bundle.content)
         assert good.status_code == 200, good.text
         assert good.json()["ok"] is True, good.json()
-        html = http.post("/reports/verify", files={"bundle": ("b.zip", bundle.content, "application/zip")}).text
+        upload = {"bundle": ("b.zip", bundle.content, "application/zip")}
+        html = http.post("/reports/verify", files=upload).text
         assert 'data-testid="verify-verdict" data-ok="yes"' in html
         # one figure of report.json changed: shown failed, naming the figure
         with zipfile.ZipFile(io.BytesIO(bundle.content)) as zf:
