@@ -140,5 +140,21 @@ def default_company(console: Console) -> str:
     return companies[0] if companies else ""
 
 
+def run_context(console: Console, request: Any,
+                runs: tuple[str, ...]) -> tuple[dict[str, str], str, dict[str, Any]]:
+    """(the query parameters, the computation asked for by `run`, the context every form page
+    starts from); a `run` that is none of `runs` is a 400 naming it."""
+    from carbonlab.client.appdata import company_ids
+
+    params = dict(request.query_params)
+    run = params.get("run", "")
+    if run not in ("", *runs):
+        raise ParamError("run", f"must be one of {', '.join(runs)}, got {run!r}")
+    out = {"companies": company_ids(console.genesis),
+           "company": params.get("company") or default_company(console), "run": run, "params": params,
+           "year": this_year()}
+    return params, run, out
+
+
 def this_year() -> int:
     return time.gmtime().tm_year

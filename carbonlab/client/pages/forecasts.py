@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from carbonlab.client import appdata, chainrecords
 from carbonlab.client.appdata import offload
 from carbonlab.client.appforms import EmissionsForecastForm, PriceForecastForm
-from carbonlab.client.appviews import data_uri, default_company, mapped, query_form, state, this_year
+from carbonlab.client.appviews import data_uri, mapped, query_form, run_context, state, this_year
 from carbonlab.node.allowances.answers import Balance
 from carbonlab.node.allowances.records import Transfer
 from carbonlab.node.errors import SchemaError
@@ -64,17 +64,9 @@ def chain_prices(reader: appdata.NodeReader) -> Any:
 
 
 async def view(console: Console, request: Request) -> dict[str, Any]:
-    params = dict(request.query_params)
-    run = params.get("run", "")
-    company = params.get("company") or default_company(console)
+    params, run, out = run_context(console, request, ("emissions", "price"))
+    out.update(emissions=None, price=None, allowance_source=None)
     app = state(console)
-    out: dict[str, Any] = {"companies": appdata.company_ids(console.genesis), "company": company, "run": run,
-                           "params": params, "emissions": None, "price": None, "allowance_source": None,
-                           "year": this_year()}
-    if run not in ("", "emissions", "price"):
-        from carbonlab.client import ParamError
-
-        raise ParamError("run", f"must be emissions or price, got {run!r}")
     with mapped():
         if run == "emissions":
             form = query_form(EmissionsForecastForm, params, ignore=("run",))

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from carbonlab.client import appdata
 from carbonlab.client.appforms import DispatchForm, PathwayForm, numbers
-from carbonlab.client.appviews import data_uri, default_company, mapped, query_form, state, this_year
+from carbonlab.client.appviews import data_uri, mapped, query_form, run_context, state
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -31,24 +31,16 @@ if TYPE_CHECKING:
 
 
 async def view(console: Console, request: Request) -> dict[str, Any]:
-    params = dict(request.query_params)
-    run = params.get("run", "")
-    company = params.get("company") or default_company(console)
+    params, run, out = run_context(console, request, ("dispatch", "pathway"))
+    out.update(units=None, dispatch=None, pathway=None, chart=None)
     app = state(console)
-    out: dict[str, Any] = {"companies": appdata.company_ids(console.genesis), "company": company, "run": run,
-                           "params": params, "units": None, "dispatch": None, "pathway": None,
-                           "chart": None, "year": this_year()}
-    if run not in ("", "dispatch", "pathway"):
-        from carbonlab.client import ParamError
-
-        raise ParamError("run", f"must be dispatch or pathway, got {run!r}")
     if not run:
         return out
     with mapped():
-        appdata.check_company(console.genesis, company)
         form: DispatchForm | PathwayForm = (
             query_form(DispatchForm, params, ignore=("run",)) if run == "dispatch"
             else query_form(PathwayForm, params, ignore=("run",)))
+        appdata.check_company(console.genesis, form.company)
         fuel = form.fuel_cost_per_mwh
         units = await app.results.get(("units", form.company, fuel), "fitting the unit curves",
                                       lambda: appdata.unit_models(app.reader, form.company, fuel))
