@@ -1,133 +1,100 @@
-"""A real 4-member cluster (node processes over libp2p, real SQLite ledgers, real HTTP APIs) with
-a companies section in genesis, and consoles of three of its organisations served by hypercorn
-on loopback: what the application pages' integration tests drive over real HTTP.
-
-Members (LocalCluster's roles in turn): n1 power-company (represents both companies), n2
-emission-management, n3 verifier, n4 environmental-protection. Everything the fixtures start
-is stopped by them, also when a test fails.
-"""
+"""A real 4-node cluster with committed readings, and real `carbonlab client` processes on
+loopback talking to it (ports from this suite's block, 29000-29499)."""
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import gc
-import json
-import secrets
-import threading
+import os
+import subprocess
+import sys
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
 
-from carbonlab.bench.localcluster import LocalCluster, free_ports
-from carbonlab.node.genesis import Genesis
+from carbonlab.bench.localcluster import LocalCluster
+from carbonlab.client.auth import write_token
+from tests.waiting import wait_until
 
-COMPANIES = [
-    {"id": "company1", "name": "Company One", "member": "n1", "plants": [
-        {"id": "plant1", "name": "Plant 1", "units": [
-            {"id": "unit1", "name": "U1", "capacity_mw": 300.0, "min_mw": 100.0, "ramp_mw_per_h": 200.0},
-            {"id": "unit2", "name": "U2", "capacity_mw": 200.0, "min_mw": 50.0, "ramp_mw_per_h": 150.0}]}]},
-    {"id": "company2", "name": "Company Two", "member": "n1", "plants": [
-        {"id": "plant2", "name": "Plant 2",
-         "units": [{"id": "unit1", "name": "U1"}, {"id": "unit2", "name": "U2"}]}]},
-]
+PORT_BASE = 29000
+CONSOLE = [sys.executable, "-c", "import sys; from carbonlab.cli import main; sys.exit(main(sys.argv[1:]))"]
 
 
-def with_companies(cluster: LocalCluster) -> LocalCluster:
-    """Rewrite genesis.json (before any node starts) with the companies section."""
-    path = cluster.root / "genesis.json"
-    raw = json.loads(path.read_text())
-    raw["companies"] = COMPANIES
-    genesis = Genesis.from_json(raw)
-    genesis.save(path)
-    return dataclasses.replace(cluster, genesis=genesis)
+@dataclass
+class Console:
+    url: str
+    token: str
+    proc: subprocess.Popen[bytes]
+
+    def get(self, path: str, **kwargs: object) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}  # type: ignore[dict-item]
+        return httpx.get(self.url + path, headers=headers, timeout=30, **kwargs)  # type: ignore[arg-type]
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
-    c = with_companies(LocalCluster.create(tmp_path_factory.mktemp("apps") / "c", 4, gateways=2))
-    c.start_all()
+    made = LocalCluster.create(tmp_path_factory.mktemp("client") / "c", 4, gateways=2)
+    made.start_all()
     try:
-        c.wait_ready(timeout_s=90)
-        yield c
+        made.wait_ready(timeout_s=90)
+        feed = made.feeds()[0]
+        for _ in range(4):
+            batch = feed.next_batch(per_meter=2)
+            r = httpx.post(f"{made.url('n2')}/v1/batches?wait_ms=10000", json=batch.to_json(), timeout=30)
+            assert r.json()["status"] == "committed", r.text
+        yield made
     finally:
-        c.stop()
+        made.stop()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ResourceWarning)
             gc.collect()
 
 
-@dataclass
-class Served:
-    url: str
-    token: str
+@pytest.fixture(scope="module")
+def start_console(cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory
+                  ) -> Iterator[Callable[..., Console]]:
+    procs: list[subprocess.Popen[bytes]] = []
+    root = tmp_path_factory.mktemp("consoles")
 
-    def client(self, *, token: bool = True) -> httpx.Client:
-        headers = {"authorization": f"Bearer {self.token}"} if token else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=120, follow_redirects=False)
+    def start(node_url: str | None = None, member: str = "n2", lab_dir: Path | None = None) -> Console:
+        port = PORT_BASE + len(procs)
+        token_file = root / f"token{len(procs)}"
+        token = write_token(token_file)
+        argv = [*CONSOLE, "client", "--node", node_url or cluster.url(member), "--token-file",
+                str(token_file), "--genesis", str(cluster.root / "genesis.json"), "--listen",
+                f"127.0.0.1:{port}", "--member", member, "--refresh-s", "0.5", "--timeout-s", "3"]
+        if lab_dir is not None:
+            argv += ["--lab-dir", str(lab_dir)]
+        log = open(root / f"console{len(procs)}.log", "wb")   # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
+        log.close()
+        procs.append(proc)
+        url = f"http://127.0.0.1:{port}"
+
+        def up() -> bool:
+            assert proc.poll() is None, (root / f"console{len(procs) - 1}.log").read_text()
+            try:
+                return httpx.get(url + "/healthz", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(up, 60, f"console on {url} answers /healthz")
+        return Console(url, token, proc)
+
+    yield start
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
 
 
-def _serve(app: object, port: int) -> Callable[[], None]:
-    """hypercorn on 127.0.0.1:port in a thread; returns the function that stops it."""
-    from hypercorn.asyncio import serve
-    from hypercorn.config import Config
-
-    config = Config()
-    config.bind = [f"127.0.0.1:{port}"]
-    config.accesslog = None
-    config.graceful_timeout = 1.0
-    ready = threading.Event()
-    box: dict[str, object] = {}
-
-    def run() -> None:
-        async def main() -> None:
-            stop = asyncio.Event()
-            box["loop"], box["stop"] = asyncio.get_running_loop(), stop
-            ready.set()
-            await serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
-        asyncio.run(main())
-
-    thread = threading.Thread(target=run, name=f"console-{port}", daemon=True)
-    thread.start()
-    assert ready.wait(10), "the console's server did not start"
-
-    def stop() -> None:
-        loop, event = box["loop"], box["stop"]
-        loop.call_soon_threadsafe(event.set)  # type: ignore[attr-defined]
-        thread.join(15)
-    return stop
-
-
-@pytest.fixture(scope="package")
-def consoles(cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Served]]:
-    """A console per organisation n1, n2, n3 with its key, and n4 started without one."""
-    from carbonlab.client.app import build_app
-    from carbonlab.client.approutes import mount
-    from carbonlab.client.appviews import state
-    from carbonlab.client.context import Console
-    from carbonlab.client.nodeapi import NodeApi
-
-    stops, served, made = [], {}, []
-    ports = free_ports(4)
-    try:
-        for (member, port) in zip(("n1", "n2", "n3", "n4"), ports, strict=True):
-            token = secrets.token_urlsafe(24)
-            key = cluster.root / "keys" / f"{member}.key" if member != "n4" else None
-            genesis_member = next(m for m in cluster.genesis.members if m.id == member)
-            console = Console(NodeApi(cluster.url(member)), cluster.genesis, genesis_member, refresh_s=0.5,
-                              key_file=key)
-            made.append(console)
-            stops.append(_serve(mount(build_app(console, token), console), port))
-            served[member] = Served(f"http://127.0.0.1:{port}", token)
-        for member, s in served.items():
-            with s.client() as http:
-                assert http.get("/allowances").status_code == 200, member
-        yield served
-    finally:
-        for stop in stops:
-            stop()
-        for console in made:
-            state(console).reports.close()
+@pytest.fixture(scope="module")
+def console(start_console: Callable[..., Console]) -> Console:
+    return start_console()

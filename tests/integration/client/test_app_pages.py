@@ -1,6 +1,7 @@
 """The application pages against a real cluster: each page answers with the chain's data, the
 actions a role may sign reach the contract and no others, hostile inputs get a 4xx naming the
 field, a hostile zip is refused and a tampered bundle is shown failed."""
+# ruff: noqa: F811  (the fixtures imported from appcluster are the tests' arguments)
 
 from __future__ import annotations
 
@@ -18,15 +19,16 @@ from carbonlab.node.allowances.jsonform import record_json
 from carbonlab.node.allowances.records import Allocation, sign_record
 from carbonlab.node.crypto import Signer
 
-from .conftest import Served
+from .appcluster import Served, apps_cluster, consoles  # noqa: F401  (the module's fixtures)
 
 YEAR = dt.datetime.now(dt.UTC).year           # an open compliance year
 READINGS_YEAR = dt.datetime.fromtimestamp(T0, dt.UTC).year
 
 
 @pytest.fixture(scope="module")
-def fed(cluster: LocalCluster) -> LocalCluster:
+def fed(apps_cluster: LocalCluster) -> LocalCluster:
     """Readings of both companies on the chain: 3 batches per gateway of 20 per meter."""
+    cluster = apps_cluster
     url = cluster.url("n1")
     for feed in cluster.feeds():
         for _ in range(3):
@@ -73,7 +75,7 @@ def test_each_console_offers_its_roles_actions_and_no_others(consoles: dict[str,
 
 @pytest.mark.timeout(300)
 def test_an_allocation_signed_in_one_console_is_committed_and_seen_in_another(
-        cluster: LocalCluster, consoles: dict[str, Served]) -> None:
+        consoles: dict[str, Served]) -> None:
     got = _act(consoles["n2"], kind="allocation", company="company1", year=str(YEAR), quantity_t="1000")
     assert got.status_code == 200, got.text
     answer = got.json()
@@ -93,7 +95,8 @@ def test_an_allocation_signed_in_one_console_is_committed_and_seen_in_another(
 
 @pytest.mark.timeout(300)
 def test_a_forged_action_is_refused_by_the_client_and_by_the_contract(
-        cluster: LocalCluster, consoles: dict[str, Served]) -> None:
+        apps_cluster: LocalCluster, consoles: dict[str, Served]) -> None:
+    cluster = apps_cluster
     # the power company's console posting an allocation by hand: 403, nothing signed or sent
     got = _act(consoles["n1"], kind="allocation", company="company1", year=str(YEAR), quantity_t="10")
     assert got.status_code == 403
