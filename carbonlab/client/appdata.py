@@ -194,6 +194,7 @@ class EmissionsView:
     year_end: YearEnd | None
     backtest: Backtest | None
     png: bytes
+    year_end_note: str = ""      # why there is no year end (too little history)
 
 
 def emissions_forecast(records: list[IntervalRecord], company: str, horizon_h: int, allowance_t: float | None,
@@ -206,10 +207,15 @@ def emissions_forecast(records: list[IntervalRecord], company: str, horizon_h: i
 
     hourly = series.hourly(records, series.Level.COMPANY, company)
     fc = emissions.forecast_hourly(hourly, horizon_h)
-    year_end = None
+    year_end, note = None, ""
     if allowance_t is not None:
-        year_end = emissions.forecast_year_end(hourly, allowance_t=allowance_t, price=price,
-                                               penalty_multiple=penalty_multiple)
+        try:
+            year_end = emissions.forecast_year_end(hourly, allowance_t=allowance_t, price=price,
+                                                   penalty_multiple=penalty_multiple)
+        except InputError as exc:
+            if exc.where != "history":
+                raise
+            note = exc.problem          # the hourly forecast stands; the year end waits for history
     backtest = None
     if len(hourly.kg) >= 24 * 7:     # held out: up to a week, keeping five days to train on
         holdout = min(24 * 7, len(hourly.kg) - 24 * 5)
@@ -220,7 +226,7 @@ def emissions_forecast(records: list[IntervalRecord], company: str, horizon_h: i
                                   {"harmonic-sarimax": harmonic}, season=24, train=len(hourly.kg) - holdout,
                                   horizon=24, step=24)
     png = png_bytes(lambda p: emissions_png(hourly.kg, hourly.first_hour_s, fc, p))
-    return EmissionsView(fc, year_end, backtest, png)
+    return EmissionsView(fc, year_end, backtest, png, note)
 
 
 @dataclass(frozen=True, slots=True)
