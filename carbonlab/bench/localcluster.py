@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from carbonlab.node.crypto import Signer
 from carbonlab.node.errors import NodeError
 from carbonlab.node.genesis import ROLES, Genesis
 from carbonlab.node.model import Basis, Batch, DataFlag, Reading
+from carbonlab.node.organisation import companies_json, derived
 from carbonlab.node.p2p.host import P2PSettings
 from carbonlab.node.p2p.identity import peer_id_text
 
@@ -88,7 +90,11 @@ class LocalCluster:
     @classmethod
     def create(cls, root: Path, n: int = 7, *, gateways: int = 4, meters_per_gateway: int = 2,
                params: dict[str, int] | None = None, chain_id: str = "carbonlab-local",
-               use_cli_keygen: bool = False, ledger_sync: str = "full") -> LocalCluster:
+               use_cli_keygen: bool = False, ledger_sync: str = "full",
+               roles: Sequence[str] | None = None, companies: bool = False) -> LocalCluster:
+        """`roles` (default: genesis's ROLES in turn) gives member i its role; `companies`
+        writes genesis's companies section, each company represented by a power-company
+        member in turn (what allowance records need)."""
         root.mkdir(parents=True, exist_ok=True)
         ids = [f"n{i}" for i in range(1, n + 1)]
         ports = free_ports(2 * n)
@@ -105,7 +111,8 @@ class LocalCluster:
                 signer = Signer.generate()
                 signer.save(key)
                 public, peer = signer.public_key.hex(), peer_id_text(signer.public_key)
-            members.append({"id": member, "organisation": f"org{i + 1}", "role": ROLES[i % len(ROLES)],
+            role = (roles or ROLES)[i % len(roles or ROLES)]
+            members.append({"id": member, "organisation": f"org{i + 1}", "role": role,
                             "public_key": public, "peer_id": peer,
                             "p2p_addr": f"/ip4/127.0.0.1/tcp/{p2p[member]}",
                             "api_url": f"http://127.0.0.1:{api[member]}"})
@@ -117,8 +124,11 @@ class LocalCluster:
             meters_json += [{"id": m, "company": f"company{g % 2 + 1}", "plant": f"plant{g + 1}",
                              "unit": f"unit{k + 1}", "stack": f"stack{k + 1}"} for k, m in enumerate(own)]
         f = (n - 1) // 3
+        hierarchy = derived([(m["company"], m["plant"], m["unit"]) for m in meters_json],
+                            [m["id"] for m in members if m["role"] == "power-company"])
         genesis = Genesis.from_json({"chain_id": chain_id, "n": n, "f": f, "params": params or {},
-                                     "members": members, "gateways": gw_json, "meters": meters_json})
+                                     "members": members, "gateways": gw_json, "meters": meters_json,
+                                     **({"companies": companies_json(hierarchy)} if companies else {})})
         genesis.save(root / "genesis.json")
         for member in ids:
             path = root / f"{member}.toml"

@@ -20,6 +20,7 @@ COMMANDS = (
     "carbonlab.cli.node_cmd",
     "carbonlab.cli.ledger_cmd",
     "carbonlab.cli.emissions_cmd",
+    "carbonlab.cli.allowances_cmd",
     "carbonlab.cli.compliance_cmd",
     "carbonlab.cli.report_cmd",
     "carbonlab.cli.sim_cmd",

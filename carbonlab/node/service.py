@@ -257,7 +257,8 @@ class NodeService:
         assert driver is not None
         replica = driver.replica
         top = max(replica.peer_heights.values(), default=driver.height)
-        return {"member_id": self.config.member_id, "height": driver.height, "view": replica.view,
+        return {"member_id": self.config.member_id, "chain_id": self.genesis.chain_id,
+                "height": driver.height, "view": replica.view,
                 "primary": replica.primary, "peers_connected": self.p2p.connected_peers(),
                 "lag": max(0, top - driver.height), "head_hash": driver.head_hash.hex(),
                 "stable_checkpoint": replica.stable.seq}

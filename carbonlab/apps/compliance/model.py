@@ -11,21 +11,15 @@ chain's allowance records later) is checked once, by the same declarations.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 from carbonlab.fields import spec
+from carbonlab.node.allowances.records import Basis as Basis  # the chain's statements define it
 
 # Upper bounds of the inputs, far above any real company-year (the world emits ~4e10 t a year),
 # so that sums and fines stay finite: a figure of 1e308 would print "inf" and non-JSON.
 MAX_T = 1e12
 MAX_PRICE_PER_T = 1e6
 MAX_AMOUNT = 1e15
-
-
-class Basis(StrEnum):
-    """What a tonne of emissions counts: CO2 alone, or CO2-equivalent under a named GWP set."""
-    CO2 = "co2"
-    CO2E = "co2e"
 
 
 @dataclass(frozen=True, slots=True)

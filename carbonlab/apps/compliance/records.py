@@ -3,9 +3,13 @@
 Theory of operation. Issue 14's item 1 puts four record kinds on the chain, each signed by the
 member whose genesis role may make it: an allocation (emission department), a transfer with
 quantity and price (trading centre), a surrender (the company's power-company member) and a
-verification statement (verifier). `AllowanceRecords` is the interface a position reads them
-through; the chain's adapter (a ledger file or a member's API) will implement it, and
-`jsonrecords.JsonRecords` implements it now from a JSON file (tests and the CLI). Data quality
+verification statement (verifier); their schema is the node's (`carbonlab.node.allowances`).
+The dataclasses here are a position's view of them: the body with the member that signed it,
+quantities as tonnes (float, the unit a position computes in; the chain's are whole
+allowances), each field's rule taken from the node's declaration where the two agree (`like`).
+`AllowanceRecords` is the interface a position reads them through: `chainrecords.ChainRecords`
+implements it from a ledger file or a member's API, `jsonrecords.JsonRecords` from a JSON file
+(tests, and records kept off the chain). Data quality
 and the market price are not allowance records (they come from the query module and the
 trading centre's price series), so `MarketData` reads them apart.
 
@@ -32,20 +36,21 @@ from carbonlab.apps.compliance.model import (
     VerifiedEmissions,
 )
 from carbonlab.fields import like, spec
+from carbonlab.node.allowances import records as chain
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Allocation:
-    company: str = spec()
-    year: int = spec(lo=1990, hi=2200)
+    company: str = like(chain.Allocation, "company")
+    year: int = like(chain.Allocation, "year")
     quantity_t: float = spec(lo=0.0, hi=MAX_T)
     issuer: str = spec()                 # the emission department member that signed it
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Transfer:
-    seller: str = spec()
-    buyer: str = spec()
+    seller: str = like(chain.Transfer, "seller")
+    buyer: str = like(chain.Transfer, "buyer")
     year: int = like(Allocation, "year")     # the compliance year the allowances count for
     quantity_t: float = spec(lo=0.0, hi=MAX_T)
     price_per_t: float = like(Trade, "price_per_t")
@@ -55,7 +60,7 @@ class Transfer:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Surrender:
-    company: str = spec()
+    company: str = like(Allocation, "company")
     year: int = like(Allocation, "year")
     quantity_t: float = spec(lo=0.0, hi=MAX_T)
     signer: str = spec()                 # the company's power-company member
@@ -64,14 +69,14 @@ class Surrender:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CarryOver:
     """Allowances banked into `year` from the year before."""
-    company: str = spec()
+    company: str = like(Allocation, "company")
     year: int = like(Allocation, "year")
     quantity_t: float = spec(lo=0.0, hi=MAX_T)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VerificationStatement:
-    company: str = spec()
+    company: str = like(Allocation, "company")
     year: int = like(Allocation, "year")
     emissions_t: float = like(VerifiedEmissions, "total_t")
     basis: Basis = like(VerifiedEmissions, "basis")

@@ -43,6 +43,7 @@ from carbonlab.fields import FieldError, longest, spec
 from carbonlab.node import codec
 from carbonlab.node.crypto import SIGNATURE_BYTES, Signer, verify
 from carbonlab.node.errors import SchemaError
+from carbonlab.node.gwp import GwpSet
 from carbonlab.node.model import MAX_ID_LEN
 
 RECORD_TAG = "carbonlab/allowance/1"
@@ -110,7 +111,7 @@ class Statement:
     year: int = fields.like(Allocation, "year")
     emissions_t: float = spec(lo=0.0, hi=float(MAX_T))
     basis: Basis = spec(Basis.CO2)
-    gwp_set: str | None = spec(None, check=longest(16))   # named when basis is co2e (AR5, AR6)
+    gwp_set: GwpSet | None = spec(None)       # named exactly when basis is co2e
     manifest_hash: str = spec(check=_hash_hex)
 
 

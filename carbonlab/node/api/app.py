@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from carbonlab.node.api.body import read_json
-from carbonlab.node.api.errors import ApiError, api_error_handler, path_int, query_int
+from carbonlab.node.api.errors import ApiError, api_error_handler, only_params, path_int, query_int
 from carbonlab.node.api.openapi import OPENAPI
 from carbonlab.node.api.records import record_routes
 from carbonlab.node.decision import Decision
@@ -122,7 +122,7 @@ def build_app(node: NodeService) -> Starlette:
 
     async def emissions_query(request: Request) -> Response:
         q = request.query_params
-        _only(request, QUERY_PARAMS)
+        only_params(request, QUERY_PARAMS)
         flt = _filter(request)
         period = _choice(Period, "period", q.get("period") or "day")
         level = _choice(Level, "level", q.get("level") or "company")
@@ -134,7 +134,7 @@ def build_app(node: NodeService) -> Starlette:
         return JSONResponse(result.to_json())
 
     async def emissions_structure(request: Request) -> Response:
-        _only(request, STRUCTURE_PARAMS)
+        only_params(request, STRUCTURE_PARAMS)
         flt = _filter(request)
         gwp = _choice(GwpSet, "gwp", (request.query_params.get("gwp") or "AR5").upper())
         result = await _ledger_call(lambda ledger: ledger.emissions_structure(flt, gwp))
@@ -202,19 +202,6 @@ def build_app(node: NodeService) -> Starlette:
         *record_routes(node),
     ]
     return Starlette(routes=routes, exception_handlers={ApiError: api_error_handler})
-
-
-def _only(request: Request, allowed: tuple[str, ...]) -> None:
-    """Refuse a parameter the route does not read (a misspelt filter would answer for
-    everything) and one given twice (which one counts would be a guess)."""
-    seen: set[str] = set()
-    for name, _ in request.query_params.multi_items():
-        if name not in allowed:
-            raise ApiError(400, f"{name}: unknown parameter (this route reads "
-                                f"{', '.join(allowed)})", name)
-        if name in seen:
-            raise ApiError(400, f"{name}: given more than once", name)
-        seen.add(name)
 
 
 def _choice(kind: type[E], name: str, raw: str) -> E:

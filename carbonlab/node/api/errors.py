@@ -51,3 +51,16 @@ def path_int(request: Request, name: str) -> int:
     if value < 0:
         raise ApiError(400, f"{name}: must not be negative", name)
     return value
+
+
+def only_params(request: Request, allowed: tuple[str, ...]) -> None:
+    """Refuse a parameter the route does not read (a misspelt filter would answer for
+    everything) and one given twice (which one counts would be a guess)."""
+    seen: set[str] = set()
+    for name, _ in request.query_params.multi_items():
+        if name not in allowed:
+            raise ApiError(400, f"{name}: unknown parameter (this route reads "
+                                f"{', '.join(allowed)})", name)
+        if name in seen:
+            raise ApiError(400, f"{name}: given more than once", name)
+        seen.add(name)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-KINDS = ["allocation", "transfer", "surrender", "statement"]
-BODIES: dict[str, Any] = {
-    "allocation": {"required": ["company", "year", "quantity_t"]},
-    "transfer": {"required": ["seller", "buyer", "year", "quantity_t", "price_per_t", "currency"]},
-    "surrender": {"required": ["company", "year", "quantity_t"]},
-    "statement": {"required": ["company", "year", "emissions_t", "basis", "gwp_set", "manifest_hash"]},
-}
+from carbonlab.node.allowances.answers import RecordState
+from carbonlab.node.allowances.contract import RecordReason
+from carbonlab.node.allowances.records import Kind, body_fields
+
+KINDS = [k.value for k in Kind]
+BODIES: dict[str, Any] = {k.value: {"required": list(body_fields(k))} for k in Kind}
 RECORD: dict[str, Any] = {
     "type": "object", "required": ["chain_id", "signer", "seq", "kind", "body", "signature"],
     "description": "A signed allowance record (node/allowances/jsonform.py). quantity_t is whole "
@@ -21,12 +20,11 @@ RECORD: dict[str, Any] = {
                    "seq": {"type": "integer", "minimum": 0}, "kind": {"enum": KINDS},
                    "body": {"oneOf": [{"type": "object", **b, "title": k} for k, b in BODIES.items()]},
                    "signature": {"type": "string", "pattern": "^[0-9a-f]{128}$"}}}
-REASONS = ["malformed", "wrong_chain", "unknown_signer", "bad_signature", "duplicate", "wrong_role",
-           "unknown_company", "closed_year", "not_company_member", "insufficient_balance"]
+REASONS = [r.value for r in RecordReason]
 STATUS: dict[str, Any] = {
     "type": "object", "required": ["id", "status", "height"],
     "properties": {"id": {"type": "string", "description": "SHA-256 (hex) of the canonical record"},
-                   "status": {"enum": ["unknown", "pending", "committed", "refused"]},
+                   "status": {"enum": [s.value for s in RecordState]},
                    "height": {"type": ["integer", "null"]}, "reason": {"enum": REASONS},
                    "field": {"type": "string"}, "error": {"type": "string"},
                    "status_url": {"type": "string"}}}

@@ -28,7 +28,7 @@ from carbonlab.node.allowances.answers import RecordState
 from carbonlab.node.allowances.jsonform import record_from_json
 from carbonlab.node.allowances.records import Kind
 from carbonlab.node.api.body import read_json
-from carbonlab.node.api.errors import ApiError, query_int
+from carbonlab.node.api.errors import ApiError, only_params, query_int
 from carbonlab.node.errors import SchemaError
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ MAX_WAIT_S = 30.0
 def record_routes(node: NodeService) -> list[Route]:
     async def submit(request: Request) -> Response:
         raw = await read_json(request)
-        _only(request, ("wait_ms",))
+        only_params(request, ("wait_ms",))
         try:
             record = record_from_json(raw)
         except SchemaError as exc:
@@ -61,21 +61,21 @@ def record_routes(node: NodeService) -> list[Route]:
         return JSONResponse(found.to_json(), status_code=404 if found.status is RecordState.UNKNOWN else 200)
 
     async def balance(request: Request) -> Response:
-        _only(request, ("company", "year"))
+        only_params(request, ("company", "year"))
         company, year = _company(request, node), _year(request, required=True)
         assert year is not None
         found = await node.query(lambda ledger: ledger.allowance_balance(company, year))
         return JSONResponse(found.to_json())
 
     async def history(request: Request) -> Response:
-        _only(request, ("company", "year", "kind"))
+        only_params(request, ("company", "year", "kind"))
         company, year, kind = _company(request, node), _year(request), _kind(request)
         found = await node.query(lambda ledger: ledger.allowance_history(company, year, kind))
         return JSONResponse({"company": company, "year": year, "kind": kind,
                              "records": [e.to_json() for e in found]})
 
     async def records(request: Request) -> Response:
-        _only(request, ("year", "kind"))
+        only_params(request, ("year", "kind"))
         year, kind = _year(request), _kind(request)
         found = await node.query(lambda ledger: ledger.allowance_records(year, kind))
         return JSONResponse({"year": year, "kind": kind, "records": [e.to_json() for e in found]})
@@ -85,16 +85,6 @@ def record_routes(node: NodeService) -> list[Route]:
             Route("/v1/allowances/balance", balance, methods=["GET"]),
             Route("/v1/allowances/history", history, methods=["GET"]),
             Route("/v1/allowances/records", records, methods=["GET"])]
-
-
-def _only(request: Request, allowed: tuple[str, ...]) -> None:
-    seen: set[str] = set()
-    for name, _ in request.query_params.multi_items():
-        if name not in allowed:
-            raise ApiError(400, f"{name}: unknown parameter (this route reads {', '.join(allowed)})", name)
-        if name in seen:
-            raise ApiError(400, f"{name}: given more than once", name)
-        seen.add(name)
 
 
 def _company(request: Request, node: NodeService) -> str:

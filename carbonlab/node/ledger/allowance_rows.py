@@ -21,6 +21,7 @@ from carbonlab.node.allowances.answers import Balance, RecordEntry, RecordState,
 from carbonlab.node.allowances.contract import AllowanceState, Outcome, RecordReason
 from carbonlab.node.allowances.records import Kind, SignedRecord, Transfer
 from carbonlab.node.contract import Verdict
+from carbonlab.node.ledger.rows import differing
 from carbonlab.node.ledger.tables import ALLOWANCE_COLUMNS as COLUMNS
 
 INSERT = f"INSERT INTO allowance_records ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
@@ -106,3 +107,22 @@ def entries(db: sqlite3.Connection, *, company: str | None = None, year: int | N
     return [RecordEntry(h, i, SignedRecord.decode(bytes(req)), bool(ok),
                         None if reason is None else RecordReason(reason), field, detail)
             for h, i, req, ok, reason, field, detail in rows]
+
+
+def problems(db: sqlite3.Connection, height: int, expected: list[tuple[Any, ...]]) -> list[str]:
+    """How the stored `allowance_records` rows of block `height` differ from a re-run of the
+    contract (`expected`, as `record_row` makes them): each difference named by column."""
+    stored = {r[1]: tuple(r) for r in db.execute(
+        f"SELECT {', '.join(COLUMNS)} FROM allowance_records WHERE height = ? ORDER BY idx", (height,))}
+    want = {r[1]: r for r in expected}
+    out = []
+    for idx in sorted(set(want) | set(stored)):
+        name = f"allowance record {idx}"
+        if idx not in stored:
+            out.append(f"{name} is a certified record request missing from the allowance_records table")
+        elif idx not in want:
+            out.append(f"{name} is in the allowance_records table but the request is no record")
+        elif want[idx] != stored[idx]:
+            out.append(f"{name} in the allowance_records table differs: "
+                       f"{differing(COLUMNS, stored[idx], want[idx], 'contract')}")
+    return out

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from carbonlab.node.allowances.jsonform import record_json
+from carbonlab.node.allowances.records import SignedRecord, is_record
 from carbonlab.node.block import HASH_BYTES, BlockHeader, CommitCertificate
 from carbonlab.node.crypto import SIGNATURE_BYTES
 from carbonlab.node.errors import SchemaError
@@ -66,7 +68,8 @@ def certificate_from_json(value: Any, path: str) -> CommitCertificate:
 def block_json(block: CommittedBlock, *, with_requests: bool = False,
                with_batches: bool = False) -> dict[str, Any]:
     """The block with its verdicts; `with_requests` adds each request's bytes as hex,
-    `with_batches` each decoded batch (null, with the bytes as hex, if it does not decode)."""
+    `with_batches` each decoded batch (null, with the bytes as hex, if it does not decode; an
+    allowance record request also as `record`, its JSON form)."""
     batches = []
     for request, verdict in zip(block.proposal.requests, block.verdicts, strict=True):
         item = verdict.to_json()
@@ -79,6 +82,11 @@ def block_json(block: CommittedBlock, *, with_requests: bool = False,
             except SchemaError:
                 item["batch"] = None
                 item["request"] = request.hex()
+                if is_record(request):     # an allowance record (docs/allowances.md)
+                    try:
+                        item["record"] = record_json(SignedRecord.decode(request))
+                    except SchemaError:
+                        item["record"] = None
         batches.append(item)
     return {"height": block.header.height, "hash": block.header.hash.hex(),
             "header": header_json(block.header), "certificate": certificate_json(block.certificate),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from carbonlab.node import codec
@@ -11,6 +12,13 @@ from carbonlab.node.contract import Verdict
 from carbonlab.node.genesis import Genesis, _sorted_items
 from carbonlab.node.model import Batch
 from carbonlab.node.schema import as_bytes, as_int, as_list, as_str
+
+
+def differing(columns: Sequence[str], stored: Sequence[Any], want: Sequence[Any], whose: str) -> str:
+    """`col stored (whose: want), ...` over the columns where a stored row differs from the row
+    it should be (what `ledger verify` says of a derived row)."""
+    return ", ".join(f"{col} {stored[i]!r} ({whose}: {want[i]!r})"
+                     for i, col in enumerate(columns) if stored[i] != want[i])
 
 
 def genesis_record(genesis: Genesis) -> bytes:

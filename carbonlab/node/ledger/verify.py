@@ -28,18 +28,22 @@ from pathlib import Path
 from typing import Any
 
 from carbonlab.node import codec, contract, merkle
+from carbonlab.node.allowances import contract as allowance_contract
+from carbonlab.node.allowances.contract import AllowanceState
+from carbonlab.node.allowances.records import is_record
 from carbonlab.node.block import CommitCertificate, checkpoint_vote_bytes
 from carbonlab.node.contract import ContractState, Verdict
 from carbonlab.node.crypto import verify
 from carbonlab.node.errors import SchemaError
 from carbonlab.node.genesis import Genesis
-from carbonlab.node.ledger import aggregate
+from carbonlab.node.ledger import aggregate, allowance_rows
 from carbonlab.node.ledger.errors import LedgerError
 from carbonlab.node.ledger.head import SignedHead
 from carbonlab.node.ledger.rows import (
     batch_row,
     decode_header,
     decode_signatures,
+    differing,
     genesis_record,
     reading_rows_of,
 )
@@ -113,6 +117,7 @@ def _verify(db: sqlite3.Connection, path: Path, genesis: Genesis) -> VerifyRepor
     for problem in genesis_table_problems(db, genesis):
         report.add(0, problem)
     state = ContractState()
+    allowances = AllowanceState()
     prev_hash, expected = genesis.hash, 1
     prev_height = 0
     for height, stored_hash, header_bytes, cert_bytes, *columns in db.execute(
@@ -124,11 +129,11 @@ def _verify(db: sqlite3.Connection, path: Path, genesis: Genesis) -> VerifyRepor
             report.add(expected, f"missing ({gap} absent, the next stored block is {height})")
         expected = height + 1
         report.blocks += 1
-        prev_hash = _check_block(db, report, genesis, state, height, bytes(stored_hash),
+        prev_hash = _check_block(db, report, genesis, (state, allowances), height, bytes(stored_hash),
                                  bytes(header_bytes), cert_bytes, tuple(columns),
                                  (prev_height, prev_hash))
         prev_height = height
-    for table in ("batches", "readings"):
+    for table in ("batches", "readings", "allowance_records"):
         orphans = db.execute(f"SELECT DISTINCT height FROM {table} WHERE height NOT IN "
                              "(SELECT height FROM blocks WHERE height > 0) ORDER BY height").fetchall()
         for (height,) in orphans:
@@ -143,11 +148,12 @@ def _verify(db: sqlite3.Connection, path: Path, genesis: Genesis) -> VerifyRepor
 
 
 def _check_block(db: sqlite3.Connection, report: VerifyReport, genesis: Genesis,
-                 state: ContractState, height: int, stored_hash: bytes, header_bytes: bytes,
-                 cert_bytes: bytes | None, columns: tuple[Any, ...],
+                 states: tuple[ContractState, AllowanceState], height: int, stored_hash: bytes,
+                 header_bytes: bytes, cert_bytes: bytes | None, columns: tuple[Any, ...],
                  prev: tuple[int, bytes]) -> bytes:
     """Check one block; return the hash the next block must link to. `columns` are the block
     row's reading_count, timestamp_ms, proposer and batch_count (copies, for queries)."""
+    state, allowances = states
     reading_count = columns[0]
     try:
         header = decode_header(header_bytes, "header")
@@ -181,8 +187,15 @@ def _check_block(db: sqlite3.Connection, report: VerifyReport, genesis: Genesis,
                            "(a batch or reading was altered)")
     _check_certificate(report, genesis, height, header.proposal_digest, cert_bytes)
     expected_readings: list[tuple[Any, ...]] = []
+    expected_records: list[tuple[Any, ...]] = []
     for row in rows:
         idx, request = row[0], bytes(row[1])
+        if is_record(request):
+            outcome = allowance_contract.evaluate_and_apply(genesis, allowances, request,
+                                                            header.timestamp_ms)
+            _compare_verdict(report, height, idx, request, allowance_rows.RECORD_VERDICT, row)
+            expected_records.append(allowance_rows.record_row(height, idx, outcome))
+            continue
         verdict, batch = contract.evaluate_and_apply(genesis, state, request)
         _compare_verdict(report, height, idx, request, verdict, row)
         if batch is not None and verdict.accepted:
@@ -190,6 +203,8 @@ def _check_block(db: sqlite3.Connection, report: VerifyReport, genesis: Genesis,
     stored = db.execute(f"SELECT {', '.join(READING_COLUMNS)} FROM readings WHERE height = ? "
                         "ORDER BY batch_idx, idx", (height,)).fetchall()
     _compare_readings(report, height, expected_readings, stored)
+    for problem in allowance_rows.problems(db, height, expected_records):
+        report.add(height, problem)
     aggregate.merge_into(report.certified_days, aggregate.day_rows(expected_readings))
     if reading_count != len(expected_readings):
         report.add(height, f"the block row counts {reading_count} readings, the batches hold "
@@ -243,9 +258,8 @@ def _compare_readings(report: VerifyReport, height: int, expected: list[tuple[An
         elif key not in want:
             report.add(height, f"{name} is in the readings table but in no accepted certified batch")
         elif want[key] != have[key]:
-            diffs = [f"{col} {have[key][i]!r} (certified: {want[key][i]!r})"
-                     for i, col in enumerate(READING_COLUMNS) if want[key][i] != have[key][i]]
-            report.add(height, f"{name} in the readings table differs: {', '.join(diffs)}")
+            report.add(height, f"{name} in the readings table differs: "
+                               f"{differing(READING_COLUMNS, have[key], want[key], 'certified')}")
 
 
 def _check_checkpoints(db: sqlite3.Connection, report: VerifyReport, genesis: Genesis,

@@ -12,6 +12,7 @@ import sqlite3
 
 from carbonlab.node.errors import SchemaError
 from carbonlab.node.genesis import Genesis
+from carbonlab.node.ledger.rows import differing
 
 METER_COLUMNS = ("company", "plant", "unit", "stack")
 
@@ -47,9 +48,8 @@ def _meter_problems(db: sqlite3.Connection, genesis: Genesis) -> list[str]:
         elif meter not in want:
             out.append(f"the meters table has meter {meter!r}, which genesis does not name")
         elif stored[meter] != want[meter]:
-            diffs = [f"{col} {stored[meter][i]!r} (genesis: {want[meter][i]!r})"
-                     for i, col in enumerate(METER_COLUMNS) if stored[meter][i] != want[meter][i]]
-            out.append(f"meter {meter!r} in the meters table differs from genesis: {', '.join(diffs)}")
+            out.append(f"meter {meter!r} in the meters table differs from genesis: "
+                       f"{differing(METER_COLUMNS, stored[meter], want[meter], 'genesis')}")
     return out
 
 

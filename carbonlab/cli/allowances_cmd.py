@@ -1,0 +1,166 @@
+"""`carbonlab allowances ...`: sign and submit allowance records, read balances and history.
+
+Signing actions (`allocate`, `transfer`, `surrender`, `statement`) build the record's body
+(each field checked by its declared rule: a bad value is named), sign it with the member's
+key file (the one the lab writes for the node) and POST it to `--node`, then wait up to
+`--timeout-s` for its block and print the outcome: `committed at height H` (exit 0) or
+`refused: <reason> (<field>): <why>` (exit 1); still pending at the timeout is exit 1 with the
+status URL to follow. `balance` and `history` read a member's API (`--node`) or a ledger file
+offline (`--ledger FILE --genesis G`), and print JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:   # the node's modules load only when an action runs (`--help` stays fast)
+    from carbonlab.node.allowances.answers import RecordStatus
+
+KINDS = ("allocation", "transfer", "surrender", "statement")
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("allowances", help="allowance records on the chain: allocate, transfer, "
+                                               "surrender, statement, balance, history")
+    cmds = parser.add_subparsers(dest="allowances_command", metavar="ACTION")
+    allocate = _signing(cmds, "allocate", "allocate allowances to a company for a compliance year "
+                                          "(an emission-management member)")
+    allocate.add_argument("--company", required=True)
+    _year_quantity(allocate)
+    transfer = _signing(cmds, "transfer", "record a settled trade between two companies "
+                                          "(the trading-centre member)")
+    transfer.add_argument("--seller", required=True)
+    transfer.add_argument("--buyer", required=True)
+    _year_quantity(transfer)
+    transfer.add_argument("--price-per-t", type=float, required=True, help="price of one allowance")
+    transfer.add_argument("--currency", required=True, help="ISO 4217, e.g. CNY, EUR")
+    surrender = _signing(cmds, "surrender", "surrender a company's allowances for a compliance year "
+                                            "(the company's own power-company member)")
+    surrender.add_argument("--company", required=True)
+    _year_quantity(surrender)
+    statement = _signing(cmds, "statement", "sign off a company's year over a report's manifest hash "
+                                            "(the verifier member)")
+    statement.add_argument("--company", required=True)
+    statement.add_argument("--year", type=int, required=True)
+    statement.add_argument("--emissions-t", type=float, required=True)
+    statement.add_argument("--basis", default="co2", help="co2 (default) or co2e")
+    statement.add_argument("--gwp-set", help="AR5 or AR6; exactly when --basis co2e")
+    statement.add_argument("--manifest-hash", required=True, help="SHA-256 (hex) of the report "
+                                                                   "bundle's manifest")
+    balance = cmds.add_parser("balance", help="a company's allowances for one year, as JSON")
+    balance.add_argument("--company", required=True)
+    balance.add_argument("--year", type=int, required=True)
+    _source(balance)
+    balance.set_defaults(func=_balance)
+    history = cmds.add_parser("history", help="a company's executed records (refused ones with their "
+                                              "reason), as JSON")
+    history.add_argument("--company", required=True)
+    history.add_argument("--year", type=int)
+    history.add_argument("--kind", choices=KINDS)
+    _source(history)
+    history.set_defaults(func=_history)
+    parser.set_defaults(func=lambda args: parser.print_help() or 2)
+
+
+def _signing(cmds: Any, name: str, text: str) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = cmds.add_parser(name, help=text)
+    p.add_argument("--node", required=True, metavar="URL", help="a member's API")
+    p.add_argument("--member", required=True, help="the signing member's genesis id")
+    p.add_argument("--key", type=Path, required=True, metavar="FILE", help="the member's key file")
+    p.add_argument("--seq", type=int, help="the signer's sequence number (default: the time in µs)")
+    p.add_argument("--timeout-s", type=float, default=30.0, help="wait this long for the outcome "
+                                                                  "(0..30, default 30)")
+    p.set_defaults(func=_sign_and_submit, kind={"allocate": "allocation"}.get(name, name))
+    return p
+
+
+def _year_quantity(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--year", type=int, required=True, help="the compliance year")
+    p.add_argument("--quantity-t", type=int, required=True, help="whole allowances (tonnes)")
+
+
+def _source(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--node", metavar="URL", help="read a member's API")
+    p.add_argument("--ledger", type=Path, help="read a ledger file offline (with --genesis)")
+    p.add_argument("--genesis", type=Path, help="the trusted genesis.json (with --ledger)")
+
+
+def _body(args: argparse.Namespace) -> dict[str, Any]:
+    names = {"allocation": ("company", "year", "quantity_t"),
+             "transfer": ("seller", "buyer", "year", "quantity_t", "price_per_t", "currency"),
+             "surrender": ("company", "year", "quantity_t"),
+             "statement": ("company", "year", "emissions_t", "basis", "gwp_set", "manifest_hash")}
+    return {n: getattr(args, n) for n in names[args.kind]}
+
+
+def _sign_and_submit(args: argparse.Namespace) -> int:
+    from carbonlab.node.allowances.client import AllowanceClient
+    from carbonlab.node.allowances.records import Kind, build_body, sign_record
+    from carbonlab.node.crypto import Signer
+    from carbonlab.node.errors import NodeError
+
+    if not 0 <= args.timeout_s <= 30:
+        raise NodeError(f"--timeout-s: must be 0..30, got {args.timeout_s}")
+    body = build_body(Kind(args.kind), _body(args), "record.body")
+    key = Signer.load(args.key)
+    client = AllowanceClient(args.node)
+    seq = time.time_ns() // 1000 if args.seq is None else args.seq
+    record = sign_record(body, args.member, key, chain_id=client.chain_id(), seq=seq)
+    status = client.submit(record, wait_s=args.timeout_s)
+    return _report(status, args.node)
+
+
+def _report(status: RecordStatus, node: str) -> int:
+    from carbonlab.node.allowances.answers import RecordState
+
+    if status.status is RecordState.COMMITTED:
+        print(f"committed at height {status.height}: record {status.id}")
+        return 0
+    if status.status is RecordState.REFUSED:
+        where = "before ordering" if status.height is None else f"at height {status.height}"
+        print(f"refused {where}: {status.reason.value if status.reason else '?'} "
+              f"({status.field}): {status.error}; record {status.id}")
+        return 1
+    print(f"{status.status.value}: no outcome yet for record {status.id}; follow "
+          f"{node.rstrip('/')}/v1/records/{status.id}")
+    return 1
+
+
+def _read(args: argparse.Namespace, fn_node: Any, fn_ledger: Any) -> Any:
+    from carbonlab.node.errors import NodeError
+
+    if (args.node is None) == (args.ledger is None):
+        raise NodeError("give --node URL or --ledger FILE --genesis G (one of them)")
+    if args.node is not None:
+        from carbonlab.node.allowances.client import AllowanceClient
+
+        return fn_node(AllowanceClient(args.node))
+    if args.genesis is None:
+        raise NodeError("--ledger needs --genesis (the trusted genesis.json)")
+    from carbonlab.node.genesis import Genesis
+    from carbonlab.node.ledger import Ledger
+
+    with Ledger.open_readonly(args.ledger, Genesis.load(args.genesis)) as ledger:
+        return fn_ledger(ledger)
+
+
+def _balance(args: argparse.Namespace) -> int:
+    found = _read(args, lambda c: c.balance(args.company, args.year),
+                  lambda ledger: ledger.allowance_balance(args.company, args.year))
+    print(json.dumps(found.to_json(), indent=2))
+    return 0
+
+
+def _history(args: argparse.Namespace) -> int:
+    from carbonlab.node.allowances.records import Kind
+
+    kind = None if args.kind is None else Kind(args.kind)
+    found = _read(args, lambda c: c.history(args.company, args.year, kind),
+                  lambda ledger: ledger.allowance_history(args.company, args.year, kind))
+    print(json.dumps({"company": args.company, "year": args.year, "kind": args.kind,
+                      "records": [e.to_json() for e in found]}, indent=2))
+    return 0

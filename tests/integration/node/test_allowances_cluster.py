@@ -1,0 +1,217 @@
+"""Allowance records through a real 4-member cluster over libp2p (issue 14, item 1): signed by
+the CLI with the members' key files, ordered by PBFT, executed by every member to the same
+balances, refused records visible at their status URL, hostile bodies answered 4xx naming the
+field, and each member's ledger file verifying offline against genesis."""
+
+from __future__ import annotations
+
+import gc
+import json
+import time
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from carbonlab.apps.compliance.chainrecords import ChainRecords
+from carbonlab.bench.localcluster import LocalCluster
+from carbonlab.cli import main
+from carbonlab.node.allowances.jsonform import record_json
+from carbonlab.node.allowances.records import Allocation, sign_record
+from carbonlab.node.config import load as load_config
+from carbonlab.node.crypto import Signer
+from carbonlab.node.ledger.verify import verify_ledger
+from tests.waiting import wait_until
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+ROLES = ("power-company", "emission-management", "verifier", "trading-centre")   # n1..n4
+YEAR = time.gmtime().tm_year
+CLOSED = YEAR - 2
+HASH = "cd" * 32
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    made = LocalCluster.create(tmp_path_factory.mktemp("allowances") / "c", 4, gateways=2,
+                               roles=ROLES, companies=True, chain_id="h14r-allowances")
+    made.start_all()
+    try:
+        made.wait_ready(timeout_s=90)
+        yield made
+    finally:
+        made.stop()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            gc.collect()
+
+
+def cli(capsys: pytest.CaptureFixture[str], cluster: LocalCluster, action: str, member: str,
+        *args: str) -> tuple[int, str]:
+    code = main(["allowances", action, "--node", cluster.url("n2"), "--member", member,
+                 "--key", str(cluster.root / "keys" / f"{member}.key"), "--timeout-s", "20", *args])
+    return code, capsys.readouterr().out
+
+
+def test_records_commit_and_every_member_holds_the_same_balance(
+        cluster: LocalCluster, capsys: pytest.CaptureFixture[str]) -> None:
+    assert [c.id for c in cluster.genesis.companies] == ["company1", "company2"]
+    year = ["--year", str(YEAR)]
+    code, out = cli(capsys, cluster, "allocate", "n2", "--company", "company1", *year, "--quantity-t", "900")
+    assert code == 0, out
+    assert out.startswith("committed at height ")
+    code, out = cli(capsys, cluster, "transfer", "n4", "--seller", "company1", "--buyer", "company2",
+                    *year, "--quantity-t", "250", "--price-per-t", "88.5", "--currency", "CNY")
+    assert code == 0, out
+    code, out = cli(capsys, cluster, "surrender", "n1", "--company", "company1", *year, "--quantity-t", "600")
+    assert code == 0, out
+    code, out = cli(capsys, cluster, "statement", "n3", "--company", "company1", *year,
+                    "--emissions-t", "640.25", "--manifest-hash", HASH)
+    assert code == 0, out
+
+    # refused by consensus, with its reason at the status URL
+    code, out = cli(capsys, cluster, "surrender", "n1", "--company", "company1", *year, "--quantity-t", "51")
+    assert code == 1
+    assert "refused at height" in out
+    assert "insufficient_balance (record.body.quantity_t): record.body.quantity_t: 51 t is above " \
+           "company1's" in out
+    record_id = out.rsplit("record ", 1)[1].strip()
+    status = httpx.get(f"{cluster.url('n3')}/v1/records/{record_id}", timeout=10).json()
+    assert (status["status"], status["reason"]) == ("refused", "insufficient_balance")
+    code, out = cli(capsys, cluster, "allocate", "n1", "--company", "company1", *year, "--quantity-t", "5")
+    assert code == 1
+    assert "wrong_role (record.signer)" in out
+    code, out = cli(capsys, cluster, "allocate", "n2", "--company", "company1", "--year", str(CLOSED),
+                    "--quantity-t", "5")
+    assert "closed_year (record.body.year)" in out
+
+    expected = {"company": "company1", "year": YEAR, "allocated_t": 900, "bought_t": 0, "sold_t": 250,
+                "surrendered_t": 600, "held_t": 50}
+    height = max(cluster.status(m)["height"] for m in cluster.members)  # type: ignore[index]
+    cluster.wait_height(height, list(cluster.members), timeout_s=60)
+    for member in cluster.members:
+        got = httpx.get(f"{cluster.url(member)}/v1/allowances/balance",
+                        params={"company": "company1", "year": YEAR}, timeout=10).json()
+        assert got == expected, member
+    transfers = httpx.get(f"{cluster.url('n4')}/v1/allowances/records",
+                          params={"year": YEAR, "kind": "transfer"}, timeout=10).json()["records"]
+    assert [(t["record"]["body"]["price_per_t"], t["status"]) for t in transfers] == [(88.5, "committed")]
+
+    # the CLI reads the same balance from a member and offline from a member's ledger file
+    assert main(["allowances", "balance", "--company", "company1", "--year", str(YEAR),
+                 "--node", cluster.url("n4")]) == 0
+    assert json.loads(capsys.readouterr().out) == expected
+    ledger = load_config(cluster.root / "n3.toml").ledger_path
+    assert main(["allowances", "balance", "--company", "company1", "--year", str(YEAR),
+                 "--ledger", str(ledger), "--genesis", str(cluster.root / "genesis.json")]) == 0
+    assert json.loads(capsys.readouterr().out) == expected
+    report = verify_ledger(ledger, cluster.genesis)
+    assert report.ok, report.problems
+
+    # the compliance adapter reads the same records through a member's API and from its file
+    for records in (ChainRecords.from_node(cluster.url("n1")),
+                    ChainRecords.from_ledger(ledger, cluster.root / "genesis.json")):
+        assert [a.quantity_t for a in records.allocations("company1", YEAR)] == [900.0]
+        assert [(t.buyer, t.price_per_t) for t in records.transfers("company1", YEAR)] == [("company2", 88.5)]
+        assert [s.quantity_t for s in records.surrenders("company1", YEAR)] == [600.0]   # not the refused 51
+        statement = records.statement("company1", YEAR)
+        assert statement is not None
+        assert (statement.emissions_t, statement.verifier) == (640.25, "n3")
+
+
+def good_record(cluster: LocalCluster, seq: int = 1) -> dict[str, Any]:
+    key = Signer.load(cluster.root / "keys" / "n2.key")
+    return record_json(sign_record(Allocation(company="company2", year=YEAR, quantity_t=3), "n2", key,
+                                   chain_id=cluster.genesis.chain_id, seq=seq))
+
+
+def mutate(record: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    out = json.loads(json.dumps(record))
+    *parents, last = path.split(".")
+    target = out
+    for p in parents:
+        target = target[p]
+    if value is KeyError:
+        del target[last]
+    else:
+        target[last] = value
+    return out
+
+
+@pytest.mark.parametrize(("path", "value", "field"), [
+    ("kind", "gift", "record.kind"),
+    ("seq", -1, "record.seq"),
+    ("seq", "7", "record.seq"),
+    ("signature", "zz", "record.signature"),
+    ("signature", KeyError, "record.signature"),
+    ("body", [1, 2], "record.body"),
+    ("body.quantity_t", 0, "record.body.quantity_t"),
+    ("body.quantity_t", 2.5, "record.body.quantity_t"),
+    ("body.quantity_t", 10**30, "record.body.quantity_t"),
+    ("body.year", 1800, "record.body.year"),
+    ("body.company", "", "record.body.company"),
+    ("body.company", "x" * 65, "record.body.company"),
+    ("body.extra", 1, "record.body.extra"),
+    ("signer", None, "record.signer"),
+])
+def test_hostile_bodies_get_400_naming_the_field(cluster: LocalCluster, path: str, value: Any,
+                                                 field: str) -> None:
+    body = mutate(good_record(cluster), path, value)
+    r = httpx.post(f"{cluster.url('n2')}/v1/records", json=body, timeout=10)
+    assert r.status_code == 400, r.text
+    assert r.json()["field"] == field
+
+
+@pytest.mark.parametrize(("content", "status", "field"), [
+    (b"{not json", 400, None), (b"[]", 400, "record"), (b"null", 400, "record"),
+    (b'{"a": ' * 100 + b"1" + b"}" * 100, 400, None)])
+def test_unreadable_bodies_get_4xx(cluster: LocalCluster, content: bytes, status: int,
+                                   field: str | None) -> None:
+    r = httpx.post(f"{cluster.url('n2')}/v1/records", content=content,
+                   headers={"content-type": "application/json"}, timeout=10)
+    assert r.status_code == status, r.text
+    assert "error" in r.json()
+    if field is not None:
+        assert r.json()["field"] == field
+
+
+def test_a_bad_signature_is_refused_before_ordering(cluster: LocalCluster) -> None:
+    body = good_record(cluster, seq=99)
+    body["body"]["quantity_t"] = 4          # no longer what n2 signed
+    r = httpx.post(f"{cluster.url('n2')}/v1/records", json=body, timeout=10)
+    assert r.status_code == 422
+    assert (r.json()["status"], r.json()["reason"], r.json()["field"]) == ("refused", "bad_signature",
+                                                                           "record.signature")
+    assert httpx.get(f"{cluster.url('n2')}/v1/records/{r.json()['id']}", timeout=10).status_code == 404
+
+
+@pytest.mark.parametrize(("route", "params", "status", "field"), [
+    ("/v1/allowances/balance", {"company": "company1"}, 400, "year"),
+    ("/v1/allowances/balance", {"company": "nobody", "year": "2025"}, 404, "company"),
+    ("/v1/allowances/balance", {"company": "company1", "year": "soon"}, 400, "year"),
+    ("/v1/allowances/history", {"company": "company1", "kind": "gift"}, 400, "kind"),
+    ("/v1/allowances/records", {"yeer": "2025"}, 400, "yeer"),
+    ("/v1/records/xyz", {}, 400, "id"),
+    ("/v1/records/" + "0" * 64, {}, 404, None),
+])
+def test_bad_queries_are_named(cluster: LocalCluster, route: str, params: dict[str, str], status: int,
+                               field: str | None) -> None:
+    r = httpx.get(f"{cluster.url('n2')}{route}", params=params, timeout=10)
+    assert r.status_code == status, r.text
+    if field is not None:
+        assert r.json()["field"] == field
+
+
+def test_a_record_posted_twice_is_one_record(cluster: LocalCluster) -> None:
+    body = good_record(cluster, seq=int(time.time() * 1e6))
+    first = httpx.post(f"{cluster.url('n2')}/v1/records", params={"wait_ms": 20000}, json=body, timeout=30)
+    assert first.status_code == 200, first.text
+    assert first.json()["status"] == "committed"
+    again = httpx.post(f"{cluster.url('n3')}/v1/records", json=body, timeout=30)
+    assert again.status_code == 200
+    assert again.json() == first.json()
+    entries = wait_until(lambda: [e for e in httpx.get(
+        f"{cluster.url('n4')}/v1/allowances/history", params={"company": "company2"},
+        timeout=10).json()["records"] if e["id"] == first.json()["id"]] or None, 30, "the record on n4")
+    assert len(entries) == 1
