@@ -13,9 +13,9 @@ before anything is signed, and would be refused by the contract too (`wrong_role
 A permitted action is read from the form with the record body's own declared rules
 (`appforms.read` over `node.allowances.records`' dataclasses: no second schema), signed with
 the organisation's key (`sign_record`, `seq` the time in microseconds like the CLI's), posted to
-the member's `POST /v1/records?wait_ms=`, and followed at its status URL until it is final or
-`wait_s` passes; the answer is the node's typed `RecordStatus` (committed at height H, or
-refused with the contract's reason and field, or still pending).
+the member's `POST /v1/records?wait_ms=` (the node's `AllowanceClient`), and followed at its
+status URL until it is final or `wait_s` passes; the answer is the node's typed `RecordStatus`
+(committed at height H, or refused with the contract's reason and field, or still pending).
 """
 
 from __future__ import annotations
@@ -23,14 +23,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import httpx
-
 from carbonlab.client.appdata import NodeUnavailable
 from carbonlab.client.appforms import FormError, read
 from carbonlab.errors import CarbonlabError
 from carbonlab.node.allowances.answers import RecordState, RecordStatus
+from carbonlab.node.allowances.client import AllowanceClient, AllowanceClientError
 from carbonlab.node.allowances.contract import ROLE_OF
-from carbonlab.node.allowances.jsonform import record_json
 from carbonlab.node.allowances.records import (
     BODY_OF,
     Body,
@@ -122,33 +120,18 @@ def build(genesis: Genesis, org: Organisation, kind_text: str, form: dict[str, s
 
 
 def submit(url: str, record: SignedRecord, wait_s: float = WAIT_S) -> RecordStatus:
-    """Post the record to the member's API and wait up to `wait_s` for the contract's answer."""
-    base = url.rstrip("/")
+    """Post the record to the member's API (the node's own `AllowanceClient`) and wait up to
+    `wait_s` for the contract's answer."""
+    client = AllowanceClient(url)
     try:
-        answer = httpx.post(f"{base}/v1/records", params={"wait_ms": int(wait_s * 1000)},
-                            json=record_json(record), timeout=wait_s + 10)
-    except httpx.HTTPError as exc:
-        raise NodeUnavailable(f"{base}/v1/records", f"no answer ({type(exc).__name__}: {exc})") from None
-    if answer.status_code not in (200, 202, 422):
-        raise NodeUnavailable(f"{base}/v1/records", f"HTTP {answer.status_code}: {answer.text[:200]}")
-    status = _status(f"{base}/v1/records", answer)
-    deadline = time.monotonic() + wait_s
-    while not status.final and time.monotonic() < deadline:
-        time.sleep(POLL_S)
-        try:
-            got = httpx.get(f"{base}/v1/records/{status.id}", timeout=5.0)
-        except httpx.HTTPError:
-            continue
-        if got.status_code == 200:
-            status = _status(f"{base}/v1/records/{status.id}", got)
+        status = client.submit(record, wait_s)
+        deadline = time.monotonic() + wait_s
+        while not status.final and time.monotonic() < deadline:
+            time.sleep(POLL_S)
+            status = client.status(status.id)
+    except AllowanceClientError as exc:
+        raise NodeUnavailable(f"{client.url}/v1/records", str(exc)) from None
     return status
-
-
-def _status(where: str, answer: httpx.Response) -> RecordStatus:
-    try:
-        return RecordStatus.from_json(answer.json())
-    except (ValueError, SchemaError) as exc:
-        raise NodeUnavailable(where, f"not a record status ({exc})") from None
 
 
 def outcome_text(status: RecordStatus) -> str:

@@ -1,12 +1,10 @@
 """The compliance position's inputs from the chain, read through the member's API.
 
 Theory of operation. `apps.compliance.records.AllowanceRecords` is the interface a position
-reads allowance records through. `ChainRecords` implements it over one company-year's executed
-records as the member serves them (`GET /v1/allowances/history?company=&year=`, read back with
-the node's own `entries_from_json`); only accepted records count (a refused one changed no
-balance). Each node record becomes the apps record of the same kind, the signer standing as the
-issuer, the trading centre that settled, the surrendering member or the verifier. There is no
-carry-over record on the chain yet, so nothing is banked.
+reads allowance records through; `apps.compliance.chainrecords.ChainRecords` implements it over
+the chain's entries (accepted ones only, no carry-over). The console feeds it one company-year's
+executed records as the member serves them (`GET /v1/allowances/history?company=&year=`, read
+back with the node's own `entries_from_json`), so a page reads no more of the chain than it shows.
 
 `MarketData` (data quality and the market price) is not an allowance record: the substituted
 share comes from the query module (the company-year's substituted readings over all of them),
@@ -17,93 +15,46 @@ chain in the rule set's currency; late uploads come from the form.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
-from carbonlab.apps.compliance.model import Basis as AppsBasis
 from carbonlab.apps.compliance.model import DataQuality, MarketPrice
-from carbonlab.apps.compliance.records import (
-    Allocation,
-    Surrender,
-    Transfer,
-    VerificationStatement,
-)
 from carbonlab.apps.report.cells import year_bounds
 from carbonlab.client.appdata import NodeReader, NodeUnavailable
 from carbonlab.node.allowances import records as nr
-from carbonlab.node.allowances.answers import RecordEntry, entries_from_json
-from carbonlab.node.errors import SchemaError
+from carbonlab.node.allowances.answers import Balance, RecordEntry
+from carbonlab.node.allowances.client import AllowanceClient, AllowanceClientError
+from carbonlab.node.allowances.records import Kind
 from carbonlab.node.query import EmissionsFilter, Level, Period
 
+T = TypeVar("T")
 
-def history(reader: NodeReader, company: str, year: int | None = None,
-            kind: str | None = None) -> list[RecordEntry]:
-    params = {"company": company}
-    if year is not None:
-        params["year"] = str(year)
-    if kind is not None:
-        params["kind"] = kind
-    answer = reader.get("/v1/allowances/history", params)
+
+def allowances(reader: NodeReader) -> AllowanceClient:
+    """The node's own typed client of the allowance routes, on the reader's member."""
+    return AllowanceClient(reader.url, reader.timeout_s)
+
+
+def _call(reader: NodeReader, what: str, fn: Callable[[AllowanceClient], T]) -> T:
     try:
-        return entries_from_json(answer.get("records") if isinstance(answer, dict) else None)
-    except SchemaError as exc:
-        raise NodeUnavailable(f"{reader.url}/v1/allowances/history",
-                              f"not a list of records ({exc})") from None
+        return fn(allowances(reader))
+    except AllowanceClientError as exc:
+        raise NodeUnavailable(f"{reader.url} ({what})", str(exc)) from None
+
+
+def history(reader: NodeReader, company: str, year: int | None = None) -> list[RecordEntry]:
+    return _call(reader, "history", lambda c: c.history(company, year))
+
+
+def balance(reader: NodeReader, company: str, year: int) -> Balance:
+    return _call(reader, "balance", lambda c: c.balance(company, year))
 
 
 def transfers(reader: NodeReader, year: int | None = None) -> list[RecordEntry]:
     """Every accepted transfer on the chain (of `year`), with its price."""
-    params = {"kind": "transfer"}
-    if year is not None:
-        params["year"] = str(year)
-    answer = reader.get("/v1/allowances/records", params)
-    try:
-        found = entries_from_json(answer.get("records") if isinstance(answer, dict) else None)
-    except SchemaError as exc:
-        raise NodeUnavailable(f"{reader.url}/v1/allowances/records",
-                              f"not a list of records ({exc})") from None
+    found = _call(reader, "records", lambda c: c.records(year, Kind.TRANSFER))
     return [e for e in found if e.accepted and isinstance(e.record.body, nr.Transfer)]
-
-
-@dataclass(frozen=True)
-class ChainRecords:
-    """`AllowanceRecords` over one company-year's entries (what `history` returned)."""
-
-    company: str
-    year: int
-    entries: tuple[RecordEntry, ...]
-    known_companies: tuple[str, ...]
-
-    def _bodies(self, company: str, year: int) -> list[tuple[str, nr.Body]]:
-        if (company, year) != (self.company, self.year):
-            return []
-        return [(e.record.signer, e.record.body) for e in self.entries if e.accepted]
-
-    def allocations(self, company: str, year: int) -> Sequence[Allocation]:
-        return [Allocation(company=b.company, year=b.year, quantity_t=float(b.quantity_t), issuer=s)
-                for s, b in self._bodies(company, year) if isinstance(b, nr.Allocation)]
-
-    def transfers(self, company: str, year: int) -> Sequence[Transfer]:
-        return [Transfer(seller=b.seller, buyer=b.buyer, year=b.year, quantity_t=float(b.quantity_t),
-                         price_per_t=b.price_per_t, currency=b.currency, settled_by=s)
-                for s, b in self._bodies(company, year) if isinstance(b, nr.Transfer)]
-
-    def surrenders(self, company: str, year: int) -> Sequence[Surrender]:
-        return [Surrender(company=b.company, year=b.year, quantity_t=float(b.quantity_t), signer=s)
-                for s, b in self._bodies(company, year) if isinstance(b, nr.Surrender)]
-
-    def carried_over(self, company: str, year: int) -> float:
-        return 0.0
-
-    def statement(self, company: str, year: int) -> VerificationStatement | None:
-        return next((VerificationStatement(company=b.company, year=b.year, emissions_t=b.emissions_t,
-                                           basis=AppsBasis(b.basis.value), gwp_set=b.gwp_set, verifier=s,
-                                           manifest_hash=b.manifest_hash)
-                     for s, b in self._bodies(company, year) if isinstance(b, nr.Statement)),
-                    None)
-
-    def companies(self) -> Sequence[str]:
-        return self.known_companies
 
 
 @dataclass(frozen=True)

@@ -35,8 +35,6 @@ if TYPE_CHECKING:
 
 
 async def view(console: Console, request: Request) -> dict[str, Any]:
-    from carbonlab.client.pages.forecasts import balance
-
     params = dict(request.query_params)
     unknown = sorted(set(params) - {"company", "year"})
     if unknown:
@@ -56,5 +54,5 @@ async def view(console: Console, request: Request) -> dict[str, Any]:
     with mapped():
         appdata.check_company(console.genesis, company)
         out["balance"], out["history"] = await offload("reading the allowances", lambda: (
-            balance(app.reader, company, year), chainrecords.history(app.reader, company, year)))
+            chainrecords.balance(app.reader, company, year), chainrecords.history(app.reader, company, year)))
     return out

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 
 def compute(reader: appdata.NodeReader, form: ComplianceForm) -> Position:
+    from carbonlab.apps.compliance.chainrecords import ChainRecords
     from carbonlab.apps.compliance.model import DataQuality, MarketPrice
     from carbonlab.apps.compliance.position import position
     from carbonlab.apps.compliance.records import assemble
@@ -38,8 +39,7 @@ def compute(reader: appdata.NodeReader, form: ComplianceForm) -> Position:
 
     rules = load_named(form.rules)
     entries = chainrecords.history(reader, form.company, form.year)
-    records = chainrecords.ChainRecords(form.company, form.year, tuple(entries),
-                                        tuple(appdata.company_ids(reader.genesis)))
+    records = ChainRecords.from_entries(entries, f"{reader.url}/v1/allowances/history")
     price = (chainrecords.chain_price(reader, form.year, rules.currency) if form.price_per_t is None
              else MarketPrice(form.price_per_t, rules.currency, "given on the form"))
     quality = DataQuality(chainrecords.substituted_share(reader, form.company, form.year), form.late_uploads,

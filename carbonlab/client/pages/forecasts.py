@@ -25,23 +25,12 @@ from carbonlab.client import appdata, chainrecords
 from carbonlab.client.appdata import offload
 from carbonlab.client.appforms import EmissionsForecastForm, PriceForecastForm
 from carbonlab.client.appviews import data_uri, mapped, query_form, run_context, state, this_year
-from carbonlab.node.allowances.answers import Balance
 from carbonlab.node.allowances.records import Transfer
-from carbonlab.node.errors import SchemaError
 
 if TYPE_CHECKING:
     from starlette.requests import Request
 
     from carbonlab.client.context import Console
-
-
-def balance(reader: appdata.NodeReader, company: str, year: int) -> Balance:
-    answer = reader.get("/v1/allowances/balance", {"company": company, "year": str(year)})
-    try:
-        return Balance.from_json(answer)
-    except SchemaError as exc:
-        raise appdata.NodeUnavailable(f"{reader.url}/v1/allowances/balance",
-                                      f"not a balance ({exc})") from None
 
 
 MAX_PRICE_BLOCKS = 2000     # distinct blocks whose time a price series reads
@@ -75,7 +64,7 @@ async def view(console: Console, request: Request) -> dict[str, Any]:
                 if form.allowance_t is not None:
                     given = (form.allowance_t, "the form")
                 else:
-                    held = balance(app.reader, form.company, this_year())
+                    held = chainrecords.balance(app.reader, form.company, this_year())
                     given = (float(held.held_t), f"the chain's balance for {this_year()}")
                 return (*given, appdata.hourly_records(app.reader, form.company))
 
