@@ -296,3 +296,29 @@ def test_the_emissions_forecast_reads_two_days_of_the_chain(fed: LocalCluster,
         # two days are too few for the year end (14 whole days): the page says so, naming why
         assert 'data-testid="year-end-note"' in page.text
         assert "14 whole days" in page.text
+
+
+@pytest.mark.timeout(300)
+def test_the_compliance_position_comes_from_the_chains_records_with_its_clauses(
+        consoles: dict[str, Served]) -> None:
+    got = _act(consoles["n2"], kind="allocation", company="company2", year=str(YEAR), quantity_t="500")
+    assert got.json()["status"] == "committed", got.text
+    with consoles["n2"].client() as http:
+        # no verifier's statement yet: the missing input is named
+        early = http.get("/compliance", params={"company": "company2", "year": str(YEAR), "rules": "cn-ets",
+                                                "price_per_t": "80"}, headers={"accept": "application/json"})
+    assert early.status_code == 400
+    assert early.json()["field"] == "statements"
+    got = _act(consoles["n3"], kind="statement", company="company2", year=str(YEAR), emissions_t="620.5",
+               basis="co2", manifest_hash="ab" * 32)
+    assert got.json()["status"] == "committed", got.text
+    with consoles["n1"].client() as http:
+        page = http.get("/compliance", params={"company": "company2", "year": str(YEAR), "rules": "cn-ets",
+                                               "price_per_t": "80"})
+    assert page.status_code == 200, page.text[:500]
+    assert 'data-testid="position-emissions">620.5 t<' in page.text
+    assert 'data-testid="position-holdings">500 t<' in page.text
+    assert 'data-testid="position-shortfall">120.5 t<' in page.text
+    assert 'data-testid="position-compliant">no<' in page.text
+    assert re.search(r'data-testid="outcome-[a-z_]+" data-applies="yes"', page.text)
+    assert 'data-testid="clause-' in page.text
