@@ -180,6 +180,9 @@ def build_app(console: Console, token: str) -> Any:
         Route("/healthz", healthz, methods=["GET"]),
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ]
+    from carbonlab.client.approutes import routes as app_routes  # the pages' actions, uploads, downloads
+
+    routes[:0] = app_routes(console)
     for page in PAGES:
         routes.append(Route(page.path, page_route(page), methods=["GET"]))
         routes.append(Route(f"/events/{page.name}", events_route(page), methods=["GET"]))

@@ -145,12 +145,6 @@ def unit_models(reader: NodeReader, company: str, fuel_cost_per_mwh: float) -> t
     return tuple(models)
 
 
-def png_bytes(draw: Callable[[Path], Path]) -> bytes:
-    """What an `apps.plots` function writes, as bytes (it writes to a path)."""
-    with tempfile.TemporaryDirectory(prefix="carbonlab-client-") as tmp:
-        return draw(Path(tmp) / "plot.png").read_bytes()
-
-
 @dataclass(frozen=True, slots=True)
 class DispatchView:
     result: DispatchResult
@@ -165,7 +159,7 @@ def dispatch(units: tuple[UnitModel, ...], demand_mw: tuple[float, ...], carbon_
 
     result = solve_dispatch(DispatchProblem(units, demand_mw, carbon_price=carbon_price, cap_t=cap_t,
                                             time_limit_s=time_limit_s))
-    return DispatchView(result, demand_mw, png_bytes(lambda p: schedule_png(result, demand_mw, p)))
+    return DispatchView(result, demand_mw, schedule_png(result, demand_mw))
 
 
 def pathway(units: tuple[UnitModel, ...], first_year: int, demand_mwh: tuple[float, ...], first_cap_t: float,
@@ -220,7 +214,7 @@ def emissions_forecast(records: list[IntervalRecord], company: str, horizon_h: i
         backtest = rolling_origin(f"{company} hourly CO2 kg (chain)", hourly.kg,
                                   {"harmonic-sarimax": harmonic}, season=24, train=len(hourly.kg) - holdout,
                                   horizon=24, step=24)
-    png = png_bytes(lambda p: emissions_png(hourly.kg, hourly.first_hour_s, fc, p))
+    png = emissions_png(hourly.kg, hourly.first_hour_s, fc)
     return EmissionsView(fc, year_end, backtest, png, note)
 
 
@@ -270,7 +264,7 @@ def price_forecast(series: PriceSeries, weeks: int, source: str) -> PriceView:
     from carbonlab.apps.plots import price_png
 
     fc = forecast_price(series, weeks=weeks)
-    return PriceView(series, fc, source, png_bytes(lambda p: price_png(series, fc, p)))
+    return PriceView(series, fc, source, price_png(series, fc))
 
 
 def curve_text(curve: IntensityCurve) -> str:

@@ -181,10 +181,3 @@ def routes(console: Console) -> list[Route]:
 def _still(page: Any) -> Any:
     """The page for the navigation of an answer page, which has no live block of its own."""
     return None if page is None else dataclasses.replace(page, live=False)
-
-
-def mount(gate: Any, console: Console) -> Any:
-    """Add `routes(console)` to the app `client.app.build_app` returned (inside its token gate,
-    so they need the token like every page); returns `gate`."""
-    gate.app.router.routes[:0] = routes(console)
-    return gate

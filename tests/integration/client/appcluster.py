@@ -106,7 +106,6 @@ def _serve(app: object, port: int) -> Callable[[], None]:
 def consoles(apps_cluster: LocalCluster) -> Iterator[dict[str, Served]]:
     """A console per organisation n1, n2, n3 with its key, and n4 started without one."""
     from carbonlab.client.app import build_app
-    from carbonlab.client.approutes import mount
     from carbonlab.client.appviews import state
     from carbonlab.client.context import Console
     from carbonlab.client.nodeapi import NodeApi
@@ -122,7 +121,7 @@ def consoles(apps_cluster: LocalCluster) -> Iterator[dict[str, Served]]:
             console = Console(NodeApi(cluster.url(member)), cluster.genesis, genesis_member, refresh_s=0.5,
                               key_file=key)
             made.append(console)
-            stops.append(_serve(mount(build_app(console, token), console), port))
+            stops.append(_serve(build_app(console, token), port))
             served[member] = Served(f"http://127.0.0.1:{port}", token)
         for member, s in served.items():
             with s.client() as http:
