@@ -25,7 +25,7 @@ import multiaddr
 
 from carbonlab.fields import HostPort
 from carbonlab.node import emissions
-from carbonlab.node.config import NodeConfig
+from carbonlab.node.config import DEFAULT_MAX_PENDING_BATCHES, NodeConfig
 from carbonlab.node.crypto import Signer
 from carbonlab.node.errors import NodeError
 from carbonlab.node.genesis import ROLES, Genesis
@@ -88,7 +88,8 @@ class LocalCluster:
     @classmethod
     def create(cls, root: Path, n: int = 7, *, gateways: int = 4, meters_per_gateway: int = 2,
                params: dict[str, int] | None = None, chain_id: str = "carbonlab-local",
-               use_cli_keygen: bool = False, ledger_sync: str = "full") -> LocalCluster:
+               use_cli_keygen: bool = False, ledger_sync: str = "full",
+               max_pending_batches: int = DEFAULT_MAX_PENDING_BATCHES) -> LocalCluster:
         root.mkdir(parents=True, exist_ok=True)
         ids = [f"n{i}" for i in range(1, n + 1)]
         ports = free_ports(2 * n)
@@ -127,7 +128,7 @@ class LocalCluster:
                 genesis_file=root / "genesis.json", data_dir=root / "data" / member,
                 p2p_listen=multiaddr.Multiaddr(f"/ip4/127.0.0.1/tcp/{p2p[member]}"),
                 api_listen=HostPort("127.0.0.1", api[member]), log_level="info", ledger_sync=ledger_sync,
-                peer_addrs={},
+                max_pending_batches=max_pending_batches, peer_addrs={},
                 p2p=P2PSettings()).to_toml())
         return cls(root, genesis, p2p, api, gw_keys)
 

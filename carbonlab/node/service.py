@@ -21,7 +21,7 @@ from carbonlab.node.config import NodeConfig
 from carbonlab.node.crypto import Signer
 from carbonlab.node.decision import Decision, DecisionStatus, batch_digest
 from carbonlab.node.driver import CLIENT, BlockSummary, Driver, LedgerThread, OutboundFilter, Pending, now_ms
-from carbonlab.node.errors import NodeError
+from carbonlab.node.errors import NodeError, Overloaded
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.ledger.store import Ledger
 from carbonlab.node.metrics import NodeMetrics
@@ -31,6 +31,7 @@ from carbonlab.node.pbft import RecoveredState, Replica
 
 log = logging.getLogger("carbonlab.node")
 PENDING_TTL_S = 600.0
+RETRY_AFTER_S = 1
 STATELESS_OK = (contract.Reason.REPLAY_BATCH, contract.Reason.REPLAY_READING)
 
 
@@ -162,6 +163,7 @@ class NodeService:
             return decided
         pending = self.pending.get(key)
         if pending is None:
+            self._admit()
             pending = self.pending[key] = Pending(time.monotonic())
         await self._events_send.send(Inbound("", CLIENT, request))
         if wait_s > 0:
@@ -174,6 +176,16 @@ class NodeService:
                 if decided is not None:
                     return decided
         return Decision(DecisionStatus.ACCEPTED)
+
+    def _admit(self) -> None:
+        """Refuse a new batch (`Overloaded`) while `max_pending_batches` are undecided here.
+
+        A batch already pending is never refused (re-POSTing it takes no room), and the bound
+        is checked before anything of the new one is kept, so a refusal loses nothing."""
+        bound = self.config.max_pending_batches
+        if len(self.pending) >= bound:
+            self.metrics.batches_refused.inc()
+            raise Overloaded(len(self.pending), bound, RETRY_AFTER_S)
 
     async def _decided(self, batch: Batch, request: bytes) -> Decision | None:
         status = await self.batch_status(*batch.key, request=request)
