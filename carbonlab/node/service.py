@@ -20,7 +20,16 @@ from carbonlab.node import contract
 from carbonlab.node.config import NodeConfig
 from carbonlab.node.crypto import Signer
 from carbonlab.node.decision import Decision, DecisionStatus, batch_digest
-from carbonlab.node.driver import CLIENT, BlockSummary, Driver, LedgerThread, OutboundFilter, Pending, now_ms
+from carbonlab.node.driver import (
+    CLIENT,
+    BlockSummary,
+    Driver,
+    LedgerThread,
+    OutboundFilter,
+    Pending,
+    now_ms,
+    process_age_s,
+)
 from carbonlab.node.errors import NodeError, Overloaded
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.ledger.store import Ledger
@@ -81,7 +90,8 @@ class NodeService:
                 self.started.set()
                 log.info("node started", extra={"peer_id": str(self.p2p.peer_id),
                                                  "p2p": str(self.config.p2p_listen),
-                                                 "api": f"{self.config.api_host}:{self.config.api_port}"})
+                                                 "api": f"{self.config.api_host}:{self.config.api_port}",
+                                                 "since_process_start_s": round(process_age_s(), 3)})
                 task_status.started()
         finally:
             with trio.CancelScope(shield=True):
