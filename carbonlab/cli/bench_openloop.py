@@ -153,13 +153,13 @@ async def restart_under_load(cluster: LocalCluster, feeds: list[GatewayFeed], me
         cluster.start(member)
         with trio.move_on_after(30):
             while "first_vote_s" not in result:
-                result.update(_log_times(log, skip))
+                result.update(log_times(log, skip))
                 await trio.sleep(0.2)
-        result.update(_log_times(log, skip))
+        result.update(log_times(log, skip))
     return result
 
 
-def _log_times(log: Path, skip: int) -> dict[str, float]:
+def log_times(log: Path, skip: int) -> dict[str, float]:
     """Seconds from process start to "node started" and to "first vote", from a node's log."""
     out: dict[str, float] = {}
     if not log.exists():
@@ -181,7 +181,7 @@ def _log_times(log: Path, skip: int) -> dict[str, float]:
 
 def ready_times(cluster: LocalCluster, members: list[str]) -> dict[str, float]:
     """Each member's seconds from process start to serving, read from its log."""
-    return {m: t for m in members if (t := _log_times(cluster.root / f"{m}.log", 0).get("serving_s"))}
+    return {m: t for m in members if (t := log_times(cluster.root / f"{m}.log", 0).get("serving_s"))}
 
 
 def run_peer(n: int, per_batch: int, first_rate: float, duration: float, p99_bound: float,
@@ -216,7 +216,8 @@ def _as_point(p: Any) -> OpenLoopPoint:
 def _fmt(p: dict[str, Any]) -> str:
     return (f"offered {p['offered_readings_per_s']:8,.0f}  committed {p['readings_per_s']:8,.0f} readings/s  "
             f"p50 {_s(p['p50_s'])}  p99 {_s(p['p99_s'])}  refused {p.get('refused', 0)}  "
-            f"rejected {p.get('rejected', 0)}  failed {p.get('failed', 0)}  (load average {p.get('load_average', 0):.1f})")
+            f"rejected {p.get('rejected', 0)}  failed {p.get('failed', 0)}  "
+            f"(load average {p.get('load_average', 0):.1f})")
 
 
 def _s(value: float | None) -> str:

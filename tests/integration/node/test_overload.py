@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from carbonlab.bench.localcluster import GatewayFeed, LocalCluster
+from carbonlab.cli.bench_openloop import log_times
 from carbonlab.node.model import Batch
 from tests.integration.node.conftest import block_hashes, converge
 
@@ -111,3 +112,7 @@ def test_overload_refuses_with_retry_after_and_loses_nothing(
     reference = block_hashes(cluster, members[0], height)
     for member in members[1:]:
         assert block_hashes(cluster, member, height) == reference
+    # each member logged its start-up: serving, then its first vote, timed from its process start
+    for member in members:
+        times = log_times(cluster.root / f"{member}.log", 0)
+        assert 0 < times["serving_s"] <= times["first_vote_s"], (member, times)
