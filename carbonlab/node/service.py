@@ -77,7 +77,8 @@ class NodeService:
             replica = Replica(genesis, self.config.member_id, self.signer, recovered=recovered,
                               now_ms=now_ms())
             log.info("recovered", extra={"height": writer.height, "records": len(recovered.records),
-                                         "view": replica.view})
+                                         "view": replica.view,
+                                         "since_process_start_s": round(process_age_s(), 3)})
             self.reader = LedgerThread(reader)
             self.driver = Driver(replica, LedgerThread(writer), self.reader, self.p2p, self._events,
                                  self._on_block, self.outbound_filter)

@@ -41,13 +41,13 @@ def test_each_gateway_sends_at_most_one_batch_per_gap() -> None:
 def test_start_up_times_come_from_the_node_log_after_the_offset(tmp_path: Path) -> None:
     log = tmp_path / "n1.log"
     old = [{"msg": "node started", "since_process_start_s": 9.0}]
-    new = [{"msg": "recovered", "height": 3},
+    new = [{"msg": "recovered", "height": 3, "since_process_start_s": 1.0},
            {"msg": "node started", "since_process_start_s": 1.25},
            {"msg": "first vote", "kind": "prepare", "since_process_start_s": 1.5},
            {"msg": "first vote", "kind": "commit", "since_process_start_s": 7.0}]
     head = "".join(json.dumps(x) + "\n" for x in old)
     log.write_text(head + "not json\n" + "".join(json.dumps(x) + "\n" for x in new))
-    assert log_times(log, len(head)) == {"serving_s": 1.25, "first_vote_s": 1.5}
+    assert log_times(log, len(head)) == {"recovered_s": 1.0, "serving_s": 1.25, "first_vote_s": 1.5}
     assert log_times(log, 0)["serving_s"] == 9.0
     assert log_times(tmp_path / "missing.log", 0) == {}
 
