@@ -251,8 +251,8 @@ def _print(r: dict[str, Any], args: argparse.Namespace) -> None:
                  if k else "none"))
     rs = r["restart"]
     print(f"  restart of {rs['member']} (SIGKILL, start under light load): ledger and replica "
-          f"recovered after {rs.get('recovered_s', '-')} s, serving after {rs.get('serving_s', '-')} s, first vote after {rs.get('first_vote_s', '-')} s "
-          "of its process start")
+          f"recovered after {rs.get('recovered_s', '-')} s, serving after {rs.get('serving_s', '-')} s, "
+          f"first vote after {rs.get('first_vote_s', '-')} s of its process start")
     if "peer" in r:
         peer = r["peer"]
         print(f"  Raft peer (PySyncObj, {r['nodes']} processes, same sitting, load average "
