@@ -3,7 +3,9 @@
 For each cluster size n (4, 7, 10, 13) and batch size (1, 20, 200 readings), a fresh cluster
 of n node processes is started and the open-loop knee search runs on it (short phases, the
 rate doubling each phase from a first rate that suits the batch size, until the
-cluster stops keeping up or p99 passes the bound). Each phase is one point: committed
+cluster stops keeping up or p99 passes the bound; when that leaves fewer than three points,
+the rate halves from the first one until there are three, so every curve shows its turn).
+Each phase is one point: committed
 readings/s against p50 and p99. The points are printed as a table and plotted (one panel
 per batch size, one line per n; p99 solid, p50 dashed) into a PNG with matplotlib, imported
 only here. `--quick` runs n = 4, 7 with shorter phases and fewer steps. Each configuration
@@ -24,6 +26,7 @@ SIZES = (4, 7, 10, 13)
 QUICK_SIZES = (4, 7)
 BATCH_SIZES = (1, 20, 200)
 FIRST_RATE = {1: 25.0, 20: 200.0, 200: 500.0}
+MIN_POINTS = 3
 STEP = 2.0   # coarser than the single search's 1.5: a curve over a wide range in few phases
 
 
@@ -81,10 +84,15 @@ def run(args: argparse.Namespace) -> int:
 
 async def _search(cluster: Any, per_batch: int, first: float, duration: float, bound: float,
                   steps: int) -> Any:
-    from carbonlab.bench.openloop import find_knee
+    from carbonlab.bench.openloop import find_knee, offer
 
-    members = list(cluster.members)
-    return await find_knee(cluster, cluster.feeds(), members, per_batch, first, duration, bound, STEP, steps)
+    members, feeds = list(cluster.members), cluster.feeds()
+    points = await find_knee(cluster, feeds, members, per_batch, first, duration, bound, STEP, steps)
+    rate = first
+    while len(points) < MIN_POINTS:   # overloaded from the first rate: a curve needs points below it
+        rate /= STEP
+        points.insert(0, await offer(cluster, feeds, members, per_batch, rate, duration))
+    return points
 
 
 def _print_config(c: dict[str, Any], bound: float) -> None:
