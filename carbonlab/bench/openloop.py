@@ -21,6 +21,9 @@ then counts as committed at the end of the drain (its latency a lower bound), so
 that overloads shows a p99 as large as the phase, not a flattering one.
 
 Figures are taken over the last three quarters of the phase (the first quarter warms up).
+Before each phase the cluster settles (`settle`: every member's height unchanged for a
+second, at most `SETTLE_MAX_S`), so the backlog of an overloaded phase does not count
+against the next one.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ from carbonlab.bench.benchload import Connection
 from carbonlab.bench.localcluster import GatewayFeed, LocalCluster
 
 GATEWAY_GAP_S = 0.5
+SETTLE_QUIET_S = 1.0
+SETTLE_MAX_S = 60.0
 WAIT_MS = 5000
 WARM_UP_FRACTION = 0.25
 
@@ -103,6 +108,7 @@ class _Pool:
 async def offer(cluster: LocalCluster, feeds: list[GatewayFeed], members: list[str], per_batch: int,
                 readings_per_s: float, duration_s: float, drain_s: float = 10.0) -> OpenLoopPoint:
     """Offer `readings_per_s` in batches of `per_batch` for `duration_s` to `members`."""
+    await settle(cluster, members)
     batches_per_s = readings_per_s / per_batch
     count = max(1, int(batches_per_s * duration_s))
     gateways = min(len(feeds), gateways_for(readings_per_s, per_batch))
@@ -128,6 +134,26 @@ async def offer(cluster: LocalCluster, feeds: list[GatewayFeed], members: list[s
         statistics.median(window) if window else None,
         window[min(len(window) - 1, int(0.99 * len(window)))] if window else None,
         count, len(tally.latencies), tally.refused, tally.rejected, tally.failed, os.getloadavg()[0])
+
+
+async def settle(cluster: LocalCluster, members: list[str]) -> None:
+    """Wait until no member's height has moved for `SETTLE_QUIET_S` (at most `SETTLE_MAX_S`)."""
+    import httpx
+
+    last: dict[str, int] = {}
+    quiet_since = trio.current_time()
+    async with httpx.AsyncClient(timeout=5) as client:
+        with trio.move_on_after(SETTLE_MAX_S):
+            while trio.current_time() - quiet_since < SETTLE_QUIET_S:
+                heights = {}
+                for m in members:
+                    try:
+                        heights[m] = (await client.get(f"{cluster.url(m)}/v1/status")).json()["height"]
+                    except (httpx.HTTPError, ValueError, KeyError):
+                        heights[m] = -1
+                if heights != last:
+                    last, quiet_since = heights, trio.current_time()
+                await trio.sleep(0.25)
 
 
 async def _one(pool: _Pool, member: str, k: int, body: bytes, due: float, tally: _Tally) -> None:
