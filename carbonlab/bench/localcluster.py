@@ -196,6 +196,16 @@ class LocalCluster:
                     raise NodeError(f"{member} did not start within {timeout_s} s")
                 time.sleep(0.2)
 
+    def wait_linked(self, members: list[str] | None = None, timeout_s: float = 60.0) -> None:
+        """Wait until each of `members` reports every other one of them connected over p2p."""
+        names = members or list(self.members)
+        deadline = time.monotonic() + timeout_s
+        for member in names:
+            while not set(names) - {member} <= set((self.status(member) or {}).get("peers_connected", [])):
+                if time.monotonic() > deadline:
+                    raise NodeError(f"{member} not linked to all of {names} within {timeout_s} s")
+                time.sleep(0.2)
+
     def wait_height(self, height: int, members: list[str], timeout_s: float = 60.0) -> None:
         deadline = time.monotonic() + timeout_s
         while True:

@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
                 cluster.start_all()
                 try:
                     cluster.wait_ready(timeout_s=180)
+                    cluster.wait_linked(timeout_s=120)
                     points = trio.run(_search, cluster, per_batch, first, duration, args.p99_bound, steps)
                     ready = ready_times(cluster, list(cluster.members))
                 finally:
