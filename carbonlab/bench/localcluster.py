@@ -26,7 +26,7 @@ import multiaddr
 
 from carbonlab.fields import HostPort
 from carbonlab.node import emissions
-from carbonlab.node.config import NodeConfig
+from carbonlab.node.config import DEFAULT_MAX_PENDING_BATCHES, NodeConfig
 from carbonlab.node.crypto import Signer
 from carbonlab.node.errors import NodeError
 from carbonlab.node.genesis import ROLES, Genesis
@@ -91,7 +91,8 @@ class LocalCluster:
     def create(cls, root: Path, n: int = 7, *, gateways: int = 4, meters_per_gateway: int = 2,
                params: dict[str, int] | None = None, chain_id: str = "carbonlab-local",
                use_cli_keygen: bool = False, ledger_sync: str = "full",
-               roles: Sequence[str] | None = None, companies: bool = False) -> LocalCluster:
+               roles: Sequence[str] | None = None, companies: bool = False,
+               max_pending_batches: int = DEFAULT_MAX_PENDING_BATCHES) -> LocalCluster:
         """`roles` (default: genesis's ROLES in turn) gives member i its role; `companies`
         writes genesis's companies section, each company represented by a power-company
         member in turn (what allowance records need)."""
@@ -137,7 +138,7 @@ class LocalCluster:
                 genesis_file=root / "genesis.json", data_dir=root / "data" / member,
                 p2p_listen=multiaddr.Multiaddr(f"/ip4/127.0.0.1/tcp/{p2p[member]}"),
                 api_listen=HostPort("127.0.0.1", api[member]), log_level="info", ledger_sync=ledger_sync,
-                peer_addrs={},
+                max_pending_batches=max_pending_batches, peer_addrs={},
                 p2p=P2PSettings()).to_toml())
         return cls(root, genesis, p2p, api, gw_keys)
 
@@ -203,6 +204,16 @@ class LocalCluster:
                     raise NodeError(f"{member} exited with {proc.returncode}; see {self.root}/{member}.log")
                 if time.monotonic() > deadline:
                     raise NodeError(f"{member} did not start within {timeout_s} s")
+                time.sleep(0.2)
+
+    def wait_linked(self, members: list[str] | None = None, timeout_s: float = 60.0) -> None:
+        """Wait until each of `members` reports every other one of them connected over p2p."""
+        names = members or list(self.members)
+        deadline = time.monotonic() + timeout_s
+        for member in names:
+            while not set(names) - {member} <= set((self.status(member) or {}).get("peers_connected", [])):
+                if time.monotonic() > deadline:
+                    raise NodeError(f"{member} not linked to all of {names} within {timeout_s} s")
                 time.sleep(0.2)
 
     def wait_height(self, height: int, members: list[str], timeout_s: float = 60.0) -> None:

@@ -1,6 +1,11 @@
-"""`carbonlab bench consensus --nodes 7 --duration 60`: the real cluster, end to end.
+"""`carbonlab bench consensus`: the real cluster, end to end.
 
-Starts n node processes on 127.0.0.1 (libp2p, PBFT, SQLite, HTTP API), then:
+Open loop (the default: `bench_openloop`): batches offered at a fixed rate, `--find-knee`,
+the Raft peer in the same sitting. `--sweep` (`bench_sweep`): the knee search for n = 4, 7,
+10, 13 and 1, 20, 200 readings per batch, printed and plotted.
+
+`--closed-loop --nodes 7 --duration 60` (this module) starts n node processes on 127.0.0.1
+(libp2p, PBFT, SQLite, HTTP API), then:
 
 1. all nodes up: bench gateways (one batch in flight each) are added in steps so
    the offered rate rises; printed per step and for the full load: readings/s
@@ -31,10 +36,18 @@ if TYPE_CHECKING:   # libp2p, trio and httpx load only when the bench runs (`--h
 
 
 def register(sub: Any) -> None:
+    from carbonlab.cli import bench_openloop, bench_sweep
+
     parser = sub.add_parser("consensus", help="n node processes on this machine, signed batches, rising rate")
     parser.add_argument("--nodes", type=int, default=7, help="n = 3f + 1 node processes (default 7)")
-    parser.add_argument("--duration", type=float, default=60.0, help="seconds per load phase (default 60)")
-    parser.add_argument("--gateways", type=int, default=96, help="bench gateways at full load (default 96)")
+    parser.add_argument("--duration", type=float, default=None,
+                        help="seconds per load phase (default 15 open loop, 60 closed loop, 8 sweep)")
+    parser.add_argument("--closed-loop", action="store_true",
+                        help="each gateway waits for its commit before its next batch (the older bench)")
+    bench_openloop.add_arguments(parser)
+    bench_sweep.add_arguments(parser)
+    parser.add_argument("--gateways", type=int, default=96,
+                        help="closed loop: bench gateways at full load (default 96)")
     parser.add_argument("--readings", type=int, default=20, help="readings per batch (default 20)")
     parser.add_argument("--steps", type=int, default=4, help="rate steps per phase (default 4)")
     parser.add_argument("--core-batches", type=int, default=400, help="batches for the bench core run")
@@ -46,17 +59,30 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from carbonlab.cli import bench_openloop, bench_sweep
+
+    if args.sweep:
+        return bench_sweep.run(args)
+    if args.nodes < 4 or (args.nodes - 1) % 3:
+        raise CarbonlabError(f"--nodes: must be 3f + 1 with f >= 1 (4, 7, 10, ...), got {args.nodes}")
+    if not 1 <= args.readings <= 10_000:
+        raise CarbonlabError(f"--readings: must be within 1..10000, got {args.readings}")
+    if args.duration is not None and not 3 <= args.duration <= 3600:
+        raise CarbonlabError(f"--duration: must be within 3..3600 s, got {args.duration}")
+    if not args.closed_loop:
+        return bench_openloop.run(args)
+    args.duration = args.duration or 60.0
+    return run_closed(args)
+
+
+def run_closed(args: argparse.Namespace) -> int:
     import trio
 
     from carbonlab.bench.localcluster import LocalCluster
 
-    if args.nodes < 4 or (args.nodes - 1) % 3:
-        raise CarbonlabError(f"--nodes: must be 3f + 1 with f >= 1 (4, 7, 10, ...), got {args.nodes}")
     for name in ("gateways", "readings", "steps", "core_batches"):
         if getattr(args, name) < 1:
             raise CarbonlabError(f"--{name.replace('_', '-')}: must be at least 1")
-    if not 5 <= args.duration <= 3600:
-        raise CarbonlabError(f"--duration: must be within 5..3600 s, got {args.duration}")
     with tempfile.TemporaryDirectory(prefix="carbonlab-bench-consensus-") as tmp:
         root = args.keep or Path(tmp) / "cluster"
         cluster = LocalCluster.create(root, args.nodes, gateways=args.gateways, meters_per_gateway=1,

@@ -26,6 +26,7 @@ from carbonlab.node.p2p.host import P2PSettings, PeerSpec
 from carbonlab.node.p2p.identity import peer_id_of
 
 SYNC_MODES = ("full", "normal")
+DEFAULT_MAX_PENDING_BATCHES = 20_000
 TABLES = ("peers", "p2p")     # read apart: a table of addresses, and P2PSettings
 
 
@@ -60,6 +61,9 @@ class NodeConfig:
     log_level: str = spec("info", choices=LEVELS)
     # "full": fsync per commit; "normal": survives a process crash, not power loss
     ledger_sync: str = spec("full", choices=SYNC_MODES)
+    # batches submitted here and not yet decided: past this bound the API refuses new ones (503,
+    # Retry-After) instead of queueing without limit; see docs/performance.md, "Overload"
+    max_pending_batches: int = spec(DEFAULT_MAX_PENDING_BATCHES, lo=1, hi=10_000_000)
     peer_addrs: dict[str, multiaddr.Multiaddr] = field(default_factory=dict)   # member id -> address
     p2p: P2PSettings = field(default_factory=P2PSettings)
 
@@ -86,6 +90,8 @@ class NodeConfig:
             "p2p_listen": str(self.p2p_listen), "api_listen": str(self.api_listen),
             "log_level": self.log_level, "ledger_sync": self.ledger_sync,
         }
+        if self.max_pending_batches != DEFAULT_MAX_PENDING_BATCHES:
+            doc["max_pending_batches"] = self.max_pending_batches
         if self.peer_addrs:
             doc["peers"] = {member: str(addr) for member, addr in self.peer_addrs.items()}
         default = P2PSettings()

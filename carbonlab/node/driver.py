@@ -14,6 +14,11 @@ call drops the records a restart no longer needs (`pbft.records.compact`). `Serv
 is answered from the read-only query ledger in a task of its own, so a large state
 transfer never holds up the consensus loop.
 
+The first vote the node sends (a PRE-PREPARE, PREPARE or COMMIT) is logged once as "first
+vote" with `since_process_start_s`, the seconds since the kernel started this process: how
+long a node takes from its start until it takes part in agreement (issue 17 asks for 2 s;
+`bench consensus` restarts a member under load and reads it).
+
 Every outgoing message passes `Driver.send`. An `outbound_filter` given to the driver
 (through `NodeService`) sees each one first and returns the messages to really send:
 the same one, others, more, or none (silence). Production nodes have none; the rig's
@@ -24,6 +29,7 @@ replaces the driver's methods at run time.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -57,6 +63,7 @@ CLIENT = "client"
 BURST = 512
 COMPACT_AFTER_BLOCKS = 256   # compact the consensus records when the stable checkpoint moved this far
 _STATE_KINDS = (Kind.FETCH, Kind.BLOCKS)
+_VOTE_KINDS = (Kind.PRE_PREPARE, Kind.PREPARE, Kind.COMMIT)
 
 Durable = Persist | Execute | StableCheckpoint
 OutboundFilter = Callable[[Send], Iterable[Send]]
@@ -65,6 +72,15 @@ OutboundFilter = Callable[[Send], Iterable[Send]]
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def process_age_s() -> float:
+    """Seconds since the kernel started this process (Linux: /proc, clock ticks of 10 ms)."""
+    with open("/proc/self/stat") as fh:
+        start_ticks = int(fh.read().rsplit(")", 1)[1].split()[19])
+    with open("/proc/uptime") as fh:
+        uptime_s = float(fh.read().split()[0])
+    return uptime_s - start_ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _kind_name(kind: Kind | None) -> str:
@@ -115,6 +131,7 @@ class Driver:
         self.write_stats: dict[str, float] = {"seconds": 0.0, "calls": 0, "actions": 0}
         self.view_changes = 0
         self.state_transfers = 0
+        self.first_vote_s: float | None = None   # process age at the first vote sent
         self.height = writer.ledger.height
         self.head_hash = writer.ledger.head_hash
         self.compacted_at = 0   # stable checkpoint at the last compaction of the consensus records
@@ -190,6 +207,10 @@ class Driver:
 
     def _transmit(self, action: Send) -> None:
         kind = peek_kind(action.data)
+        if self.first_vote_s is None and kind in _VOTE_KINDS:
+            self.first_vote_s = process_age_s()
+            log.info("first vote", extra={"kind": _kind_name(kind),
+                                          "since_process_start_s": round(self.first_vote_s, 3)})
         self.messages[(_kind_name(kind), "out")] += 1 if action.to is not None else len(self.p2p.peers)
         protocol = STATE_TRANSFER if kind in _STATE_KINDS else CONSENSUS
         self.p2p.send(action.to, action.data, protocol)

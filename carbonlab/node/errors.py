@@ -16,3 +16,15 @@ class SchemaError(NodeError, CheckError):
     `carbonlab.checks.CheckError`, bound to node by `node/schema.py`).
     """
 
+
+
+class Overloaded(NodeError):
+    """Raised by `NodeService.submit` when `max_pending_batches` batches submitted to this node
+    are still undecided: nobody's fault, the node refuses a new batch rather than queue it
+    without limit. The batch was not taken (nothing of it is kept); the client retries after
+    `retry_after_s`, here or at another member. The API answers 503 with `Retry-After`."""
+
+    def __init__(self, pending: int, bound: int, retry_after_s: int) -> None:
+        super().__init__(f"batch: this node has {pending} batches waiting for a decision (bound "
+                         f"max_pending_batches = {bound}); not taken, retry after {retry_after_s} s")
+        self.pending, self.bound, self.retry_after_s = pending, bound, retry_after_s

@@ -111,6 +111,9 @@ class NodeMetrics:
         self.batches_conflicting = Counter(
             "carbonlab_batches_conflicting", "Submissions refused because a different batch is "
             "already committed under the same (gateway_id, batch_seq)", ["gateway"], registry=r)
+        self.batches_refused = Counter(
+            "carbonlab_batches_refused", "Submissions refused because max_pending_batches batches "
+            "were waiting for a decision at this node (HTTP 503, Retry-After)", registry=r)
         self.batches_accepted = Counter("carbonlab_batches_accepted", "Batches the contract accepted",
                                         registry=r)
         self.records = Counter("carbonlab_allowance_records", "Allowance records executed, by outcome "

@@ -24,8 +24,17 @@ from carbonlab.node.allowances.records import SignedRecord
 from carbonlab.node.config import NodeConfig
 from carbonlab.node.crypto import Signer
 from carbonlab.node.decision import Decision, DecisionStatus, batch_digest
-from carbonlab.node.driver import CLIENT, BlockSummary, Driver, LedgerThread, OutboundFilter, Pending, now_ms
-from carbonlab.node.errors import NodeError
+from carbonlab.node.driver import (
+    CLIENT,
+    BlockSummary,
+    Driver,
+    LedgerThread,
+    OutboundFilter,
+    Pending,
+    now_ms,
+    process_age_s,
+)
+from carbonlab.node.errors import NodeError, Overloaded
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.ledger.store import Ledger
 from carbonlab.node.metrics import NodeMetrics
@@ -37,6 +46,7 @@ from carbonlab.node.peers import MemberStatus, PeersReport
 log = logging.getLogger("carbonlab.node")
 PENDING_TTL_S = 600.0
 LATENCY_WINDOW = 200     # submissions the mean commit latency of /v1/peers covers
+RETRY_AFTER_S = 1
 STATELESS_OK = (contract.Reason.REPLAY_BATCH, contract.Reason.REPLAY_READING)
 
 
@@ -75,7 +85,8 @@ class NodeService:
             replica = Replica(genesis, self.config.member_id, self.signer, recovered=recovered,
                               now_ms=now_ms())
             log.info("recovered", extra={"height": writer.height, "records": len(recovered.records),
-                                         "view": replica.view})
+                                         "view": replica.view,
+                                         "since_process_start_s": round(process_age_s(), 3)})
             self.reader = LedgerThread(reader)
             self.driver = Driver(replica, LedgerThread(writer), self.reader, self.p2p, self._events,
                                  self._on_block, self.outbound_filter)
@@ -88,7 +99,8 @@ class NodeService:
                 self.started.set()
                 log.info("node started", extra={"peer_id": str(self.p2p.peer_id),
                                                  "p2p": str(self.config.p2p_listen),
-                                                 "api": f"{self.config.api_host}:{self.config.api_port}"})
+                                                 "api": f"{self.config.api_host}:{self.config.api_port}",
+                                                 "since_process_start_s": round(process_age_s(), 3)})
                 task_status.started()
         finally:
             with trio.CancelScope(shield=True):
@@ -180,6 +192,7 @@ class NodeService:
             return decided
         pending = self.pending.get(key)
         if pending is None:
+            self._admit()
             pending = self.pending[key] = Pending(time.monotonic())
         await self._events_send.send(Inbound("", CLIENT, request))
         if wait_s > 0:
@@ -192,6 +205,16 @@ class NodeService:
                 if decided is not None:
                     return decided
         return Decision(DecisionStatus.ACCEPTED)
+
+    def _admit(self) -> None:
+        """Refuse a new batch (`Overloaded`) while `max_pending_batches` are undecided here.
+
+        A batch already pending is never refused (re-POSTing it takes no room), and the bound
+        is checked before anything of the new one is kept, so a refusal loses nothing."""
+        bound = self.config.max_pending_batches
+        if len(self.pending) >= bound:
+            self.metrics.batches_refused.inc()
+            raise Overloaded(len(self.pending), bound, RETRY_AFTER_S)
 
     async def _decided(self, batch: Batch, request: bytes) -> Decision | None:
         status = await self.batch_status(*batch.key, request=request)

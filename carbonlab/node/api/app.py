@@ -7,7 +7,9 @@ input (and for JSON nested deeper than `body.MAX_JSON_DEPTH`), 413 for a body ov
 `body.MAX_BODY_BYTES`, 415 for a body that is not `application/json`, 404 for unknown
 things. Decisions about a batch are `carbonlab.node.decision.Decision`s, serialised by it:
 422 for a batch the contract rejects (before ordering or by consensus: one shape), 409
-for a different batch under a `(gateway_id, batch_seq)` already committed.
+for a different batch under a `(gateway_id, batch_seq)` already committed. A node with
+`max_pending_batches` batches waiting for a decision answers a new one 503 with a
+`Retry-After` header (nothing of it kept; `carbonlab_batches_refused_total` counts it).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from carbonlab.node.api.errors import ApiError, api_error_handler, only_params, 
 from carbonlab.node.api.openapi import OPENAPI
 from carbonlab.node.api.records import record_routes
 from carbonlab.node.decision import Decision
-from carbonlab.node.errors import SchemaError
+from carbonlab.node.errors import Overloaded, SchemaError
 from carbonlab.node.gwp import GwpSet
 from carbonlab.node.ledger.errors import LedgerError
 from carbonlab.node.ledger.render import block_json
@@ -55,7 +57,10 @@ def build_app(node: NodeService) -> Starlette:
         except SchemaError as exc:
             raise ApiError(400, str(exc), exc.field) from None
         wait_ms = query_int(request, "wait_ms", default=0, lo=0, hi=int(MAX_WAIT_S * 1000)) or 0
-        decision = node.precheck(batch) or await node.submit(batch, wait_ms / 1000)
+        try:
+            decision = node.precheck(batch) or await node.submit(batch, wait_ms / 1000)
+        except Overloaded as exc:
+            raise ApiError(503, str(exc), "batch", {"Retry-After": str(exc.retry_after_s)}) from None
         return decision_response(decision)
 
     async def batch_status(request: Request) -> Response:

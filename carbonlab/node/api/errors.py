@@ -13,11 +13,13 @@ from carbonlab.node.errors import NodeError
 class ApiError(NodeError):
     """Raised by a route for a request the client got wrong; becomes a 4xx JSON answer."""
 
-    def __init__(self, status: int, message: str, field: str | None = None) -> None:
+    def __init__(self, status: int, message: str, field: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.field = field
+        self.headers = headers or {}
 
 
 async def api_error_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -25,7 +27,7 @@ async def api_error_handler(request: Request, exc: Exception) -> JSONResponse:
     body: dict[str, Any] = {"error": exc.message}
     if exc.field is not None:
         body["field"] = exc.field
-    return JSONResponse(body, status_code=exc.status)
+    return JSONResponse(body, status_code=exc.status, headers=exc.headers)
 
 
 def query_int(request: Request, name: str, *, default: int | None = None, lo: int | None = None,

@@ -99,7 +99,10 @@ OPENAPI: dict[str, Any] = {
                           "400": _json("unreadable JSON, nested deeper than 32 levels, or a field "
                                        "of the wrong type", ERROR),
                           "413": _json("body over 4 MiB (declared or read)", ERROR),
-                          "415": _json("Content-Type is not application/json", ERROR)}}},
+                          "415": _json("Content-Type is not application/json", ERROR),
+                          "503": _json("not taken: max_pending_batches batches wait for a decision "
+                                       "at this node; retry after the Retry-After header's seconds",
+                                       ERROR)}}},
         "/v1/batches/{gateway_id}/{batch_seq}": {"get": {
             "summary": "Status of one batch",
             "parameters": [_p("gateway_id"), _p("batch_seq", "integer")],

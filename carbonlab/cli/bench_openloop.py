@@ -1,0 +1,271 @@
+"""`carbonlab bench consensus --rate R [--find-knee]`: the cluster under an open-loop load.
+
+In one sitting, on n node processes on 127.0.0.1 (libp2p, PBFT, SQLite, HTTP API):
+
+1. this machine's reference figures (Ed25519 verifies/s on one core, an fsync);
+2. light load (100 readings/s): p50 and p99;
+3. the offered rate `--rate`, or with `--find-knee` rising by half each phase from it until
+   the cluster stops keeping up or p99 passes `--p99-bound`: sustained rate, p50, p99,
+   refusals (503) per phase, and the knee (the highest rate within the bound);
+4. start-up: a backup is SIGKILLed and restarted under light load; printed: seconds from its
+   process start to its API serving and to its first vote (its log's "first vote");
+5. two members down (f = 2): the same search;
+6. the Raft peer (`carbonlab.bench.raftpeer`, n processes) up the same ladder of rates, and
+   the ratio of carbonlab's knee to the peer's under the same p99 bound.
+
+The load average of the machine is printed beside every phase (the machine is shared).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from carbonlab.errors import CarbonlabError
+
+if TYPE_CHECKING:
+    from carbonlab.bench.localcluster import GatewayFeed, LocalCluster
+    from carbonlab.bench.openloop import OpenLoopPoint
+
+LIGHT_RATE = 100.0
+STEP = 1.5
+MAX_STEPS = 8
+MAX_GATEWAYS = 600
+PEER_BASE_PORT = 24100
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rate", type=float, default=1000.0,
+                        help="open loop: offered readings/s (with --find-knee: the first rate; default 1000)")
+    parser.add_argument("--find-knee", action="store_true",
+                        help="open loop: raise the rate by half per phase until p99 passes --p99-bound")
+    parser.add_argument("--p99-bound", type=float, default=1.0, help="p99 bound of the knee, s (default 1)")
+    parser.add_argument("--no-peer", action="store_true", help="skip the Raft peer (PySyncObj) run")
+    parser.add_argument("--no-two-down", action="store_true", help="skip the phase with two members down")
+
+
+def check(args: argparse.Namespace) -> None:
+    if not 1 <= args.rate <= 1_000_000:
+        raise CarbonlabError(f"--rate: must be within 1..1000000 readings/s, got {args.rate}")
+    if not 0.05 <= args.p99_bound <= 60:
+        raise CarbonlabError(f"--p99-bound: must be within 0.05..60 s, got {args.p99_bound}")
+
+
+def cluster_gateways(args: argparse.Namespace) -> int:
+    from carbonlab.bench.openloop import gateways_for
+
+    top = args.rate * (STEP ** (MAX_STEPS - 1) if args.find_knee else 1)
+    return min(MAX_GATEWAYS, gateways_for(top, args.readings))
+
+
+def run(args: argparse.Namespace) -> int:
+    import trio
+
+    from carbonlab.bench.localcluster import LocalCluster
+    from carbonlab.bench.reference import Reference
+
+    check(args)
+    duration = args.duration or 15.0
+    with tempfile.TemporaryDirectory(prefix="carbonlab-bench-openloop-") as tmp:
+        root = args.keep or Path(tmp) / "cluster"
+        reference = Reference.measure(Path(tmp))
+        cluster = LocalCluster.create(root, args.nodes, gateways=cluster_gateways(args), meters_per_gateway=1,
+                                      ledger_sync=args.ledger_sync)
+        cluster.start_all()
+        try:
+            cluster.wait_ready(timeout_s=180)
+            cluster.wait_linked(timeout_s=120)
+            result = trio.run(_bench, cluster, args, duration)
+        finally:
+            cluster.stop()
+    result["reference"] = asdict(reference)
+    result["load_average_start"] = os.getloadavg()[0]
+    if not args.no_peer:
+        result["peer"] = run_peer(args.nodes, args.readings, args.rate, duration, args.p99_bound,
+                                  args.find_knee)
+        ours, theirs = result["all_up"]["knee"], result["peer"]["knee"]
+        result["ratio_to_peer"] = (round(ours["readings_per_s"] / theirs["readings_per_s"], 3)
+                                   if ours and theirs and theirs["readings_per_s"] else None)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        _print(result, args)
+    return 0
+
+
+async def _bench(cluster: LocalCluster, args: argparse.Namespace, duration: float) -> dict[str, Any]:
+    from carbonlab.bench.openloop import offer
+
+    feeds = cluster.feeds()
+    members = list(cluster.members)
+    out: dict[str, Any] = {"nodes": args.nodes, "readings_per_batch": args.readings,
+                           "duration_s": duration, "ledger_sync": args.ledger_sync,
+                           "p99_bound_s": args.p99_bound,
+                           "ready_s": ready_times(cluster, members)}
+    out["light"] = asdict(await offer(cluster, feeds, members, args.readings, LIGHT_RATE, duration))
+    out["all_up"] = await _search(cluster, feeds, members, args, duration)
+    primary = cluster.status(members[0])
+    backups = [m for m in members if m != (primary or {}).get("primary", members[0])]
+    out["restart"] = await restart_under_load(cluster, feeds, members, backups[0], args.readings)
+    if not args.no_two_down:
+        down = backups[-2:]
+        for member in down:
+            cluster.kill(member)
+        alive = [m for m in members if m not in down]
+        out["two_down"] = {**await _search(cluster, feeds, alive, args, duration), "killed": down}
+    return out
+
+
+async def _search(cluster: LocalCluster, feeds: list[GatewayFeed], members: list[str],
+                  args: argparse.Namespace, duration: float) -> dict[str, Any]:
+    from carbonlab.bench.openloop import find_knee, knee, offer
+
+    if args.find_knee:
+        points = await find_knee(cluster, feeds, members, args.readings, args.rate, duration,
+                                 args.p99_bound, STEP, MAX_STEPS)
+    else:
+        points = [await offer(cluster, feeds, members, args.readings, args.rate, duration)]
+    best = knee(points, args.p99_bound)
+    return {"points": [asdict(p) for p in points], "knee": asdict(best) if best else None}
+
+
+async def restart_under_load(cluster: LocalCluster, feeds: list[GatewayFeed], members: list[str],
+                             member: str, per_batch: int) -> dict[str, Any]:
+    """SIGKILL `member`, start it again while light load runs; its start-up from its log."""
+    import trio
+
+    from carbonlab.bench.openloop import offer
+
+    cluster.kill(member)
+    others = [m for m in members if m != member]
+    result: dict[str, Any] = {"member": member}
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(offer, cluster, feeds, others, per_batch, LIGHT_RATE, 12.0)
+        await trio.sleep(1.0)
+        log = cluster.root / f"{member}.log"
+        skip = log.stat().st_size if log.exists() else 0
+        cluster.start(member)
+        with trio.move_on_after(30):
+            while "first_vote_s" not in result:
+                result.update(log_times(log, skip))
+                await trio.sleep(0.2)
+        result.update(log_times(log, skip))
+    return result
+
+
+def log_times(log: Path, skip: int) -> dict[str, float]:
+    """Seconds from process start to "recovered" (imports, ledger open, replica rebuilt), "node
+    started" (p2p and API serving) and "first vote", from a node's log after byte `skip`."""
+    out: dict[str, float] = {}
+    if not log.exists():
+        return out
+    with log.open("rb") as fh:
+        fh.seek(skip)
+        for raw in fh:
+            try:
+                line = json.loads(raw)
+            except ValueError:
+                continue
+            if not isinstance(line, dict) or "since_process_start_s" not in line:
+                continue
+            key = {"recovered": "recovered_s", "node started": "serving_s",
+                   "first vote": "first_vote_s"}.get(line.get("msg", ""))
+            if key and key not in out:
+                out[key] = float(line["since_process_start_s"])
+    return out
+
+
+def ready_times(cluster: LocalCluster, members: list[str]) -> dict[str, float]:
+    """Each member's seconds from process start to serving, read from its log."""
+    return {m: t for m in members if (t := log_times(cluster.root / f"{m}.log", 0).get("serving_s"))}
+
+
+def run_peer(n: int, per_batch: int, first_rate: float, duration: float, p99_bound: float,
+             ladder: bool) -> dict[str, Any]:
+    """The Raft peer up the same ladder of rates, in a child process; its points and knee."""
+    from carbonlab.bench.openloop import knee
+    from carbonlab.bench.raftpeer import PeerPoint
+
+    rates = [first_rate * STEP ** k for k in range(MAX_STEPS if ladder else 1)]
+    cmd = [sys.executable, "-m", "carbonlab.bench.raftpeer", "--nodes", str(n), "--readings", str(per_batch),
+           "--duration", str(duration), "--base-port", str(PEER_BASE_PORT),
+           "--rates", ",".join(f"{r:.0f}" for r in rates), "--stop-above-p99", str(p99_bound)]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=60 + len(rates) * (duration + 20))
+    except subprocess.TimeoutExpired:
+        return {"error": "the Raft peer did not finish in time", "knee": None}
+    if done.returncode != 0:
+        return {"error": done.stderr.strip()[-500:], "knee": None}
+    points = [PeerPoint.from_json(json.loads(line)) for line in done.stdout.splitlines()
+              if line.startswith("{")]
+    best = knee([_as_point(p) for p in points], p99_bound)
+    return {"points": [asdict(p) for p in points], "knee": asdict(best) if best else None,
+            "load_average": os.getloadavg()[0]}
+
+
+def _as_point(p: Any) -> OpenLoopPoint:
+    from carbonlab.bench.openloop import OpenLoopPoint
+
+    return OpenLoopPoint(p.offered_readings_per_s, p.readings_per_s, p.p50_s, p.p99_s, 0, 0, 0, 0, 0, 0.0)
+
+
+def _fmt(p: dict[str, Any]) -> str:
+    return (f"offered {p['offered_readings_per_s']:8,.0f}  committed {p['readings_per_s']:8,.0f} readings/s  "
+            f"p50 {_s(p['p50_s'])}  p99 {_s(p['p99_s'])}  refused {p.get('refused', 0)}  "
+            f"rejected {p.get('rejected', 0)}  failed {p.get('failed', 0)}  "
+            f"(load average {p.get('load_average', 0):.1f})")
+
+
+def _s(value: float | None) -> str:
+    return "   -   " if value is None else f"{value:6.3f} s"
+
+
+def _print(r: dict[str, Any], args: argparse.Namespace) -> None:
+    ref = r["reference"]
+    print(f"bench consensus (open loop): {r['nodes']} node processes on 127.0.0.1, "
+          f"{r['readings_per_batch']} readings per batch, {r['duration_s']:.0f} s per phase, "
+          f"ledger_sync {r['ledger_sync']}, p99 bound {r['p99_bound_s']} s")
+    print(f"  this machine, same run: Ed25519 {ref['ed25519_verifies_per_s']:,.0f} verifies/s (one core), "
+          f"fsync {ref['fsync_ms']:.2f} ms; load average at start {r['load_average_start']:.1f}")
+    ready = r["ready_s"]
+    if ready:
+        print(f"  start-up (process start to API serving): "
+              f"{min(ready.values()):.2f}-{max(ready.values()):.2f} s")
+    print(f"  light load: {_fmt(r['light'])}")
+    killed = r.get("two_down", {}).get("killed")
+    for phase, title in (("all_up", "all members up"), ("two_down", f"two down {killed}")):
+        if phase not in r:
+            continue
+        print(f"  {title}:")
+        for p in r[phase]["points"]:
+            print(f"    {_fmt(p)}")
+        k = r[phase]["knee"]
+        print(f"    knee (highest rate kept with p99 < {r['p99_bound_s']} s): "
+              + (f"{k['readings_per_s']:,.0f} readings/s, p50 {_s(k['p50_s'])}, p99 {_s(k['p99_s'])}"
+                 if k else "none"))
+    rs = r["restart"]
+    print(f"  restart of {rs['member']} (SIGKILL, start under light load): ledger and replica "
+          f"recovered after {rs.get('recovered_s', '-')} s, serving after {rs.get('serving_s', '-')} s, "
+          f"first vote after {rs.get('first_vote_s', '-')} s of its process start")
+    if "peer" in r:
+        peer = r["peer"]
+        print(f"  Raft peer (PySyncObj, {r['nodes']} processes, same sitting, load average "
+              f"{peer.get('load_average', 0):.1f}):")
+        for p in peer.get("points", []):
+            print(f"    {_fmt(p)}")
+        if "error" in peer:
+            print(f"    error: {peer['error']}")
+        k = peer["knee"]
+        print("    knee: " + (f"{k['readings_per_s']:,.0f} readings/s, p99 {_s(k['p99_s'])}"
+                              if k else "none"))
+        ratio = r.get("ratio_to_peer")
+        print(f"  ratio carbonlab / Raft peer at p99 < {r['p99_bound_s']} s: "
+              + (f"{ratio}" if ratio is not None
+                 else "none (one of the two kept no rate of the ladder within the bound)"))

@@ -1,0 +1,61 @@
+"""The open-loop bench's verdicts: which phase kept up, which is the knee, what a node's log says
+about its start-up, and how many gateways keep each one's batches apart."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from carbonlab.bench.openloop import GATEWAY_GAP_S, OpenLoopPoint, gateways_for, knee
+from carbonlab.cli.bench_openloop import log_times
+
+
+def point(offered: float, committed: float, p99: float, refused: int = 0, failed: int = 0) -> OpenLoopPoint:
+    return OpenLoopPoint(offered, committed, p99 / 2, p99, 100, 100, refused, 0, failed, 1.0)
+
+
+def test_a_phase_keeps_up_only_when_it_commits_what_was_offered_and_refuses_nothing() -> None:
+    assert point(1000, 990, 0.5).within(1.0)
+    assert not point(1000, 900, 0.5).keeps_up            # fell behind
+    assert not point(1000, 1000, 0.5, refused=1).keeps_up
+    assert not point(1000, 1000, 0.5, failed=1).keeps_up
+    assert not point(1000, 1000, 1.2).within(1.0)        # kept up, but too late
+
+
+def test_the_knee_is_the_highest_committed_rate_within_the_bound() -> None:
+    points = [point(1000, 1000, 0.2), point(1500, 1490, 0.6), point(2250, 2000, 3.0)]
+    assert knee(points, 1.0) == points[1]
+    assert knee(points, 0.5) == points[0]
+    assert knee([point(1000, 500, 9.0)], 1.0) is None
+
+
+def test_each_gateway_sends_at_most_one_batch_per_gap() -> None:
+    for rate, per_batch in ((100, 1), (6000, 20), (20000, 200)):
+        gateways = gateways_for(rate, per_batch)
+        assert rate / per_batch / gateways <= 1 / GATEWAY_GAP_S
+
+
+def test_start_up_times_come_from_the_node_log_after_the_offset(tmp_path: Path) -> None:
+    log = tmp_path / "n1.log"
+    old = [{"msg": "node started", "since_process_start_s": 9.0}]
+    new = [{"msg": "recovered", "height": 3, "since_process_start_s": 1.0},
+           {"msg": "node started", "since_process_start_s": 1.25},
+           {"msg": "first vote", "kind": "prepare", "since_process_start_s": 1.5},
+           {"msg": "first vote", "kind": "commit", "since_process_start_s": 7.0}]
+    head = "".join(json.dumps(x) + "\n" for x in old)
+    log.write_text(head + "not json\n" + "".join(json.dumps(x) + "\n" for x in new))
+    assert log_times(log, len(head)) == {"recovered_s": 1.0, "serving_s": 1.25, "first_vote_s": 1.5}
+    assert log_times(log, 0)["serving_s"] == 9.0
+    assert log_times(tmp_path / "missing.log", 0) == {}
+
+
+def test_process_age_counts_from_the_process_start() -> None:
+    # a child's age, read just before it exits, is within the wall time we saw it live
+    started = time.monotonic()
+    out = subprocess.run([sys.executable, "-c", "from carbonlab.node.driver import process_age_s; "
+                          "print(process_age_s())"], capture_output=True, text=True, check=True, timeout=120)
+    lived_s = time.monotonic() - started
+    assert 0 <= float(out.stdout) <= lived_s + 0.02   # /proc counts in 10 ms ticks
