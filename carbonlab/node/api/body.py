@@ -9,7 +9,8 @@ Python's `json` module parses nested arrays and objects recursively and raises
 `RecursionError` near the interpreter's stack limit; the nesting depth is therefore
 measured first, without recursion (strings removed by one regular expression, then a
 running sum over the brackets left), and a body nested deeper than `MAX_JSON_DEPTH` is a
-400 naming the limit. A batch needs depth 3.
+400 naming the limit. A batch needs depth 3. An integer literal longer than Python's
+int-conversion limit (4300 digits) is a `ValueError` from the parser too: a 400, not a crash.
 """
 
 from __future__ import annotations
@@ -72,5 +73,5 @@ async def read_json(request: Request) -> Any:
         raise ApiError(400, f"body: JSON nested {depth} levels deep; the limit is {MAX_JSON_DEPTH}", "body")
     try:
         return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except ValueError as exc:   # JSONDecodeError, UnicodeDecodeError, an integer over 4300 digits
         raise ApiError(400, f"body: not valid JSON ({exc})", "body") from None

@@ -215,3 +215,17 @@ def test_a_record_posted_twice_is_one_record(cluster: LocalCluster) -> None:
         f"{cluster.url('n4')}/v1/allowances/history", params={"company": "company2"},
         timeout=10).json()["records"] if e["id"] == first.json()["id"]] or None, 30, "the record on n4")
     assert len(entries) == 1
+
+
+@pytest.mark.parametrize(("path", "digits"), [("body.quantity_t", 5000), ("seq", 5000)])
+def test_a_number_too_long_to_read_is_a_400_naming_the_body(cluster: LocalCluster, path: str,
+                                                            digits: int) -> None:
+    """Python's json refuses an integer of more than 4300 digits with a ValueError that is not a
+    JSONDecodeError: it was a 500 (probe14)."""
+    text = json.dumps(mutate(good_record(cluster, seq=7), path, 123456789))
+    content = text.replace("123456789", "9" * digits).encode()
+    r = httpx.post(f"{cluster.url('n2')}/v1/records", content=content,
+                   headers={"content-type": "application/json"}, timeout=10)
+    assert r.status_code == 400, r.text
+    assert r.json()["field"] == "body"
+    assert "digits" in r.json()["error"]
