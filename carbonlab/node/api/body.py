@@ -11,6 +11,12 @@ measured first, without recursion (strings removed by one regular expression, th
 running sum over the brackets left), and a body nested deeper than `MAX_JSON_DEPTH` is a
 400 naming the limit. A batch needs depth 3. An integer literal longer than Python's
 int-conversion limit (4300 digits) is a `ValueError` from the parser too: a 400, not a crash.
+
+JSON may escape a lone UTF-16 surrogate (`"\\ud800"`); Python's parser turns it into a `str`
+that no UTF-8 encoder takes, so it would crash whatever encodes it later (signing bytes, the
+ledger, the answer naming it). Only an escape can make one (raw UTF-8 cannot encode a
+surrogate), so a body whose bytes hold no `\\uD8..`-`\\uDF..` escape is not walked; one that
+does is walked once, and a lone surrogate is a 400 naming the field (`record.body.company`).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _BRACKETS = b"[]{}"
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in _BRACKETS)
 _STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def check_media_type(request: Request) -> None:
@@ -64,14 +71,46 @@ def json_depth(body: bytes) -> int:
     return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
 
 
-async def read_json(request: Request) -> Any:
-    """The request's JSON body, or an `ApiError` (400, 413, 415) naming what is wrong."""
+def _is_lone(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def lone_surrogate(value: Any, root: str) -> str | None:
+    """The dotted path of the first string (or object key) in `value` holding a lone surrogate."""
+    stack: list[tuple[str, Any]] = [(root, value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str) and _is_lone(item):
+            return path
+        if isinstance(item, dict):
+            for key, sub in item.items():
+                shown = key.encode("utf-8", "backslashreplace").decode("utf-8")
+                if _is_lone(key):
+                    return f"{path}.{shown}"
+                stack.append((f"{path}.{shown}", sub))
+        elif isinstance(item, list):
+            stack.extend((f"{path}[{i}]", sub) for i, sub in enumerate(item))
+    return None
+
+
+async def read_json(request: Request, root: str = "body") -> Any:
+    """The request's JSON body, or an `ApiError` (400, 413, 415) naming what is wrong; `root` is
+    the name of the body's top value in a field path (`record`, `batch`)."""
     check_media_type(request)
     body = await read_limited(request)
     depth = json_depth(body)
     if depth > MAX_JSON_DEPTH:
         raise ApiError(400, f"body: JSON nested {depth} levels deep; the limit is {MAX_JSON_DEPTH}", "body")
     try:
-        return json.loads(body)
+        value = json.loads(body)
     except ValueError as exc:   # JSONDecodeError, UnicodeDecodeError, an integer over 4300 digits
         raise ApiError(400, f"body: not valid JSON ({exc})", "body") from None
+    bad = lone_surrogate(value, root) if _SURROGATE_ESCAPE.search(body) else None
+    if bad is not None:
+        raise ApiError(400, f"{bad}: holds a lone surrogate (\\ud800-\\udfff escaped alone), "
+                            "which is not a Unicode character", bad)
+    return value

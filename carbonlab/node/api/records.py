@@ -39,7 +39,7 @@ MAX_WAIT_S = 30.0
 
 def record_routes(node: NodeService) -> list[Route]:
     async def submit(request: Request) -> Response:
-        raw = await read_json(request)
+        raw = await read_json(request, "record")
         only_params(request, ("wait_ms",))
         try:
             record = record_from_json(raw)

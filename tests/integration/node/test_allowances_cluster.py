@@ -229,3 +229,19 @@ def test_a_number_too_long_to_read_is_a_400_naming_the_body(cluster: LocalCluste
     assert r.status_code == 400, r.text
     assert r.json()["field"] == "body"
     assert "digits" in r.json()["error"]
+
+
+@pytest.mark.parametrize(("path", "field"), [("body.company", "record.body.company"),
+                                             ("signer", "record.signer"),
+                                             ("chain_id", "record.chain_id")])
+def test_a_lone_surrogate_in_a_string_is_a_400_naming_the_field(cluster: LocalCluster, path: str,
+                                                                field: str) -> None:
+    """JSON may escape a lone surrogate (\\ud800), which no UTF-8 encoder takes: signing bytes of
+    such a record crashed the route with a 500 (probe14)."""
+    content = json.dumps(mutate(good_record(cluster, seq=8), path, "PLACEHOLDER")).replace(
+        "PLACEHOLDER", "co\\ud800").encode()
+    r = httpx.post(f"{cluster.url('n2')}/v1/records", content=content,
+                   headers={"content-type": "application/json"}, timeout=10)
+    assert r.status_code == 400, r.text
+    assert r.json()["field"] == field
+    assert "surrogate" in r.json()["error"]
