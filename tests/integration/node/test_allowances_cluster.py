@@ -245,3 +245,15 @@ def test_a_lone_surrogate_in_a_string_is_a_400_naming_the_field(cluster: LocalCl
     assert r.status_code == 400, r.text
     assert r.json()["field"] == field
     assert "surrogate" in r.json()["error"]
+
+
+def test_a_key_given_twice_is_a_400_naming_it(cluster: LocalCluster) -> None:
+    """json.loads keeps the last of two equal keys: {"quantity_t": 3, "quantity_t": 5} was read
+    as 5 and answered 422 bad_signature, hiding what was wrong (probe14)."""
+    content = json.dumps(good_record(cluster, seq=9)).replace(
+        '"quantity_t": 3', '"quantity_t": 3, "quantity_t": 5').encode()
+    r = httpx.post(f"{cluster.url('n2')}/v1/records", content=content,
+                   headers={"content-type": "application/json"}, timeout=10)
+    assert r.status_code == 400, r.text
+    assert r.json()["field"] == "record.body.quantity_t"
+    assert "more than once" in r.json()["error"]
