@@ -192,6 +192,11 @@ def test_a_bad_signature_is_refused_before_ordering(cluster: LocalCluster) -> No
     ("/v1/allowances/balance", {"company": "company1", "year": "soon"}, 400, "year"),
     ("/v1/allowances/history", {"company": "company1", "kind": "gift"}, 400, "kind"),
     ("/v1/allowances/records", {"yeer": "2025"}, 400, "yeer"),
+    # int() reads all three as 2026 (probe14): a query number is plain ASCII digits
+    ("/v1/allowances/balance", {"company": "company1", "year": "2_026"}, 400, "year"),
+    ("/v1/allowances/balance", {"company": "company1", "year": "+2026"}, 400, "year"),
+    ("/v1/allowances/records", {"year": "\u0662\u0660\u0662\u0666"}, 400, "year"),
+    ("/v1/allowances/records", {"year": " 2026 "}, 400, "year"),
     ("/v1/records/xyz", {}, 400, "id"),
     ("/v1/records/" + "0" * 64, {}, 404, None),
 ])
