@@ -19,7 +19,7 @@ from carbonlab.apps.compliance.chainrecords import ChainRecords
 from carbonlab.bench.localcluster import LocalCluster
 from carbonlab.cli import main
 from carbonlab.node.allowances.jsonform import record_json
-from carbonlab.node.allowances.records import Allocation, sign_record
+from carbonlab.node.allowances.records import Allocation, Body, Surrender, sign_record
 from carbonlab.node.config import load as load_config
 from carbonlab.node.crypto import Signer
 from carbonlab.node.ledger.verify import verify_ledger
@@ -262,3 +262,22 @@ def test_a_key_given_twice_is_a_400_naming_it(cluster: LocalCluster) -> None:
     assert r.status_code == 400, r.text
     assert r.json()["field"] == "record.body.quantity_t"
     assert "more than once" in r.json()["error"]
+
+
+@pytest.mark.parametrize(("signer", "body", "reason", "field"), [
+    ("n2", Allocation(company="nobody", year=YEAR, quantity_t=1), "unknown_company", "record.body.company"),
+    ("n4", Allocation(company="company1", year=YEAR, quantity_t=1), "wrong_role", "record.signer"),
+    ("n3", Surrender(company="company1", year=YEAR, quantity_t=1), "wrong_role", "record.signer"),
+])
+def test_a_record_genesis_alone_refuses_is_a_422_and_not_ordered(
+        cluster: LocalCluster, signer: str, body: Body, reason: str, field: str) -> None:
+    """A company genesis does not name or a signer whose role may not make the kind can never be
+    accepted, whatever the ledger holds: it was ordered (200, refused at a height, a ledger row
+    for every such mistake) where the docs promise a 422 for such records (probe14)."""
+    key = Signer.load(cluster.root / "keys" / f"{signer}.key")
+    record = record_json(sign_record(body, signer, key, chain_id=cluster.genesis.chain_id,
+                                     seq=int(time.time() * 1e6)))
+    r = httpx.post(f"{cluster.url('n2')}/v1/records", params={"wait_ms": 5000}, json=record, timeout=30)
+    assert r.status_code == 422, r.text
+    assert (r.json()["status"], r.json()["reason"], r.json()["field"]) == ("refused", reason, field)
+    assert httpx.get(f"{cluster.url('n2')}/v1/records/{r.json()['id']}", timeout=10).status_code == 404
