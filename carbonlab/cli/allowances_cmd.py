@@ -99,16 +99,17 @@ def _body(args: argparse.Namespace) -> dict[str, Any]:
 
 def _sign_and_submit(args: argparse.Namespace) -> int:
     from carbonlab.node.allowances.client import AllowanceClient
-    from carbonlab.node.allowances.records import Kind, build_body, sign_record
+    from carbonlab.node.allowances.records import Kind, build_body, check_seq, sign_record
     from carbonlab.node.crypto import Signer
     from carbonlab.node.errors import NodeError
 
     if not 0 <= args.timeout_s <= 30:
         raise NodeError(f"--timeout-s: must be 0..30, got {args.timeout_s}")
     body = build_body(Kind(args.kind), _body(args), "record.body")
+    seq = time.time_ns() // 1000 if args.seq is None else args.seq
+    check_seq(seq)
     key = Signer.load(args.key)
     client = AllowanceClient(args.node)
-    seq = time.time_ns() // 1000 if args.seq is None else args.seq
     record = sign_record(body, args.member, key, chain_id=client.chain_id(), seq=seq)
     status = client.submit(record, wait_s=args.timeout_s)
     return _report(status, args.node)

@@ -241,7 +241,8 @@ class NodeService:
 
     # -- allowance records (node/allowances) ------------------------------------------------
     def precheck_record(self, record: SignedRecord) -> RecordStatus | None:
-        """A refusal before ordering for a record no ledger state can make acceptable."""
+        """A refusal before ordering for a record no ledger state can make acceptable (genesis
+        alone decides: chain, signer, signature, role, companies, a surrender's member)."""
         outcome = allowance_contract.stateless_refusal(self.genesis, record)
         if outcome is None:
             return None

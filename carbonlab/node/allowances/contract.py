@@ -135,10 +135,13 @@ def evaluate_and_apply(genesis: Genesis, state: AllowanceState, request: bytes,
 
 
 def stateless_refusal(genesis: Genesis, record: SignedRecord) -> Outcome | None:
-    """The checks no ledger state can change (chain, signer, signature): a refusal the API
-    gives before ordering, or None."""
+    """The checks only genesis decides (chain, signer, signature, the signer's role, the
+    companies named, a surrender's company member): a refusal the API gives before ordering,
+    or None. No ledger state can make such a record acceptable."""
     try:
-        _signed(genesis, record)
+        member = _signed(genesis, record)
+        _genesis_rules(genesis, member, record)
+        _company_member(genesis, record)
     except _Refuse as ref:
         return Outcome(False, record.record_id, record, ref.reason, ref.field, ref.detail)
     return None
@@ -164,26 +167,13 @@ def _check(genesis: Genesis, state: AllowanceState, record: SignedRecord, block_
     if last is not None and record.seq <= last:
         raise _Refuse(RecordReason.DUPLICATE, "record.seq", f"{record.seq} is not above member "
                       f"{record.signer!r}'s last executed seq {last}")
-    role = ROLE_OF[record.kind]
-    if member.role != role:
-        raise _Refuse(RecordReason.WRONG_ROLE, "record.signer", f"a {record.kind.value} is made by "
-                      f"a {role} member; {record.signer!r} is {member.role}")
+    _genesis_rules(genesis, member, record)
     body = record.body
-    companies = {c.id: c for c in genesis.companies}
-    for name in ("seller", "buyer") if isinstance(body, Transfer) else ("company",):
-        company = getattr(body, name)
-        if company not in companies:
-            raise _Refuse(RecordReason.UNKNOWN_COMPANY, f"record.body.{name}",
-                          f"{company!r} is not a company in genesis; companies: "
-                          f"{', '.join(sorted(companies)) or '(none: genesis has no companies section)'}")
     if block_time_ms >= year_closes_ms(body.year):
         raise _Refuse(RecordReason.CLOSED_YEAR, "record.body.year", f"compliance year {body.year} "
                       f"closed at {year_closes_ms(body.year)} ms (1 January {body.year + 2} UTC); "
                       f"this block's time is {block_time_ms} ms")
-    if isinstance(body, Surrender) and companies[body.company].member != record.signer:
-        raise _Refuse(RecordReason.NOT_COMPANY_MEMBER, "record.signer",
-                      f"{body.company!r} is represented by member {companies[body.company].member!r}, "
-                      f"not {record.signer!r}")
+    _company_member(genesis, record)
     if isinstance(body, Statement) and (body.company, body.year) in state.statements:
         raise _Refuse(RecordReason.DUPLICATE, "record.body.company",
                       f"{body.company} {body.year} already has a verification statement")
@@ -193,6 +183,32 @@ def _check(genesis: Genesis, state: AllowanceState, record: SignedRecord, block_
         if body.quantity_t > held:
             raise _Refuse(RecordReason.INSUFFICIENT_BALANCE, "record.body.quantity_t",
                           f"{body.quantity_t} t is above {holder}'s {body.year} balance of {held} t")
+
+
+def _genesis_rules(genesis: Genesis, member: Member, record: SignedRecord) -> None:
+    """The signer's role may make the kind, and every company named is a genesis company."""
+    role = ROLE_OF[record.kind]
+    if member.role != role:
+        raise _Refuse(RecordReason.WRONG_ROLE, "record.signer", f"a {record.kind.value} is made by "
+                      f"a {role} member; {record.signer!r} is {member.role}")
+    body = record.body
+    companies = {c.id for c in genesis.companies}
+    for name in ("seller", "buyer") if isinstance(body, Transfer) else ("company",):
+        company = getattr(body, name)
+        if company not in companies:
+            raise _Refuse(RecordReason.UNKNOWN_COMPANY, f"record.body.{name}",
+                          f"{company!r} is not a company in genesis; companies: "
+                          f"{', '.join(sorted(companies)) or '(none: genesis has no companies section)'}")
+
+
+def _company_member(genesis: Genesis, record: SignedRecord) -> None:
+    """A surrender is signed by the member genesis names for its company."""
+    body = record.body
+    if isinstance(body, Surrender):
+        member = next(c.member for c in genesis.companies if c.id == body.company)
+        if member != record.signer:
+            raise _Refuse(RecordReason.NOT_COMPANY_MEMBER, "record.signer",
+                          f"{body.company!r} is represented by member {member!r}, not {record.signer!r}")
 
 
 def apply(state: AllowanceState, record: SignedRecord) -> None:

@@ -227,11 +227,16 @@ def is_record(request: bytes) -> bool:
 _TAG_BYTES = codec.encode(RECORD_TAG)
 
 
+def check_seq(seq: int) -> None:
+    """Raise SchemaError naming `record.seq` if it is outside 0..MAX_SEQ."""
+    if not 0 <= seq <= MAX_SEQ:
+        raise SchemaError("record.seq", f"must be 0..{MAX_SEQ}, got {seq}")
+
+
 def sign_record(body: Body, member_id: str, private_key: Signer, *, chain_id: str,
                 seq: int) -> SignedRecord:
     """`body` signed by `member_id` with its key; SchemaError naming a field that breaks a rule."""
     check_body(body)
+    check_seq(seq)
     unsigned = SignedRecord(chain_id, member_id, seq, body)
-    if not 0 <= seq <= MAX_SEQ:
-        raise SchemaError("record.seq", f"must be 0..{MAX_SEQ}, got {seq}")
     return dataclasses.replace(unsigned, signature=private_key.sign(unsigned.signing_bytes()))

@@ -51,7 +51,7 @@ YES_NO = {"": False, "0": False, "false": False, "1": True, "true": True}
 
 def build_app(node: NodeService) -> Starlette:
     async def submit(request: Request) -> Response:
-        raw = await read_json(request)
+        raw = await read_json(request, "batch")
         try:
             batch = Batch.from_json(raw)
         except SchemaError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -30,26 +31,31 @@ async def api_error_handler(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status, headers=exc.headers)
 
 
+# what a number in a query or a path is: ASCII digits, an optional minus. int() alone also reads
+# "+7", " 7 ", "7_000" and other scripts' digits ("٢٠٢٦"), so one value had many spellings
+_INTEGER = re.compile(r"-?[0-9]{1,20}")
+
+
+def _int(raw: str, name: str) -> int:
+    if not _INTEGER.fullmatch(raw):
+        raise ApiError(400, f"{name}: expected an integer (ASCII digits, at most 20), got {raw[:80]!r}",
+                       name)
+    return int(raw)
+
+
 def query_int(request: Request, name: str, *, default: int | None = None, lo: int | None = None,
               hi: int | None = None) -> int | None:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(400, f"{name}: expected an integer, got {raw!r}", name) from None
+    value = _int(raw, name)
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         raise ApiError(400, f"{name}: {value} is outside {lo}..{hi}", name)
     return value
 
 
 def path_int(request: Request, name: str) -> int:
-    raw = request.path_params[name]
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(400, f"{name}: expected an integer, got {raw!r}", name) from None
+    value = _int(request.path_params[name], name)
     if value < 0:
         raise ApiError(400, f"{name}: must not be negative", name)
     return value

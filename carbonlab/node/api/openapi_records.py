@@ -59,7 +59,8 @@ PATHS: dict[str, Any] = {
         "responses": {"202": _json("ordered; follow status_url", STATUS),
                       "200": _json("already executed (committed or refused)", STATUS),
                       "400": _json("a malformed record (names the field)", ERROR),
-                      "422": _json("never acceptable: wrong chain, unknown signer, bad signature", STATUS),
+                      "422": _json("never acceptable: wrong chain, unknown signer, bad signature, "
+                                   "wrong role, unknown company, not the company's member", STATUS),
                       "413": _json("body too large", ERROR), "415": _json("not application/json", ERROR)}}},
     "/v1/records/{record_id}": {"get": {
         "summary": "What became of one record: pending, committed at a height, or refused with its reason",

@@ -10,10 +10,12 @@ balances, a company's history and the records of a year.
 
 A record that cannot be read is a 400 naming the field; one that can never be accepted
 whatever the ledger holds (another chain, a signer genesis does not name, a signature that
-does not verify) a 422 before ordering, as a batch's stateless checks are; everything else is
-ordered (202 with its id and `status_url`) and the contract's decision, refusals with their
-reason, is at the status URL once executed. Query parameters are checked before any ledger
-call: unknown or repeated ones, a year outside 1990..2200, a kind not in the four are 400s.
+does not verify, a signer whose role may not make the kind, a company genesis does not name, a
+surrender by another company's member) a 422 before ordering, as a batch's stateless checks
+are; everything else is ordered (202 with its id and `status_url`) and the contract's
+decision, refusals with their reason, is at the status URL once executed. Query parameters
+are checked before any ledger call: unknown or repeated ones, a year outside 1990..2200, a
+kind not in the four are 400s.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ MAX_WAIT_S = 30.0
 
 def record_routes(node: NodeService) -> list[Route]:
     async def submit(request: Request) -> Response:
-        raw = await read_json(request)
+        raw = await read_json(request, "record")
         only_params(request, ("wait_ms",))
         try:
             record = record_from_json(raw)

@@ -19,7 +19,7 @@ from carbonlab.apps.compliance.chainrecords import ChainRecords
 from carbonlab.bench.localcluster import LocalCluster
 from carbonlab.cli import main
 from carbonlab.node.allowances.jsonform import record_json
-from carbonlab.node.allowances.records import Allocation, sign_record
+from carbonlab.node.allowances.records import Allocation, Body, Surrender, sign_record
 from carbonlab.node.config import load as load_config
 from carbonlab.node.crypto import Signer
 from carbonlab.node.ledger.verify import verify_ledger
@@ -192,6 +192,11 @@ def test_a_bad_signature_is_refused_before_ordering(cluster: LocalCluster) -> No
     ("/v1/allowances/balance", {"company": "company1", "year": "soon"}, 400, "year"),
     ("/v1/allowances/history", {"company": "company1", "kind": "gift"}, 400, "kind"),
     ("/v1/allowances/records", {"yeer": "2025"}, 400, "yeer"),
+    # int() reads all three as 2026 (probe14): a query number is plain ASCII digits
+    ("/v1/allowances/balance", {"company": "company1", "year": "2_026"}, 400, "year"),
+    ("/v1/allowances/balance", {"company": "company1", "year": "+2026"}, 400, "year"),
+    ("/v1/allowances/records", {"year": "\u0662\u0660\u0662\u0666"}, 400, "year"),
+    ("/v1/allowances/records", {"year": " 2026 "}, 400, "year"),
     ("/v1/records/xyz", {}, 400, "id"),
     ("/v1/records/" + "0" * 64, {}, 404, None),
 ])
@@ -215,3 +220,64 @@ def test_a_record_posted_twice_is_one_record(cluster: LocalCluster) -> None:
         f"{cluster.url('n4')}/v1/allowances/history", params={"company": "company2"},
         timeout=10).json()["records"] if e["id"] == first.json()["id"]] or None, 30, "the record on n4")
     assert len(entries) == 1
+
+
+@pytest.mark.parametrize(("path", "digits"), [("body.quantity_t", 5000), ("seq", 5000)])
+def test_a_number_too_long_to_read_is_a_400_naming_the_body(cluster: LocalCluster, path: str,
+                                                            digits: int) -> None:
+    """Python's json refuses an integer of more than 4300 digits with a ValueError that is not a
+    JSONDecodeError: it was a 500 (probe14)."""
+    text = json.dumps(mutate(good_record(cluster, seq=7), path, 123456789))
+    content = text.replace("123456789", "9" * digits).encode()
+    r = httpx.post(f"{cluster.url('n2')}/v1/records", content=content,
+                   headers={"content-type": "application/json"}, timeout=10)
+    assert r.status_code == 400, r.text
+    assert r.json()["field"] == "body"
+    assert "digits" in r.json()["error"]
+
+
+@pytest.mark.parametrize(("path", "field"), [("body.company", "record.body.company"),
+                                             ("signer", "record.signer"),
+                                             ("chain_id", "record.chain_id")])
+def test_a_lone_surrogate_in_a_string_is_a_400_naming_the_field(cluster: LocalCluster, path: str,
+                                                                field: str) -> None:
+    """JSON may escape a lone surrogate (\\ud800), which no UTF-8 encoder takes: signing bytes of
+    such a record crashed the route with a 500 (probe14)."""
+    content = json.dumps(mutate(good_record(cluster, seq=8), path, "PLACEHOLDER")).replace(
+        "PLACEHOLDER", "co\\ud800").encode()
+    r = httpx.post(f"{cluster.url('n2')}/v1/records", content=content,
+                   headers={"content-type": "application/json"}, timeout=10)
+    assert r.status_code == 400, r.text
+    assert r.json()["field"] == field
+    assert "surrogate" in r.json()["error"]
+
+
+def test_a_key_given_twice_is_a_400_naming_it(cluster: LocalCluster) -> None:
+    """json.loads keeps the last of two equal keys: {"quantity_t": 3, "quantity_t": 5} was read
+    as 5 and answered 422 bad_signature, hiding what was wrong (probe14)."""
+    content = json.dumps(good_record(cluster, seq=9)).replace(
+        '"quantity_t": 3', '"quantity_t": 3, "quantity_t": 5').encode()
+    r = httpx.post(f"{cluster.url('n2')}/v1/records", content=content,
+                   headers={"content-type": "application/json"}, timeout=10)
+    assert r.status_code == 400, r.text
+    assert r.json()["field"] == "record.body.quantity_t"
+    assert "more than once" in r.json()["error"]
+
+
+@pytest.mark.parametrize(("signer", "body", "reason", "field"), [
+    ("n2", Allocation(company="nobody", year=YEAR, quantity_t=1), "unknown_company", "record.body.company"),
+    ("n4", Allocation(company="company1", year=YEAR, quantity_t=1), "wrong_role", "record.signer"),
+    ("n3", Surrender(company="company1", year=YEAR, quantity_t=1), "wrong_role", "record.signer"),
+])
+def test_a_record_genesis_alone_refuses_is_a_422_and_not_ordered(
+        cluster: LocalCluster, signer: str, body: Body, reason: str, field: str) -> None:
+    """A company genesis does not name or a signer whose role may not make the kind can never be
+    accepted, whatever the ledger holds: it was ordered (200, refused at a height, a ledger row
+    for every such mistake) where the docs promise a 422 for such records (probe14)."""
+    key = Signer.load(cluster.root / "keys" / f"{signer}.key")
+    record = record_json(sign_record(body, signer, key, chain_id=cluster.genesis.chain_id,
+                                     seq=int(time.time() * 1e6)))
+    r = httpx.post(f"{cluster.url('n2')}/v1/records", params={"wait_ms": 5000}, json=record, timeout=30)
+    assert r.status_code == 422, r.text
+    assert (r.json()["status"], r.json()["reason"], r.json()["field"]) == ("refused", reason, field)
+    assert httpx.get(f"{cluster.url('n2')}/v1/records/{r.json()['id']}", timeout=10).status_code == 404

@@ -11,6 +11,7 @@ from carbonlab.node.allowances.contract import (
     AllowanceState,
     RecordReason,
     evaluate_and_apply,
+    stateless_refusal,
     year_closes_ms,
 )
 from carbonlab.node.allowances.records import (
@@ -181,3 +182,26 @@ def test_undecodable_bytes_are_malformed_and_change_nothing() -> None:
     assert out.reason is RecordReason.MALFORMED
     assert out.record is None
     assert state == before
+
+
+def test_what_genesis_alone_refuses_is_refused_before_ordering_with_the_contract_s_reason() -> None:
+    """The API's precheck (probe14): a wrong role, a company genesis does not name and a surrender
+    by another company's member can never be accepted, so they are refused before ordering, with
+    the reason and field the contract gives them in a block; a record only the ledger can refuse
+    (a balance, a duplicate) passes the precheck."""
+    kit = RecordKit.make()
+    cases: list[tuple[Body, str, RecordReason, str]] = [
+        (BODIES[Kind.ALLOCATION], "n1", RecordReason.WRONG_ROLE, "record.signer"),
+        (Allocation(company="nobody", year=YEAR, quantity_t=1), "n3", RecordReason.UNKNOWN_COMPANY,
+         "record.body.company"),
+        (BODIES[Kind.SURRENDER], "n2", RecordReason.NOT_COMPANY_MEMBER, "record.signer")]
+    for body, signer, reason, field in cases:
+        state = funded(kit)
+        record = kit.sign(body, signer)
+        before = stateless_refusal(kit.genesis, record)
+        assert before is not None
+        assert (before.reason, before.field) == (reason, field)
+        ordered = evaluate_and_apply(kit.genesis, state, record.encode(), kit.block_time_ms())
+        assert (ordered.reason, ordered.field, ordered.detail) == (reason, field, before.detail)
+    too_much = kit.sign(Surrender(company="acme", year=YEAR, quantity_t=10**6), "n1")
+    assert stateless_refusal(kit.genesis, too_much) is None

@@ -27,6 +27,10 @@ SIGN = ["--node", "http://127.0.0.1:9", "--member", "n3"]
      "record.body.manifest_hash"),
     (["statement", "--company", "acme", "--year", "2023", "--emissions-t", "5", "--basis", "co2e",
       "--manifest-hash", "ab" * 32], "record.body.gwp_set"),
+    # the seq was checked only when signing, after the node had been asked for its chain id (probe14)
+    (["allocate", "--company", "acme", "--year", "2023", "--quantity-t", "5", "--seq", "-1"], "record.seq"),
+    (["allocate", "--company", "acme", "--year", "2023", "--quantity-t", "5", "--seq", str(2**64)],
+     "record.seq"),
 ])
 def test_a_bad_value_is_named_before_signing(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                              args: list[str], named: str) -> None:
