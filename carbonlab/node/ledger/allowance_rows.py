@@ -8,8 +8,13 @@ and what the allowance contract made of it is one row of `allowance_records` at 
 (height, idx): the record's id, signer, seq, kind, the company (for a transfer the seller),
 the buyer, the year, the quantity, and accepted or refused with reason, field and detail.
 Those columns are derived: `carbonlab ledger verify` re-runs the contract and compares every
-row, and `load_allowance_state` rebuilds the contract's state (balances, statements, each
-signer's last seq) from the accepted rows when a ledger is opened.
+row. When a ledger is opened, `replay_allowance_state` rebuilds the contract's state (balances,
+statements, each signer's last seq) by re-running the contract over the certified record
+requests (found through the `batches_by_key` index: their gateway_id is NULL; records are few,
+so this costs little) and refuses the file when a stored row differs: a hand-edited or deleted
+row would otherwise give this member balances the others do not have, and it would go on
+deciding new records differently from them. `load_allowance_state` reads the state from the
+accepted rows as stored (what a reader shows).
 """
 
 from __future__ import annotations
@@ -18,9 +23,11 @@ import sqlite3
 from typing import Any
 
 from carbonlab.node.allowances.answers import Balance, RecordEntry, RecordState, RecordStatus
-from carbonlab.node.allowances.contract import AllowanceState, Outcome, RecordReason
-from carbonlab.node.allowances.records import Kind, SignedRecord, Transfer
+from carbonlab.node.allowances.contract import AllowanceState, Outcome, RecordReason, evaluate_and_apply
+from carbonlab.node.allowances.records import Kind, SignedRecord, Transfer, is_record
 from carbonlab.node.contract import Verdict
+from carbonlab.node.genesis import Genesis
+from carbonlab.node.ledger.errors import LedgerError
 from carbonlab.node.ledger.rows import differing
 from carbonlab.node.ledger.tables import ALLOWANCE_COLUMNS as COLUMNS
 
@@ -61,6 +68,27 @@ def load_allowance_state(db: sqlite3.Connection) -> AllowanceState:
             state.held[(buyer, year)] = state.held.get((buyer, year), 0) + quantity
         elif kind == Kind.SURRENDER:
             state.surrendered[key] = state.surrendered.get(key, 0) + quantity
+    return state
+
+
+def replay_allowance_state(db: sqlite3.Connection, genesis: Genesis) -> AllowanceState:
+    """The contract's state from a re-run over the certified record requests; `LedgerError`
+    naming the first stored row that differs from the re-run (or is missing, or extra)."""
+    state = AllowanceState()
+    expected: dict[int, list[tuple[Any, ...]]] = {}
+    for height, idx, request, block_time_ms in db.execute(
+            "SELECT b.height, b.idx, b.request, k.timestamp_ms FROM batches b "
+            "JOIN blocks k ON k.height = b.height WHERE b.gateway_id IS NULL ORDER BY b.height, b.idx"):
+        request = bytes(request)
+        if is_record(request):
+            outcome = evaluate_and_apply(genesis, state, request, block_time_ms)
+            expected.setdefault(height, []).append(record_row(height, idx, outcome))
+    stored = {h for (h,) in db.execute("SELECT DISTINCT height FROM allowance_records")}
+    for height in sorted(set(expected) | stored):
+        found = problems(db, height, expected.get(height, []))
+        if found:
+            raise LedgerError(f"block {height}: {found[0]}; the allowance records were edited outside "
+                              "the node (carbonlab ledger verify --genesis names every difference)")
     return state
 
 

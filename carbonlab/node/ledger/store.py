@@ -119,7 +119,7 @@ class Ledger:
         self.signatures = VerifiedSignatures()
         genesis_meters(db, genesis)
         self._state = load_state(db)
-        self._allowances = allowance_rows.load_allowance_state(db)
+        self._allowances = allowance_rows.replay_allowance_state(db, genesis)
         row = db.execute("SELECT height, hash FROM blocks ORDER BY height DESC LIMIT 1").fetchone()
         self._height: int = row[0]
         self._head_hash: bytes = row[1]

@@ -15,6 +15,7 @@ from carbonlab.node.allowances.answers import RecordState
 from carbonlab.node.allowances.contract import RecordReason
 from carbonlab.node.allowances.records import Allocation, Basis, Kind, Statement, Surrender, Transfer
 from carbonlab.node.ledger import Ledger
+from carbonlab.node.ledger.errors import LedgerError
 from carbonlab.node.ledger.verify import verify_ledger
 from tests.unit.node.allowances.kit import HASH, YEAR, RecordKit
 
@@ -109,6 +110,31 @@ def test_verify_names_a_hand_edited_record_row(tmp_path: Path, sql: str, expecte
     report = verify_ledger(tmp_path / "l.db", kit.genesis)
     assert not report.ok
     assert any(p.startswith(expected) for p in report.problems), report.problems
+
+
+@pytest.mark.parametrize(("sql", "expected"), [
+    ("UPDATE allowance_records SET quantity_t = 9000 WHERE height = 1 AND idx = 0",
+     "block 1: allowance record 0 in the allowance_records table differs: quantity_t 9000"),
+    ("DELETE FROM allowance_records WHERE height = 2 AND idx = 3",
+     "block 2: allowance record 3 is a certified record request missing from the allowance_records table"),
+    ("INSERT INTO allowance_records SELECT 2, 7, record_id, signer, seq + 1, kind, year, company, buyer, "
+     "quantity_t, accepted, reason, field, detail FROM allowance_records WHERE height = 1 AND idx = 0",
+     "block 2: allowance record 7 is in the allowance_records table but the request is no record"),
+])
+@pytest.mark.parametrize("readonly", [False, True])
+def test_a_ledger_with_a_hand_edited_record_row_is_refused_at_open(tmp_path: Path, sql: str, expected: str,
+                                                                   readonly: bool) -> None:
+    """The balances a member decides new records on are re-derived by the contract at open, so a
+    row edited outside the node cannot give it balances the other members do not have."""
+    kit = build(tmp_path / "l.db")
+    db = sqlite3.connect(tmp_path / "l.db")
+    with db:
+        db.execute(sql)
+    db.close()
+    with pytest.raises(LedgerError) as caught:
+        (Ledger.open_readonly if readonly else Ledger.open)(tmp_path / "l.db", kit.genesis)
+    assert str(caught.value).startswith(expected), caught.value
+    assert "carbonlab ledger verify --genesis" in str(caught.value)
 
 
 def test_a_schema_1_ledger_opens_read_only_and_is_upgraded_by_a_writer(tmp_path: Path) -> None:
