@@ -32,6 +32,7 @@ COMMANDS = (
     "carbonlab.cli.supervise_cmd",
     "carbonlab.cli.plan_cmd",
     "carbonlab.cli.forecast_cmd",
+    "carbonlab.cli.client_cmd",
 )
 
 

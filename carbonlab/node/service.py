@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from typing import Any
 
 import trio
@@ -28,9 +29,11 @@ from carbonlab.node.metrics import NodeMetrics
 from carbonlab.node.model import Batch
 from carbonlab.node.p2p.host import Inbound, P2PNode
 from carbonlab.node.pbft import RecoveredState, Replica
+from carbonlab.node.peers import MemberStatus, PeersReport
 
 log = logging.getLogger("carbonlab.node")
 PENDING_TTL_S = 600.0
+LATENCY_WINDOW = 200     # submissions the mean commit latency of /v1/peers covers
 STATELESS_OK = (contract.Reason.REPLAY_BATCH, contract.Reason.REPLAY_READING)
 
 
@@ -46,6 +49,7 @@ class NodeService:
         self.peer_specs = config.peer_specs(self.genesis)
         self.metrics = NodeMetrics(self.genesis)
         self.pending: dict[tuple[str, int], Pending] = {}
+        self.latencies_s: deque[float] = deque(maxlen=LATENCY_WINDOW)
         self._events_send, self._events = trio.open_memory_channel[Inbound](config.p2p.inbound_buffer)
         self.p2p = P2PNode(config.member_id, self.signer, config.p2p_listen, self.peer_specs,
                            config.p2p, deliver=self._events_send)
@@ -131,6 +135,7 @@ class NodeService:
                 pending = self.pending.pop((verdict.gateway_id, verdict.batch_seq), None)
                 if pending is not None:
                     m.commit_latency.observe(time.monotonic() - pending.since)
+                    self.latencies_s.append(time.monotonic() - pending.since)
                     pending.decided.set()
         per_meter: dict[str, list[float]] = {}
         for meter, co2 in summary.readings:
@@ -211,6 +216,25 @@ class NodeService:
                 "primary": replica.primary, "peers_connected": self.p2p.connected_peers(),
                 "lag": max(0, top - driver.height), "head_hash": driver.head_hash.hex(),
                 "stable_checkpoint": replica.stable.seq}
+
+    def peers(self) -> PeersReport:
+        """Every member as this node sees it (carbonlab.node.peers says from what)."""
+        driver = self.driver
+        assert driver is not None
+        replica = driver.replica
+        now = now_ms()
+        heard = replica.transfer.peer_status
+        members = []
+        for member in self.genesis.member_ids:
+            if member == self.config.member_id:
+                members.append(MemberStatus(member, True, driver.height, replica.view, 0))
+                continue
+            view, height, at_ms = heard.get(member, (None, None, None))
+            members.append(MemberStatus(member, self.p2p.peer_up(member), height, view,
+                                        None if at_ms is None else max(0, now - at_ms)))
+        latency = (1000 * sum(self.latencies_s) / len(self.latencies_s)) if self.latencies_s else None
+        return PeersReport(self.config.member_id, driver.height, replica.view, replica.primary,
+                           latency, tuple(members))
 
 
 def _recovered(ledger: Ledger) -> RecoveredState:

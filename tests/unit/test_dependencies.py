@@ -24,7 +24,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "dashboards": frozenset(),
     "gateway": frozenset({"node"}),                    # only GATEWAY_USES_OF_NODE
     "apps": frozenset({"node"}),
-    "client": frozenset({"apps"}),
+    "client": frozenset({"apps", "node"}),
     "lab": frozenset({"node", "gateway", "dashboards"}),
     "rig": frozenset({"node", "gateway", "dashboards", "lab"}),
     "playbooks": frozenset({"node", "gateway"}),       # lab-host modules; controller config filters

@@ -65,6 +65,9 @@ def build_app(node: NodeService) -> Starlette:
     async def status(request: Request) -> Response:
         return JSONResponse(node.status())
 
+    async def peers(request: Request) -> Response:
+        return JSONResponse(node.peers().to_json())
+
     async def healthz(request: Request) -> Response:
         ok = node.started.is_set()
         return JSONResponse({"ok": ok}, status_code=200 if ok else 503)
@@ -182,6 +185,7 @@ def build_app(node: NodeService) -> Starlette:
         Route("/v1/batches", submit, methods=["POST"]),
         Route("/v1/batches/{gateway_id}/{batch_seq}", batch_status, methods=["GET"]),
         Route("/v1/status", status, methods=["GET"]),
+        Route("/v1/peers", peers, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/v1/blocks/{height}", block, methods=["GET"]),

@@ -104,6 +104,10 @@ OPENAPI: dict[str, Any] = {
             "responses": {"200": _json("status", DECISION), "400": _json("bad batch_seq", ERROR)}}},
         "/v1/status": {"get": {"summary": "Height, view, primary, peers connected, lag, head hash",
                                "responses": {"200": _json("node status")}}},
+        "/v1/peers": {"get": {"summary": "Every member's last reported height and view, the time "
+                                        "since its last heartbeat and its link state, as this node "
+                                        "sees them (carbonlab.node.peers)",
+                              "responses": {"200": _json("peers report")}}},
         "/healthz": {"get": {"summary": "Liveness", "responses": {"200": _json("up"),
                                                                   "503": _json("starting")}}},
         "/metrics": {"get": {"summary": "Prometheus metrics",

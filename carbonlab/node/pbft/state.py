@@ -130,5 +130,7 @@ class TransferState:
 
     last_progress_ms: int
     peer_heights: dict[str, int] = field(default_factory=dict)
+    # member -> (view, last_executed, now_ms) of the last STATUS it sent (node/peers.py reads it)
+    peer_status: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     fetch: FetchInFlight | None = None
     rotation: int = 0                          # which of the peers ahead we ask next

@@ -48,6 +48,7 @@ def on_status(r: Replica, sender: str, body: Status, sig: bytes, raw: bytes) -> 
     if body.view < r.view:
         help_behind(r, sender)
     r.transfer.peer_heights[sender] = body.last_executed
+    r.transfer.peer_status[sender] = (body.view, body.last_executed, r.now_ms)
     if body.last_executed > r.last_executed and r.now_ms - r.transfer.last_progress_ms >= r.status_ms:
         maybe_fetch(r)
 

@@ -1,0 +1,22 @@
+// carbonlab console: swap each page's live block with what the server pushes (server-sent
+// events); the page is complete without this script, it only keeps it current.
+"use strict";
+(function () {
+  const live = document.getElementById("live");
+  const status = document.querySelector("[data-testid=live-status]");
+  if (!live || !live.dataset.events || !window.EventSource) { return; }
+  const source = new EventSource(live.dataset.events);
+  source.addEventListener("live", function (event) {
+    live.innerHTML = event.data;
+    if (status) {
+      status.classList.remove("stale");
+      status.textContent = "Live: updated " + new Date().toLocaleTimeString();
+    }
+  });
+  source.addEventListener("error", function () {
+    if (status) {
+      status.classList.add("stale");
+      status.textContent = "Live updates interrupted; reconnecting…";
+    }
+  });
+})();
