@@ -13,7 +13,8 @@ driver's tree still alive (the driver, the browser and its helpers, found by the
 
 The browser's console is read through the `goog:loggingPrefs` capability: `ConsoleLog.drain()`
 returns what the page logged since the last drain; a `SEVERE` entry (a `console.error`, an
-uncaught exception, a failed resource load) is an error that fails the test that caused it.
+uncaught exception, a failed resource load) is an error that fails the test that caused it,
+unless the test declared it expected (`ConsoleLog.expect`: the 401 of a refused login).
 """
 
 from __future__ import annotations
@@ -146,6 +147,12 @@ class ConsoleLog:
     def __init__(self, driver: WebDriver) -> None:
         self.driver = driver
         self.seen: list[ConsoleEntry] = []
+        self.expected: list[str] = []
+
+    def expect(self, fragment: str) -> None:
+        """An error the test provokes on purpose (e.g. the 401 of a refused login): an entry
+        whose message contains fragment is not counted as an error."""
+        self.expected.append(fragment)
 
     def drain(self) -> list[ConsoleEntry]:
         entries = [ConsoleEntry(str(e.get("level")), str(e.get("message")), str(e.get("source", "")))
@@ -155,7 +162,8 @@ class ConsoleLog:
 
     def errors(self) -> list[ConsoleEntry]:
         self.drain()
-        return [e for e in self.seen if e.level == "SEVERE"]
+        return [e for e in self.seen
+                if e.level == "SEVERE" and not any(f in e.message for f in self.expected)]
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout_s: float = WAIT_S, every_s: float = 0.2) -> Any:

@@ -7,6 +7,7 @@ directory, and the accessibility checks (tests/e2e/a11y.py).
 - `page` (per test): the driver wrapped with the test's console log. Before the test the console
   is drained (what an earlier test left is not this test's); after it, any SEVERE entry fails the
   test with the messages. `page.shot(name)` saves the viewport as `<artefacts>/<name>.png`.
+- `e2e_lab` (session): the live lab and one web client per member (tests/e2e/lab.py).
 - Artefacts go to `$CARBONLAB_E2E_ARTEFACTS`, else `test-artifacts/e2e/` at the repository's root
   (ignored by git); a failing test's last screen is saved there as `FAILED-<test>.png`.
 """
@@ -24,6 +25,7 @@ import pytest
 
 from tests.e2e import a11y
 from tests.e2e.browser import Browser, ConsoleLog, chromium, open_page, screenshot, unavailable
+from tests.e2e.lab import E2ELab, mini_lab
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
@@ -53,8 +55,8 @@ class Page:
         self.shots.append(path)
         return path
 
-    def accessibility(self, *, tab: bool = True) -> list[str]:
-        return a11y.check_all(self.driver, tab=tab)
+    def accessibility(self, *, tab: bool = True, nav: bool = True) -> list[str]:
+        return a11y.check_all(self.driver, tab=tab, nav=nav)
 
 
 @pytest.fixture(scope="session")
@@ -95,3 +97,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         except (WebDriverException, AssertionError, OSError) as exc:   # the browser may be what failed
             report.sections.append(("e2e", f"no screenshot of the failure: {exc!r}"))
     return report
+
+
+@pytest.fixture(scope="session")
+def e2e_lab(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2ELab]:
+    """The live lab with one client per member (tests/e2e/lab.py). Asks for the browser first, so
+    a machine without Chromium skips before bringing a lab up."""
+    with mini_lab(tmp_path_factory.mktemp("e2e-lab")) as lab:
+        yield lab

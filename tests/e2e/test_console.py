@@ -1,0 +1,119 @@
+"""The members' web console (carbonlab/client) in a real browser against a live lab
+(tests/e2e/lab.py: four members, each with its own console): login refused without the token
+and granted with it; every page of every organisation loads without a console error, passes the
+accessibility checks and is saved as a screenshot; the chain page's heights move without a
+reload; a member killed by SIGKILL turns red on the chain page and green again when the lab's
+supervisor has restarted it.
+
+Ordering: the kill test runs last in this module (it disturbs the lab, and waits until the
+member is back up before it ends)."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from tests.e2e import a11y
+from tests.e2e.browser import wait_for
+from tests.e2e.conftest import Page
+from tests.e2e.console import as_number, by_testid, login, mark_document, still_same_document, text_of
+from tests.e2e.lab import E2ELab
+
+pytestmark = [pytest.mark.slow]
+
+DOWN_WITHIN_S = 15.0        # the refresh interval (<= 2 s) plus the link noticing the death
+BACK_WITHIN_S = 120.0       # the supervisor's restart, the node's catch-up, under CI load
+
+
+def _pages(role: str | None) -> list[tuple[str, str]]:
+    from carbonlab.client import pages
+
+    return [(p.name, p.path) for p in pages.visible(role)]
+
+
+def test_login_is_refused_without_the_token(page: Page, e2e_lab: E2ELab) -> None:
+    client = e2e_lab.clients["n1"]
+    page.console.expect("401")
+    page.open(f"{client.url}/chain", ready="[data-testid=login-form]")
+    assert page.driver.find_elements("css selector", "[data-testid=chain-members]") == []
+    field = by_testid(page.driver, "login-token")
+    field.send_keys("not-the-token")
+    by_testid(page.driver, "login-submit").click()
+    wait_for("the refusal", lambda: page.driver.find_elements("css selector", "[data-testid=login-failed]"))
+    assert page.driver.find_elements("css selector", "[data-testid=chain-members]") == []
+    page.shot("login-refused")
+    assert page.accessibility(nav=False) == []
+    login(page, client, "/chain")
+    assert by_testid(page.driver, "chain-members").is_displayed()
+
+
+@pytest.mark.parametrize("member", ["n1", "n2", "n3", "n4"])
+def test_every_page_loads_clean_and_accessible(page: Page, e2e_lab: E2ELab, member: str) -> None:
+    client = e2e_lab.clients[member]
+    login(page, client)
+    problems: list[str] = []
+    for name, path in _pages(client.role):
+        page.open(f"{client.url}{path}")
+        by_testid(page.driver, f"nav-{name}")
+        page.shot(f"{member}-{name}")
+        problems += [f"{member} {path}: {p}" for p in page.accessibility()]
+        errors = page.console.errors()
+        assert not errors, f"{path}: console errors {errors}"
+    assert problems == []
+
+
+def test_chain_heights_move_without_a_reload(page: Page, e2e_lab: E2ELab) -> None:
+    client = e2e_lab.clients["n1"]
+    login(page, client, "/chain")
+    mark_document(page.driver)
+    members = sorted(e2e_lab.hosts)
+    first = {m: as_number(text_of(page.driver, f"height-{m}")) for m in members}
+    assert all(h is not None for h in first.values()), first
+
+    def moved() -> bool:
+        now = {m: as_number(text_of(page.driver, f"height-{m}")) for m in members}
+        return all(now[m] is not None and now[m] > first[m] for m in members)  # type: ignore[operator]
+
+    wait_for(f"every member's height to rise above {first}", moved, timeout_s=60)
+    assert still_same_document(page.driver), "the page was reloaded; it must update live"
+    page.shot("chain-live")
+
+
+def test_the_enter_key_follows_the_navigation(page: Page, e2e_lab: E2ELab) -> None:
+    client = e2e_lab.clients["n1"]
+    login(page, client, "/chain")
+    names = [name for name, _path in _pages(client.role)]
+    target = names[-1]
+    a11y.press(page.driver, by_testid(page.driver, f"nav-{target}"), "ENTER")
+    wait_for(f"the {target} page after Enter on its link", lambda: by_testid(
+        page.driver, f"nav-{target}").get_attribute("aria-current") == "page")
+
+
+def _red(rgb: str) -> bool:
+    import re
+
+    r, g, b = (int(x) for x in re.findall(r"\d+", rgb)[:3])
+    return r > 120 and r > 2 * g and r > 2 * b
+
+
+def test_a_killed_member_turns_red_and_comes_back_green(page: Page, e2e_lab: E2ELab) -> None:
+    client = e2e_lab.clients["n1"]
+    login(page, client, "/chain")
+    primary = text_of(page.driver, "chain-primary")
+    victim = next(m for m in sorted(e2e_lab.hosts) if m not in {client.member, primary})
+    pid = e2e_lab.node_pid(victim)
+    assert pid is not None, f"no pidfile of {victim}'s node"
+    mark_document(page.driver)
+    os.kill(pid, signal.SIGKILL)
+    row = f"[data-testid=member-{victim}]"
+    wait_for(f"{victim} shown down after SIGKILL of pid {pid}", lambda: page.driver.find_element(
+        "css selector", row).get_attribute("data-state") == "down", timeout_s=DOWN_WITHIN_S)
+    state_cell = page.driver.find_element("css selector", f"{row} .state-down")
+    assert _red(state_cell.value_of_css_property("color")), state_cell.value_of_css_property("color")
+    page.shot("chain-member-down")
+    wait_for(f"{victim} back up after the supervisor restarted it", lambda: page.driver.find_element(
+        "css selector", row).get_attribute("data-state") == "up", timeout_s=BACK_WITHIN_S)
+    assert e2e_lab.node_pid(victim) not in (None, pid)
+    assert still_same_document(page.driver), "the page was reloaded; it must update live"
