@@ -28,6 +28,7 @@ from carbonlab.client import ParamError, auth, events
 from carbonlab.client.context import Console
 from carbonlab.client.nodeapi import NodeDown, NodeRefused
 from carbonlab.client.pages import PAGES, Page, visible
+from carbonlab.client.timefmt import utc
 
 HERE = Path(__file__).parent
 MAX_FORM_BYTES = 4096
@@ -37,6 +38,10 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined)
     env.filters["num"] = _num
+    env.filters["utc"] = utc
+    # a global, not an import: a page's live block is rendered on its own (Renderer.live_html),
+    # without the template's top-level imports
+    env.globals["node_error"] = env.get_template("macros.html").module.node_error  # type: ignore[attr-defined]
     return env
 
 
@@ -67,6 +72,8 @@ class Renderer:
         except NodeDown as exc:
             ctx["error"] = str(exc)
         except NodeRefused as exc:
+            if exc.status == 400 and exc.field:   # a parameter the page passed on to the node
+                raise ParamError(exc.field, exc.message.removeprefix(f"{exc.field}: ")) from None
             ctx["error"] = f"the node refused: {exc.message}"
         return ctx
 

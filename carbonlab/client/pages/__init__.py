@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from carbonlab.client.pages import chain
+from carbonlab.client.pages import chain, emissions, explorer, rig, structure
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -36,6 +36,7 @@ class Page:
     view: View
     roles: frozenset[str] | None = None   # genesis roles that see it; None: everyone
     live: bool = True                     # pushes its live block over server-sent events
+    nav: bool = True                      # listed in the navigation (a detail page is not)
 
     def visible_to(self, role: str | None) -> bool:
         return self.roles is None or (role is not None and role in self.roles)
@@ -43,11 +44,17 @@ class Page:
 
 PAGES: list[Page] = [
     Page("chain", "/chain", "Chain", 10, chain.view),
+    Page("emissions", "/emissions", "Emissions", 20, emissions.view),
+    Page("explorer", "/explorer", "Ledger explorer", 30, explorer.view),
+    Page("proof", "/explorer/proof", "Reading proof", 31, explorer.proof_view, live=False, nav=False),
+    Page("structure", "/structure", "Structure", 40, structure.view),
+    Page("rig", "/rig", "Rig", 90, rig.view),
 ]
 
 
 def visible(role: str | None) -> list[Page]:
-    return sorted((p for p in PAGES if p.visible_to(role)), key=lambda p: p.order)
+    """The navigation: pages listed there that `role` may see, in order."""
+    return sorted((p for p in PAGES if p.nav and p.visible_to(role)), key=lambda p: p.order)
 
 
 def by_name(name: str) -> Page | None:
