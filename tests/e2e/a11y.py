@@ -39,6 +39,7 @@ AXE_VERSION = "4.14.1"
 AXE_JS = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 NORMAL_TEXT_RATIO = 4.5
 LARGE_TEXT_RATIO = 3.0
+TAB_TRIES = 3
 
 # Names an element for a problem line: tag, id or data-testid, and the start of its text.
 _DESCRIBE = """
@@ -137,19 +138,28 @@ if (!document.title.trim()) bad.push('empty <title>');
 return bad;
 """
 
-# Marks every visible interactive element with its document-order index; returns their names.
+# The visible interactive elements in document order, as (names, positive-tabindex offenders);
+# with arguments[0] = true, also where the focused element is among them (-1: not one of them,
+# null: nothing focused). Recomputed at each step: a live block re-rendered while Tab walks the
+# page replaces its elements, and a position is what stays comparable.
 _FOCUSABLE_JS = _DESCRIBE + """
 const sel = 'a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]';
 const found = [];
+const names = [];
 const positive = [];
 for (const el of document.querySelectorAll(sel)) {
-  el.removeAttribute('data-e2e-tab');
   const ti = el.getAttribute('tabindex');
   if (ti !== null && parseInt(ti, 10) > 0) positive.push(describe(el));
   if (el.disabled || (ti !== null && parseInt(ti, 10) < 0) || !visible(el)) continue;
   if (el.closest('[inert], [aria-hidden=true]')) continue;
-  el.setAttribute('data-e2e-tab', String(found.length));
-  found.push(describe(el));
+  found.push(el);
+  names.push(describe(el));
+}
+if (arguments[0]) {
+  const el = document.activeElement;
+  if (!el || el === document.body) return null;
+  const at = found.indexOf(el);
+  return [at, describe(el)];
 }
 // Tab starts from a sentinel at the top of the body (focusable by script only, not by Tab).
 let start = document.getElementById('e2e-tab-start');
@@ -160,14 +170,7 @@ if (!start) {
   document.body.insertBefore(start, document.body.firstChild);
 }
 start.focus();
-return [found, positive];
-"""
-
-_ACTIVE_JS = """
-const el = document.activeElement;
-if (!el || el === document.body) return null;
-return el.getAttribute('data-e2e-tab') === null ? '?' + el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
-    : el.getAttribute('data-e2e-tab');
+return [names, positive];
 """
 
 
@@ -230,20 +233,18 @@ def keyboard(driver: WebDriver, limit: int = 200) -> list[str]:
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.keys import Keys
 
-    found, positive = _script(driver, _FOCUSABLE_JS)
+    found, positive = driver.execute_script(_FOCUSABLE_JS, False)
     bad = [f"positive tabindex breaks the tab order: {p}" for p in positive]
-    visited: list[str] = []
+    visited: list[tuple[int, str]] = []
     for _ in range(min(limit, len(found) + 1)):
         ActionChains(driver).send_keys(Keys.TAB).perform()
-        active = _script(driver, _ACTIVE_JS)
+        active = driver.execute_script(_FOCUSABLE_JS, True)
         if active is None:   # focus left the document: past the last element
             break
-        visited.append(str(active))
+        visited.append((int(active[0]), str(active[1])))
     driver.execute_script("const s = document.getElementById('e2e-tab-start'); if (s) s.remove();")
-    expected = [str(i) for i in range(len(found))]
-    if visited[:len(expected)] != expected:
-        names = {str(i): n for i, n in enumerate(found)}
-        got = [names.get(v, v) for v in visited]
+    if [at for at, _name in visited[:len(found)]] != list(range(len(found))):
+        got = [name if at >= 0 else f"(not interactive) {name}" for at, name in visited]
         bad.append(f"Tab order differs from the document order: expected {found}, Tab visited {got}")
     return bad
 
@@ -271,8 +272,14 @@ def axe(driver: WebDriver) -> list[str]:
 
 def check_all(driver: WebDriver, *, tab: bool = True, nav: bool = True) -> list[str]:
     """Every check above on the current page (keyboard last: it moves the focus); nav=False for
-    a page with nothing to navigate to (the login form)."""
+    a page with nothing to navigate to (the login form). The Tab walk is tried up to
+    `TAB_TRIES` times: a live update that adds a row (a new block) while the walk is under way
+    shifts the positions once, a page whose order is wrong fails every walk."""
     problems = labels(driver) + images(driver) + landmarks(driver, nav) + contrast(driver) + axe(driver)
     if tab:
-        problems += keyboard(driver)
+        for _ in range(TAB_TRIES):
+            walked = keyboard(driver)
+            if not walked:
+                break
+        problems += walked
     return problems

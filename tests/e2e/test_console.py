@@ -1,8 +1,9 @@
 """The members' web console (carbonlab/client) in a real browser against a live lab
 (tests/e2e/lab.py: four members, each with its own console): login refused without the token
 and granted with it; every page of every organisation loads without a console error, passes the
-accessibility checks and is saved as a screenshot; the chain page's heights move without a
-reload; a member killed by SIGKILL turns red on the chain page and green again when the lab's
+accessibility checks and is saved as a screenshot; the chain page's heights and the emissions
+page's total move without a reload; a plant's total drills down to one reading whose proof the
+console judges valid; a member killed by SIGKILL turns red on the chain page and green again when the lab's
 supervisor has restarted it.
 
 Ordering: the kill test runs last in this module (it disturbs the lab, and waits until the
@@ -81,6 +82,53 @@ def test_chain_heights_move_without_a_reload(page: Page, e2e_lab: E2ELab) -> Non
     page.shot("chain-live")
 
 
+def test_emissions_move_without_a_reload(page: Page, e2e_lab: E2ELab) -> None:
+    client = e2e_lab.clients["n1"]
+    login(page, client, "/emissions?level=plant")
+    mark_document(page.driver)
+    first = wait_for("a total on the emissions page", lambda: as_number(
+        text_of(page.driver, "emissions-total-co2e")))
+    wait_for(f"the total CO2e to rise above {first} t", lambda: (as_number(
+        text_of(page.driver, "emissions-total-co2e")) or 0) > first, timeout_s=60)
+    assert still_same_document(page.driver), "the page was reloaded; it must update live"
+    page.shot("emissions-live")
+
+
+def test_drill_down_from_a_plant_to_a_verified_reading(page: Page, e2e_lab: E2ELab) -> None:
+    """From the plant's row on the emissions page, one level down per click (each page's own
+    links) to the readings, then a reading's proof: judged VALID by the console."""
+    from selenium.webdriver.common.by import By
+
+    client = e2e_lab.clients["n1"]
+    login(page, client, "/emissions?level=plant")
+    link = wait_for("plant-a's row", lambda: page.driver.find_element(
+        By.XPATH, "//table[@data-testid='emissions-rows']//th/a[normalize-space()='plant-a']"))
+    trail = [str(page.driver.current_url)]
+    for _ in range(6):
+        target = str(link.get_attribute("href"))
+        link.click()
+        wait_for(f"{target} after the click", lambda t=target: page.driver.current_url == t
+                 and page.driver.execute_script("return document.readyState") == "complete")
+        trail.append(target)
+        if page.driver.find_elements(By.CSS_SELECTOR, "[data-testid=readings]"):
+            break
+        links = page.driver.find_elements(By.CSS_SELECTOR, "[data-testid=erow-0] th a")
+        assert links, f"no link one level down on {target} (trail {trail})"
+        link = links[0]
+    else:
+        raise AssertionError(f"no readings reached from plant-a: {trail}")
+    page.shot("explorer-readings")
+    proof = page.driver.find_element(By.CSS_SELECTOR, "[data-testid^=proof-link-]")
+    proof.click()
+    verdict = wait_for("the proof's verdict", lambda: page.driver.find_element(
+        By.CSS_SELECTOR, "[data-testid=proof-verdict]"))
+    assert verdict.get_attribute("data-valid") == "true", verdict.text
+    assert "VALID" in verdict.text
+    assert by_testid(page.driver, "proof-reading").is_displayed()
+    page.shot("proof-valid")
+    assert page.accessibility() == []
+
+
 def test_the_enter_key_follows_the_navigation(page: Page, e2e_lab: E2ELab) -> None:
     client = e2e_lab.clients["n1"]
     login(page, client, "/chain")
@@ -91,11 +139,21 @@ def test_the_enter_key_follows_the_navigation(page: Page, e2e_lab: E2ELab) -> No
         page.driver, f"nav-{target}").get_attribute("aria-current") == "page")
 
 
-def _red(rgb: str) -> bool:
+def _rgb(css: str) -> tuple[int, int, int]:
     import re
 
-    r, g, b = (int(x) for x in re.findall(r"\d+", rgb)[:3])
+    r, g, b = (int(x) for x in re.findall(r"\d+", css)[:3])
+    return r, g, b
+
+
+def _red(css: str) -> bool:
+    r, g, b = _rgb(css)
     return r > 120 and r > 2 * g and r > 2 * b
+
+
+def _green(css: str) -> bool:
+    r, g, b = _rgb(css)
+    return g > 60 and g > 1.5 * r and g > 1.5 * b
 
 
 def test_a_killed_member_turns_red_and_comes_back_green(page: Page, e2e_lab: E2ELab) -> None:
@@ -115,5 +173,7 @@ def test_a_killed_member_turns_red_and_comes_back_green(page: Page, e2e_lab: E2E
     page.shot("chain-member-down")
     wait_for(f"{victim} back up after the supervisor restarted it", lambda: page.driver.find_element(
         "css selector", row).get_attribute("data-state") == "up", timeout_s=BACK_WITHIN_S)
+    state_cell = page.driver.find_element("css selector", f"{row} .state-up")
+    assert _green(state_cell.value_of_css_property("color")), state_cell.value_of_css_property("color")
     assert e2e_lab.node_pid(victim) not in (None, pid)
     assert still_same_document(page.driver), "the page was reloaded; it must update live"

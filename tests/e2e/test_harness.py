@@ -18,7 +18,7 @@ from tests.e2e import a11y
 from tests.e2e.browser import Browser, ConsoleLog, open_page, wait_for
 from tests.e2e.conftest import Page
 
-PORT = 29710   # this engineer's loopback block (29700-29799)
+PORT = 29790   # this engineer's loopback block (29700-29799; the lab takes 29700-29759, clients 29780+)
 
 HEAD = ('<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">'
         '<title>{title}</title>'
