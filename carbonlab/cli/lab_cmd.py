@@ -162,6 +162,12 @@ def _demo(args: argparse.Namespace) -> int:
         return 2
     until = f"for {args.duration:g} s" if args.duration else "Ctrl-C to stop"
     print(f"lab healthy after {times.healthy_s:.1f} s; showing it working ({until})", flush=True)
+    facts = lab.facts()
+    if facts is not None and facts.clients:
+        print("Each organisation's web console (open it in a browser, log in with its token):",
+              flush=True)
+        for line in view.console_lines(facts, str(lab.lab_dir)):
+            print(line, flush=True)
     first_readings: float | None = None
     try:
         while not args.duration or time.monotonic() - start < times.healthy_s + args.duration:
@@ -179,6 +185,7 @@ def _demo(args: argparse.Namespace) -> int:
     print("\nThe lab keeps running. Look further (these commands work from any directory):\n"
           f"  {lab_command('status', args, lab)}\n      every host, node height and view, backlog\n"
           f"  {lab_command('watch', args, lab)}\n      the same, refreshing\n"
+          "  the consoles above (URLs and tokens also in `lab status`)\n"
           f"  logs and configs under {lab.lab_dir}\n"
           f"Tear it down with:\n  {lab_command('down', args, lab)}")
     return 0

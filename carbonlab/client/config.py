@@ -16,6 +16,8 @@ from carbonlab.client import ClientError
 from carbonlab.fields import HostPort, spec
 
 DEFAULT_LISTEN = "127.0.0.1:8090"
+# the command line's name of a field where it is not the field's own
+OPTION = {"node_url": "node", "genesis_file": "genesis", "member_id": "member", "key_file": "key"}
 
 
 @dataclass(frozen=True)
@@ -35,4 +37,5 @@ class ClientConfig:
         try:
             return fields.build(cls, {k: v for k, v in raw.items() if v is not None}, file="options")
         except fields.FieldError as exc:
-            raise ClientError(f"--{exc.field.replace('_', '-')}: {exc.problem}") from None
+            option = OPTION.get(exc.field, exc.field).replace("_", "-")
+            raise ClientError(f"--{option}: {exc.problem}") from None

@@ -12,14 +12,38 @@ from __future__ import annotations
 import re
 import typing
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from carbonlab.client import ParamError
+from carbonlab.fields import spec
 
 T = TypeVar("T")
 MAX_PARAM_CHARS = 200
 _INT = re.compile(r"-?[0-9]{1,18}")
 IDENT = r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}"   # a genesis id: company, plant, unit, meter
+TIME = r"[0-9A-Za-z:+.\-]{1,40}"             # unix seconds or ISO 8601, as the node's filter reads it
+GWP_SETS = ("AR5", "AR6")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The part of the organisation and the time range a page shows, and the GWP set of its
+    CO2e: the node's emissions filter (checked again by the node, which names what it refuses)."""
+
+    company: str | None = spec(None, pattern=IDENT)
+    plant: str | None = spec(None, pattern=IDENT)
+    unit: str | None = spec(None, pattern=IDENT)
+    stack: str | None = spec(None, pattern=IDENT)
+    since: str | None = spec(None, pattern=TIME)
+    until: str | None = spec(None, pattern=TIME)
+    gwp: str = spec("AR5", choices=GWP_SETS)
+
+    def filter(self) -> dict[str, str]:
+        """The node's filter parameters that are set (not the GWP set)."""
+        return {k: v for k, v in (("company", self.company), ("plant", self.plant), ("unit", self.unit),
+                                  ("stack", self.stack), ("since", self.since),
+                                  ("until", self.until)) if v is not None}
 
 
 def read_params(cls: type[T], items: Iterable[tuple[str, str]], *, extra: Iterable[str] = ()) -> T:

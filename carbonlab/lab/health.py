@@ -1,9 +1,11 @@
 """Facts about a running lab, read from the services themselves (STYLE 4: facts, then acts).
 
 Node height, view and primary come from each node's `/v1/status`; a gateway's backlog
-from its `/metrics` (`carbonlab_gateway_outbox_depth`); readings and CO2 from the nodes'
-Prometheus counters. Every request has a short timeout; a service that does not answer
-is reported as down, never waited on.
+from its `/metrics` (`carbonlab_gateway_outbox_depth`); readings and CO2 per plant from each
+node's ledger (`/v1/emissions?group_by=plant`: what is committed, so a node restarted keeps
+its count; its Prometheus counters start again from 0); a member's console from its
+`/healthz`. Every request has a short timeout; a service that does not answer is reported
+as down, never waited on.
 """
 
 from __future__ import annotations
@@ -49,11 +51,23 @@ class GatewayFacts:
 
 
 @dataclass
+class ClientFacts:
+    """A member's web console: `/healthz` answers (it says nothing else without the token)."""
+
+    member: str
+    host: str
+    url: str
+    up: bool = False
+    error: str = ""
+
+
+@dataclass
 class LabFacts:
     nodes: list[NodeFacts]
     gateways: list[GatewayFacts]
     meter_hosts: dict[str, bool]
     prometheus: bool | None
+    clients: list[ClientFacts] = field(default_factory=list)
 
     @property
     def heights(self) -> list[int]:
@@ -61,8 +75,8 @@ class LabFacts:
 
     def healthy(self) -> tuple[bool, str]:
         """All nodes answer, at height >= 1 and within 2 blocks of each other (they are polled one
-        after another while blocks commit every few hundred ms), every gateway and meter host
-        answers."""
+        after another while blocks commit every few hundred ms), every gateway, meter host and
+        member's console answers."""
         down = [n.member for n in self.nodes if not n.up]
         if down:
             return False, f"nodes not answering: {', '.join(down)}"
@@ -77,6 +91,9 @@ class LabFacts:
         meters_down = [h for h, ok in self.meter_hosts.items() if not ok]
         if meters_down:
             return False, f"meter hosts not answering: {', '.join(meters_down)}"
+        clients_down = [c.member for c in self.clients if not c.up]
+        if clients_down:
+            return False, f"consoles not answering: {', '.join(clients_down)}"
         return True, f"{len(self.nodes)} nodes at height {min(heights)}..{max(heights)}"
 
 
@@ -120,22 +137,34 @@ def _node(client: httpx.Client, facts: NodeFacts) -> None:
         facts.error = f"bad /v1/status ({exc})"
         return
     facts.up = True
-    metrics = _get(client, facts.url + "/metrics")
-    if metrics is not None and metrics.status_code == 200:
-        for name, labels, value in parse_metrics(metrics.text):
-            if name == "carbonlab_readings_committed_total":
-                facts.readings += value
-            elif name == "carbonlab_co2_kg_total":
-                plant = labels.get("plant", "?")
-                facts.co2_kg_by_plant[plant] = facts.co2_kg_by_plant.get(plant, 0.0) + value
+    ledger = _get(client, facts.url + "/v1/emissions?group_by=plant")
+    if ledger is None or ledger.status_code != 200:
+        facts.error = ("no answer to /v1/emissions" if ledger is None
+                       else f"/v1/emissions: HTTP {ledger.status_code}")
+        return
+    try:
+        for row in ledger.json()["emissions"]:
+            facts.readings += int(row["readings"])
+            plant = str(row["plant"])
+            facts.co2_kg_by_plant[plant] = facts.co2_kg_by_plant.get(plant, 0.0) + float(row["co2_kg"] or 0)
+    except (ValueError, KeyError, TypeError) as exc:
+        facts.error = f"bad /v1/emissions ({exc})"
+
+
+def _answer(client: httpx.Client, facts: GatewayFacts | ClientFacts, path: str) -> httpx.Response | None:
+    """The 200 answer of `path`, `facts.up` set; None with `facts.error` set otherwise."""
+    resp = _get(client, facts.url + path)
+    if resp is None or resp.status_code != 200:
+        facts.error = "no answer" if resp is None else f"HTTP {resp.status_code}"
+        return None
+    facts.up = True
+    return resp
 
 
 def _gateway(client: httpx.Client, facts: GatewayFacts) -> None:
-    resp = _get(client, facts.url + "/metrics")
-    if resp is None or resp.status_code != 200:
-        facts.error = "no answer" if resp is None else f"HTTP {resp.status_code}"
+    resp = _answer(client, facts, "/metrics")
+    if resp is None:
         return
-    facts.up = True
     for name, _labels, value in parse_metrics(resp.text):
         if name == "carbonlab_gateway_outbox_depth":
             facts.backlog = (facts.backlog or 0.0) + value
@@ -152,15 +181,19 @@ def port_open(address: str, port: int) -> bool:
 def gather(topo: Topology, ports: PortPlan) -> LabFacts:
     nodes = [NodeFacts(m.id, m.host, ports.url(m.host, m.id + "-api")) for m in topo.members]
     gateways = [GatewayFacts(g.id, g.host, ports.url(g.host, g.id + "-metrics")) for g in topo.gateways]
+    consoles = [ClientFacts(m.id, m.host, ports.url(m.host, m.id + "-client")) for m in topo.members]
     with httpx.Client() as client:
         for node in nodes:
             _node(client, node)
         for gw in gateways:
             _gateway(client, gw)
+        for console in consoles:
+            _answer(client, console, "/healthz")
         prometheus = None
         if topo.prometheus:
             resp = _get(client, ports.url(topo.prometheus.host, "prometheus") + "/-/ready")
             prometheus = resp is not None and resp.status_code == 200
     meter_hosts = {h: port_open(ports.address(h), ports.port(h, "meters-control"))
                    for h in topo.meter_hosts()}
-    return LabFacts(nodes=nodes, gateways=gateways, meter_hosts=meter_hosts, prometheus=prometheus)
+    return LabFacts(nodes=nodes, gateways=gateways, meter_hosts=meter_hosts, prometheus=prometheus,
+                    clients=consoles)

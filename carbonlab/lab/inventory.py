@@ -20,6 +20,7 @@ from carbonlab.gateway.endpoint import MeterEndpoint
 from carbonlab.gateway.errors import ConfigError
 from carbonlab.gateway.registermap import GAS_CHANNELS, load_register_map
 from carbonlab.lab.errors import TopologyError
+from carbonlab.lab.names import client_token_file
 from carbonlab.lab.ports import PortPlan
 from carbonlab.lab.providers.base import Provider
 from carbonlab.lab.topology import Meter, Topology
@@ -109,6 +110,14 @@ def build(topo: Topology, lab_dir: Path, provider: Provider, ports: PortPlan,
             "api_listen": ports.endpoint(m.host, m.id + "-api"),
             "api_port": ports.port(m.host, m.id + "-api"),
         })
+        hosts[m.host].setdefault("client_instances", []).append({
+            "member_id": m.id,
+            "node_url": ports.url(m.host, m.id + "-api"),
+            "listen": ports.endpoint(m.host, m.id + "-client"),
+            "port": ports.port(m.host, m.id + "-client"),
+            # on the controller, mode 0600 (made by the role's first run); copied to the host
+            "token_file": str(client_token_file(lab_dir, m.id)),
+        })
     for g in topo.gateways:
         join("gateways", g.host)
         uplinks = {m.id: m for m in topo.members}
@@ -158,6 +167,8 @@ def build(topo: Topology, lab_dir: Path, provider: Provider, ports: PortPlan,
         "carbonlab_genesis_spec": genesis_spec(topo, ports),
         "carbonlab_genesis_file": str(lab_dir / "genesis.json"),
         "carbonlab_controller_python": sys.executable,
+        # a console on a local lab reads the rig's reports from the lab directory it shares
+        "client_lab_dir": str(lab_dir) if provider.shares_controller_fs else "",
         **extra,
     }
     return {

@@ -8,3 +8,9 @@ from pathlib import Path
 
 PROVIDERS = ("local", "netns", "ssh")
 DEFAULT_TOPOLOGY = Path(__file__).with_name("topologies") / "default.yaml"
+
+
+def client_token_file(lab_dir: Path, member: str) -> Path:
+    """Where the lab keeps member `member`'s console token on the controller (mode 0600, made by
+    the client role's first run; `lab status` and the demo point people to it)."""
+    return lab_dir / "clients" / f"{member}.token"

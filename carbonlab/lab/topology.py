@@ -83,6 +83,7 @@ class Member:
     host: str = spec()
     p2p_port: int = _port(4001)
     api_port: int = _port(8080)
+    client_port: int = _port(8090)      # the organisation's web console (carbonlab client)
 
 
 @dataclass(frozen=True, slots=True)

@@ -108,6 +108,9 @@ def services_by_host(topo: Topology) -> dict[str, list[tuple[str, str, int]]]:
                                           topo.prometheus.port))
     if topo.grafana and topo.grafana.enabled:
         out[topo.grafana.host].append(("grafana", "observability.grafana.port", topo.grafana.port))
+    # last, so that adding the consoles moved no other service's loopback port
+    for i, m in enumerate(topo.members):
+        out[m.host].append((f"{m.id}-client", f"members[{i}].client_port", m.client_port))
     return out
 
 

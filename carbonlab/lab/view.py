@@ -8,10 +8,12 @@ no Prometheus or it does not answer, from the node APIs under a banner that says
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 from carbonlab.dashboards import figures
 from carbonlab.dashboards.errors import DashboardsError
 from carbonlab.lab.health import LabFacts
+from carbonlab.lab.names import client_token_file
 from carbonlab.lab.state import LabState, Phase
 
 
@@ -39,6 +41,13 @@ def status_text(state: LabState, facts: LabFacts | None, lab_dir: str) -> str:
         f"{g.gateway:<8} {g.host:<10} {'yes' if g.up else 'NO':<4} "
         f"{_num(g.backlog, '{:.0f}'):>8}" + (f"  ({g.error})" if g.error else "")
         for g in facts.gateways)
+    if facts.clients:
+        lines.append("")
+        lines.append(f"{'console':<8} {'host':<10} {'up':<4} {'url':<28} token")
+        lines.extend(
+            f"{c.member:<8} {c.host:<10} {'yes' if c.up else 'NO':<4} {c.url + '/':<28} "
+            f"{client_token_file(Path(lab_dir), c.member)}" + (f"  ({c.error})" if c.error else "")
+            for c in facts.clients)
     lines.append("")
     meters = ", ".join(f"{h} {'up' if ok else 'DOWN'}" for h, ok in facts.meter_hosts.items())
     lines.append(f"meters: {meters or '-'}")
@@ -47,6 +56,12 @@ def status_text(state: LabState, facts: LabFacts | None, lab_dir: str) -> str:
     ok, reason = facts.healthy()
     lines.append(f"health: {'healthy' if ok else 'not healthy'} ({reason})")
     return "\n".join(lines)
+
+
+def console_lines(facts: LabFacts, lab_dir: str) -> list[str]:
+    """Each organisation's console: its URL and where its token is (the demo prints them)."""
+    return [f"  {c.member:<6} {c.url}/  (token in {client_token_file(Path(lab_dir), c.member)})"
+            + ("" if c.up else "  NOT ANSWERING") for c in facts.clients]
 
 
 def demo_line(facts: LabFacts, elapsed_s: float) -> str:

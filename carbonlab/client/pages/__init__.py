@@ -48,7 +48,7 @@ PAGES: list[Page] = [
     Page("explorer", "/explorer", "Ledger explorer", 30, explorer.view),
     Page("proof", "/explorer/proof", "Reading proof", 31, explorer.proof_view, live=False, nav=False),
     Page("structure", "/structure", "Structure", 40, structure.view),
-    Page("rig", "/rig", "Rig", 90, rig.view),
+    Page("rig", "/rig", "Rig", 110, rig.view),
 ]
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from carbonlab.client.params import IDENT, read_params
+from carbonlab.client.params import Scope, read_params
 from carbonlab.fields import spec
 
 if TYPE_CHECKING:
@@ -36,25 +36,12 @@ SHOWN_ROWS = 48
 LEVELS = ("company", "plant", "unit", "stack", "meter")
 PERIODS = ("interval", "hour", "day", "month", "year")
 NEXT_LEVEL = {"company": "plant", "plant": "unit", "unit": "stack", "stack": "meter"}
-TIME = r"[0-9A-Za-z:+.\-]{1,40}"
 
 
 @dataclass(frozen=True)
-class EmissionsParams:
+class EmissionsParams(Scope):
     level: str = spec("company", choices=LEVELS)
     period: str = spec("hour", choices=PERIODS)
-    company: str | None = spec(None, pattern=IDENT)
-    plant: str | None = spec(None, pattern=IDENT)
-    unit: str | None = spec(None, pattern=IDENT)
-    stack: str | None = spec(None, pattern=IDENT)
-    since: str | None = spec(None, pattern=TIME)
-    until: str | None = spec(None, pattern=TIME)
-    gwp: str = spec("AR5", choices=("AR5", "AR6"))
-
-    def filter(self) -> dict[str, str]:
-        return {k: v for k, v in (("company", self.company), ("plant", self.plant), ("unit", self.unit),
-                                  ("stack", self.stack), ("since", self.since),
-                                  ("until", self.until)) if v is not None}
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,28 +16,14 @@ Test ids: `structure-tree` (rows `tree-<level>-<name>`), `structure-gases` (rows
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from carbonlab.client.pages.emissions import TIME
-from carbonlab.client.params import IDENT, read_params
-from carbonlab.fields import spec
+from carbonlab.client.params import Scope, read_params
 
 if TYPE_CHECKING:
     from starlette.requests import Request
 
     from carbonlab.client.context import Console
-
-
-@dataclass(frozen=True)
-class StructureParams:
-    company: str | None = spec(None, pattern=IDENT)
-    plant: str | None = spec(None, pattern=IDENT)
-    unit: str | None = spec(None, pattern=IDENT)
-    stack: str | None = spec(None, pattern=IDENT)
-    since: str | None = spec(None, pattern=TIME)
-    until: str | None = spec(None, pattern=TIME)
-    gwp: str = spec("AR5", choices=("AR5", "AR6"))
 
 
 def link(level: str, name: str) -> str:
@@ -48,9 +34,6 @@ def link(level: str, name: str) -> str:
 
 
 async def view(console: Console, request: Request) -> dict[str, Any]:
-    p = read_params(StructureParams, request.query_params.multi_items())
-    params = {k: v for k, v in (("company", p.company), ("plant", p.plant), ("unit", p.unit),
-                                ("stack", p.stack), ("since", p.since), ("until", p.until))
-              if v is not None}
-    result = await console.api.emissions_structure({**params, "gwp": p.gwp})
+    p = read_params(Scope, request.query_params.multi_items())
+    result = await console.api.emissions_structure({**p.filter(), "gwp": p.gwp})
     return {"params": p, "result": result, "link": link}

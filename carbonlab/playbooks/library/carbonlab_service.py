@@ -34,7 +34,8 @@ options:
     elements: dict
     default: []
   files:
-    description: Files as dicts with dest, content and mode (root-owned, like /etc).
+    description: Files as dicts with dest, content, mode and optional owner (default root-owned, like
+      /etc; a secret the service reads, mode 0600, names C(user)).
     type: list
     elements: dict
     default: []
@@ -122,7 +123,13 @@ def ensure_dir(path: str, mode: int, owner: str) -> bool:
     if not os.path.isdir(path):
         os.makedirs(path, mode)
         changed = True
+    return _mode_owner(path, mode, owner) or changed
+
+
+def _mode_owner(path: str, mode: int, owner: str) -> bool:
+    """Give `path` `mode` and, when `owner` names a user, that user and group; True if changed."""
     info = os.stat(path)
+    changed = False
     if info.st_mode & 0o7777 != mode:
         os.chmod(path, mode)
         changed = True
@@ -133,7 +140,7 @@ def ensure_dir(path: str, mode: int, owner: str) -> bool:
     return changed
 
 
-def ensure_file(dest: str, content: str, mode: int) -> bool:
+def ensure_file(dest: str, content: str, mode: int, owner: str = "") -> bool:
     data = content.encode()
     try:
         with open(dest, "rb") as old:
@@ -141,15 +148,15 @@ def ensure_file(dest: str, content: str, mode: int) -> bool:
     except FileNotFoundError:
         same = False
     if same:
-        if os.stat(dest).st_mode & 0o7777 != mode:
-            os.chmod(dest, mode)
-            return True
-        return False
+        return _mode_owner(dest, mode, owner)
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(dest), prefix=".carbonlab-")
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
         os.chmod(tmp, mode)
+        uid, gid = _ids(owner)
+        if uid >= 0:
+            os.chown(tmp, uid, gid)
         os.replace(tmp, dest)
     except BaseException:
         if os.path.exists(tmp):
@@ -319,7 +326,8 @@ def main() -> None:
         changed += [d["path"] for d in p["dirs"]
                     if ensure_dir(d["path"], _mode(d.get("mode", "0755")), d.get("owner", p["user"]))]
         changed += [f["dest"] for f in p["files"]
-                    if ensure_file(f["dest"], str(f["content"]), _mode(f.get("mode", "0644")))]
+                    if ensure_file(f["dest"], str(f["content"]), _mode(f.get("mode", "0644")),
+                                   f.get("owner", ""))]
     except (OSError, KeyError) as exc:
         module.fail_json(msg=f"{p['name'] or 'layout'}: {exc}", files_changed=changed)
     started = False

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import httpx
 import pytest
 
 from carbonlab.bench.localcluster import LocalCluster
 from tests.integration.client.conftest import PORT_BASE, Console
+from tests.recording_http import serve
 
 pytestmark = pytest.mark.slow
 
@@ -146,8 +146,11 @@ def test_a_bad_parameter_is_400_naming_it(console: Console, path: str, field: st
 
 
 # -- live updates ----------------------------------------------------------------------------
-def test_events_push_the_live_block(console: Console) -> None:
-    with httpx.stream("GET", console.url + "/events/chain", timeout=30,
+@pytest.mark.parametrize(("page", "testid"), [
+    ("chain", "chain-members"), ("emissions", "emissions-rows"), ("explorer", "blocks"),
+    ("structure", "structure-tree"), ("rig", "rig-runs")])
+def test_events_push_the_live_block(console: Console, page: str, testid: str) -> None:
+    with httpx.stream("GET", console.url + f"/events/{page}", timeout=30,
                       headers={"Authorization": f"Bearer {console.token}"}) as r:
         assert r.status_code == 200
         assert r.headers["content-type"].startswith("text/event-stream")
@@ -157,7 +160,7 @@ def test_events_push_the_live_block(console: Console) -> None:
                 data.append(line[6:])
             if line == "" and data:
                 break
-    assert 'data-testid="chain-members"' in "\n".join(data)
+    assert f'data-testid="{testid}"' in "\n".join(data)
 
 
 # -- the node down, and a member that lies -------------------------------------------------
@@ -196,16 +199,8 @@ class TamperingProxy(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def tampering_node(cluster: LocalCluster) -> Iterator[str]:
-    handler = type("Handler", (TamperingProxy,), {"upstream": cluster.url("n2")})
-    server = ThreadingHTTPServer(("127.0.0.1", PORT_BASE + 498), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{PORT_BASE + 498}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
+    with serve(type("Handler", (TamperingProxy,), {"upstream": cluster.url("n2")})) as url:
+        yield url
 
 
 def test_a_tampered_proof_is_shown_invalid(start_console: Callable[..., Console], tampering_node: str,

@@ -7,7 +7,7 @@ import pytest
 from carbonlab.client import ParamError
 from carbonlab.client.pages.emissions import EmissionsParams
 from carbonlab.client.pages.explorer import ExplorerParams, ProofParams
-from carbonlab.client.params import MAX_PARAM_CHARS, read_params
+from carbonlab.client.params import MAX_PARAM_CHARS, Scope, read_params
 
 
 def test_defaults_and_values() -> None:
@@ -25,6 +25,7 @@ def test_defaults_and_values() -> None:
     (EmissionsParams, [("company", "<script>")], "company"),
     (EmissionsParams, [("company", "x" * (MAX_PARAM_CHARS + 1))], "company"),
     (EmissionsParams, [("gwp", "AR1")], "gwp"),
+    (Scope, [("level", "plant")], "level"),
     (ExplorerParams, [("height", "1.5")], "height"),
     (ExplorerParams, [("height", "0")], "height"),
     (ExplorerParams, [("height", "9" * 30)], "height"),

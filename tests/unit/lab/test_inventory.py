@@ -44,6 +44,24 @@ def test_netns_ports_are_the_usual_ones() -> None:
     assert ports.port("node3", "n3-p2p") == 4001
     assert ports.port("gw-a", "gw-a-metrics") == 9108
     assert ports.port("obs", "prometheus") == 9090
+    assert ports.endpoint("node1", "n1-client") == "198.18.7.10:8090"
+
+
+def test_each_member_gets_a_console_beside_its_node_and_no_other_port_moved() -> None:
+    ports = plan(TOPO, {h.id: "127.0.0.1" for h in TOPO.hosts}, loopback_ports=True)
+    m = TOPO.members[0]
+    base = TOPO.local.base_port + [h.id for h in TOPO.hosts].index(m.host) * TOPO.local.ports_per_host
+    # p2p and API keep the block's first two slots; the console takes the host's last one
+    assert (ports.port(m.host, f"{m.id}-p2p"), ports.port(m.host, f"{m.id}-api")) == (base, base + 1)
+    on_host = sorted(p for (h, _), p in ports.ports.items() if h == m.host)
+    assert ports.port(m.host, f"{m.id}-client") == on_host[-1]
+    inv = build(TOPO, Path("/lab"), _local(), ports, {})
+    consoles = inv["all"]["hosts"][m.host]["client_instances"]
+    assert consoles == [{"member_id": m.id, "node_url": ports.url(m.host, f"{m.id}-api"),
+                         "listen": ports.endpoint(m.host, f"{m.id}-client"),
+                         "port": ports.port(m.host, f"{m.id}-client"),
+                         "token_file": f"/lab/clients/{m.id}.token"}]
+    assert inv["all"]["vars"]["client_lab_dir"] == "/lab"    # local hosts share the controller's files
 
 
 def test_gateways_poll_their_meters_where_the_meters_serve() -> None:

@@ -55,6 +55,20 @@ def test_layout_writes_only_what_differs_and_reads_what_exists(tmp_path: Path) -
     assert _module(tmp_path, args)["files_changed"] == [str(conf)]
 
 
+def test_a_secret_file_belongs_to_the_user_named(tmp_path: Path) -> None:
+    """A console's token: mode 0600 and owned by the service's user, who must read it; as root
+    (CI) the file is given away to `nobody`, otherwise to the user running the test."""
+    import pwd
+
+    owner = "nobody" if os.geteuid() == 0 else pwd.getpwuid(os.getuid()).pw_name
+    token = tmp_path / "client-n1.token"
+    args = {"files": [{"dest": str(token), "content": "t0k3n\n", "mode": "0600", "owner": owner}]}
+    assert _module(tmp_path, args)["changed"]
+    assert token.stat().st_mode & 0o777 == 0o600
+    assert token.stat().st_uid == pwd.getpwnam(owner).pw_uid
+    assert not _module(tmp_path, args)["changed"]
+
+
 def _service_args(tmp_path: Path) -> dict[str, Any]:
     run_dir, log_dir = tmp_path / "run", tmp_path / "log"
     return {

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from carbonlab.lab.health import GatewayFacts, LabFacts, NodeFacts
+from carbonlab.lab.health import ClientFacts, GatewayFacts, LabFacts, NodeFacts
 from carbonlab.lab.state import LabState, Phase
-from carbonlab.lab.view import demo_line, status_text
+from carbonlab.lab.view import console_lines, demo_line, status_text
 
 
-def _facts(heights: list[int | None], gateway_up: bool = True) -> LabFacts:
+def _facts(heights: list[int | None], gateway_up: bool = True, console_up: bool = True) -> LabFacts:
     nodes = [NodeFacts(f"n{i}", f"node{i}", "http://x", up=h is not None, height=h, view=0, primary="n1",
                        peers=3, readings=10.0 * i, co2_kg_by_plant={"plant-a": 2500.0})
              for i, h in enumerate(heights, 1)]
     gateways = [GatewayFacts("gw-a", "gw-a", "http://y", up=gateway_up, backlog=0.0 if gateway_up else None)]
-    return LabFacts(nodes=nodes, gateways=gateways, meter_hosts={"meters-a": True}, prometheus=True)
+    consoles = [ClientFacts("n1", "node1", "http://127.0.0.1:23403", up=console_up,
+                            error="" if console_up else "no answer")]
+    return LabFacts(nodes=nodes, gateways=gateways, meter_hosts={"meters-a": True}, prometheus=True,
+                    clients=consoles)
 
 
 def test_healthy_when_all_nodes_answer_close_together() -> None:
@@ -26,6 +29,7 @@ def test_not_healthy_reasons() -> None:
     assert _facts([0, 0, 0, 0]).healthy()[1].startswith("no block committed yet")
     assert _facts([5, 5, 5, 9]).healthy()[1] == "nodes apart: heights [5, 5, 5, 9]"
     assert _facts([5, 5, 5, 5], gateway_up=False).healthy() == (False, "gateways not answering: gw-a")
+    assert _facts([5, 5, 5, 5], console_up=False).healthy() == (False, "consoles not answering: n1")
 
 
 def test_status_and_demo_text() -> None:
@@ -38,5 +42,9 @@ def test_status_and_demo_text() -> None:
     assert "n1=5 n2=6" in line
     assert "readings committed 20" in line
     assert "plant-a 2.50 t" in line
+    assert "n1       node1      yes  http://127.0.0.1:23403/      /lab/clients/n1.token" in text
+    assert console_lines(_facts([5, 5, 5, 5]), "/lab") == [
+        "  n1     http://127.0.0.1:23403/  (token in /lab/clients/n1.token)"]
+    assert console_lines(_facts([5, 5, 5, 5], console_up=False), "/lab")[0].endswith("NOT ANSWERING")
     absent = status_text(LabState(path=Path("/x")), None, "/lab")
     assert "the lab is absent" in absent
