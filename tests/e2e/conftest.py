@@ -7,7 +7,8 @@ directory, and the accessibility checks (tests/e2e/a11y.py).
 - `page` (per test): the driver wrapped with the test's console log. Before the test the console
   is drained (what an earlier test left is not this test's); after it, any SEVERE entry fails the
   test with the messages. `page.shot(name)` saves the viewport as `<artefacts>/<name>.png`.
-- `e2e_lab` (session): the live lab and one web client per member (tests/e2e/lab.py).
+- `e2e_lab`: the session's shared live lab (tests/sharedlab.py) and each member's console as
+  the lab provisions it (tests/e2e/lab.py).
 - Artefacts go to `$CARBONLAB_E2E_ARTEFACTS`, else `test-artifacts/e2e/` at the repository's root
   (ignored by git); a failing test's last screen is saved there as `FAILED-<test>.png`.
 """
@@ -25,10 +26,12 @@ import pytest
 
 from tests.e2e import a11y
 from tests.e2e.browser import Browser, ConsoleLog, chromium, open_page, screenshot, unavailable
-from tests.e2e.lab import E2ELab, mini_lab
+from tests.e2e.lab import E2ELab, consoles
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
+
+    from tests.sharedlab import SharedLab
 
 ROOT = Path(__file__).parents[2]
 _PAGE_KEY = pytest.StashKey["Page"]()
@@ -99,9 +102,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-@pytest.fixture(scope="session")
-def e2e_lab(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2ELab]:
-    """The live lab with one client per member (tests/e2e/lab.py). Asks for the browser first, so
-    a machine without Chromium skips before bringing a lab up."""
-    with mini_lab(tmp_path_factory.mktemp("e2e-lab")) as lab:
-        yield lab
+@pytest.fixture
+def e2e_lab(browser: Browser, shared_lab: SharedLab) -> E2ELab:
+    """The shared lab's consoles (tests/e2e/lab.py). Asks for the browser first, so a machine
+    without Chromium skips before the shared lab is brought up for it."""
+    return consoles(shared_lab)

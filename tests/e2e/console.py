@@ -23,7 +23,27 @@ def by_testid(driver: WebDriver, testid: str) -> WebElement:
 
 
 def text_of(driver: WebDriver, testid: str) -> str:
-    return str(by_testid(driver, testid).text).strip()
+    """The element's text, read in one script (a live update may replace the element between
+    finding it and reading it); AssertionError when it is not on the page."""
+    text = driver.execute_script(
+        "const e = document.querySelector(arguments[0]); return e ? e.innerText : null;",
+        f'[data-testid="{testid}"]')
+    if text is None:
+        raise AssertionError(f"no element with data-testid={testid} on {driver.current_url}")
+    return str(text).strip()
+
+
+def click_fresh(driver: WebDriver, by: str, selector: str, what: str) -> str:
+    """Find the element anew and click it, again if a live update replaced it in between;
+    returns the link's href (or '')."""
+    def attempt() -> str:
+        element = driver.find_element(by, selector)
+        href = str(element.get_attribute("href") or "")
+        element.click()
+        return href or "clicked"
+
+    done = str(wait_for(what, attempt))
+    return "" if done == "clicked" else done
 
 
 def login(page: Page, client: Client, path: str = "/") -> None:

@@ -1,13 +1,13 @@
-"""The members' web console (carbonlab/client) in a real browser against a live lab
-(tests/e2e/lab.py: four members, each with its own console): login refused without the token
-and granted with it; every page of every organisation loads without a console error, passes the
-accessibility checks and is saved as a screenshot; the chain page's heights and the emissions
-page's total move without a reload; a plant's total drills down to one reading whose proof the
-console judges valid; a member killed by SIGKILL turns red on the chain page and green again when the lab's
-supervisor has restarted it.
+"""The members' web console (carbonlab/client) in a real browser against the session's shared
+lab (tests/e2e/lab.py: four members, each with the console the lab provisions): login refused
+without the token and granted with it; every page of every organisation loads without a console
+error, passes the accessibility checks and is saved as a screenshot; the chain page's heights
+and the emissions page's total move without a reload; a plant's total drills down to one
+reading whose proof the console judges valid; a member killed by SIGKILL turns red on the chain
+page and green again when the lab's supervisor has restarted it.
 
 Ordering: the kill test runs last in this module (it disturbs the lab, and waits until the
-member is back up before it ends)."""
+member is back up before it ends; the shared lab's fixture then checks the lab healthy)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,15 @@ import pytest
 from tests.e2e import a11y
 from tests.e2e.browser import wait_for
 from tests.e2e.conftest import Page
-from tests.e2e.console import as_number, by_testid, login, mark_document, still_same_document, text_of
+from tests.e2e.console import (
+    as_number,
+    by_testid,
+    click_fresh,
+    login,
+    mark_document,
+    still_same_document,
+    text_of,
+)
 from tests.e2e.lab import E2ELab
 
 pytestmark = [pytest.mark.slow]
@@ -70,8 +78,8 @@ def test_chain_heights_move_without_a_reload(page: Page, e2e_lab: E2ELab) -> Non
     login(page, client, "/chain")
     mark_document(page.driver)
     members = sorted(e2e_lab.hosts)
-    first = {m: as_number(text_of(page.driver, f"height-{m}")) for m in members}
-    assert all(h is not None for h in first.values()), first
+    first = wait_for("every member's height", lambda: (lambda h: h if None not in h.values() else None)(
+        {m: as_number(text_of(page.driver, f"height-{m}")) for m in members}))
 
     def moved() -> bool:
         now = {m: as_number(text_of(page.driver, f"height-{m}")) for m in members}
@@ -101,25 +109,20 @@ def test_drill_down_from_a_plant_to_a_verified_reading(page: Page, e2e_lab: E2EL
 
     client = e2e_lab.clients["n1"]
     login(page, client, "/emissions?level=plant")
-    link = wait_for("plant-a's row", lambda: page.driver.find_element(
-        By.XPATH, "//table[@data-testid='emissions-rows']//th/a[normalize-space()='plant-a']"))
     trail = [str(page.driver.current_url)]
+    by, selector = By.XPATH, "//table[@data-testid='emissions-rows']//th/a[normalize-space()='plant-a']"
     for _ in range(6):
-        target = str(link.get_attribute("href"))
-        link.click()
+        target = click_fresh(page.driver, by, selector, f"a link one level down on {trail[-1]}")
         wait_for(f"{target} after the click", lambda t=target: page.driver.current_url == t
                  and page.driver.execute_script("return document.readyState") == "complete")
         trail.append(target)
         if page.driver.find_elements(By.CSS_SELECTOR, "[data-testid=readings]"):
             break
-        links = page.driver.find_elements(By.CSS_SELECTOR, "[data-testid=erow-0] th a")
-        assert links, f"no link one level down on {target} (trail {trail})"
-        link = links[0]
+        by, selector = By.CSS_SELECTOR, "[data-testid=erow-0] th a"
     else:
         raise AssertionError(f"no readings reached from plant-a: {trail}")
     page.shot("explorer-readings")
-    proof = page.driver.find_element(By.CSS_SELECTOR, "[data-testid^=proof-link-]")
-    proof.click()
+    click_fresh(page.driver, By.CSS_SELECTOR, "[data-testid^=proof-link-]", "a reading's proof link")
     verdict = wait_for("the proof's verdict", lambda: page.driver.find_element(
         By.CSS_SELECTOR, "[data-testid=proof-verdict]"))
     assert verdict.get_attribute("data-valid") == "true", verdict.text
@@ -146,6 +149,13 @@ def _rgb(css: str) -> tuple[int, int, int]:
     return r, g, b
 
 
+def _colour(page: Page, selector: str) -> str:
+    """The rendered text colour of selector, read in one script (the row is re-rendered live)."""
+    return str(wait_for(f"the colour of {selector}", lambda: page.driver.execute_script(
+        "const e = document.querySelector(arguments[0]); return e ? getComputedStyle(e).color : null;",
+        selector)))
+
+
 def _red(css: str) -> bool:
     r, g, b = _rgb(css)
     return r > 120 and r > 2 * g and r > 2 * b
@@ -168,12 +178,12 @@ def test_a_killed_member_turns_red_and_comes_back_green(page: Page, e2e_lab: E2E
     row = f"[data-testid=member-{victim}]"
     wait_for(f"{victim} shown down after SIGKILL of pid {pid}", lambda: page.driver.find_element(
         "css selector", row).get_attribute("data-state") == "down", timeout_s=DOWN_WITHIN_S)
-    state_cell = page.driver.find_element("css selector", f"{row} .state-down")
-    assert _red(state_cell.value_of_css_property("color")), state_cell.value_of_css_property("color")
+    colour = _colour(page, f"{row} .state-down")
+    assert _red(colour), colour
     page.shot("chain-member-down")
     wait_for(f"{victim} back up after the supervisor restarted it", lambda: page.driver.find_element(
         "css selector", row).get_attribute("data-state") == "up", timeout_s=BACK_WITHIN_S)
-    state_cell = page.driver.find_element("css selector", f"{row} .state-up")
-    assert _green(state_cell.value_of_css_property("color")), state_cell.value_of_css_property("color")
+    colour = _colour(page, f"{row} .state-up")
+    assert _green(colour), colour
     assert e2e_lab.node_pid(victim) not in (None, pid)
     assert still_same_document(page.driver), "the page was reloaded; it must update live"
