@@ -129,6 +129,9 @@ def chromium() -> Iterator[Browser]:
         driver.set_page_load_timeout(PAGE_LOAD_TIMEOUT_S)
         driver.set_script_timeout(SCRIPT_TIMEOUT_S)
         driver.set_window_size(WIDTH, HEIGHT)
+        # the window includes the browser's own frame: make the page's viewport itself 1280x800
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False})
         yield browser
     finally:
         browser.close()
