@@ -8,18 +8,24 @@
   input of the emission forecasts.
 
 Both are the node's own query over its own file format (`carbonlab.node.query.open_source`),
-so they count exactly what `carbonlab emissions query` shows.
+so they count exactly what `carbonlab emissions query` shows. The row converters
+(`points_from_rows`, `records_from_rows`, `declared_limits`) are public so that a caller
+holding the same query's answer from a member's API (the client's backend) counts the same way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from carbonlab.apps.errors import InputError
 from carbonlab.apps.forecast.series import IntervalRecord
 from carbonlab.apps.planning.units import IntervalPoint, UnitLimits
 from carbonlab.node.gwp import GwpSet, co2e_kg
-from carbonlab.node.query import EmissionsFilter, Gas, Level, Period, open_source
+from carbonlab.node.organisation import Company
+from carbonlab.node.query import EmissionsFilter, Gas, Level, Period, RollupRow, open_source
+
+POINT_GASES = (Gas.CO2, Gas.CH4, Gas.N2O)     # what `points_from_rows` reads of each row
 
 
 def _check(path: Path) -> None:
@@ -27,21 +33,9 @@ def _check(path: Path) -> None:
         raise InputError(f"--ledger {path}", "no such ledger file")
 
 
-def unit_points(
-    path: Path,
-    *,
-    company: str | None = None,
-    since: int | None = None,
-    until: int | None = None,
-    gwp: GwpSet | None = None,
-) -> dict[str, list[IntervalPoint]]:
-    """Per unit, (CO2 t, MWh, hours) per interval; with `gwp`, CO2e by that GWP-100 set instead
-    (CH4 taken as fossil: the units are thermal plants)."""
-    _check(path)
-    flt = EmissionsFilter(company=company, gases=(Gas.CO2, Gas.CH4, Gas.N2O), since=since, until=until)
-    with open_source(path) as source:
-        # the whole ledger interval by interval: no limit on the rows (the API has one)
-        rows = source.query(flt, period=Period.INTERVAL, level=Level.UNIT, max_rows=None).rows
+def points_from_rows(rows: Iterable[RollupRow], gwp: GwpSet | None = None) -> dict[str, list[IntervalPoint]]:
+    """Per unit, (CO2 t, MWh, hours) of each unit-level interval row that carries a load; with
+    `gwp`, CO2e by that GWP-100 set instead (CH4 taken as fossil: the units are thermal plants)."""
     out: dict[str, list[IntervalPoint]] = {}
     for r in rows:
         if r.unit is None or r.co2_kg is None or r.gross_mwh is None:
@@ -53,28 +47,17 @@ def unit_points(
     return out
 
 
-def hourly_records(
-    path: Path, *, company: str | None = None, since: int | None = None, until: int | None = None
-) -> list[IntervalRecord]:
-    _check(path)
-    flt = EmissionsFilter(company=company, gases=(Gas.CO2,), since=since, until=until)
-    with open_source(path) as source:
-        rows = source.query(flt, period=Period.HOUR, level=Level.UNIT, max_rows=None).rows
-    records = [
+def records_from_rows(rows: Iterable[RollupRow]) -> list[IntervalRecord]:
+    """The unit-level hourly rows with a CO2 mass, as the forecasts' records."""
+    return [
         IntervalRecord(r.period_start, r.company or "", r.plant or "", r.unit, r.co2_kg)
         for r in rows
         if r.unit is not None and r.co2_kg is not None
     ]
-    if not records:
-        raise InputError(f"--ledger {path}", "no CO2 readings for the filter")
-    return records
 
 
-def unit_limits(path: Path, *, company: str | None = None) -> dict[str, UnitLimits]:
+def declared_limits(companies: Iterable[Company], company: str | None = None) -> dict[str, UnitLimits]:
     """The limits genesis declares, for the units that have all three numbers."""
-    _check(path)
-    with open_source(path) as source:
-        companies = source.genesis.companies
     out = {}
     for c in companies:
         if company is not None and c.id != company:
@@ -91,3 +74,41 @@ def unit_limits(path: Path, *, company: str | None = None) -> dict[str, UnitLimi
                     str(u.fuel) if u.fuel is not None else "other",
                 )
     return out
+
+
+def unit_points(
+    path: Path,
+    *,
+    company: str | None = None,
+    since: int | None = None,
+    until: int | None = None,
+    gwp: GwpSet | None = None,
+) -> dict[str, list[IntervalPoint]]:
+    """Per unit, (CO2 t, MWh, hours) per interval; with `gwp`, CO2e by that GWP-100 set instead."""
+    _check(path)
+    flt = EmissionsFilter(company=company, gases=POINT_GASES, since=since, until=until)
+    with open_source(path) as source:
+        # the whole ledger interval by interval: no limit on the rows (the API has one)
+        rows = source.query(flt, period=Period.INTERVAL, level=Level.UNIT, max_rows=None).rows
+    return points_from_rows(rows, gwp)
+
+
+def hourly_records(
+    path: Path, *, company: str | None = None, since: int | None = None, until: int | None = None
+) -> list[IntervalRecord]:
+    _check(path)
+    flt = EmissionsFilter(company=company, gases=(Gas.CO2,), since=since, until=until)
+    with open_source(path) as source:
+        rows = source.query(flt, period=Period.HOUR, level=Level.UNIT, max_rows=None).rows
+    records = records_from_rows(rows)
+    if not records:
+        raise InputError(f"--ledger {path}", "no CO2 readings for the filter")
+    return records
+
+
+def unit_limits(path: Path, *, company: str | None = None) -> dict[str, UnitLimits]:
+    """The limits genesis declares, for the units that have all three numbers."""
+    _check(path)
+    with open_source(path) as source:
+        companies = source.genesis.companies
+    return declared_limits(companies, company)

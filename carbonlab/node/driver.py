@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 
 import trio
 
+from carbonlab.node.allowances.contract import Outcome
 from carbonlab.node.block import CommitCertificate, Proposal
 from carbonlab.node.contract import Verdict
 from carbonlab.node.ledger.store import CommittedBlock, Ledger
@@ -89,6 +90,7 @@ class BlockSummary:
     verdicts: tuple[Verdict, ...]
     readings: list[tuple[str, float]]          # (meter, co2_kg) of accepted readings
     anomalies: list[tuple[str, str]]           # (kind, meter)
+    records: tuple[Outcome, ...] = ()          # the allowance contract's outcomes
 
 
 @dataclass
@@ -245,4 +247,5 @@ def _summary(ledger: Ledger, block: CommittedBlock) -> BlockSummary:
             continue
         readings += [(r.meter_id, r.co2_kg) for r in batch.readings]
         anomalies += [(str(kind), batch.readings[i].meter_id) for i, kind in verdict.anomalies]
-    return BlockSummary(block.header.height, block.hash, block.verdicts, readings, anomalies)
+    return BlockSummary(block.header.height, block.hash, block.verdicts, readings, anomalies,
+                        block.records)

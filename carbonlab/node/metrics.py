@@ -113,6 +113,8 @@ class NodeMetrics:
             "already committed under the same (gateway_id, batch_seq)", ["gateway"], registry=r)
         self.batches_accepted = Counter("carbonlab_batches_accepted", "Batches the contract accepted",
                                         registry=r)
+        self.records = Counter("carbonlab_allowance_records", "Allowance records executed, by outcome "
+                               "(accepted, or the refusal's reason)", ["outcome"], registry=r)
         self.anomalies = Counter("carbonlab_anomalies", "Readings accepted with an anomaly mark",
                                  ["kind", "meter"], registry=r)
 

@@ -18,6 +18,9 @@ from typing import Any
 import trio
 
 from carbonlab.node import contract
+from carbonlab.node.allowances import contract as allowance_contract
+from carbonlab.node.allowances.answers import RecordState, RecordStatus
+from carbonlab.node.allowances.records import SignedRecord
 from carbonlab.node.config import NodeConfig
 from carbonlab.node.crypto import Signer
 from carbonlab.node.decision import Decision, DecisionStatus, batch_digest
@@ -49,6 +52,7 @@ class NodeService:
         self.peer_specs = config.peer_specs(self.genesis)
         self.metrics = NodeMetrics(self.genesis)
         self.pending: dict[tuple[str, int], Pending] = {}
+        self.pending_records: dict[str, Pending] = {}     # record id -> waiting for its block
         self.latencies_s: deque[float] = deque(maxlen=LATENCY_WINDOW)
         self._events_send, self._events = trio.open_memory_channel[Inbound](config.p2p.inbound_buffer)
         self.p2p = P2PNode(config.member_id, self.signer, config.p2p_listen, self.peer_specs,
@@ -112,6 +116,8 @@ class NodeService:
             cutoff = time.monotonic() - PENDING_TTL_S
             for key in [k for k, p in self.pending.items() if p.since < cutoff]:
                 del self.pending[key]
+            for rid in [k for k, p in self.pending_records.items() if p.since < cutoff]:
+                del self.pending_records[rid]
             await trio.sleep(0.25)
 
     def refresh_live(self) -> None:
@@ -126,7 +132,14 @@ class NodeService:
     def _on_block(self, summary: BlockSummary) -> None:
         m = self.metrics
         m.blocks_committed.inc()
+        for outcome in summary.records:
+            m.records.labels("accepted" if outcome.accepted else str(outcome.reason)).inc()
+            waiting = self.pending_records.pop(outcome.record_id, None)
+            if waiting is not None:
+                waiting.decided.set()
         for verdict in summary.verdicts:
+            if verdict.accepted and verdict.gateway_id is None:
+                continue   # a record request's neutral verdict (ledger/allowance_rows.py)
             if verdict.accepted:
                 m.batches_accepted.inc()
             else:
@@ -202,6 +215,38 @@ class NodeService:
         if (gateway_id, batch_seq) in self.pending:
             return Decision(DecisionStatus.PENDING)
         return Decision(DecisionStatus.UNKNOWN)
+
+    # -- allowance records (node/allowances) ------------------------------------------------
+    def precheck_record(self, record: SignedRecord) -> RecordStatus | None:
+        """A refusal before ordering for a record no ledger state can make acceptable."""
+        outcome = allowance_contract.stateless_refusal(self.genesis, record)
+        if outcome is None:
+            return None
+        return RecordStatus(outcome.record_id, RecordState.REFUSED, None, outcome.reason,
+                            outcome.field, outcome.detail)
+
+    async def submit_record(self, record: SignedRecord, wait_s: float = 0.0) -> RecordStatus:
+        """Order a record (idempotent on its bytes); with `wait_s`, wait that long for its block."""
+        request = record.encode()
+        rid = record.record_id
+        known = await self.record_status(rid)
+        if known.final:
+            return known
+        pending = self.pending_records.get(rid)
+        if pending is None:
+            pending = self.pending_records[rid] = Pending(time.monotonic())
+        await self._events_send.send(Inbound("", CLIENT, request))
+        if wait_s > 0:
+            with trio.move_on_after(wait_s):
+                await pending.decided.wait()
+        return await self.record_status(rid)
+
+    async def record_status(self, record_id: str) -> RecordStatus:
+        found: RecordStatus | None = await self.query(lambda ledger: ledger.record_status(record_id))
+        if found is not None:
+            return found
+        state = RecordState.PENDING if record_id in self.pending_records else RecordState.UNKNOWN
+        return RecordStatus(record_id, state)
 
     async def query(self, fn: Any) -> Any:
         assert self.reader is not None

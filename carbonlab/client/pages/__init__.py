@@ -59,3 +59,15 @@ def visible(role: str | None) -> list[Page]:
 
 def by_name(name: str) -> Page | None:
     return next((p for p in PAGES if p.name == name), None)
+
+
+# the application modules' pages (h16app): allowances, compliance, reports, planning, forecasts
+from carbonlab.client.pages import allowances, compliance, forecasts, planning, reports  # noqa: E402
+
+PAGES += [
+    Page("apps_allowances", "/allowances", "Allowances", 60, allowances.view),
+    Page("apps_compliance", "/compliance", "Compliance", 70, compliance.view),
+    Page("apps_reports", "/reports", "Reports", 80, reports.view),
+    Page("apps_planning", "/planning", "Planning", 90, planning.view),
+    Page("apps_forecasts", "/forecasts", "Forecasts", 100, forecasts.view),
+]

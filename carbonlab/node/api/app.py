@@ -23,6 +23,7 @@ from starlette.routing import Route
 from carbonlab.node.api.body import read_json
 from carbonlab.node.api.errors import ApiError, api_error_handler, path_int, query_int
 from carbonlab.node.api.openapi import OPENAPI
+from carbonlab.node.api.records import record_routes
 from carbonlab.node.decision import Decision
 from carbonlab.node.errors import SchemaError
 from carbonlab.node.gwp import GwpSet
@@ -198,6 +199,7 @@ def build_app(node: NodeService) -> Starlette:
         Route("/v1/rejections", rejections, methods=["GET"]),
         Route("/v1/head", head, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
+        *record_routes(node),
     ]
     return Starlette(routes=routes, exception_handlers={ApiError: api_error_handler})
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from carbonlab.node.api.openapi_records import PATHS as RECORD_PATHS
+
 
 def _q(name: str, kind: str = "string", desc: str = "") -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "schema": {"type": kind}, "description": desc}
@@ -157,5 +159,6 @@ OPENAPI: dict[str, Any] = {
             "responses": {"200": _json("signed head", HEAD),
                           "404": _json("no block committed yet", ERROR)}}},
         "/openapi.json": {"get": {"summary": "This document", "responses": {"200": _json("OpenAPI")}}},
+        **RECORD_PATHS,
     },
 }

@@ -18,7 +18,7 @@ from carbonlab.node.genesis import Genesis
 from carbonlab.node.ledger import aggregate
 from carbonlab.node.ledger.errors import LedgerError
 from carbonlab.node.ledger.rows import genesis_record
-from carbonlab.node.ledger.tables import FORMAT, SCHEMA
+from carbonlab.node.ledger.tables import ALLOWANCE_COLUMNS, FORMAT, SCHEMA, SCHEMA_VERSION
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
@@ -57,6 +57,10 @@ def _missing_columns(db: sqlite3.Connection, table: str) -> list[tuple[str, str]
 
 
 def _legacy_views(db: sqlite3.Connection) -> None:
+    tables = {r[0] for r in db.execute("SELECT name FROM main.sqlite_master WHERE type = 'table'")}
+    if tables and "allowance_records" not in tables:
+        # a schema-1 file opened read-only: it holds no records; an empty table of the same name
+        db.execute(f"CREATE TEMP TABLE allowance_records ({', '.join(ALLOWANCE_COLUMNS)})")
     for table in LEGACY_COLUMNS:
         missing = _missing_columns(db, table)
         if missing:   # a temp object shadows main's table of the same name in unqualified queries
@@ -130,3 +134,5 @@ def prepare(db: sqlite3.Connection, path: Path, genesis: Genesis) -> None:
         elif meta.get("genesis_hash") != genesis.hash:
             raise LedgerError(f"{path}: made for genesis {bytes(meta['genesis_hash']).hex()[:16]}..., "
                               f"not this genesis {genesis.hash.hex()[:16]}...")
+        # schema 1 -> 2 needs only the CREATE above: a schema-1 file holds no record requests
+        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,))

@@ -30,12 +30,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from carbonlab.node import codec, contract
+from carbonlab.node.allowances import contract as allowance_contract
+from carbonlab.node.allowances.answers import Balance, RecordEntry, RecordStatus
+from carbonlab.node.allowances.contract import AllowanceState, Outcome
+from carbonlab.node.allowances.records import Kind, is_record
 from carbonlab.node.block import BlockHeader, CommitCertificate, Proposal
 from carbonlab.node.contract import ContractState, Verdict
 from carbonlab.node.decision import Decision
 from carbonlab.node.errors import SchemaError
 from carbonlab.node.genesis import Genesis
-from carbonlab.node.ledger import aggregate, queries
+from carbonlab.node.ledger import aggregate, allowance_rows, queries
 from carbonlab.node.ledger.errors import LedgerError
 from carbonlab.node.ledger.head import SignedHead
 from carbonlab.node.ledger.rejection import Rejection
@@ -73,6 +77,8 @@ class CommittedBlock:
     # the requests as the contract decoded them (None where undecodable); only on the block
     # `commit` returns, so its caller need not decode every batch a second time
     batches: tuple[Batch | None, ...] = field(default=(), compare=False, repr=False)
+    # what the allowance contract made of the block's record requests (on `commit`'s block)
+    records: tuple[Outcome, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def hash(self) -> bytes:
@@ -113,6 +119,7 @@ class Ledger:
         self.signatures = VerifiedSignatures()
         genesis_meters(db, genesis)
         self._state = load_state(db)
+        self._allowances = allowance_rows.load_allowance_state(db)
         row = db.execute("SELECT height, hash FROM blocks ORDER BY height DESC LIMIT 1").fetchone()
         self._height: int = row[0]
         self._head_hash: bytes = row[1]
@@ -197,6 +204,9 @@ class Ledger:
                               f"digest {proposal.digest.hex()[:16]}")
         header = BlockHeader.for_proposal(proposal, self._head_hash)
         state = self._state.copy()
+        allowances = self._allowances.copy()
+        outcomes: list[Outcome] = []
+        record_rows: list[tuple[Any, ...]] = []
         verdicts: list[Verdict] = []
         decoded: list[Batch | None] = []
         batch_rows: list[tuple[Any, ...]] = []
@@ -204,7 +214,15 @@ class Ledger:
         gateways: set[str] = set()
         meters: set[str] = set()
         for idx, request in enumerate(proposal.requests):
-            verdict, batch = contract.evaluate_and_apply(self.genesis, state, request, self.signatures)
+            if is_record(request):
+                outcome = allowance_contract.evaluate_and_apply(self.genesis, allowances, request,
+                                                                proposal.timestamp_ms)
+                outcomes.append(outcome)
+                record_rows.append(allowance_rows.record_row(proposal.seq, idx, outcome))
+                verdict, batch = allowance_rows.RECORD_VERDICT, None
+            else:
+                verdict, batch = contract.evaluate_and_apply(self.genesis, state, request,
+                                                             self.signatures)
             verdicts.append(verdict)
             decoded.append(batch)
             batch_rows.append(batch_row(proposal.seq, idx, request, verdict))
@@ -227,12 +245,15 @@ class Ledger:
                            " reason, detail, anomalies, field) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            batch_rows)
             db.executemany(_INSERT_READING, reading_rows)
+            db.executemany(allowance_rows.INSERT, record_rows)
             db.executemany(aggregate.UPSERT, aggregate.day_rows(reading_rows))
             save_state(db, state, gateways, meters)
         self._state = state
+        self._allowances = allowances
         self._height = header.height
         self._head_hash = header.hash
-        return CommittedBlock(header, proposal, certificate, tuple(verdicts), tuple(decoded))
+        return CommittedBlock(header, proposal, certificate, tuple(verdicts), tuple(decoded),
+                              tuple(outcomes))
 
     # -- reading blocks -------------------------------------------------------------------
 
@@ -354,6 +375,28 @@ class Ledger:
             return build_proof(self, self._db, meter_id, seq)
 
 
+
+    # -- allowance records (node/allowances, ledger/allowance_rows.py) -----------------------
+
+    @property
+    def allowances(self) -> AllowanceState:
+        """The allowance contract's state after the head block, as stored (a fresh copy)."""
+        return allowance_rows.load_allowance_state(self._db)
+
+    def record_status(self, record_id: str) -> RecordStatus | None:
+        return allowance_rows.status(self._db, record_id)
+
+    def allowance_balance(self, company: str, year: int) -> Balance:
+        return allowance_rows.balance(self._db, company, year)
+
+    def allowance_history(self, company: str, year: int | None = None,
+                          kind: Kind | None = None) -> list[RecordEntry]:
+        with self._readable():
+            return allowance_rows.entries(self._db, company=company, year=year, kind=kind)
+
+    def allowance_records(self, year: int | None = None, kind: Kind | None = None) -> list[RecordEntry]:
+        with self._readable():
+            return allowance_rows.entries(self._db, year=year, kind=kind)
 
     # -- the query and structure modules (carbonlab.node.query) ---------------------------
 

@@ -15,6 +15,9 @@ certificate. Block 1's `prev_hash` is therefore the genesis hash.
 from __future__ import annotations
 
 FORMAT = b"carbonlab-ledger/1"
+# the schema's version in `meta` (key `schema`): 2 added `allowance_records`; a file without the
+# key is version 1 and is brought to 2 when a writer opens it (sqlite.prepare), readable either way
+SCHEMA_VERSION = b"2"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -104,7 +107,29 @@ CREATE TABLE IF NOT EXISTS consensus_records (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     record BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS allowance_records (
+    height INTEGER NOT NULL,
+    idx INTEGER NOT NULL,          -- the request's place in its block, as in batches
+    record_id TEXT NOT NULL,       -- SHA-256 (hex) of the request bytes
+    signer TEXT,                   -- NULL (and the four below) when the bytes did not decode
+    seq INTEGER,
+    kind TEXT,
+    year INTEGER,
+    company TEXT,                  -- a transfer's seller
+    buyer TEXT,                    -- transfers only
+    quantity_t INTEGER,            -- NULL for a statement
+    accepted INTEGER NOT NULL,
+    reason TEXT,
+    field TEXT,
+    detail TEXT NOT NULL,
+    PRIMARY KEY (height, idx)
+);
+CREATE INDEX IF NOT EXISTS allowance_records_by_id ON allowance_records (record_id);
+CREATE INDEX IF NOT EXISTS allowance_records_by_year ON allowance_records (year, kind);
 """
+
+ALLOWANCE_COLUMNS = ("height", "idx", "record_id", "signer", "seq", "kind", "year", "company", "buyer",
+                     "quantity_t", "accepted", "reason", "field", "detail")
 
 READING_COLUMNS = (
     "meter_id", "seq", "height", "batch_idx", "idx", "interval_start", "interval_s", "co2_pct",

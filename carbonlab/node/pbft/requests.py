@@ -1,4 +1,5 @@
-"""Client requests: canonical batch bytes identified by (gateway_id, batch_seq).
+"""Client requests: canonical batch bytes identified by (gateway_id, batch_seq), and
+allowance records (node/allowances) identified by their signer and seq.
 
 The replica does not judge a batch (the contract does, at execution); it only needs
 its identity to refuse duplicates: the same bytes, or the same (gateway_id, batch_seq),
@@ -14,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from carbonlab.node import codec
+from carbonlab.node.allowances.records import SignedRecord, is_record
 from carbonlab.node.errors import SchemaError
 from carbonlab.node.model import MAX_BATCH_BYTES, MAX_ID_LEN
 from carbonlab.node.pbft import normal
@@ -28,8 +30,18 @@ MAX_REFORWARD = 32
 MAX_PENDING = 100_000      # bounds what a flood of (possibly Byzantine) requests can hold in memory
 
 
+RECORD_KEY_PREFIX = "\x00record:"   # no genesis id starts with NUL: a record's key is never a batch's
+
+
 def request_key(data: bytes) -> RequestKey | None:
-    """(gateway_id, batch_seq) of canonical batch bytes, or None when they are not a batch at all."""
+    """(gateway_id, batch_seq) of canonical batch bytes, ("\\x00record:" + signer, seq) of an
+    allowance record (node/allowances), or None when they are neither."""
+    if is_record(data):
+        try:
+            record = SignedRecord.decode(data)
+        except SchemaError:
+            return None
+        return (RECORD_KEY_PREFIX + record.signer, record.seq)
     if len(data) > MAX_BATCH_BYTES:
         return None
     try:
