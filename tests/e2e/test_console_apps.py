@@ -56,7 +56,7 @@ def test_a_tampered_bundle_is_shown_as_failed(page: Page, e2e_lab: E2ELab, tmp_p
     power = e2e_lab.client_for("power-company")
     login(page, power, "/reports")
     by_testid(page.driver, "report-build").click()
-    href = str(wait_for("the built report's bundle link", lambda: click_free_href(page), timeout_s=180))
+    href = str(wait_for("the built report's bundle link", lambda: new_bundle_href(page), timeout_s=180))
     with httpx.Client(timeout=60, headers={"Authorization": f"Bearer {power.token}"}) as http:
         answer = http.get(href)
     assert answer.status_code == 200, (href, answer.status_code, answer.text[:200])
@@ -81,7 +81,8 @@ def test_a_tampered_bundle_is_shown_as_failed(page: Page, e2e_lab: E2ELab, tmp_p
     page.shot("report-tampered-failed")
 
 
-def click_free_href(page: Page) -> str | None:
+def new_bundle_href(page: Page) -> str | None:
     """The just built report's bundle link (its row is marked), once the reports page lists it."""
-    links = page.driver.find_elements(By.CSS_SELECTOR, "tr.row-up [data-testid$=-zip][data-testid^=download-]")
+    links = page.driver.find_elements(By.CSS_SELECTOR,
+                                      "tr.row-up [data-testid$=-zip][data-testid^=download-]")
     return str(links[0].get_attribute("href")) if links else None
