@@ -45,10 +45,12 @@ def console_from(config: ClientConfig, *, new_token: bool = False) -> tuple[obje
 
 
 def serve_console(config: ClientConfig, *, new_token: bool = False) -> int:
+    from carbonlab.client import approutes
     from carbonlab.client.app import build_app
 
     console, token = console_from(config, new_token=new_token)
-    app = build_app(console, token)  # type: ignore[arg-type]
+    # the application pages' POST and download routes (actions, report build/verify, CSV upload)
+    app = approutes.mount(build_app(console, token), console)  # type: ignore[arg-type]
     try:
         asyncio.run(_serve(app, str(config.listen)))
     except OSError as exc:

@@ -25,10 +25,9 @@ COMPANY = "genco-a"
 
 def _allocated(page: Page, url: str) -> float:
     page.open(f"{url}/allowances?company={COMPANY}")
-    value = wait_for("genco-a's allocated allowances", lambda: as_number(
-        text_of(page.driver, "balance-allocated")) is not None and as_number(
-        text_of(page.driver, "balance-allocated")))
-    return float(value)
+    found = wait_for("genco-a's allocated allowances", lambda: (lambda v: [v] if v is not None else None)(
+        as_number(text_of(page.driver, "balance-allocated"))))
+    return float(found[0])
 
 
 def test_an_allocation_by_the_emission_department_shows_at_the_power_company(
