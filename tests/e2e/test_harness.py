@@ -1,24 +1,23 @@
-"""The browser harness itself, on small static pages served by a real HTTP server on loopback:
-a page that is right passes every accessibility check, and each kind of fault (an unlabelled
-field, an image without alt, low contrast, a missing landmark, a positive tabindex, a focus trap, a
-control that ignores the keyboard, a console error) is found and named. So a browser test of the
-client that passes means the checks ran, not that they could not fail."""
+"""The browser harness itself, on small static pages served by a real HTTP server on loopback
+(tests/recording_http.py): a page that is right passes every accessibility check, and each kind
+of fault (an unlabelled field, an image without alt, low contrast, a missing landmark, a
+positive tabindex, a focus trap, a control that ignores the keyboard, a console error) is found
+and named. So a browser test of the client that passes means the checks ran, not that they
+could not fail."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.e2e import a11y
 from tests.e2e.browser import Browser, ConsoleLog, open_page, wait_for
 from tests.e2e.conftest import Page
-
-PORT = 29790   # this engineer's loopback block (29700-29799; the lab takes 29700-29759, clients 29780+)
+from tests.recording_http import serve
 
 HEAD = ('<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">'
         '<title>{title}</title>'
@@ -59,17 +58,16 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root: Path = tmp_path_factory.mktemp("e2e-site")
     for name, html in PAGES.items():
         (root / name).write_text(html)
-    handler = partial(SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *_args: None  # type: ignore[attr-defined]
-    server = ThreadingHTTPServer(("127.0.0.1", PORT), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{PORT}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+
+    class Files(SimpleHTTPRequestHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(root), **kwargs)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            del format, args
+
+    with serve(Files) as url:
+        yield url
 
 
 def test_a_right_page_passes_every_check(page: Page, site: str) -> None:
