@@ -48,6 +48,7 @@ def serve_console(config: ClientConfig, *, new_token: bool = False) -> int:
     from carbonlab.client.app import build_app
 
     console, token = console_from(config, new_token=new_token)
+    # build_app mounts the application pages' POST and download routes too (approutes)
     app = build_app(console, token)  # type: ignore[arg-type]
     try:
         asyncio.run(_serve(app, str(config.listen)))

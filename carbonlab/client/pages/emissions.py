@@ -64,10 +64,9 @@ def drill_link(level: str, name: str, params: EmissionsParams) -> str:
     scoped = {**params.filter(), level: name}
     scoped.pop("since", None)
     scoped.pop("until", None)
-    if level in NEXT_LEVEL and NEXT_LEVEL[level] != "meter":
+    if level in NEXT_LEVEL:   # a stack's meters next: the explorer selects readings by meter, not stack
         return "/emissions?" + urlencode({**scoped, "level": NEXT_LEVEL[level], "period": params.period})
-    key = "meter" if level == "meter" else level
-    return "/explorer?" + urlencode({key: name})
+    return "/explorer?" + urlencode({"meter": name})
 
 
 async def view(console: Console, request: Request) -> dict[str, Any]:

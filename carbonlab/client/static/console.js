@@ -6,6 +6,11 @@
   const status = document.querySelector("[data-testid=live-status]");
   if (!live || !live.dataset.events || !window.EventSource) { return; }
   const source = new EventSource(live.dataset.events);
+  // Close the stream when the page is left: a browser keeps a left page (and its stream) in its
+  // back-forward cache, and after six pages the streams hold every connection it allows to the
+  // console, so the next click waits forever. Coming back from that cache reloads the page.
+  window.addEventListener("pagehide", function () { source.close(); });
+  window.addEventListener("pageshow", function (event) { if (event.persisted) { window.location.reload(); } });
   source.addEventListener("live", function (event) {
     live.innerHTML = event.data;
     if (status) {
