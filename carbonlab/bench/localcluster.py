@@ -9,6 +9,7 @@ one interval apart) the way a real gateway would.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -16,7 +17,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -187,6 +190,20 @@ class LocalCluster:
 
     def running(self) -> list[str]:
         return [m for m, p in self.procs.items() if p.poll() is None]
+
+    @contextmanager
+    def serving(self, timeout_s: float = 90.0) -> Iterator[LocalCluster]:
+        """Every member started and ready for the block's duration, stopped after it (also when it
+        fails); the stopped processes' pipes are collected quietly."""
+        self.start_all()
+        try:
+            self.wait_ready(timeout_s=timeout_s)
+            yield self
+        finally:
+            self.stop()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ResourceWarning)
+                gc.collect()
 
     def status(self, member: str, timeout_s: float = 2.0) -> dict[str, Any] | None:
         try:

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import gc
 import json
 import secrets
 import threading
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -50,15 +48,8 @@ def with_companies(cluster: LocalCluster) -> LocalCluster:
 @pytest.fixture(scope="module")
 def apps_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     c = with_companies(LocalCluster.create(tmp_path_factory.mktemp("apps") / "c", 4, gateways=2))
-    c.start_all()
-    try:
-        c.wait_ready(timeout_s=90)
+    with c.serving(timeout_s=90):
         yield c
-    finally:
-        c.stop()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ResourceWarning)
-            gc.collect()
 
 
 @dataclass

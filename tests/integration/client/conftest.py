@@ -3,11 +3,9 @@ loopback talking to it (ports from this suite's block, 29000-29499)."""
 
 from __future__ import annotations
 
-import gc
 import os
 import subprocess
 import sys
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,20 +35,13 @@ class Console:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     made = LocalCluster.create(tmp_path_factory.mktemp("client") / "c", 4, gateways=2)
-    made.start_all()
-    try:
-        made.wait_ready(timeout_s=90)
+    with made.serving(timeout_s=90):
         feed = made.feeds()[0]
         for _ in range(4):
             batch = feed.next_batch(per_meter=2)
             r = httpx.post(f"{made.url('n2')}/v1/batches?wait_ms=10000", json=batch.to_json(), timeout=30)
             assert r.json()["status"] == "committed", r.text
         yield made
-    finally:
-        made.stop()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ResourceWarning)
-            gc.collect()
 
 
 @pytest.fixture(scope="module")

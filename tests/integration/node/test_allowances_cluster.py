@@ -5,10 +5,8 @@ field, and each member's ledger file verifying offline against genesis."""
 
 from __future__ import annotations
 
-import gc
 import json
 import time
-import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -36,15 +34,8 @@ HASH = "cd" * 32
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     made = LocalCluster.create(tmp_path_factory.mktemp("allowances") / "c", 4, gateways=2,
                                roles=ROLES, companies=True, chain_id="h14r-allowances")
-    made.start_all()
-    try:
-        made.wait_ready(timeout_s=90)
+    with made.serving(timeout_s=90):
         yield made
-    finally:
-        made.stop()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ResourceWarning)
-            gc.collect()
 
 
 def cli(capsys: pytest.CaptureFixture[str], cluster: LocalCluster, action: str, member: str,

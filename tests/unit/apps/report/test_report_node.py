@@ -4,9 +4,7 @@ from that member's ledger file, and it verifies offline with genesis alone (the 
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import json
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,15 +18,8 @@ from carbonlab.cli import main
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     c = LocalCluster.create(tmp_path_factory.mktemp("report") / "c", 4, gateways=2)
-    c.start_all()
-    try:
-        c.wait_ready(timeout_s=60)
+    with c.serving(timeout_s=60):
         yield c
-    finally:
-        c.stop()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ResourceWarning)
-            gc.collect()
 
 
 @pytest.mark.timeout(240)
