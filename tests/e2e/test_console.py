@@ -102,6 +102,25 @@ def test_emissions_move_without_a_reload(page: Page, e2e_lab: E2ELab) -> None:
     page.shot("emissions-live")
 
 
+def test_a_live_update_keeps_the_keyboard_focus(page: Page, e2e_lab: E2ELab) -> None:
+    """A keyboard user inside the live block keeps the focus while updates arrive (the newest is
+    held and applied when the focus leaves); then the block updates again."""
+    client = e2e_lab.clients["n1"]
+    login(page, client, "/emissions?level=plant")
+    d = page.driver
+    wait_for("a link in the live block", lambda: d.execute_script(
+        "return document.querySelector('#live a') !== null"))
+    d.execute_script("document.querySelector('#live a').focus();"
+                     "window.__focused = document.activeElement;")
+    held = wait_for("the held update's notice", lambda: "held" in text_of(d, "live-status"), timeout_s=30)
+    assert held
+    assert d.execute_script("return document.activeElement === window.__focused && "
+                            "window.__focused.isConnected"), "a live update took the focus away"
+    d.execute_script("document.activeElement.blur(); document.body.focus();")
+    wait_for("the update applied once the focus left", lambda: "updated" in text_of(d, "live-status"),
+             timeout_s=30)
+
+
 def test_drill_down_from_a_plant_to_a_verified_reading(page: Page, e2e_lab: E2ELab) -> None:
     """From the plant's row on the emissions page, one level down per click (each page's own
     links) to the readings, then a reading's proof: judged VALID by the console."""

@@ -11,11 +11,30 @@
   // console, so the next click waits forever. Coming back from that cache reloads the page.
   window.addEventListener("pagehide", function () { source.close(); });
   window.addEventListener("pageshow", function (event) { if (event.persisted) { window.location.reload(); } });
-  source.addEventListener("live", function (event) {
-    live.innerHTML = event.data;
+  // An update replaces the whole live block, which would take the keyboard focus (and the
+  // screen reader's place) away from whoever is inside it: while focus is in the block the
+  // newest update is held, and applied as soon as focus leaves it.
+  let held = null;
+  function apply(html) {
+    live.innerHTML = html;
     if (status) {
       status.classList.remove("stale");
       status.textContent = "Live: updated " + new Date().toLocaleTimeString();
+    }
+  }
+  source.addEventListener("live", function (event) {
+    if (live.contains(document.activeElement) && document.activeElement !== live) {
+      held = event.data;
+      if (status) { status.textContent = "Live: update held while the focus is in this section"; }
+      return;
+    }
+    apply(event.data);
+  });
+  live.addEventListener("focusout", function (event) {
+    if (held !== null && !live.contains(event.relatedTarget)) {
+      const html = held;
+      held = null;
+      apply(html);
     }
   });
   source.addEventListener("error", function () {
