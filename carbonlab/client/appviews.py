@@ -116,6 +116,11 @@ def mapped() -> Iterator[None]:
         raise NodeDown(str(exc)) from None
     except ComputeTimeout as exc:
         raise NodeDown(str(exc)) from None
+    except ModuleNotFoundError as exc:   # a host whose wheelhouse has carbonlab without its `apps` extra
+        raise NodeDown(f"this page needs the Python package {exc.name!r}, which this console's host "
+                       "does not have: install carbonlab with its `apps` extra there "
+                       "(pip install 'carbonlab[apps]'); the chain, emissions, explorer, structure "
+                       "and rig pages work without it") from None
 
 
 def query_form(cls: type[T], params: Mapping[str, str], *, ignore: tuple[str, ...] = ()) -> T:

@@ -26,12 +26,15 @@ import stat
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from carbonlab.apps.compliance.records import AllowanceRecords
-from carbonlab.apps.report.build import Built
 from carbonlab.apps.report.findings import Verified
 from carbonlab.client.appforms import FormError, ReportForm
 from carbonlab.node.genesis import Genesis
+
+if TYPE_CHECKING:   # the report's build needs the `apps` extra (reportlab, openpyxl): imported when used
+    from carbonlab.apps.compliance.records import AllowanceRecords
+    from carbonlab.apps.report.build import Built
 
 BUNDLE_FILES = ("report.pdf", "report.xlsx", "report.json", "proofs.json", "records.json", "manifest.json",
                 "statement.json")
