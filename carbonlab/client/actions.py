@@ -28,7 +28,7 @@ from carbonlab.client.appforms import FormError, read
 from carbonlab.errors import CarbonlabError
 from carbonlab.node.allowances.answers import RecordState, RecordStatus
 from carbonlab.node.allowances.client import AllowanceClient, AllowanceClientError
-from carbonlab.node.allowances.contract import ROLE_OF
+from carbonlab.node.allowances.contract import ROLE_OF, made_by
 from carbonlab.node.allowances.records import (
     BODY_OF,
     Body,
@@ -97,7 +97,7 @@ def check_allowed(genesis: Genesis, org: Organisation, kind_text: str) -> Kind:
     if org.key is None:
         raise ActionRefused(org.member, kind.value, "this console was started without the organisation's key")
     if kind not in allowed_kinds(genesis, org):
-        raise ActionRefused(org.member, kind.value, f"a {kind.value} is made by a {ROLE_OF[kind]} member"
+        raise ActionRefused(org.member, kind.value, made_by(kind)
                             + (" representing the company" if kind is Kind.SURRENDER else "")
                             + f"; {org.member} is {org.role}")
     return kind

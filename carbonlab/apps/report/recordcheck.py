@@ -36,7 +36,7 @@ from carbonlab.apps.report import allowances, chainrecords
 from carbonlab.apps.report.findings import Kind, Verified
 from carbonlab.apps.report.proofcheck import certified_header
 from carbonlab.node import merkle
-from carbonlab.node.allowances.contract import ROLE_OF
+from carbonlab.node.allowances.contract import ROLE_OF, made_by
 from carbonlab.node.allowances.records import Kind as RecordKind
 from carbonlab.node.allowances.records import SignedRecord, Statement, Surrender, Transfer
 from carbonlab.node.block import BlockHeader
@@ -77,8 +77,7 @@ def proven_record(genesis: Genesis, header: BlockHeader, raw: Any, at: str, comp
         return None
     role = ROLE_OF[record.kind]
     if member.role != role:
-        res.add(Kind.SIGNATURE, where, f"a {record.kind.value} is made by a {role} member; "
-                                       f"{record.signer!r} is {member.role}")
+        res.add(Kind.SIGNATURE, where, f"{made_by(record.kind)}; {record.signer!r} is {member.role}")
         return None
     body = record.body
     represented = {c.id: c.member for c in genesis.companies}

@@ -185,12 +185,19 @@ def _check(genesis: Genesis, state: AllowanceState, record: SignedRecord, block_
                           f"{body.quantity_t} t is above {holder}'s {body.year} balance of {held} t")
 
 
+def made_by(kind: Kind) -> str:
+    """"an allocation is made by an emission-management member": the one wording of the rule."""
+    def a(word: str) -> str:
+        return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
+    return f"{a(kind.value)} is made by {a(ROLE_OF[kind])} member"
+
+
 def _genesis_rules(genesis: Genesis, member: Member, record: SignedRecord) -> None:
     """The signer's role may make the kind, and every company named is a genesis company."""
     role = ROLE_OF[record.kind]
     if member.role != role:
-        raise _Refuse(RecordReason.WRONG_ROLE, "record.signer", f"a {record.kind.value} is made by "
-                      f"a {role} member; {record.signer!r} is {member.role}")
+        raise _Refuse(RecordReason.WRONG_ROLE, "record.signer",
+                      f"{made_by(record.kind)}; {record.signer!r} is {member.role}")
     body = record.body
     companies = {c.id for c in genesis.companies}
     for name in ("seller", "buyer") if isinstance(body, Transfer) else ("company",):
