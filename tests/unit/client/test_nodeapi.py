@@ -1,0 +1,69 @@
+"""The console's client of its member's API against a real HTTP server on loopback."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import time
+from http.server import BaseHTTPRequestHandler
+
+import anyio
+import pytest
+
+from carbonlab.client.nodeapi import NodeApi, NodeDown
+from tests.recording_http import serve
+
+
+class SlowJson(BaseHTTPRequestHandler):
+    """Answers every GET with a small JSON object after a short pause (a busy member)."""
+
+    def do_GET(self) -> None:
+        time.sleep(0.02)
+        body = json.dumps({"ok": True}).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):   # the console gave up on it
+            self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.timeout(120)
+def test_calls_cancelled_midway_do_not_wedge_the_link_to_the_node() -> None:
+    """Found by the outsider probe: every page view or live stream a browser leaves mid-call
+    cancels the node call; httpcore's pool kept each connection cancelled while connecting as
+    'CONNECTING' forever, and after 100 of them every call timed out ('node does not answer')
+    until the console was restarted, while the node was fine."""
+
+    async def main() -> None:
+        api = NodeApi(url, timeout_s=5.0)
+        rng = random.Random(16)
+
+        async def caller(deadline: float) -> None:
+            with anyio.move_on_after(deadline):
+                while True:
+                    await api.get_json("/v1/x")
+
+        try:
+            for _ in range(3):                 # a few calls each round are cancelled while connecting
+                async with anyio.create_task_group() as tg:
+                    for _ in range(300):
+                        tg.start_soon(caller, rng.uniform(0.01, 1.0))
+            # the calls left behind finish within their timeouts; a wedged pool never serves again
+            answers = []
+            for _ in range(6):
+                try:
+                    answers.append(await api.get_json("/v1/x"))
+                    break
+                except NodeDown as exc:
+                    answers.append(str(exc))
+            assert answers[-1] == {"ok": True}, answers
+        finally:
+            await api.aclose()
+
+    with serve(SlowJson) as url:
+        anyio.run(main)
