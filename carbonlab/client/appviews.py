@@ -143,10 +143,14 @@ def default_company(console: Console) -> str:
 def run_context(console: Console, request: Any,
                 runs: tuple[str, ...]) -> tuple[dict[str, str], str, dict[str, Any]]:
     """(the query parameters, the computation asked for by `run`, the context every form page
-    starts from); a `run` that is none of `runs` is a 400 naming it."""
+    starts from); a parameter given twice, or a `run` that is none of `runs`, is a 400 naming it."""
     from carbonlab.client.appdata import company_ids
 
-    params = dict(request.query_params)
+    params: dict[str, str] = {}
+    for name, value in request.query_params.multi_items():
+        if name in params:      # dict() would keep the last one silently
+            raise ParamError(name, "given more than once")
+        params[name] = value
     run = params.get("run", "")
     if run not in ("", *runs):
         raise ParamError("run", f"must be one of {', '.join(runs)}, got {run!r}")
