@@ -146,11 +146,7 @@ def run_context(console: Console, request: Any,
     starts from); a parameter given twice, or a `run` that is none of `runs`, is a 400 naming it."""
     from carbonlab.client.appdata import company_ids
 
-    params: dict[str, str] = {}
-    for name, value in request.query_params.multi_items():
-        if name in params:      # dict() would keep the last one silently
-            raise ParamError(name, "given more than once")
-        params[name] = value
+    params = query_once(request)
     run = params.get("run", "")
     if run not in ("", *runs):
         raise ParamError("run", f"must be one of {', '.join(runs)}, got {run!r}")
@@ -158,6 +154,16 @@ def run_context(console: Console, request: Any,
            "company": params.get("company") or default_company(console), "run": run, "params": params,
            "year": this_year()}
     return params, run, out
+
+
+def query_once(request: Any) -> dict[str, str]:
+    """The query parameters; one given twice is a 400 naming it (dict() would keep the last)."""
+    params: dict[str, str] = {}
+    for name, value in request.query_params.multi_items():
+        if name in params:
+            raise ParamError(name, "given more than once")
+        params[name] = value
+    return params
 
 
 def this_year() -> int:
