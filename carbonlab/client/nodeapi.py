@@ -115,8 +115,11 @@ class NodeApi:
         body = await self.get_json(path, params)
         try:
             return read(body)
-        except SchemaError as exc:
-            raise NodeDown(f"{self.base_url}{path}: the answer does not follow the API: {exc}") from None
+        # a reader may trip over a shape it does not check (a missing key, a number for an object):
+        # the node's fault all the same, not the console's (it was a 500)
+        except (SchemaError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise NodeDown(f"{self.base_url}{path}: the answer does not follow the API: "
+                           f"{type(exc).__name__}: {exc}") from None
 
     async def peers(self) -> PeersReport:
         from carbonlab.node.peers import PeersReport
@@ -160,8 +163,11 @@ class NodeApi:
 
     async def readings(self, **params: Any) -> Rows:
         body = await self.get_json("/v1/readings", params)
-        return Rows(tuple(_rows(body, "readings", self.base_url)), int(body.get("limit", 0)),
-                    int(body.get("offset", 0)))
+        rows = tuple(_rows(body, "readings", self.base_url))
+        try:
+            return Rows(rows, int(body.get("limit", 0)), int(body.get("offset", 0)))
+        except (TypeError, ValueError):
+            raise NodeDown(f"{self.base_url}/v1/readings: limit or offset is not an integer") from None
 
     async def rejections(self, limit: int = 50, offset: int = 0) -> Rows:
         body = await self.get_json("/v1/rejections", {"limit": limit, "offset": offset})

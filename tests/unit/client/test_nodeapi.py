@@ -67,3 +67,44 @@ def test_calls_cancelled_midway_do_not_wedge_the_link_to_the_node() -> None:
 
     with serve(SlowJson) as url:
         anyio.run(main)
+
+
+GARBAGE = [b"[]", b"null", b'"x"', b"{}", b'{"members": "x"}', b'{"filter": 1}', b'{"height": "NaN"}',
+           b'{"readings": [1], "limit": "x"}', b'{"readings": [], "limit": "x"}', b'{"blocks": [{}]}']
+
+
+class Garbage(BaseHTTPRequestHandler):
+    """A member (or something in between) answering 200 with JSON that is not what the API says."""
+
+    def do_GET(self) -> None:
+        body = GARBAGE[int(self.path.rsplit("g=", 1)[-1])] if "g=" in self.path else b"{}"
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("which", range(len(GARBAGE)))
+def test_an_answer_that_does_not_follow_the_api_is_node_down(which: int) -> None:
+    """Found by the outsider probe: a garbage answer to /v1/emissions/structure was a KeyError
+    (a 500 of the structure page), not the page's node-error banner."""
+
+    async def main() -> None:
+        api = NodeApi(url, timeout_s=5.0)
+        g = {"g": str(which)}
+        try:
+            for call in (api.peers, api.head, lambda: api.emissions_query(g),
+                         lambda: api.emissions_structure(g), lambda: api.readings(**g),
+                         lambda: api.rejections(), lambda: api.blocks(1, 2), lambda: api.block(1)):
+                with contextlib.suppress(NodeDown):    # anything else escaped as a 500
+                    await call()
+        finally:
+            await api.aclose()
+
+    with serve(Garbage) as url:
+        anyio.run(main)
