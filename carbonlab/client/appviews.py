@@ -98,8 +98,11 @@ def state(console: Console) -> AppState:
 
 
 @contextmanager
-def mapped() -> Iterator[None]:
-    """Turn the apps' and the backend's errors into the console shell's typed errors."""
+def mapped(out: dict[str, Any] | None = None) -> Iterator[None]:
+    """Turn the apps' and the backend's errors into the console shell's typed errors. Given the
+    page's context `out`, a member that does not answer (or a computation past its deadline) is
+    its `error` banner instead, so the page keeps its forms (raised, the view's context was lost
+    and the template failed: a 500)."""
     try:
         yield
     except FormError as exc:
@@ -112,10 +115,10 @@ def mapped() -> Iterator[None]:
         raise ParamError(exc.constraint, f"infeasible: {exc.detail}") from None
     except ReportError as exc:
         raise ParamError(exc.field, exc.problem) from None
-    except NodeUnavailable as exc:
-        raise NodeDown(str(exc)) from None
-    except ComputeTimeout as exc:
-        raise NodeDown(str(exc)) from None
+    except (NodeUnavailable, ComputeTimeout, NodeDown) as exc:
+        if out is None:
+            raise NodeDown(str(exc)) from None
+        out["error"] = str(exc)
 
 
 def query_form(cls: type[T], params: Mapping[str, str], *, ignore: tuple[str, ...] = ()) -> T:

@@ -1,4 +1,4 @@
-"""The allowances page served by the console's real app, its member's node a closed port."""
+"""The application pages served by the console's real app, its member's node a closed port."""
 
 from __future__ import annotations
 
@@ -22,12 +22,14 @@ def _closed_port() -> int:
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize(("query", "status", "expect"), [
-    ("", 200, 'data-testid="node-error"'),          # the probe: a 500 (the template's data missing)
-    ("?year=2026&year=2025", 400, "year"),           # the probe: the last one was kept silently
+@pytest.mark.parametrize(("path", "status", "expect"), [
+    ("/allowances", 200, 'data-testid="node-error"'),        # the probe: a 500 (the template's data missing)
+    ("/allowances?year=2026&year=2025", 400, "year"),        # the probe: the last one was kept silently
+    ("/forecasts?run=emissions&company=company1", 200, 'data-testid="node-error"'),
+    ("/compliance?company=company1&year=2026", 200, 'data-testid="node-error"'),
 ])
-def test_the_allowances_page_with_its_node_down_or_a_repeated_parameter(
-        tmp_path: Path, query: str, status: int, expect: str) -> None:
+def test_an_application_page_with_its_node_down_or_a_repeated_parameter(
+        tmp_path: Path, path: str, status: int, expect: str) -> None:
     cluster = LocalCluster.create(tmp_path / "c", 4, gateways=2, companies=True)   # never started
     member = next(m for m in cluster.genesis.members if m.id == "n1")
     url = f"http://127.0.0.1:{_closed_port()}"
@@ -38,7 +40,7 @@ def test_the_allowances_page_with_its_node_down_or_a_repeated_parameter(
     async def get() -> httpx.Response:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console",
                                      headers={"authorization": "Bearer t0ken"}) as http:
-            return await http.get(f"/allowances{query}")
+            return await http.get(path)
 
     import anyio
 
