@@ -15,18 +15,21 @@ from carbonlab.client.nodeapi import NodeApi, NodeDown
 from tests.recording_http import serve
 
 
+def answer(handler: BaseHTTPRequestHandler, body: bytes) -> None:
+    handler.send_response(200)
+    handler.send_header("content-type", "application/json")
+    handler.send_header("content-length", str(len(body)))
+    handler.end_headers()
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):   # the console gave up on it
+        handler.wfile.write(body)
+
+
 class SlowJson(BaseHTTPRequestHandler):
     """Answers every GET with a small JSON object after a short pause (a busy member)."""
 
     def do_GET(self) -> None:
         time.sleep(0.02)
-        body = json.dumps({"ok": True}).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):   # the console gave up on it
-            self.wfile.write(body)
+        answer(self, json.dumps({"ok": True}).encode())
 
     def log_message(self, *args: object) -> None:
         pass
@@ -77,12 +80,7 @@ class Garbage(BaseHTTPRequestHandler):
     """A member (or something in between) answering 200 with JSON that is not what the API says."""
 
     def do_GET(self) -> None:
-        body = GARBAGE[int(self.path.rsplit("g=", 1)[-1])] if "g=" in self.path else b"{}"
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        answer(self, GARBAGE[int(self.path.rsplit("g=", 1)[-1])] if "g=" in self.path else b"{}")
 
     def log_message(self, *args: object) -> None:
         pass
