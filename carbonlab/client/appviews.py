@@ -97,6 +97,13 @@ def state(console: Console) -> AppState:
     return found
 
 
+def close_state(console: Console) -> None:
+    """Forget the console's state and remove the reports it built (its process is ending)."""
+    found = _STATES.pop(id(console), None)
+    if found is not None:
+        found.reports.close()
+
+
 @contextmanager
 def mapped(out: dict[str, Any] | None = None) -> Iterator[None]:
     """Turn the apps' and the backend's errors into the console shell's typed errors. Given the
