@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -113,8 +114,15 @@ def _multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str
     return _once(text), files
 
 
+_DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?", re.ASCII)
+
+
 def _number(kind: Any, name: str, raw: str) -> Any:
+    """A decimal number in ASCII (int() and float() would also read `1_000`, full-width or
+    Arabic-Indic digits, and an action would sign what the user may not have meant)."""
     text = raw.strip()
+    if not _DECIMAL.fullmatch(text) and text.lower().lstrip("+-") not in ("nan", "inf", "infinity"):
+        raise FormError(name, f"must be {'an integer' if kind is int else 'a number'}, got {raw!r}")
     try:
         value: Any = int(text) if kind is int else float(text)
     except ValueError:

@@ -97,9 +97,19 @@ def state(console: Console) -> AppState:
     return found
 
 
+def close_state(console: Console) -> None:
+    """Forget the console's state and remove the reports it built (its process is ending)."""
+    found = _STATES.pop(id(console), None)
+    if found is not None:
+        found.reports.close()
+
+
 @contextmanager
-def mapped() -> Iterator[None]:
-    """Turn the apps' and the backend's errors into the console shell's typed errors."""
+def mapped(out: dict[str, Any] | None = None) -> Iterator[None]:
+    """Turn the apps' and the backend's errors into the console shell's typed errors. Given the
+    page's context `out`, a member that does not answer (or a computation past its deadline) is
+    its `error` banner instead, so the page keeps its forms (raised, the view's context was lost
+    and the template failed: a 500)."""
     try:
         yield
     except FormError as exc:
@@ -112,15 +122,17 @@ def mapped() -> Iterator[None]:
         raise ParamError(exc.constraint, f"infeasible: {exc.detail}") from None
     except ReportError as exc:
         raise ParamError(exc.field, exc.problem) from None
-    except NodeUnavailable as exc:
-        raise NodeDown(str(exc)) from None
-    except ComputeTimeout as exc:
-        raise NodeDown(str(exc)) from None
+    except (NodeUnavailable, ComputeTimeout, NodeDown) as exc:
+        if out is None:
+            raise NodeDown(str(exc)) from None
+        out["error"] = str(exc)
     except ModuleNotFoundError as exc:   # a host whose wheelhouse has carbonlab without its `apps` extra
-        raise NodeDown(f"this page needs the Python package {exc.name!r}, which this console's host "
-                       "does not have: install carbonlab with its `apps` extra there "
-                       "(pip install 'carbonlab[apps]'); the chain, emissions, explorer, structure "
-                       "and rig pages work without it") from None
+        message = (f"this page needs the Python package {exc.name!r}, which this console's host does not "
+                   "have: install carbonlab with its `apps` extra there (pip install 'carbonlab[apps]'); "
+                   "the chain, emissions, explorer, structure and rig pages work without it")
+        if out is None:
+            raise NodeDown(message) from None
+        out["error"] = message
 
 
 def query_form(cls: type[T], params: Mapping[str, str], *, ignore: tuple[str, ...] = ()) -> T:
@@ -148,10 +160,10 @@ def default_company(console: Console) -> str:
 def run_context(console: Console, request: Any,
                 runs: tuple[str, ...]) -> tuple[dict[str, str], str, dict[str, Any]]:
     """(the query parameters, the computation asked for by `run`, the context every form page
-    starts from); a `run` that is none of `runs` is a 400 naming it."""
+    starts from); a parameter given twice, or a `run` that is none of `runs`, is a 400 naming it."""
     from carbonlab.client.appdata import company_ids
 
-    params = dict(request.query_params)
+    params = query_once(request)
     run = params.get("run", "")
     if run not in ("", *runs):
         raise ParamError("run", f"must be one of {', '.join(runs)}, got {run!r}")
@@ -159,6 +171,16 @@ def run_context(console: Console, request: Any,
            "company": params.get("company") or default_company(console), "run": run, "params": params,
            "year": this_year()}
     return params, run, out
+
+
+def query_once(request: Any) -> dict[str, str]:
+    """The query parameters; one given twice is a 400 naming it (dict() would keep the last)."""
+    params: dict[str, str] = {}
+    for name, value in request.query_params.multi_items():
+        if name in params:
+            raise ParamError(name, "given more than once")
+        params[name] = value
+    return params
 
 
 def this_year() -> int:

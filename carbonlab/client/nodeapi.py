@@ -2,7 +2,11 @@
 
 Every call has a timeout (`timeout_s`, connect and read); a node that does not answer, or
 answers 5xx or with a body that is not what the API promises, raises `NodeDown` naming the
-URL and what went wrong, which the page shows instead of its figures. A 4xx is the console
+URL and what went wrong, which the page shows instead of its figures. A call whose caller is
+cancelled (a browser leaving a page or a live stream) is left to finish in its own task, and the
+connection pool has no cap: httpcore 1.0 keeps a connection whose call is cancelled at the wrong
+moment as 'CONNECTING' for good, and with a cap of 100 a burst of left streams made every later
+call time out in the pool while the node was fine. A 4xx is the console
 asking something wrong (a reading that does not exist): `NodeRefused`, carrying the node's
 message and the field it named. Answers the node has a typed form for come back as that
 type, read by the node's own `from_json` (`PeersReport`, `QueryResult`, `StructureResult`,
@@ -12,6 +16,8 @@ type, read by the node's own `from_json` (`PeersReport`, `QueryResult`, `Structu
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -56,8 +62,14 @@ class NodeApi:
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
+        # no cap on connections: with one, a call that waits for the pool and is cancelled just as a
+        # connection is handed to it leaves that connection 'CONNECTING' for good (httpcore 1.0),
+        # and once the cap is reached so every call times out in the pool
         self._http = httpx.AsyncClient(base_url=self.base_url, timeout=httpx.Timeout(timeout_s),
-                                       transport=transport, follow_redirects=False)
+                                       transport=transport, follow_redirects=False,
+                                       limits=httpx.Limits(max_connections=None,
+                                                           max_keepalive_connections=20))
+        self._running: set[asyncio.Task[httpx.Response]] = set()
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -65,7 +77,7 @@ class NodeApi:
     async def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         try:
-            response = await self._http.get(path, params=clean)
+            response = await self._uncancelled(self._http.get(path, params=clean))
         except httpx.TimeoutException:
             raise NodeDown(f"{self.base_url}{path}: no answer within {self.timeout_s:g} s") from None
         except httpx.HTTPError as exc:
@@ -82,14 +94,32 @@ class NodeApi:
             raise NodeRefused(response.status_code, str(message), None if field is None else str(field))
         return body
 
+    async def _uncancelled(self, call: Coroutine[Any, Any, httpx.Response]) -> httpx.Response:
+        """`call` in a task of its own that a cancelled caller leaves to finish (its timeouts
+        end it): httpcore's pool can keep a connection whose call is cancelled midway as
+        'CONNECTING' for good (a browser leaving a page or a live stream cancels the call), and
+        after 100 of them every call waited for the pool: the page said the node did not answer."""
+        task = asyncio.ensure_future(call)
+        self._running.add(task)
+        task.add_done_callback(self._finished)
+        return await asyncio.shield(task)
+
+    def _finished(self, task: asyncio.Task[httpx.Response]) -> None:
+        self._running.discard(task)
+        if not task.cancelled():
+            task.exception()            # retrieved: a call its caller left is not an error to log
+
     async def _typed(self, path: str, read: Any, params: dict[str, Any] | None = None) -> Any:
         from carbonlab.node.errors import SchemaError
 
         body = await self.get_json(path, params)
         try:
             return read(body)
-        except SchemaError as exc:
-            raise NodeDown(f"{self.base_url}{path}: the answer does not follow the API: {exc}") from None
+        # a reader may trip over a shape it does not check (a missing key, a number for an object):
+        # the node's fault all the same, not the console's (it was a 500)
+        except (SchemaError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise NodeDown(f"{self.base_url}{path}: the answer does not follow the API: "
+                           f"{type(exc).__name__}: {exc}") from None
 
     async def peers(self) -> PeersReport:
         from carbonlab.node.peers import PeersReport
@@ -133,8 +163,11 @@ class NodeApi:
 
     async def readings(self, **params: Any) -> Rows:
         body = await self.get_json("/v1/readings", params)
-        return Rows(tuple(_rows(body, "readings", self.base_url)), int(body.get("limit", 0)),
-                    int(body.get("offset", 0)))
+        rows = tuple(_rows(body, "readings", self.base_url))
+        try:
+            return Rows(rows, int(body.get("limit", 0)), int(body.get("offset", 0)))
+        except (TypeError, ValueError):
+            raise NodeDown(f"{self.base_url}/v1/readings: limit or offset is not an integer") from None
 
     async def rejections(self, limit: int = 50, offset: int = 0) -> Rows:
         body = await self.get_json("/v1/rejections", {"limit": limit, "offset": offset})

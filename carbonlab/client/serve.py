@@ -1,7 +1,8 @@
 """One console process: load the settings, build the app, serve it on hypercorn (asyncio).
 
 The console binds only the address it is given; SIGTERM and SIGINT end it gracefully
-(open event streams are cut after `GRACE_S`). It prints one line with its URL when it
+(open event streams are cut after `GRACE_S`) and remove the temporary directory of the reports
+it built. It prints one line with its URL when it
 listens, which the lab and `./dev demo` show.
 """
 
@@ -54,7 +55,17 @@ def serve_console(config: ClientConfig, *, new_token: bool = False) -> int:
         asyncio.run(_serve(app, str(config.listen)))
     except OSError as exc:
         raise ClientError(f"--listen {config.listen}: {exc.strerror or exc}") from None
+    finally:
+        _remove_reports(console)
     return 0
+
+
+def _remove_reports(console: object) -> None:
+    """The reports this process built live in its own temporary directory: gone with it (each
+    run left one behind, a bundle of a big company-year is ~60 MB)."""
+    from carbonlab.client.appviews import close_state
+
+    close_state(console)  # type: ignore[arg-type]
 
 
 async def _serve(app: object, bind: str) -> None:

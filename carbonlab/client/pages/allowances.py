@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 from carbonlab.client import ParamError, actions, appdata, chainrecords
 from carbonlab.client.appdata import offload
-from carbonlab.client.appviews import default_company, mapped, state, this_year
+from carbonlab.client.appviews import default_company, mapped, query_once, state, this_year
+from carbonlab.client.nodeapi import NodeDown
 from carbonlab.node.allowances.records import BODY_OF, body_fields
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
 
 async def view(console: Console, request: Request) -> dict[str, Any]:
-    params = dict(request.query_params)
+    params = query_once(request)
     unknown = sorted(set(params) - {"company", "year"})
     if unknown:
         raise ParamError(unknown[0], "unknown parameter (this page reads company, year)")
@@ -51,8 +52,12 @@ async def view(console: Console, request: Request) -> dict[str, Any]:
         "kinds": [(k.value, body_fields(k), BODY_OF[k]) for k in kinds], "balance": None, "history": [],
         "represented": actions.represented(console.genesis, console.member.id) if console.member else (),
         "signs_as": app.org.member if app.org and app.org.key else None}
-    with mapped():
-        appdata.check_company(console.genesis, company)
-        out["balance"], out["history"] = await offload("reading the allowances", lambda: (
-            chainrecords.balance(app.reader, company, year), chainrecords.history(app.reader, company, year)))
+    try:
+        with mapped():
+            appdata.check_company(console.genesis, company)
+            out["balance"], out["history"] = await offload("reading the allowances", lambda: (
+                chainrecords.balance(app.reader, company, year),
+                chainrecords.history(app.reader, company, year)))
+    except NodeDown as exc:     # the page and its forms stay, with the banner (its data was all lost: a 500)
+        out["error"] = str(exc)
     return out

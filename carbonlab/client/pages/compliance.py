@@ -59,7 +59,7 @@ async def view(console: Console, request: Request) -> dict[str, Any]:
     if not params:
         return out
     app = state(console)
-    with mapped():
+    with mapped(out):
         form = query_form(ComplianceForm, params)
         appdata.check_company(console.genesis, form.company)
         height = await offload("reading the height", lambda: _height(app.reader))
@@ -70,4 +70,7 @@ async def view(console: Console, request: Request) -> dict[str, Any]:
 
 def _height(reader: appdata.NodeReader) -> Any:
     """The member's height: a new block may hold a new record, so a position is kept per height."""
-    return reader.get("/v1/status").get("height")
+    status = reader.get("/v1/status")
+    if not isinstance(status, dict):
+        raise appdata.NodeUnavailable(f"{reader.url}/v1/status", "the answer is not an object")
+    return status.get("height")

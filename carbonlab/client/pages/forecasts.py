@@ -56,7 +56,7 @@ async def view(console: Console, request: Request) -> dict[str, Any]:
     params, run, out = run_context(console, request, ("emissions", "price"))
     out.update(emissions=None, price=None, allowance_source=None)
     app = state(console)
-    with mapped():
+    with mapped(out):
         if run == "emissions":
             form = query_form(EmissionsForecastForm, params, ignore=("run",))
             appdata.check_company(console.genesis, form.company)

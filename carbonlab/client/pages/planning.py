@@ -36,7 +36,7 @@ async def view(console: Console, request: Request) -> dict[str, Any]:
     app = state(console)
     if not run:
         return out
-    with mapped():
+    with mapped(out):
         form: DispatchForm | PathwayForm = (
             query_form(DispatchForm, params, ignore=("run",)) if run == "dispatch"
             else query_form(PathwayForm, params, ignore=("run",)))

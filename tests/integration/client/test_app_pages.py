@@ -130,6 +130,8 @@ def test_a_forged_action_is_refused_by_the_client_and_by_the_contract(
     ("get", "/compliance?company=company1&year=20x6", None, "year"),
     ("get", "/compliance?company=company1&year=2026&rules=../../etc/passwd", None, "rules"),
     ("get", "/allowances?year=3000", None, "year"),
+    ("get", "/allowances?year=2026&year=2025", None, "year"),       # the probe: the last one was kept
+    ("get", "/planning?run=dispatch&company=company1&company=company2&demand_mw=100", None, "company"),
     ("post", "/allowances/action", {"kind": "allocation", "company": "company1", "year": "2026",
                                     "quantity_t": "1e3"}, "quantity_t"),
     ("post", "/allowances/action", {"kind": "allocation", "company": "company1", "year": "2026"},

@@ -85,3 +85,15 @@ def test_a_body_over_its_cap_is_refused_with_413(cap: int) -> None:
         assert info.value.status == 413
     else:
         assert anyio.run(run) == b"abcdef"
+
+
+@pytest.mark.parametrize("text", ["1_000", "\uff11\uff12", "\u0661\u0662", "1_0.5", "1e1_0"])
+def test_a_number_is_ascii_digits_only(text: str) -> None:
+    """Found by the outsider probe: an allocation of `1_000` or of full-width twelve
+    (U+FF11 U+FF12) tonnes was signed and committed (Python's int() and float() read them)."""
+    with pytest.raises(FormError) as got:
+        appforms.read(ReportForm, {"company": "c1", "year": text})
+    assert got.value.field == "year"
+    with pytest.raises(FormError) as got:
+        appforms.read(DispatchForm, {"company": "c1", "demand_mw": "100", "carbon_price": text})
+    assert got.value.field == "carbon_price"
