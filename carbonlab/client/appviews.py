@@ -129,7 +129,7 @@ def mapped(out: dict[str, Any] | None = None) -> Iterator[None]:
     except ModuleNotFoundError as exc:   # a host whose wheelhouse has carbonlab without its `apps` extra
         message = (f"this page needs the Python package {exc.name!r}, which this console's host does not "
                    "have: install carbonlab with its `apps` extra there (pip install 'carbonlab[apps]'); "
-                   "the chain, emissions, explorer, structure and rig pages work without it")
+                   "the other pages work without it")
         if out is None:
             raise NodeDown(message) from None
         out["error"] = message
