@@ -44,7 +44,8 @@ def test_local_lab_as_unprivileged_user(user_carbonlab: Path, lab_dir: Path) -> 
         # services run as the unprivileged user, each under its supervisor, with pidfiles
         supervisors = sorted((lab_dir / "hosts").glob("*/run/*.supervisor.pid"))
         pidfiles = sorted(set((lab_dir / "hosts").glob("*/run/*.pid")) - set(supervisors))
-        assert len(pidfiles) == 4 + 4 + 2 + 2 + 1   # nodes, their consoles, gateways, meter processes, prometheus
+        # nodes, their consoles, gateways, meter processes, prometheus
+        assert len(pidfiles) == 4 + 4 + 2 + 2 + 1
         assert len(supervisors) == len(pidfiles)
         if user:
             uid = pwd.getpwnam(user).pw_uid
