@@ -124,21 +124,12 @@ class ApiChain:
         return None
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        import httpx
-
         from carbonlab.apps import jsonfile
 
         try:
-            answer = self.http.get(path, params=params)
-        except httpx.HTTPError as exc:
-            raise InputError("--node", f"{self.url}{path}: {exc}") from None
-        if answer.status_code != 200:
-            raise InputError("--node", f"{self.url}{path}: HTTP {answer.status_code}: "
-                                       f"{answer.text[:200]}")
-        try:
-            return jsonfile.loads(answer.content)
+            return jsonfile.get(self.http, self.url, path, params)
         except jsonfile.JsonFileError as exc:
-            raise InputError("--node", f"{self.url}{path}: the answer is not JSON ({exc.problem})") from None
+            raise InputError("--node", exc.problem) from None
 
     def _typed(self, path: str, read: Any) -> Any:
         try:

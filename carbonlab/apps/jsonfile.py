@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class JsonFileError(ValueError):
@@ -51,3 +54,22 @@ def loads(data: bytes | str) -> Any:
 def load(path: Path) -> Any:
     """`loads` of a file's bytes; an unreadable file is an `OSError` as `Path.read_bytes` raises it."""
     return loads(path.read_bytes())
+
+
+def get(http: httpx.Client, base_url: str, path: str, params: dict[str, Any] | None = None) -> Any:
+    """The parsed 200 answer of a member's API to GET `path` (the application modules' one way to
+    ask a node); `JsonFileError` naming the URL when the call fails, the status is not 200, or the
+    answer is not JSON this module accepts. Callers turn it into their own error naming `--node`."""
+    import httpx
+
+    where = f"{base_url}{path}"
+    try:
+        answer = http.get(path, params=params)
+    except httpx.HTTPError as exc:
+        raise JsonFileError(f"{where}: {exc}") from None
+    if answer.status_code != 200:
+        raise JsonFileError(f"{where}: HTTP {answer.status_code}: {answer.text[:200]}")
+    try:
+        return loads(answer.content)
+    except JsonFileError as exc:
+        raise JsonFileError(f"{where}: the answer is not JSON ({exc.problem})") from None

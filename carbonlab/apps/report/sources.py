@@ -92,15 +92,9 @@ class NodeApi:
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         try:
-            answer = self.http.get(path, params=params)
-        except httpx.HTTPError as exc:
-            raise ReportError("--node", f"{self.url}{path}: {exc}") from None
-        if answer.status_code != 200:
-            raise ReportError("--node", f"{self.url}{path}: HTTP {answer.status_code}: {answer.text[:200]}")
-        try:
-            return jsonfile.loads(answer.content)
+            return jsonfile.get(self.http, self.url, path, params)
         except JsonFileError as exc:
-            raise ReportError("--node", f"{self.url}{path}: the answer is not JSON ({exc.problem})") from None
+            raise ReportError("--node", exc.problem) from None
 
     def monthly(self, flt: EmissionsFilter) -> QueryResult:
         params = {**flt.params(), "period": Period.MONTH.value, "level": Level.METER.value}
