@@ -28,7 +28,7 @@ from carbonlab.node.allowances.records import Kind, SignedRecord, Transfer, is_r
 from carbonlab.node.contract import Verdict
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.ledger.errors import LedgerError
-from carbonlab.node.ledger.rows import differing
+from carbonlab.node.ledger.rows import table_problems
 from carbonlab.node.ledger.tables import ALLOWANCE_COLUMNS as COLUMNS
 
 INSERT = f"INSERT INTO allowance_records ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
@@ -143,14 +143,10 @@ def problems(db: sqlite3.Connection, height: int, expected: list[tuple[Any, ...]
     stored = {r[1]: tuple(r) for r in db.execute(
         f"SELECT {', '.join(COLUMNS)} FROM allowance_records WHERE height = ? ORDER BY idx", (height,))}
     want = {r[1]: r for r in expected}
-    out = []
-    for idx in sorted(set(want) | set(stored)):
-        name = f"allowance record {idx}"
-        if idx not in stored:
-            out.append(f"{name} is a certified record request missing from the allowance_records table")
-        elif idx not in want:
-            out.append(f"{name} is in the allowance_records table but the request is no record")
-        elif want[idx] != stored[idx]:
-            out.append(f"{name} in the allowance_records table differs: "
-                       f"{differing(COLUMNS, stored[idx], want[idx], 'contract')}")
-    return out
+    return table_problems(
+        stored, want, COLUMNS, "contract",
+        missing=lambda i: f"allowance record {i} is a certified record request missing from the "
+                          "allowance_records table",
+        extra=lambda i: f"allowance record {i} is in the allowance_records table but the request is "
+                        "no record",
+        differs=lambda i: f"allowance record {i} in the allowance_records table differs", order=int)

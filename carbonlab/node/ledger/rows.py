@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from carbonlab.node import codec
@@ -19,6 +19,23 @@ def differing(columns: Sequence[str], stored: Sequence[Any], want: Sequence[Any]
     it should be (what `ledger verify` says of a derived row)."""
     return ", ".join(f"{col} {stored[i]!r} ({whose}: {want[i]!r})"
                      for i, col in enumerate(columns) if stored[i] != want[i])
+
+
+def table_problems(stored: Mapping[Any, Sequence[Any]], want: Mapping[Any, Sequence[Any]],
+                   columns: Sequence[str], whose: str, *, missing: Callable[[Any], str],
+                   extra: Callable[[Any], str], differs: Callable[[Any], str],
+                   order: Callable[[Any], Any] = str) -> list[str]:
+    """How a derived table's rows (`stored`, by key) differ from what they should be (`want`):
+    one line per key (in `order`) missing, extra, or differing column by column (`differing`)."""
+    out = []
+    for key in sorted(set(stored) | set(want), key=order):
+        if key not in stored:
+            out.append(missing(key))
+        elif key not in want:
+            out.append(extra(key))
+        elif tuple(stored[key]) != tuple(want[key]):
+            out.append(f"{differs(key)}: {differing(columns, stored[key], want[key], whose)}")
+    return out
 
 
 def genesis_record(genesis: Genesis) -> bytes:

@@ -12,7 +12,7 @@ import sqlite3
 
 from carbonlab.node.errors import SchemaError
 from carbonlab.node.genesis import Genesis
-from carbonlab.node.ledger.rows import differing
+from carbonlab.node.ledger.rows import table_problems
 
 METER_COLUMNS = ("company", "plant", "unit", "stack")
 
@@ -41,16 +41,11 @@ def _meter_problems(db: sqlite3.Connection, genesis: Genesis) -> list[str]:
     stored = {row[0]: tuple(row[1:]) for row in db.execute(
         f"SELECT meter_id, {', '.join(METER_COLUMNS)} FROM meters ORDER BY meter_id")}
     want = {m.id: (m.company, m.plant, m.unit, m.stack) for m in genesis.meters}
-    out = []
-    for meter in sorted(set(stored) | set(want), key=str):
-        if meter not in stored:
-            out.append(f"meter {meter!r} is in genesis but missing from the meters table")
-        elif meter not in want:
-            out.append(f"the meters table has meter {meter!r}, which genesis does not name")
-        elif stored[meter] != want[meter]:
-            out.append(f"meter {meter!r} in the meters table differs from genesis: "
-                       f"{differing(METER_COLUMNS, stored[meter], want[meter], 'genesis')}")
-    return out
+    return table_problems(
+        stored, want, METER_COLUMNS, "genesis",
+        missing=lambda m: f"meter {m!r} is in genesis but missing from the meters table",
+        extra=lambda m: f"the meters table has meter {m!r}, which genesis does not name",
+        differs=lambda m: f"meter {m!r} in the meters table differs from genesis")
 
 
 def _text(value: object) -> str:
