@@ -61,12 +61,13 @@ class Connection:
         self._stream: trio.SocketStream | None = None
         self._conn = h11.Connection(h11.CLIENT)
 
-    async def post(self, target: str, body: bytes, timeout_s: float) -> tuple[int, bytes]:
+    async def post(self, target: str, body: bytes, timeout_s: float,
+                   content_type: str = "application/json") -> tuple[int, bytes]:
         with trio.fail_after(timeout_s):
             for attempt in (1, 2):
                 reused = self._stream is not None
                 try:
-                    return await self._exchange(target, body)
+                    return await self._exchange(target, body, content_type)
                 except (trio.BrokenResourceError, ConnectionError):
                     await self.close()
                     if attempt == 2 or not reused:  # a kept-alive connection the server closed
@@ -76,12 +77,12 @@ class Connection:
                     raise
         raise AssertionError("unreachable")
 
-    async def _exchange(self, target: str, body: bytes) -> tuple[int, bytes]:
+    async def _exchange(self, target: str, body: bytes, content_type: str) -> tuple[int, bytes]:
         if self._stream is None or self._conn.our_state is not h11.IDLE:
             await self.close()
             self._stream = await trio.open_tcp_stream(self.host, self.port)
             self._conn = h11.Connection(h11.CLIENT)
-        headers = [("host", f"{self.host}:{self.port}"), ("content-type", "application/json"),
+        headers = [("host", f"{self.host}:{self.port}"), ("content-type", content_type),
                    ("content-length", str(len(body)))]
         await self._stream.send_all(self._conn.send(h11.Request(method="POST", target=target,
                                                                 headers=headers)) or b"")

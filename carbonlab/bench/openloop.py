@@ -9,16 +9,17 @@ node answers "committed", so a client falling behind counts against the cluster,
 hides it (no coordinated omission).
 
 All batches of a phase are signed and encoded before it starts: the bench's gateways stand
-for machines of their own, and signing in the phase would take the nodes' CPU. Batch k
-belongs to gateway `k mod G`, and each gateway always posts to one member (its home, spread
-over the members), so its batches reach the primary in `batch_seq` order (the contract
-refuses a batch_seq at or below the gateway's last); G is chosen so that a gateway's
-batches are at least `GATEWAY_GAP_S` apart. Each batch is one long-poll POST (`wait_ms`),
-re-POSTed (idempotent) while the answer is only "accepted". A 503 (the node's
-`max_pending_batches` reached) is counted as refused and not retried: the offered load was
-not taken. After the phase, outstanding batches get `drain_s` more; one still undecided
-then counts as committed at the end of the drain (its latency a lower bound), so a phase
-that overloads shows a p99 as large as the phase, not a flattering one.
+for machines of their own, and signing in the phase would take the nodes' CPU. Batches are
+posted as their canonical bytes (the API's `application/vnd.carbonlab.batch+msgpack`, as the
+gateways send them). Batch k belongs to gateway `k mod G`, and each gateway always posts to
+one member (its home, spread over the members), so its batches reach the primary in
+`batch_seq` order (the contract refuses a batch_seq at or below the gateway's last); G is
+chosen so that a gateway's batches are at least `GATEWAY_GAP_S` apart. Each batch is one
+long-poll POST (`wait_ms`), re-POSTed (idempotent) while the answer is only "accepted". A
+503 (the node's `max_pending_batches` reached) is counted as refused and not retried: the
+offered load was not taken. After the phase, outstanding batches get `drain_s` more; one
+still undecided then counts as committed at the end of the drain (its latency a lower
+bound), so a phase that overloads shows a p99 as large as the phase, not a flattering one.
 
 Figures are taken over the last three quarters of the phase (the first quarter warms up).
 Before each phase the cluster settles (`settle`: every member's height unchanged for a
@@ -39,6 +40,7 @@ import trio
 
 from carbonlab.bench.benchload import Connection
 from carbonlab.bench.localcluster import GatewayFeed, LocalCluster
+from carbonlab.node.api.body import BATCH_MEDIA_TYPE
 
 GATEWAY_GAP_S = 0.5
 SETTLE_QUIET_S = 1.0
@@ -112,7 +114,7 @@ async def offer(cluster: LocalCluster, feeds: list[GatewayFeed], members: list[s
     batches_per_s = readings_per_s / per_batch
     count = max(1, int(batches_per_s * duration_s))
     gateways = min(len(feeds), gateways_for(readings_per_s, per_batch))
-    bodies = [json.dumps(feeds[k % gateways].next_batch(per_batch).to_json()).encode() for k in range(count)]
+    bodies = [feeds[k % gateways].next_batch(per_batch).encode() for k in range(count)]
     homes = [members[g % len(members)] for g in range(gateways)]
     tally, pool = _Tally(), _Pool(cluster)
     start = trio.current_time() + 0.2
@@ -160,7 +162,8 @@ async def _one(pool: _Pool, member: str, k: int, body: bytes, due: float, tally:
     conn = pool.take(member)
     try:
         while True:
-            code, answer = await conn.post(f"/v1/batches?wait_ms={WAIT_MS}", body, WAIT_MS / 1000 + 10)
+            code, answer = await conn.post(f"/v1/batches?wait_ms={WAIT_MS}", body, WAIT_MS / 1000 + 10,
+                                           BATCH_MEDIA_TYPE)
             if code == 503:
                 tally.refused += 1
                 break

@@ -61,6 +61,7 @@ log = logging.getLogger("carbonlab.node.driver")
 T = TypeVar("T")
 CLIENT = "client"
 BURST = 512
+IDLE_TICK_S = 0.1            # the longest the loop sleeps without a message or a timer due
 COMPACT_AFTER_BLOCKS = 256   # compact the consensus records when the stable checkpoint moved this far
 _STATE_KINDS = (Kind.FETCH, Kind.BLOCKS)
 _VOTE_KINDS = (Kind.PRE_PREPARE, Kind.PREPARE, Kind.COMMIT)
@@ -141,7 +142,7 @@ class Driver:
     async def run(self) -> None:
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
-            next_tick = trio.current_time()
+            next_tick = last_tick = trio.current_time()
             while True:
                 actions: list[Any] = []
                 with trio.move_on_at(next_tick):
@@ -157,9 +158,19 @@ class Driver:
                     now = now_ms()
                     self.replica.links(self.p2p.reachable_peers(), now)
                     actions += self.replica.tick(now)
-                    next_tick = trio.current_time() + self.tick_s
+                    last_tick = trio.current_time()
                 if actions:
                     await self._apply(actions)
+                next_tick = self._next_tick(last_tick)
+
+    def _next_tick(self, last_tick: float) -> float:
+        """When to tick next (trio's clock): when the replica's earliest timer falls due, but
+        not sooner than `tick_s` after the last tick (a timer already due, e.g. a full queue
+        held back by the watermark, must not spin) nor later than `IDLE_TICK_S` after it (the
+        transport's word on which peers it reaches is read at each tick)."""
+        due_in_s = (self.replica.next_tick_ms() - now_ms()) / 1000
+        now = trio.current_time()
+        return min(max(now + due_in_s, last_tick + self.tick_s), last_tick + IDLE_TICK_S)
 
     def _dispatch(self, item: Inbound) -> list[Any]:
         if item.protocol == CLIENT:

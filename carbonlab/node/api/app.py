@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from carbonlab.node.api.body import read_json
+from carbonlab.node.api.body import BATCH_MEDIA_TYPE, check_media_type, read_json, read_limited
 from carbonlab.node.api.errors import ApiError, api_error_handler, only_params, path_int, query_int
 from carbonlab.node.api.openapi import OPENAPI
 from carbonlab.node.api.records import record_routes
@@ -32,7 +32,7 @@ from carbonlab.node.gwp import GwpSet
 from carbonlab.node.ledger.errors import LedgerError
 from carbonlab.node.ledger.render import block_json
 from carbonlab.node.metrics import CONTENT_TYPE
-from carbonlab.node.model import Batch
+from carbonlab.node.model import MAX_BATCH_BYTES, Batch
 from carbonlab.node.query.filters import EmissionsFilter, FilterError, Level, Period
 from carbonlab.node.query_names import FILTER_NAMES
 
@@ -51,9 +51,11 @@ YES_NO = {"": False, "0": False, "false": False, "1": True, "true": True}
 
 def build_app(node: NodeService) -> Starlette:
     async def submit(request: Request) -> Response:
-        raw = await read_json(request, "batch")
         try:
-            batch = Batch.from_json(raw)
+            if check_media_type(request, also=BATCH_MEDIA_TYPE) == BATCH_MEDIA_TYPE:
+                batch = Batch.decode(await read_limited(request, MAX_BATCH_BYTES))
+            else:
+                batch = Batch.from_json(await read_json(request, "batch", checked=True))
         except SchemaError as exc:
             raise ApiError(400, str(exc), exc.field) from None
         wait_ms = query_int(request, "wait_ms", default=0, lo=0, hi=int(MAX_WAIT_S * 1000)) or 0

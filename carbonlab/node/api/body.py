@@ -36,6 +36,9 @@ from carbonlab.node.api.errors import ApiError
 MAX_BODY_BYTES = 4 * 1024 * 1024
 MAX_JSON_DEPTH = 32
 JSON_MEDIA_TYPE = "application/json"
+BATCH_MEDIA_TYPE = "application/vnd.carbonlab.batch+msgpack"
+"""A batch's canonical bytes (what its gateway signed and every member orders), taken as they are:
+no JSON to parse and no re-encoding (gateways and the bench send this; JSON stays for people)."""
 
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _BRACKETS = b"[]{}"
@@ -44,14 +47,20 @@ _STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
-def check_media_type(request: Request) -> None:
+def check_media_type(request: Request, also: str | None = None) -> str:
+    """The body's media type: JSON (UTF-8), or `also` where the route takes another; else 415."""
     raw = request.headers.get("content-type")
+    wanted = JSON_MEDIA_TYPE if also is None else f"{JSON_MEDIA_TYPE} or {also}"
     if raw is None:
-        raise ApiError(415, f"content-type: missing; send the body as {JSON_MEDIA_TYPE}", "content-type")
+        raise ApiError(415, f"content-type: missing; send the body as {wanted}", "content-type")
     media, *params = (part.strip().lower() for part in raw.split(";"))
+    if also is not None and media == also and not params:
+        return media
     charset = next((p.partition("=")[2].strip('"') for p in params if p.startswith("charset=")), "utf-8")
     if media != JSON_MEDIA_TYPE or charset not in ("utf-8", "utf8"):
-        raise ApiError(415, f"content-type: {raw!r} is not {JSON_MEDIA_TYPE} (UTF-8)", "content-type")
+        raise ApiError(415, f"content-type: {raw!r} is not {wanted}" + (" (UTF-8)" if also is None else ""),
+                       "content-type")
+    return media
 
 
 async def read_limited(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
@@ -127,10 +136,12 @@ def first_bad(value: Any, root: str, *, surrogates: bool, twice: bool) -> tuple[
 _LONE = "holds a lone surrogate (\\ud800-\\udfff escaped alone), which is not a Unicode character"
 
 
-async def read_json(request: Request, root: str = "body") -> Any:
+async def read_json(request: Request, root: str = "body", *, checked: bool = False) -> Any:
     """The request's JSON body, or an `ApiError` (400, 413, 415) naming what is wrong; `root` is
-    the name of the body's top value in a field path (`record`, `batch`)."""
-    check_media_type(request)
+    the name of the body's top value in a field path (`record`, `batch`); `checked`: the caller
+    has already taken the media type as JSON."""
+    if not checked:
+        check_media_type(request)
     body = await read_limited(request)
     depth = json_depth(body)
     if depth > MAX_JSON_DEPTH:

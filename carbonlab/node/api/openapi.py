@@ -91,7 +91,10 @@ OPENAPI: dict[str, Any] = {
             "parameters": [_q("wait_ms", "integer", "0..30000")],
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object",
-                "required": ["chain_id", "gateway_id", "batch_seq", "readings", "signature"]}}}},
+                "required": ["chain_id", "gateway_id", "batch_seq", "readings", "signature"]}},
+                "application/vnd.carbonlab.batch+msgpack": {"schema": {
+                    "type": "string", "format": "binary",
+                    "description": "the batch's canonical bytes (what the gateway signed), as they are"}}}},
             "responses": {"202": _json("accepted for ordering", DECISION),
                           "200": _json("committed (this very batch: idempotent)", DECISION),
                           "409": _json("a different batch is committed under this key", CONFLICT),
@@ -99,7 +102,8 @@ OPENAPI: dict[str, Any] = {
                           "400": _json("unreadable JSON, nested deeper than 32 levels, or a field "
                                        "of the wrong type", ERROR),
                           "413": _json("body over 4 MiB (declared or read)", ERROR),
-                          "415": _json("Content-Type is not application/json", ERROR),
+                          "415": _json("Content-Type is neither application/json nor "
+                                       "application/vnd.carbonlab.batch+msgpack", ERROR),
                           "503": _json("not taken: max_pending_batches batches wait for a decision "
                                        "at this node; retry after the Retry-After header's seconds",
                                        ERROR)}}},

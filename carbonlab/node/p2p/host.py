@@ -52,6 +52,11 @@ from carbonlab.node.p2p.queue import SendQueue
 
 log = logging.getLogger("carbonlab.node.p2p")
 
+# py-libp2p's yamux answers every read with a WINDOW_UPDATE frame unless told otherwise: one more
+# encrypted frame back for each message received. Without release-on-read it credits the window
+# once half of it is consumed (go-yamux's hysteresis), which is flow control all the same.
+os.environ.setdefault("PY_YAMUX_RELEASE_ON_READ", "0")
+
 CONSENSUS = TProtocol("/carbonlab/pbft/1.0.0")
 STATE_TRANSFER = TProtocol("/carbonlab/state/1.0.0")
 PROTOCOLS = (CONSENSUS, STATE_TRANSFER)

@@ -179,6 +179,28 @@ class Replica:
             transfer.maybe_fetch(self)
         return self._finish()
 
+    def next_tick_ms(self) -> int:
+        """The earliest time `tick` has something to do: a timer, the primary's batch delay,
+        a resend or status round, a fetch's deadline, or the primary-lost check. Between
+        that and now, ticking changes nothing, so the driver may sleep (messages wake it)."""
+        p, q = self.params, self.requests
+        due = [self.next_resend_ms, self.next_status_ms]
+        if self.view_changing:
+            if self.view_change.deadline_ms is not None:
+                due.append(self.view_change.deadline_ms)
+        elif self.is_primary:
+            if q.queue and q.queue_since_ms is not None:
+                due.append(q.queue_since_ms + p.batch_delay_ms)
+        else:
+            if q.deadline_ms is not None:
+                due.append(q.deadline_ms)
+            since = self.unreachable_since.get(self.primary)
+            if q.pending and since is not None:
+                due.append(since + p.request_timeout_ms // 4)
+        if self.transfer.fetch is not None:
+            due.append(self.transfer.fetch.deadline_ms)
+        return min(due)
+
     def status(self) -> dict[str, Any]:
         """A JSON-able summary for the node's /v1/status and metrics."""
         ahead = max(self.transfer.peer_heights.values(), default=self.last_executed)

@@ -15,8 +15,8 @@ import pytest
 
 from carbonlab.bench.localcluster import GatewayFeed, LocalCluster
 from carbonlab.gateway.uplink import Uplink, UplinkParams
-from carbonlab.node.api.body import MAX_BODY_BYTES, MAX_JSON_DEPTH
-from carbonlab.node.model import Batch
+from carbonlab.node.api.body import BATCH_MEDIA_TYPE, MAX_BODY_BYTES, MAX_JSON_DEPTH
+from carbonlab.node.model import MAX_BATCH_BYTES, Batch
 from carbonlab.rig.invariants.conflicts import conflicts, read_conflicts
 
 pytestmark = pytest.mark.timeout(120)
@@ -104,6 +104,50 @@ def test_a_batch_not_sent_as_json_is_a_415_and_not_ordered(node: Node, feed: Gat
     assert status_of(url, batch) == {"status": "unknown"}
     r = post(url, encoded(batch), "Application/JSON; charset=UTF-8")
     assert r.status_code == 200, r.text
+
+
+def test_a_batch_sent_as_its_canonical_bytes_commits_once_like_its_json(node: Node,
+                                                                         feed: GatewayFeed) -> None:
+    _, url = node
+    batch = feed.next_batch(5)
+    r = post(url, batch.encode(), BATCH_MEDIA_TYPE)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "committed"
+    assert status_of(url, batch)["digest"] == digest(batch)
+    # the same batch again, either way, is the same answer (idempotent), never a second commit
+    again = post(url, encoded(batch))
+    assert again.status_code == 200
+    assert again.json() == r.json()
+    assert post(url, batch.encode(), BATCH_MEDIA_TYPE).json() == r.json()
+
+
+def test_bytes_that_are_not_a_canonical_batch_are_a_400_naming_the_field(node: Node,
+                                                                          feed: GatewayFeed) -> None:
+    _, url = node
+    batch = feed.next_batch()
+    good = batch.encode()
+    tampered = bytearray(good)
+    tampered[-1] ^= 1                                         # the signature's last byte
+    cases = {
+        b"": "batch", b"\xc1": "batch", b"\x93\x01\x02\x03": "batch",
+        good + b"\x00": "batch",                              # trailing bytes
+        good[:-10]: "batch",                                  # cut short
+    }
+    for body, field in cases.items():
+        r = post(url, body, BATCH_MEDIA_TYPE)
+        assert r.status_code == 400, (body[:20], r.text)
+        assert r.json()["field"].startswith(field), r.text
+    r = post(url, bytes(tampered), BATCH_MEDIA_TYPE)
+    assert r.status_code == 422, r.text
+    assert r.json()["reason"] == "bad_signature"
+    # a parameter on the binary media type is not taken for JSON, nor silently ignored
+    r = post(url, good, BATCH_MEDIA_TYPE + "; charset=utf-8")
+    assert r.status_code == 415
+    assert BATCH_MEDIA_TYPE in r.json()["error"]
+    r = post(url, b"\x00" * (MAX_BATCH_BYTES + 1), BATCH_MEDIA_TYPE)
+    assert r.status_code == 413
+    assert status_of(url, batch) == {"status": "unknown"}
+    assert post(url, good, BATCH_MEDIA_TYPE).json()["status"] == "committed"
 
 
 def test_a_declared_oversized_body_is_refused_before_it_is_read(node: Node) -> None:
