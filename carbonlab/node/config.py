@@ -24,9 +24,11 @@ from carbonlab.node.errors import NodeError
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.p2p.host import P2PSettings, PeerSpec
 from carbonlab.node.p2p.identity import peer_id_of
+from carbonlab.node.pbft.normal import DEFAULT_MAX_IN_FLIGHT
 
 SYNC_MODES = ("full", "normal")
 DEFAULT_MAX_PENDING_BATCHES = 20_000
+DEFAULT_MAX_BLOCKS_IN_FLIGHT = DEFAULT_MAX_IN_FLIGHT
 TABLES = ("peers", "p2p")     # read apart: a table of addresses, and P2PSettings
 
 
@@ -64,6 +66,10 @@ class NodeConfig:
     # batches submitted here and not yet decided: past this bound the API refuses new ones (503,
     # Retry-After) instead of queueing without limit; see docs/performance.md, "Overload"
     max_pending_batches: int = spec(DEFAULT_MAX_PENDING_BATCHES, lo=1, hi=10_000_000)
+    # as primary, blocks proposed and not yet executed here at most (0: up to the high watermark);
+    # batches arriving meanwhile wait for the next block, so blocks grow with the load instead of
+    # their count: see docs/performance.md, "Consensus"
+    max_blocks_in_flight: int = spec(DEFAULT_MAX_BLOCKS_IN_FLIGHT, lo=0, hi=100_000)
     peer_addrs: dict[str, multiaddr.Multiaddr] = field(default_factory=dict)   # member id -> address
     p2p: P2PSettings = field(default_factory=P2PSettings)
 
@@ -92,6 +98,8 @@ class NodeConfig:
         }
         if self.max_pending_batches != DEFAULT_MAX_PENDING_BATCHES:
             doc["max_pending_batches"] = self.max_pending_batches
+        if self.max_blocks_in_flight != DEFAULT_MAX_BLOCKS_IN_FLIGHT:
+            doc["max_blocks_in_flight"] = self.max_blocks_in_flight
         if self.peer_addrs:
             doc["peers"] = {member: str(addr) for member, addr in self.peer_addrs.items()}
         default = P2PSettings()

@@ -83,7 +83,7 @@ class NodeService:
         try:
             recovered = await trio.to_thread.run_sync(_recovered, writer)
             replica = Replica(genesis, self.config.member_id, self.signer, recovered=recovered,
-                              now_ms=now_ms())
+                              now_ms=now_ms(), max_in_flight=self.config.max_blocks_in_flight or None)
             log.info("recovered", extra={"height": writer.height, "records": len(recovered.records),
                                          "view": replica.view,
                                          "since_process_start_s": round(process_age_s(), 3)})

@@ -2,9 +2,14 @@
 
 The primary cuts a block when `max_block_batches` requests are waiting or the oldest
 has waited `batch_delay_ms`, as long as the sequence number stays below the high
-watermark, so several blocks are in flight at once. Execution is strictly in sequence
-order; a block with its commit certificate may come from the log or from state transfer.
-(Requests, their dedupe and the backups' timers are in `requests.py`.)
+watermark, so several blocks are in flight at once, and (when the replica has a
+`max_in_flight`) as long as fewer than that many of its blocks are proposed and not yet
+executed. That bound makes blocks grow with the load instead of their number: every block
+costs each member the same three rounds of signed messages whatever it holds, so at a high
+rate a few large blocks cost far less than many small ones, and at a low rate nothing waits
+(one block in flight). When a block executes the primary proposes what waited at once.
+Execution is strictly in sequence order; a block with its commit certificate may come from
+the log or from state transfer. (Requests, their dedupe and the backups' timers are in `requests.py`.)
 """
 
 from __future__ import annotations
@@ -27,9 +32,18 @@ if TYPE_CHECKING:
 
 # ---- the primary proposes --------------------------------------------------------------
 
+DEFAULT_MAX_IN_FLIGHT = 4
+"""NODE.toml's `max_blocks_in_flight` when not given (the simulator's sweeps use it too)."""
+
+
+def pipeline_full(r: Replica) -> bool:
+    """The primary has `max_in_flight` blocks proposed and not yet executed."""
+    return r.max_in_flight is not None and r.agreement.next_seq - 1 - r.last_executed >= r.max_in_flight
+
+
 def maybe_propose(r: Replica) -> None:
     p, q = r.params, r.requests
-    while q.queue and r.agreement.next_seq <= r.stable.seq + p.watermark_window:
+    while q.queue and r.agreement.next_seq <= r.stable.seq + p.watermark_window and not pipeline_full(r):
         full = len(q.queue) >= p.max_block_batches
         waited = q.queue_since_ms is not None and r.now_ms - q.queue_since_ms >= p.batch_delay_ms
         if not (full or waited):
@@ -167,11 +181,15 @@ def progress(r: Replica, slot: Slot) -> None:
 # ---- execution -----------------------------------------------------------------------------
 
 def execute_ready(r: Replica) -> None:
+    executed = False
     while True:
         item = r.agreement.certified.pop(r.last_executed + 1, None)
         if item is None:
-            return
+            break
         apply_block(r, *item)
+        executed = True
+    if executed and r.is_primary and not r.view_changing and r.max_in_flight is not None:
+        maybe_propose(r)     # a place in the pipeline freed: what waited goes now, not at the next tick
 
 
 def apply_block(r: Replica, proposal: Proposal, certificate: CommitCertificate) -> None:

@@ -53,7 +53,8 @@ class Replica:
     """One member's PBFT state machine (Castro & Liskov, OSDI 1999)."""
 
     def __init__(self, genesis: Genesis, member_id: str, signer: Signer, *,
-                 recovered: RecoveredState | None = None, now_ms: int = 0) -> None:
+                 recovered: RecoveredState | None = None, now_ms: int = 0,
+                 max_in_flight: int | None = None) -> None:
         if member_id not in genesis.member_keys:
             raise NodeError(f"member {member_id!r} is not in genesis (members: "
                             f"{', '.join(genesis.member_ids)})")
@@ -65,6 +66,9 @@ class Replica:
         self.chain_id = genesis.chain_id
         self.f = genesis.f
         self.params = genesis.params
+        # as primary: blocks proposed and not yet executed at most (None: up to the high watermark).
+        # A local choice of how to batch, not a protocol rule: backups neither know nor care.
+        self.max_in_flight = max_in_flight
         self.cache = SignatureCache(genesis.member_keys)
         self.dropped: Counter[str] = Counter()
         self.now_ms = now_ms
@@ -189,7 +193,7 @@ class Replica:
             if self.view_change.deadline_ms is not None:
                 due.append(self.view_change.deadline_ms)
         elif self.is_primary:
-            if q.queue and q.queue_since_ms is not None:
+            if q.queue and q.queue_since_ms is not None and not normal.pipeline_full(self):
                 due.append(q.queue_since_ms + p.batch_delay_ms)
         else:
             if q.deadline_ms is not None:

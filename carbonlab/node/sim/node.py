@@ -27,6 +27,7 @@ from carbonlab.node.pbft import (
     StateTransfer,
     ViewChanged,
 )
+from carbonlab.node.pbft.normal import DEFAULT_MAX_IN_FLIGHT
 from carbonlab.node.sim.byzantine import Behaviour
 
 if TYPE_CHECKING:
@@ -71,8 +72,9 @@ class SimNode:
         if self.store.records or self.store.blocks:
             recovered = RecoveredState(list(self.store.records), self.height, self.store.head_hash,
                                        dict(self.store.state.last_batch_seq))
+        # the node's default bound on blocks in flight, so the sweeps check what members run
         self.replica = Replica(self.genesis, self.member, self.signer, recovered=recovered,
-                               now_ms=now_ms)
+                               now_ms=now_ms, max_in_flight=DEFAULT_MAX_IN_FLIGHT)
 
     def crash(self) -> None:
         self.replica = None
