@@ -4,8 +4,8 @@ Theory of operation. In one process the n replicas share one core, so the run is
 by one core's Ed25519 rate / n x readings per batch, while a real consortium has a core
 (at least) per member. Here `workers` processes each host some of the replicas (member i
 in process i mod workers), each replica with its own SQLite ledger as in `core.Bench`;
-a message for a replica of another process is carried by a `multiprocessing` queue (one
-inbox per process, a list of (to, data) per flush), in the order it was sent. Every
+a message for a replica of another process is put at once on that process's
+`multiprocessing` queue (its inbox), in the order it was sent. Every
 replica still decodes and verifies every message and batch and commits every block
 itself: nothing is shared between replicas but the bytes they send each other.
 
@@ -22,7 +22,6 @@ from __future__ import annotations
 import multiprocessing
 import queue
 import time
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,16 +57,11 @@ def homes_of(member_ids: tuple[str, ...], workers: int) -> dict[str, int]:
 
 def _worker(plan: WorkerPlan, inboxes: list[Any], report: Any, go: Any, stop: Any) -> None:
     kit = bench_kit(plan.nodes, plan.gateways)
-    out: dict[int, list[tuple[str, bytes]]] = defaultdict(list)
 
     def remote(to: str, data: bytes) -> None:
-        out[plan.homes[to]].append((to, data))
-
-    def flush() -> None:
-        for w, items in out.items():
-            if items:
-                inboxes[w].put(items)
-        out.clear()
+        # at once, not after this process's turn: the other process may be waiting for this vote
+        # while this one goes on executing blocks
+        inboxes[plan.homes[to]].put([(to, data)])
 
     bench = Bench(kit, Path(plan.directory), plan.members, remote)
     inbox = inboxes[plan.index]
@@ -93,7 +87,6 @@ def _worker(plan: WorkerPlan, inboxes: list[Any], report: Any, go: Any, stop: An
                 while take(None):
                     pass
                 bench.pump()
-                flush()
         done = False
         while not stop.is_set():
             if take(TICK_MS / 1000):
@@ -104,7 +97,6 @@ def _worker(plan: WorkerPlan, inboxes: list[Any], report: Any, go: Any, stop: An
                 for m, replica in bench.replicas.items():
                     bench.handle(m, replica.tick(bench.now_ms))
             bench.pump()
-            flush()
             if not done and min(bench.committed.values()) >= expected:
                 done = True
                 report.put(("done", plan.index, time.perf_counter()))
