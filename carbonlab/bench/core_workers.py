@@ -108,6 +108,8 @@ def _worker(plan: WorkerPlan, inboxes: list[Any], report: Any, go: Any, stop: An
         raise
     finally:
         bench.close()
+        for q in inboxes:   # votes still queued for a process that has stopped are not waited for
+            q.cancel_join_thread()
 
 
 def run_core_workers(nodes: int, gateways: int, batches: list[bytes], readings_per_batch: int,
