@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -22,13 +23,20 @@ from carbonlab.node.sim.kit import Kit
 
 
 class Bench:
-    def __init__(self, kit: Kit, directory: Path) -> None:
+    """The replicas `members` (default: all of genesis) with their ledgers; a message for a
+    replica hosted elsewhere goes to `remote(to, data)` (`core_workers`: another process)."""
+
+    def __init__(self, kit: Kit, directory: Path, members: tuple[str, ...] | None = None,
+                 remote: Callable[[str, bytes], None] | None = None) -> None:
         self.kit = kit
         self.ids = kit.genesis.member_ids
-        self.ledgers = {m: Ledger.open(directory / f"{m}.sqlite", kit.genesis) for m in self.ids}
-        self.replicas = {m: Replica(kit.genesis, m, kit.members[m]) for m in self.ids}
+        hosted = self.ids if members is None else members
+        self.ledgers = {m: Ledger.open(directory / f"{m}.sqlite", kit.genesis) for m in hosted}
+        self.replicas = {m: Replica(kit.genesis, m, kit.members[m]) for m in hosted}
+        self.remote = remote
         self.queue: deque[tuple[str, bytes]] = deque()
         self.now_ms = 0
+        self.committed = dict.fromkeys(hosted, 0)   # readings committed, per hosted replica
 
     def close(self) -> None:
         for ledger in self.ledgers.values():
@@ -42,8 +50,11 @@ class Bench:
                 records.append(a.record)
             elif isinstance(a, Execute):
                 # as the node's driver does: a block goes down with the records before it
-                ledger.commit(a.proposal, a.certificate, records)
+                block = ledger.commit(a.proposal, a.certificate, records)
                 records = []
+                self.committed[member] += sum(len(b.readings) for v, b in
+                                              zip(block.verdicts, block.batches, strict=True)
+                                              if v.accepted and b is not None)
         if records:
             ledger.save_consensus_records(records)
         for a in actions:
@@ -52,8 +63,12 @@ class Bench:
                 a = self.replicas[member].blocks_reply(a.to, blocks)
             if isinstance(a, Send):
                 for to in (self.ids if a.to is None else (a.to,)):
-                    if to != member:
+                    if to == member:
+                        continue
+                    if to in self.replicas:
                         self.queue.append((to, a.data))
+                    elif self.remote is not None:
+                        self.remote(to, a.data)
 
     def pump(self) -> None:
         while self.queue:

@@ -27,6 +27,10 @@ def add_parser(cmds: Any) -> None:
     bench.add_argument("--baseline", default="main", metavar="REF",
                        help="git ref whose code gives the before-figure, measured in the same run "
                             "(default main; 'none' to skip)")
+    bench.add_argument("--rounds", type=int, default=1,
+                       help="measure this code and the baseline alternately this many times each and "
+                            "keep the best of each phase (load that comes and goes then hits both "
+                            "sides alike; default 1)")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     add_profile_options(bench)
     bench.set_defaults(func=run)
@@ -34,29 +38,36 @@ def add_parser(cmds: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from carbonlab.bench import baseline
-    from carbonlab.bench.ledgerbench import LedgerFigures, Workload, measure
+    from carbonlab.bench.ledgerbench import LedgerFigures, Workload, best_of, measure
     from carbonlab.bench.profiling import profiled
     from carbonlab.bench.reference import Reference
 
     for name in ("blocks", "batches", "readings"):
         if not 1 <= getattr(args, name) <= 100_000:
             raise CarbonlabError(f"--{name}: {getattr(args, name)} is not in 1..100000")
+    if not 1 <= args.rounds <= 20:
+        raise CarbonlabError(f"--rounds: {args.rounds} is not in 1..20")
     work = Workload(args.blocks, args.batches, args.readings)
+    commit = None if args.baseline == "none" else baseline.resolve(args.baseline)
+    before_note = "not measured (--baseline none)" if args.baseline == "none" else \
+        f"not measured: no git checkout with {args.baseline!r} here" if commit is None else \
+        f"{args.baseline} at {commit[:10]}"
+    nows: list[LedgerFigures] = []
+    befores: list[LedgerFigures] = []
     with tempfile.TemporaryDirectory(prefix="carbonlab-ledger-bench-") as tmp:
         ref = Reference.measure(Path(tmp))
-        with profiled(args.profile, "ledger bench", args.profile_out):
-            now = measure(work, Path(tmp))
-    before: LedgerFigures | None = None
-    before_note = "not measured (--baseline none)"
-    if args.baseline != "none":
-        commit = baseline.resolve(args.baseline)
-        if commit is None:
-            before_note = f"not measured: no git checkout with {args.baseline!r} here"
-        else:
-            before = LedgerFigures(**baseline.run_at(commit, "carbonlab.bench.ledgerbench",
-                                                     [str(args.blocks), str(args.batches),
-                                                      str(args.readings)]))
-            before_note = f"{args.baseline} at {commit[:10]}"
+        for _ in range(args.rounds):
+            with tempfile.TemporaryDirectory(dir=tmp) as sub, \
+                    profiled(args.profile if not nows else None, "ledger bench", args.profile_out):
+                nows.append(measure(work, Path(sub)))
+            if commit is not None:
+                befores.append(LedgerFigures(**baseline.run_at(
+                    commit, "carbonlab.bench.ledgerbench",
+                    [str(args.blocks), str(args.batches), str(args.readings)])))
+    now = best_of(nows)
+    before = best_of(befores) if befores else None
+    if args.rounds > 1:
+        before_note += f"; best of {args.rounds} alternating rounds each"
     per_block = args.batches * args.readings
     ed = ref.ed25519_verifies_per_s
     limits = {"contract": ed * args.readings,                         # one verify per batch

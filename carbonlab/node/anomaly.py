@@ -86,33 +86,51 @@ def relative_change(previous: float, current: float) -> float:
     return abs(current - previous) / max(abs(previous), _TINY)
 
 
+# A Baseline made through its slots' descriptors, without the frozen dataclass's __init__ (one
+# object.__setattr__ per field): `assess` makes one for every normal reading the contract sees.
+_NEW = object.__new__
+_SET_VALUES, _SET_RUNS = (getattr(Baseline, name).__set__ for name in ("values", "runs"))
+_NORMAL = DataFlag.NORMAL
+
+
+def _baseline(values: tuple[float, float], runs: tuple[int, int]) -> Baseline:
+    made: Baseline = _NEW(Baseline)
+    _SET_VALUES(made, values)
+    _SET_RUNS(made, runs)
+    return made
+
+
 def advance(baseline: Baseline | None, reading: Reading) -> Baseline | None:
     """The meter's baseline after `reading`; only normal readings move it."""
     # written out for the two WATCHED measures: this runs for every reading the contract sees
-    if reading.flag is not DataFlag.NORMAL or reading.substituted:
+    if reading.flag is not _NORMAL or reading.substituted:
         return baseline
     co2, flow = reading.co2_pct, reading.flow_m3_s
     if baseline is None:
-        return Baseline((co2, flow), (1, 1))
+        return _baseline((co2, flow), (1, 1))
     (old_co2, old_flow), (run_co2, run_flow) = baseline.values, baseline.runs
-    return Baseline((co2, flow), (run_co2 + 1 if old_co2 == co2 else 1,
-                                  run_flow + 1 if old_flow == flow else 1))
+    return _baseline((co2, flow), (run_co2 + 1 if old_co2 == co2 else 1,
+                                   run_flow + 1 if old_flow == flow else 1))
 
 
 def assess(meter: MeterInfo, baseline: Baseline | None,
            reading: Reading) -> tuple[list[Anomaly], Baseline | None]:
     """The reading's marks against the meter's baseline, and the baseline after it."""
-    marks = flag_marks(reading) if reading.flag is not DataFlag.NORMAL or reading.substituted else []
-    after = advance(baseline, reading)
-    if baseline is None or after is None or after is baseline:
-        return marks, after
-    # the two WATCHED measures written out (`relative_change` of each, then the longest run)
+    if reading.flag is not _NORMAL or reading.substituted:
+        return flag_marks(reading), baseline     # a reading that is not normal moves nothing
+    # `advance` and the two WATCHED measures written out (`relative_change` of each, then the
+    # longest run): this runs for every reading the contract sees
+    co2, flow = reading.co2_pct, reading.flow_m3_s
+    if baseline is None:
+        return [], _baseline((co2, flow), (1, 1))
+    (old_co2, old_flow), (run_co2, run_flow) = baseline.values, baseline.runs
+    run_co2 = run_co2 + 1 if old_co2 == co2 else 1
+    run_flow = run_flow + 1 if old_flow == flow else 1
+    marks: list[Anomaly] = []
     ratio = meter.spike_ratio
-    (old_co2, old_flow), (co2, flow) = baseline.values, after.values
     if abs(co2 - old_co2) / max(abs(old_co2), _TINY) > ratio \
             or abs(flow - old_flow) / max(abs(old_flow), _TINY) > ratio:
         marks.append(Anomaly.SPIKE)
-    run_co2, run_flow = after.runs
     if (run_co2 if run_co2 > run_flow else run_flow) >= meter.stuck_intervals:
         marks.append(Anomaly.STUCK)
-    return marks, after
+    return marks, _baseline((co2, flow), (run_co2, run_flow))

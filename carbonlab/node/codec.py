@@ -11,6 +11,7 @@ integer, a map) is rejected instead of being accepted under a second hash.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 import msgpack
@@ -20,10 +21,21 @@ from carbonlab.node.errors import SchemaError
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
 
+_SETTINGS: dict[str, Any] = {"use_bin_type": True, "use_single_float": False, "strict_types": False}
+
+
 def encode(value: Any) -> bytes:
     """Canonical bytes of `value` (nested lists/tuples of int, float, str, bytes, bool, None)."""
-    out: bytes = msgpack.packb(value, use_bin_type=True, use_single_float=False, strict_types=False)
+    out: bytes = msgpack.packb(value, **_SETTINGS)
     return out
+
+
+def encoder() -> Callable[[Any], bytes]:
+    """`encode` as a packer's own method, for a caller encoding many values in a row (about
+    three times faster per call than `encode`); one per caller and call, never shared
+    between threads (a packer has a buffer)."""
+    pack: Callable[[Any], bytes] = msgpack.Packer(**_SETTINGS).pack
+    return pack
 
 
 def decode(buf: bytes, what: str = "message", max_bytes: int = MAX_MESSAGE_BYTES, *,

@@ -400,7 +400,7 @@ def _canonical_parts(value: Any, buf: bytes) -> list[bytes] | None:
     shaped like a batch, and the caller checks the whole."""
     if type(value) is not list or len(value) != 5 or type(value[3]) is not list:
         return None
-    enc = codec.encode
+    enc = codec.encoder()
     parts = [enc(r) for r in value[3]]
     whole = b"".join((b"\x95", enc(value[0]), enc(value[1]), enc(value[2]),
                       _array_header(len(parts)), *parts, enc(value[4])))

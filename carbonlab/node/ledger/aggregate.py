@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 from carbonlab.node.ledger.tables import READING_COLUMNS
@@ -52,21 +53,27 @@ def _add(a: float | None, b: float | None) -> float | None:
     return b if a is None else a + b
 
 
+_AT = {name: i for i, name in enumerate(READING_COLUMNS)}
+_METER, _START, _SUB, _CO2 = _AT["meter_id"], _AT["interval_start"], _AT["substituted"], _AT[SUMS[0]]
+_OPTIONAL = itemgetter(*(_AT[c] for c in SUMS[1:]))   # NULL where a reading has no such channel
+
+
 def day_rows(reading_rows: Iterable[Sequence[Any]]) -> list[tuple[Any, ...]]:
-    """Reading rows (in `READING_COLUMNS` order) summed into `reading_days` rows."""
-    at = {name: i for i, name in enumerate(READING_COLUMNS)}
-    where = [at.get(c) for c in SUMS]
-    meter_i, start_i, sub_i = at["meter_id"], at["interval_start"], at["substituted"]
+    """Reading rows (in `READING_COLUMNS` order) summed into `reading_days` rows (each sum
+    NULL until a reading carries the quantity; co2_kg is never NULL)."""
     days: dict[tuple[str, int, int], list[Any]] = {}
     for row in reading_rows:
-        key = (row[meter_i], row[start_i] - row[start_i] % DAY_S, int(row[sub_i]))
+        start = row[_START]
+        key = (row[_METER], start - start % DAY_S, int(row[_SUB]))
         acc = days.get(key)
         if acc is None:
-            acc = days[key] = [0] + [None] * len(SUMS)
+            days[key] = [1, row[_CO2], *_OPTIONAL(row)]
+            continue
         acc[0] += 1
-        for j, i in enumerate(where):
-            if i is not None:
-                acc[j + 1] = _add(acc[j + 1], row[i])
+        acc[1] += row[_CO2]
+        for j, value in enumerate(_OPTIONAL(row), 2):
+            if value is not None:
+                acc[j] = value if acc[j] is None else acc[j] + value
     return [(*key, *acc) for key, acc in days.items()]
 
 

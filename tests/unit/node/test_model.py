@@ -122,3 +122,13 @@ def test_a_key_file_is_never_overwritten(tmp_path: object) -> None:
     with pytest.raises(NodeError, match="already exists; refusing to overwrite a key"):
         Signer.generate().save(path)
     assert Signer.load(path).public_key == first.public_key
+
+
+def test_codec_encoder_writes_what_encode_writes_and_recovers_after_a_refusal() -> None:
+    from carbonlab.node import codec
+
+    pack = codec.encoder()
+    values = [[1, 2.0, "a", b"x", None, True, -(2**40), [3.5, []]], "wet", 2**62, 0.1]
+    with pytest.raises(TypeError):
+        pack([1, object()])
+    assert [pack(v) for v in values] == [codec.encode(v) for v in values]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from carbonlab.bench.ledgerbench import LedgerFigures, best_of
 from carbonlab.cli import main
 from carbonlab.node.ledger import Ledger
 from tests.unit.node.factories import Kit, make_kit
@@ -125,6 +126,20 @@ def test_bench_measures_the_baseline_commit_in_the_same_run(capsys: pytest.Captu
     assert result["fsync_ms"] > 0
     assert main(["ledger", "bench", "--blocks", "1", "--baseline", "no-such-ref-h17"]) == 0
     assert "not measured: no git checkout with 'no-such-ref-h17'" in capsys.readouterr().out
+
+
+def test_bench_alternates_rounds_and_keeps_the_best_of_each_phase(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    fast, slow = (LedgerFigures(1.0, 2.0, 3.0, 0.5, 1.5, 2.5, True, "ok"),
+                  LedgerFigures(4.0, 1.0, 5.0, 0.4, 9.0, 1.0, True, "ok"))
+    assert best_of([fast, slow]) == LedgerFigures(1.0, 1.0, 3.0, 0.4, 1.5, 1.0, True, "ok")
+    failed = LedgerFigures(9.0, 9.0, 9.0, 9.0, 9.0, 9.0, False, "FAILED: 1 problem(s) in 1 blocks")
+    assert best_of([fast, failed]).verify_ok is False
+    assert main(["ledger", "bench", "--blocks", "2", "--batches", "2", "--readings", "2",
+                 "--baseline", "none", "--rounds", "2"]) == 0
+    assert "verify: ok: 2 blocks, 8 readings verified" in capsys.readouterr().out
+    assert main(["ledger", "bench", "--rounds", "0"]) == 2
+    assert "--rounds" in capsys.readouterr().err
 
 
 def cut_copy(ledger: Path, out: Path, keep: int) -> Path:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from carbonlab.bench.core import Bench
+from carbonlab.bench.core import Bench, bench_kit
+from carbonlab.bench.core_workers import homes_of, run_core_workers
 from carbonlab.cli import main
 from carbonlab.node.ledger import Ledger
 from carbonlab.node.pbft import RecoveredState, Replica
@@ -51,3 +52,40 @@ def test_real_ledgers_agree_and_a_replica_restarts_from_its_ledger(tmp_path: Pat
         assert reopened.reading_count() == 18
     finally:
         reopened.close()
+
+
+def test_replicas_spread_over_worker_processes_commit_every_reading_in_agreement(tmp_path: Path) -> None:
+    kit = bench_kit(4, 3)
+    batches = [kit.next_batch(f"gw{1 + i % 3}", 4) for i in range(30)]
+    result = run_core_workers(4, 3, batches, 4, tmp_path, workers=2, timeout_s=300)
+    assert result.readings == dict.fromkeys(kit.genesis.member_ids, 120)
+    assert result.blocks >= 1
+    homes = homes_of(kit.genesis.member_ids, 2)
+    assert sorted(homes.values()) == [0, 0, 1, 1]
+    heads = set()
+    for member, worker in homes.items():
+        with Ledger.open(tmp_path / f"worker{worker}" / f"{member}.sqlite", kit.genesis) as ledger:
+            heads.add((ledger.height, ledger.head_hash))
+            assert ledger.reading_count() == 120
+    assert len(heads) == 1
+
+
+def test_bench_core_prints_the_spread_figure_beside_the_one_process_figure(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "core", "--nodes", "4", "--batches", "8", "--gateways", "2",
+                 "--readings", "3", "--workers", "2", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    spread = result["workers"]
+    assert spread["processes"] == 2
+    assert result["processes"] == 1
+    assert spread["ed25519_limit_readings_per_s"] == pytest.approx(
+        2 * result["ed25519_limit_readings_per_s"], rel=1e-3)
+    assert spread["readings_per_s"] > 0
+    assert len(result["load_average"]) == 3
+
+
+@pytest.mark.parametrize("workers", ["1", "5", "-1"])
+def test_bench_core_refuses_a_worker_count_it_cannot_use(workers: str,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "core", "--nodes", "4", "--batches", "2", "--workers", workers]) != 0
+    assert "--workers" in capsys.readouterr().err
