@@ -68,6 +68,11 @@ class OpenLoopPoint:
     rejected: int                     # the contract refused it (should stay 0)
     failed: int                       # no answer (connection errors, timeouts)
     load_average: float               # this machine's 1-minute load average at the phase's end
+    blocks: int = 0                   # blocks the first member executed during the phase (and drain)
+
+    @property
+    def batches_per_block(self) -> float | None:
+        return self.committed / self.blocks if self.blocks else None
 
     @property
     def keeps_up(self) -> bool:
@@ -111,6 +116,7 @@ async def offer(cluster: LocalCluster, feeds: list[GatewayFeed], members: list[s
                 readings_per_s: float, duration_s: float, drain_s: float = 10.0) -> OpenLoopPoint:
     """Offer `readings_per_s` in batches of `per_batch` for `duration_s` to `members`."""
     await settle(cluster, members)
+    height_before = await _height(cluster, members[0])
     batches_per_s = readings_per_s / per_batch
     count = max(1, int(batches_per_s * duration_s))
     gateways = min(len(feeds), gateways_for(readings_per_s, per_batch))
@@ -125,6 +131,7 @@ async def offer(cluster: LocalCluster, feeds: list[GatewayFeed], members: list[s
             nursery.start_soon(_one, pool, homes[k % gateways], k, body, due, tally)
         nursery.cancel_scope.deadline = trio.current_time() + drain_s
     await pool.close()
+    blocks = max(0, await _height(cluster, members[0]) - height_before)
     late_s = duration_s + drain_s
     first = int(count * WARM_UP_FRACTION)
     window = [tally.latencies.get(k, late_s) for k in range(first, count)]
@@ -135,7 +142,19 @@ async def offer(cluster: LocalCluster, feeds: list[GatewayFeed], members: list[s
         readings_per_s, len(committed) * per_batch / measured_s,
         statistics.median(window) if window else None,
         window[min(len(window) - 1, int(0.99 * len(window)))] if window else None,
-        count, len(tally.latencies), tally.refused, tally.rejected, tally.failed, os.getloadavg()[0])
+        count, len(tally.latencies), tally.refused, tally.rejected, tally.failed, os.getloadavg()[0],
+        blocks)
+
+
+async def _height(cluster: LocalCluster, member: str) -> int:
+    """The member's executed height (0 when it does not answer: the phase then shows no blocks)."""
+    import httpx
+
+    try:
+        async with httpx.AsyncClient(timeout=5) as client:
+            return int((await client.get(f"{cluster.url(member)}/v1/status")).json()["height"])
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        return 0
 
 
 async def settle(cluster: LocalCluster, members: list[str]) -> None:

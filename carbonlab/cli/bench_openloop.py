@@ -220,7 +220,9 @@ def _fmt(p: dict[str, Any]) -> str:
     return (f"offered {p['offered_readings_per_s']:8,.0f}  committed {p['readings_per_s']:8,.0f} readings/s  "
             f"p50 {_s(p['p50_s'])}  p99 {_s(p['p99_s'])}  refused {p.get('refused', 0)}  "
             f"rejected {p.get('rejected', 0)}  failed {p.get('failed', 0)}  "
-            f"(load average {p.get('load_average', 0):.1f})")
+            + (f"blocks {p['blocks']} ({p['committed'] / p['blocks']:.1f} batches/block)  "
+               if p.get("blocks") else "")
+            + f"(load average {p.get('load_average', 0):.1f})")
 
 
 def _s(value: float | None) -> str:
