@@ -13,7 +13,8 @@ import subprocess
 
 import pytest
 
-pytest_plugins = ["tests.sharedlab"]   # the session's shared live lab: fixture `shared_lab`
+pytest_plugins = ["tests.sharedlab",      # the session's shared live lab: fixture `shared_lab`
+                  "tests.sharedcluster"]  # its shared 4-node cluster: fixture `shared_cluster`
 
 LAB_NET = ipaddress.IPv4Network("198.18.0.0/15")
 _BEFORE = pytest.StashKey[set[str]]()

@@ -1,18 +1,17 @@
-"""Fixtures of the application pages' tests (imported by test_app_pages.py): a real 4-member
-cluster (node processes over libp2p, real SQLite ledgers, real HTTP APIs) with
-a companies section in genesis, and consoles of three of its organisations served by hypercorn
+"""Fixtures of the application pages' tests (imported by test_app_pages.py): the session's
+shared 4-member cluster (tests/sharedcluster.py: node processes over libp2p, real SQLite
+ledgers, real HTTP APIs, a companies section in genesis) with the pages' own gateways gw1 and
+gw2 (company1's and company2's), and consoles of three of its organisations served by hypercorn
 on loopback: what the application pages' integration tests drive over real HTTP.
 
-Members (LocalCluster's roles in turn): n1 power-company (represents both companies), n2
-emission-management, n3 verifier, n4 environmental-protection. Everything the fixtures start
+Members: n1 power-company (represents the companies), n2 emission-management, n3 verifier, n4
+trading-centre (its console has no key, so it offers no action). Everything the fixtures start
 is stopped by them, also when a test fails.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import json
 import secrets
 import threading
 from collections.abc import Callable, Iterator
@@ -22,34 +21,19 @@ import httpx
 import pytest
 
 from carbonlab.bench.localcluster import LocalCluster, free_ports
-from carbonlab.node.genesis import Genesis
-
-COMPANIES = [
-    {"id": "company1", "name": "Company One", "member": "n1", "plants": [
-        {"id": "plant1", "name": "Plant 1", "units": [
-            {"id": "unit1", "name": "U1", "capacity_mw": 300.0, "min_mw": 100.0, "ramp_mw_per_h": 200.0},
-            {"id": "unit2", "name": "U2", "capacity_mw": 200.0, "min_mw": 50.0, "ramp_mw_per_h": 150.0}]}]},
-    {"id": "company2", "name": "Company Two", "member": "n1", "plants": [
-        {"id": "plant2", "name": "Plant 2",
-         "units": [{"id": "unit1", "name": "U1"}, {"id": "unit2", "name": "U2"}]}]},
-]
-
-
-def with_companies(cluster: LocalCluster) -> LocalCluster:
-    """Rewrite genesis.json (before any node starts) with the companies section."""
-    path = cluster.root / "genesis.json"
-    raw = json.loads(path.read_text())
-    raw["companies"] = COMPANIES
-    genesis = Genesis.from_json(raw)
-    genesis.save(path)
-    return dataclasses.replace(cluster, genesis=genesis)
+from tests.sharedcluster import APPS_GATEWAYS, Claim, SharedCluster
 
 
 @pytest.fixture(scope="module")
-def apps_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
-    c = with_companies(LocalCluster.create(tmp_path_factory.mktemp("apps") / "c", 4, gateways=2))
-    with c.serving(timeout_s=90):
-        yield c
+def apps_claim(shared_cluster: SharedCluster) -> Claim:
+    """The application pages' gateways gw1 and gw2 of the session's shared cluster: company1's
+    and company2's (tests/sharedcluster.py's APPS_COMPANIES), their feeds fresh."""
+    return shared_cluster.claim("application pages", gateways=APPS_GATEWAYS)
+
+
+@pytest.fixture(scope="module")
+def apps_cluster(shared_cluster: SharedCluster, apps_claim: Claim) -> LocalCluster:
+    return shared_cluster.cluster
 
 
 @dataclass

@@ -18,8 +18,9 @@ from carbonlab.bench.localcluster import T0, GatewayFeed, LocalCluster
 from carbonlab.node.allowances.jsonform import record_json
 from carbonlab.node.allowances.records import Allocation, sign_record
 from carbonlab.node.crypto import Signer
+from tests.sharedcluster import Claim
 
-from .appcluster import Served, apps_cluster, consoles  # noqa: F401  (the module's fixtures)
+from .appcluster import Served, apps_claim, apps_cluster, consoles  # noqa: F401  (the module's fixtures)
 
 YEAR = dt.datetime.now(dt.UTC).year           # an open compliance year
 READINGS_YEAR = dt.datetime.fromtimestamp(T0, dt.UTC).year
@@ -27,11 +28,12 @@ FEEDS: list[GatewayFeed] = []                 # the gateways' feeds, their seque
 
 
 @pytest.fixture(scope="module")
-def fed(apps_cluster: LocalCluster) -> LocalCluster:
-    """Readings of both companies on the chain: 3 batches per gateway of 20 per meter."""
+def fed(apps_cluster: LocalCluster, apps_claim: Claim) -> LocalCluster:
+    """Readings of both companies on the chain: 3 batches per gateway (the pages' own two) of 20
+    per meter."""
     cluster = apps_cluster
     url = cluster.url("n1")
-    FEEDS[:] = cluster.feeds()
+    FEEDS[:] = apps_claim.feeds
     for feed in FEEDS:
         for _ in range(3):
             got = httpx.post(f"{url}/v1/batches", params={"wait_ms": 15_000}, timeout=30,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -21,6 +20,7 @@ from carbonlab.node.allowances.records import Allocation, Body, Surrender, sign_
 from carbonlab.node.config import load as load_config
 from carbonlab.node.crypto import Signer
 from carbonlab.node.ledger.verify import verify_ledger
+from tests.sharedcluster import SharedCluster
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -31,11 +31,17 @@ HASH = "cd" * 32
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
-    made = LocalCluster.create(tmp_path_factory.mktemp("allowances") / "c", 4, gateways=2,
-                               roles=ROLES, companies=True, chain_id="h14r-allowances")
-    with made.serving(timeout_s=90):
-        yield made
+def own(shared_cluster: SharedCluster) -> tuple[str, str]:
+    """This module's two companies on the session's shared cluster (tests/sharedcluster.py):
+    nobody else signs records for them, so balances and histories are this module's alone."""
+    first, second = shared_cluster.claim("allowance records", 2).companies
+    return first, second
+
+
+@pytest.fixture(scope="module")
+def cluster(shared_cluster: SharedCluster, own: tuple[str, str]) -> LocalCluster:
+    assert tuple(m.role for m in shared_cluster.cluster.genesis.members) == ROLES
+    return shared_cluster.cluster
 
 
 def cli(capsys: pytest.CaptureFixture[str], cluster: LocalCluster, action: str, member: str,
@@ -46,55 +52,57 @@ def cli(capsys: pytest.CaptureFixture[str], cluster: LocalCluster, action: str, 
 
 
 def test_records_commit_and_every_member_holds_the_same_balance(
-        cluster: LocalCluster, capsys: pytest.CaptureFixture[str]) -> None:
-    assert [c.id for c in cluster.genesis.companies] == ["company1", "company2"]
+        cluster: LocalCluster, own: tuple[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    c1, c2 = own
+    assert {c1, c2} <= {c.id for c in cluster.genesis.companies}
     year = ["--year", str(YEAR)]
-    code, out = cli(capsys, cluster, "allocate", "n2", "--company", "company1", *year, "--quantity-t", "900")
+    code, out = cli(capsys, cluster, "allocate", "n2", "--company", c1, *year, "--quantity-t", "900")
     assert code == 0, out
     assert out.startswith("committed at height ")
-    code, out = cli(capsys, cluster, "transfer", "n4", "--seller", "company1", "--buyer", "company2",
+    code, out = cli(capsys, cluster, "transfer", "n4", "--seller", c1, "--buyer", c2,
                     *year, "--quantity-t", "250", "--price-per-t", "88.5", "--currency", "CNY")
     assert code == 0, out
-    code, out = cli(capsys, cluster, "surrender", "n1", "--company", "company1", *year, "--quantity-t", "600")
+    code, out = cli(capsys, cluster, "surrender", "n1", "--company", c1, *year, "--quantity-t", "600")
     assert code == 0, out
-    code, out = cli(capsys, cluster, "statement", "n3", "--company", "company1", *year,
+    code, out = cli(capsys, cluster, "statement", "n3", "--company", c1, *year,
                     "--emissions-t", "640.25", "--manifest-hash", HASH)
     assert code == 0, out
 
     # refused by consensus, with its reason at the status URL
-    code, out = cli(capsys, cluster, "surrender", "n1", "--company", "company1", *year, "--quantity-t", "51")
+    code, out = cli(capsys, cluster, "surrender", "n1", "--company", c1, *year, "--quantity-t", "51")
     assert code == 1
     assert "refused at height" in out
     assert "insufficient_balance (record.body.quantity_t): record.body.quantity_t: 51 t is above " \
-           "company1's" in out
+           f"{c1}'s" in out
     record_id = out.rsplit("record ", 1)[1].strip()
     status = httpx.get(f"{cluster.url('n3')}/v1/records/{record_id}", timeout=10).json()
     assert (status["status"], status["reason"]) == ("refused", "insufficient_balance")
-    code, out = cli(capsys, cluster, "allocate", "n1", "--company", "company1", *year, "--quantity-t", "5")
+    code, out = cli(capsys, cluster, "allocate", "n1", "--company", c1, *year, "--quantity-t", "5")
     assert code == 1
     assert "wrong_role (record.signer)" in out
-    code, out = cli(capsys, cluster, "allocate", "n2", "--company", "company1", "--year", str(CLOSED),
+    code, out = cli(capsys, cluster, "allocate", "n2", "--company", c1, "--year", str(CLOSED),
                     "--quantity-t", "5")
     assert "closed_year (record.body.year)" in out
 
-    expected = {"company": "company1", "year": YEAR, "allocated_t": 900, "bought_t": 0, "sold_t": 250,
+    expected = {"company": c1, "year": YEAR, "allocated_t": 900, "bought_t": 0, "sold_t": 250,
                 "surrendered_t": 600, "held_t": 50}
     height = max(cluster.status(m)["height"] for m in cluster.members)  # type: ignore[index]
     cluster.wait_height(height, list(cluster.members), timeout_s=60)
     for member in cluster.members:
         got = httpx.get(f"{cluster.url(member)}/v1/allowances/balance",
-                        params={"company": "company1", "year": YEAR}, timeout=10).json()
+                        params={"company": c1, "year": YEAR}, timeout=10).json()
         assert got == expected, member
     transfers = httpx.get(f"{cluster.url('n4')}/v1/allowances/records",
                           params={"year": YEAR, "kind": "transfer"}, timeout=10).json()["records"]
-    assert [(t["record"]["body"]["price_per_t"], t["status"]) for t in transfers] == [(88.5, "committed")]
+    mine = [t for t in transfers if {t["record"]["body"]["seller"], t["record"]["body"]["buyer"]} & {c1, c2}]
+    assert [(t["record"]["body"]["price_per_t"], t["status"]) for t in mine] == [(88.5, "committed")]
 
     # the CLI reads the same balance from a member and offline from a member's ledger file
-    assert main(["allowances", "balance", "--company", "company1", "--year", str(YEAR),
+    assert main(["allowances", "balance", "--company", c1, "--year", str(YEAR),
                  "--node", cluster.url("n4")]) == 0
     assert json.loads(capsys.readouterr().out) == expected
     ledger = load_config(cluster.root / "n3.toml").ledger_path
-    assert main(["allowances", "balance", "--company", "company1", "--year", str(YEAR),
+    assert main(["allowances", "balance", "--company", c1, "--year", str(YEAR),
                  "--ledger", str(ledger), "--genesis", str(cluster.root / "genesis.json")]) == 0
     assert json.loads(capsys.readouterr().out) == expected
     report = verify_ledger(ledger, cluster.genesis)
@@ -103,17 +111,18 @@ def test_records_commit_and_every_member_holds_the_same_balance(
     # the compliance adapter reads the same records through a member's API and from its file
     for records in (ChainRecords.from_node(cluster.url("n1")),
                     ChainRecords.from_ledger(ledger, cluster.root / "genesis.json")):
-        assert [a.quantity_t for a in records.allocations("company1", YEAR)] == [900.0]
-        assert [(t.buyer, t.price_per_t) for t in records.transfers("company1", YEAR)] == [("company2", 88.5)]
-        assert [s.quantity_t for s in records.surrenders("company1", YEAR)] == [600.0]   # not the refused 51
-        statement = records.statement("company1", YEAR)
+        assert [a.quantity_t for a in records.allocations(c1, YEAR)] == [900.0]
+        assert [(t.buyer, t.price_per_t) for t in records.transfers(c1, YEAR)] == [(c2, 88.5)]
+        assert [s.quantity_t for s in records.surrenders(c1, YEAR)] == [600.0]   # not the refused 51
+        statement = records.statement(c1, YEAR)
         assert statement is not None
         assert (statement.emissions_t, statement.verifier) == (640.25, "n3")
 
 
-def good_record(cluster: LocalCluster, seq: int = 1) -> dict[str, Any]:
+def good_record(cluster: LocalCluster, seq: int = 1, company: str = "company2") -> dict[str, Any]:
+    """An allocation of 3 t; only the ones a test commits need the module's own company."""
     key = Signer.load(cluster.root / "keys" / "n2.key")
-    return record_json(sign_record(Allocation(company="company2", year=YEAR, quantity_t=3), "n2", key,
+    return record_json(sign_record(Allocation(company=company, year=YEAR, quantity_t=3), "n2", key,
                                    chain_id=cluster.genesis.chain_id, seq=seq))
 
 
@@ -199,8 +208,8 @@ def test_bad_queries_are_named(cluster: LocalCluster, route: str, params: dict[s
         assert r.json()["field"] == field
 
 
-def test_a_record_posted_twice_is_one_record(cluster: LocalCluster) -> None:
-    body = good_record(cluster, seq=int(time.time() * 1e6))
+def test_a_record_posted_twice_is_one_record(cluster: LocalCluster, own: tuple[str, str]) -> None:
+    body = good_record(cluster, seq=int(time.time() * 1e6), company=own[1])
     first = httpx.post(f"{cluster.url('n2')}/v1/records", params={"wait_ms": 20000}, json=body, timeout=30)
     assert first.status_code == 200, first.text
     assert first.json()["status"] == "committed"
@@ -208,7 +217,7 @@ def test_a_record_posted_twice_is_one_record(cluster: LocalCluster) -> None:
     assert again.status_code == 200
     assert again.json() == first.json()
     entries = wait_until(lambda: [e for e in httpx.get(
-        f"{cluster.url('n4')}/v1/allowances/history", params={"company": "company2"},
+        f"{cluster.url('n4')}/v1/allowances/history", params={"company": own[1]},
         timeout=10).json()["records"] if e["id"] == first.json()["id"]] or None, 30, "the record on n4")
     assert len(entries) == 1
 

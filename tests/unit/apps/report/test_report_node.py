@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -13,25 +12,31 @@ import pytest
 
 from carbonlab.bench.localcluster import T0, LocalCluster
 from carbonlab.cli import main
+from tests.sharedcluster import Claim, SharedCluster
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
-    c = LocalCluster.create(tmp_path_factory.mktemp("report") / "c", 4, gateways=2)
-    with c.serving(timeout_s=60):
-        yield c
+def claim(shared_cluster: SharedCluster) -> Claim:
+    """This module's gateway on the session's shared cluster (tests/sharedcluster.py), the only
+    one of its company: the report counts this module's readings alone."""
+    return shared_cluster.claim("report node source")
+
+
+@pytest.fixture(scope="module")
+def cluster(shared_cluster: SharedCluster, claim: Claim) -> LocalCluster:
+    return shared_cluster.cluster
 
 
 @pytest.mark.timeout(240)
 def test_report_from_the_api_equals_the_ledger_files_and_verifies(
-        cluster: LocalCluster, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        cluster: LocalCluster, claim: Claim, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = cluster.url("n2")
-    for feed in cluster.feeds():
+    for feed in claim.feeds:
         for _ in range(2):
             got = httpx.post(f"{url}/v1/batches", params={"wait_ms": 10_000}, timeout=30,
                              json=feed.next_batch(per_meter=3).to_json())
             assert got.status_code == 200, got.text
-    company = cluster.genesis.meters[0].company
+    company, = claim.companies
     year = dt.datetime.fromtimestamp(T0, dt.UTC).year
     genesis = cluster.root / "genesis.json"
     by_api, by_file = tmp_path / "api", tmp_path / "file"

@@ -1,21 +1,22 @@
-"""A real 4-node cluster (n = 4, f = 1) per test module, reached through a backup's API."""
+"""The session's shared 4-node cluster (n = 4, f = 1; tests/sharedcluster.py), reached through a
+backup's API; each test module submits through a gateway of its own."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import pytest
 
 from carbonlab.bench.localcluster import GatewayFeed, LocalCluster
+from tests.sharedcluster import SharedCluster
 
 
 @pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalCluster, str]]:
-    cluster = LocalCluster.create(tmp_path_factory.mktemp("api") / "c", 4, gateways=2)
-    with cluster.serving(timeout_s=60):
-        yield cluster, cluster.url("n2")  # a backup: submissions are forwarded to n1
+def node(shared_cluster: SharedCluster) -> tuple[LocalCluster, str]:
+    cluster = shared_cluster.cluster
+    return cluster, cluster.url("n2")  # a backup: submissions are forwarded to n1
 
 
 @pytest.fixture(scope="module")
-def feed(node: tuple[LocalCluster, str]) -> GatewayFeed:
-    return node[0].feeds()[0]
+def feed(shared_cluster: SharedCluster, request: pytest.FixtureRequest) -> GatewayFeed:
+    """The module's own gateway: nobody else submits through it."""
+    own, = shared_cluster.claim(request.module.__name__).feeds
+    return own
