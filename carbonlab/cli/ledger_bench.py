@@ -28,11 +28,22 @@ def add_parser(cmds: Any) -> None:
                        help="git ref whose code gives the before-figure, measured in the same run "
                             "(default main; 'none' to skip)")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
+    bench.add_argument("--growth", metavar="SIZES", help="grow one cached ledger to each size "
+                       "(e.g. 100k,1M,3M,10M readings) and measure it there: docs/performance.md")
+    bench.add_argument("--fresh", action="store_true", help="--growth: start the ledger over")
+    bench.add_argument("--cache-dir", metavar="DIR",
+                       help="--growth: where grown ledgers live (default ~/.cache/carbonlab/growth)")
     add_profile_options(bench)
     bench.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.growth:
+        from carbonlab.cli.ledger_growth import run as run_growth
+
+        return run_growth(args)
+    if args.fresh or args.cache_dir:
+        raise CarbonlabError("--fresh and --cache-dir go with --growth")
     from carbonlab.bench import baseline
     from carbonlab.bench.ledgerbench import LedgerFigures, Workload, measure
     from carbonlab.bench.profiling import profiled
