@@ -15,6 +15,7 @@ from carbonlab.bench.growthledger import code_key
 from carbonlab.bench.reference import Reference
 
 STACKS = 100
+YEAR_HOURS = 8784      # 2024, a leap year
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,6 +60,10 @@ def _line(s: StepFigures) -> None:
         print("  verify FAILED at this size", flush=True)
 
 
+def _proof_s(s: StepFigures) -> float:
+    return s.queries.proof_build_s + s.queries.proof_check_s
+
+
 def _summary(steps: list[StepFigures]) -> None:
     print("  commit r/s: the step's readings / wall seconds inside Ledger.commit; us/r CPU: that "
           "process's CPU per reading; verify: whole ledger; month: one stack hourly; year: one "
@@ -70,12 +75,18 @@ def _summary(steps: list[StepFigures]) -> None:
         "bytes per reading": large.bytes_per_reading / small.bytes_per_reading,
         "commit CPU per reading": large.commit_cpu_us_per_reading / small.commit_cpu_us_per_reading,
         "verify CPU per reading": large.verify_cpu_us_per_reading / small.verify_cpu_us_per_reading,
-        "proof of one reading": (large.queries.proof_build_s + large.queries.proof_check_s)
-        / (small.queries.proof_build_s + small.queries.proof_check_s),
+        "proof of one reading": _proof_s(large) / _proof_s(small),
         "month of one stack": large.queries.month_of_one_stack_s / small.queries.month_of_one_stack_s,
     }
     print(f"  at {large.readings:,} against {small.readings:,} readings (flat is 1.00): "
           + "; ".join(f"{k} {v:.2f}" for k, v in ratios.items()))
+    # the year's roll-up and tree sum what 2024 holds: compare sizes that hold all of it
+    full = [s for s in steps if s.readings >= STACKS * YEAR_HOURS]
+    if len(full) >= 2 and full[0] is not large:
+        print(f"  year of 2024 at {large.readings:,} against {full[0].readings:,} (both hold the "
+              f"whole year): company year "
+              f"{large.queries.company_year_by_month_s / full[0].queries.company_year_by_month_s:.2f}; "
+              f"structure tree {large.queries.structure_tree_s / full[0].queries.structure_tree_s:.2f}")
     big = sorted(large.table_bytes.items(), key=lambda kv: -kv[1])[:6]
     print(f"  bytes per reading by table at {large.readings:,} (dbstat): "
           + ", ".join(f"{name} {size / large.readings:.0f}" for name, size in big))
