@@ -142,12 +142,14 @@ def default_cache() -> Path:
 
 
 def _best(fn: Callable[[], T], repeat: int) -> tuple[float, T]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
+    """The best wall time of `repeat` calls (at least one), and the last answer."""
+    t0 = time.perf_counter()
+    out = fn()
+    best = time.perf_counter() - t0
+    for _ in range(repeat - 1):
         t0 = time.perf_counter()
         out = fn()
         best = min(best, time.perf_counter() - t0)
-    assert out is not None
     return best, out
 
 
@@ -236,8 +238,7 @@ def grow(sizes: list[int], *, stacks: int = 100, cache: Path | None = None, fres
         if fresh:
             for name in ("ledger.sqlite", "ledger.sqlite-wal", "ledger.sqlite-shm", "steps.json"):
                 (where / name).unlink(missing_ok=True)
-        known = {s["readings"]: StepFigures.from_json(s)
-                 for s in (json.loads(state_file.read_text()) if state_file.exists() else [])}
+        known = _known_steps(state_file)
         with Ledger.open(path, genesis) as ledger:
             for size in sizes:
                 target = -(-size // per_block)
@@ -277,6 +278,17 @@ def grow(sizes: list[int], *, stacks: int = 100, cache: Path | None = None, fres
                 out.append(step)
                 report(step)
     return out
+
+
+def _known_steps(state_file: Path) -> dict[int, StepFigures]:
+    """The figures measured at each size so far (`steps.json`), by readings."""
+    if not state_file.exists():
+        return {}
+    try:
+        return {s["readings"]: StepFigures.from_json(s) for s in json.loads(state_file.read_text())}
+    except (ValueError, TypeError, KeyError) as exc:
+        raise CarbonlabError(f"{state_file}: not the figures this code writes ({exc}): "
+                             "use --fresh") from None
 
 
 def replace_cached(step: StepFigures) -> StepFigures:

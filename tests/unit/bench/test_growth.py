@@ -82,6 +82,16 @@ def test_a_size_below_the_grown_ledger_and_not_measured_needs_fresh(tmp_path: Pa
     assert _count(tmp_path) == 1000
 
 
+def test_figures_it_cannot_read_are_named_not_trusted(tmp_path: Path) -> None:
+    growth.grow([1000], stacks=STACKS, cache=tmp_path, repeat=1, workers=1)
+    state = tmp_path / growthledger.code_key(STACKS) / "steps.json"
+    state.write_text('[{"readings": 1000, "blocks": "x"}]')
+    with pytest.raises(CarbonlabError, match=r"steps\.json: not the figures"):
+        growth.grow([1000], stacks=STACKS, cache=tmp_path, workers=1)
+    (step,) = growth.grow([1000], stacks=STACKS, cache=tmp_path, fresh=True, repeat=1, workers=1)
+    assert step.verify_ok
+
+
 def test_one_run_at_a_time_grows_a_ledger(tmp_path: Path) -> None:
     where = tmp_path / growthledger.code_key(STACKS)
     with growth._locked(where), pytest.raises(CarbonlabError, match="another run"):
