@@ -32,11 +32,22 @@ def add_parser(cmds: Any) -> None:
                             "keep the best of each phase (load that comes and goes then hits both "
                             "sides alike; default 1)")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
+    bench.add_argument("--growth", metavar="SIZES", help="grow one cached ledger to each size "
+                       "(e.g. 100k,1M,3M,10M readings) and measure it there: docs/performance.md")
+    bench.add_argument("--fresh", action="store_true", help="--growth: start the ledger over")
+    bench.add_argument("--cache-dir", metavar="DIR",
+                       help="--growth: where grown ledgers live (default ~/.cache/carbonlab/growth)")
     add_profile_options(bench)
     bench.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.growth:
+        from carbonlab.cli.ledger_growth import run as run_growth
+
+        return run_growth(args)
+    if args.fresh or args.cache_dir:
+        raise CarbonlabError("--fresh and --cache-dir go with --growth")
     from carbonlab.bench import baseline
     from carbonlab.bench.ledgerbench import LedgerFigures, Workload, best_of, measure
     from carbonlab.bench.profiling import profiled
