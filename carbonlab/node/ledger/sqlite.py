@@ -20,6 +20,8 @@ from carbonlab.node.ledger.errors import LedgerError
 from carbonlab.node.ledger.rows import genesis_record
 from carbonlab.node.ledger.tables import ALLOWANCE_COLUMNS, FORMAT, SCHEMA, SCHEMA_VERSION
 
+PAGE_SIZE = 8192
+
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     try:
@@ -31,6 +33,10 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            # 8 KiB pages for a new file (an existing one keeps its own): a 20-reading batch's
+            # row (about 2.6 kB) left most of a 4 KiB page empty; 18 % fewer bytes per reading,
+            # queries and verify unchanged (docs/performance.md, "Growth")
+            db.execute(f"PRAGMA page_size={PAGE_SIZE}")
             db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.execute("PRAGMA busy_timeout=10000")

@@ -33,6 +33,22 @@ def test_new_ledger_holds_the_genesis_record(tmp_path: Path) -> None:
     db.close()
 
 
+def test_a_new_ledger_has_8_kib_pages_and_an_older_4_kib_file_keeps_its_own(tmp_path: Path) -> None:
+    kit = make_kit()
+    with Ledger.open(tmp_path / "new.db", kit.genesis) as ledger:
+        fill(ledger, kit, 2)
+        assert ledger._db.execute("PRAGMA page_size").fetchone()[0] == 8192
+    old = tmp_path / "old.db"
+    db = sqlite3.connect(old)
+    db.execute("PRAGMA page_size=4096")
+    db.execute("VACUUM")
+    db.close()
+    with Ledger.open(old, kit.genesis) as ledger:       # created as 4 KiB: opened, extended, kept
+        fill(ledger, kit, 2)
+        assert ledger.height == 2
+        assert ledger._db.execute("PRAGMA page_size").fetchone()[0] == 4096
+
+
 def test_commit_chains_blocks_and_reads_them_back(tmp_path: Path) -> None:
     kit = make_kit()
     with Ledger.open(tmp_path / "l.db", kit.genesis) as ledger:
