@@ -45,6 +45,7 @@ import trio
 from carbonlab.node.allowances.contract import Outcome
 from carbonlab.node.block import CommitCertificate, Proposal
 from carbonlab.node.contract import Verdict
+from carbonlab.node.decision import Decision, batch_digest
 from carbonlab.node.ledger.store import CommittedBlock, Ledger
 from carbonlab.node.p2p.host import CONSENSUS, STATE_TRANSFER, Inbound, P2PNode
 from carbonlab.node.pbft import (
@@ -112,12 +113,17 @@ class BlockSummary:
     readings: list[tuple[str, float]]          # (meter, co2_kg) of accepted readings
     anomalies: list[tuple[str, str]]           # (kind, meter)
     records: tuple[Outcome, ...] = ()          # the allowance contract's outcomes
+    digests: tuple[str | None, ...] = ()       # per verdict: SHA-256 (hex) of the batch's bytes
 
 
 @dataclass
 class Pending:
     since: float
     decided: trio.Event = field(default_factory=trio.Event)
+    # set with `decided` when the block that decided the key accepted a batch under it: the
+    # decision and the digest of the bytes it accepted (the waiting submit answers from these
+    # when they are its own bytes, without asking the ledger again)
+    committed: Decision | None = None
 
 
 class Driver:
@@ -277,11 +283,13 @@ def _store_checkpoints(ledger: Ledger, proofs: list[CheckpointProof]) -> None:
 def _summary(ledger: Ledger, block: CommittedBlock) -> BlockSummary:
     readings: list[tuple[str, float]] = []
     anomalies: list[tuple[str, str]] = []
+    digests: list[str | None] = []
     # `block` is what `Ledger.commit` returned: it carries the batches the contract decoded
     for verdict, batch in zip(block.verdicts, block.batches, strict=True):
+        digests.append(None if batch is None else batch_digest(batch.encode()))
         if not verdict.accepted or batch is None:
             continue
         readings += [(r.meter_id, r.co2_kg) for r in batch.readings]
         anomalies += [(str(kind), batch.readings[i].meter_id) for i, kind in verdict.anomalies]
     return BlockSummary(block.header.height, block.hash, block.verdicts, readings, anomalies,
-                        block.records)
+                        block.records, tuple(digests))

@@ -149,7 +149,8 @@ class NodeService:
             waiting = self.pending_records.pop(outcome.record_id, None)
             if waiting is not None:
                 waiting.decided.set()
-        for verdict in summary.verdicts:
+        digests = summary.digests or (None,) * len(summary.verdicts)
+        for verdict, digest in zip(summary.verdicts, digests, strict=True):
             if verdict.accepted and verdict.gateway_id is None:
                 continue   # a record request's neutral verdict (ledger/allowance_rows.py)
             if verdict.accepted:
@@ -159,6 +160,8 @@ class NodeService:
             if verdict.gateway_id is not None and verdict.batch_seq is not None:
                 pending = self.pending.pop((verdict.gateway_id, verdict.batch_seq), None)
                 if pending is not None:
+                    if verdict.accepted and digest is not None:
+                        pending.committed = Decision(DecisionStatus.COMMITTED, summary.height, digest=digest)
                     m.commit_latency.observe(time.monotonic() - pending.since)
                     self.latencies_s.append(time.monotonic() - pending.since)
                     pending.decided.set()
@@ -199,8 +202,12 @@ class NodeService:
             with trio.move_on_after(wait_s):
                 await pending.decided.wait()
             if pending.decided.is_set():
-                # the ledger, not the event, says what became of THESE bytes: another batch
-                # under the same key may be the one that was decided
+                # what became of THESE bytes: the block that decided the key says so when it
+                # accepted them (the common case, no ledger read); otherwise the ledger does
+                # (a rejection, or another batch under the same key: a conflict)
+                committed = pending.committed
+                if committed is not None and committed.digest == batch_digest(request):
+                    return committed
                 decided = await self._decided(batch, request)
                 if decided is not None:
                     return decided
