@@ -134,6 +134,17 @@ class MeterRegisterMap:
     calibration: Mapping[str, int] = field(default_factory=dict)  # co2_slope/co2_offset -> address
     counts_at_4ma: int = 6400
     counts_at_20ma: int = 32000
+    # (first register, register count, first bit, bit count): worked out once, at construction,
+    # because every poll reads them (each value's decode more than once)
+    _layout: tuple[int, int, int, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        addresses = self._register_addresses()
+        first = min(addresses, default=0)
+        count = max(addresses, default=0) + self.words_per_value - first
+        bits = list(self.status_bits.values())
+        first_bit = min(bits, default=0)
+        object.__setattr__(self, "_layout", (first, count, first_bit, max(bits, default=-1) - first_bit + 1))
 
     # -- layout ------------------------------------------------------------------------------------
     @property
@@ -142,19 +153,19 @@ class MeterRegisterMap:
 
     @property
     def first_register(self) -> int:
-        return min(self._register_addresses())
+        return self._layout[0]
 
     @property
     def register_count(self) -> int:
-        return max(self._register_addresses()) + self.words_per_value - self.first_register
+        return self._layout[1]
 
     @property
     def first_bit(self) -> int:
-        return min(self.status_bits.values())
+        return self._layout[2]
 
     @property
     def bit_count(self) -> int:
-        return max(self.status_bits.values()) - self.first_bit + 1
+        return self._layout[3]
 
     def _register_addresses(self) -> list[int]:
         return [c.address for c in self.channels] + list(self.calibration.values())
@@ -236,7 +247,8 @@ class MeterRegisterMap:
         return [hi, lo] if self.word_order is WordOrder.HIGH_FIRST else [lo, hi]
 
     def _float_at(self, registers: Sequence[int], address: int) -> float:
-        a, b = registers[address - self.first_register], registers[address - self.first_register + 1]
+        at = address - self._layout[0]
+        a, b = registers[at], registers[at + 1]
         hi, lo = (a, b) if self.word_order is WordOrder.HIGH_FIRST else (b, a)
         value: float = struct.unpack(">f", struct.pack(">HH", hi & 0xFFFF, lo & 0xFFFF))[0]
         return value
