@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from carbonlab.bench.gwbench import TcpPoint
+    from carbonlab.bench.gwbench import PollFigures, TcpPoint
 
 SWEEP = (100, 1000, 5000)
 TARGET_SHARE = 0.5   # issue 17: 1,000 TCP meters at 1 Hz under 50 % of one core
@@ -60,22 +60,29 @@ def print_point(p: TcpPoint, register_map: str, baseline_ref: str) -> None:
     print(f"TCP: {p.meters:,} meters at 1 Hz ({register_map}): {n.polls_s:,.1f} polls/s = "
           f"{p.frame_fraction * 100:.1f} % of the frame rate ({n.ok_fraction * 100:.2f} % ok, "
           f"{n.skipped} ticks skipped), latency p50 {n.p50_ms:.2f} ms p99 {n.p99_ms:.2f} ms, "
-          f"gateway CPU {n.cpu_share * 100:.1f} % of one core (meters process "
+          f"gateway CPU {n.cpu_share * 100:.1f} % of one core = {_per_poll_us(n)} per poll (meters process "
           f"{p.meters_process_cpu_share * 100:.1f} %; load average {p.load_average:.1f})")
     if p.before is not None:
         b = p.before
         print(f"     before ({baseline_ref}): {b.polls_s:,.1f} polls/s ({b.ok_fraction * 100:.2f} % ok), "
-              f"p50 {b.p50_ms:.2f} ms p99 {b.p99_ms:.2f} ms, CPU {b.cpu_share * 100:.1f} % of one core; "
-              f"CPU per poll now / before "
+              f"p50 {b.p50_ms:.2f} ms p99 {b.p99_ms:.2f} ms, CPU {b.cpu_share * 100:.1f} % of one core = "
+              f"{_per_poll_us(b)} per poll; CPU per poll now / before "
               f"{(n.cpu_share / max(n.polls_s, 1e-9)) / max(b.cpu_share / max(b.polls_s, 1e-9), 1e-12):.2f}")
 
 
+def _per_poll_us(f: PollFigures) -> str:
+    return f"{1e6 * f.cpu_share / f.polls_s:,.0f} us" if f.polls_s > 0 else "-"
+
+
 def run_sweep(args: argparse.Namespace) -> int:
+    import os
+    import subprocess
     import tempfile
 
     from carbonlab.bench.gwbench import tcp_point
     from carbonlab.bench.gwmeters import raise_nofile
     from carbonlab.bench.reference import Reference
+    from carbonlab.errors import CarbonlabError
 
     commit = resolve_baseline(args.baseline)
     nofile = raise_nofile(2 * max(args.sweep) + 100)
@@ -87,10 +94,20 @@ def run_sweep(args: argparse.Namespace) -> int:
               "meters on 127.0.0.1, below the ephemeral port range")
         for n in args.sweep:
             warmup = max(args.warmup, n / 500)       # 5,000 connections take a while to open
-            point = tcp_point(n, Path(tmp), register_map=args.register_map, warmup_s=warmup,
-                              duration_s=args.duration, baseline_commit=commit)
+            try:
+                point = tcp_point(n, Path(tmp), register_map=args.register_map, warmup_s=warmup,
+                                  duration_s=args.duration, baseline_commit=commit)
+            except (CarbonlabError, subprocess.TimeoutExpired) as exc:
+                # one point that could not be measured (a poller past its deadline, meters that
+                # would not start) is reported and the sweep goes on
+                print(f"TCP: {n:,} meters: not measured: {str(exc)[-300:]} "
+                      f"(load average {os.getloadavg()[0]:.1f})")
+                continue
             points.append(point)
             print_point(point, args.register_map, args.baseline)
+    if not points:
+        print("no point measured: no plot")
+        return 1
     verdict = [p for p in points if p.meters == 1000]
     if verdict:
         share = verdict[0].now.cpu_share
