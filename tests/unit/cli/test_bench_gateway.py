@@ -10,8 +10,9 @@ import socket
 
 import pytest
 
+from carbonlab.bench.gwbench import PollFigures, TcpPoint
 from carbonlab.bench.gwmeters import ephemeral_range, free_ports, raise_nofile, tcp_meters
-from carbonlab.cli.bench_gateway_sweep import SWEEP, add_sweep_options
+from carbonlab.cli.bench_gateway_sweep import SWEEP, add_sweep_options, target_verdict
 from carbonlab.errors import CarbonlabError
 
 
@@ -58,3 +59,17 @@ def test_bad_sweep_counts_are_refused_naming_the_option(bad: str, capsys: pytest
     with pytest.raises(SystemExit):
         parser.parse_args(["--sweep", bad])
     assert "--sweep" in capsys.readouterr().err
+
+
+def _point(polls_s: float, ok: float, share: float) -> TcpPoint:
+    return TcpPoint(1000, PollFigures(polls_s, ok, 1.0, 2.0, share, 0), None, 0.3, 1.0)
+
+
+@pytest.mark.parametrize(("point", "verdict"), [
+    (_point(1000.0, 1.0, 0.30), "met"),
+    (_point(995.0, 1.0, 0.60), "not met"),
+    (_point(199.0, 0.0, 0.16), "not measured"),      # every poll timed out: no verdict
+    (_point(1000.0, 0.5, 0.10), "not measured"),
+])
+def test_the_target_is_judged_only_where_every_meter_was_polled(point: TcpPoint, verdict: str) -> None:
+    assert target_verdict(point).startswith(verdict + " (")
