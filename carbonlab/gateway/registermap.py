@@ -16,6 +16,7 @@ describes them and names the manuals they follow.
 
 from __future__ import annotations
 
+import functools
 import math
 import struct
 from collections.abc import Mapping, Sequence
@@ -302,13 +303,25 @@ def load_register_map(name_or_path: str, base_dir: Path | None = None) -> MeterR
             raise ConfigError(f"register map {name_or_path!r}: neither a built-in map "
                               f"({', '.join(builtin_map_names())}) nor a YAML file that exists ({path})")
     try:
-        raw = load_unique(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read register map: {exc}") from exc
+    return _parsed(str(path), text)
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(path: str, text: str) -> MeterRegisterMap:
+    """A map file's text parsed and validated once per process: a gateway or a meters process
+    with thousands of meters on one map would otherwise parse the same YAML for each (about
+    10 ms apiece). Keyed by the text, so an edited file is parsed again; the map is frozen."""
+    try:
+        raw = load_unique(text)
     except DuplicateKeyError as exc:
         raise ConfigError(f"{path}: field {exc.key!r}: given twice in one mapping (lines {exc.first_line} "
                           f"and {exc.line}); write each key once") from None
-    except (OSError, yaml.YAMLError) as exc:
+    except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: cannot read register map: {exc}") from exc
-    return parse_register_map(raw, str(path))
+    return parse_register_map(raw, path)
 
 
 def parse_register_map(raw: Any, where: str) -> MeterRegisterMap:
