@@ -154,7 +154,8 @@ def plot(points: list[TcpPoint], path: Path, baseline_ref: str) -> Path:
     lat.plot(xs, [p.now.p99_ms for p in points], marker="o", label="p99")
     lat.plot(xs, [p.now.p50_ms for p in points], marker=".", linestyle="--", label="p50")
     lat.set_xscale("log")
-    lat.set_yscale("log")
+    if any(p.now.p50_ms > 0 for p in points):   # NaN (no reply at all) compares False
+        lat.set_yscale("log")
     lat.set_xlabel("TCP meters polled at 1 Hz")
     lat.set_ylabel("poll latency, ms")
     lat.grid(True, alpha=0.3)
