@@ -15,7 +15,7 @@ batch_max_readings = 500
 outbox_warn_batches = 10000
 log_level = "info"
 [uplink]                           # optional: request_timeout_s, poll_interval_s, commit_timeout_s,
-                                   # base_backoff_s, max_backoff_s
+                                   # base_backoff_s, max_backoff_s, max_retry_after_s
 [substitution.m1]                  # optional per meter: max_co2_pct, max_flow_m3_s (maximum potential)
 [hj212]                            # optional forwarder to an authority platform
 target = "127.0.0.1:9000"

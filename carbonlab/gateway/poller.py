@@ -33,9 +33,10 @@ from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client import Counter as PromCounter
 
 from carbonlab.gateway.bus import MeterLink
-from carbonlab.gateway.endpoint import MeterEndpoint
+from carbonlab.gateway.endpoint import MeterEndpoint, Transport
 from carbonlab.gateway.errors import ConfigError
 from carbonlab.gateway.sample import Sample, SampleStatus
+from carbonlab.gateway.tcplink import TcpLink
 
 log = logging.getLogger(__name__)
 SampleSink = Callable[[Sample], Awaitable[None]] | asyncio.Queue[Sample]
@@ -120,7 +121,7 @@ class Poller:
                 self._stopping = True
 
     async def _worker(self, meters: list[MeterEndpoint], start: float) -> None:
-        link = MeterLink(meters[0])
+        link = open_link(meters[0])
         # (due time, tick number, index) per meter; the index breaks ties without comparing endpoints
         due = [(start, 0, i) for i in range(len(meters))]
         heapq.heapify(due)
@@ -190,9 +191,15 @@ class Poller:
             await self._sink(sample)
 
 
+def open_link(endpoint: MeterEndpoint) -> MeterLink | TcpLink:
+    """The link of a meter's bus: a TCP meter its own connection (`tcplink`, both reads in one
+    write), a serial line through pymodbus (`bus`, half duplex, one request at a time)."""
+    return TcpLink(endpoint) if endpoint.transport is Transport.TCP else MeterLink(endpoint)
+
+
 async def read_once(endpoint: MeterEndpoint) -> Sample:
     """One decoded read of one meter (the `carbonlab meters read` command)."""
-    link = MeterLink(endpoint)
+    link = open_link(endpoint)
     try:
         return await link.poll(endpoint)
     finally:

@@ -16,6 +16,7 @@ describes them and names the manuals they follow.
 
 from __future__ import annotations
 
+import functools
 import math
 import struct
 from collections.abc import Mapping, Sequence
@@ -134,6 +135,17 @@ class MeterRegisterMap:
     calibration: Mapping[str, int] = field(default_factory=dict)  # co2_slope/co2_offset -> address
     counts_at_4ma: int = 6400
     counts_at_20ma: int = 32000
+    # (first register, register count, first bit, bit count): worked out once, at construction,
+    # because every poll reads them (each value's decode more than once)
+    _layout: tuple[int, int, int, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        addresses = self._register_addresses()
+        first = min(addresses, default=0)
+        count = max(addresses, default=0) + self.words_per_value - first
+        bits = list(self.status_bits.values())
+        first_bit = min(bits, default=0)
+        object.__setattr__(self, "_layout", (first, count, first_bit, max(bits, default=-1) - first_bit + 1))
 
     # -- layout ------------------------------------------------------------------------------------
     @property
@@ -142,19 +154,19 @@ class MeterRegisterMap:
 
     @property
     def first_register(self) -> int:
-        return min(self._register_addresses())
+        return self._layout[0]
 
     @property
     def register_count(self) -> int:
-        return max(self._register_addresses()) + self.words_per_value - self.first_register
+        return self._layout[1]
 
     @property
     def first_bit(self) -> int:
-        return min(self.status_bits.values())
+        return self._layout[2]
 
     @property
     def bit_count(self) -> int:
-        return max(self.status_bits.values()) - self.first_bit + 1
+        return self._layout[3]
 
     def _register_addresses(self) -> list[int]:
         return [c.address for c in self.channels] + list(self.calibration.values())
@@ -236,7 +248,8 @@ class MeterRegisterMap:
         return [hi, lo] if self.word_order is WordOrder.HIGH_FIRST else [lo, hi]
 
     def _float_at(self, registers: Sequence[int], address: int) -> float:
-        a, b = registers[address - self.first_register], registers[address - self.first_register + 1]
+        at = address - self._layout[0]
+        a, b = registers[at], registers[at + 1]
         hi, lo = (a, b) if self.word_order is WordOrder.HIGH_FIRST else (b, a)
         value: float = struct.unpack(">f", struct.pack(">HH", hi & 0xFFFF, lo & 0xFFFF))[0]
         return value
@@ -290,13 +303,25 @@ def load_register_map(name_or_path: str, base_dir: Path | None = None) -> MeterR
             raise ConfigError(f"register map {name_or_path!r}: neither a built-in map "
                               f"({', '.join(builtin_map_names())}) nor a YAML file that exists ({path})")
     try:
-        raw = load_unique(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read register map: {exc}") from exc
+    return _parsed(str(path), text)
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(path: str, text: str) -> MeterRegisterMap:
+    """A map file's text parsed and validated once per process: a gateway or a meters process
+    with thousands of meters on one map would otherwise parse the same YAML for each (about
+    10 ms apiece). Keyed by the text, so an edited file is parsed again; the map is frozen."""
+    try:
+        raw = load_unique(text)
     except DuplicateKeyError as exc:
         raise ConfigError(f"{path}: field {exc.key!r}: given twice in one mapping (lines {exc.first_line} "
                           f"and {exc.line}); write each key once") from None
-    except (OSError, yaml.YAMLError) as exc:
+    except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: cannot read register map: {exc}") from exc
-    return parse_register_map(raw, str(path))
+    return parse_register_map(raw, path)
 
 
 def parse_register_map(raw: Any, where: str) -> MeterRegisterMap:

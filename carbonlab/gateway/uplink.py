@@ -12,7 +12,15 @@ rejected; "unknown" (the node lost it, e.g. a view change or a restart) or
 `commit_timeout_s` without a decision sends the batch again, to the next node.
 A connection error, a timeout or a 5xx fails over to the next node at once; after
 a full round of the node list without a decision it sleeps (exponential backoff
-with full jitter, capped at `max_backoff_s`). Re-sending is always safe: the API is
+with full jitter, capped at `max_backoff_s`).
+
+A 503 or 429 with `Retry-After` (a node at its `max_pending_batches` bound says so) is
+honoured per member: that member gets nothing from this gateway before the time it named
+(seconds or an HTTP date, capped at `max_retry_after_s` so a node cannot park a gateway
+for hours; the cap is logged), while the other members are tried meanwhile. When every member
+is waiting out its Retry-After, the round's sleep lasts until the first of them may be
+asked again. The batch stays in the outbox throughout: `deliver` returns only on a
+decision. An unreadable header is logged and the usual backoff applies. Re-sending is always safe: the API is
 idempotent on (gateway_id, batch_seq), and a batch the chain already committed is
 reported committed, so a gateway restarted between "committed" and deleting the
 batch from its outbox commits nothing twice.
@@ -39,8 +47,10 @@ import asyncio
 import hashlib
 import logging
 import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -50,6 +60,28 @@ from carbonlab.node.model import Batch
 
 log = logging.getLogger(__name__)
 CONFLICT = "conflicting_batch"   # the node's reason for a 409
+RETRY_AFTER_STATUSES = (429, 503)
+
+
+def retry_after_s(value: str | None, now_unix: float) -> float | None:
+    """Seconds a `Retry-After` header asks to wait: delta-seconds (`"1"`, also `"1.5"`) or an
+    HTTP date; None when absent or unreadable. A past date reads as 0."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:      # an HTTP date is GMT
+            return None
+        return max(0.0, when.timestamp() - now_unix)
+    if seconds != seconds or seconds < 0 or seconds == float("inf"):
+        return None
+    return seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +136,7 @@ class UplinkParams:
     commit_timeout_s: float = timer_s(15.0)
     base_backoff_s: float = timer_s(0.2)
     max_backoff_s: float = timer_s(30.0)
+    max_retry_after_s: float = timer_s(60.0)   # the longest Retry-After honoured as asked
 
 
 class Uplink:
@@ -118,6 +151,7 @@ class Uplink:
         self._on_result = on_result or (lambda node, result: None)
         self._rng = rng or random.Random()
         self._client = httpx.AsyncClient(timeout=self.params.request_timeout_s)
+        self.not_before: dict[str, float] = {}   # member -> loop time before which it is not sent to
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -125,18 +159,43 @@ class Uplink:
     async def deliver(self, batch: Batch) -> Decision:
         body = batch.to_json()
         failures = 0
+        loop = asyncio.get_running_loop()
         while True:
             for _ in range(len(self.nodes)):
                 node = self.nodes[self.current]
-                decision = await self._try_node(node, batch, body)
-                if decision is not None:
-                    return decision
+                if loop.time() >= self.not_before.get(node, 0.0):
+                    decision = await self._try_node(node, batch, body)
+                    if decision is not None:
+                        return decision
                 self.current = (self.current + 1) % len(self.nodes)
             delay = self._rng.uniform(0, min(self.params.max_backoff_s,
                                              self.params.base_backoff_s * 2 ** failures))
             failures = min(failures + 1, 30)
+            now = loop.time()
+            first_free = min(self.not_before.get(n, 0.0) for n in self.nodes)
+            if first_free > now + delay:   # every member is waiting out its Retry-After
+                delay = first_free - now
             log.info("batch %d: no node decided it; retrying in %.2f s", batch.batch_seq, delay)
             await asyncio.sleep(delay)
+
+    def _honour_retry_after(self, node: str, batch: Batch, resp: httpx.Response) -> None:
+        header = resp.headers.get("retry-after")
+        if header is None:
+            return
+        loop = asyncio.get_running_loop()
+        asked = retry_after_s(header, time.time())
+        if asked is None:
+            log.warning("batch %d: %s answered %d with an unreadable Retry-After %r; ignored",
+                        batch.batch_seq, node, resp.status_code, header,
+                        extra={"event": "retry_after_unreadable", "node": node, "header": header})
+            return
+        wait_s = min(asked, self.params.max_retry_after_s)
+        self.not_before[node] = loop.time() + wait_s
+        capped = f" (capped from {asked:g} s at max_retry_after_s)" if wait_s < asked else ""
+        log.info("batch %d: %s answered %d with Retry-After %s: nothing sent to it for %.1f s%s; "
+                 "the batch stays in the outbox", batch.batch_seq, node, resp.status_code, header,
+                 wait_s, capped, extra={"event": "retry_after", "node": node, "wait_s": wait_s,
+                                        "asked_s": asked, "batch_seq": batch.batch_seq})
 
     async def _try_node(self, node: str, batch: Batch, body: dict[str, Any]) -> Decision | None:
         try:
@@ -151,6 +210,8 @@ class Uplink:
             return final
         if resp.status_code != 202:
             self._on_result(node, f"http_{resp.status_code}")
+            if resp.status_code in RETRY_AFTER_STATUSES:
+                self._honour_retry_after(node, batch, resp)
             return None
         self._on_result(node, "accepted")
         return await self._poll(node, batch)

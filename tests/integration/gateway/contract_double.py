@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,7 +59,9 @@ class DoubleNode:
     fail_posts: int = 0            # answer 503 to this many POSTs
     pending_polls: int = 0         # answer "pending" this many times before deciding
     forget: bool = False           # accept, then say "unknown" (lost in a view change)
+    retry_after: str | None = None  # the Retry-After header of its 503s (None: no header)
     posts: int = 0
+    post_times: list[float] = field(default_factory=list)   # time.monotonic() of each POST
     polls: int = 0
     _pending: dict[tuple[str, int], tuple[Batch, int]] = field(default_factory=dict)
 
@@ -76,10 +79,12 @@ class DoubleNode:
 
     async def post(self, request: Request) -> JSONResponse:
         self.posts += 1
+        self.post_times.append(time.monotonic())
         self.chain.submissions += 1
         if self.fail_posts > 0:
             self.fail_posts -= 1
-            return JSONResponse({"error": "unavailable"}, status_code=503)
+            headers = {"Retry-After": self.retry_after} if self.retry_after is not None else None
+            return JSONResponse({"error": "unavailable"}, status_code=503, headers=headers)
         try:
             batch = Batch.from_json(await request.json())
         except Exception as exc:  # noqa: BLE001 - the double answers 400 like the node

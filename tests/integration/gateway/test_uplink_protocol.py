@@ -4,7 +4,12 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import logging
 import random
+from dataclasses import replace
+
+import pytest
 
 from carbonlab.gateway.uplink import Decision, Uplink, UplinkParams
 from carbonlab.node.crypto import Signer
@@ -124,3 +129,78 @@ def test_rejection_is_final_with_reason() -> None:
     assert not decision.committed
     assert decision.reason == "out_of_range"
     assert decision.field == "batch.readings[0].co2_pct"
+
+
+def test_retry_after_is_honoured_before_sending_to_that_node_again() -> None:
+    """A 503 with Retry-After: 1 (a node at its max_pending_batches bound): the same node gets
+    the batch again only after that second, although the uplink's own backoff is 10-50 ms."""
+    async def main() -> tuple[Decision, DoubleNode]:
+        chain = ChainState()
+        node = DoubleNode(chain, fail_posts=2, retry_after="1")
+        async with running(node) as url:
+            up = Uplink([url], FAST, rng=random.Random(1))
+            try:
+                return await up.deliver(batch(1)), node
+            finally:
+                await up.aclose()
+    decision, node = run(main())  # type: ignore[misc]
+    assert decision.committed
+    assert node.posts == 3
+    gaps = [b - a for a, b in itertools.pairwise(node.post_times)]
+    assert all(gap >= 1.0 for gap in gaps), gaps
+
+
+def test_other_members_are_tried_while_one_waits_out_its_retry_after() -> None:
+    async def main() -> tuple[Decision, DoubleNode, DoubleNode, str]:
+        chain = ChainState()
+        busy = DoubleNode(chain, fail_posts=100, retry_after="30")
+        flaky = DoubleNode(chain, fail_posts=4)
+        async with running(busy) as busy_url, running(flaky) as flaky_url:
+            up = Uplink([busy_url, flaky_url], FAST, rng=random.Random(2))
+            try:
+                return await up.deliver(batch(1)), busy, flaky, flaky_url
+            finally:
+                await up.aclose()
+    decision, busy, flaky, flaky_url = run(main())  # type: ignore[misc]
+    assert decision.committed
+    assert decision.node == flaky_url
+    assert busy.posts == 1          # asked once, then left alone for its 30 s
+    assert flaky.posts == 5
+
+
+def test_a_long_retry_after_is_capped_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    params = replace(FAST, max_retry_after_s=0.5)
+
+    async def main() -> tuple[Decision, DoubleNode]:
+        chain = ChainState()
+        node = DoubleNode(chain, fail_posts=1, retry_after="3600")
+        async with running(node) as url:
+            up = Uplink([url], params, rng=random.Random(3))
+            try:
+                return await up.deliver(batch(1)), node
+            finally:
+                await up.aclose()
+    with caplog.at_level(logging.INFO, logger="carbonlab.gateway.uplink"):
+        decision, node = run(main())  # type: ignore[misc]
+    assert decision.committed
+    assert node.post_times[1] - node.post_times[0] >= 0.5
+    assert any("capped from 3600 s" in r.getMessage() for r in caplog.records), caplog.text
+
+
+def test_an_unreadable_retry_after_is_logged_and_the_usual_backoff_applies(
+        caplog: pytest.LogCaptureFixture) -> None:
+    async def main() -> tuple[Decision, DoubleNode]:
+        chain = ChainState()
+        node = DoubleNode(chain, fail_posts=2, retry_after="soon")
+        async with running(node) as url:
+            up = Uplink([url], FAST, rng=random.Random(4))
+            try:
+                return await up.deliver(batch(1)), node
+            finally:
+                await up.aclose()
+    with caplog.at_level(logging.WARNING, logger="carbonlab.gateway.uplink"):
+        decision, node = run(main())  # type: ignore[misc]
+    assert decision.committed
+    assert node.posts == 3
+    assert [r.getMessage() for r in caplog.records
+            if "unreadable Retry-After 'soon'" in r.getMessage()], caplog.text
