@@ -5,14 +5,15 @@ gateway's last accepted one, so a gateway keeps ONE batch in flight: `deliver(ba
 returns only when some node has said the batch is committed or rejected, and the
 caller takes the next batch from the outbox only then.
 
-`deliver` posts the batch to the current node. 200 "committed" and 422 "rejected"
-are final. 202 "accepted" means the node passed it on to consensus: the uplink
-then polls `GET /v1/batches/{gw}/{seq}` on that node until it reads committed or
-rejected; "unknown" (the node lost it, e.g. a view change or a restart) or
-`commit_timeout_s` without a decision sends the batch again, to the next node.
-A connection error, a timeout or a 5xx fails over to the next node at once; after
-a full round of the node list without a decision it sleeps (exponential backoff
-with full jitter, capped at `max_backoff_s`).
+`deliver` posts the batch's canonical bytes to the current node, asking it to hold the
+answer up to `submit_wait_s` for the decision (`wait_ms`). 200 "committed" and 422
+"rejected" are final. 202 "accepted" means the node passed it on to consensus and it was not
+decided within the wait: the uplink then polls `GET /v1/batches/{gw}/{seq}` on that node
+until it reads committed or rejected; "unknown" (the node lost it, e.g. a view change or a
+restart) or `commit_timeout_s` without a decision sends the batch again, to the next node. A
+connection error, a timeout or a 5xx fails over to the next node at once; after a full round
+of the node list without a decision it sleeps (exponential backoff with full jitter, capped
+at `max_backoff_s`).
 
 A 503 or 429 with `Retry-After` (a node at its `max_pending_batches` bound says so) is
 honoured per member: that member gets nothing from this gateway before the time it named
@@ -51,12 +52,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from email.utils import parsedate_to_datetime
-from typing import Any
 
 import httpx
 
-from carbonlab.fields import timer_s
-from carbonlab.node.model import Batch
+from carbonlab.fields import spec, timer_s
+from carbonlab.node.model import BATCH_MEDIA_TYPE, Batch
 
 log = logging.getLogger(__name__)
 CONFLICT = "conflicting_batch"   # the node's reason for a 409
@@ -137,6 +137,9 @@ class UplinkParams:
     base_backoff_s: float = timer_s(0.2)
     max_backoff_s: float = timer_s(30.0)
     max_retry_after_s: float = timer_s(60.0)   # the longest Retry-After honoured as asked
+    # how long the node holds the POST for the decision (its wait_ms; at most 30 s, 0: answer at
+    # once): most batches are then decided in that one exchange, with no status polls after it
+    submit_wait_s: float = spec(5.0, lo=0.0, hi=30.0)
 
 
 class Uplink:
@@ -157,7 +160,7 @@ class Uplink:
         await self._client.aclose()
 
     async def deliver(self, batch: Batch) -> Decision:
-        body = batch.to_json()
+        body = batch.encode()
         failures = 0
         loop = asyncio.get_running_loop()
         while True:
@@ -197,9 +200,13 @@ class Uplink:
                  wait_s, capped, extra={"event": "retry_after", "node": node, "wait_s": wait_s,
                                         "asked_s": asked, "batch_seq": batch.batch_seq})
 
-    async def _try_node(self, node: str, batch: Batch, body: dict[str, Any]) -> Decision | None:
+    async def _try_node(self, node: str, batch: Batch, body: bytes) -> Decision | None:
+        wait_s = self.params.submit_wait_s
         try:
-            resp = await self._client.post(f"{node}/v1/batches", json=body)
+            resp = await self._client.post(
+                f"{node}/v1/batches", content=body, headers={"content-type": BATCH_MEDIA_TYPE},
+                params={"wait_ms": int(wait_s * 1000)} if wait_s else None,
+                timeout=self.params.request_timeout_s + wait_s)
         except httpx.HTTPError as exc:
             self._on_result(node, "error")
             log.info("batch %d: %s unreachable (%s)", batch.batch_seq, node, type(exc).__name__)

@@ -43,6 +43,9 @@ from carbonlab.node.schema import (
 
 MAX_READINGS_PER_BATCH = 1000
 MAX_BATCH_BYTES = 512 * 1024
+BATCH_MEDIA_TYPE = "application/vnd.carbonlab.batch+msgpack"
+"""The API's media type for a batch sent as its canonical bytes (what its gateway signed and
+every member orders), taken as they are: no JSON to parse and nothing re-encoded."""
 MAX_ID_LEN = 64
 
 

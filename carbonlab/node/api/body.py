@@ -32,19 +32,20 @@ from typing import Any
 from starlette.requests import Request
 
 from carbonlab.node.api.errors import ApiError
+from carbonlab.node.model import BATCH_MEDIA_TYPE
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 MAX_JSON_DEPTH = 32
 JSON_MEDIA_TYPE = "application/json"
-BATCH_MEDIA_TYPE = "application/vnd.carbonlab.batch+msgpack"
-"""A batch's canonical bytes (what its gateway signed and every member orders), taken as they are:
-no JSON to parse and no re-encoding (gateways and the bench send this; JSON stays for people)."""
 
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _BRACKETS = b"[]{}"
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in _BRACKETS)
 _STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+__all__ = ["BATCH_MEDIA_TYPE", "check_media_type", "read_json", "read_limited"]
 
 
 def check_media_type(request: Request, also: str | None = None) -> str:

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from carbonlab.node.model import Batch
+from carbonlab.node.model import BATCH_MEDIA_TYPE, Batch
 
 
 @dataclass
@@ -86,7 +86,10 @@ class DoubleNode:
             headers = {"Retry-After": self.retry_after} if self.retry_after is not None else None
             return JSONResponse({"error": "unavailable"}, status_code=503, headers=headers)
         try:
-            batch = Batch.from_json(await request.json())
+            if request.headers.get("content-type") == BATCH_MEDIA_TYPE:   # what the uplink sends
+                batch = Batch.decode(await request.body())
+            else:
+                batch = Batch.from_json(await request.json())
         except Exception as exc:  # noqa: BLE001 - the double answers 400 like the node
             return JSONResponse({"error": str(exc), "field": "batch"}, status_code=400)
         known = self._status(batch.key)
