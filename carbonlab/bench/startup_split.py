@@ -38,16 +38,19 @@ class StartupSplit:
         return self.first_vote_s is not None
 
     def steps(self) -> list[tuple[str, float | None]]:
-        """Each step's own duration: import, ledger open, replica rebuild, p2p and API up,
-        p2p linked (from the recovery), first vote (from whichever of linked and serving
-        came last)."""
-        up = _latest(self.serving_s, self.linked_s)
+        """Each step's own duration, in the order voting needs them: import, ledger open,
+        replica rebuild, p2p linked (from the rebuild), first vote (from the link, or from the
+        rebuild when the vote came first); then the API, which starts beside them (serving,
+        from the rebuild), so it may end after the first vote."""
+        linked = self.linked_s
+        before_vote = linked if linked is not None and self.first_vote_s is not None \
+            and linked <= self.first_vote_s else self.recovered_s
         return [("import", self.imported_s),
                 ("ledger open", _minus(self.ledger_opened_s, self.imported_s)),
                 ("replica rebuild", _minus(self.recovered_s, self.ledger_opened_s)),
-                ("p2p and API up", _minus(self.serving_s, self.recovered_s)),
-                ("p2p linked", _minus(self.linked_s, self.recovered_s)),
-                ("first vote", _minus(self.first_vote_s, up))]
+                ("p2p linked", _minus(linked, self.recovered_s)),
+                ("first vote", _minus(self.first_vote_s, before_vote)),
+                ("beside them, API serving", _minus(self.serving_s, self.recovered_s))]
 
     def line(self, total: str = "after the process start") -> str:
         """One line: the steps and the total to the first vote."""
@@ -78,11 +81,6 @@ def read_split(log: Path, skip: int = 0, clock: str = WALL) -> StartupSplit:
 
 def _minus(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else round(a - b, 3)
-
-
-def _latest(*values: float | None) -> float | None:
-    known = [v for v in values if v is not None]
-    return max(known) if known else None
 
 
 def _s(value: float | None) -> str:

@@ -8,7 +8,7 @@ measured in the same run as this machine's reference.
 
 `--node` (`carbonlab.bench.nodestart`) runs a small local cluster (`--nodes`, default 4)
 under light load, restarts one backup `--restarts` times and prints each start-up's split
-(import, ledger open, replica rebuild, p2p and API up, p2p linked, first vote; from the
+(import, ledger open, replica rebuild, p2p linked, first vote, and the API beside them; from the
 node's log) against the 2 s target, with this machine's references of the same run
 (Ed25519 verifies/s, fsync, `python -c pass`) and the load average.
 """

@@ -55,7 +55,10 @@ def test_start_up_times_come_from_the_node_log_after_the_offset(tmp_path: Path) 
     assert split == StartupSplit(0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
     assert split.complete
     assert split.steps() == [("import", 0.5), ("ledger open", 0.25), ("replica rebuild", 0.25),
-                             ("p2p and API up", 0.25), ("p2p linked", 0.5), ("first vote", 0.25)]
+                             ("p2p linked", 0.5), ("first vote", 0.25), ("beside them, API serving", 0.25)]
+    # the vote before the link was logged (or with no link logged): counted from the rebuild
+    assert dict(StartupSplit(0.5, 0.75, 1.0, 2.0, 1.5, 1.25).steps())["first vote"] == 0.25
+    assert dict(StartupSplit(0.5, 0.75, 1.0, None, None, 1.25).steps())["first vote"] == 0.25
     assert read_split(log, 0).serving_s == 9.0
     assert read_split(log, len(head), CPU) == StartupSplit(imported_s=0.4)
     assert read_split(tmp_path / "missing.log") == StartupSplit()
