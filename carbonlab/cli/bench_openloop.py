@@ -7,8 +7,9 @@ In one sitting, on n node processes on 127.0.0.1 (libp2p, PBFT, SQLite, HTTP API
 3. the offered rate `--rate`, or with `--find-knee` rising by half each phase from it until
    the cluster stops keeping up or p99 passes `--p99-bound`: sustained rate, p50, p99,
    refusals (503) per phase, and the knee (the highest rate within the bound);
-4. start-up: a backup is SIGKILLed and restarted under light load; printed: seconds from its
-   process start to its API serving and to its first vote (its log's "first vote");
+4. start-up: a backup is SIGKILLed and restarted under light load; printed: the seconds of
+   each start-up step (import, ledger open, replica rebuild, p2p linked, first vote) and the
+   process age at its first vote (`carbonlab.bench.startup_split`, from its log);
 5. two members down (f = 2): the same search;
 6. the Raft peer (`carbonlab.bench.raftpeer`, n processes) up the same ladder of rates, and
    the ratio of carbonlab's knee to the peer's under the same p99 bound.
@@ -138,14 +139,14 @@ async def _search(cluster: LocalCluster, feeds: list[GatewayFeed], members: list
 
 async def restart_under_load(cluster: LocalCluster, feeds: list[GatewayFeed], members: list[str],
                              member: str, per_batch: int) -> dict[str, Any]:
-    """SIGKILL `member`, start it again while light load runs; its start-up from its log."""
+    """SIGKILL `member`, start it again while light load runs; its start-up split from its log."""
     import trio
 
     from carbonlab.bench.openloop import offer
+    from carbonlab.bench.startup_split import CPU, read_split
 
     cluster.kill(member)
     others = [m for m in members if m != member]
-    result: dict[str, Any] = {"member": member}
     async with trio.open_nursery() as nursery:
         nursery.start_soon(offer, cluster, feeds, others, per_batch, LIGHT_RATE, 12.0)
         await trio.sleep(1.0)
@@ -153,38 +154,16 @@ async def restart_under_load(cluster: LocalCluster, feeds: list[GatewayFeed], me
         skip = log.stat().st_size if log.exists() else 0
         cluster.start(member)
         with trio.move_on_after(30):
-            while "first_vote_s" not in result:
-                result.update(log_times(log, skip))
+            while not read_split(log, skip).complete:
                 await trio.sleep(0.2)
-        result.update(log_times(log, skip))
-    return result
-
-
-def log_times(log: Path, skip: int) -> dict[str, float]:
-    """Seconds from process start to "recovered" (imports, ledger open, replica rebuilt), "node
-    started" (p2p and API serving) and "first vote", from a node's log after byte `skip`."""
-    out: dict[str, float] = {}
-    if not log.exists():
-        return out
-    with log.open("rb") as fh:
-        fh.seek(skip)
-        for raw in fh:
-            try:
-                line = json.loads(raw)
-            except ValueError:
-                continue
-            if not isinstance(line, dict) or "since_process_start_s" not in line:
-                continue
-            key = {"recovered": "recovered_s", "node started": "serving_s",
-                   "first vote": "first_vote_s"}.get(line.get("msg", ""))
-            if key and key not in out:
-                out[key] = float(line["since_process_start_s"])
-    return out
+    return {"member": member, **asdict(read_split(log, skip)), "cpu": asdict(read_split(log, skip, CPU))}
 
 
 def ready_times(cluster: LocalCluster, members: list[str]) -> dict[str, float]:
     """Each member's seconds from process start to serving, read from its log."""
-    return {m: t for m in members if (t := log_times(cluster.root / f"{m}.log", 0).get("serving_s"))}
+    from carbonlab.bench.startup_split import read_split
+
+    return {m: t for m in members if (t := read_split(cluster.root / f"{m}.log").serving_s)}
 
 
 def run_peer(n: int, per_batch: int, first_rate: float, duration: float, p99_bound: float,
@@ -230,6 +209,8 @@ def _s(value: float | None) -> str:
 
 
 def _print(r: dict[str, Any], args: argparse.Namespace) -> None:
+    from carbonlab.bench.startup_split import StartupSplit
+
     ref = r["reference"]
     print(f"bench consensus (open loop): {r['nodes']} node processes on 127.0.0.1, "
           f"{r['readings_per_batch']} readings per batch, {r['duration_s']:.0f} s per phase, "
@@ -252,10 +233,11 @@ def _print(r: dict[str, Any], args: argparse.Namespace) -> None:
         print(f"    knee (highest rate kept with p99 < {r['p99_bound_s']} s): "
               + (f"{k['readings_per_s']:,.0f} readings/s, p50 {_s(k['p50_s'])}, p99 {_s(k['p99_s'])}"
                  if k else "none"))
-    rs = r["restart"]
-    print(f"  restart of {rs['member']} (SIGKILL, start under light load): ledger and replica "
-          f"recovered after {rs.get('recovered_s', '-')} s, serving after {rs.get('serving_s', '-')} s, "
-          f"first vote after {rs.get('first_vote_s', '-')} s of its process start")
+    rs = dict(r["restart"])
+    member, cpu = rs.pop("member"), rs.pop("cpu")
+    print(f"  restart of {member} (SIGKILL, start under light load; seconds of each step):")
+    print(f"    wall: {StartupSplit(**rs).line()}")
+    print(f"    CPU:  {StartupSplit(**cpu).line('of CPU used by then')}")
     if "peer" in r:
         peer = r["peer"]
         print(f"  Raft peer (PySyncObj, {r['nodes']} processes, same sitting, load average "

@@ -231,7 +231,8 @@ class Driver:
         if self.first_vote_s is None and kind in _VOTE_KINDS:
             self.first_vote_s = process_age_s()
             log.info("first vote", extra={"kind": _kind_name(kind),
-                                          "since_process_start_s": round(self.first_vote_s, 3)})
+                                          "since_process_start_s": round(self.first_vote_s, 3),
+                                          "cpu_s": round(time.process_time(), 3)})
         self.messages[(_kind_name(kind), "out")] += 1 if action.to is not None else len(self.p2p.peers)
         protocol = STATE_TRANSFER if kind in _STATE_KINDS else CONSENSUS
         self.p2p.send(action.to, action.data, protocol)

@@ -6,6 +6,18 @@ the API's queries, so a long query never delays a commit; rebuild the replica fr
 the ledger's consensus records, height and head hash; then start the p2p host, the
 driver loop and the API. Client submissions enter the same event channel as peer
 messages, so the replica is only ever touched by the driver task.
+
+Start-up split (issue 17: ready to vote within 2 s of the process start). Each step logs
+the process age (`since_process_start_s`, seconds since the kernel started the process)
+and the CPU seconds the process has used (`cpu_s`, all its threads: the figure a shared
+machine's load does not stretch) when it ends: "imported" (the modules voting needs),
+"ledger opened" (both connections, with the checks made at open), "recovered" (replica
+rebuilt from the consensus records), "node started" (p2p host listening and API serving),
+"p2p linked" (2f peers connected, with this node a quorum) and the driver's "first vote".
+The p2p host and the driver start before the API: the API's modules (hypercorn,
+starlette, the query modules) are imported in a worker thread while the node links and
+can already vote. `carbonlab bench startup --node` and `bench consensus` read the split
+from the log (`carbonlab.bench.startup_split`).
 """
 
 from __future__ import annotations
@@ -13,6 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import trio
@@ -47,6 +60,7 @@ log = logging.getLogger("carbonlab.node")
 PENDING_TTL_S = 600.0
 LATENCY_WINDOW = 200     # submissions the mean commit latency of /v1/peers covers
 RETRY_AFTER_S = 1
+LINKED_POLL_S = 0.02   # how often start-up looks whether a quorum of peers is connected
 STATELESS_OK = (contract.Reason.REPLAY_BATCH, contract.Reason.REPLAY_READING)
 
 
@@ -73,39 +87,47 @@ class NodeService:
 
     # -- running --------------------------------------------------------------------------
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-        from carbonlab.node.api.server import serve_api
-
+        _started_step("imported")
         path, genesis = self.config.ledger_path, self.genesis
         writer = await trio.to_thread.run_sync(Ledger.open, path, genesis)
         reader = await trio.to_thread.run_sync(Ledger.open_readonly, path, genesis)
+        _started_step("ledger opened", height=writer.height)
         if self.config.ledger_sync != "full":
             writer.set_sync("normal")
         try:
             recovered = await trio.to_thread.run_sync(_recovered, writer)
             replica = Replica(genesis, self.config.member_id, self.signer, recovered=recovered,
                               now_ms=now_ms(), max_in_flight=self.config.max_blocks_in_flight or None)
-            log.info("recovered", extra={"height": writer.height, "records": len(recovered.records),
-                                         "view": replica.view,
-                                         "since_process_start_s": round(process_age_s(), 3)})
+            _started_step("recovered", height=writer.height, records=len(recovered.records),
+                          view=replica.view)
             self.reader = LedgerThread(reader)
             self.driver = Driver(replica, LedgerThread(writer), self.reader, self.p2p, self._events,
                                  self._on_block, self.outbound_filter)
             self._wire_metrics(replica)
             async with trio.open_nursery() as nursery:
+                # what voting needs first; the API (hypercorn, starlette and the query modules:
+                # not needed to vote) is imported in a worker thread while the node links
                 await nursery.start(self.p2p.run)
                 nursery.start_soon(self.driver.run)
                 nursery.start_soon(self._housekeeping)
+                nursery.start_soon(self._log_linked)
+                serve_api = await trio.to_thread.run_sync(_api_server)
                 await nursery.start(serve_api, self)
                 self.started.set()
-                log.info("node started", extra={"peer_id": str(self.p2p.peer_id),
-                                                 "p2p": str(self.config.p2p_listen),
-                                                 "api": f"{self.config.api_host}:{self.config.api_port}",
-                                                 "since_process_start_s": round(process_age_s(), 3)})
+                _started_step("node started", peer_id=str(self.p2p.peer_id), p2p=str(self.config.p2p_listen),
+                              api=f"{self.config.api_host}:{self.config.api_port}")
                 task_status.started()
         finally:
             with trio.CancelScope(shield=True):
                 await trio.to_thread.run_sync(writer.close)
                 await trio.to_thread.run_sync(reader.close)
+
+    async def _log_linked(self) -> None:
+        """Log "p2p linked" once 2f peers are connected (with this node, a quorum)."""
+        quorum = 2 * self.genesis.f
+        while len(self.p2p.connected_peers()) < quorum:
+            await trio.sleep(LINKED_POLL_S)
+        _started_step("p2p linked", peers=len(self.p2p.connected_peers()))
 
     def _wire_metrics(self, replica: Replica) -> None:
         live = self.metrics.live
@@ -312,6 +334,17 @@ class NodeService:
         latency = (1000 * sum(self.latencies_s) / len(self.latencies_s)) if self.latencies_s else None
         return PeersReport(self.config.member_id, driver.height, replica.view, replica.primary,
                            latency, tuple(members))
+
+
+def _api_server() -> Callable[..., Awaitable[None]]:
+    from carbonlab.node.api.server import serve_api
+
+    return serve_api
+
+
+def _started_step(msg: str, **extra: Any) -> None:
+    log.info(msg, extra={**extra, "since_process_start_s": round(process_age_s(), 3),
+                         "cpu_s": round(time.process_time(), 3)})
 
 
 def _recovered(ledger: Ledger) -> RecoveredState:

@@ -14,7 +14,9 @@ Inbound, the host accepts the streams members open (the `MembersOnlyNoise` gate 
 already refused strangers at the handshake; the stream handler checks again),
 decodes frames with a `FrameDecoder` and hands each message to the node through a
 bounded channel. A stream that stays silent longer than `silent_after_s` is
-closed together with the connection, which makes both sides redial.
+closed together with the connection, which makes both sides redial. A member that
+opens a stream to us ends the backoff of our writers to it, so a restarted member is
+dialled back at once rather than after a backoff grown while it was down (start-up, issue 17).
 
 So each direction of each pair has its own stream and its own writer: no tie-break
 between simultaneous dials is needed, and a slow peer only ever fills its own queue.
@@ -112,6 +114,8 @@ class P2PNode:
         self._writer_up: dict[tuple[str, str], bool] = dict.fromkeys(self.queues, False)
         self._last_heard: dict[str, float] = {}
         self._readers: Counter[str] = Counter()   # member -> its open inbound consensus streams
+        # set (and replaced) when a member opens a stream to us: its writers' backoff ends
+        self._redial: dict[str, trio.Event] = {m: trio.Event() for m in self.peers}
         # what members send goes to `deliver` when given, else to `self.inbound`
         self._send_in, self.inbound = trio.open_memory_channel[Inbound](s.inbound_buffer)
         if deliver is not None:
@@ -224,7 +228,11 @@ class P2PNode:
                         # a frame was cut short: the secure channel's state is unknown,
                         # so the whole connection goes and both sides redial
                         await self._drop_connection(member)
-            await trio.sleep(backoff * random.uniform(0.8, 1.2))
+            # a member that opens a stream to us is back (a restart): redial it now, not after
+            # the rest of a backoff that grew while it was down
+            woken = self._redial[member]
+            with trio.move_on_after(backoff * random.uniform(0.8, 1.2)):
+                await woken.wait()
             backoff = min(backoff * 2, s.backoff_max_s)
 
     async def _drop_connection(self, member: str) -> None:
@@ -269,6 +277,8 @@ class P2PNode:
             self._refused("stranger_stream", remote)
             await _reset(stream)
             return
+        self._redial[member].set()
+        self._redial[member] = trio.Event()
         decoder = FrameDecoder(s.max_frame_bytes)
         counted = proto == CONSENSUS
         if counted:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from carbonlab.bench.localcluster import GatewayFeed, LocalCluster
-from carbonlab.cli.bench_openloop import log_times
+from carbonlab.bench.startup_split import read_split
 from carbonlab.node.model import Batch
 from tests.integration.node.conftest import block_hashes, converge
 
@@ -122,5 +122,9 @@ def _overload(cluster: LocalCluster) -> None:
         assert block_hashes(cluster, member, height) == reference
     # each member logged its start-up: serving, then its first vote, timed from its process start
     for member in members:
-        times = log_times(cluster.root / f"{member}.log", 0)
-        assert 0 < times["serving_s"] <= times["first_vote_s"], (member, times)
+        split = read_split(cluster.root / f"{member}.log")
+        ages = [age for age in (split.imported_s, split.ledger_opened_s, split.recovered_s,
+                                split.serving_s, split.first_vote_s) if age is not None]
+        assert len(ages) == 5, (member, split)
+        assert ages[0] > 0, (member, split)
+        assert ages == sorted(ages), (member, split)

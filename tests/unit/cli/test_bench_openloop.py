@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from carbonlab.bench.openloop import GATEWAY_GAP_S, OpenLoopPoint, gateways_for, knee
-from carbonlab.cli.bench_openloop import log_times
+from carbonlab.bench.startup_split import CPU, StartupSplit, read_split
 
 
 def point(offered: float, committed: float, p99: float, refused: int = 0, failed: int = 0) -> OpenLoopPoint:
@@ -41,15 +41,29 @@ def test_each_gateway_sends_at_most_one_batch_per_gap() -> None:
 def test_start_up_times_come_from_the_node_log_after_the_offset(tmp_path: Path) -> None:
     log = tmp_path / "n1.log"
     old = [{"msg": "node started", "since_process_start_s": 9.0}]
-    new = [{"msg": "recovered", "height": 3, "since_process_start_s": 1.0},
+    new = [{"msg": "imported", "since_process_start_s": 0.5, "cpu_s": 0.4},
+           {"msg": "ledger opened", "height": 3, "since_process_start_s": 0.75},
+           {"msg": "recovered", "height": 3, "since_process_start_s": 1.0},
            {"msg": "node started", "since_process_start_s": 1.25},
-           {"msg": "first vote", "kind": "prepare", "since_process_start_s": 1.5},
-           {"msg": "first vote", "kind": "commit", "since_process_start_s": 7.0}]
+           {"msg": "p2p linked", "peers": 6, "since_process_start_s": 1.5},
+           {"msg": "first vote", "kind": "prepare", "since_process_start_s": 1.75},
+           {"msg": "first vote", "kind": "commit", "since_process_start_s": 7.0},
+           {"msg": "imported", "since_process_start_s": "soon"}]
     head = "".join(json.dumps(x) + "\n" for x in old)
-    log.write_text(head + "not json\n" + "".join(json.dumps(x) + "\n" for x in new))
-    assert log_times(log, len(head)) == {"recovered_s": 1.0, "serving_s": 1.25, "first_vote_s": 1.5}
-    assert log_times(log, 0)["serving_s"] == 9.0
-    assert log_times(tmp_path / "missing.log", 0) == {}
+    log.write_text(head + "not json\n[1]\n" + "".join(json.dumps(x) + "\n" for x in new))
+    split = read_split(log, len(head))
+    assert split == StartupSplit(0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
+    assert split.complete
+    assert split.steps() == [("import", 0.5), ("ledger open", 0.25), ("replica rebuild", 0.25),
+                             ("p2p linked", 0.5), ("first vote", 0.25), ("beside them, API serving", 0.25)]
+    # the vote before the link was logged (or with no link logged): counted from the rebuild
+    assert dict(StartupSplit(0.5, 0.75, 1.0, 2.0, 1.5, 1.25).steps())["first vote"] == 0.25
+    assert dict(StartupSplit(0.5, 0.75, 1.0, None, None, 1.25).steps())["first vote"] == 0.25
+    assert read_split(log, 0).serving_s == 9.0
+    assert read_split(log, len(head), CPU) == StartupSplit(imported_s=0.4)
+    assert read_split(tmp_path / "missing.log") == StartupSplit()
+    assert not StartupSplit(0.5).complete
+    assert "replica rebuild -" in StartupSplit(0.5).line()
 
 
 def test_process_age_counts_from_the_process_start() -> None:

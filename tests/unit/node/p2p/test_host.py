@@ -136,6 +136,30 @@ def test_lost_peer_is_redialled_without_the_60s_block() -> None:
 
 
 @pytest.mark.timeout(60)
+def test_a_member_coming_back_is_dialled_back_when_it_dials_in_not_after_the_backoff() -> None:
+    # every failed dial is followed by a 48-72 s backoff: n1 can only reach n2 within the wait
+    # below if n2's own stream to n1 ends n1's backoff (what a restarted member does)
+    slow = P2PSettings(max_frame_bytes=64 * 1024, heartbeat_s=0.2, silent_after_s=5.0,
+                       backoff_min_s=60.0, backoff_max_s=60.0, dial_timeout_s=3.0, write_timeout_s=3.0)
+
+    async def main() -> None:
+        signers, specs = make_specs(2)
+        n1, n2 = (P2PNode(s.member_id, k, s.addr, specs, slow) for k, s in zip(signers, specs, strict=True))
+        async with trio.open_nursery() as outer:
+            await outer.start(n1.run)
+            await trio_wait_until(lambda: n1.stats.total() >= 2, 20,
+                                  "n1's two writers failed to dial the absent n2 (now in their backoff)")
+            failed = n1.stats.total()
+            await outer.start(n2.run)
+            await trio_wait_until(lambda: n1.connected_peers() == ["n2"], 20, "n1's writer to n2 up")
+            assert n1.stats.total() == failed      # no further failed dial: one dial, when n2 came
+            n1.send("n2", b"welcome back")
+            assert (await collect(n2, 1))[0].data == b"welcome back"
+            outer.cancel_scope.cancel()
+    trio.run(main)
+
+
+@pytest.mark.timeout(60)
 def test_stranger_cannot_connect_or_inject() -> None:
     async def main() -> None:
         signers, specs = make_specs(3)
