@@ -18,7 +18,8 @@ from carbonlab.node.crypto import Signer, verify
 
 
 def ed25519_verifies_per_s(seconds: float = 1.0) -> float:
-    """Signature verifications per second on this core (`cryptography`, as the node verifies)."""
+    """Signature verifications per second on this core, through `node.crypto.verify` (libsodium,
+    as the node verifies)."""
     signer = Signer.generate()
     message = b"carbonlab bench: verify rate" * 4
     sig = signer.sign(message)
@@ -26,6 +27,23 @@ def ed25519_verifies_per_s(seconds: float = 1.0) -> float:
     while (elapsed := time.perf_counter() - started) < seconds:
         for _ in range(200):
             verify(signer.public_key, sig, message)
+        count += 200
+    return count / elapsed
+
+
+def ed25519_openssl_verifies_per_s(seconds: float = 0.5) -> float:
+    """The same through `cryptography`'s OpenSSL binding, which the node used before libsodium:
+    the before-figure of that change, measured beside it (`node.crypto` says why)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    public = key.public_key()
+    message = b"carbonlab bench: verify rate" * 4
+    sig = key.sign(message)
+    count, started = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - started) < seconds:
+        for _ in range(200):
+            public.verify(sig, message)
         count += 200
     return count / elapsed
 
@@ -52,11 +70,14 @@ def fsync_ms(directory: Path, count: int = 40) -> float:
 class Reference:
     ed25519_verifies_per_s: float
     fsync_ms: float
+    ed25519_openssl_verifies_per_s: float | None = None
 
     @classmethod
     def measure(cls, directory: Path) -> Reference:
-        return cls(ed25519_verifies_per_s(), fsync_ms(directory))
+        return cls(ed25519_verifies_per_s(), fsync_ms(directory), ed25519_openssl_verifies_per_s())
 
     def line(self) -> str:
+        openssl = "" if self.ed25519_openssl_verifies_per_s is None else \
+            f"; {self.ed25519_openssl_verifies_per_s:,.0f} through OpenSSL (cryptography)"
         return (f"this machine, same run: Ed25519 {self.ed25519_verifies_per_s:,.0f} verifies/s "
-                f"(one core), fsync {self.fsync_ms:.2f} ms")
+                f"(one core, libsodium{openssl}), fsync {self.fsync_ms:.2f} ms")

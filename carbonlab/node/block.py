@@ -25,6 +25,7 @@ from typing import Any
 from carbonlab.node import codec, merkle
 from carbonlab.node.crypto import SIGNATURE_BYTES, verify
 from carbonlab.node.schema import as_bytes, as_int, as_list, as_str
+from carbonlab.node.sigcache import VerifiedSignatures
 
 PROPOSAL_TAG = "carbonlab/proposal/1"
 BLOCK_TAG = "carbonlab/block/1"
@@ -92,9 +93,12 @@ class CommitCertificate:
     digest: bytes
     signatures: tuple[tuple[str, bytes], ...]
 
-    def check(self, chain_id: str, member_keys: dict[str, bytes], quorum: int) -> str | None:
-        """None when valid; otherwise what is wrong with it."""
+    def check(self, chain_id: str, member_keys: dict[str, bytes], quorum: int,
+              signatures: VerifiedSignatures | None = None) -> str | None:
+        """None when valid; otherwise what is wrong with it. With `signatures`, a signature
+        this party already verified is not verified again."""
         message = commit_vote_bytes(chain_id, self.view, self.seq, self.digest)
+        check_signature = verify if signatures is None else signatures.verify
         signers: set[str] = set()
         for member, sig in self.signatures:
             key = member_keys.get(member)
@@ -102,7 +106,7 @@ class CommitCertificate:
                 return f"signature by {member!r}, who is not a member"
             if member in signers:
                 return f"two signatures by {member!r}"
-            if not verify(key, sig, message):
+            if not check_signature(key, sig, message):
                 return f"bad signature by {member!r}"
             signers.add(member)
         if len(signers) < quorum:

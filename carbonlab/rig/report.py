@@ -66,6 +66,8 @@ def markdown(run: dict[str, Any], png: str | None) -> str:
     out = [f"# Scenario `{run['scenario']}`: {verdict}", "",
            f"- lab `{run['lab']}` on provider `{run['provider']}`, seed {run['seed']}",
            f"- duration {run['duration_s']:.1f} s, rig CPU {run['cpu_pct']:.1f} % of one core"]
+    if run.get("phases_s"):   # absent from a run.json written before the phases were kept
+        out[-1] += " (" + ", ".join(f"{k} {v:.1f} s" for k, v in run["phases_s"].items()) + ")"
     if run["skipped"]:
         out += [f"- skipped: {run['skipped']}"]
         return "\n".join(out) + "\n"

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from carbonlab.node.sigcache import VerifiedSignatures
 from carbonlab.rig.annotations import GrafanaMarks
 from carbonlab.rig.errors import RigError
 from carbonlab.rig.faults.base import Fault
@@ -70,6 +71,15 @@ class ScenarioRun:
     skipped: str = ""
     report_dir: Path | None = None
     marks: GrafanaMarks | None = None
+    # seconds each part of the run took (ready, timeline, recover, settle, collect, check):
+    # where a slow scenario's time went
+    phases_s: dict[str, float] = field(default_factory=dict)
+
+    def lap(self, phase: str, since: float) -> float:
+        """Record `phase` as having run from `since` to now; return now (monotonic)."""
+        now = time.monotonic()
+        self.phases_s[phase] = round(now - since, 2)
+        return now
 
     @property
     def passed(self) -> bool:
@@ -80,7 +90,8 @@ class ScenarioRun:
     def to_json(self) -> dict[str, Any]:
         return {"scenario": self.scenario.name, "lab": self.lab, "provider": self.provider,
                 "seed": self.scenario.seed, "passed": self.passed, "skipped": self.skipped,
-                "duration_s": self.duration_s, "cpu_pct": self.cpu_pct, "started_at": self.started_at,
+                "duration_s": self.duration_s, "phases_s": self.phases_s, "cpu_pct": self.cpu_pct,
+                "started_at": self.started_at,
                 "healed_at": self.healed_at, "converged_after_s": self.converged_after_s,
                 "faults": [r.to_json() for r in self.journal.records],
                 "invariants": [r.to_json() for r in self.results],
@@ -113,19 +124,25 @@ def run_scenario(lab: RigLab, scenario: Scenario, report_dir: Path,
     report_dir.mkdir(parents=True, exist_ok=True)
     t0, cpu0 = time.monotonic(), _cpu_s()
     _ready(sampler, progress)
+    mark = run.lap("ready", t0)
     sampler.samples.clear()
     run.started_at = time.time()
     sampler.start()
     try:
         _timeline(run, lab, progress)
+        mark = run.lap("timeline", mark)
         _recover(run, lab, progress)
+        mark = run.lap("recover", mark)
         time.sleep(scenario.settle_s)
+        mark = run.lap("settle", mark)
     finally:
         sampler.stop()
         errors = []
         try:
             files = _collect(lab, report_dir, run.started_at)
+            mark = run.lap("collect", mark)
             run.results = _check(run, lab, files)
+            run.lap("check", mark)
         finally:
             errors = run.journal.heal_all()
         run.duration_s = time.monotonic() - t0
@@ -274,8 +291,9 @@ def _check(run: ScenarioRun, lab: RigLab, files: Collected) -> list[InvariantRes
                 if r.outcome.tampered_height is not None}
     honest = {m: p for m, p in files.ledgers.items() if m not in liars and m not in tampered}
     results.append(agreement(honest))
-    results.append(validity(honest, lab.genesis))
-    results.append(detection(tampered, files.ledgers, lab.genesis))
+    signatures = VerifiedSignatures(capacity=1 << 20)   # one memory for the copies of one chain
+    results.append(validity(honest, lab.genesis, signatures))
+    results.append(detection(tampered, files.ledgers, lab.genesis, signatures))
     results.append(conflicts(files.conflicts, files.unanswered))
     best = max(honest, key=lambda m: run.sampler.samples[-1].heights.get(m) or -1, default=None) \
         if run.sampler.samples else None

@@ -46,6 +46,8 @@ def test_mixed_scenario_on_the_mini_lab(shared_lab: SharedLab, tmp_path: Path) -
         "traffic.stranger", "node.pause", "meter.stuck", "gateway.kill", "traffic.replay",
         "node.tamper_ledger"]
     assert all(r.healed_at is not None for r in run.journal.records)
+    assert list(run.phases_s) == ["ready", "timeline", "recover", "settle", "collect", "check"]
+    assert run.phases_s["timeline"] >= run.scenario.duration_s - 1
     report = write_report(tmp_path / "mini-mixed" / "run.json")
     text = report.read_text()
     assert "| detection | pass |" in text

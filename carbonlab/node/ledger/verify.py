@@ -51,6 +51,7 @@ from carbonlab.node.ledger.sqlite import connect
 from carbonlab.node.ledger.state import load_state
 from carbonlab.node.ledger.tables import FORMAT, READING_COLUMNS
 from carbonlab.node.ledger.verify_genesis import genesis_table_problems
+from carbonlab.node.sigcache import VerifiedSignatures
 
 MAX_PROBLEMS = 100
 
@@ -81,15 +82,18 @@ class VerifyReport:
         return f"FAILED: {len(self.problems)} problem(s) in {self.blocks} blocks"
 
 
-def verify_ledger(path: Path, genesis: Genesis, head: SignedHead | None = None) -> VerifyReport:
+def verify_ledger(path: Path, genesis: Genesis, head: SignedHead | None = None,
+                  signatures: VerifiedSignatures | None = None) -> VerifyReport:
     """Check the ledger at `path`, and that it reaches `head` when one is given. Raises
     LedgerError only when the ledger cannot be read at all, HeadError when `head` does not
-    verify under genesis (then nothing is compared with it)."""
+    verify under genesis (then nothing is compared with it). `signatures`: one memory of
+    verified signatures shared by the checks of several copies of one chain (the rig checks
+    every member's), so each signature is verified once; the verdicts are the same."""
     if head is not None:
         head.checked(genesis)
     db = connect(path, readonly=True)
     try:
-        report = _verify(db, path, genesis)
+        report = _verify(db, path, genesis, signatures)
         if head is not None:
             _compare_head(db, report, head)
         return report
@@ -99,7 +103,8 @@ def verify_ledger(path: Path, genesis: Genesis, head: SignedHead | None = None) 
         db.close()
 
 
-def _verify(db: sqlite3.Connection, path: Path, genesis: Genesis) -> VerifyReport:
+def _verify(db: sqlite3.Connection, path: Path, genesis: Genesis,
+            signatures: VerifiedSignatures | None) -> VerifyReport:
     report = VerifyReport()
     try:
         meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
@@ -131,7 +136,7 @@ def _verify(db: sqlite3.Connection, path: Path, genesis: Genesis) -> VerifyRepor
         report.blocks += 1
         prev_hash = _check_block(db, report, genesis, (state, allowances), height, bytes(stored_hash),
                                  bytes(header_bytes), cert_bytes, tuple(columns),
-                                 (prev_height, prev_hash))
+                                 (prev_height, prev_hash), signatures)
         prev_height = height
     for table in ("batches", "readings", "allowance_records"):
         orphans = db.execute(f"SELECT DISTINCT height FROM {table} WHERE height NOT IN "
@@ -142,7 +147,7 @@ def _verify(db: sqlite3.Connection, path: Path, genesis: Genesis) -> VerifyRepor
         report.add(expected - 1, "the contract-state tables differ from a re-run of the contract")
     for problem in aggregate.problems(db, report.certified_days):
         report.add(expected - 1, problem)
-    _check_checkpoints(db, report, genesis, expected - 1)
+    _check_checkpoints(db, report, genesis, expected - 1, signatures)
     report.readings = int(db.execute("SELECT COUNT(*) FROM readings").fetchone()[0])
     return report
 
@@ -150,7 +155,7 @@ def _verify(db: sqlite3.Connection, path: Path, genesis: Genesis) -> VerifyRepor
 def _check_block(db: sqlite3.Connection, report: VerifyReport, genesis: Genesis,
                  states: tuple[ContractState, AllowanceState], height: int, stored_hash: bytes,
                  header_bytes: bytes, cert_bytes: bytes | None, columns: tuple[Any, ...],
-                 prev: tuple[int, bytes]) -> bytes:
+                 prev: tuple[int, bytes], signatures: VerifiedSignatures | None = None) -> bytes:
     """Check one block; return the hash the next block must link to. `columns` are the block
     row's reading_count, timestamp_ms, proposer and batch_count (copies, for queries)."""
     state, allowances = states
@@ -185,7 +190,7 @@ def _check_block(db: sqlite3.Connection, report: VerifyReport, genesis: Genesis,
     elif merkle.root(requests) != header.batches_root:
         report.add(height, "the stored batch bytes do not hash to the header's batches_root "
                            "(a batch or reading was altered)")
-    _check_certificate(report, genesis, height, header.proposal_digest, cert_bytes)
+    _check_certificate(report, genesis, height, header.proposal_digest, cert_bytes, signatures)
     expected_readings: list[tuple[Any, ...]] = []
     expected_records: list[tuple[Any, ...]] = []
     for row in rows:
@@ -196,7 +201,7 @@ def _check_block(db: sqlite3.Connection, report: VerifyReport, genesis: Genesis,
             _compare_verdict(report, height, idx, request, allowance_rows.RECORD_VERDICT, row)
             expected_records.append(allowance_rows.record_row(height, idx, outcome))
             continue
-        verdict, batch = contract.evaluate_and_apply(genesis, state, request)
+        verdict, batch = contract.evaluate_and_apply(genesis, state, request, signatures)
         _compare_verdict(report, height, idx, request, verdict, row)
         if batch is not None and verdict.accepted:
             expected_readings.extend(reading_rows_of(height, idx, batch, verdict))
@@ -213,7 +218,7 @@ def _check_block(db: sqlite3.Connection, report: VerifyReport, genesis: Genesis,
 
 
 def _check_certificate(report: VerifyReport, genesis: Genesis, height: int, digest: bytes,
-                       cert_bytes: bytes | None) -> None:
+                       cert_bytes: bytes | None, signatures: VerifiedSignatures | None = None) -> None:
     if cert_bytes is None:
         report.add(height, "no commit certificate")
         return
@@ -225,7 +230,7 @@ def _check_certificate(report: VerifyReport, genesis: Genesis, height: int, dige
     wrong = cert.mismatch(height, digest)
     if wrong is not None:
         report.add(height, wrong)
-    problem = cert.check(genesis.chain_id, genesis.member_keys, genesis.quorum)
+    problem = cert.check(genesis.chain_id, genesis.member_keys, genesis.quorum, signatures)
     if problem is not None:
         report.add(height, f"certificate: {problem}")
 
@@ -263,7 +268,8 @@ def _compare_readings(report: VerifyReport, height: int, expected: list[tuple[An
 
 
 def _check_checkpoints(db: sqlite3.Connection, report: VerifyReport, genesis: Genesis,
-                       top: int) -> None:
+                       top: int, known: VerifiedSignatures | None = None) -> None:
+    check_signature = verify if known is None else known.verify
     for seq, block_hash, sigs in db.execute("SELECT seq, block_hash, signatures FROM checkpoints"):
         row = db.execute("SELECT header FROM blocks WHERE height = ?", (seq,)).fetchone()
         if row is None:
@@ -280,7 +286,7 @@ def _check_checkpoints(db: sqlite3.Connection, report: VerifyReport, genesis: Ge
             report.add(seq, "the stable checkpoint signs another block hash than the stored block's")
         message = checkpoint_vote_bytes(genesis.chain_id, seq, bytes(block_hash))
         good = {m for m, s in signatures
-                if m in genesis.member_keys and verify(genesis.member_keys[m], s, message)}
+                if m in genesis.member_keys and check_signature(genesis.member_keys[m], s, message)}
         if len(good) < genesis.quorum:
             report.add(seq, f"the stable checkpoint has {len(good)} valid signatures, "
                             f"{genesis.quorum} needed")

@@ -15,6 +15,8 @@ def run_json(tmp_path: Path) -> Path:
                 "views": {"n1": 0, "n2": 0}, "co2_kg": 1000.0 * t if t % 5 == 0 else None} for t in range(40)]
     run = {"scenario": "demo", "lab": "lab1", "provider": "local", "seed": 5, "passed": False, "skipped": "",
            "duration_s": 41.0, "cpu_pct": 3.5, "started_at": t0, "healed_at": t0 + 30,
+           "phases_s": {"ready": 0.5, "timeline": 30.0, "recover": 2.0, "settle": 5.0, "collect": 1.5,
+                        "check": 2.0},
            "converged_after_s": 2.0, "report_only": ["liveness"],
            "faults": [{"fault": "node.kill", "target": "n1", "params": {}, "applied_at": t0 + 10,
                        "healed_at": t0 + 20, "applied": "SIGKILL node-n1 pid 5", "healed": "started again",
@@ -34,6 +36,8 @@ def test_report(tmp_path: Path) -> None:
     report = write_report(run_json(tmp_path))
     text = report.read_text()
     assert text.startswith("# Scenario `demo`: FAIL")
+    assert ("- duration 41.0 s, rig CPU 3.5 % of one core (ready 0.5 s, timeline 30.0 s, recover 2.0 s, "
+            "settle 5.0 s, collect 1.5 s, check 2.0 s)") in text
     assert "| `node.kill` | n1 | `{}` | +10.0 | +20.0 | SIGKILL node-n1 pid 5 / started again |" in text
     assert "| agreement | **FAIL** |" in text
     assert "| liveness | FAIL (reported only: a stated limit) |" in text
@@ -52,3 +56,12 @@ def test_skipped_report_has_no_plot(tmp_path: Path) -> None:
     assert "SKIPPED" in text
     assert "needs provider netns" in text
     assert not (tmp_path / "heights.png").exists()
+
+
+def test_a_run_json_without_phases_still_reports(tmp_path: Path) -> None:
+    """run.json files written before the phases were kept (the console lists old runs too)."""
+    path = run_json(tmp_path)
+    run = json.loads(path.read_text())
+    del run["phases_s"]
+    path.write_text(json.dumps(run))
+    assert "- duration 41.0 s, rig CPU 3.5 % of one core\n" in write_report(path).read_text()

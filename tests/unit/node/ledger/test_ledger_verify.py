@@ -17,6 +17,7 @@ from carbonlab.node.ledger import Ledger
 from carbonlab.node.ledger.rows import decode_header
 from carbonlab.node.ledger.verify import verify_ledger
 from carbonlab.node.model import Batch
+from carbonlab.node.sigcache import VerifiedSignatures
 from tests.unit.node.factories import Kit, make_kit
 
 KIT_BLOCKS = 4
@@ -249,3 +250,24 @@ def test_a_certificate_message_never_shows_one_digest_as_two(tmp_path: Path) -> 
     for line in verify_ledger(path, kit.genesis).problems:
         digests = re.findall(r"\b[0-9a-f]{16,64}\b", line)
         assert len(digests) == len(set(digests)), line
+
+
+@pytest.mark.parametrize(("name", "tamper", "height", "message"), CASES, ids=[c[0] for c in CASES])
+def test_a_shared_signature_memory_changes_no_finding(tmp_path: Path, name: str,
+                                                       tamper: Callable[[Path, Kit], None],
+                                                       height: int, message: str) -> None:
+    """The rig verifies every member's copy of one chain with one memory of verified
+    signatures: warmed by a clean copy, it must still find each tampering in another copy,
+    worded as without it."""
+    clean, forged = tmp_path / "clean.db", tmp_path / "forged.db"
+    kit = build(clean)
+    forged.write_bytes(clean.read_bytes())
+    tamper(forged, kit)
+    memory = VerifiedSignatures()
+    assert verify_ledger(clean, kit.genesis, signatures=memory).ok
+    verified = memory.verified
+    assert verified > 0
+    assert verify_ledger(clean, kit.genesis, signatures=memory).ok
+    assert memory.verified == verified and memory.hits >= verified   # the second copy: all from memory
+    assert verify_ledger(forged, kit.genesis, signatures=memory).problems == \
+        verify_ledger(forged, kit.genesis).problems
