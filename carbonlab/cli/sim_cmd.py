@@ -30,6 +30,9 @@ def register(sub: Any) -> None:
                         help="ticks of 10 ms of fake time in the fault phase (default 200)")
     parser.add_argument("--transcript", action="store_true", help="print the transcript of every run")
     parser.add_argument("--json", action="store_true", help="one JSON object per seed")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="processes for a range of seeds (default: one per core); results "
+                             "and their order do not depend on it")
     parser.set_defaults(func=run)
 
 
@@ -48,20 +51,22 @@ def parse_seeds(text: str) -> range:
 
 def run(args: argparse.Namespace) -> int:
     from carbonlab.node.sim.faults import SimConfigError
-    from carbonlab.node.sim.world import simulate
+    from carbonlab.node.sim.sweep import sweep
 
     if args.nodes < 4 or (args.nodes - 1) % 3:
         raise SimConfigError(f"--nodes: must be 3f + 1 with f >= 1 (4, 7, 10, ...), got {args.nodes}")
     if args.steps < 1:
         raise SimConfigError(f"--steps: must be at least 1, got {args.steps}")
+    if args.workers < 0:
+        raise SimConfigError(f"--workers: must be 0 (one per core) or more, got {args.workers}")
     seeds = parse_seeds(args.seeds) if args.seeds else range(args.seed, args.seed + 1)
     failed: list[int] = []
     started = time.perf_counter()
-    for seed in seeds:
-        result = simulate(seed, n=args.nodes, faults=args.faults, steps=args.steps)
+    for result in sweep(seeds, n=args.nodes, faults=args.faults, steps=args.steps,
+                        workers=args.workers or None):
         _report(result, args, single=len(seeds) == 1)
         if not result.ok:
-            failed.append(seed)
+            failed.append(result.seed)
     if len(seeds) > 1:
         took = time.perf_counter() - started
         print(f"{len(seeds)} seeds, {len(failed)} failed, {took:.1f} s"

@@ -12,6 +12,7 @@ from carbonlab.node.contract import Verdict
 from carbonlab.node.sim.faults import FaultPlan, SimConfigError
 from carbonlab.node.sim.invariants import Checker
 from carbonlab.node.sim.kit import Kit
+from carbonlab.node.sim.sweep import sweep
 from carbonlab.node.sim.world import SimResult, World, simulate
 
 
@@ -101,13 +102,21 @@ def test_failing_seed_prints_violations_transcript_and_replay(capsys: pytest.Cap
     assert "replay: carbonlab sim --seed 42 --nodes 7 --faults mixed --steps 60" in out
 
 
+def test_a_sweep_on_several_processes_gives_the_results_of_one() -> None:
+    seeds = range(40, 52)
+    alone = list(sweep(seeds, n=7, faults="byzantine", steps=40, workers=1))
+    shared = list(sweep(seeds, n=7, faults="byzantine", steps=40, workers=3))
+    assert [r.seed for r in shared] == list(seeds)
+    assert [(r.plan, r.violations, r.transcript, r.stats) for r in shared] == \
+        [(r.plan, r.violations, r.transcript, r.stats) for r in alone]
+
+
 def test_ci_sweep_500_seeds_n7_mixed() -> None:
-    """Issue 2 item 5: CI runs at least 500 random simulator seeds at n = 7 with mixed faults."""
-    failed = []
-    for seed in range(500):
-        r = simulate(seed, n=7, faults="mixed", steps=50)
-        if not r.ok:
-            failed.append(f"{r.command()}: {r.violations[:2]}")
+    """Issue 2 item 5: CI runs at least 500 random simulator seeds at n = 7 with mixed faults
+    (on every core: the seeds are independent)."""
+    results = list(sweep(range(500), n=7, faults="mixed", steps=50))
+    assert [r.seed for r in results] == list(range(500))
+    failed = [f"{r.command()}: {r.violations[:2]}" for r in results if not r.ok]
     assert not failed, "\n".join(failed[:10])
 
 
@@ -115,8 +124,9 @@ def test_ci_sweep_500_seeds_n7_mixed() -> None:
 @pytest.mark.parametrize(("n", "faults", "count"), [(4, "mixed", 300), (10, "mixed", 100),
                                                      (7, "byzantine", 300), (7, "paper", 100)])
 def test_slow_sweeps(n: int, faults: str, count: int) -> None:
-    failed = [simulate(s, n=n, faults=faults, steps=120) for s in range(1000, 1000 + count)]
-    bad = [f"{r.command()}: {r.violations[:2]}" for r in failed if not r.ok]
+    results = list(sweep(range(1000, 1000 + count), n=n, faults=faults, steps=120))
+    assert len(results) == count
+    bad = [f"{r.command()}: {r.violations[:2]}" for r in results if not r.ok]
     assert not bad, "\n".join(bad[:10])
 
 
