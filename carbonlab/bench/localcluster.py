@@ -43,8 +43,8 @@ from carbonlab.node.errors import NodeError
 from carbonlab.node.genesis import ROLES, Genesis
 from carbonlab.node.model import Basis, Batch, DataFlag, Reading
 from carbonlab.node.organisation import companies_json, derived
-from carbonlab.node.p2p.host import P2PSettings
 from carbonlab.node.p2p.identity import peer_id_text
+from carbonlab.node.p2p.settings import P2PSettings
 
 T0 = 1_700_000_040
 CLI = [sys.executable, "-c", "import sys; from carbonlab.cli import main; sys.exit(main(sys.argv[1:]))"]

@@ -22,8 +22,7 @@ from carbonlab.fields import FieldError, HostPort, longest, spec
 from carbonlab.logs import LEVELS
 from carbonlab.node.errors import NodeError
 from carbonlab.node.genesis import Genesis
-from carbonlab.node.p2p.host import P2PSettings, PeerSpec
-from carbonlab.node.p2p.identity import peer_id_of
+from carbonlab.node.p2p.settings import P2PSettings, PeerSpec
 from carbonlab.node.pbft.normal import DEFAULT_MAX_IN_FLIGHT
 
 SYNC_MODES = ("full", "normal")
@@ -117,6 +116,8 @@ class NodeConfig:
             raise ConfigError(str(exc)) from None
 
     def _peer_specs(self, genesis: Genesis) -> list[PeerSpec]:
+        from carbonlab.node.p2p.identity import peer_id_of  # py-libp2p: only where peers are dialled
+
         here, gfile = str(self.path), str(self.genesis_file)
         specs = []
         for i, member in enumerate(genesis.members):

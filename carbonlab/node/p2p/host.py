@@ -30,7 +30,6 @@ import os
 import random
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import multiaddr
@@ -45,12 +44,12 @@ from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
 from libp2p.stream_muxer.yamux.yamux import PROTOCOL_ID as YAMUX_PROTOCOL_ID
 from libp2p.stream_muxer.yamux.yamux import Yamux
 
-from carbonlab.fields import spec, timer_s
 from carbonlab.node.crypto import Signer
-from carbonlab.node.p2p.frames import DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encode_heartbeat
+from carbonlab.node.p2p.frames import FrameDecoder, encode_heartbeat
 from carbonlab.node.p2p.gate import MembersOnlyNoise
 from carbonlab.node.p2p.identity import key_pair
 from carbonlab.node.p2p.queue import SendQueue
+from carbonlab.node.p2p.settings import P2PSettings, PeerSpec
 
 log = logging.getLogger("carbonlab.node.p2p")
 
@@ -63,29 +62,6 @@ CONSENSUS = TProtocol("/carbonlab/pbft/1.0.0")
 STATE_TRANSFER = TProtocol("/carbonlab/state/1.0.0")
 PROTOCOLS = (CONSENSUS, STATE_TRANSFER)
 READ_CHUNK = 256 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class P2PSettings:
-    """NODE.toml's `[p2p]` table: each default and range declared once (read by `node/config.py`)."""
-
-    max_frame_bytes: int = spec(DEFAULT_MAX_FRAME_BYTES, lo=1024, hi=256 * 1024 * 1024)
-    queue_max_messages: int = spec(20_000, lo=1, hi=10_000_000)
-    queue_max_bytes: int = spec(64 * 1024 * 1024, lo=1024, hi=4 * 1024 * 1024 * 1024)
-    write_timeout_s: float = timer_s(10.0)
-    dial_timeout_s: float = timer_s(5.0)
-    heartbeat_s: float = timer_s(1.0)
-    silent_after_s: float = timer_s(10.0)
-    backoff_min_s: float = timer_s(0.1)
-    backoff_max_s: float = timer_s(3.0)
-    inbound_buffer: int = spec(10_000, lo=1, hi=10_000_000)
-
-
-@dataclass(frozen=True, slots=True)
-class PeerSpec:
-    member_id: str
-    peer_id: ID
-    addr: multiaddr.Multiaddr  # without the /p2p part
 
 
 class Inbound(NamedTuple):

@@ -9,7 +9,7 @@ import multiaddr
 from carbonlab.bench.localcluster import LocalCluster
 from carbonlab.fields import HostPort
 from carbonlab.node.config import NodeConfig, load
-from carbonlab.node.p2p.host import P2PSettings
+from carbonlab.node.p2p.settings import P2PSettings
 
 
 def _config(path: Path) -> NodeConfig:
