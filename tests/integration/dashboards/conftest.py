@@ -27,6 +27,7 @@ from carbonlab.dashboards.model import Dashboard, QueryVariable
 from carbonlab.dashboards.scrape import ScrapeTarget, scrape_config
 from tests.waiting import WaitTimeout, wait_until
 
+STAMP_MARGIN_S = 0.025  # beyond Prometheus's --scrape.timestamp-tolerance (2 ms)
 PROMETHEUS = shutil.which("prometheus")
 EXPORTER = Path(__file__).with_name("exporter.py")
 SCRAPE_INTERVAL_S = 1.0
@@ -83,6 +84,24 @@ class Lab:
         """Wait until a series of `selector` reads `value` (looking four times per scrape)."""
         wait_until(lambda: any(s["value"][1] == value for s in self.query(selector)), timeout_s, what,
                    poll_s=self.scrape_interval_s / 4)
+
+    def reads_down_from_the_kill(self, selector: str, kill: Callable[[], object], what: str,
+                                 timeout_s: float) -> None:
+        """SIGKILL through `kill`, wait until `selector` reads 0, then hold that the first scrape
+        stamped after the signal read 0 and no later one read 1 (it was up before).
+
+        The time is taken before the signal: Prometheus stamps a sample with its scrape's start,
+        which can fall between the signal and the reap (that scrape fails, rightly), and aligns
+        a stamp by up to --scrape.timestamp-tolerance (2 ms), hence the margin."""
+        signalled_at = time.time() + STAMP_MARGIN_S
+        kill()
+        self.wait_reads(selector, "0", what, timeout_s)
+        raw = self.query(f"{selector}[30s]")[0]["values"]
+        after = [(float(t), v) for t, v in raw if float(t) >= signalled_at]
+        assert after, raw
+        assert after[0][1] == "0", f"first scrape after the kill still read {after[0]} ({raw})"
+        assert {v for _t, v in after} == {"0"}, f"a scrape after the kill read up: {raw}"
+        assert any(v == "1" for t, v in raw if float(t) < signalled_at), raw
 
     def wait_for_data(self, queries: dict[str, str], timeout_s: float,
                       each_round: Callable[[], object] = lambda: None) -> None:
