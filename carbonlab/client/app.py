@@ -24,6 +24,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from carbonlab.asgi import CloseIfBodyUnread
 from carbonlab.client import ParamError, auth, events
 from carbonlab.client.context import Console
 from carbonlab.client.nodeapi import NodeDown, NodeRefused
@@ -188,7 +189,7 @@ def build_app(console: Console, token: str) -> Any:
         routes.append(Route(f"/events/{page.name}", events_route(page), methods=["GET"]))
     app = Starlette(routes=routes, exception_handlers={ParamError: param_error})
     app.state.console = console
-    return auth.TokenGate(app, token, unauthorised)
+    return CloseIfBodyUnread(auth.TokenGate(app, token, unauthorised))
 
 
 async def _small_body(request: Request) -> bytes:

@@ -18,10 +18,12 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from carbonlab.asgi import CloseIfBodyUnread
 from carbonlab.node.api.body import BATCH_MEDIA_TYPE, check_media_type, read_json, read_limited
 from carbonlab.node.api.errors import ApiError, api_error_handler, only_params, path_int, query_int
 from carbonlab.node.api.openapi import OPENAPI
@@ -208,7 +210,8 @@ def build_app(node: NodeService) -> Starlette:
         Route("/openapi.json", openapi, methods=["GET"]),
         *record_routes(node),
     ]
-    return Starlette(routes=routes, exception_handlers={ApiError: api_error_handler})
+    return Starlette(routes=routes, exception_handlers={ApiError: api_error_handler},
+                     middleware=[Middleware(CloseIfBodyUnread)])
 
 
 def _choice(kind: type[E], name: str, raw: str) -> E:

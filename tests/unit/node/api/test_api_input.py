@@ -43,9 +43,10 @@ def status_of(url: str, batch: Batch) -> dict[str, Any]:
 
 
 def raw_post(cluster: LocalCluster, headers: list[tuple[str, str]], chunks: list[bytes],
-             timeout_s: float = 20.0) -> tuple[int, dict[str, Any]]:
+             timeout_s: float = 20.0) -> tuple[int, dict[str, Any], dict[bytes, bytes]]:
     """Send a request head and some body bytes (never the end of the body) on a raw socket, then
-    read the answer: a node that waits for the rest of the body times out here."""
+    read the answer (status, JSON body, headers): a node that waits for the rest of the body times
+    out here."""
     host, port = cluster.api_address("n2")
     conn = h11.Connection(h11.CLIENT)
     with socket.create_connection((host, port), timeout=timeout_s) as sock:
@@ -53,7 +54,7 @@ def raw_post(cluster: LocalCluster, headers: list[tuple[str, str]], chunks: list
                                            headers=[("host", host), *headers])) or b"")
         for chunk in chunks:
             sock.sendall(conn.send(h11.Data(data=chunk)) or b"")
-        code, body = 0, b""
+        code, body, heads = 0, b"", {}
         while True:
             event = conn.next_event()
             if event is h11.NEED_DATA:
@@ -63,11 +64,11 @@ def raw_post(cluster: LocalCluster, headers: list[tuple[str, str]], chunks: list
                     raise AssertionError(f"no answer within {timeout_s} s: the node waits for the "
                                          "rest of the body") from None
             elif isinstance(event, h11.Response):
-                code = event.status_code
+                code, heads = event.status_code, {k.lower(): v for k, v in event.headers}
             elif isinstance(event, h11.Data):
                 body += bytes(event.data)
             elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
-                return code, json.loads(body)
+                return code, json.loads(body), heads
 
 
 def test_deep_json_is_a_400_naming_the_depth_limit(node: Node) -> None:
@@ -152,21 +153,23 @@ def test_bytes_that_are_not_a_canonical_batch_are_a_400_naming_the_field(node: N
 
 def test_a_declared_oversized_body_is_refused_before_it_is_read(node: Node) -> None:
     cluster, _ = node
-    code, body = raw_post(cluster, [("content-type", "application/json"),
-                                    ("content-length", str(200 * 1024 * 1024))], [b"[" * 65536])
+    code, body, heads = raw_post(cluster, [("content-type", "application/json"),
+                                           ("content-length", str(200 * 1024 * 1024))], [b"[" * 65536])
     assert code == 413
     assert body["field"] == "body"
     assert str(200 * 1024 * 1024) in body["error"]
+    assert heads.get(b"connection") == b"close"     # the client must not send its next request here
 
 
 def test_a_chunked_body_is_refused_once_it_passes_the_limit(node: Node) -> None:
     cluster, _ = node
     mib = b" " * (1024 * 1024)
-    code, body = raw_post(cluster, [("content-type", "application/json"),
-                                    ("transfer-encoding", "chunked")],
-                          [mib] * (MAX_BODY_BYTES // len(mib)) + [b" " * 1024])
+    code, body, heads = raw_post(cluster, [("content-type", "application/json"),
+                                           ("transfer-encoding", "chunked")],
+                                 [mib] * (MAX_BODY_BYTES // len(mib)) + [b" " * 1024])
     assert code == 413
     assert body == {"error": f"body: more than {MAX_BODY_BYTES} bytes", "field": "body"}
+    assert heads.get(b"connection") == b"close"
     assert cluster.status("n2") is not None
 
 

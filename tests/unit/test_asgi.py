@@ -1,0 +1,160 @@
+"""`CloseIfBodyUnread` on a real hypercorn server, over raw sockets: a response sent before the
+request's body arrived says `Connection: close` (the client opens a new connection for its next
+request instead of losing it on one hypercorn is closing); a response after the whole body, or to
+a request without one, keeps the connection for the next request."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import h11
+import pytest
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from carbonlab.asgi import CloseIfBodyUnread
+
+pytestmark = pytest.mark.timeout(60)
+
+
+async def refuse(request: Request) -> Response:               # answers from the head alone
+    return JSONResponse({"error": "token: missing", "field": "token"}, status_code=401)
+
+
+async def echo(request: Request) -> Response:                 # reads the body first
+    return JSONResponse({"got": len(await request.body())})
+
+
+def _app(wrapped: bool) -> Any:
+    app = Starlette(routes=[Route("/refuse", refuse, methods=["GET", "POST"]),
+                            Route("/echo", echo, methods=["GET", "POST"])])
+    return CloseIfBodyUnread(app) if wrapped else app
+
+
+@pytest.fixture(params=[True, False], ids=["with-middleware", "bare-hypercorn"])
+def server(request: pytest.FixtureRequest) -> Iterator[tuple[int, bool]]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.accesslog = None
+    config.graceful_timeout = 1.0
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    ready = threading.Event()
+
+    async def run() -> None:
+        async def trigger() -> None:
+            ready.set()
+            await stop.wait()
+        await serve(_app(request.param), config, shutdown_trigger=trigger)  # type: ignore[arg-type]
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(run(),), daemon=True)
+    thread.start()
+    try:
+        assert ready.wait(10), "hypercorn did not start"
+        for _ in range(100):                                   # the socket is bound after the trigger starts
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                threading.Event().wait(0.05)
+        yield port, request.param
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(10)
+        loop.close()
+
+
+class Conn:
+    """One keep-alive connection driven event by event."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.h11 = h11.Connection(h11.CLIENT)
+
+    def send(self, event: Any) -> None:
+        self.sock.sendall(self.h11.send(event) or b"")
+
+    def head(self, method: str, path: str, body_len: int) -> None:
+        headers = [("host", "test")] + ([("content-length", str(body_len))] if body_len else [])
+        self.send(h11.Request(method=method, target=path, headers=headers))
+        if not body_len:
+            self.send(h11.EndOfMessage())
+
+    def response(self) -> tuple[int, dict[bytes, bytes]] | None:
+        """The next response's status and headers, read to its end; None if the server closed."""
+        status: tuple[int, dict[bytes, bytes]] | None = None
+        while True:
+            event = self.h11.next_event()
+            if event is h11.NEED_DATA:
+                self.h11.receive_data(self.sock.recv(65536))
+            elif isinstance(event, h11.Response):
+                status = event.status_code, {k.lower(): v for k, v in event.headers}
+            elif isinstance(event, h11.EndOfMessage):
+                return status
+            elif isinstance(event, h11.ConnectionClosed):
+                return None
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_a_refusal_before_the_body_arrived_says_connection_close(server: tuple[int, bool]) -> None:
+    port, wrapped = server
+    conn = Conn(port)
+    try:
+        conn.head("POST", "/refuse", 10)                       # the head only: the body comes later
+        got = conn.response()
+        assert got is not None
+        assert got[0] == 401
+        try:                                                   # the body, late (the server may have
+            conn.send(h11.Data(data=b"0123456789"))            # closed already: a broken pipe here)
+            conn.send(h11.EndOfMessage())
+        except OSError:
+            pass
+        if wrapped:
+            assert got[1].get(b"connection") == b"close", got[1]
+        else:                                                  # what the middleware is for: hypercorn
+            assert b"connection" not in got[1]                 # closes such a connection unannounced
+        conn.sock.settimeout(5)
+        try:
+            rest = conn.sock.recv(1)
+        except ConnectionResetError:
+            rest = b""
+        assert rest == b"", "the server keeps a connection whose body came late"
+    finally:
+        conn.close()
+
+
+def test_a_connection_stays_open_after_a_read_body_or_no_body(server: tuple[int, bool]) -> None:
+    port, _ = server
+    conn = Conn(port)
+    try:
+        for _ in range(3):
+            conn.head("POST", "/echo", 4)
+            conn.send(h11.Data(data=b"abcd"))
+            conn.send(h11.EndOfMessage())
+            got = conn.response()
+            assert got is not None
+            assert got[0] == 200
+            assert b"connection" not in got[1]
+            conn.h11.start_next_cycle()
+            conn.head("GET", "/refuse", 0)                     # refused, but there is no body to wait for
+            got = conn.response()
+            assert got is not None
+            assert got[0] == 401
+            assert b"connection" not in got[1]
+            conn.h11.start_next_cycle()
+    finally:
+        conn.close()
