@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import socket
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import httpx
@@ -61,12 +62,20 @@ class ClientFacts:
     error: str = ""
 
 
+class PrometheusState(StrEnum):
+    """The lab's Prometheus as `lab status` says it (None in `LabFacts`: the topology has none)."""
+
+    READY = "ready"
+    NOT_READY = "NOT READY"
+    SKIPPED = "not installed"     # lab up skipped it: not installed and not installable there
+
+
 @dataclass
 class LabFacts:
     nodes: list[NodeFacts]
     gateways: list[GatewayFacts]
     meter_hosts: dict[str, bool]
-    prometheus: bool | None
+    prometheus: PrometheusState | None
     clients: list[ClientFacts] = field(default_factory=list)
 
     @property
@@ -178,7 +187,9 @@ def port_open(address: str, port: int) -> bool:
         return False
 
 
-def gather(topo: Topology, ports: PortPlan) -> LabFacts:
+def gather(topo: Topology, ports: PortPlan, *, prometheus_skipped: bool = False) -> LabFacts:
+    """What every part of the lab answers; `prometheus_skipped`: `lab up` recorded that it
+    skipped Prometheus (`names.prometheus_skipped_file`), so it is not asked."""
     nodes = [NodeFacts(m.id, m.host, ports.url(m.host, m.id + "-api")) for m in topo.members]
     gateways = [GatewayFacts(g.id, g.host, ports.url(g.host, g.id + "-metrics")) for g in topo.gateways]
     consoles = [ClientFacts(m.id, m.host, ports.url(m.host, m.id + "-client")) for m in topo.members]
@@ -190,9 +201,12 @@ def gather(topo: Topology, ports: PortPlan) -> LabFacts:
         for console in consoles:
             _answer(client, console, "/healthz")
         prometheus = None
-        if topo.prometheus:
+        if topo.prometheus and prometheus_skipped:
+            prometheus = PrometheusState.SKIPPED
+        elif topo.prometheus:
             resp = _get(client, ports.url(topo.prometheus.host, "prometheus") + "/-/ready")
-            prometheus = resp is not None and resp.status_code == 200
+            prometheus = PrometheusState.READY if resp is not None and resp.status_code == 200 \
+                else PrometheusState.NOT_READY
     meter_hosts = {h: port_open(ports.address(h), ports.port(h, "meters-control"))
                    for h in topo.meter_hosts()}
     return LabFacts(nodes=nodes, gateways=gateways, meter_hosts=meter_hosts, prometheus=prometheus,

@@ -20,7 +20,7 @@ from carbonlab.gateway.endpoint import MeterEndpoint
 from carbonlab.gateway.errors import ConfigError
 from carbonlab.gateway.registermap import GAS_CHANNELS, load_register_map
 from carbonlab.lab.errors import TopologyError
-from carbonlab.lab.names import client_token_file
+from carbonlab.lab.names import client_token_file, prometheus_skipped_file
 from carbonlab.lab.ports import PortPlan
 from carbonlab.lab.providers.base import Provider
 from carbonlab.lab.topology import Meter, Topology
@@ -166,6 +166,7 @@ def build(topo: Topology, lab_dir: Path, provider: Provider, ports: PortPlan,
         "carbonlab_provider": provider.name,
         "carbonlab_genesis_spec": genesis_spec(topo, ports),
         "carbonlab_genesis_file": str(lab_dir / "genesis.json"),
+        "prometheus_skipped_file": str(prometheus_skipped_file(lab_dir)),
         "carbonlab_controller_python": sys.executable,
         # a console on a local lab reads the rig's reports from the lab directory it shares
         "client_lab_dir": str(lab_dir) if provider.shares_controller_fs else "",

@@ -18,6 +18,7 @@ from typing import Any
 from carbonlab.lab import health, inventory
 from carbonlab.lab.ansible_run import PlaybookResult, run_playbook
 from carbonlab.lab.errors import LabError, StateError, StepError, TransitionError, UpFailed
+from carbonlab.lab.names import prometheus_skipped_file
 from carbonlab.lab.ports import PortPlan, plan
 from carbonlab.lab.proc import start_time
 from carbonlab.lab.providers import make_provider
@@ -155,7 +156,7 @@ class Lab:
         deadline = time.monotonic() + timeout_s
         reason = ""
         while True:
-            facts = health.gather(self.topo, self.ports())
+            facts = self._gather()
             ok, reason = facts.healthy()
             if ok:
                 self.progress(f"[{self.topo.lab_id}] healthy: {reason}")
@@ -175,10 +176,15 @@ class Lab:
             self.state.reset()
             for name in ("inventory.yml", "genesis.json"):
                 (self.lab_dir / name).unlink(missing_ok=True)
+            prometheus_skipped_file(self.lab_dir).unlink(missing_ok=True)
             self.progress(f"[{self.topo.lab_id}] down")
 
     # status ----------------------------------------------------------------------------------
     def facts(self) -> health.LabFacts | None:
         if self.state.phase == Phase.ABSENT:
             return None
-        return health.gather(self.topo, self.ports())
+        return self._gather()
+
+    def _gather(self) -> health.LabFacts:
+        return health.gather(self.topo, self.ports(),
+                             prometheus_skipped=prometheus_skipped_file(self.lab_dir).exists())

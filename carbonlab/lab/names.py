@@ -14,3 +14,10 @@ def client_token_file(lab_dir: Path, member: str) -> Path:
     """Where the lab keeps member `member`'s console token on the controller (mode 0600, made by
     the client role's first run; `lab status` and the demo point people to it)."""
     return lab_dir / "clients" / f"{member}.token"
+
+
+def prometheus_skipped_file(lab_dir: Path) -> Path:
+    """Written by the prometheus role on the controller when it skips Prometheus (not installed
+    and not installable there), with the reason; removed when Prometheus runs and by `lab down`.
+    `lab status` then says "not installed" instead of "NOT READY"."""
+    return lab_dir / "prometheus-skipped.txt"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from carbonlab.dashboards import figures
 from carbonlab.dashboards.errors import DashboardsError
-from carbonlab.lab.health import LabFacts
-from carbonlab.lab.names import client_token_file
+from carbonlab.lab.health import LabFacts, PrometheusState
+from carbonlab.lab.names import client_token_file, prometheus_skipped_file
 from carbonlab.lab.state import LabState, Phase
 
 
@@ -51,8 +51,11 @@ def status_text(state: LabState, facts: LabFacts | None, lab_dir: str) -> str:
     lines.append("")
     meters = ", ".join(f"{h} {'up' if ok else 'DOWN'}" for h, ok in facts.meter_hosts.items())
     lines.append(f"meters: {meters or '-'}")
-    if facts.prometheus is not None:
-        lines.append(f"prometheus: {'ready' if facts.prometheus else 'NOT READY'}")
+    if facts.prometheus is PrometheusState.SKIPPED:
+        lines.append(f"prometheus: {facts.prometheus} (lab up skipped it: "
+                     f"{prometheus_skipped_file(Path(lab_dir))}; the nodes still serve /metrics)")
+    elif facts.prometheus is not None:
+        lines.append(f"prometheus: {facts.prometheus}")
     ok, reason = facts.healthy()
     lines.append(f"health: {'healthy' if ok else 'not healthy'} ({reason})")
     return "\n".join(lines)
@@ -107,8 +110,19 @@ def watch_screen(state: LabState, lab_dir: str, prometheus_url: Callable[[], str
     if url is None:
         return fallback_screen(state, facts(), lab_dir, "this lab's topology has no Prometheus",
                                color=color)
+    skipped = prometheus_skipped_file(Path(lab_dir))
+    if skipped.exists():
+        return fallback_screen(state, facts(), lab_dir, f"lab up skipped it ({_read(skipped)})",
+                               color=color)
     try:
         values = figures.fetch(url, timeout_s=3.0)
     except DashboardsError as exc:
         return fallback_screen(state, facts(), lab_dir, f"{exc}", color=color)
     return prometheus_screen(state, lab_dir, url, values, color=color)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace").strip()[:300]
+    except OSError as exc:
+        return f"{path}: {exc.strerror}"

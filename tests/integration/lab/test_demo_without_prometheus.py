@@ -80,13 +80,18 @@ def test_demo_as_unprivileged_user_without_prometheus(user_carbonlab: Path, home
         watch = lab_cmd("watch", str(topology), "--lab-dir", str(lab_dir), "--count", "1",
                         user=user, env=env, binary=user_carbonlab, timeout_s=300)
         assert watch.returncode == 0, watch.stdout + watch.stderr
-        assert "NO PROMETHEUS" in watch.stdout
+        assert "NO PROMETHEUS: lab up skipped it (obs: `prometheus` is not installed there" in watch.stdout
+        status = lab_cmd("status", str(topology), "--lab-dir", str(lab_dir),
+                         user=user, env=env, binary=user_carbonlab, timeout_s=300)
+        assert "prometheus: not installed (lab up skipped it: " in status.stdout, status.stdout
+        assert "NOT READY" not in status.stdout
         lines = demo.stdout.splitlines()
         teardown = shlex.split(lines[lines.index("Tear it down with:") + 1])
         assert teardown == [str(user_carbonlab), "lab", "down", str(topology), "--lab-dir", str(lab_dir)]
         down = _as_user(teardown, env, Path("/"), timeout_s=300)
         assert down.returncode == 0, down.stdout + down.stderr
         assert leftovers(LAB_ID, lab_dir) == []
+        assert not (lab_dir / "prometheus-skipped.txt").exists()
     finally:
         lab_cmd("down", str(topology), "--lab-dir", str(lab_dir), user=user, env=env,
                 binary=user_carbonlab, timeout_s=300)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from carbonlab.lab.health import ClientFacts, GatewayFacts, LabFacts, NodeFacts
+import pytest
+
+from carbonlab.lab.health import ClientFacts, GatewayFacts, LabFacts, NodeFacts, PrometheusState
 from carbonlab.lab.state import LabState, Phase
-from carbonlab.lab.view import console_lines, demo_line, status_text
+from carbonlab.lab.view import console_lines, demo_line, status_text, watch_screen
 
 
 def _facts(heights: list[int | None], gateway_up: bool = True, console_up: bool = True) -> LabFacts:
@@ -16,8 +18,8 @@ def _facts(heights: list[int | None], gateway_up: bool = True, console_up: bool 
     gateways = [GatewayFacts("gw-a", "gw-a", "http://y", up=gateway_up, backlog=0.0 if gateway_up else None)]
     consoles = [ClientFacts("n1", "node1", "http://127.0.0.1:23403", up=console_up,
                             error="" if console_up else "no answer")]
-    return LabFacts(nodes=nodes, gateways=gateways, meter_hosts={"meters-a": True}, prometheus=True,
-                    clients=consoles)
+    return LabFacts(nodes=nodes, gateways=gateways, meter_hosts={"meters-a": True},
+                    prometheus=PrometheusState.READY, clients=consoles)
 
 
 def test_healthy_when_all_nodes_answer_close_together() -> None:
@@ -48,3 +50,27 @@ def test_status_and_demo_text() -> None:
     assert console_lines(_facts([5, 5, 5, 5], console_up=False), "/lab")[0].endswith("NOT ANSWERING")
     absent = status_text(LabState(path=Path("/x")), None, "/lab")
     assert "the lab is absent" in absent
+
+
+@pytest.mark.parametrize(("state", "line"), [
+    (PrometheusState.READY, "prometheus: ready"),
+    (PrometheusState.NOT_READY, "prometheus: NOT READY"),
+    (PrometheusState.SKIPPED, "prometheus: not installed (lab up skipped it: /lab/prometheus-skipped.txt; "
+                              "the nodes still serve /metrics)"),
+])
+def test_status_says_whether_prometheus_is_ready_down_or_skipped(state: PrometheusState, line: str) -> None:
+    facts = _facts([5, 5, 5, 5])
+    facts.prometheus = state
+    text = status_text(LabState(path=Path("/x"), lab_id="d", provider="local", phase=Phase.HEALTHY),
+                       facts, "/lab")
+    assert line in text.splitlines()
+    facts.prometheus = None                                    # the topology has none: no line
+    assert "prometheus:" not in status_text(LabState(path=Path("/x"), phase=Phase.HEALTHY), facts, "/lab")
+
+
+def test_watch_says_lab_up_skipped_prometheus_without_asking_it(tmp_path: Path) -> None:
+    (tmp_path / "prometheus-skipped.txt").write_text("obs: `prometheus` is not installed there")
+    text = watch_screen(LabState(path=Path("/x"), phase=Phase.HEALTHY), str(tmp_path),
+                        lambda: "http://127.0.0.1:9",          # nothing listens: a fetch would say so
+                        lambda: _facts([5, 5, 5, 5]))
+    assert text.startswith("NO PROMETHEUS: lab up skipped it (obs: `prometheus` is not installed there)")
