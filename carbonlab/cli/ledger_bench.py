@@ -81,24 +81,29 @@ def run(args: argparse.Namespace) -> int:
         before_note += f"; best of {args.rounds} alternating rounds each"
     per_block = args.batches * args.readings
     ed = ref.ed25519_verifies_per_s
+    fsyncs = 1000 / ref.fsync_ms * per_block                          # one fsync per block
     limits = {"contract": ed * args.readings,                         # one verify per batch
-              "commit": 1000 / ref.fsync_ms * per_block,   # one fsync per block; signatures: the contract's
-
+              "commit": fsyncs,                  # the API's pre-check verified the signatures
+              "commit_cold": 1 / (1 / fsyncs + 1 / (ed * args.readings)),   # it verifies them too
               "verify": ed / (args.batches + QUORUM) * per_block}    # batches + certificate
     rows = []
     for name, title in (("contract", "contract (execute)"), ("commit", "ledger commit (FULL sync)"),
-                        ("verify", "offline verify")):
-        rate = work.total / getattr(now, f"{name}_s")
-        cpu = work.total / getattr(now, f"{name}_cpu_s")
-        old = None if before is None else work.total / getattr(before, f"{name}_s")
-        old_cpu = None if before is None else work.total / getattr(before, f"{name}_cpu_s")
+                        ("commit_cold", "  first met in the block"), ("verify", "offline verify")):
+        seconds, cpu_s = getattr(now, f"{name}_s"), getattr(now, f"{name}_cpu_s")
+        if seconds is None or cpu_s is None:
+            continue
+        rate, cpu = work.total / seconds, work.total / cpu_s
+        old_s = None if before is None else getattr(before, f"{name}_s")
+        old_cpu_s = None if before is None else getattr(before, f"{name}_cpu_s")
+        old = None if old_s is None else work.total / old_s
+        old_cpu = None if old_cpu_s is None else work.total / old_cpu_s
         rows.append({"phase": name, "title": title, "readings_per_s": round(rate, 1),
                      "readings_per_cpu_s": round(cpu, 1),
                      "before_readings_per_s": None if old is None else round(old, 1),
                      "before_readings_per_cpu_s": None if old_cpu is None else round(old_cpu, 1),
                      "speedup": None if old_cpu is None else round(cpu / old_cpu, 2),
                      "limit_readings_per_s": round(limits[name], 1),
-                     "ratio_to_limit": round(rate / limits[name], 3), "target": TARGETS[name]})
+                     "ratio_to_limit": round(rate / limits[name], 3), "target": TARGETS.get(name)})
     result = {"blocks": args.blocks, "batches_per_block": args.batches,
               "readings_per_batch": args.readings, "readings": work.total, "before": before_note,
               "ed25519_verify_per_s": round(ed, 1), "fsync_ms": round(ref.fsync_ms, 3),
@@ -122,12 +127,15 @@ def _print(r: dict[str, Any], reference: str) -> None:
         speed = "-" if p["speedup"] is None else f"x{p['speedup']:.2f}"
         print(f"  {p['title']:<26} {p['readings_per_s']:>10,.0f} {p['readings_per_cpu_s']:>10,.0f} "
               f"{old:>16} {speed:>8} {p['limit_readings_per_s']:>9,.0f} {p['ratio_to_limit']:>8.2f} "
-              f"{p['target']:>7,}")
+              f"{'-' if p['target'] is None else format(p['target'], ','):>7}")
     print("  before: wall/CPU readings/s of the same workload on the baseline's code; speedup: per "
           "CPU second (the steadier figure on a shared machine); of limit: wall rate / limit")
+    print("  commit: the member whose API pre-checked the batches (the contract phase stands for it: "
+          "signatures verified and batches decoded and checked statelessly once, remembered by "
+          "digest; the commit runs the checks that read the state, rows, SQLite); first met in the "
+          "block: every other member, which decodes, verifies and checks each batch in full")
     print(f"  limits: contract = Ed25519 rate x readings per batch; commit = fsync rate x readings "
-          f"per block (as in a node, batch signatures are verified once, by the contract phase; the "
-          f"commit runs every other check again); verify = Ed25519 rate / (batches + {QUORUM} certificate "
+          f"per block; first met = both; verify = Ed25519 rate / (batches + {QUORUM} certificate "
           f"signatures) x readings per block")
     print(f"  {reference}")
     print(f"  verify: {r['verify_report']}")

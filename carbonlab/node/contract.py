@@ -30,6 +30,7 @@ from typing import Any
 from carbonlab.node import emissions
 from carbonlab.node.anomaly import Anomaly, Baseline, advance, assess
 from carbonlab.node.block import Proposal
+from carbonlab.node.checkedbatches import CheckedBatches
 from carbonlab.node.contract_channels import channel_problem
 from carbonlab.node.contract_table import reading_passes, table_of
 from carbonlab.node.crypto import verify
@@ -132,10 +133,13 @@ class _Reject(Exception):  # internal control flow; never escapes evaluate()
 
 
 def evaluate(genesis: Genesis, state: ContractState, request: bytes,
-             signatures: VerifiedSignatures | None = None) -> tuple[Verdict, Batch | None]:
+             signatures: VerifiedSignatures | None = None,
+             checked: CheckedBatches | None = None) -> tuple[Verdict, Batch | None]:
     """Decide on one request (canonical batch bytes) without changing `state`. With
-    `signatures`, a batch signature this party already verified is not verified again."""
-    verdict, batch, _ = _evaluate(genesis, state, request, signatures)
+    `signatures`, a batch signature this party already verified is not verified again; with
+    `checked`, a batch this party already decoded and found to pass every stateless check is
+    neither decoded nor checked statelessly again (an accepted one is remembered there)."""
+    verdict, batch, _ = _evaluate(genesis, state, request, signatures, checked, pre_check=True)
     return verdict, batch
 
 
@@ -143,35 +147,39 @@ _Overlay = tuple[dict[str, int], dict[str, int], dict[str, "Baseline | None"]]
 
 
 def _evaluate(genesis: Genesis, state: ContractState, request: bytes,
-              signatures: VerifiedSignatures | None) -> tuple[Verdict, Batch | None, _Overlay | None]:
+              signatures: VerifiedSignatures | None,
+              checked: CheckedBatches | None = None,
+              pre_check: bool = False) -> tuple[Verdict, Batch | None, _Overlay | None]:
+    """With `checked`, a pre-check (`evaluate`) remembers a batch it accepts and finds one it
+    remembered; an execution takes it out (each accepted batch is executed once)."""
+    key = None if checked is None else checked.key(genesis.hash, request)
+    batch = None if checked is None or key is None else \
+        checked.get(key) if pre_check else checked.take(key)
+    known = batch is not None
+    if batch is None:
+        try:
+            batch = Batch.decode(request)
+        except SchemaError as exc:
+            return Verdict(False, Reason.MALFORMED, str(exc), None, None, field=exc.field), None, None
+        except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+            return Verdict(False, Reason.MALFORMED, f"batch: undecodable ({exc})", None, None,
+                           field="batch"), None, None
     try:
-        batch = Batch.decode(request)
-    except SchemaError as exc:
-        return Verdict(False, Reason.MALFORMED, str(exc), None, None, field=exc.field), None, None
-    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
-        return Verdict(False, Reason.MALFORMED, f"batch: undecodable ({exc})", None, None,
-                       field="batch"), None, None
-    try:
-        anomalies, overlay = _check(genesis, state, batch, signatures)
+        anomalies, overlay = _check(genesis, state, batch, signatures, known)
     except _Reject as rej:
         return Verdict(False, rej.reason, rej.detail, batch.gateway_id, batch.batch_seq,
                        field=rej.field), batch, None
+    if pre_check and checked is not None and key is not None and not known:
+        checked.remember(key, batch)    # accepted: every stateless check passed
     return Verdict(True, None, "", batch.gateway_id, batch.batch_seq, anomalies), batch, overlay
 
 
-def _check(genesis: Genesis, state: ContractState, batch: Batch,
-           signatures: VerifiedSignatures | None) -> tuple[tuple[tuple[int, Anomaly], ...], _Overlay]:
-    if batch.chain_id != genesis.chain_id:
-        raise _Reject(Reason.WRONG_CHAIN,
-                      "batch.chain_id", f"{batch.chain_id!r} is not this chain ({genesis.chain_id!r})")
-    gateway = genesis.gateway_by_id.get(batch.gateway_id)
-    if gateway is None:
-        raise _Reject(Reason.UNKNOWN_GATEWAY,
-                      "batch.gateway_id", f"{batch.gateway_id!r} is not a gateway in genesis")
-    check_signature = verify if signatures is None else signatures.verify
-    if not check_signature(gateway.public_key, batch.signature, batch.signing_bytes()):
-        raise _Reject(Reason.BAD_SIGNATURE, "batch.signature", f"does not verify under the genesis "
-                                            f"key of gateway {batch.gateway_id!r}")
+def _check(genesis: Genesis, state: ContractState, batch: Batch, signatures: VerifiedSignatures | None,
+           known: bool = False) -> tuple[tuple[tuple[int, Anomaly], ...], _Overlay]:
+    """The checks in the order their verdicts are worded; `known`: the stateless ones passed
+    before for these very bytes (`CheckedBatches`), so only those reading the state run."""
+    if not known:
+        _check_batch(genesis, batch, signatures)
     last = state.last_batch_seq.get(batch.gateway_id)
     if last is not None and batch.batch_seq <= last:
         raise _Reject(Reason.REPLAY_BATCH,
@@ -190,8 +198,9 @@ def _check(genesis: Genesis, state: ContractState, batch: Batch,
     for i, reading in enumerate(batch.readings):
         mid = reading.meter_id
         check = meter_checks.get(mid)
-        if not reading_passes(check, assigned, reading):   # the exact checks find and word it
-            _check_reading(genesis, gateway.meters, batch.gateway_id, reading, f"batch.readings[{i}]")
+        if not known and not reading_passes(check, assigned, reading):   # the exact checks word it
+            _check_reading(genesis, genesis.gateway_by_id[batch.gateway_id].meters, batch.gateway_id,
+                           reading, f"batch.readings[{i}]")
         assert check is not None
         last_seq = seqs.get(mid, last_seqs.get(mid))
         if last_seq is not None and reading.seq <= last_seq:
@@ -210,6 +219,21 @@ def _check(genesis: Genesis, state: ContractState, batch: Batch,
         if found:
             marks.extend((i, mark) for mark in found)
     return tuple(marks), (seqs, ends, baselines)
+
+
+def _check_batch(genesis: Genesis, batch: Batch, signatures: VerifiedSignatures | None) -> None:
+    """The batch's own stateless checks: its chain, its gateway, its signature."""
+    if batch.chain_id != genesis.chain_id:
+        raise _Reject(Reason.WRONG_CHAIN,
+                      "batch.chain_id", f"{batch.chain_id!r} is not this chain ({genesis.chain_id!r})")
+    gateway = genesis.gateway_by_id.get(batch.gateway_id)
+    if gateway is None:
+        raise _Reject(Reason.UNKNOWN_GATEWAY,
+                      "batch.gateway_id", f"{batch.gateway_id!r} is not a gateway in genesis")
+    check_signature = verify if signatures is None else signatures.verify
+    if not check_signature(gateway.public_key, batch.signature, batch.signing_bytes()):
+        raise _Reject(Reason.BAD_SIGNATURE, "batch.signature", f"does not verify under the genesis "
+                                            f"key of gateway {batch.gateway_id!r}")
 
 
 def _check_reading(genesis: Genesis, assigned: tuple[str, ...], gateway_id: str,
@@ -284,10 +308,11 @@ def apply(state: ContractState, batch: Batch, verdict: Verdict) -> None:
 
 
 def evaluate_and_apply(genesis: Genesis, state: ContractState, request: bytes,
-                       signatures: VerifiedSignatures | None = None) -> tuple[Verdict, Batch | None]:
+                       signatures: VerifiedSignatures | None = None,
+                       checked: CheckedBatches | None = None) -> tuple[Verdict, Batch | None]:
     """`evaluate`, then `apply` to `state`: the same result, but an accepted batch's new
     state is taken from the evaluation instead of being worked out a second time."""
-    verdict, batch, overlay = _evaluate(genesis, state, request, signatures)
+    verdict, batch, overlay = _evaluate(genesis, state, request, signatures, checked)
     if batch is not None and verdict.accepted and overlay is not None:
         seqs, ends, baselines = overlay
         state.last_batch_seq[batch.gateway_id] = batch.batch_seq
@@ -300,6 +325,8 @@ def evaluate_and_apply(genesis: Genesis, state: ContractState, request: bytes,
 
 
 def execute(genesis: Genesis, state: ContractState, proposal: Proposal,
-            signatures: VerifiedSignatures | None = None) -> list[Verdict]:
+            signatures: VerifiedSignatures | None = None,
+            checked: CheckedBatches | None = None) -> list[Verdict]:
     """Evaluate and apply each request of a committed proposal, in order."""
-    return [evaluate_and_apply(genesis, state, request, signatures)[0] for request in proposal.requests]
+    return [evaluate_and_apply(genesis, state, request, signatures, checked)[0]
+            for request in proposal.requests]

@@ -198,10 +198,13 @@ class NodeService:
     # -- what the API calls ---------------------------------------------------------------
     def precheck(self, batch: Batch) -> Decision | None:
         """The contract's stateless checks; a rejection when the batch can never be accepted."""
-        # the writer ledger's memory of verified signatures: the block that commits this batch
-        # then does not verify its signature again
-        signatures = self.driver.writer.ledger.signatures if self.driver is not None else None
-        verdict, _ = contract.evaluate(self.genesis, contract.ContractState(), batch.encode(), signatures)
+        # the writer ledger's memories of verified signatures and of batches that passed every
+        # stateless check: the block that commits this batch verifies its signature, decodes it
+        # and checks it statelessly no second time (node/sigcache.py, node/checkedbatches.py)
+        ledger = self.driver.writer.ledger if self.driver is not None else None
+        verdict, _ = contract.evaluate(self.genesis, contract.ContractState(), batch.encode(),
+                                       None if ledger is None else ledger.signatures,
+                                       None if ledger is None else ledger.checked)
         if verdict.accepted or verdict.reason in STATELESS_OK:
             return None
         return Decision.rejected(verdict.reason.value if verdict.reason else "malformed",

@@ -35,6 +35,7 @@ from carbonlab.node.allowances.answers import Balance, RecordEntry, RecordStatus
 from carbonlab.node.allowances.contract import AllowanceState, Outcome
 from carbonlab.node.allowances.records import Kind, is_record
 from carbonlab.node.block import BlockHeader, CommitCertificate, Proposal
+from carbonlab.node.checkedbatches import CheckedBatches
 from carbonlab.node.contract import ContractState, Verdict
 from carbonlab.node.decision import Decision
 from carbonlab.node.errors import SchemaError
@@ -117,6 +118,9 @@ class Ledger:
         self._db = db
         # batch signatures this node verified (its API's pre-check), not verified again at commit
         self.signatures = VerifiedSignatures()
+        # batches its API's pre-check decoded and found to pass every stateless check: the block
+        # that holds them runs only the checks that read the ledger's state on them
+        self.checked = CheckedBatches()
         genesis_meters(db, genesis)
         self._state = load_state(db)
         self._allowances = allowance_rows.replay_allowance_state(db, genesis)
@@ -222,7 +226,7 @@ class Ledger:
                 verdict, batch = allowance_rows.RECORD_VERDICT, None
             else:
                 verdict, batch = contract.evaluate_and_apply(self.genesis, state, request,
-                                                             self.signatures)
+                                                             self.signatures, self.checked)
             verdicts.append(verdict)
             decoded.append(batch)
             batch_rows.append(batch_row(proposal.seq, idx, request, verdict))
