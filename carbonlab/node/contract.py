@@ -152,9 +152,11 @@ def _evaluate(genesis: Genesis, state: ContractState, request: bytes,
               pre_check: bool = False) -> tuple[Verdict, Batch | None, _Overlay | None]:
     """With `checked`, a pre-check (`evaluate`) remembers a batch it accepts and finds one it
     remembered; an execution takes it out (each accepted batch is executed once)."""
-    key = None if checked is None else checked.key(genesis.hash, request)
-    batch = None if checked is None or key is None else \
-        checked.get(key) if pre_check else checked.take(key)
+    key: bytes | None = None
+    batch: Batch | None = None
+    if checked is not None:
+        key = checked.key(genesis.hash, request)
+        batch = checked.get(key) if pre_check else checked.take(key)
     known = batch is not None
     if batch is None:
         try:
@@ -169,7 +171,7 @@ def _evaluate(genesis: Genesis, state: ContractState, request: bytes,
     except _Reject as rej:
         return Verdict(False, rej.reason, rej.detail, batch.gateway_id, batch.batch_seq,
                        field=rej.field), batch, None
-    if pre_check and checked is not None and key is not None and not known:
+    if pre_check and not known and checked is not None and key is not None:
         checked.remember(key, batch)    # accepted: every stateless check passed
     return Verdict(True, None, "", batch.gateway_id, batch.batch_seq, anomalies), batch, overlay
 
