@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from carbonlab.lab.health import PrometheusState
 from carbonlab.rig.labbind import RigLab
 
 # the first test also waits for the session's lab to come up (the lab fixture brings it up once)
@@ -47,7 +48,7 @@ def test_the_catalogue_lab_is_up_whole_and_converged(lab: RigLab, pytestconfig: 
     assert facts.meter_hosts
     assert all(facts.meter_hosts.values())
     if topo.prometheus:
-        assert facts.prometheus is True
+        assert facts.prometheus is PrometheusState.READY
     # readings arrive: the committed count grows
     first = max(n.readings for n in facts.nodes)
     deadline = time.monotonic() + 120

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from carbonlab.lab.errors import StepError
+from carbonlab.lab.health import PrometheusState
 from carbonlab.lab.lifecycle import Lab
 from carbonlab.lab.proc import end
 from carbonlab.lab.providers.netns import NetnsProvider
@@ -223,7 +224,7 @@ def test_ssh_provider_provisions_machines_it_did_not_make(lab_dir: Path, tmp_pat
             lab.up(health_timeout_s=240)
             facts = lab.wait_healthy(60)
             assert len(facts.nodes) == 4
-            assert facts.prometheus is True
+            assert facts.prometheus is PrometheusState.READY
             first = max(n.readings for n in facts.nodes)
             assert _wait_for(lambda: max(n.readings for n in lab.wait_healthy(60).nodes) > first, 120)
             again = lab.provision("site-second.log", same_code=True)
