@@ -21,6 +21,7 @@ from carbonlab.node.contract import ContractState, Reason, evaluate, evaluate_an
 from carbonlab.node.ledger import Ledger
 from carbonlab.node.ledger.verify import verify_ledger
 from carbonlab.node.model import DataFlag
+from carbonlab.node.sim.kit import Kit
 from tests.unit.node.factories import make_kit
 
 KIT = make_kit()
@@ -104,11 +105,11 @@ def test_the_memory_is_bounded_by_readings(capacity: int) -> None:
     for batch in batches:
         checked.remember(checked.key(KIT.genesis.hash, batch.encode()), batch)
     held = [b for b in batches if checked.get(checked.key(KIT.genesis.hash, b.encode())) is not None]
-    assert sum(len(b.readings) for b in held) <= max(capacity, 0)
+    assert sum(len(b.readings) for b in held) <= capacity
     assert held == batches[len(batches) - len(held):]         # the newest are kept
 
 
-def _blocks(kit_n: int = 6) -> tuple[object, list[tuple[Proposal, CommitCertificate]]]:
+def _blocks(kit_n: int = 6) -> tuple[Kit, list[tuple[Proposal, CommitCertificate]]]:
     kit = make_kit()
     blocks = []
     for h in range(1, kit_n + 1):
@@ -130,7 +131,7 @@ def _rows(path: Path) -> list[list[tuple[object, ...]]]:
 def test_a_ledger_fed_by_its_pre_check_writes_what_a_ledger_meeting_the_blocks_does(
         tmp_path: Path) -> None:
     kit, blocks = _blocks()
-    genesis = kit.genesis                                      # type: ignore[attr-defined]
+    genesis = kit.genesis
     with Ledger.open(tmp_path / "warm.sqlite", genesis) as warm:
         for proposal, _ in blocks:                             # the API's pre-check of each batch
             for request in proposal.requests:
