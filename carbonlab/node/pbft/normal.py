@@ -7,7 +7,10 @@ watermark, so several blocks are in flight at once, and (when the replica has a
 executed. That bound makes blocks grow with the load instead of their number: every block
 costs each member the same three rounds of signed messages whatever it holds, so at a high
 rate a few large blocks cost far less than many small ones, and at a low rate nothing waits
-(one block in flight). When a block executes the primary proposes what waited at once.
+(one block in flight). Under a bound, a block that is not full goes only when none of the
+primary's blocks is in flight: a second block in flight is worth its messages only when the
+first could take no more (`partial_may_go`); below that, what arrives meanwhile waits and
+the next block is larger. When a block executes the primary proposes what waited at once.
 Execution is strictly in sequence order; a block with its commit certificate may come from
 the log or from state transfer. (Requests, their dedupe and the backups' timers are in `requests.py`.)
 """
@@ -36,9 +39,22 @@ DEFAULT_MAX_IN_FLIGHT = 4
 """NODE.toml's `max_blocks_in_flight` when not given (the simulator's sweeps use it too)."""
 
 
+def in_flight(r: Replica) -> int:
+    """The primary's blocks proposed and not yet executed."""
+    return r.agreement.next_seq - 1 - r.last_executed
+
+
 def pipeline_full(r: Replica) -> bool:
     """The primary has `max_in_flight` blocks proposed and not yet executed."""
-    return r.max_in_flight is not None and r.agreement.next_seq - 1 - r.last_executed >= r.max_in_flight
+    return r.max_in_flight is not None and in_flight(r) >= r.max_in_flight
+
+
+def partial_may_go(r: Replica) -> bool:
+    """A block of fewer than `max_block_batches` may be proposed: with no bound, always (the
+    watermark alone limits); with one, only when none of the primary's blocks is in flight.
+    (Partial blocks pipelined four deep made more, smaller blocks and held the knee of
+    `bench consensus` far lower: docs/performance.md, "One partial block in flight".)"""
+    return r.max_in_flight is None or in_flight(r) == 0
 
 
 def maybe_propose(r: Replica) -> None:
@@ -46,7 +62,7 @@ def maybe_propose(r: Replica) -> None:
     while q.queue and r.agreement.next_seq <= r.stable.seq + p.watermark_window and not pipeline_full(r):
         full = len(q.queue) >= p.max_block_batches
         waited = q.queue_since_ms is not None and r.now_ms - q.queue_since_ms >= p.batch_delay_ms
-        if not (full or waited):
+        if not (full or (waited and partial_may_go(r))):
             return
         take: list[bytes] = []
         for data in list(q.queue):

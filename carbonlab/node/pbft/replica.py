@@ -193,7 +193,8 @@ class Replica:
             if self.view_change.deadline_ms is not None:
                 due.append(self.view_change.deadline_ms)
         elif self.is_primary:
-            if q.queue and q.queue_since_ms is not None and not normal.pipeline_full(self):
+            if (q.queue and q.queue_since_ms is not None and not normal.pipeline_full(self)
+                    and normal.partial_may_go(self)):
                 due.append(q.queue_since_ms + p.batch_delay_ms)
         else:
             if q.deadline_ms is not None:

@@ -82,3 +82,33 @@ def test_next_tick_is_the_oldest_queued_requests_batch_delay_unless_the_pipeline
     c.submit("n2", c.batch("gw3"))
     assert backup.requests.deadline_ms is not None
     assert backup.next_tick_ms() <= backup.requests.deadline_ms
+
+
+def test_a_partial_block_waits_while_one_is_in_flight_and_full_blocks_still_pipeline() -> None:
+    c = bounded(bound=4)                        # max_block_batches 2
+    primary = c.replica("n1")
+
+    def proposed() -> int:
+        return len([d for s, _, d in c.sent if s == "n1" and kind_of(d) is Kind.PRE_PREPARE])
+
+    c.submit("n1", c.batch("gw1"))
+    c.now_ms += PARAMS["batch_delay_ms"]
+    c.handle("n1", primary.tick(c.now_ms))      # block 1: one batch, nothing was in flight
+    assert proposed() == 1
+    c.submit("n1", c.batch("gw2"))
+    c.now_ms += PARAMS["batch_delay_ms"]
+    assert primary.next_tick_ms() > c.now_ms    # no wake-up for a partial block behind block 1
+    c.handle("n1", primary.tick(c.now_ms))
+    assert proposed() == 1                      # waited its delay, but block 1 is in flight
+    assert len(primary.requests.queue) == 1
+    c.submit("n1", c.batch("gw3"))              # the queue now fills a block: it goes at once
+    assert proposed() == 2
+    assert primary.agreement.next_seq == 3
+    c.submit("n1", c.batch("gw4"))              # partial again, two blocks in flight: waits
+    assert proposed() == 2
+    c.now_ms += PARAMS["batch_delay_ms"]        # gw4 has waited its delay; no tick comes
+    c.deliver()                                 # blocks 1 and 2 execute; block 3 (gw4) goes then
+    assert proposed() == 3
+    assert set(c.heights().values()) == {3}
+    assert c.agree()
+    assert not primary.requests.queue
