@@ -54,7 +54,7 @@ def partial_may_go(r: Replica) -> bool:
     watermark alone limits); with one, only when none of the primary's blocks is in flight.
     (Partial blocks pipelined four deep made more, smaller blocks and held the knee of
     `bench consensus` far lower: docs/performance.md, "One partial block in flight".)"""
-    return r.max_in_flight is None or in_flight(r) == 0
+    return r.max_in_flight is None or in_flight(r) <= 0
 
 
 def maybe_propose(r: Replica) -> None:
