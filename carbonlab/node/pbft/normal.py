@@ -52,8 +52,9 @@ def pipeline_full(r: Replica) -> bool:
 def partial_may_go(r: Replica) -> bool:
     """A block of fewer than `max_block_batches` may be proposed: with no bound, always (the
     watermark alone limits); with one, only when none of the primary's blocks is in flight.
-    (Partial blocks pipelined four deep made more, smaller blocks and held the knee of
-    `bench consensus` far lower: docs/performance.md, "One partial block in flight".)"""
+    (Partial blocks pipelined four deep made more, smaller blocks, higher latency at every
+    rate and a lower knee in `bench consensus`: docs/performance.md, "One partial block in
+    flight".)"""
     return r.max_in_flight is None or in_flight(r) <= 0
 
 
