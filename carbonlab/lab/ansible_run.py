@@ -26,7 +26,10 @@ RECAP_RE = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+
 TASK_RE = re.compile(r"^TASK \[(.*)\] \**$")
 OK_RE = re.compile(r"^ok: \[([^\]]+)\] => \{$")
 MSG_RE = re.compile(r'^    "msg": "(.*)"$')
-FAIL_RE = re.compile(r"^(?:fatal|failed): \[([^\]]+)\](?: => \(item=.*?\))?: (FAILED|UNREACHABLE)! => (.*)$")
+# `fatal: [h]: FAILED! => {...}` for a task, `failed: [h] (item=label) => {...}` for each failed
+# item of a loop (Ansible prints no `fatal:` line for a loop)
+FAIL_RE = re.compile(r"^(?:fatal|failed): \[([^\]]+)\](?:(?: =>)? \(item=.*?\))?"
+                     r"(?:: (?:FAILED|UNREACHABLE)!)? => (\{.*)$")
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ def parse_output(text: str) -> PlaybookResult:
         elif line.startswith("PLAY RECAP"):
             in_recap = True
         elif (match := FAIL_RE.match(line)) and not in_recap:
-            result.failures.append((match.group(1), task, _message(match.group(3))))
+            result.failures.append((match.group(1), task, _message(match.group(2))))
         elif in_recap and (match := RECAP_RE.match(line)):
             ok, changed, unreachable, failed = (int(match.group(i)) for i in range(2, 6))
             result.recap[match.group(1)] = Recap(ok, changed, unreachable, failed)

@@ -31,6 +31,21 @@ PLAY RECAP *********************************************************************
 gw-a                       : ok=3    changed=0    unreachable=0    failed=1    skipped=0    rescued=0    ignored=0
 """
 
+# a loop's failed item has no `fatal:` line (Ansible 2.19's default callback): the lab said
+# only "ansible-playbook exited 2" for it
+LOOP_FAILED_RUN = """\
+PLAY [Wait for every service (re)started by this run to listen] ****************
+
+TASK [Wait for the service to listen] ******************************************
+ok: [node1] => (item=node-n1)
+failed: [node4] (item=node-n4) => {"ansible_loop_var": "item", "changed": false, "elapsed": 60, "item": {"address": "127.0.0.1", "log": "/lab/hosts/node4/log/node-n4.log", "name": "node-n4", "port": 33031}, "msg": "node-n4 did not listen on 127.0.0.1:33031 within 60 s; its log: /lab/hosts/node4/log/node-n4.log"}
+ok: [node4] => (item=client-n4)
+
+PLAY RECAP *********************************************************************
+node1                      : ok=1    changed=0    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0
+node4                      : ok=0    changed=0    unreachable=0    failed=1    skipped=0    rescued=0    ignored=0
+"""
+
 UNREACHABLE_RUN = """\
 TASK [common : Create the carbonlab group] *************************************
 fatal: [node3]: UNREACHABLE! => {"changed": false, "msg": "Failed to connect to the host via ssh", "unreachable": true}
@@ -51,6 +66,14 @@ def test_a_failure_names_host_task_and_message() -> None:
                                 "gateway-gw-a did not listen on 127.0.0.1:21320 within 60 s; "
                                 "its log: /lab/hosts/gw-a/log/gateway-gw-a.log")]
     assert result.recap["gw-a"].failed == 1
+
+
+def test_a_failed_loop_item_names_host_task_and_message() -> None:
+    result = parse_output(LOOP_FAILED_RUN)
+    assert result.failures == [("node4", "Wait for the service to listen",
+                                "node-n4 did not listen on 127.0.0.1:33031 within 60 s; "
+                                "its log: /lab/hosts/node4/log/node-n4.log")]
+    assert result.recap["node4"].failed == 1
 
 
 def test_an_unreachable_host_is_a_failure() -> None:
