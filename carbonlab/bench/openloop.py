@@ -29,6 +29,7 @@ against the next one.
 
 from __future__ import annotations
 
+import enum
 import json
 import math
 import os
@@ -204,7 +205,8 @@ async def find_knee(cluster: LocalCluster, feeds: list[GatewayFeed], members: li
                     first_rate: float, duration_s: float, p99_bound_s: float, step: float = 1.5,
                     max_steps: int = 8) -> list[OpenLoopPoint]:
     """Raise the offered rate by `step` from `first_rate` until a phase does not keep up or its
-    p99 passes the bound; every phase's point, in order (the knee is the last one within)."""
+    p99 passes the bound, at most `max_steps` phases; every phase's point, in order (the knee
+    is the last one within; `open_ended` when none passed)."""
     points: list[OpenLoopPoint] = []
     rate = first_rate
     for _ in range(max_steps):
@@ -220,3 +222,25 @@ def knee(points: list[OpenLoopPoint], p99_bound_s: float) -> OpenLoopPoint | Non
     """The highest-rate point that kept up with p99 under the bound."""
     good = [p for p in points if p.within(p99_bound_s)]
     return max(good, key=lambda p: p.readings_per_s, default=None)
+
+
+def open_ended(points: list[OpenLoopPoint], p99_bound_s: float) -> bool:
+    """Every phase kept within the bound: the ladder ended before the knee, which is then at
+    least the top rate (printed as such, never as the knee itself)."""
+    return bool(points) and all(p.within(p99_bound_s) for p in points)
+
+
+class Relation(enum.Enum):
+    """How far a ratio of two knees holds when either may be open-ended."""
+
+    EXACT = "="
+    AT_LEAST = ">="        # only the numerator's knee is open-ended (it may be higher)
+    AT_MOST = "<="         # only the denominator's is
+    UNKNOWN = "unknown"    # both: nothing follows
+
+
+def knee_ratio(ours: float, ours_open: bool, theirs: float, theirs_open: bool) -> tuple[float, Relation]:
+    """ours / theirs, and how far that holds."""
+    relation = {(False, False): Relation.EXACT, (True, False): Relation.AT_LEAST,
+                (False, True): Relation.AT_MOST, (True, True): Relation.UNKNOWN}[(ours_open, theirs_open)]
+    return ours / theirs, relation

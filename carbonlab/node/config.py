@@ -26,7 +26,11 @@ from carbonlab.node.p2p.settings import P2PSettings, PeerSpec
 from carbonlab.node.pbft.normal import DEFAULT_MAX_IN_FLIGHT
 
 SYNC_MODES = ("full", "normal")
-DEFAULT_MAX_PENDING_BATCHES = 20_000
+# a few seconds of the cluster's work, not minutes: past what it can decide soon a member refuses
+# (503) rather than queue, or an open-loop overload took the cluster down with it (links timed
+# out, state transfers, view changes: docs/performance.md, "Overload"). A gateway keeps one batch
+# in flight, so the bound must be at least the gateways that post to this member
+DEFAULT_MAX_PENDING_BATCHES = 100
 DEFAULT_MAX_BLOCKS_IN_FLIGHT = DEFAULT_MAX_IN_FLIGHT
 TABLES = ("peers", "p2p")     # read apart: a table of addresses, and P2PSettings
 

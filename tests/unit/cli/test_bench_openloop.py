@@ -7,10 +7,20 @@ import json
 import subprocess
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
-from carbonlab.bench.openloop import GATEWAY_GAP_S, OpenLoopPoint, gateways_for, knee
+from carbonlab.bench.openloop import (
+    GATEWAY_GAP_S,
+    OpenLoopPoint,
+    Relation,
+    gateways_for,
+    knee,
+    knee_ratio,
+    open_ended,
+)
 from carbonlab.bench.startup_split import CPU, StartupSplit, read_split
+from carbonlab.cli.bench_openloop import _knee, _peer_ratio
 
 
 def point(offered: float, committed: float, p99: float, refused: int = 0, failed: int = 0) -> OpenLoopPoint:
@@ -30,6 +40,32 @@ def test_the_knee_is_the_highest_committed_rate_within_the_bound() -> None:
     assert knee(points, 1.0) == points[1]
     assert knee(points, 0.5) == points[0]
     assert knee([point(1000, 500, 9.0)], 1.0) is None
+
+
+def test_a_ladder_with_every_phase_within_the_bound_gives_a_lower_bound_not_the_knee() -> None:
+    # a quick sitting kept every phase of the old 8-step ladder within the bound, and the bench
+    # printed its top rate (5,126) as the knee and divided by the peer's top rate as a ratio
+    within = [point(300, 300, 0.1), point(450, 450, 0.2), point(675, 675, 0.9)]
+    assert open_ended(within, 1.0)
+    assert not open_ended([*within, point(1012, 1012, 1.4)], 1.0)
+    assert not open_ended([*within, point(1012, 700, 0.4)], 1.0)      # fell behind
+    assert not open_ended([], 1.0)
+    said = _knee({"knee": asdict(within[-1]), "open_ended": True})
+    assert said.startswith(">= 675 readings/s")
+    assert "above the ladder's top" in said
+    assert _knee({"knee": asdict(within[-1]), "open_ended": False}).startswith("675 readings/s")
+    assert _knee({"knee": None, "open_ended": False}) == "none"
+
+
+def test_a_ratio_of_knees_says_how_far_it_holds() -> None:
+    assert knee_ratio(1500, False, 3000, False) == (0.5, Relation.EXACT)
+    assert knee_ratio(1500, True, 3000, False) == (0.5, Relation.AT_LEAST)
+    assert knee_ratio(1500, False, 3000, True) == (0.5, Relation.AT_MOST)
+    assert knee_ratio(1500, True, 3000, True) == (0.5, Relation.UNKNOWN)
+    ours = {"knee": asdict(point(5126, 5126, 0.9)), "open_ended": False}
+    theirs = {"knee": asdict(point(5124, 5124, 0.3)), "open_ended": True}
+    assert _peer_ratio(ours, theirs) == (1.0, "<=")
+    assert _peer_ratio(ours, {"knee": None, "open_ended": False}) == (None, None)
 
 
 def test_each_gateway_sends_at_most_one_batch_per_gap() -> None:
