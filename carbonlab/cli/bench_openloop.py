@@ -221,11 +221,15 @@ def _fmt(p: dict[str, Any]) -> str:
             + (f"(load average {p['load_average']:.1f})" if "load_average" in p else ""))
 
 
-def _knee(search: dict[str, Any]) -> str:
+def knee_said(search: dict[str, Any], latency: bool = True) -> str:
+    """A search's knee as printed (`--find-knee`, the peer, the sweep's configurations): a
+    ladder that ended within the bound gives a lower bound and says so."""
     k = search["knee"]
     if not k:
         return "none"
-    said = f"{k['readings_per_s']:,.0f} readings/s, p50 {_s(k['p50_s'])}, p99 {_s(k['p99_s'])}"
+    said = f"{k['readings_per_s']:,.0f} readings/s"
+    if latency:
+        said += f", p50 {_s(k['p50_s'])}, p99 {_s(k['p99_s'])}"
     if search.get("open_ended"):
         return f">= {said} (every phase within the bound: the knee is above the ladder's top)"
     return said
@@ -256,7 +260,7 @@ def _print(r: dict[str, Any], args: argparse.Namespace) -> None:
         print(f"  {title}:")
         for p in r[phase]["points"]:
             print(f"    {_fmt(p)}")
-        print(f"    knee (highest rate kept with p99 < {r['p99_bound_s']} s): {_knee(r[phase])}")
+        print(f"    knee (highest rate kept with p99 < {r['p99_bound_s']} s): {knee_said(r[phase])}")
     rs = dict(r["restart"])
     member, cpu = rs.pop("member"), rs.pop("cpu")
     print(f"  restart of {member} (SIGKILL, start under light load; seconds of each step):")
@@ -270,7 +274,7 @@ def _print(r: dict[str, Any], args: argparse.Namespace) -> None:
             print(f"    {_fmt(p)}")
         if "error" in peer:
             print(f"    error: {peer['error']}")
-        print(f"    knee: {_knee(peer)}")
+        print(f"    knee: {knee_said(peer)}")
         ratio, holds = r.get("ratio_to_peer"), r.get("ratio_to_peer_holds")
         said = {"=": f"{ratio}", ">=": f">= {ratio} (carbonlab's knee is above its ladder)",
                 "<=": f"<= {ratio} (the peer's knee is above its ladder)",

@@ -105,11 +105,9 @@ def _print_config(c: dict[str, Any], bound: float) -> None:
               f"committed {p['readings_per_s']:8,.0f} readings/s  "
               f"p50 {p['p50_s']:.3f} s  p99 {p['p99_s']:.3f} s  refused {p['refused']}  "
               f"(load average {p['load_average']:.1f})")
-    k = c["knee"]
-    said = "none" if not k else f"{k['readings_per_s']:,.0f} readings/s"
-    if k and c["open_ended"]:
-        said = f">= {said} (every phase within the bound: the knee is above the ladder's top)"
-    print(f"  knee at p99 < {bound} s: {said}")
+    from carbonlab.cli.bench_openloop import knee_said
+
+    print(f"  knee at p99 < {bound} s: {knee_said(c, latency=False)}")
 
 
 def plot(configs: list[dict[str, Any]], path: Path) -> Path:

@@ -20,7 +20,7 @@ from carbonlab.bench.openloop import (
     open_ended,
 )
 from carbonlab.bench.startup_split import CPU, StartupSplit, read_split
-from carbonlab.cli.bench_openloop import _knee, _peer_ratio
+from carbonlab.cli.bench_openloop import _peer_ratio, knee_said
 
 
 def point(offered: float, committed: float, p99: float, refused: int = 0, failed: int = 0) -> OpenLoopPoint:
@@ -42,7 +42,7 @@ def test_the_knee_is_the_highest_committed_rate_within_the_bound() -> None:
     assert knee([point(1000, 500, 9.0)], 1.0) is None
 
 
-def test_a_ladder_with_every_phase_within_the_bound_gives_a_lower_bound_not_the_knee() -> None:
+def test_a_ladder_with_every_phase_within_the_bound_gives_a_lower_bound_not_theknee_said() -> None:
     # a quick sitting kept every phase of the old 8-step ladder within the bound, and the bench
     # printed its top rate (5,126) as the knee and divided by the peer's top rate as a ratio
     within = [point(300, 300, 0.1), point(450, 450, 0.2), point(675, 675, 0.9)]
@@ -50,11 +50,14 @@ def test_a_ladder_with_every_phase_within_the_bound_gives_a_lower_bound_not_the_
     assert not open_ended([*within, point(1012, 1012, 1.4)], 1.0)
     assert not open_ended([*within, point(1012, 700, 0.4)], 1.0)      # fell behind
     assert not open_ended([], 1.0)
-    said = _knee({"knee": asdict(within[-1]), "open_ended": True})
+    said = knee_said({"knee": asdict(within[-1]), "open_ended": True})
     assert said.startswith(">= 675 readings/s")
     assert "above the ladder's top" in said
-    assert _knee({"knee": asdict(within[-1]), "open_ended": False}).startswith("675 readings/s")
-    assert _knee({"knee": None, "open_ended": False}) == "none"
+    assert knee_said({"knee": asdict(within[-1]), "open_ended": False}).startswith("675 readings/s")
+    assert knee_said({"knee": None, "open_ended": False}) == "none"
+    # the sweep's form: the rate alone, the same lower bound
+    assert knee_said({"knee": asdict(within[-1]), "open_ended": True}, latency=False).startswith(
+        ">= 675 readings/s (every phase within the bound")
 
 
 def test_a_ratio_of_knees_says_how_far_it_holds() -> None:
