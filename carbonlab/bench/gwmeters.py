@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from carbonlab.errors import CarbonlabError
+from carbonlab.lab.ports import ephemeral_range
 
 SERVE = [sys.executable, "-c", "import sys; from carbonlab.cli import main; sys.exit(main())"]
 LOW_PORT = 10_000
@@ -40,14 +41,6 @@ def raise_nofile(needed: int) -> tuple[int, int]:
     if soft < target:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
     return soft, target
-
-
-def ephemeral_range() -> tuple[int, int]:
-    try:
-        lo, hi = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
-        return int(lo), int(hi)
-    except (OSError, ValueError):
-        return 32768, 60999
 
 
 def free_ports(n: int, rng: random.Random | None = None) -> list[int]:

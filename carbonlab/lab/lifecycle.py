@@ -19,7 +19,7 @@ from carbonlab.lab import health, inventory
 from carbonlab.lab.ansible_run import PlaybookResult, run_playbook
 from carbonlab.lab.errors import LabError, StateError, StepError, TransitionError, UpFailed
 from carbonlab.lab.names import prometheus_skipped_file
-from carbonlab.lab.ports import PortPlan, plan
+from carbonlab.lab.ports import PortPlan, check_outside_ephemeral, plan
 from carbonlab.lab.proc import start_time
 from carbonlab.lab.providers import make_provider
 from carbonlab.lab.providers.base import Provider
@@ -71,7 +71,10 @@ class Lab:
            down_on_failure: bool = False) -> UpTimes:
         """Bring the lab up (converging a running one). On failure nothing is left unsaid: a
         LabError becomes UpFailed naming what the lab left running (or, with `down_on_failure`,
-        it is taken down first); any other error is re-raised after the same account."""
+        it is taken down first); any other error is re-raised after the same account. Loopback
+        ports in the machine's ephemeral range are refused before anything is touched."""
+        if self.provider.loopback_ports:
+            check_outside_ephemeral(self.topo, self.ports())
         try:
             return self._up(health_timeout_s, wait_healthy)
         except (StateError, TransitionError):

@@ -155,9 +155,12 @@ class Grafana:
     enabled: bool = spec(True)
 
 
+DEFAULT_BASE_PORT = 21000      # below Linux's ephemeral range (lab/ports.py)
+
+
 @dataclass(frozen=True, slots=True)
 class LocalSettings:
-    base_port: int = spec(21000, lo=1024, hi=65000)
+    base_port: int = spec(DEFAULT_BASE_PORT, lo=1024, hi=65000)
     ports_per_host: int = spec(40, lo=4, hi=1000)
 
 

@@ -238,7 +238,7 @@ def watch_lab(tmp: Path, *, prometheus: bool = True) -> tuple[Path, Path, str | 
 
     observability = "  prometheus: {host: obs, port: 9090, scrape_interval_s: 1}" if prometheus else "  {}"
     lab_dir = tmp / "watch-lab"
-    for base in range(42000, 60000, 700):
+    for base in range(27000, 32000, 700):
         topo_file = tmp / "watch-topology.yaml"
         topo_file.write_text(WATCH_TOPOLOGY.format(base_port=base, observability=observability))
         topo = load(topo_file)

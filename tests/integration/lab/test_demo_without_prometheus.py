@@ -24,7 +24,7 @@ import pytest
 from tests.integration.lab.conftest import SMALL, USER, lab_cmd, leftovers, topology_copy
 
 LAB_ID = "opsd"
-BASE_PORT = 33100
+BASE_PORT = 26100
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 

@@ -29,7 +29,7 @@ from carbonlab.lab.topology import load
 from tests.integration.lab.conftest import CARBONLAB, SMALL, lab_cmd, leftovers, topology_copy
 
 LAB_ID = "opsf"
-BASE_PORT = 33000
+BASE_PORT = 26000
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
