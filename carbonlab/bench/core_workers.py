@@ -2,10 +2,10 @@
 
 Theory of operation. In one process the n replicas share one core, so the run is bounded
 by one core's Ed25519 rate / n x readings per batch, while a real consortium has a core
-(at least) per member. Here `workers` processes each host some of the replicas (member i
-in process i mod workers), each replica with its own SQLite ledger as in `core.Bench`;
-a message for a replica of another process is put at once on that process's
-`multiprocessing` queue (its inbox), in the order it was sent. Every
+(at least) per member. Here `workers` processes each host some of the replicas (spread
+evenly, the primary in a process with fewer: `homes_of`), each replica with its own SQLite
+ledger as in `core.Bench`; a message for a replica of another process is put at once on that
+process's `multiprocessing` queue (its inbox), in the order it was sent. Every
 replica still decodes and verifies every message and batch and commits every block
 itself: nothing is shared between replicas but the bytes they send each other.
 
@@ -50,9 +50,24 @@ class WorkerPlan:
         return tuple(m for m, w in self.homes.items() if w == self.index)
 
 
-def homes_of(member_ids: tuple[str, ...], workers: int) -> dict[str, int]:
-    """Member i (in genesis order) lives in process i mod `workers`."""
-    return {m: i % workers for i, m in enumerate(member_ids)}
+def homes_of(member_ids: tuple[str, ...], workers: int, primary: str) -> dict[str, int]:
+    """Member -> its process. Each process hosts n // workers replicas or one more; the
+    `primary`, which besides its replica's work pre-checks every batch and cuts the blocks,
+    lives in the last process, one of those with fewer, and the others are dealt round the
+    processes in genesis order."""
+    room = [len(member_ids) // workers + (i < len(member_ids) % workers) for i in range(workers)]
+    homes = {primary: workers - 1}
+    room[-1] -= 1
+    turn = 0
+    for member in member_ids:
+        if member == primary:
+            continue
+        while room[turn % workers] == 0:
+            turn += 1
+        homes[member] = turn % workers
+        room[turn % workers] -= 1
+        turn += 1
+    return {m: homes[m] for m in member_ids}
 
 
 def _worker(plan: WorkerPlan, inboxes: list[Any], report: Any, go: Any, stop: Any) -> None:
@@ -116,8 +131,8 @@ def run_core_workers(nodes: int, gateways: int, batches: list[bytes], readings_p
                      directory: Path, workers: int, timeout_s: float = 1800.0) -> CoreResult:
     """The same run as `core.run_core`, the replicas spread over `workers` processes."""
     ctx = multiprocessing.get_context("spawn")
-    member_ids = bench_kit(nodes, 1).genesis.member_ids
-    homes = homes_of(member_ids, workers)
+    genesis = bench_kit(nodes, 1).genesis
+    homes = homes_of(genesis.member_ids, workers, genesis.primary_of(0))
     inboxes = [ctx.Queue() for _ in range(workers)]
     report, go, stop = ctx.Queue(), ctx.Event(), ctx.Event()
     procs = []

@@ -14,20 +14,17 @@ start awaited with a timeout.
 from __future__ import annotations
 
 import os
-import random
 import resource
 import select
-import socket
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from carbonlab.errors import CarbonlabError
-from carbonlab.lab.ports import ephemeral_range
+from carbonlab.loopback import free_loopback_ports
 
 SERVE = [sys.executable, "-c", "import sys; from carbonlab.cli import main; sys.exit(main())"]
-LOW_PORT = 10_000
 
 
 def raise_nofile(needed: int) -> tuple[int, int]:
@@ -43,33 +40,12 @@ def raise_nofile(needed: int) -> tuple[int, int]:
     return soft, target
 
 
-def free_ports(n: int, rng: random.Random | None = None) -> list[int]:
-    """`n` ports of 127.0.0.1 that bind now, below the ephemeral range, from a random start."""
-    lo = LOW_PORT
-    hi = ephemeral_range()[0] - 1
-    if hi - lo + 1 < n:
-        raise CarbonlabError(f"{n} ports wanted, only {hi - lo + 1} below the ephemeral range")
-    start = (rng or random.Random()).randrange(lo, hi + 1)
-    ports: list[int] = []
-    for k in range(hi - lo + 1):
-        port = lo + (start - lo + k) % (hi - lo + 1)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        ports.append(port)
-        if len(ports) == n:
-            return ports
-    raise CarbonlabError(f"only {len(ports)} free ports of the {n} wanted below {hi + 1}")
-
-
 def tcp_meters(n: int, register_map: str, prefix: str = "m") -> list[dict[str, Any]]:
     """The METERS.yaml / gateway entries of `n` TCP meters at 1 Hz on 127.0.0.1."""
     width = max(3, len(str(n - 1)))
     return [{"id": f"{prefix}{i:0{width}d}", "register_map": register_map, "transport": "tcp",
              "host": "127.0.0.1", "port": port, "device_id": 1, "sample_period_s": 1.0, "timeout_s": 1.0}
-            for i, port in enumerate(free_ports(n))]
+            for i, port in enumerate(free_loopback_ports(n))]
 
 
 class ServedMeters:

@@ -21,7 +21,6 @@ import gc
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +35,7 @@ import httpx
 import multiaddr
 
 from carbonlab.fields import HostPort
+from carbonlab.loopback import free_loopback_ports
 from carbonlab.node import emissions
 from carbonlab.node.config import DEFAULT_MAX_PENDING_BATCHES, NodeConfig
 from carbonlab.node.crypto import Signer
@@ -56,19 +56,6 @@ def compile_package() -> bool:
     import carbonlab
 
     return bool(compileall.compile_dir(Path(carbonlab.__file__).parent, quiet=2))
-
-
-def free_ports(count: int) -> list[int]:
-    socks = []
-    try:
-        for _ in range(count):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [int(s.getsockname()[1]) for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 @dataclass
@@ -118,7 +105,7 @@ class LocalCluster:
         compile_package()
         root.mkdir(parents=True, exist_ok=True)
         ids = [f"n{i}" for i in range(1, n + 1)]
-        ports = free_ports(2 * n)
+        ports = free_loopback_ports(2 * n)
         p2p, api = dict(zip(ids, ports[:n], strict=True)), dict(zip(ids, ports[n:], strict=True))
         members = []
         for i, member in enumerate(ids):

@@ -7,19 +7,20 @@ gets the block
 fixed order of `topology_rules.services_by_host`. Nothing binds to 0.0.0.0.
 
 Those loopback ports must lie outside the machine's ephemeral range, from which the kernel
-takes the local port of every outgoing connection (`check_outside_ephemeral`): a lab port in
-it can be held by any connection of any process at the moment its service starts.
+takes the local port of every outgoing connection (`check_outside_ephemeral`, with the range
+from `carbonlab/loopback.py`): a lab port in it can be held by any connection of any process
+at the moment its service starts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from carbonlab.lab.errors import TopologyError
 from carbonlab.lab.topology import DEFAULT_BASE_PORT, Topology
 from carbonlab.lab.topology_rules import services_by_host
+from carbonlab.loopback import PORT_RANGE_FILE, ephemeral_range
 
 
 @dataclass(frozen=True)
@@ -50,19 +51,6 @@ def plan(topo: Topology, addresses: Mapping[str, str], *, loopback_ports: bool) 
         for slot, (name, _field, declared) in enumerate(services):
             ports[(host, name)] = base + slot if loopback_ports else declared
     return PortPlan(addresses=dict(addresses), ports=ports)
-
-
-PORT_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
-LINUX_EPHEMERAL = (32768, 60999)     # Linux's default, where the file cannot be read
-
-
-def ephemeral_range(path: Path = PORT_RANGE_FILE) -> tuple[int, int]:
-    """(first, last) port the kernel may give an outgoing connection on this machine."""
-    try:
-        lo, hi = path.read_text().split()
-        return int(lo), int(hi)
-    except (OSError, ValueError):
-        return LINUX_EPHEMERAL
 
 
 def check_outside_ephemeral(topo: Topology, ports: PortPlan,

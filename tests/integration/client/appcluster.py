@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from carbonlab.bench.localcluster import LocalCluster, free_ports
+from carbonlab.bench.localcluster import LocalCluster
+from carbonlab.loopback import free_loopback_ports
 from tests.sharedcluster import APPS_GATEWAYS, Claim, SharedCluster
 
 
@@ -87,7 +88,7 @@ def consoles(apps_cluster: LocalCluster) -> Iterator[dict[str, Served]]:
 
     cluster = apps_cluster
     stops, served, made = [], {}, []
-    ports = free_ports(4)
+    ports = free_loopback_ports(4)
     try:
         for (member, port) in zip(("n1", "n2", "n3", "n4"), ports, strict=True):
             token = secrets.token_urlsafe(24)

@@ -25,18 +25,13 @@ import yaml
 from carbonlab.dashboards import build
 from carbonlab.dashboards.model import Dashboard, QueryVariable
 from carbonlab.dashboards.scrape import ScrapeTarget, scrape_config
+from carbonlab.loopback import free_loopback_port
 from tests.waiting import WaitTimeout, wait_until
 
 STAMP_MARGIN_S = 0.025  # beyond Prometheus's --scrape.timestamp-tolerance (2 ms)
 PROMETHEUS = shutil.which("prometheus")
 EXPORTER = Path(__file__).with_name("exporter.py")
 SCRAPE_INTERVAL_S = 1.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def stop(proc: subprocess.Popen[Any]) -> None:
@@ -138,7 +133,7 @@ def start_prometheus(
     build.write(tmp, build.artifacts())
     config = scrape_config(targets, SCRAPE_INTERVAL_S, rule_files=[build.RECORDING_FILE, build.ALERTING_FILE])
     (tmp / "prometheus.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    port = port or free_port()
+    port = port or free_loopback_port()
     with (tmp / "prometheus.log").open("w") as log:
         prom = subprocess.Popen(
             [
@@ -247,7 +242,7 @@ def watch_lab(tmp: Path, *, prometheus: bool = True) -> tuple[Path, Path, str | 
             if prometheus
             else None
         )
-        port = int(url.rsplit(":", 1)[1]) if url else free_port()
+        port = int(url.rsplit(":", 1)[1]) if url else free_loopback_port()
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))

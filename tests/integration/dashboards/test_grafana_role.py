@@ -16,7 +16,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ import yaml
 
 from carbonlab.dashboards import build, provisioning
 from carbonlab.lab.ansible_run import PLAYBOOKS, parse_output
+from carbonlab.loopback import free_loopback_port
 
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 PROMETHEUS_URL = "http://127.0.0.1:19090"
@@ -108,12 +108,6 @@ def run_role(tmp: Path, tasks_from: str, **extra: Any) -> Run:
     recap = parse_output(done.stdout).recap
     assert set(recap) == {"localhost"}, done.stdout[-4000:]
     return Run(done.stdout, recap["localhost"].changed)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def provisioned(tmp: Path) -> dict[str, str]:
@@ -198,7 +192,7 @@ def test_the_role_runs_grafana_and_restarts_it_on_a_changed_configuration(tmp_pa
     binary.chmod(0o755)
     for folder in ("var", "log", "run"):
         (tmp_path / folder).mkdir()
-    role = {"grafana_binary": str(binary), "grafana_port": free_port()}
+    role = {"grafana_binary": str(binary), "grafana_port": free_loopback_port()}
     started: list[int] = []
     supervisors: list[int] = []
     try:

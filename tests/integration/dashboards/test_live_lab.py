@@ -25,11 +25,12 @@ import httpx
 import pytest
 import yaml
 
-from carbonlab.bench.localcluster import LocalCluster, free_ports
+from carbonlab.bench.localcluster import LocalCluster
 from carbonlab.cli import main
 from carbonlab.dashboards import build, figures
 from carbonlab.dashboards.names import FORECAST_METRIC, GATEWAY_METRICS
 from carbonlab.dashboards.scrape import ScrapeTarget
+from carbonlab.loopback import free_loopback_ports
 from tests.integration.dashboards.conftest import (
     SCRAPE_INTERVAL_S,
     Lab,
@@ -145,7 +146,7 @@ def gateway_toml(cluster: LocalCluster, host: GatewayHost) -> str:
 
 def write_gateway_host(root: Path, cluster: LocalCluster) -> GatewayHost:
     """gw1's key, the genesis, METERS.yaml and gateway.toml in a fresh folder under `root`."""
-    *meter_ports, metrics_port = free_ports(len(METERS) + 1)
+    *meter_ports, metrics_port = free_loopback_ports(len(METERS) + 1)
     host = GatewayHost(root / "gw", tuple(meter_ports), metrics_port)
     host.dir.mkdir()
     cluster.gateway_keys["gw1"].save(host.dir / "gw1.key")

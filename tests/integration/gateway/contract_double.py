@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from carbonlab.loopback import free_loopback_port
 from carbonlab.node.model import BATCH_MEDIA_TYPE, Batch
 
 
@@ -113,16 +113,10 @@ class DoubleNode:
         return JSONResponse(known or {"status": "unknown"})
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.asynccontextmanager
 async def running(node: DoubleNode, port: int = 0) -> AsyncIterator[str]:
     """Serve the double on `port` (a free loopback port when 0) for the duration of the block."""
-    port = port or free_port()
+    port = port or free_loopback_port()
     config = Config()
     config.bind = [f"127.0.0.1:{port}"]
     config.accesslog = None

@@ -21,18 +21,6 @@ ROOT = Path(__file__).resolve().parents[3]
 CARBONLAB = [sys.executable, "-c", "import sys; from carbonlab.cli import main; sys.exit(main())"]
 
 
-def free_ports(n: int) -> list[int]:
-    socks = []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-    ports = [int(s.getsockname()[1]) for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
 def write_genesis(path: Path, gateway: Signer, meters: Sequence[str], *, members: Sequence[Signer],
                   interval_s: int, extra_member_fields: Sequence[dict[str, str]] = ()) -> Genesis:
     doc: dict[str, Any] = {

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from carbonlab.loopback import free_loopback_ports
 from carbonlab.node.crypto import Signer
 from carbonlab.node.errors import NodeError
 from carbonlab.node.model import Batch
@@ -26,7 +27,6 @@ from tests.integration.gateway.contract_double import ChainState, DoubleNode, Th
 from tests.integration.gateway.gwrig import (
     CARBONLAB,
     Proc,
-    free_ports,
     wait_for_port,
     write_gateway_toml,
     write_genesis,
@@ -74,7 +74,7 @@ def node_missing() -> str:
 def run_kills(tmp_path: Path, urls: list[str], readings: ChainReadings, seed: int, *,
               kills: int = KILLS, after_kill: Callable[[int], None] = lambda i: None) -> None:
     rng = random.Random(seed)
-    meter_ports = free_ports(len(METERS) + 1)
+    meter_ports = free_loopback_ports(len(METERS) + 1)
     metrics_port = meter_ports.pop()
     write_meters_yaml(tmp_path / "meters.yaml", METERS, meter_ports, sample_period_s=SAMPLE_PERIOD_S)
     write_gateway_toml(tmp_path / "gateway.toml", nodes=urls, meters=METERS, ports=meter_ports,

@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 import yaml
 
+from carbonlab.loopback import free_loopback_ports
 from carbonlab.node.crypto import Signer
 from carbonlab.rig.meters.control import ControlClient
 from tests.integration.gateway.gwrig import (
     CARBONLAB,
     Proc,
-    free_ports,
     wait_for_port,
     write_gateway_toml,
     write_genesis,
@@ -67,7 +67,7 @@ def test_meter_exception_responses_log_one_failing_and_one_recovered_line(tmp_pa
     gw_key = Signer.generate()
     gw_key.save(tmp_path / "gw1.key")
     write_genesis(tmp_path / "genesis.json", gw_key, METERS, members=[Signer.generate()], interval_s=2)
-    *meter_ports, metrics_port, node_port, control_port = free_ports(len(METERS) + 3)
+    *meter_ports, metrics_port, node_port, control_port = free_loopback_ports(len(METERS) + 3)
     write_meters_yaml(tmp_path / "meters.yaml", METERS, meter_ports, sample_period_s=0.2)
     doc = yaml.safe_load((tmp_path / "meters.yaml").read_text())
     doc["control_listen"] = f"127.0.0.1:{control_port}"

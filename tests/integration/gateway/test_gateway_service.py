@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from carbonlab.gateway import hj212
+from carbonlab.loopback import free_loopback_ports
 from carbonlab.node.crypto import Signer
 from tests.integration.gateway.contract_double import ChainState, DoubleNode, ThreadedDouble
 from tests.integration.gateway.gwrig import (
     CARBONLAB,
     Proc,
-    free_ports,
     wait_for_port,
     write_gateway_toml,
     write_genesis,
@@ -89,7 +89,7 @@ def test_outage_fills_outbox_then_drains_in_order_with_metrics_and_hj212(tmp_pat
     gw_key.save(tmp_path / "gw1.key")
     write_genesis(tmp_path / "genesis.json", gw_key, METERS, members=[Signer.generate()],
                   interval_s=INTERVAL_S)
-    *meter_ports, metrics_port, node_port = free_ports(len(METERS) + 2)
+    *meter_ports, metrics_port, node_port = free_loopback_ports(len(METERS) + 2)
     write_meters_yaml(tmp_path / "meters.yaml", METERS, meter_ports, sample_period_s=0.2)
     sink = FrameSink()
     write_gateway_toml(tmp_path / "gateway.toml", nodes=[f"http://127.0.0.1:{node_port}"],

@@ -12,9 +12,10 @@ from dataclasses import replace
 import pytest
 
 from carbonlab.gateway.uplink import Decision, Uplink, UplinkParams
+from carbonlab.loopback import free_loopback_port
 from carbonlab.node.crypto import Signer
 from carbonlab.node.model import Basis, Batch, DataFlag, Reading
-from tests.integration.gateway.contract_double import ChainState, DoubleNode, free_port, running
+from tests.integration.gateway.contract_double import ChainState, DoubleNode, running
 
 SIGNER = Signer.from_seed(bytes(32))
 FAST = UplinkParams(request_timeout_s=2.0, poll_interval_s=0.01, commit_timeout_s=1.0,
@@ -53,7 +54,7 @@ def test_fails_over_from_a_dead_node_and_a_503_node() -> None:
 
     async def main() -> tuple[Decision, ChainState, str]:
         chain = ChainState()
-        dead = f"http://127.0.0.1:{free_port()}"
+        dead = f"http://127.0.0.1:{free_loopback_port()}"
         async with running(DoubleNode(chain, fail_posts=100)) as busy, \
                 running(DoubleNode(chain)) as good:
             up = Uplink([dead, busy, good], FAST, on_result=lambda n, r: results.append((n, r)))

@@ -8,7 +8,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -20,6 +19,7 @@ import pytest
 from carbonlab.gateway.endpoint import MeterEndpoint
 from carbonlab.gateway.poller import Poller
 from carbonlab.gateway.sample import Sample
+from carbonlab.loopback import free_loopback_port
 from carbonlab.rig.meters.config import parse_meters_config
 from carbonlab.rig.meters.control import ControlClient
 from carbonlab.rig.meters.process import MetersProcess
@@ -28,16 +28,9 @@ from tests.waiting import asyncio_wait_until
 VALUES_TOLERANCE = {"t100": 1e-6, "float_inverse": 1e-6, "daq_4_20ma": 1.0 / 25600}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def tcp_meter(meter_id: str, regmap: str, **extra: Any) -> dict[str, Any]:
     return {"id": meter_id, "register_map": regmap, "transport": "tcp", "host": "127.0.0.1",
-            "port": free_port(), "device_id": 1, **extra}
+            "port": free_loopback_port(), "device_id": 1, **extra}
 
 
 def gateway_view(entry: dict[str, Any], path: Path, **changes: Any) -> MeterEndpoint:
@@ -50,8 +43,8 @@ def gateway_view(entry: dict[str, Any], path: Path, **changes: Any) -> MeterEndp
 @contextlib.asynccontextmanager
 async def running_meters(tmp_path: Path, meters: list[dict[str, Any]],
                          **top: Any) -> AsyncIterator[MetersProcess]:
-    raw = {"seed": 7, "truth_dir": "truth", "control_listen": f"127.0.0.1:{free_port()}", "meters": meters,
-           **top}
+    raw = {"seed": 7, "truth_dir": "truth", "control_listen": f"127.0.0.1:{free_loopback_port()}",
+           "meters": meters, **top}
     config = parse_meters_config(raw, tmp_path / "meters.yaml")
     process = MetersProcess(config)
     task = asyncio.create_task(process.run())

@@ -19,7 +19,8 @@ import yaml
 from carbonlab.gateway.endpoint import MeterEndpoint
 from carbonlab.gateway.poller import read_once
 from carbonlab.gateway.sample import SampleStatus
-from tests.integration.modbus.modbus_helpers import free_port, gateway_view, running_meters, tcp_meter
+from carbonlab.loopback import free_loopback_port
+from tests.integration.modbus.modbus_helpers import gateway_view, running_meters, tcp_meter
 
 
 async def _short_reply_server(port: int, registers: int, writers: set[asyncio.StreamWriter],
@@ -57,7 +58,7 @@ async def _short_reply_server(port: int, registers: int, writers: set[asyncio.St
 ])
 def test_reply_with_wrong_count_is_a_comm_fault(tmp_path: Path, registers: int, bit_bytes: int,
                                                 message: str) -> None:
-    port = free_port()
+    port = free_loopback_port()
     entry = tcp_meter("m1", "t100", timeout_s=0.5, retries=0) | {"port": port}
     endpoint = gateway_view(entry, tmp_path / "g")
 

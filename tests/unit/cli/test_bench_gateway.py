@@ -11,13 +11,14 @@ import socket
 import pytest
 
 from carbonlab.bench.gwbench import PollFigures, TcpPoint
-from carbonlab.bench.gwmeters import ephemeral_range, free_ports, raise_nofile, tcp_meters
+from carbonlab.bench.gwmeters import raise_nofile, tcp_meters
 from carbonlab.cli.bench_gateway_sweep import SWEEP, add_sweep_options, target_verdict
 from carbonlab.errors import CarbonlabError
+from carbonlab.loopback import ephemeral_range, free_loopback_ports
 
 
 def test_ports_are_distinct_bindable_and_below_the_ephemeral_range() -> None:
-    ports = free_ports(300, random.Random(7))
+    ports = free_loopback_ports(300, random.Random(7))
     assert len(set(ports)) == 300
     assert all(port < ephemeral_range()[0] for port in ports)
     with socket.socket() as s:

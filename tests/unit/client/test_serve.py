@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from carbonlab.bench.localcluster import LocalCluster, free_ports
+from carbonlab.bench.localcluster import LocalCluster
+from carbonlab.loopback import free_loopback_ports
 
 
 @pytest.mark.timeout(120)
@@ -20,7 +21,7 @@ def test_sigterm_removes_the_reports_directory(tmp_path: Path) -> None:
     """Found by the outsider probe: every console run left its carbonlab-client-reports-*
     directory (with the reports it built) in /tmp."""
     cluster = LocalCluster.create(tmp_path / "c", 4, gateways=2, companies=True)   # never started
-    port, node_port = free_ports(2)
+    port, node_port = free_loopback_ports(2)
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     token = tmp_path / "token"

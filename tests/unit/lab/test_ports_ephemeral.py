@@ -16,8 +16,9 @@ import yaml
 from carbonlab.cli import main
 from carbonlab.lab.errors import TopologyError
 from carbonlab.lab.lifecycle import Lab
-from carbonlab.lab.ports import LINUX_EPHEMERAL, PortPlan, check_outside_ephemeral, ephemeral_range, plan
+from carbonlab.lab.ports import PortPlan, check_outside_ephemeral, plan
 from carbonlab.lab.topology import DEFAULT_BASE_PORT, DEFAULT_TOPOLOGY, Topology, load
+from carbonlab.loopback import LINUX_EPHEMERAL, ephemeral_range
 
 LINUX = LINUX_EPHEMERAL
 

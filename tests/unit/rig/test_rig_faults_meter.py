@@ -12,10 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from carbonlab.bench.localcluster import free_ports
 from carbonlab.gateway.endpoint import MeterEndpoint
 from carbonlab.gateway.poller import read_once
 from carbonlab.gateway.sample import Sample, SampleStatus
+from carbonlab.loopback import free_loopback_ports
 from carbonlab.rig.errors import FaultError
 from carbonlab.rig.faults import FaultContext, FaultJournal, make_fault
 from carbonlab.rig.meters.binding import EmulatedMeter, PhysicalMeter
@@ -28,7 +28,7 @@ from tests.waiting import wait_until
 def meters_proc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     """A real meters process serving m1 (t100) over Modbus TCP: (control URL, Modbus port)."""
     root = tmp_path_factory.mktemp("meters")
-    modbus, control = free_ports(2)
+    modbus, control = free_loopback_ports(2)
     config = (f"seed: 1\ntruth_dir: truth/\ncontrol_listen: 127.0.0.1:{control}\nmeters:\n"
               f"  - {{id: m1, register_map: t100, transport: tcp, host: 127.0.0.1, port: {modbus},"
               " device_id: 1}\n")
@@ -96,7 +96,7 @@ def test_unknown_meter_is_named(meters_url: str) -> None:
 
 def test_nothing_listening(tmp_path: Path) -> None:
     from carbonlab.rig.errors import HostError
-    (port,) = free_ports(1)
+    (port,) = free_loopback_ports(1)
     with pytest.raises(HostError, match="meters control"):
         FaultJournal(context(f"http://127.0.0.1:{port}")).apply(
             make_fault("meter.offline", "m1"))

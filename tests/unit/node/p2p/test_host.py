@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,6 +10,7 @@ import pytest
 import trio
 from libp2p.peer.peerinfo import PeerInfo
 
+from carbonlab.loopback import free_loopback_port
 from carbonlab.node.crypto import Signer
 from carbonlab.node.p2p.frames import HEADER, encode_messages
 from carbonlab.node.p2p.host import CONSENSUS, STATE_TRANSFER, Inbound, P2PNode, P2PSettings, PeerSpec
@@ -25,16 +25,10 @@ FAST = P2PSettings(max_frame_bytes=64 * 1024, heartbeat_s=0.2, silent_after_s=2.
                    backoff_min_s=0.05, backoff_max_s=0.5, dial_timeout_s=3.0, write_timeout_s=3.0)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def make_specs(n: int) -> tuple[list[Signer], list[PeerSpec]]:
     signers = [Signer.generate() for _ in range(n)]
     specs = [PeerSpec(f"n{i + 1}", peer_id_of(s.public_key),
-                      multiaddr.Multiaddr(f"/ip4/127.0.0.1/tcp/{free_port()}"))
+                      multiaddr.Multiaddr(f"/ip4/127.0.0.1/tcp/{free_loopback_port()}"))
              for i, s in enumerate(signers)]
     return signers, specs
 
@@ -165,7 +159,7 @@ def test_stranger_cannot_connect_or_inject() -> None:
         signers, specs = make_specs(3)
         stranger_key = Signer.generate()
         stranger_spec = PeerSpec("n1", peer_id_of(stranger_key.public_key),
-                                 multiaddr.Multiaddr(f"/ip4/127.0.0.1/tcp/{free_port()}"))
+                                 multiaddr.Multiaddr(f"/ip4/127.0.0.1/tcp/{free_loopback_port()}"))
         # the stranger believes it is a member and that n2 is its peer
         stranger = P2PNode("n1", stranger_key, stranger_spec.addr, [stranger_spec, specs[1]], FAST)
         async with cluster(signers, specs) as nodes, trio.open_nursery() as nursery:

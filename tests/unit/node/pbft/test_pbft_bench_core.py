@@ -60,7 +60,7 @@ def test_replicas_spread_over_worker_processes_commit_every_reading_in_agreement
     result = run_core_workers(4, 3, batches, 4, tmp_path, workers=2, timeout_s=300)
     assert result.readings == dict.fromkeys(kit.genesis.member_ids, 120)
     assert result.blocks >= 1
-    homes = homes_of(kit.genesis.member_ids, 2)
+    homes = homes_of(kit.genesis.member_ids, 2, kit.genesis.primary_of(0))
     assert sorted(homes.values()) == [0, 0, 1, 1]
     heads = set()
     for member, worker in homes.items():
@@ -89,3 +89,15 @@ def test_bench_core_refuses_a_worker_count_it_cannot_use(workers: str,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "core", "--nodes", "4", "--batches", "2", "--workers", workers]) != 0
     assert "--workers" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("nodes", "workers"), [(4, 2), (7, 2), (7, 3), (10, 3), (13, 4), (7, 7)])
+def test_replicas_are_spread_evenly_with_the_primary_where_there_are_fewer(nodes: int,
+                                                                          workers: int) -> None:
+    members = tuple(f"n{i}" for i in range(1, nodes + 1))
+    for primary in (members[0], members[-1]):
+        homes = homes_of(members, workers, primary)
+        assert list(homes) == list(members)
+        sizes = [list(homes.values()).count(w) for w in range(workers)]
+        assert max(sizes) - min(sizes) <= 1
+        assert sizes[homes[primary]] == min(sizes)

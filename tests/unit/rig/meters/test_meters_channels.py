@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from carbonlab.bench.localcluster import free_ports
 from carbonlab.gateway.endpoint import MeterEndpoint
 from carbonlab.gateway.poller import read_once
 from carbonlab.gateway.sample import SampleStatus
+from carbonlab.loopback import free_loopback_ports
 from carbonlab.rig.meters.profile import ProfileSpec, UnitProfile, gross_efficiency
 from tests.unit.rig.meters_process import meters_serving
 from tests.waiting import wait_until
@@ -26,7 +26,7 @@ MAPS = ("t100", "float_inverse", "daq_4_20ma")
 def meters(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, int]]]:
     """A real meters process serving one meter per built-in map: (truth dir, meter -> port)."""
     root = tmp_path_factory.mktemp("meters")
-    *modbus, control = free_ports(len(MAPS) + 1)
+    *modbus, control = free_loopback_ports(len(MAPS) + 1)
     ports = {f"m_{name}": port for name, port in zip(MAPS, modbus, strict=True)}
     lines = [f"seed: 7\ntruth_dir: truth/\ncontrol_listen: 127.0.0.1:{control}\nmeters:"]
     lines += [f"  - {{id: m_{name}, register_map: {name}, transport: tcp, host: 127.0.0.1, "
