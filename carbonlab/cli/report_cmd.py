@@ -84,8 +84,9 @@ def _build(args: argparse.Namespace) -> int:
         source.close()
     for path in done.stale_removed:
         print(f"removed {path}: the temporary directory of an earlier build that was killed")
-    print(f"report {args.template} for {args.company} {args.year}: {done.readings} readings, "
-          f"{len(done.report.figures())} figures, bundle {done.bundle_bytes:,} bytes in {done.out}")
+    print(f"report {args.template} for {args.company} {args.year}: {done.readings} readings "
+          f"(blocks up to height {done.height}), {len(done.report.figures())} figures, "
+          f"bundle {done.bundle_bytes:,} bytes in {done.out}")
     return 0
 
 

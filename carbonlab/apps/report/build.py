@@ -53,12 +53,13 @@ class Built:
     readings: int
     bundle_bytes: int
     stale_removed: tuple[Path, ...] = ()
+    height: int = 0           # the chain's height the figures and proofs are as of
 
 
 def make_report(source: ReportSource, company: str, year: int, template: Template, gwp: GwpSet,
-                records: AllowanceRecords | None) -> tuple[Report, int, BundleRecords | None]:
-    """The report, the readings it sums, and the chain's records it used (when `records` is None
-    and the source holds some for the company-year)."""
+                records: AllowanceRecords | None) -> tuple[Report, int, int, BundleRecords | None]:
+    """The report, the readings it sums, the height they are as of, and the chain's records it
+    used (when `records` is None and the source holds some for the company-year)."""
     genesis = source.genesis
     flt = cells.report_filter(company, year)
     try:
@@ -74,7 +75,7 @@ def make_report(source: ReportSource, company: str, year: int, template: Templat
     report = Report(company, company_name(genesis, company), year, template, gwp.value, genesis.chain_id,
                     genesis.hash.hex(), templates.tables(template, genesis, cs, gwp, account),
                     templates.notes(template, gwp))
-    return report, sum(c.readings for c in cs), chain
+    return report, sum(c.readings for c in cs), monthly.height, chain
 
 
 def _umask() -> int:
@@ -109,7 +110,7 @@ def build(source: ReportSource, *, company: str, year: int, template: Template, 
     if not out.parent.is_dir():
         raise ReportError("--out", f"{out.parent} is not a directory")
     stale = remove_stale(out.parent)
-    report, count, chain = make_report(source, company, year, template, gwp, records)
+    report, count, height, chain = make_report(source, company, year, template, gwp, records)
     if chain is not None:
         records = chain.records
     genesis = source.genesis
@@ -124,7 +125,7 @@ def build(source: ReportSource, *, company: str, year: int, template: Template, 
         (work / "report.json").write_bytes(document.to_bytes(report))
         xlsx.write(report, work / "report.xlsx")
         pdf.write(report, work / "report.pdf")
-        (work / "proofs.json").write_text(json.dumps(source.proofs(meters, since, until),
+        (work / "proofs.json").write_text(json.dumps(source.proofs(meters, since, until, height),
                                                      separators=(",", ":")), encoding="utf-8")
         if records is not None:
             (work / "records.json").write_bytes(
@@ -149,7 +150,7 @@ def build(source: ReportSource, *, company: str, year: int, template: Template, 
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    return Built(out, report, count, size, stale)
+    return Built(out, report, count, size, stale, height)
 
 
 def attach_statement(out: Path, source: ReportSource, company: str, year: int) -> bool:

@@ -33,14 +33,16 @@ FORMAT = "carbonlab-report-proofs/1"
 
 
 def used_positions(db: sqlite3.Connection, meters: Iterable[str], since: int,
-                   until: int) -> dict[int, dict[int, list[int]]]:
-    """height -> batch index -> reading indices of the meters' readings in [since, until)."""
+                   until: int, upto: int) -> dict[int, dict[int, list[int]]]:
+    """height -> batch index -> reading indices of the meters' readings in [since, until) in
+    blocks up to height `upto` (the height the report's figures are as of)."""
     ids = list(meters)
     out: dict[int, dict[int, list[int]]] = {}
     for height, batch_idx, idx in db.execute(
             f"SELECT height, batch_idx, idx FROM readings WHERE meter_id IN ({', '.join('?' * len(ids))}) "
-            "AND interval_start >= ? AND interval_start < ? ORDER BY height, batch_idx, idx",
-            (*ids, since, until)):
+            "AND interval_start >= ? AND interval_start < ? AND height <= ? "
+            "ORDER BY height, batch_idx, idx",
+            (*ids, since, until, upto)):
         out.setdefault(height, {}).setdefault(batch_idx, []).append(idx)
     return out
 
@@ -58,8 +60,8 @@ def batch_entry(requests: list[bytes] | tuple[bytes, ...], index: int, used: lis
 
 
 def collect(ledger: Ledger, db: sqlite3.Connection, genesis: Genesis, meters: Iterable[str],
-            since: int, until: int) -> dict[str, Any]:
-    used = used_positions(db, meters, since, until)
+            since: int, until: int, upto: int) -> dict[str, Any]:
+    used = used_positions(db, meters, since, until, upto)
     blocks = []
     heights = sorted(used)
     for lo in range(0, len(heights), 64):

@@ -2,7 +2,9 @@
 
 Both give the same three things: genesis, the query module's meter-by-month roll-up of the
 company-year (`carbonlab.node.query`, run in-process on the file or by the node's
-`/v1/emissions/query`), and the per-block multi-proofs of the readings it sums (`proofs.py`).
+`/v1/emissions/query`), and the per-block multi-proofs of the readings it sums (`proofs.py`):
+those of the blocks up to the height the roll-up is as of, so readings committed while the
+report is built (a live chain) are in neither.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ class ReportSource(Protocol):
     @property
     def genesis(self) -> Genesis: ...
     def monthly(self, flt: EmissionsFilter) -> QueryResult: ...
-    def proofs(self, meters: Iterable[str], since: int, until: int) -> dict[str, Any]: ...
+    def proofs(self, meters: Iterable[str], since: int, until: int, upto: int) -> dict[str, Any]: ...
     def chain_records(self, company: str, year: int) -> BundleRecords | None: ...
     def close(self) -> None: ...
 
@@ -66,8 +68,8 @@ class LedgerFile:
     def monthly(self, flt: EmissionsFilter) -> QueryResult:
         return self.source.query(flt, period=Period.MONTH, level=Level.METER)
 
-    def proofs(self, meters: Iterable[str], since: int, until: int) -> dict[str, Any]:
-        return proofs.collect(self.source.ledger, self.db, self.genesis, meters, since, until)
+    def proofs(self, meters: Iterable[str], since: int, until: int, upto: int) -> dict[str, Any]:
+        return proofs.collect(self.source.ledger, self.db, self.genesis, meters, since, until, upto)
 
     def chain_records(self, company: str, year: int) -> BundleRecords | None:
         return chainrecords.from_ledger(self.source.ledger, self.genesis, company, year)
@@ -105,16 +107,16 @@ class NodeApi:
             raise ReportError("--node", f"{self.url}/v1/emissions/query: not a query result "
                                         f"({type(exc).__name__}: {exc})") from None
 
-    def proofs(self, meters: Iterable[str], since: int, until: int) -> dict[str, Any]:
+    def proofs(self, meters: Iterable[str], since: int, until: int, upto: int) -> dict[str, Any]:
         try:
-            return self._proofs(meters, since, until)
+            return self._proofs(meters, since, until, upto)
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
             if isinstance(exc, CarbonlabError):
                 raise
             raise ReportError("--node", f"{self.url}: an answer of an unexpected shape "
                                         f"({type(exc).__name__}: {exc})") from None
 
-    def _proofs(self, meters: Iterable[str], since: int, until: int) -> dict[str, Any]:
+    def _proofs(self, meters: Iterable[str], since: int, until: int, upto: int) -> dict[str, Any]:
         wanted = set(meters)
         companies = {self._genesis.meter_by_id[m].company for m in wanted}
         used: dict[int, dict[int, list[int]]] = {}
@@ -124,7 +126,7 @@ class NodeApi:
                 page = self._get("/v1/readings", {"company": company, "since": since, "until": until,
                                                   "limit": PAGE, "offset": offset})["readings"]
                 for r in page:
-                    if r["meter_id"] in wanted:
+                    if r["meter_id"] in wanted and r["height"] <= upto:
                         used.setdefault(r["height"], {}).setdefault(r["batch_idx"], []).append(r["idx"])
                 if len(page) < PAGE:
                     break

@@ -409,7 +409,7 @@ class Ledger:
         from carbonlab.node.query.prove import attach_proofs
         from carbonlab.node.query.rollup import query
 
-        with self._readable():
+        with self._readable(), self._snapshot():
             result = query(self._db, self.genesis, flt, period=period, level=level,
                            max_rows=max_rows)
             return attach_proofs(self, self._db, result) if proofs else result
@@ -419,6 +419,19 @@ class Ledger:
 
         with self._readable():
             return structure(self._db, self.genesis, flt, gwp)
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        """Every read inside sees the file as of one moment (a read transaction; in WAL mode a
+        block committed meanwhile stays out of it), unless a transaction is already open."""
+        if self._db.in_transaction:
+            yield
+            return
+        self._db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self._db.execute("COMMIT")
 
     @contextmanager
     def _readable(self) -> Iterator[None]:

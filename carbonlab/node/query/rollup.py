@@ -140,17 +140,21 @@ class QueryResult:
     level: Level
     interval_s: int
     rows: tuple[RollupRow, ...]
+    # the ledger's height the rows are as of: they sum exactly the readings of blocks up to it
+    # (one read snapshot), so a report proves those readings and no later one
+    height: int
 
     def to_json(self) -> dict[str, Any]:
         return {"filter": self.filter.params(), "period": self.period.value,
                 "level": self.level.value, "interval_s": self.interval_s,
-                "rows": [r.to_json() for r in self.rows]}
+                "rows": [r.to_json() for r in self.rows], "height": self.height}
 
     @classmethod
     def from_json(cls, obj: Any) -> QueryResult:
         """From `to_json`'s form; anything missing, mistyped or unknown raises SchemaError
         naming the field (`filter.gas`, `rows[0].co2_kg`)."""
-        o = as_dict(obj, "answer", required=("filter", "period", "level", "interval_s", "rows"))
+        o = as_dict(obj, "answer", required=("filter", "period", "level", "interval_s", "rows",
+                                             "height"))
         params = as_dict(o["filter"], "filter", allowed=FILTER_NAMES)
         for name, value in params.items():
             as_str(value, f"filter.{name}", allow_empty=True)
@@ -162,7 +166,8 @@ class QueryResult:
         level = as_choice(o["level"], "level", [lv.value for lv in Level])
         rows = as_list(o["rows"], "rows", max_len=MAX_ROWS)
         return cls(flt, Period(period), Level(level), as_int(o["interval_s"], "interval_s", lo=1),
-                   tuple(RollupRow.from_json(r, f"rows[{i}]") for i, r in enumerate(rows)))
+                   tuple(RollupRow.from_json(r, f"rows[{i}]") for i, r in enumerate(rows)),
+                   as_int(o["height"], "height", lo=0))
 
 
 def bucket_sql(period: Period | None, column: str) -> str:
@@ -286,12 +291,15 @@ def query(db: sqlite3.Connection, genesis: Genesis, flt: EmissionsFilter, *,
           period: Period = Period.DAY, level: Level = Level.COMPANY,
           max_rows: int | None = MAX_ROWS) -> QueryResult:
     """Totals of the readings `flt` selects, one row per period bucket and group (ordered by
-    period, then group); buckets with expected intervals and no reading appear too. More than
+    period, then group); buckets with expected intervals and no reading appear too. Its reads
+    must share one snapshot (`Ledger.emissions_query` runs it in a read transaction): the
+    height it reports is that of the blocks whose readings it summed. More than
     `max_rows` rows is refused (`period`) before any work; None: no limit (an application
     module that reads a whole ledger interval by interval)."""
     meters = flt.check(genesis)
     step = genesis.params.reading_interval_s
     keys = LEVEL_KEYS[level]
+    (height,) = db.execute("SELECT MAX(height) FROM blocks").fetchone()
     info = genesis.meter_by_id
     windows = _windows(db, flt, meters)
     if period in (Period.MONTH, Period.YEAR):
@@ -333,7 +341,7 @@ def query(db: sqlite3.Connection, genesis: Genesis, flt: EmissionsFilter, *,
         out.append(RollupRow(bucket, end, names.get("company"), names.get("plant"),
                              names.get("unit"), names.get("stack"), names.get("meter"),
                              co2, ch4, n2o, mwh, gj, selected, substituted, expected, missing))
-    return QueryResult(flt, period, level, step, tuple(out))
+    return QueryResult(flt, period, level, step, tuple(out), int(height or 0))
 
 
 def _calendar_bound(windows: dict[str, tuple[int, int]]) -> None:

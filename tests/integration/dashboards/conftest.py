@@ -91,9 +91,19 @@ class Lab:
         signalled_at = time.time() + STAMP_MARGIN_S
         kill()
         self.wait_reads(selector, "0", what, timeout_s)
-        raw = self.query(f"{selector}[30s]")[0]["values"]
+        # a scrape that began within the margin before the signal can fail by it and read 0
+        # with a stamp before `signalled_at` (CI, 2026-12-04): then the first scrape after the
+        # signal is the next one, which may not have happened yet
+        raw: list[list[Any]] = []
+
+        def stamped_after() -> bool:
+            nonlocal raw
+            raw = self.query(f"{selector}[30s]")[0]["values"]
+            return any(float(t) >= signalled_at for t, _v in raw)
+
+        wait_until(stamped_after, timeout_s, f"{what}: a scrape stamped after the signal",
+                   poll_s=self.scrape_interval_s / 4)
         after = [(float(t), v) for t, v in raw if float(t) >= signalled_at]
-        assert after, raw
         assert after[0][1] == "0", f"first scrape after the kill still read {after[0]} ({raw})"
         assert {v for _t, v in after} == {"0"}, f"a scrape after the kill read up: {raw}"
         assert any(v == "1" for t, v in raw if float(t) < signalled_at), raw
