@@ -52,8 +52,8 @@ class Built:
     report: Report
     readings: int
     bundle_bytes: int
+    height: int               # the chain's height the figures and proofs are as of
     stale_removed: tuple[Path, ...] = ()
-    height: int = 0           # the chain's height the figures and proofs are as of
 
 
 def make_report(source: ReportSource, company: str, year: int, template: Template, gwp: GwpSet,
@@ -150,7 +150,7 @@ def build(source: ReportSource, *, company: str, year: int, template: Template, 
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    return Built(out, report, count, size, stale, height)
+    return Built(out, report, count, size, height, stale)
 
 
 def attach_statement(out: Path, source: ReportSource, company: str, year: int) -> bool:

@@ -431,7 +431,8 @@ class Ledger:
         try:
             yield
         finally:
-            self._db.execute("COMMIT")
+            if self._db.in_transaction:     # an error inside may have ended it already
+                self._db.execute("ROLLBACK")
 
     @contextmanager
     def _readable(self) -> Iterator[None]:
