@@ -124,9 +124,10 @@ class NodeApi:
             offset = 0
             while True:
                 page = self._get("/v1/readings", {"company": company, "since": since, "until": until,
-                                                  "limit": PAGE, "offset": offset})["readings"]
+                                                  "max_height": upto, "limit": PAGE,
+                                                  "offset": offset})["readings"]
                 for r in page:
-                    if r["meter_id"] in wanted and r["height"] <= upto:
+                    if r["meter_id"] in wanted:
                         used.setdefault(r["height"], {}).setdefault(r["batch_idx"], []).append(r["idx"])
                 if len(page) < PAGE:
                     break

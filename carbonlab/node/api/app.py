@@ -115,6 +115,7 @@ def build_app(node: NodeService) -> Starlette:
         args: dict[str, Any] = {
             "meter": meter, "plant": q.get("plant"), "unit": q.get("unit"), "company": q.get("company"),
             "since": query_int(request, "since"), "until": query_int(request, "until"),
+            "max_height": query_int(request, "max_height", lo=0),
             "limit": query_int(request, "limit", default=100, lo=1, hi=10_000),
             "offset": query_int(request, "offset", default=0, lo=0)}
         rows = await _ledger_call(lambda ledger: ledger.readings(**args))

@@ -133,7 +133,9 @@ OPENAPI: dict[str, Any] = {
                                              "400": _json("bad range", ERROR)}}},
         "/v1/readings": {"get": {
             "summary": "Committed readings, filtered and paged",
-            "parameters": [_q("meter"), _q("plant"), _q("unit"), _q("company"), *TIME, *PAGING],
+            "parameters": [_q("meter"), _q("plant"), _q("unit"), _q("company"), *TIME,
+                           _q("max_height", "integer", "only readings of blocks up to this height"),
+                           *PAGING],
             "responses": {"200": _json("readings"), "400": _json("bad filter", ERROR),
                           "404": _json("unknown meter", ERROR)}}},
         "/v1/readings/{meter_id}/{seq}/proof": {"get": {

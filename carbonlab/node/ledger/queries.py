@@ -69,11 +69,17 @@ def batch_status(db: sqlite3.Connection, gateway_id: str, batch_seq: int,
 
 def readings(db: sqlite3.Connection, *, meter: str | None = None, plant: str | None = None,
              unit: str | None = None, company: str | None = None, since: int | None = None,
-             until: int | None = None, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
-    """Accepted readings with their place on the chain, oldest interval first."""
+             until: int | None = None, max_height: int | None = None, limit: int = 100,
+             offset: int = 0) -> list[dict[str, Any]]:
+    """Accepted readings with their place on the chain, oldest interval first; with
+    `max_height`, those of blocks up to it only (pages that later blocks cannot shift: a late
+    reading of an old interval would otherwise move every page after it by one)."""
     limit, offset = _page(limit, offset)
     where: list[str] = []
     args: list[Any] = []
+    if max_height is not None:
+        where.append("r.height <= ?")
+        args.append(max_height)
     for column, value in (("r.meter_id", meter), ("m.plant", plant), ("m.unit", unit),
                           ("m.company", company)):
         if value is not None:

@@ -354,9 +354,11 @@ class Ledger:
 
     def readings(self, *, meter: str | None = None, plant: str | None = None,
                  unit: str | None = None, company: str | None = None, since: int | None = None,
-                 until: int | None = None, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+                 until: int | None = None, max_height: int | None = None, limit: int = 100,
+                 offset: int = 0) -> list[dict[str, Any]]:
         return queries.readings(self._db, meter=meter, plant=plant, unit=unit, company=company,
-                                since=since, until=until, limit=limit, offset=offset)
+                                since=since, until=until, max_height=max_height, limit=limit,
+                                offset=offset)
 
     def emissions(self, *, group_by: Literal["company", "plant", "unit", "stack", "meter"],
                   since: int | None = None, until: int | None = None) -> list[dict[str, Any]]:

@@ -80,3 +80,20 @@ def test_the_query_reports_the_height_of_its_snapshot_and_the_api_form_carries_i
     with pytest.raises(SchemaError) as err:
         QueryResult.from_json(broken)
     assert err.value.field == "answer.height"
+
+
+def test_the_readings_listing_stops_at_max_height_so_later_blocks_cannot_shift_its_pages(
+        tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    kit = build_ledger(path)
+    early = make_reading("m3", 3, D + 120, co2_pct=8.0, flow_m3_s=200.0)   # an old interval, late
+    with Ledger.open(path, kit.genesis) as ledger:
+        before = ledger.readings(company="acme", max_height=3, limit=10_000)
+        ledger.commit(*kit.certified(4, [kit.batch("gw2", 2, [early]).encode()]))
+        after = ledger.readings(company="acme", max_height=3, limit=10_000)
+        pages = [r for off in range(0, 10, 2)
+                 for r in ledger.readings(company="acme", max_height=3, limit=2, offset=off)]
+        everything = ledger.readings(company="acme", limit=10_000)
+    assert after == before == pages
+    assert len(before) == len(M1) + len(M3)
+    assert len(everything) == len(before) + 1
