@@ -49,8 +49,12 @@ def query_int(request: Request, name: str, *, default: int | None = None, lo: in
     if raw is None or raw == "":
         return default
     value = _int(raw, name)
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise ApiError(400, f"{name}: {value} is outside {lo}..{hi}", name)
+    if lo is not None and value < lo:
+        bound = f"outside {lo}..{hi}" if hi is not None else f"below {lo}"
+        raise ApiError(400, f"{name}: {value} is {bound}", name)
+    if hi is not None and value > hi:
+        bound = f"outside {lo}..{hi}" if lo is not None else f"above {hi}"
+        raise ApiError(400, f"{name}: {value} is {bound}", name)
     return value
 
 

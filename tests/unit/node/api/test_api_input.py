@@ -268,3 +268,16 @@ def test_rejections_before_and_after_ordering_have_one_documented_shape(node: No
     schema = spec["paths"]["/v1/batches"]["post"]["responses"]["422"]["content"]["application/json"]
     assert set(schema["schema"]["required"]) == set(late.json())
     assert {"409", "413", "415"} <= set(spec["paths"]["/v1/batches"]["post"]["responses"])
+
+
+def test_a_hostile_max_height_is_a_400_naming_it_in_plain_words(node: Node) -> None:
+    _cluster, url = node
+    for raw, words in (("-1", "-1 is below 0"), ("abc", "expected an integer"),
+                       ("9" * 25, "expected an integer")):
+        r = httpx.get(f"{url}/v1/readings", params={"max_height": raw}, timeout=10)
+        assert r.status_code == 400, r.text
+        assert r.json()["field"] == "max_height"
+        assert words in r.json()["error"]
+    r = httpx.get(f"{url}/v1/readings", params={"max_height": 0}, timeout=10)
+    assert r.status_code == 200
+    assert r.json()["readings"] == []
