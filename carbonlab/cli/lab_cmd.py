@@ -22,8 +22,9 @@ def register(sub: Any) -> None:
     lab_sub = parser.add_subparsers(dest="lab_command", metavar="ACTION")
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("topology", nargs="?", type=Path, default=DEFAULT_TOPOLOGY,
-                       help="topology YAML (default: the shipped default topology)")
+        p.add_argument("topology", nargs="?", type=Path, default=None,
+                       help="topology YAML (default: the one the lab in --lab-dir was brought up "
+                       "from, else the shipped default topology)")
         p.add_argument("--lab-dir", type=Path, default=None,
                        help="where the lab keeps its state, logs and hosts (default: ./var/labs/LAB_ID)")
 
@@ -66,9 +67,27 @@ def _lab(args: argparse.Namespace, provider: str | None = None) -> Lab:
     from carbonlab.lab.lifecycle import Lab, default_lab_dir
     from carbonlab.lab.topology import load
 
-    topo = load(args.topology)
+    topo = load(args.topology or _recorded_topology(args.lab_dir) or DEFAULT_TOPOLOGY)
     lab_dir = args.lab_dir or default_lab_dir(topo)
     return Lab(topo, lab_dir, provider, progress=lambda line: print(line, flush=True))
+
+
+def _recorded_topology(lab_dir: Path | None) -> Path | None:
+    """The topology file the lab in `lab_dir` was brought up from (None: no lab dir given, or no
+    lab in it); StateError if that file is gone, since another topology would be another lab."""
+    from carbonlab.lab.errors import StateError
+    from carbonlab.lab.state import LabState
+
+    if lab_dir is None:
+        return None
+    state = LabState.load(lab_dir.resolve() / "state.json")
+    if not state.topology:
+        return None
+    path = Path(state.topology)
+    if not path.is_file():
+        raise StateError(f"{lab_dir}: lab {state.lab_id!r} was brought up from {path}, which is gone; "
+                         f"give its topology (a file with lab_id: {state.lab_id}) before --lab-dir")
+    return path
 
 
 def carbonlab_command() -> str:
@@ -85,7 +104,7 @@ def carbonlab_command() -> str:
 def lab_command(action: str, args: argparse.Namespace, lab: Lab) -> str:
     """A `lab ACTION` command line for this lab that works from any directory."""
     argv = [carbonlab_command(), "lab", action]
-    if args.topology != DEFAULT_TOPOLOGY:
+    if args.topology is not None and args.topology != DEFAULT_TOPOLOGY:
         argv.append(os.path.abspath(args.topology))
     return shlex.join([*argv, "--lab-dir", str(lab.lab_dir)])
 

@@ -14,7 +14,9 @@ and work directories under the lab directory), a fresh /proc, /sys, /run and /tm
 the hostname and `exec`s sshd in a chroot of the overlay. When that process dies the
 kernel kills every process of the PID namespace and drops its mounts: ending one PID
 removes the whole host. Every object is recorded in the state file before it is made
-(see state.py), so `down` can always finish what a killed `up` began.
+(see state.py), so `down` can always finish what a killed `up` began; an object of the lab's
+names that exists and is not recorded is another lab directory's, and `up` refuses to take
+it (netns_owner.py).
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ from carbonlab.lab.errors import ProviderError, StepError
 from carbonlab.lab.guests import nft_table_prefix
 from carbonlab.lab.proc import run, start_time
 from carbonlab.lab.providers.base import HostLink, LabNetwork, Provider
+from carbonlab.lab.providers.netns_owner import mark_bridge, refuse_foreign
 from carbonlab.lab.providers.ssh_access import close_control_masters, remote_layout, ssh_env
-from carbonlab.lab.resources import HostProcess, LabDir, Link, Netns, NftTable, Route
+from carbonlab.lab.resources import HostProcess, LabDir, Link, Netns, NftTable, Resource, Route
 from carbonlab.lab.resources.network import link_exists, route_exists
 from carbonlab.lab.topology import LAB_NET
 
@@ -100,6 +103,8 @@ class NetnsProvider(Provider):
         if os.geteuid() != 0:
             raise ProviderError("the netns provider needs root (network namespaces, mounts); "
                                 "use --provider local")
+        refuse_foreign(self.topo.lab_id, self.bridge, self._named_objects(), self.state.resources,
+                       self.state.path)
         if not self.state.facts.get("subnet"):
             self.state.facts["subnet"] = str(self._pick_subnet())
             self.state.save()
@@ -120,6 +125,12 @@ class NetnsProvider(Provider):
                 self._host(i, host.id, net)
                 self._wait_sshd(host.id, 2 * self.sshd_wait_s)
         self.progress(f"{len(self.topo.hosts)} netns hosts up on {self.bridge} ({net})")
+
+    def _named_objects(self) -> list[Resource]:
+        """The machine-wide names this lab's objects take (from its lab id and hosts)."""
+        hosts = self.topo.hosts
+        return [Link(self.bridge), NftTable("inet", self.table),
+                *(Netns(self.netns(h.id)) for h in hosts), *(Link(self.veth(i)) for i in range(len(hosts)))]
 
     def _pick_subnet(self) -> ipaddress.IPv4Network:
         if self.topo.netns.subnet:   # a /24 inside LAB_NET: the topology checked it at load
@@ -149,6 +160,7 @@ class NetnsProvider(Provider):
             run(["ip", "link", "add", self.bridge, "type", "bridge"])
             run(["ip", "addr", "add", gateway, "dev", self.bridge])
         run(["ip", "link", "set", self.bridge, "up"])
+        mark_bridge(self.bridge, self.lab_dir)
         route = self.state.record(Route(str(net), SAFETY_METRIC))
         if not route_exists(route.prefix, route.metric):
             run(["ip", "route", "add", *route.spec()])

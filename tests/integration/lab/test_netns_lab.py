@@ -12,20 +12,20 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
-from carbonlab.lab.errors import StepError
+from carbonlab.lab.errors import ProviderError, StepError
 from carbonlab.lab.health import PrometheusState
 from carbonlab.lab.lifecycle import Lab
 from carbonlab.lab.proc import end
 from carbonlab.lab.providers.netns import NetnsProvider
 from carbonlab.lab.resources import HostProcess
 from carbonlab.lab.state import LabState
-from carbonlab.lab.topology import load
+from carbonlab.lab.topology import Topology, load
 from tests.integration.lab.conftest import (
     CARBONLAB,
     SMALL,
@@ -56,6 +56,14 @@ def _down(topology: Path, lab_dir: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def _provider(topo: Topology, lab_dir: Path, cls: type[NetnsProvider] = NetnsProvider,
+              progress: Callable[[str], None] = lambda _line: None) -> NetnsProvider:
+    """A netns provider of `topo` over the (new) lab directory's state file."""
+    state = LabState.load(lab_dir / "state.json")
+    state.lab_id = topo.lab_id
+    return cls(topo, lab_dir, state, progress)
+
+
 def _ssh(lab_dir: Path, address: str, command: str) -> str:
     done = subprocess.run(
         ["ssh", "-i", str(lab_dir / "ssh" / "id_ed25519"), "-o", "BatchMode=yes",
@@ -67,9 +75,8 @@ def _ssh(lab_dir: Path, address: str, command: str) -> str:
 
 def test_hosts_are_isolated_machines_with_sshd_and_leave_nothing(lab_dir: Path, tmp_path: Path) -> None:
     topo = load(topology_copy(SMALL, tmp_path / "t.yaml", lab_id="tnsh", provider="netns"))
-    state = LabState.load(lab_dir / "state.json")
-    state.lab_id = topo.lab_id
-    provider = NetnsProvider(topo, lab_dir, state, lambda _line: None)
+    provider = _provider(topo, lab_dir)
+    state = provider.state
     try:
         provider.create_hosts()
         provider.create_hosts()       # idempotent: the hosts already there are kept
@@ -105,6 +112,47 @@ def test_hosts_are_isolated_machines_with_sshd_and_leave_nothing(lab_dir: Path, 
     assert leftovers(topo.lab_id, lab_dir, subnet) == []
 
 
+def test_a_second_lab_directory_of_the_same_lab_id_is_refused_and_the_first_left_whole(
+        lab_dir: Path, tmp_path: Path) -> None:
+    """Two lab directories of one lab id would share its kernel objects (namespaces, bridge,
+    veths, nft table): the second `up` used to put its addresses into the first lab's hosts and
+    its `down` removed them from under it (a CI run beside a running catalogue lab)."""
+    topology = topology_copy(SMALL, tmp_path / "t.yaml", lab_id="tnso", provider="netns")
+    topo = load(topology)
+    first = _provider(topo, lab_dir)
+    other = Path(tempfile.mkdtemp(prefix="cl", dir="/tmp"))
+    subnet = None
+    try:
+        first.create_hosts()
+        subnet = lab_subnet(lab_dir)
+        addrs = first.addresses()
+        second = _provider(topo, other)
+        with pytest.raises(ProviderError) as caught:
+            second.create_hosts()
+        text = str(caught.value)
+        assert "lab id 'tnso' is in use on this machine" in text
+        assert "link clbtnso" in text
+        assert "network namespace cl-tnso-node1" in text
+        assert f"not recorded in {other / 'state.json'}" in text
+        assert f"carbonlab lab down --lab-dir {lab_dir}" in text     # the bridge names its lab
+        assert second.state.resources == []
+        assert second.state.facts == {}
+        # through the command line too: refused before anything is made, and its `down` (of
+        # nothing) leaves the first lab alone
+        done = lab_cmd("up", str(topology), "--lab-dir", str(other), timeout_s=300)
+        assert done.returncode != 0
+        assert "lab id 'tnso' is in use on this machine" in done.stdout + done.stderr
+        _down(topology, other)
+        eth0 = subprocess.run(["ip", "-n", "cl-tnso-node2", "-4", "-br", "addr", "show", "eth0"],
+                              capture_output=True, text=True, timeout=30, check=True).stdout.split()
+        assert eth0[2:] == [f"{addrs['node2']}/24"]                  # its one address, no other
+        assert _ssh(lab_dir, addrs["node2"], "hostname").strip() == "node2"
+    finally:
+        first.destroy()
+        shutil.rmtree(other, ignore_errors=True)
+    assert leftovers(topo.lab_id, lab_dir, subnet) == []
+
+
 class _SilentFirst(NetnsProvider):
     """A provider whose host node2 says nothing on its first start(s): its first process only
     sleeps (as a host whose sshd hangs would), `silent` times."""
@@ -121,10 +169,9 @@ class _SilentFirst(NetnsProvider):
 @pytest.mark.parametrize("silent", [1, 2])
 def test_a_silent_host_is_started_once_more_then_named(lab_dir: Path, tmp_path: Path, silent: int) -> None:
     topo = load(topology_copy(SMALL, tmp_path / "t.yaml", lab_id="tnsq", provider="netns"))
-    state = LabState.load(lab_dir / "state.json")
-    state.lab_id = topo.lab_id
     lines: list[str] = []
-    provider = _SilentFirst(topo, lab_dir, state, lines.append)
+    provider = _provider(topo, lab_dir, _SilentFirst, lines.append)
+    assert isinstance(provider, _SilentFirst)
     provider.silent = silent
     subnet = None
     try:
@@ -202,9 +249,7 @@ def test_ssh_provider_provisions_machines_it_did_not_make(lab_dir: Path, tmp_pat
     for real hosts or VMs): it provisions them to a healthy lab, a second run changes nothing,
     and its `down` leaves the machines and what was installed on them."""
     machines = load(topology_copy(SMALL, tmp_path / "machines.yaml", lab_id="tnsm", provider="netns"))
-    state = LabState.load(lab_dir / "state.json")
-    state.lab_id = machines.lab_id
-    provider = NetnsProvider(machines, lab_dir, state, lambda _line: None)
+    provider = _provider(machines, lab_dir)
     ssh_dir = Path(tempfile.mkdtemp(prefix="cs", dir="/tmp"))
     subnet = None
     try:

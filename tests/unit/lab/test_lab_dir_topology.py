@@ -1,0 +1,66 @@
+"""`lab down|status|up --lab-dir DIR` without a topology acts on the lab in DIR, brought up from
+the topology its state file records (it used to load the shipped default and refuse: "holds lab
+'rigci', not 'demo'"), so the advice `carbonlab lab down --lab-dir DIR` works as printed."""
+
+from __future__ import annotations
+
+import io
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+import yaml
+
+from carbonlab.cli import main
+from carbonlab.lab.resources import LabDir
+from carbonlab.lab.state import LabState, Phase
+from carbonlab.lab.topology import DEFAULT_TOPOLOGY
+
+
+def _run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        rc = main(list(argv))
+    return rc, out.getvalue(), err.getvalue()
+
+
+def _lab_of_another_id(tmp_path: Path) -> tuple[Path, Path, Path]:
+    raw = yaml.safe_load(DEFAULT_TOPOLOGY.read_text())
+    raw["lab_id"] = "other"
+    topology = tmp_path / "other.yaml"
+    topology.write_text(yaml.safe_dump(raw, sort_keys=False))
+    lab_dir = tmp_path / "lab"
+    left = lab_dir / "hosts"
+    left.mkdir(parents=True)
+    state = LabState.load(lab_dir / "state.json")
+    state.lab_id, state.provider, state.topology = "other", "local", str(topology)
+    state.advance(Phase.HOSTS_UP)
+    state.record(LabDir(str(left)))
+    return topology, lab_dir, left
+
+
+def test_down_with_only_the_lab_dir_takes_down_the_lab_it_holds(tmp_path: Path) -> None:
+    _topology, lab_dir, left = _lab_of_another_id(tmp_path)
+    rc, out, err = _run("lab", "down", "--lab-dir", str(lab_dir))
+    assert rc == 0, err
+    assert "[other]" in out
+    assert not left.exists()
+    assert LabState.load(lab_dir / "state.json").phase is Phase.ABSENT
+
+
+def test_a_lab_whose_topology_is_gone_asks_for_it_and_touches_nothing(tmp_path: Path) -> None:
+    topology, lab_dir, left = _lab_of_another_id(tmp_path)
+    topology.unlink()
+    rc, _out, err = _run("lab", "down", "--lab-dir", str(lab_dir))
+    assert rc == 2
+    assert f"was brought up from {topology}, which is gone" in err
+    assert "lab_id: other" in err
+    assert left.exists()
+    assert LabState.load(lab_dir / "state.json").phase is Phase.HOSTS_UP
+
+
+def test_a_topology_given_still_must_match_the_lab_dir(tmp_path: Path) -> None:
+    _topology, lab_dir, left = _lab_of_another_id(tmp_path)
+    rc, _out, err = _run("lab", "down", str(DEFAULT_TOPOLOGY), "--lab-dir", str(lab_dir))
+    assert rc == 2
+    assert "holds lab 'other', not 'demo'" in err
+    assert left.exists()
