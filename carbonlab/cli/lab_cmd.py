@@ -65,29 +65,12 @@ def register(sub: Any) -> None:
 
 def _lab(args: argparse.Namespace, provider: str | None = None) -> Lab:
     from carbonlab.lab.lifecycle import Lab, default_lab_dir
+    from carbonlab.lab.state import recorded_topology
     from carbonlab.lab.topology import load
 
-    topo = load(args.topology or _recorded_topology(args.lab_dir) or DEFAULT_TOPOLOGY)
+    topo = load(args.topology or recorded_topology(args.lab_dir) or DEFAULT_TOPOLOGY)
     lab_dir = args.lab_dir or default_lab_dir(topo)
     return Lab(topo, lab_dir, provider, progress=lambda line: print(line, flush=True))
-
-
-def _recorded_topology(lab_dir: Path | None) -> Path | None:
-    """The topology file the lab in `lab_dir` was brought up from (None: no lab dir given, or no
-    lab in it); StateError if that file is gone, since another topology would be another lab."""
-    from carbonlab.lab.errors import StateError
-    from carbonlab.lab.state import LabState
-
-    if lab_dir is None:
-        return None
-    state = LabState.load(lab_dir.resolve() / "state.json")
-    if not state.topology:
-        return None
-    path = Path(state.topology)
-    if not path.is_file():
-        raise StateError(f"{lab_dir}: lab {state.lab_id!r} was brought up from {path}, which is gone; "
-                         f"give its topology (a file with lab_id: {state.lab_id}) before --lab-dir")
-    return path
 
 
 def carbonlab_command() -> str:

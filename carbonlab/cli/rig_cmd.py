@@ -17,7 +17,9 @@ def register(sub: Any) -> None:
     ls.set_defaults(func=_list)
     run = rsub.add_parser("run", help="run scenarios (names, files, or 'all') against a lab")
     run.add_argument("scenarios", nargs="+", metavar="SCENARIO")
-    run.add_argument("--topology", type=Path, default=None, help="topology file (default: the default lab)")
+    run.add_argument("--topology", type=Path, default=None,
+                     help="topology file (default: the one the lab in --lab-dir was brought up "
+                     "from, else the default lab)")
     run.add_argument("--lab-dir", type=Path, default=None,
                      help="the lab's directory (default: var/labs/<lab>)")
     run.add_argument("--provider", choices=("local", "netns", "ssh"), default=None,
@@ -54,7 +56,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from carbonlab.lab import topology
     from carbonlab.lab.lifecycle import Lab, default_lab_dir
-    from carbonlab.lab.state import LabState, Phase
+    from carbonlab.lab.state import LabState, Phase, recorded_topology
     from carbonlab.rig.annotations import grafana_marks
     from carbonlab.rig.labbind import bind_lab
     from carbonlab.rig.report import write_report
@@ -64,7 +66,7 @@ def _run(args: argparse.Namespace) -> int:
     chosen = shipped() if args.scenarios == ["all"] else [find(name) for name in args.scenarios]
     if args.seed is not None:
         chosen = [dataclasses.replace(s, seed=args.seed) for s in chosen]
-    topo_path = (args.topology or topology.DEFAULT_TOPOLOGY).resolve()
+    topo_path = (args.topology or recorded_topology(args.lab_dir) or topology.DEFAULT_TOPOLOGY).resolve()
     topo = topology.load(topo_path)
     lab_dir = (args.lab_dir or default_lab_dir(topo)).resolve()
     marks = grafana_marks(args.grafana_url, args.grafana_token)

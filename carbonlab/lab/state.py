@@ -125,6 +125,22 @@ class LabState:
         self.save()
 
 
+def recorded_topology(lab_dir: Path | None) -> Path | None:
+    """The topology file the lab in `lab_dir` was brought up from (None: no lab directory given,
+    or no lab in it), so a command given only `--lab-dir` acts on the lab that directory holds;
+    StateError if that file is gone (another topology would be another lab)."""
+    if lab_dir is None:
+        return None
+    state = LabState.load(lab_dir.resolve() / "state.json")
+    if not state.topology:
+        return None
+    path = Path(state.topology)
+    if not path.is_file():
+        raise StateError(f"{lab_dir}: lab {state.lab_id!r} was brought up from {path}, which is gone; "
+                         f"give its topology (a file with lab_id: {state.lab_id}) before --lab-dir")
+    return path
+
+
 @contextlib.contextmanager
 def locked(lab_dir: Path) -> Iterator[None]:
     lab_dir.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ import yaml
 
 from carbonlab.cli import main
 from carbonlab.lab.resources import LabDir
-from carbonlab.lab.state import LabState, Phase
+from carbonlab.lab.state import LabState, Phase, recorded_topology
 from carbonlab.lab.topology import DEFAULT_TOPOLOGY
 
 
@@ -64,3 +64,10 @@ def test_a_topology_given_still_must_match_the_lab_dir(tmp_path: Path) -> None:
     assert rc == 2
     assert "holds lab 'other', not 'demo'" in err
     assert left.exists()
+
+
+def test_recorded_topology_is_none_without_a_lab_and_the_path_with_one(tmp_path: Path) -> None:
+    assert recorded_topology(None) is None
+    assert recorded_topology(tmp_path / "empty") is None        # no state file: no lab there
+    topology, lab_dir, _left = _lab_of_another_id(tmp_path)
+    assert recorded_topology(lab_dir) == topology
