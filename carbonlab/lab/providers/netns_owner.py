@@ -64,10 +64,24 @@ def refuse_foreign(lab_id: str, bridge: str, wanted: Iterable[Resource], recorde
     if owner and Path(owner).resolve() == state_path.parent.resolve():
         owner = ""    # this very directory made them, and its state file was lost or replaced
     names = ", ".join(f"{r.words} {r.label()}" for r in foreign[:6]) + (" ..." if len(foreign) > 6 else "")
-    whose = (f"they belong to the lab in {owner}: take it down first (`carbonlab lab down "
-             f"--lab-dir {owner}`) or give this topology another lab_id"
-             if owner else
-             "another lab directory of this lab id made them (or a lab's state file was lost): take "
-             "that lab down first, or give this topology another lab_id")
+    if owner and (Path(owner) / "state.json").is_file():
+        whose = (f"they belong to the lab in {owner}: take it down first (`carbonlab lab down "
+                 f"--lab-dir {owner}`) or give this topology another lab_id")
+    else:
+        made = f"the lab directory that made them ({owner}) is gone" if owner else \
+            "no lab directory names them (a lab's state file was lost)"
+        whose = (f"{made}; remove them by hand ({'; '.join(_removal(r) for r in foreign)}) or give "
+                 "this topology another lab_id")
     raise ProviderError(f"lab id {lab_id!r} is in use on this machine: {names} exist and are not "
                         f"recorded in {state_path}; {whose}")
+
+
+def _removal(resource: Resource) -> str:
+    """The command that removes an object nobody's state file lists any more."""
+    if isinstance(resource, Link):
+        return f"ip link del {resource.name}"
+    if isinstance(resource, Netns):
+        return f"ip netns del {resource.name}"
+    if isinstance(resource, NftTable):
+        return f"nft delete table {resource.family} {resource.name}"
+    raise TypeError(f"no removal command for {resource!r}")

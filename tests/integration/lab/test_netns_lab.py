@@ -153,6 +153,29 @@ def test_a_second_lab_directory_of_the_same_lab_id_is_refused_and_the_first_left
     assert leftovers(topo.lab_id, lab_dir, subnet) == []
 
 
+def test_objects_whose_lab_directory_is_gone_are_refused_with_the_commands_that_remove_them(
+        lab_dir: Path, tmp_path: Path) -> None:
+    topo = load(topology_copy(SMALL, tmp_path / "t.yaml", lab_id="tnsg", provider="netns"))
+    gone = tmp_path / "gone-lab"                   # what a killed run's removed temp dir leaves
+    made = [["ip", "link", "add", "clbtnsg", "type", "bridge"],
+            ["ip", "link", "set", "dev", "clbtnsg", "alias", f"carbonlab lab {gone}"],
+            ["ip", "netns", "add", "cl-tnsg-node3"]]
+    try:
+        for argv in made:
+            subprocess.run(argv, check=True, timeout=30)
+        provider = _provider(topo, lab_dir)
+        with pytest.raises(ProviderError) as caught:
+            provider.create_hosts()
+        text = str(caught.value)
+        assert f"the lab directory that made them ({gone}) is gone" in text
+        assert "remove them by hand (ip link del clbtnsg; ip netns del cl-tnsg-node3)" in text
+        assert provider.state.resources == []
+    finally:
+        subprocess.run(["ip", "link", "del", "clbtnsg"], capture_output=True, timeout=30, check=False)
+        subprocess.run(["ip", "netns", "del", "cl-tnsg-node3"], capture_output=True, timeout=30, check=False)
+    assert leftovers(topo.lab_id, lab_dir) == []
+
+
 class _SilentFirst(NetnsProvider):
     """A provider whose host node2 says nothing on its first start(s): its first process only
     sleeps (as a host whose sshd hangs would), `silent` times."""
