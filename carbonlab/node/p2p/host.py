@@ -259,13 +259,15 @@ class P2PNode:
         counted = proto == CONSENSUS
         if counted:
             self._readers[member] += 1
+        silent = False
         try:
             while True:
                 with trio.move_on_after(s.silent_after_s) as scope:
                     data = await stream.read(READ_CHUNK)
                 if scope.cancelled_caught:
+                    silent = True
                     self.stats["link_errors:silent_peer"] += 1
-                    log.warning("peer silent, closing its stream", extra={"peer": member})
+                    log.warning("peer silent, closing its connection", extra={"peer": member})
                     return
                 if not data:
                     return
@@ -285,8 +287,17 @@ class P2PNode:
         finally:
             if counted:
                 self._readers[member] -= 1
-            with trio.CancelScope(shield=True), trio.move_on_after(s.write_timeout_s):
-                await _reset(stream)
+            with trio.CancelScope(shield=True):
+                with trio.move_on_after(s.write_timeout_s):
+                    await _reset(stream)
+                if silent:
+                    # The stream's RST may never reach the writer (it goes where the silence
+                    # came from: a cut link), and py-libp2p's yamux drops data for a stream it no
+                    # longer knows without a word or a window update: the writer would go on
+                    # writing into nothing, its heartbeats too, and this member would miss every
+                    # vote of that peer (a lab that had been partitioned stalled with f faulty).
+                    # Closing the connection ends it at the TCP level, which the writer cannot miss.
+                    await self._drop_connection(member)
 
 
 async def _reset(stream: INetStream) -> None:

@@ -239,8 +239,21 @@ def test_slow_peer_fills_only_its_own_queue() -> None:
     trio.run(main)
 
 
+async def deliver(sender: P2PNode, receiver: P2PNode, to: str, data: bytes, within_s: float) -> None:
+    """Send `data` every 0.1 s until `receiver` has it, as PBFT resends what may have been lost
+    (a message written on a link as it breaks is gone)."""
+    with trio.fail_after(within_s):
+        while True:
+            sender.send(to, data)
+            with trio.move_on_after(0.1):
+                while True:
+                    got = await receiver.inbound.receive()
+                    if got.data == data:
+                        return
+
+
 @pytest.mark.timeout(60)
-def test_a_silent_member_stream_is_detected_and_closed() -> None:
+def test_a_silent_member_stream_is_detected_and_its_connection_closed() -> None:
     async def main() -> None:
         signers, specs = make_specs(2)
         async with cluster(signers, specs) as nodes:
@@ -253,8 +266,45 @@ def test_a_silent_member_stream_is_detected_and_closed() -> None:
             assert (await collect(nodes[1], 1))[0].data == b"one and then silence"
             await trio_wait_until(lambda: nodes[1].stats["link_errors:silent_peer"] >= 1,
                                   FAST.silent_after_s * 5, "n2 closed the silent stream")
-            # the regular link (with heartbeats) is still up and carries messages
-            nodes[0].send("n2", b"still here")
-            assert (await collect(nodes[1], 1))[0].data == b"still here"
-            assert nodes[1].peer_up("n1")
+            # ... with its connection: both sides redial, and the link carries messages again
+            await deliver(nodes[0], nodes[1], "n2", b"still here", 20)
+            await trio_wait_until(lambda: nodes[1].peer_up("n1"), 20, "n2 hears n1 again")
+    trio.run(main)
+
+
+@pytest.mark.timeout(60)
+def test_a_writer_whose_stream_the_reader_dropped_unannounced_is_made_to_redial(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a partition did to a lab: n2 closed n1's silent stream, and its RST never reached
+    n1, whose yamux then wrote every later frame (votes, heartbeats) into a stream n2 no
+    longer knew; n2's yamux drops such data without a word, so n1 never redialled and n2 missed
+    all its votes. Here no RST is ever sent (a reset is local only, as when it is lost), and n1
+    is idle long enough for n2 to find its streams silent."""
+    from libp2p.stream_muxer.yamux.yamux import YamuxStream
+
+    async def reset_unannounced(self: YamuxStream) -> None:
+        self.closed = self.send_closed = self.recv_closed = self.reset_received = True
+        await self.conn._finalize_stream(self, fully_closed=True)
+
+    monkeypatch.setattr(YamuxStream, "reset", reset_unannounced)
+
+    async def main() -> None:
+        signers, specs = make_specs(2)
+        quiet = P2PSettings(max_frame_bytes=64 * 1024, heartbeat_s=30.0, silent_after_s=30.0,
+                            backoff_min_s=0.05, backoff_max_s=0.5, dial_timeout_s=3.0, write_timeout_s=3.0)
+        hasty = P2PSettings(max_frame_bytes=64 * 1024, heartbeat_s=0.2, silent_after_s=1.0,
+                            backoff_min_s=0.05, backoff_max_s=0.5, dial_timeout_s=3.0, write_timeout_s=3.0)
+        nodes = [P2PNode("n1", signers[0], specs[0].addr, specs, quiet),
+                 P2PNode("n2", signers[1], specs[1].addr, specs, hasty)]
+        async with trio.open_nursery() as nursery:
+            for node in nodes:
+                await nursery.start(node.run)
+            await deliver(nodes[0], nodes[1], "n2", b"before", 20)
+            # n1 says nothing (its heartbeats are 30 s apart): n2 finds its streams silent
+            await trio_wait_until(lambda: nodes[1].stats["link_errors:silent_peer"] >= 1
+                                  and nodes[1]._readers["n1"] == 0, 20,
+                                  "n2 found n1's consensus stream silent and closed it")
+            # n1 never heard of it; what it sends now must still reach n2
+            await deliver(nodes[0], nodes[1], "n2", b"after", 20)
+            nursery.cancel_scope.cancel()
     trio.run(main)
