@@ -239,20 +239,15 @@ class _Session:
 
 
 def _ports_free(lab: Lab) -> None:
-    """Refuse, naming the port, to bring the lab up where something already listens: another
-    worktree's shared lab on the same ports would answer this one's health checks."""
-    import socket
-    ports = lab.ports()
-    for (host, service), port in sorted(ports.ports.items(), key=lambda kv: kv[1]):
-        with socket.socket() as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                probe.bind((ports.address(host), port))
-            except OSError as exc:
-                raise SharedLabError(
-                    f"the shared lab's port {port} ({host} {service}) is taken ({exc.strerror}): another "
-                    "lab runs there; give --shared-lab-base-port N (and --shared-lab-id ID) to move "
-                    "this one") from None
+    """Refuse, naming the port and its holder, to bring the lab up where something already
+    listens (`lab up` refuses too: lab/port_holders.py), saying how to move this one."""
+    from carbonlab.lab.errors import TopologyError
+    from carbonlab.lab.port_holders import check_ports_free
+    try:
+        check_ports_free(lab.topo, lab.ports(), lab.lab_dir)
+    except TopologyError as exc:
+        raise SharedLabError(f"the shared lab cannot come up here: {exc}; give --shared-lab-base-port N "
+                             "(and --shared-lab-id ID) to move this one") from None
 
 
 def _wait_gone(lab_dir: Path) -> None:

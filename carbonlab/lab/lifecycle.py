@@ -19,6 +19,7 @@ from carbonlab.lab import health, inventory
 from carbonlab.lab.ansible_run import PlaybookResult, run_playbook
 from carbonlab.lab.errors import LabError, StateError, StepError, TransitionError, UpFailed
 from carbonlab.lab.names import prometheus_skipped_file
+from carbonlab.lab.port_holders import check_ports_free
 from carbonlab.lab.ports import PortPlan, check_outside_ephemeral, plan
 from carbonlab.lab.proc import start_time
 from carbonlab.lab.providers import make_provider
@@ -72,9 +73,11 @@ class Lab:
         """Bring the lab up (converging a running one). On failure nothing is left unsaid: a
         LabError becomes UpFailed naming what the lab left running (or, with `down_on_failure`,
         it is taken down first); any other error is re-raised after the same account. Loopback
-        ports in the machine's ephemeral range are refused before anything is touched."""
+        ports in the machine's ephemeral range, or held by anything but this lab's own
+        processes, are refused before anything is touched."""
         if self.provider.loopback_ports:
             check_outside_ephemeral(self.topo, self.ports())
+            check_ports_free(self.topo, self.ports(), self.lab_dir)
         try:
             return self._up(health_timeout_s, wait_healthy)
         except (StateError, TransitionError):

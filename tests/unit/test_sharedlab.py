@@ -5,6 +5,7 @@ lab up for real is what its users, tests/hil/test_rig_mini_lab.py among them, do
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 
@@ -66,6 +67,7 @@ def test_taken_ports_are_refused_naming_the_port(pytester: pytest.Pytester,
         result = pytester.runpytest_subprocess("--shared-lab-base-port", str(base), "--shared-lab-id", "tshl",
                                                timeout=120)
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines([f"*SharedLabError: the shared lab's port {base} (node1 n1-p2p) is taken*"
+    result.stdout.fnmatch_lines([f"*SharedLabError: the shared lab cannot come up here: *port {base} "
+                                 f"(n1-p2p of node1) on 127.0.0.1 is in use by PID {os.getpid()} *"
                                  "--shared-lab-base-port N*"])
     assert list(tmp.iterdir()) == []

@@ -6,7 +6,10 @@ The failure is real: a listener the test holds on member n4's API port (it accep
 and never answers, like a hung process) keeps n4 from starting and its API from answering, so
 health fails while the other services of the lab run on (n4's supervisor restarting n4's node,
 which fails again). The listener accepts every connection (a socket that only listens fills its
-accept queue and then drops new ones, which a hung process does not do)."""
+accept queue and then drops new ones, which a hung process does not do). It takes the port once
+`lab up` has said it is making the hosts: before that, `up` refuses a port block with a port
+held by another program (lab/port_holders.py, tested in tests/unit/lab/test_port_holders.py),
+and n4's node starts many seconds later, in the playbook's node play."""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -34,17 +38,40 @@ BASE_PORT = 26000
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 
+@dataclass
+class FailingLab:
+    topology: Path
+    lab_dir: Path
+    n4_api: int
+    held: contextlib.ExitStack
+
+    def up(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """`lab up` of this lab, n4's API port held from the moment it makes the hosts."""
+        argv = [str(CARBONLAB), "lab", "up", str(self.topology), "--lab-dir", str(self.lab_dir), *args]
+        with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=env) as proc:
+            assert proc.stdout is not None
+            head = []
+            for line in proc.stdout:
+                head.append(line)
+                if line.startswith(f"[{LAB_ID}] hosts "):
+                    self.held.enter_context(_silent_listener(self.n4_api))
+                    break
+            out, err = proc.communicate(timeout=900)
+        return subprocess.CompletedProcess(argv, proc.returncode, "".join(head) + out, err)
+
+
 @pytest.fixture
-def lab(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
-    """(topology, lab dir) of a local lab whose n4 cannot serve its API; down at the end."""
+def lab(tmp_path: Path) -> Iterator[FailingLab]:
+    """A local lab whose n4 cannot serve its API (once `up` runs); down at the end."""
     topology = topology_copy(SMALL, tmp_path / "t.yaml", lab_id=LAB_ID,
                              local={"base_port": BASE_PORT, "ports_per_host": 10})
     topo = load(topology)
     port = plan(topo, {h.id: "127.0.0.1" for h in topo.hosts}, loopback_ports=True).port("node4", "n4-api")
     lab_dir = Path(tempfile.mkdtemp(prefix="cl", dir="/tmp"))
-    with _silent_listener(port):
+    with contextlib.ExitStack() as held:
         try:
-            yield topology, lab_dir
+            yield FailingLab(topology, lab_dir, port, held)
         finally:
             lab_cmd("down", str(topology), "--lab-dir", str(lab_dir), timeout_s=300)
             left = leftovers(LAB_ID, lab_dir)
@@ -102,11 +129,10 @@ def _no_carbonlab_on_path() -> dict[str, str]:
     return {**os.environ, "PATH": path}
 
 
-def test_failed_up_says_what_it_left_and_the_command_that_removes_it(lab: tuple[Path, Path],
+def test_failed_up_says_what_it_left_and_the_command_that_removes_it(lab: FailingLab,
                                                                      tmp_path: Path) -> None:
-    topology, lab_dir = lab
-    up = lab_cmd("up", str(topology), "--lab-dir", str(lab_dir), "--health-timeout", "5",
-                 timeout_s=900, env=_no_carbonlab_on_path())
+    topology, lab_dir = lab.topology, lab.lab_dir
+    up = lab.up("--health-timeout", "5", env=_no_carbonlab_on_path())
     assert up.returncode == 2, up.stdout[-3000:] + up.stderr[-3000:]
     assert "step 'health' failed: nodes not answering: n4" in up.stderr
     running = [item for item in leftovers(LAB_ID, lab_dir) if item.startswith("process ")]
@@ -130,10 +156,9 @@ def test_failed_up_says_what_it_left_and_the_command_that_removes_it(lab: tuple[
     assert leftovers(LAB_ID, lab_dir) == []
 
 
-def test_failed_up_with_down_on_failure_leaves_nothing(lab: tuple[Path, Path]) -> None:
-    topology, lab_dir = lab
-    up = lab_cmd("up", str(topology), "--lab-dir", str(lab_dir), "--health-timeout", "5",
-                 "--down-on-failure", timeout_s=900)
+def test_failed_up_with_down_on_failure_leaves_nothing(lab: FailingLab) -> None:
+    lab_dir = lab.lab_dir
+    up = lab.up("--health-timeout", "5", "--down-on-failure")
     assert up.returncode == 2, up.stdout[-3000:] + up.stderr[-3000:]
     assert "nodes not answering: n4" in up.stderr
     assert "it took the lab down again: nothing of it is left" in up.stderr
