@@ -8,6 +8,7 @@ when it was started, so a recycled PID is never hit.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -89,9 +90,17 @@ def lab_processes(lab_dir: Path) -> list[tuple[int, str]]:
             root = str(Path(f"/proc/{pid}/root").readlink())
         except OSError:
             root = ""
-        if str(lab_dir) in cmdline or root.startswith(f"{lab_dir}/"):
+        if names_dir(cmdline, lab_dir) or root.startswith(f"{lab_dir}/"):
             found.append((pid, cmdline))
     return sorted(found)
+
+
+def names_dir(cmdline: str, directory: Path) -> bool:
+    """Whether a command line names `directory` or a path inside it, as a whole path: the lab in
+    /x/lab is not the one in /x/lab2 (a word of the line begins with the path, or an option's
+    value after `=`, and the path ends there or goes on with `/`)."""
+    path = re.escape(str(directory).rstrip("/"))
+    return re.search(rf"(?:^|[\s=]){path}(?:/|\s|$)", cmdline) is not None
 
 
 def cmdlines() -> Iterator[tuple[int, str]]:

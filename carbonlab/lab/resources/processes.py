@@ -8,7 +8,7 @@ import os
 import signal
 from pathlib import Path
 
-from carbonlab.lab.proc import alive, cmdlines, end, start_time
+from carbonlab.lab.proc import alive, cmdlines, end, names_dir, start_time
 from carbonlab.lab.resources.base import Resource
 
 # A supervisor forwards SIGTERM and waits its service's stop grace (10 s by default) before
@@ -18,12 +18,15 @@ SUPERVISOR_GRACE_S = 20.0
 
 @dataclasses.dataclass(frozen=True)
 class PidfileDir(Resource, kind="pidfiles"):
-    """A host's `run/` folder: the services whose pidfiles are in it are the lab's."""
+    """A host's `run/` folder: the services whose pidfiles are in it are the lab's. Only a
+    folder inside the lab directory is touched (as `LabDir`): a state file copied or edited
+    into another directory must not reach the pidfiles of the lab it came from."""
 
     path: str
 
     def remove(self, lab_dir: Path) -> None:
-        stop_pidfiles(Path(self.path), lab_dir)
+        if Path(self.path).is_relative_to(lab_dir):
+            stop_pidfiles(Path(self.path), lab_dir)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,8 +86,16 @@ def stop_pidfiles(run_dir: Path, lab_dir: Path) -> None:
                     os.kill(pid, signal.SIGTERM)
         for pid, started in ours:
             end(pid, started, grace_s=grace_s)
-        for pidfile in group:
-            pidfile.unlink(missing_ok=True)
+        for pidfile in group:      # a pidfile of a live process of another lab is not ours to drop
+            if _lab_pid(pidfile, lab_dir) is not None or not _names_live_process(pidfile):
+                pidfile.unlink(missing_ok=True)
+
+
+def _names_live_process(pidfile: Path) -> bool:
+    try:
+        return alive(int(pidfile.read_text().strip()), None)
+    except (OSError, ValueError):
+        return False
 
 
 def _lab_pid(pidfile: Path, lab_dir: Path) -> int | None:
@@ -94,4 +105,4 @@ def _lab_pid(pidfile: Path, lab_dir: Path) -> int | None:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except (OSError, ValueError):
         return None
-    return pid if str(lab_dir) in cmdline else None
+    return pid if names_dir(cmdline, lab_dir) else None

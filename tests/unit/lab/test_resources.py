@@ -13,7 +13,7 @@ import pytest
 
 from carbonlab.lab.errors import ProviderError, StateError
 from carbonlab.lab.lifecycle import Lab
-from carbonlab.lab.proc import start_time
+from carbonlab.lab.proc import names_dir, start_time
 from carbonlab.lab.providers import PROVIDERS, make_provider
 from carbonlab.lab.resources import HostProcess, LabDir, Link, Netns, NftTable, PidfileDir, PlaybookRun, Route
 from carbonlab.lab.state import LabState, Phase
@@ -121,3 +121,55 @@ def test_each_provider_says_where_its_services_log(tmp_path: Path) -> None:
                     "ssh": Path("node1:/var/log/carbonlab")}
     with pytest.raises(ProviderError, match=r"unknown provider 'vm' \(allowed: local, netns, ssh\)"):
         make_provider("vm", topo, tmp_path, state, lambda _l: None)
+
+
+def test_a_state_file_copied_elsewhere_leaves_the_lab_it_came_from_whole(
+        tmp_path: Path, stand_ins: list[subprocess.Popen[bytes]]) -> None:
+    """An outsider's find: `lab down --lab-dir COPY` of a copy of a running local lab's state
+    file ended nothing (the PIDs name the real lab) but deleted the real lab's pidfiles, so its
+    own `down` then found none and left every service running under a removed directory."""
+    lab_dir = tmp_path / "lab"
+    run_dir = lab_dir / "hosts" / "node1" / "run"
+    run_dir.mkdir(parents=True)
+    argv = [sys.executable, "-c", "import signal; signal.pause()", "--config",
+            str(lab_dir / "hosts" / "node1" / "etc" / "node-n1.toml")]
+    stand_ins.append(subprocess.Popen(argv))
+    (service,) = stand_ins
+    pidfile = run_dir / "node-n1.supervisor.pid"
+    pidfile.write_text(f"{service.pid}\n")
+    records = [{"kind": "dir", "path": str(lab_dir / "hosts")}, {"kind": "pidfiles", "path": str(run_dir)}]
+    _state_file(lab_dir / "state.json", "local", records)
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    _state_file(copy / "state.json", "local", records)
+    Lab(load(DEFAULT_TOPOLOGY), copy, progress=lambda _line: None).down()
+    assert service.poll() is None                         # still running
+    assert pidfile.read_text() == f"{service.pid}\n"      # and still findable
+    assert (lab_dir / "hosts").exists()
+    # a pidfile in a lab's own run folder naming another lab's live process is kept too, also
+    # when that lab's directory starts with this one's name
+    for other in (tmp_path / "other", tmp_path / "la"):
+        stale = other / "hosts" / "node1" / "run"
+        stale.mkdir(parents=True)
+        (stale / "node-n1.supervisor.pid").write_text(f"{service.pid}\n")
+        PidfileDir(str(stale)).remove(other)
+        assert service.poll() is None
+        assert (stale / "node-n1.supervisor.pid").exists()
+    Lab(load(DEFAULT_TOPOLOGY), lab_dir, progress=lambda _line: None).down()
+    assert service.wait(timeout=30) < 0
+    assert not (lab_dir / "hosts").exists()
+
+
+@pytest.mark.parametrize(("cmdline", "named"), [
+    ("python -m carbonlab node run --config /x/lab/hosts/node1/etc/n1.toml", True),
+    ("prometheus --config.file=/x/lab/hosts/obs/etc/prometheus.yml", True),
+    ("python listener.py 21013 --lab-dir=/x/lab", True),
+    ("/x/lab/hosts/node1/opt/venv/bin/python -m carbonlab", True),
+    ("tail -f /x/lab", True),
+    ("python -m carbonlab node run --config /x/lab2/hosts/node1/etc/n1.toml", False),
+    ("python -m carbonlab node run --config /y/x/lab/hosts/node1/etc/n1.toml", False),
+    ("python -m carbonlab node run --config /x/la/hosts/node1/etc/n1.toml", False),
+])
+def test_a_command_names_a_lab_directory_only_as_a_whole_path(cmdline: str, named: bool) -> None:
+    assert names_dir(cmdline, Path("/x/lab")) is named
+    assert names_dir(cmdline, Path("/x/lab/")) is named
