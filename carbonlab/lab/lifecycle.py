@@ -24,7 +24,7 @@ from carbonlab.lab.ports import PortPlan, check_outside_ephemeral, plan
 from carbonlab.lab.proc import start_time
 from carbonlab.lab.providers import make_provider
 from carbonlab.lab.providers.base import Provider
-from carbonlab.lab.resources import PlaybookRun
+from carbonlab.lab.resources import PlaybookRun, outside_path
 from carbonlab.lab.state import LabState, Phase, locked
 from carbonlab.lab.topology import Topology
 from carbonlab.lab.wheelhouse import build as build_wheelhouse
@@ -178,6 +178,11 @@ class Lab:
         with locked(self.lab_dir):
             self.progress(f"[{self.topo.lab_id}] removing {len(self.state.resources)} recorded objects "
                           f"({self.provider_name})")
+            outside = [path for r in self.state.resources if (path := outside_path(r, self.lab_dir))]
+            if outside:
+                self.progress(f"[{self.topo.lab_id}] leaving {len(outside)} recorded folder(s) outside "
+                              f"{self.lab_dir} alone ({outside[0]}{', ...' if len(outside) > 1 else ''}): "
+                              "this state file names another lab's folders (copied or edited?)")
             self.provider.destroy()
             self.state.reset()
             for name in ("inventory.yml", "genesis.json"):

@@ -142,7 +142,10 @@ def test_a_state_file_copied_elsewhere_leaves_the_lab_it_came_from_whole(
     copy = tmp_path / "copy"
     copy.mkdir()
     _state_file(copy / "state.json", "local", records)
-    Lab(load(DEFAULT_TOPOLOGY), copy, progress=lambda _line: None).down()
+    said: list[str] = []
+    Lab(load(DEFAULT_TOPOLOGY), copy, progress=said.append).down()
+    assert any(f"leaving 2 recorded folder(s) outside {copy} alone ({lab_dir / 'hosts'}, ...)" in line
+               and "another lab's folders" in line for line in said), said
     assert service.poll() is None                         # still running
     assert pidfile.read_text() == f"{service.pid}\n"      # and still findable
     assert (lab_dir / "hosts").exists()
