@@ -24,7 +24,7 @@ from carbonlab.lab.ports import PortPlan, check_outside_ephemeral, plan
 from carbonlab.lab.proc import start_time
 from carbonlab.lab.providers import make_provider
 from carbonlab.lab.providers.base import Provider
-from carbonlab.lab.resources import PlaybookRun, outside_path
+from carbonlab.lab.resources import PlaybookRun
 from carbonlab.lab.state import LabState, Phase, locked
 from carbonlab.lab.topology import Topology
 from carbonlab.lab.wheelhouse import build as build_wheelhouse
@@ -76,8 +76,9 @@ class Lab:
         ports in the machine's ephemeral range, or held by anything but this lab's own
         processes, are refused before anything is touched."""
         if self.provider.loopback_ports:
-            check_outside_ephemeral(self.topo, self.ports())
-            check_ports_free(self.topo, self.ports(), self.lab_dir)
+            ports = self.ports()
+            check_outside_ephemeral(self.topo, ports)
+            check_ports_free(self.topo, ports, self.lab_dir)
         try:
             return self._up(health_timeout_s, wait_healthy)
         except (StateError, TransitionError):
@@ -178,7 +179,7 @@ class Lab:
         with locked(self.lab_dir):
             self.progress(f"[{self.topo.lab_id}] removing {len(self.state.resources)} recorded objects "
                           f"({self.provider_name})")
-            outside = [path for r in self.state.resources if (path := outside_path(r, self.lab_dir))]
+            outside = [path for r in self.state.resources if (path := r.outside(self.lab_dir))]
             if outside:
                 self.progress(f"[{self.topo.lab_id}] leaving {len(outside)} recorded folder(s) outside "
                               f"{self.lab_dir} alone ({outside[0]}{', ...' if len(outside) > 1 else ''}): "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from carbonlab.lab.resources.base import Resource
@@ -15,15 +14,7 @@ KINDS: dict[str, type[Resource]] = {
 }
 
 __all__ = ["KINDS", "HostProcess", "LabDir", "Link", "Netns", "NftTable", "PidfileDir", "PlaybookRun",
-           "Resource", "Route", "from_record", "outside_path"]
-
-
-def outside_path(resource: Resource, lab_dir: Path) -> str:
-    """The folder a directory or pidfile record names when it lies outside `lab_dir` (which
-    `down` leaves alone: a state file copied or edited from another lab), else ""."""
-    if isinstance(resource, LabDir | PidfileDir) and not Path(resource.path).is_relative_to(lab_dir):
-        return resource.path
-    return ""
+           "Resource", "Route", "from_record"]
 
 
 def from_record(raw: Any) -> Resource:

@@ -35,6 +35,16 @@ class Resource(ABC):
         """The name, path, host or PID that tells this object from others of its kind."""
         return str(dataclasses.astuple(self)[0])
 
+    def folder(self) -> str:
+        """The folder this record names (a directory, a pidfile folder), else ""."""
+        return ""
+
+    def outside(self, lab_dir: Path) -> str:
+        """Its folder when that lies outside `lab_dir`, else "": `down` leaves such a folder
+        alone (a state file copied or edited from another lab names that lab's folders)."""
+        folder = self.folder()
+        return folder if folder and not Path(folder).is_relative_to(lab_dir) else ""
+
     def record(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind}
         for f in dataclasses.fields(self):

@@ -16,11 +16,13 @@ class LabDir(Resource, kind="dir", words="directory (and its contents)"):
 
     path: str
 
+    def folder(self) -> str:
+        return self.path
+
     def remove(self, lab_dir: Path) -> None:
-        path = Path(self.path)
-        if path.is_relative_to(lab_dir):
-            unmount_under(path)
-            shutil.rmtree(path, ignore_errors=True)
+        if not self.outside(lab_dir):
+            unmount_under(Path(self.path))
+            shutil.rmtree(self.path, ignore_errors=True)
 
 
 def unmount_under(path: Path) -> None:

@@ -24,8 +24,11 @@ class PidfileDir(Resource, kind="pidfiles"):
 
     path: str
 
+    def folder(self) -> str:
+        return self.path
+
     def remove(self, lab_dir: Path) -> None:
-        if Path(self.path).is_relative_to(lab_dir):
+        if not self.outside(lab_dir):
             stop_pidfiles(Path(self.path), lab_dir)
 
 
