@@ -53,9 +53,9 @@ def in_use(address: str, port: int) -> bool:
     return False
 
 
-def _inodes(port: int) -> set[str]:
-    """The inodes of the TCP sockets bound to `port` on any address."""
-    found: set[str] = set()
+def _inodes(ports: set[int]) -> dict[str, int]:
+    """Socket inode -> local port, for the TCP sockets bound to any of `ports` on any address."""
+    found: dict[str, int] = {}
     for table in TCP_TABLES:
         try:
             lines = table.read_text().splitlines()[1:]
@@ -63,33 +63,41 @@ def _inodes(port: int) -> set[str]:
             continue
         for line in lines:
             fields = line.split()
-            if len(fields) > 9 and int(fields[1].rsplit(":", 1)[1], 16) == port and fields[9] != "0":
-                found.add(fields[9])
+            if len(fields) > 9 and fields[9] != "0":
+                port = int(fields[1].rsplit(":", 1)[1], 16)
+                if port in ports:
+                    found[fields[9]] = port
     return found
 
 
-def holders(port: int) -> tuple[PortHolder, ...]:
-    """The processes holding a socket bound to `port` (one PID-less entry for sockets whose
-    process this user cannot see)."""
-    wanted = {f"socket:[{inode}]" for inode in _inodes(port)}
-    found: list[PortHolder] = []
+def holders_of(ports: set[int]) -> dict[int, tuple[PortHolder, ...]]:
+    """The processes holding a socket bound to each of `ports`, in one pass over /proc (one
+    PID-less entry for sockets whose process this user cannot see)."""
+    wanted = {f"socket:[{inode}]": port for inode, port in _inodes(ports).items()}
+    found: dict[int, list[PortHolder]] = {port: [] for port in ports}
     seen: set[str] = set()
     for proc in Path("/proc").iterdir():
-        if not wanted - seen:
+        if len(seen) == len(wanted):
             break
         if not proc.name.isdigit():
             continue
-        mine = _sockets(proc) & wanted
+        mine = _sockets(proc) & wanted.keys()
         if mine:
             try:
                 cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             except OSError:
                 cmdline = ""
-            found.append(PortHolder(int(proc.name), cmdline.strip()))
+            for port in sorted({wanted[link] for link in mine}):
+                found[port].append(PortHolder(int(proc.name), cmdline.strip()))
             seen |= mine
-    if wanted - seen or not wanted:
-        found.append(PortHolder(None, ""))
-    return tuple(found)
+    unseen = {wanted[link] for link in wanted.keys() - seen}
+    return {port: tuple(found[port]) + ((PortHolder(None, ""),) if port in unseen or not found[port] else ())
+            for port in ports}
+
+
+def holders(port: int) -> tuple[PortHolder, ...]:
+    """The processes holding a socket bound to `port` (see `holders_of`)."""
+    return holders_of({port})[port]
 
 
 def _sockets(proc: Path) -> set[str]:
@@ -120,19 +128,15 @@ def lab_dir_of(cmdline: str) -> Path | None:
 
 def held_ports(ports: PortPlan, lab_dir: Path) -> list[HeldPort]:
     """The plan's ports that something other than this lab's own processes holds."""
-    ours: set[int] | None = None
-    out = []
-    for (host, service), port in sorted(ports.ports.items(), key=lambda kv: kv[1]):
-        address = ports.address(host)
-        if not in_use(address, port):
-            continue
-        if ours is None:
-            ours = {pid for pid, _ in lab_processes(lab_dir)}
-        found = holders(port)
-        if all(h.pid in ours for h in found):
-            continue
-        out.append(HeldPort(host, service, address, port, found))
-    return out
+    taken = [(host, service, ports.address(host), port)
+             for (host, service), port in sorted(ports.ports.items(), key=lambda kv: kv[1])
+             if in_use(ports.address(host), port)]
+    if not taken:
+        return []
+    ours = {pid for pid, _ in lab_processes(lab_dir)}
+    found = holders_of({port for *_, port in taken})
+    return [HeldPort(host, service, address, port, found[port]) for host, service, address, port in taken
+            if not all(h.pid in ours for h in found[port])]
 
 
 def check_ports_free(topo: Topology, ports: PortPlan, lab_dir: Path) -> None:
