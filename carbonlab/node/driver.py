@@ -8,10 +8,16 @@ request or view-change timer, the resend and status rounds), at most every `tick
 least every `IDLE_TICK_S`: an idle member sleeps instead of waking 100 times a second
 (seven idle members took a third of a core that way on this machine). Every
 `Persist`, `Execute` and `StableCheckpoint` of the burst then goes to the ledger in one
-worker-thread call (the Ledger is used by one thread at a time: a CapacityLimiter of 1), and only
-when that call has returned (SQLite with synchronous=FULL) do the burst's `Send`s
-leave. That is stronger than the per-call rule of `pbft.actions` (persist before
-the sends of the same list) and amortises the fsyncs over the burst: each block goes
+call, and only when that call has returned (SQLite with synchronous=FULL) do the burst's
+`Send`s leave. A burst with a block to execute goes to a worker thread (the Ledger is used
+by one thread at a time: a CapacityLimiter of 1), so a large block does not stall the
+transport; a burst of records alone (a vote's record before the vote, a checkpoint) is one
+small transaction written on the loop's own thread: a worker-thread call cost more CPU than
+the write it carried (`bench consensus` at 500 readings/s, two or three record writes per
+block and member: docs/performance.md, "Fewer frames and thread calls per block"). The
+driver is the writer ledger's only user and awaits each call, so the two never overlap.
+That is stronger than the per-call rule of `pbft.actions` (persist before the sends of the
+same list) and amortises the fsyncs over the burst: each block goes
 down in one transaction together with the records that precede it, the records after
 the last block in one more. Every `COMPACT_AFTER_BLOCKS` of stable checkpoint the same
 call drops the records a restart no longer needs (`pbft.records.compact`). `ServeBlocks`
@@ -103,6 +109,19 @@ class LedgerThread:
 
     async def call(self, fn: Callable[[Ledger], T]) -> T:
         return await trio.to_thread.run_sync(fn, self.ledger, limiter=self._limiter)
+
+    async def lookup(self, fn: Callable[[Ledger], T]) -> T:
+        """`call` for a point lookup (one indexed SELECT): on the loop's own thread when no
+        worker holds the ledger, which saves a worker-thread call dearer than the lookup (the
+        API asks one before ordering each batch); in a worker otherwise."""
+        try:
+            self._limiter.acquire_nowait()
+        except trio.WouldBlock:
+            return await self.call(fn)
+        try:
+            return fn(self.ledger)
+        finally:
+            self._limiter.release()
 
 
 @dataclass
@@ -196,8 +215,11 @@ class Driver:
             compact = stable >= self.compacted_at + COMPACT_AFTER_BLOCKS
             if compact:
                 self.compacted_at = stable
-            with trio.CancelScope(shield=True):
-                summaries = await self.writer.call(lambda ledger: _write(ledger, durable, compact))
+            if compact or any(isinstance(a, Execute) for a in durable):
+                with trio.CancelScope(shield=True):
+                    summaries = await self.writer.call(lambda ledger: _write(ledger, durable, compact))
+            else:
+                summaries = _write(self.writer.ledger, durable, compact)   # records alone: small
             self.write_stats["seconds"] += time.perf_counter() - started
             self.write_stats["calls"] += 1
             self.write_stats["actions"] += len(durable)

@@ -263,7 +263,10 @@ class NodeService:
 
     async def batch_status(self, gateway_id: str, batch_seq: int,
                            request: bytes | None = None) -> Decision:
-        decided: Decision | None = await self.query(
+        """What became of a batch: a point lookup, on the loop's thread when the reader is free
+        (`LedgerThread.lookup`; asked before ordering each batch)."""
+        assert self.reader is not None
+        decided: Decision | None = await self.reader.lookup(
             lambda ledger: ledger.batch_status(gateway_id, batch_seq, request))
         if decided is not None:
             return decided

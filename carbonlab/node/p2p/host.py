@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import random
 from collections import Counter
 from collections.abc import Callable
@@ -45,6 +44,7 @@ from libp2p.stream_muxer.yamux.yamux import PROTOCOL_ID as YAMUX_PROTOCOL_ID
 from libp2p.stream_muxer.yamux.yamux import Yamux
 
 from carbonlab.node.crypto import Signer
+from carbonlab.node.p2p import yamux_credit
 from carbonlab.node.p2p.frames import FrameDecoder, encode_heartbeat
 from carbonlab.node.p2p.gate import MembersOnlyNoise
 from carbonlab.node.p2p.identity import key_pair
@@ -52,11 +52,6 @@ from carbonlab.node.p2p.queue import SendQueue
 from carbonlab.node.p2p.settings import P2PSettings, PeerSpec
 
 log = logging.getLogger("carbonlab.node.p2p")
-
-# py-libp2p's yamux answers every read with a WINDOW_UPDATE frame unless told otherwise: one more
-# encrypted frame back for each message received. Without release-on-read it credits the window
-# once half of it is consumed (go-yamux's hysteresis), which is flow control all the same.
-os.environ.setdefault("PY_YAMUX_RELEASE_ON_READ", "0")
 
 CONSENSUS = TProtocol("/carbonlab/pbft/1.0.0")
 STATE_TRANSFER = TProtocol("/carbonlab/state/1.0.0")
@@ -138,11 +133,9 @@ class P2PNode:
 
     # -- running --------------------------------------------------------------------------
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-        # py-libp2p's yamux by default sends a WINDOW_UPDATE frame after every read (its
-        # RELEASE_ON_READ, read at call time); go-yamux's rule is to release credit once half
-        # the window is consumed. Per read that is one more encrypted frame each way for
-        # every consensus frame; the go rule keeps flow control and halves the frames.
-        os.environ.setdefault("PY_YAMUX_RELEASE_ON_READ", "0")
+        # py-libp2p's yamux answers nearly every read with a WINDOW_UPDATE frame; go-yamux
+        # credits once half the window is consumed (yamux_credit.py)
+        yamux_credit.install()
         members = frozenset(self._by_peer_id) | {self.peer_id}
         noise = MembersOnlyNoise(self._key_pair, members, self._refused)
         host = new_host(key_pair=self._key_pair, sec_opt={NOISE_PROTOCOL_ID: noise},

@@ -34,8 +34,9 @@ def make_specs(n: int) -> tuple[list[Signer], list[PeerSpec]]:
 
 
 @asynccontextmanager
-async def cluster(signers: list[Signer], specs: list[PeerSpec]) -> AsyncIterator[list[P2PNode]]:
-    nodes = [P2PNode(spec.member_id, signer, spec.addr, specs, FAST)
+async def cluster(signers: list[Signer], specs: list[PeerSpec],
+                  settings: P2PSettings = FAST) -> AsyncIterator[list[P2PNode]]:
+    nodes = [P2PNode(spec.member_id, signer, spec.addr, specs, settings)
              for signer, spec in zip(signers, specs, strict=True)]
     async with trio.open_nursery() as nursery:
         for node in nodes:
