@@ -13,7 +13,6 @@ start awaited with a timeout.
 
 from __future__ import annotations
 
-import os
 import resource
 import select
 import subprocess
@@ -21,6 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from carbonlab.bench.proccpu import cpu_seconds
 from carbonlab.errors import CarbonlabError
 from carbonlab.loopback import free_loopback_ports
 
@@ -75,8 +75,7 @@ class ServedMeters:
 
     def cpu_s(self) -> float:
         """CPU seconds (user + system) the meters process has used, from /proc."""
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.proc.pid)
 
     def __exit__(self, *exc: object) -> None:
         self.proc.terminate()

@@ -34,6 +34,7 @@ from typing import Any
 import httpx
 import multiaddr
 
+from carbonlab.bench.proccpu import cpu_seconds
 from carbonlab.fields import HostPort
 from carbonlab.loopback import free_loopback_ports
 from carbonlab.node import emissions
@@ -194,6 +195,10 @@ class LocalCluster:
 
     def running(self) -> list[str]:
         return [m for m, p in self.procs.items() if p.poll() is None]
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds the running members' node processes have used so far (/proc)."""
+        return sum(cpu_seconds(p.pid) for p in self.procs.values() if p.poll() is None)
 
     @contextmanager
     def serving(self, timeout_s: float = 90.0) -> Iterator[LocalCluster]:

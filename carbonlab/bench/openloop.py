@@ -70,6 +70,7 @@ class OpenLoopPoint:
     failed: int                       # no answer (connection errors, timeouts)
     load_average: float               # this machine's 1-minute load average at the phase's end
     blocks: int = 0                   # blocks the first member executed during the phase (and drain)
+    nodes_cpu_cores: float = 0.0      # the members' node processes' CPU over the phase and drain, in cores
 
     @property
     def batches_per_block(self) -> float | None:
@@ -124,6 +125,7 @@ async def offer(cluster: LocalCluster, feeds: list[GatewayFeed], members: list[s
     bodies = [feeds[k % gateways].next_batch(per_batch).encode() for k in range(count)]
     homes = [members[g % len(members)] for g in range(gateways)]
     tally, pool = _Tally(), _Pool(cluster)
+    cpu_before, wall_before = cluster.cpu_seconds(), trio.current_time()
     start = trio.current_time() + 0.2
     async with trio.open_nursery() as nursery:
         for k, body in enumerate(bodies):
@@ -132,6 +134,7 @@ async def offer(cluster: LocalCluster, feeds: list[GatewayFeed], members: list[s
             nursery.start_soon(_one, pool, homes[k % gateways], k, body, due, tally)
         nursery.cancel_scope.deadline = trio.current_time() + drain_s
     await pool.close()
+    cores = (cluster.cpu_seconds() - cpu_before) / max(1e-9, trio.current_time() - wall_before)
     blocks = max(0, await _height(cluster, members[0]) - height_before)
     late_s = duration_s + drain_s
     first = int(count * WARM_UP_FRACTION)
@@ -144,7 +147,7 @@ async def offer(cluster: LocalCluster, feeds: list[GatewayFeed], members: list[s
         statistics.median(window) if window else None,
         window[min(len(window) - 1, int(0.99 * len(window)))] if window else None,
         count, len(tally.latencies), tally.refused, tally.rejected, tally.failed, os.getloadavg()[0],
-        blocks)
+        blocks, cores)
 
 
 async def _height(cluster: LocalCluster, member: str) -> int:

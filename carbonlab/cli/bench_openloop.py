@@ -218,6 +218,7 @@ def _fmt(p: dict[str, Any]) -> str:
             f"rejected {p.get('rejected', 0)}  failed {p.get('failed', 0)}  "
             + (f"blocks {p['blocks']} ({p['committed'] / p['blocks']:.1f} batches/block)  "
                if p.get("blocks") else "")
+            + (f"nodes' CPU {p['nodes_cpu_cores']:.2f} cores  " if p.get("nodes_cpu_cores") else "")
             + (f"(load average {p['load_average']:.1f})" if "load_average" in p else ""))
 
 
