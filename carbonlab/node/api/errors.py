@@ -36,11 +36,19 @@ async def api_error_handler(request: Request, exc: Exception) -> JSONResponse:
 _INTEGER = re.compile(r"-?[0-9]{1,20}")
 
 
+# every integer the API takes ends up compared with the ledger's, which SQLite holds in 64 bits:
+# a larger one raised OverflowError in the query (HTTP 500)
+_INT64 = range(-(2**63), 2**63)
+
+
 def _int(raw: str, name: str) -> int:
     if not _INTEGER.fullmatch(raw):
         raise ApiError(400, f"{name}: expected an integer (ASCII digits, at most 20), got {raw[:80]!r}",
                        name)
-    return int(raw)
+    value = int(raw)
+    if value not in _INT64:
+        raise ApiError(400, f"{name}: {raw} is outside the 64-bit range of the ledger's integers", name)
+    return value
 
 
 def query_int(request: Request, name: str, *, default: int | None = None, lo: int | None = None,

@@ -136,6 +136,8 @@ def test_unknown_meter_and_bad_signature_are_rejected_before_ordering(node: tupl
     ("/v1/blocks/abc", {}, 400, "height"),
     ("/v1/blocks", {"from": 5, "to": 1}, 400, "to"),
     ("/v1/batches/gw1/minus", {}, 400, "batch_seq"),
+    ("/v1/batches/gw1/99999999999999999999", {}, 400, "batch_seq"),   # OverflowError: HTTP 500
+    ("/v1/blocks/99999999999999999999", {}, 400, "height"),
     ("/v1/readings/nope/1/proof", {}, 404, "meter"),
     ("/v1/readings/m1/999999/proof", {}, 404, "seq"),
     ("/v1/rejections", {"offset": -1}, 400, "offset"),
