@@ -89,9 +89,19 @@ class ServiceHost:
         facts = self.service(name)
         if not facts.running or facts.pid is None:
             raise HostError(f"{self.name}: service {name} is not running ({facts.state}); "
-                            f"cannot send SIG{sig}")
-        self._check(f"kill -{sig} {facts.pid}", f"SIG{sig} to {name} (pid {facts.pid})")
+                            f"cannot send SIG{sig}{self._last_words(name)}")
+        done = self.run(f"kill -{sig} {facts.pid}")
+        if done.rc != 0:          # it ended between the fact and the signal: say how, from its log
+            why = (done.stderr or done.stdout).strip()[-300:]
+            raise HostError(f"{self.name}: SIG{sig} to {name} (pid {facts.pid}): exit {done.rc}: "
+                            f"{why}{self._last_words(name)}")
         return facts
+
+    def _last_words(self, name: str, lines: int = 4) -> str:
+        """The end of the service's log (its supervisor's lines say how and when it exited), for
+        an error about a service that is not running."""
+        tail = self.logs(name, lines).strip()
+        return f"; the end of {self.logfile(name)}: {tail[-600:]}" if tail else ""
 
     def kill(self, name: str, signal: str = "KILL") -> ServiceFacts:
         before = self.signal(name, signal)

@@ -78,6 +78,10 @@ def test_service_lifecycle(any_host: ServiceHost, tmp_path: Path) -> None:
     down = h.kill("svc")                              # held: stays down
     assert not down.running
     assert down.supervisor_state == "held"
+    with pytest.raises(HostError, match="not running") as gone:     # the error says how it ended
+        h.pause("svc")
+    assert '"action":"held: not restarted"' in str(gone.value)
+    assert '"signal":"SIGKILL"' in str(gone.value)
     assert h.release("svc").running
     stopped = h.stop("svc")
     assert (stopped.state, stopped.supervised) == ("absent", False)
