@@ -134,12 +134,17 @@ class _Reject(Exception):  # internal control flow; never escapes evaluate()
 
 def evaluate(genesis: Genesis, state: ContractState, request: bytes,
              signatures: VerifiedSignatures | None = None,
-             checked: CheckedBatches | None = None) -> tuple[Verdict, Batch | None]:
+             checked: CheckedBatches | None = None,
+             decoded: Batch | None = None) -> tuple[Verdict, Batch | None]:
     """Decide on one request (canonical batch bytes) without changing `state`. With
     `signatures`, a batch signature this party already verified is not verified again; with
     `checked`, a batch this party already decoded and found to pass every stateless check is
-    neither decoded nor checked statelessly again (an accepted one is remembered there)."""
-    verdict, batch, _ = _evaluate(genesis, state, request, signatures, checked, pre_check=True)
+    neither decoded nor checked statelessly again (an accepted one is remembered there).
+    `decoded`, when given, must be `Batch.decode(request)` itself (the API's binary route
+    decoded the body already): it is used instead of decoding the bytes a second time. A batch
+    built any other way (from JSON) must not be given: every member decodes the same bytes."""
+    verdict, batch, _ = _evaluate(genesis, state, request, signatures, checked, pre_check=True,
+                                  decoded=decoded)
     return verdict, batch
 
 
@@ -149,7 +154,8 @@ _Overlay = tuple[dict[str, int], dict[str, int], dict[str, "Baseline | None"]]
 def _evaluate(genesis: Genesis, state: ContractState, request: bytes,
               signatures: VerifiedSignatures | None,
               checked: CheckedBatches | None = None,
-              pre_check: bool = False) -> tuple[Verdict, Batch | None, _Overlay | None]:
+              pre_check: bool = False,
+              decoded: Batch | None = None) -> tuple[Verdict, Batch | None, _Overlay | None]:
     """With `checked`, a pre-check (`evaluate`) remembers a batch it accepts and finds one it
     remembered; an execution takes it out (each accepted batch is executed once)."""
     key: bytes | None = None
@@ -158,6 +164,8 @@ def _evaluate(genesis: Genesis, state: ContractState, request: bytes,
         key = checked.key(genesis.hash, request)
         batch = checked.get(key) if pre_check else checked.take(key)
     known = batch is not None
+    if batch is None and decoded is not None:
+        batch = decoded
     if batch is None:
         try:
             batch = Batch.decode(request)

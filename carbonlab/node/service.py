@@ -196,15 +196,18 @@ class NodeService:
             m.anomalies.labels(kind, meter).inc()
 
     # -- what the API calls ---------------------------------------------------------------
-    def precheck(self, batch: Batch) -> Decision | None:
-        """The contract's stateless checks; a rejection when the batch can never be accepted."""
+    def precheck(self, batch: Batch, *, decoded: bool = False) -> Decision | None:
+        """The contract's stateless checks; a rejection when the batch can never be accepted.
+        `decoded`: `batch` is `Batch.decode` of its bytes (the API's binary route), so the
+        contract takes it instead of decoding them again; a batch built from JSON is not."""
         # the writer ledger's memories of verified signatures and of batches that passed every
         # stateless check: the block that commits this batch verifies its signature, decodes it
         # and checks it statelessly no second time (node/sigcache.py, node/checkedbatches.py)
         ledger = self.driver.writer.ledger if self.driver is not None else None
         verdict, _ = contract.evaluate(self.genesis, contract.ContractState(), batch.encode(),
                                        None if ledger is None else ledger.signatures,
-                                       None if ledger is None else ledger.checked)
+                                       None if ledger is None else ledger.checked,
+                                       batch if decoded else None)
         if verdict.accepted or verdict.reason in STATELESS_OK:
             return None
         return Decision.rejected(verdict.reason.value if verdict.reason else "malformed",

@@ -54,7 +54,9 @@ YES_NO = {"": False, "0": False, "false": False, "1": True, "true": True}
 def build_app(node: NodeService) -> Starlette:
     async def submit(request: Request) -> Response:
         try:
-            if check_media_type(request, also=BATCH_MEDIA_TYPE) == BATCH_MEDIA_TYPE:
+            # the binary route's Batch is the one the contract would decode from these bytes
+            decoded = check_media_type(request, also=BATCH_MEDIA_TYPE) == BATCH_MEDIA_TYPE
+            if decoded:
                 batch = Batch.decode(await read_limited(request, MAX_BATCH_BYTES))
             else:
                 batch = Batch.from_json(await read_json(request, "batch", checked=True))
@@ -62,7 +64,7 @@ def build_app(node: NodeService) -> Starlette:
             raise ApiError(400, str(exc), exc.field) from None
         wait_ms = query_int(request, "wait_ms", default=0, lo=0, hi=int(MAX_WAIT_S * 1000)) or 0
         try:
-            decision = node.precheck(batch) or await node.submit(batch, wait_ms / 1000)
+            decision = node.precheck(batch, decoded=decoded) or await node.submit(batch, wait_ms / 1000)
         except Overloaded as exc:
             raise ApiError(503, str(exc), "batch", {"Retry-After": str(exc.retry_after_s)}) from None
         return decision_response(decision)

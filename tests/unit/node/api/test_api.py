@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from carbonlab.bench.localcluster import GatewayFeed, LocalCluster
+from carbonlab.node.api.body import BATCH_MEDIA_TYPE
 from carbonlab.node.errors import SchemaError
 from carbonlab.node.ledger.proof import check_proof
 from carbonlab.node.model import Batch
@@ -105,22 +106,30 @@ def test_bad_input_is_a_4xx_naming_the_field(node: tuple[LocalCluster, str], fee
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.parametrize("route", ["json", "binary"])
 def test_unknown_meter_and_bad_signature_are_rejected_before_ordering(node: tuple[LocalCluster, str],
-                                                                      feed: GatewayFeed) -> None:
+                                                                      feed: GatewayFeed, route: str) -> None:
     cluster, url = node
+
+    def send(batch: Batch) -> httpx.Response:
+        if route == "json":
+            return post(url, batch.to_json())
+        return httpx.post(f"{url}/v1/batches", params={"wait_ms": 10_000}, timeout=30, content=batch.encode(),
+                          headers={"content-type": BATCH_MEDIA_TYPE})
+
     good = feed.next_batch()
     reading = dataclasses.replace(good.readings[0], meter_id="no-such-meter")
     forged = Batch(good.chain_id, good.gateway_id, good.batch_seq, (reading,)).signed(feed.signer)
-    r = post(url, forged.to_json())
+    r = send(forged)
     assert r.status_code == 422
     assert r.json()["reason"] == "unknown_meter"
     assert "meter_id" in r.json()["field"]
     other = next(f for f in cluster.feeds() if f.gateway_id != feed.gateway_id).signer
     wrong_key = Batch(good.chain_id, good.gateway_id, good.batch_seq, good.readings).signed(other)
-    r = post(url, wrong_key.to_json())
+    r = send(wrong_key)
     assert r.status_code == 422
     assert r.json()["reason"] == "bad_signature"
-    assert post(url, good.to_json()).json()["status"] == "committed"
+    assert send(good).json()["status"] == "committed"
 
 
 @pytest.mark.timeout(120)

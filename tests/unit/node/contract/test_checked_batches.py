@@ -20,7 +20,7 @@ from carbonlab.node.checkedbatches import CheckedBatches
 from carbonlab.node.contract import ContractState, Reason, evaluate, evaluate_and_apply
 from carbonlab.node.ledger import Ledger
 from carbonlab.node.ledger.verify import verify_ledger
-from carbonlab.node.model import DataFlag
+from carbonlab.node.model import Batch, DataFlag
 from carbonlab.node.sim.kit import Kit
 from tests.unit.node.factories import make_kit
 
@@ -66,6 +66,36 @@ def test_a_remembered_batch_gets_the_verdict_and_state_it_would_without_the_memo
         with_memory, _ = evaluate_and_apply(KIT.genesis, remembered, request, None, checked)
         assert with_memory == without
         assert remembered == plain
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(STEPS), min_size=1, max_size=8))
+def test_a_batch_the_api_decoded_gets_the_verdict_of_its_bytes(plan: list[str]) -> None:
+    """The API's binary route hands the contract the Batch it decoded from the body: the
+    pre-check's verdict, and what it remembers, are those of decoding the bytes there."""
+    requests = _requests(plan)
+    given_it, decoding = CheckedBatches(), CheckedBatches()
+    for request in requests:
+        verdict, batch = evaluate(KIT.genesis, ContractState(), request, None, given_it,
+                                  Batch.decode(request))
+        assert (verdict, batch) == evaluate(KIT.genesis, ContractState(), request, None, decoding)
+    assert list(given_it._held) == list(decoding._held)
+
+
+def test_a_batch_given_decoded_is_not_decoded_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    kit = make_kit()
+    batch = Batch.decode(kit.next_batch("gw1", per_meter=2).encode())
+
+    def decode_again(buf: bytes) -> Batch:
+        raise AssertionError("decoded a second time")
+
+    monkeypatch.setattr(Batch, "decode", staticmethod(decode_again))
+    verdict, checked_batch = evaluate(kit.genesis, ContractState(), batch.encode(), None, CheckedBatches(),
+                                      batch)
+    assert verdict.accepted
+    assert checked_batch is batch
+    with pytest.raises(AssertionError, match="second time"):       # without it, the bytes are decoded
+        evaluate(kit.genesis, ContractState(), batch.encode(), None, CheckedBatches())
 
 
 def test_only_an_accepted_batch_is_remembered_and_a_hit_skips_only_the_stateless_checks() -> None:
