@@ -1,6 +1,7 @@
 """The application pages' routes besides their GET page: the actions, builds, uploads and downloads.
 
-    POST /allowances/action       sign and submit the organisation's record (form: kind + body)
+    POST /allowances/action       sign and submit the organisation's record (form: kind + body, and
+                                  the form's one-time token: sent again, the same record; sentforms.py)
     POST /reports/build           build a company-year's report from the member's API
     POST /reports/verify          verify an uploaded bundle (multipart, field `bundle`)
     GET  /reports/{id}/{file}     one file of a built report (only the bundle's file names)
@@ -27,7 +28,7 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from carbonlab.apps.errors import InputError
-from carbonlab.client import actions, appdata, bundles
+from carbonlab.client import actions, appdata, bundles, sentforms
 from carbonlab.client.actions import ActionRefused
 from carbonlab.client.appdata import ComputeTimeout, NodeUnavailable, offload
 from carbonlab.client.appforms import (
@@ -40,6 +41,7 @@ from carbonlab.client.appforms import (
     read,
 )
 from carbonlab.client.appviews import data_uri, state
+from carbonlab.node.allowances.records import SignedRecord
 
 if TYPE_CHECKING:
     from carbonlab.client.context import Console
@@ -97,7 +99,13 @@ def routes(console: Console) -> list[Route]:
         if app.org is None:
             raise ActionRefused("(none)", text.get("kind", "?"), "this console names no member")
         org = app.org
-        record = actions.build(console.genesis, org, text.get("kind", ""), text)
+        token = text.pop(sentforms.FIELD, None)
+
+        def sign() -> SignedRecord:
+            return actions.build(console.genesis, org, text.get("kind", ""), text)
+
+        # the same form sent again (same token) submits the same signed record: never a second one
+        record = sign() if token is None else app.sent.record(token, text, sign)
         status = await offload("waiting for the contract", lambda: actions.submit(app.reader.url, record),
                                actions.WAIT_S + 15)
         data = {"record": record, "status": status, "outcome": actions.outcome_text(status),

@@ -37,6 +37,7 @@ from carbonlab.client.appdata import ComputeTimeout, NodeReader, NodeUnavailable
 from carbonlab.client.appforms import FormError, read
 from carbonlab.client.bundles import Reports
 from carbonlab.client.nodeapi import NodeDown
+from carbonlab.client.sentforms import SentForms
 
 if TYPE_CHECKING:
     from carbonlab.client.context import Console
@@ -77,6 +78,7 @@ class AppState:
     reports: Reports = field(default_factory=Reports)
     results: Results = field(default_factory=Results)
     built: list[tuple[str, str]] = field(default_factory=list)     # (report id, summary), newest first
+    sent: SentForms = field(default_factory=SentForms)           # action forms already sent, by token
 
 
 _STATES: dict[int, AppState] = {}

@@ -14,7 +14,8 @@ Test ids: `allowances-filter` (inputs `allowances-company`, `allowances-year`),
 `allowances-balance` (`balance-allocated`, `balance-bought`, `balance-sold`,
 `balance-surrendered`, `balance-held`), `allowances-history` (a row `record-<id prefix 12>` with
 `data-status` committed/refused), `allowances-actions` (one form `action-form-<kind>` per
-allowed kind, inputs `action-<kind>-<field>`, button `action-<kind>-submit`; the section says
+allowed kind, inputs `action-<kind>-<field>`, the hidden one-time token `action-<kind>-form-token`
+(client/sentforms.py: the form sent twice makes one record), button `action-<kind>-submit`; the section says
 `no-actions` when the role may sign none); the answer page: `action-outcome` with
 `data-status`.
 """
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from carbonlab.client import ParamError, actions, appdata, chainrecords
+from carbonlab.client import ParamError, actions, appdata, chainrecords, sentforms
 from carbonlab.client.appdata import offload
 from carbonlab.client.appviews import default_company, mapped, query_once, state, this_year
 from carbonlab.client.nodeapi import NodeDown
@@ -49,7 +50,9 @@ async def view(console: Console, request: Request) -> dict[str, Any]:
     kinds = actions.allowed_kinds(console.genesis, app.org) if app.org is not None else ()
     out: dict[str, Any] = {
         "companies": appdata.company_ids(console.genesis), "company": company, "year": year,
-        "kinds": [(k.value, body_fields(k), BODY_OF[k]) for k in kinds], "balance": None, "history": [],
+        # each form with a fresh one-time token: sent twice, it makes one record (client/sentforms.py)
+        "kinds": [(k.value, body_fields(k), BODY_OF[k], sentforms.new_token()) for k in kinds],
+        "balance": None, "history": [],
         "represented": actions.represented(console.genesis, console.member.id) if console.member else (),
         "signs_as": app.org.member if app.org and app.org.key else None}
     try:

@@ -101,6 +101,34 @@ def test_an_allocation_signed_in_one_console_is_committed_and_seen_in_another(
 
 
 @pytest.mark.timeout(300)
+def test_a_form_sent_twice_makes_one_record(consoles: dict[str, Served]) -> None:
+    """A double click or a resend of the answer page: the form's token makes the second post
+    submit the first one's record, so the allocation counts once (next year's: the
+    compliance test reads this one's)."""
+    year = str(YEAR + 1)
+    with consoles["n2"].client() as http:
+        pages = [http.get("/allowances", params={"company": "company2", "year": year}).text
+                 for _ in range(2)]
+    tokens = re.findall(r'name="form_token" value="([^"]+)" data-testid="action-allocation-form-token"',
+                        "".join(pages))
+    assert len(tokens) == 2, pages[0][:2000]
+    assert tokens[0] != tokens[1]                              # each rendering its own
+    form = {"kind": "allocation", "company": "company2", "year": year, "quantity_t": "700",
+            "form_token": tokens[0]}
+    first, again = _act(consoles["n2"], **form), _act(consoles["n2"], **form)
+    assert first.status_code == again.status_code == 200, (first.text, again.text)
+    assert first.json()["status"] == "committed", first.json()
+    assert again.json() == first.json()                        # the same record, the same height
+    edited = _act(consoles["n2"], **{**form, "quantity_t": "7000"})
+    assert edited.status_code == 409
+    assert edited.json()["field"] == "form_token"
+    with consoles["n1"].client() as http:
+        page = http.get("/allowances", params={"company": "company2", "year": year}).text
+    assert re.search(r'data-testid="balance-allocated">700 t<', page), page[:2000]
+    assert len(re.findall(r'data-testid="record-[0-9a-f]{12}" data-status="committed"', page)) == 1
+
+
+@pytest.mark.timeout(300)
 def test_a_forged_action_is_refused_by_the_client_and_by_the_contract(
         apps_cluster: LocalCluster, consoles: dict[str, Served]) -> None:
     cluster = apps_cluster
