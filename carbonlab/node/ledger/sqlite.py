@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.ledger import aggregate
@@ -105,10 +106,27 @@ def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         raise
 
 
+def check_schema(meta: dict[str, Any], path: Path) -> None:
+    """Refuse a ledger a newer carbonlab wrote (its schema above this one's): this code would
+    misread it, and opening it for writing would mark it with the older schema. A missing marker
+    is schema 1; an unreadable one is this code's to set again, as it always did. The marker is
+    a blob; a hand-edited file may hold it as text or a number."""
+    value = meta.get("schema")
+    try:
+        found = int(value.decode("ascii") if isinstance(value, bytes) else str(value))
+    except (ValueError, UnicodeDecodeError):
+        return
+    if found > int(SCHEMA_VERSION):
+        raise LedgerError(f"{path}: written by a newer carbonlab (ledger schema {found}; this one knows "
+                          f"schema {SCHEMA_VERSION.decode()} and older): open it with that version")
+
+
 def prepare(db: sqlite3.Connection, path: Path, genesis: Genesis) -> None:
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     if tables and "meta" not in tables:
         raise LedgerError(f"{path}: an SQLite file, but not a carbonlab ledger")
+    if tables:              # before anything is created, filled or marked in the file
+        check_schema(dict(db.execute("SELECT key, value FROM meta").fetchall()), path)
     with transaction(db):
         for statement in SCHEMA.split(";"):
             if statement.strip():

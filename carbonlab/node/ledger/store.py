@@ -51,7 +51,7 @@ from carbonlab.node.ledger.rows import (
     reading_rows_of,
     verdict_of,
 )
-from carbonlab.node.ledger.sqlite import connect, genesis_meters, prepare, transaction
+from carbonlab.node.ledger.sqlite import check_schema, connect, genesis_meters, prepare, transaction
 from carbonlab.node.ledger.state import load_state, save_state
 from carbonlab.node.ledger.tables import FORMAT, READING_COLUMNS
 from carbonlab.node.model import Batch
@@ -145,6 +145,7 @@ class Ledger:
             meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
             if meta.get("format") != FORMAT:
                 raise LedgerError(f"{path}: not a carbonlab ledger of format {FORMAT.decode()}")
+            check_schema(meta, path)
             if genesis is None:
                 try:
                     genesis = Genesis.from_json(json.loads(meta["genesis_json"]))

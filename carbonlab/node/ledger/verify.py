@@ -47,7 +47,7 @@ from carbonlab.node.ledger.rows import (
     genesis_record,
     reading_rows_of,
 )
-from carbonlab.node.ledger.sqlite import connect
+from carbonlab.node.ledger.sqlite import check_schema, connect
 from carbonlab.node.ledger.state import load_state
 from carbonlab.node.ledger.tables import FORMAT, READING_COLUMNS
 from carbonlab.node.ledger.verify_genesis import genesis_table_problems
@@ -112,6 +112,7 @@ def _verify(db: sqlite3.Connection, path: Path, genesis: Genesis,
         raise LedgerError(f"{path}: not a carbonlab ledger") from None
     if meta.get("format") != FORMAT:
         raise LedgerError(f"{path}: not a carbonlab ledger of format {FORMAT.decode()}")
+    check_schema(meta, path)          # a newer carbonlab's file: this code cannot vouch for it
     if meta.get("genesis_hash") != genesis.hash:
         report.add(0, "the ledger names another genesis hash than the genesis given")
     row = db.execute("SELECT hash, header FROM blocks WHERE height = 0").fetchone()

@@ -9,6 +9,7 @@ import pytest
 
 from carbonlab.node.contract import Reason
 from carbonlab.node.ledger import Ledger, LedgerError
+from carbonlab.node.ledger.verify import verify_ledger
 from tests.unit.node.factories import Kit, make_kit
 
 KIT_ARGS = dict(n=4)
@@ -131,6 +132,49 @@ def test_foreign_files_are_refused(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(LedgerError, match="not a carbonlab ledger"):
         Ledger.open(other, make_kit().genesis)
+
+
+@pytest.mark.parametrize("marker", [b"3", b"99", "3", 7])         # a blob, or hand-edited text or number
+def test_a_ledger_of_a_newer_schema_is_refused_and_left_as_it_was(tmp_path: Path,
+                                                                   marker: bytes | str | int) -> None:
+    kit = make_kit()
+    path = tmp_path / "l.db"
+    with Ledger.open(path, kit.genesis) as ledger:
+        fill(ledger, kit, 2)
+    db = sqlite3.connect(path)
+    db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (marker,))
+    db.commit()
+    db.close()
+    before = path.read_bytes()
+    for opening in (lambda: Ledger.open(path, kit.genesis), lambda: Ledger.open_readonly(path),
+                    lambda: verify_ledger(path, kit.genesis)):
+        shown = marker.decode() if isinstance(marker, bytes) else marker
+        with pytest.raises(LedgerError, match=rf"newer carbonlab \(ledger schema {shown};"):
+            opening()
+    assert path.read_bytes() == before                       # not marked older, nothing written
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == (marker,)
+    db.close()
+
+
+@pytest.mark.parametrize("marker", [b"\x00", b"1", None])
+def test_an_older_missing_or_garbled_schema_marker_is_set_again(tmp_path: Path, marker: bytes | None) -> None:
+    kit = make_kit()
+    path = tmp_path / "l.db"
+    with Ledger.open(path, kit.genesis) as ledger:
+        fill(ledger, kit, 2)
+    db = sqlite3.connect(path)
+    if marker is None:
+        db.execute("DELETE FROM meta WHERE key = 'schema'")
+    else:
+        db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (marker,))
+    db.commit()
+    db.close()
+    with Ledger.open(path, kit.genesis) as ledger:
+        assert ledger.height == 2
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == (b"2",)
+    db.close()
 
 
 def test_consensus_records_and_checkpoints_survive_reopen(tmp_path: Path) -> None:
