@@ -47,12 +47,14 @@ MAX_BLOCK_RANGE = 100
 MAX_WAIT_S = 30.0
 GROUPS = ("company", "plant", "unit", "stack", "meter")
 QUERY_PARAMS = (*FILTER_NAMES, "period", "level", "proofs")
+READINGS_PARAMS = ("meter", "plant", "unit", "company", "since", "until", "max_height", "limit", "offset")
 STRUCTURE_PARAMS = (*FILTER_NAMES, "gwp")
 YES_NO = {"": False, "0": False, "false": False, "1": True, "true": True}
 
 
 def build_app(node: NodeService) -> Starlette:
     async def submit(request: Request) -> Response:
+        only_params(request, ("wait_ms",))
         try:
             # the binary route's Batch is the one the contract would decode from these bytes
             decoded = check_media_type(request, also=BATCH_MEDIA_TYPE) == BATCH_MEDIA_TYPE
@@ -70,14 +72,17 @@ def build_app(node: NodeService) -> Starlette:
         return decision_response(decision)
 
     async def batch_status(request: Request) -> Response:
+        only_params(request, ())
         seq = path_int(request, "batch_seq")
         decision = await node.batch_status(request.path_params["gateway_id"], seq)
         return JSONResponse(decision.to_json())   # a status read is 200 whatever the batch's fate
 
     async def status(request: Request) -> Response:
+        only_params(request, ())
         return JSONResponse(node.status())
 
     async def peers(request: Request) -> Response:
+        only_params(request, ())
         return JSONResponse(node.peers().to_json())
 
     async def healthz(request: Request) -> Response:
@@ -89,6 +94,7 @@ def build_app(node: NodeService) -> Starlette:
         return Response(node.metrics.render(), media_type=CONTENT_TYPE)
 
     async def block(request: Request) -> Response:
+        only_params(request, ("full",))
         height = path_int(request, "height")
         full = request.query_params.get("full", "") in ("1", "true")
         found = await node.query(lambda ledger: ledger.block(height))
@@ -97,6 +103,7 @@ def build_app(node: NodeService) -> Starlette:
         return JSONResponse(block_json(found, with_batches=full))
 
     async def blocks(request: Request) -> Response:
+        only_params(request, ("from", "to"))
         lo = query_int(request, "from", default=1, lo=0)
         hi = query_int(request, "to", default=None, lo=0)
         assert lo is not None
@@ -111,6 +118,7 @@ def build_app(node: NodeService) -> Starlette:
             raise ApiError(404, f"meter: unknown meter {meter!r}", "meter")
 
     async def readings(request: Request) -> Response:
+        only_params(request, READINGS_PARAMS)
         q = request.query_params
         meter = q.get("meter")
         _known_meter(meter)
@@ -124,6 +132,7 @@ def build_app(node: NodeService) -> Starlette:
         return JSONResponse({"readings": rows, "limit": args["limit"], "offset": args["offset"]})
 
     async def emissions(request: Request) -> Response:
+        only_params(request, ("group_by", "since", "until"))
         group_by = request.query_params.get("group_by", "company")
         if group_by not in GROUPS:
             raise ApiError(400, f"group_by: {group_by!r} is not one of {', '.join(GROUPS)}", "group_by")
@@ -153,6 +162,7 @@ def build_app(node: NodeService) -> Starlette:
         return JSONResponse(result.to_json())
 
     async def proof(request: Request) -> Response:
+        only_params(request, ())
         meter = request.path_params["meter_id"]
         _known_meter(meter)
         seq = path_int(request, "seq")
@@ -162,6 +172,7 @@ def build_app(node: NodeService) -> Starlette:
         return JSONResponse(found)
 
     async def rejections(request: Request) -> Response:
+        only_params(request, ("gateway", "limit", "offset"))
         gateway = request.query_params.get("gateway")
         limit = query_int(request, "limit", default=100, lo=1, hi=10_000)
         offset = query_int(request, "offset", default=0, lo=0)
@@ -170,6 +181,7 @@ def build_app(node: NodeService) -> Starlette:
         return JSONResponse({"rejections": [r.to_json() for r in rows], "limit": limit, "offset": offset})
 
     async def head(request: Request) -> Response:
+        only_params(request, ())
         found = await node.query(lambda ledger: ledger.signed_head())
         if found is None:
             raise ApiError(404, "head: no block committed yet", "head")

@@ -79,8 +79,8 @@ def only_params(request: Request, allowed: tuple[str, ...]) -> None:
     seen: set[str] = set()
     for name, _ in request.query_params.multi_items():
         if name not in allowed:
-            raise ApiError(400, f"{name}: unknown parameter (this route reads "
-                                f"{', '.join(allowed)})", name)
+            reads = f"reads {', '.join(allowed)}" if allowed else "takes no parameters"
+            raise ApiError(400, f"{name[:64]}: unknown parameter (this route {reads})", name[:64])
         if name in seen:
             raise ApiError(400, f"{name}: given more than once", name)
         seen.add(name)

@@ -150,6 +150,19 @@ def test_unknown_meter_and_bad_signature_are_rejected_before_ordering(node: tupl
     ("/v1/readings/nope/1/proof", {}, 404, "meter"),
     ("/v1/readings/m1/999999/proof", {}, 404, "seq"),
     ("/v1/rejections", {"offset": -1}, 400, "offset"),
+    # a parameter given twice or not read by the route was answered as if absent (the last of
+    # a repeated one counted; a misspelt filter answered for everything): found by an outsider
+    ("/v1/emissions", {"group_by": ["plant", "unit"]}, 400, "group_by"),
+    ("/v1/emissions", {"group": "plant"}, 400, "group"),
+    ("/v1/readings", {"meterr": "m1"}, 400, "meterr"),
+    ("/v1/readings", {"limit": [5, 6]}, 400, "limit"),
+    ("/v1/blocks", {"from": [1, 2]}, 400, "from"),
+    ("/v1/blocks/1", {"ful": "1"}, 400, "ful"),
+    ("/v1/rejections", {"gatway": "gw1"}, 400, "gatway"),
+    ("/v1/status", {"verbose": "1"}, 400, "verbose"),
+    ("/v1/head", {"x": "1"}, 400, "x"),
+    ("/v1/batches/gw1/1", {"x": "1"}, 400, "x"),
+    ("/v1/readings", {"p" * 3000: "1"}, 400, "p" * 64),          # a long name is named, cut
 ])
 def test_query_errors_name_the_field(node: tuple[LocalCluster, str], path: str, params: dict[str, Any],
                                      status: int, field: str) -> None:
@@ -157,6 +170,20 @@ def test_query_errors_name_the_field(node: tuple[LocalCluster, str], path: str, 
     r = httpx.get(f"{url}{path}", params=params, timeout=10)
     assert r.status_code == status, r.text
     assert r.json()["field"] == field
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(("query", "field"), [("wait_ms=5&wait_ms=6000", "wait_ms"), ("wait=5000", "wait")])
+def test_a_submission_with_a_parameter_twice_or_unknown_is_refused_before_ordering(
+        node: tuple[LocalCluster, str], feed: GatewayFeed, query: str, field: str) -> None:
+    _, url = node
+    batch = feed.next_batch()
+    r = httpx.post(f"{url}/v1/batches?{query}", content=batch.encode(), timeout=30,
+                   headers={"content-type": BATCH_MEDIA_TYPE})
+    assert r.status_code == 400, r.text
+    assert r.json()["field"] == field
+    status = httpx.get(f"{url}/v1/batches/{batch.gateway_id}/{batch.batch_seq}", timeout=10).json()
+    assert status == {"status": "unknown"}                      # nothing was ordered
 
 
 def test_ledger_file_is_where_the_config_says(node: tuple[LocalCluster, str]) -> None:
