@@ -66,13 +66,13 @@ class Reports:
         """The directory of a built report; `FormError` (404) for an id that is not one."""
         path = self.root / report_id
         if not _ID.fullmatch(report_id) or report_id.startswith(".") or not path.is_dir():
-            raise FormError("report", f"no report {report_id!r} was built by this client", 404)
+            raise FormError("report", f"no report {report_id[:64]!r} was built by this client", 404)
         return path
 
     def file(self, report_id: str, name: str) -> Path:
         path = self.dir(report_id) / name
         if name not in BUNDLE_FILES or not path.is_file():
-            raise FormError("file", f"{name!r} is not a file of report {report_id}", 404)
+            raise FormError("file", f"{name[:64]!r} is not a file of report {report_id}", 404)
         return path
 
     def zip_bytes(self, report_id: str) -> bytes:

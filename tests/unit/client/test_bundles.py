@@ -79,9 +79,11 @@ def test_reports_serve_only_bundle_files(tmp_path: Path) -> None:
     (tmp_path / "r1" / "report.json").write_text("{}")
     (tmp_path / "secret").write_text("no")
     assert reports.file("r1", "report.json").read_text() == "{}"
-    for rid, name in (("r1", "../secret"), ("..", "secret"), ("r1", "nothing.json"), ("r2", "report.json")):
+    for rid, name in (("r1", "../secret"), ("..", "secret"), ("r1", "nothing.json"), ("r2", "report.json"),
+                      ("r" * 5000, "report.json"), ("r1", "n" * 5000)):
         with pytest.raises(FormError) as info:
             reports.file(rid, name)
         assert info.value.status == 404
+        assert len(str(info.value)) < 200                   # a long id or name is not echoed whole
     with zipfile.ZipFile(io.BytesIO(reports.zip_bytes("r1"))) as zf:
         assert zf.namelist() == ["report.json"]
