@@ -83,11 +83,13 @@ def run(args: argparse.Namespace) -> int:
     ed = ref.ed25519_verifies_per_s
     fsyncs = 1000 / ref.fsync_ms * per_block                          # one fsync per block
     limits = {"contract": ed * args.readings,                         # one verify per batch
+              "precheck": ed * args.readings,                         # the same, at the home member
               "commit": fsyncs,                  # the API's pre-check verified the signatures
               "commit_cold": 1 / (1 / fsyncs + 1 / (ed * args.readings)),   # it verifies them too
               "verify": ed / (args.batches + QUORUM) * per_block}    # batches + certificate
     rows = []
-    for name, title in (("contract", "contract (execute)"), ("commit", "ledger commit (FULL sync)"),
+    for name, title in (("contract", "contract (execute)"), ("precheck", "API pre-check (binary)"),
+                        ("commit", "ledger commit (FULL sync)"),
                         ("commit_cold", "  first met in the block"), ("verify", "offline verify")):
         seconds, cpu_s = getattr(now, f"{name}_s"), getattr(now, f"{name}_cpu_s")
         if seconds is None or cpu_s is None:
@@ -130,10 +132,13 @@ def _print(r: dict[str, Any], reference: str) -> None:
               f"{'-' if p['target'] is None else format(p['target'], ','):>7}")
     print("  before: wall/CPU readings/s of the same workload on the baseline's code; speedup: per "
           "CPU second (the steadier figure on a shared machine); of limit: wall rate / limit")
-    print("  commit: the member whose API pre-checked the batches (the contract phase stands for it: "
-          "signatures verified and batches decoded and checked statelessly once, remembered by "
-          "digest; the commit runs the checks that read the state, rows, SQLite); first met in the "
-          "block: every other member, which decodes, verifies and checks each batch in full")
+    print("  API pre-check: the binary route's work per batch before ordering it at its home member "
+          "(decode the body, verify the signature, the stateless checks; the decoded batch remembered "
+          "by digest)")
+    print("  commit: the member whose API pre-checked the batches (signatures verified and batches "
+          "decoded and checked statelessly once, remembered; the commit runs the checks that read the "
+          "state, rows, SQLite); first met in the block: every other member, which decodes, verifies "
+          "and checks each batch in full")
     print(f"  limits: contract = Ed25519 rate x readings per batch; commit = fsync rate x readings "
           f"per block; first met = both; verify = Ed25519 rate / (batches + {QUORUM} certificate "
           f"signatures) x readings per block")

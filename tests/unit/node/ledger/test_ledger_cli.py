@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import subprocess
@@ -116,11 +117,12 @@ def test_bench_measures_the_baseline_commit_in_the_same_run(capsys: pytest.Captu
                  "--baseline", "HEAD", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["before"].startswith("HEAD at ")
-    assert [p["phase"] for p in result["phases"]] == ["contract", "commit", "commit_cold", "verify"]
+    assert [p["phase"] for p in result["phases"]] == ["contract", "precheck", "commit", "commit_cold",
+                                                      "verify"]
     for phase in result["phases"]:
         assert phase["readings_per_s"] > 0
         assert phase["limit_readings_per_s"] > 0
-        if phase["phase"] == "commit_cold" and phase["before_readings_per_s"] is None:
+        if phase["phase"] in ("precheck", "commit_cold") and phase["before_readings_per_s"] is None:
             continue                         # a baseline from before that phase: no before-figure
         assert phase["before_readings_per_s"] > 0
         assert phase["speedup"] > 0
@@ -135,6 +137,10 @@ def test_bench_alternates_rounds_and_keeps_the_best_of_each_phase(
     fast, slow = (LedgerFigures(1.0, 2.0, 3.0, 0.5, 1.5, 2.5, True, "ok"),
                   LedgerFigures(4.0, 1.0, 5.0, 0.4, 9.0, 1.0, True, "ok"))
     assert best_of([fast, slow]) == LedgerFigures(1.0, 1.0, 3.0, 0.4, 1.5, 1.0, True, "ok")
+    with_precheck = dataclasses.replace(slow, precheck_s=0.7, precheck_cpu_s=0.6, commit_cold_s=2.0)
+    best = best_of([fast, with_precheck, dataclasses.replace(with_precheck, precheck_s=0.3)])
+    assert (best.precheck_s, best.precheck_cpu_s, best.commit_cold_s) == (0.3, 0.6, 2.0)
+    assert best_of([fast, slow]).precheck_s is None          # no run had the phase
     failed = LedgerFigures(9.0, 9.0, 9.0, 9.0, 9.0, 9.0, False, "FAILED: 1 problem(s) in 1 blocks")
     assert best_of([fast, failed]).verify_ok is False
     assert main(["ledger", "bench", "--blocks", "2", "--batches", "2", "--readings", "2",
