@@ -90,11 +90,10 @@ class ServiceHost:
         if not facts.running or facts.pid is None:
             raise HostError(f"{self.name}: service {name} is not running ({facts.state}); "
                             f"cannot send SIG{sig}{self._last_words(name)}")
-        done = self.run(f"kill -{sig} {facts.pid}")
-        if done.rc != 0:          # it ended between the fact and the signal: say how, from its log
-            why = (done.stderr or done.stdout).strip()[-300:]
-            raise HostError(f"{self.name}: SIG{sig} to {name} (pid {facts.pid}): exit {done.rc}: "
-                            f"{why}{self._last_words(name)}")
+        try:
+            self._check(f"kill -{sig} {facts.pid}", f"SIG{sig} to {name} (pid {facts.pid})")
+        except HostError as exc:  # it ended between the fact and the signal: say how, from its log
+            raise HostError(f"{exc}{self._last_words(name)}") from None
         return facts
 
     def _last_words(self, name: str, lines: int = 4) -> str:
