@@ -119,7 +119,10 @@ def _status(args: argparse.Namespace) -> int:
     from carbonlab.lab import view
 
     lab = _lab(args)
-    print(view.status_text(lab.state, lab.facts(), str(lab.lab_dir)))
+    facts = lab.facts()
+    print(view.status_text(lab.state, facts, str(lab.lab_dir)))
+    if facts is not None and not facts.healthy()[0]:
+        print(f"`{lab_command('up', args, lab)}` starts again what is down (up converges)")
     return 0
 
 

@@ -41,6 +41,8 @@ def _run(args: argparse.Namespace) -> int:
         args.parser.error("give the service's command line after --")
     if not command[0].startswith("/"):
         args.parser.error(f"the command must be an absolute path, not {command[0]!r}")
+    if not args.run_dir.is_dir():
+        args.parser.error(f"--run-dir {args.run_dir}: not a directory (the service's pidfiles go there)")
     if args.start_limit_burst is not None and args.start_limit_burst < 1:
         args.parser.error(f"--start-limit-burst: {args.start_limit_burst}: must be 1 or more")
     # options not given keep Policy's own defaults (not imported to build the parser: --help stays fast)

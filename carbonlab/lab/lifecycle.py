@@ -18,7 +18,7 @@ from typing import Any
 from carbonlab.lab import health, inventory
 from carbonlab.lab.ansible_run import PlaybookResult, run_playbook
 from carbonlab.lab.errors import LabError, StateError, StepError, TransitionError, UpFailed
-from carbonlab.lab.names import prometheus_skipped_file
+from carbonlab.lab.names import client_service, gateway_service, node_service, prometheus_skipped_file
 from carbonlab.lab.port_holders import check_ports_free
 from carbonlab.lab.ports import PortPlan, check_outside_ephemeral, plan
 from carbonlab.lab.proc import start_time
@@ -26,6 +26,7 @@ from carbonlab.lab.providers import make_provider
 from carbonlab.lab.providers.base import Provider
 from carbonlab.lab.resources import PlaybookRun
 from carbonlab.lab.state import LabState, Phase, locked
+from carbonlab.lab.supervisor import last_word
 from carbonlab.lab.topology import Topology
 from carbonlab.lab.wheelhouse import build as build_wheelhouse
 from carbonlab.lab.wheelhouse import checked_mark
@@ -198,5 +199,21 @@ class Lab:
         return self._gather()
 
     def _gather(self) -> health.LabFacts:
-        return health.gather(self.topo, self.ports(),
-                             prometheus_skipped=prometheus_skipped_file(self.lab_dir).exists())
+        facts = health.gather(self.topo, self.ports(),
+                              prometheus_skipped=prometheus_skipped_file(self.lab_dir).exists())
+        self._explain_down(facts)
+        return facts
+
+    def _explain_down(self, facts: health.LabFacts) -> None:
+        """A service that does not answer gets its supervisor's last word appended, where its
+        host's log can be read from here (local and netns hosts; on real hosts systemd keeps
+        it): a service whose supervisor gave up stays down until `lab up` starts it again."""
+        down: list[tuple[health.NodeFacts | health.GatewayFacts | health.ClientFacts, str]] = [
+            *((n, node_service(n.member)) for n in facts.nodes if not n.up),
+            *((g, gateway_service(g.gateway)) for g in facts.gateways if not g.up),
+            *((c, client_service(c.member)) for c in facts.clients if not c.up)]
+        for item, service in down:
+            log_dir = self.provider.service_log(item.host)
+            word = last_word(log_dir / f"{service}.log") if log_dir.is_absolute() else None
+            if word:
+                item.error = f"{item.error}; {word}" if item.error else word

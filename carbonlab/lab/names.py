@@ -21,3 +21,17 @@ def prometheus_skipped_file(lab_dir: Path) -> Path:
     and not installable there), with the reason; removed when Prometheus runs and by `lab down`.
     `lab status` then says "not installed" instead of "NOT READY"."""
     return lab_dir / "prometheus-skipped.txt"
+
+
+def node_service(member: str) -> str:
+    """The service name of member `member`'s node on its host (unit, supervisor, log file)."""
+    return f"node-{member}"
+
+
+def gateway_service(gateway: str) -> str:
+    return f"gateway-{gateway}"
+
+
+def client_service(member: str) -> str:
+    """Member `member`'s web console."""
+    return f"client-{member}"

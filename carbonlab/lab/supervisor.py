@@ -89,6 +89,47 @@ class SupervisorStatus:
         return status
 
 
+LAST_WORD_BYTES = 64 * 1024
+
+
+def last_word(log: Path) -> str | None:
+    """What the supervisor last said of its service in `log` (the service's log, where its
+    lines are mixed with the service's own), when that explains why the service is down: it
+    gave up (start limit), the service exited and is not restarted, or it was stopped. None
+    when the log is absent or unreadable, or its last word is a start or a restart pending."""
+    try:
+        with log.open("rb") as fh:
+            fh.seek(max(0, fh.seek(0, os.SEEK_END) - LAST_WORD_BYTES))
+            tail = fh.read().decode("utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    for line in reversed(tail):
+        if '"supervisor"' not in line:
+            continue
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict) and "supervisor" in event and "event" in event:
+            return _word(event)
+    return None
+
+
+def _word(event: dict[str, object]) -> str | None:
+    kind = event["event"]
+    if kind == "give_up":
+        return f"its supervisor gave up: {event.get('reason')}"
+    if kind == "exit":
+        how = f"by {event['signal']}" if event.get("signal") else f"with rc {event.get('rc')}"
+        action = str(event.get("action", ""))
+        return None if action.startswith("restart in") else f"exited {how}, {action}"
+    if kind in ("stop", "stopped"):
+        return "stopped by its supervisor"
+    if kind == "hold":
+        return "held by its supervisor (a killed service is not restarted)"
+    return None
+
+
 def paths(run_dir: Path, name: str) -> tuple[Path, Path, Path]:
     """(child pidfile, supervisor pidfile, status file) of service `name`."""
     return run_dir / f"{name}.pid", run_dir / f"{name}.supervisor.pid", run_dir / f"{name}.supervisor.json"

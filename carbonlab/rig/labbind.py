@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from carbonlab.lab.names import gateway_service, node_service
 from carbonlab.node.genesis import Genesis
 from carbonlab.rig.errors import RigError
 from carbonlab.rig.faults.context import FaultContext, LabNet, NetHost, ServiceRef
@@ -125,14 +126,14 @@ def bind_lab(topology_path: Path, lab_dir: Path, *, seed: int = 0) -> RigLab:
     genesis = Genesis.load(lab_dir / "genesis.json")
     ctx = FaultContext(seed=seed, genesis_path=lab_dir / "genesis.json", chain_id=genesis.chain_id)
     for m in topo.members:
-        ctx.nodes[m.id] = ServiceRef(hosts[m.host], f"node-{m.id}", m.host,
+        ctx.nodes[m.id] = ServiceRef(hosts[m.host], node_service(m.id), m.host,
                                      Path(layout[m.host]["carbonlab_var"]) / m.id,
                                      ports.url(m.host, f"{m.id}-api"))
     rig = RigLab(topo.lab_id, state.provider, ctx, genesis,
                  min((g.interval_s for g in topo.gateways), default=60), hosts, topology=str(topology_path))
     for g in topo.gateways:
         var = Path(layout[g.host]["carbonlab_var"])
-        ctx.gateways[g.id] = ServiceRef(hosts[g.host], f"gateway-{g.id}", g.host, var / g.id)
+        ctx.gateways[g.id] = ServiceRef(hosts[g.host], gateway_service(g.id), g.host, var / g.id)
         rig.outboxes[g.id] = (g.host, var / g.id / "gateway.db")
     for meter in topo.meters:
         endpoint = meter_endpoint(meter, ports, topology_path)

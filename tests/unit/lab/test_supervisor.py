@@ -227,6 +227,10 @@ def test_bad_arguments_are_named() -> None:
                           timeout=60, check=False)
     assert done.returncode == 2
     assert "-1: must be 0 or more" in done.stderr
+    done = subprocess.run([*base[:-1], "/nonexistent/run", "--", "/bin/true"], capture_output=True,
+                          text=True, timeout=60, check=False)      # was a traceback
+    assert done.returncode == 2
+    assert "--run-dir /nonexistent/run: not a directory" in done.stderr
 
 
 def test_status_refuses_what_is_not_one() -> None:

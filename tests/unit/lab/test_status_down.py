@@ -1,0 +1,99 @@
+"""`lab status` of a lab whose services are down says why where the host's log tells (the
+supervisor gave up, the service exited and is not restarted) and how to start them again.
+
+An outsider's find: five kills of a gateway within a minute made its supervisor give up (as
+systemd's start limit does); `lab status` said only "no answer", and nothing said that `lab up`
+starts it again. The supervisors here are real (`carbonlab supervise`), writing the services'
+logs where the local provider keeps them; nothing listens on the lab's ports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from carbonlab.lab.lifecycle import Lab
+from carbonlab.lab.names import client_service, gateway_service, node_service
+from carbonlab.lab.supervisor import last_word
+from carbonlab.lab.topology import DEFAULT_TOPOLOGY, load
+
+CARBONLAB = Path(sys.executable).parent / "carbonlab"
+
+
+def _supervise(lab: Lab, host: str, service: str, command: str, *policy: str) -> None:
+    """Run a real supervisor of `command` until it ends by itself, its log where the lab reads it."""
+    log_dir = lab.provider.service_log(host)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    (log_dir.parent / "run").mkdir(exist_ok=True)
+    with open(log_dir / f"{service}.log", "ab") as out:
+        done = subprocess.run([str(CARBONLAB), "supervise", "--name", service, "--run-dir",
+                               str(log_dir.parent / "run"), "--restart-s", "0", *policy, "--",
+                               "/bin/sh", "-c", command], stdout=out, stderr=subprocess.STDOUT, timeout=60)
+    assert done.returncode in (0, 1)
+
+
+def _lab(tmp_path: Path) -> tuple[Lab, Path]:
+    raw = yaml.safe_load(DEFAULT_TOPOLOGY.read_text())
+    raw["lab_id"] = "tdown"
+    raw["local"]["base_port"] = 26000          # nothing of this machine's listens there
+    topology = tmp_path / "topology.yaml"
+    topology.write_text(yaml.safe_dump(raw))
+    lab_dir = tmp_path / "lab"
+    lab_dir.mkdir()
+    (lab_dir / "state.json").write_text(json.dumps({
+        "lab_id": "tdown", "provider": "local", "topology": str(topology), "phase": "healthy",
+        "resources": [], "facts": {}}) + "\n")
+    return Lab(load(topology), lab_dir, progress=lambda _line: None), topology
+
+
+def test_status_says_why_a_service_is_down_and_how_to_start_it(tmp_path: Path) -> None:
+    lab, topology = _lab(tmp_path)
+    _supervise(lab, "gw-a", gateway_service("gw-a"), "exit 3", "--start-limit-burst", "2")
+    _supervise(lab, "node2", node_service("n2"), "exit 0")
+    # a log of the service's own lines only, and one that is not there: nothing to add
+    (lab.provider.service_log("node3") / f"{node_service('n3')}.log").parent.mkdir(parents=True)
+    (lab.provider.service_log("node3") / f"{node_service('n3')}.log").write_bytes(
+        b'{"level":"info","msg":"started"}\n\xff\xfe not json\n')
+
+    facts = lab.facts()
+    assert facts is not None
+    errors = {**{n.member: n.error for n in facts.nodes}, **{g.gateway: g.error for g in facts.gateways}}
+    assert errors["gw-a"] == "no answer; its supervisor gave up: start limit: 2 starts within 60 s"
+    assert errors["n2"] == "no answer; exited with rc 0, clean exit: not restarted"
+    assert errors["n1"] == errors["n3"] == errors["gw-b"] == "no answer"
+
+    out = subprocess.run([str(CARBONLAB), "lab", "status", str(topology), "--lab-dir", str(lab.lab_dir)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert any(line.startswith("gw-a") and line.endswith("(no answer; its supervisor gave up: start "
+                                                         "limit: 2 starts within 60 s)") for line in lines)
+    assert lines[-2].startswith("health: not healthy (nodes not answering: n1, n2, n3")
+    assert lines[-1] == (f"`{CARBONLAB} lab up {topology} --lab-dir {lab.lab_dir}` starts again what is "
+                         "down (up converges)")
+
+
+def test_last_word_reads_the_supervisors_latest_line(tmp_path: Path) -> None:
+    log = tmp_path / f"{client_service('n1')}.log"
+    assert last_word(log) is None                                  # no log
+    sup = '{"t":1.0,"supervisor":"client-n1",'
+    log.write_text(sup + '"event":"start","pid":5,"restarts":0}\n')
+    assert last_word(log) is None                                  # started: nothing to explain
+    with log.open("a") as fh:
+        fh.write(sup + '"event":"hold","child":5}\n')
+        fh.write(sup + '"event":"exit","pid":5,"rc":null,"signal":"SIGKILL",'
+                 '"action":"held: not restarted"}\n')
+        fh.write('{"level":"error","msg":"the service\'s own last line"}\n')
+    assert last_word(log) == "exited by SIGKILL, held: not restarted"
+    with log.open("a") as fh:
+        fh.write(sup + '"event":"exit","pid":6,"rc":2,"signal":null,"action":"restart in 2 s"}\n')
+    assert last_word(log) is None                                  # coming back by itself
+    with log.open("a") as fh:
+        fh.write(sup + '"event":"stop","reason":"SIGTERM","child":7}\n' + sup + '"event":"stopped"}\n')
+    assert last_word(log) == "stopped by its supervisor"
+    with log.open("a") as fh:                                      # beyond the tail it reads
+        fh.write('{"level":"info","msg":"' + "x" * 70_000 + '"}\n')
+    assert last_word(log) is None
