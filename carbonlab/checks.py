@@ -15,8 +15,20 @@ tree and import no carbonlab package.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
+
+# C0 control characters but tab, line feed and carriage return, and DEL: no name, id or text
+# of carbonlab's may hold one (XML 1.0, and so XLSX, cannot; a terminal or a PDF shows junk)
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def control_problem(text: str) -> str | None:
+    """Why `text` is refused for holding a control character, None when it holds none."""
+    found = _CONTROL.search(text)
+    return None if found is None else (f"contains a control character (U+{ord(found.group()):04X} "
+                                       f"at position {found.start()})")
 
 
 class CheckError(ValueError):
@@ -42,6 +54,9 @@ class Checks:
             raise self.error(field, "must not be empty")
         if len(value) > max_len:
             raise self.error(field, f"longer than {max_len} characters")
+        problem = control_problem(value)
+        if problem is not None:
+            raise self.error(field, problem)
         return value
 
     def as_int(self, value: Any, field: str, *, lo: int | None = None, hi: int | None = None) -> int:

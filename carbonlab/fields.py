@@ -16,8 +16,10 @@ is a non-empty string; `tuple[str, ...]` a list of non-empty strings.
 (`TopologyError`, the gateway's `ConfigError`, ...) so that `except GatewayError` and the
 like keep working, and every message names the file and the dotted field.
 
-This module sits at the top of the tree and imports no carbonlab package, so node,
-gateway, lab and rig all use it (STYLE 9 and 24: one validator per field).
+This module sits at the top of the tree and imports no carbonlab package (only the shared
+`carbonlab.checks`, for the one rule on text both layers share: no control characters but tab,
+line feed and carriage return), so node, gateway, lab and rig all use it (STYLE 9 and 24: one
+validator per field).
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
+
+from carbonlab.checks import control_problem
 
 T = TypeVar("T")
 _KEY = "carbonlab.fields"
@@ -202,6 +206,8 @@ def _rule(f: dataclasses.Field[Any]) -> Rule:
 def _read(read: Callable[[str], Any], value: Any) -> tuple[Any, str | None]:
     if not isinstance(value, str) or not value.strip():
         return value, f"must be a non-empty string, got {value!r}"
+    if (problem := control_problem(value)) is not None:
+        return value, problem
     try:
         return read(value), None
     except ValueError as exc:
@@ -239,12 +245,16 @@ def _convert(kind: Any, rule: Rule, value: Any) -> tuple[Any, str | None]:
     if kind is str or kind is Path:
         if not isinstance(value, str) or (not value.strip() and not rule.allow_empty):
             return value, f"must be a non-empty string, got {value!r}"
+        if (problem := control_problem(value)) is not None:
+            return value, problem
         if rule.pattern is not None and not rule.pattern.fullmatch(value):
             return value, f"must match {rule.pattern.pattern}, got {value!r}"
         return kind(value), None
     if typing.get_origin(kind) is tuple and args == (str, ...):
         ok = isinstance(value, list | tuple) and all(isinstance(v, str) and v.strip() for v in value) \
             and (bool(value) or rule.allow_empty)
+        if ok and (problem := next(filter(None, map(control_problem, value)), None)) is not None:
+            return value, problem
         some = "a" if rule.allow_empty else "a non-empty"
         return (tuple(value) if ok else value), \
             None if ok else f"must be {some} list of non-empty strings, got {value!r}"

@@ -62,6 +62,11 @@ def test_reads_typed_values_and_fills_defaults() -> None:
     ({"name": "x", "span": [3, 2]}, "span", "must be [min, max]"),
     ({"name": "x", "maybe": -1}, "maybe", "must be a number >= 0"),
     ({"name": "x", "size": 1}, "size", "unknown field; allowed: colour, count"),
+    # an outsider's find: a control character in a name reached genesis and made the report's
+    # XLSX fail (XML cannot hold it); tab, line feed and carriage return stay allowed
+    ({"name": "Unit\x0b5"}, "name", "contains a control character (U+000B at position 4)"),
+    ({"name": "\x00"}, "name", "contains a control character (U+0000 at position 0)"),
+    ({"name": "del\x7f"}, "name", "contains a control character (U+007F at position 3)"),
 ])
 def test_every_error_names_file_and_field(raw: dict[str, object], field: str, problem: str) -> None:
     with pytest.raises(FieldError) as info:
@@ -143,3 +148,30 @@ def test_document_reads_toml_and_yaml_and_names_the_file_it_cannot(tmp_path: Pat
             document(tmp_path / name, "test config", syntax=name.rsplit(".", 1)[1])
         assert str(info.value).startswith(f"{tmp_path / name}: {problem}")
         assert info.value.field == ""
+
+
+@dataclass(frozen=True)
+class Texts:
+    lines: str
+    names: tuple[str, ...] = spec(("a",))
+    where: HostPort | None = spec(None, read=HostPort.parse)
+
+
+def test_control_characters_are_refused_in_every_kind_of_text() -> None:
+    assert build(Texts, {"lines": "one\ttwo\r\nthree"}, file="f").lines == "one\ttwo\r\nthree"
+    for raw, field in (({"lines": "x", "names": ["a", "b\x1b[31m"]}, "names"),
+                       ({"lines": "x", "where": "127.0.0.1:\x0080"}, "where")):
+        with pytest.raises(FieldError, match="contains a control character") as info:
+            build(Texts, raw, file="f")
+        assert info.value.field == field
+
+
+def test_the_wire_checks_refuse_control_characters_too() -> None:
+    from carbonlab.checks import CheckError, Checks
+
+    checks = Checks()
+    assert checks.as_str("Plant A\n(north)", "genesis.meters[0].plant") == "Plant A\n(north)"
+    with pytest.raises(CheckError) as info:
+        checks.as_str("Plant\x0cA", "genesis.meters[0].plant")
+    assert (info.value.field, info.value.problem) == (
+        "genesis.meters[0].plant", "contains a control character (U+000C at position 5)")
