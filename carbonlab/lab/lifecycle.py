@@ -156,6 +156,8 @@ class Lab:
             return run_playbook("site.yml", self.inventory_path, self.lab_dir / "logs" / log_name,
                                 env=self.provider.ansible_env(), progress=self.progress,
                                 on_start=started)
+        except StepError as exc:
+            raise self._explained(exc) from None
         finally:
             for entry in records:
                 self.state.forget(entry)
@@ -173,7 +175,7 @@ class Lab:
                 break
             time.sleep(1.0)
         host = next((n.host for n in facts.nodes if not n.up), self.topo.members[0].host)
-        raise StepError(host, "health", reason, str(self.provider.service_log(host)))
+        raise self._explained(StepError(host, "health", reason, str(self.provider.service_log(host))))
 
     # down ------------------------------------------------------------------------------------
     def down(self) -> None:
@@ -213,7 +215,23 @@ class Lab:
             *((g, gateway_service(g.gateway)) for g in facts.gateways if not g.up),
             *((c, client_service(c.member)) for c in facts.clients if not c.up)]
         for item, service in down:
-            log_dir = self.provider.service_log(item.host)
-            word = last_word(log_dir / f"{service}.log") if log_dir.is_absolute() else None
+            word = self._service_word(item.host, service)
             if word:
                 item.error = f"{item.error}; {word}" if item.error else word
+
+    def _service_word(self, host: str, service: str) -> str | None:
+        """`supervisor.last_word` of `service` on `host`, where its log is readable from here."""
+        log_dir = self.provider.service_log(host)
+        return last_word(log_dir / f"{service}.log") if log_dir.is_absolute() else None
+
+    def _explained(self, exc: StepError) -> StepError:
+        """`exc` with the supervisor's last word on each service of its host that has one (a
+        service that would not start: its start limit, and the error it wrote)."""
+        services = [*(node_service(m.id) for m in self.topo.members if m.host == exc.host),
+                    *(gateway_service(g.id) for g in self.topo.gateways if g.host == exc.host),
+                    *(client_service(m.id) for m in self.topo.members if m.host == exc.host)]
+        words = [f"{service}: {word}" for service in services
+                 if (word := self._service_word(exc.host, service))]
+        if not words:
+            return exc
+        return StepError(exc.host, exc.step, f"{exc.problem}; {'; '.join(words)}", exc.log)

@@ -90,29 +90,63 @@ class SupervisorStatus:
 
 
 LAST_WORD_BYTES = 64 * 1024
+LAST_LINE_CHARS = 240
 
 
 def last_word(log: Path) -> str | None:
     """What the supervisor last said of its service in `log` (the service's log, where its
     lines are mixed with the service's own), when that explains why the service is down: it
-    gave up (start limit), the service exited and is not restarted, or it was stopped. None
-    when the log is absent or unreadable, or its last word is a start or a restart pending."""
+    gave up (start limit), the service exited and is not restarted, or it was stopped; with
+    the service's own last line before it (its error, as a rule). None when the log is absent
+    or unreadable, or its last word is a start or a restart pending."""
     try:
         with log.open("rb") as fh:
             fh.seek(max(0, fh.seek(0, os.SEEK_END) - LAST_WORD_BYTES))
             tail = fh.read().decode("utf-8", errors="replace").splitlines()
     except OSError:
         return None
-    for line in reversed(tail):
-        if '"supervisor"' not in line:
-            continue
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(event, dict) and "supervisor" in event and "event" in event:
-            return _word(event)
+    for at in range(len(tail) - 1, -1, -1):
+        event = _event(tail[at])
+        if event is not None:
+            word = _word(event)
+            error = _last_error(tail[:at]) if word and event["event"] in ("give_up", "exit") else None
+            return f"{word}; its last error: {error[:LAST_LINE_CHARS]}" if error else word
     return None
+
+
+def _last_error(lines: list[str]) -> str | None:
+    """The last error the service's last run wrote (`lines` end at the supervisor's word):
+    a line of its structured log at level error or critical (its message), or a plain line (a
+    `carbonlab: error: ...` or a traceback's last line); None when that run wrote none."""
+    for line in reversed(lines):
+        event = _event(line)
+        if event is not None:
+            if event["event"] in ("start", "restart", "release"):
+                return None
+            continue
+        text = line.strip()
+        if not text:
+            continue
+        if not text.startswith("{"):
+            return text
+        try:
+            record = json.loads(text)
+        except ValueError:
+            return text
+        if isinstance(record, dict) and record.get("level") in ("error", "critical"):
+            return str(record.get("msg", text))
+    return None
+
+
+def _event(line: str) -> dict[str, object] | None:
+    """The supervisor's JSON line `line` is, else None (a line of the service's own)."""
+    if '"supervisor"' not in line:
+        return None
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return None
+    return event if isinstance(event, dict) and "supervisor" in event and "event" in event else None
 
 
 def _word(event: dict[str, object]) -> str | None:

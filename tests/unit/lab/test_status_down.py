@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from carbonlab.lab.errors import StepError
 from carbonlab.lab.lifecycle import Lab
 from carbonlab.lab.names import client_service, gateway_service, node_service
 from carbonlab.lab.supervisor import last_word
@@ -51,7 +52,8 @@ def _lab(tmp_path: Path) -> tuple[Lab, Path]:
 
 def test_status_says_why_a_service_is_down_and_how_to_start_it(tmp_path: Path) -> None:
     lab, topology = _lab(tmp_path)
-    _supervise(lab, "gw-a", gateway_service("gw-a"), "exit 3", "--start-limit-burst", "2")
+    _supervise(lab, "gw-a", gateway_service("gw-a"),
+               "echo 'carbonlab: error: gateway.db: not a database' >&2; exit 3", "--start-limit-burst", "2")
     _supervise(lab, "node2", node_service("n2"), "exit 0")
     # a log of the service's own lines only, and one that is not there: nothing to add
     (lab.provider.service_log("node3") / f"{node_service('n3')}.log").parent.mkdir(parents=True)
@@ -61,7 +63,9 @@ def test_status_says_why_a_service_is_down_and_how_to_start_it(tmp_path: Path) -
     facts = lab.facts()
     assert facts is not None
     errors = {**{n.member: n.error for n in facts.nodes}, **{g.gateway: g.error for g in facts.gateways}}
-    assert errors["gw-a"] == "no answer; its supervisor gave up: start limit: 2 starts within 60 s"
+    gave_up = ("its supervisor gave up: start limit: 2 starts within 60 s; "
+               "its last error: carbonlab: error: gateway.db: not a database")
+    assert errors["gw-a"] == f"no answer; {gave_up}"
     assert errors["n2"] == "no answer; exited with rc 0, clean exit: not restarted"
     assert errors["n1"] == errors["n3"] == errors["gw-b"] == "no answer"
 
@@ -69,11 +73,18 @@ def test_status_says_why_a_service_is_down_and_how_to_start_it(tmp_path: Path) -
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert any(line.startswith("gw-a") and line.endswith("(no answer; its supervisor gave up: start "
-                                                         "limit: 2 starts within 60 s)") for line in lines)
+    assert any(line.startswith("gw-a") and line.endswith(f"(no answer; {gave_up})") for line in lines)
     assert lines[-2].startswith("health: not healthy (nodes not answering: n1, n2, n3")
     assert lines[-1] == (f"`{CARBONLAB} lab up {topology} --lab-dir {lab.lab_dir}` starts again what is "
                          "down (up converges)")
+
+    # a failed step of `lab up` on that host says the same: a service that would not start
+    failed = StepError("gw-a", "Wait for the service to listen", "gateway-gw-a did not listen", "site.log")
+    assert str(lab._explained(failed)) == ("host gw-a: step 'Wait for the service to listen' failed: "
+                                           f"gateway-gw-a did not listen; gateway-gw-a: {gave_up} "
+                                           "(log: site.log)")
+    quiet = StepError("node1", "health", "nodes not answering: n1", "x")
+    assert lab._explained(quiet) is quiet                          # nothing in its logs to add
 
 
 def test_last_word_reads_the_supervisors_latest_line(tmp_path: Path) -> None:
@@ -97,3 +108,30 @@ def test_last_word_reads_the_supervisors_latest_line(tmp_path: Path) -> None:
     with log.open("a") as fh:                                      # beyond the tail it reads
         fh.write('{"level":"info","msg":"' + "x" * 70_000 + '"}\n')
     assert last_word(log) is None
+
+
+def test_last_word_adds_the_last_error_of_the_services_last_run(tmp_path: Path) -> None:
+    log = tmp_path / "node-n1.log"
+    sup = '{"t":1.0,"supervisor":"node-n1",'
+    give_up = sup + '"event":"give_up","reason":"start limit: 5 starts within 60 s"}\n'
+    log.write_text(sup + '"event":"start","pid":5,"restarts":0}\n'
+                   '{"level":"error","msg":"ledger: written by a newer carbonlab"}\n'
+                   + sup + '"event":"exit","pid":5,"rc":2,"signal":null,"action":"restart in 2 s"}\n'
+                   + sup + '"event":"restart","pid":6,"restarts":1}\n'
+                   '{"level":"info","msg":"node n1 starting"}\n'
+                   'Traceback (most recent call last):\n  File "x", line 1\n'
+                   'OSError: [Errno 28] No space left\n'
+                   + sup + '"event":"exit","pid":6,"rc":1,"signal":null,"action":"restart in 2 s"}\n'
+                   + give_up)
+    assert last_word(log) == ("its supervisor gave up: start limit: 5 starts within 60 s; "
+                              "its last error: OSError: [Errno 28] No space left")
+    log.write_text(sup + '"event":"restart","pid":6,"restarts":1}\n'
+                   '{"level":"critical","msg":"' + "m" * 300 + '"}\n{"level":"info","msg":"bye"}\n'
+                   + sup + '"event":"exit","pid":6,"rc":1,"signal":null,"action":"restart in 2 s"}\n'
+                   + give_up)
+    assert last_word(log) == ("its supervisor gave up: start limit: 5 starts within 60 s; its last error: "
+                              + "m" * 240)
+    log.write_text('{"level":"error","msg":"an older run"}\n'
+                   + sup + '"event":"restart","pid":7,"restarts":2}\n'
+                   '{"level":"info","msg":"fine"}\n' + give_up)
+    assert last_word(log) == "its supervisor gave up: start limit: 5 starts within 60 s"
