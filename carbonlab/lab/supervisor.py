@@ -96,9 +96,9 @@ LAST_LINE_CHARS = 240
 def last_word(log: Path) -> str | None:
     """What the supervisor last said of its service in `log` (the service's log, where its
     lines are mixed with the service's own), when that explains why the service is down: it
-    gave up (start limit), the service exited and is not restarted, or it was stopped; with
-    the service's own last line before it (its error, as a rule). None when the log is absent
-    or unreadable, or its last word is a start or a restart pending."""
+    gave up (start limit), the service exited and is not restarted, or it was stopped; after a
+    give-up or an exit, with the last error the service's last run wrote (`_last_error`). None
+    when the log is absent or unreadable, or its last word is a start or a restart pending."""
     try:
         with log.open("rb") as fh:
             fh.seek(max(0, fh.seek(0, os.SEEK_END) - LAST_WORD_BYTES))
