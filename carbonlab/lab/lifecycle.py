@@ -196,15 +196,18 @@ class Lab:
 
     # status ----------------------------------------------------------------------------------
     def facts(self) -> health.LabFacts | None:
+        """What the lab's services answer, a down one with its supervisor's last word."""
         if self.state.phase == Phase.ABSENT:
             return None
-        return self._gather()
-
-    def _gather(self) -> health.LabFacts:
-        facts = health.gather(self.topo, self.ports(),
-                              prometheus_skipped=prometheus_skipped_file(self.lab_dir).exists())
+        facts = self._gather()
         self._explain_down(facts)
         return facts
+
+    def _gather(self) -> health.LabFacts:
+        # no log reading here: `wait_healthy` gathers every second while services start, and
+        # explains only a failure at its end (`_explained`)
+        return health.gather(self.topo, self.ports(),
+                             prometheus_skipped=prometheus_skipped_file(self.lab_dir).exists())
 
     def _explain_down(self, facts: health.LabFacts) -> None:
         """A service that does not answer gets its supervisor's last word appended, where its
