@@ -152,8 +152,19 @@ def _watch(args: argparse.Namespace) -> int:
 
 
 def _down(args: argparse.Namespace) -> int:
-    lab = _lab(args)
-    lab.down()
+    from carbonlab.lab.lifecycle import take_down
+    from carbonlab.lab.state import LabState
+
+    if args.topology is None and args.lab_dir is not None:
+        # the lab's state file is all `down` needs: its topology may be gone or edited since
+        lab_dir = args.lab_dir.resolve()
+        state_file = lab_dir / "state.json"
+        if not state_file.is_file():
+            print(f"{lab_dir}: no lab here (no state.json): nothing to take down")
+            return 0
+        take_down(lab_dir, LabState.load(state_file), progress=lambda line: print(line, flush=True))
+        return 0
+    _lab(args).down()
     return 0
 
 

@@ -22,11 +22,11 @@ from carbonlab.lab.names import client_service, gateway_service, node_service, p
 from carbonlab.lab.port_holders import check_ports_free
 from carbonlab.lab.ports import PortPlan, check_outside_ephemeral, plan
 from carbonlab.lab.proc import start_time
-from carbonlab.lab.providers import make_provider
+from carbonlab.lab.providers import make_provider, provider_class
 from carbonlab.lab.providers.base import Provider
 from carbonlab.lab.resources import PlaybookRun
 from carbonlab.lab.state import LabState, Phase, locked
-from carbonlab.lab.supervisor import last_word
+from carbonlab.lab.supervisor import last_word, supervisor_gone
 from carbonlab.lab.topology import Topology
 from carbonlab.lab.wheelhouse import build as build_wheelhouse
 from carbonlab.lab.wheelhouse import checked_mark
@@ -179,20 +179,7 @@ class Lab:
 
     # down ------------------------------------------------------------------------------------
     def down(self) -> None:
-        with locked(self.lab_dir):
-            self.progress(f"[{self.topo.lab_id}] removing {len(self.state.resources)} recorded objects "
-                          f"({self.provider_name})")
-            outside = [path for r in self.state.resources if (path := r.outside(self.lab_dir))]
-            if outside:
-                self.progress(f"[{self.topo.lab_id}] leaving {len(outside)} recorded folder(s) outside "
-                              f"{self.lab_dir} alone ({outside[0]}{', ...' if len(outside) > 1 else ''}): "
-                              "this state file names another lab's folders (copied or edited?)")
-            self.provider.destroy()
-            self.state.reset()
-            for name in ("inventory.yml", "genesis.json"):
-                (self.lab_dir / name).unlink(missing_ok=True)
-            prometheus_skipped_file(self.lab_dir).unlink(missing_ok=True)
-            self.progress(f"[{self.topo.lab_id}] down")
+        take_down(self.lab_dir, self.state, self.progress)
 
     # status ----------------------------------------------------------------------------------
     def facts(self) -> health.LabFacts | None:
@@ -223,9 +210,13 @@ class Lab:
                 item.error = f"{item.error}; {word}" if item.error else word
 
     def _service_word(self, host: str, service: str) -> str | None:
-        """`supervisor.last_word` of `service` on `host`, where its log is readable from here."""
+        """`supervisor.last_word` of `service` on `host`, where its log is readable from here;
+        else, where its supervisor's PIDs are this machine's, whether that supervisor is gone
+        (a killed one leaves no last word)."""
         log_dir = self.provider.service_log(host)
-        return last_word(log_dir / f"{service}.log") if log_dir.is_absolute() else None
+        word = last_word(log_dir / f"{service}.log") if log_dir.is_absolute() else None
+        run_dir = self.provider.service_run_dir(host)
+        return word or (supervisor_gone(run_dir, service) if run_dir is not None else None)
 
     def _explained(self, exc: StepError) -> StepError:
         """`exc` with the supervisor's last word on each service of its host that has one (a
@@ -238,3 +229,24 @@ class Lab:
         if not words:
             return exc
         return StepError(exc.host, exc.step, f"{exc.problem}; {'; '.join(words)}", exc.log)
+
+
+def take_down(lab_dir: Path, state: LabState, progress: Callable[[str], None] = print) -> None:
+    """Remove everything the lab's state file lists, with the provider that made it. The state
+    file is all it needs: the topology the lab came from may be gone or edited since."""
+    lab_dir = lab_dir.resolve()
+    name = state.lab_id or lab_dir.name
+    with locked(lab_dir):
+        progress(f"[{name}] removing {len(state.resources)} recorded objects ({state.provider or 'none'})")
+        outside = [path for r in state.resources if (path := r.outside(lab_dir))]
+        if outside:
+            progress(f"[{name}] leaving {len(outside)} recorded folder(s) outside "
+                     f"{lab_dir} alone ({outside[0]}{', ...' if len(outside) > 1 else ''}): "
+                     "this state file names another lab's folders (copied or edited?)")
+        maker = provider_class(state.provider) if state.provider else Provider
+        maker.destroy_recorded(lab_dir, state)
+        state.reset()
+        for file in ("inventory.yml", "genesis.json"):
+            (lab_dir / file).unlink(missing_ok=True)
+        prometheus_skipped_file(lab_dir).unlink(missing_ok=True)
+        progress(f"[{name}] down")

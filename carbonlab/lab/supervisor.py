@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from carbonlab.lab.proc import start_time
+from carbonlab.lab.proc import alive, start_time
 
 PROCESS_NAME = "cl-supervise"       # its comm (at most 15 bytes): start-stop-daemon --name matches it
 STATES = ("running", "backoff", "held", "stopping")
@@ -162,6 +162,22 @@ def _word(event: dict[str, object]) -> str | None:
     if kind == "hold":
         return "held by its supervisor (a killed service is not restarted)"
     return None
+
+
+def supervisor_gone(run_dir: Path, name: str) -> str | None:
+    """Words for a supervisor that ended without a word: its status file (which it removes
+    whenever it ends on its own) still names it, but that process is gone (SIGKILLed, or the
+    machine's OOM killer). Nothing restarts its service then. Only for a `run_dir` whose PIDs
+    are this machine's; None while it runs, or when there is no status to read."""
+    _, _, status_file = paths(run_dir, name)
+    try:
+        status = SupervisorStatus.from_json(status_file.read_text())
+    except (OSError, ValueError):
+        return None
+    if alive(status.pid, status.started):
+        return None
+    return (f"its supervisor (pid {status.pid}) is gone without a word (killed?), "
+            "so nothing restarts the service")
 
 
 def paths(run_dir: Path, name: str) -> tuple[Path, Path, Path]:

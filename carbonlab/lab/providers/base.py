@@ -82,6 +82,11 @@ class Provider(ABC):
     def service_log(self, host: str) -> Path:
         """Where the services of `host` write their logs, as a person on the controller reads it."""
 
+    def service_run_dir(self, host: str) -> Path | None:
+        """Where the supervisors of `host` keep their pidfiles and status, when the PIDs there
+        are this machine's (a local host's; a netns host has its own PID namespace)."""
+        return None
+
     def ansible_env(self) -> dict[str, str]:
         return {}
 
@@ -94,23 +99,29 @@ class Provider(ABC):
         return None
 
     def destroy(self) -> None:
+        type(self).destroy_recorded(self.lab_dir, self.state)
+
+    @classmethod
+    def destroy_recorded(cls, lab_dir: Path, state: LabState) -> None:
         """Remove everything the state file lists, newest first; absent objects are skipped.
         An object that will not go stays in the state file (the next `down` tries it again)
-        and the rest are still removed; then one error names every object left."""
+        and the rest are still removed; then one error names every object left. It needs the
+        state file alone, not the topology (which may be gone or edited since `up`)."""
         failed: list[str] = []
-        for resource in reversed(list(self.state.resources)):
+        for resource in reversed(list(state.resources)):
             try:
-                self.remove(resource)
+                cls.remove(resource, lab_dir)
             except LabError as exc:
                 failed.append(f"{resource.kind} {resource.label()}: {exc}")
                 continue
-            self.state.forget(resource)
+            state.forget(resource)
         if failed:
             raise ProviderError(f"{len(failed)} object(s) could not be removed (run `down` again): "
                                 + "; ".join(failed))
 
-    def remove(self, resource: Resource) -> None:
-        resource.remove(self.lab_dir)
+    @classmethod
+    def remove(cls, resource: Resource, lab_dir: Path) -> None:
+        resource.remove(lab_dir)
 
     def describe(self) -> str:
         return self.name

@@ -42,6 +42,9 @@ class LocalProvider(Provider):
     def service_log(self, host: str) -> Path:
         return self.host_root(host) / "log"
 
+    def service_run_dir(self, host: str) -> Path | None:
+        return self.host_root(host) / "run"
+
     def host_vars(self, host: str) -> dict[str, Any]:
         root = self.host_root(host)
         bindir = Path(sys.executable).parent

@@ -37,6 +37,7 @@ from carbonlab.lab.providers.netns_owner import mark_bridge, refuse_foreign
 from carbonlab.lab.providers.ssh_access import close_control_masters, remote_layout, ssh_env
 from carbonlab.lab.resources import HostProcess, LabDir, Link, Netns, NftTable, Resource, Route
 from carbonlab.lab.resources.network import link_exists, route_exists
+from carbonlab.lab.state import LabState
 from carbonlab.lab.topology import LAB_NET
 
 SAFETY_METRIC = 4242
@@ -289,22 +290,25 @@ class NetnsProvider(Provider):
         return self.lab_dir / "hosts" / host / "upper" / "var" / "log" / "carbonlab"
 
     # removal ---------------------------------------------------------------------------------
-    def destroy(self) -> None:
-        close_control_masters(self.ssh_dir)
+    @classmethod
+    def destroy_recorded(cls, lab_dir: Path, state: LabState) -> None:
+        close_control_masters(lab_dir / "ssh")
         try:
-            super().destroy()
+            super().destroy_recorded(lab_dir, state)
         finally:
-            self._remove_rig_tables()
+            if state.lab_id:
+                _remove_rig_tables(state.lab_id)
 
-    def _remove_rig_tables(self) -> None:
-        """A tool killed mid-change (a rig fault) leaves its nft table on the lab's bridge; the
-        lab lends those names (lab/guests.py), so `down` ends them."""
-        prefix = nft_table_prefix(self.topo.lab_id)
-        done = run(["nft", "list", "tables"], check=False)
-        for line in done.stdout.splitlines():
-            words = line.split()
-            if len(words) == 3 and words[0] == "table" and words[2].startswith(prefix):
-                run(["nft", "delete", "table", words[1], words[2]], check=False)
+
+def _remove_rig_tables(lab_id: str) -> None:
+    """A tool killed mid-change (a rig fault) leaves its nft table on the lab's bridge; the
+    lab lends those names (lab/guests.py), so `down` ends them."""
+    prefix = nft_table_prefix(lab_id)
+    done = run(["nft", "list", "tables"], check=False)
+    for line in done.stdout.splitlines():
+        words = line.split()
+        if len(words) == 3 and words[0] == "table" and words[2].startswith(prefix):
+            run(["nft", "delete", "table", words[1], words[2]], check=False)
 
 
 def _log_tail(log: Path, lines: int = 6) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 from carbonlab.lab.providers.base import Provider
 from carbonlab.lab.providers.ssh_access import close_control_masters, remote_layout, ssh_env
+from carbonlab.lab.state import LabState
 
 
 class SshProvider(Provider):
@@ -47,6 +48,7 @@ class SshProvider(Provider):
     def service_log(self, host: str) -> Path:
         return Path(f"{host}:/var/log/carbonlab")
 
-    def destroy(self) -> None:
-        close_control_masters(self.lab_dir / "ssh")
-        super().destroy()
+    @classmethod
+    def destroy_recorded(cls, lab_dir: Path, state: LabState) -> None:
+        close_control_masters(lab_dir / "ssh")
+        super().destroy_recorded(lab_dir, state)

@@ -73,10 +73,11 @@ def test_destroy_removes_the_rest_when_one_object_will_not_go(tmp_path: Path) ->
     from carbonlab.lab.topology import DEFAULT_TOPOLOGY, load
 
     class Stubborn(LocalProvider):
-        def remove(self, resource: Resource) -> None:
+        @classmethod
+        def remove(cls, resource: Resource, lab_dir: Path) -> None:
             if resource.label().endswith("stuck"):
                 raise ProviderError("busy")
-            super().remove(resource)
+            super().remove(resource, lab_dir)
 
     state = LabState(path=tmp_path / "state.json", lab_id="t", provider="local")
     dirs = [tmp_path / name for name in ("a", "stuck", "b")]

@@ -8,9 +8,13 @@ logs where the local provider keeps them; nothing listens on the lab's ports."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -18,7 +22,7 @@ import yaml
 from carbonlab.lab.errors import StepError
 from carbonlab.lab.lifecycle import Lab
 from carbonlab.lab.names import client_service, gateway_service, node_service
-from carbonlab.lab.supervisor import last_word
+from carbonlab.lab.supervisor import last_word, supervisor_gone
 from carbonlab.lab.topology import DEFAULT_TOPOLOGY, load
 
 CARBONLAB = Path(sys.executable).parent / "carbonlab"
@@ -85,6 +89,49 @@ def test_status_says_why_a_service_is_down_and_how_to_start_it(tmp_path: Path) -
                                            "(log: site.log)")
     quiet = StepError("node1", "health", "nodes not answering: n1", "x")
     assert lab._explained(quiet) is quiet                          # nothing in its logs to add
+
+
+def test_status_says_a_killed_supervisor_is_gone(tmp_path: Path) -> None:
+    """An outsider's find: `pkill -f` of a service's command line also matches its supervisor's
+    (which names it); the supervisor SIGKILLed leaves no last word, so `lab status` said only "no
+    answer". Its status file, which it removes whenever it ends on its own, still names it."""
+    lab, _topology = _lab(tmp_path)
+    service = node_service("n2")
+    log_dir = lab.provider.service_log("node2")
+    run_dir = log_dir.parent / "run"
+    log_dir.mkdir(parents=True)
+    run_dir.mkdir()
+    status_file = run_dir / f"{service}.supervisor.json"
+    with open(log_dir / f"{service}.log", "ab") as out:
+        supervisor = subprocess.Popen([str(CARBONLAB), "supervise", "--name", service, "--run-dir",
+                                       str(run_dir), "--", "/bin/sh", "-c", "exec sleep 600"],
+                                      stdout=out, stderr=subprocess.STDOUT)
+    child: int | None = None
+    try:
+        for _ in range(600):
+            child_pidfile = run_dir / f"{service}.pid"
+            if status_file.exists() and child_pidfile.exists():
+                child = int(child_pidfile.read_text())
+                break
+            time.sleep(0.05)
+        assert child is not None, "the supervisor did not start its service within 30 s"
+        facts = lab.facts()
+        assert facts is not None
+        assert {n.member: n.error for n in facts.nodes}["n2"] == "no answer"   # it runs: no word
+        supervisor.kill()
+        supervisor.wait(timeout=30)
+    finally:
+        supervisor.kill()
+        supervisor.wait(timeout=30)
+        if child is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
+    facts = lab.facts()
+    assert facts is not None
+    assert {n.member: n.error for n in facts.nodes}["n2"] == (
+        f"no answer; its supervisor (pid {supervisor.pid}) is gone without a word (killed?), "
+        "so nothing restarts the service")
+    assert supervisor_gone(run_dir, node_service("n3")) is None      # no status file: no word
 
 
 def test_last_word_reads_the_supervisors_latest_line(tmp_path: Path) -> None:
