@@ -12,17 +12,22 @@ Theory of operation.
   `numpy.random.default_rng(seed)`, so a seed gives the same series.
 - Forecast (`forecast_price`): ARIMA(1,1,0) with drift on the log price (statsmodels
   SARIMAX); mean and interval are transformed back with exp (the interval is then
-  asymmetric, as a price's should be; the point is the median). Horizon: `weeks` of
-  business days, or to a deadline date (the compliance deadline).
+  asymmetric, as a price's should be; the point is the median). One model step is one step
+  of the series' own cadence (`Cadence.of`: business days, calendar days, weeks or months,
+  from the median gap between its dates), so a weekly CSV is forecast in weeks, not in
+  business days that would stretch its dynamics five-fold. Horizon: `weeks` of that cadence,
+  or its steps to a deadline date (the compliance deadline).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
+from enum import StrEnum
 from pathlib import Path
 
 from carbonlab.apps.csvfile import rows as csv_rows
@@ -36,6 +41,71 @@ class PriceSeries:
     currency: str
 
 
+class Cadence(StrEnum):
+    """How often a price series has a price: what one step of its model is."""
+
+    BUSINESS_DAY = "business day"
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+    @classmethod
+    def of(cls, dates: tuple[date, ...] | list[date]) -> Cadence:
+        """From the median gap between successive dates: up to 4 days a daily series (calendar
+        days when a tenth or more of its dates fall on a weekend, else business days: a trading
+        week's Friday-to-Monday gap is 3), 5-10 days weekly, 25-35 days monthly; InputError
+        naming `date` for any other spacing (say, one price a quarter)."""
+        gaps = sorted((b - a).days for a, b in itertools.pairwise(dates))
+        if not gaps:
+            return cls.BUSINESS_DAY
+        median = gaps[len(gaps) // 2]
+        if median <= 4:
+            weekend = sum(d.weekday() >= 5 for d in dates)
+            return cls.DAY if weekend * 10 >= len(dates) else cls.BUSINESS_DAY
+        if 5 <= median <= 10:
+            return cls.WEEK
+        if 25 <= median <= 35:
+            return cls.MONTH
+        raise InputError("date", f"prices {median} days apart (the median gap): a forecast needs "
+                         "them daily, on business days, weekly or monthly")
+
+    def per_week(self) -> float:
+        return {Cadence.BUSINESS_DAY: 5.0, Cadence.DAY: 7.0, Cadence.WEEK: 1.0,
+                Cadence.MONTH: 12 / 52}[self]
+
+    def after(self, last: date, until: date) -> list[date]:
+        """The steps of this cadence after `last`, up to and including `until`."""
+        out: list[date] = []
+        k = 1
+        while True:
+            d = self.step(last, k)
+            if d > until:
+                return out
+            out.append(d)
+            k += 1
+
+    def step(self, last: date, k: int) -> date:
+        """The `k`th date of this cadence after `last`."""
+        if self is Cadence.DAY:
+            return last + timedelta(days=k)
+        if self is Cadence.WEEK:
+            return last + timedelta(weeks=k)
+        if self is Cadence.MONTH:
+            month = last.month - 1 + k
+            year, month = last.year + month // 12, month % 12 + 1
+            return date(year, month, min(last.day, _month_days(year, month)))
+        d, left = last, k
+        while left:
+            d += timedelta(days=1)
+            left -= d.weekday() < 5
+        return d
+
+
+def _month_days(year: int, month: int) -> int:
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return (following - timedelta(days=1)).day
+
+
 @dataclass(frozen=True, slots=True)
 class PriceForecast:
     dates: tuple[date, ...]
@@ -45,6 +115,7 @@ class PriceForecast:
     level: float
     currency: str
     method: str
+    cadence: Cadence = Cadence.BUSINESS_DAY
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +202,10 @@ def read_csv(path: Path) -> PriceSeries:
         raise InputError(f"{path}: currency", f"one currency per file, got {sorted(currencies)}")
     if len(prices) < 30:
         raise InputError(str(path), f"needs at least 30 prices to forecast, got {len(prices)}")
+    try:
+        Cadence.of(dates)
+    except InputError as exc:
+        raise InputError(f"{path}: {exc.where}", exc.problem) from None
     return PriceSeries(tuple(dates), tuple(prices), currencies.pop())
 
 
@@ -162,26 +237,30 @@ def log_arima(
 MAX_PRICE = 1e6             # per tonne: beyond it the forecast's exp() overflows to no answer
 MAX_DAYS = 20_000            # business days a generated series may hold (about 77 years)
 MAX_AHEAD = 5 * 52 * 5       # business days a forecast may reach (about five years)
+MAX_AHEAD_DAYS = 7 * MAX_AHEAD // 5   # the same in calendar days, for every cadence
 
 
 def forecast_price(
     series: PriceSeries, *, weeks: int = 4, deadline: date | None = None, level: float = 0.9
 ) -> PriceForecast:
+    """The next prices, one per step of the series' own cadence: `weeks` ahead, or to
+    `deadline`."""
     last = series.dates[-1]
+    cadence = Cadence.of(series.dates)
     if deadline is not None:
         if deadline <= last:
             raise InputError("--deadline", f"{deadline} is not after the last price's date {last}")
-        if (deadline - last).days > 7 * MAX_AHEAD // 5:
+        if (deadline - last).days > MAX_AHEAD_DAYS:
             raise InputError("--deadline", f"{deadline} is more than {MAX_AHEAD} business days after "
                              f"the last price's date {last}")
-        days = business_days(last + timedelta(days=1), 1 + (deadline - last).days)
-        days = [d for d in days if d <= deadline]
+        days = cadence.after(last, deadline)
     else:
         if not 1 <= weeks <= MAX_AHEAD // 5:
             raise InputError("--weeks", f"must be in 1..{MAX_AHEAD // 5}, got {weeks}")
-        days = business_days(last + timedelta(days=1), 5 * weeks)
+        days = [cadence.step(last, k) for k in range(1, max(1, round(weeks * cadence.per_week())) + 1)]
     if not days:
-        raise InputError("--deadline", f"no business day between {last} and {deadline}")
+        raise InputError("--deadline", f"no {cadence} step between {last} and {deadline} "
+                         f"(the prices come one a {cadence})")
     median, lo, hi = log_arima(series.prices, len(days), level)
     return PriceForecast(
         tuple(days),
@@ -190,5 +269,6 @@ def forecast_price(
         tuple(hi),
         level,
         series.currency,
-        "ARIMA(1,1,0) with drift on the log price, statsmodels SARIMAX",
+        f"ARIMA(1,1,0) with drift on the log price, one step a {cadence}, statsmodels SARIMAX",
+        cadence,
     )

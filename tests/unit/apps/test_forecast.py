@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -111,6 +111,58 @@ def test_the_price_forecast_runs_to_the_deadline_on_business_days() -> None:
     assert len(price.forecast_price(series, weeks=2).dates) == 10
     with pytest.raises(InputError, match=r"--deadline: .* is not after the last price's date"):
         price.forecast_price(series, deadline=series.dates[0])
+
+
+def _csv(tmp_path: Path, dates: list[date], prices: list[float]) -> Path:
+    path = tmp_path / "p.csv"
+    path.write_text("date,price,currency\n" + "".join(
+        f"{d.isoformat()},{p:.2f},EUR\n" for d, p in zip(dates, prices, strict=True)))
+    return path
+
+
+def test_a_weekly_price_file_is_forecast_in_weeks_not_business_days(tmp_path: Path) -> None:
+    """An outsider's find: a CSV of weekly prices was forecast as if each step were a business
+    day, so `--weeks 4` gave 20 weekly steps labelled as four weeks of business days, and the
+    band as wide as twenty weeks'."""
+    daily = price.generate(11, days=520)
+    weekly_dates = list(daily.dates[::5])                        # every Monday-ish: 7 days apart
+    weekly = price.read_csv(_csv(tmp_path, weekly_dates, list(daily.prices[::5])))
+    assert price.Cadence.of(weekly.dates) is price.Cadence.WEEK
+    fc = price.forecast_price(weekly, weeks=4)
+    assert fc.cadence is price.Cadence.WEEK
+    last = weekly.dates[-1]
+    assert list(fc.dates) == [last + timedelta(weeks=k) for k in (1, 2, 3, 4)]
+    assert "one step a week" in fc.method
+    to_deadline = price.forecast_price(weekly, deadline=last + timedelta(days=30))
+    assert list(to_deadline.dates) == [last + timedelta(weeks=k) for k in (1, 2, 3, 4)]
+    with pytest.raises(InputError,
+                       match=r"--deadline: no week step between .* \(the prices come one a week\)"):
+        price.forecast_price(weekly, deadline=last + timedelta(days=3))
+    # a business-day series keeps its business days: 4 weeks are 20 steps, none on a weekend
+    business = price.forecast_price(daily, weeks=4)
+    assert business.cadence is price.Cadence.BUSINESS_DAY
+    assert len(business.dates) == 20
+
+
+def test_calendar_daily_and_monthly_prices_keep_their_own_cadence(tmp_path: Path) -> None:
+    start = date(2024, 1, 31)
+    calendar = [start + timedelta(days=k) for k in range(60)]
+    assert price.Cadence.of(calendar) is price.Cadence.DAY
+    series = price.PriceSeries(tuple(calendar), tuple(80.0 + k % 5 for k in range(60)), "EUR")
+    fc = price.forecast_price(series, weeks=1)
+    assert list(fc.dates) == [calendar[-1] + timedelta(days=k) for k in range(1, 8)]
+    monthly = [price.Cadence.MONTH.step(start, k) for k in range(40)]
+    assert monthly[:3] == [date(2024, 1, 31), date(2024, 2, 29), date(2024, 3, 31)]   # month ends kept
+    assert price.Cadence.of(monthly) is price.Cadence.MONTH
+    series = price.PriceSeries(tuple(monthly), tuple(80.0 + k % 3 for k in range(40)), "EUR")
+    fc = price.forecast_price(series, deadline=monthly[-1] + timedelta(days=95))
+    assert fc.cadence is price.Cadence.MONTH
+    assert len(fc.dates) == 3
+    quarterly = [price.Cadence.MONTH.step(start, 3 * k) for k in range(40)]
+    path = _csv(tmp_path, quarterly, [80.0] * 40)
+    with pytest.raises(InputError, match=r"p.csv: date: prices 9[0-2] days apart \(the median gap\): "
+                                         r"a forecast needs them daily, on business days, weekly or monthly"):
+        price.read_csv(path)
 
 
 @pytest.mark.parametrize(
