@@ -137,7 +137,8 @@ def recorded_topology(lab_dir: Path | None) -> Path | None:
     path = Path(state.topology)
     if not path.is_file():
         raise StateError(f"{lab_dir}: lab {state.lab_id!r} was brought up from {path}, which is gone; "
-                         f"give its topology (a file with lab_id: {state.lab_id}) before --lab-dir")
+                         f"give its topology (a file with lab_id: {state.lab_id}) before --lab-dir "
+                         "(`lab down` needs none: it removes what the state file lists)")
     return path
 
 
