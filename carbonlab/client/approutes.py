@@ -172,7 +172,8 @@ def routes(console: Console) -> list[Route]:
         got = await offload("the price forecast", lambda: appdata.price_forecast(
             series, form.weeks, f"the uploaded {upload.filename or 'CSV'}"))
         data = {"price": got, "price_chart": data_uri(got.png),
-                "json": {"currency": got.series.currency, "dates": [str(d) for d in got.forecast.dates],
+                "json": {"currency": got.series.currency, "cadence": got.forecast.cadence.value,
+                         "dates": [str(d) for d in got.forecast.dates],
                          "median": list(got.forecast.median), "lo": list(got.forecast.lo),
                          "hi": list(got.forecast.hi)}}
         return answer(request, "apps_forecasts", "apps_price.html", data)

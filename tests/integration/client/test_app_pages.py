@@ -296,7 +296,8 @@ def test_planning_names_the_missing_unit_data_and_forecasts_price_from_a_csv(
                         headers={"accept": "application/json"})
         assert got.status_code == 200, got.text
         assert got.json()["currency"] == "CNY"
-        assert len(got.json()["median"]) == 10
+        assert got.json()["cadence"] == "day"        # calendar days (weekends too): 2 weeks, 14 steps
+        assert len(got.json()["median"]) == 14
         bad = "\n".join([*rows[:10], "2026-13-01,80,CNY"])
         got = http.post("/forecasts/price", files={"csv": ("p.csv", bad.encode(), "text/csv")},
                         headers={"accept": "application/json"})
