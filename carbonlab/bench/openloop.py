@@ -71,6 +71,7 @@ class OpenLoopPoint:
     load_average: float               # this machine's 1-minute load average at the phase's end
     blocks: int = 0                   # blocks the first member executed during the phase (and drain)
     nodes_cpu_cores: float = 0.0      # the members' node processes' CPU over the phase and drain, in cores
+    rejected_reasons: dict[str, int] = field(default_factory=dict)   # why, as the node answered
 
     @property
     def batches_per_block(self) -> float | None:
@@ -92,6 +93,7 @@ class _Tally:
     refused: int = 0
     rejected: int = 0
     failed: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)     # rejected: the node's reason -> count
 
 
 class _Pool:
@@ -147,7 +149,7 @@ async def offer(cluster: LocalCluster, feeds: list[GatewayFeed], members: list[s
         statistics.median(window) if window else None,
         window[min(len(window) - 1, int(0.99 * len(window)))] if window else None,
         count, len(tally.latencies), tally.refused, tally.rejected, tally.failed, os.getloadavg()[0],
-        blocks, cores)
+        blocks, cores, dict(sorted(tally.reasons.items())))
 
 
 async def _height(cluster: LocalCluster, member: str) -> int:
@@ -190,12 +192,15 @@ async def _one(pool: _Pool, member: str, k: int, body: bytes, due: float, tally:
             if code == 503:
                 tally.refused += 1
                 break
-            status = json.loads(answer).get("status")
+            decision = json.loads(answer)
+            status = decision.get("status")
             if status == "committed":
                 tally.latencies[k] = trio.current_time() - due
                 break
             if status != "accepted":
                 tally.rejected += 1
+                why = str(decision.get("reason") or f"status {status} (HTTP {code})")
+                tally.reasons[why] = tally.reasons.get(why, 0) + 1
                 break
     except (OSError, trio.TooSlowError, trio.BrokenResourceError, ValueError, h11.ProtocolError):
         tally.failed += 1

@@ -215,11 +215,16 @@ def _as_point(p: Any) -> OpenLoopPoint:
 def _fmt(p: dict[str, Any]) -> str:
     return (f"offered {p['offered_readings_per_s']:8,.0f}  committed {p['readings_per_s']:8,.0f} readings/s  "
             f"p50 {_s(p['p50_s'])}  p99 {_s(p['p99_s'])}  refused {p.get('refused', 0)}  "
-            f"rejected {p.get('rejected', 0)}  failed {p.get('failed', 0)}  "
+            f"rejected {p.get('rejected', 0)}{_why(p.get('rejected_reasons'))}  failed {p.get('failed', 0)}  "
             + (f"blocks {p['blocks']} ({p['committed'] / p['blocks']:.1f} batches/block)  "
                if p.get("blocks") else "")
             + (f"nodes' CPU {p['nodes_cpu_cores']:.2f} cores  " if p.get("nodes_cpu_cores") else "")
             + (f"(load average {p['load_average']:.1f})" if "load_average" in p else ""))
+
+
+def _why(reasons: dict[str, int] | None) -> str:
+    """` (replay_batch 2)`: why the node rejected what it rejected, when it did."""
+    return f" ({', '.join(f'{r} {n}' for r, n in reasons.items())})" if reasons else ""
 
 
 def knee_said(search: dict[str, Any], latency: bool = True) -> str:

@@ -112,3 +112,16 @@ def test_process_age_counts_from_the_process_start() -> None:
                           "print(process_age_s())"], capture_output=True, text=True, check=True, timeout=120)
     lived_s = time.monotonic() - started
     assert 0 <= float(out.stdout) <= lived_s + 0.02   # /proc counts in 10 ms ticks
+
+
+def test_a_phase_line_says_why_the_node_rejected_what_it_rejected() -> None:
+    """`rejected 1` alone left a reader guessing whether the contract or the bench was wrong."""
+    from carbonlab.cli.bench_openloop import _fmt
+
+    p = OpenLoopPoint(6000, 5985, 1.1, 2.2, 100, 99, 0, 2, 0, 1.0,
+                      rejected_reasons={"replay_batch": 2})
+    assert "rejected 2 (replay_batch 2)  failed 0" in _fmt(asdict(p))
+    clean = asdict(point(1000, 1000, 0.5))
+    assert "rejected 0  failed 0" in _fmt(clean)
+    del clean["rejected_reasons"]                       # a point saved before the field existed
+    assert "rejected 0  failed 0" in _fmt(clean)
