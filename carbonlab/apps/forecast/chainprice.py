@@ -23,7 +23,7 @@ from datetime import date, timedelta
 
 from carbonlab.apps.chain import SettledTransfer
 from carbonlab.apps.errors import InputError
-from carbonlab.apps.forecast.price import PriceSeries
+from carbonlab.apps.forecast.price import Cadence, PriceSeries
 
 MIN_DAYS = 30    # what the price forecaster needs (as for a CSV)
 
@@ -42,17 +42,10 @@ class ChainPrices:
         best = run = 0
         previous: date | None = None
         for d in self.filled:
-            run = run + 1 if previous is not None and _next_business_day(previous) == d else 1
+            run = run + 1 if previous is not None and Cadence.BUSINESS_DAY.step(previous, 1) == d else 1
             best = max(best, run)
             previous = d
         return best
-
-
-def _next_business_day(d: date) -> date:
-    d += timedelta(days=1)
-    while d.weekday() >= 5:
-        d += timedelta(days=1)
-    return d
 
 
 def daily_prices(transfers: Sequence[SettledTransfer], *, currency: str | None = None,

@@ -25,6 +25,7 @@ import csv
 import io
 import itertools
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -75,14 +76,18 @@ class Cadence(StrEnum):
 
     def after(self, last: date, until: date) -> list[date]:
         """The steps of this cadence after `last`, up to and including `until`."""
-        out: list[date] = []
-        k = 1
+        return list(itertools.takewhile(lambda d: d <= until, self.steps(last)))
+
+    def steps(self, last: date) -> Iterator[date]:
+        """The dates of this cadence after `last`, one after another (each from the one before
+        for business days, so `n` of them cost n steps, not n^2 / 2)."""
+        if self is not Cadence.BUSINESS_DAY:
+            yield from (self.step(last, k) for k in itertools.count(1))
+        d = last
         while True:
-            d = self.step(last, k)
-            if d > until:
-                return out
-            out.append(d)
-            k += 1
+            d += timedelta(days=1)
+            if d.weekday() < 5:
+                yield d
 
     def step(self, last: date, k: int) -> date:
         """The `k`th date of this cadence after `last`."""
@@ -94,11 +99,7 @@ class Cadence(StrEnum):
             month = last.month - 1 + k
             year, month = last.year + month // 12, month % 12 + 1
             return date(year, month, min(last.day, _month_days(year, month)))
-        d, left = last, k
-        while left:
-            d += timedelta(days=1)
-            left -= d.weekday() < 5
-        return d
+        return next(itertools.islice(self.steps(last), k - 1, None))
 
 
 def _month_days(year: int, month: int) -> int:
@@ -131,13 +132,8 @@ class PriceModel:
 
 
 def business_days(first: date, n: int) -> list[date]:
-    out: list[date] = []
-    d = first
-    while len(out) < n:
-        if d.weekday() < 5:
-            out.append(d)
-        d += timedelta(days=1)
-    return out
+    """`n` business days from `first` (itself when it is one)."""
+    return list(itertools.islice(Cadence.BUSINESS_DAY.steps(first - timedelta(days=1)), n))
 
 
 def generate(
@@ -257,7 +253,7 @@ def forecast_price(
     else:
         if not 1 <= weeks <= MAX_AHEAD // 5:
             raise InputError("--weeks", f"must be in 1..{MAX_AHEAD // 5}, got {weeks}")
-        days = [cadence.step(last, k) for k in range(1, max(1, round(weeks * cadence.per_week())) + 1)]
+        days = list(itertools.islice(cadence.steps(last), max(1, round(weeks * cadence.per_week()))))
     if not days:
         raise InputError("--deadline", f"no {cadence} step between {last} and {deadline} "
                          f"(the prices come one a {cadence})")
