@@ -10,6 +10,11 @@ type (a bool is not an int, an int is accepted where a float is wanted) and rais
 message is decoded; the default is the neutral `CheckError`. Config files use
 `carbonlab.fields` instead (rules declared on dataclass fields); both sit at the top of the
 tree and import no carbonlab package.
+
+Three rules every layer shares live here as plain functions: `control_problem` (no control
+characters in text), `finite` (a number, and an int too large for a float is not one: JSON and
+YAML integers have no length limit, and `float()` and `math.isfinite` raise OverflowError on
+them, which was a 500) and `shown` (a value echoed in an error message, cut to `ECHO_CHARS`).
 """
 
 from __future__ import annotations
@@ -29,6 +34,49 @@ def control_problem(text: str) -> str | None:
     found = _CONTROL.search(text)
     return None if found is None else (f"contains a control character (U+{ord(found.group()):04X} "
                                        f"at position {found.start()})")
+
+
+# what an error message echoes of a value at most (the node API's cut): a 5,000-digit parameter
+# is named, not repeated
+ECHO_CHARS = 80
+
+
+def finite(value: Any) -> float | None:
+    """`value` as a float when it is a finite number (an int or a float, not a bool), else None.
+    An int beyond a float's range (`10**400`) is not finite: `float()` would raise OverflowError."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        result = float(value)
+    except OverflowError:
+        return None
+    return result if math.isfinite(result) else None
+
+
+def shown(value: Any, limit: int = ECHO_CHARS) -> str:
+    """`repr(value)` for an error message, at most about `limit` characters: a longer string is
+    cut (its length said), an int of more than `limit` digits is only counted (`repr` of one over
+    4,300 digits would itself raise ValueError)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 3 * limit:
+        return f"an integer of {_digits(value)} digits"
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]!r}... ({len(value)} characters)"
+    try:
+        text = repr(value)
+    except ValueError:      # a list or dict holding an int of over 4,300 digits
+        return f"a {type(value).__name__} holding an integer too long to show"
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def _digits(value: int) -> int:
+    """The decimal digits of `value`, without converting it to text."""
+    n = abs(value)
+    digits = int(math.log10(n)) + 1
+    while n >= 10 ** digits:        # log10 of a float may be off by one either way
+        digits += 1
+    while digits > 1 and n < 10 ** (digits - 1):
+        digits -= 1
+    return digits
 
 
 class CheckError(ValueError):
@@ -63,16 +111,16 @@ class Checks:
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.error(field, f"expected an integer, got {type(value).__name__}")
         if lo is not None and value < lo:
-            raise self.error(field, f"{value} is below the minimum {lo}")
+            raise self.error(field, f"{shown(value)} is below the minimum {lo}")
         if hi is not None and value > hi:
-            raise self.error(field, f"{value} is above the maximum {hi}")
+            raise self.error(field, f"{shown(value)} is above the maximum {hi}")
         return value
 
     def as_float(self, value: Any, field: str) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.error(field, f"expected a number, got {type(value).__name__}")
-        result = float(value)
-        if not math.isfinite(result):
+        result = finite(value)
+        if result is None:
             raise self.error(field, "must be a finite number")
         return result
 
@@ -127,5 +175,5 @@ class Checks:
     def as_choice(self, value: Any, field: str, choices: Sequence[str]) -> str:
         text = self.as_str(value, field)
         if text not in choices:
-            raise self.error(field, f"{text!r} is not one of {', '.join(choices)}")
+            raise self.error(field, f"{shown(text)} is not one of {', '.join(choices)}")
         return text

@@ -17,9 +17,10 @@ is a non-empty string; `tuple[str, ...]` a list of non-empty strings.
 like keep working, and every message names the file and the dotted field.
 
 This module sits at the top of the tree and imports no carbonlab package (only the shared
-`carbonlab.checks`, for the one rule on text both layers share: no control characters but tab,
-line feed and carriage return), so node, gateway, lab and rig all use it (STYLE 9 and 24: one
-validator per field).
+`carbonlab.checks`, for the rules both layers share: no control characters in text but tab,
+line feed and carriage return; a number is finite, and an int too large for a float is not; a
+value echoed in an error is cut to 80 characters), so node, gateway, lab and rig all use it
+(STYLE 9 and 24: one validator per field).
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import functools
-import math
 import re
 import tomllib
 import types
@@ -39,7 +39,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from carbonlab.checks import control_problem
+from carbonlab.checks import control_problem, finite, shown
 
 T = TypeVar("T")
 _KEY = "carbonlab.fields"
@@ -91,15 +91,16 @@ def spec(default: Any = MISSING, *, lo: float | None = None, hi: float | None = 
 
 def longest(n: int) -> Callable[[Any], str | None]:
     """A `check=` rule: a string of at most n characters."""
-    return lambda v: None if len(v) <= n else f"longer than {n} characters, got {v!r}"
+    return lambda v: None if len(v) <= n else f"longer than {n} characters, got {shown(v)}"
 
 
 def above(x: float) -> Callable[[Any], str | None]:
     """A `check=` rule: a number strictly above x (`lo` is inclusive)."""
-    return lambda v: None if v > x else f"must be above {x:g}, got {v!r}"
+    return lambda v: None if v > x else f"must be above {x:g}, got {shown(v)}"
 
 
 PORTS = (1, 65535)     # a TCP port a config may name
+_PORT_DIGITS = re.compile(r"[0-9]{1,5}")
 
 
 def port(default: Any = MISSING) -> Any:
@@ -127,8 +128,9 @@ class HostPort:
     def parse(cls, text: str) -> HostPort:
         host, sep, digits = text.rpartition(":")
         host = host.removeprefix("[").removesuffix("]") if host.startswith("[") else host
-        if not sep or not host or not digits.isdigit() or not PORTS[0] <= int(digits) <= PORTS[1]:
-            raise ValueError(f"must be \"host:port\" with a port {PORTS[0]}..{PORTS[1]}, got {text!r}")
+        # ASCII digits, at most 5: isdigit() also takes "²" and "٨٠", and int() of 5,000 digits raises
+        if not (sep and host and _PORT_DIGITS.fullmatch(digits) and PORTS[0] <= int(digits) <= PORTS[1]):
+            raise ValueError(f"must be \"host:port\" with a port {PORTS[0]}..{PORTS[1]}, got {shown(text)}")
         return cls(host, int(digits))
 
 
@@ -205,7 +207,7 @@ def _rule(f: dataclasses.Field[Any]) -> Rule:
 
 def _read(read: Callable[[str], Any], value: Any) -> tuple[Any, str | None]:
     if not isinstance(value, str) or not value.strip():
-        return value, f"must be a non-empty string, got {value!r}"
+        return value, f"must be a non-empty string, got {shown(value)}"
     if (problem := control_problem(value)) is not None:
         return value, problem
     try:
@@ -234,21 +236,21 @@ def _convert(kind: Any, rule: Rule, value: Any) -> tuple[Any, str | None]:
     if isinstance(kind, type) and issubclass(kind, enum.Enum):
         allowed = tuple(m.value for m in kind)
         if value not in allowed:
-            return value, f"must be one of {', '.join(map(str, allowed))}, got {value!r}"
+            return value, f"must be one of {', '.join(map(str, allowed))}, got {shown(value)}"
         return kind(value), None
     if rule.choices:
         if value not in rule.choices or isinstance(value, bool) is not (kind is bool):
-            return value, f"must be one of {', '.join(map(str, rule.choices))}, got {value!r}"
+            return value, f"must be one of {', '.join(map(str, rule.choices))}, got {shown(value)}"
         return value, None
     if kind is bool:
-        return value, None if isinstance(value, bool) else f"must be true or false, got {value!r}"
+        return value, None if isinstance(value, bool) else f"must be true or false, got {shown(value)}"
     if kind is str or kind is Path:
         if not isinstance(value, str) or (not value.strip() and not rule.allow_empty):
-            return value, f"must be a non-empty string, got {value!r}"
+            return value, f"must be a non-empty string, got {shown(value)}"
         if (problem := control_problem(value)) is not None:
             return value, problem
         if rule.pattern is not None and not rule.pattern.fullmatch(value):
-            return value, f"must match {rule.pattern.pattern}, got {value!r}"
+            return value, f"must match {rule.pattern.pattern}, got {shown(value)}"
         return kind(value), None
     if typing.get_origin(kind) is tuple and args == (str, ...):
         ok = isinstance(value, list | tuple) and all(isinstance(v, str) and v.strip() for v in value) \
@@ -257,24 +259,24 @@ def _convert(kind: Any, rule: Rule, value: Any) -> tuple[Any, str | None]:
             return value, problem
         some = "a" if rule.allow_empty else "a non-empty"
         return (tuple(value) if ok else value), \
-            None if ok else f"must be {some} list of non-empty strings, got {value!r}"
+            None if ok else f"must be {some} list of non-empty strings, got {shown(value)}"
     if kind is int:
         ok = not isinstance(value, bool) and isinstance(value, int) and _within(value, rule)
-        return value, None if ok else f"must be an integer{_span(rule)}, got {value!r}"
+        return value, None if ok else f"must be an integer{_span(rule)}, got {shown(value)}"
     if kind is float:
         ok = _number(value) and _within(value, rule)
-        problem = None if ok else f"must be a number{_span(rule)}, got {value!r}"
+        problem = None if ok else f"must be a number{_span(rule)}, got {shown(value)}"
         return (float(value) if ok else value), problem
     if typing.get_origin(kind) is tuple and args == (float, float):
         ok = isinstance(value, list | tuple) and len(value) == 2 and all(_number(v) for v in value) \
             and all(_within(v, rule) for v in value) and value[0] <= value[1]
         return ((float(value[0]), float(value[1])) if ok else value), \
-            None if ok else f"must be [min, max] with min <= max, each{_span(rule)}, got {value!r}"
+            None if ok else f"must be [min, max] with min <= max, each{_span(rule)}, got {shown(value)}"
     raise TypeError(f"carbonlab.fields cannot read a field of type {kind!r}")
 
 
 def _number(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+    return finite(value) is not None
 
 
 def _within(value: float, rule: Rule) -> bool:
@@ -292,5 +294,7 @@ def _span(rule: Rule) -> str:
 
 
 def _text(x: float) -> str:
-    """A bound as a person writes it: 268435456 rather than 2.68435e+08."""
+    """A bound as a person writes it: 268435456 rather than 2.68435e+08, 2**62 in all its digits."""
+    if isinstance(x, int):
+        return str(x)
     return str(int(x)) if float(x).is_integer() and abs(x) < 1e18 else f"{x:g}"

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from carbonlab.apps.errors import InputError
+from carbonlab.checks import shown
 from carbonlab.node.allowances.answers import Balance, RecordEntry
 from carbonlab.node.allowances.records import Kind, Transfer
 from carbonlab.node.errors import NodeError, SchemaError
@@ -77,6 +78,8 @@ class LedgerChain:
     def __init__(self, path: Path, genesis: Path | None = None) -> None:
         from carbonlab.node.query import open_source
 
+        if path.is_dir():
+            raise InputError(f"--ledger {path}", "is a directory, not a ledger file")
         if not path.is_file():
             raise InputError(f"--ledger {path}", "no such ledger file")
         try:
@@ -111,11 +114,27 @@ class LedgerChain:
         self.source.close()
 
 
+def node_url(text: str) -> str:
+    """A member's API URL as given (`http://host:port`), or an `InputError` naming `--node`: the
+    one check of every `--node` (the CLI's argparse type and `ApiChain`). httpx raises
+    `InvalidURL`, which is not an `HTTPError`, for `http://256.0.0.1` or `http://[::1`."""
+    import httpx
+
+    try:
+        url = httpx.URL(text)
+    except (httpx.InvalidURL, TypeError, ValueError) as exc:
+        raise InputError("--node", f"invalid URL {shown(text)} ({exc})") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise InputError("--node", f"invalid URL {shown(text)}: needs http:// or https:// and a host "
+                         "(e.g. http://127.0.0.1:8080)")
+    return text
+
+
 class ApiChain:
     def __init__(self, url: str) -> None:
         import httpx
 
-        self.url = url.rstrip("/")
+        self.url = node_url(url).rstrip("/")
         self.http = httpx.Client(base_url=self.url, timeout=TIMEOUT_S)
         self._days: dict[int, date] = {}
 
@@ -125,10 +144,11 @@ class ApiChain:
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         from carbonlab.apps import jsonfile
+        from carbonlab.jsonfile import JsonFileError
 
         try:
             return jsonfile.get(self.http, self.url, path, params)
-        except jsonfile.JsonFileError as exc:
+        except JsonFileError as exc:
             raise InputError("--node", exc.problem) from None
 
     def _typed(self, path: str, read: Any) -> Any:

@@ -9,12 +9,12 @@ list of finite numbers (a demand curve), which the fields layer has no type for.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from carbonlab import fields
 from carbonlab.apps.errors import InputError
+from carbonlab.checks import finite, shown
 
 T = TypeVar("T")
 ROOT = "request"
@@ -45,7 +45,8 @@ def numbers(raw: Any, where: str, *, lo: float = 0.0, hi: float = 1e12, most: in
         raise InputError(where, f"holds {len(raw)} values; at most {most}")
     out = []
     for i, v in enumerate(raw):
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or not lo <= v <= hi:
-            raise InputError(f"{where}[{i}]", f"must be a number in {lo:g}..{hi:g}, got {v!r}")
-        out.append(float(v))
+        number = finite(v)           # an int too large for a float is not one (float() raised)
+        if number is None or not lo <= number <= hi:
+            raise InputError(f"{where}[{i}]", f"must be a number in {lo:g}..{hi:g}, got {shown(v)}")
+        out.append(number)
     return tuple(out)

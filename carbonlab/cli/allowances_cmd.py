@@ -7,6 +7,13 @@ key file (the one the lab writes for the node) and POST it to `--node`, then wai
 `refused: <reason> (<field>): <why>` (exit 1); still pending at the timeout is exit 1 with the
 status URL to follow. `balance` and `history` read a member's API (`--node`) or a ledger file
 offline (`--ledger FILE --genesis G`), and print JSON.
+
+`--seq` defaults to max(the time in µs, the member's last executed seq + 1), the last read from
+the member's `/v1/allowances/records` (the API has no route for one signer's last seq): a record
+once signed with a seq far ahead would otherwise make every later default a duplicate. An
+explicit `--seq` more than a day ahead of the time in µs is refused unless `--far-seq` says it is
+meant. Numbers take ASCII digits only (`cli/argtypes.py`); a transfer's `--currency` must be an
+ISO 4217 code (`apps/iso4217.py`: the contract itself takes any three capital letters).
 """
 
 from __future__ import annotations
@@ -17,10 +24,14 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from carbonlab.cli.argtypes import integer, node_url, number
+
 if TYPE_CHECKING:   # the node's modules load only when an action runs (`--help` stays fast)
     from carbonlab.node.allowances.answers import RecordStatus
+    from carbonlab.node.allowances.client import AllowanceClient
 
 KINDS = ("allocation", "transfer", "surrender", "statement")
+FAR_SEQ_US = 86_400 * 10**6     # an explicit --seq further ahead of now than a day needs --far-seq
 
 
 def register(sub: Any) -> None:
@@ -36,7 +47,7 @@ def register(sub: Any) -> None:
     transfer.add_argument("--seller", required=True)
     transfer.add_argument("--buyer", required=True)
     _year_quantity(transfer)
-    transfer.add_argument("--price-per-t", type=float, required=True, help="price of one allowance")
+    transfer.add_argument("--price-per-t", type=number(), required=True, help="price of one allowance")
     transfer.add_argument("--currency", required=True, help="ISO 4217, e.g. CNY, EUR")
     surrender = _signing(cmds, "surrender", "surrender a company's allowances for a compliance year "
                                             "(the company's own power-company member)")
@@ -45,21 +56,21 @@ def register(sub: Any) -> None:
     statement = _signing(cmds, "statement", "sign off a company's year over a report's manifest hash "
                                             "(the verifier member)")
     statement.add_argument("--company", required=True)
-    statement.add_argument("--year", type=int, required=True)
-    statement.add_argument("--emissions-t", type=float, required=True)
+    statement.add_argument("--year", type=integer(), required=True)
+    statement.add_argument("--emissions-t", type=number(), required=True)
     statement.add_argument("--basis", default="co2", help="co2 (default) or co2e")
     statement.add_argument("--gwp-set", help="AR5 or AR6; exactly when --basis co2e")
     statement.add_argument("--manifest-hash", required=True, help="SHA-256 (hex) of the report "
                                                                    "bundle's manifest")
     balance = cmds.add_parser("balance", help="a company's allowances for one year, as JSON")
     balance.add_argument("--company", required=True)
-    balance.add_argument("--year", type=int, required=True)
+    balance.add_argument("--year", type=integer(), required=True)
     _source(balance)
     balance.set_defaults(func=_balance)
     history = cmds.add_parser("history", help="a company's executed records (refused ones with their "
                                               "reason), as JSON")
     history.add_argument("--company", required=True)
-    history.add_argument("--year", type=int)
+    history.add_argument("--year", type=integer())
     history.add_argument("--kind", choices=KINDS)
     _source(history)
     history.set_defaults(func=_history)
@@ -68,28 +79,57 @@ def register(sub: Any) -> None:
 
 def _signing(cmds: Any, name: str, text: str) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = cmds.add_parser(name, help=text)
-    p.add_argument("--node", required=True, metavar="URL", help="a member's API")
+    p.add_argument("--node", type=node_url, required=True, metavar="URL", help="a member's API")
     p.add_argument("--member", required=True, help="the signing member's genesis id")
     p.add_argument("--key", type=Path, required=True, metavar="FILE", help="the member's key file")
-    p.add_argument("--seq", type=int, help="the signer's sequence number (default: the time in µs)")
-    p.add_argument("--timeout-s", type=float, default=30.0, help="wait this long for the outcome "
+    p.add_argument("--seq", type=integer(), help="the signer's sequence number (default: the time in µs, "
+                   "or above the member's last executed seq)")
+    p.add_argument("--far-seq", action="store_true", help="sign with a --seq more than a day ahead of the "
+                   "time in µs (every later default seq of the member then follows it)")
+    p.add_argument("--timeout-s", type=number(), default=30.0, help="wait this long for the outcome "
                                                                   "(0..30, default 30)")
     p.set_defaults(func=_sign_and_submit, kind={"allocate": "allocation"}.get(name, name))
     return p
 
 
 def _year_quantity(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--year", type=int, required=True, help="the compliance year")
-    p.add_argument("--quantity-t", type=int, required=True, help="whole allowances (tonnes)")
+    p.add_argument("--year", type=integer(), required=True, help="the compliance year")
+    p.add_argument("--quantity-t", type=integer(), required=True, help="whole allowances (tonnes)")
 
 
 def _source(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--node", metavar="URL", help="read a member's API")
+    p.add_argument("--node", type=node_url, metavar="URL", help="read a member's API")
     p.add_argument("--ledger", type=Path, help="read a ledger file offline (with --genesis)")
     p.add_argument("--genesis", type=Path, help="the trusted genesis.json (with --ledger)")
 
 
+def _check_far(seq: int, meant: bool) -> None:
+    from carbonlab.node.errors import NodeError
+
+    now_us = time.time_ns() // 1000
+    if seq > now_us + FAR_SEQ_US and not meant:
+        raise NodeError(f"--seq: {seq} is more than a day ahead of the time in µs ({now_us}); every later "
+                        "record of this member would need a seq above it (the default follows it). "
+                        "Add --far-seq if that is meant")
+
+
+def default_seq(client: AllowanceClient, member: str) -> int:
+    """max(the time in µs, the member's last executed seq + 1): a seq once signed far ahead does
+    not make every later default a duplicate. The last seq is the largest of the member's
+    accepted records (`/v1/allowances/records`: only accepted records advance it)."""
+    last = max((e.record.seq for e in client.records() if e.accepted and e.record.signer == member),
+               default=-1)
+    return max(time.time_ns() // 1000, last + 1)
+
+
 def _body(args: argparse.Namespace) -> dict[str, Any]:
+    if args.kind == "transfer":
+        from carbonlab.apps.iso4217 import currency_problem
+        from carbonlab.node.errors import SchemaError
+
+        problem = currency_problem(args.currency)
+        if problem is not None:     # the contract takes any three capital letters: refused here
+            raise SchemaError("record.body.currency", problem)
     names = {"allocation": ("company", "year", "quantity_t"),
              "transfer": ("seller", "buyer", "year", "quantity_t", "price_per_t", "currency"),
              "surrender": ("company", "year", "quantity_t"),
@@ -106,11 +146,15 @@ def _sign_and_submit(args: argparse.Namespace) -> int:
     if not 0 <= args.timeout_s <= 30:
         raise NodeError(f"--timeout-s: must be 0..30, got {args.timeout_s}")
     body = build_body(Kind(args.kind), _body(args), "record.body")
-    seq = time.time_ns() // 1000 if args.seq is None else args.seq
-    check_seq(seq)
+    if args.seq is not None:
+        check_seq(args.seq)
+        _check_far(args.seq, args.far_seq)
     key = Signer.load(args.key)
     client = AllowanceClient(args.node)
-    record = sign_record(body, args.member, key, chain_id=client.chain_id(), seq=seq)
+    chain_id = client.chain_id()
+    seq = args.seq if args.seq is not None else default_seq(client, args.member)
+    check_seq(seq)
+    record = sign_record(body, args.member, key, chain_id=chain_id, seq=seq)
     status = client.submit(record, wait_s=args.timeout_s)
     return _report(status, args.node)
 

@@ -21,13 +21,16 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from carbonlab.cli.argtypes import integer, seed
+
 
 def register(sub: Any) -> None:
     parser = sub.add_parser("plan", help="time a 20-unit day-ahead dispatch and 100 year-end forecasts")
-    parser.add_argument("--units", type=int, default=20)
-    parser.add_argument("--stacks", type=int, default=100)
-    parser.add_argument("--days", type=int, default=181, help="days of history per stack (from 1 Jan)")
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--units", type=integer(1, 1000), default=20)
+    parser.add_argument("--stacks", type=integer(1, 10_000), default=100)
+    parser.add_argument("--days", type=integer(1, 365), default=181,
+                        help="days of history per stack (from 1 Jan)")
+    parser.add_argument("--seed", type=seed, default=1)
     parser.add_argument(
         "--cap",
         action="store_true",

@@ -7,7 +7,7 @@ import argparse
 from typing import Any
 
 OPTIONS = ("node_url", "token_file", "genesis_file", "listen", "member_id", "key_file", "lab_dir",
-           "refresh_s", "timeout_s")
+           "refresh_s", "timeout_s", "body_timeout_s")
 
 
 def register(sub: Any) -> None:
@@ -26,6 +26,8 @@ def register(sub: Any) -> None:
     parser.add_argument("--lab-dir", metavar="DIR", help="the lab directory (the rig page reads its reports)")
     parser.add_argument("--refresh-s", type=float, metavar="S", help="live update interval, 0.2..2 (1)")
     parser.add_argument("--timeout-s", type=float, metavar="S", help="timeout of each call to the node (5)")
+    parser.add_argument("--body-timeout-s", type=float, metavar="S",
+                        help="a request body must arrive within S s plus 1 s per 500 bytes, else 408 (20)")
     parser.add_argument("--new-token", action="store_true",
                         help="create --token-file with a new token (mode 0600) if it does not exist")
     parser.set_defaults(func=_run)

@@ -7,6 +7,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from carbonlab.cli.argtypes import integer, node_url, number
+
 
 def register(sub: Any) -> None:
     parser = sub.add_parser("compliance", help="reward and punishment: rule sets and a company's position")
@@ -16,7 +18,7 @@ def register(sub: Any) -> None:
     rules.set_defaults(func=_rules)
     pos = csub.add_parser("position", help="a company's compliance position for a year under a rule set")
     pos.add_argument("--company", required=True)
-    pos.add_argument("--year", required=True, type=int)
+    pos.add_argument("--year", required=True, type=integer())
     pos.add_argument("--rules", required=True, help="a shipped rule set (cn-ets, eu-ets) or a .yaml file")
     pos.add_argument("--inputs", required=True, type=Path,
                      help="allowance records, verified emissions, data quality and prices (JSON; "
@@ -24,15 +26,15 @@ def register(sub: Any) -> None:
     chain = pos.add_mutually_exclusive_group()
     chain.add_argument("--ledger", type=Path, help="read the allowance records and the verifier's "
                                                    "statement from this ledger file (with --genesis)")
-    chain.add_argument("--node", metavar="URL", help="read them from a member's API")
+    chain.add_argument("--node", type=node_url, metavar="URL", help="read them from a member's API")
     pos.add_argument("--genesis", type=Path, help="the trusted genesis.json (with --ledger)")
     pos.add_argument("--format", choices=("table", "json"), default="table")
-    pos.add_argument("--multiplier", type=float,
+    pos.add_argument("--multiplier", type=number(),
                      help="cn-ets: the multiple of the market price for allowances not surrendered")
-    pos.add_argument("--penalty-per-t", type=float,
+    pos.add_argument("--penalty-per-t", type=number(),
                      help="eu-ets: the year's indexed excess emissions penalty per tonne")
-    pos.add_argument("--gain-multiplier", type=float, help="cn-ets: the multiple of an illegal gain")
-    pos.add_argument("--falsification-fine", type=float,
+    pos.add_argument("--gain-multiplier", type=number(), help="cn-ets: the multiple of an illegal gain")
+    pos.add_argument("--falsification-fine", type=number(),
                      help="cn-ets: the fine for falsified data when the gain is below the floor")
     pos.set_defaults(func=_position)
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
@@ -59,6 +61,7 @@ def _position(args: argparse.Namespace) -> int:
     from carbonlab.apps.compliance.records import AllowanceRecords, assemble
     from carbonlab.apps.compliance.render import position_json, position_table
     from carbonlab.apps.compliance.ruleset import load_named
+    from carbonlab.apps.finite import check_finite
 
     rules = load_named(args.rules)
     market = JsonRecords.load(args.inputs)
@@ -70,6 +73,7 @@ def _position(args: argparse.Namespace) -> int:
     choices = Choices(multiplier=args.multiplier, penalty_per_t=args.penalty_per_t,
                       gain_multiplier=args.gain_multiplier, falsification_fine=args.falsification_fine)
     result = position(inputs, rules, choices)
+    check_finite(result, "position")
     print(position_json(result) if args.format == "json" else position_table(result))
     return 0
 

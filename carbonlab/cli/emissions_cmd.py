@@ -90,6 +90,8 @@ def _filter(args: argparse.Namespace) -> EmissionsFilter:
 def _fetch(base: str, path: str, params: dict[str, str]) -> Any:
     import httpx
 
+    from carbonlab import jsonfile
+    from carbonlab.jsonfile import JsonFileError
     from carbonlab.node.errors import NodeError
     from carbonlab.node.query import FilterError
     url = f"{base.rstrip('/')}{path}?{urlencode(params)}"
@@ -98,9 +100,9 @@ def _fetch(base: str, path: str, params: dict[str, str]) -> Any:
     except httpx.HTTPError as exc:
         raise NodeError(f"--node {base}: no answer ({type(exc).__name__}: {exc})") from None
     try:
-        body = response.json()
-    except ValueError:
-        raise NodeError(f"--node {url}: HTTP {response.status_code}, not JSON") from None
+        body = jsonfile.loads(response.content)
+    except JsonFileError as exc:
+        raise NodeError(f"--node {url}: HTTP {response.status_code}, not JSON ({exc.problem})") from None
     if response.status_code == 400 and isinstance(body, dict) and "field" in body:
         raise FilterError(str(body["field"]), str(body.get("error", "")).split(": ", 1)[-1])
     if response.status_code != 200:
@@ -176,20 +178,24 @@ def _structure(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from carbonlab import jsonfile
+    from carbonlab.jsonfile import JsonFileError
     from carbonlab.node.errors import NodeError
     from carbonlab.node.genesis import Genesis
     from carbonlab.node.query import QueryResult
-    from carbonlab.node.query.prove import check_proofs
+    from carbonlab.node.query.prove import verify_answer
 
     genesis = Genesis.load(args.genesis)
     try:
-        raw = json.loads(args.answer.read_text())
+        raw = jsonfile.read(args.answer)
+    except JsonFileError as exc:
+        raise NodeError(str(exc)) from None
+    try:
         result = QueryResult.from_json(raw)
-    except OSError as exc:
-        raise NodeError(f"{args.answer}: cannot read ({exc.strerror})") from None
-    except (ValueError, KeyError, TypeError) as exc:
-        raise NodeError(f"{args.answer}: not a query answer in JSON ({exc})") from None
-    problems = check_proofs(genesis, result)
+    except (ValueError, KeyError, TypeError) as exc:   # SchemaError names the field
+        raise NodeError(f"{args.answer}: not a query answer ({exc})") from None
+    found = verify_answer(genesis, result)
+    problems = found.problems
     for problem in problems[:MAX_PRINTED]:
         print(f"FAILED: {problem}")
     if len(problems) > MAX_PRINTED:
@@ -197,5 +203,7 @@ def _verify(args: argparse.Namespace) -> int:
     proven = sum(len(r.proofs) for r in result.rows)
     if not problems:
         print(f"ok: {len(result.rows)} rows, {proven} readings proven against genesis "
-              f"{genesis.hash.hex()[:16]}...")
+              f"{genesis.hash.hex()[:16]}... as of height {result.height}")
+    for note in found.notes[:MAX_PRINTED]:
+        print(f"note: {note}")
     return 1 if problems else 0

@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from carbonlab.cli.argtypes import integer, node_url, number, seed
+
 
 def register(sub: Any) -> None:
     parser = sub.add_parser("forecast", help="emission and carbon price forecasts, and their backtests")
@@ -25,31 +27,31 @@ def register(sub: Any) -> None:
     source.add_argument("--ledger", type=Path, help="a ledger file: the committed readings' hourly CO2")
     e.add_argument("--level", choices=("unit", "plant", "company"), default="unit")
     e.add_argument("--name", help="the unit, plant or company (default: each one at that level)")
-    e.add_argument("--horizon-h", type=int, default=24 * 30, help="hours ahead (default a month, 720)")
+    e.add_argument("--horizon-h", type=integer(), default=24 * 30, help="hours ahead (default a month, 720)")
     e.add_argument(
         "--allowance-t",
-        type=float,
+        type=number(),
         help="allowance still available for the year, t CO2 (a number until allowance records exist)",
     )
-    e.add_argument("--price", type=float,
+    e.add_argument("--price", type=number(),
                    help="carbon price per tonne for the shortfall's cost (default 0; with --position: the "
                    "chain's volume-weighted price of the last 30 days of transfers)")
     e.add_argument(
         "--penalty-multiple",
-        type=float,
+        type=number(),
         default=1.0,
         help="cost per tonne short as a multiple of the price (rule set; default 1: buy allowances)",
     )
-    e.add_argument("--paths", type=int, default=2000, help="simulated paths to the year end")
-    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--paths", type=integer(), default=2000, help="simulated paths to the year end")
+    e.add_argument("--seed", type=seed, default=0, help="0..2^63-1 (default 0)")
     e.add_argument("--json", action="store_true")
     e.add_argument("--png", type=Path, help="write the (first) forecast with its interval band as PNG")
     e.add_argument("--position", action="store_true",
                    help="with --level company: the year-end outlook against the company's allowances on "
                    "the chain (--node URL, or the --ledger) under --rules")
     e.add_argument("--rules", default="cn-ets", help="with --position: a shipped rule set or a .yaml file")
-    e.add_argument("--node", help="a member's API URL: the committed readings' hourly CO2 (without --records "
-                   "or --ledger) and, with --position, the allowance records")
+    e.add_argument("--node", type=node_url, help="a member's API URL: the committed readings' hourly CO2 "
+                   "(without --records or --ledger) and, with --position, the allowance records")
     e.add_argument("--genesis", type=Path, help="with --ledger and --position: a trusted genesis the ledger "
                    "must match")
     e.set_defaults(func=_emissions)
@@ -57,14 +59,15 @@ def register(sub: Any) -> None:
     p = fsub.add_parser("price", help="carbon price forecast with intervals, for weeks or to a deadline")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--csv", type=Path, help="CSV date,price,currency")
-    src.add_argument("--generate", type=int, metavar="SEED", help="the documented stochastic model, seeded")
-    src.add_argument("--node", help="a member's API URL: daily prices from the chain's transfer records")
+    src.add_argument("--generate", type=seed, metavar="SEED", help="the documented stochastic model, seeded")
+    src.add_argument("--node", type=node_url,
+                     help="a member's API URL: daily prices from the chain's transfer records")
     src.add_argument("--ledger", type=Path, help="a ledger file: daily prices from its transfer records")
     p.add_argument("--genesis", type=Path, help="with --ledger: a trusted genesis the ledger must match")
     p.add_argument("--currency", help="with --node/--ledger: the transfers' currency (when several)")
-    p.add_argument("--days", type=int, default=500, help="business days to generate (with --generate)")
+    p.add_argument("--days", type=integer(), default=500, help="business days to generate (with --generate)")
     p.add_argument("--write-csv", type=Path, help="also write the generated series as CSV")
-    p.add_argument("--weeks", type=int, default=4)
+    p.add_argument("--weeks", type=integer(), default=4)
     p.add_argument("--deadline", type=date.fromisoformat, help="forecast to this date (YYYY-MM-DD) instead")
     p.add_argument("--json", action="store_true")
     p.add_argument("--png", type=Path)
@@ -73,14 +76,14 @@ def register(sub: Any) -> None:
     b = fsub.add_parser(
         "backtest", help="rolling-origin MAE, MAPE and ratio to seasonal-naive per forecaster"
     )
-    b.add_argument("--seed", type=int, default=42)
-    b.add_argument("--units", type=int, default=2, help="emulated rig units (seeds seed, seed+1, ...)")
-    b.add_argument("--days", type=int, default=14, help="days of emulated history per unit")
-    b.add_argument("--holdout-days", type=int, default=5)
-    b.add_argument("--horizon-h", type=int, default=24)
-    b.add_argument("--price-days", type=int, default=500)
-    b.add_argument("--price-holdout", type=int, default=100)
-    b.add_argument("--price-horizon", type=int, default=5, help="business days ahead")
+    b.add_argument("--seed", type=seed, default=42)
+    b.add_argument("--units", type=integer(), default=2, help="emulated rig units (seeds seed, seed+1, ...)")
+    b.add_argument("--days", type=integer(), default=14, help="days of emulated history per unit")
+    b.add_argument("--holdout-days", type=integer(), default=5)
+    b.add_argument("--horizon-h", type=integer(), default=24)
+    b.add_argument("--price-days", type=integer(), default=500)
+    b.add_argument("--price-holdout", type=integer(), default=100)
+    b.add_argument("--price-horizon", type=integer(), default=5, help="business days ahead")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=_backtest)
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
@@ -88,6 +91,7 @@ def register(sub: Any) -> None:
 
 def _emissions(args: argparse.Namespace) -> int:
     from carbonlab.apps.errors import InputError
+    from carbonlab.apps.finite import check_finite
     from carbonlab.apps.forecast import emissions, series
 
     if args.records:
@@ -136,6 +140,7 @@ def _emissions(args: argparse.Namespace) -> int:
         if args.position:
             entry["outlook"] = dataclasses.asdict(_outlook(args, hourly, name))
         out.append(entry)
+    check_finite(out, "forecast")
     if args.json:
         print(json.dumps(out, indent=1))
         return 0
@@ -205,6 +210,7 @@ def _print_outlook(o: dict[str, Any]) -> None:
 
 def _price(args: argparse.Namespace) -> int:
     from carbonlab.apps.errors import InputError
+    from carbonlab.apps.finite import check_finite
     from carbonlab.apps.forecast import price
 
     for option in ("genesis", "currency"):
@@ -221,6 +227,7 @@ def _price(args: argparse.Namespace) -> int:
         if args.write_csv:
             price.write_csv(s, args.write_csv)
     fc = price.forecast_price(s, weeks=args.weeks, deadline=args.deadline)
+    check_finite(fc, "forecast")
     if args.png:
         from carbonlab.apps import outfile
         from carbonlab.apps.plots import price_png

@@ -125,17 +125,17 @@ def _proof(args: argparse.Namespace) -> int:
 
 
 def _check_proof(args: argparse.Namespace) -> int:
+    from carbonlab import jsonfile
+    from carbonlab.jsonfile import JsonFileError
     from carbonlab.node.errors import NodeError
     from carbonlab.node.genesis import Genesis
     from carbonlab.node.ledger.proof import ProofError, check_proof
 
     genesis = Genesis.load(args.genesis)
     try:
-        proof = json.loads(args.proof.read_text())
-    except OSError as exc:
-        raise NodeError(f"{args.proof}: cannot read ({exc.strerror})") from None
-    except json.JSONDecodeError as exc:
-        raise NodeError(f"{args.proof}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+        proof = jsonfile.read(args.proof)
+    except JsonFileError as exc:
+        raise NodeError(str(exc)) from None
     try:
         reading = check_proof(genesis, proof)
     except ProofError as exc:
@@ -149,9 +149,13 @@ def _check_proof(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    from carbonlab.errors import CarbonlabError
     from carbonlab.node.ledger import Ledger, LedgerError
     from carbonlab.node.ledger.render import block_json
 
+    if args.requests and args.height is None:
+        raise CarbonlabError("ledger show: --requests applies only with --height (the requests of "
+                             "one block); give --height H")
     with Ledger.open_readonly(args.ledger, _genesis(args.genesis)) as ledger:
         if args.height is not None:
             block = ledger.block(args.height)

@@ -8,13 +8,14 @@ verifier's job.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from carbonlab import jsonfile
+from carbonlab.jsonfile import JsonFileError
 from carbonlab.node.errors import SchemaError
 from carbonlab.node.ledger.head import HeadError, SignedHead
 
@@ -42,13 +43,9 @@ def load_head(source: str) -> SignedHead:
 
 def _read(path: Path) -> Any:
     try:
-        text = path.read_text()
-    except OSError as exc:
-        raise HeadError(f"--head {path}: cannot read ({exc.strerror})") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise HeadError(f"--head {path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+        return jsonfile.read(path)
+    except JsonFileError as exc:
+        raise HeadError(f"--head {exc}") from None
 
 
 def _fetch(source: str) -> Any:
@@ -60,6 +57,6 @@ def _fetch(source: str) -> Any:
     if response.status_code != 200:
         raise HeadError(f"--head {url}: HTTP {response.status_code} ({response.text[:200].strip()})")
     try:
-        return response.json()
-    except ValueError as exc:
-        raise HeadError(f"--head {url}: the answer is not JSON ({exc})") from None
+        return jsonfile.loads(response.content)
+    except JsonFileError as exc:
+        raise HeadError(f"--head {url}: the answer is not JSON ({exc.problem})") from None

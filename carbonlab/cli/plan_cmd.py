@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from carbonlab.cli.argtypes import integer, node_url, number
 from carbonlab.node.gwp import GwpSet
 
 
@@ -26,8 +27,8 @@ def _curve_sources(p: argparse.ArgumentParser) -> None:
         help="a ledger file: fit each unit's CO2 curve from its readings; a unit without "
         "limits in the JSON takes those genesis declares",
     )
-    p.add_argument("--node", help="a member's API URL: as --ledger, from the member's committed readings "
-                   "(limits from --genesis)")
+    p.add_argument("--node", type=node_url, help="a member's API URL: as --ledger, from the member's "
+                   "committed readings (limits from --genesis)")
     p.add_argument("--genesis", type=Path, help="a trusted genesis: with --ledger the ledger must match it; "
                    "with --node the units' limits come from it")
 
@@ -42,19 +43,20 @@ def register(sub: Any) -> None:
     d.add_argument(
         "--demand", type=Path, required=True, help="CSV hour,demand_mw (default horizon: its rows)"
     )
-    d.add_argument("--carbon-price", type=float, default=0.0, help="per tonne CO2 (default 0)")
-    d.add_argument("--cap-t", type=float, help="the allowance still available for the horizon, t CO2")
+    d.add_argument("--carbon-price", type=number(), default=0.0, help="per tonne CO2 (default 0)")
+    d.add_argument("--cap-t", type=number(), help="the allowance still available for the horizon, t CO2")
     d.add_argument("--cap-from-chain", metavar="COMPANY",
                    help="cap the horizon's CO2 at COMPANY's allowance still available on the chain "
                    "(--node URL or the --ledger): allocated + bought - sold - emitted this year, "
                    "pro rata to the horizon")
     d.add_argument("--start", help="with --cap-from-chain: hour 0 of the horizon, ISO 8601 UTC "
                    "(default: the next whole hour)")
-    d.add_argument("--cap-share", type=float,
+    d.add_argument("--cap-share", type=number(),
                    help="with --cap-from-chain: the share of the available allowance for this horizon "
                    "(default: its hours / the hours left in the year)")
-    d.add_argument("--segments", type=int, default=4, help="linear pieces of each CO2 curve (default 4)")
-    d.add_argument("--time-limit-s", type=float, default=60.0)
+    d.add_argument("--segments", type=integer(), default=4,
+                   help="linear pieces of each CO2 curve (default 4)")
+    d.add_argument("--time-limit-s", type=number(), default=60.0)
     d.add_argument("--json", action="store_true", help="print the result as JSON")
     d.add_argument("--png", type=Path, help="write the schedule as a stacked area PNG")
     d.set_defaults(func=_dispatch)
@@ -63,10 +65,11 @@ def register(sub: Any) -> None:
     p.add_argument("--units", type=Path, required=True, help="units JSON, with each unit's `options`")
     _curve_sources(p)
     p.add_argument("--demand", type=Path, required=True, help="CSV year,demand_mwh")
-    p.add_argument("--first-cap-t", type=float, required=True, help="the first year's cap, t CO2")
-    p.add_argument("--decline", type=float, default=0.04, help="yearly fall of the cap (default 0.04)")
-    p.add_argument("--carbon-price", type=float, default=0.0)
-    p.add_argument("--discount-rate", type=float, default=0.05)
+    p.add_argument("--first-cap-t", type=number(), required=True, help="the first year's cap, t CO2")
+    p.add_argument("--decline", type=number(), default=0.04, help="yearly fall of the cap (default 0.04)")
+    p.add_argument("--carbon-price", type=number(), default=0.0)
+    p.add_argument("--discount-rate", type=number(), default=0.05,
+                   help="yearly, 0..1 (default 0.05)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_pathway)
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
@@ -157,6 +160,7 @@ def _genesis(path: Path) -> Any:
 
 def _dispatch(args: argparse.Namespace) -> int:
     from carbonlab.apps.errors import InputError
+    from carbonlab.apps.finite import check_finite
     from carbonlab.apps.planning import inputs
     from carbonlab.apps.planning.dispatch import DispatchProblem, solve_dispatch
 
@@ -181,6 +185,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         initial_mw=inputs.read_initial_mw(args.units),
     )
     result = solve_dispatch(problem)
+    check_finite(result, "result")
     if args.png:
         from carbonlab.apps import outfile
         from carbonlab.apps.plots import schedule_png
@@ -227,25 +232,14 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _pathway(args: argparse.Namespace) -> int:
-    import csv
-
-    from carbonlab.apps.errors import InputError
+    from carbonlab.apps.finite import check_finite
     from carbonlab.apps.planning import inputs
     from carbonlab.apps.planning.pathway import PathwayProblem, declining_caps, solve_pathway
 
     units = _units(args)
     options = inputs.read_options(args.units)
+    first_year = inputs.read_years(args.demand)
     demand = inputs.read_demand(args.demand, "demand_mwh")
-    with args.demand.open(newline="") as fh:
-        years = [row.get("year", "") for row in csv.DictReader(fh)]
-    try:
-        first_year = int(years[0])
-    except ValueError:
-        raise InputError(f"{args.demand} line 2: year", f"must be a year, got {years[0]!r}") from None
-    for i, year in enumerate(years):
-        if year.strip() != str(first_year + i):
-            raise InputError(f"{args.demand} line {i + 2}: year", f"must be {first_year + i} (years follow "
-                             f"each other from the first), got {year!r}")
     caps = declining_caps(args.first_cap_t, args.decline, len(demand))
     result = solve_pathway(
         PathwayProblem(
@@ -258,6 +252,7 @@ def _pathway(args: argparse.Namespace) -> int:
             discount_rate=args.discount_rate,
         )
     )
+    check_finite(result, "result")
     if args.json:
         print(json.dumps(dataclasses.asdict(result), indent=1))
         return 0

@@ -61,8 +61,8 @@ def _genesis(path: Path | None, option: str) -> Any:
         raise CarbonlabError(f"{option}: required")
     try:
         return Genesis.load(path)
-    except (OSError, NodeError, ValueError) as exc:
-        raise CarbonlabError(f"{option}: {path}: {exc}") from None
+    except NodeError as exc:   # its message starts with the file's path
+        raise CarbonlabError(f"{option}: {exc}") from None
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -98,9 +98,9 @@ def _source(args: argparse.Namespace) -> Any:
 
 
 def _statement(args: argparse.Namespace) -> int:
-    from carbonlab.apps import jsonfile
-    from carbonlab.apps.jsonfile import JsonFileError
+    from carbonlab import jsonfile
     from carbonlab.apps.report.build import attach_statement
+    from carbonlab.jsonfile import JsonFileError
 
     try:
         manifest = jsonfile.load(args.dir / "manifest.json")

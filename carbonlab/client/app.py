@@ -24,7 +24,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from carbonlab.asgi import CloseIfBodyUnread
+from carbonlab.asgi import DEFAULT_BODY_TIMEOUT_S, BodyGuard
 from carbonlab.client import ParamError, auth, events
 from carbonlab.client.context import Console
 from carbonlab.client.nodeapi import NodeDown, NodeRefused
@@ -94,7 +94,7 @@ def wants_json(request: Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-def build_app(console: Console, token: str) -> Any:
+def build_app(console: Console, token: str, *, body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S) -> Any:
     render = Renderer(console)
 
     def page_route(page: Page) -> Any:
@@ -189,10 +189,13 @@ def build_app(console: Console, token: str) -> Any:
         routes.append(Route(f"/events/{page.name}", events_route(page), methods=["GET"]))
     app = Starlette(routes=routes, exception_handlers={ParamError: param_error})
     app.state.console = console
-    return CloseIfBodyUnread(auth.TokenGate(app, token, unauthorised))
+    return BodyGuard(auth.TokenGate(app, token, unauthorised), body_timeout_s)
 
 
 async def _small_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+        raise ParamError("body", f"Content-Length {declared} is larger than {MAX_FORM_BYTES} bytes")
     body = b""
     async for chunk in request.stream():
         body += chunk

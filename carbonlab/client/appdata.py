@@ -31,18 +31,18 @@ from typing import Any, TypeVar
 import anyio
 import httpx
 
-from carbonlab.apps import jsonfile
+from carbonlab import jsonfile
 from carbonlab.apps.errors import InputError
 from carbonlab.apps.forecast.backtest import Backtest
 from carbonlab.apps.forecast.emissions import Forecast, YearEnd
 from carbonlab.apps.forecast.price import PriceForecast, PriceSeries
 from carbonlab.apps.forecast.series import IntervalRecord
-from carbonlab.apps.jsonfile import JsonFileError
 from carbonlab.apps.ledger import limits_from, point_filter, points_from, record_filter, records_from
 from carbonlab.apps.planning.dispatch import DispatchResult
 from carbonlab.apps.planning.pathway import PathwayResult
 from carbonlab.apps.planning.units import IntensityCurve, UnitModel
 from carbonlab.errors import CarbonlabError
+from carbonlab.jsonfile import JsonFileError
 from carbonlab.node.errors import SchemaError
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.query import EmissionsFilter, Level, Period, QueryResult
@@ -263,7 +263,10 @@ def price_forecast(series: PriceSeries, weeks: int, source: str) -> PriceView:
     from carbonlab.apps.forecast.price import forecast_price
     from carbonlab.apps.plots import price_png
 
-    fc = forecast_price(series, weeks=weeks)
+    try:
+        fc = forecast_price(series, weeks=weeks)
+    except InputError as exc:       # the CLI's option is the console's form field
+        raise InputError(exc.where.removeprefix("--"), exc.problem) from None
     return PriceView(series, fc, source, price_png(series, fc))
 
 

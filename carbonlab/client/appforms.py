@@ -2,7 +2,8 @@
 
 Theory of operation. A form arrives as `application/x-www-form-urlencoded` (every input page)
 or `multipart/form-data` (the uploads: a report bundle, a price CSV). The body is read up to a
-cap first (`read_body`: more is refused with 413 before it is parsed), then parsed with the
+cap first (`read_body`: more, or a larger declared length, is refused with 413 before it is
+parsed), then parsed with the
 standard library (`urllib.parse`, `email`'s MIME parser; no extra dependency), and each form's
 fields are checked against the rules declared once on its frozen dataclass with
 `carbonlab.fields` (`spec(lo=, hi=, choices=)`): the text of a number field is parsed here, its
@@ -27,6 +28,7 @@ from urllib.parse import parse_qsl
 
 from carbonlab import fields
 from carbonlab.apps.report.model import YEARS, Template
+from carbonlab.client import ParamError, params
 from carbonlab.errors import CarbonlabError
 from carbonlab.fields import FieldError, like, spec
 from carbonlab.node.gwp import GwpSet
@@ -52,8 +54,13 @@ class Upload:
     data: bytes
 
 
-async def read_body(receive_chunks: typing.AsyncIterator[bytes], cap: int) -> bytes:
-    """The body's bytes, refused (413) as soon as it passes `cap`."""
+async def read_body(receive_chunks: typing.AsyncIterator[bytes], cap: int,
+                    declared: str | None = None) -> bytes:
+    """The body's bytes, refused (413) as soon as it passes `cap`: before anything is read when
+    its declared length (`Content-Length`, `declared`) is over `cap`, else once the bytes read
+    are. A client that leaves or stalls mid-body is the guard's (`carbonlab.asgi.BodyGuard`)."""
+    if declared is not None and _LENGTH.fullmatch(declared) and int(declared) > cap:
+        raise FormError("body", f"Content-Length {int(declared):,} bytes is larger than {cap:,}", 413)
     parts, size = [], 0
     async for chunk in receive_chunks:
         size += len(chunk)
@@ -114,22 +121,18 @@ def _multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str
     return _once(text), files
 
 
-_DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?", re.ASCII)
+_LENGTH = re.compile(r"[0-9]{1,20}")     # a Content-Length int() may take
 
 
 def _number(kind: Any, name: str, raw: str) -> Any:
-    """A decimal number in ASCII (int() and float() would also read `1_000`, full-width or
-    Arabic-Indic digits, and an action would sign what the user may not have meant)."""
-    text = raw.strip()
-    if not _DECIMAL.fullmatch(text) and text.lower().lstrip("+-") not in ("nan", "inf", "infinity"):
-        raise FormError(name, f"must be {'an integer' if kind is int else 'a number'}, got {raw!r}")
+    """A decimal number in ASCII, read by the console's one strict number reader
+    (`params.number`: int() and float() would also read `1_000`, `4\\v`, full-width or
+    Arabic-Indic digits, and an action would sign what the user may not have meant); spaces a
+    browser's field may keep around it are dropped, nothing else."""
     try:
-        value: Any = int(text) if kind is int else float(text)
-    except ValueError:
-        raise FormError(name, f"must be {'an integer' if kind is int else 'a number'}, got {raw!r}") from None
-    if kind is float and not math.isfinite(value):
-        raise FormError(name, f"must be a finite number, got {raw!r}")
-    return value
+        return params.number(name, raw.strip(" "), int if kind is int else float)
+    except ParamError as exc:
+        raise FormError(name, exc.problem) from None
 
 
 def read(cls: type[T], form: Mapping[str, str], *, ignore: tuple[str, ...] = ()) -> T:

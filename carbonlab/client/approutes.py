@@ -90,7 +90,7 @@ def routes(console: Console) -> list[Route]:
     async def form_of(request: Request, cap: int) -> tuple[dict[str, str], dict[str, Upload]]:
         from carbonlab.client.appforms import read_body
 
-        body = await read_body(request.stream(), cap)
+        body = await read_body(request.stream(), cap, request.headers.get("content-length"))
         return parse(request.headers.get("content-type", ""), body)
 
     async def action(request: Request) -> Response:

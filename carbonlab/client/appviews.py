@@ -34,9 +34,10 @@ from carbonlab.apps.report.model import ReportError
 from carbonlab.client import ParamError
 from carbonlab.client.actions import Organisation
 from carbonlab.client.appdata import ComputeTimeout, NodeReader, NodeUnavailable, offload
-from carbonlab.client.appforms import FormError, read
+from carbonlab.client.appforms import FORM_MAX_BYTES, FormError
 from carbonlab.client.bundles import Reports
 from carbonlab.client.nodeapi import NodeDown
+from carbonlab.client.params import read_params
 from carbonlab.client.sentforms import SentForms
 
 if TYPE_CHECKING:
@@ -138,8 +139,10 @@ def mapped(out: dict[str, Any] | None = None) -> Iterator[None]:
 
 
 def query_form(cls: type[T], params: Mapping[str, str], *, ignore: tuple[str, ...] = ()) -> T:
-    """A typed form from a page's query parameters (FormError naming the field)."""
-    return read(cls, {k: v for k, v in params.items() if k not in ignore})
+    """A typed form from a page's query parameters (`query_once`'s), read by the console's one
+    parameter parser (`params.read_params`: strict ASCII numbers, echoes cut; ParamError naming
+    the field). A value may be as long as a form's body (a series of demands)."""
+    return read_params(cls, params.items(), extra=ignore, max_chars=FORM_MAX_BYTES)
 
 
 def data_uri(png: bytes) -> str:

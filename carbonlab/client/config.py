@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from carbonlab import fields
+from carbonlab.asgi import DEFAULT_BODY_TIMEOUT_S
 from carbonlab.client import ClientError
 from carbonlab.fields import HostPort, spec
 
@@ -31,6 +32,9 @@ class ClientConfig:
     lab_dir: Path | None = spec(None)
     refresh_s: float = spec(1.0, lo=0.2, hi=2.0)
     timeout_s: float = spec(5.0, lo=0.1, hi=60.0)
+    # a request body must arrive within this, plus 1 s per 500 bytes, or it is answered 408 and
+    # the connection closed (carbonlab/asgi.py's BodyGuard)
+    body_timeout_s: float = spec(DEFAULT_BODY_TIMEOUT_S, lo=1.0, hi=600.0)
 
     @classmethod
     def from_options(cls, raw: dict[str, Any]) -> ClientConfig:

@@ -4,7 +4,11 @@ A page declares its parameters once, as a dataclass whose fields carry their rul
 (`spec(lo=, hi=, pattern=, choices=)`); `read_params` refuses a parameter given twice, an
 unknown one, one longer than `MAX_PARAM_CHARS`, and anything the field's rule refuses, with
 a `ParamError` naming the parameter (the app answers 400 with that name). An int field
-takes decimal digits only; everything else arrives as the string it was.
+takes ASCII digits with an optional minus, a float field an ASCII decimal number (int() and
+float() would also read " 4\v", "4_000", "²" or "٢٠٢٦"); the length cap comes first, so no
+int() ever sees more digits than it may convert, and the field's declared range then refuses
+a value out of it, naming the parameter. Everything else arrives as the string it was. Every
+value an error echoes is cut (`carbonlab.checks.shown`).
 """
 
 from __future__ import annotations
@@ -15,12 +19,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from carbonlab.checks import finite, shown
 from carbonlab.client import ParamError
 from carbonlab.fields import spec
 
 T = TypeVar("T")
 MAX_PARAM_CHARS = 200
-_INT = re.compile(r"-?[0-9]{1,18}")
+_INT = re.compile(r"-?[0-9]+")     # any length up to the cap: the field's range bounds it
+_DECIMAL = re.compile(r"-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,4})?")
 IDENT = r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}"   # a genesis id: company, plant, unit, meter
 TIME = r"[0-9A-Za-z:+.\-]{1,40}"             # unix seconds or ISO 8601, as the node's filter reads it
 GWP_SETS = ("AR5", "AR6")
@@ -46,30 +52,47 @@ class Scope:
                                   ("until", self.until)) if v is not None}
 
 
-def read_params(cls: type[T], items: Iterable[tuple[str, str]], *, extra: Iterable[str] = ()) -> T:
-    """`cls` from a query string's (name, value) pairs; `extra` names are accepted and ignored."""
+def read_params(cls: type[T], items: Iterable[tuple[str, str]], *, extra: Iterable[str] = (),
+                max_chars: int = MAX_PARAM_CHARS) -> T:
+    """`cls` from a query string's (name, value) pairs; `extra` names are accepted and ignored.
+    `max_chars` is the cap of one value (a form's series of numbers needs more than a filter)."""
     from carbonlab import fields
 
     hints = typing.get_type_hints(cls)
     ignored = set(extra)
+    seen: set[str] = set()
     raw: dict[str, Any] = {}
     for name, value in items:
         if name in ignored:
             continue
-        if name in raw:
+        if name in seen:
             raise ParamError(name, "given more than once")
-        if len(value) > MAX_PARAM_CHARS:
-            raise ParamError(name, f"longer than {MAX_PARAM_CHARS} characters")
+        seen.add(name)
+        if len(value) > max_chars:
+            raise ParamError(name, f"longer than {max_chars} characters")
         if value == "":
             continue            # an empty form field is the same as none
-        kind = hints.get(name)
-        if kind in (int, int | None):
-            if not _INT.fullmatch(value):
-                raise ParamError(name, f"expected an integer, got {value!r}")
-            raw[name] = int(value)
-        else:
-            raw[name] = value
+        kind = _NUMBERS.get(hints.get(name))
+        raw[name] = value if kind is None else number(name, value, kind)
     try:
         return fields.build(cls, raw, file="query")
     except fields.FieldError as exc:
         raise ParamError(exc.field, exc.problem) from None
+
+
+_MOST_DIGITS = 40      # more than any range a field declares
+_NUMBERS: dict[Any, type] = {int: int, int | None: int, float: float, float | None: float}
+
+
+def number(name: str, value: str, kind: type = int) -> int | float:
+    """`value` read strictly as an int (ASCII digits, an optional minus) or a finite float (an
+    ASCII decimal number); `ParamError` naming `name` otherwise."""
+    if kind is int:
+        if not _INT.fullmatch(value):
+            raise ParamError(name, f"expected an integer (ASCII digits), got {shown(value)}")
+        if len(value.lstrip("-0")) > _MOST_DIGITS:    # int() of over 4,300 digits raises ValueError
+            raise ParamError(name, f"{shown(value)} is out of range (more than {_MOST_DIGITS} digits)")
+        return int(value)
+    if not _DECIMAL.fullmatch(value) or (result := finite(float(value))) is None:
+        raise ParamError(name, f"expected a finite number (ASCII digits), got {shown(value)}")
+    return result

@@ -11,10 +11,11 @@ silently, and never stops the page.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from carbonlab import jsonfile
 
 MAX_RUNS = 20
 MAX_RUN_BYTES = 64 * 1024 * 1024
@@ -72,7 +73,7 @@ def read_run(path: Path) -> RigRun:
     try:
         if path.stat().st_size > MAX_RUN_BYTES:
             raise ValueError(f"larger than {MAX_RUN_BYTES} bytes")
-        raw = json.loads(path.read_text())
+        raw = jsonfile.load(path)   # strict: a deep or binary file is listed UNREADABLE too
         return _run(path, raw)
     except (OSError, ValueError, SchemaError) as exc:
         return RigRun(path, path.parent.name, "UNREADABLE", None, None, None, (), (), str(exc))

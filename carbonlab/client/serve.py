@@ -12,6 +12,7 @@ import asyncio
 import logging
 import signal
 import sys
+from typing import Any
 
 from carbonlab.client import ClientError
 from carbonlab.client.config import ClientConfig
@@ -50,7 +51,7 @@ def serve_console(config: ClientConfig, *, new_token: bool = False) -> int:
 
     console, token = console_from(config, new_token=new_token)
     # build_app mounts the application pages' POST and download routes too (approutes)
-    app = build_app(console, token)  # type: ignore[arg-type]
+    app = build_app(console, token, body_timeout_s=config.body_timeout_s)  # type: ignore[arg-type]
     try:
         asyncio.run(_serve(app, str(config.listen)))
     except OSError as exc:
@@ -68,18 +69,27 @@ def _remove_reports(console: object) -> None:
     close_state(console)  # type: ignore[arg-type]
 
 
-async def _serve(app: object, bind: str) -> None:
-    from hypercorn.asyncio import serve
+def hypercorn_config(bind: str) -> Any:
+    """The console's hypercorn settings (tests serve the real app with them). A request body's
+    deadline is the app's (`carbonlab.asgi.BodyGuard`, `--body-timeout-s`), not hypercorn's
+    `read_timeout`, which would also cut an event stream whose client just listens."""
     from hypercorn.config import Config
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     config = Config()
     config.bind = [bind]
     config.accesslog = None
     config.errorlog = log
     config.graceful_timeout = GRACE_S
+    return config
+
+
+async def _serve(app: object, bind: str) -> None:
+    from hypercorn.asyncio import serve
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    config = hypercorn_config(bind)
     print(f"carbonlab client: serving http://{bind}/", file=sys.stderr, flush=True)
     await serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ Names and labels are those of `names.RIG_METRICS`, which the rig dashboard and r
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
@@ -49,7 +50,7 @@ class RigMetrics:
     def serve(self, listen: str) -> Any:
         """Serve /metrics on host:port in a daemon thread; returns the server (it has .shutdown())."""
         host, sep, port = listen.rpartition(":")
-        if not sep or not port.isdigit():
+        if not sep or not re.fullmatch(r"[0-9]{1,5}", port):   # isdigit() also takes "²"
             raise DashboardsError(f"rig metrics listen address {listen!r} is not host:port")
         server, _thread = start_http_server(int(port), addr=host, registry=self.registry)
         return server

@@ -35,6 +35,7 @@ _ALLOWED_EXTRA = {
 }
 _LABEL_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_PORT = re.compile(r"[0-9]{1,5}")
 _HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*)$")
 
 
@@ -54,7 +55,8 @@ class ScrapeTarget:
         if self.role not in ROLES:
             raise ScrapeTargetError(f"{where}: role {self.role!r} is not one of {', '.join(ROLES)}")
         host, sep, port = self.address.rpartition(":")
-        if not sep or not _HOST.match(host) or not port.isdigit() or not 1 <= int(port) <= 65535:
+        # the port in ASCII digits, at most 5: isdigit() also takes "²" (int() then raised)
+        if not sep or not _HOST.match(host) or not _PORT.fullmatch(port) or not 1 <= int(port) <= 65535:
             raise ScrapeTargetError(f"{where}: address {self.address!r} is not host:port with port 1-65535")
         if not _LABEL_VALUE.match(self.name):
             raise ScrapeTargetError(f"{where}: name must match {_LABEL_VALUE.pattern}")

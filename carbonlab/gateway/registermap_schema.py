@@ -3,10 +3,10 @@ the file, the field and the values allowed. Nothing past this module re-checks a
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from carbonlab.checks import finite, shown
 from carbonlab.gateway.errors import ConfigError
 from carbonlab.gateway.registermap import (
     CHANNELS,
@@ -46,9 +46,10 @@ def _address(raw: Any, where: str, fld: str) -> int:
 
 
 def _number(raw: Any, where: str, fld: str) -> float:
-    if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
-        raise _fail(where, fld, f"must be a finite number, got {raw!r}")
-    return float(raw)
+    value = finite(raw)        # an int too large for a float too (float() raised OverflowError)
+    if value is None:
+        raise _fail(where, fld, f"must be a finite number, got {shown(raw)}")
+    return value
 
 
 def _enum(cls: type[E], raw: Any, where: str, fld: str) -> E:

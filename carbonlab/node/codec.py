@@ -19,6 +19,7 @@ import msgpack
 from carbonlab.node.errors import SchemaError
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+MSGPACK_MAX_DEPTH = 1024    # the unpacker's stack; deeper is its StackError
 
 
 _SETTINGS: dict[str, Any] = {"use_bin_type": True, "use_single_float": False, "strict_types": False}
@@ -51,8 +52,11 @@ def decode(buf: bytes, what: str = "message", max_bytes: int = MAX_MESSAGE_BYTES
             buf, raw=False, use_list=True, strict_map_key=True, max_bin_len=max_bytes,
             max_str_len=max_bytes, max_array_len=1_000_000, max_map_len=0,
         )
-    except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as exc:
-        raise SchemaError(what, f"not valid msgpack ({exc})") from None
+    except msgpack.StackError:      # a ValueError whose text is empty
+        raise SchemaError(what, f"not valid msgpack (arrays nested too deeply: msgpack's limit is "
+                                f"{MSGPACK_MAX_DEPTH} levels)") from None
+    except (ValueError, msgpack.ExtraData, msgpack.FormatError) as exc:
+        raise SchemaError(what, f"not valid msgpack ({exc or type(exc).__name__})") from None
     if check:
         check_canonical(value, buf, what)
     return value

@@ -18,6 +18,7 @@ import multiaddr
 import tomli_w
 
 from carbonlab import fields as config_fields
+from carbonlab.asgi import DEFAULT_BODY_TIMEOUT_S
 from carbonlab.fields import FieldError, HostPort, longest, spec
 from carbonlab.logs import LEVELS
 from carbonlab.node.errors import NodeError
@@ -73,6 +74,9 @@ class NodeConfig:
     # batches arriving meanwhile wait for the next block, so blocks grow with the load instead of
     # their count: see docs/performance.md, "Consensus"
     max_blocks_in_flight: int = spec(DEFAULT_MAX_BLOCKS_IN_FLIGHT, lo=0, hi=100_000)
+    # a request body must arrive within this, plus 1 s per 500 bytes, or it is answered 408 and
+    # the connection closed (carbonlab/asgi.py): a stalled body held a connection for ever
+    api_body_timeout_s: float = spec(DEFAULT_BODY_TIMEOUT_S, lo=1.0, hi=600.0)
     peer_addrs: dict[str, multiaddr.Multiaddr] = field(default_factory=dict)   # member id -> address
     p2p: P2PSettings = field(default_factory=P2PSettings)
 
@@ -103,6 +107,8 @@ class NodeConfig:
             doc["max_pending_batches"] = self.max_pending_batches
         if self.max_blocks_in_flight != DEFAULT_MAX_BLOCKS_IN_FLIGHT:
             doc["max_blocks_in_flight"] = self.max_blocks_in_flight
+        if self.api_body_timeout_s != DEFAULT_BODY_TIMEOUT_S:
+            doc["api_body_timeout_s"] = self.api_body_timeout_s
         if self.peer_addrs:
             doc["peers"] = {member: str(addr) for member, addr in self.peer_addrs.items()}
         default = P2PSettings()

@@ -22,10 +22,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from nacl.bindings import crypto_sign, crypto_sign_open, crypto_sign_seed_keypair
 from nacl.exceptions import BadSignatureError
 
+from carbonlab.boundedread import TooLargeError, read_limited
 from carbonlab.node.errors import NodeError, SchemaError
 
 PUBLIC_KEY_BYTES = 32
 SIGNATURE_BYTES = 64
+MAX_KEY_FILE_BYTES = 16 * 1024   # an Ed25519 PEM key is 119 bytes; read no more than this
 
 
 class Signer:
@@ -76,9 +78,11 @@ class Signer:
     @classmethod
     def load(cls, path: Path) -> Signer:
         try:
-            data = path.read_bytes()
+            data = read_limited(path, MAX_KEY_FILE_BYTES)
         except OSError as exc:
             raise NodeError(f"{path}: cannot read key file ({exc.strerror})") from None
+        except TooLargeError as exc:   # /dev/zero, a log file given by mistake: never read whole
+            raise NodeError(f"{path}: not a PEM private key ({exc}: a key file is small)") from None
         try:
             key = serialization.load_pem_private_key(data, password=None)
         except (ValueError, TypeError) as exc:

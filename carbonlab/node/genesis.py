@@ -15,6 +15,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from carbonlab import jsonfile
+from carbonlab.jsonfile import JsonFileError
 from carbonlab.node import codec
 from carbonlab.node.channels import GasChannel as GasChannel  # re-exported: the gateway's view
 from carbonlab.node.channels import LoadChannels as LoadChannels
@@ -163,11 +165,9 @@ class Genesis:
     @classmethod
     def load(cls, path: Path) -> Genesis:
         try:
-            raw = json.loads(path.read_text())
-        except OSError as exc:
-            raise NodeError(f"{path}: cannot read genesis ({exc.strerror})") from None
-        except json.JSONDecodeError as exc:
-            raise NodeError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+            raw = jsonfile.read(path)
+        except JsonFileError as exc:
+            raise NodeError(str(exc)) from None
         try:
             return cls.from_json(raw)
         except SchemaError as exc:

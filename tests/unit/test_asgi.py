@@ -1,11 +1,14 @@
-"""`CloseIfBodyUnread` on a real hypercorn server, over raw sockets: a response sent before the
-request's body arrived says `Connection: close` (the client opens a new connection for its next
-request instead of losing it on one hypercorn is closing); a response after the whole body, or to
-a request without one, keeps the connection for the next request."""
+"""`BodyGuard` on a real hypercorn server (asyncio worker), over raw sockets: a response sent
+before a large request body arrived says `Connection: close` (the client opens a new connection
+for its next request instead of losing it on one hypercorn is closing); one sent before a small
+body arrived waits for it and keeps the connection; a response after the whole body, or to a
+request without one, keeps the connection for the next request. The trio worker's side (the
+node's API) is in tests/unit/node/api/test_api_hostile_http.py."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 from collections.abc import Iterator
@@ -20,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from carbonlab.asgi import CloseIfBodyUnread
+from carbonlab.asgi import DRAIN_MAX_BYTES, BodyGuard
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -36,7 +39,7 @@ async def echo(request: Request) -> Response:                 # reads the body f
 def _app(wrapped: bool) -> Any:
     app = Starlette(routes=[Route("/refuse", refuse, methods=["GET", "POST"]),
                             Route("/echo", echo, methods=["GET", "POST"])])
-    return CloseIfBodyUnread(app) if wrapped else app
+    return BodyGuard(app) if wrapped else app
 
 
 @pytest.fixture(params=[True, False], ids=["with-middleware", "bare-hypercorn"])
@@ -110,19 +113,16 @@ class Conn:
         self.sock.close()
 
 
-def test_a_refusal_before_the_body_arrived_says_connection_close(server: tuple[int, bool]) -> None:
+def test_a_refusal_before_a_large_body_arrived_says_connection_close(server: tuple[int, bool]) -> None:
     port, wrapped = server
     conn = Conn(port)
     try:
-        conn.head("POST", "/refuse", 10)                       # the head only: the body comes later
+        conn.head("POST", "/refuse", DRAIN_MAX_BYTES + 10)     # the head only: the body comes later
         got = conn.response()
         assert got is not None
         assert got[0] == 401
-        try:                                                   # the body, late (the server may have
+        with contextlib.suppress(OSError):                     # some body, late (the server may have
             conn.send(h11.Data(data=b"0123456789"))            # closed already: a broken pipe here)
-            conn.send(h11.EndOfMessage())
-        except OSError:
-            pass
         if wrapped:
             assert got[1].get(b"connection") == b"close", got[1]
         else:                                                  # what the middleware is for: hypercorn
@@ -156,5 +156,29 @@ def test_a_connection_stays_open_after_a_read_body_or_no_body(server: tuple[int,
             assert got[0] == 401
             assert b"connection" not in got[1]
             conn.h11.start_next_cycle()
+    finally:
+        conn.close()
+
+
+def test_a_refusal_before_a_small_body_arrived_keeps_the_connection(server: tuple[int, bool]) -> None:
+    port, wrapped = server
+    if not wrapped:
+        pytest.skip("the guard's behaviour: bare hypercorn closes the connection unannounced")
+    conn = Conn(port)
+    try:
+        conn.head("POST", "/refuse", 10)                       # the head only: the body comes later
+        got = conn.response()
+        assert got is not None
+        assert got[0] == 401
+        assert b"connection" not in got[1]
+        conn.send(h11.Data(data=b"0123456789"))                # read and dropped by the guard
+        conn.send(h11.EndOfMessage())
+        conn.h11.start_next_cycle()
+        conn.head("POST", "/echo", 4)                          # the same connection goes on
+        conn.send(h11.Data(data=b"abcd"))
+        conn.send(h11.EndOfMessage())
+        got = conn.response()
+        assert got is not None
+        assert got[0] == 200
     finally:
         conn.close()

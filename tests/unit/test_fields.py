@@ -175,3 +175,56 @@ def test_the_wire_checks_refuse_control_characters_too() -> None:
         checks.as_str("Plant\x0cA", "genesis.meters[0].plant")
     assert (info.value.field, info.value.problem) == (
         "genesis.meters[0].plant", "contains a control character (U+000C at position 5)")
+
+
+# an outsider's find: a JSON or YAML integer has no length, and float() and math.isfinite raise
+# OverflowError on one beyond a float's range (10**400), which was a 500 from the node's API
+@pytest.mark.parametrize("huge", [10**400, -(10**400), 10**4300], ids=["1e400", "-1e400", "1e4300"])
+def test_an_integer_too_large_for_a_float_is_not_a_finite_number(huge: int) -> None:
+    with pytest.raises(FieldError) as info:
+        values(Example, {"name": "x", "ratio": huge}, file="f.toml")
+    assert info.value.field == "ratio"
+    assert "must be a number 0..1" in info.value.problem
+    assert "an integer of" in info.value.problem      # not its digits
+    assert len(info.value.problem) < 120
+    with pytest.raises(FieldError, match="'maybe'"):
+        values(Example, {"name": "x", "maybe": huge}, file="f.toml")
+    with pytest.raises(FieldError, match="'span'"):
+        values(Example, {"name": "x", "span": [0, huge]}, file="f.toml")
+
+
+@pytest.mark.parametrize(("raw", "field"), [
+    ({"name": "x", "count": 10**4000}, "count"),               # repr() of it is 4,000 digits
+    ({"name": "x", "colour": "g" * 5000}, "colour"),
+    ({"name": "x" * 5000, "count": 0}, "count"),
+], ids=["int", "choice", "str"])
+def test_an_error_echoes_at_most_about_80_characters_of_a_value(raw: dict[str, object], field: str) -> None:
+    with pytest.raises(FieldError) as info:
+        values(Example, raw, file="f.toml")
+    assert info.value.field == field
+    assert len(info.value.problem) < 200, info.value.problem
+
+
+@pytest.mark.parametrize("text", ["127.0.0.1:\u00b2", "127.0.0.1:\u0668\u0660", "127.0.0.1:" + "1" * 5000,
+                                  "127.0.0.1: 80", "127.0.0.1:+80", "127.0.0.1:8_0"])
+def test_a_port_is_ascii_digits_only(text: str) -> None:
+    """isdigit() took '²' (then int() raised an error that was not the field's) and Arabic-Indic
+    digits; 5,000 digits made int() raise its own limit."""
+    with pytest.raises(ValueError, match="host:port"):
+        HostPort.parse(text)
+    assert HostPort.parse("127.0.0.1:8080") == HostPort("127.0.0.1", 8080)
+
+
+def test_the_shared_number_and_echo_checks() -> None:
+    from carbonlab.checks import ECHO_CHARS, finite, shown
+
+    assert [finite(v) for v in (1, -2.5, 10**300)] == [1.0, -2.5, 1e300]
+    assert [finite(v) for v in (True, "1", None, 10**400, float("inf"), float("nan"))] == [None] * 6
+    assert [shown("abc"), shown(12), shown(None)] == ["'abc'", "12", "None"]
+    assert shown("x" * 5000) == repr("x" * ECHO_CHARS) + "... (5000 characters)"
+    assert shown(10**400) == "an integer of 401 digits"
+    assert shown(-(10**4300)) == "an integer of 4301 digits"     # str() of it would raise
+    for n in (10**240, 10**240 - 1, 10**241, 2**1000, 99 * 10**300):
+        with_digits = shown(n)
+        assert with_digits == f"an integer of {len(str(n))} digits", n
+    assert len(shown(list(range(1000)))) < 120

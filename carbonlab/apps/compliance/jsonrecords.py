@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from carbonlab import fields
-from carbonlab.apps import jsonfile
+from carbonlab import fields, jsonfile
 from carbonlab.apps.compliance.errors import InputError
 from carbonlab.apps.compliance.model import DataQuality, MarketPrice
 from carbonlab.apps.compliance.records import (
@@ -33,10 +32,12 @@ from carbonlab.apps.compliance.records import (
     Transfer,
     VerificationStatement,
 )
-from carbonlab.apps.jsonfile import JsonFileError
+from carbonlab.boundedread import TooLargeError, read_limited
 from carbonlab.fields import FieldError, like
+from carbonlab.jsonfile import JsonFileError
 
 T = TypeVar("T")
+MAX_FILE_BYTES = 64 * 1024 * 1024   # records of many companies and years; never /dev/zero whole
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,9 +73,11 @@ class JsonRecords:
     def load(cls, path: Path) -> JsonRecords:
         where = str(path)
         try:
-            raw = jsonfile.load(path)
+            raw = jsonfile.loads(read_limited(path, MAX_FILE_BYTES))
         except OSError as exc:
             raise InputError(where, "(file)", f"cannot read ({exc.strerror})") from None
+        except TooLargeError as exc:
+            raise InputError(where, "(file)", f"{exc}: not a records file") from None
         except JsonFileError as exc:
             raise InputError(where, "(file)", exc.problem) from None
         return cls.parse(raw, where)

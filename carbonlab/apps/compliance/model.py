@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from carbonlab.apps.iso4217 import currency_problem
 from carbonlab.fields import spec
 from carbonlab.node.allowances.records import Basis as Basis  # the chain's statements define it
 
@@ -27,7 +28,7 @@ class Trade:
     """One purchase or sale of allowances for the year, with its price per tonne."""
     quantity_t: float = spec(lo=0.0, hi=MAX_T)
     price_per_t: float = spec(lo=0.0, hi=MAX_PRICE_PER_T)
-    currency: str = spec()
+    currency: str = spec(check=currency_problem)
 
     @property
     def value(self) -> float:
@@ -85,7 +86,7 @@ class DataQuality:
 class MarketPrice:
     """The allowance price the terms are valued at, and how it was taken."""
     price_per_t: float = spec(lo=0.0, hi=MAX_PRICE_PER_T)
-    currency: str = spec()
+    currency: str = spec(check=currency_problem)
     basis: str = spec("", allow_empty=True)   # e.g. "average of the month before the deadline"
 
 

@@ -11,9 +11,10 @@ import math
 from dataclasses import dataclass
 
 from carbonlab.apps.compliance.errors import InputError
-from carbonlab.apps.compliance.model import DataQuality
+from carbonlab.apps.compliance.model import MAX_AMOUNT, MAX_PRICE_PER_T, DataQuality
 from carbonlab.apps.compliance.ruleset import Clause, RuleSet
 from carbonlab.apps.compliance.terms import (
+    MAX_MULTIPLIER,
     AllocationDeduction,
     DataQualityTerm,
     Effect,
@@ -101,6 +102,12 @@ _CHOICE_TERMS = {"multiplier": TermKind.SHORTFALL_FINE_MULTIPLE,
                  "falsification_fine": TermKind.FALSIFICATION_FINE}
 
 
+# the largest value of each parameter any rule set may allow (terms.py's bounds): a figure of
+# 1e308 would print inf penalties
+_CHOICE_MAX = {"multiplier": MAX_MULTIPLIER, "penalty_per_t": MAX_PRICE_PER_T,
+               "gain_multiplier": MAX_MULTIPLIER, "falsification_fine": MAX_AMOUNT}
+
+
 def choices_fit(choices: Choices, rules: RuleSet) -> None:
     """A parameter the rule set has no term for is refused, not silently ignored; one outside its
     term's range is refused whether or not the term applies this year (a falsification fine's
@@ -113,8 +120,9 @@ def choices_fit(choices: Choices, rules: RuleSet) -> None:
         if not terms:
             raise InputError("parameters", name, f"the rule set {rules.name} has no {kind.value} term "
                              "to apply it to")
-        if not math.isfinite(value):
-            raise InputError("parameters", name, f"must be a finite number, got {value!r}")
+        if not (math.isfinite(value) and value <= _CHOICE_MAX[name]):
+            raise InputError("parameters", name, f"must be a finite number at most {_CHOICE_MAX[name]:g}, "
+                             f"got {value!r}")
         for term in terms:
             if isinstance(term, ShortfallFineMultiple) and name == "multiplier":
                 _chosen(value, 0.0, term.multiplier_min, term.multiplier_max, name)

@@ -49,6 +49,7 @@ class Position:
     bankable_t: float
     price_per_t: float
     outcomes: tuple[Outcome, ...]
+    notes: tuple[str, ...] = ()     # what the figures leave out, and why
 
     def _sum(self, effect: Effect) -> float:
         return round(sum(o.amount for o in self.outcomes if o.applies and o.effect is effect), 2)
@@ -94,7 +95,19 @@ def position(inputs: ComplianceInputs, rules: RuleSet, choices: Choices = Choice
         outcomes=())
     account = Account(ledger.year, inputs.price.price_per_t, not_surrendered, bankable)
     outcomes = tuple(outcome(term, account, inputs.quality, rules, choices) for term in rules.terms)
-    return dataclasses.replace(base, outcomes=outcomes)
+    return dataclasses.replace(base, outcomes=outcomes, notes=foreign_trades(inputs, rules.currency))
+
+
+def foreign_trades(inputs: ComplianceInputs, currency: str) -> tuple[str, ...]:
+    """A note per trade priced in another currency than the rule set's. The chain's contract
+    takes any three capital letters (an old ledger may hold `XXX`), so such a trade is not refused
+    (that would refuse the company's year for ever): its tonnes count in the holdings like any
+    other, and its money, which no figure of the position uses, is left out of them."""
+    return tuple(f"{side}[{i}]: {t.quantity_t:,.3f} t at {t.price_per_t:,.2f} {t.currency}/t, in another "
+                 f"currency than the rule set's {currency}: its tonnes are counted, its money is left out "
+                 f"of the {currency} figures"
+                 for side, trades in (("bought", inputs.ledger.bought), ("sold", inputs.ledger.sold))
+                 for i, t in enumerate(trades) if t.currency != currency)
 
 
 def _fit(inputs: ComplianceInputs, rules: RuleSet) -> None:
@@ -109,11 +122,6 @@ def _fit(inputs: ComplianceInputs, rules: RuleSet) -> None:
         raise InputError(src, "market_price.currency",
                          f"the rule set {rules.name} is in {rules.currency}, "
                          f"the price in {inputs.price.currency}")
-    for side, trades in (("bought", ledger.bought), ("sold", ledger.sold)):
-        for i, t in enumerate(trades):
-            if t.currency != rules.currency:
-                raise InputError(src, f"{side}[{i}].currency",
-                                 f"{t.currency} is not the rule set's {rules.currency}")
     if ledger.holdings_t < 0:
         raise InputError(src, "sold", f"sold {ledger.sold_t:g} t, more than allocated + bought + banked "
                          f"({ledger.allocated_t + ledger.bought_t + ledger.banked_t:g} t)")

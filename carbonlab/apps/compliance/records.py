@@ -35,6 +35,7 @@ from carbonlab.apps.compliance.model import (
     Trade,
     VerifiedEmissions,
 )
+from carbonlab.checks import shown
 from carbonlab.fields import like, spec
 from carbonlab.node.allowances import records as chain
 
@@ -107,7 +108,7 @@ def assemble(records: AllowanceRecords, market: MarketData, company: str, year: 
              source: str = "records") -> ComplianceInputs:
     """One company-year of records as typed inputs; `InputError` naming what is missing."""
     if company not in records.companies():
-        raise InputError(source, "company", f"no records for company {company!r}; companies: "
+        raise InputError(source, "company", f"no records for company {shown(company)}; companies: "
                          f"{', '.join(records.companies()) or '(none)'}")
     statement = records.statement(company, year)
     if statement is None:

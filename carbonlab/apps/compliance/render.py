@@ -24,6 +24,7 @@ def position_dict(p: Position) -> dict[str, Any]:
         "outcomes": [_outcome(o) for o in p.outcomes],
         "totals": {"penalties": p.penalties, "bonuses": p.bonuses, "net": p.net,
                    "surplus_value": p.asset_value},
+        "notes": list(p.notes),
     }
 
 
@@ -66,6 +67,7 @@ def position_table(p: Position) -> str:
                                                               TermKind.ALLOCATION_DEDUCTION)]
     for o in owed:
         out.append(f"  obligation: {o.formula} ({o.clause.cite})")
+    out += [f"  note: {n}" for n in p.notes]
     return "\n".join(out)
 
 

@@ -12,7 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from carbonlab.apps.compliance.model import MAX_AMOUNT, MAX_PRICE_PER_T
 from carbonlab.fields import spec
+
+# a multiple of a price or a gain (the regulations' are 5-10), and a threshold count of late
+# uploads: bounds far above any real rule, so that no fine overflows to inf
+MAX_MULTIPLIER = 100.0
+MAX_COUNT = 1e6
 
 
 class TermKind(StrEnum):
@@ -48,9 +54,9 @@ class ShortfallFineMultiple:
     """fine = multiplier x market price x tonnes not surrendered; the multiplier is chosen in
     [multiplier_min, multiplier_max] by the authority (a parameter with a documented default)."""
     clause: str = spec()
-    multiplier_min: float = spec(lo=0.0)
-    multiplier_max: float = spec(lo=0.0)
-    multiplier_default: float = spec(lo=0.0)
+    multiplier_min: float = spec(lo=0.0, hi=MAX_MULTIPLIER)
+    multiplier_max: float = spec(lo=0.0, hi=MAX_MULTIPLIER)
+    multiplier_default: float = spec(lo=0.0, hi=MAX_MULTIPLIER)
     price_basis: str = spec()          # which average price the multiple is of
     note: str = spec("", allow_empty=True)
     kind: TermKind = TermKind.SHORTFALL_FINE_MULTIPLE
@@ -59,7 +65,7 @@ class ShortfallFineMultiple:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class YearFigure:
     year: int = spec(lo=1990, hi=2200)
-    per_t: float = spec(lo=0.0)
+    per_t: float = spec(lo=0.0, hi=MAX_PRICE_PER_T)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,7 +73,7 @@ class ShortfallFinePerTonne:
     """fine = rate x tonnes not surrendered; the rate is the year's indexed figure when the rule
     set (or the caller) has one, else `base_per_t`, and the output then says it is not indexed."""
     clause: str = spec()
-    base_per_t: float = spec(lo=0.0)
+    base_per_t: float = spec(lo=0.0, hi=MAX_PRICE_PER_T)
     index_clause: str | None = spec(None)      # the clause the indexation comes from
     indexed_per_t: tuple[YearFigure, ...] = ()
     note: str = spec("", allow_empty=True)
@@ -98,13 +104,13 @@ class FalsificationFine:
     least `gain_floor`, else an amount in [amount_min, amount_max]; not corrected, next year's
     allocation is cut by a share in [allocation_cut_min, allocation_cut_max]."""
     clause: str = spec()
-    amount_min: float = spec(lo=0.0)
-    amount_max: float = spec(lo=0.0)
-    amount_default: float = spec(lo=0.0)
-    gain_multiplier_min: float = spec(lo=0.0)
-    gain_multiplier_max: float = spec(lo=0.0)
-    gain_multiplier_default: float = spec(lo=0.0)
-    gain_floor: float = spec(lo=0.0)
+    amount_min: float = spec(lo=0.0, hi=MAX_AMOUNT)
+    amount_max: float = spec(lo=0.0, hi=MAX_AMOUNT)
+    amount_default: float = spec(lo=0.0, hi=MAX_AMOUNT)
+    gain_multiplier_min: float = spec(lo=0.0, hi=MAX_MULTIPLIER)
+    gain_multiplier_max: float = spec(lo=0.0, hi=MAX_MULTIPLIER)
+    gain_multiplier_default: float = spec(lo=0.0, hi=MAX_MULTIPLIER)
+    gain_floor: float = spec(lo=0.0, hi=MAX_AMOUNT)
     allocation_cut_min: float = spec(0.0, lo=0.0, hi=1.0)
     allocation_cut_max: float = spec(0.0, lo=0.0, hi=1.0)
     note: str = spec("", allow_empty=True)
@@ -127,9 +133,9 @@ class DataQualityTerm:
     the threshold (percentage points of substituted hours, or late uploads)."""
     clause: str = spec()
     effect: Effect = spec(check=_penalty_or_bonus)
-    threshold: float = spec(lo=0.0)
-    amount: float = spec(0.0, lo=0.0)
-    per_unit: float = spec(0.0, lo=0.0)
+    threshold: float = spec(lo=0.0, hi=MAX_COUNT)
+    amount: float = spec(0.0, lo=0.0, hi=MAX_AMOUNT)
+    per_unit: float = spec(0.0, lo=0.0, hi=MAX_AMOUNT)
     note: str = spec("", allow_empty=True)
     kind: TermKind = TermKind.SUBSTITUTED_HOURS
 

@@ -25,12 +25,14 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from carbonlab.apps.compliance.model import MAX_PRICE_PER_T, MAX_T
 from carbonlab.apps.errors import InputError
 from carbonlab.apps.forecast.series import HourlySeries
 
 SEASON_H = 24
 MAX_HORIZON_H = 24 * 366        # a year ahead, hourly
 MAX_PATHS = 100_000             # simulated paths to the year end (2,000 by default)
+MAX_PENALTY_MULTIPLE = 100.0    # the cost per tonne short as a multiple of the price (the service's bound)
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,13 +217,13 @@ def forecast_year_end(
     """The year's total (the year of the series' last hour) and the position against the allowance."""
     import numpy as np
 
-    for name, value in (
-        ("--allowance-t", allowance_t),
-        ("--price", price),
-        ("--penalty-multiple", penalty_multiple),
+    for name, value, most in (
+        ("--allowance-t", allowance_t, MAX_T),
+        ("--price", price, MAX_PRICE_PER_T),
+        ("--penalty-multiple", penalty_multiple, MAX_PENALTY_MULTIPLE),
     ):
-        if not (math.isfinite(value) and value >= 0):
-            raise InputError(name, f"must be a finite number >= 0, got {value!r}")
+        if not (math.isfinite(value) and 0 <= value <= most):
+            raise InputError(name, f"must be a finite number in [0, {most:g}], got {value!r}")
     sim = year_end_paths(series, paths=paths, seed=seed)
     totals = np.asarray(sim.totals_t)
     alpha = (1 - level) / 2

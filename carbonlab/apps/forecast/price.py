@@ -11,7 +11,11 @@ Theory of operation.
   e, u ~ N(0,1), J = N(jump_mean, jump_sd) with probability `jump_p`, all from one
   `numpy.random.default_rng(seed)`, so a seed gives the same series.
 - Forecast (`forecast_price`): ARIMA(1,1,0) with drift on the log price (statsmodels
-  SARIMAX); mean and interval are transformed back with exp (the interval is then
+  SARIMAX, `trend="c"`: SARIMAX puts the trend in the equation of the differenced series, so a
+  constant there is a drift, a log price growing linearly with the horizon; `trend="t"`, used
+  before 2026-12-05, was a time trend in the differences, a quadratic log price whose median grew
+  faster with every step: 152 million after 1,300 steps of a steadily growing series);
+  mean and interval are transformed back with exp (the interval is then
   asymmetric, as a price's should be; the point is the median). One model step is one step
   of the series' own cadence (`Cadence.of`: business days, calendar days, weeks or months,
   from the median gap between its dates), so a weekly CSV is forecast in weeks, not in
@@ -21,6 +25,7 @@ Theory of operation.
 
 from __future__ import annotations
 
+import calendar
 import csv
 import io
 import itertools
@@ -33,6 +38,7 @@ from pathlib import Path
 
 from carbonlab.apps.csvfile import rows as csv_rows
 from carbonlab.apps.errors import InputError
+from carbonlab.checks import shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,31 +86,46 @@ class Cadence(StrEnum):
 
     def steps(self, last: date) -> Iterator[date]:
         """The dates of this cadence after `last`, one after another (each from the one before
-        for business days, so `n` of them cost n steps, not n^2 / 2)."""
-        if self is not Cadence.BUSINESS_DAY:
-            yield from (self.step(last, k) for k in itertools.count(1))
-        d = last
-        while True:
-            d += timedelta(days=1)
-            if d.weekday() < 5:
-                yield d
+        for business days, so `n` of them cost n steps, not n^2 / 2), ending at 9999-12-31, the
+        last date there is: a caller that needs more says so, naming its own input."""
+        if self is Cadence.BUSINESS_DAY:
+            d = last
+            while d < date.max:
+                d += timedelta(days=1)
+                if d.weekday() < 5:
+                    yield d
+            return
+        for k in itertools.count(1):
+            found = self._nth(last, k)
+            if found is None:
+                return
+            yield found
 
     def step(self, last: date, k: int) -> date:
-        """The `k`th date of this cadence after `last`."""
-        if self is Cadence.DAY:
-            return last + timedelta(days=k)
-        if self is Cadence.WEEK:
-            return last + timedelta(weeks=k)
-        if self is Cadence.MONTH:
+        """The `k`th date of this cadence after `last`; InputError naming `date` past 9999-12-31."""
+        found = (next(itertools.islice(self.steps(last), k - 1, None), None) if self is Cadence.BUSINESS_DAY
+                 else self._nth(last, k))
+        if found is None:
+            raise InputError("date", f"step {k} of a {self} after {last} is past {date.max}, the last date "
+                                     "there is")
+        return found
+
+    def _nth(self, last: date, k: int) -> date | None:
+        """The `k`th date of a day, week or month cadence after `last`; None past 9999-12-31."""
+        try:
+            if self is Cadence.DAY:
+                return last + timedelta(days=k)
+            if self is Cadence.WEEK:
+                return last + timedelta(weeks=k)
             month = last.month - 1 + k
             year, month = last.year + month // 12, month % 12 + 1
             return date(year, month, min(last.day, _month_days(year, month)))
-        return next(itertools.islice(self.steps(last), k - 1, None))
+        except (OverflowError, ValueError):      # timedelta past date.max; date() of year 10000
+            return None
 
 
 def _month_days(year: int, month: int) -> int:
-    following = date(year + month // 12, month % 12 + 1, 1)
-    return (following - timedelta(days=1)).day
+    return calendar.monthrange(year, month)[1]      # December 9999 too (no "first of the next")
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,9 +205,9 @@ def read_csv(path: Path) -> PriceSeries:
             p = float(row["price"])
         except ValueError:
             raise InputError(f"{where}: price", f"must be a number, got {row['price']!r}") from None
-        if not (math.isfinite(p) and 0 < p <= MAX_PRICE):
-            raise InputError(f"{where}: price",
-                             f"must be above 0 and at most {MAX_PRICE:g}, got {row['price']!r}")
+        problem = price_problem(p, prices[-1] if prices else None)
+        if problem is not None:
+            raise InputError(f"{where}: price", f"{problem}, got {shown(row['price'])}")
         if not (row["currency"] or "").strip():
             raise InputError(f"{where}: currency", "is empty")
         if dates and d <= dates[-1]:
@@ -220,7 +241,7 @@ def log_arima(
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", UserWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
-        res = SARIMAX(y, order=(1, 1, 0), trend="t").fit(disp=False, maxiter=100)
+        res = SARIMAX(y, order=(1, 1, 0), trend="c").fit(disp=False, maxiter=100)
         pred = res.get_forecast(horizon)
         ci = pred.conf_int(alpha=1 - level)
     return (
@@ -231,6 +252,23 @@ def log_arima(
 
 
 MAX_PRICE = 1e6             # per tonne: beyond it the forecast's exp() overflows to no answer
+# a hundredth of the currency unit per tonne: a price of 1e-300 (above 0) put a log price of -690
+# into the model and a 90 % band of 0.00..4e27 out of it
+MIN_PRICE = 0.01
+MAX_STEP = 10.0              # a price more than tenfold above or below the one before is a typo
+
+
+def price_problem(price: float, previous: float | None) -> str | None:
+    """What is wrong with one price of a series (None: nothing): outside [MIN_PRICE, MAX_PRICE],
+    or more than MAX_STEP times above or below the price before it (an outlier the log-ARIMA
+    would take for volatility, widening every band). The one rule of a CSV's lines and of any
+    series `forecast_price` is given (the chain's daily prices, a service's)."""
+    if not (math.isfinite(price) and MIN_PRICE <= price <= MAX_PRICE):
+        return f"must be a number in [{MIN_PRICE:g}, {MAX_PRICE:g}] per tonne"
+    if previous is not None and not previous / MAX_STEP <= price <= previous * MAX_STEP:
+        return (f"{price:g} is more than {MAX_STEP:g} times above or below the price before it "
+                f"({previous:g}): an outlier or a typo")
+    return None
 MAX_DAYS = 20_000            # business days a generated series may hold (about 77 years)
 MAX_AHEAD = 5 * 52 * 5       # business days a forecast may reach (about five years)
 MAX_AHEAD_DAYS = 7 * MAX_AHEAD // 5   # the same in calendar days, for every cadence
@@ -243,6 +281,10 @@ def forecast_price(
     `deadline`."""
     last = series.dates[-1]
     cadence = Cadence.of(series.dates)
+    for i, (d, p) in enumerate(zip(series.dates, series.prices, strict=True)):
+        problem = price_problem(p, series.prices[i - 1] if i else None)
+        if problem is not None:
+            raise InputError(f"price on {d}", problem)
     if deadline is not None:
         if deadline <= last:
             raise InputError("--deadline", f"{deadline} is not after the last price's date {last}")
@@ -253,7 +295,11 @@ def forecast_price(
     else:
         if not 1 <= weeks <= MAX_AHEAD // 5:
             raise InputError("--weeks", f"must be in 1..{MAX_AHEAD // 5}, got {weeks}")
-        days = list(itertools.islice(cadence.steps(last), max(1, round(weeks * cadence.per_week()))))
+        wanted = max(1, round(weeks * cadence.per_week()))
+        days = list(itertools.islice(cadence.steps(last), wanted))
+        if len(days) < wanted:
+            raise InputError("--weeks", f"{weeks} weeks of prices one a {cadence} after the last price's "
+                             f"date {last} would run past {date.max}, the last date a forecast can have")
     if not days:
         raise InputError("--deadline", f"no {cadence} step between {last} and {deadline} "
                          f"(the prices come one a {cadence})")

@@ -16,8 +16,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
+from carbonlab.apps.compliance.model import MAX_T
 from carbonlab.apps.csvfile import rows as csv_rows
 from carbonlab.apps.errors import InputError
+from carbonlab.checks import shown
 
 
 class Level(StrEnum):
@@ -49,6 +51,7 @@ class HourlySeries:
 FIRST_S = int(datetime(1990, 1, 1, tzinfo=UTC).timestamp())   # the allowance records' years
 END_S = int(datetime(2201, 1, 1, tzinfo=UTC).timestamp())
 MAX_SPAN_H = 24 * 366 * 10       # ten years of hours in one series
+MAX_CO2_KG = MAX_T               # one interval of one unit: the bound the apps put on tonnes, as kg
 
 
 def parse_time(where: str, raw: str) -> int:
@@ -77,8 +80,9 @@ def read_records(path: Path) -> list[IntervalRecord]:
             kg = float(row["co2_kg"])
         except ValueError:
             raise InputError(f"{where}: co2_kg", f"must be a number, got {row['co2_kg']!r}") from None
-        if not math.isfinite(kg) or kg < 0:
-            raise InputError(f"{where}: co2_kg", f"must be a finite number >= 0, got {row['co2_kg']!r}")
+        if not (math.isfinite(kg) and 0 <= kg <= MAX_CO2_KG):
+            raise InputError(f"{where}: co2_kg", f"must be a finite number in [0, {MAX_CO2_KG:g}] kg, "
+                             f"got {shown(row['co2_kg'])}")
         for key in ("company", "plant", "unit"):
             if not (row[key] or "").strip():
                 raise InputError(f"{where}: {key}", "is empty")

@@ -23,6 +23,7 @@ from datetime import date
 
 from carbonlab.apps import requests
 from carbonlab.apps.chain import ChainSource
+from carbonlab.apps.compliance.model import MAX_T
 from carbonlab.apps.errors import InputError
 from carbonlab.apps.forecast import emissions as em
 from carbonlab.apps.forecast import price as pr
@@ -30,8 +31,6 @@ from carbonlab.apps.forecast.chainprice import ChainPrices
 from carbonlab.apps.forecast.outlook import ChainOutlook
 from carbonlab.apps.forecast.series import HourlySeries, IntervalRecord, Level, hourly
 from carbonlab.fields import spec
-
-MAX_T = 1e12
 
 
 def _day(text: str) -> date:
@@ -50,9 +49,9 @@ class EmissionsRequest:
     price: float | None = spec(None, lo=0.0, hi=pr.MAX_PRICE)  # None: 0, or the chain's price
     position: bool = spec(False)            # the outlook against the company's allowances on the chain
     rules: str = spec("cn-ets")             # the rule set of the outlook (a shipped name)
-    penalty_multiple: float = spec(1.0, lo=0.0, hi=100.0)
+    penalty_multiple: float = spec(1.0, lo=0.0, hi=em.MAX_PENALTY_MULTIPLE)
     paths: int = spec(2000, lo=1, hi=em.MAX_PATHS)
-    seed: int = spec(0, lo=0, hi=2**63 - 1)
+    seed: int = spec(0, lo=0, hi=2**63 - 1)    # the CLI's --seed rule too (cli/argtypes.py)
     png: bool = spec(True)
 
 

@@ -31,12 +31,12 @@ carbon price already in the objective (zero when the cap does not bind), and p* 
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from carbonlab.apps.errors import InfeasibleError, InputError
+from carbonlab.apps.planning import bounds
 from carbonlab.apps.planning.milp import Model, solve
 from carbonlab.apps.planning.units import UnitModel
 
@@ -71,15 +71,13 @@ class DispatchProblem:
                 "units", f"a unit is named twice: {sorted(n for n in names if names.count(n) > 1)}"
             )
         for h, d in enumerate(self.demand_mw):
-            if not d >= 0:
-                raise InputError(f"demand hour {h}", f"must be 0 or more MW, got {d!r}")
+            bounds.check(f"demand hour {h}", d, bounds.MAX_MW)
         if len(self.demand_mw) > MAX_HOURS:
             raise InputError("demand", f"{len(self.demand_mw)} hours; a dispatch plans at most {MAX_HOURS} "
                              "(a month): split a longer horizon, or plan years with `plan pathway`")
-        if not (math.isfinite(self.carbon_price) and self.carbon_price >= 0):
-            raise InputError("carbon_price", f"must be a finite number >= 0, got {self.carbon_price!r}")
-        if self.cap_t is not None and not (math.isfinite(self.cap_t) and self.cap_t >= 0):
-            raise InputError("cap_t", f"must be a finite number of tonnes >= 0, got {self.cap_t!r}")
+        bounds.check("carbon_price", self.carbon_price, bounds.MAX_PRICE_PER_T)
+        if self.cap_t is not None:
+            bounds.check("cap_t", self.cap_t, bounds.MAX_T)
         if not 0 < self.time_limit_s <= MAX_TIME_LIMIT_S:
             raise InputError("time_limit_s", f"must be above 0 and at most {MAX_TIME_LIMIT_S:g} s, "
                              f"got {self.time_limit_s!r}")
@@ -93,6 +91,10 @@ class DispatchProblem:
             if mw is not None and mw > unit.limits.capacity_mw:
                 raise InputError(f"unit {unit.name}: initial_mw", f"{mw:g} MW is above its capacity_mw "
                                  f"{unit.limits.capacity_mw:g}")
+            if mw is not None and 0 < mw < unit.limits.min_mw:
+                raise InputError(f"unit {unit.name}: initial_mw", f"{mw:g} MW is below its min_mw "
+                                 f"{unit.limits.min_mw:g}: a running unit is at least at its minimum "
+                                 "load (0 means off)")
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,26 +18,29 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from carbonlab.apps import jsonfile
+from carbonlab import jsonfile
 from carbonlab.apps.csvfile import rows as csv_rows
 from carbonlab.apps.errors import InputError
-from carbonlab.apps.jsonfile import JsonFileError
 from carbonlab.apps.planning.pathway import UnitOptions
 from carbonlab.apps.planning.units import IntensityCurve, IntervalPoint, UnitLimits, UnitModel, fit_curve
+from carbonlab.boundedread import TooLargeError, read_limited
+from carbonlab.checks import finite, shown
+from carbonlab.jsonfile import JsonFileError
 
+MAX_UNITS_FILE_BYTES = 16 * 1024 * 1024   # a units JSON of thousands of units is far smaller
 UNIT_KEYS = frozenset({"unit", "capacity_mw", "min_mw", "ramp_mw_per_h", "fuel", "fuel_cost_per_mwh",
                        "no_load_cost_per_h", "startup_cost", "initial_mw", "curve", "options"})
 
 
 def _num(where: str, raw: Any, *, lo: float = 0.0) -> float:
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        raise InputError(where, f"must be a number, got {raw!r}")
+        raise InputError(where, f"must be a number, got {shown(raw)}")
     try:
-        value = float(raw)
+        value = finite(float(raw) if isinstance(raw, str) else raw)   # an int too large for a float too
     except ValueError:
-        raise InputError(where, f"must be a number, got {raw!r}") from None
-    if not math.isfinite(value) or value < lo:
-        raise InputError(where, f"must be a finite number >= {lo:g}, got {raw!r}")
+        raise InputError(where, f"must be a number, got {shown(raw)}") from None
+    if value is None or value < lo:
+        raise InputError(where, f"must be a finite number >= {lo:g}, got {shown(raw)}")
     return value
 
 
@@ -59,6 +62,22 @@ def read_readings(path: Path) -> dict[str, list[IntervalPoint]]:
     if not out:
         raise InputError(str(path), "no readings")
     return out
+
+
+def read_years(path: Path) -> int:
+    """The first year of a pathway's `year,demand_mwh` file, whose years follow each other."""
+    rows = csv_rows(path, ("year", "demand_mwh"))
+    if not rows:
+        raise InputError(str(path), "no rows")
+    raw = rows[0]["year"].strip()
+    if not (raw.isascii() and raw.isdigit()):
+        raise InputError(f"{path} line 2: year", f"must be a year, got {shown(rows[0]['year'])}")
+    first = int(raw)
+    for i, row in enumerate(rows):
+        if row["year"].strip() != str(first + i):
+            raise InputError(f"{path} line {i + 2}: year", f"must be {first + i} (years follow each other "
+                             f"from the first), got {shown(row['year'])}")
+    return first
 
 
 def read_demand(path: Path, column: str = "demand_mw") -> tuple[float, ...]:
@@ -115,14 +134,19 @@ def _unit(
         curve = IntensityCurve(*(_num(f"{where}: curve.{k}", c.get(k, 0.0), lo=-math.inf) for k in "abc"))
     else:
         raise InputError(f"{where}: curve", "is missing and no readings were given for the unit to fit it")
-    model = UnitModel(
-        limits,
-        curve,
-        _num(f"{where}: fuel_cost_per_mwh", raw.get("fuel_cost_per_mwh", 30.0)),
-        _num(f"{where}: no_load_cost_per_h", raw.get("no_load_cost_per_h", 0.0)),
-        _num(f"{where}: startup_cost", raw.get("startup_cost", 0.0)),
-        fit,
-    )
+    try:
+        model = UnitModel(
+            limits,
+            curve,
+            _num(f"{where}: fuel_cost_per_mwh", raw.get("fuel_cost_per_mwh", 30.0)),
+            _num(f"{where}: no_load_cost_per_h", raw.get("no_load_cost_per_h", 0.0)),
+            _num(f"{where}: startup_cost", raw.get("startup_cost", 0.0)),
+            fit,
+        )
+    except InputError as exc:
+        if exc.where.startswith(where):
+            raise
+        raise InputError(f"{where}: {exc.where.rpartition(': ')[2]}", exc.problem) from None
     for mw in (limits.min_mw, limits.capacity_mw):
         if mw > 0 and curve.co2_t_h(mw) < 0:
             raise InputError(
@@ -133,9 +157,11 @@ def _unit(
 
 def _load(path: Path) -> list[Mapping[str, Any]]:
     try:
-        doc = jsonfile.load(path)
+        doc = jsonfile.loads(read_limited(path, MAX_UNITS_FILE_BYTES))
     except OSError as exc:
         raise InputError(str(path), f"cannot read: {exc.strerror}") from None
+    except TooLargeError as exc:
+        raise InputError(str(path), f"{exc}: not a units file") from None
     except JsonFileError as exc:
         raise InputError(str(path), exc.problem) from None
     return unit_list(doc.get("units") if isinstance(doc, dict) else None, f"{path}: units")

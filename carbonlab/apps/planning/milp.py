@@ -70,6 +70,10 @@ def solve(model: Model, *, what: str, time_limit_s: float = 60.0, mip_rel_gap: f
     )
     if res.status == 2:
         raise InfeasibleError(what, "HiGHS proves no schedule meets every constraint")
+    if res.x is None and res.status == 1:   # HiGHS's time (or iteration) limit, not a constraint
+        raise InputError("time_limit_s", f"HiGHS reached its time limit of {time_limit_s:g} s before it "
+                         "found any schedule (no constraint was proved infeasible): give it longer "
+                         "(--time-limit-s)")
     if res.x is None:
         raise AppsError(f"{what}: HiGHS stopped without a solution ({res.message})")
     if res.status not in (0, 1):

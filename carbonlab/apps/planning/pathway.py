@@ -16,10 +16,10 @@ plans energy per year, not hours; the dispatch module handles the hours).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from carbonlab.apps.errors import InfeasibleError, InputError
+from carbonlab.apps.planning import bounds
 from carbonlab.apps.planning.milp import Model, solve
 from carbonlab.apps.planning.units import UnitModel
 
@@ -55,15 +55,24 @@ class PathwayProblem:
             )
         if not 1 <= len(self.demand_mwh) <= MAX_YEARS:
             raise InputError("years", f"1..{MAX_YEARS} years are planned, got {len(self.demand_mwh)}")
-        for name, value in (("carbon_price", self.carbon_price), ("discount_rate", self.discount_rate),
-                            *((f"cap of year {i}", c) for i, c in enumerate(self.caps_t))):
-            if not (math.isfinite(value) and value >= 0):
-                raise InputError(name, f"must be a finite number >= 0, got {value!r}")
+        last = self.first_year + len(self.demand_mwh) - 1
+        if not (self.first_year >= bounds.FIRST_YEAR and last <= bounds.LAST_YEAR):
+            raise InputError("year", f"the years must be in {bounds.FIRST_YEAR}..{bounds.LAST_YEAR}, got "
+                             f"{self.first_year}..{last}")
+        bounds.check("carbon_price", self.carbon_price, bounds.MAX_PRICE_PER_T)
+        bounds.check("discount_rate", self.discount_rate, bounds.MAX_DISCOUNT_RATE)
+        for i, c in enumerate(self.caps_t):
+            bounds.check(f"cap of year {self.first_year + i}", c, bounds.MAX_T)
+        for i, d in enumerate(self.demand_mwh):
+            bounds.check(f"demand of year {self.first_year + i}", d, bounds.MAX_MWH)
         by_unit = {o.unit for o in self.options}
         for u in self.units:
             if u.name not in by_unit:
                 raise InputError(f"options: {u.name}", "every unit needs an options entry")
         for o in self.options:
+            for name in ("fixed_cost_per_year", "retire_cost", "retrofit_cost"):
+                if getattr(o, name) is not None:
+                    bounds.check(f"options: {o.unit}: {name}", getattr(o, name), bounds.MAX_COST)
             if not 0 <= o.retrofit_cut <= 1:
                 raise InputError(
                     f"options: {o.unit}: retrofit_cut", f"must be in [0, 1], got {o.retrofit_cut!r}"
@@ -77,6 +86,7 @@ class PathwayProblem:
 
 
 def declining_caps(first_cap_t: float, decline: float, years: int) -> tuple[float, ...]:
+    bounds.check("first_cap_t", first_cap_t, bounds.MAX_T)
     if not 0 <= decline < 1:
         raise InputError("decline", f"must be in [0, 1), got {decline!r}")
     return tuple(first_cap_t * (1 - decline) ** y for y in range(years))

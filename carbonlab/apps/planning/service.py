@@ -33,6 +33,7 @@ from carbonlab.apps import requests
 from carbonlab.apps.chain import ChainSource
 from carbonlab.apps.errors import InputError
 from carbonlab.apps.planning import inputs
+from carbonlab.apps.planning.bounds import MAX_MW, MAX_PRICE_PER_T, MAX_T
 from carbonlab.apps.planning.chaincap import ChainCap, chain_cap, year_bounds
 from carbonlab.apps.planning.dispatch import (
     MAX_HOURS,
@@ -44,10 +45,6 @@ from carbonlab.apps.planning.dispatch import (
 )
 from carbonlab.apps.planning.units import FitReport, IntervalPoint, UnitLimits
 from carbonlab.fields import above, spec
-
-MAX_PRICE_PER_T = 1e6        # the compliance records' bound on a price per tonne
-MAX_T = 1e12                 # and on tonnes
-MAX_MW = 1e6                 # a demand above a terawatt is a typo
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from carbonlab.apps.errors import InputError
+from carbonlab.apps.planning import bounds
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +90,22 @@ class UnitModel:
     no_load_cost_per_h: float = 0.0
     startup_cost: float = 0.0
     fit: FitReport | None = None
+
+    def __post_init__(self) -> None:
+        where = f"unit {self.name}"
+        cap = self.limits.capacity_mw
+        bounds.check(f"{where}: capacity_mw", cap, bounds.MAX_MW)
+        # each term of the curve at full load within MAX_T_PER_MWH x capacity: so the rate and every
+        # cost coefficient HiGHS sees stays far below its numerical limits (bounds.py)
+        most = bounds.MAX_T_PER_MWH * cap
+        for name, term in (("a", self.curve.a), ("b", self.curve.b * cap), ("c", self.curve.c * cap * cap)):
+            if not (math.isfinite(term) and abs(term) <= most):
+                raise InputError(f"{where}: curve.{name}", f"{getattr(self.curve, name)!r} gives "
+                                 f"{term:.6g} t/h at its capacity of {cap:g} MW; a curve's terms must stay "
+                                 f"within {bounds.MAX_T_PER_MWH:g} t/MWh x capacity ({most:g} t/h)")
+        bounds.check(f"{where}: fuel_cost_per_mwh", self.fuel_cost_per_mwh, bounds.MAX_COST_PER_MWH)
+        bounds.check(f"{where}: no_load_cost_per_h", self.no_load_cost_per_h, bounds.MAX_COST)
+        bounds.check(f"{where}: startup_cost", self.startup_cost, bounds.MAX_COST)
 
     @property
     def name(self) -> str:

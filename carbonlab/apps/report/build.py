@@ -43,7 +43,10 @@ from carbonlab.node.genesis import Genesis
 from carbonlab.node.gwp import GwpSet
 from carbonlab.node.query import FilterError
 
-MANIFEST_FORMAT = "carbonlab-report-manifest/1"
+# /2 (2026-12-06): documents written uncompressed and required byte-equal to a rebuild, and
+# eu-mrr's hours in hours; a /1 bundle is refused by name (verify it with the carbonlab that built it)
+MANIFEST_FORMAT = "carbonlab-report-manifest/2"
+EARLIER_MANIFEST_FORMATS = ("carbonlab-report-manifest/1",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +77,7 @@ def make_report(source: ReportSource, company: str, year: int, template: Templat
     account = None if records is None else allowances.account(records, company, year)
     report = Report(company, company_name(genesis, company), year, template, gwp.value, genesis.chain_id,
                     genesis.hash.hex(), templates.tables(template, genesis, cs, gwp, account),
-                    templates.notes(template, gwp))
+                    templates.notes(template, gwp, genesis.params.reading_interval_s))
     return report, sum(c.readings for c in cs), monthly.height, chain
 
 

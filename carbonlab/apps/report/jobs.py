@@ -35,8 +35,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from carbonlab import fields
-from carbonlab.apps import jsonfile
+from carbonlab import fields, jsonfile
 from carbonlab.apps.report.model import YEARS, ReportError, Template
 from carbonlab.apps.report.tempdirs import remove_stale
 from carbonlab.fields import FieldError, spec

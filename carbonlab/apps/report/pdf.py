@@ -3,11 +3,14 @@ engine, no system dependency; the test reads the result back with poppler's pdft
 
 Numbers print with a fixed number of decimals (tonnes and MWh to 3, intensities and shares to
 4): the PDF is for people; the figures to check are the JSON's and the XLSX's, and `verify`
-renders report.json again and compares the bytes (`invariant` mode makes them reproducible).
+renders report.json again and compares the bytes (`invariant` mode makes them reproducible: no
+creation time, no random id; and the page streams are not compressed, because deflate's output
+depends on the zlib build, so a verifier with another zlib would render other bytes).
 """
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from reportlab.lib import colors
@@ -36,11 +39,24 @@ def fmt(column: str, v: Value) -> str:
 
 
 def write(report: Report, path: Path) -> None:
+    path.write_bytes(to_bytes(report))
+
+
+def writer() -> str:
+    """What rendered a PDF here (another version renders other bytes)."""
+    import reportlab
+
+    return f"reportlab {reportlab.Version}"
+
+
+def to_bytes(report: Report) -> bytes:
+    """The PDF's bytes: the same for the same report on any machine with this reportlab version."""
+    out = io.BytesIO()
     styles = getSampleStyleSheet()
-    doc = SimpleDocTemplate(str(path), pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
+    doc = SimpleDocTemplate(out, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
                             topMargin=12 * mm, bottomMargin=12 * mm,
                             title=f"{report.company_name} {report.year} {report.template.value}",
-                            author="carbonlab", invariant=1)   # no creation time, no random id
+                            author="carbonlab", invariant=1, pageCompression=0)
     story = [Paragraph(TITLES[report.template.value], styles["Title"]),
              Paragraph(f"Company: {report.company_name} ({report.company}) &nbsp; Year: {report.year} "
                        f"&nbsp; Template: {report.template.value} &nbsp; GWP set: {report.gwp}",
@@ -61,3 +77,4 @@ def write(report: Report, path: Path) -> None:
             ("ALIGN", (len(t.key_columns), 1), (-1, -1), "RIGHT")]))
         story.append(table)
     doc.build(story)
+    return out.getvalue()

@@ -19,7 +19,6 @@ must hash to the gateway-signed `readings_root`, and each reading must hash to i
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
@@ -30,21 +29,6 @@ from carbonlab.node.ledger.store import Ledger
 from carbonlab.node.model import MAX_BATCH_BYTES
 
 FORMAT = "carbonlab-report-proofs/1"
-
-
-def used_positions(db: sqlite3.Connection, meters: Iterable[str], since: int,
-                   until: int, upto: int) -> dict[int, dict[int, list[int]]]:
-    """height -> batch index -> reading indices of the meters' readings in [since, until) in
-    blocks up to height `upto` (the height the report's figures are as of)."""
-    ids = list(meters)
-    out: dict[int, dict[int, list[int]]] = {}
-    for height, batch_idx, idx in db.execute(
-            f"SELECT height, batch_idx, idx FROM readings WHERE meter_id IN ({', '.join('?' * len(ids))}) "
-            "AND interval_start >= ? AND interval_start < ? AND height <= ? "
-            "ORDER BY height, batch_idx, idx",
-            (*ids, since, until, upto)):
-        out.setdefault(height, {}).setdefault(batch_idx, []).append(idx)
-    return out
 
 
 def batch_entry(requests: list[bytes] | tuple[bytes, ...], index: int, used: list[int]) -> dict[str, Any]:
@@ -59,9 +43,11 @@ def batch_entry(requests: list[bytes] | tuple[bytes, ...], index: int, used: lis
             "leaf_hashes": [merkle.leaf_hash(x).hex() for x in leaves], "used": used}
 
 
-def collect(ledger: Ledger, db: sqlite3.Connection, genesis: Genesis, meters: Iterable[str],
+def collect(ledger: Ledger, genesis: Genesis, meters: Iterable[str],
             since: int, until: int, upto: int) -> dict[str, Any]:
-    used = used_positions(db, meters, since, until, upto)
+    """The meters' readings in [since, until) of blocks up to height `upto` (the height the
+    report's figures are as of), with their proofs, read through the ledger's typed reads."""
+    used = ledger.reading_positions(list(meters), since, until, upto)
     blocks = []
     heights = sorted(used)
     for lo in range(0, len(heights), 64):

@@ -34,6 +34,7 @@ from carbonlab.apps.compliance.jsonrecords import JsonRecords
 from carbonlab.apps.compliance.records import AllowanceRecords
 from carbonlab.apps.report import allowances, chainrecords
 from carbonlab.apps.report.findings import Kind, Verified
+from carbonlab.apps.report.manifestcheck import same_chain
 from carbonlab.apps.report.proofcheck import certified_header
 from carbonlab.node import merkle
 from carbonlab.node.allowances.contract import ROLE_OF, made_by
@@ -97,6 +98,7 @@ def _proven_records(doc: Any, genesis: Genesis, company: str, year: int, res: Ve
     if d.get("format") != chainrecords.FORMAT:
         res.add(Kind.PROOF, "records_proofs.json", f"not a {chainrecords.FORMAT} document")
         return []
+    same_chain(d, "records_proofs.json", genesis, res, Kind.PROOF)
     out: list[SignedRecord] = []
     for i, raw in enumerate(as_list(d.get("blocks"), "records_proofs.blocks", max_len=1_000_000)):
         b = as_dict(raw, f"records_proofs.blocks[{i}]")
@@ -154,6 +156,7 @@ def statement(out: Path, genesis: Genesis, company: str, year: int, res: Verifie
                                                   "on the chain, so no signature stands behind it")
         _unsigned(doc, company, year, res, manifest_sha256)
         return
+    same_chain(doc, "statement.json", genesis, res, Kind.SIGNATURE, keys=("chain_id",))
     try:
         header = certified_header(genesis, doc, "statement", res)
         record = None if header is None else proven_record(genesis, header, doc, "statement.json", company,

@@ -9,7 +9,6 @@ report is built (a live chain) are in neither.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
@@ -17,11 +16,11 @@ from typing import Any, Protocol
 import httpx
 
 from carbonlab.apps import jsonfile
-from carbonlab.apps.jsonfile import JsonFileError
 from carbonlab.apps.report import chainrecords, proofs
 from carbonlab.apps.report.chainrecords import BundleRecords
 from carbonlab.apps.report.model import ReportError
 from carbonlab.errors import CarbonlabError
+from carbonlab.jsonfile import JsonFileError
 from carbonlab.node import merkle
 from carbonlab.node.allowances.answers import RecordEntry
 from carbonlab.node.errors import NodeError, SchemaError
@@ -53,13 +52,10 @@ def _request(item: dict[str, Any]) -> bytes:
 
 class LedgerFile:
     def __init__(self, path: Path) -> None:
-        if not path.is_file():
-            raise ReportError("--ledger", f"{path}: no such file")
         try:
             self.source = open_source(path)
-        except NodeError as exc:
-            raise ReportError("--ledger", f"{path}: {exc}") from None
-        self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        except NodeError as exc:      # names the file already
+            raise ReportError("--ledger", str(exc)) from None
 
     @property
     def genesis(self) -> Genesis:
@@ -69,13 +65,12 @@ class LedgerFile:
         return self.source.query(flt, period=Period.MONTH, level=Level.METER)
 
     def proofs(self, meters: Iterable[str], since: int, until: int, upto: int) -> dict[str, Any]:
-        return proofs.collect(self.source.ledger, self.db, self.genesis, meters, since, until, upto)
+        return proofs.collect(self.source.ledger, self.genesis, meters, since, until, upto)
 
     def chain_records(self, company: str, year: int) -> BundleRecords | None:
         return chainrecords.from_ledger(self.source.ledger, self.genesis, company, year)
 
     def close(self) -> None:
-        self.db.close()
         self.source.close()
 
 

@@ -8,7 +8,10 @@ One pure function (`tables`) serves the build (cells from the query module) and 
   unit's year, and the company's total.
 - `eu-mrr`: in the style of Annex X of the EU's Monitoring and Reporting Regulation
   (2018/2066): the installation(s), each CEMS emission source (measurement point) with its
-  hours measured, substituted and missing, and the missing-data treatment applied.
+  hours measured, substituted, expected and missing, and the missing-data treatment applied.
+  The cells count reading intervals (`reading_interval_s` of genesis, e.g. 5 s), not hours: an
+  hours column is intervals x interval_s / 3600 (a year of 5-second intervals is 8,760 h, not
+  6,307,200), so the verifier recomputes it from the same counts.
 - `ghg-scope1`: direct (scope 1) emissions by gas, their CO2e under the GWP set named, and
   the total.
 Every template ends with the allowance account when allowance records are given.
@@ -84,9 +87,14 @@ def tables(template: Template, genesis: Genesis, cells: tuple[Cell, ...], gwp: G
         source = ("co2_t", "hours_measured", "hours_substituted", "hours_expected", "hours_missing",
                   "substituted_share", "missing_share")
 
+        step_s = genesis.params.reading_interval_s
+
+        def hours(intervals: int) -> float:
+            return intervals * step_s / 3600
+
         def sv(a: Acc) -> tuple[Value, ...]:
-            return (a.t("co2_kg"), a.readings - a.substituted, a.substituted, a.expected, a.missing,
-                    a.substituted_share, a.missing_share)
+            return (a.t("co2_kg"), hours(a.readings - a.substituted), hours(a.substituted),
+                    hours(a.expected), hours(a.missing), a.substituted_share, a.missing_share)
 
         plants = _group(cells, lambda c: (info[c.meter].plant,))
         sources = _group(cells, lambda c: (info[c.meter].plant, info[c.meter].unit, info[c.meter].stack,
@@ -122,15 +130,20 @@ def tables(template: Template, genesis: Genesis, cells: tuple[Cell, ...], gwp: G
     return tuple(out)
 
 
-def notes(template: Template, gwp: GwpSet) -> tuple[str, ...]:
+def notes(template: Template, gwp: GwpSet, interval_s: int) -> tuple[str, ...]:
+    """The report's notes; `interval_s` is genesis's `reading_interval_s`."""
     common = ("Figures are sums of readings certified on the consortium's chain; the verification "
               "bundle proves each one (carbonlab report verify).",)
     if template is Template.EU_MRR:
         return (*common,
-                "Missing-data treatment: an hour the CEMS could not measure is reported by the gateway "
-                "with a substitute value flagged as substituted (MRR Art. 45: a conservative "
-                "substitute); substituted hours are counted in the totals and shown per source. Hours "
-                "with no reading at all are missing and are not in the totals.")
+                f"Hours: each meter reports one reading per {interval_s:,}-second interval; an hours "
+                f"column is a count of intervals x {interval_s:,} s / 3,600 s (hours_expected: every "
+                "interval of the year; hours_measured: intervals with a measured reading; "
+                "hours_substituted: with a substituted reading; hours_missing: with no reading).",
+                "Missing-data treatment: an interval the CEMS could not measure is reported by the "
+                "gateway with a substitute value flagged as substituted (MRR Art. 45: a conservative "
+                "substitute); substituted intervals are counted in the totals and shown per source. "
+                "Intervals with no reading at all are missing and are not in the totals.")
     if template is Template.GHG_SCOPE1:
         return (*common, f"CO2e by GWP-100 of IPCC {gwp.value} (CH4 fossil factor); a gas a meter does "
                          "not measure contributes nothing.")

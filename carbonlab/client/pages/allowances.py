@@ -22,12 +22,15 @@ allowed kind, inputs `action-<kind>-<field>`, the hidden one-time token `action-
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from carbonlab.client import ParamError, actions, appdata, chainrecords, sentforms
+from carbonlab.client import actions, appdata, chainrecords, sentforms
 from carbonlab.client.appdata import offload
-from carbonlab.client.appviews import default_company, mapped, query_once, state, this_year
+from carbonlab.client.appviews import default_company, mapped, state, this_year
 from carbonlab.client.nodeapi import NodeDown
+from carbonlab.client.params import IDENT, read_params
+from carbonlab.fields import spec
 from carbonlab.node.allowances.records import BODY_OF, body_fields
 
 if TYPE_CHECKING:
@@ -36,16 +39,16 @@ if TYPE_CHECKING:
     from carbonlab.client.context import Console
 
 
+@dataclass(frozen=True)
+class AllowancesParams:
+    company: str | None = spec(None, pattern=IDENT)
+    year: int | None = spec(None, lo=1990, hi=2200)     # the node's allowance years
+
+
 async def view(console: Console, request: Request) -> dict[str, Any]:
-    params = query_once(request)
-    unknown = sorted(set(params) - {"company", "year"})
-    if unknown:
-        raise ParamError(unknown[0], "unknown parameter (this page reads company, year)")
-    company = params.get("company") or default_company(console)
-    year_text = params.get("year") or str(this_year())
-    if not year_text.isdigit() or not 1990 <= int(year_text) <= 2200:
-        raise ParamError("year", f"must be a year 1990..2200, got {year_text!r}")
-    year = int(year_text)
+    p = read_params(AllowancesParams, request.query_params.multi_items())
+    company = p.company or default_company(console)
+    year = p.year or this_year()
     app = state(console)
     kinds = actions.allowed_kinds(console.genesis, app.org) if app.org is not None else ()
     out: dict[str, Any] = {

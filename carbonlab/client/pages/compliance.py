@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from carbonlab.client import appdata, chainrecords
 from carbonlab.client.appdata import offload
 from carbonlab.client.appforms import ComplianceForm
-from carbonlab.client.appviews import default_company, mapped, query_form, state, this_year
+from carbonlab.client.appviews import default_company, mapped, query_form, query_once, state, this_year
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -52,7 +52,7 @@ def compute(reader: appdata.NodeReader, form: ComplianceForm) -> Position:
 async def view(console: Console, request: Request) -> dict[str, Any]:
     from carbonlab.apps.compliance.ruleset import shipped
 
-    params = dict(request.query_params)
+    params = query_once(request)       # a parameter given twice is a 400 (dict() kept the last)
     out: dict[str, Any] = {"companies": appdata.company_ids(console.genesis), "rule_sets": shipped(),
                            "company": params.get("company") or default_company(console),
                            "year": params.get("year") or str(this_year()), "params": params, "position": None}

@@ -20,12 +20,15 @@ file input, `report-verify` the button); the verify answer: `verify-verdict` wit
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from carbonlab.apps.report.model import Template
-from carbonlab.client import ParamError, appdata
+from carbonlab.client import appdata
 from carbonlab.client.appviews import default_company, state, this_year
 from carbonlab.client.bundles import BUNDLE_FILES
+from carbonlab.client.params import read_params
+from carbonlab.fields import spec
 from carbonlab.node.gwp import GwpSet
 
 if TYPE_CHECKING:
@@ -34,13 +37,15 @@ if TYPE_CHECKING:
     from carbonlab.client.context import Console
 
 
+@dataclass(frozen=True)
+class ReportsParams:
+    report: str | None = spec(None, pattern=r"[A-Za-z0-9_.-]{1,120}")    # a report this console built
+
+
 async def view(console: Console, request: Request) -> dict[str, Any]:
-    params = dict(request.query_params)
-    unknown = sorted(set(params) - {"report"})
-    if unknown:
-        raise ParamError(unknown[0], "unknown parameter (this page reads report)")
+    p = read_params(ReportsParams, request.query_params.multi_items())
     app = state(console)
     files = {rid: [n for n in BUNDLE_FILES if (app.reports.root / rid / n).is_file()] for rid, _ in app.built}
     return {"companies": appdata.company_ids(console.genesis), "company": default_company(console),
             "year": this_year(), "templates": [t.value for t in Template], "gwps": [g.value for g in GwpSet],
-            "built": app.built, "files": files, "new": params.get("report")}
+            "built": app.built, "files": files, "new": p.report}

@@ -152,7 +152,8 @@ def build_body(kind: Kind, raw: Any, path: str) -> Body:
         raise SchemaError(f"{path}.buyer", f"{body.buyer!r} is also the seller")
     if isinstance(body, Statement) and (body.basis is Basis.CO2E) != (body.gwp_set is not None):
         raise SchemaError(f"{path}.gwp_set", "names the GWP set exactly when basis is co2e, got "
-                          f"basis {body.basis.value} with gwp_set {body.gwp_set!r}")
+                          f"basis {body.basis.value} with gwp_set "
+                          f"{body.gwp_set.value if body.gwp_set is not None else None!r}")
     return body
 
 

@@ -23,9 +23,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from carbonlab.asgi import CloseIfBodyUnread
+from carbonlab.asgi import BodyGuard
 from carbonlab.node.api.body import BATCH_MEDIA_TYPE, check_media_type, read_json, read_limited
-from carbonlab.node.api.errors import ApiError, api_error_handler, only_params, path_int, query_int
+from carbonlab.node.api.errors import EXCEPTION_HANDLERS, ApiError, only_params, path_int, query_int
 from carbonlab.node.api.openapi import OPENAPI
 from carbonlab.node.api.records import record_routes
 from carbonlab.node.decision import Decision
@@ -35,7 +35,7 @@ from carbonlab.node.ledger.errors import LedgerError
 from carbonlab.node.ledger.render import block_json
 from carbonlab.node.metrics import CONTENT_TYPE
 from carbonlab.node.model import MAX_BATCH_BYTES, Batch
-from carbonlab.node.query.filters import EmissionsFilter, FilterError, Level, Period
+from carbonlab.node.query.filters import EmissionsFilter, FilterError, Level, Period, time_range
 from carbonlab.node.query_names import FILTER_NAMES
 
 if TYPE_CHECKING:
@@ -136,7 +136,11 @@ def build_app(node: NodeService) -> Starlette:
         group_by = request.query_params.get("group_by", "company")
         if group_by not in GROUPS:
             raise ApiError(400, f"group_by: {group_by!r} is not one of {', '.join(GROUPS)}", "group_by")
-        since, until = query_int(request, "since"), query_int(request, "until")
+        try:   # the query's own range rule and words (since before until, 1970..9999)
+            since, until = time_range(request.query_params.get("since"),
+                                      request.query_params.get("until"))
+        except FilterError as exc:
+            raise ApiError(400, str(exc), exc.field) from None
         rows = await _ledger_call(lambda ledger: ledger.emissions(group_by=group_by, since=since,
                                                                    until=until))
         return JSONResponse({"group_by": group_by, "emissions": rows})
@@ -225,8 +229,8 @@ def build_app(node: NodeService) -> Starlette:
         Route("/openapi.json", openapi, methods=["GET"]),
         *record_routes(node),
     ]
-    return Starlette(routes=routes, exception_handlers={ApiError: api_error_handler},
-                     middleware=[Middleware(CloseIfBodyUnread)])
+    return Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS,
+                     middleware=[Middleware(BodyGuard, body_timeout_s=node.config.api_body_timeout_s)])
 
 
 def _choice(kind: type[E], name: str, raw: str) -> E:

@@ -144,8 +144,11 @@ OPENAPI: dict[str, Any] = {
             "responses": {"200": _json("proof"), "404": _json("unknown meter or reading", ERROR)}}},
         "/v1/emissions": {"get": {
             "summary": "CO2 totals grouped by company, plant, unit, stack or meter",
-            "parameters": [_q("group_by", "string", "company|plant|unit|stack|meter"), *TIME],
-            "responses": {"200": _json("totals"), "400": _json("bad group_by", ERROR)}}},
+            "parameters": [_q("group_by", "string", "company|plant|unit|stack|meter"),
+                           *(q for q in FILTER if q["name"] in ("since", "until"))],
+            "responses": {"200": _json("totals"),
+                          "400": _json("bad group_by, or a range /v1/emissions/query refuses",
+                                       ERROR)}}},
         "/v1/emissions/query": {"get": {
             "summary": "Emissions by period (interval|hour|day|month|year) and level "
                        "(all|company|plant|unit|stack|meter), with substituted and missing shares "

@@ -14,8 +14,8 @@ does not verify, a signer whose role may not make the kind, a company genesis do
 surrender by another company's member) a 422 before ordering, as a batch's stateless checks
 are; everything else is ordered (202 with its id and `status_url`) and the contract's
 decision, refusals with their reason, is at the status URL once executed. Query parameters
-are checked before any ledger call: unknown or repeated ones, a year outside 1990..2200, a
-kind not in the four are 400s.
+are checked before any ledger call, on every route (a record's status too): unknown or
+repeated ones, a year outside 1990..2200, a kind not in the four are 400s.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ def record_routes(node: NodeService) -> list[Route]:
         return JSONResponse(body, status_code=200 if status.final else 202)
 
     async def status(request: Request) -> Response:
+        only_params(request, ())
         record_id = request.path_params["record_id"]
         if len(record_id) != 64 or any(c not in "0123456789abcdef" for c in record_id):
             raise ApiError(400, f"id: must be 64 lowercase hex digits, got {record_id[:80]!r}", "id")

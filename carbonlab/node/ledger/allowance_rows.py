@@ -29,6 +29,7 @@ from carbonlab.node.contract import Verdict
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.ledger.errors import LedgerError
 from carbonlab.node.ledger.rows import table_problems
+from carbonlab.node.ledger.stored import select
 from carbonlab.node.ledger.tables import ALLOWANCE_COLUMNS as COLUMNS
 
 INSERT = f"INSERT INTO allowance_records ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
@@ -76,12 +77,13 @@ def replay_allowance_state(db: sqlite3.Connection, genesis: Genesis) -> Allowanc
     naming the first stored row that differs from the re-run (or is missing, or extra)."""
     state = AllowanceState()
     expected: dict[int, list[tuple[Any, ...]]] = {}
-    for height, idx, request, block_time_ms in db.execute(
-            "SELECT b.height, b.idx, b.request, k.timestamp_ms FROM batches b "
-            "JOIN blocks k ON k.height = b.height WHERE b.gateway_id IS NULL ORDER BY b.height, b.idx"):
-        request = bytes(request)
-        if is_record(request):
-            outcome = evaluate_and_apply(genesis, state, request, block_time_ms)
+    times: dict[int, list[tuple[Any, ...]]] = {}
+    for height, idx, request in select(db, "batches", ("height", "idx", "request"),
+                                       "gateway_id IS NULL", order="height, idx"):
+        if height not in times:
+            times[height] = select(db, "blocks", ("timestamp_ms",), "height = ?", (height,))
+        if is_record(request) and times[height]:
+            outcome = evaluate_and_apply(genesis, state, request, times[height][0][0])
             expected.setdefault(height, []).append(record_row(height, idx, outcome))
     stored = {h for (h,) in db.execute("SELECT DISTINCT height FROM allowance_records")}
     for height in sorted(set(expected) | stored):
@@ -140,8 +142,8 @@ def entries(db: sqlite3.Connection, *, company: str | None = None, year: int | N
 def problems(db: sqlite3.Connection, height: int, expected: list[tuple[Any, ...]]) -> list[str]:
     """How the stored `allowance_records` rows of block `height` differ from a re-run of the
     contract (`expected`, as `record_row` makes them): each difference named by column."""
-    stored = {r[1]: tuple(r) for r in db.execute(
-        f"SELECT {', '.join(COLUMNS)} FROM allowance_records WHERE height = ? ORDER BY idx", (height,))}
+    stored = {r[1]: r for r in select(db, "allowance_records", COLUMNS, "height = ?", (height,),
+                                       order="idx")}
     want = {r[1]: r for r in expected}
     return table_problems(
         stored, want, COLUMNS, "contract",

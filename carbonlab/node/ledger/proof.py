@@ -35,6 +35,7 @@ from carbonlab.node.ledger.render import (
     header_from_json,
     header_json,
 )
+from carbonlab.node.ledger.stored import select
 from carbonlab.node.model import MAX_BATCH_BYTES, Batch, Reading
 from carbonlab.node.schema import as_dict, as_hex, as_int, as_list, as_str
 
@@ -60,11 +61,11 @@ class ProofCache:
 
 def build_proof(ledger: Ledger, db: sqlite3.Connection, meter_id: str,
                 seq: int, cache: ProofCache | None = None) -> dict[str, Any] | None:
-    row = db.execute("SELECT height, batch_idx, idx FROM readings WHERE meter_id = ? AND seq = ?",
-                     (meter_id, seq)).fetchone()
-    if row is None:
+    rows = select(db, "readings", ("height", "batch_idx", "idx"), "meter_id = ? AND seq = ?",
+                  (meter_id, seq))
+    if not rows:
         return None
-    height, batch_idx, idx = row
+    height, batch_idx, idx = rows[0]
     cache = cache or ProofCache()
     if height not in cache.blocks:
         cache.blocks[height] = ledger.block(height)

@@ -11,12 +11,14 @@ a 400).
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 from carbonlab.node.decision import Decision, DecisionStatus, batch_digest
 from carbonlab.node.ledger.errors import LedgerError
 from carbonlab.node.ledger.rejection import Rejection
 from carbonlab.node.ledger.rows import stored_field
+from carbonlab.node.ledger.stored import select
 from carbonlab.node.ledger.tables import READING_COLUMNS
 
 MAX_LIMIT = 10_000
@@ -131,3 +133,17 @@ def rejections(db: sqlite3.Connection, *, gateway: str | None = None, limit: int
     return [Rejection(height, idx, gateway_id, seq, reason, detail, timestamp_ms, stored_field(field, detail))
             for height, idx, gateway_id, seq, reason, detail, timestamp_ms, field
             in db.execute(sql, [*args, limit, offset])]
+
+
+def reading_positions(db: sqlite3.Connection, meters: Sequence[str], since: int, until: int,
+                      upto: int) -> dict[int, dict[int, list[int]]]:
+    """height -> batch index -> reading indices of the meters' readings in [since, until) in
+    blocks up to height `upto` (what a report proves), read typed (`stored.select`)."""
+    out: dict[int, dict[int, list[int]]] = {}
+    for height, batch_idx, idx in select(
+            db, "readings", ("height", "batch_idx", "idx"),
+            f"meter_id IN ({', '.join('?' * len(meters))}) AND interval_start >= ? AND "
+            "interval_start < ? AND height <= ?", (*meters, since, until, upto),
+            order="height, batch_idx, idx"):
+        out.setdefault(height, {}).setdefault(batch_idx, []).append(idx)
+    return out

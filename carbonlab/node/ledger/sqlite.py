@@ -17,34 +17,44 @@ from typing import Any
 
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.ledger import aggregate
-from carbonlab.node.ledger.errors import LedgerError
+from carbonlab.node.ledger.errors import LedgerError, LedgerFileError
+from carbonlab.node.ledger.readfile import open_readonly
 from carbonlab.node.ledger.rows import genesis_record
+from carbonlab.node.ledger.stored import text
 from carbonlab.node.ledger.tables import ALLOWANCE_COLUMNS, FORMAT, SCHEMA, SCHEMA_VERSION
 
 PAGE_SIZE = 8192
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """A writer's connection (the file and its directory are made if absent), or with
+    `readonly` one that writes nothing (`readfile.open_readonly`)."""
+    if readonly:
+        db: sqlite3.Connection = open_readonly(path)
+        try:
+            _legacy_views(db, path)
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            raise LedgerFileError(path, f"cannot open as a ledger ({exc})") from None
+        except BaseException:
+            db.close()
+            raise
+        return db
+    if path.is_dir():
+        raise LedgerFileError(path, "is a directory, not a ledger file")
     try:
-        if readonly:
-            if not path.is_file():
-                raise LedgerError(f"{path}: no such ledger file")
-            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
-                                 check_same_thread=False)
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            # 8 KiB pages for a new file (an existing one keeps its own): a 20-reading batch's
-            # row (about 2.6 kB) left most of a 4 KiB page empty; 18 % fewer bytes per reading,
-            # queries and verify unchanged (docs/performance.md, "Growth")
-            db.execute(f"PRAGMA page_size={PAGE_SIZE}")
-            db.execute("PRAGMA journal_mode=WAL")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        db.text_factory = text
+        # 8 KiB pages for a new file (an existing one keeps its own): a 20-reading batch's
+        # row (about 2.6 kB) left most of a 4 KiB page empty; 18 % fewer bytes per reading,
+        # queries and verify unchanged (docs/performance.md, "Growth")
+        db.execute(f"PRAGMA page_size={PAGE_SIZE}")
+        db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.execute("PRAGMA busy_timeout=10000")
-        if readonly:
-            _legacy_views(db)
     except sqlite3.DatabaseError as exc:
-        raise LedgerError(f"{path}: cannot open as a ledger ({exc})") from None
+        raise LedgerFileError(path, f"cannot open as a ledger ({exc})") from None
     return db
 
 
@@ -63,8 +73,20 @@ def _missing_columns(db: sqlite3.Connection, table: str) -> list[tuple[str, str]
     return [c for c in LEGACY_COLUMNS[table] if have and c[0] not in have]
 
 
-def _legacy_views(db: sqlite3.Connection) -> None:
+# tables a ledger of any schema has (a schema-1 file lacks allowance_records, an older one
+# reading_days: both are handled below and in aggregate.present)
+REQUIRED_TABLES = ("meta", "blocks", "batches", "readings", "meters", "gateway_state", "meter_state",
+                   "checkpoints", "consensus_records")
+
+
+def _legacy_views(db: sqlite3.Connection, path: Path) -> None:
     tables = {r[0] for r in db.execute("SELECT name FROM main.sqlite_master WHERE type = 'table'")}
+    if tables and "meta" not in tables:
+        raise LedgerFileError(path, "an SQLite file, but not a carbonlab ledger")
+    absent = [t for t in REQUIRED_TABLES if tables and t not in tables]
+    if absent:
+        raise LedgerFileError(path, f"not a whole ledger: table{'s' * (len(absent) > 1)} "
+                                    f"{', '.join(absent)} missing (dropped by hand?)")
     if tables and "allowance_records" not in tables:
         # a schema-1 file opened read-only: it holds no records; an empty table of the same name
         db.execute(f"CREATE TEMP TABLE allowance_records ({', '.join(ALLOWANCE_COLUMNS)})")

@@ -8,14 +8,17 @@ from collections.abc import Iterable
 from carbonlab.node import codec
 from carbonlab.node.anomaly import Baseline
 from carbonlab.node.contract import ContractState
+from carbonlab.node.ledger.stored import select
 
 
 def load_state(db: sqlite3.Connection) -> ContractState:
+    """The stored state; `StoredValueError` (a value of the wrong type) or `SchemaError` (a
+    baseline that does not decode) when the tables were edited by hand."""
     state = ContractState()
-    for gateway_id, seq in db.execute("SELECT gateway_id, last_batch_seq FROM gateway_state"):
+    for gateway_id, seq in select(db, "gateway_state", ("gateway_id", "last_batch_seq")):
         state.last_batch_seq[gateway_id] = seq
-    for meter_id, seq, end, baseline in db.execute(
-            "SELECT meter_id, last_seq, interval_end, baseline FROM meter_state"):
+    for meter_id, seq, end, baseline in select(
+            db, "meter_state", ("meter_id", "last_seq", "interval_end", "baseline")):
         state.last_reading_seq[meter_id] = seq
         state.interval_end[meter_id] = end
         if baseline is not None:

@@ -41,8 +41,9 @@ from carbonlab.node.decision import Decision
 from carbonlab.node.errors import SchemaError
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.ledger import aggregate, allowance_rows, queries
-from carbonlab.node.ledger.errors import LedgerError
+from carbonlab.node.ledger.errors import LedgerError, LedgerFileError, StoredValueError
 from carbonlab.node.ledger.head import SignedHead
+from carbonlab.node.ledger.readfile import LedgerConnection
 from carbonlab.node.ledger.rejection import Rejection
 from carbonlab.node.ledger.rows import (
     batch_row,
@@ -53,6 +54,7 @@ from carbonlab.node.ledger.rows import (
 )
 from carbonlab.node.ledger.sqlite import check_schema, connect, genesis_meters, prepare, transaction
 from carbonlab.node.ledger.state import load_state, save_state
+from carbonlab.node.ledger.stored import select
 from carbonlab.node.ledger.tables import FORMAT, READING_COLUMNS
 from carbonlab.node.model import Batch
 from carbonlab.node.query_names import MAX_ROWS
@@ -97,16 +99,28 @@ class Checkpoint:
 
 @contextmanager
 def _closed_on_failure(db: sqlite3.Connection, path: Path) -> Iterator[None]:
-    """Opening a ledger: close `db` if it fails; an SQLite error becomes a LedgerError naming
-    the file (its maker's fault, or the disk's)."""
+    """Opening a ledger: close `db` if it fails; what the file holds (unreadable pages, a
+    value of the wrong type, bytes that do not decode) becomes a LedgerFileError naming it."""
     try:
-        yield
-    except sqlite3.DatabaseError as exc:
-        db.close()
-        raise LedgerError(f"{path}: not a usable ledger ({exc})") from None
+        with file_errors(path, "not a usable ledger"):
+            yield
     except BaseException:
         db.close()
         raise
+
+
+@contextmanager
+def file_errors(path: Path, what: str = "cannot read the ledger") -> Iterator[None]:
+    """The ledger's one translation of what a damaged or hand-edited file makes the readers
+    raise (an SQLite error, a value of the wrong type, stored bytes that do not decode) into
+    a LedgerFileError naming the file; the caller's own LedgerErrors pass unchanged."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        raise LedgerFileError(path, f"{what} ({exc})") from None
+    except (StoredValueError, SchemaError) as exc:
+        raise LedgerFileError(path, f"{what}: {exc}; `carbonlab ledger verify` names what was "
+                                    "altered") from None
 
 
 class Ledger:
@@ -122,11 +136,10 @@ class Ledger:
         # that holds them runs only the checks that read the ledger's state on them
         self.checked = CheckedBatches()
         genesis_meters(db, genesis)
+        self._depth = 0     # nesting of `_readable`: only the outermost may reopen the file
         self._state = load_state(db)
         self._allowances = allowance_rows.replay_allowance_state(db, genesis)
-        row = db.execute("SELECT height, hash FROM blocks ORDER BY height DESC LIMIT 1").fetchone()
-        self._height: int = row[0]
-        self._head_hash: bytes = row[1]
+        self._height, self._head_hash = self._head()
 
     @classmethod
     def open(cls, path: Path, genesis: Genesis) -> Ledger:
@@ -149,8 +162,8 @@ class Ledger:
             if genesis is None:
                 try:
                     genesis = Genesis.from_json(json.loads(meta["genesis_json"]))
-                except (KeyError, ValueError) as exc:
-                    raise LedgerError(f"{path}: its copy of genesis is unreadable ({exc})") from None
+                except (KeyError, TypeError, ValueError) as exc:
+                    raise LedgerFileError(path, f"its copy of genesis is unreadable ({exc})") from None
             if meta.get("genesis_hash") != genesis.hash:
                 raise LedgerError(f"{path}: made for another genesis than the one given")
             return cls(Path(path), genesis, db)
@@ -158,20 +171,25 @@ class Ledger:
     @property
     def height(self) -> int:
         """Read from the file, so a second (query) Ledger on the same file sees new blocks."""
-        return self._head()[0]
+        with self._readable():
+            return self._head()[0]
 
     @property
     def head_hash(self) -> bytes:
-        return self._head()[1]
+        with self._readable():
+            return self._head()[1]
 
     def _head(self) -> tuple[int, bytes]:
-        row = self._db.execute("SELECT height, hash FROM blocks ORDER BY height DESC LIMIT 1").fetchone()
-        return int(row[0]), bytes(row[1])
+        rows = select(self._db, "blocks", ("height", "hash"), order="height DESC", limit=1)
+        if not rows:
+            raise LedgerFileError(self.path, "no blocks, not even block 0 (the genesis record)")
+        return rows[0]
 
     @property
     def state(self) -> ContractState:
         """The contract state after the head block, as stored (a fresh copy on every call)."""
-        return load_state(self._db)
+        with self._readable():
+            return load_state(self._db)
 
     def close(self) -> None:
         self._db.close()
@@ -269,18 +287,23 @@ class Ledger:
 
     def blocks(self, lo: int, hi: int) -> list[CommittedBlock]:
         """Blocks lo..hi inclusive, clipped to 1..height."""
+        with self._readable():
+            return self._blocks(lo, hi)
+
+    def _blocks(self, lo: int, hi: int) -> list[CommittedBlock]:
         lo, hi = max(lo, 1), min(hi, self._head()[0])
         if lo > hi:
             return []
         requests: dict[int, list[tuple[bytes, Verdict]]] = {h: [] for h in range(lo, hi + 1)}
-        for height, request, *verdict in self._db.execute(
-                "SELECT height, request, accepted, reason, detail, gateway_id, batch_seq, anomalies, "
-                "field FROM batches WHERE height BETWEEN ? AND ? ORDER BY height, idx", (lo, hi)):
+        for height, request, *verdict in select(
+                self._db, "batches", ("height", "request", "accepted", "reason", "detail",
+                                      "gateway_id", "batch_seq", "anomalies", "field"),
+                "height BETWEEN ? AND ?", (lo, hi), order="height, idx"):
             requests[height].append((request, verdict_of(*verdict)))
         out = []
-        for height, header_bytes, cert_bytes in self._db.execute(
-                "SELECT height, header, certificate FROM blocks WHERE height BETWEEN ? AND ? "
-                "ORDER BY height", (lo, hi)):
+        for height, header_bytes, cert_bytes in select(
+                self._db, "blocks", ("height", "header", "certificate"), "height BETWEEN ? AND ?",
+                (lo, hi), order="height"):
             header = decode_header(header_bytes, f"block {height} header")
             cert = CommitCertificate.from_wire(codec.decode(cert_bytes, f"block {height} certificate"))
             proposal = Proposal(header.chain_id, header.height, header.timestamp_ms, header.proposer,
@@ -290,17 +313,20 @@ class Ledger:
 
     def signed_head(self) -> SignedHead | None:
         """The head block's header and commit certificate; None before block 1."""
-        row = self._db.execute("SELECT height, header, certificate FROM blocks "
-                               "ORDER BY height DESC LIMIT 1").fetchone()
-        if row is None or row[0] == 0:
-            return None
-        header = decode_header(row[1], f"block {row[0]} header")
-        cert = CommitCertificate.from_wire(codec.decode(row[2], f"block {row[0]} certificate"))
-        return SignedHead(self.genesis.chain_id, self.genesis.hash, header, cert)
+        with self._readable():
+            rows = select(self._db, "blocks", ("height", "header", "certificate"),
+                          order="height DESC", limit=1)
+            if not rows or rows[0][0] == 0:
+                return None
+            height, header_bytes, cert_bytes = rows[0]
+            header = decode_header(header_bytes, f"block {height} header")
+            cert = CommitCertificate.from_wire(codec.decode(cert_bytes, f"block {height} certificate"))
+            return SignedHead(self.genesis.chain_id, self.genesis.hash, header, cert)
 
     def block_hash(self, height: int) -> bytes | None:
-        row = self._db.execute("SELECT hash FROM blocks WHERE height = ?", (height,)).fetchone()
-        return None if row is None else bytes(row[0])
+        with self._readable():
+            rows = select(self._db, "blocks", ("hash",), "height = ?", (height,))
+            return rows[0][0] if rows else None
 
     # -- checkpoints and consensus records ------------------------------------------------
 
@@ -314,11 +340,13 @@ class Ledger:
             db.execute("DELETE FROM checkpoints WHERE seq < ?", (seq,))
 
     def stable_checkpoint(self) -> Checkpoint | None:
-        row = self._db.execute("SELECT seq, block_hash, signatures FROM checkpoints "
-                               "ORDER BY seq DESC LIMIT 1").fetchone()
-        if row is None:
-            return None
-        return Checkpoint(row[0], bytes(row[1]), decode_signatures(row[2], "checkpoint.signatures"))
+        with self._readable():
+            rows = select(self._db, "checkpoints", ("seq", "block_hash", "signatures"),
+                          order="seq DESC", limit=1)
+            if not rows:
+                return None
+            seq, block_hash, sigs = rows[0]
+            return Checkpoint(seq, block_hash, decode_signatures(sigs, "checkpoint.signatures"))
 
     def save_consensus_record(self, record: bytes) -> int:
         """Append one replica record; durable when it returns. Returns its id (increasing)."""
@@ -337,8 +365,8 @@ class Ledger:
 
     def load_consensus_records(self) -> list[bytes]:
         """Every saved record, oldest first."""
-        return [bytes(r) for (r,) in self._db.execute(
-            "SELECT record FROM consensus_records ORDER BY id")]
+        with self._readable():
+            return [r for (r,) in select(self._db, "consensus_records", ("record",), order="id")]
 
     def replace_consensus_records(self, records: Sequence[bytes]) -> None:
         """Atomically replace all records (compaction after a stable checkpoint)."""
@@ -351,29 +379,42 @@ class Ledger:
     def batch_status(self, gateway_id: str, batch_seq: int,
                      request: bytes | None = None) -> Decision | None:
         """What the ledger holds about a batch (committed or rejected), None if nothing."""
-        return queries.batch_status(self._db, gateway_id, batch_seq, request)
+        with self._readable():
+            return queries.batch_status(self._db, gateway_id, batch_seq, request)
 
     def readings(self, *, meter: str | None = None, plant: str | None = None,
                  unit: str | None = None, company: str | None = None, since: int | None = None,
                  until: int | None = None, max_height: int | None = None, limit: int = 100,
                  offset: int = 0) -> list[dict[str, Any]]:
-        return queries.readings(self._db, meter=meter, plant=plant, unit=unit, company=company,
-                                since=since, until=until, max_height=max_height, limit=limit,
-                                offset=offset)
+        with self._readable():
+            return queries.readings(self._db, meter=meter, plant=plant, unit=unit, company=company,
+                                    since=since, until=until, max_height=max_height, limit=limit,
+                                    offset=offset)
 
     def emissions(self, *, group_by: Literal["company", "plant", "unit", "stack", "meter"],
                   since: int | None = None, until: int | None = None) -> list[dict[str, Any]]:
-        return queries.emissions(self._db, group_by=group_by, since=since, until=until)
+        with self._readable():
+            return queries.emissions(self._db, group_by=group_by, since=since, until=until)
 
     def rejections(self, *, gateway: str | None = None, limit: int = 100,
                    offset: int = 0) -> list[Rejection]:
-        return queries.rejections(self._db, gateway=gateway, limit=limit, offset=offset)
+        with self._readable():
+            return queries.rejections(self._db, gateway=gateway, limit=limit, offset=offset)
+
+    def reading_positions(self, meters: Sequence[str], since: int, until: int,
+                          upto: int) -> dict[int, dict[int, list[int]]]:
+        """Where the meters' readings in [since, until) of blocks up to `upto` are: height ->
+        batch index -> reading indices (what a report proves), through this read layer."""
+        with self._readable():
+            return queries.reading_positions(self._db, list(meters), since, until, upto)
 
     def reading_count(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM readings").fetchone()[0])
+        with self._readable():
+            return int(self._db.execute("SELECT COUNT(*) FROM readings").fetchone()[0])
 
     def rejection_count(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM batches WHERE accepted = 0").fetchone()[0])
+        with self._readable():
+            return int(self._db.execute("SELECT COUNT(*) FROM batches WHERE accepted = 0").fetchone()[0])
 
     def reading_proof(self, meter_id: str, seq: int) -> dict[str, Any] | None:
         from carbonlab.node.ledger.proof import build_proof
@@ -388,13 +429,16 @@ class Ledger:
     @property
     def allowances(self) -> AllowanceState:
         """The allowance contract's state after the head block, as stored (a fresh copy)."""
-        return allowance_rows.load_allowance_state(self._db)
+        with self._readable():
+            return allowance_rows.load_allowance_state(self._db)
 
     def record_status(self, record_id: str) -> RecordStatus | None:
-        return allowance_rows.status(self._db, record_id)
+        with self._readable():
+            return allowance_rows.status(self._db, record_id)
 
     def allowance_balance(self, company: str, year: int) -> Balance:
-        return allowance_rows.balance(self._db, company, year)
+        with self._readable():
+            return allowance_rows.balance(self._db, company, year)
 
     def allowance_history(self, company: str, year: int | None = None,
                           kind: Kind | None = None) -> list[RecordEntry]:
@@ -439,13 +483,28 @@ class Ledger:
 
     @contextmanager
     def _readable(self) -> Iterator[None]:
-        """A query over a damaged file (a page overwritten, cut short; a stored block or batch
-        that no longer decodes) is a LedgerError naming the file, not an SQLite or decoder
-        error."""
+        """Every read goes through here. A read over a damaged or hand-edited file (a page
+        overwritten, a table dropped, a value of the wrong type, stored bytes that do not
+        decode) is a LedgerFileError naming the file (`file_errors`). A file read as immutable
+        (`readfile`) that a writer opened since is opened again, through its WAL, before the
+        read; one that changed during the read is an error, not a torn answer."""
+        outermost = self._depth == 0
+        db = self._db
+        if outermost and isinstance(db, LedgerConnection) and db.changed():
+            self._reopen()
+        self._depth += 1
         try:
-            yield
-        except sqlite3.DatabaseError as exc:
-            raise LedgerError(f"{self.path}: cannot read the ledger ({exc})") from None
-        except SchemaError as exc:
-            raise LedgerError(f"{self.path}: stored bytes do not decode ({exc}); `carbonlab "
-                              "ledger verify` names what was altered") from None
+            with file_errors(self.path):
+                yield
+        finally:
+            self._depth -= 1
+        if outermost and isinstance(self._db, LedgerConnection) and self._db.changed():
+            raise LedgerFileError(self.path, "a writer opened the file while it was read (it had "
+                                             "no -wal when opened): read it again")
+
+    def _reopen(self) -> None:
+        with file_errors(self.path, "cannot open the ledger again"):
+            db = connect(self.path, readonly=True)
+            genesis_meters(db, self.genesis)
+        self._db.close()
+        self._db = db

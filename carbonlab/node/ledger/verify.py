@@ -37,8 +37,9 @@ from carbonlab.node.crypto import verify
 from carbonlab.node.errors import SchemaError
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.ledger import aggregate, allowance_rows
-from carbonlab.node.ledger.errors import LedgerError
+from carbonlab.node.ledger.errors import LedgerFileError, StoredValueError
 from carbonlab.node.ledger.head import SignedHead
+from carbonlab.node.ledger.readfile import LedgerConnection
 from carbonlab.node.ledger.rows import (
     batch_row,
     decode_header,
@@ -49,7 +50,9 @@ from carbonlab.node.ledger.rows import (
 )
 from carbonlab.node.ledger.sqlite import check_schema, connect
 from carbonlab.node.ledger.state import load_state
+from carbonlab.node.ledger.stored import select
 from carbonlab.node.ledger.tables import FORMAT, READING_COLUMNS
+from carbonlab.node.ledger.verify_file import count_problems, integrity_problems
 from carbonlab.node.ledger.verify_genesis import genesis_table_problems
 from carbonlab.node.sigcache import VerifiedSignatures
 
@@ -74,6 +77,11 @@ class VerifyReport:
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(f"height {height}: {problem}")
 
+    def add_file(self, problem: str) -> None:
+        """A problem of the SQLite file, at no height (a damaged page or index)."""
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(f"file: {problem}")
+
     def summary(self) -> str:
         if self.ok:
             against = "" if self.head is None else \
@@ -92,33 +100,40 @@ def verify_ledger(path: Path, genesis: Genesis, head: SignedHead | None = None,
     if head is not None:
         head.checked(genesis)
     db = connect(path, readonly=True)
-    try:
-        report = _verify(db, path, genesis, signatures)
-        if head is not None:
-            _compare_head(db, report, head)
-        return report
-    except sqlite3.DatabaseError as exc:
-        raise LedgerError(f"{path}: cannot read the ledger ({exc})") from None
-    finally:
-        db.close()
-
-
-def _verify(db: sqlite3.Connection, path: Path, genesis: Genesis,
-            signatures: VerifiedSignatures | None) -> VerifyReport:
     report = VerifyReport()
     try:
-        meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-    except sqlite3.DatabaseError:
-        raise LedgerError(f"{path}: not a carbonlab ledger") from None
+        db.execute("BEGIN")      # one snapshot: a live writer's later blocks stay out of it
+        for problem in integrity_problems(db):
+            report.add_file(problem)
+        _verify(db, report, path, genesis, signatures)
+        if head is not None:
+            _compare_head(db, report, head)
+    except sqlite3.DatabaseError as exc:
+        if report.ok:
+            raise LedgerFileError(path, f"cannot read the ledger ({exc})") from None
+        report.add_file(f"the walk stopped: {exc}")   # the damage integrity_check named
+    finally:
+        db.close()
+    if isinstance(db, LedgerConnection) and db.changed():
+        raise LedgerFileError(path, "a writer opened the file while it was verified (it had no "
+                                    "-wal when opened): verify it again")
+    return report
+
+
+def _verify(db: sqlite3.Connection, report: VerifyReport, path: Path, genesis: Genesis,
+            signatures: VerifiedSignatures | None) -> None:
+    meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
     if meta.get("format") != FORMAT:
-        raise LedgerError(f"{path}: not a carbonlab ledger of format {FORMAT.decode()}")
+        raise LedgerFileError(path, f"not a carbonlab ledger of format {FORMAT.decode()}")
     check_schema(meta, path)          # a newer carbonlab's file: this code cannot vouch for it
     if meta.get("genesis_hash") != genesis.hash:
         report.add(0, "the ledger names another genesis hash than the genesis given")
-    row = db.execute("SELECT hash, header FROM blocks WHERE height = 0").fetchone()
-    if row is None:
+    bad: list[StoredValueError] = []
+    rows = select(db, "blocks", ("hash", "header"), "height = 0", problems=bad)
+    _add_stored(report, 0, bad)
+    if not rows:
         report.add(0, "missing (the genesis record)")
-    elif bytes(row[0]) != genesis.hash or bytes(row[1]) != genesis_record(genesis):
+    elif rows[0] != (genesis.hash, genesis_record(genesis)) and not bad:
         report.add(0, "the genesis record differs from the genesis given")
     for problem in genesis_table_problems(db, genesis):
         report.add(0, problem)
@@ -126,46 +141,66 @@ def _verify(db: sqlite3.Connection, path: Path, genesis: Genesis,
     allowances = AllowanceState()
     prev_hash, expected = genesis.hash, 1
     prev_height = 0
-    for height, stored_hash, header_bytes, cert_bytes, *columns in db.execute(
-            "SELECT height, hash, header, certificate, reading_count, timestamp_ms, proposer, "
-            "batch_count FROM blocks WHERE height > 0 ORDER BY height").fetchall():
+    # blocks.height is the rowid: always an integer; the rest of each row is read typed
+    for (height,) in db.execute("SELECT height FROM blocks WHERE height > 0 ORDER BY height").fetchall():
         if height != expected:
             gap = f"height {expected} is" if height == expected + 1 else \
                 f"heights {expected}..{height - 1} are"
             report.add(expected, f"missing ({gap} absent, the next stored block is {height})")
         expected = height + 1
         report.blocks += 1
-        prev_hash = _check_block(db, report, genesis, (state, allowances), height, bytes(stored_hash),
-                                 bytes(header_bytes), cert_bytes, tuple(columns),
+        prev_hash = _check_block(db, report, genesis, (state, allowances), height,
                                  (prev_height, prev_hash), signatures)
         prev_height = height
     for table in ("batches", "readings", "allowance_records"):
         orphans = db.execute(f"SELECT DISTINCT height FROM {table} WHERE height NOT IN "
                              "(SELECT height FROM blocks WHERE height > 0) ORDER BY height").fetchall()
         for (height,) in orphans:
-            report.add(height, f"rows in the {table} table but no such block")
-    if load_state(db) != state:
-        report.add(expected - 1, "the contract-state tables differ from a re-run of the contract")
+            if isinstance(height, int):
+                report.add(height, f"rows in the {table} table but no such block")
+            else:   # text put in the column by hand: named, escaped, at the head
+                report.add(expected - 1, f"rows in the {table} table at height {height!a}, "
+                                         "which is not a block height")
+    differs = ""
+    try:
+        same = load_state(db) == state
+    except (StoredValueError, SchemaError) as exc:   # a value that cannot be state at all
+        same, differs = False, f" ({exc})"
+    if not same:
+        report.add(expected - 1, f"the contract-state tables differ from a re-run of the contract{differs}")
     for problem in aggregate.problems(db, report.certified_days):
         report.add(expected - 1, problem)
     _check_checkpoints(db, report, genesis, expected - 1, signatures)
-    report.readings = int(db.execute("SELECT COUNT(*) FROM readings").fetchone()[0])
-    return report
+    for problem in count_problems(db, report.readings):
+        report.add(expected - 1, problem)
+
+
+def _add_stored(report: VerifyReport, height: int, bad: list[StoredValueError]) -> None:
+    for exc in bad:
+        report.add(height, str(exc))
 
 
 def _check_block(db: sqlite3.Connection, report: VerifyReport, genesis: Genesis,
-                 states: tuple[ContractState, AllowanceState], height: int, stored_hash: bytes,
-                 header_bytes: bytes, cert_bytes: bytes | None, columns: tuple[Any, ...],
+                 states: tuple[ContractState, AllowanceState], height: int,
                  prev: tuple[int, bytes], signatures: VerifiedSignatures | None = None) -> bytes:
-    """Check one block; return the hash the next block must link to. `columns` are the block
-    row's reading_count, timestamp_ms, proposer and batch_count (copies, for queries)."""
+    """Check one block; return the hash the next block must link to. A value of the wrong
+    type in one of its rows is a problem naming the table, column and row; what does not
+    depend on it is still checked."""
     state, allowances = states
+    bad: list[StoredValueError] = []
+    ((stored_hash, header_bytes, cert_bytes, *columns),) = select(
+        db, "blocks", ("hash", "header", "certificate", "reading_count", "timestamp_ms", "proposer",
+                       "batch_count"), "height = ?", (height,), problems=bad)
+    _add_stored(report, height, bad)
+    unread = {exc.column for exc in bad}
     reading_count = columns[0]
+    if header_bytes is None:
+        return prev[1] if stored_hash is None else stored_hash   # reported above
     try:
         header = decode_header(header_bytes, "header")
     except SchemaError as exc:
         report.add(height, f"the header does not decode ({exc})")
-        return stored_hash
+        return prev[1] if stored_hash is None else stored_hash
     if header.height != height:
         report.add(height, f"the header says height {header.height}")
     if header.chain_id != genesis.chain_id:
@@ -173,7 +208,7 @@ def _check_block(db: sqlite3.Connection, report: VerifyReport, genesis: Genesis,
     if header.prev_hash != prev[1]:
         report.add(height, f"prev_hash {header.prev_hash.hex()[:16]} is not the hash of block "
                            f"{prev[0]} ({prev[1].hex()[:16]})")
-    if stored_hash != header.hash:
+    if stored_hash != header.hash and "hash" not in unread:
         report.add(height, "the stored block hash is not the hash of the stored header")
     if not header.proposal_digest_matches():
         report.add(height, "the header's fields do not reproduce its proposal_digest "
@@ -181,21 +216,27 @@ def _check_block(db: sqlite3.Connection, report: VerifyReport, genesis: Genesis,
     copied = (header.timestamp_ms, header.proposer, header.batch_count)
     for name, have, want in zip(("timestamp_ms", "proposer", "batch_count"), columns[1:], copied,
                                 strict=True):
-        if have != want:
+        if have != want and name not in unread:
             report.add(height, f"the block row's {name} {have!r} is not the header's {want!r}")
-    rows = db.execute("SELECT idx, request, accepted, reason, detail, gateway_id, batch_seq, anomalies, "
-                      "field FROM batches WHERE height = ? ORDER BY idx", (height,)).fetchall()
-    requests = tuple(bytes(r[1]) for r in rows)
+    bad = []
+    rows = select(db, "batches", ("idx", "request", "accepted", "reason", "detail", "gateway_id",
+                                  "batch_seq", "anomalies", "field"), "height = ?", (height,),
+                  order="idx", problems=bad)
+    _add_stored(report, height, bad)
+    # a request that is not a blob was named above; as no bytes it fails every check after
+    rows = [(r[0], r[1] or b"", *r[2:]) for r in rows]
+    requests = tuple(r[1] for r in rows)
     if [r[0] for r in rows] != list(range(len(rows))) or len(rows) != header.batch_count:
         report.add(height, f"{len(rows)} stored batches, the header says {header.batch_count}")
     elif merkle.root(requests) != header.batches_root:
         report.add(height, "the stored batch bytes do not hash to the header's batches_root "
                            "(a batch or reading was altered)")
-    _check_certificate(report, genesis, height, header.proposal_digest, cert_bytes, signatures)
+    if "certificate" not in unread:
+        _check_certificate(report, genesis, height, header.proposal_digest, cert_bytes, signatures)
     expected_readings: list[tuple[Any, ...]] = []
     expected_records: list[tuple[Any, ...]] = []
     for row in rows:
-        idx, request = row[0], bytes(row[1])
+        idx, request = row[0], row[1]
         if is_record(request):
             outcome = allowance_contract.evaluate_and_apply(genesis, allowances, request,
                                                             header.timestamp_ms)
@@ -206,9 +247,13 @@ def _check_block(db: sqlite3.Connection, report: VerifyReport, genesis: Genesis,
         _compare_verdict(report, height, idx, request, verdict, row)
         if batch is not None and verdict.accepted:
             expected_readings.extend(reading_rows_of(height, idx, batch, verdict))
-    stored = db.execute(f"SELECT {', '.join(READING_COLUMNS)} FROM readings WHERE height = ? "
-                        "ORDER BY batch_idx, idx", (height,)).fetchall()
-    _compare_readings(report, height, expected_readings, stored)
+    bad = []
+    stored = select(db, "readings", READING_COLUMNS, "height = ?", (height,), order="batch_idx, idx",
+                    problems=bad)
+    _add_stored(report, height, bad)
+    if not bad:     # a row with a value of the wrong type is named above, not compared
+        _compare_readings(report, height, expected_readings, stored)
+    report.readings += len(expected_readings)
     for problem in allowance_rows.problems(db, height, expected_records):
         report.add(height, problem)
     aggregate.merge_into(report.certified_days, aggregate.day_rows(expected_readings))
@@ -244,7 +289,7 @@ def _compare_verdict(report: VerifyReport, height: int, idx: int, request: bytes
     # a NULL field is a row written before the column: its detail (compared) names the field
     field = fresh[9] if stored[7] is None else stored[7]
     mine = (fresh[2], fresh[5], fresh[6], fresh[7], fresh[3], fresh[4], fresh[8], fresh[9])
-    theirs = (bytes(stored[0]), stored[1], stored[2], stored[3], stored[4], stored[5], stored[6], field)
+    theirs = (stored[0], stored[1], stored[2], stored[3], stored[4], stored[5], stored[6], field)
     if mine != theirs:
         now = "accepted" if verdict.accepted else f"rejected ({verdict.reason}: {verdict.detail})"
         was = "accepted" if stored[1] else f"rejected ({stored[2]}: {stored[3]})"
@@ -271,26 +316,31 @@ def _compare_readings(report: VerifyReport, height: int, expected: list[tuple[An
 def _check_checkpoints(db: sqlite3.Connection, report: VerifyReport, genesis: Genesis,
                        top: int, known: VerifiedSignatures | None = None) -> None:
     check_signature = verify if known is None else known.verify
-    for seq, block_hash, sigs in db.execute("SELECT seq, block_hash, signatures FROM checkpoints"):
-        row = db.execute("SELECT header FROM blocks WHERE height = ?", (seq,)).fetchone()
-        if row is None:
+    bad: list[StoredValueError] = []
+    for seq, block_hash, sigs in select(db, "checkpoints", ("seq", "block_hash", "signatures"),
+                                        order="seq", problems=bad):
+        rows = select(db, "blocks", ("header",), "height = ?", (seq,), problems=bad)
+        if not rows:
             report.add(seq, f"a stable checkpoint signs block {seq}, but the ledger ends at {top} "
                             "(blocks were removed)")
             continue
+        if None in (rows[0][0], block_hash, sigs):
+            continue    # named below
         try:
-            header = decode_header(bytes(row[0]), "header")
-            signatures = decode_signatures(bytes(sigs), "checkpoint.signatures")
+            header = decode_header(rows[0][0], "header")
+            signatures = decode_signatures(sigs, "checkpoint.signatures")
         except SchemaError as exc:
             report.add(seq, f"checkpoint or header does not decode ({exc})")
             continue
-        if header.hash != bytes(block_hash):
+        if header.hash != block_hash:
             report.add(seq, "the stable checkpoint signs another block hash than the stored block's")
-        message = checkpoint_vote_bytes(genesis.chain_id, seq, bytes(block_hash))
+        message = checkpoint_vote_bytes(genesis.chain_id, seq, block_hash)
         good = {m for m, s in signatures
                 if m in genesis.member_keys and check_signature(genesis.member_keys[m], s, message)}
         if len(good) < genesis.quorum:
             report.add(seq, f"the stable checkpoint has {len(good)} valid signatures, "
                             f"{genesis.quorum} needed")
+    _add_stored(report, top, [exc for exc in bad if exc.table == "checkpoints"])
 
 
 def _compare_head(db: sqlite3.Connection, report: VerifyReport, head: SignedHead) -> None:
@@ -300,11 +350,11 @@ def _compare_head(db: sqlite3.Connection, report: VerifyReport, head: SignedHead
     if top < head.height:
         report.add(top + 1, f"truncated: ends at {top}, the consortium's signed head is {head.height}")
         return
-    row = db.execute("SELECT header FROM blocks WHERE height = ?", (head.height,)).fetchone()
-    if row is None:
-        return  # already reported as missing
+    rows = select(db, "blocks", ("header",), "height = ?", (head.height,), problems=[])
+    if not rows or rows[0][0] is None:
+        return  # already reported as missing, or as not a blob
     try:
-        mine = decode_header(bytes(row[0]), "header")
+        mine = decode_header(rows[0][0], "header")
     except SchemaError:
         return  # already reported as undecodable
     if mine.proposal_digest != head.header.proposal_digest:

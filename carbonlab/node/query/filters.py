@@ -47,6 +47,7 @@ MAX_SPAN_S = 100 * 366 * 86400
 # has a calendar end, and the value fits SQLite's 64-bit integers
 MIN_TIME, MAX_TIME = 0, 253_370_764_800
 _DIGITS = re.compile(r"[+-]?[0-9]+")
+_MOST_DIGITS = 24     # significant digits of unix seconds worth converting (MAX_TIME has 12)
 E = TypeVar("E", bound=StrEnum)
 
 
@@ -61,7 +62,11 @@ def _time(name: str, raw: str | None) -> int | None:
     if raw is None or raw == "":
         return None
     if _DIGITS.fullmatch(raw.strip()):   # ASCII digits only: int() also takes "1_000" and "١٢٣"
-        value = int(raw)
+        text = raw.strip()
+        digits = text.lstrip("+-").lstrip("0") or "0"
+        if len(digits) > _MOST_DIGITS:   # out of range: int() of over 4,300 digits would raise
+            raise FilterError(name, _outside(f"{digits[:20]}... ({len(digits)} digits)"))
+        value = -int(digits) if text.startswith("-") else int(digits)
     else:
         from datetime import UTC, datetime
 
@@ -79,8 +84,32 @@ def _time(name: str, raw: str | None) -> int | None:
 def _in_range(name: str, value: int) -> None:
     if not MIN_TIME <= value <= MAX_TIME:
         shown = str(value) if len(str(value)) <= 24 else f"{str(value)[:20]}... ({len(str(value))} digits)"
-        raise FilterError(name, f"{shown} is outside 1970-01-01..9999-01-01 UTC "
-                                f"({MIN_TIME}..{MAX_TIME} unix seconds)")
+        raise FilterError(name, _outside(shown))
+
+
+def _outside(shown: str) -> str:
+    return f"{shown} is outside 1970-01-01..9999-01-01 UTC ({MIN_TIME}..{MAX_TIME} unix seconds)"
+
+
+def check_range(since: int | None, until: int | None) -> None:
+    """The one rule on a time range, wherever one is asked for (the query, the structure and
+    `/v1/emissions`): each bound inside 1970..9999, `until` after `since`, at most 100 years."""
+    for name, value in (("since", since), ("until", until)):
+        if value is not None:
+            _in_range(name, value)
+    if since is not None and until is not None:
+        if until <= since:
+            raise FilterError("until", f"{until} is not after since ({since})")
+        if until - since > MAX_SPAN_S:
+            raise FilterError("until", "the range spans more than 100 years")
+
+
+def time_range(since: str | None, until: str | None) -> tuple[int | None, int | None]:
+    """`since` and `until` read from text (unix seconds or ISO 8601; empty: not given) and held
+    to `check_range`; FilterError names the parameter."""
+    lo, hi = _time("since", since), _time("until", until)
+    check_range(lo, hi)
+    return lo, hi
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,15 +156,7 @@ class EmissionsFilter:
     def check(self, genesis: Genesis) -> tuple[str, ...]:
         """Raise FilterError for a name genesis does not know or a bad range; return the ids of
         the meters the filter selects (sorted)."""
-        for name in ("since", "until"):
-            value = getattr(self, name)
-            if value is not None:
-                _in_range(name, value)
-        if self.since is not None and self.until is not None:
-            if self.until <= self.since:
-                raise FilterError("until", f"{self.until} is not after since ({self.since})")
-            if self.until - self.since > MAX_SPAN_S:
-                raise FilterError("until", "the range spans more than 100 years")
+        check_range(self.since, self.until)
         meters = list(genesis.meters)
         for name in ("company", "plant", "unit", "stack", "meter"):
             wanted = getattr(self, name)

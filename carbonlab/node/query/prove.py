@@ -1,22 +1,26 @@
 """Proofs for query rows: every reading a row sums, with its Merkle proof, checkable offline.
 
 `attach_proofs` gives each row the proofs (`carbonlab.node.ledger.proof`) of the readings it
-sums; `check_proofs` checks a whole result with genesis alone: every proof verifies (reading
--> gateway-signed batch -> certified block), every proven reading belongs to its row (meter
-in the row's group and the filter, interval inside the row's period and the range, flag and
-substitution as filtered), no reading is proven twice, and the row's count and masses are
-the sums of its proven readings. A changed value anywhere fails one of these.
+sums; `verify_answer` checks a whole result with genesis alone: every proof verifies (reading
+-> gateway-signed batch -> certified block) in a block at or below the answer's height, every
+proven reading belongs to its row (meter in the row's group and the filter, interval inside
+the row's period and the range, flag and substitution as filtered), no reading is proven
+twice, each row names a group and a period the answer asks for, once, and the row's counts
+and sums are those of its proven readings (its shares were held to its counts when it was
+read, `RollupRow.from_json`). Then `audit` checks what can be shown about readings and rows
+left out, and says what cannot. A changed value anywhere fails one of these.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.ledger.proof import ProofCache, ProofError, build_proof, check_proof
 from carbonlab.node.model import Reading
+from carbonlab.node.query import audit
 from carbonlab.node.query.columns import ENERGY_COLUMNS, GAS_COLUMNS, SUMMED
 from carbonlab.node.query.filters import LEVEL_KEYS, EmissionsFilter, Measured
 from carbonlab.node.query.rollup import (
@@ -85,53 +89,130 @@ def _close(a: float | None, b: float | None) -> bool:
     return abs(a - b) <= REL_TOLERANCE * max(1.0, abs(a), abs(b))
 
 
+@dataclass(frozen=True, slots=True)
+class AnswerCheck:
+    """What `verify_answer` found: `problems` (the answer is not proven: each names its row and
+    field) and `notes` (what the proofs cannot settle, said so that a reader does not assume it)."""
+
+    problems: list[str]
+    notes: list[str]
+
+
 def check_proofs(genesis: Genesis, result: QueryResult) -> list[str]:
     """Problems found (empty: every row is proven), checked with genesis alone."""
+    return verify_answer(genesis, result).problems
+
+
+def verify_answer(genesis: Genesis, result: QueryResult) -> AnswerCheck:
+    """Every proof, every row's figures and what the answer can be shown to have left out
+    (`audit`), with genesis alone."""
     problems: list[str] = []
-    seen: set[tuple[str, int]] = set()
-    flt = result.filter
     step = genesis.params.reading_interval_s
     if result.interval_s != step:
         problems.append(f"interval_s: {result.interval_s} claimed, genesis says {step}")
+    scope = audit.Scope.of(genesis, result)
+    seen: set[tuple[str, int]] = set()
+    proven: list[audit.Proven] = []
+    row_at: dict[tuple[audit.Group, int], int] = {}
+    checked: list[tuple[int, tuple[str, ...], dict[str, int]]] = []
     for i, row in enumerate(result.rows):
-        where = f"row {i} ({row.period_start}, {row.company or ''}/{row.plant or ''}/" \
-                f"{row.unit or ''}/{row.stack or ''}/{row.meter or ''})"
-        problems.extend(f"{where}: {p}" for p in _row_shape(result, row, step))
-        meters = _row_meters(genesis, result, row)
-        sums: dict[str, float | None] = dict.fromkeys(SUMMED)
-        count = substituted = 0
-        for j, proof in enumerate(row.proofs):
-            try:
-                reading = check_proof(genesis, proof)
-            except ProofError as exc:
-                problems.append(f"{where} proof {j}: {exc}")
-                continue
-            key = (reading.meter_id, reading.seq)
-            if key in seen:
-                problems.append(f"{where} proof {j}: reading {key[0]}/{key[1]} is proven twice")
-            seen.add(key)
-            inside = row.period_start <= reading.interval_start < row.period_end and \
-                (flt.since is None or reading.interval_start >= flt.since) and \
-                (flt.until is None or reading.interval_start < flt.until)
-            if reading.meter_id not in meters or not inside or not _selected(flt, reading):
-                problems.append(f"{where} proof {j}: reading {key[0]}/{key[1]} does not belong "
-                                "to this row")
-                continue
-            count += 1
-            substituted += int(reading.substituted)
-            for column in _summed(flt):
-                value = getattr(reading, column, None)
-                if value is not None:
-                    sums[column] = (sums[column] or 0.0) + value
-        if count != row.readings or substituted != row.substituted:
-            problems.append(f"{where}: {row.readings} readings ({row.substituted} substituted) "
-                            f"claimed, {count} ({substituted}) proven")
-        for column in SUMMED:   # a gas the filter leaves out is claimed as None, never a value
-            claimed: Any = getattr(row, column)
-            if not _close(claimed, sums[column]):
-                problems.append(f"{where}: {column} {claimed} claimed, the proven readings sum "
-                                f"to {sums[column]}")
-    return problems
+        where = _where(i, row)
+        group = scope.row_group(row)
+        meters = scope.members.get(group, ())
+        own = [f"{where}: {p}" for p in _row_shape(result, row, step)]
+        if not meters:
+            own.append(f"{where}: names a group the answer's filter selects no meter of")
+        elif not scope.overlaps(row.period_start, row.period_end):
+            own.append(f"{where}: its period lies outside the answer's since/until")
+        earlier = row_at.setdefault((group, row.period_start), i)
+        if earlier != i:
+            own.append(f"{where}: the same period and group as row {earlier}")
+        counts, rows_proven = _prove_row(genesis, scope, i, row, seen, own)
+        proven.extend(rows_proven)
+        problems.extend(own)
+        checked.append((i, meters, counts))
+    proven_spans = audit.spans(proven)
+    for i, meters, counts in checked:
+        row = result.rows[i]
+        problems.extend(f"{_where(i, row)}: {p}"
+                        for p in audit.interval_problems(scope, row, meters, counts, proven_spans))
+    rows_of: dict[audit.Group, set[int]] = {}
+    for (group, start) in row_at:
+        rows_of.setdefault(group, set()).add(start)
+    problems.extend(audit.coverage_problems(scope, rows_of, proven_spans))
+    problems.extend(audit.batch_problems(scope, proven, seen, row_at))
+    order, notes = audit.seq_findings(scope, proven)
+    problems.extend(order)
+    return AnswerCheck(problems, notes + _limits(scope))
+
+
+def _where(i: int, row: RollupRow) -> str:
+    return f"row {i} ({row.period_start}, {row.company or ''}/{row.plant or ''}/" \
+           f"{row.unit or ''}/{row.stack or ''}/{row.meter or ''})"
+
+
+def _prove_row(genesis: Genesis, scope: audit.Scope, i: int, row: RollupRow,
+               seen: set[tuple[str, int]], problems: list[str]) -> tuple[dict[str, int],
+                                                                          list[audit.Proven]]:
+    """Check each proof of a row and the row's sums against its proven readings; return the
+    proven readings per meter (their count) and the readings themselves."""
+    where, flt, height = _where(i, row), scope.flt, scope.result.height
+    sums: dict[str, float | None] = dict.fromkeys(SUMMED)
+    counts: dict[str, int] = {}
+    proven = []
+    substituted = 0
+    for j, proof in enumerate(row.proofs):
+        try:
+            reading = check_proof(genesis, proof)
+        except ProofError as exc:
+            problems.append(f"{where} proof {j}: {exc}")
+            continue
+        key = (reading.meter_id, reading.seq)
+        block = int(proof["block"]["height"])    # check_proof has read the header
+        if key in seen:
+            problems.append(f"{where} proof {j}: reading {key[0]}/{key[1]} is proven twice")
+            continue
+        seen.add(key)
+        if block > height:
+            problems.append(f"{where} proof {j}: reading {key[0]}/{key[1]} is in block {block}, "
+                            f"above the answer's height {height} (the rows are as of that height)")
+        inside = row.period_start <= reading.interval_start < row.period_end
+        if not inside or not scope.selects(reading) or scope.group_of(reading.meter_id) != \
+                scope.row_group(row):
+            problems.append(f"{where} proof {j}: reading {key[0]}/{key[1]} does not belong "
+                            "to this row (its meter, period, range, flag or substitution)")
+            continue
+        proven.append(audit.Proven(reading, i, proof["batch"], block))
+        counts[reading.meter_id] = counts.get(reading.meter_id, 0) + 1
+        substituted += int(reading.substituted)
+        for column in _summed(flt):
+            value = getattr(reading, column, None)
+            if value is not None:
+                sums[column] = (sums[column] or 0.0) + value
+    count = sum(counts.values())
+    if count != row.readings:
+        problems.append(f"{where}: readings: {row.readings} claimed, {count} proven")
+    if substituted != row.substituted:
+        problems.append(f"{where}: substituted: {row.substituted} claimed, {substituted} of the "
+                        "proven readings are")
+    for column in SUMMED:   # a gas the filter leaves out is claimed as None, never a value
+        claimed: Any = getattr(row, column)
+        if not _close(claimed, sums[column]):
+            problems.append(f"{where}: {column}: {claimed} claimed, the proven readings sum "
+                            f"to {sums[column]}")
+    return counts, proven
+
+
+def _limits(scope: audit.Scope) -> list[str]:
+    """What this answer's kind leaves unproven, said once beside the verdict."""
+    out = []
+    if not scope.exact_range:
+        out.append("no since and until: a meter's readings before its first and after its last "
+                   "proven one, and meters with no proven reading, may be left out unseen")
+    if not scope.every_reading:
+        out.append("a flag or measured filter: the readings it leaves out are not proven, so "
+                   "`missing` is checked as an upper bound only")
+    return out
 
 
 def _summed(flt: EmissionsFilter) -> tuple[str, ...]:

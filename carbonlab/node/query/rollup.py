@@ -110,7 +110,8 @@ class RollupRow(Shares):
         """From `to_json`'s form; a missing or mistyped field raises SchemaError naming it
         (`rows[3].co2_kg`): an answer read back may come from anyone."""
         names = [f for f in cls.__dataclass_fields__ if f != "proofs"]
-        o = as_dict(obj, where, required=names)
+        o = as_dict(obj, where, allowed=(*names, *_ROW_SHARES, "proofs"),
+                    required=(*names, *_ROW_SHARES))
         values: dict[str, Any] = {}
         for n in names:
             field_name, value = f"{where}.{n}", o[n]
@@ -124,13 +125,30 @@ class RollupRow(Shares):
                 values[n] = as_str(value, field_name)
             else:
                 values[n] = as_float(value, field_name)
-        return cls(**values, proofs=tuple(as_list(o.get("proofs", []), f"{where}.proofs",
-                                                   max_len=MAX_PROOF_READINGS)))
+        row = cls(**values, proofs=tuple(as_list(o.get("proofs", []), f"{where}.proofs",
+                                                  max_len=MAX_PROOF_READINGS)))
+        row._check_shares(o, where)
+        return row
+
+    def _check_shares(self, o: dict[str, Any], where: str) -> None:
+        """The two shares are written beside the counts they derive from; an answer whose share
+        says another figure than its counts contradicts itself (`rows[0].substituted_share`)."""
+        for part, whole in (("substituted", "readings"), ("missing", "expected")):
+            if getattr(self, part) > getattr(self, whole):
+                raise SchemaError(f"{where}.{part}", f"{getattr(self, part)} is more than the "
+                                  f"row's {whole} ({getattr(self, whole)})")
+            name = f"{part}_share"
+            claimed, share = as_float(o[name], f"{where}.{name}"), getattr(self, name)
+            if abs(claimed - share) > 1e-9:
+                raise SchemaError(f"{where}.{name}", f"{claimed!r} contradicts the row's own "
+                                  f"{getattr(self, part)} {part} of {getattr(self, whole)} {whole} "
+                                  f"({share!r})")
 
 
 _ROW_TIMES = ("period_start", "period_end")
 _ROW_INTS = ("readings", "substituted", "expected", "missing")
 _ROW_NAMES = ("company", "plant", "unit", "stack", "meter")
+_ROW_SHARES = ("substituted_share", "missing_share")
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,8 +171,8 @@ class QueryResult:
     def from_json(cls, obj: Any) -> QueryResult:
         """From `to_json`'s form; anything missing, mistyped or unknown raises SchemaError
         naming the field (`filter.gas`, `rows[0].co2_kg`)."""
-        o = as_dict(obj, "answer", required=("filter", "period", "level", "interval_s", "rows",
-                                             "height"))
+        fields = ("filter", "period", "level", "interval_s", "rows", "height")
+        o = as_dict(obj, "answer", allowed=fields, required=fields)
         params = as_dict(o["filter"], "filter", allowed=FILTER_NAMES)
         for name, value in params.items():
             as_str(value, f"filter.{name}", allow_empty=True)
@@ -366,7 +384,7 @@ def _merged(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
-def _index(period: Period, t: int, step: int) -> int:
+def bucket_index(period: Period, t: int, step: int) -> int:
     """A number that grows by one from each bucket to the next."""
     if period is Period.INTERVAL or period in FIXED_S:
         return t // (step if period is Period.INTERVAL else FIXED_S[period])
@@ -380,7 +398,7 @@ def _check_row_count(spans: dict[tuple[str, ...], list[tuple[int, int]]], period
                      step: int, max_rows: int) -> None:
     """Refuse, before any work, an answer of more than `max_rows` rows: every bucket a group's
     window touches is a row (readings lie inside the windows)."""
-    total = sum(_index(period, hi - 1, step) - _index(period, lo, step) + 1
+    total = sum(bucket_index(period, hi - 1, step) - bucket_index(period, lo, step) + 1
                 for group in spans.values() for lo, hi in group)
     if total > max_rows:
         raise FilterError("period", f"the answer would have up to {total:,} rows, at most "

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from carbonlab.checks import finite, shown
 from carbonlab.rig.errors import FaultError
 from carbonlab.rig.faults.records import FaultOutcome
 
@@ -44,7 +45,10 @@ class Param:
     def check(self, fault_id: str, name: str, value: Any) -> Any:
         where = f"fault {fault_id}: parameter {name}"
         if self.kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
+            number = finite(value)     # None for an int too large for a float (float() raised)
+            if number is None:
+                raise FaultError(f"{where}: must be a finite number, got {shown(value)}")
+            value = number
         if not isinstance(value, self.kind) or (self.kind is int and isinstance(value, bool)):
             raise FaultError(f"{where}: expected {self.kind.__name__}, got {value!r}")
         if self.choices and value not in self.choices:

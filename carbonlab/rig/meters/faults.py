@@ -8,11 +8,11 @@ profile's true values and logs both what was true and what was served.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from carbonlab.checks import finite, shown
 from carbonlab.rig.meters.errors import MetersConfigError
 
 EXCEPTION_CODES = (1, 2, 3, 4, 5, 6, 10, 11)
@@ -100,8 +100,8 @@ def _check(key: str, value: Any) -> Any:
         if value not in CALIBRATION:
             raise MetersConfigError(f"fault {key!r}: must be one of '', 'zero', 'span'; got {value!r}")
         return value
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise MetersConfigError(f"fault {key!r}: must be a number, got {value!r}")
+    if finite(value) is None:          # an int too large for a float too
+        raise MetersConfigError(f"fault {key!r}: must be a number, got {shown(value)}")
     if kind is int:
         if value != int(value):
             raise MetersConfigError(f"fault {key!r}: must be an integer, got {value!r}")

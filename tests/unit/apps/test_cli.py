@@ -61,7 +61,7 @@ def test_forecast_price_refuses_a_bad_file_naming_the_line(
 ) -> None:
     (tmp_path / "p.csv").write_text("date,price,currency\n2025-01-02,80,CNY\n2025-01-03,-1,CNY\n")
     assert main(["forecast", "price", "--csv", str(tmp_path / "p.csv")]) == 2
-    assert "line 3: price: must be above 0 and at most 1e+06, got '-1'" in capsys.readouterr().err
+    assert "line 3: price: must be a number in [0.01, 1e+06] per tonne, got '-1'" in capsys.readouterr().err
     assert (
         main(
             [

@@ -89,7 +89,11 @@ def test_an_output_path_that_cannot_be_written_is_refused_by_option(
 
 
 @pytest.mark.parametrize(("row", "message"), [
-    ("2024-01-31,1e308,CNY", "line 31: price: must be above 0 and at most 1e+06"),
+    ("2024-01-31,1e308,CNY", "line 31: price: must be a number in [0.01, 1e+06] per tonne, got '1e308'"),
+    # one tiny price made a 90 % band of 0.00..4e27
+    ("2024-01-31,1e-300,CNY", "line 31: price: must be a number in [0.01, 1e+06] per tonne, got '1e-300'"),
+    ("2024-01-31,0.5,CNY", "line 31: price: 0.5 is more than 10 times above or below the price before it "
+                           "(80): an outlier or a typo"),
     ("2024-01-31,80,", "line 31: currency: is empty"),
 ])
 def test_a_bad_price_row_is_refused_by_line(row: str, message: str, tmp_path: Path,
@@ -99,3 +103,43 @@ def test_a_bad_price_row_is_refused_by_line(row: str, message: str, tmp_path: Pa
     path.write_text("date,price,currency\n" + rows + row + "\n")
     assert main(["forecast", "price", "--csv", str(path)]) == 2
     assert f"{path} {message}" in capsys.readouterr().err
+
+
+def _prices_ending(last: str, step_days: int, n: int = 40) -> str:
+    from datetime import date, timedelta
+
+    end = date.fromisoformat(last)
+    return "date,price,currency\n" + "".join(
+        f"{end - timedelta(days=step_days * (n - 1 - i))},{80 + i % 5}.00,CNY\n" for i in range(n))
+
+
+@pytest.mark.parametrize(("last", "step_days"), [
+    ("9999-12-31", 7),       # weekly: `last + timedelta(weeks=k)` raised OverflowError
+    ("9999-12-31", 1),       # calendar days
+    ("9999-12-31", 30),      # monthly: date(10000, 1, 31) raised ValueError
+    ("9999-12-29", 1),       # business days (Wednesday): the two left are not four weeks' worth
+])
+def test_a_price_forecast_past_the_last_date_there_is_is_refused_naming_weeks(
+        last: str, step_days: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "late.csv"
+    path.write_text(_prices_ending(last, step_days))
+    assert main(["forecast", "price", "--csv", str(path), "--weeks", "4"]) == 2
+    err = capsys.readouterr().err
+    assert "carbonlab: error: --weeks: 4 weeks of prices" in err
+    assert "past 9999-12-31" in err
+
+
+def test_the_cadence_ends_at_the_last_date_there_is() -> None:
+    from datetime import date
+
+    from carbonlab.apps.errors import InputError
+    from carbonlab.apps.forecast.price import Cadence
+
+    for cadence in Cadence:
+        assert list(cadence.steps(date.max)) == []
+        with pytest.raises(InputError) as info:
+            cadence.step(date.max, 1)
+        assert info.value.where == "date"
+    assert Cadence.WEEK.after(date(9999, 12, 20), date.max) == [date(9999, 12, 27)]
+    assert list(Cadence.MONTH.steps(date(9999, 10, 31))) == [date(9999, 11, 30), date(9999, 12, 31)]
+    assert list(Cadence.BUSINESS_DAY.steps(date(9999, 12, 29))) == [date(9999, 12, 30), date(9999, 12, 31)]

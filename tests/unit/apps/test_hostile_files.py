@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from carbonlab.apps import jsonfile
+from carbonlab import jsonfile
 from carbonlab.cli import main
 
 RECORDS = Path(__file__).parent / "compliance" / "testdata" / "records.json"

@@ -24,19 +24,34 @@ def _files(tmp_path: Path, units: dict | None = None, demand: str = "hour,demand
     return str(tmp_path / "units.json"), str(tmp_path / "demand.csv")
 
 
+def rc(argv: list[str]) -> int:
+    """`main`'s exit code, also when argparse refuses an argument (SystemExit 2)."""
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+
+
 @pytest.mark.parametrize(("option", "value", "message"), [
-    ("--carbon-price", "nan", "carbon_price: must be a finite number >= 0, got nan"),
-    ("--carbon-price", "inf", "carbon_price: must be a finite number >= 0, got inf"),
-    ("--cap-t", "nan", "cap_t: must be a finite number of tonnes >= 0, got nan"),
-    ("--time-limit-s", "-1", "time_limit_s: must be above 0 and at most 3600 s, got -1.0"),
-    ("--time-limit-s", "nan", "time_limit_s: must be above 0 and at most 3600 s, got nan"),
-    ("--segments", "100000000", "segments: must be in 1..50, got 100000000"),
+    ("--carbon-price", "nan", "argument --carbon-price: must be a decimal number in ASCII digits, got 'nan'"),
+    ("--carbon-price", "inf", "argument --carbon-price: must be a decimal number in ASCII digits, got 'inf'"),
+    ("--cap-t", "nan", "argument --cap-t: must be a decimal number in ASCII digits, got 'nan'"),
+    ("--time-limit-s", "-1", "carbonlab: error: time_limit_s: must be above 0 and at most 3600 s, got -1.0"),
+    ("--time-limit-s", "nan", "argument --time-limit-s: must be a decimal number in ASCII digits"),
+    ("--segments", "100000000", "carbonlab: error: segments: must be in 1..50, got 100000000"),
+    # a price or cap beyond any market or year is refused before HiGHS (it printed 300 digits)
+    ("--carbon-price", "1e308", "carbonlab: error: carbon_price: must be a finite number in [0, 1e+06], "
+                                "got 1e+308"),
+    ("--cap-t", "1e308", "carbonlab: error: cap_t: must be a finite number in [0, 1e+12], got 1e+308"),
+    # Python's int() and float() take these; a command line of figures does not
+    ("--segments", "1_0", "argument --segments: must be a whole number in ASCII digits, got '1_0'"),
+    ("--segments", "\u0663", "argument --segments: must be a whole number in ASCII digits"),
 ])
 def test_dispatch_options_out_of_range_are_refused(option: str, value: str, message: str, tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     units, demand = _files(tmp_path)
-    assert main(["plan", "dispatch", "--units", units, "--demand", demand, option, value]) == 2
-    assert f"carbonlab: error: {message}" in capsys.readouterr().err
+    assert rc(["plan", "dispatch", "--units", units, "--demand", demand, option, value]) == 2
+    assert message in capsys.readouterr().err
 
 
 def test_a_horizon_that_would_run_for_hours_is_refused(tmp_path: Path,
@@ -64,7 +79,15 @@ def test_shuffled_or_repeated_hours_are_refused(demand: str, message: str, tmp_p
     ({"startup_cst": 5000}, "units[0]: startup_cst: unknown field; known are"),
     ({"initial_mw": 5000}, "unit U1: initial_mw: 5000 MW is above its capacity_mw 600"),
     ({"curve": {"a": 1, "b": 1, "c": 1e300}, "capacity_mw": 1e300, "ramp_mw_per_h": 1e300},
-     "a cost or CO2 coefficient overflows (is infinite or not a number)"),
+     "units[0] (U1): capacity_mw: must be a finite number in [0, 1e+06], got 1e+300"),
+    # docs/planning.md: a curve of 1e300 is refused before HiGHS sees it (it was "optimal")
+    ({"curve": {"a": 1e300, "b": 0.7, "c": 0}}, "units[0] (U1): curve.a: 1e+300 gives 1e+300 t/h at its "
+                                                "capacity of 600 MW; a curve's terms must stay within 10 "
+                                                "t/MWh x capacity (6000 t/h)"),
+    ({"curve": {"a": 0, "b": 0.7, "c": 1e-1}}, "units[0] (U1): curve.c: 0.1 gives 36000 t/h"),
+    ({"fuel_cost_per_mwh": 1e300}, "units[0] (U1): fuel_cost_per_mwh: must be a finite number in [0, 1e+06]"),
+    ({"initial_mw": 100}, "unit U1: initial_mw: 100 MW is below its min_mw 240: a running unit is at least "
+                          "at its minimum load (0 means off)"),
 ])
 def test_bad_units_are_refused_by_field(change: dict, message: str, tmp_path: Path,
                                         capsys: pytest.CaptureFixture[str]) -> None:
@@ -76,14 +99,25 @@ def test_bad_units_are_refused_by_field(change: dict, message: str, tmp_path: Pa
 @pytest.mark.parametrize(("years", "extra", "message"), [
     ("year,demand_mwh\n2027,1000\n2026,1000\n", [], "line 3: year: must be 2028 (years follow each other"),
     ("year,demand_mwh\n2026,1000\n2026,1000\n", [], "line 3: year: must be 2027 (years follow each other"),
-    ("year,demand_mwh\n2026,1000\n", ["--discount-rate", "nan"], "discount_rate: must be a finite number"),
-    ("year,demand_mwh\n2026,1000\n", ["--first-cap-t", "nan"], "cap of year 0: must be a finite number"),
+    ("year,demand_mwh\n2026,1000\n", ["--discount-rate", "nan"], "argument --discount-rate: must be a "
+                                                                  "decimal number in ASCII digits"),
+    # (1 + r) ** y overflowed: an OverflowError traceback
+    ("year,demand_mwh\n2026,1000\n", ["--discount-rate", "1e308"], "discount_rate: must be a finite number "
+                                                                   "in [0, 1], got 1e+308"),
+    ("year,demand_mwh\n2026,1000\n", ["--first-cap-t", "1e13"], "first_cap_t: must be a finite number in "
+                                                                "[0, 1e+12], got 10000000000000.0"),
+    ("year,demand_mwh\n2026,1000\n", ["--carbon-price", "1e308"], "carbon_price: must be a finite number in "
+                                                                  "[0, 1e+06]"),
+    ("year,demand_mwh\n-5,1000\n", [], "line 2: year: must be a year, got '-5'"),
+    ("year,demand_mwh\n99999,1000\n", [], "year: the years must be in 1990..2200, got 99999..99999"),
+    ("year,demand_mwh,x\n2026,1000\n", [], "line 2: 2 field(s), but the header has 3"),
+    ("\ufeffyear,demand_mwh\n2026,1000\n2026,5\n", [], "line 3: year: must be 2027"),   # a BOM is read
 ])
 def test_pathway_years_and_rates_are_checked(years: str, extra: list[str], message: str, tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     units, demand = _files(tmp_path, demand=years)
     argv = ["plan", "pathway", "--units", units, "--demand", demand, "--first-cap-t", "1e6", *extra]
-    assert main(argv) == 2
+    assert rc(argv) == 2
     assert message in capsys.readouterr().err
 
 

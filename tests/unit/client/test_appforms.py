@@ -19,9 +19,13 @@ def test_a_dispatch_form_is_read_into_typed_values() -> None:
 
 
 @pytest.mark.parametrize(("raw", "field", "words"), [
-    ({"company": "c1", "demand_mw": "100", "carbon_price": "abc"}, "carbon_price", "a number"),
+    ({"company": "c1", "demand_mw": "100", "carbon_price": "abc"}, "carbon_price",
+     "a finite number (ASCII digits)"),
     ({"company": "c1", "demand_mw": "100", "carbon_price": "-1"}, "carbon_price", "0..1000000"),
     ({"company": "c1", "demand_mw": "100", "carbon_price": "nan"}, "carbon_price", "finite"),
+    ({"company": "c1", "demand_mw": "100", "carbon_price": "4\x0b"}, "carbon_price", "ASCII digits"),
+    ({"company": "c1", "demand_mw": "100", "carbon_price": "\u0664"}, "carbon_price", "ASCII digits"),
+    ({"company": "c1", "demand_mw": "100", "carbon_price": "9" * 5000}, "carbon_price", "(5000 characters)"),
     ({"company": "c1", "demand_mw": "100", "cap_t": "1e400"}, "cap_t", "finite"),
     ({"company": "c1", "demand_mw": "100, x"}, "demand_mw", "value 2"),
     ({"company": "c1", "demand_mw": ""}, "demand_mw", "non-empty"),

@@ -44,3 +44,15 @@ def test_a_file_that_is_not_a_run_is_listed_with_its_problem(tmp_path: Path) -> 
 def test_no_lab_dir_or_no_reports_is_no_run(tmp_path: Path) -> None:
     assert runs(None) == []
     assert runs(tmp_path) == []
+
+
+def test_a_deep_or_binary_run_file_is_listed_unreadable_not_raised(tmp_path: Path) -> None:
+    """Read with the project's one strict JSON reader: a RecursionError (not a ValueError)
+    escaped the page before."""
+    _run(tmp_path, "deep", "[" * 100_000 + "]" * 100_000)
+    (tmp_path / REPORTS / "binary").mkdir()
+    (tmp_path / REPORTS / "binary" / "run.json").write_bytes(b"\xff\xfe\x00junk")
+    found = {r.scenario: r for r in runs(tmp_path)}
+    assert (found["deep"].verdict, found["binary"].verdict) == ("UNREADABLE", "UNREADABLE")
+    assert "nested too deeply" in found["deep"].problem
+    assert "not UTF-8 text" in found["binary"].problem

@@ -17,7 +17,7 @@ def _config(path: Path) -> NodeConfig:
         path=path, member_id="n1", key_file=path.parent / "keys" / "n1.key",
         genesis_file=Path("/etc/carbonlab/genesis.json"), data_dir=path.parent / "data" / "n1",
         p2p_listen=multiaddr.Multiaddr("/ip4/127.0.0.1/tcp/4001"), api_listen=HostPort("::1", 8080),
-        log_level="debug", ledger_sync="normal",
+        log_level="debug", ledger_sync="normal", api_body_timeout_s=7.5,
         peer_addrs={"n2": multiaddr.Multiaddr("/ip4/127.0.0.2/tcp/4001")},
         p2p=P2PSettings(heartbeat_s=0.5, inbound_buffer=77))
 
@@ -30,6 +30,7 @@ def test_to_toml_reads_back_equal(tmp_path: Path) -> None:
     assert 'key_file = "keys/n1.key"' in text          # relative to the file, as an operator writes it
     assert 'genesis = "/etc/carbonlab/genesis.json"' in text
     assert 'api_listen = "[::1]:8080"' in text
+    assert "api_body_timeout_s = 7.5" in text
 
 
 def test_to_toml_writes_only_settings_that_differ_from_the_defaults(tmp_path: Path) -> None:

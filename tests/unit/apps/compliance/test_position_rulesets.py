@@ -16,6 +16,7 @@ from carbonlab.apps.compliance.errors import InputError
 from carbonlab.apps.compliance.model import Basis, DataQuality
 from carbonlab.apps.compliance.outcomes import Choices, Outcome
 from carbonlab.apps.compliance.position import Position, position
+from carbonlab.apps.compliance.render import position_dict, position_table
 from carbonlab.apps.compliance.ruleset import RuleSet, load_named
 from carbonlab.apps.compliance.terms import Effect, TermKind
 
@@ -216,12 +217,18 @@ def test_a_parameter_the_rule_set_has_no_term_for_is_refused(rules: RuleSet, cho
     assert "no" in info.value.problem
 
 
-def test_a_trade_in_another_currency_is_refused() -> None:
+def test_a_trade_in_another_currency_counts_its_tonnes_and_leaves_its_money_out() -> None:
+    """The chain's contract takes any three capital letters (`XXX`): refusing the trade refused the
+    company's year for ever. Its tonnes count; its money, in no figure, is named in a note."""
     case = inputs(emissions_t=10, allocated_t=100, bought=((5, 9.0),), currency="EUR", price=70.0)
     case = dataclasses.replace(case, price=dataclasses.replace(case.price, currency="CNY"))
-    with pytest.raises(InputError) as info:
-        position(case, CN)
-    assert info.value.field == "bought[0].currency"
+    p = position(case, CN)
+    assert p.holdings_t == 105
+    assert p.bought_t == 5
+    [note] = p.notes
+    assert note.startswith("bought[0]: 5.000 t at 9.00 EUR/t, in another currency than the rule set's CNY")
+    assert position_dict(p)["notes"] == [note]
+    assert f"note: {note}" in position_table(p)
 
 
 def test_more_surrendered_or_sold_than_held_is_refused() -> None:

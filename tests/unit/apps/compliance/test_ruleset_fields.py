@@ -88,7 +88,7 @@ FF = index(CN, "falsification_fine")
 CN_CASES: list[tuple[str, Callable[[Raw], None], str, str]] = [
     ("multiplier min above max", _set(SF, multiplier_min=11), f"terms[{SFI}].multiplier_min", "above"),
     ("default outside range", _set(SF, multiplier_default=12), f"terms[{SFI}].multiplier_default", "outside"),
-    ("negative multiplier", _set(SF, multiplier_min=-1), f"terms[{SFI}].multiplier_min", ">= 0"),
+    ("negative multiplier", _set(SF, multiplier_min=-1), f"terms[{SFI}].multiplier_min", "0..100"),
     ("penalty without clause", _drop(SF, "clause"), f"terms[{SFI}].clause", "is required"),
     ("clause not in the file", _set(SF, clause="art-99"), f"terms[{SFI}].clause", "no clause 'art-99'"),
     ("unknown term kind", _set(SF, kind="public_shaming"), f"terms[{SFI}].kind", "unknown term kind"),
@@ -145,7 +145,7 @@ EU_CASES: list[tuple[str, Callable[[Raw], None], str, str]] = [
      _set(PT, index_clause=None, indexed_per_t=[{"year": 2025, "per_t": 1}]),
      f"terms[{PTI}].index_clause", "is required"),
     ("indexed figure negative", _set(PT, indexed_per_t=[{"year": 2025, "per_t": -1}]),
-     f"terms[{PTI}].indexed_per_t[0].per_t", ">= 0"),
+     f"terms[{PTI}].indexed_per_t[0].per_t", "0..1000000"),
     ("index clause not in the file", _set(PT, index_clause="art-99"), f"terms[{PTI}].index_clause", "art-99"),
     ("base penalty missing", _drop(PT, "base_per_t"), f"terms[{PTI}].base_per_t", "is required"),
 ]

@@ -129,6 +129,15 @@ TAMPERS: dict[str, tuple[Callable[[Path, Path], None], str]] = {
         _edit("records.json", lambda r: r["surrenders"].clear()),
         "records statement.json statement n5/1: the verifier signed off the report whose manifest "
         "hashes to "),
+    "records proofs name another chain": (
+        _edit("records_proofs.json", lambda p: p.update(chain_id="some-other-chain")),
+        "proof records_proofs.json chain_id: 'some-other-chain', the genesis given says"),
+    "records proofs name another genesis": (
+        _edit("records_proofs.json", lambda p: p.update(genesis_hash="00" * 32)),
+        f"proof records_proofs.json genesis_hash: '{'00' * 32}', the genesis given says"),
+    "statement names another chain": (
+        _edit("statement.json", lambda p: p.update(chain_id="some-other-chain")),
+        "signature statement.json chain_id: 'some-other-chain', the genesis given says"),
     "record forged": (_edit("records_proofs.json", lambda p: _flip_record_byte(p["blocks"][0]["records"][0])),
                       "proof block 4 record 0: not a request of block 4"),
 }

@@ -116,7 +116,7 @@ UNUSABLE: dict[str, tuple[Callable[[Path], None], str]] = {
                       "proofs.json: not a regular file"),
     "statement a directory": (lambda d: (d / "statement.json").mkdir(), "statement.json: not a regular file"),
     "report not UTF-8": (lambda d: (d / "report.json").write_bytes(b"\xff\xfe{}"),
-                         "report.json: not readable JSON (not UTF-8 text (byte 0))"),
+                         "report.json: not readable JSON (not UTF-8 text (byte 0)"),
     "xlsx a zip bomb": (lambda d: _zip_bomb(d / "report.xlsx"),
                         "report.xlsx: unzips to 3,489,660,928 bytes, more than the 268,435,456 a report "
                         "workbook may have (a zip bomb?)"),
@@ -183,3 +183,14 @@ def test_the_untouched_bundle_still_verifies(bundle: tuple[Path, Path], tmp_path
                                              capsys: pytest.CaptureFixture[str]) -> None:
     assert _verify(bundle, tmp_path, lambda d: None) == 0
     assert capsys.readouterr().out.splitlines()[-1].startswith("ok: 3 blocks")
+
+
+def test_a_bundle_of_the_earlier_manifest_format_is_refused_by_name(
+        bundle: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = tmp_path / "t"
+    shutil.copytree(bundle[0], d)
+    _edit_raw("manifest.json", lambda m: m.update(format="carbonlab-report-manifest/1"))(d)
+    assert main(["report", "verify", str(d), "--genesis", str(bundle[1])]) == 2
+    err = capsys.readouterr().err
+    assert "manifest.json: a carbonlab-report-manifest/1 bundle, made by an earlier carbonlab" in err
+    assert "verify it with that version" in err

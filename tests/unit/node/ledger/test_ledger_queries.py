@@ -174,3 +174,16 @@ def test_queries_use_indexes(filled: tuple[Kit, Ledger], tmp_path: Path) -> None
         assert "batches_rejected" in plan("SELECT * FROM batches WHERE accepted = 0 ORDER BY height DESC")
     finally:
         db.close()
+
+
+def test_reading_positions_match_the_readings(filled: tuple[Kit, Ledger]) -> None:
+    """Where a report's readings are (height -> batch -> indices), through the ledger's read layer."""
+    _, ledger = filled
+    rows = ledger.readings(meter="m1", limit=1000)
+    want: dict[int, dict[int, list[int]]] = {}
+    for r in sorted(rows, key=lambda r: (r["height"], r["batch_idx"], r["idx"])):
+        want.setdefault(r["height"], {}).setdefault(r["batch_idx"], []).append(r["idx"])
+    assert want
+    assert ledger.reading_positions(["m1"], 0, 2**62, ledger.height) == want
+    top = min(want)
+    assert ledger.reading_positions(["m1"], 0, 2**62, top) == {top: want[top]}

@@ -1,0 +1,114 @@
+"""Every JSON file a command is given goes through the one strict reader (carbonlab/jsonfile.py):
+bytes that are not UTF-8 or JSON nested past the recursion limit are refused in one line naming
+the file (exit 2), never a UnicodeDecodeError or RecursionError traceback (an outsider's check
+found both in `ledger verify --genesis/--head`, `ledger check-proof`, `emissions query
+--genesis`, `emissions verify-proofs` and `report verify --genesis`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from carbonlab.cli import main
+from tests.unit.node.query.small_ledger import build
+
+Files = dict[str, Path]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> Files:
+    tmp = tmp_path_factory.mktemp("json-inputs")
+    kit = build(tmp / "l.db")
+    kit.genesis.save(tmp / "genesis.json")
+    (tmp / "bin.dat").write_bytes(bytes(range(256))[::-1] * 20)     # starts with 0xff
+    (tmp / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (tmp / "twice.json").write_text('{"chain_id": "a", "chain_id": "b"}')
+    assert main(["ledger", "proof", str(tmp / "l.db"), "--meter", "m1", "--seq", "1",
+                 "--out", str(tmp / "proof.json")]) == 0
+    assert main(["ledger", "head", str(tmp / "l.db"), "--out", str(tmp / "head.json")]) == 0
+    return {"ledger": tmp / "l.db", "genesis": tmp / "genesis.json", "bin": tmp / "bin.dat",
+            "deep": tmp / "deep.json", "twice": tmp / "twice.json", "dir": tmp}
+
+
+COMMANDS: dict[str, Callable[[Files, Path], list[str]]] = {
+    "ledger verify --genesis": lambda f, bad: ["ledger", "verify", str(f["ledger"]),
+                                               "--genesis", str(bad)],
+    "ledger verify --head": lambda f, bad: ["ledger", "verify", str(f["ledger"]), "--genesis",
+                                            str(f["genesis"]), "--head", str(bad)],
+    "ledger check-proof PROOF": lambda f, bad: ["ledger", "check-proof", str(bad), "--genesis",
+                                                str(f["genesis"])],
+    "ledger check-proof --genesis": lambda f, bad: ["ledger", "check-proof",
+                                                    str(f["dir"] / "proof.json"), "--genesis", str(bad)],
+    "emissions query --genesis": lambda f, bad: ["emissions", "query", "--ledger", str(f["ledger"]),
+                                                 "--genesis", str(bad)],
+    "emissions verify-proofs ANSWER": lambda f, bad: ["emissions", "verify-proofs", str(bad),
+                                                      "--genesis", str(f["genesis"])],
+    "emissions verify-proofs --genesis": lambda f, bad: ["emissions", "verify-proofs",
+                                                         str(f["dir"] / "proof.json"), "--genesis",
+                                                         str(bad)],
+    "report verify --genesis": lambda f, bad: ["report", "verify", str(f["dir"]), "--genesis",
+                                               str(bad)],
+}
+
+
+@pytest.mark.parametrize(("bad", "said"), [("bin", "not UTF-8 text"),
+                                           ("deep", "nested too deeply to be read"),
+                                           ("twice", "the key 'chain_id' is given twice")])
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_a_hostile_json_file_is_one_line_naming_it(
+        files: Files, capsys: pytest.CaptureFixture[str], command: str, bad: str, said: str) -> None:
+    capsys.readouterr()
+    path = files[bad]
+    assert main(COMMANDS[command](files, path)) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert f"{path}: {said}" in err, err
+    assert len(err.strip().splitlines()) == 1, err
+
+
+def test_the_good_files_still_read(files: Files, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ledger", "verify", str(files["ledger"]), "--genesis", str(files["genesis"]),
+                 "--head", str(files["dir"] / "head.json")]) == 0
+    assert main(["ledger", "check-proof", str(files["dir"] / "proof.json"), "--genesis",
+                 str(files["genesis"])]) == 0
+    assert "ok: reading m1/1" in capsys.readouterr().out
+
+
+@pytest.fixture
+def deep_server() -> Iterator[str]:
+    """A member (or anything at its address) answering 200 with JSON nested past the recursion
+    limit: `response.json()` raised RecursionError through both commands."""
+    from http.server import BaseHTTPRequestHandler
+
+    from tests.recording_http import serve
+
+    body = b"[" * 100_000 + b"]" * 100_000
+
+    class Deep(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with serve(Deep) as url:
+        yield url
+
+
+def test_a_deep_answer_of_a_node_is_an_error_naming_it(
+        files: Files, deep_server: str, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert main(["emissions", "query", "--node", deep_server]) == 2
+    err = capsys.readouterr().err
+    assert f"--node {deep_server}/v1/emissions/query?" in err, err
+    assert "HTTP 200, not JSON (nested too deeply to be read)" in err, err
+    assert main(["ledger", "verify", str(files["ledger"]), "--genesis", str(files["genesis"]),
+                 "--head", deep_server]) == 2
+    err = capsys.readouterr().err
+    assert f"--head {deep_server}/v1/head: the answer is not JSON (nested too deeply" in err, err
