@@ -9,7 +9,7 @@ status URL to follow. `balance` and `history` read a member's API (`--node`) or 
 offline (`--ledger FILE --genesis G`), and print JSON.
 
 `--seq` defaults to max(the time in µs, the member's last executed seq + 1), the last read from
-the member's `/v1/allowances/records` (the API has no route for one signer's last seq): a record
+the member's `/v1/allowances/signers/{member}`: a record
 once signed with a seq far ahead would otherwise make every later default a duplicate. An
 explicit `--seq` more than a day ahead of the time in µs is refused unless `--far-seq` says it is
 meant. Numbers take ASCII digits only (`cli/argtypes.py`); a transfer's `--currency` must be an
@@ -115,11 +115,9 @@ def _check_far(seq: int, meant: bool) -> None:
 
 def default_seq(client: AllowanceClient, member: str) -> int:
     """max(the time in µs, the member's last executed seq + 1): a seq once signed far ahead does
-    not make every later default a duplicate. The last seq is the largest of the member's
-    accepted records (`/v1/allowances/records`: only accepted records advance it)."""
-    last = max((e.record.seq for e in client.records() if e.accepted and e.record.signer == member),
-               default=-1)
-    return max(time.time_ns() // 1000, last + 1)
+    not make every later default a duplicate (`/v1/allowances/signers/{member}`)."""
+    last = client.last_seq(member)
+    return max(time.time_ns() // 1000, -1 if last is None else last + 1)
 
 
 def _body(args: argparse.Namespace) -> dict[str, Any]:

@@ -69,6 +69,11 @@ class AllowanceClient:
         answer = self._get("/v1/allowances/records", _params(year=year, kind=kind))
         return self._read(_entries, answer, "/v1/allowances/records")
 
+    def last_seq(self, member: str) -> int | None:
+        """The member's last executed record seq (None before its first record)."""
+        path = f"/v1/allowances/signers/{member}"
+        return self._read(_last_seq, self._get(path, {}), path)
+
     # -- plumbing ---------------------------------------------------------------------
     def _get(self, path: str, params: dict[str, Any]) -> Any:
         return self._call("GET", path, params, None, ok=(200,))
@@ -99,6 +104,13 @@ class AllowanceClient:
             return reader(answer)
         except SchemaError as exc:
             raise AllowanceClientError(f"{self.url}{path}: unexpected answer ({exc})", exc.field) from None
+
+
+def _last_seq(answer: Any) -> int | None:
+    seq = answer["last_seq"]
+    if seq is not None and (type(seq) is not int or seq < 0):
+        raise ValueError(f"last_seq: not a seq: {seq!r}")
+    return seq
 
 
 def _entries(answer: Any) -> list[RecordEntry]:

@@ -82,4 +82,13 @@ PATHS: dict[str, Any] = {
                    "what the price forecast reads)",
         "parameters": [_q("year", "integer"), _q("kind", "string", "|".join(KINDS))],
         "responses": {"200": _json("records", LIST), "400": _json("bad parameter", ERROR)}}},
+    "/v1/allowances/signers/{member}": {"get": {
+        "summary": "A member's last executed record seq (null before its first): its next record's "
+                   "seq must be above it",
+        "parameters": [{"name": "member", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": _json("the signer's last seq", {
+                          "type": "object", "required": ["signer", "last_seq"],
+                          "properties": {"signer": {"type": "string"},
+                                         "last_seq": {"type": ["integer", "null"]}}}),
+                      "400": _json("bad parameter", ERROR), "404": _json("unknown member", ERROR)}}},
 }

@@ -7,6 +7,8 @@ balances, a company's history and the records of a year.
     GET  /v1/allowances/history?company=&year=&kind=  the company's RecordEntry list
     GET  /v1/allowances/records?year=&kind=           every executed record of a year (e.g. all
                                                       transfers with their prices)
+    GET  /v1/allowances/signers/{member}              a member's last executed record seq (what
+                                                      its next record's seq must exceed)
 
 A record that cannot be read is a 400 naming the field; one that can never be accepted
 whatever the ledger holds (another chain, a signer genesis does not name, a signature that
@@ -26,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from carbonlab.checks import shown
 from carbonlab.node.allowances.answers import RecordState
 from carbonlab.node.allowances.jsonform import record_from_json
 from carbonlab.node.allowances.records import Kind
@@ -83,11 +86,21 @@ def record_routes(node: NodeService) -> list[Route]:
         found = await node.query(lambda ledger: ledger.allowance_records(year, kind))
         return JSONResponse({"year": year, "kind": kind, "records": [e.to_json() for e in found]})
 
+    async def signer(request: Request) -> Response:
+        only_params(request, ())
+        member = request.path_params["member"]
+        if member not in node.genesis.member_ids:
+            raise ApiError(404, f"member: {shown(member)} is not a member in genesis; members: "
+                                f"{', '.join(node.genesis.member_ids)}", "member")
+        state = await node.query(lambda ledger: ledger.allowances)
+        return JSONResponse({"signer": member, "last_seq": state.last_seq.get(member)})
+
     return [Route("/v1/records", submit, methods=["POST"]),
             Route("/v1/records/{record_id}", status, methods=["GET"]),
             Route("/v1/allowances/balance", balance, methods=["GET"]),
             Route("/v1/allowances/history", history, methods=["GET"]),
-            Route("/v1/allowances/records", records, methods=["GET"])]
+            Route("/v1/allowances/records", records, methods=["GET"]),
+            Route("/v1/allowances/signers/{member}", signer, methods=["GET"])]
 
 
 def _company(request: Request, node: NodeService) -> str:

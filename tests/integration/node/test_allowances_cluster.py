@@ -281,3 +281,28 @@ def test_a_record_genesis_alone_refuses_is_a_422_and_not_ordered(
     assert r.status_code == 422, r.text
     assert (r.json()["status"], r.json()["reason"], r.json()["field"]) == ("refused", reason, field)
     assert httpx.get(f"{cluster.url('n2')}/v1/records/{r.json()['id']}", timeout=10).status_code == 404
+
+
+def test_the_default_seq_follows_the_members_last_executed_one(
+        cluster: LocalCluster, own: tuple[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    """A record signed with a seq ahead of the clock made every later default (the time in µs) a
+    duplicate until the clock passed it: the default is max(now, last + 1), the last read from
+    the member's `/v1/allowances/signers/{member}`."""
+    c1, _ = own
+    ahead = time.time_ns() // 1000 + 3_000_000          # 3 s ahead: under a day, no --far-seq
+    code, out = cli(capsys, cluster, "allocate", "n2", "--company", c1, "--year", str(YEAR),
+                    "--quantity-t", "1", "--seq", str(ahead))
+    assert code == 0, out
+    height = max(cluster.status(m)["height"] for m in cluster.members)  # type: ignore[index]
+    cluster.wait_height(height, ["n2"], timeout_s=60)
+    got = httpx.get(f"{cluster.url('n2')}/v1/allowances/signers/n2", timeout=10).json()
+    assert got == {"signer": "n2", "last_seq": ahead}
+    code, out = cli(capsys, cluster, "allocate", "n2", "--company", c1, "--year", str(YEAR),
+                    "--quantity-t", "1")
+    assert code == 0, out               # signed with ahead + 1, not refused as a duplicate
+    assert httpx.get(f"{cluster.url('n2')}/v1/allowances/signers/n2",
+                     timeout=10).json()["last_seq"] == ahead + 1
+    unknown = httpx.get(f"{cluster.url('n2')}/v1/allowances/signers/nobody", timeout=10)
+    assert (unknown.status_code, unknown.json()["field"]) == (404, "member")
+    while time.time_ns() // 1000 <= ahead + 1:      # leave the clock ahead of n2's seq for others
+        time.sleep(0.1)

@@ -10,16 +10,13 @@ import math
 import os
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from carbonlab.boundedread import TooLargeError, read_limited
-from carbonlab.cli import allowances_cmd, main
+from carbonlab.cli import main
 from carbonlab.cli.argtypes import integer, number
-from carbonlab.node.allowances.records import Allocation
 from carbonlab.node.crypto import MAX_KEY_FILE_BYTES
-from tests.unit.node.allowances.kit import YEAR, RecordKit
 
 ALLOCATE = ["allowances", "allocate", "--company", "acme", "--year", "2023", "--quantity-t", "5",
             "--member", "n3"]
@@ -89,21 +86,6 @@ def test_an_explicit_seq_far_ahead_needs_far_seq(tmp_path: Path, capsys: pytest.
     # said to be meant: it goes on to the key file
     assert main([*ALLOCATE, *UNREACHABLE, "--key", str(key), "--seq", "1900000000000000", "--far-seq"]) == 2
     assert "never-read.pem: cannot read key file" in capsys.readouterr().err
-
-
-def test_the_default_seq_follows_the_members_last_executed_one() -> None:
-    """A record once signed with a seq far ahead (accepted) made every later default (now in µs) a
-    duplicate until 2030: the default is max(now, last + 1), the last read from the member."""
-    kit = RecordKit.make()
-    far = 1_900_000_000_000_000
-    body = Allocation(company="acme", year=YEAR, quantity_t=1)
-    entries = [SimpleNamespace(accepted=True, record=kit.sign(body, "n3", far)),
-               SimpleNamespace(accepted=False, record=kit.sign(body, "n3", far + 50)),   # refused: no seq
-               SimpleNamespace(accepted=True, record=kit.sign(body, "n4", far + 99))]     # another member
-    client = SimpleNamespace(records=lambda: entries)
-    assert allowances_cmd.default_seq(client, "n3") == far + 1   # type: ignore[arg-type]
-    now_us = time.time_ns() // 1000
-    assert allowances_cmd.default_seq(client, "n5") >= now_us     # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("currency", ["XXX", "QQQ", "XTS"])
