@@ -89,7 +89,8 @@ def _get_routes() -> list[str]:
     return [r.path for r in app.routes if "GET" in (getattr(r, "methods", None) or ())]
 
 
-FILL = {"gateway_id": "gw1", "batch_seq": "1", "height": "1", "seq": "1", "record_id": "0" * 64, "member": "n1"}
+FILL = {"gateway_id": "gw1", "batch_seq": "1", "height": "1", "seq": "1", "record_id": "0" * 64,
+        "member": "n1"}
 
 
 def test_every_v1_get_route_refuses_a_parameter_it_does_not_read(node: Node) -> None:
