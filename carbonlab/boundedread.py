@@ -7,7 +7,8 @@ kilobytes), so each reader states its limit and a larger file is refused by size
 at most `limit + 1` bytes. A FIFO is opened without blocking (then read normally): with no
 writer it reads as empty, which its reader refuses as it would an empty file.
 
-Shared (top of the tree, imports no carbonlab package): the node's key files, the compliance
+Shared (top of the tree, imports no carbonlab package): the node's key files, every config file
+and YAML document (`fields.document`, as UTF-8 text: `read_text`), the compliance
 rule sets and inputs, and the application modules' CSV files read through it.
 """
 
@@ -49,3 +50,23 @@ def read_limited(path: Path, limit: int) -> bytes:
     if len(data) > limit:
         raise TooLargeError(limit)
     return data
+
+
+class NotTextError(ValueError):
+    """The file's bytes are not UTF-8 text; the file's author's fault. `offset` is the byte
+    offset of the first byte that is not; the caller names the file."""
+
+    def __init__(self, offset: int) -> None:
+        super().__init__(f"not UTF-8 text (invalid byte at offset {offset})")
+        self.offset = offset
+
+
+def read_text(path: Path, limit: int) -> str:
+    """`read_limited` decoded as UTF-8: `NotTextError` naming the byte offset of the first byte
+    that is not (a config file saved as Latin-1, a binary given by mistake), `TooLargeError`
+    and OSError as `read_limited` raises them."""
+    data = read_limited(path, limit)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise NotTextError(exc.start) from None

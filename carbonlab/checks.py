@@ -11,16 +11,21 @@ message is decoded; the default is the neutral `CheckError`. Config files use
 `carbonlab.fields` instead (rules declared on dataclass fields); both sit at the top of the
 tree and import no carbonlab package.
 
-Three rules every layer shares live here as plain functions: `control_problem` (no control
-characters in text), `finite` (a number, and an int too large for a float is not one: JSON and
-YAML integers have no length limit, and `float()` and `math.isfinite` raise OverflowError on
-them, which was a 500) and `shown` (a value echoed in an error message, cut to `ECHO_CHARS`).
+Rules every layer shares live here as plain functions: `control_problem` (no control
+characters in text), `name_problem` (a name that becomes a file name: `SAFE_NAME`),
+`url_problem` (an http(s) URL of a server: the gateway's `nodes`, the dashboards' URLs),
+`finite` (a number, and an int too large for a float is not one: JSON and YAML integers have
+no length limit, and `float()` and `math.isfinite` raise OverflowError on them, which was a
+500), `shown` (a value echoed in an error message, cut to `ECHO_CHARS`) and `gist` (a server's
+text, an error page, as one short line).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
+import urllib.parse
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -34,6 +39,56 @@ def control_problem(text: str) -> str | None:
     found = _CONTROL.search(text)
     return None if found is None else (f"contains a control character (U+{ord(found.group()):04X} "
                                        f"at position {found.start()})")
+
+
+# a name that becomes a file or folder name (a service's pidfiles, a scenario's report folder):
+# letters, digits, '.', '_' and '-', starting with a letter or digit, at most 64 characters; so
+# never empty, never '.' or '..', never a path (no '/')
+SAFE_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+_SAFE_NAME = re.compile(SAFE_NAME)
+
+
+def name_problem(text: str) -> str | None:
+    """Why `text` is refused as a name that becomes a file name, None when it is a safe one."""
+    if _SAFE_NAME.fullmatch(text):
+        return None
+    return (f"must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit "
+            f"(it names files), got {shown(text)}")
+
+
+def url_problem(text: str) -> str | None:
+    """Why `text` is refused as an http(s) URL of a server (a node's API, Grafana, Prometheus),
+    None when it is one: the scheme http or https, a host (an IPv4 address in range, a bracketed
+    IPv6 address, or a name), a port 1..65535 when one is given, no space or control character.
+    The one rule of the gateway's `nodes`, the dashboards' URLs and the apps' `--node`."""
+    def bad(why: str) -> str:
+        return f"invalid URL {shown(text)}: {why} (e.g. http://127.0.0.1:8080)"
+
+    if not isinstance(text, str) or not text or any(ch.isspace() for ch in text) or control_problem(text):
+        return bad("needs http:// or https:// and a host, and no space or control character")
+    try:
+        parts = urllib.parse.urlsplit(text)
+        port = parts.port
+    except ValueError as exc:            # a port out of range or not a number, a bad [v6]
+        return bad(str(exc))
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not host:
+        return bad("needs http:// or https:// and a host")
+    if port == 0:
+        return bad("the port must be 1..65535")
+    if ":" in host or re.fullmatch(r"[0-9.]+", host):
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            return bad(f"{shown(host)} is not an IP address")
+    return None
+
+
+def gist(text: str, limit: int = 120) -> str:
+    """A server's text (an error page, an answer that is not JSON) as one short line for an error
+    message: whitespace runs as one space, cut to `limit` characters; never the whole page."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else f"{line[:limit]}... ({len(line)} characters)"
 
 
 # what an error message echoes of a value at most (the node API's cut): a 5,000-digit parameter

@@ -16,11 +16,16 @@ is a non-empty string; `tuple[str, ...]` a list of non-empty strings.
 (`TopologyError`, the gateway's `ConfigError`, ...) so that `except GatewayError` and the
 like keep working, and every message names the file and the dotted field.
 
+Every config file is read by `document` (`document_text`, `parse_document`): at most
+`MAX_DOCUMENT_BYTES`, UTF-8 (else one error naming the file and the byte offset), YAML through
+the strict `carbonlab.yamlfile` loader (a key given twice, an alias bomb: refused).
+
 This module sits at the top of the tree and imports no carbonlab package (only the shared
-`carbonlab.checks`, for the rules both layers share: no control characters in text but tab,
-line feed and carriage return; a number is finite, and an int too large for a float is not; a
-value echoed in an error is cut to 80 characters), so node, gateway, lab and rig all use it
-(STYLE 9 and 24: one validator per field).
+`boundedread` and `yamlfile` for reading documents, and `carbonlab.checks` for the rules both
+layers share: no control characters in text but tab, line feed and carriage return; a number
+is finite, and an int too large for a float is not; a value echoed in an error is cut to 80
+characters), so node, gateway, lab and rig all use it (STYLE 9 and 24: one validator per
+field).
 """
 
 from __future__ import annotations
@@ -39,7 +44,10 @@ from typing import Any, TypeVar
 
 import yaml
 
-from carbonlab.checks import control_problem, finite, shown
+from carbonlab.boundedread import NotTextError, TooLargeError, read_text
+from carbonlab.checks import ECHO_CHARS, control_problem, finite, shown
+from carbonlab.jsonfile import parser_problem
+from carbonlab.yamlfile import DuplicateKeyError, load_unique
 
 T = TypeVar("T")
 _KEY = "carbonlab.fields"
@@ -66,17 +74,48 @@ class Rule:
     pattern: re.Pattern[str] | None = None              # a string must match it whole
 
 
-def document(path: Path, what: str, *, syntax: str) -> Any:
-    """The parsed text of a config file (`syntax` "toml" or "yaml"); a file that cannot be read or
-    parsed is a `FieldError` with no field (`<file>: cannot read <what> (...)`)."""
+MAX_DOCUMENT_BYTES = 16 * 1024 * 1024   # a config, scenario or map file; the largest shipped is ~20 kB
+
+
+def document_text(path: Path, what: str) -> str:
+    """The text of a config file, at most `MAX_DOCUMENT_BYTES` bytes of UTF-8 (`/dev/zero` is
+    refused by size, a FIFO without a writer reads as empty); anything else is a `FieldError` with
+    no field naming the file: `<file>: cannot read <what> (...)`, `<file>: not UTF-8 text
+    (invalid byte at offset N)`, `<file>: larger than 16,777,216 bytes ...`."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return read_text(path, MAX_DOCUMENT_BYTES)
     except OSError as exc:
-        raise FieldError(str(path), "", f"cannot read {what} ({exc.strerror})") from None
+        raise FieldError(str(path), "", f"cannot read {what} ({exc.strerror or exc})") from None
+    except TooLargeError as exc:
+        raise FieldError(str(path), "", f"{exc}: not a {what} (a config file is small)") from None
+    except NotTextError as exc:
+        raise FieldError(str(path), "", f"{exc}: not a {what}") from None
+
+
+def parse_document(text: str, file: str, *, syntax: str) -> Any:
+    """`text` parsed as TOML or (strictly, `carbonlab.yamlfile`) YAML: a key given twice, aliases
+    that expand into a bomb, or a syntax error is a `FieldError` naming `file`."""
     try:
-        return tomllib.loads(text) if syntax == "toml" else yaml.safe_load(text)
+        return tomllib.loads(text) if syntax == "toml" else load_unique(text)
+    except DuplicateKeyError as exc:
+        raise FieldError(file, str(exc.key)[:ECHO_CHARS], f"given twice in one mapping (lines "
+                         f"{exc.first_line} and {exc.line}); write each key once") from None
+    except yaml.MarkedYAMLError as exc:     # one line: where, and what
+        mark = exc.problem_mark
+        at = f"line {mark.line + 1}: " if mark is not None else ""
+        raise FieldError(file, "", f"not valid YAML ({at}{exc.problem})") from None
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-        raise FieldError(str(path), "", f"not valid {syntax.upper()} ({exc})") from None
+        raise FieldError(file, "", f"not valid {syntax.upper()} ({exc})") from None
+    except RecursionError:
+        raise FieldError(file, "", f"not valid {syntax.upper()} (nested too deeply)") from None
+    except ValueError as exc:               # an integer of more than 4,300 digits
+        raise FieldError(file, "", f"not valid {syntax.upper()} ({parser_problem(exc)})") from None
+
+
+def document(path: Path, what: str, *, syntax: str) -> Any:
+    """The parsed text of a config file (`syntax` "toml" or "yaml"): `document_text`, then
+    `parse_document`; every failure is a `FieldError` naming the file."""
+    return parse_document(document_text(path, what), str(path), syntax=syntax)
 
 
 def spec(default: Any = MISSING, *, lo: float | None = None, hi: float | None = None,

@@ -14,6 +14,8 @@ Shared (top of the tree, imports no carbonlab package).
 from __future__ import annotations
 
 import json
+import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +62,19 @@ def loads(data: bytes | str) -> Any:
     except JsonFileError:
         raise
     except ValueError as exc:   # int() of more than sys.get_int_max_str_digits() digits
-        raise JsonFileError(f"not valid JSON ({exc})") from None
+        raise JsonFileError(f"not valid JSON ({parser_problem(exc)})") from None
+
+
+def parser_problem(exc: ValueError) -> str:
+    """What a parser's `ValueError` says, Python's int-conversion limit in the file's terms: its
+    own text tells the user to call `sys.set_int_max_str_digits()` (also used by `fields` for TOML
+    and YAML, and by the node's API)."""
+    text = str(exc)
+    if "set_int_max_str_digits" not in text:
+        return text
+    found = re.search(r"value has ([0-9]{1,12}) digits", text)
+    digits = f"{int(found[1]):,} digits" if found else "too many digits"
+    return f"an integer of {digits}: at most {sys.get_int_max_str_digits():,} digits are read"
 
 
 def load(path: Path, limit: int = MAX_FILE_BYTES) -> Any:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from carbonlab.apps.errors import InputError
-from carbonlab.checks import shown
+from carbonlab.checks import shown, url_problem
 from carbonlab.node.allowances.answers import Balance, RecordEntry
 from carbonlab.node.allowances.records import Kind, Transfer
 from carbonlab.node.errors import NodeError, SchemaError
@@ -120,13 +120,13 @@ def node_url(text: str) -> str:
     `InvalidURL`, which is not an `HTTPError`, for `http://256.0.0.1` or `http://[::1`."""
     import httpx
 
+    problem = url_problem(text)         # the one rule of a server's URL (also the gateway's nodes)
+    if problem is not None:
+        raise InputError("--node", problem)
     try:
-        url = httpx.URL(text)
+        httpx.URL(text)                 # what httpx itself would still refuse
     except (httpx.InvalidURL, TypeError, ValueError) as exc:
         raise InputError("--node", f"invalid URL {shown(text)} ({exc})") from None
-    if url.scheme not in ("http", "https") or not url.host:
-        raise InputError("--node", f"invalid URL {shown(text)}: needs http:// or https:// and a host "
-                         "(e.g. http://127.0.0.1:8080)")
     return text
 
 

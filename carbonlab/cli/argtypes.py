@@ -7,7 +7,8 @@ exit 2), before any file is read or node asked.
   rather than guessed at. `-0.0` is read as 0.0 (a record signed with a negative zero prints
   as `-0.0` for ever). Both bounds are inclusive; the message says them.
 - `node_url`: the `--node URL` of every command, parsed once by `carbonlab.apps.chain.node_url`
-  (an unparsable URL such as `http://256.0.0.1` was an httpx traceback).
+  (an unparsable URL such as `http://256.0.0.1` was an httpx traceback); `file_or_url`, for an
+  option that takes either (`ledger verify --head`), holds an `http(s)://` value to the same check.
 - `seed`: a random generator's seed, 0..2^63-1 (numpy refuses a negative one).
 """
 
@@ -84,3 +85,11 @@ def node_url(text: str) -> str:
         return check(text)
     except InputError as exc:
         raise argparse.ArgumentTypeError(exc.problem) from None
+
+
+def file_or_url(text: str) -> str:
+    """An argparse type: a file's path, or a member's API URL (`http://`, `https://`) checked by
+    `node_url`."""
+    from carbonlab.cli.ledger_head import is_url
+
+    return node_url(text) if is_url(text) else text

@@ -6,13 +6,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from carbonlab.cli.argtypes import node_url
+
 OPTIONS = ("node_url", "token_file", "genesis_file", "listen", "member_id", "key_file", "lab_dir",
            "refresh_s", "timeout_s", "body_timeout_s")
 
 
 def register(sub: Any) -> None:
     parser = sub.add_parser("client", help="serve an organisation's web console against its member's API")
-    parser.add_argument("--node", dest="node_url", required=True, metavar="URL",
+    parser.add_argument("--node", dest="node_url", type=node_url, required=True, metavar="URL",
                         help="the member's API, e.g. http://127.0.0.1:8080 (the only node it talks to)")
     parser.add_argument("--token-file", required=True, metavar="FILE",
                         help="the organisation's token (mode 0600); `--new-token` creates it")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 from typing import Any
 
+from carbonlab.cli.argtypes import number
 from carbonlab.dashboards import defaults
 
 
@@ -18,6 +20,7 @@ def register(sub: Any) -> None:
     p_build.add_argument("--out", type=Path, required=True, help="folder to write into (created if missing)")
     p_build.add_argument(
         "--prometheus-url",
+        type=_url,
         default=defaults.DEFAULT_PROMETHEUS_URL,
         help="URL Grafana uses to reach Prometheus (default %(default)s)",
     )
@@ -28,22 +31,25 @@ def register(sub: Any) -> None:
     )
     p_build.add_argument(
         "--scrape-interval",
+        type=_duration,
         default=defaults.DEFAULT_SCRAPE_INTERVAL,
         help="Prometheus scrape interval, for the datasource's timeInterval (default %(default)s)",
     )
     p_build.set_defaults(func=_build)
 
     p_push = dsub.add_parser("push", help="push the datasource and dashboards to a Grafana (grafana-client)")
-    p_push.add_argument("--url", required=True, help="Grafana base URL, e.g. http://127.0.0.1:3000")
+    p_push.add_argument("--url", required=True, type=_url, help="Grafana base URL, e.g. http://127.0.0.1:3000")
     p_push.add_argument("--token", default=None, help="Grafana service-account token")
     p_push.add_argument(
         "--prometheus-url",
+        type=_url,
         default=defaults.DEFAULT_PROMETHEUS_URL,
         help="URL Grafana uses to reach Prometheus (default %(default)s)",
     )
-    p_push.add_argument("--scrape-interval", default=defaults.DEFAULT_SCRAPE_INTERVAL)
+    p_push.add_argument("--scrape-interval", type=_duration, default=defaults.DEFAULT_SCRAPE_INTERVAL)
     p_push.add_argument(
-        "--timeout", type=float, default=10.0, help="seconds per HTTP call (default %(default)s)"
+        "--timeout", type=number(0.001, 300), default=10.0,
+        help="seconds per HTTP call, 0.001..300 (default %(default)s)"
     )
     p_push.set_defaults(func=_push)
 
@@ -71,6 +77,27 @@ def register(sub: Any) -> None:
     )
     p_check.set_defaults(func=_check)
     parser.set_defaults(func=lambda args: _help(parser))
+
+
+# a Prometheus duration as the datasource's timeInterval takes it: "5s", "1m30s", "500ms"
+_DURATION = re.compile(r"(?:[0-9]+(?:ms|s|m|h|d|w|y))+")
+
+
+def _url(text: str) -> str:
+    """An argparse type: an http(s) URL (the one rule, `checks.url_problem`)."""
+    from carbonlab.checks import url_problem
+
+    problem = url_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return text
+
+
+def _duration(text: str) -> str:
+    if not _DURATION.fullmatch(text) or not any(ch in "123456789" for ch in text):
+        raise argparse.ArgumentTypeError(f"{text[:80]!r}: not a Prometheus duration above 0 "
+                                         "(e.g. 5s, 1m30s, 500ms)")
+    return text
 
 
 def _help(parser: argparse.ArgumentParser) -> int:
@@ -116,14 +143,15 @@ def _push(args: argparse.Namespace) -> int:
 def _scrape_config(args: argparse.Namespace) -> int:
     import yaml
 
+    from carbonlab import fields
     from carbonlab.dashboards import build
     from carbonlab.dashboards.errors import ScrapeTargetError
     from carbonlab.dashboards.scrape import scrape_config, targets_from_data
 
-    try:
-        data = yaml.safe_load(args.targets.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ScrapeTargetError(f"{args.targets}: cannot read targets: {exc}") from exc
+    try:    # bounded, UTF-8, strict YAML (JSON is YAML): the shared document reader
+        data = fields.document(args.targets, "targets file", syntax="yaml")
+    except fields.FieldError as exc:
+        raise ScrapeTargetError(f"{args.targets}: cannot read targets: {exc.problem}") from None
     targets = targets_from_data(data, str(args.targets))
     config = scrape_config(targets, args.interval, rule_files=args.rule_file)
     text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
+from carbonlab.cli.argtypes import node_url
 from carbonlab.node.gwp import GwpSet
 from carbonlab.node.query_names import FILTER_NAMES as FILTERS
 from carbonlab.node.query_names import Level, Period
@@ -68,7 +69,7 @@ def _help(parser: argparse.ArgumentParser) -> int:
 def _source_args(p: argparse.ArgumentParser) -> None:
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--ledger", type=Path, metavar="FILE", help="a ledger file (read-only)")
-    where.add_argument("--node", metavar="URL", help="a member's API (http://host:port)")
+    where.add_argument("--node", type=node_url, metavar="URL", help="a member's API (http://host:port)")
     p.add_argument("--genesis", type=Path, help="with --ledger: default the ledger's own copy")
     for name in FILTERS:
         p.add_argument(f"--{name}", help=_HELP.get(name))

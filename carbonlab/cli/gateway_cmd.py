@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -48,40 +47,24 @@ def _keygen(args: argparse.Namespace) -> int:
     from carbonlab.node.crypto import Signer
 
     signer = Signer.generate()
-    signer.save(args.out)
+    try:
+        signer.save(args.out)
+    except CarbonlabError as exc:       # the file, and why (a directory, a read-only folder...)
+        raise CarbonlabError(f"--out {exc}") from None
     print(json.dumps({"public_key": signer.public_key.hex(), "key_file": str(args.out)}))
     return 0
 
 
 def _outbox(args: argparse.Namespace) -> int:
     from carbonlab.gateway import config
-    from carbonlab.gateway.outbox import Outbox
-    from carbonlab.gateway.store import Store
+    from carbonlab.gateway.outboxview import report
 
     cfg = config.load(args.config)
     if not cfg.db_path.exists():
         raise CarbonlabError(f"{cfg.db_path}: no gateway database yet (has the gateway run?)")
-    store = Store(cfg.db_path)
-    try:
-        outbox = Outbox(store)
-        now = time.time()
-        meters = store.db.execute("SELECT meter_id, closed_until, last_seq, qa_count FROM meters "
-                                  "ORDER BY meter_id").fetchall()
-        report = {
-            "gateway_id": cfg.gateway_id,
-            "next_batch_seq": store.meta("next_batch_seq", 1),
-            "outbox_depth": outbox.depth(),
-            "outbox_oldest_age_s": round(outbox.oldest_age_s(now), 3),
-            "committed_batches": outbox.committed_count(),
-            "outbox": [{"batch_seq": e.batch_seq, "readings": e.n_readings, "attempts": e.attempts,
-                        "age_s": round(now - e.created_at, 3)} for e in outbox.entries(args.limit)],
-            "dead_letters": outbox.dead_letters(args.limit),
-            "meters": [{"meter_id": m, "closed_until": c, "last_seq": s, "qa_intervals": q}
-                       for m, c, s, q in meters],
-        }
-    finally:
-        store.close()
-    print(json.dumps(report, indent=2))
+    if not cfg.db_path.is_file():
+        raise CarbonlabError(f"{cfg.db_path}: not a gateway database (not a regular file)")
+    print(json.dumps(report(cfg.db_path, cfg.gateway_id, args.limit), indent=2))
     return 0
 
 

@@ -13,6 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from carbonlab.lab.names import DEFAULT_TOPOLOGY, PROVIDERS
 
+# `lab status` exits 1 when the lab is up but not healthy (a service down), 0 when healthy or
+# absent, 2 on an error
+STATUS_NOT_HEALTHY = 1
+
 if TYPE_CHECKING:   # the lab's modules load only when a command runs (`--help` stays fast)
     from carbonlab.lab.lifecycle import Lab, UpTimes
 
@@ -123,6 +127,7 @@ def _status(args: argparse.Namespace) -> int:
     print(view.status_text(lab.state, facts, str(lab.lab_dir)))
     if facts is not None and not facts.healthy()[0]:
         print(f"`{lab_command('up', args, lab)}` starts again what is down (up converges)")
+        return STATUS_NOT_HEALTHY
     return 0
 
 
@@ -153,10 +158,11 @@ def _watch(args: argparse.Namespace) -> int:
 
 def _down(args: argparse.Namespace) -> int:
     from carbonlab.lab.lifecycle import take_down
-    from carbonlab.lab.state import LabState
+    from carbonlab.lab.state import LabState, check_lab_dir
 
     if args.topology is None and args.lab_dir is not None:
         # the lab's state file is all `down` needs: its topology may be gone or edited since
+        check_lab_dir(args.lab_dir)
         lab_dir = args.lab_dir.resolve()
         state_file = lab_dir / "state.json"
         if not state_file.is_file():

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from carbonlab.cli import ledger_bench
+from carbonlab.cli.argtypes import file_or_url
 
 if TYPE_CHECKING:   # the node's modules load only when an action runs (`--help` stays fast)
     from carbonlab.node.genesis import Genesis
@@ -28,7 +29,7 @@ def register(sub: Any) -> None:
                                             "the contract over a whole ledger file")
     verify.add_argument("ledger", type=Path, metavar="LEDGER")
     verify.add_argument("--genesis", type=Path, required=True, help="the trusted genesis.json")
-    verify.add_argument("--head", metavar="FILE|URL",
+    verify.add_argument("--head", type=file_or_url, metavar="FILE|URL",
                         help="the consortium's signed head (a saved file, or a member's API URL): "
                              "the ledger must reach it, so a cut tail is caught")
     verify.set_defaults(func=_verify)

@@ -1,7 +1,7 @@
 """Where `ledger verify --head` gets the consortium's signed head: a saved file or a member's API.
 
 A URL with no path (`http://10.0.0.2:8080`) means that member's `GET /v1/head`. Every
-failure (unreachable, an HTTP error, not JSON, not a signed head) is a `HeadError`
+failure (unreachable, an HTTP error, not JSON, not a signed head) is a one-line `HeadError`
 naming the source and what was wrong; checking the head against genesis is the
 verifier's job.
 """
@@ -23,7 +23,9 @@ TIMEOUT_S = 10.0
 
 
 def is_url(source: str) -> bool:
-    return urlsplit(source).scheme in ("http", "https")
+    """Whether `--head` names a member's API (`http://`, `https://`) rather than a file
+    (`urlsplit` would raise ValueError on `http://[::1`)."""
+    return source.lower().startswith(("http://", "https://"))
 
 
 def head_url(source: str) -> str:
@@ -49,14 +51,14 @@ def _read(path: Path) -> Any:
 
 
 def _fetch(source: str) -> Any:
+    """The member's answer, through the application modules' one GET (`apps.jsonfile.get`): a
+    refusal is said in one line (the API's own error, or that a web page answered), never
+    the page itself."""
+    from carbonlab.apps.jsonfile import get
+
     url = head_url(source)
-    try:
-        response = httpx.get(url, timeout=TIMEOUT_S)
-    except httpx.HTTPError as exc:
-        raise HeadError(f"--head {url}: no answer ({type(exc).__name__}: {exc})") from None
-    if response.status_code != 200:
-        raise HeadError(f"--head {url}: HTTP {response.status_code} ({response.text[:200].strip()})")
-    try:
-        return jsonfile.loads(response.content)
-    except JsonFileError as exc:
-        raise HeadError(f"--head {url}: the answer is not JSON ({exc.problem})") from None
+    with httpx.Client(timeout=TIMEOUT_S) as http:
+        try:
+            return get(http, "", url)
+        except JsonFileError as exc:   # names the URL
+            raise HeadError(f"--head {exc.problem}") from None

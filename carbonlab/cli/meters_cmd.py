@@ -11,6 +11,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
+from carbonlab.errors import CarbonlabError
 from carbonlab.logs import LEVELS
 
 log = logging.getLogger("carbonlab.rig.meters")
@@ -89,6 +90,9 @@ def _read(args: argparse.Namespace) -> int:
     d: dict[str, Any] = {"id": "cli", "register_map": args.register_map, "transport": args.transport,
                          "device_id": args.device_id, "timeout_s": args.timeout_s}
     if args.transport == "tcp":
+        if args.serial_port is not None:     # as a config's [[meters]] table refuses it
+            raise CarbonlabError("--serial-port: only with --transport rtu (a TCP meter has --host "
+                                 "and --port)")
         d.update(host=args.host, port=args.port)
     else:
         d.update(serial_port=args.serial_port or "", baudrate=args.baudrate, parity=args.parity)

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from carbonlab.errors import CarbonlabError
+
 
 def register(sub: Any) -> None:
     parser = sub.add_parser("node", help="run a consortium node or make its key")
@@ -25,7 +27,10 @@ def _keygen(args: argparse.Namespace) -> int:
     from carbonlab.node.p2p.identity import peer_id_text
 
     signer = Signer.generate()
-    signer.save(args.out)
+    try:
+        signer.save(args.out)
+    except CarbonlabError as exc:       # the file, and why (a directory, a read-only folder...)
+        raise CarbonlabError(f"--out {exc}") from None
     print(json.dumps({"public_key": signer.public_key.hex(), "peer_id": peer_id_text(signer.public_key)}))
     return 0
 

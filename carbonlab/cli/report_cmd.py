@@ -16,8 +16,11 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from carbonlab.cli.argtypes import node_url
 from carbonlab.errors import CarbonlabError
 from carbonlab.node.gwp import GwpSet
+
+GENESIS_HELP = "genesis.json: needed with --node; with --ledger, if given, must be the ledger's own"
 
 
 def register(sub: Any) -> None:
@@ -31,8 +34,9 @@ def register(sub: Any) -> None:
     b.add_argument("--out", required=True, type=Path, help="a new directory for the report")
     src = b.add_mutually_exclusive_group(required=True)
     src.add_argument("--ledger", type=Path, help="a ledger file (opened read-only)")
-    src.add_argument("--node", help="a member's API URL (needs --genesis)")
-    b.add_argument("--genesis", type=Path, help="genesis.json (with --node)")
+    src.add_argument("--node", type=node_url, metavar="URL",
+                          help="a member's API URL (needs --genesis)")
+    b.add_argument("--genesis", type=Path, help=GENESIS_HELP)
     b.add_argument("--records", type=Path, help="allowance records (JSON, docs/compliance.md)")
     b.add_argument("--gwp", default=GwpSet.AR5.value, choices=[g.value for g in GwpSet])
     b.set_defaults(func=_build)
@@ -41,8 +45,9 @@ def register(sub: Any) -> None:
     st.add_argument("dir", type=Path)
     st_src = st.add_mutually_exclusive_group(required=True)
     st_src.add_argument("--ledger", type=Path, help="a ledger file (opened read-only)")
-    st_src.add_argument("--node", help="a member's API URL (needs --genesis)")
-    st.add_argument("--genesis", type=Path, help="genesis.json (with --node)")
+    st_src.add_argument("--node", type=node_url, metavar="URL",
+                          help="a member's API URL (needs --genesis)")
+    st.add_argument("--genesis", type=Path, help=GENESIS_HELP)
     st.set_defaults(func=_statement)
     v = cmds.add_parser("verify", help="check a report directory with genesis alone (no network)")
     v.add_argument("dir", type=Path)
@@ -93,8 +98,10 @@ def _build(args: argparse.Namespace) -> int:
 def _source(args: argparse.Namespace) -> Any:
     from carbonlab.apps.report.sources import LedgerFile, NodeApi
 
-    return LedgerFile(args.ledger) if args.ledger is not None else \
-        NodeApi(args.node, _genesis(args.genesis, "--genesis"))
+    if args.ledger is not None:   # a --genesis given is read and must be the ledger's own
+        given = None if args.genesis is None else _genesis(args.genesis, "--genesis")
+        return LedgerFile(args.ledger, given, args.genesis)
+    return NodeApi(args.node, _genesis(args.genesis, "--genesis"))
 
 
 def _statement(args: argparse.Namespace) -> int:

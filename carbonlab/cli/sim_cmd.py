@@ -1,7 +1,9 @@
 """`carbonlab sim`: run the deterministic PBFT simulator for one seed or a range of seeds.
 
 A failing seed prints its violations, the transcript of the run and the command that
-replays it; the exit status is 1 when any seed fails.
+replays it; the exit status is 1 when any seed fails. Every argument is bounded before anything
+runs: `--nodes` 4..1000 (genesis's own limit), `--steps` 1..100,000, a range of at most
+10,000,000 seeds (run lazily, a window at a time), `--workers` 0..256.
 """
 
 from __future__ import annotations
@@ -36,6 +38,12 @@ def register(sub: Any) -> None:
     parser.set_defaults(func=run)
 
 
+MAX_NODES = 1000            # genesis.n's own maximum (node/genesis.py)
+MAX_STEPS = 100_000         # 1,000 s of fake time; the CI sweeps run 50-200
+MAX_SEEDS = 10_000_000      # one run's range; a sweep of 10**12 seeds would never end
+MAX_WORKERS = 256
+
+
 def parse_seeds(text: str) -> range:
     from carbonlab.node.sim.faults import SimConfigError
 
@@ -46,6 +54,9 @@ def parse_seeds(text: str) -> range:
         raise SimConfigError(f"--seeds: expected A..B with integers, got {text!r}") from None
     if not sep or b < a:
         raise SimConfigError(f"--seeds: expected A..B with A <= B, got {text!r}")
+    if b - a + 1 > MAX_SEEDS:
+        raise SimConfigError(f"--seeds: at most {MAX_SEEDS:,} seeds in one run, got {b - a + 1:,} "
+                             "(split the range)")
     return range(a, b + 1)
 
 
@@ -53,12 +64,13 @@ def run(args: argparse.Namespace) -> int:
     from carbonlab.node.sim.faults import SimConfigError
     from carbonlab.node.sim.sweep import sweep
 
-    if args.nodes < 4 or (args.nodes - 1) % 3:
-        raise SimConfigError(f"--nodes: must be 3f + 1 with f >= 1 (4, 7, 10, ...), got {args.nodes}")
-    if args.steps < 1:
-        raise SimConfigError(f"--steps: must be at least 1, got {args.steps}")
-    if args.workers < 0:
-        raise SimConfigError(f"--workers: must be 0 (one per core) or more, got {args.workers}")
+    if args.nodes < 4 or (args.nodes - 1) % 3 or args.nodes > MAX_NODES:
+        raise SimConfigError(f"--nodes: must be 3f + 1 with f >= 1 (4, 7, 10, ...) and at most "
+                             f"{MAX_NODES}, got {args.nodes}")
+    if not 1 <= args.steps <= MAX_STEPS:
+        raise SimConfigError(f"--steps: must be 1..{MAX_STEPS:,}, got {args.steps}")
+    if not 0 <= args.workers <= MAX_WORKERS:
+        raise SimConfigError(f"--workers: must be 0 (one per core) to {MAX_WORKERS}, got {args.workers}")
     seeds = parse_seeds(args.seeds) if args.seeds else range(args.seed, args.seed + 1)
     failed: list[int] = []
     started = time.perf_counter()

@@ -29,6 +29,7 @@ from carbonlab.client import ParamError, auth, events
 from carbonlab.client.context import Console
 from carbonlab.client.nodeapi import NodeDown, NodeRefused
 from carbonlab.client.pages import PAGES, Page, visible
+from carbonlab.client.params import only_params
 from carbonlab.client.timefmt import utc
 
 HERE = Path(__file__).parent
@@ -125,10 +126,12 @@ def build_app(console: Console, token: str, *, body_timeout_s: float = DEFAULT_B
                             status_code=403)
 
     async def home(request: Request) -> Response:
+        only_params(request.query_params.multi_items(), ())
         first = visible(console.role)[0]
         return RedirectResponse(first.path, status_code=303)
 
     async def login_form(request: Request) -> Response:
+        only_params(request.query_params.multi_items(), ("next",))
         ctx = render.base(None, request)
         ctx.update(next=_safe_next(request.query_params.get("next")), failed=False)
         return render.plain("login.html", ctx)
@@ -151,6 +154,7 @@ def build_app(console: Console, token: str, *, body_timeout_s: float = DEFAULT_B
         return response
 
     async def healthz(request: Request) -> Response:
+        only_params(request.query_params.multi_items(), ())
         return JSONResponse({"ok": True})
 
     async def param_error(request: Request, exc: Exception) -> Response:

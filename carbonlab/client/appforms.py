@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from carbonlab import fields
+from carbonlab.apps.compliance.model import DataQuality
 from carbonlab.apps.report.model import YEARS, Template
 from carbonlab.client import ParamError, params
 from carbonlab.errors import CarbonlabError
@@ -247,4 +248,4 @@ class ComplianceForm:
     rules: str = spec("cn-ets", check=lambda v: None if v in _rule_sets()
                       else f"must be one of {', '.join(_rule_sets())}, got {v!r}")
     price_per_t: float | None = spec(None, lo=0.0, hi=MAX_PRICE)    # empty: the chain's transfers
-    late_uploads: int = spec(0, lo=0, hi=1_000_000)
+    late_uploads: int = like(DataQuality, "late_uploads")

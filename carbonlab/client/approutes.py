@@ -41,6 +41,7 @@ from carbonlab.client.appforms import (
     read,
 )
 from carbonlab.client.appviews import data_uri, state
+from carbonlab.client.params import only_params
 from carbonlab.node.allowances.records import SignedRecord
 
 if TYPE_CHECKING:
@@ -149,11 +150,13 @@ def routes(console: Console) -> list[Route]:
         return answer(request, "apps_reports", "apps_verified.html", data)
 
     async def download(request: Request) -> Response:
+        only_params(request.query_params.multi_items(), ())
         app = state(console)
         path = app.reports.file(request.path_params["report_id"], request.path_params["name"])
         return FileResponse(path, filename=path.name)
 
     async def bundle_zip(request: Request) -> Response:
+        only_params(request.query_params.multi_items(), ())
         app = state(console)
         report_id = request.path_params["report_id"]
         data = await offload("zipping the bundle", lambda: app.reports.zip_bytes(report_id))

@@ -19,6 +19,7 @@ a member that does not answer a `NodeDown` (the page's error banner).
 from __future__ import annotations
 
 import base64
+import dataclasses
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
@@ -37,7 +38,7 @@ from carbonlab.client.appdata import ComputeTimeout, NodeReader, NodeUnavailable
 from carbonlab.client.appforms import FORM_MAX_BYTES, FormError
 from carbonlab.client.bundles import Reports
 from carbonlab.client.nodeapi import NodeDown
-from carbonlab.client.params import read_params
+from carbonlab.client.params import only_params, read_params
 from carbonlab.client.sentforms import SentForms
 
 if TYPE_CHECKING:
@@ -163,12 +164,15 @@ def default_company(console: Console) -> str:
 
 
 def run_context(console: Console, request: Any,
-                runs: tuple[str, ...]) -> tuple[dict[str, str], str, dict[str, Any]]:
+                runs: Mapping[str, type]) -> tuple[dict[str, str], str, dict[str, Any]]:
     """(the query parameters, the computation asked for by `run`, the context every form page
-    starts from); a parameter given twice, or a `run` that is none of `runs`, is a 400 naming it."""
+    starts from); a parameter given twice, one that no form of `runs` (a run's name: its form's
+    class) takes, or a `run` that is none of `runs`, is a 400 naming it."""
     from carbonlab.client.appdata import company_ids
 
     params = query_once(request)
+    names = {f.name for form in runs.values() for f in dataclasses.fields(form)}
+    only_params(params.items(), sorted({"run", *names}))
     run = params.get("run", "")
     if run not in ("", *runs):
         raise ParamError("run", f"must be one of {', '.join(runs)}, got {run!r}")

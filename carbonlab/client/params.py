@@ -13,9 +13,10 @@ value an error echoes is cut (`carbonlab.checks.shown`).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import typing
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -60,6 +61,8 @@ def read_params(cls: type[T], items: Iterable[tuple[str, str]], *, extra: Iterab
 
     hints = typing.get_type_hints(cls)
     ignored = set(extra)
+    items = list(items)
+    only_params(items, [f.name for f in dataclasses.fields(cls)], also=ignored)  # type: ignore[arg-type]
     seen: set[str] = set()
     raw: dict[str, Any] = {}
     for name, value in items:
@@ -78,6 +81,16 @@ def read_params(cls: type[T], items: Iterable[tuple[str, str]], *, extra: Iterab
         return fields.build(cls, raw, file="query")
     except fields.FieldError as exc:
         raise ParamError(exc.field, exc.problem) from None
+
+
+def only_params(items: Iterable[tuple[str, str]], names: Sequence[str], *, also: Iterable[str] = ()) -> None:
+    """Refuse a parameter that is none of `names` (nor of `also`, accepted but not listed), naming
+    it and what the page takes: a misspelt parameter would otherwise be silently ignored."""
+    known = set(names) | set(also)
+    for name, _ in items:
+        if name not in known:
+            takes = f"takes {', '.join(sorted(names))}" if names else "takes no parameters"
+            raise ParamError(name[:64], f"unknown parameter (this page {takes})")
 
 
 _MOST_DIGITS = 40      # more than any range a field declares

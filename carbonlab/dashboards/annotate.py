@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from carbonlab.checks import shown
 from carbonlab.dashboards import push
 from carbonlab.dashboards.errors import PushError
 from carbonlab.dashboards.model import RIG_ANNOTATION_TAG
@@ -44,11 +45,10 @@ class Annotator:
         verb = "applied" if action == "apply" else "healed"
         text = f"fault {fault_id} {verb}" + (f": {detail}" if detail else "")
         all_tags = [RIG_ANNOTATION_TAG, f"fault:{fault_id}", f"action:{action}", *tags]
-        reply: Any = push._call(  # one error policy for every Grafana call
+        reply: Any = self._api.call(  # one error policy for every Grafana call
             f"annotate fault {fault_id}",
-            lambda: self._api.annotations.add_annotation(time_from=when, time_to=when, tags=all_tags,
-                                                         text=text),
+            lambda a: a.annotations.add_annotation(time_from=when, time_to=when, tags=all_tags, text=text),
         )
-        if not isinstance(reply, dict) or not isinstance(reply.get("id"), int):
-            raise PushError(f"Grafana answered the annotation of fault {fault_id} with {reply!r}, no id")
+        if not isinstance(reply.get("id"), int):
+            raise PushError(f"Grafana answered the annotation of fault {fault_id} with {shown(reply)}, no id")
         return int(reply["id"])

@@ -18,6 +18,8 @@ every second it did not get a value.
 from __future__ import annotations
 
 import asyncio
+import os
+import stat
 import time
 from collections.abc import Awaitable, Callable
 
@@ -71,7 +73,8 @@ class MeterLink:
         except (TimeoutError, OSError, ModbusException) as exc:
             ok, why = False, f"{type(exc).__name__}: {exc}"
         else:
-            why = "connect failed"
+            why = "connect failed" if self.endpoint.transport is Transport.TCP else \
+                f"connect failed: {_serial_why(self.endpoint.serial_port)}"
         if ok:
             self._backoff_s = 0.0
             self.connects += 1
@@ -147,3 +150,15 @@ def _code(pdu: ModbusPDU) -> str:
 
 def _fault(meter: MeterEndpoint, t_wall: float, t0: float, detail: str) -> Sample:
     return Sample(meter.id, t_wall, SampleStatus.COMM_FAULT, {}, time.perf_counter() - t0, detail)
+
+
+def _serial_why(port: str) -> str:
+    """Why a serial port did not open (pymodbus only says it did not)."""
+    try:
+        mode = os.stat(port).st_mode
+    except OSError as exc:
+        return f"{port}: {exc.strerror}"
+    if not stat.S_ISCHR(mode):
+        return f"{port}: not a serial device"
+    allowed = os.access(port, os.R_OK | os.W_OK)
+    return f"{port}: {'cannot open it' if allowed else 'no permission to open it'}"

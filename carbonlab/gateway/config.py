@@ -42,6 +42,7 @@ from typing import Any
 import tomli_w
 
 from carbonlab import fields as config_fields
+from carbonlab.checks import shown, url_problem
 from carbonlab.fields import FieldError, HostPort, spec
 from carbonlab.gateway.endpoint import MeterEndpoint
 from carbonlab.gateway.errors import ConfigError
@@ -81,9 +82,15 @@ class Hj212Forward:
 
 
 def _node_urls(nodes: tuple[str, ...]) -> str | None:
-    if nodes and all(n.startswith(("http://", "https://")) for n in nodes):
-        return None
-    return f"must be a non-empty list of http(s):// URLs, got {list(nodes)!r}"
+    if not nodes:
+        return "must be a non-empty list of http(s):// URLs, got []"
+    for i, node in enumerate(nodes):
+        problem = url_problem(node)
+        if problem is not None:
+            return f"[{i}]: {problem}"
+        if node.rstrip("/") in (n.rstrip("/") for n in nodes[:i]):
+            return f"[{i}]: {shown(node)} is given twice"
+    return None
 
 
 def _listen_or_off(value: str) -> str | None:
@@ -185,9 +192,13 @@ def _parse(raw: dict[str, Any], path: Path, file: str) -> GatewayConfig:
         if meter not in ids:
             raise FieldError(file, f"substitution.{meter}", f"no meter {meter!r} in [[meters]]")
     hj212 = _table(raw, "hj212", file)
+    uplink = config_fields.build(UplinkParams, _table(raw, "uplink", file), file=file, prefix="uplink.")
+    if uplink.base_backoff_s > uplink.max_backoff_s:
+        raise FieldError(file, "uplink.base_backoff_s", f"must be at most uplink.max_backoff_s ("
+                         f"{uplink.max_backoff_s:g}), got {uplink.base_backoff_s:g}")
     return GatewayConfig(
         path=path, **{**checked, **{name: path.parent / checked[name] for name in PATHS}}, meters=meters,
-        uplink=config_fields.build(UplinkParams, _table(raw, "uplink", file), file=file, prefix="uplink."),
+        uplink=uplink,
         max_potential={meter: config_fields.build(MaxPotential, table, file=file,
                                                   prefix=f"substitution.{meter}.")
                        for meter, table in substitution.items()},

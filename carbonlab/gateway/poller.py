@@ -22,6 +22,7 @@ when it stops answering (comm fault: timeout, exception response, disconnection)
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import heapq
 import logging
 import time
@@ -201,6 +202,9 @@ async def read_once(endpoint: MeterEndpoint) -> Sample:
     """One decoded read of one meter (the `carbonlab meters read` command)."""
     link = open_link(endpoint)
     try:
-        return await link.poll(endpoint)
+        sample = await link.poll(endpoint)
     finally:
         link.close()
+    # the link's detail promises a reconnect; nothing retries a one-shot read
+    detail, _, _ = sample.detail.partition("; retry in ")
+    return dataclasses.replace(sample, detail=detail)

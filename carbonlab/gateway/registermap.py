@@ -25,11 +25,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from carbonlab import fields
 from carbonlab.gateway.errors import ConfigError, FrameError
 from carbonlab.gateway.sample import SampleStatus
-from carbonlab.yamlfile import DuplicateKeyError, load_unique
 
 CHANNELS = ("co2_pct", "o2_pct", "h2o_pct", "flow_m3_s", "temp_c", "pressure_kpa")
 # Optional channels (wire version 2). The map's key names the unit; values are decoded to
@@ -299,13 +297,19 @@ def load_register_map(name_or_path: str, base_dir: Path | None = None) -> MeterR
         path = Path(name_or_path)
         if not path.is_absolute() and base_dir is not None:
             path = base_dir / path
-        if path.suffix not in (".yaml", ".yml") or not path.is_file():
+        if not path.exists():
             raise ConfigError(f"register map {name_or_path!r}: neither a built-in map "
                               f"({', '.join(builtin_map_names())}) nor a YAML file that exists ({path})")
+        kind = ("a directory" if path.is_dir() else None if path.is_file()
+                else "not a regular file (a device or a FIFO)")
+        if kind is None and path.suffix not in (".yaml", ".yml"):
+            kind = "not a YAML file (its name ends neither in .yaml nor in .yml)"
+        if kind is not None:
+            raise ConfigError(f"{path}: cannot read register map: {kind}")
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read register map: {exc}") from exc
+        text = fields.document_text(path, "register map")
+    except fields.FieldError as exc:
+        raise ConfigError(str(exc)) from None
     return _parsed(str(path), text)
 
 
@@ -313,14 +317,13 @@ def load_register_map(name_or_path: str, base_dir: Path | None = None) -> MeterR
 def _parsed(path: str, text: str) -> MeterRegisterMap:
     """A map file's text parsed and validated once per process: a gateway or a meters process
     with thousands of meters on one map would otherwise parse the same YAML for each (about
-    10 ms apiece). Keyed by the text, so an edited file is parsed again; the map is frozen."""
+    10 ms apiece). Keyed by the text, so an edited file is parsed again; the map is frozen.
+    Read strictly (`fields.parse_document`): a key given twice or an alias bomb is refused."""
     try:
-        raw = load_unique(text)
-    except DuplicateKeyError as exc:
-        raise ConfigError(f"{path}: field {exc.key!r}: given twice in one mapping (lines {exc.first_line} "
-                          f"and {exc.line}); write each key once") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: cannot read register map: {exc}") from exc
+        raw = fields.parse_document(text, path, syntax="yaml")
+    except fields.FieldError as exc:
+        raise ConfigError(str(exc) if exc.field else f"{path}: cannot read register map: {exc.problem}") \
+            from None
     return parse_register_map(raw, path)
 
 

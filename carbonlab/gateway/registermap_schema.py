@@ -41,7 +41,7 @@ def _mapping(raw: Any, where: str, fld: str) -> Mapping[str, Any]:
 
 def _address(raw: Any, where: str, fld: str) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= 65535:
-        raise _fail(where, fld, f"must be an integer address 0..65535, got {raw!r}")
+        raise _fail(where, fld, f"must be an integer address 0..65535, got {shown(raw)}")
     return raw
 
 
@@ -57,13 +57,13 @@ def _enum(cls: type[E], raw: Any, where: str, fld: str) -> E:
         return cls(raw)
     except ValueError:
         allowed = ", ".join(m.value for m in cls)
-        raise _fail(where, fld, f"must be one of {allowed}; got {raw!r}") from None
+        raise _fail(where, fld, f"must be one of {allowed}; got {shown(raw)}") from None
 
 
 def _text(raw: Mapping[str, Any], key: str, where: str) -> str:
     value = raw.get(key, "")
     if not isinstance(value, str):
-        raise _fail(where, key, f"must be a string, got {value!r}")
+        raise _fail(where, key, f"must be a string, got {shown(value)}")
     return value
 
 
@@ -110,7 +110,7 @@ def _channels(raw: Any, where: str) -> tuple[ChannelSpec, ...]:
         if gas:
             basis = body["basis"]
             if basis not in ("wet", "dry"):
-                raise _fail(where, f"{fld}.basis", f"must be one of wet, dry; got {basis!r}")
+                raise _fail(where, f"{fld}.basis", f"must be one of wet, dry; got {shown(basis)}")
         lo, hi = _number(body["min"], where, f"{fld}.min"), _number(body["max"], where, f"{fld}.max")
         if not lo < hi:
             raise _fail(where, f"{fld}.max", f"must be greater than min ({lo:g}), got {hi:g}")

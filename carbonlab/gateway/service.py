@@ -29,10 +29,9 @@ import contextlib
 import logging
 import signal
 import sqlite3
-from pathlib import Path
 
 from carbonlab import logs
-from carbonlab.gateway import forecast, hj212
+from carbonlab.gateway import forecast, hj212, preflight
 from carbonlab.gateway.config import GatewayConfig, MaxPotential
 from carbonlab.gateway.errors import ConfigError, FrameError
 from carbonlab.gateway.journal import Journal, JournalParams, MeterSpec
@@ -126,6 +125,7 @@ class GatewayService:
         if cfg.interval_s != self.genesis.params.reading_interval_s:
             log.warning("interval_s = %d differs from genesis reading_interval_s = %d",
                         cfg.interval_s, self.genesis.params.reading_interval_s)
+        preflight.check(cfg)        # every check before the data dir and gateway.db are created
         self.metrics = GatewayMetrics()
         self.store = Store(cfg.db_path)
         self.journal = Journal(self.store, JournalParams(
@@ -325,6 +325,5 @@ def run(cfg: GatewayConfig) -> None:
     # and the poller report those themselves (uploads_total, polls_total, meter transitions).
     logs.setup("gateway", {"gateway": cfg.gateway_id}, cfg.log_level,
                {"httpx": logging.WARNING, "pymodbus": logging.CRITICAL})
-    Path(cfg.data_dir).mkdir(parents=True, exist_ok=True)
-    service = GatewayService(cfg)
+    service = GatewayService(cfg)      # validates everything, then creates the data dir (Store)
     asyncio.run(service.run())

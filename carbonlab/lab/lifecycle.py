@@ -18,6 +18,7 @@ from typing import Any
 from carbonlab.lab import health, inventory
 from carbonlab.lab.ansible_run import PlaybookResult, run_playbook
 from carbonlab.lab.errors import LabError, StateError, StepError, TransitionError, UpFailed
+from carbonlab.lab.genesis_change import check_same_genesis
 from carbonlab.lab.names import client_service, gateway_service, node_service, prometheus_skipped_file
 from carbonlab.lab.port_holders import check_ports_free
 from carbonlab.lab.ports import PortPlan, check_outside_ephemeral, plan
@@ -25,7 +26,8 @@ from carbonlab.lab.proc import start_time
 from carbonlab.lab.providers import make_provider, provider_class
 from carbonlab.lab.providers.base import Provider
 from carbonlab.lab.resources import PlaybookRun
-from carbonlab.lab.state import LabState, Phase, locked
+from carbonlab.lab.resources.processes import stop_playbook
+from carbonlab.lab.state import LabState, Phase, check_lab_dir, locked
 from carbonlab.lab.supervisor import last_word, supervisor_gone
 from carbonlab.lab.topology import Topology
 from carbonlab.lab.wheelhouse import build as build_wheelhouse
@@ -47,6 +49,7 @@ class UpTimes:
 class Lab:
     def __init__(self, topo: Topology, lab_dir: Path, provider: str | None = None,
                  progress: Callable[[str], None] = print) -> None:
+        check_lab_dir(lab_dir)
         self.topo = topo
         self.lab_dir = lab_dir.resolve()
         self.progress = progress
@@ -75,7 +78,11 @@ class Lab:
         LabError becomes UpFailed naming what the lab left running (or, with `down_on_failure`,
         it is taken down first); any other error is re-raised after the same account. Loopback
         ports in the machine's ephemeral range, or held by anything but this lab's own
-        processes, are refused before anything is touched."""
+        processes, are refused before anything is touched, and so is a topology that would
+        change the running lab's genesis (its ledgers are made for that one)."""
+        if (self.lab_dir / "genesis.json").is_file():     # provisioned once: ledgers exist
+            check_same_genesis(inventory.genesis_spec(self.topo, self.ports()),
+                               self.lab_dir / "genesis.json", self.topo.path, self.lab_dir)
         if self.provider.loopback_ports:
             ports = self.ports()
             check_outside_ephemeral(self.topo, ports)
@@ -106,10 +113,7 @@ class Lab:
         times = UpTimes()
         with locked(self.lab_dir):
             start = time.monotonic()
-            self.state.lab_id = self.topo.lab_id
-            self.state.provider = self.provider_name
-            self.state.topology = self.topo.path
-            self.state.advance(Phase.HOSTS_UP)
+            self._begin_up()
             self.progress(f"[{self.topo.lab_id}] hosts ({self.provider_name})")
             self.provider.create_hosts()
             times.hosts_s = time.monotonic() - start
@@ -125,6 +129,14 @@ class Lab:
                 self.state.advance(Phase.HEALTHY)
                 times.healthy_s = time.monotonic() - start
         return times
+
+    def _begin_up(self) -> None:
+        """Record which lab this directory holds and move to hosts_up (the lock held)."""
+        self.state.lab_id = self.topo.lab_id
+        self.state.provider = self.provider_name
+        # absolute: `status`/`up --lab-dir` given from another directory find it again
+        self.state.topology = str(Path(self.topo.path).resolve())
+        self.state.advance(Phase.HOSTS_UP)
 
     def provision(self, log_name: str = "site.log", *, same_code: bool = False) -> PlaybookResult:
         """Run site.yml. `same_code` reuses the wheelhouse the lab was last provisioned with
@@ -157,10 +169,23 @@ class Lab:
                                 env=self.provider.ansible_env(), progress=self.progress,
                                 on_start=started)
         except StepError as exc:
+            self._stop_playbooks(records)
             raise self._explained(exc) from None
+        except BaseException:
+            # Ctrl-C (or any error here): run_playbook ended its child, but the playbook's forks
+            # run in sessions of their own and would go on starting services after `up` said
+            # what it left; end them by PID as `down` does before anything is reported
+            self._stop_playbooks(records)
+            raise
         finally:
             for entry in records:
                 self.state.forget(entry)
+
+    def _stop_playbooks(self, records: list[PlaybookRun]) -> None:
+        for entry in records:
+            left = stop_playbook(entry.pid, entry.started, entry.inventory)
+            if left:
+                self.progress(f"[{self.topo.lab_id}] {left}")
 
     def wait_healthy(self, timeout_s: float) -> health.LabFacts:
         deadline = time.monotonic() + timeout_s
@@ -238,11 +263,12 @@ def take_down(lab_dir: Path, state: LabState, progress: Callable[[str], None] = 
     name = state.lab_id or lab_dir.name
     with locked(lab_dir):
         progress(f"[{name}] removing {len(state.resources)} recorded objects ({state.provider or 'none'})")
-        outside = [path for r in state.resources if (path := r.outside(lab_dir))]
-        if outside:
-            progress(f"[{name}] leaving {len(outside)} recorded folder(s) outside "
-                     f"{lab_dir} alone ({outside[0]}{', ...' if len(outside) > 1 else ''}): "
-                     "this state file names another lab's folders (copied or edited?)")
+        refused = [why for r in state.resources if (why := r.refusal(lab_dir))]
+        if refused:
+            more = f"; and {len(refused) - 3} more" if len(refused) > 3 else ""
+            progress(f"[{name}] leaving {len(refused)} recorded object(s) alone: "
+                     f"{'; '.join(refused[:3])}{more} (a state file copied from another lab or "
+                     "edited? down touches only what is inside its own lab directory)")
         maker = provider_class(state.provider) if state.provider else Provider
         maker.destroy_recorded(lab_dir, state)
         state.reset()

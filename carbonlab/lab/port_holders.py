@@ -145,11 +145,10 @@ def check_ports_free(topo: Topology, ports: PortPlan, lab_dir: Path) -> None:
     held = held_ports(ports, lab_dir)
     if not held:
         return
-    first = held[0]
-    by = "; ".join(f"PID {h.pid} ({_short(h.cmdline)})" if h.pid is not None
-                   else "a socket of no process this user can see" for h in first.holders)
-    more = f" (and {len(held) - 1} more of its ports: {', '.join(str(h.port) for h in held[1:6])}" \
-           f"{' ...' if len(held) > 6 else ''})" if len(held) > 1 else ""
+    groups: dict[tuple[PortHolder, ...], list[HeldPort]] = {}
+    for h in held:                  # each port under its own holders, in port order
+        groups.setdefault(h.holders, []).append(h)
+    said = [_held_by(group) for group in groups.values()]
     other = next((d for h in held for p in h.holders if (d := lab_dir_of(p.cmdline)) is not None
                   and d.resolve() != lab_dir.resolve()), None)
     if other is not None:
@@ -158,9 +157,21 @@ def check_ports_free(topo: Topology, ports: PortPlan, lab_dir: Path) -> None:
     else:
         advice = "stop that program or choose a base_port whose block is free"
     raise TopologyError(topo.path, "local.base_port",
-                        f"port {first.port} ({first.service} of {first.host}) on {first.address} is "
-                        f"in use by {by}{more}: the lab's services could not listen there, and "
+                        f"{'; '.join(said[:4])}{'; ...' if len(said) > 4 else ''}: the lab's services "
+                        "could not listen there, and "
                         f"whatever holds them would answer the lab's health checks; {advice}")
+
+
+def _held_by(group: list[HeldPort]) -> str:
+    """`port P (SERVICE of HOST) on ADDRESS is in use by PID N (...)`, and the group's other
+    ports: they have the same holders."""
+    first, rest = group[0], group[1:]
+    by = " and ".join(f"PID {h.pid} ({_short(h.cmdline)})" if h.pid is not None
+                   else "a socket of no process this user can see" for h in first.holders)
+    whose = "such" if any(h.pid is None for h in first.holders) else "of its"
+    more = (f" (and {len(rest)} more {whose} ports: {', '.join(str(h.port) for h in rest[:5])}"
+            f"{' ...' if len(rest) > 5 else ''})") if rest else ""
+    return f"port {first.port} ({first.service} of {first.host}) on {first.address} is in use by {by}{more}"
 
 
 def _short(cmdline: str, limit: int = 160) -> str:

@@ -135,6 +135,11 @@ def recorded_topology(lab_dir: Path | None) -> Path | None:
     if not state.topology:
         return None
     path = Path(state.topology)
+    if not path.is_absolute():       # written so before 2026-12: relative to a cwd not recorded
+        raise StateError(f"{lab_dir}: lab {state.lab_id!r} was brought up from a topology recorded as a "
+                         f"relative path ({path}); give the topology (a file with lab_id: "
+                         f"{state.lab_id}) before --lab-dir (`lab down` needs none: it removes what "
+                         "the state file lists)")
     if not path.is_file():
         raise StateError(f"{lab_dir}: lab {state.lab_id!r} was brought up from {path}, which is gone; "
                          f"give its topology (a file with lab_id: {state.lab_id}) before --lab-dir "
@@ -142,10 +147,22 @@ def recorded_topology(lab_dir: Path | None) -> Path | None:
     return path
 
 
+def check_lab_dir(lab_dir: Path) -> None:
+    """StateError when `lab_dir` exists and is not a directory (a file holds no lab)."""
+    if lab_dir.exists() and not lab_dir.is_dir():
+        raise StateError(f"--lab-dir {lab_dir}: is a file, not a lab directory")
+
+
 @contextlib.contextmanager
 def locked(lab_dir: Path) -> Iterator[None]:
-    lab_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lab_dir / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    """Hold the lab's lock, making the lab directory first; StateError (not a traceback) when
+    it cannot be made or locked: a file there, a read-only parent, /proc."""
+    check_lab_dir(lab_dir)
+    try:
+        lab_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lab_dir / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StateError(f"--lab-dir {lab_dir}: cannot create ({exc.strerror or exc})") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -11,7 +11,10 @@ real host (the unit in playbooks/roles/common/templates has the same settings):
   `start_limit_interval_s` (systemd's StartLimitBurst/StartLimitIntervalSec): the supervisor
   logs it and exits 1, leaving the service down until someone starts it again;
 - SIGTERM, SIGINT or SIGHUP stop it: the child's process group gets SIGTERM (and SIGCONT,
-  should it be paused), SIGKILL after `stop_grace_s`, then the supervisor exits 0;
+  should it be paused), SIGKILL after `stop_grace_s`, then the supervisor exits 0 (the child's
+  exit is logged with the action "stopped": nothing restarts it);
+- one supervisor per name and run dir: a second refuses to start while `NAME.supervisor.pid`
+  names a live supervisor (a stale pidfile, left by one that was SIGKILLed, is replaced);
 - SIGUSR1 holds it: the child keeps running but is not restarted when it exits (the rig's
   "killed members stay down until healed"); SIGUSR2 releases it, starting the child at once
   if it is down.
@@ -39,6 +42,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from carbonlab.lab.errors import LabError
 from carbonlab.lab.proc import alive, start_time
 
 PROCESS_NAME = "cl-supervise"       # its comm (at most 15 bytes): start-stop-daemon --name matches it
@@ -117,7 +121,9 @@ def last_word(log: Path) -> str | None:
 def _last_error(lines: list[str]) -> str | None:
     """The last error the service's last run wrote (`lines` end at the supervisor's word):
     a line of its structured log at level error or critical (its message), or a plain line (a
-    `carbonlab: error: ...` or a traceback's last line); None when that run wrote none."""
+    `carbonlab: error: ...` or a traceback's exception line); None when that run wrote none.
+    A traceback's frames (indented) and an exception group's box drawing (`| `, `+---`,
+    `+-+---- 1 ----`) are skipped: the error of a group is its last sub-exception's line."""
     for line in reversed(lines):
         event = _event(line)
         if event is not None:
@@ -128,7 +134,12 @@ def _last_error(lines: list[str]) -> str | None:
         if not text:
             continue
         if not text.startswith("{"):
-            return text
+            # inside an exception group's box every line starts `| `: drop that, then a line
+            # still indented is a frame, and one of only `+-|`, digits and dots is drawing
+            body = text[1:].removeprefix(" ") if text.startswith("|") else line.rstrip()
+            if not body or body[0].isspace() or not body.strip("+-| .0123456789"):
+                continue
+            return body
         try:
             record = json.loads(text)
         except ValueError:
@@ -180,6 +191,28 @@ def supervisor_gone(run_dir: Path, name: str) -> str | None:
             "so nothing restarts the service")
 
 
+class AlreadySupervised(LabError, RuntimeError):
+    """Raised by `Supervisor.run` when a live supervisor already runs the service of that name in
+    that run dir; the caller's fault (a second start). Nothing was written."""
+
+
+class RunDirError(LabError, OSError):
+    """Raised by `Supervisor.run` when its pidfile cannot be written in the run dir (read-only,
+    not ours); the caller's fault. Nothing was started."""
+
+
+def running_supervisor(pidfile: Path) -> int | None:
+    """The PID `pidfile` names when that process is alive and is a supervisor (its comm is
+    `PROCESS_NAME`) other than this process; None for no pidfile, a stale one, or a recycled PID
+    now held by another program."""
+    try:
+        pid = int(pidfile.read_text().strip())
+        comm = Path(f"/proc/{pid}/comm").read_text().strip()
+    except (OSError, ValueError):
+        return None
+    return pid if pid != os.getpid() and comm == PROCESS_NAME and alive(pid, None) else None
+
+
 def paths(run_dir: Path, name: str) -> tuple[Path, Path, Path]:
     """(child pidfile, supervisor pidfile, status file) of service `name`."""
     return run_dir / f"{name}.pid", run_dir / f"{name}.supervisor.pid", run_dir / f"{name}.supervisor.json"
@@ -202,9 +235,12 @@ class Supervisor:
 
     # the loop ------------------------------------------------------------------------------------
     def run(self) -> int:
+        """Supervise until stopped; `AlreadySupervised` (before anything is written) when a live
+        supervisor of the same name owns the run dir's pidfiles, `RunDirError` when they cannot
+        be written there."""
         signal.pthread_sigmask(signal.SIG_BLOCK, _TAKEN)
         _set_comm(PROCESS_NAME)
-        _write(self.pidfile, f"{os.getpid()}\n")
+        self._claim()
         try:
             self._spawn()
             while True:
@@ -222,6 +258,30 @@ class Supervisor:
         finally:
             for path in (self.child_pidfile, self.status_file, self.pidfile):
                 path.unlink(missing_ok=True)
+
+    def _claim(self) -> None:
+        """Write our pidfile, unless it names a live supervisor: a second supervisor of the same
+        name would overwrite the first's pidfiles and, when stopped, remove them while the first
+        and its service run on unseen. A pidfile left by a supervisor that died (SIGKILL, a
+        reboot) names no live `cl-supervise` and is replaced. Created with O_EXCL when absent, so
+        of two started at the same moment one finds the other's."""
+        mine = f"{os.getpid()}\n".encode()
+        try:
+            fd = os.open(self.pidfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            other = running_supervisor(self.pidfile)
+            if other is not None:
+                raise AlreadySupervised(f"service {self.name!r} is already supervised by pid {other} "
+                                        f"({self.pidfile}); stop it first") from None
+            try:
+                _write(self.pidfile, mine.decode())     # stale: its supervisor is gone
+            except OSError as exc:
+                raise RunDirError(f"{self.pidfile}: cannot write ({exc.strerror})") from None
+            return
+        except OSError as exc:
+            raise RunDirError(f"{self.pidfile}: cannot write ({exc.strerror})") from None
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(mine)
 
     def _on_signal(self, signo: int) -> int | None:
         if signo == signal.SIGCHLD:
@@ -255,7 +315,9 @@ class Supervisor:
             self.child_pidfile.unlink(missing_ok=True)
             rc, sig = _decode(status)
             detail = {"pid": pid, "rc": rc, "signal": signal.Signals(sig).name if sig else None}
-            if self.state == "held":
+            if self.state == "stopping":                # SIGKILLed by _stop, or it obeyed SIGTERM
+                self._log("exit", **detail, action="stopped")
+            elif self.state == "held":
                 self._log("exit", **detail, action="held: not restarted")
             elif rc == 0 or sig in CLEAN_SIGNALS:
                 self._log("exit", **detail, action="clean exit: not restarted")

@@ -209,9 +209,12 @@ def load(path: Path) -> Topology:
     """Read and validate a topology file; raise TopologyError naming file, field and rule."""
     where = str(path)
     try:
-        raw = load_unique(path.read_text())     # a key given twice is an error, not the last one wins
-    except OSError as exc:
-        raise TopologyError(where, "(file)", f"cannot read ({exc.strerror})") from None
+        text = fields.document_text(path, "topology")   # bounded, UTF-8
+    except fields.FieldError as exc:
+        problem = exc.problem.replace("cannot read topology", "cannot read")
+        raise TopologyError(where, "(file)", problem) from None
+    try:
+        raw = load_unique(text)     # a key given twice or an alias bomb is an error
     except DuplicateKeyError as exc:
         raise TopologyError(where, str(exc.key), str(exc.problem)) from None
     except yaml.YAMLError as exc:

@@ -22,7 +22,9 @@ def _num(value: float | int | None, fmt: str = "{:d}") -> str:
 
 
 def status_text(state: LabState, facts: LabFacts | None, lab_dir: str) -> str:
-    lines = [f"lab {state.lab_id or '?'}  provider {state.provider or '-'}  phase {state.phase}  "
+    # the phase is what the last `up` reached; what answers now may differ (a node killed since)
+    now = "" if facts is None else f" (recorded)  now {'healthy' if facts.healthy()[0] else 'NOT HEALTHY'}"
+    lines = [f"lab {state.lab_id or '?'}  provider {state.provider or '-'}  phase {state.phase}{now}  "
              f"dir {lab_dir}"]
     if facts is None:
         lines.append("(no hosts: the lab is absent; `carbonlab lab up` brings it up)")

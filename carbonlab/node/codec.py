@@ -50,16 +50,41 @@ def decode(buf: bytes, what: str = "message", max_bytes: int = MAX_MESSAGE_BYTES
     try:
         value = msgpack.unpackb(
             buf, raw=False, use_list=True, strict_map_key=True, max_bin_len=max_bytes,
-            max_str_len=max_bytes, max_array_len=1_000_000, max_map_len=0,
+            max_str_len=max_bytes, max_array_len=1_000_000, max_map_len=0, ext_hook=_no_ext,
         )
-    except msgpack.StackError:      # a ValueError whose text is empty
-        raise SchemaError(what, f"not valid msgpack (arrays nested too deeply: msgpack's limit is "
-                                f"{MSGPACK_MAX_DEPTH} levels)") from None
-    except (ValueError, msgpack.ExtraData, msgpack.FormatError) as exc:
-        raise SchemaError(what, f"not valid msgpack ({exc or type(exc).__name__})") from None
+    except (ValueError, TypeError) as exc:    # msgpack's errors (some with no text): each named
+        raise SchemaError(what, f"not valid msgpack ({unpack_problem(exc)})") from None
     if check:
         check_canonical(value, buf, what)
     return value
+
+
+class _ExtensionType(ValueError):
+    pass
+
+
+def _no_ext(code: int, data: bytes) -> Any:
+    raise _ExtensionType(f"an extension type (code {code}, {len(data)} bytes), which no carbonlab value uses")
+
+
+def unpack_problem(exc: Exception) -> str:
+    """What is wrong with a buffer msgpack refused, in words, never empty: the exception's class
+    and what it means (a FormatError or StackError has no text of its own)."""
+    name = type(exc).__name__
+    if isinstance(exc, msgpack.StackError):
+        return f"{name}: arrays nested too deeply: msgpack's limit is {MSGPACK_MAX_DEPTH} levels"
+    if isinstance(exc, msgpack.FormatError):     # the one type byte msgpack never uses
+        return f"{name}: a reserved type byte (0xc1, never used in msgpack)"
+    if isinstance(exc, msgpack.ExtraData):
+        return f"{name}: {len(exc.extra)} bytes after the value"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"{name}: a string is not UTF-8 ({exc.reason} at byte {exc.start} of the string)"
+    if isinstance(exc, _ExtensionType):
+        return str(exc)
+    text = str(exc)
+    if text == "Unpack failed: incomplete input":
+        return f"{name}: the buffer ends inside a value (incomplete input)"
+    return f"{name}: {text}" if text else name
 
 
 def check_canonical(value: Any, buf: bytes, what: str) -> None:

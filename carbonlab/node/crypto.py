@@ -67,13 +67,26 @@ class Signer:
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():       # also "" (the current folder)
+            raise NodeError(f"{path}: is a directory; give the path of a new key file") from None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            raise NodeError(f"{path}: cannot create its folder: {path.parent} is a file") from None
+        except OSError as exc:
+            raise NodeError(f"{path}: cannot create its folder {path.parent} ({exc.strerror})") from None
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             raise NodeError(f"{path}: already exists; refusing to overwrite a key") from None
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(pem)
+        except OSError as exc:
+            raise NodeError(f"{path}: cannot create the key file ({exc.strerror})") from None
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(pem)
+        except OSError as exc:      # a full disk: no half key left behind
+            path.unlink(missing_ok=True)
+            raise NodeError(f"{path}: cannot write the key file ({exc.strerror})") from None
 
     @classmethod
     def load(cls, path: Path) -> Signer:

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from carbonlab import fields
+from carbonlab.checks import name_problem
 from carbonlab.fields import FieldError, spec
 from carbonlab.rig.errors import FaultError, ScenarioError
 from carbonlab.rig.faults.catalogue import FAULTS, make_fault
@@ -80,7 +81,7 @@ class Expect:
 @dataclass(frozen=True)
 class Scenario:
     path: Path
-    name: str = spec()
+    name: str = spec(check=name_problem)   # its report folder's name: no path, no '..'
     duration_s: float = spec(lo=1.0)
     timeline: tuple[Step, ...] = ()
     summary: str = spec("", allow_empty=True)

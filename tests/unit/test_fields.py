@@ -15,6 +15,7 @@ from carbonlab.fields import (
     document,
     like,
     longest,
+    parse_document,
     port,
     read,
     spec,
@@ -228,3 +229,14 @@ def test_the_shared_number_and_echo_checks() -> None:
         with_digits = shown(n)
         assert with_digits == f"an integer of {len(str(n))} digits", n
     assert len(shown(list(range(1000)))) < 120
+
+
+@pytest.mark.parametrize("syntax", ["toml", "yaml"])
+def test_an_integer_of_5000_digits_is_named_in_the_files_terms(syntax: str) -> None:
+    """Python's int-conversion limit was a bare ValueError out of the parser, its text telling the
+    user to call sys.set_int_max_str_digits()."""
+    text = ("port = " if syntax == "toml" else "port: ") + "9" * 5000
+    with pytest.raises(FieldError) as caught:
+        parse_document(text, "NODE.toml", syntax=syntax)
+    assert str(caught.value) == (f"NODE.toml: not valid {syntax.upper()} (an integer of 5,000 digits: "
+                                 "at most 4,300 digits are read)")

@@ -21,6 +21,7 @@ from carbonlab.node.allowances.records import Basis as Basis  # the chain's stat
 MAX_T = 1e12
 MAX_PRICE_PER_T = 1e6
 MAX_AMOUNT = 1e15
+MAX_COUNT = 1_000_000    # a count of events in a year (late uploads: a year has 8,784 hours)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +78,7 @@ class VerifiedEmissions:
 class DataQuality:
     """Data-quality figures for the year; `falsification_found` is a competent authority's finding."""
     substituted_share: float = spec(0.0, lo=0.0, hi=1.0)   # of the operating hours
-    late_uploads: int = spec(0, lo=0)
+    late_uploads: int = spec(0, lo=0, hi=MAX_COUNT)
     falsification_found: bool = spec(False)
     illegal_gain: float = spec(0.0, lo=0.0, hi=MAX_AMOUNT)               # in the rule set's currency
 

@@ -203,20 +203,27 @@ def _term(raw: Any, file: str, prefix: str) -> Term:
     return term
 
 
+def _n(x: float) -> str:
+    """A figure of a rule set in a message: as short as `:g`, but with every digit needed to tell
+    it from its neighbours (a threshold of 0.1000001 printed as 0.1 made an overlap look like none)."""
+    short = f"{x:g}"
+    return short if float(short) == x else repr(x)
+
+
 def _check_term(term: Term, file: str, prefix: str) -> None:
     for lo, hi, default in RANGES.get(type(term), ()):
         low, high = getattr(term, lo), getattr(term, hi)
         if low > high:
-            raise FieldError(file, f"{prefix}{lo}", f"{low:g} is above {hi} ({high:g})")
+            raise FieldError(file, f"{prefix}{lo}", f"{_n(low)} is above {hi} ({_n(high)})")
         if default is not None and not low <= getattr(term, default) <= high:
-            raise FieldError(file, f"{prefix}{default}",
-                             f"{getattr(term, default):g} is outside [{lo}, {hi}] = [{low:g}, {high:g}]")
+            raise FieldError(file, f"{prefix}{default}", f"{_n(getattr(term, default))} is outside "
+                             f"[{lo}, {hi}] = [{_n(low)}, {_n(high)}]")
     if isinstance(term, DataQualityTerm):
         if term.amount == 0 and term.per_unit == 0:
             raise FieldError(file, f"{prefix}amount", "amount and per_unit are both 0: the term does nothing")
         if term.kind is TermKind.SUBSTITUTED_HOURS and term.threshold > 1:
             raise FieldError(file, f"{prefix}threshold",
-                             f"is a share of hours: must be 0..1, got {term.threshold:g}")
+                             f"is a share of hours: must be 0..1, got {_n(term.threshold)}")
     if isinstance(term, ShortfallFinePerTonne):
         years = [f.year for f in term.indexed_per_t]
         for j, year in enumerate(years):
@@ -274,12 +281,12 @@ def _check_bands(terms: tuple[Term, ...], file: str) -> None:
                 continue
             if u.effect is t.effect and u.threshold == t.threshold:
                 raise FieldError(file, f"terms[{i}].threshold", f"a second {t.kind.value} {t.effect.value} "
-                                 f"at threshold {t.threshold:g} (terms[{j}]); terms of one effect add, each "
-                                 "from its own threshold")
+                                 f"at threshold {_n(t.threshold)} (terms[{j}]); terms of one effect add, "
+                                 "each from its own threshold")
             bonus, penalty = (t, u) if t.effect is Effect.BONUS else (u, t)
             if u.effect is not t.effect and bonus.threshold > penalty.threshold:
                 raise FieldError(file, f"terms[{i}].threshold", f"the {t.kind.value} bonus (at or below "
-                                 f"{bonus.threshold:g}) and penalty (above {penalty.threshold:g}) both apply "
-                                 f"between the two thresholds (terms[{j}] and terms[{i}]): a bonus threshold "
-                                 "must not be above a penalty threshold")
+                                 f"{_n(bonus.threshold)}) and penalty (above {_n(penalty.threshold)}) both "
+                                 f"apply between the two thresholds (terms[{j}] and terms[{i}]): a bonus "
+                                 "threshold must not be above a penalty threshold")
         seen.append((i, t))

@@ -40,7 +40,8 @@ def _num(where: str, raw: Any, *, lo: float = 0.0) -> float:
     except ValueError:
         raise InputError(where, f"must be a number, got {shown(raw)}") from None
     if value is None or value < lo:
-        raise InputError(where, f"must be a finite number >= {lo:g}, got {shown(raw)}")
+        at_least = f" >= {lo:g}" if math.isfinite(lo) else ""     # never "a finite number >= -inf"
+        raise InputError(where, f"must be a finite number{at_least}, got {shown(raw)}")
     return value
 
 
@@ -70,7 +71,7 @@ def read_years(path: Path) -> int:
     if not rows:
         raise InputError(str(path), "no rows")
     raw = rows[0]["year"].strip()
-    if not (raw.isascii() and raw.isdigit()):
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):     # int() of 5,000 digits raises
         raise InputError(f"{path} line 2: year", f"must be a year, got {shown(rows[0]['year'])}")
     first = int(raw)
     for i, row in enumerate(rows):

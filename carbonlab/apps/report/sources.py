@@ -51,11 +51,21 @@ def _request(item: dict[str, Any]) -> bytes:
 
 
 class LedgerFile:
-    def __init__(self, path: Path) -> None:
+    """A ledger file, read with its own copy of genesis; a `genesis` the caller gives (its
+    `--genesis`, read from `genesis_path`) must be that copy, or the file is refused: a report
+    is never built from a ledger of another chain than the caller named."""
+
+    def __init__(self, path: Path, genesis: Genesis | None = None,
+                 genesis_path: Path | None = None) -> None:
         try:
             self.source = open_source(path)
         except NodeError as exc:      # names the file already
             raise ReportError("--ledger", str(exc)) from None
+        if genesis is not None and genesis.hash != self.source.genesis.hash:
+            self.source.close()
+            raise ReportError("--genesis", f"{genesis_path}: not the genesis of the ledger {path} "
+                                           f"(hash {genesis.hash.hex()[:16]}, the ledger's "
+                                           f"{self.source.genesis.hash.hex()[:16]})")
 
     @property
     def genesis(self) -> Genesis:

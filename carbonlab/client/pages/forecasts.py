@@ -53,7 +53,8 @@ def chain_prices(reader: appdata.NodeReader) -> Any:
 
 
 async def view(console: Console, request: Request) -> dict[str, Any]:
-    params, run, out = run_context(console, request, ("emissions", "price"))
+    params, run, out = run_context(console, request, {"emissions": EmissionsForecastForm,
+                                                              "price": PriceForecastForm})
     out.update(emissions=None, price=None, allowance_source=None)
     app = state(console)
     with mapped(out):

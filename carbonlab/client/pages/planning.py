@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 
 async def view(console: Console, request: Request) -> dict[str, Any]:
-    params, run, out = run_context(console, request, ("dispatch", "pathway"))
+    params, run, out = run_context(console, request, {"dispatch": DispatchForm, "pathway": PathwayForm})
     out.update(units=None, dispatch=None, pathway=None, chart=None)
     app = state(console)
     if not run:

@@ -35,16 +35,20 @@ class Resource(ABC):
         """The name, path, host or PID that tells this object from others of its kind."""
         return str(dataclasses.astuple(self)[0])
 
-    def folder(self) -> str:
-        """The folder this record names (a directory, a pidfile folder), else ""."""
+    def paths(self) -> tuple[str, ...]:
+        """The files or folders this record names, which `down` acts on or under (a directory,
+        a pidfile folder, a playbook's inventory); () for objects that are not files."""
+        return ()
+
+    def refusal(self, lab_dir: Path) -> str:
+        """Why `down` leaves this record alone, else "". Here: a path it names that is not
+        inside `lab_dir` once resolved (`..`, symlinks), as a state file copied or edited from
+        another lab names that lab's folders, or an edited one any folder at all."""
+        for path in self.paths():
+            problem = outside(path, lab_dir)
+            if problem:
+                return problem
         return ""
-
-    def outside(self, lab_dir: Path) -> str:
-        """Its folder when that lies outside `lab_dir`, else "": `down` leaves such a folder
-        alone (a state file copied or edited from another lab names that lab's folders)."""
-        folder = self.folder()
-        return folder if folder and not Path(folder).is_relative_to(lab_dir) else ""
-
     def record(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind}
         for f in dataclasses.fields(self):
@@ -70,6 +74,19 @@ class Resource(ABC):
                                  f"{' or '.join(t.__name__ for t in allowed)}, not {value!r}")
             values[f.name] = value
         return cls(**values)
+
+
+def outside(path: str, lab_dir: Path) -> str:
+    """What is wrong with `path` as a path of the lab in `lab_dir`, else "": it must be
+    absolute and, with `..` and symlinks resolved, lie strictly inside the resolved `lab_dir`."""
+    if not Path(path).is_absolute():
+        return f"{path} is not an absolute path"
+    real, home = Path(path).resolve(), lab_dir.resolve()
+    if real != home and real.is_relative_to(home):
+        return ""
+    said = path if str(real) == path else f"{path} (that is {real})"
+    where = "the lab directory itself" if real == home else f"outside {home}"
+    return f"{said} is {where}"
 
 
 def _types(hint: Any) -> tuple[type, ...]:

@@ -12,17 +12,19 @@ from carbonlab.lab.resources.base import Resource
 
 @dataclasses.dataclass(frozen=True)
 class LabDir(Resource, kind="dir", words="directory (and its contents)"):
-    """A directory and everything in it; removed only when it is inside the lab directory."""
+    """A directory and everything in it; removed only when, resolved, it is inside the lab
+    directory (`refusal`): a recorded `/lab/../victim` or a symlink out of the lab is left."""
 
     path: str
 
-    def folder(self) -> str:
-        return self.path
+    def paths(self) -> tuple[str, ...]:
+        return (self.path,)
 
     def remove(self, lab_dir: Path) -> None:
-        if not self.outside(lab_dir):
-            unmount_under(Path(self.path))
-            shutil.rmtree(self.path, ignore_errors=True)
+        if not self.refusal(lab_dir):
+            real = Path(self.path).resolve()
+            unmount_under(real)
+            shutil.rmtree(real, ignore_errors=True)
 
 
 def unmount_under(path: Path) -> None:

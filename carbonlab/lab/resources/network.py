@@ -1,7 +1,9 @@
 """Kernel network objects a netns lab made: namespaces, links, the safety route, nft tables.
 
 Each is removed only if it is there, so `down` may repeat; a namespace is emptied first
-(whatever still runs in it belongs to the lab).
+(whatever still runs in it belongs to the lab). Only names of the forms the netns provider
+gives (`cl-<lab>-<host>`, `clb<lab>`, `clv<lab><i>`, `cl_<lab>`) are touched: an edited state
+file naming `eth0` or another namespace is left alone (`refusal`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,12 @@ from carbonlab.lab.resources.base import Resource
 class Netns(Resource, kind="netns", words="network namespace"):
     name: str
 
+    def refusal(self, lab_dir: Path) -> str:
+        return _not_named(self.kind, self.name, ("cl-",))
+
     def remove(self, lab_dir: Path) -> None:
+        if self.refusal(lab_dir):
+            return
         _empty_netns(self.name)
         run(["ip", "netns", "del", self.name], check=False)
 
@@ -32,8 +39,11 @@ class Link(Resource, kind="link", words="link"):
 
     name: str
 
+    def refusal(self, lab_dir: Path) -> str:
+        return _not_named(self.kind, self.name, ("clb", "clv"))
+
     def remove(self, lab_dir: Path) -> None:
-        if link_exists(self.name):
+        if not self.refusal(lab_dir) and link_exists(self.name):
             run(["ip", "link", "del", self.name], check=False)
 
 
@@ -72,8 +82,18 @@ class NftTable(Resource, kind="nft_table", words="nft table"):
     def label(self) -> str:
         return self.name
 
+    def refusal(self, lab_dir: Path) -> str:
+        return _not_named(self.kind, self.name, ("cl_", "clrig_"))
+
     def remove(self, lab_dir: Path) -> None:
-        run(["nft", "delete", "table", self.family, self.name], check=False)
+        if not self.refusal(lab_dir):
+            run(["nft", "delete", "table", self.family, self.name], check=False)
+
+
+def _not_named(kind: str, name: str, prefixes: tuple[str, ...]) -> str:
+    if name.startswith(prefixes) and len(name) > max(map(len, prefixes)):
+        return ""
+    return f"{kind} {name!r} is not a name a lab gives (they start {' or '.join(prefixes)})"
 
 
 def link_exists(name: str) -> bool:

@@ -24,7 +24,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from carbonlab.asgi import BodyGuard
-from carbonlab.node.api.body import BATCH_MEDIA_TYPE, check_media_type, read_json, read_limited
+from carbonlab.checks import shown
+from carbonlab.node.api.body import (
+    BATCH_MEDIA_TYPE,
+    MAX_BODY_BYTES,
+    check_media_type,
+    read_json,
+    read_limited,
+)
 from carbonlab.node.api.errors import EXCEPTION_HANDLERS, ApiError, only_params, path_int, query_int
 from carbonlab.node.api.openapi import OPENAPI
 from carbonlab.node.api.records import record_routes
@@ -115,7 +122,7 @@ def build_app(node: NodeService) -> Starlette:
 
     def _known_meter(meter: str | None) -> None:
         if meter is not None and meter not in node.genesis.meter_by_id:
-            raise ApiError(404, f"meter: unknown meter {meter!r}", "meter")
+            raise ApiError(404, f"meter: unknown meter {shown(meter)}", "meter")
 
     async def readings(request: Request) -> Response:
         only_params(request, READINGS_PARAMS)
@@ -135,7 +142,7 @@ def build_app(node: NodeService) -> Starlette:
         only_params(request, ("group_by", "since", "until"))
         group_by = request.query_params.get("group_by", "company")
         if group_by not in GROUPS:
-            raise ApiError(400, f"group_by: {group_by!r} is not one of {', '.join(GROUPS)}", "group_by")
+            raise ApiError(400, f"group_by: {shown(group_by)} is not one of {', '.join(GROUPS)}", "group_by")
         try:   # the query's own range rule and words (since before until, 1970..9999)
             since, until = time_range(request.query_params.get("since"),
                                       request.query_params.get("until"))
@@ -153,7 +160,7 @@ def build_app(node: NodeService) -> Starlette:
         level = _choice(Level, "level", q.get("level") or "company")
         proofs = YES_NO.get(q.get("proofs", "").lower())
         if proofs is None:
-            raise ApiError(400, f"proofs: {q['proofs']!r} is not one of 0, 1, false, true", "proofs")
+            raise ApiError(400, f"proofs: {shown(q['proofs'])} is not one of 0, 1, false, true", "proofs")
         result = await _ledger_call(lambda ledger: ledger.emissions_query(
             flt, period=period, level=level, proofs=proofs))
         return JSONResponse(result.to_json())
@@ -230,14 +237,15 @@ def build_app(node: NodeService) -> Starlette:
         *record_routes(node),
     ]
     return Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS,
-                     middleware=[Middleware(BodyGuard, body_timeout_s=node.config.api_body_timeout_s)])
+                     middleware=[Middleware(BodyGuard, body_timeout_s=node.config.api_body_timeout_s,
+                                            drain_max_bytes=MAX_BODY_BYTES)])
 
 
 def _choice(kind: type[E], name: str, raw: str) -> E:
     try:
         return kind(raw)
     except ValueError:
-        raise ApiError(400, f"{name}: {raw!r} is not one of {', '.join(m.value for m in kind)}",
+        raise ApiError(400, f"{name}: {shown(raw)} is not one of {', '.join(m.value for m in kind)}",
                        name) from None
 
 

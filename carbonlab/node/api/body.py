@@ -32,12 +32,14 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import aclosing
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from carbonlab.checks import shown
+from carbonlab.jsonfile import parser_problem
 from carbonlab.node.api.errors import ApiError
 from carbonlab.node.model import BATCH_MEDIA_TYPE
 
@@ -79,11 +81,12 @@ async def read_limited(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
         raise ApiError(413, f"body: Content-Length {declared} bytes exceeds {limit}", "body")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, f"body: more than {limit} bytes", "body")
-        chunks.append(chunk)
+    async with aclosing(request.stream()) as stream:    # closed when refused mid-way (trio warns)
+        async for chunk in stream:
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413, f"body: more than {limit} bytes", "body")
+            chunks.append(chunk)
     return b"".join(chunks)
 
 
@@ -190,7 +193,7 @@ def parse_json(body: bytes, root: str) -> Any:
     try:
         value = json.loads(body, object_pairs_hook=_pairs(twice))
     except ValueError as exc:   # JSONDecodeError, UnicodeDecodeError, an integer over 4300 digits
-        raise ApiError(400, f"body: not valid JSON ({exc})", "body") from None
+        raise ApiError(400, f"body: not valid JSON ({parser_problem(exc)})", "body") from None
     except RecursionError:      # not expected past nests_deeper; a 400 all the same, not a 500
         raise ApiError(400, f"body: JSON nested too deeply (the limit is {MAX_JSON_DEPTH})", "body") from None
     surrogates = _SURROGATE_ESCAPE.search(body) is not None

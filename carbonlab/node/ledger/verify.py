@@ -252,7 +252,7 @@ def _check_block(db: sqlite3.Connection, report: VerifyReport, genesis: Genesis,
                     problems=bad)
     _add_stored(report, height, bad)
     if not bad:     # a row with a value of the wrong type is named above, not compared
-        _compare_readings(report, height, expected_readings, stored)
+        _compare_readings(report, height, expected_readings, stored, db)
     report.readings += len(expected_readings)
     for problem in allowance_rows.problems(db, height, expected_records):
         report.add(height, problem)
@@ -299,18 +299,29 @@ def _compare_verdict(report: VerifyReport, height: int, idx: int, request: bytes
 
 
 def _compare_readings(report: VerifyReport, height: int, expected: list[tuple[Any, ...]],
-                      stored: list[tuple[Any, ...]]) -> None:
+                      stored: list[tuple[Any, ...]], db: sqlite3.Connection) -> None:
     want = {(r[0], r[1]): r for r in expected}
     have = {(r[0], r[1]): tuple(r) for r in stored}
     for key in sorted(set(want) | set(have)):
         name = f"reading {key[0]}/{key[1]}"
         if key not in have:
-            report.add(height, f"{name} is in a certified batch but missing from the readings table")
+            report.add(height, f"{name} is in a certified batch but missing from the readings "
+                               f"table{_elsewhere(db, key)}")
         elif key not in want:
             report.add(height, f"{name} is in the readings table but in no accepted certified batch")
         elif want[key] != have[key]:
             report.add(height, f"{name} in the readings table differs: "
                                f"{differing(READING_COLUMNS, have[key], want[key], 'certified')}")
+
+
+def _elsewhere(db: sqlite3.Connection, key: tuple[Any, ...]) -> str:
+    """Where the table has the reading instead, when its height is of the wrong type (text put
+    in by hand): one lookup by its key, on the error path only."""
+    bad: list[StoredValueError] = []
+    found = select(db, "readings", ("height",), "meter_id = ? AND seq = ?", key, problems=bad)
+    if bad:
+        return f" at its height (its row's height {bad[0].problem})"
+    return f" at its height (its row is at height {found[0][0]})" if found else ""
 
 
 def _check_checkpoints(db: sqlite3.Connection, report: VerifyReport, genesis: Genesis,

@@ -3,7 +3,8 @@
 A filter is built once from text (`EmissionsFilter.from_params`, the API's query string and
 the CLI's options speak the same names) and checked once against the genesis in hand
 (`check`): an unknown company, plant, unit, stack or meter, an unknown gas or flag, or a
-time range that ends before it starts raises `FilterError` naming the parameter.
+time range that ends before it starts raises `FilterError` naming the parameter. A value the
+caller gave is quoted through `carbonlab.checks.shown` (at most 80 characters and its length).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
+from carbonlab.checks import shown
 from carbonlab.node.errors import NodeError
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.model import DataFlag
@@ -55,7 +57,7 @@ def _choice(kind: type[E], name: str, raw: str) -> E:
     try:
         return kind(raw.strip().lower())
     except ValueError:
-        raise FilterError(name, f"{raw!r} is not one of {', '.join(m.value for m in kind)}") from None
+        raise FilterError(name, f"{shown(raw)} is not one of {', '.join(m.value for m in kind)}") from None
 
 
 def _time(name: str, raw: str | None) -> int | None:
@@ -64,8 +66,9 @@ def _time(name: str, raw: str | None) -> int | None:
     if _DIGITS.fullmatch(raw.strip()):   # ASCII digits only: int() also takes "1_000" and "١٢٣"
         text = raw.strip()
         digits = text.lstrip("+-").lstrip("0") or "0"
+        sign = "-" if text.startswith("-") else ""
         if len(digits) > _MOST_DIGITS:   # out of range: int() of over 4,300 digits would raise
-            raise FilterError(name, _outside(f"{digits[:20]}... ({len(digits)} digits)"))
+            raise FilterError(name, _outside(f"{sign}{digits[:20]}... ({len(digits)} digits)"))
         value = -int(digits) if text.startswith("-") else int(digits)
     else:
         from datetime import UTC, datetime
@@ -73,7 +76,7 @@ def _time(name: str, raw: str | None) -> int | None:
         try:
             when = datetime.fromisoformat(raw)
         except ValueError:
-            raise FilterError(name, f"{raw!r} is neither unix seconds nor an ISO 8601 time") from None
+            raise FilterError(name, f"{shown(raw)} is neither unix seconds nor an ISO 8601 time") from None
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
         value = int(when.timestamp())
@@ -144,7 +147,7 @@ class EmissionsFilter:
                 try:
                     flags.append(DataFlag(raw.strip().upper()))
                 except ValueError:
-                    raise FilterError("flag", f"{raw!r} is not an HJ 212 data flag (one of "
+                    raise FilterError("flag", f"{shown(raw)} is not an HJ 212 data flag (one of "
                                               f"{', '.join(f.value for f in DataFlag)})") from None
         return cls(company=text("company"), plant=text("plant"), unit=text("unit"),
                    stack=text("stack"), meter=text("meter"),
@@ -165,8 +168,8 @@ class EmissionsFilter:
             attr = "id" if name == "meter" else name
             known = sorted({getattr(m, attr) for m in genesis.meters})
             if wanted not in known:
-                shown = ", ".join(known[:10]) + (f" and {len(known) - 10} more" if len(known) > 10 else "")
-                raise FilterError(name, f"unknown {name} {wanted!r} (genesis names {shown or 'none'})")
+                names = ", ".join(known[:10]) + (f" and {len(known) - 10} more" if len(known) > 10 else "")
+                raise FilterError(name, f"unknown {name} {shown(wanted)} (genesis names {names or 'none'})")
             meters = [m for m in meters if getattr(m, attr) == wanted]
         if not meters:
             raise FilterError("company", "the company, plant, unit, stack and meter given select "

@@ -18,7 +18,10 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from carbonlab.node.genesis import Genesis
+from carbonlab.node.ledger import typedsql
 from carbonlab.node.ledger.proof import ProofCache, ProofError, build_proof, check_proof
+from carbonlab.node.ledger.stored import select
+from carbonlab.node.ledger.typedsql import meters_in
 from carbonlab.node.model import Reading
 from carbonlab.node.query import audit
 from carbonlab.node.query.columns import ENERGY_COLUMNS, GAS_COLUMNS, SUMMED
@@ -57,23 +60,30 @@ def _selected(flt: EmissionsFilter, r: Reading) -> bool:
     return not (flt.measured is Measured.SUBSTITUTED and not r.substituted)
 
 
+_FILTERED = ("flag", "substituted")
+
+
 def attach_proofs(ledger: Ledger, db: sqlite3.Connection, result: QueryResult) -> QueryResult:
     check_proof_budget(result)
     flt = result.filter
     cache = ProofCache()
     rows = []
+    every = sorted({m for row in result.rows for m in _row_meters(ledger.genesis, result, row)})
+    if every:   # text in interval_start, which the ranges below would leave out unsaid
+        typedsql.hidden(db, "readings", "interval_start", meters_in(every), every)
     for row in result.rows:
         meters = sorted(_row_meters(ledger.genesis, result, row))
         lo = max(row.period_start, flt.since if flt.since is not None else row.period_start)
         hi = min(row.period_end, flt.until if flt.until is not None else row.period_end)
         # the flag and measured filters in the SELECT: a proof is built only for a reading the
-        # row sums (the budget counted those), never for every reading of the range
-        keys = db.execute(
-            f"SELECT meter_id, seq FROM readings r WHERE meter_id IN ({', '.join('?' * len(meters))})"
-            f" AND interval_start >= ? AND interval_start < ? AND {selected_sql(flt, 'r')} "
-            "ORDER BY interval_start, meter_id", (*meters, lo, hi)).fetchall()
+        # row sums (the budget counted those), never for every reading of the range; a row
+        # whose flag or substituted is of the wrong type is read too, and named (`select`)
+        keys = select(db, "readings", ("meter_id", "seq", "interval_start", *_FILTERED),
+                      f"{meters_in(meters)} AND interval_start >= ? AND interval_start < ? AND "
+                      f"({selected_sql(flt, 'readings')} OR {typedsql.wrong('readings', _FILTERED)})",
+                      (*meters, lo, hi), order="interval_start, meter_id")
         proofs = []
-        for meter, seq in keys:
+        for meter, seq, *_ in keys:
             proof = build_proof(ledger, db, meter, seq, cache)
             if proof is None:
                 continue

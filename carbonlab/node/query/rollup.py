@@ -28,7 +28,10 @@ from typing import Any
 
 from carbonlab.node.errors import SchemaError
 from carbonlab.node.genesis import Genesis
-from carbonlab.node.query.columns import GAS_COLUMNS, present, summed_expr
+from carbonlab.node.ledger import typedsql
+from carbonlab.node.ledger.stored import select
+from carbonlab.node.ledger.typedsql import meters_in
+from carbonlab.node.query.columns import GAS_COLUMNS, SUMMED, present, summed_expr
 from carbonlab.node.query.filters import (
     LEVEL_KEYS,
     MAX_TIME,
@@ -227,17 +230,19 @@ def uses_days(db: sqlite3.Connection, flt: EmissionsFilter, period: Period | Non
 
 def _windows(db: sqlite3.Connection, flt: EmissionsFilter,
              meters: tuple[str, ...]) -> dict[str, tuple[int, int]]:
+    """Each meter's [since, until): the filter's, or its first reading's start and its last
+    reading's end, read typed (text sorts last: it would be the "last" reading)."""
     out = {}
     for meter in meters:
         lo, hi = flt.since, flt.until
         if lo is None:
-            row = db.execute("SELECT MIN(interval_start) FROM readings WHERE meter_id = ?",
-                             (meter,)).fetchone()
-            lo = row[0]
+            first = select(db, "readings", ("interval_start",), "meter_id = ?", (meter,),
+                           order="interval_start", limit=1)
+            lo = first[0][0] if first else None
         if hi is None:
-            row = db.execute("SELECT interval_start + interval_s FROM readings WHERE meter_id = ? "
-                             "ORDER BY interval_start DESC LIMIT 1", (meter,)).fetchone()
-            hi = None if row is None else row[0]
+            last = select(db, "readings", ("interval_start", "interval_s"), "meter_id = ?",
+                          (meter,), order="interval_start DESC", limit=1)
+            hi = last[0][0] + last[0][1] if last else None
         if lo is not None and hi is not None and hi > lo:
             out[meter] = (lo, hi)
     return out
@@ -274,28 +279,35 @@ def meter_buckets(db: sqlite3.Connection, flt: EmissionsFilter, period: Period |
                   meters: tuple[str, ...]) -> list[tuple[Any, ...]]:
     """Per (bucket, meter): bucket start, meter, the summed columns (GAS_COLUMNS order, then
     gross_mwh, heat_input_gj), selected readings, selected substituted, all readings (intervals).
-    `period` None: one bucket (0) over the whole range."""
+    `period` None: one bucket (0) over the whole range. The rows summed are checked for their
+    stored types in the same pass (`typedsql`): a wrong one raises `StoredValueError`."""
     days = uses_days(db, flt, period)
-    table, alias, time = ("reading_days", "d", "d.day_start") if days else \
-        ("readings", "r", "r.interval_start")
+    table, alias, time = ("reading_days", "d", "day_start") if days else \
+        ("readings", "r", "interval_start")
     have = present(db, table)
     cond = selected_sql(flt, alias)
     sums = [summed_expr(GAS_COLUMNS[g], have, alias, cond) if g in flt.gases else "NULL"
             for g in GAS_COLUMNS]
     sums += [summed_expr(c, have, alias, cond) for c in ("gross_mwh", "heat_input_gj")]
     count = f"{alias}.readings" if days else "1"
-    where = [f"{alias}.meter_id IN ({', '.join('?' * len(meters))})"]
+    where = [meters_in(meters)]
     args: list[Any] = list(meters)
+    typedsql.hidden(db, table, time, where[0], args)      # text a range below would leave out
     for value, op in ((flt.since, ">="), (flt.until, "<")):
         if value is not None:
             where.append(f"{time} {op} ?")
             args.append(value)
-    sql = (f"SELECT {bucket_sql(period, time)} AS bucket, {alias}.meter_id, {', '.join(sums)}, "
-           f"SUM(CASE WHEN {cond} THEN {count} ELSE 0 END), "
+    read = [time, "substituted", *(c for c in SUMMED if c in have),
+            *(("readings",) if days else ("flag",) if flt.flags else ())]
+    sql = (f"SELECT {bucket_sql(period, f'{alias}.{time}')} AS bucket, {alias}.meter_id, "
+           f"{', '.join(sums)}, SUM(CASE WHEN {cond} THEN {count} ELSE 0 END), "
            f"SUM(CASE WHEN {cond} AND {alias}.substituted = 1 THEN {count} ELSE 0 END), "
-           f"SUM({count}) FROM {table} {alias} WHERE {' AND '.join(where)} "
-           f"GROUP BY bucket, {alias}.meter_id")
-    return db.execute(sql, args).fetchall()
+           f"SUM({count}), {typedsql.witness(table, read, f'{alias}.')} "
+           f"FROM {table} {alias} WHERE {' AND '.join(where)} GROUP BY bucket, {alias}.meter_id")
+    rows = db.execute(sql, args).fetchall()
+    if any(row[-1] for row in rows):
+        typedsql.name_wrong(db, table, read, " AND ".join(where), args)
+    return [row[:-1] for row in rows]
 
 
 def add_optional(a: float | None, b: float | None) -> float | None:

@@ -21,6 +21,8 @@ from typing import Any
 
 from carbonlab.node.genesis import Genesis
 from carbonlab.node.gwp import GwpSet, co2e_kg
+from carbonlab.node.ledger import typedsql
+from carbonlab.node.ledger.typedsql import meters_in
 from carbonlab.node.query.filters import EmissionsFilter, FilterError, Gas
 from carbonlab.node.query.rollup import meter_buckets
 
@@ -129,11 +131,12 @@ def _range(db: sqlite3.Connection, flt: EmissionsFilter,
            meters: tuple[str, ...]) -> tuple[int | None, int | None]:
     if flt.since is not None and flt.until is not None:
         return flt.since, flt.until
-    marks = ", ".join("?" * len(meters))
-    lo = db.execute(f"SELECT MIN(interval_start) FROM readings WHERE meter_id IN ({marks})",
-                    meters).fetchone()[0]
-    hi = db.execute(f"SELECT MAX(interval_start + interval_s) FROM readings WHERE meter_id IN "
-                    f"({marks})", meters).fetchone()[0]
+    where, columns = meters_in(meters), ("interval_start", "interval_s")
+    lo, hi, bad = db.execute(f"SELECT MIN(interval_start), MAX(interval_start + interval_s), "
+                             f"{typedsql.witness('readings', columns)} FROM readings "
+                             f"WHERE {where}", meters).fetchone()
+    if bad:
+        typedsql.name_wrong(db, "readings", columns, where, meters)
     since = flt.since if flt.since is not None else lo
     until = flt.until if flt.until is not None else hi
     if since is not None and until is not None and until <= since:

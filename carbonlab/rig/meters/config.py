@@ -22,6 +22,7 @@ read by the shared `carbonlab.fields`.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,12 +57,25 @@ class MeterSpec:
     seed: int
 
 
+def _loopback(address: HostPort | None) -> str | None:
+    """The control endpoint injects faults and has no authentication: loopback only."""
+    if address is None or address.host == "localhost":
+        return None
+    try:
+        if ipaddress.ip_address(address.host).is_loopback:
+            return None
+    except ValueError:
+        pass
+    return (f"must be a loopback address (127.0.0.1, [::1], localhost): the fault control endpoint "
+            f"has no authentication; got {address}")
+
+
 @dataclass(frozen=True, slots=True)
 class MetersConfig:
     path: Path
     seed: int = spec(0)
     truth_dir: Path | None = spec(None)           # relative to the file
-    control: HostPort | None = spec(None, key="control_listen", read=HostPort.parse)
+    control: HostPort | None = spec(None, key="control_listen", read=HostPort.parse, check=_loopback)
     buses: tuple[BusSpec, ...] = ()
     meters: tuple[MeterSpec, ...] = ()
 

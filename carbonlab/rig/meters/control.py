@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -37,7 +38,14 @@ class ControlServer:
         self._server: asyncio.Server | None = None
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        """Listen; `MetersConfigError` naming `control_listen` when the address cannot be bound
+        (the port in use, an address not this host's), as a meter's own port is reported."""
+        try:
+            self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        except OSError as exc:
+            why = os.strerror(exc.errno) if exc.errno else str(exc)
+            raise MetersConfigError(f"field 'control_listen': cannot listen on {self.host}:{self.port} "
+                                    f"({why}); is the port in use by another process?") from None
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:

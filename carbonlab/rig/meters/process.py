@@ -54,7 +54,10 @@ class MetersProcess:
                 await server.start()
             if self.config.control is not None:
                 self.control = ControlServer(self.config.control.host, self.config.control.port, self.handle)
-                await self.control.start()
+                try:
+                    await self.control.start()
+                except MetersConfigError as exc:
+                    raise MetersConfigError(f"{self.config.path}: {exc}") from None
             self.ready.set()
             while True:
                 await asyncio.sleep(1.0 - math.fmod(time.time(), 1.0) + 0.01)

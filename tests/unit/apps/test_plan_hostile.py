@@ -110,6 +110,8 @@ def test_bad_units_are_refused_by_field(change: dict, message: str, tmp_path: Pa
                                                                   "[0, 1e+06]"),
     ("year,demand_mwh\n-5,1000\n", [], "line 2: year: must be a year, got '-5'"),
     ("year,demand_mwh\n99999,1000\n", [], "year: the years must be in 1990..2200, got 99999..99999"),
+    # int() of 5,000 digits: Python's "use sys.set_int_max_str_digits()" reached the user
+    ("year,demand_mwh\n" + "9" * 5000 + ",1000\n", [], "line 2: year: must be a year, got '99999"),
     ("year,demand_mwh,x\n2026,1000\n", [], "line 2: 2 field(s), but the header has 3"),
     ("\ufeffyear,demand_mwh\n2026,1000\n2026,5\n", [], "line 3: year: must be 2027"),   # a BOM is read
 ])
@@ -129,3 +131,22 @@ def test_readings_of_a_unit_the_units_file_does_not_name_are_refused(
                                                                 for k in range(5)))
     assert main(["plan", "dispatch", "--units", units, "--demand", demand, "--readings", str(readings)]) == 2
     assert f"{readings}: unit: readings of 'U9', which {units} does not name" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    # Python's own text was printed: "... use sys.set_int_max_str_digits() to increase the limit"
+    ('{"units": [{"unit": "U1", "capacity_mw": ' + "9" * 5000 + "}]}",
+     "not valid JSON (an integer of 5,000 digits: at most 4,300 digits are read)"),
+    # a curve's terms may be negative: the message said "a finite number >= -inf"
+    (json.dumps({"units": [{**UNITS["units"][0], "curve": {"a": "-" + "9" * 400, "b": 0.7, "c": 0}}]}),
+     "units[0] (U1): curve.a: must be a finite number, got '-999"),
+])
+def test_a_units_file_message_says_only_what_the_user_can_act_on(text: str, message: str, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    units, demand = _files(tmp_path)
+    Path(units).write_text(text)
+    assert main(["plan", "dispatch", "--units", units, "--demand", demand]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "sys.set_int_max_str_digits" not in err
+    assert "inf" not in err

@@ -68,12 +68,27 @@ def test_the_bounded_reader_reads_at_most_its_limit_plus_one(tmp_path: Path) -> 
     ["forecast", "price"],
     ["forecast", "emissions"],
     ["plan", "dispatch", "--units", "u.json", "--demand", "d.csv", "--cap-from-chain", "acme"],
+    # these took --node as given: an httpx.InvalidURL traceback
+    ["emissions", "query"], ["emissions", "structure"],
+    ["report", "build", "--company", "acme", "--year", "2026", "--template", "cn-power", "--out", "r",
+     "--genesis", "g.json"],
+    ["report", "statement", "r", "--genesis", "g.json"],
+    ["client", "--token-file", "t", "--genesis", "g.json", "--listen", "127.0.0.1:29999"],
 ])
 def test_an_unparsable_node_url_is_refused_by_the_one_check(argv: list[str], url: str,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
     assert rc([*argv, "--node", url]) == 2         # an httpx.InvalidURL traceback (exit 1) before
     err = capsys.readouterr().err
     assert "argument --node: invalid URL" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("url", ["http://256.0.0.1", "http://[::1", "HTTPS://256.0.0.1:8080"])
+def test_an_unparsable_head_url_is_refused_by_the_same_check(url: str,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    assert rc(["ledger", "verify", "--genesis", "g.json", "--head", url, "l.db"]) == 2
+    err = capsys.readouterr().err
+    assert "argument --head: invalid URL" in err, err
     assert "Traceback" not in err
 
 

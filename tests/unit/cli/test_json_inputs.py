@@ -50,7 +50,12 @@ COMMANDS: dict[str, Callable[[Files, Path], list[str]]] = {
                                                          str(bad)],
     "report verify --genesis": lambda f, bad: ["report", "verify", str(f["dir"]), "--genesis",
                                                str(bad)],
+    # with --ledger a --genesis given was not even read: the report was built, rc 0
+    "report build --ledger --genesis": lambda f, bad: [*REPORT, "--ledger", str(f["ledger"]),
+                                                       "--genesis", str(bad), "--out",
+                                                       str(f["dir"] / "report")],
 }
+REPORT = ["report", "build", "--company", "acme", "--year", "2023", "--template", "cn-power"]
 
 
 @pytest.mark.parametrize(("bad", "said"), [("bin", "not UTF-8 text"),
@@ -112,3 +117,59 @@ def test_a_deep_answer_of_a_node_is_an_error_naming_it(
                  "--head", deep_server]) == 2
     err = capsys.readouterr().err
     assert f"--head {deep_server}/v1/head: the answer is not JSON (nested too deeply" in err, err
+
+
+def test_report_build_refuses_a_genesis_that_is_not_the_ledgers_own(
+        files: Files, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--ledger` with `--genesis`: the genesis given is read and must be the ledger's own; a
+    report is not built from another chain than the one named."""
+    import json
+
+    other = tmp_path / "other.json"
+    raw = json.loads(files["genesis"].read_text())
+    raw["chain_id"] += "-other"
+    other.write_text(json.dumps(raw))
+    capsys.readouterr()
+    assert main([*REPORT, "--ledger", str(files["ledger"]), "--genesis", str(other),
+                 "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert f"--genesis: {other}: not the genesis of the ledger {files['ledger']}" in err, err
+    assert not (tmp_path / "r").exists()
+    assert main([*REPORT, "--ledger", str(files["ledger"]), "--genesis", str(files["genesis"]),
+                 "--out", str(tmp_path / "r")]) == 0
+
+
+@pytest.fixture
+def web_console() -> Iterator[str]:
+    """Something at the --head address answering 401 with a login page (a member's web console)."""
+    from http.server import BaseHTTPRequestHandler
+
+    from tests.recording_http import serve
+
+    body = b"<!doctype html><html><body><form>sign in</form>" + b"<p>x</p>" * 2000 + b"</body></html>"
+
+    class Console(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(401)
+            self.send_header("content-type", "text/html; charset=utf-8")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with serve(Console) as url:
+        yield url
+
+
+def test_a_head_url_answering_a_web_page_is_refused_in_one_line(
+        files: Files, web_console: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """The page's HTML was put into the error."""
+    capsys.readouterr()
+    assert main(["ledger", "verify", str(files["ledger"]), "--genesis", str(files["genesis"]),
+                 "--head", web_console]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"--head {web_console}/v1/head: HTTP 401 (a web page, not a member's API" in err, err
+    assert "<" not in err, err
+    assert len(err.splitlines()) == 1, err

@@ -109,3 +109,34 @@ def test_a_price_forecast_past_the_last_date_there_is_is_a_400_naming_weeks(
     assert got.status_code == 400, got.text[:300]
     assert got.json()["field"] == "weeks"
     assert "9999-12-31" in got.json()["error"]
+
+
+def _console_get_routes(app: Any) -> list[str]:
+    """Every GET route of the console's own app, as written (BodyGuard and the token gate around
+    the Starlette app are unwrapped; the static files' mount is not a route)."""
+    inner = app
+    while not hasattr(inner, "routes"):
+        inner = inner.app
+    return [r.path for r in inner.routes if "GET" in (getattr(r, "methods", None) or ())]
+
+
+@pytest.mark.timeout(120)
+def test_every_get_route_refuses_a_parameter_it_does_not_read(console: tuple[Any, Console]) -> None:
+    """docs/client.md: an unknown parameter is a 400 naming it. An outsider's re-test found
+    /planning?bogus=1 and /forecasts?bogus=1 answered 200 (a form page without `run` read nothing),
+    and /chain?bogus=1 said "allowed: " with nothing after it. Every GET route is walked, so a page
+    added later is checked without anyone remembering to."""
+    app, _ = console
+    routes = _console_get_routes(app)
+    assert {"/planning", "/forecasts", "/chain", "/events/apps_planning", "/reports/{report_id}/{name}",
+            "/login", "/healthz", "/"} <= set(routes)
+    for template in routes:
+        path = template.replace("{report_id}", "r1").replace("{name}", "report.pdf")
+        got = request(app, "GET", f"{path}?bogus=1")
+        assert got.status_code == 400, (template, got.status_code, got.text[:300])
+        assert got.json()["field"] == "bogus", (template, got.text[:300])
+        assert "unknown parameter (this page " in got.json()["error"], (template, got.text[:300])
+    got = request(app, "GET", "/chain?bogus=1").json()["error"]
+    assert got.endswith("unknown parameter (this page takes no parameters)")
+    got = request(app, "GET", "/planning?bogus=1").json()["error"]
+    assert "takes cap_t, carbon_price, " in got

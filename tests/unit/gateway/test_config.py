@@ -68,7 +68,17 @@ def test_good_config(tmp_path: Path) -> None:
     (('interval_s = 60', 'interval_s = 0'), "field 'interval_s': must be an integer 1..3600"),
     (('nodes = ["http://127.0.0.1:8080", "http://127.0.0.1:8081"]', 'nodes = []'), "field 'nodes'"),
     (('nodes = ["http://127.0.0.1:8080", "http://127.0.0.1:8081"]', 'nodes = ["127.0.0.1:8080"]'),
-     "http(s):// URLs"),
+     "field 'nodes': [0]: invalid URL '127.0.0.1:8080': needs http:// or https:// and a host"),
+    # these passed a startswith("http") check
+    (('nodes = ["http://127.0.0.1:8080", "http://127.0.0.1:8081"]', 'nodes = ["http://127.0.0.1:99999"]'),
+     "field 'nodes': [0]: invalid URL 'http://127.0.0.1:99999': Port out of range"),
+    (('nodes = ["http://127.0.0.1:8080", "http://127.0.0.1:8081"]', 'nodes = ["http://"]'),
+     "field 'nodes': [0]: invalid URL 'http://': needs http:// or https:// and a host"),
+    (('nodes = ["http://127.0.0.1:8080", "http://127.0.0.1:8081"]',
+      'nodes = ["http://127.0.0.1:8080", "http://127.0.0.1:8080/"]'),
+     "field 'nodes': [1]: 'http://127.0.0.1:8080/' is given twice"),
+    (('commit_timeout_s = 7.5', 'base_backoff_s = 100\nmax_backoff_s = 1'),
+     "field 'uplink.base_backoff_s': must be at most uplink.max_backoff_s (1), got 100"),
     (('gateway_id = "gw1"', 'gateway_id = "gw1"\ncolour = "red"'), "field 'colour': unknown field"),
     (('commit_timeout_s = 7.5', 'commit_timeout_s = -1'), "field 'uplink.commit_timeout_s'"),
     (('commit_timeout_s = 7.5', 'retries = 3'), "field 'uplink.retries': unknown field"),
@@ -90,6 +100,21 @@ def test_bad_config_names_the_field(tmp_path: Path, change: tuple[str, str], mes
 def test_not_toml(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not valid TOML"):
         config.load(write(tmp_path, "gateway_id = "))
+
+
+@pytest.mark.parametrize("data", [b"gateway_id = \"gw\xe91\"\n", b"\xff\xfe"])
+def test_not_utf8_is_one_error_naming_the_byte(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "GATEWAY.toml"
+    path.write_bytes(data)
+    with pytest.raises(ConfigError) as err:
+        config.load(path)
+    offset = data.index(b"\xe9") if b"\xe9" in data else 0
+    assert str(err.value) == f"{path}: not UTF-8 text (invalid byte at offset {offset}): not a gateway config"
+
+
+def test_dev_zero_is_refused_by_size() -> None:
+    with pytest.raises(ConfigError, match=r"^/dev/zero: larger than 16,777,216 bytes: not a gateway config"):
+        config.load(Path("/dev/zero"))
 
 
 def test_missing_file(tmp_path: Path) -> None:

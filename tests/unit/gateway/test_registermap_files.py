@@ -126,3 +126,44 @@ def test_merge_keys_still_override(tmp_path: Path) -> None:
                         "  o2_pct:\n    <<: *c\n    address: 2\n")
     regmap = load_register_map(str(f))
     assert [(c.name, c.address) for c in regmap.channels] == [("co2_pct", 0), ("o2_pct", 2)]
+
+
+def test_an_alias_bomb_in_a_map_is_refused_at_once(tmp_path: Path) -> None:
+    # `description` naming 9**9 nodes through aliases: `repr` of it in the error ran 11-38 s, then
+    # MemoryError; the strict loader refuses the expansion before constructing anything
+    rows = ", ".join(f"&a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9))
+    f = tmp_path / "bomb.yaml"
+    f.write_text(f'name: bomb\ndescription: [&a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x"], {rows}]\n')
+    with pytest.raises(ConfigError, match="aliases expand to more than 10,000 nodes"):
+        load_register_map(str(f))
+
+
+def test_a_long_value_is_quoted_short(tmp_path: Path) -> None:
+    base = yaml.safe_load((MAPS_DIR / "float_inverse.yaml").read_text())
+    f = tmp_path / "long.yaml"
+    f.write_text(yaml.safe_dump({**base, "description": ["x" * 50] * 1000}))
+    with pytest.raises(ConfigError) as info:
+        load_register_map(str(f))
+    assert len(str(info.value)) < 300
+    assert "must be a string, got [" in str(info.value)
+
+
+@pytest.mark.parametrize(("name", "kind"), [
+    ("/dev/zero", "not a regular file (a device or a FIFO)"),
+    ("{tmp}", "a directory"),
+    ("{tmp}/map.txt", "not a YAML file"),
+])
+def test_what_is_not_a_map_file_is_named(tmp_path: Path, name: str, kind: str) -> None:
+    (tmp_path / "map.txt").write_text("name: x\n")
+    path = name.format(tmp=tmp_path)
+    with pytest.raises(ConfigError) as info:
+        load_register_map(path)
+    assert str(info.value).startswith(f"{path}: cannot read register map: {kind}")
+
+
+def test_a_map_not_utf8_names_the_byte(tmp_path: Path) -> None:
+    f = tmp_path / "latin1.yaml"
+    f.write_bytes(b"name: caf\xe9\n")
+    with pytest.raises(ConfigError) as info:
+        load_register_map(str(f))
+    assert str(info.value) == f"{f}: not UTF-8 text (invalid byte at offset 9): not a register map"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -66,7 +68,6 @@ def test_close_delay_covers_the_slowest_poll(tmp_path: Path) -> None:
 
 
 def test_metrics_port_in_use_is_a_config_error(tmp_path: Path) -> None:
-    import asyncio
     import socket
 
     from carbonlab.gateway.service import GatewayService
@@ -80,10 +81,42 @@ def test_metrics_port_in_use_is_a_config_error(tmp_path: Path) -> None:
         c = cfg(tmp_path)
         text = c.path.read_text().replace('nodes = ', f'metrics_listen = "127.0.0.1:{port}"\nnodes = ')
         c.path.write_text(text)
-        service = GatewayService(config.load(c.path))
         with pytest.raises(ConfigError, match="field 'metrics_listen': cannot listen on"):
-            asyncio.run(service.run(asyncio.Event()))
-        service.store.close()
+            GatewayService(config.load(c.path))     # refused before anything is created
+    assert not (tmp_path / "d").exists()
+
+
+def _run_gateway(tmp_path: Path, gateway_id: str = "gw1",
+                 data_dir: str = "d") -> subprocess.CompletedProcess[str]:
+    """A real `carbonlab gateway run` on a config whose key and genesis exist."""
+    GW.save(tmp_path / "k")
+    genesis(["m1"], ["m1"]).save(tmp_path / "g.json")
+    c = cfg(tmp_path, gateway_id)
+    c.path.write_text(c.path.read_text().replace('data_dir = "d"', f'data_dir = "{data_dir}"')
+                      .replace('nodes = ', 'metrics_listen = ""\nnodes = '))
+    return subprocess.run([str(Path(sys.executable).parent / "carbonlab"), "gateway", "run", "--config",
+                           str(c.path)], capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_a_config_refused_leaves_no_data_dir_behind(tmp_path: Path) -> None:
+    done = _run_gateway(tmp_path, "gw9")
+    assert done.returncode == 2
+    assert "'gw9' is not a gateway" in done.stderr
+    assert not (tmp_path / "d").exists()          # it was created, with an empty gateway.db, first
+
+
+@pytest.mark.parametrize(("data_dir", "problem"), [
+    ("afile", "exists and is not a directory"),
+    ("/dev/null", "exists and is not a directory"),
+    ("afile/sub", "cannot be created: {tmp}/afile is not a directory"),
+])
+def test_an_unusable_data_dir_is_a_clean_error(tmp_path: Path, data_dir: str, problem: str) -> None:
+    (tmp_path / "afile").write_text("not a folder")
+    done = _run_gateway(tmp_path, data_dir=data_dir)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    shown = data_dir if data_dir.startswith("/") else f"{tmp_path}/{data_dir}"
+    assert (f"field 'data_dir': {shown}: {problem.format(tmp=tmp_path)}") in done.stderr
 
 
 CH4 = {"ch4": {"unit": "ppm", "basis": "dry", "range": [0, 200]}}

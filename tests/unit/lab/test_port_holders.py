@@ -99,6 +99,21 @@ def test_every_held_port_is_counted(tmp_path: Path) -> None:
             check_ports_free(topo, ports, tmp_path / "lab")
 
 
+def test_ports_of_two_holders_are_each_named_with_their_own(tmp_path: Path) -> None:
+    """An outsider's find: with one process on 24011 and another on 24021, the error said "in
+    use by PID 32715 (...) (and 1 more of its ports: 24021)": every held port was the first's."""
+    topo, ports = _free_block(tmp_path)
+    first, second, third = (ports.port(h, f"n{i}-api") for i, h in ((1, "node1"), (2, "node2"), (3, "node3")))
+    with _held_by_process(first) as one, _held_by_process(second) as two, _held_by_process(third, "x"), \
+            pytest.raises(TopologyError) as refused:
+        check_ports_free(topo, ports, tmp_path / "lab")
+    text = str(refused.value)
+    assert f"port {first} (n1-api of node1) on 127.0.0.1 is in use by PID {one.pid} (" in text
+    assert f"; port {second} (n2-api of node2) on 127.0.0.1 is in use by PID {two.pid} (" in text
+    assert f"; port {third} (n3-api of node3)" in text
+    assert "more of its ports" not in text
+
+
 def test_a_port_held_by_the_labs_own_process_is_fine(tmp_path: Path) -> None:
     """A converging `up`: the lab's own services hold their ports (their command lines name
     the lab directory, as every local service's does)."""

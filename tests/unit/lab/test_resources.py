@@ -144,8 +144,9 @@ def test_a_state_file_copied_elsewhere_leaves_the_lab_it_came_from_whole(
     _state_file(copy / "state.json", "local", records)
     said: list[str] = []
     Lab(load(DEFAULT_TOPOLOGY), copy, progress=said.append).down()
-    assert any(f"leaving 2 recorded folder(s) outside {copy} alone ({lab_dir / 'hosts'}, ...)" in line
-               and "another lab's folders" in line for line in said), said
+    refused = f"{lab_dir / 'hosts'} is outside {copy}; {run_dir} is outside {copy}"
+    assert any(f"leaving 2 recorded object(s) alone: {refused} (a state file copied from another lab or "
+               "edited?" in line for line in said), said
     assert service.poll() is None                         # still running
     assert pidfile.read_text() == f"{service.pid}\n"      # and still findable
     assert (lab_dir / "hosts").exists()

@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 from carbonlab.lab.errors import StepError
@@ -75,8 +76,9 @@ def test_status_says_why_a_service_is_down_and_how_to_start_it(tmp_path: Path) -
 
     out = subprocess.run([str(CARBONLAB), "lab", "status", str(topology), "--lab-dir", str(lab.lab_dir)],
                          capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == 1, out.stderr          # not healthy: something is down
     lines = out.stdout.splitlines()
+    assert lines[0].startswith("lab tdown  provider local  phase healthy (recorded)  now NOT HEALTHY  dir ")
     assert any(line.startswith("gw-a") and line.endswith(f"(no answer; {gave_up})") for line in lines)
     assert lines[-2].startswith("health: not healthy (nodes not answering: n1, n2, n3")
     assert lines[-1] == (f"`{CARBONLAB} lab up {topology} --lab-dir {lab.lab_dir}` starts again what is "
@@ -182,3 +184,45 @@ def test_last_word_adds_the_last_error_of_the_services_last_run(tmp_path: Path) 
                    + sup + '"event":"restart","pid":7,"restarts":2}\n'
                    '{"level":"info","msg":"fine"}\n' + give_up)
     assert last_word(log) == "its supervisor gave up: start limit: 5 starts within 60 s"
+
+
+GROUP_CRASH = """
+class LedgerError(Exception):
+    pass
+
+def open_ledger():
+    raise LedgerError("ledger.sqlite: made for genesis 5f88, not this genesis a520")
+
+def run():
+    try:
+        open_ledger()
+    except LedgerError as exc:
+        raise ExceptionGroup("unhandled errors in a TaskGroup", [exc]) from None
+
+if {nested}:
+    raise ExceptionGroup("outer", [ValueError("{first}"), ExceptionGroup("inner", [*{more}])])
+run()
+"""
+
+
+@pytest.mark.parametrize(("nested", "error"), [
+    (False, "LedgerError: ledger.sqlite: made for genesis 5f88, not this genesis a520"),
+    (True, "KeyError: 'n9'"),
+])
+def test_the_last_error_of_an_exception_group_is_its_exception_line(
+        tmp_path: Path, nested: bool, error: str) -> None:
+    """An outsider's find: `lab up` and `lab status` gave "its last error:
+    +------------------------------------", the closing line of a real exception group's
+    traceback, instead of the exception. Here the traceback is a real one, by Python."""
+    code = GROUP_CRASH.format(first="boom", more="[OSError(28, 'No space left'), KeyError('n9')]",
+                              nested=nested)
+    crash = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert crash.returncode == 1
+    assert crash.stderr.rstrip().splitlines()[-1].strip().startswith("+---")    # what it used to show
+    log = tmp_path / "node-n1.log"
+    sup = '{"t":1.0,"supervisor":"node-n1",'
+    log.write_text(sup + '"event":"start","pid":5,"restarts":0}\n' + crash.stderr
+                   + sup + '"event":"exit","pid":5,"rc":1,"signal":null,"action":"restart in 2 s"}\n'
+                   + sup + '"event":"give_up","reason":"start limit: 5 starts within 60 s"}\n')
+    assert last_word(log) == ("its supervisor gave up: start limit: 5 starts within 60 s; "
+                              f"its last error: {error}")

@@ -204,7 +204,10 @@ def test_stop_kills_a_child_that_ignores_sigterm(sup: Supervised, tmp_path: Path
     os.kill(sup.proc.pid, signal.SIGTERM)
     assert sup.exit_code() == 0
     assert _gone(child)
-    assert [e["signal"] for e in sup.events() if e["event"] == "exit"] == ["SIGKILL"]
+    # the stop's SIGKILL is no crash: the exit says "stopped", not "restart in 2 s"
+    exits = [(e["signal"], e["action"]) for e in sup.events() if e["event"] == "exit"]
+    assert exits == [("SIGKILL", "stopped")]
+    assert [e["event"] for e in sup.events()][-2:] == ["exit", "stopped"]
 
 
 def test_sigkilled_supervisor_takes_its_child_along(sup: Supervised, tmp_path: Path) -> None:
@@ -226,11 +229,73 @@ def test_bad_arguments_are_named() -> None:
     done = subprocess.run([*base, "--restart-s", "-1", "--", "/bin/true"], capture_output=True, text=True,
                           timeout=60, check=False)
     assert done.returncode == 2
-    assert "-1: must be 0 or more" in done.stderr
+    assert "must be in 0..3600, got '-1'" in done.stderr
     done = subprocess.run([*base[:-1], "/nonexistent/run", "--", "/bin/true"], capture_output=True,
                           text=True, timeout=60, check=False)      # was a traceback
     assert done.returncode == 2
     assert "--run-dir /nonexistent/run: not a directory" in done.stderr
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--stop-grace-s", "inf"], "must be a decimal number in ASCII digits, got 'inf'"),
+    (["--restart-s", "inf"], "must be a decimal number in ASCII digits, got 'inf'"),
+    (["--restart-s", "nan"], "must be a decimal number in ASCII digits, got 'nan'"),
+    (["--start-limit-interval-s", "nan"], "must be a decimal number in ASCII digits, got 'nan'"),
+    (["--stop-grace-s", "3601"], "must be in 0..3600, got '3601'"),
+    (["--start-limit-interval-s", "86401"], "must be in 0..86400, got '86401'"),
+    (["--start-limit-burst", "0"], "must be in 1..10000, got 0"),
+    (["--name", "a/b"], "--name: must be 1-64 letters"),
+    (["--name", "../esc"], "--name: must be 1-64 letters"),
+    (["--name", ""], "--name: must be 1-64 letters"),
+])
+def test_unsafe_names_and_unbounded_times_are_refused(tmp_path: Path, argv: list[str], message: str) -> None:
+    done = subprocess.run([str(CARBONLAB), "supervise", "--name", "x", "--run-dir", str(tmp_path), *argv,
+                           "--", "/bin/true"], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+    assert list(tmp_path.iterdir()) == []          # nothing written, inside the run dir or beside it
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a mode 555 directory")
+def test_a_read_only_run_dir_is_a_clean_error(tmp_path: Path) -> None:
+    ro = tmp_path / "ro"
+    ro.mkdir(mode=0o555)
+    try:
+        done = subprocess.run([str(CARBONLAB), "supervise", "--name", "x", "--run-dir", str(ro), "--",
+                               "/bin/true"], capture_output=True, text=True, timeout=60, check=False)
+    finally:
+        ro.chmod(0o755)
+    assert done.returncode == 2
+    assert f"--run-dir {ro}: not writable" in done.stderr
+
+
+def test_a_second_supervisor_of_the_same_name_is_refused(sup: Supervised, tmp_path: Path) -> None:
+    sup.start(_sleeper(tmp_path))
+    child = sup.wait("the child", sup.child)
+    assert sup.proc is not None
+    pidfiles = {p.name: p.read_text() for p in sup.run_dir.iterdir()}
+    done = subprocess.run([str(CARBONLAB), "supervise", "--name", "svc", "--run-dir", str(sup.run_dir), "--",
+                           "/bin/sleep", "1000"], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2
+    assert f"service 'svc' is already supervised by pid {sup.proc.pid}" in done.stderr
+    # the first one's pidfiles are untouched (the second used to overwrite them, then remove them)
+    assert {p.name: p.read_text() for p in sup.run_dir.iterdir()} == pidfiles
+    assert sup.child() == child
+    os.kill(sup.proc.pid, signal.SIGTERM)
+    assert sup.exit_code() == 0
+
+
+def test_a_stale_pidfile_does_not_stop_a_restart(sup: Supervised, tmp_path: Path) -> None:
+    # what a SIGKILLed supervisor leaves: a pidfile naming a PID now gone, or held by another program
+    # (this test's own process, whose comm is not cl-supervise)
+    paths(sup.run_dir, "svc")[1].write_text(f"{os.getpid()}\n")
+    sup.start(_sleeper(tmp_path))
+    sup.wait("the child", sup.child)
+    assert sup.proc is not None
+    assert paths(sup.run_dir, "svc")[1].read_text() == f"{sup.proc.pid}\n"
+    os.kill(sup.proc.pid, signal.SIGTERM)
+    assert sup.exit_code() == 0
 
 
 def test_status_refuses_what_is_not_one() -> None:

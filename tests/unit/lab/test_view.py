@@ -37,7 +37,9 @@ def test_not_healthy_reasons() -> None:
 def test_status_and_demo_text() -> None:
     state = LabState(path=Path("/x"), lab_id="demo", provider="local", phase=Phase.HEALTHY)
     text = status_text(state, _facts([5, 5, 5, 5]), "/lab")
-    assert "lab demo  provider local  phase healthy" in text
+    assert "lab demo  provider local  phase healthy (recorded)  now healthy  dir /lab" in text
+    # the header says what answers now, not only the phase the last `up` reached
+    assert "phase healthy (recorded)  now NOT HEALTHY" in status_text(state, _facts([5, None, 5, 5]), "/lab")
     assert "health: healthy (4 nodes at height 5..5)" in text
     assert "gw-a     gw-a       yes         0" in text
     line = demo_line(_facts([5, 6, 6, 6]), 12.0)

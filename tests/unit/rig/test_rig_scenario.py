@@ -43,6 +43,13 @@ def write(tmp_path: Path, text: str) -> Path:
     ("name: x\nduration_s: -1\ntimeline: []\n", "duration_s: must be a number >= 1"),
     ("name: x\nduration_s: 10\ntimeline: []\nneeds: [docker]\n", "needs: providers are local, netns, ssh"),
     ("name: [x\n", "not valid YAML"),
+    # the name becomes the report folder (rig_cmd: --report DIR / name): no path may escape it
+    ("name: ../../etc/evil\nduration_s: 10\ntimeline: []\n", r"name: must be 1-64 letters"),
+    ("name: a/b\nduration_s: 10\ntimeline: []\n", r"name: must be 1-64 letters"),
+    ("name: ..\nduration_s: 10\ntimeline: []\n", r"name: must be 1-64 letters"),
+    # a key given twice is refused (it was: the last one silently won)
+    ("name: x\nduration_s: 10\ntimeline: []\nduration_s: 20\n",
+     r"duration_s: given twice in one mapping \(lines 2 and 4\)"),
 ])
 def test_bad_scenarios(tmp_path: Path, text: str, message: str) -> None:
     path = write(tmp_path, text)
@@ -133,3 +140,18 @@ def test_declared_defaults_fill_what_a_file_leaves_out(tmp_path: Path) -> None:
     assert (s.summary, s.seed, s.settle_s, s.needs) == ("", 0, 10.0, ())
     assert s.timeline[0].for_s is None
     assert s.timeline[0].params == {}
+
+
+def test_not_utf8_is_one_error_naming_the_byte(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_bytes(b"name: x\nsummary: caf\xe9\n")
+    with pytest.raises(ScenarioError) as info:
+        load(path)
+    assert str(info.value) == f"{path}: not UTF-8 text (invalid byte at offset 20): not a scenario"
+
+
+def test_an_alias_bomb_is_refused_at_once(tmp_path: Path) -> None:
+    rows = ", ".join(f"&a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9))
+    path = write(tmp_path, f'name: x\nduration_s: 10\ntimeline: []\nsummary: [&a0 ["x"], {rows}]\n')
+    with pytest.raises(ScenarioError, match="aliases expand to more than 10,000 nodes"):
+        load(path)

@@ -47,6 +47,16 @@ def test_a_bonus_band_above_the_penalty_band_is_refused() -> None:
     assert "bonus (at or below 0.5) and penalty (above 0.1) both apply" in info.value.problem
 
 
+def test_thresholds_a_hair_apart_are_printed_apart() -> None:
+    """An outsider's re-test: a bonus at 0.1000001 over a penalty at 0.1 said "bonus (at or below
+    0.1) and penalty (above 0.1)": `:g` keeps six digits."""
+    raw = copy.deepcopy(CN)
+    term(raw, "substituted_hours", 1).update(threshold=0.1000001)
+    with pytest.raises(RuleSetError) as info:
+        parse(raw, "cn-ets.yaml")
+    assert "bonus (at or below 0.1000001) and penalty (above 0.1) both apply" in info.value.problem
+
+
 def test_a_late_uploads_bonus_above_its_penalty_is_refused() -> None:
     raw = copy.deepcopy(CN)
     raw["terms"].append({"kind": "late_uploads", "clause": "consortium-data-quality", "effect": "bonus",
@@ -139,3 +149,19 @@ def test_a_trade_in_another_currency_leaves_the_year_computable(tmp_path: Path,
     notes = json.loads(capsys.readouterr().out)["notes"]
     assert len(notes) == 1
     assert "in another currency than the rule set's CNY: its tonnes are counted" in notes[0]
+
+
+@pytest.mark.parametrize("late", [int("9" * 400), 1_000_001, -1, 2.5, True])
+def test_a_late_uploads_count_out_of_range_is_refused_naming_it(tmp_path: Path, late: Any,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """An outsider's re-test: 400 nines of late uploads was a traceback (OverflowError: int too
+    large to convert to float, in the penalty's comparison); a count is now bounded where it is
+    read, as the console's form always bounded it."""
+    raw = json.loads(DATA.read_text())
+    raw["data_quality"][0]["late_uploads"] = late
+    path = tmp_path / "records.json"
+    path.write_text(json.dumps(raw))
+    assert main([*POSITION[:-1], str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "field 'data_quality[0].late_uploads': must be an integer 0..1000000, got " in err
+    assert len(err) < 300

@@ -382,3 +382,30 @@ def test_a_report_read_back_is_the_same_and_a_bad_one_names_its_field() -> None:
     del bad["primary"]
     with pytest.raises(SchemaError, match="primary"):
         PeersReport.from_json(bad)
+
+
+@pytest.mark.parametrize(("path", "name"), [
+    ("/v1/emissions/query", "meter"), ("/v1/emissions/query", "company"),
+    ("/v1/emissions/query", "plant"), ("/v1/emissions/query", "gas"),
+    ("/v1/emissions/query", "flag"), ("/v1/emissions/query", "period"),
+    ("/v1/emissions/query", "level"), ("/v1/emissions/query", "since"),
+    ("/v1/emissions/structure", "unit"), ("/v1/emissions", "group_by"), ("/v1/readings", "meter"),
+])
+def test_a_hostile_filter_value_is_quoted_in_80_characters_with_its_own_length(
+        node: tuple[LocalCluster, str], path: str, name: str) -> None:
+    """The query routes echoed about 380 characters of a 15,000-character value (the message
+    cut at 400), and said the message's length as if it were the value's."""
+    got = httpx.get(f"{node[1]}{path}", params={name: "m" * 15_000}, timeout=30)
+    assert got.status_code in (400, 404), got.text
+    error = got.json()["error"]
+    assert got.json()["field"] == name
+    assert "m" * 81 not in error, error
+    assert "(15000 characters)" in error, error
+
+
+def test_a_negative_time_of_thousands_of_digits_keeps_its_sign(node: tuple[LocalCluster, str]) -> None:
+    got = httpx.get(f"{node[1]}/v1/emissions/query", params={"since": "-" + "9" * 4301}, timeout=30)
+    assert got.status_code == 400
+    assert "-99999" in got.json()["error"]
+    assert "4301 digits" in got.json()["error"]
+

@@ -169,7 +169,9 @@ def test_a_chunked_body_is_refused_once_it_passes_the_limit(node: Node) -> None:
                                  [mib] * (MAX_BODY_BYTES // len(mib)) + [b" " * 1024])
     assert code == 413
     assert body == {"error": f"body: more than {MAX_BODY_BYTES} bytes", "field": "body"}
-    assert heads.get(b"connection") == b"close"
+    # the rest is not read; the connection is closed after the answer, unannounced: saying close
+    # while the rest may be a few bytes lets hypercorn cut the answer (carbonlab/asgi.py)
+    assert b"connection" not in heads
     assert cluster.status("n2") is not None
 
 

@@ -119,6 +119,10 @@ def test_parse_json_names_what_is_wrong() -> None:
         parse_json(b'{"a": {"b": 1, "b": 2}}', "batch")
     assert caught.value.field == "batch.a.b"
     assert parse_json(b'{"a": ["[\\"", {"b": null}]}', "batch") == {"a": ['["', {"b": None}]}
+    with pytest.raises(ApiError) as caught:      # Python's "use sys.set_int_max_str_digits()" was echoed
+        parse_json(b'{"chain_id": ' + b"9" * 5000 + b"}", "batch")
+    assert str(caught.value) == ("body: not valid JSON (an integer of 5,000 digits: at most 4,300 digits "
+                                 "are read)")
 
 
 def test_an_api_error_cuts_what_it_echoes() -> None:

@@ -86,6 +86,31 @@ def test_cli_refuses_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
         FaultPlan.draw(random.Random(0), ("n1",), 0, "chaos", 10)
 
 
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--nodes", "100000"],
+     "--nodes: must be 3f + 1 with f >= 1 (4, 7, 10, ...) and at most 1000, got 100000"),
+    (["--steps", "99999999999"], "--steps: must be 1..100,000, got 99999999999"),
+    (["--steps", "0"], "--steps: must be 1..100,000, got 0"),
+    (["--seeds", "0..999999999999"], "--seeds: at most 10,000,000 seeds in one run"),
+    (["--workers", "100000"], "--workers: must be 0 (one per core) to 256"),
+])
+def test_cli_bounds_every_argument_before_running(capsys: pytest.CaptureFixture[str], argv: list[str],
+                                                  message: str) -> None:
+    # these ran for seconds (a genesis of 100,000 members refused only at build time) or
+    # allocated a list of every seed (6 GB for 10**12 seeds) before any seed ran
+    assert main(["sim", *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_sweep_reads_its_seeds_lazily(workers: int) -> None:
+    # a trillion seeds: only the first few are ever drawn (a list of them would take 6 GB)
+    import itertools
+
+    first = list(itertools.islice(sweep(range(10**12), n=4, faults="none", steps=1, workers=workers), 3))
+    assert [r.seed for r in first] == [0, 1, 2]
+
+
 def test_failing_seed_prints_violations_transcript_and_replay(capsys: pytest.CaptureFixture[str]) -> None:
     from argparse import Namespace
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +12,8 @@ import pytest
 
 from carbonlab.fields import HostPort
 from carbonlab.gateway.endpoint import Transport
-from carbonlab.rig.meters.config import meter_seed, parse_meters_config
+from carbonlab.loopback import free_loopback_port
+from carbonlab.rig.meters.config import load_meters_config, meter_seed, parse_meters_config
 from carbonlab.rig.meters.errors import MetersConfigError
 
 GOOD: dict[str, Any] = {
@@ -62,6 +66,10 @@ def _with(**changes: Any) -> dict[str, Any]:
     (_with(serial_buses={"/tmp/x": {"gateway_link": "/tmp/y", "speed": 1}}),
      "field 'serial_buses./tmp/x.speed': unknown field"),
     (_with(truth_dir=3), "field 'truth_dir': must be a non-empty string, got 3"),
+    # docs/meters.md: loopback only (the endpoint injects faults, unauthenticated)
+    (_with(control_listen="0.0.0.0:30911"), "field 'control_listen': must be a loopback address"),
+    (_with(control_listen="[::]:30911"), "field 'control_listen': must be a loopback address"),
+    (_with(control_listen="example.org:30911"), "field 'control_listen': must be a loopback address"),
 ])
 def test_bad_config(tmp_path: Path, raw: dict[str, Any], message: str) -> None:
     with pytest.raises(MetersConfigError) as info:
@@ -76,3 +84,45 @@ def test_declared_defaults_fill_what_a_file_leaves_out(tmp_path: Path) -> None:
     assert (config.seed, config.truth_dir, config.control) == (0, None, None)
     bus = config.buses[0]
     assert (bus.baudrate, bus.paced, bus.bits_per_char) == (9600, True, 10)   # MeterEndpoint's baudrate
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "[::1]", "localhost"])
+def test_loopback_control_addresses_are_taken(tmp_path: Path, host: str) -> None:
+    config = parse_meters_config(_with(control_listen=f"{host}:7020"), tmp_path / "meters.yaml")
+    assert config.control is not None
+    assert config.control.port == 7020
+
+
+def test_a_key_given_twice_in_the_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "meters.yaml"
+    path.write_text("seed: 1\nmeters:\n  - {id: m1, register_map: t100, transport: tcp, host: 127.0.0.1, "
+                    "port: 5020, device_id: 1}\nseed: 2\n")
+    with pytest.raises(MetersConfigError) as info:
+        load_meters_config(path)
+    assert str(info.value) == (f"{path}: field 'seed': given twice in one mapping (lines 1 and 4); "
+                               "write each key once")
+
+
+def test_control_port_in_use_is_a_clean_error(tmp_path: Path) -> None:
+    # a real `carbonlab meters serve`, its control port held by this test's socket: it was a traceback
+    meter_port = free_loopback_port()
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        busy = held.getsockname()[1]
+        path = tmp_path / "meters.yaml"
+        path.write_text(f"control_listen: 127.0.0.1:{busy}\nmeters:\n  - {{id: m1, register_map: t100, "
+                        f"transport: tcp, host: 127.0.0.1, port: {meter_port}, device_id: 1}}\n")
+        proc = subprocess.Popen([str(Path(sys.executable).parent / "carbonlab"), "meters", "serve",
+                                 "--config", str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        try:
+            _, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert proc.returncode == 2, err
+    assert "Traceback" not in err
+    assert (f"carbonlab: error: {path}: field 'control_listen': cannot listen on 127.0.0.1:{busy} "
+            "(Address already in use)") in err
