@@ -49,6 +49,7 @@ class Resource(ABC):
             if problem:
                 return problem
         return ""
+
     def record(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind}
         for f in dataclasses.fields(self):

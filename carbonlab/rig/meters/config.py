@@ -57,17 +57,22 @@ class MeterSpec:
     seed: int
 
 
-def _loopback(address: HostPort | None) -> str | None:
-    """The control endpoint injects faults and has no authentication: loopback only."""
+def _one_address(address: HostPort | None) -> str | None:
+    """The control endpoint injects faults and has no authentication: it binds one address,
+    never every interface. Loopback for meters on the rig's own machine; the host's own address
+    on a lab network (a netns host's 198.18.x.y, a real host's lab address) where the rig on the
+    controller must reach it."""
     if address is None or address.host == "localhost":
         return None
     try:
-        if ipaddress.ip_address(address.host).is_loopback:
-            return None
+        ip = ipaddress.ip_address(address.host)
     except ValueError:
-        pass
-    return (f"must be a loopback address (127.0.0.1, [::1], localhost): the fault control endpoint "
-            f"has no authentication; got {address}")
+        return (f"must be an IP address (or localhost), not the name {address.host!r}: the fault "
+                f"control endpoint binds one address; got {address}")
+    if ip.is_unspecified or ip.is_multicast:
+        return (f"must be one address (loopback, or the host's lab address), not {ip} (every "
+                f"interface): the fault control endpoint has no authentication; got {address}")
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +80,7 @@ class MetersConfig:
     path: Path
     seed: int = spec(0)
     truth_dir: Path | None = spec(None)           # relative to the file
-    control: HostPort | None = spec(None, key="control_listen", read=HostPort.parse, check=_loopback)
+    control: HostPort | None = spec(None, key="control_listen", read=HostPort.parse, check=_one_address)
     buses: tuple[BusSpec, ...] = ()
     meters: tuple[MeterSpec, ...] = ()
 

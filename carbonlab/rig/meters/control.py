@@ -1,5 +1,6 @@
 """The run-time control endpoint of a meters process: a small JSON-over-HTTP/1.1 server on a
-loopback address (`control_listen` in METERS.yaml), and a client for it.
+single address (`control_listen` in METERS.yaml: loopback, or the host's lab address), and a
+client for it.
 
     GET    /healthz                 -> {"ok": true}
     GET    /meters                  -> {"meters": [{"id", "transport", "address", "device_id", "faults",
@@ -11,7 +12,7 @@ loopback address (`control_listen` in METERS.yaml), and a client for it.
 
 Unknown meters answer 404, bad fault names or values 400 with {"error": "..."} naming the
 field and what is allowed. The server speaks just enough HTTP/1.1 for curl, httpx and the
-rig (one request per connection, Content-Length bodies); it is not exposed beyond loopback.
+rig (one request per connection, Content-Length bodies); it never binds every interface.
 """
 
 from __future__ import annotations

@@ -66,10 +66,10 @@ def _with(**changes: Any) -> dict[str, Any]:
     (_with(serial_buses={"/tmp/x": {"gateway_link": "/tmp/y", "speed": 1}}),
      "field 'serial_buses./tmp/x.speed': unknown field"),
     (_with(truth_dir=3), "field 'truth_dir': must be a non-empty string, got 3"),
-    # docs/meters.md: loopback only (the endpoint injects faults, unauthenticated)
-    (_with(control_listen="0.0.0.0:30911"), "field 'control_listen': must be a loopback address"),
-    (_with(control_listen="[::]:30911"), "field 'control_listen': must be a loopback address"),
-    (_with(control_listen="example.org:30911"), "field 'control_listen': must be a loopback address"),
+    # docs/meters.md: one address, never every interface (the endpoint injects faults, unauthenticated)
+    (_with(control_listen="0.0.0.0:30911"), "field 'control_listen': must be one address"),
+    (_with(control_listen="[::]:30911"), "field 'control_listen': must be one address"),
+    (_with(control_listen="example.org:30911"), "field 'control_listen': must be an IP address"),
 ])
 def test_bad_config(tmp_path: Path, raw: dict[str, Any], message: str) -> None:
     with pytest.raises(MetersConfigError) as info:
@@ -126,3 +126,11 @@ def test_control_port_in_use_is_a_clean_error(tmp_path: Path) -> None:
     assert "Traceback" not in err
     assert (f"carbonlab: error: {path}: field 'control_listen': cannot listen on 127.0.0.1:{busy} "
             "(Address already in use)") in err
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1:7020", "localhost:7020", "[::1]:7020", "198.18.100.19:8099"])
+def test_the_control_endpoint_may_bind_loopback_or_a_lab_address(tmp_path: Path, address: str) -> None:
+    """A netns lab's meters host serves its control endpoint on its namespace address (the rig on
+    the controller reaches it there): refusing it broke every netns lab (CI, 2026-12-06)."""
+    config = parse_meters_config(_with(control_listen=address), tmp_path / "meters.yaml")
+    assert config.control is not None
