@@ -105,7 +105,11 @@ def test_up_refuses_a_topology_that_changes_the_running_genesis(
     _topology_path, lab_dir = _running_lab(tmp_path)
     changed = _topology(tmp_path / "changed.yaml", **change)
     before = {p: p.read_bytes() for p in lab_dir.rglob("*") if p.is_file()}
-    rc, _out, err = _run("lab", "up", str(changed), "--lab-dir", str(lab_dir))
+    try:
+        rc, _out, err = _run("lab", "up", str(changed), "--lab-dir", str(lab_dir))
+    finally:    # were the refusal ever lost, `up` would bring a real lab up: never leave it running
+        if (lab_dir / "hosts").exists():
+            _run("lab", "down", "--lab-dir", str(lab_dir))
     assert rc == 2
     assert err == (f"carbonlab: error: {changed}: this topology changes the chain's genesis {said}; the "
                    f"members' ledgers were made for the running one ({lab_dir / 'genesis.json'}); "
