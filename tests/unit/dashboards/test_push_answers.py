@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import http.server
 import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from carbonlab.cli import main
+from tests.recording_http import serve
 
 
 def _server(status: int, body: bytes, content_type: str) -> Iterator[str]:
@@ -28,15 +28,8 @@ def _server(status: int, body: bytes, content_type: str) -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serve(Handler) as url:
+        yield url
 
 
 @pytest.fixture
