@@ -20,3 +20,23 @@ def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+def answering(status: int, content_type: str, body: bytes) -> type[BaseHTTPRequestHandler]:
+    """A handler answering every GET, POST and PUT with this one answer (a server that is not
+    the one the client expects: a login page, an error page, an answer nested too deeply)."""
+
+    class Fixed(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = _answer
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return Fixed

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from carbonlab.checks import gist
 from carbonlab.jsonfile import JsonFileError, loads
 
 if TYPE_CHECKING:
@@ -41,8 +42,7 @@ def _why(answer: httpx.Response) -> str:
     except JsonFileError:
         body = None
     if isinstance(body, dict) and isinstance(body.get("error"), str):
-        return f": {body['error'][:200]}"
+        return f": {gist(body['error'], 200)}"
     if "html" in answer.headers.get("content-type", "").lower():
         return " (a web page, not a member's API: is this the member API's address?)"
-    text = " ".join(answer.text.split())
-    return f": {text[:120]}" if text else ""
+    return f": {gist(answer.text)}" if answer.text.strip() else ""

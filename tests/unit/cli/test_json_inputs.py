@@ -85,24 +85,9 @@ def test_the_good_files_still_read(files: Files, capsys: pytest.CaptureFixture[s
 def deep_server() -> Iterator[str]:
     """A member (or anything at its address) answering 200 with JSON nested past the recursion
     limit: `response.json()` raised RecursionError through both commands."""
-    from http.server import BaseHTTPRequestHandler
+    from tests.recording_http import answering, serve
 
-    from tests.recording_http import serve
-
-    body = b"[" * 100_000 + b"]" * 100_000
-
-    class Deep(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    with serve(Deep) as url:
+    with serve(answering(200, "application/json", b"[" * 100_000 + b"]" * 100_000)) as url:
         yield url
 
 
@@ -142,24 +127,10 @@ def test_report_build_refuses_a_genesis_that_is_not_the_ledgers_own(
 @pytest.fixture
 def web_console() -> Iterator[str]:
     """Something at the --head address answering 401 with a login page (a member's web console)."""
-    from http.server import BaseHTTPRequestHandler
-
-    from tests.recording_http import serve
+    from tests.recording_http import answering, serve
 
     body = b"<!doctype html><html><body><form>sign in</form>" + b"<p>x</p>" * 2000 + b"</body></html>"
-
-    class Console(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(401)
-            self.send_header("content-type", "text/html; charset=utf-8")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    with serve(Console) as url:
+    with serve(answering(401, "text/html; charset=utf-8", body)) as url:
         yield url
 
 

@@ -3,7 +3,6 @@ error page, a server that never answers, and arguments that cannot work."""
 
 from __future__ import annotations
 
-import http.server
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,24 +10,11 @@ from pathlib import Path
 import pytest
 
 from carbonlab.cli import main
-from tests.recording_http import serve
+from tests.recording_http import answering, serve
 
 
 def _server(status: int, body: bytes, content_type: str) -> Iterator[str]:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def _answer(self) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        do_GET = do_POST = do_PUT = _answer
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    with serve(Handler) as url:
+    with serve(answering(status, content_type, body)) as url:
         yield url
 
 
