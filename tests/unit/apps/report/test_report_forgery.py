@@ -6,21 +6,18 @@ manifest's hashes (anyone can: no statement pins it here). Each must be named, n
 
 from __future__ import annotations
 
-import json
 import shutil
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from openpyxl import Workbook, load_workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Font
 
-from carbonlab.apps.report.jcs import canonical
 from carbonlab.cli import main
-from tests.unit.apps.report.test_report_tamper import _reseal
+from tests.unit.apps.report.test_report_tamper import _edit, _reseal
 from tests.unit.node.query.small_ledger import build as build_ledger
 
 WORKBOOK = "document report.xlsx: is not the workbook of report.json's figures that build writes"
@@ -53,14 +50,6 @@ def _text_format(wb: Workbook) -> None:
 def _extra_member(d: Path) -> None:
     with zipfile.ZipFile(d / "report.xlsx", "a") as z:       # the build's own entries kept as they are
         z.writestr("xl/corrections.xml", "<corrections>co2_t 1.000</corrections>")
-
-
-def _edit(name: str, change: Callable[[Any], None]) -> Callable[[Path], None]:
-    def go(d: Path) -> None:
-        doc = json.loads((d / name).read_text())
-        change(doc)
-        (d / name).write_bytes(canonical(doc))
-    return go
 
 
 FORGERIES: dict[str, tuple[Callable[[Path], None], str]] = {
